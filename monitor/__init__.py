@@ -1,0 +1,1 @@
+"""The input side of Raqib: feeds in, stories out, and what they mean."""

@@ -1,0 +1,52 @@
+"""Plain records that travel through the pipeline. Frozen: stages return new ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Story:
+    """One feed item, as the outlet wrote it (text is original, never normalised)."""
+
+    feed: str  # the feed's short name: the outlet as users see it
+    guid: str
+    url: str
+    title: str
+    summary: str = ""
+    published: datetime | None = None
+    fetched: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a story matched: which term of which watchlist, where in the original field."""
+
+    watchlist: str
+    term: str
+    field: str  # "title" | "summary"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What a channel is asked to deliver: one outbox row, decoded."""
+
+    id: int
+    channel: str  # "console", "telegram", "email", "webhook", ...
+    destination: str  # channel-specific address: chat id, e-mail address, URL, "-"
+    kind: str  # "story" | "spread" | "update" | "digest" | "health"
+    watchlist: str
+    watchlist_title: str
+    story_id: int
+    cluster: int
+    title: str
+    url: str
+    summary: str
+    source: str
+    published: str | None
+    matches: tuple[Match, ...] = ()
+    sources: tuple[str, ...] = ()
+    attempts: int = 0
+    extra: dict = field(default_factory=dict)
