@@ -5,7 +5,8 @@
      ├── FetchError         feed, url: a feed could not be fetched (network, HTTP, size)
      ├── ParseError         feed, url: the body is not a feed we can read
      ├── StoreError         the database refused (disk full, read-only, corrupt)
-     └── DeliveryError      channel, destination, permanent: an alert could not be sent
+     └── DeliveryError      channel, destination, permanent, retry_after, unsubscribe,
+                            migrate_to: an alert could not be sent
 
 Third-party exceptions are translated at the boundary (`raise FetchError(...) from exc`).
 """
@@ -74,9 +75,12 @@ class DeliveryError(RaqibError):
     """An alert could not be delivered. `permanent` errors are not retried."""
 
     def __init__(self, message: str, *, channel: str = "", destination: str = "",
-                 permanent: bool = False, retry_after: float | None = None, hint: str = "") -> None:
+                 permanent: bool = False, retry_after: float | None = None, hint: str = "",
+                 unsubscribe: bool = False, migrate_to: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.channel = channel
         self.destination = destination
         self.permanent = permanent
         self.retry_after = retry_after
+        self.unsubscribe = unsubscribe  # the destination is gone (bot blocked, kicked)
+        self.migrate_to = migrate_to  # the destination moved (Telegram group → supergroup)

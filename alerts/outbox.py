@@ -1,0 +1,334 @@
+"""The deliverer: drains the outbox through the channels, keeping the delivery promise.
+
+The promise is at-least-once: an alert row is written in the same transaction as its
+story, and leaves the outbox only as `sent` or `dead`. The one known limit: a send
+whose outcome is unknown (the process died after the channel accepted the message but
+before the row was marked sent) is sent again after restart, once.
+
+Rules, per round:
+1. Rows left `sending` by a crash go back to `pending` (at start-up only).
+2. Due rows (`pending`, `next_try <= now`) are grouped by (channel, destination).
+3. Per destination, its policy decides: muted or in quiet hours → held until the end
+   of the pause and then sent as one digest; `hourly`/`daily@HH:MM` modes → held until
+   the next slot, then one digest; instant mode → sent one by one, except a burst of
+   more than `burst` alerts, which is folded into one digest.
+4. A failure retries with exponential backoff and full jitter (or the channel's
+   `retry_after`), up to `max_attempts`; a permanent failure, or the last attempt,
+   makes the row `dead` with its reason (`raqib outbox retry` revives dead rows).
+5. `update` rows edit the first message of a cluster ("also reported by …"), where the
+   channel can edit; they are throttled by their `next_try`.
+Destinations are served concurrently up to the channel's `concurrency`; within one
+destination alerts go in order.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Callable, Mapping
+
+from monitor.errors import DeliveryError, StoreError
+from monitor.store import Store
+
+from .channel import Channel
+from .render import alert_from_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    max_attempts: int = 10
+    backoff_base: float = 30.0
+    backoff_max: float = 3600.0
+    burst: int = 10  # more due alerts than this for one destination → one digest
+    batch: int = 500  # rows read per round
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How and when one destination wants its alerts."""
+
+    mode: str = "instant"  # "instant" | "hourly" | "daily@HH:MM"
+    quiet: tuple[int, int] | None = None  # minutes of day [start, end) in `tz`
+    muted_until: float | None = None
+    tz: tzinfo = timezone.utc
+
+    def hold_until(self, now: float, oldest_created: float) -> float | None:
+        """When held alerts may go out, or None when they may go now."""
+        if self.muted_until and now < self.muted_until:
+            return self.muted_until
+        end = self.quiet_end(now)
+        if end is not None:
+            return end
+        slot = self.next_slot(oldest_created)
+        if slot is not None and now < slot:
+            return slot
+        return None
+
+    def quiet_end(self, now: float) -> float | None:
+        if not self.quiet:
+            return None
+        start, end = self.quiet
+        local = datetime.fromtimestamp(now, self.tz)
+        minute = local.hour * 60 + local.minute
+        inside = (start <= minute < end) if start <= end else (minute >= start or minute < end)
+        if not inside:
+            return None
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end_dt = midnight + timedelta(minutes=end)
+        if end_dt <= local:
+            end_dt += timedelta(days=1)
+        return end_dt.timestamp()
+
+    def next_slot(self, created: float) -> float | None:
+        """The digest slot after `created` for hourly/daily modes; None for instant."""
+        if self.mode == "instant":
+            return None
+        local = datetime.fromtimestamp(created, self.tz)
+        if self.mode == "hourly":
+            return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).timestamp()
+        if self.mode.startswith("daily"):
+            hh, mm = parse_hhmm(self.mode.partition("@")[2] or "08:00")
+            slot = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
+            if slot <= local:
+                slot += timedelta(days=1)
+            return slot.timestamp()
+        return None
+
+    @property
+    def digest_mode(self) -> bool:
+        return self.mode != "instant"
+
+
+def parse_hhmm(text: str) -> tuple[int, int]:
+    hh, _, mm = text.strip().partition(":")
+    h, m = int(hh), int(mm or 0)
+    if not (0 <= h < 24 and 0 <= m < 60):
+        raise ValueError(f"not a time of day: {text!r}")
+    return h, m
+
+
+def parse_quiet(text: str) -> tuple[int, int]:
+    """'22:00-07:00' → (1320, 420) minutes of day."""
+    a, sep, b = text.partition("-")
+    if not sep:
+        raise ValueError(f"quiet hours look like 22:00-07:00, got {text!r}")
+    (h1, m1), (h2, m2) = parse_hhmm(a), parse_hhmm(b)
+    return h1 * 60 + m1, h2 * 60 + m2
+
+
+PolicyFor = Callable[[str, str], Policy]
+
+
+class Deliverer:
+    def __init__(self, store: Store, channels: Mapping[str, Channel], *,
+                 settings: DeliverySettings = DeliverySettings(),
+                 policy_for: PolicyFor | None = None,
+                 clock: Callable[[], float] = time.time,
+                 on_result: Callable[[str, str, float | None], None] | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.store = store
+        self.channels = dict(channels)
+        self.settings = settings
+        self.policy_for = policy_for or (lambda channel, destination: Policy())
+        self.clock = clock
+        self.on_result = on_result  # (channel, outcome, latency seconds) for metrics
+        self.rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self.in_flight = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def recover(self) -> int:
+        n = self.store.recover_sending()
+        if n:
+            log.warning("alerts interrupted mid-send go back to the queue count=%d", n)
+        return n
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
+        """Deliver until `stop` is set; sleeps until the next due row or a wake-up."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except StoreError as exc:
+                log.error("outbox unavailable error=%s", exc)
+                await _wait_any(stop, None, 5.0)
+                continue
+            nxt = self.store.next_alert_due(list(self.channels))
+            delay = idle if nxt is None else max(0.0, min(idle, nxt - self.clock()))
+            self._wake.clear()
+            await _wait_any(stop, self._wake, delay)
+
+    async def run_once(self) -> int:
+        """One round: deliver everything due now. Returns the number of rows sent."""
+        now = self.clock()
+        rows = self.store.due_alerts(now, self.settings.batch, list(self.channels))
+        if not rows:
+            return 0
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for row in rows:
+            groups.setdefault((row["channel"], row["destination"]), []).append(row)
+        by_channel: dict[str, list[tuple[str, list[dict]]]] = {}
+        for (channel, destination), group in groups.items():
+            by_channel.setdefault(channel, []).append((destination, group))
+        results = await asyncio.gather(*(self._serve_channel(name, dests)
+                                         for name, dests in by_channel.items()))
+        return sum(results)
+
+    async def _serve_channel(self, name: str, dests: list[tuple[str, list[dict]]]) -> int:
+        channel = self.channels[name]
+        sem = asyncio.Semaphore(max(1, channel.concurrency))
+
+        async def one(destination: str, group: list[dict]) -> int:
+            async with sem:
+                return await self._serve_destination(channel, destination, group)
+
+        async with channel.session():
+            counts = await asyncio.gather(*(one(d, g) for d, g in dests))
+        return sum(counts)
+
+    async def _serve_destination(self, channel: Channel, destination: str, rows: list[dict]) -> int:
+        now = self.clock()
+        updates = [r for r in rows if r["kind"] == "update"]
+        alerts_rows = [r for r in rows if r["kind"] != "update"]
+        sent = 0
+        if alerts_rows:
+            policy = self.policy_for(channel.name, destination)
+            oldest = min(r["created"] for r in alerts_rows)
+            hold = policy.hold_until(now, oldest)
+            if hold is not None:
+                self.store.mark_retry([r["id"] for r in alerts_rows], hold, "held: quiet hours, mute or digest mode")
+                self._hold_rest(channel.name, destination, hold)
+            else:
+                held_before = any(r["last_error"] and r["last_error"].startswith("held:") for r in alerts_rows)
+                digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
+                if digest and len(alerts_rows) > 1:
+                    sent += await self._send(channel, alerts_rows, digest=True)
+                else:
+                    for row in alerts_rows:
+                        sent += await self._send(channel, [row], digest=False)
+        for row in updates:
+            sent += await self._update(channel, row)
+        return sent
+
+    def _hold_rest(self, channel: str, destination: str, until: float) -> None:
+        """Hold the destination's other pending rows too, so the digest is whole."""
+        self.store.execute("UPDATE outbox SET next_try=?, last_error='held: quiet hours, mute or digest mode' "
+                           "WHERE channel=? AND destination=? AND state='pending' AND kind!='update' "
+                           "AND next_try < ?", (until, channel, destination, until))
+
+    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
+        ids = [r["id"] for r in rows]
+        self.store.claim(ids)
+        alerts = [alert_from_row(r) for r in rows]
+        self.in_flight += 1
+        started = self.clock()
+        try:
+            if digest:
+                ref = await channel.send_digest(rows[0]["destination"], alerts)
+            else:
+                ref = await channel.send(alerts[0])
+        except DeliveryError as exc:
+            self._failed(channel, rows, exc)
+            return 0
+        except Exception as exc:  # a channel bug must not stop delivery of the others
+            log.exception("channel failed unexpectedly channel=%s", channel.name)
+            self._failed(channel, rows, DeliveryError(f"{type(exc).__name__}: {exc}", channel=channel.name))
+            return 0
+        finally:
+            self.in_flight -= 1
+        done = self.clock()
+        self.store.mark_sent(ids, done, ref)
+        if self.on_result:
+            for r in rows:
+                self.on_result(channel.name, "sent", done - r["created"])
+        log.info("alert sent channel=%s destination=%s count=%d digest=%s seconds=%.3f",
+                 channel.name, _mask(rows[0]["destination"]), len(rows), digest, done - started)
+        return len(rows)
+
+    def _failed(self, channel: Channel, rows: list[dict], exc: DeliveryError) -> None:
+        ids = [r["id"] for r in rows]
+        destination = rows[0]["destination"]
+        if exc.migrate_to:
+            self.store.move_destination(channel.name, destination, exc.migrate_to)
+            self.store.mark_retry(ids, self.clock(), f"moved to {exc.migrate_to}")
+            log.warning("destination moved channel=%s old=%s new=%s", channel.name,
+                        _mask(destination), _mask(exc.migrate_to))
+            return
+        if exc.unsubscribe:
+            n = self.store.unsubscribe(channel.name, destination)
+            log.warning("destination gone, subscriptions deactivated channel=%s destination=%s count=%d",
+                        channel.name, _mask(destination), n)
+        attempts = max(r["attempts"] for r in rows) + 1
+        if exc.permanent or attempts >= self.settings.max_attempts:
+            self.store.mark_dead(ids, str(exc))
+            outcome = "dead"
+            log.error("alert failed for good channel=%s destination=%s attempts=%d error=%s",
+                      channel.name, _mask(destination), attempts, exc)
+        else:
+            delay = self.backoff(attempts)
+            if exc.retry_after is not None:
+                delay = max(exc.retry_after, 0.0)
+            self.store.mark_retry(ids, self.clock() + delay, str(exc))
+            outcome = "retry"
+            log.warning("alert send failed, will retry channel=%s destination=%s attempts=%d "
+                        "in_seconds=%.1f error=%s", channel.name, _mask(destination), attempts, delay, exc)
+        if self.on_result:
+            for _ in rows:
+                self.on_result(channel.name, outcome, None)
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter: uniform(0, min(max, base·2^(n−1)))."""
+        cap = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** max(0, attempts - 1))
+        return self.rng.uniform(0, cap)
+
+    async def _update(self, channel: Channel, row: dict) -> int:
+        original = self.store.query(
+            "SELECT ref FROM outbox WHERE cluster=? AND watchlist=? AND channel=? AND destination=? "
+            "AND kind='story' AND state='sent' AND ref IS NOT NULL", (row["cluster"], row["watchlist"],
+                                                                       row["channel"], row["destination"]))
+        if not channel.can_edit or not original:
+            self.store.mark_sent([row["id"]], self.clock())  # nothing to edit: the update is moot
+            return 0
+        sources = []
+        for member in self.store.cluster_sources(row["cluster"]):
+            if member["feed"] not in sources:
+                sources.append(member["feed"])
+        self.store.claim([row["id"]])
+        alert = alert_from_row(row)
+        try:
+            await channel.edit(alert, original[0]["ref"], sources)
+        except DeliveryError as exc:
+            self._failed(channel, [row], exc)
+            return 0
+        except Exception as exc:
+            log.exception("channel edit failed unexpectedly channel=%s", channel.name)
+            self._failed(channel, [row], DeliveryError(str(exc), channel=channel.name))
+            return 0
+        self.store.mark_sent([row["id"]], self.clock())
+        return 1
+
+
+def _mask(destination: str) -> str:
+    """Destinations in logs: e-mail local parts shortened; chat ids are fine."""
+    if "@" in destination and not destination.startswith("@"):
+        local, _, domain = destination.partition("@")
+        return f"{local[:2]}…@{domain}"
+    return destination
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+

@@ -1,0 +1,99 @@
+"""Rendering helpers every channel shares: highlighting matched words, short leads, times.
+
+Highlighting takes the match spans (offsets into the original field text), merges
+overlaps, and wraps each span with the channel's markers; text outside and inside the
+spans is passed through the channel's `escape` so feed text never reaches a markup
+parser raw.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Sequence
+
+from monitor.models import Alert, Match
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if start >= end:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def highlight(text: str, matches: Sequence[Match], field: str, *, open_: str, close: str,
+              escape: Callable[[str], str] = lambda s: s) -> str:
+    """`text` with every matched span of `field` wrapped in open_/close, the rest escaped."""
+    spans = merge_spans((m.start, m.end) for m in matches if m.field == field)
+    pieces: list[str] = []
+    at = 0
+    for start, end in spans:
+        start, end = max(start, at), min(end, len(text))
+        if start >= end:
+            continue
+        pieces.append(escape(text[at:start]))
+        pieces.append(open_ + escape(text[start:end]) + close)
+        at = end
+    pieces.append(escape(text[at:]))
+    return "".join(pieces)
+
+
+def lead(text: str, limit: int = 280) -> str:
+    """The first `limit` characters of `text`, cut at a word boundary, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,.،") + "…"
+
+
+def matched_terms(alert: Alert) -> list[str]:
+    seen: list[str] = []
+    for m in alert.matches:
+        if m.term not in seen:
+            seen.append(m.term)
+    return seen
+
+
+def when(alert: Alert) -> str:
+    """The story's time as `YYYY-MM-DD HH:MM UTC` (published, else when we saw it)."""
+    stamp = alert.published
+    if not stamp:
+        return ""
+    try:
+        dt = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def alert_from_row(row: dict) -> Alert:
+    """Decode one outbox row into an Alert."""
+    payload = json.loads(row["payload"])
+    matches = tuple(Match(**m) for m in payload.get("matches", ()))
+    return Alert(
+        id=row["id"], channel=row["channel"], destination=row["destination"], kind=row["kind"],
+        watchlist=row["watchlist"], watchlist_title=payload.get("watchlist_title") or row["watchlist"],
+        story_id=row["story_id"], cluster=row["cluster"], title=payload.get("title", ""),
+        url=payload.get("url", ""), summary=payload.get("summary", ""), source=payload.get("source", ""),
+        published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
+        attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
+    )
+
+
+def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
+                  watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
+                  extra: dict | None = None) -> dict:
+    """The JSON kept in an outbox row: everything a channel needs, frozen at match time."""
+    return {
+        "title": title, "url": url, "summary": summary, "source": source, "published": published,
+        "watchlist_title": watchlist_title,
+        "matches": [m.__dict__ for m in matches], "sources": list(sources), "extra": extra or {},
+    }
