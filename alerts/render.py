@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
-from monitor.models import Alert, Match
+from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -86,14 +86,3 @@ def alert_from_row(row: dict) -> Alert:
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
         attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
     )
-
-
-def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
-                  watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
-                  extra: dict | None = None) -> dict:
-    """The JSON kept in an outbox row: everything a channel needs, frozen at match time."""
-    return {
-        "title": title, "url": url, "summary": summary, "source": source, "published": published,
-        "watchlist_title": watchlist_title,
-        "matches": [m.__dict__ for m in matches], "sources": list(sources), "extra": extra or {},
-    }

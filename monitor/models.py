@@ -1,8 +1,9 @@
 """Plain records that travel through the pipeline. Frozen: stages return new ones."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,18 @@ class Alert:
     sources: tuple[str, ...] = ()
     attempts: int = 0
     extra: dict = field(default_factory=dict)
+
+
+def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
+                  watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
+                  extra: dict | None = None) -> dict:
+    """The JSON kept in an outbox row: everything a channel needs, frozen at match time.
+
+    This is where the two sides meet: `monitor` writes it, `alerts` reads it back as an
+    `Alert` (alerts.render.alert_from_row).
+    """
+    return {
+        "title": title, "url": url, "summary": summary, "source": source, "published": published,
+        "watchlist_title": watchlist_title,
+        "matches": [asdict(m) for m in matches], "sources": list(sources), "extra": extra or {},
+    }

@@ -11,6 +11,7 @@ Tables:
 - `subscriptions`: destination ↔ watchlist, for channels where people subscribe.
 - `destinations`: per-destination settings (language, mute, quiet hours, digest mode).
 - `personal_terms`: a destination's own terms (Telegram `/watch`).
+- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts).
 - `kv`: small named values (last poll time, schema version).
 
 Schema changes are named migrations applied in order at start-up.
@@ -113,6 +114,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         term TEXT NOT NULL,
         created REAL NOT NULL,
         PRIMARY KEY (channel, destination, term)
+    );
+    CREATE TABLE IF NOT EXISTS cluster_watchlists (
+        cluster INTEGER NOT NULL,
+        watchlist TEXT NOT NULL,
+        PRIMARY KEY (cluster, watchlist)
     );
     CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY,
@@ -477,6 +483,8 @@ class Store:
         with self.transaction() as conn:
             sent = conn.execute("DELETE FROM outbox WHERE state='sent' AND COALESCE(sent_at, created) < ?",
                                 (outbox_before,)).rowcount
+            conn.execute("DELETE FROM cluster_watchlists WHERE cluster IN (SELECT cluster FROM stories "
+                         "GROUP BY cluster HAVING MAX(fetched) < ?)", (stories_before,))
             stories = conn.execute(
                 "DELETE FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
                 "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "

@@ -1,0 +1,211 @@
+"""From parsed stories to outbox rows: dedup, match, route, in one transaction per story.
+
+`Pipeline.ingest(feed, stories)` reads like the house: for every story the feed gave us,
+oldest first,
+
+1. known?     the feed's GUID was stored before → skip (a re-poll is not news);
+2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a
+              near-duplicate from another outlet within the window);
+3. match      the compiled watchlists say which watchlists fire, and why;
+4. route      each firing watchlist's destinations: its `notify:` entries for configured
+              channels, the people subscribed to it, and the console when it is on;
+5. outbox     the story, its cluster's watchlists and one outbox row per (cluster,
+              watchlist, channel, destination) are written in ONE transaction. A later
+              member of the cluster finds that row already there and adds nothing, except
+              an `update` row (throttled) so editable channels can add "also reported by";
+6. spread     watchlists with `when: spread` get one `spread` row once the cluster has
+              been carried by `outlets` distinct feeds within `within` minutes.
+
+Nothing here does network I/O; the store is the only side effect.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Protocol, Sequence
+
+from .dedup import Clusterer, canonical_url
+from .models import Match, Story, alert_payload
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+PERSONAL_PREFIX = "personal:"
+
+
+class WatchlistSource(Protocol):
+    """What the pipeline needs from the watchlist registry: the current set and matcher."""
+
+    @property
+    def watchlists(self) -> list: ...
+
+    @property
+    def matcher(self): ...
+
+
+@dataclass
+class IngestResult:
+    seen: int = 0
+    new: int = 0
+    duplicates: int = 0  # joined an existing cluster
+    alerts: int = 0
+    matches: int = 0
+    new_times: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RouteSettings:
+    update_throttle: float = 600.0  # at most one "also reported by" edit per cluster per 10 min
+    editable_channels: frozenset[str] = frozenset({"telegram"})
+
+
+class Pipeline:
+    def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
+                 channels: Iterable[str], settings: RouteSettings = RouteSettings(),
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.registry = watchlists
+        self.clusterer = clusterer
+        self.channels = set(channels)
+        self.settings = settings
+        self.clock = clock
+
+    def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
+        result = IngestResult(seen=len(stories))
+        if not stories:
+            return result
+        known = self.store.known_guids(feed, [s.guid for s in stories])
+        fresh = [s for s in stories if s.guid not in known]
+        fresh.sort(key=lambda s: (s.published or datetime.min.replace(tzinfo=timezone.utc)).timestamp()
+                   if s.published else 0.0)
+        watchlists = {w.name: w for w in self.registry.watchlists}
+        matcher = self.registry.matcher
+        for story in fresh:
+            if story.guid in known:  # the same GUID twice in one body
+                continue
+            known.add(story.guid)
+            self._ingest_one(story, matcher, watchlists, result)
+        return result
+
+    def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
+        now = self.clock()
+        story_id = self.store.next_story_id()
+        canon = canonical_url(story.url) if story.url else ""
+        verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
+                                     source=story.feed, published=story.published or _dt(now))
+        cluster = int(verdict.cluster)
+        matches = matcher.match(story.title, story.summary)
+        fired: dict[str, list[Match]] = {}
+        for m in matches:
+            fired.setdefault(m.watchlist, []).append(m)
+        with self.store.transaction() as conn:
+            self.store.insert_story(conn, {
+                "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
+                "canonical_url": canon, "title": story.title, "summary": story.summary,
+                "published": story.published.timestamp() if story.published else None,
+                "fetched": now, "cluster": cluster, "dedup_kind": verdict.kind,
+            })
+            for name in fired:
+                conn.execute("INSERT OR IGNORE INTO cluster_watchlists VALUES (?, ?)", (cluster, name))
+            sources = _distinct(r[0] for r in conn.execute(
+                "SELECT feed FROM stories WHERE cluster=? ORDER BY id", (cluster,)))
+            for name, wl_matches in fired.items():
+                wl = watchlists.get(name)
+                if wl is None or getattr(wl, "when", "first") == "spread":
+                    continue
+                payload = _payload(story, wl, wl_matches, sources)
+                for channel, destination in self.destinations(wl):
+                    if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
+                                          watchlist=name, cluster=cluster, story_id=story_id,
+                                          payload=payload, now=now):
+                        result.alerts += 1
+            if verdict.kind != "new":
+                self._queue_updates(conn, cluster, story_id, now)
+                result.alerts += self._spread(conn, cluster, story, watchlists, fired, now)
+            elif fired:
+                result.alerts += self._spread(conn, cluster, story, watchlists, fired, now)
+        result.new += 1
+        result.matches += len(matches)
+        if verdict.kind != "new":
+            result.duplicates += 1
+        result.new_times.append(story.published.timestamp() if story.published else now)
+
+    def destinations(self, wl) -> list[tuple[str, str]]:
+        """Where one watchlist's alerts go: notify entries, subscribers, and the console."""
+        out: list[tuple[str, str]] = []
+        for channel, dests in (getattr(wl, "notify", None) or {}).items():
+            if channel in self.channels:
+                out.extend((channel, str(d)) for d in dests)
+        if not wl.name.startswith(PERSONAL_PREFIX):
+            out.extend((c, d) for c, d in self.store.subscribers(wl.name) if c in self.channels)
+            if "console" in self.channels:
+                out.append(("console", "-"))
+        return _distinct(out)
+
+    def _queue_updates(self, conn, cluster: int, story_id: int, now: float) -> None:
+        """Ask editable channels to add the new source to alerts already sent for this cluster."""
+        rows = conn.execute(
+            "SELECT channel, destination, watchlist, payload FROM outbox WHERE cluster=? AND kind='story'",
+            (cluster,)).fetchall()
+        throttle = self.settings.update_throttle
+        for channel, destination, watchlist, payload in rows:
+            if channel not in self.settings.editable_channels:
+                continue
+            conn.execute(
+                "INSERT INTO outbox (channel, destination, kind, watchlist, cluster, story_id, payload, "
+                "state, next_try, created) VALUES (?, ?, 'update', ?, ?, ?, ?, 'pending', ?, ?) "
+                "ON CONFLICT(cluster, watchlist, channel, destination, kind) DO UPDATE SET "
+                "state='pending', story_id=excluded.story_id, attempts=0, "
+                "next_try=MAX(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
+                "WHERE outbox.state IN ('sent', 'dead')",
+                (channel, destination, watchlist, cluster, story_id, payload, now + 5.0, now, throttle))
+
+    def _spread(self, conn, cluster: int, story: Story, watchlists: dict, fired: dict, now: float) -> int:
+        names = {r[0] for r in conn.execute("SELECT watchlist FROM cluster_watchlists WHERE cluster=?",
+                                            (cluster,))}
+        added = 0
+        for name in names:
+            wl = watchlists.get(name)
+            if wl is None or getattr(wl, "when", "first") != "spread":
+                continue
+            window = max(1, getattr(wl, "within_minutes", 0) or 60) * 60.0
+            sources = _distinct(r[0] for r in conn.execute(
+                "SELECT feed FROM stories WHERE cluster=? AND fetched >= ? ORDER BY id",
+                (cluster, now - window)))
+            if len(sources) < max(1, getattr(wl, "outlets", 0) or 1):
+                continue
+            first = conn.execute("SELECT id, feed, title, summary, url, published FROM stories "
+                                 "WHERE cluster=? ORDER BY id LIMIT 1", (cluster,)).fetchone()
+            lead = Story(feed=first[1], guid="", url=first[4], title=first[2], summary=first[3],
+                         published=_dt(first[5]) if first[5] else None)
+            rematch = [m for m in self.registry.matcher.match(lead.title, lead.summary) if m.watchlist == name]
+            payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
+            for channel, destination in self.destinations(wl):
+                if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
+                                      watchlist=name, cluster=cluster, story_id=first[0],
+                                      payload=payload, now=now):
+                    added += 1
+        return added
+
+
+def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str]) -> dict:
+    return alert_payload(
+        title=story.title, url=story.url, summary=story.summary, source=story.feed,
+        published=story.published.isoformat() if story.published else None,
+        watchlist_title=getattr(wl, "title", "") or wl.name, matches=matches, sources=sources)
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def _distinct(items: Iterable) -> list:
+    out: list = []
+    seen = set()
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out

@@ -1,0 +1,216 @@
+"""The poller: polls every due feed and hands its stories to the pipeline.
+
+Due times live in the `feeds` table (`next_poll`), so a restart resumes the schedule and
+several daemons could share it later. `Poller.poll_feed` reads top to bottom:
+
+    load state → conditional GET → 304/unchanged → parse (off the loop) → pipeline →
+    store fetch state, health and the next due time
+
+Failures never escape a feed: they are recorded on the feed's row (failures, last_error),
+the next poll backs off exponentially with full jitter (or as `Retry-After` says), a 410
+disables the feed, and a permanent redirect replaces its URL. Health transitions (N
+consecutive failures → unhealthy, a success → healthy again) are reported once each
+through `on_health`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from .errors import FetchError, StoreError
+from .fetch import Fetcher
+from .parse import parse_feed_async
+from .pipeline import Pipeline
+from .schedule import (ScheduleSettings, next_poll_after_failure, next_poll_after_success,
+                       update_publish_interval)
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    failures: int = 5  # consecutive failures that make a feed unhealthy
+    silence_factor: float = 10.0  # no new item for this many average intervals → unhealthy
+    min_silence: float = 24 * 3600.0  # ... and never sooner than this
+
+
+HealthHook = Callable[[str, bool, str], None]  # (feed name, healthy, reason)
+PollHook = Callable[[str, str, float], None]  # (feed name, outcome, seconds)
+
+
+class Poller:
+    def __init__(self, store: Store, fetcher: Fetcher, pipeline: Pipeline, *,
+                 schedule: ScheduleSettings = ScheduleSettings(),
+                 health: HealthSettings = HealthSettings(),
+                 clock: Callable[[], float] = time.time,
+                 on_health: HealthHook | None = None,
+                 on_poll: PollHook | None = None,
+                 max_in_flight: int = 200) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.pipeline = pipeline
+        self.schedule = schedule
+        self.health = health
+        self.clock = clock
+        self.on_health = on_health
+        self.on_poll = on_poll
+        self.max_in_flight = max_in_flight
+        self.in_flight: dict[str, asyncio.Task] = {}
+        self.last_progress = clock()
+        self.polls = 0
+        self.on_new_alerts: Callable[[], None] | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll due feeds until `stop` is set, then wait for in-flight polls briefly."""
+        while not stop.is_set():
+            try:
+                self.dispatch_due()
+                nxt = self.store.next_due()
+            except StoreError as exc:
+                log.error("cannot read the feed schedule error=%s", exc)
+                nxt = None
+            now = self.clock()
+            delay = 1.0 if nxt is None else min(1.0, max(0.05, nxt - now))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except asyncio.TimeoutError:
+                pass
+        await self.drain()
+
+    def dispatch_due(self) -> int:
+        room = self.max_in_flight - len(self.in_flight)
+        if room <= 0:
+            return 0
+        started = 0
+        for feed in self.store.due_feeds(self.clock(), limit=room + len(self.in_flight)):
+            if feed["name"] in self.in_flight:
+                continue
+            task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed['name']}")
+            self.in_flight[feed["name"]] = task
+            task.add_done_callback(lambda t, n=feed["name"]: self.in_flight.pop(n, None))
+            started += 1
+            if started >= room:
+                break
+        return started
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        tasks = list(self.in_flight.values())
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
+    async def poll_all(self) -> None:
+        """Poll every enabled feed once, now (tests, `raqib demo`)."""
+        feeds = self.store.query("SELECT * FROM feeds WHERE enabled=1")
+        await asyncio.gather(*(self.poll_feed(f) for f in feeds))
+
+    async def poll_feed(self, feed: dict) -> str:
+        """Poll one feed; never raises for the feed's own faults. Returns the outcome."""
+        name, url = feed["name"], feed["url"]
+        started = self.clock()
+        settings = self._settings_for(feed)
+        outcome = "error"
+        try:
+            result = await self.fetcher.fetch(name, url, etag=feed["etag"],
+                                              last_modified=feed["last_modified"],
+                                              body_hash=feed["body_hash"])
+            changes: dict = {"last_poll": started, "last_success": self.clock(), "failures": 0,
+                             "etag": result.etag, "last_modified": result.last_modified,
+                             "body_hash": result.body_hash}
+            if result.permanent_url and result.permanent_url != url:
+                log.warning("feed moved permanently feed=%s old=%s new=%s", name, url, result.permanent_url)
+                changes["url"] = result.permanent_url
+            ttl = None
+            if result.status == "ok" and result.text is not None:
+                parsed = await parse_feed_async(name, result.text, result.url,
+                                                datetime.fromtimestamp(self.clock(), timezone.utc))
+                ttl = parsed.ttl_seconds
+                if parsed.title and not feed.get("title"):
+                    changes["title"] = parsed.title
+                ingest = self.pipeline.ingest(name, parsed.stories)
+                if ingest.new:
+                    changes["items_seen"] = (feed["items_seen"] or 0) + ingest.new
+                    changes["last_new_item"] = self.clock()
+                    changes["avg_interval"] = update_publish_interval(feed["avg_interval"], ingest.new_times)
+                if ingest.alerts and self.on_new_alerts:
+                    self.on_new_alerts()
+                outcome = "new" if ingest.new else "unchanged"
+                log.info("feed polled feed=%s items=%d new=%d duplicates=%d alerts=%d",
+                         name, ingest.seen, ingest.new, ingest.duplicates, ingest.alerts)
+            else:
+                outcome = result.status
+            changes["next_poll"] = next_poll_after_success(
+                self.clock(), settings, max_age=result.max_age, ttl=ttl,
+                avg_publish_interval=changes.get("avg_interval", feed["avg_interval"]))
+            changes["last_error"] = None
+            self.store.update_feed(name, **changes)
+            if not feed["healthy"] and (feed["failures"] or outcome == "new"):
+                self._set_health(name, True, "polled successfully again" if feed["failures"]
+                                 else "publishing again")
+        except FetchError as exc:
+            outcome = exc.kind
+            self._failed(feed, settings, exc, started)
+        except StoreError:
+            raise
+        except Exception as exc:  # a bug must cost one feed one poll, not the daemon
+            log.exception("feed poll crashed feed=%s url=%s", name, url)
+            self._failed(feed, settings, FetchError(f"{type(exc).__name__}: {exc}", feed=name, url=url,
+                                                    kind="internal"), started)
+            outcome = "internal"
+        finally:
+            self.polls += 1
+            self.last_progress = self.clock()
+            if self.on_poll:
+                self.on_poll(name, outcome, self.clock() - started)
+        return outcome
+
+    def _failed(self, feed: dict, settings: ScheduleSettings, exc: FetchError, started: float) -> None:
+        name = feed["name"]
+        failures = (feed["failures"] or 0) + 1
+        changes: dict = {"last_poll": started, "failures": failures, "last_error": str(exc)[:500],
+                         "last_error_at": self.clock()}
+        if exc.kind == "gone":
+            changes["enabled"] = 0
+            changes["disabled_reason"] = "410 Gone: the server says this feed is gone for good"
+            log.error("feed gone, disabled feed=%s url=%s", name, feed["url"])
+        changes["next_poll"] = next_poll_after_failure(self.clock(), settings, failures=failures,
+                                                       retry_after=exc.retry_after)
+        log.warning("feed poll failed feed=%s url=%s kind=%s failures=%d error=%s",
+                    name, feed["url"], exc.kind, failures, exc.message)
+        self.store.update_feed(name, **changes)
+        if feed["healthy"] and (failures >= self.health.failures or exc.kind == "gone"):
+            self._set_health(name, False, f"{failures} consecutive failures, last: {exc.message}")
+
+    def check_silence(self) -> None:
+        """Feeds that poll fine but stopped publishing for far longer than usual."""
+        now = self.clock()
+        for feed in self.store.query("SELECT * FROM feeds WHERE enabled=1 AND healthy=1 "
+                                     "AND last_new_item IS NOT NULL AND avg_interval IS NOT NULL"):
+            limit = max(self.health.min_silence, self.health.silence_factor * feed["avg_interval"])
+            if now - feed["last_new_item"] > limit:
+                hours = (now - feed["last_new_item"]) / 3600
+                self._set_health(feed["name"], False, f"no new item for {hours:.0f} h "
+                                 f"(usually one every {feed['avg_interval'] / 60:.0f} min)")
+
+    def _set_health(self, name: str, healthy: bool, reason: str) -> None:
+        self.store.update_feed(name, healthy=int(healthy))
+        log.warning("feed health changed feed=%s healthy=%s reason=%s", name, healthy, reason)
+        if self.on_health:
+            self.on_health(name, healthy, reason)
+
+    def _settings_for(self, feed: dict) -> ScheduleSettings:
+        interval = feed.get("interval")
+        if not interval:
+            return self.schedule
+        return ScheduleSettings(**{**self.schedule.__dict__, "interval": float(interval),
+                                   "adaptive": False, "min_interval": min(self.schedule.min_interval,
+                                                                          float(interval))})

@@ -1,0 +1,350 @@
+"""The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping.
+
+Start-up: read the config (errors name file and line, exit 1) → open the store and
+apply migrations → load watchlists (a broken file is an error at start; later, while
+running, the last good version stays) → rebuild the dedup index from the window's
+stories → put rows left `sending` by a crash back in the queue → start channels →
+READY to systemd.
+
+Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
+housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
+feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
+SIGINT stop polling, give in-flight deliveries a bounded time, and close the database.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from alerts.channel import Channel, build_channels
+from alerts.outbox import Deliverer, DeliverySettings, Policy, policy_from_settings
+from monitor.config import Config, load_config
+from monitor.dedup import Clusterer, DedupSettings
+from monitor.errors import ConfigError, StoreError
+from monitor.fetch import Fetcher
+from monitor.models import alert_payload
+from monitor.pipeline import PERSONAL_PREFIX, Pipeline
+from monitor.poller import HealthSettings, Poller
+from monitor.schedule import ScheduleSettings
+from monitor.store import Store
+from monitor.watchlists import Term, Watchlist, WatchlistRegistry
+
+from . import sdnotify
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retention:
+    stories: float = 30 * 86400.0
+    outbox: float = 30 * 86400.0
+
+
+class Daemon:
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
+                 console_stream=None) -> None:
+        self.config = config
+        self.clock = clock
+        self.console_stream = console_stream
+        self.stop_event = asyncio.Event()
+        self.metrics = Metrics()
+        self.store = Store(config.database)
+        self.registry = WatchlistRegistry(config.watchlists)
+        errors = self.registry_errors = self.registry.refresh()[1]
+        if errors:
+            raise errors[0]
+        self._apply_personal_terms()
+        self.store.sync_feeds(config.feeds)
+        self.dedup_settings = self._dedup_settings()
+        self.clusterer = self._rebuild_index()
+        self.channels: dict[str, Channel] = build_channels(config.channels, self.store)
+        for ch in self.channels.values():
+            if ch.name == "console" and console_stream is not None:
+                ch.stream = console_stream  # type: ignore[attr-defined]
+            ch.attach(self)
+        self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
+                                 clock=clock)
+        poll = config.section("poll")
+        self.fetcher = Fetcher(concurrency=int(poll.number("concurrency", 50)),
+                               per_host=int(poll.number("per_host", 4)),
+                               read_timeout=poll.duration("timeout", 20.0),
+                               deadline=poll.duration("deadline", 60.0),
+                               max_bytes=poll.size("max_bytes", 10 * 2**20))
+        default_interval = poll.duration("interval", 300.0)
+        self.poller = Poller(
+            self.store, self.fetcher, self.pipeline,
+            schedule=ScheduleSettings(interval=default_interval,
+                                      min_interval=min(poll.duration("min_interval", 60.0), default_interval),
+                                      max_interval=max(poll.duration("max_interval", 3600.0), default_interval),
+                                      adaptive=bool(poll.get("adaptive", True)),
+                                      respect_ttl=bool(poll.get("respect_ttl", True))),
+            health=self._health_settings(), clock=clock, on_health=self._feed_health,
+            on_poll=self.metrics.poll_done)
+        self.poller.on_new_alerts = self.wake_delivery
+        delivery = config.section("delivery")
+        self.deliverer = Deliverer(
+            self.store, self.channels,
+            settings=DeliverySettings(max_attempts=int(delivery.number("max_attempts", 10)),
+                                      backoff_base=delivery.duration("backoff", 30.0),
+                                      backoff_max=delivery.duration("backoff_max", 3600.0),
+                                      burst=int(delivery.number("burst", 10))),
+            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done)
+        retention = config.section("retention")
+        self.retention = Retention(stories=retention.duration("stories", 30 * 86400.0),
+                                   outbox=retention.duration("outbox", 30 * 86400.0))
+        self.scheduler: AsyncIOScheduler | None = None
+        self.started = clock()
+
+    # -- assembly -----------------------------------------------------------------------
+
+    def _dedup_settings(self) -> DedupSettings:
+        section = self.config.section("dedup")
+        values = {k: v for k, v in section.values.items() if k != "window"}
+        window = section.duration("window", 72 * 3600.0) / 3600.0
+        try:
+            return DedupSettings(window_hours=window, **values)
+        except TypeError as exc:
+            raise section.error(f"dedup: {exc}") from None
+
+    def _health_settings(self) -> HealthSettings:
+        section = self.config.section("health")
+        return HealthSettings(failures=int(section.number("failures", 5)),
+                              silence_factor=float(section.number("silence_factor", 10.0)),
+                              min_silence=section.duration("min_silence", 86400.0))
+
+    def _rebuild_index(self) -> Clusterer:
+        since = self.clock() - self.dedup_settings.window_hours * 3600.0
+        started = time.monotonic()
+        rows = ((r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"],
+                 datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
+                for r in self.store.stories_since(since))
+        clusterer = Clusterer.rebuild(rows, settings=self.dedup_settings)
+        log.info("dedup index rebuilt stories=%d seconds=%.2f", len(clusterer), time.monotonic() - started)
+        return clusterer
+
+    def policy_for(self, channel: str, destination: str) -> Policy:
+        section = self.config.channels.get(channel)
+        settings: dict = {}
+        default_mode = "instant"
+        if section is not None:
+            default_mode = str(section.get("digest", "instant") or "instant")
+            per = section.get("recipients") or section.get("destinations") or {}
+            if isinstance(per, dict) and isinstance(per.get(destination), dict):
+                settings.update(per[destination])
+        settings.update(self.store.destination_settings(channel, destination))
+        try:
+            return policy_from_settings(settings, default_mode=default_mode)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            log.error("bad delivery settings channel=%s destination=%s error=%s", channel, destination, exc)
+            return Policy()
+
+    # -- services offered to channels (alerts.channel.Services) ---------------------------
+
+    def watchlists(self) -> list[Watchlist]:
+        return [w for w in self.registry.watchlists if not w.name.startswith(PERSONAL_PREFIX)]
+
+    def reload(self) -> list[str]:
+        """Re-read watchlists and the feed list of the config; the last good stays on error."""
+        problems: list[str] = []
+        try:
+            fresh = load_config(self.config.path)
+            self.store.sync_feeds(fresh.feeds)
+            self.config = fresh
+        except ConfigError as exc:
+            problems.append(str(exc))
+            log.error("config reload failed, keeping the last good config error=%s", exc)
+        changed, errors = self.registry.refresh()
+        problems.extend(str(e) for e in errors)
+        for e in errors:
+            log.error("watchlist reload failed, keeping its last good version error=%s", e)
+        if changed:
+            log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
+        return problems
+
+    def status(self) -> dict:
+        now = self.clock()
+        feeds = self.store.feeds()
+        enabled = [f for f in feeds if f["enabled"]]
+        return {
+            "feeds": len(enabled),
+            "feeds_ok": sum(1 for f in enabled if f["healthy"] and not f["failures"]),
+            "feeds_failing": [f["name"] for f in enabled if not f["healthy"] or f["failures"]],
+            "last_poll": max((f["last_poll"] or 0 for f in feeds), default=0) or None,
+            "stories_hour": self.store.scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (now - 3600,)),
+            "stories_day": self.store.scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (now - 86400,)),
+            "alerts_hour": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state='sent' AND sent_at >= ?",
+                                             (now - 3600,)),
+            "alerts_day": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state='sent' AND sent_at >= ?",
+                                            (now - 86400,)),
+            "outbox_pending": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')"),
+            "dead": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state='dead'"),
+            "watchlists": len(self.watchlists()),
+            "uptime": now - self.started,
+        }
+
+    def personal_terms_changed(self) -> None:
+        self._apply_personal_terms()
+
+    def wake_delivery(self) -> None:
+        self.deliverer.wake()
+
+    def _apply_personal_terms(self) -> None:
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for row in self.store.personal_terms():
+            grouped.setdefault((row["channel"], row["destination"]), []).append(row["term"])
+        extra = [Watchlist(name=f"{PERSONAL_PREFIX}{channel}:{dest}", title="كلماتي / my terms",
+                           terms=tuple(Term(text=t) for t in terms), notify={channel: (dest,)})
+                 for (channel, dest), terms in grouped.items()]
+        self.registry.set_extra(extra)
+
+    # -- feed health --------------------------------------------------------------------
+
+    def _feed_health(self, feed: str, healthy: bool, reason: str) -> None:
+        """Tell the admins once when a feed turns unhealthy and once when it recovers."""
+        now = self.clock()
+        row = self.store.feed(feed) or {}
+        title = (f"✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}" if healthy
+                 else f"⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}")
+        payload = alert_payload(title=title, url=row.get("url", ""), summary=reason, source=feed,
+                                published=None, watchlist_title="feed health", matches=())
+        targets: list[tuple[str, str]] = []
+        if "console" in self.channels:
+            targets.append(("console", "-"))
+        tg = self.config.channels.get("telegram")
+        if "telegram" in self.channels and tg is not None:
+            targets.extend(("telegram", str(a)) for a in (tg.get("admins") or []))
+        em = self.config.channels.get("email")
+        if "email" in self.channels and em is not None:
+            targets.extend(("email", str(a)) for a in (em.get("admins") or []))
+        event = int(now * 1000)
+        with self.store.transaction() as conn:
+            for channel, dest in targets:
+                self.store.enqueue(conn, channel=channel, destination=dest, kind="health",
+                                   watchlist=f"feed:{feed}:{'up' if healthy else 'down'}", cluster=-event,
+                                   story_id=0, payload=payload, now=now)
+        self.metrics.inc("raqib_feed_health_changes_total", healthy=str(healthy).lower())
+        self.wake_delivery()
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self, *, seconds: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        self.deliverer.recover()
+        for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
+                             (signal.SIGHUP, self.reload)):
+            try:
+                loop.add_signal_handler(sig, handler)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests) or no signals on this platform
+        for ch in self.channels.values():
+            await ch.start()
+        self.scheduler = AsyncIOScheduler(event_loop=loop)
+        self.scheduler.add_job(self._refresh_watchlists, "interval", seconds=2, id="watchlists",
+                               max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping",
+                               max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.poller.check_silence, "interval", minutes=10, id="silence",
+                               max_instances=1, coalesce=True)
+        watchdog = sdnotify.watchdog_interval()
+        if watchdog:
+            self.scheduler.add_job(self._watchdog, "interval", seconds=watchdog, id="watchdog",
+                                   max_instances=1, coalesce=True)
+        self.scheduler.start()
+        metrics_server = await self._start_metrics()
+        tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
+                 asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer")]
+        sdnotify.notify("READY=1", f"STATUS=watching {len(self.store.feeds())} feeds")
+        log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s",
+                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.config.database)
+        try:
+            if seconds is not None:
+                try:
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+                except asyncio.TimeoutError:
+                    self.stop()
+            await asyncio.gather(*tasks)
+        finally:
+            sdnotify.notify("STOPPING=1")
+            await self.shutdown(tasks, metrics_server)
+
+    async def shutdown(self, tasks, metrics_server) -> None:
+        self.stop_event.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        # one last bounded round so alerts already queued go out before we stop
+        try:
+            await asyncio.wait_for(self.deliverer.run_once(), timeout=10.0)
+        except (asyncio.TimeoutError, StoreError) as exc:
+            log.warning("final delivery round cut short error=%s", exc)
+        for ch in self.channels.values():
+            try:
+                await ch.close()
+            except Exception:
+                log.exception("channel close failed channel=%s", ch.name)
+        await self.fetcher.aclose()
+        if metrics_server is not None:
+            metrics_server.close()
+            await metrics_server.wait_closed()
+        self.store.close()
+        log.info("raqib stopped")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _refresh_watchlists(self) -> None:
+        changed, errors = self.registry.refresh()
+        for e in errors:
+            log.error("watchlist has errors, its last good version stays in force error=%s", e)
+        if changed:
+            log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
+
+    def housekeeping(self) -> None:
+        now = self.clock()
+        try:
+            pruned = self.store.prune(stories_before=now - self.retention.stories,
+                                      outbox_before=now - self.retention.outbox)
+            dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
+            log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
+                     pruned["stories"], pruned["outbox"], dropped)
+        except StoreError as exc:
+            log.error("housekeeping failed error=%s", exc)
+
+    def _watchdog(self) -> None:
+        """Ping systemd only while the database answers and polling makes progress."""
+        interval = sdnotify.watchdog_interval() or 30
+        stalled = self.clock() - self.poller.last_progress > max(600.0, 20 * interval)
+        if self.store.ping() and not stalled:
+            sdnotify.notify("WATCHDOG=1")
+        else:
+            log.error("watchdog withheld database_ok=%s polling_stalled=%s", not stalled, stalled)
+
+    async def _start_metrics(self):
+        section = self.config.section("metrics")
+        listen = section.get("listen")
+        if not listen:
+            return None
+        from .metrics import serve_metrics
+        return await serve_metrics(str(listen), self)
+
+
+def load_daemon(config_path: str | Path, **kwargs) -> Daemon:
+    return Daemon(load_config(config_path), **kwargs)
+
+
+def resolve_tz(name: str | None):
+    if not name:
+        return timezone.utc
+    return ZoneInfo(name)

@@ -1,0 +1,140 @@
+"""Counters and a latency histogram, exposed as Prometheus text on 127.0.0.1.
+
+`metrics: {listen: "127.0.0.1:9311"}` in the config starts a tiny HTTP server (asyncio
+streams, no dependency) with `/healthz` (200 while the database answers, 503 otherwise)
+and `/metrics` (Prometheus text format 0.0.4). Only loopback addresses are accepted
+unless `allow_remote: true`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+HELP = {
+    "raqib_polls_total": "Feed polls by outcome (new, unchanged, not_modified, or the error kind).",
+    "raqib_alerts_total": "Alerts by channel and outcome (sent, retry, dead).",
+    "raqib_feed_health_changes_total": "Feed health transitions.",
+    "raqib_delivery_latency_seconds": "Seconds from an alert being queued to it being sent.",
+}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum = 0.0
+        self.latency_count = 0
+
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        self.counters[(name, tuple(sorted(labels.items())))] += value
+
+    def poll_done(self, feed: str, outcome: str, seconds: float) -> None:
+        self.inc("raqib_polls_total", outcome=outcome)
+
+    def delivery_done(self, channel: str, outcome: str, latency: float | None) -> None:
+        self.inc("raqib_alerts_total", channel=channel, outcome=outcome)
+        if latency is not None:
+            self.latency_sum += latency
+            self.latency_count += 1
+            for i, bound in enumerate(LATENCY_BUCKETS):
+                if latency <= bound:
+                    self.buckets[i] += 1
+                    break
+            else:
+                self.buckets[-1] += 1
+
+    def render(self, gauges: dict[str, float] | None = None) -> str:
+        lines: list[str] = []
+        names = sorted({n for n, _ in self.counters})
+        for name in names:
+            if name in HELP:
+                lines.append(f"# HELP {name} {HELP[name]}")
+            lines.append(f"# TYPE {name} counter")
+            for (n, labels), value in sorted(self.counters.items()):
+                if n == name:
+                    lines.append(f"{name}{_labels(labels)} {value:g}")
+        h = "raqib_delivery_latency_seconds"
+        lines += [f"# HELP {h} {HELP[h]}", f"# TYPE {h} histogram"]
+        cumulative = 0
+        for bound, count in zip(LATENCY_BUCKETS, self.buckets):
+            cumulative += count
+            lines.append(f'{h}_bucket{{le="{bound:g}"}} {cumulative}')
+        lines.append(f'{h}_bucket{{le="+Inf"}} {self.latency_count}')
+        lines.append(f"{h}_sum {self.latency_sum:g}")
+        lines.append(f"{h}_count {self.latency_count}")
+        for name, value in sorted((gauges or {}).items()):
+            lines.append(f"# TYPE {name} gauge")
+            lines.append(f"{name} {value:g}")
+        return "\n".join(lines) + "\n"
+
+
+def _labels(labels: tuple[tuple[str, str], ...]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+    return "{" + inner + "}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def gauges(daemon: "Daemon") -> dict[str, float]:
+    s = daemon.status()
+    return {
+        "raqib_feeds": s["feeds"],
+        "raqib_feeds_failing": len(s["feeds_failing"]),
+        "raqib_outbox_pending": s["outbox_pending"] or 0,
+        "raqib_outbox_dead": s["dead"] or 0,
+        "raqib_stories_last_hour": s["stories_hour"] or 0,
+        "raqib_last_poll_timestamp_seconds": s["last_poll"] or 0,
+        "raqib_dedup_index_stories": len(daemon.clusterer),
+    }
+
+
+async def serve_metrics(listen: str, daemon: "Daemon") -> asyncio.base_events.Server:
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    allow_remote = bool(daemon.config.section("metrics").get("allow_remote", False))
+    if host not in ("127.0.0.1", "::1", "localhost") and not allow_remote:
+        raise ValueError(f"metrics.listen must be a loopback address, got {host!r} "
+                         "(set metrics.allow_remote: true to override)")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), timeout=5)
+            while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (b"\r\n", b"\n", b""):
+                pass
+            parts = request.decode("latin-1").split()
+            path = parts[1] if len(parts) > 1 else "/"
+            if path == "/healthz":
+                ok = daemon.store.ping()
+                status, body = ("200 OK", "ok\n") if ok else ("503 Service Unavailable", "database unavailable\n")
+                ctype = "text/plain; charset=utf-8"
+            elif path == "/metrics":
+                status, body = "200 OK", daemon.metrics.render(gauges(daemon))
+                ctype = "text/plain; version=0.0.4; charset=utf-8"
+            else:
+                status, body, ctype = "404 Not Found", "not found\n", "text/plain; charset=utf-8"
+            data = body.encode()
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(data)}\r\n"
+                         f"Connection: close\r\n\r\n".encode() + data)
+            await writer.drain()
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("metrics request failed")
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, host, int(port))
+    log.info("metrics listening address=%s", listen)
+    return server
