@@ -8,9 +8,10 @@ Rules, tried in this order; the first that applies wins:
 
 1. A byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE) decides.
 2. Strict UTF-8: the body decodes as UTF-8 without a single error.
-3. Mostly UTF-8: at most 1% of the non-ASCII characters (and at most 64 in all, or a
-   body with no more than 4 bad sequences) are invalid; those become U+FFFD. A UTF-8
-   feed with a few stray bytes keeps its Arabic.
+3. Mostly UTF-8: at most 5% of the non-ASCII characters are invalid sequences; those
+   become U+FFFD. A UTF-8 feed with a few stray bytes keeps its Arabic, while a
+   windows-1256 body (whose Arabic letters, 0xC1 and up, almost never form valid UTF-8)
+   does not pass for UTF-8.
 4. The charset in the XML declaration, if it is not UTF-8 and the body decodes with it
    without error.
 5. The HTTP charset (Content-Type), likewise.
@@ -72,7 +73,7 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str]:
     text = body.decode("utf-8", "replace")
     bad = text.count("\ufffd")
     non_ascii = len(text) - len(text.encode("ascii", "ignore"))
-    if bad <= 4 or (bad <= 64 and bad * 100 <= non_ascii):
+    if bad * 20 <= non_ascii:
         return text, "utf-8-replace"
 
     arabic_1256 = _reads_as_cp1256_arabic(body)

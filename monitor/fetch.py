@@ -1,0 +1,328 @@
+"""Fetching feeds: one shared httpx.AsyncClient, polite and bounded.
+
+Rules:
+- Concurrency: a request first takes its host's slot (`per_host`, keyed by host name,
+  port ignored), then a global slot (`concurrency`), so a queue on one busy host never
+  holds global slots. The connection pool is sized to the global limit.
+- Time: `connect_timeout` and `read_timeout` (per socket read) are httpx's; `deadline`
+  is the wall clock for the whole request (redirects, headers and body) once the slots
+  are held, so a server that drips a byte at a time cannot hold a slot for ever.
+- Size: the body is read as a stream and the cap (`max_bytes`) applies to the decoded
+  body, after gzip/deflate, which Raqib decompresses itself with a bound on the output
+  (a gzip bomb stops at the cap, never inflating one network chunk to gigabytes). A
+  Content-Length above the cap fails before any body is read.
+- Redirects: followed up to `max_redirects`; beyond that (or a loop) is `redirect_loop`.
+  When the chain starts with 301/308 hops, the target of the last of those unbroken
+  permanent hops is reported as `permanent_url`: the feed's new address.
+- Conditional GET: `etag` / `last_modified` are sent as If-None-Match /
+  If-Modified-Since. 304 gives status "not_modified" (keeping the old validators unless
+  the server sent new ones). A 200 whose body hashes (SHA-256) to `body_hash` gives
+  "unchanged" and is not decoded.
+- Errors are FetchError with `kind`: timeout (connect, read or the deadline), network
+  (refused, DNS, reset), tls, http (any other non-2xx; `retry_after` from Retry-After in
+  seconds or an HTTP date, on 429 and 503), too_large, redirect_loop, gone (410: the
+  feed should be disabled).
+- Freshness hints: `max_age` from Cache-Control max-age (none on no-store/no-cache),
+  else Expires minus Date (or now).
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import ssl
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import httpx
+
+from .decode import decode_feed
+from .errors import FetchError
+
+logger = logging.getLogger(__name__)
+
+ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+          "text/xml;q=0.9, */*;q=0.5")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one poll of a feed brought back."""
+
+    status: str  # "ok" | "not_modified" (304) | "unchanged" (200, same body hash)
+    url: str  # final URL after redirects
+    permanent_url: str | None  # the feed's new URL when 301/308 hops moved it
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    text: str | None  # decoded text, only for "ok"
+    max_age: float | None  # seconds, from Cache-Control max-age or Expires
+    elapsed: float  # seconds, from holding the slots to the end of the body
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Fetcher:
+    """Fetches feeds concurrently over one shared client. Use one per process."""
+
+    def __init__(self, *, concurrency: int = 50, per_host: int = 4, connect_timeout: float = 10.0,
+                 read_timeout: float = 20.0, deadline: float = 60.0, max_bytes: int = 10 * 2**20,
+                 max_redirects: int = 5, user_agent: str = "Raqib/0.1 (+feed monitor)",
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.concurrency = concurrency
+        self.per_host = per_host
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self._slots = asyncio.Semaphore(concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout,
+                                  pool=deadline),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            follow_redirects=True,
+            max_redirects=max_redirects,
+            headers={"User-Agent": user_agent, "Accept": ACCEPT,
+                     "Accept-Encoding": "gzip, deflate"},
+            trust_env=True,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def fetch(self, feed: str, url: str, *, etag: str | None = None,
+                    last_modified: str | None = None, body_hash: str | None = None) -> FetchResult:
+        """Fetch one feed; raise FetchError (see the module docstring) when it fails."""
+        host = (urlsplit(url).hostname or "").lower()
+        host_slot = self._host_slots.get(host)
+        if host_slot is None:
+            host_slot = self._host_slots[host] = asyncio.Semaphore(self.per_host)
+        async with host_slot, self._slots:
+            start = time.monotonic()
+            try:
+                async with asyncio.timeout(self.deadline):
+                    result = await self._fetch(feed, url, etag, last_modified, body_hash, start)
+            except TimeoutError as exc:
+                raise FetchError(f"no complete answer within {self.deadline:g}s", feed=feed,
+                                 url=url, kind="timeout",
+                                 hint="the server is too slow or drips its answer") from exc
+        logger.debug("feed fetched feed=%s status=%s elapsed=%.3f", feed, result.status,
+                     result.elapsed)
+        return result
+
+    async def _fetch(self, feed: str, url: str, etag: str | None, last_modified: str | None,
+                     body_hash: str | None, start: float) -> FetchResult:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                final_url = str(response.url)
+                permanent = _permanent_target(url, response)
+                code = response.status_code
+                if code == 304:
+                    return FetchResult(
+                        status="not_modified", url=final_url, permanent_url=permanent,
+                        etag=response.headers.get("etag") or etag,
+                        last_modified=response.headers.get("last-modified") or last_modified,
+                        body_hash=body_hash, text=None, max_age=_max_age(response.headers),
+                        elapsed=time.monotonic() - start)
+                if code == 410:
+                    raise FetchError("the feed is gone (HTTP 410)", feed=feed, url=final_url,
+                                     kind="gone", status=code,
+                                     hint="the publisher removed it; disable or replace the feed")
+                if not 200 <= code < 300:
+                    retry_after = None
+                    if code in (429, 503):
+                        retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    raise FetchError(f"HTTP {code} {response.reason_phrase}".rstrip(), feed=feed,
+                                     url=final_url, kind="http", status=code,
+                                     retry_after=retry_after)
+                body = await self._read_capped(response)
+        except FetchError:
+            raise
+        except _TooLarge as exc:
+            raise FetchError(f"body larger than {self.max_bytes} bytes", feed=feed, url=url,
+                             kind="too_large", hint="raise max_bytes if this feed is genuine") from exc
+        except httpx.TooManyRedirects as exc:
+            raise FetchError("too many redirects (or a redirect loop)", feed=feed, url=url,
+                             kind="redirect_loop") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out ({type(exc).__name__})", feed=feed, url=url,
+                             kind="timeout") from exc
+        except httpx.ConnectError as exc:
+            kind = "tls" if _is_tls(exc) else "network"
+            raise FetchError(f"cannot connect: {exc}", feed=feed, url=url, kind=kind) from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            kind = "tls" if _is_tls(exc) else "network"
+            raise FetchError(f"{type(exc).__name__}: {exc}", feed=feed, url=url, kind=kind) from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid URL: {exc}", feed=feed, url=url, kind="http") from exc
+
+        digest = hashlib.sha256(body).hexdigest()
+        new_etag = response.headers.get("etag")
+        new_modified = response.headers.get("last-modified")
+        max_age = _max_age(response.headers)
+        if body_hash is not None and digest == body_hash:
+            return FetchResult(status="unchanged", url=final_url, permanent_url=permanent,
+                               etag=new_etag, last_modified=new_modified, body_hash=digest,
+                               text=None, max_age=max_age, elapsed=time.monotonic() - start)
+        text = decode_feed(body, response.charset_encoding)
+        return FetchResult(status="ok", url=final_url, permanent_url=permanent, etag=new_etag,
+                           last_modified=new_modified, body_hash=digest, text=text,
+                           max_age=max_age, elapsed=time.monotonic() - start)
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        limit = self.max_bytes
+        length = response.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            raise _TooLarge()
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        if coding in ("gzip", "x-gzip", "deflate"):
+            inflate = _Inflater(coding)
+            chunks = bytearray()
+            async for raw in response.aiter_raw():
+                inflate.feed(raw, limit - len(chunks) + 1, chunks)
+                if len(chunks) > limit:
+                    raise _TooLarge()
+            inflate.finish(limit - len(chunks) + 1, chunks)
+            if len(chunks) > limit:
+                raise _TooLarge()
+            return bytes(chunks)
+        chunks = bytearray()
+        # aiter_bytes: identity or an encoding httpx decodes that we did not ask for.
+        async for data in response.aiter_bytes():
+            chunks += data
+            if len(chunks) > limit:
+                raise _TooLarge()
+        return bytes(chunks)
+
+
+class _Inflater:
+    """gzip/deflate with a bound on how much one call may produce."""
+
+    def __init__(self, coding: str) -> None:
+        # 47: gzip or zlib header, detected; deflate sent raw (no zlib header) is retried.
+        self._wbits = 47 if coding != "deflate" else 15
+        self._coding = coding
+        self._obj = zlib.decompressobj(self._wbits)
+        self._first = True
+
+    def feed(self, data: bytes, room: int, out: bytearray) -> None:
+        try:
+            self._feed(data, room, out)
+        except zlib.error as exc:
+            if self._coding == "deflate" and self._first:
+                self._obj = zlib.decompressobj(-15)
+                self._first = False
+                self._feed(data, room, out)
+                return
+            raise httpx.DecodingError(f"bad {self._coding} body: {exc}") from exc
+        self._first = False
+
+    def _feed(self, data: bytes, room: int, out: bytearray) -> None:
+        while data and room > 0:
+            if self._obj.eof:
+                # Concatenated gzip members are legal; start the next one.
+                data = self._obj.unused_data + data if self._obj.unused_data else data
+                self._obj = zlib.decompressobj(self._wbits)
+            piece = self._obj.decompress(data, room)
+            out += piece
+            room -= len(piece)
+            data = self._obj.unconsumed_tail
+            if not data and self._obj.eof and self._obj.unused_data:
+                data = self._obj.unused_data
+                self._obj = zlib.decompressobj(self._wbits)
+
+    def finish(self, room: int, out: bytearray) -> None:
+        if room > 0:
+            try:
+                out += self._obj.flush(room)
+            except zlib.error as exc:
+                raise httpx.DecodingError(f"bad {self._coding} body: {exc}") from exc
+
+
+def _permanent_target(url: str, response: httpx.Response) -> str | None:
+    target = None
+    for hop in response.history:
+        if hop.status_code not in (301, 308):
+            break
+        nxt = hop.headers.get("location")
+        if not nxt:
+            break
+        target = str(hop.url.join(nxt))
+    return target if target and target != url else None
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError) or "SSL" in str(seen) or "TLS" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def _max_age(headers: httpx.Headers) -> float | None:
+    cache_control = headers.get("cache-control", "").lower()
+    directives = {}
+    for part in cache_control.split(","):
+        key, _, val = part.strip().partition("=")
+        directives[key.strip()] = val.strip().strip('"')
+    if "no-store" in directives or "no-cache" in directives:
+        return None
+    if directives.get("max-age", "").isdigit():
+        return float(directives["max-age"])
+    expires = headers.get("expires")
+    if not expires:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(expires)
+    except (TypeError, ValueError, IndexError):
+        return None
+    base = None
+    if headers.get("date"):
+        try:
+            base = email.utils.parsedate_to_datetime(headers["date"])
+        except (TypeError, ValueError, IndexError):
+            base = None
+    if base is None:
+        base = datetime.now(timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    if base.tzinfo is None:
+        base = base.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - base).total_seconds())

@@ -1,0 +1,351 @@
+"""The `raqib` command line. Contracts for run, check, match and dedup are in DESIGN.md.
+
+Exit status: 0 success, 1 bad input or config (a message on stderr naming the file and
+line), 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from monitor.errors import ConfigError, RaqibError
+
+from .logs import setup_logging
+
+DEFAULT_CONFIG = "raqib.yaml"
+
+
+def _config_path(args: argparse.Namespace) -> str:
+    if args.config:
+        return args.config
+    env = os.environ.get("RAQIB_CONFIG")
+    if env:
+        return env
+    return DEFAULT_CONFIG
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import load_daemon
+
+    daemon = load_daemon(_config_path(args))
+    asyncio.run(daemon.run(seconds=args.seconds))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.watchlists import check_watchlists
+
+    problems: list[ConfigError] = []
+    path = _config_path(args)
+    watchlists_path: Path | None = None
+    config = None
+    try:
+        config = load_config(path)
+        watchlists_path = config.watchlists
+    except ConfigError as exc:
+        problems.append(exc)
+    if config is not None:
+        problems.extend(_check_channels(config))
+    if watchlists_path is not None:
+        problems.extend(check_watchlists(watchlists_path))
+    for p in problems:
+        print(str(p))
+    if problems:
+        return 1
+    print(f"ok: {path}" + (f" and watchlists in {watchlists_path}" if watchlists_path else ""))
+    return 0
+
+
+def _check_channels(config) -> list[ConfigError]:
+    from alerts.channel import channel_class
+
+    problems: list[ConfigError] = []
+    for name, section in config.channels.items():
+        try:
+            channel_class(name)(section, None)
+        except ConfigError as exc:
+            if exc.file is None:
+                exc.file, exc.line = section.file, section.line
+            problems.append(exc)
+    return problems
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from monitor.match import Matcher, match_stream
+    from monitor.watchlists import load_watchlists
+
+    matcher = Matcher(load_watchlists(args.watchlists))
+    with _open_input(args.input) as stream:
+        out = sys.stdout
+        for result in match_stream(matcher, stream):
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    from monitor.dedup import dedup_stream
+
+    with _open_input(args.input) as stream:
+        out = sys.stdout
+        for result in dedup_stream(stream):
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+class _open_input:
+    """A named file, or stdin for '-' or nothing; read as UTF-8."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.handle = None
+
+    def __enter__(self):
+        if not self.path or self.path == "-":
+            sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+            return sys.stdin
+        try:
+            self.handle = open(self.path, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read input: {exc.strerror}", file=self.path) from None
+        return self.handle
+
+    def __exit__(self, *exc) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(seconds=args.seconds, watchlists=args.watchlists, keep=args.keep)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.store import Store
+
+    config = load_config(_config_path(args))
+    store = Store(config.database)
+    now = time.time()
+    feeds = store.feeds()
+    enabled = [f for f in feeds if f["enabled"]]
+    failing = [f for f in enabled if not f["healthy"] or f["failures"]]
+    q = store.scalar
+    rows = [
+        ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
+                  + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
+        ("last poll", _ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
+        ("stories", f"{q('SELECT COUNT(*) FROM stories WHERE fetched >= ?', (now - 3600,))} last hour, "
+                    f"{q('SELECT COUNT(*) FROM stories WHERE fetched >= ?', (now - 86400,))} last day"),
+        ("alerts sent", f"{q('SELECT COUNT(*) FROM outbox WHERE state=? AND sent_at >= ?', ('sent', now - 3600))}"
+                        f" last hour, "
+                        f"{q('SELECT COUNT(*) FROM outbox WHERE state=? AND sent_at >= ?', ('sent', now - 86400))}"
+                        f" last day"),
+        ("outbox", f"{q('SELECT COUNT(*) FROM outbox WHERE state IN (?, ?)', ('pending', 'sending'))} waiting"),
+        ("dead letters", str(q("SELECT COUNT(*) FROM outbox WHERE state='dead'"))),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    dead = store.query("SELECT id, channel, destination, attempts, last_error FROM outbox WHERE state='dead' "
+                       "ORDER BY id DESC LIMIT 10")
+    for d in dead:
+        print(f"  dead #{d['id']} {d['channel']}:{d['destination']} after {d['attempts']} attempts: "
+              f"{d['last_error']}")
+    store.close()
+    return 0
+
+
+def _ago(ts: float, now: float) -> str:
+    if not ts:
+        return "never"
+    seconds = now - ts
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.store import Store
+
+    config = load_config(_config_path(args))
+    store = Store(config.database)
+    try:
+        if args.feeds_command == "import":
+            return _feeds_import(store, args)
+        if args.feeds_command == "export":
+            from monitor.opml import export_opml
+
+            known = {f["name"]: f["url"] for f in store.feeds() if f["enabled"]}
+            for f in config.feeds:
+                known.setdefault(f.name, f.url)
+            sys.stdout.write(export_opml(sorted(known.items())))
+            return 0
+        store.sync_feeds(config.feeds)
+        print(format_feeds_table(store.feeds(), time.time()))
+        return 0
+    finally:
+        store.close()
+
+
+def _feeds_import(store, args) -> int:
+    from monitor.opml import parse_opml
+    from monitor.urls import check_feed_url
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    added = skipped = 0
+    for name, url in parse_opml(data, str(path)):
+        problem = check_feed_url(url, allow_private=args.allow_private)
+        if problem:
+            print(f"{path}: skipped {name} <{url}>: {problem}", file=sys.stderr)
+            skipped += 1
+            continue
+        if store.add_feed(name, url, source="opml"):
+            added += 1
+        else:
+            skipped += 1
+    print(f"imported {added} feeds, skipped {skipped}")
+    return 0
+
+
+def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
+    """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out."""
+    header = ("", "feed", "state", "last success", "failures", "items", "every", "last error")
+    rows = [header]
+    for f in feeds:
+        if not f["enabled"]:
+            mark, state = "✗", "DISABLED" + (f" ({f['disabled_reason']})" if f["disabled_reason"] else "")
+        elif not f["healthy"]:
+            mark, state = "!!", "UNHEALTHY"
+        elif f["failures"]:
+            mark, state = "!", "failing"
+        elif not f["last_success"]:
+            mark, state = "", "new"
+        else:
+            mark, state = "", "ok"
+        every = f"{f['avg_interval'] / 60:.0f} min" if f["avg_interval"] else "-"
+        rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
+                     str(f["items_seen"]), every, (f["last_error"] or "")[:70]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.store import Store
+
+    config = load_config(_config_path(args))
+    store = Store(config.database)
+    try:
+        if args.outbox_command == "retry":
+            n = store.retry_dead(args.ids or None)
+            print(f"{n} dead alerts queued again")
+            return 0
+        rows = store.query("SELECT id, channel, destination, kind, watchlist, state, attempts, next_try, "
+                           "last_error FROM outbox WHERE state != 'sent' ORDER BY id")
+        for r in rows:
+            print(f"#{r['id']} {r['state']:<8} {r['channel']}:{r['destination']} {r['kind']} "
+                  f"{r['watchlist']} attempts={r['attempts']} "
+                  f"next={datetime.fromtimestamp(r['next_try'], timezone.utc):%Y-%m-%d %H:%M:%S}"
+                  + (f" error={r['last_error']}" if r["last_error"] else ""))
+        print(f"{len(rows)} alerts not yet sent")
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.store import Store
+
+    config = load_config(_config_path(args))
+    store = Store(config.database)
+    try:
+        store.backup(args.file)
+    finally:
+        store.close()
+    print(f"backup written to {args.file}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="raqib", description="Watch Arabic news feeds and alert people.")
+    parser.add_argument("--log-level", default=os.environ.get("RAQIB_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-format", choices=("kv", "json"), default=os.environ.get("RAQIB_LOG_FORMAT", "kv"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", "-c", help="config file (default: $RAQIB_CONFIG or ./raqib.yaml)")
+        return p
+
+    p = with_config(sub.add_parser("run", help="run the daemon"))
+    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    p.set_defaults(func=cmd_run)
+    p = with_config(sub.add_parser("check", help="validate the config and every watchlist"))
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("match", help="match JSON Lines stories against watchlists")
+    p.add_argument("watchlists", help="a watchlist YAML file or a folder of them")
+    p.add_argument("input", nargs="?", help="JSON Lines of stories (default: stdin)")
+    p.set_defaults(func=cmd_match)
+    p = sub.add_parser("dedup", help="cluster JSON Lines stories into one cluster per story")
+    p.add_argument("input", nargs="?", help="JSON Lines of stories (default: stdin)")
+    p.set_defaults(func=cmd_dedup)
+    p = sub.add_parser("demo", help="run the real daemon on bundled Arabic feeds served locally")
+    p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--watchlists", help="watchlists to use (default: ./watchlists or the bundled ones)")
+    p.add_argument("--keep", action="store_true", help="keep the demo's temporary folder")
+    p.set_defaults(func=cmd_demo)
+    p = with_config(sub.add_parser("status", help="feeds, stories, alerts and the outbox at a glance"))
+    p.set_defaults(func=cmd_status)
+    p = with_config(sub.add_parser("feeds", help="list feeds and their health; import/export OPML"))
+    fsub = p.add_subparsers(dest="feeds_command")
+    fi = fsub.add_parser("import", help="add the feeds of an OPML file")
+    fi.add_argument("file")
+    fi.add_argument("--allow-private", action="store_true",
+                    help="accept feeds on loopback or private addresses")
+    fsub.add_parser("export", help="print all feeds as OPML")
+    p.set_defaults(func=cmd_feeds)
+    p = with_config(sub.add_parser("outbox", help="list undelivered alerts; retry dead ones"))
+    osub = p.add_subparsers(dest="outbox_command")
+    orr = osub.add_parser("retry", help="queue dead alerts again")
+    orr.add_argument("ids", nargs="*", type=int)
+    p.set_defaults(func=cmd_outbox)
+    p = with_config(sub.add_parser("backup", help="online backup of the database"))
+    p.add_argument("file")
+    p.set_defaults(func=cmd_backup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    try:
+        return int(args.func(args) or 0)
+    except RaqibError as exc:
+        print(f"raqib: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
