@@ -332,3 +332,37 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: fl
         for w in waiters:
             w.cancel()
 
+
+
+def policy_from_settings(settings: Mapping[str, object], default_mode: str = "instant") -> Policy:
+    """A destination's Policy from its settings: "mode", "quiet" ("22:00-07:00"),
+    "muted_until" (epoch seconds) and "tz" (IANA name). Missing keys take the defaults;
+    a malformed value raises ValueError naming it."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    mode = str(settings.get("mode") or default_mode).strip().lower()
+    if mode.startswith("daily"):
+        _, at, hhmm = mode.partition("@")
+        h, m = parse_hhmm(hhmm) if at else (8, 0)
+        mode = f"daily@{h:02d}:{m:02d}"
+    elif mode not in ("instant", "hourly"):
+        raise ValueError(f"mode: expected instant, hourly or daily@HH:MM, got {mode!r}")
+    quiet_raw = settings.get("quiet")
+    quiet: tuple[int, int] | None = None
+    if isinstance(quiet_raw, str):
+        if quiet_raw.strip() and quiet_raw.strip().lower() != "off":
+            quiet = parse_quiet(quiet_raw)
+    elif isinstance(quiet_raw, (list, tuple)) and len(quiet_raw) == 2:
+        quiet = (int(quiet_raw[0]), int(quiet_raw[1]))  # minutes of day, as Policy keeps them
+    elif quiet_raw not in (None, False):
+        raise ValueError(f"quiet: expected hours like 22:00-07:00, got {quiet_raw!r}")
+    muted_raw = settings.get("muted_until")
+    muted_until = float(muted_raw) if muted_raw not in (None, "") else None  # type: ignore[arg-type]
+    tz: tzinfo = timezone.utc
+    tz_name = settings.get("tz")
+    if tz_name:
+        try:
+            tz = ZoneInfo(str(tz_name))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"tz: unknown time zone {tz_name!r} (use an IANA name like Asia/Riyadh)") from exc
+    return Policy(mode=mode, quiet=quiet, muted_until=muted_until, tz=tz)

@@ -1,0 +1,433 @@
+"""The email channel: one message per alert (or per digest) to one address, over SMTP.
+
+Rules:
+- Destinations are e-mail addresses, named in a watchlist's `notify: {email: [...]}`.
+  Every outbox row is one address, so a rejected address fails only its own row.
+- Transport is aiosmtplib. `security`: `starttls` (default, port 587, the upgrade is
+  required, not opportunistic), `tls` (implicit TLS, port 465) or `none` (port 25,
+  loopback relays only). Certificates are verified; `ca_file` adds a private CA.
+- The password comes from, in order: `password` in the config (usually `${VAR}`), the
+  environment variable `RAQIB_SMTP_PASSWORD`, or the file `smtp_password` in
+  `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`). It is never logged or shown in
+  `repr`.
+- A deliverer batch (`session()`) shares one SMTP connection; a connection that drops
+  mid-batch is reopened once per message. When the server cannot be reached the rest
+  of the batch fails fast with the same (temporary) error instead of waiting again.
+- Errors: a 5xx answer to RCPT or DATA (address unknown, message refused) is permanent
+  for that row; 4xx answers, refused connections, timeouts and drops are temporary (the
+  outbox retries with backoff). A failed login is temporary too: fixing the password and
+  restarting must not leave alerts dead.
+- Messages are multipart/alternative: plain text first, then HTML with `dir="rtl"` and
+  `lang="ar"`; matched words are wrapped in `<mark>`; every piece of feed text goes
+  through `html.escape`; only http(s) links become anchors. The subject (Arabic) is
+  RFC 2047 encoded by the standard library's `email` package. Headers: From, To,
+  Subject, Date, Message-ID (domain of the From address), List-Unsubscribe (config
+  `unsubscribe`, `{address}` is replaced by the URL-encoded recipient; default a mailto:
+  to the From address) and `Auto-Submitted: auto-generated` (RFC 3834, so vacation
+  responders stay quiet).
+- A digest groups alerts by watchlist, then by cluster (one entry per story cluster
+  with the number of alerts it caused and the outlets that carried it), with counts in
+  the subject and headings. An empty digest is never sent.
+- Per-destination delivery mode: `digest` gives the default (`instant`, `hourly`,
+  `daily@HH:MM`), `recipients.<address>` overrides `mode`, `quiet` and `tz` for one
+  address; `destination_defaults(address)` returns these for the daemon to overlay with
+  the `destinations` table.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+import re
+import ssl
+from contextlib import asynccontextmanager
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, ClassVar, Sequence
+from urllib.parse import quote
+
+import aiosmtplib
+
+from monitor.errors import ConfigError, DeliveryError
+from monitor.models import Alert
+
+from .channel import Channel
+from .render import highlight, lead, matched_terms, when
+
+log = logging.getLogger(__name__)
+
+SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+SECTION_KEYS = {
+    "enabled", "host", "port", "security", "username", "password", "from", "timeout", "digest",
+    "quiet", "tz", "recipients", "unsubscribe", "ca_file", "local_hostname", "subject_prefix",
+}
+RECIPIENT_KEYS = {"mode", "quiet", "tz"}
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+KIND_LABEL = {"spread": "ينتشر", "update": "تحديث", "health": "حالة المصادر"}
+
+
+class EmailChannel(Channel):
+    name: ClassVar[str] = "email"
+    concurrency: ClassVar[int] = 1  # one SMTP connection per batch; messages go one after another
+
+    def __init__(self, section, store=None) -> None:
+        super().__init__(section, store)
+        from .outbox import policy_from_settings  # late: outbox imports channel
+
+        unknown = set(section.values) - SECTION_KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise section.error(f"channels.email: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})", key)
+        self.host = section.get("host")
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise section.error("channels.email: `host` (the SMTP server) is required", "host")
+        self.security = str(section.get("security", "starttls")).lower()
+        if self.security not in SECURITY:
+            raise section.error(f"channels.email.security: expected starttls, tls or none, got {self.security!r}",
+                                "security")
+        port = section.number("port", SECURITY[self.security])
+        if int(port) != port or not 0 < port < 65536:
+            raise section.error(f"channels.email.port: not a port number: {port!r}", "port")
+        self.port = int(port)
+        sender = section.get("from")
+        if not isinstance(sender, str) or not _ADDRESS.match(parseaddr(sender)[1] or ""):
+            raise section.error('channels.email: `from` must be an address like "Raqib <raqib@example.org>"',
+                                "from")
+        self.sender = sender
+        self.sender_address = parseaddr(sender)[1]
+        self.domain = self.sender_address.rpartition("@")[2]
+        self.username = section.get("username")
+        self._password = _password(section)
+        if self.username and not self._password:
+            raise section.error("channels.email: a username is set but no password: set `password`, "
+                                "RAQIB_SMTP_PASSWORD or the systemd credential smtp_password", "username")
+        self.timeout = section.duration("timeout", 30.0)
+        self.local_hostname = section.get("local_hostname")
+        self.subject_prefix = str(section.get("subject_prefix", "رقيب"))
+        self.unsubscribe = section.get("unsubscribe") or f"mailto:{self.sender_address}?subject=unsubscribe"
+        if not re.match(r"^(mailto:|https://)", str(self.unsubscribe)):
+            raise section.error("channels.email.unsubscribe: expected a mailto: or https:// URL", "unsubscribe")
+        ca_file = section.get("ca_file")
+        if ca_file is not None and not Path(str(ca_file)).is_file():
+            raise section.error(f"channels.email.ca_file: no such file {ca_file!r}", "ca_file")
+        self.ca_file = str(ca_file) if ca_file else None
+        self.defaults = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
+        self.defaults["mode"] = section.get("digest", "instant")
+        self.recipients: dict[str, dict[str, Any]] = {}
+        raw = section.get("recipients") or {}
+        if not isinstance(raw, dict):
+            raise section.error("channels.email.recipients: expected a mapping of address → {mode, quiet, tz}",
+                                "recipients")
+        for address, settings in raw.items():
+            settings = settings or {}
+            if not _ADDRESS.match(str(address)) or not isinstance(settings, dict):
+                raise section.error(f"channels.email.recipients: {address!r} must be an address mapped to "
+                                    "{mode, quiet, tz}", "recipients")
+            bad = set(settings) - RECIPIENT_KEYS
+            if bad:
+                raise section.error(f"channels.email.recipients.{address}: unknown key {sorted(bad)[0]!r} "
+                                    f"(known: {', '.join(sorted(RECIPIENT_KEYS))})", "recipients")
+            self.recipients[str(address).lower()] = dict(settings)
+        for address in [None, *self.recipients]:
+            try:
+                policy_from_settings(self.destination_defaults(address) if address else self.defaults)
+            except ValueError as exc:
+                where = f"recipients.{address}" if address else "digest"
+                raise section.error(f"channels.email.{where}: {exc}", "recipients" if address else "digest") \
+                    from exc
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._batch = 0
+        self._batch_error: DeliveryError | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"<EmailChannel {self.host}:{self.port} {self.security} user={self.username or '-'} password=***>"
+
+    # -- configuration seen by the daemon ----------------------------------------------
+
+    def destinations_for(self, notify: Sequence[str]) -> list[str]:
+        out = []
+        for item in notify:
+            address = str(item).strip()
+            if not _ADDRESS.match(address):
+                raise ConfigError(f"notify.email: {address!r} is not an e-mail address")
+            out.append(address)
+        return out
+
+    def destination_defaults(self, destination: str) -> dict[str, Any]:
+        """Config settings for one address (mode, quiet, tz), before the destinations table."""
+        return {**self.defaults, **self.recipients.get(destination.lower(), {})}
+
+    # -- connection ---------------------------------------------------------------------
+
+    def _client(self) -> aiosmtplib.SMTP:
+        context = None
+        if self.security != "none":
+            context = ssl.create_default_context(cafile=self.ca_file)
+        return aiosmtplib.SMTP(
+            hostname=self.host, port=self.port, username=self.username or None,
+            password=self._password if self.username else None, timeout=self.timeout,
+            use_tls=self.security == "tls", start_tls=True if self.security == "starttls" else False,
+            tls_context=context, local_hostname=self.local_hostname)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        if self._batch_error is not None:
+            raise self._batch_error
+        smtp = self._client()
+        try:
+            await smtp.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            err = DeliveryError(f"SMTP login refused: {exc.code} {exc.message}", channel=self.name,
+                                hint="check channels.email username and password")
+        except aiosmtplib.SMTPResponseException as exc:
+            err = DeliveryError(f"SMTP server refused the connection: {exc.code} {exc.message}", channel=self.name)
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            err = DeliveryError(f"cannot reach SMTP server {self.host}:{self.port}: {type(exc).__name__}: {exc}",
+                                channel=self.name)
+        else:
+            self._smtp = smtp
+            log.debug("smtp connected host=%s port=%d security=%s", self.host, self.port, self.security)
+            return smtp
+        log.warning("smtp connection failed host=%s port=%d error=%s", self.host, self.port, err.message)
+        if self._batch:
+            self._batch_error = err
+        raise err
+
+    async def _disconnect(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None or not smtp.is_connected:
+            return
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            smtp.close()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """One SMTP connection for every message of the deliverer's batch."""
+        self._batch += 1
+        try:
+            yield
+        finally:
+            self._batch -= 1
+            if self._batch == 0:
+                self._batch_error = None
+                await self._disconnect()
+
+    async def close(self) -> None:
+        await self._disconnect()
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def send(self, alert: Alert) -> str | None:
+        return await self._deliver(self.build_message(alert))
+
+    async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
+        if not alerts:
+            return None  # an empty digest is never sent
+        return await self._deliver(self.build_digest(destination, alerts))
+
+    async def _deliver(self, msg: EmailMessage) -> str:
+        recipient = msg["To"].addresses[0].addr_spec
+        async with self._lock:
+            for attempt in (1, 2):
+                smtp = await self._connect()
+                try:
+                    await smtp.send_message(msg, sender=self.sender_address, recipients=[recipient])
+                except aiosmtplib.SMTPServerDisconnected as exc:
+                    # the server dropped an idle or busy connection: reopen once
+                    await self._disconnect()
+                    if attempt == 2:
+                        raise DeliveryError(f"SMTP connection dropped: {exc}", channel=self.name,
+                                            destination=recipient) from exc
+                    continue
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    refused = exc.recipients[0]
+                    raise DeliveryError(f"SMTP refused the address: {refused.code} {refused.message}",
+                                        channel=self.name, destination=recipient,
+                                        permanent=refused.code >= 500) from exc
+                except aiosmtplib.SMTPResponseException as exc:
+                    raise DeliveryError(f"SMTP refused the message: {exc.code} {exc.message}",
+                                        channel=self.name, destination=recipient,
+                                        permanent=exc.code >= 500) from exc
+                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                    await self._disconnect()
+                    raise DeliveryError(f"SMTP send failed: {type(exc).__name__}: {exc}", channel=self.name,
+                                        destination=recipient) from exc
+                else:
+                    break
+            if not self._batch:
+                await self._disconnect()
+        return str(msg["Message-ID"])
+
+    # -- building messages ----------------------------------------------------------------
+
+    def _envelope(self, to: str, subject: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = Address(addr_spec=to)
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(datetime.now(timezone.utc))
+        msg["Message-ID"] = make_msgid(idstring="raqib", domain=self.domain)
+        msg["List-Unsubscribe"] = f"<{self.unsubscribe.replace('{address}', quote(to, safe=''))}>"
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["Content-Language"] = "ar"
+        return msg
+
+    def subject(self, alert: Alert) -> str:
+        label = KIND_LABEL.get(alert.kind)
+        title = lead(alert.title, 120)
+        parts = [self.subject_prefix, alert.watchlist_title or alert.watchlist]
+        if label:
+            parts.append(label)
+        return " — ".join(p for p in parts if p) + ": " + title
+
+    def build_message(self, alert: Alert) -> EmailMessage:
+        msg = self._envelope(alert.destination, self.subject(alert))
+        msg.set_content(_alert_text(alert) + _footer_text(self.unsubscribe), cte="8bit")
+        body = _alert_html(alert)
+        msg.add_alternative(_page(f"{html.escape(alert.watchlist_title or alert.watchlist)}", body,
+                                  self.unsubscribe), subtype="html", cte="8bit")
+        return msg
+
+    def build_digest(self, destination: str, alerts: Sequence[Alert]) -> EmailMessage:
+        groups = group_alerts(alerts)
+        stories = sum(len(clusters) for _, clusters in groups)
+        subject = f"{self.subject_prefix} — موجز: {len(alerts)} تنبيه في {stories} خبر"
+        msg = self._envelope(destination, subject)
+        text: list[str] = [f"موجز رقيب: {len(alerts)} تنبيه، {stories} خبر، {len(groups)} قائمة رصد", ""]
+        blocks: list[str] = [f"<h1>موجز: {len(alerts)} تنبيه في {stories} خبر</h1>"]
+        for (name, title), clusters in groups:
+            count = sum(len(members) for members in clusters)
+            text.append(f"== {title} ({count} تنبيه، {len(clusters)} خبر) ==")
+            blocks.append(f'<h2>{html.escape(title)} <small>({count} تنبيه، {len(clusters)} خبر)</small></h2><ol>')
+            for members in clusters:
+                first = members[0]
+                outlets = _outlets(members)
+                text.append(_alert_text(first, compact=True))
+                if len(members) > 1 or len(outlets) > 1:
+                    text.append(f"   {len(members)} تنبيه، {len(outlets)} مصدر: {'، '.join(outlets)}")
+                text.append("")
+                extra = ""
+                if len(members) > 1 or len(outlets) > 1:
+                    extra = (f'<p class="count">{len(members)} تنبيه، {len(outlets)} مصدر: '
+                             f'{html.escape("، ".join(outlets))}</p>')
+                blocks.append(f"<li>{_alert_html(first, compact=True)}{extra}</li>")
+            blocks.append("</ol>")
+        msg.set_content("\n".join(text) + _footer_text(self.unsubscribe), cte="8bit")
+        msg.add_alternative(_page(html.escape(subject), "\n".join(blocks), self.unsubscribe),
+                            subtype="html", cte="8bit")
+        return msg
+
+
+def group_alerts(alerts: Sequence[Alert]) -> list[tuple[tuple[str, str], list[list[Alert]]]]:
+    """Alerts by watchlist (first seen first), then by cluster within each watchlist."""
+    by_list: dict[tuple[str, str], dict[int, list[Alert]]] = {}
+    for alert in alerts:
+        key = (alert.watchlist, alert.watchlist_title or alert.watchlist)
+        by_list.setdefault(key, {}).setdefault(alert.cluster, []).append(alert)
+    return [(key, list(clusters.values())) for key, clusters in by_list.items()]
+
+
+def _outlets(alerts: Sequence[Alert]) -> list[str]:
+    out: list[str] = []
+    for alert in alerts:
+        for name in (alert.source, *alert.sources):
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def _safe_url(url: str) -> str | None:
+    url = (url or "").strip()
+    return url if re.match(r"^https?://", url, re.I) else None
+
+
+def _alert_text(alert: Alert, *, compact: bool = False) -> str:
+    lines = [("- " if compact else "") + " ".join(alert.title.split())]
+    meta = [alert.source, when(alert)]
+    lines.append(("  " if compact else "") + " · ".join(m for m in meta if m))
+    if alert.url:
+        lines.append(("  " if compact else "") + alert.url)
+    if not compact:
+        terms = matched_terms(alert)
+        if terms:
+            lines.append("الكلمات المطابقة: " + "، ".join(terms))
+        if alert.kind == "spread" and alert.sources:
+            lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(alert.sources))
+        if alert.summary:
+            lines += ["", lead(alert.summary, 600)]
+    return "\n".join(lines)
+
+
+def _footer_text(unsubscribe: str) -> str:
+    return f"\n\n--\nرقيب · لإيقاف هذه الرسائل: {unsubscribe}\n"
+
+
+def _mark(text: str, alert: Alert, field: str) -> str:
+    return highlight(text, alert.matches, field, open_="<mark>", close="</mark>", escape=html.escape)
+
+
+def _alert_html(alert: Alert, *, compact: bool = False) -> str:
+    title = _mark(alert.title, alert, "title")
+    url = _safe_url(alert.url)
+    if url:
+        title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
+    tag = "strong" if compact else "h1"
+    parts = [f"<{tag}>{title}</{tag}>"]
+    meta = " · ".join(html.escape(m) for m in (alert.source, when(alert)) if m)
+    if meta:
+        parts.append(f'<p class="meta">{meta}</p>')
+    if not compact:
+        terms = matched_terms(alert)
+        if terms:
+            parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{html.escape(t)}</mark>" for t in terms)
+                         + "</p>")
+        if alert.kind == "spread" and alert.sources:
+            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {html.escape('، '.join(alert.sources))}</p>")
+        if alert.summary:
+            summary = alert.summary
+            if len(summary) > 600:  # highlight offsets refer to the whole text: cut after marking
+                summary = lead(summary, 600)
+                parts.append(f"<p>{html.escape(summary)}</p>")
+            else:
+                parts.append(f"<p>{_mark(summary, alert, 'summary')}</p>")
+    return "\n".join(parts)
+
+
+def _page(title: str, body: str, unsubscribe: str) -> str:
+    link = html.escape(unsubscribe, quote=True)
+    return (
+        '<!DOCTYPE html>\n<html dir="rtl" lang="ar">\n<head><meta charset="utf-8">'
+        f"<title>{title}</title></head>\n"
+        '<body dir="rtl" lang="ar" style="font-family: Tahoma, Arial, sans-serif; text-align: right;">\n'
+        f"{body}\n"
+        f'<hr><p style="font-size: small; color: #666;">رقيب · <a href="{link}">إيقاف هذه الرسائل</a></p>\n'
+        "</body>\n</html>\n"
+    )
+
+
+def _password(section) -> str | None:
+    value = section.get("password")
+    if value:
+        return str(value)
+    value = os.environ.get("RAQIB_SMTP_PASSWORD")
+    if value:
+        return value
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds:
+        path = Path(creds) / "smtp_password"
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise section.error(f"channels.email: cannot read the credential {path}: {exc}", "password") from exc
+    return None
