@@ -1,0 +1,207 @@
+"""The deliverer keeps the delivery promise: retries, dead letters, digests, crash recovery."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import pytest
+
+from alerts.channel import Channel
+from alerts.console import ConsoleChannel
+from alerts.outbox import Deliverer, DeliverySettings, Policy, parse_quiet
+from monitor.config import Section
+from monitor.errors import DeliveryError
+from monitor.models import Match, alert_payload
+from monitor.store import Store
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class ScriptedChannel(Channel):
+    """A channel whose sends fail as scripted, recording what it delivered."""
+
+    name = "scripted"
+
+    def __init__(self, failures: list[DeliveryError | None] | None = None) -> None:
+        super().__init__(Section({}, "<test>"))
+        self.failures = list(failures or [])
+        self.sent: list[tuple[str, list[str]]] = []
+
+    async def send(self, alert):
+        if self.failures:
+            exc = self.failures.pop(0)
+            if exc is not None:
+                raise exc
+        self.sent.append(("one", [alert.title]))
+        return f"ref-{alert.id}"
+
+    async def send_digest(self, destination, alerts):
+        self.sent.append(("digest", [a.title for a in alerts]))
+        return "digest"
+
+
+def enqueue(store: Store, n: int, *, channel: str = "scripted", destination: str = "d1",
+            now: float = 1000.0, first_cluster: int = 1) -> None:
+    with store.transaction() as conn:
+        for i in range(n):
+            cluster = first_cluster + i
+            payload = alert_payload(title=f"خبر {cluster}", url=f"https://x.example/{cluster}", summary="",
+                                    source="agency", published=None, watchlist_title="قائمة",
+                                    matches=[Match("w", "خبر", "title", 0, 3)])
+            assert store.enqueue(conn, channel=channel, destination=destination, kind="story", watchlist="w",
+                                 cluster=cluster, story_id=cluster, payload=payload, now=now)
+
+
+def states(store: Store) -> dict[str, int]:
+    return {r["state"]: r["n"] for r in store.query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")}
+
+
+async def test_the_same_alert_is_queued_once_per_cluster_watchlist_destination():
+    store = Store(memory=True)
+    enqueue(store, 1)
+    with store.transaction() as conn:
+        assert not store.enqueue(conn, channel="scripted", destination="d1", kind="story", watchlist="w",
+                                 cluster=1, story_id=99, payload={}, now=1.0)
+    assert states(store) == {"pending": 1}
+
+
+async def test_console_prints_one_line_per_alert_with_the_original_title_and_link():
+    store = Store(memory=True)
+    enqueue(store, 2, channel="console", destination="-")
+    out = io.StringIO()
+    deliverer = Deliverer(store, {"console": ConsoleChannel(Section({}, "<t>"), stream=out)}, clock=Clock(1000))
+    assert await deliverer.run_once() == 2
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("w  agency  خبر 1  https://x.example/1")
+    assert states(store) == {"sent": 2}
+    assert await deliverer.run_once() == 0
+
+
+async def test_failures_retry_with_backoff_then_succeed():
+    store = Store(memory=True)
+    enqueue(store, 1)
+    clock = Clock(1000)
+    channel = ScriptedChannel([DeliveryError("connection reset"), DeliveryError("timeout")])
+    deliverer = Deliverer(store, {"scripted": channel}, clock=clock,
+                          settings=DeliverySettings(backoff_base=10, backoff_max=100))
+    assert await deliverer.run_once() == 0
+    row = store.query("SELECT * FROM outbox")[0]
+    assert row["state"] == "pending" and row["attempts"] == 1 and "connection reset" in row["last_error"]
+    assert 1000 <= row["next_try"] <= 1010
+    clock.t = row["next_try"]
+    assert await deliverer.run_once() == 0
+    row = store.query("SELECT * FROM outbox")[0]
+    assert row["attempts"] == 2 and clock.t <= row["next_try"] <= clock.t + 20
+    clock.t = row["next_try"]
+    assert await deliverer.run_once() == 1
+    assert channel.sent == [("one", ["خبر 1"])]
+    assert store.query("SELECT state, ref FROM outbox") == [{"state": "sent", "ref": "ref-1"}]
+
+
+async def test_retry_after_is_honoured():
+    store = Store(memory=True)
+    enqueue(store, 1)
+    clock = Clock(1000)
+    deliverer = Deliverer(store, {"scripted": ScriptedChannel([DeliveryError("slow down", retry_after=3600)])},
+                          clock=clock)
+    await deliverer.run_once()
+    assert store.scalar("SELECT next_try FROM outbox") == 4600
+    clock.t = 4599
+    assert await deliverer.run_once() == 0
+    clock.t = 4600
+    assert await deliverer.run_once() == 1
+
+
+async def test_permanent_failures_become_dead_letters_that_can_be_retried():
+    store = Store(memory=True)
+    enqueue(store, 2)
+    store.subscribe("scripted", "d1", "w")
+    channel = ScriptedChannel([DeliveryError("bot was blocked by the user", permanent=True, unsubscribe=True)])
+    deliverer = Deliverer(store, {"scripted": channel}, clock=Clock(1000))
+    await deliverer.run_once()
+    dead = store.query("SELECT state, last_error FROM outbox WHERE state='dead'")
+    assert dead == [{"state": "dead", "last_error": "bot was blocked by the user"}]
+    assert store.subscribers("w") == []  # the blocked chat is no longer subscribed
+    assert store.retry_dead() == 1
+    assert await deliverer.run_once() >= 1
+    assert states(store) == {"sent": 2}
+
+
+async def test_after_max_attempts_an_alert_is_dead_not_retried_forever():
+    store = Store(memory=True)
+    enqueue(store, 1)
+    clock = Clock(1000)
+    channel = ScriptedChannel([DeliveryError("down")] * 5)
+    deliverer = Deliverer(store, {"scripted": channel}, clock=clock,
+                          settings=DeliverySettings(max_attempts=3, backoff_base=1, backoff_max=1))
+    for _ in range(5):
+        clock.t += 10
+        await deliverer.run_once()
+    row = store.query("SELECT state, attempts FROM outbox")[0]
+    assert row == {"state": "dead", "attempts": 3}
+
+
+async def test_a_burst_for_one_destination_becomes_one_digest():
+    store = Store(memory=True)
+    enqueue(store, 200, destination="busy")
+    enqueue(store, 2, destination="calm", first_cluster=1000)
+    channel = ScriptedChannel()
+    deliverer = Deliverer(store, {"scripted": channel}, clock=Clock(1000),
+                          settings=DeliverySettings(burst=10))
+    assert await deliverer.run_once() == 202
+    digests = [titles for kind, titles in channel.sent if kind == "digest"]
+    singles = [titles for kind, titles in channel.sent if kind == "one"]
+    assert len(digests) == 1 and len(digests[0]) == 200
+    assert len(singles) == 2
+    assert states(store) == {"sent": 202}
+
+
+async def test_quiet_hours_hold_alerts_and_send_one_digest_after():
+    store = Store(memory=True)
+    night = datetime(2026, 1, 5, 23, 30, tzinfo=timezone.utc).timestamp()
+    enqueue(store, 3, now=night)
+    clock = Clock(night)
+    channel = ScriptedChannel()
+    policy = Policy(quiet=parse_quiet("22:00-07:00"))
+    deliverer = Deliverer(store, {"scripted": channel}, clock=clock, policy_for=lambda c, d: policy)
+    assert await deliverer.run_once() == 0
+    morning = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
+    assert store.scalar("SELECT MIN(next_try) FROM outbox") == morning
+    clock.t = morning - 1
+    assert await deliverer.run_once() == 0
+    clock.t = morning
+    assert await deliverer.run_once() == 3
+    assert channel.sent == [("digest", ["خبر 1", "خبر 2", "خبر 3"])]
+
+
+async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
+    path = tmp_path / "raqib.db"
+    store = Store(path)
+    enqueue(store, 3)
+    ids = [r["id"] for r in store.query("SELECT id FROM outbox")]
+    store.claim(ids[:2])
+    store.mark_sent(ids[:1], 1000)
+    store.conn.close()  # no clean shutdown
+
+    store = Store(path)
+    channel = ScriptedChannel()
+    deliverer = Deliverer(store, {"scripted": channel}, clock=Clock(1000))
+    assert deliverer.recover() == 1
+    assert await deliverer.run_once() == 2
+    assert sorted(t for _, ts in channel.sent for t in ts) == ["خبر 2", "خبر 3"]
+
+
+@pytest.mark.parametrize("mode, created, expected", [
+    ("hourly", datetime(2026, 1, 5, 10, 20, tzinfo=timezone.utc), datetime(2026, 1, 5, 11, 0, tzinfo=timezone.utc)),
+    ("daily@08:00", datetime(2026, 1, 5, 7, 10, tzinfo=timezone.utc), datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)),
+    ("daily@08:00", datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), datetime(2026, 1, 6, 8, 0, tzinfo=timezone.utc)),
+])
+def test_digest_slots(mode, created, expected):
+    assert Policy(mode=mode).next_slot(created.timestamp()) == expected.timestamp()
