@@ -278,7 +278,6 @@ class EmailChannel(Channel):
         msg["Message-ID"] = make_msgid(idstring="raqib", domain=self.domain)
         msg["List-Unsubscribe"] = f"<{self.unsubscribe.replace('{address}', quote(to, safe=''))}>"
         msg["Auto-Submitted"] = "auto-generated"
-        msg["Content-Language"] = "ar"
         return msg
 
     def subject(self, alert: Alert) -> str:
@@ -295,6 +294,7 @@ class EmailChannel(Channel):
         body = _alert_html(alert)
         msg.add_alternative(_page(f"{html.escape(alert.watchlist_title or alert.watchlist)}", body,
                                   self.unsubscribe), subtype="html", cte="8bit")
+        msg["Content-Language"] = "ar"  # after the body: set_content drops Content-* headers
         return msg
 
     def build_digest(self, destination: str, alerts: Sequence[Alert]) -> EmailMessage:
@@ -324,6 +324,7 @@ class EmailChannel(Channel):
         msg.set_content("\n".join(text) + _footer_text(self.unsubscribe), cte="8bit")
         msg.add_alternative(_page(html.escape(subject), "\n".join(blocks), self.unsubscribe),
                             subtype="html", cte="8bit")
+        msg["Content-Language"] = "ar"
         return msg
 
 

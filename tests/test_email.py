@@ -140,6 +140,7 @@ async def test_one_alert_is_a_multipart_rtl_message_with_encoded_arabic_subject(
     assert '<a href="https://www.alriyadh.com/1">' in page
     assert msg["Message-ID"].endswith("@example.org>")
     assert msg["Date"].datetime.tzinfo is not None
+    assert msg["Content-Language"] == "ar" and msg["Auto-Submitted"] == "auto-generated"
     assert msg["List-Unsubscribe"] == "<mailto:raqib@example.org?subject=unsubscribe>"
     state = rows(store)["desk@example.org"]
     assert state["state"] == "sent" and state["ref"] == msg["Message-ID"]
