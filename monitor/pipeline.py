@@ -71,6 +71,13 @@ class Pipeline:
         self.channels = set(channels)
         self.settings = settings
         self.clock = clock
+        self._last_id = 0
+
+    def _allocate_id(self) -> int:
+        """A story id never handed out before, even if an earlier write failed (disk full):
+        the dedup index may hold an id whose row never landed, and it must stay unique."""
+        self._last_id = max(self._last_id, self.store.next_story_id() - 1) + 1
+        return self._last_id
 
     def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
         result = IngestResult(seen=len(stories))
@@ -91,7 +98,7 @@ class Pipeline:
 
     def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
         now = self.clock()
-        story_id = self.store.next_story_id()
+        story_id = self._allocate_id()
         canon = canonical_url(story.url) if story.url else ""
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      source=story.feed, published=story.published or _dt(now))

@@ -64,6 +64,9 @@ class Poller:
         self.last_progress = clock()
         self.polls = 0
         self.on_new_alerts: Callable[[], None] | None = None
+        self.store_pause = 5.0
+        self.paused_until = 0.0
+        self.store_error: str | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds until `stop` is set, then wait for in-flight polls briefly."""
@@ -84,7 +87,7 @@ class Poller:
 
     def dispatch_due(self) -> int:
         room = self.max_in_flight - len(self.in_flight)
-        if room <= 0:
+        if room <= 0 or self.clock() < self.paused_until:
             return 0
         started = 0
         for feed in self.store.due_feeds(self.clock(), limit=room + len(self.in_flight)):
@@ -153,14 +156,22 @@ class Poller:
                 avg_publish_interval=changes.get("avg_interval", feed["avg_interval"]))
             changes["last_error"] = None
             self.store.update_feed(name, **changes)
+            self.store_error = None
             if not feed["healthy"] and (feed["failures"] or outcome == "new"):
                 self._set_health(name, True, "polled successfully again" if feed["failures"]
                                  else "publishing again")
         except FetchError as exc:
             outcome = exc.kind
             self._failed(feed, settings, exc, started)
-        except StoreError:
-            raise
+        except StoreError as exc:
+            # the database refused (disk full, read-only): nothing of this poll is lost —
+            # the feed's state was not advanced, so the same items are fetched again — but
+            # stop hammering it for a while
+            outcome = "store"
+            self.store_error = str(exc)
+            self.paused_until = self.clock() + self.store_pause
+            log.error("database write failed, polling paused feed=%s seconds=%.0f error=%s",
+                      name, self.store_pause, exc)
         except Exception as exc:  # a bug must cost one feed one poll, not the daemon
             log.exception("feed poll crashed feed=%s url=%s", name, url)
             self._failed(feed, settings, FetchError(f"{type(exc).__name__}: {exc}", feed=name, url=url,
@@ -186,7 +197,13 @@ class Poller:
                                                        retry_after=exc.retry_after)
         log.warning("feed poll failed feed=%s url=%s kind=%s failures=%d error=%s",
                     name, feed["url"], exc.kind, failures, exc.message)
-        self.store.update_feed(name, **changes)
+        try:
+            self.store.update_feed(name, **changes)
+        except StoreError as store_exc:
+            self.store_error = str(store_exc)
+            self.paused_until = self.clock() + self.store_pause
+            log.error("database write failed, polling paused feed=%s error=%s", name, store_exc)
+            return
         if feed["healthy"] and (failures >= self.health.failures or exc.kind == "gone"):
             self._set_health(name, False, f"{failures} consecutive failures, last: {exc.message}")
 
