@@ -1,0 +1,253 @@
+"""The webhook channel: each alert (or digest) is one signed JSON POST to a URL.
+
+Rules:
+- Destinations are http(s) URLs or the names of `endpoints` in the config (a name keeps
+  a URL that carries a token out of watchlist files and gives it its own secret).
+- The body is UTF-8 JSON (schema in README_channels.md): `type` "alert" or "digest",
+  `version` 1, `sent_at` (epoch seconds) and the alert(s). `alert_id` is the outbox row
+  and stays the same across retries, so receivers can drop repeats (delivery is
+  at-least-once).
+- Signing: with a secret, `X-Raqib-Signature: sha256=<hex HMAC-SHA256 of the raw body>`
+  and `X-Raqib-Timestamp: <sent_at>`. The timestamp is inside the signed body too, so a
+  receiver that checks both the signature and the age refuses replays.
+- Answers: 2xx is delivered. 408, 429 and 5xx, timeouts and network errors are retried
+  by the outbox with backoff; `Retry-After` (seconds or an HTTP date) is honoured on 429
+  and 503. Redirects are not followed and, like every other 4xx, fail permanently: the
+  URL or the receiver must be fixed, and `raqib outbox retry` sends the dead rows again.
+- `max_attempts` (optional) makes the Nth failed attempt permanent, so a receiver that
+  stays down shows up as dead rows with their last reason in `raqib status`.
+- Logs show only the scheme and host of a URL (webhook URLs often carry tokens); the
+  secret never appears in logs or `repr`.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor.errors import ConfigError, DeliveryError
+from monitor.models import Alert
+
+from .channel import Channel
+
+log = logging.getLogger(__name__)
+
+SECTION_KEYS = {"enabled", "secret", "timeout", "max_attempts", "endpoints", "digest", "quiet", "tz"}
+ENDPOINT_KEYS = {"url", "secret", "mode", "quiet", "tz"}
+_URL = re.compile(r"^https?://[^/\s]+", re.I)
+USER_AGENT = "raqib-webhook/1"
+SCHEMA_VERSION = 1
+MAX_RETRY_AFTER = 86400.0
+
+
+class WebhookChannel(Channel):
+    name: ClassVar[str] = "webhook"
+    concurrency: ClassVar[int] = 4
+
+    def __init__(self, section, store=None, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(section, store)
+        from .outbox import policy_from_settings  # late: outbox imports channel
+
+        unknown = set(section.values) - SECTION_KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise section.error(f"channels.webhook: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})",
+                                key)
+        secret = section.get("secret")
+        if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
+            raise section.error("channels.webhook.secret: use a random string of at least 16 characters", "secret")
+        self._secret = secret
+        self.timeout = section.duration("timeout", 10.0)
+        attempts = section.get("max_attempts")
+        if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
+            raise section.error("channels.webhook.max_attempts: expected a whole number ≥ 1", "max_attempts")
+        self.max_attempts: int | None = attempts
+        self.defaults = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
+        self.defaults["mode"] = section.get("digest", "instant")
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        raw = section.get("endpoints") or {}
+        if not isinstance(raw, dict):
+            raise section.error("channels.webhook.endpoints: expected a mapping of name → URL or {url, secret}",
+                                "endpoints")
+        for name, spec in raw.items():
+            spec = {"url": spec} if isinstance(spec, str) else spec
+            if not isinstance(spec, dict) or not _URL.match(str(spec.get("url", ""))):
+                raise section.error(f"channels.webhook.endpoints.{name}: expected an http(s) URL or "
+                                    "{url, secret, mode}", "endpoints")
+            bad = set(spec) - ENDPOINT_KEYS
+            if bad:
+                raise section.error(f"channels.webhook.endpoints.{name}: unknown key {sorted(bad)[0]!r} "
+                                    f"(known: {', '.join(sorted(ENDPOINT_KEYS))})", "endpoints")
+            if "secret" in spec and (not isinstance(spec["secret"], str) or len(spec["secret"]) < 16):
+                raise section.error(f"channels.webhook.endpoints.{name}.secret: use a random string of at "
+                                    "least 16 characters", "endpoints")
+            self.endpoints[str(name)] = dict(spec)
+        for name in [None, *self.endpoints]:
+            try:
+                policy_from_settings(self.destination_defaults(name) if name else self.defaults)
+            except ValueError as exc:
+                where = f"endpoints.{name}" if name else "digest"
+                raise section.error(f"channels.webhook.{where}: {exc}", "endpoints" if name else "digest") from exc
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"<WebhookChannel endpoints={sorted(self.endpoints)} secret={'***' if self._secret else 'none'}>"
+
+    # -- configuration seen by the daemon ----------------------------------------------
+
+    def destinations_for(self, notify: Sequence[str]) -> list[str]:
+        out = []
+        for item in notify:
+            dest = str(item).strip()
+            if dest not in self.endpoints and not _URL.match(dest):
+                known = ", ".join(sorted(self.endpoints)) or "none configured"
+                raise ConfigError(f"notify.webhook: {dest!r} is neither an http(s) URL nor an endpoint "
+                                  f"of channels.webhook.endpoints (known: {known})")
+            out.append(dest)
+        return out
+
+    def destination_defaults(self, destination: str) -> dict[str, Any]:
+        spec = self.endpoints.get(destination, {})
+        return {**self.defaults, **{k: spec[k] for k in ("mode", "quiet", "tz") if k in spec}}
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout), follow_redirects=False, transport=self._transport,
+                headers={"User-Agent": USER_AGENT})
+        return self._client
+
+    async def start(self) -> None:
+        self._http()
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def send(self, alert: Alert) -> str | None:
+        return await self._post(alert.destination, "alert", alert_json(alert), [alert])
+
+    async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
+        if not alerts:
+            return None  # an empty digest is never sent
+        fields = {"count": len(alerts), "alerts": [alert_json(a) for a in alerts]}
+        return await self._post(destination, "digest", fields, alerts)
+
+    def _target(self, destination: str) -> tuple[str, str | None]:
+        spec = self.endpoints.get(destination)
+        if spec is not None:
+            return spec["url"], spec.get("secret", self._secret)
+        if not _URL.match(destination):
+            raise DeliveryError(f"unknown webhook endpoint {destination!r}", channel=self.name,
+                                destination=destination, permanent=True,
+                                hint="name it under channels.webhook.endpoints or use a URL")
+        return destination, self._secret
+
+    async def _post(self, destination: str, kind: str, fields: dict, alerts: Sequence[Alert]) -> str | None:
+        url, secret = self._target(destination)
+        sent_at = int(time.time())
+        raw = json.dumps({"type": kind, "version": SCHEMA_VERSION, "sent_at": sent_at, **fields},
+                         ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8", "X-Raqib-Event": kind,
+                   "X-Raqib-Delivery": ",".join(str(a.id) for a in alerts)}
+        if secret:
+            headers["X-Raqib-Timestamp"] = str(sent_at)
+            headers["X-Raqib-Signature"] = "sha256=" + sign(secret, raw)
+        attempt = max(a.attempts for a in alerts) + 1
+        try:
+            response = await self._http().post(url, content=raw, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise self._error(f"timed out after {self.timeout:g}s ({type(exc).__name__})", destination, attempt) from exc
+        except httpx.HTTPError as exc:
+            raise self._error(f"network error: {type(exc).__name__}: {exc}", destination, attempt) from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            log.debug("webhook delivered host=%s status=%d", mask_url(url), status)
+            return response.headers.get("X-Request-Id")
+        reason = f"HTTP {status}"
+        snippet = " ".join(response.text[:200].split())
+        if snippet:
+            reason += f": {snippet}"
+        if 300 <= status < 400:
+            raise DeliveryError(f"{reason} (redirects are not followed)", channel=self.name, destination=destination,
+                                permanent=True, hint=f"update the URL to {response.headers.get('Location', '?')}")
+        if status in (408, 429) or status >= 500:
+            raise self._error(reason, destination, attempt, retry_after=retry_after(response.headers.get("Retry-After")))
+        raise DeliveryError(reason, channel=self.name, destination=destination, permanent=True)
+
+    def _error(self, reason: str, destination: str, attempt: int, retry_after: float | None = None) -> DeliveryError:
+        if self.max_attempts is not None and attempt >= self.max_attempts:
+            return DeliveryError(f"gave up after {attempt} attempts: {reason}", channel=self.name,
+                                 destination=destination, permanent=True)
+        return DeliveryError(reason, channel=self.name, destination=destination, retry_after=retry_after)
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """One alert as the webhook schema has it (README_channels.md)."""
+    return {
+        "alert_id": alert.id,
+        "kind": alert.kind,
+        "watchlist": {"name": alert.watchlist, "title": alert.watchlist_title},
+        "story": {"id": alert.story_id, "title": alert.title, "url": alert.url, "summary": alert.summary,
+                  "source": alert.source, "published": alert.published},
+        "cluster": {"id": alert.cluster, "sources": list(alert.sources)},
+        "matches": [{"term": m.term, "field": m.field, "start": m.start, "end": m.end} for m in alert.matches],
+    }
+
+
+def sign(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of the raw body: what `X-Raqib-Signature: sha256=…` carries."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature_header: str, timestamp_header: str, *,
+           now: float | None = None, tolerance: float = 300.0) -> bool:
+    """A receiver's check (also documented): signature matches and the message is fresh."""
+    expected = "sha256=" + sign(secret, body)
+    if not hmac.compare_digest(expected, signature_header or ""):
+        return False
+    try:
+        stamp = int(timestamp_header)
+        sent_at = json.loads(body).get("sent_at")
+    except (TypeError, ValueError):
+        return False
+    now = time.time() if now is None else now
+    return sent_at == stamp and abs(now - stamp) <= tolerance
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), capped at a day."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"
