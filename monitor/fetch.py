@@ -213,43 +213,42 @@ class Fetcher:
 
 
 class _Inflater:
-    """gzip/deflate with a bound on how much one call may produce."""
+    """gzip/deflate with a bound on how much one call may produce.
+
+    Data after the end of the first compressed stream is ignored, as httpx does.
+    """
 
     def __init__(self, coding: str) -> None:
-        # 47: gzip or zlib header, detected; deflate sent raw (no zlib header) is retried.
-        self._wbits = 47 if coding != "deflate" else 15
         self._coding = coding
-        self._obj = zlib.decompressobj(self._wbits)
-        self._first = True
+        # 47: gzip or zlib header, detected. "deflate" is meant to be zlib-wrapped but
+        # some servers send it raw; the first chunk tells.
+        self._obj = zlib.decompressobj(47 if coding != "deflate" else 15)
+        self._started = False
 
     def feed(self, data: bytes, room: int, out: bytearray) -> None:
         try:
             self._feed(data, room, out)
         except zlib.error as exc:
-            if self._coding == "deflate" and self._first:
-                self._obj = zlib.decompressobj(-15)
-                self._first = False
+            if self._coding != "deflate" or self._started:
+                raise httpx.DecodingError(f"bad {self._coding} body: {exc}") from exc
+            self._obj = zlib.decompressobj(-15)
+            try:
                 self._feed(data, room, out)
-                return
-            raise httpx.DecodingError(f"bad {self._coding} body: {exc}") from exc
-        self._first = False
+            except zlib.error as exc2:
+                raise httpx.DecodingError(f"bad {self._coding} body: {exc2}") from exc2
+        self._started = True
 
     def _feed(self, data: bytes, room: int, out: bytearray) -> None:
-        while data and room > 0:
-            if self._obj.eof:
-                # Concatenated gzip members are legal; start the next one.
-                data = self._obj.unused_data + data if self._obj.unused_data else data
-                self._obj = zlib.decompressobj(self._wbits)
+        # With a max_length, zlib stops when the output is full and keeps the rest of the
+        # input in unconsumed_tail; so memory stays bounded by `room`.
+        while data and room > 0 and not self._obj.eof:
             piece = self._obj.decompress(data, room)
             out += piece
             room -= len(piece)
             data = self._obj.unconsumed_tail
-            if not data and self._obj.eof and self._obj.unused_data:
-                data = self._obj.unused_data
-                self._obj = zlib.decompressobj(self._wbits)
 
     def finish(self, room: int, out: bytearray) -> None:
-        if room > 0:
+        if room > 0 and not self._obj.eof:
             try:
                 out += self._obj.flush(room)
             except zlib.error as exc:
