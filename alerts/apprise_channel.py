@@ -1,0 +1,177 @@
+"""The Apprise channel: any service Apprise knows (Slack, Discord, Matrix, ntfy, …) as a destination.
+
+An optional extra (`pip install 'raqib[apprise]'`): `apprise` is imported when the
+channel is built, so Raqib without it works and says what to install when the config
+asks for it.
+
+Rules:
+- Destinations are Apprise URLs or names from `channels.apprise.urls` (the names keep
+  tokens, which Apprise URLs carry, out of watchlist files). Every URL is checked with
+  Apprise when the config or a watchlist is loaded: an unknown scheme is a config error.
+- Messages are plain text (feed text cannot inject markup into any service): title
+  `WATCHLIST: TITLE`, body with outlet, time, link and matched terms. A digest is one
+  notification grouped by watchlist and cluster with counts; an empty one is not sent.
+- Apprise answers only success or failure, so every failure is temporary and the outbox
+  retries it with backoff; after `max_attempts` (optional) it is permanent.
+- Logs name the service scheme only, never the URL.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any, ClassVar, Sequence
+
+from monitor.errors import ConfigError, DeliveryError
+from monitor.models import Alert
+
+from .channel import Channel
+from .email import group_alerts
+from .render import lead, matched_terms, when
+
+log = logging.getLogger(__name__)
+
+SECTION_KEYS = {"enabled", "urls", "timeout", "max_attempts", "digest", "quiet", "tz"}
+URL_KEYS = {"url", "mode", "quiet", "tz"}
+
+
+def _apprise():
+    try:
+        with warnings.catch_warnings():
+            # apprise's plugins import the deprecated stdlib imghdr (a shim of theirs) when
+            # they load, lazily on first use: load them now, once, with that warning silenced
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import apprise
+            apprise.Apprise.instantiate("json://localhost")
+    except ImportError as exc:  # the optional extra is missing
+        raise ConfigError("channel 'apprise' needs the apprise package",
+                          hint="pip install 'raqib[apprise]'") from exc
+    return apprise
+
+
+class AppriseChannel(Channel):
+    name: ClassVar[str] = "apprise"
+    concurrency: ClassVar[int] = 4
+
+    def __init__(self, section, store=None) -> None:
+        super().__init__(section, store)
+        from .outbox import policy_from_settings  # late: outbox imports channel
+
+        self.apprise = _apprise()
+        unknown = set(section.values) - SECTION_KEYS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise section.error(f"channels.apprise: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})",
+                                key)
+        self.timeout = section.duration("timeout", 30.0)
+        attempts = section.get("max_attempts")
+        if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
+            raise section.error("channels.apprise.max_attempts: expected a whole number ≥ 1", "max_attempts")
+        self.max_attempts: int | None = attempts
+        self.defaults = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
+        self.defaults["mode"] = section.get("digest", "instant")
+        self.urls: dict[str, dict[str, Any]] = {}
+        raw = section.get("urls") or {}
+        if not isinstance(raw, dict):
+            raise section.error("channels.apprise.urls: expected a mapping of name → Apprise URL or {url, mode}",
+                                "urls")
+        for name, spec in raw.items():
+            spec = {"url": spec} if isinstance(spec, str) else spec
+            if not isinstance(spec, dict) or not isinstance(spec.get("url"), str):
+                raise section.error(f"channels.apprise.urls.{name}: expected an Apprise URL or {{url, mode}}", "urls")
+            bad = set(spec) - URL_KEYS
+            if bad:
+                raise section.error(f"channels.apprise.urls.{name}: unknown key {sorted(bad)[0]!r} "
+                                    f"(known: {', '.join(sorted(URL_KEYS))})", "urls")
+            if not self._valid(spec["url"]):
+                raise section.error(f"channels.apprise.urls.{name}: Apprise does not understand this URL "
+                                    f"(scheme {_scheme(spec['url'])!r})", "urls")
+            self.urls[str(name)] = dict(spec)
+        for name in [None, *self.urls]:
+            try:
+                policy_from_settings(self.destination_defaults(name) if name else self.defaults)
+            except ValueError as exc:
+                where = f"urls.{name}" if name else "digest"
+                raise section.error(f"channels.apprise.{where}: {exc}", "urls" if name else "digest") from exc
+
+    def __repr__(self) -> str:
+        return f"<AppriseChannel urls={sorted(self.urls)}>"
+
+    def _valid(self, url: str) -> bool:
+        return self.apprise.Apprise.instantiate(url) is not None
+
+    def destinations_for(self, notify: Sequence[str]) -> list[str]:
+        out = []
+        for item in notify:
+            dest = str(item).strip()
+            if dest not in self.urls and not self._valid(dest):
+                known = ", ".join(sorted(self.urls)) or "none configured"
+                raise ConfigError(f"notify.apprise: {_scheme(dest)!r} is neither a URL Apprise understands nor "
+                                  f"a name of channels.apprise.urls (known: {known})")
+            out.append(dest)
+        return out
+
+    def destination_defaults(self, destination: str) -> dict[str, Any]:
+        spec = self.urls.get(destination, {})
+        return {**self.defaults, **{k: spec[k] for k in ("mode", "quiet", "tz") if k in spec}}
+
+    async def send(self, alert: Alert) -> str | None:
+        title = f"{alert.watchlist_title or alert.watchlist}: {lead(alert.title, 200)}"
+        await self._notify(alert.destination, title, alert_text(alert), [alert])
+        return None
+
+    async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
+        if not alerts:
+            return None  # an empty digest is never sent
+        await self._notify(destination, f"رقيب — موجز: {len(alerts)} تنبيه", digest_text(alerts), alerts)
+        return None
+
+    async def _notify(self, destination: str, title: str, body: str, alerts: Sequence[Alert]) -> None:
+        url = self.urls.get(destination, {}).get("url", destination)
+        notifier = self.apprise.Apprise()
+        if not notifier.add(url):
+            raise DeliveryError(f"Apprise does not understand the URL (scheme {_scheme(url)!r})",
+                                channel=self.name, destination=destination, permanent=True)
+        result = await notifier.async_notify(body=body, title=title, body_format=self.apprise.NotifyFormat.TEXT,
+                                             timeout=self.timeout)
+        if result:
+            log.debug("apprise delivered scheme=%s", _scheme(url))
+            return
+        attempt = max(a.attempts for a in alerts) + 1
+        reason = f"Apprise {_scheme(url)} notification failed ({getattr(result, 'status', 'failure')!s})"
+        if self.max_attempts is not None and attempt >= self.max_attempts:
+            raise DeliveryError(f"gave up after {attempt} attempts: {reason}", channel=self.name,
+                                destination=destination, permanent=True)
+        raise DeliveryError(reason, channel=self.name, destination=destination)
+
+
+def alert_text(alert: Alert) -> str:
+    lines = [" · ".join(p for p in (alert.source, when(alert)) if p)]
+    if alert.url:
+        lines.append(alert.url)
+    terms = matched_terms(alert)
+    if terms:
+        lines.append("الكلمات المطابقة: " + "، ".join(terms))
+    if alert.kind == "spread" and alert.sources:
+        lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(alert.sources))
+    if alert.summary:
+        lines += ["", lead(alert.summary, 400)]
+    return "\n".join(lines)
+
+
+def digest_text(alerts: Sequence[Alert]) -> str:
+    lines: list[str] = []
+    for (_, title), clusters in group_alerts(alerts):
+        count = sum(len(members) for members in clusters)
+        lines.append(f"{title} ({count} تنبيه، {len(clusters)} خبر)")
+        for members in clusters:
+            first = members[0]
+            suffix = f" ({len(members)} تنبيه)" if len(members) > 1 else ""
+            lines.append(f"- {' '.join(first.title.split())}{suffix}")
+            if first.url:
+                lines.append(f"  {first.url}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _scheme(url: str) -> str:
+    return url.partition("://")[0] if "://" in url else "?"
