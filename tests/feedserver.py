@@ -188,9 +188,18 @@ class FeedServer:
         assert task is not None
         self._conns.add(task)
         try:
+            first = await reader.read(1)
+            if first == b"\x16":
+                # A TLS ClientHello on this plain socket: answer in plain HTTP, as real
+                # servers do, which the client's TLS layer cannot read.
+                writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+                await writer.drain()
+                return
             while True:
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
+                    head = first + await reader.readuntil(b"\r\n\r\n")
+                    first = b""
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
                 try:
