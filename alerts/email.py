@@ -42,12 +42,13 @@ import os
 import re
 import ssl
 from contextlib import asynccontextmanager
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, ClassVar, Sequence
+from typing import Any, AsyncIterator, Callable, ClassVar, Sequence
 from urllib.parse import quote
 
 import aiosmtplib
@@ -227,45 +228,59 @@ class EmailChannel(Channel):
     # -- sending --------------------------------------------------------------------------
 
     async def send(self, alert: Alert) -> str | None:
-        return await self._deliver(self.build_message(alert))
+        return await self._deliver(alert.destination, lambda: self.build_message(alert))
 
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         if not alerts:
             return None  # an empty digest is never sent
-        return await self._deliver(self.build_digest(destination, alerts))
+        return await self._deliver(destination, lambda: self.build_digest(destination, alerts))
 
-    async def _deliver(self, msg: EmailMessage) -> str:
-        recipient = msg["To"].addresses[0].addr_spec
+    async def _deliver(self, recipient: str, build: Callable[[], EmailMessage]) -> str:
+        try:
+            msg = build()
+        except (ValueError, HeaderParseError) as exc:  # an address no server would take
+            raise DeliveryError(f"not a valid e-mail address: {exc}", channel=self.name,
+                                destination=recipient, permanent=True) from exc
         async with self._lock:
-            for attempt in (1, 2):
-                smtp = await self._connect()
-                try:
-                    await smtp.send_message(msg, sender=self.sender_address, recipients=[recipient])
-                except aiosmtplib.SMTPServerDisconnected as exc:
-                    # the server dropped an idle or busy connection: reopen once
+            try:
+                await self._transmit(msg, recipient)
+            finally:
+                if not self._batch:
                     await self._disconnect()
-                    if attempt == 2:
-                        raise DeliveryError(f"SMTP connection dropped: {exc}", channel=self.name,
-                                            destination=recipient) from exc
-                    continue
-                except aiosmtplib.SMTPRecipientsRefused as exc:
-                    refused = exc.recipients[0]
-                    raise DeliveryError(f"SMTP refused the address: {refused.code} {refused.message}",
-                                        channel=self.name, destination=recipient,
-                                        permanent=refused.code >= 500) from exc
-                except aiosmtplib.SMTPResponseException as exc:
-                    raise DeliveryError(f"SMTP refused the message: {exc.code} {exc.message}",
-                                        channel=self.name, destination=recipient,
-                                        permanent=exc.code >= 500) from exc
-                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-                    await self._disconnect()
-                    raise DeliveryError(f"SMTP send failed: {type(exc).__name__}: {exc}", channel=self.name,
-                                        destination=recipient) from exc
-                else:
-                    break
-            if not self._batch:
-                await self._disconnect()
         return str(msg["Message-ID"])
+
+    async def _transmit(self, msg: EmailMessage, recipient: str) -> None:
+        for attempt in (1, 2):
+            smtp = await self._connect()
+            try:
+                await smtp.send_message(msg, sender=self.sender_address, recipients=[recipient])
+                return
+            except aiosmtplib.SMTPServerDisconnected as exc:
+                # the server dropped an idle or busy connection: reopen once
+                await self._disconnect()
+                if attempt == 2:
+                    raise DeliveryError(f"SMTP connection dropped: {exc}", channel=self.name,
+                                        destination=recipient) from exc
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                refused = exc.recipients[0]
+                raise DeliveryError(f"SMTP refused the address: {refused.code} {refused.message}",
+                                    channel=self.name, destination=recipient,
+                                    permanent=refused.code >= 500) from exc
+            except aiosmtplib.SMTPSenderRefused as exc:
+                # about our From, not this alert: waiting for a config fix beats killing every row
+                raise DeliveryError(f"SMTP refused the sender: {exc.code} {exc.message}", channel=self.name,
+                                    destination=recipient, hint="check channels.email.from") from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                raise DeliveryError(f"SMTP refused the message: {exc.code} {exc.message}",
+                                    channel=self.name, destination=recipient,
+                                    permanent=exc.code >= 500) from exc
+            except aiosmtplib.SMTPNotSupported as exc:  # e.g. a non-ASCII address without SMTPUTF8
+                raise DeliveryError(f"SMTP server cannot take this message: {exc}", channel=self.name,
+                                    destination=recipient, permanent=True) from exc
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                await self._disconnect()
+                raise DeliveryError(f"SMTP send failed: {type(exc).__name__}: {exc}", channel=self.name,
+                                    destination=recipient) from exc
 
     # -- building messages ----------------------------------------------------------------
 

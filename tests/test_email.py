@@ -55,6 +55,8 @@ class Inbox:
         if self.mails in self.drop_on_mail:
             server.transport.close()
             return "421 closing"
+        if address in self.answers:
+            return self.answers[address]
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -223,6 +225,29 @@ async def test_a_javascript_link_is_not_made_clickable(smtp):
     page = inbox.messages[0][1].get_body(("html",)).get_content()
     assert "javascript:" not in page.split("<body", 1)[1].split("<hr>")[0].replace("&quot;", "")
     assert "href=\"javascript" not in page
+
+
+async def test_a_malformed_address_is_dead_at_once_and_the_rest_goes(smtp):
+    inbox, port = smtp
+    store = Store(memory=True)
+    enqueue(store, "not an address@example.org", 1)
+    enqueue(store, "ok@example.org", 2)
+    assert await deliverer(store, channel(port)).run_once() == 1
+    state = rows(store)
+    assert state["not an address@example.org"]["state"] == "dead"
+    assert "not a valid e-mail address" in state["not an address@example.org"]["last_error"]
+    assert state["ok@example.org"]["state"] == "sent"
+
+
+async def test_a_refused_sender_waits_for_a_config_fix_instead_of_killing_alerts(smtp):
+    inbox, port = smtp
+    inbox.answers["raqib@example.org"] = "553 5.7.1 sender not allowed"
+    store = Store(memory=True)
+    enqueue(store, "a@example.org", 1)
+    enqueue(store, "b@example.org", 2)
+    assert await deliverer(store, channel(port)).run_once() == 0
+    assert {r["state"] for r in rows(store).values()} == {"pending"}
+    assert all("refused the sender: 553" in r["last_error"] for r in rows(store).values())
 
 
 @pytest.mark.parametrize("values, words", [
