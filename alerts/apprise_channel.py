@@ -25,7 +25,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel
-from .email import group_alerts
+from .email import counts, group_alerts
 from .render import lead, matched_terms, when
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class AppriseChannel(Channel):
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         if not alerts:
             return None  # an empty digest is never sent
-        await self._notify(destination, f"رقيب — موجز: {len(alerts)} تنبيه", digest_text(alerts), alerts)
+        await self._notify(destination, f"رقيب — موجز ({counts(alerts=len(alerts))})", digest_text(alerts), alerts)
         return None
 
     async def _notify(self, destination: str, title: str, body: str, alerts: Sequence[Alert]) -> None:
@@ -162,10 +162,10 @@ def digest_text(alerts: Sequence[Alert]) -> str:
     lines: list[str] = []
     for (_, title), clusters in group_alerts(alerts):
         count = sum(len(members) for members in clusters)
-        lines.append(f"{title} ({count} تنبيه، {len(clusters)} خبر)")
+        lines.append(f"{title} ({counts(alerts=count, stories=len(clusters))})")
         for members in clusters:
             first = members[0]
-            suffix = f" ({len(members)} تنبيه)" if len(members) > 1 else ""
+            suffix = f" ({counts(alerts=len(members))})" if len(members) > 1 else ""
             lines.append(f"- {' '.join(first.title.split())}{suffix}")
             if first.url:
                 lines.append(f"  {first.url}")

@@ -20,7 +20,8 @@ Rules:
 - Messages are multipart/alternative: plain text first, then HTML with `dir="rtl"` and
   `lang="ar"`; matched words are wrapped in `<mark>`; every piece of feed text goes
   through `html.escape`; only http(s) links become anchors. The subject (Arabic) is
-  RFC 2047 encoded by the standard library's `email` package. Headers: From, To,
+  RFC 2047 encoded by the standard library's `email.header.Header`, which keeps every
+  space (the default policy's folder loses some on Python 3.11, see `_EncodedHeader`). Headers: From, To,
   Subject, Date, Message-ID (domain of the From address), List-Unsubscribe (config
   `unsubscribe`, `{address}` is replaced by the URL-encoded recipient; default a mailto:
   to the From address) and `Auto-Submitted: auto-generated` (RFC 3834, so vacation
@@ -43,6 +44,7 @@ import re
 import ssl
 from contextlib import asynccontextmanager
 from email.errors import HeaderParseError
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -288,7 +290,7 @@ class EmailChannel(Channel):
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = Address(addr_spec=to)
-        msg["Subject"] = subject
+        msg["Subject"] = _EncodedHeader("Subject", subject)
         msg["Date"] = format_datetime(datetime.now(timezone.utc))
         msg["Message-ID"] = make_msgid(idstring="raqib", domain=self.domain)
         msg["List-Unsubscribe"] = f"<{self.unsubscribe.replace('{address}', quote(to, safe=''))}>"
@@ -315,25 +317,27 @@ class EmailChannel(Channel):
     def build_digest(self, destination: str, alerts: Sequence[Alert]) -> EmailMessage:
         groups = group_alerts(alerts)
         stories = sum(len(clusters) for _, clusters in groups)
-        subject = f"{self.subject_prefix} — موجز: {len(alerts)} تنبيه في {stories} خبر"
+        subject = f"{self.subject_prefix} — موجز ({counts(alerts=len(alerts), stories=stories)})"
         msg = self._envelope(destination, subject)
-        text: list[str] = [f"موجز رقيب: {len(alerts)} تنبيه، {stories} خبر، {len(groups)} قائمة رصد", ""]
-        blocks: list[str] = [f"<h1>موجز: {len(alerts)} تنبيه في {stories} خبر</h1>"]
+        total = counts(alerts=len(alerts), stories=stories, watchlists=len(groups))
+        text: list[str] = [f"موجز رقيب — {total}", ""]
+        blocks: list[str] = [f"<h1>موجز رقيب</h1>\n<p>{total}</p>"]
         for (name, title), clusters in groups:
             count = sum(len(members) for members in clusters)
-            text.append(f"== {title} ({count} تنبيه، {len(clusters)} خبر) ==")
-            blocks.append(f'<h2>{html.escape(title)} <small>({count} تنبيه، {len(clusters)} خبر)</small></h2><ol>')
+            tally = counts(alerts=count, stories=len(clusters))
+            text.append(f"== {title} ({tally}) ==")
+            blocks.append(f"<h2>{html.escape(title)} <small>({tally})</small></h2><ol>")
             for members in clusters:
                 first = members[0]
                 outlets = _outlets(members)
                 text.append(_alert_text(first, compact=True))
                 if len(members) > 1 or len(outlets) > 1:
-                    text.append(f"   {len(members)} تنبيه، {len(outlets)} مصدر: {'، '.join(outlets)}")
+                    text.append(f"   {counts(alerts=len(members), outlets=len(outlets))} ({'، '.join(outlets)})")
                 text.append("")
                 extra = ""
                 if len(members) > 1 or len(outlets) > 1:
-                    extra = (f'<p class="count">{len(members)} تنبيه، {len(outlets)} مصدر: '
-                             f'{html.escape("، ".join(outlets))}</p>')
+                    extra = (f'<p class="count">{counts(alerts=len(members), outlets=len(outlets))} '
+                             f'({html.escape("، ".join(outlets))})</p>')
                 blocks.append(f"<li>{_alert_html(first, compact=True)}{extra}</li>")
             blocks.append("</ol>")
         msg.set_content("\n".join(text) + _footer_text(self.unsubscribe), cte="8bit")
@@ -341,6 +345,35 @@ class EmailChannel(Channel):
                             subtype="html", cte="8bit")
         msg["Content-Language"] = "ar"
         return msg
+
+
+COUNT_LABELS = {"alerts": "التنبيهات", "stories": "الأخبار", "outlets": "المصادر", "watchlists": "قوائم الرصد"}
+
+
+def counts(**numbers: int) -> str:
+    """`التنبيهات: 4، الأخبار: 3`: label-and-number, which needs no Arabic number agreement."""
+    return "، ".join(f"{COUNT_LABELS[k]}: {v}" for k, v in numbers.items())
+
+
+class _EncodedHeader(str):
+    """A header the standard library's `Header` encodes, not the default policy's folder.
+
+    Python before the fix of CPython gh-144156 drops the space at a fold between two
+    encoded words, so long Arabic subjects lost spaces ("التنبيهات: 4" arrived as
+    "التنبيهات:4"). `Header.encode` keeps every space inside the encoded words. The
+    policy hands any header value with a `name` to its own `fold`.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> "_EncodedHeader":
+        self = super().__new__(cls, value)
+        self.name = name
+        return self
+
+    def fold(self, *, policy) -> str:
+        encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
 
 
 def group_alerts(alerts: Sequence[Alert]) -> list[tuple[tuple[str, str], list[list[Alert]]]]:

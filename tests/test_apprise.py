@@ -111,7 +111,7 @@ async def test_digest_is_one_notification_with_counts(receiver):
     now[0] = (NOW // 3600 + 1) * 3600
     assert await d.run_once() == 2
     [(_, body)] = got
-    assert "2 تنبيه" in body["title"] and "الطاقة (2 تنبيه، 2 خبر)" in body["message"]
+    assert "التنبيهات: 2" in body["title"] and "الطاقة (التنبيهات: 2، الأخبار: 2)" in body["message"]
 
 
 def test_urls_apprise_does_not_know_are_config_errors():

@@ -106,15 +106,15 @@ async def test_daily_digest_holds_until_eight_and_sends_one_grouped_email(inbox)
     assert await d.run_once() == 4
     assert states(store) == ["sent"] * 4
     [msg] = inbox.messages
-    assert "4 تنبيه في 3 خبر" in msg["Subject"]
+    assert "التنبيهات: 4، الأخبار: 3" in msg["Subject"]
     plain = msg.get_body(("plain",)).get_content()
     page = msg.get_body(("html",)).get_content()
     # grouped by watchlist with counts, then by cluster: the two alerts of cluster 1 are one entry
-    assert "== قائمة energy (3 تنبيه، 2 خبر) ==" in plain
-    assert "== قائمة sport (1 تنبيه، 1 خبر) ==" in plain
+    assert "== قائمة energy (التنبيهات: 3، الأخبار: 2) ==" in plain
+    assert "== قائمة sport (التنبيهات: 1، الأخبار: 1) ==" in plain
     assert plain.index("قائمة energy") < plain.index("أوبك") < plain.index("قائمة sport") < plain.index("الهلال")
     assert plain.count("أرامكو ترفع الإنتاج") == 1
-    assert "2 تنبيه، 2 مصدر: alriyadh، okaz" in plain
+    assert "التنبيهات: 2، المصادر: 2 (alriyadh، okaz)" in plain
     assert '<html dir="rtl" lang="ar">' in page and "<mark>أرامكو</mark>" in page
 
     # nothing new: no email at all, now or at the next slot
@@ -174,7 +174,7 @@ async def test_quiet_hours_hold_instant_alerts_and_release_them_as_one_digest(in
     clock.now = at(7, 0, day=10)
     assert await d.run_once() == 2
     [msg] = inbox.messages
-    assert "2 تنبيه في 2 خبر" in msg["Subject"]
+    assert "التنبيهات: 2، الأخبار: 2" in msg["Subject"]
 
 
 async def test_a_burst_in_instant_mode_folds_into_one_digest(inbox):
@@ -185,4 +185,4 @@ async def test_a_burst_in_instant_mode_folds_into_one_digest(inbox):
                 created=clock.now)
     assert await d.run_once() == 5
     [msg] = inbox.messages
-    assert "5 تنبيه في 5 خبر" in msg["Subject"]
+    assert "التنبيهات: 5، الأخبار: 5" in msg["Subject"]
