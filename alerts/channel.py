@@ -89,6 +89,10 @@ class Channel:
     async def session(self) -> AsyncIterator[None]:
         yield
 
+    def destination_defaults(self, destination: str) -> dict:
+        """Delivery settings the config gives this destination (mode, quiet, tz)."""
+        return {}
+
     def destinations_for(self, notify: Sequence[str]) -> list[str]:
         """Destinations a watchlist's `notify.<channel>` entry names (validated)."""
         return [str(d) for d in notify]

@@ -198,7 +198,11 @@ class Deliverer:
         alerts_rows = [r for r in rows if r["kind"] != "update"]
         sent = 0
         if alerts_rows:
-            policy = self.policy_for(channel.name, destination)
+            try:
+                policy = self.policy_for(channel.name, destination)
+            except Exception:  # a bad setting must not stop delivery: fall back to instant
+                log.exception("bad delivery settings channel=%s destination=%s", channel.name, _mask(destination))
+                policy = Policy()
             oldest = min(r["created"] for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
@@ -315,7 +319,12 @@ class Deliverer:
 
 
 def _mask(destination: str) -> str:
-    """Destinations in logs: e-mail local parts shortened; chat ids are fine."""
+    """Destinations in logs: URLs cut to scheme and host (they may carry tokens), e-mail
+    local parts shortened; chat ids are fine."""
+    if "://" in destination:
+        scheme, _, rest = destination.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        return f"{scheme}://{host}/…"
     if "@" in destination and not destination.startswith("@"):
         local, _, domain = destination.partition("@")
         return f"{local[:2]}…@{domain}"

@@ -133,20 +133,15 @@ class Daemon:
         return clusterer
 
     def policy_for(self, channel: str, destination: str) -> Policy:
-        section = self.config.channels.get(channel)
-        settings: dict = {}
-        default_mode = "instant"
-        if section is not None:
-            default_mode = str(section.get("digest", "instant") or "instant")
-            per = section.get("recipients") or section.get("destinations") or {}
-            if isinstance(per, dict) and isinstance(per.get(destination), dict):
-                settings.update(per[destination])
+        """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
+        ch = self.channels.get(channel)
+        settings: dict = dict(ch.destination_defaults(destination)) if ch else {}
         settings.update(self.store.destination_settings(channel, destination))
         try:
-            return policy_from_settings(settings, default_mode=default_mode)
+            return policy_from_settings(settings)
         except (ValueError, ZoneInfoNotFoundError) as exc:
             log.error("bad delivery settings channel=%s destination=%s error=%s", channel, destination, exc)
-            return Policy()
+            return policy_from_settings(dict(ch.destination_defaults(destination)) if ch else {})
 
     # -- services offered to channels (alerts.channel.Services) ---------------------------
 
