@@ -15,7 +15,9 @@ Rules, applied per character of the original text, in this order:
 
 `normalize` returns the folded text and, for every output character, the index of the
 original character it came from, so a span found in the normalised text maps back to
-the original with `Normalized.span`.
+the original with `Normalized.span`. Both functions run through `str.translate` with a
+table filled lazily from `fold_char`, so the per-character rules live in one place and
+the common case costs a few microseconds per headline.
 """
 from __future__ import annotations
 
@@ -87,22 +89,48 @@ def fold_char(ch: str) -> str:
     return "".join(out).casefold()
 
 
+class _FoldTable(dict):
+    """`str.translate` table: code point -> folded string, filled on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code))
+        self[code] = folded
+        return folded
+
+
+class _LengthTable(dict):
+    """`str.translate` table: code point -> how many characters it becomes ("0", "1", "2")."""
+
+    def __missing__(self, code: int) -> str:
+        size = len(_TABLE[code])
+        mark = "1" if size == 1 else "0" if size == 0 else "2"
+        self[code] = mark
+        return mark
+
+
+_TABLE = _FoldTable()
+_LENGTHS = _LengthTable()
+for _code in list(range(0x0000, 0x0800)) + list(range(0x2000, 0x2070)):
+    _LENGTHS[_code]  # warm the common ranges: ASCII, Latin, Arabic, spaces and bidi marks
+
+
 def normalize(text: str) -> Normalized:
     """Normalise `text`, keeping a map from every output character to its origin."""
-    out: list[str] = []
+    folded = text.translate(_TABLE)
+    lengths = text.translate(_LENGTHS)
+    n = len(text)
+    if "0" not in lengths and "2" not in lengths:
+        return Normalized(folded, tuple(range(n)), n)
+    if "2" not in lengths:
+        return Normalized(folded, tuple(i for i, c in enumerate(lengths) if c == "1"), n)
     source: list[int] = []
     for i, ch in enumerate(text):
-        folded = fold_char(ch)
-        if not folded:
-            continue
-        out.append(folded)
-        if len(folded) == 1:
-            source.append(i)
-        else:
-            source.extend([i] * len(folded))
-    return Normalized("".join(out), tuple(source), len(text))
+        k = len(_TABLE[ord(ch)])
+        if k:
+            source.extend([i] * k)
+    return Normalized(folded, tuple(source), n)
 
 
 def normalize_text(text: str) -> str:
     """The normalised text alone, for callers that need no offsets (dedup, keys)."""
-    return "".join(fold_char(ch) for ch in text)
+    return text.translate(_TABLE)

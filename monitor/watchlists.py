@@ -1,0 +1,539 @@
+"""Watchlist files: read, validate, and keep the ones in force while people edit them.
+
+A watchlist file is YAML, one watchlist per file (a list of watchlists is accepted too):
+
+    name: russia-ukraine        # optional; defaults to the file name without .yaml
+    title: روسيا وأوكرانيا        # optional; defaults to the name
+    terms:                      # any of these (OR); at least one
+      - بوتين                    # a word: whole word, proclitics و ف ب ل ك ال allowed
+      - بافيل دوروف              # a phrase: words in order
+      - {term: تيليغرام, variants: true}
+      - {term: أمل, exact: true}
+      - {near: [بوتين, زيلينسكي], within: 10}
+      - {regex: "كورسك|بيلغورود"}
+    require: [...]              # if given, one of these must also appear (AND)
+    exclude: [...]              # drop the story if any of these appears (NOT)
+    notify: {telegram: ["@desk"], email: ["desk@example.org"]}
+    when: first                 # first (default) | spread
+    outlets: 3                  # for when: spread — this many outlets ...
+    within: 60m                 # ... within this time
+
+Rules checked (each problem names file and line): YAML syntax; the top level must be a
+mapping (or a list of mappings); unknown keys; `terms` present and not empty; every term a
+non-empty string or a mapping with exactly one of term/near/regex plus known options; a
+term that normalises to no word at all; `near` with two or more terms and `within` a whole
+number of words ≥ 1 (default 10); `regex` compiled by RE2 (it may not match the empty
+string); `when` one of first/spread, `outlets` a whole number ≥ 2, `within` a duration of at
+least a minute, both only with `when: spread`; `notify` a mapping of known channel names to
+a destination or a list of them; names unique across all files (`[\\w-]+`).
+
+`load_watchlists` stops at the first problem (for the `raqib match` command);
+`check_watchlists` reports them all (for `raqib check`). `WatchlistRegistry` re-reads
+changed, added and deleted files; a file that fails keeps its last good version in force.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from .config import parse_duration
+from .errors import ConfigError
+from .normalize import normalize_text
+from .yamlfile import YDict, YList, line_of, parse_yaml
+
+if TYPE_CHECKING:
+    from .match import Matcher
+
+log = logging.getLogger(__name__)
+
+WATCHLIST_KEYS = {"name", "title", "terms", "require", "exclude", "notify", "when", "outlets",
+                  "within"}
+TERM_KEYS = {"term", "near", "regex", "exact", "variants", "within"}
+CHANNELS = {"console", "telegram", "email", "webhook", "apprise"}
+WHEN = ("first", "spread")
+DEFAULT_NEAR_WITHIN = 10
+DEFAULT_SPREAD_OUTLETS = 3
+DEFAULT_SPREAD_MINUTES = 60
+_NAME = re.compile(r"^[\w-]+$")
+_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term with its options; `text` as the user wrote it (for near: the parts joined by ' ~ ')."""
+
+    text: str
+    exact: bool = False
+    variants: bool = False
+    regex: bool = False
+    near: tuple[str, ...] = ()
+    within: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """A named set of terms and rules, and who hears when a story fires it."""
+
+    name: str
+    title: str
+    terms: tuple[Term, ...]
+    require: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+    notify: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    when: str = "first"
+    outlets: int = 0
+    within_minutes: int = 0
+    path: str = ""
+
+
+class _Problems:
+    """Collects every problem of one file; `strict` raises on the first."""
+
+    def __init__(self, file: str, strict: bool) -> None:
+        self.file = file
+        self.strict = strict
+        self.errors: list[ConfigError] = []
+
+    def add(self, message: str, line: int | None, hint: str = "") -> None:
+        err = ConfigError(message, file=self.file, line=line or None, hint=hint)
+        if self.strict:
+            raise err
+        self.errors.append(err)
+
+
+def _term_has_words(text: str) -> bool:
+    from .match import TOKEN_RE
+    return bool(TOKEN_RE.search(normalize_text(text)))
+
+
+def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term | None:
+    if isinstance(value, bool) or value is None:
+        problems.add(f"{where}: expected a word, a phrase or a mapping, got {value!r}", line)
+        return None
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            problems.add(f"{where}: empty term", line)
+            return None
+        if not _term_has_words(text):
+            problems.add(f"{where}: term {text!r} has no letters or digits once normalised", line)
+            return None
+        return Term(text=text, line=line)
+    if not isinstance(value, dict):
+        problems.add(f"{where}: expected a word, a phrase or a mapping, got a {type(value).__name__}", line)
+        return None
+    line = line_of(value, line)
+    ok = True
+    for key in value:
+        if key not in TERM_KEYS:
+            problems.add(f"{where}: unknown key {key!r}", _key_line(value, key, line),
+                         hint="a term takes term, near, regex, exact, variants, within")
+            ok = False
+    kinds = [k for k in ("term", "near", "regex") if k in value]
+    if len(kinds) != 1:
+        problems.add(f"{where}: give exactly one of term, near or regex", line)
+        return None
+    flags = {}
+    for flag in ("exact", "variants"):
+        if flag in value:
+            if not isinstance(value[flag], bool):
+                problems.add(f"{where}: {flag} must be true or false", _key_line(value, flag, line))
+                ok = False
+            flags[flag] = bool(value[flag])
+    kind = kinds[0]
+    if "within" in value and kind != "near":
+        problems.add(f"{where}: within applies to near terms only", _key_line(value, "within", line))
+        ok = False
+    if kind == "regex":
+        pattern = value["regex"]
+        if flags:
+            problems.add(f"{where}: exact/variants do not apply to regex terms", line)
+            ok = False
+        if not isinstance(pattern, str) or not pattern.strip():
+            problems.add(f"{where}: regex must be a non-empty string", _key_line(value, "regex", line))
+            return None
+        from .match import compile_regex
+        try:
+            compile_regex(pattern)
+        except ValueError as exc:
+            problems.add(f"{where}: bad regex {pattern!r}: {exc}", _key_line(value, "regex", line))
+            return None
+        return Term(text=pattern, regex=True, line=line) if ok else None
+    if kind == "near":
+        parts = value["near"]
+        nline = _key_line(value, "near", line)
+        if not isinstance(parts, list) or len(parts) < 2:
+            problems.add(f"{where}: near needs a list of two or more terms", nline)
+            return None
+        texts = []
+        for i, part in enumerate(parts):
+            pline = parts.line_of(i) if isinstance(parts, YList) else nline
+            if not isinstance(part, (str, int, float)) or isinstance(part, bool) or not str(part).strip():
+                problems.add(f"{where}: near item {i + 1} must be a word or phrase", pline)
+                ok = False
+            elif not _term_has_words(str(part)):
+                problems.add(f"{where}: near item {str(part)!r} has no letters or digits once normalised", pline)
+                ok = False
+            else:
+                texts.append(str(part).strip())
+        within = value.get("within", DEFAULT_NEAR_WITHIN)
+        if isinstance(within, bool) or not isinstance(within, int) or within < 1:
+            problems.add(f"{where}: within must be a whole number of words (1 or more), got {within!r}",
+                         _key_line(value, "within", line))
+            ok = False
+        if not ok:
+            return None
+        return Term(text=" ~ ".join(texts), near=tuple(texts), within=within, line=line, **flags)
+    text = value["term"]
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str) or not text.strip():
+        problems.add(f"{where}: term must be a non-empty word or phrase", _key_line(value, "term", line))
+        return None
+    if not _term_has_words(text):
+        problems.add(f"{where}: term {text.strip()!r} has no letters or digits once normalised", line)
+        return None
+    return Term(text=text.strip(), line=line, **flags) if ok else None
+
+
+def _key_line(mapping: Any, key: Any, default: int) -> int:
+    return mapping.line_of(key) if isinstance(mapping, YDict) else default
+
+
+def _parse_terms(doc: YDict, key: str, problems: _Problems, required: bool) -> tuple[Term, ...]:
+    line = _key_line(doc, key, doc.line)
+    if key not in doc or doc[key] is None:
+        if required:
+            problems.add(f"{key}: at least one term is needed", line)
+        return ()
+    value = doc[key]
+    if isinstance(value, (str, dict)):
+        value = YList([value])
+        value.line = line
+        value.item_lines = [line]
+    if not isinstance(value, list):
+        problems.add(f"{key}: expected a list of terms", line)
+        return ()
+    if required and not value:
+        problems.add(f"{key}: at least one term is needed", line)
+    out: list[Term] = []
+    for i, item in enumerate(value):
+        iline = value.line_of(i) if isinstance(value, YList) else line
+        term = _parse_term(item, iline, key, problems)
+        if term is not None and term not in out:
+            out.append(term)
+    return tuple(out)
+
+
+def _parse_notify(value: Any, line: int, problems: _Problems) -> Mapping[str, tuple[str, ...]]:
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, dict):
+        problems.add("notify: expected a mapping of channel to destinations", line)
+        return MappingProxyType({})
+    out: dict[str, tuple[str, ...]] = {}
+    for channel, dests in value.items():
+        cline = _key_line(value, channel, line)
+        if channel not in CHANNELS:
+            problems.add(f"notify: unknown channel {channel!r}", cline,
+                         hint="known: " + ", ".join(sorted(CHANNELS)))
+            continue
+        if dests is None or dests is True:
+            out[channel] = ()
+            continue
+        if isinstance(dests, (str, int)) and not isinstance(dests, bool):
+            dests = [dests]
+        if not isinstance(dests, list) or not all(
+                isinstance(d, (str, int)) and not isinstance(d, bool) and str(d).strip() for d in dests):
+            problems.add(f"notify: {channel}: expected a destination or a list of them", cline)
+            continue
+        out[channel] = tuple(str(d).strip() for d in dests)
+    return MappingProxyType(out)
+
+
+def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _Problems) -> Watchlist | None:
+    if not isinstance(doc, dict):
+        problems.add("a watchlist must be a mapping with at least `terms:`", line_of(doc, 1))
+        return None
+    before = len(problems.errors)
+    for key in doc:
+        if key not in WATCHLIST_KEYS:
+            problems.add(f"unknown key {key!r}", _key_line(doc, key, doc.line),
+                         hint="a watchlist takes " + ", ".join(sorted(WATCHLIST_KEYS)))
+    name = doc.get("name", default_name)
+    if name is None:
+        problems.add("name: needed when a file holds several watchlists", doc.line)
+        name = ""
+    name = str(name).strip()
+    if name and not _NAME.match(name):
+        problems.add(f"name: {name!r} may hold only letters, digits, '-' and '_'", _key_line(doc, "name", doc.line))
+    title = doc.get("title", name)
+    if not isinstance(title, (str, int, float)) or isinstance(title, bool) or not str(title).strip():
+        problems.add("title: expected text", _key_line(doc, "title", doc.line))
+        title = name
+    terms = _parse_terms(doc, "terms", problems, required=True)
+    require = _parse_terms(doc, "require", problems, required=False)
+    exclude = _parse_terms(doc, "exclude", problems, required=False)
+    notify = _parse_notify(doc.get("notify"), _key_line(doc, "notify", doc.line), problems)
+    when = doc.get("when", "first")
+    outlets, within_minutes = 0, 0
+    if when not in WHEN:
+        problems.add(f"when: expected first or spread, got {when!r}", _key_line(doc, "when", doc.line))
+    elif when == "spread":
+        outlets = doc.get("outlets", DEFAULT_SPREAD_OUTLETS)
+        if isinstance(outlets, bool) or not isinstance(outlets, int) or outlets < 2:
+            problems.add(f"outlets: expected a whole number of outlets, 2 or more, got {outlets!r}",
+                         _key_line(doc, "outlets", doc.line))
+        within_minutes = DEFAULT_SPREAD_MINUTES
+        if "within" in doc:
+            wline = _key_line(doc, "within", doc.line)
+            try:
+                seconds = parse_duration(doc["within"], file=file, line=wline, what="within")
+            except ConfigError as exc:
+                problems.add(exc.message, wline)
+            else:
+                if seconds < 60:
+                    problems.add("within: must be at least one minute (e.g. 60m)", wline)
+                within_minutes = int(round(seconds / 60))
+    else:
+        for key in ("outlets", "within"):
+            if key in doc:
+                problems.add(f"{key}: applies only with `when: spread`", _key_line(doc, key, doc.line))
+    if len(problems.errors) > before:
+        return None
+    return Watchlist(name=name, title=str(title).strip(), terms=terms, require=require, exclude=exclude,
+                     notify=notify, when=when, outlets=outlets if when == "spread" else 0,
+                     within_minutes=within_minutes, path=file)
+
+
+def _parse_file(path: Path, text: str | None, strict: bool) -> tuple[list[Watchlist], list[ConfigError]]:
+    file = str(path)
+    problems = _Problems(file, strict)
+    try:
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.add(f"not UTF-8 text ({exc.reason} at byte {exc.start})", None)
+        return [], problems.errors
+    except OSError as exc:
+        problems.add(f"cannot read: {exc.strerror}", None)
+        return [], problems.errors
+    try:
+        doc = parse_yaml(text, file)
+    except ConfigError as exc:
+        if strict:
+            raise
+        return [], [exc]
+    if doc is None:
+        problems.add("empty watchlist file", 1, hint="a watchlist needs at least `terms:`")
+        return [], problems.errors
+    out: list[Watchlist] = []
+    if isinstance(doc, list):
+        if not doc:
+            problems.add("empty list of watchlists", line_of(doc, 1))
+        for item in doc:
+            wl = _parse_watchlist(item, file, None, problems)
+            if wl:
+                out.append(wl)
+    else:
+        wl = _parse_watchlist(doc, file, path.stem, problems)
+        if wl:
+            out.append(wl)
+    seen: dict[str, int] = {}
+    for wl in out:
+        if wl.name in seen:
+            problems.add(f"duplicate watchlist name {wl.name!r}", None)
+        seen[wl.name] = 1
+    if problems.errors:
+        return [], problems.errors
+    return out, []
+
+
+def load_watchlist_file(path: str | os.PathLike[str]) -> list[Watchlist]:
+    """Read one watchlist file; the first problem raises ConfigError(file=, line=)."""
+    return _parse_file(Path(path), None, strict=True)[0]
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file()
+                      and not p.name.startswith("."))
+    return [path]
+
+
+def _missing(path: Path) -> ConfigError:
+    return ConfigError("no such watchlist file or folder", file=str(path))
+
+
+def load_watchlists(path: str | os.PathLike[str]) -> list[Watchlist]:
+    """Every watchlist in a YAML file or a folder of *.yaml/*.yml; raises on the first problem."""
+    path = Path(path)
+    if not path.exists():
+        raise _missing(path)
+    out: list[Watchlist] = []
+    where: dict[str, str] = {}
+    for file in _files(path):
+        for wl in load_watchlist_file(file):
+            if wl.name in where:
+                raise ConfigError(f"duplicate watchlist name {wl.name!r} (also in {where[wl.name]})",
+                                  file=str(file))
+            where[wl.name] = str(file)
+            out.append(wl)
+    return out
+
+
+def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
+    """All problems in a watchlist file or folder, each with file and line."""
+    path = Path(path)
+    if not path.exists():
+        return [_missing(path)]
+    errors: list[ConfigError] = []
+    where: dict[str, str] = {}
+    for file in _files(path):
+        good, errs = _parse_file(file, None, strict=False)
+        errors.extend(errs)
+        for wl in good:
+            if wl.name in where:
+                errors.append(ConfigError(f"duplicate watchlist name {wl.name!r} (also in {where[wl.name]})",
+                                          file=str(file)))
+            where.setdefault(wl.name, str(file))
+    return errors
+
+
+@dataclass
+class _FileState:
+    stat: tuple[int, int]
+    digest: str
+    good: list[Watchlist]
+    errors: list[ConfigError] = field(default_factory=list)
+
+
+class WatchlistRegistry:
+    """The watchlists in force and their compiled matcher, kept in step with the files.
+
+    `refresh()` is cheap when nothing changed (one stat per file). A file whose mtime or
+    size changed, or was modified in the last two seconds (an edit inside one timestamp
+    tick), is read and hashed; only a different hash counts as a change. A file that fails
+    to read, parse or validate keeps its last good version; a deleted file's watchlists
+    go. A watchlist whose name is taken by another file is refused and the file keeps
+    its last good version. Synthetic watchlists (`set_extra`) whose name is taken by a
+    file are dropped with a warning.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], extra: Sequence[Watchlist] = ()) -> None:
+        from .match import Matcher
+        self.path = Path(path)
+        self._files: dict[Path, _FileState] = {}
+        self._extra: tuple[Watchlist, ...] = tuple(extra)
+        self.watchlists: list[Watchlist] = []
+        self.matcher: Matcher = Matcher(())
+        self.errors: list[ConfigError] = []
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> tuple[bool, list[ConfigError]]:
+        """Re-read what changed on disk; returns (whether the watchlists changed, problems now)."""
+        errors: list[ConfigError] = []
+        changed = force
+        if not self.path.exists():
+            errors.append(_missing(self.path))
+            self.errors = errors
+            return False, errors  # keep everything in force: a folder being swapped, an unmounted disk
+        now = time.time()
+        present = _files(self.path)
+        for gone in set(self._files) - set(present):
+            del self._files[gone]
+            changed = True
+            log.info("watchlist file removed file=%s", gone)
+        others_taken = {}
+        for file, state in self._files.items():
+            for wl in state.good:
+                others_taken[wl.name] = file
+        for file in present:
+            try:
+                st = file.stat()
+            except OSError as exc:
+                errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
+                continue
+            sig = (st.st_mtime_ns, st.st_size)
+            old = self._files.get(file)
+            if old is not None and old.stat == sig and now - st.st_mtime > 2 and not force:
+                errors.extend(old.errors)  # still refused: still a problem
+                continue
+            try:
+                data = file.read_bytes()
+            except OSError as exc:
+                errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if old is not None and old.digest == digest and not force:
+                old.stat = sig
+                errors.extend(old.errors)
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                err = ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(file))
+                errors.append(err)
+                self._keep_last_good(file, old, sig, digest, [err])
+                continue
+            good, errs = _parse_file(file, text, strict=False)
+            if not errs:
+                for wl in good:
+                    holder = others_taken.get(wl.name)
+                    if holder is not None and holder != file:
+                        errs.append(ConfigError(f"duplicate watchlist name {wl.name!r} (also in {holder})",
+                                                file=str(file)))
+            if errs:
+                errors.extend(errs)
+                self._keep_last_good(file, old, sig, digest, errs)
+                log.warning("watchlist file refused, last good version stays file=%s problems=%d",
+                            file, len(errs))
+                continue
+            self._files[file] = _FileState(sig, digest, good)
+            for wl in good:
+                others_taken[wl.name] = file
+            changed = True
+            log.info("watchlist file loaded file=%s watchlists=%d", file, len(good))
+        if changed:
+            self._rebuild()
+        self.errors = errors
+        return changed, errors
+
+    def _keep_last_good(self, file: Path, old: _FileState | None, sig: tuple[int, int], digest: str,
+                        errors: list[ConfigError]) -> None:
+        # Remember the bad version's signature so it is not re-parsed every tick;
+        # its watchlists stay those of the last good version (none for a new file).
+        self._files[file] = _FileState(sig, digest, old.good if old else [], list(errors))
+
+    def set_extra(self, extra: Sequence[Watchlist]) -> None:
+        """Replace the synthetic watchlists (e.g. a chat's own /watch terms) and rebuild."""
+        self._extra = tuple(extra)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        from .match import Matcher
+        watchlists: list[Watchlist] = []
+        names: set[str] = set()
+        for file in sorted(self._files):
+            for wl in self._files[file].good:
+                if wl.name not in names:
+                    names.add(wl.name)
+                    watchlists.append(wl)
+        for wl in self._extra:
+            if wl.name in names:
+                log.warning("synthetic watchlist dropped, name taken name=%s", wl.name)
+                continue
+            names.add(wl.name)
+            watchlists.append(wl)
+        self.matcher = Matcher(watchlists)
+        self.watchlists = watchlists
