@@ -33,9 +33,12 @@ Term rules
     - between two consonants inside the word one long vowel ا و ي may be added:
       ترمب → ترامب, نتنياهو → نتانياهو, بوتن → بوتين;
     - the last letter ا may be written ه and back (كوريا / كوريه).
-  Proclitics work as for plain terms (unless exact). A variant spelling that is a very
-  common word and at least 20 times more common than the term's own spelling in the
-  corpora is refused. There is no edit distance: بوتين never matches بروتين.
+  Proclitics work as for plain terms (unless exact). Two corpus guards refuse a variant
+  spelling other than the term's own: it is a very common word (≥ 500 times) and 20
+  times more common than the term's spelling; or it is an ordinary noun — its form with
+  the article is seen ≥ 30 times and 5 times more often than the term's own with the
+  article (بوتين's rules reach بطن "belly": البطن is common, البوتين is not, so بطن is
+  refused). There is no edit distance: بوتين never matches بروتين.
   Words of fewer than three letters get no variants.
 * **Latin** terms match whole tokens, case-insensitively (NATO is not in DONATOR).
 * **near: [A, B, …], within: N.** Every part occurs in the same field with at most N
@@ -103,6 +106,8 @@ REGEX_MAX_MEM = 8 << 20
 MAX_MATCHES_PER_REGEX = 50
 VARIANT_GUARD_RATIO = 20
 VARIANT_GUARD_MIN = 500
+VARIANT_NOUN_MIN = 30
+VARIANT_NOUN_RATIO = 5
 
 
 @dataclass(frozen=True)
@@ -489,7 +494,11 @@ class Matcher:
             return True
         counts = self._data.counts
         seen = counts.get(stem, 0)
-        return not (seen >= VARIANT_GUARD_MIN and seen > VARIANT_GUARD_RATIO * max(counts.get(word, 0), 1))
+        if seen >= VARIANT_GUARD_MIN and seen > VARIANT_GUARD_RATIO * max(counts.get(word, 0), 1):
+            return False
+        # An ordinary Arabic noun takes the article; a foreign name seldom does.
+        defined = counts.get(ARTICLE + stem, 0)
+        return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
 
 
 def _phrase_end(plan: _Plan, positions: list[tuple[str, int, int]], i: int) -> int:

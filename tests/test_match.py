@@ -73,3 +73,130 @@ def test_labelled_cases_through_raqib_match(tmp_path: Path, capsys: pytest.Captu
     assert main(["match", str(folder), str(stories)]) == 0
     out = capsys.readouterr().out
     _check_output(cases, [json.loads(line) for line in out.splitlines()])
+
+
+# -- rules beyond single terms ------------------------------------------------------------
+
+def wl(name: str, *terms: Term | str, require: tuple = (), exclude: tuple = ()) -> Watchlist:
+    def t(x: Term | str) -> Term:
+        return x if isinstance(x, Term) else Term(x)
+    return Watchlist(name=name, title=name, terms=tuple(map(t, terms)),
+                     require=tuple(map(t, require)), exclude=tuple(map(t, exclude)))
+
+
+def spans(matches, text_by_field):
+    return [(m.watchlist, m.term, m.field, text_by_field[m.field][m.start:m.end]) for m in matches]
+
+
+def test_spans_point_into_the_original_text_without_the_proclitics() -> None:
+    title = "\u200fرسالةٌ لِبُوتِينَ من واشنطن"
+    summary = "وقال مصدر للحكومة إن موسكــو ترد."
+    m = Matcher([wl("a", "بوتين", "موسكو", "الحكومة")])
+    got = spans(m.match(title, summary), {"title": title, "summary": summary})
+    assert got == [("a", "بوتين", "title", "بُوتِينَ"), ("a", "الحكومة", "summary", "لحكومة"),
+                   ("a", "موسكو", "summary", "موسكــو")]
+
+
+def test_every_occurrence_is_reported_in_order_title_first() -> None:
+    m = Matcher([wl("b", "مصر"), wl("a", "مصر")])
+    got = m.match("مصر ومصر", "لمصر")
+    assert [(x.watchlist, x.field, x.start) for x in got] == [
+        ("a", "title", 0), ("a", "title", 5), ("a", "summary", 1),
+        ("b", "title", 0), ("b", "title", 5), ("b", "summary", 1)]
+
+
+def test_require_and_exclude() -> None:
+    m = Matcher([wl("w", "بوتين", require=("أوكرانيا", "كييف"), exclude=("كرة القدم",))])
+    assert m.match("بوتين يتحدث") == []
+    got = m.match("بوتين يتحدث", "عن أوكرانيا")
+    assert [(x.term, x.field) for x in got] == [("بوتين", "title"), ("أوكرانيا", "summary")]
+    assert m.match("بوتين يتحدث عن كييف", "ويشاهد كرة القدم") == []
+
+
+def test_near_within_words() -> None:
+    near = Term("بوتين ~ زيلينسكي", near=("بوتين", "زيلينسكي"), within=3)
+    m = Matcher([wl("n", near)])
+    assert [x.term for x in m.match("لقاء بين بوتين وزيلينسكي")] == ["بوتين", "زيلينسكي"]
+    assert m.match("زيلينسكي قال أمس إن بوتين")  # three words between: still within 3
+    assert m.match("زيلينسكي قال أمس في كييف إن بوتين") == []
+    assert m.match("بوتين في موسكو", "زيلينسكي في كييف") == []  # not in the same field
+
+
+def test_regex_terms_run_on_normalised_text() -> None:
+    m = Matcher([wl("r", Term("كورسك|بيلغورود", regex=True)), wl("s", Term(r"\bopec\+?", regex=True))])
+    assert [(x.watchlist, x.start, x.end) for x in m.match("معارك في كُورسك", "OPEC+ meeting")] == [
+        ("r", 9, 15), ("s", 0, 5)]
+    assert Matcher([wl("h", Term("أمل", regex=True))]).match("كامل")  # regex is not word-bound
+
+
+def test_regex_that_would_backtrack_forever_in_re_is_linear() -> None:
+    m = Matcher([wl("r", Term("(a+)+$", regex=True))])
+    assert m.match("a" * 5000 + "!") == []  # re would take longer than the universe has
+
+
+def test_bad_regex_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Matcher([wl("r", Term("(unclosed", regex=True))])
+    with pytest.raises(ValueError):
+        Matcher([wl("r", Term("x*", regex=True))])
+
+
+def test_compile_term_lists_forms_and_leaves_out_lexical_ones() -> None:
+    forms = dict(compile_term("أمل"))
+    assert forms["لامل"] == 1 and forms["والامل"] == 3 and forms["امل"] == 0
+    assert "كامل" not in forms and "وكامل" not in forms
+    assert dict(compile_term("الحكومة"))["للحكومه"] == 1
+    assert compile_term("أمل", exact=True) == [("امل", 0)]
+
+
+def test_variant_patterns_keep_vowel_clusters() -> None:
+    assert re_full(variant_pattern("كييف"), "كييف") and not re_full(variant_pattern("كييف"), "كيف")
+    assert re_full(variant_pattern("تيليغرام"), "تلجرام")
+
+
+def re_full(pattern: str, text: str) -> bool:
+    import re
+    return re.fullmatch(pattern, normalize_text(text)) is not None
+
+
+def test_match_stream_contract(tmp_path: Path) -> None:
+    m = Matcher([wl("egypt", "مصر")])
+    lines = ['{"id": 1, "title": "لمصر", "summary": null}\n', "\n", '{"id": "b", "title": "مصرف"}\n']
+    assert list(match_stream(m, lines)) == [
+        {"id": 1, "matches": [{"watchlist": "egypt", "term": "مصر", "field": "title", "start": 1, "end": 4}]},
+        {"id": "b", "matches": []}]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "not valid JSON"), ("[1, 2]", "JSON object"), ('{"title": "x"}', "no \"id\""),
+    ('{"id": 1, "title": 5}', "must be strings")])
+def test_match_stream_bad_line_names_line(line: str, message: str) -> None:
+    m = Matcher([wl("egypt", "مصر")])
+    out = match_stream(m, ['{"id": 0, "title": "مصر"}', line], source="in.jsonl")
+    assert next(out)["id"] == 0
+    with pytest.raises(ConfigError) as err:
+        next(out)
+    assert err.value.file == "in.jsonl" and err.value.line == 2 and message in str(err.value)
+
+
+def test_many_watchlists_share_terms_and_report_their_own_text() -> None:
+    m = Matcher([wl("a", "أمل"), wl("b", "امل"), wl("c", Term("أمل", exact=True))])
+    assert [(x.watchlist, x.term) for x in m.match("والأمل")] == [("a", "أمل"), ("b", "امل")]
+    assert [(x.watchlist, x.term) for x in m.match("أمل")] == [("a", "أمل"), ("b", "امل"), ("c", "أمل")]
+
+
+def test_real_story_with_proclitics_and_curly_quotes() -> None:
+    text = (DATA / "match_story_kursk.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    m = Matcher([wl("ru", "كورسك", "دوروف", "بوتين")])
+    got = m.match(title, body)
+    assert all(normalize_text((title if x.field == "title" else body)[x.start:x.end]) == normalize_text(x.term)
+               for x in got)
+    whole = {}
+    for x in got:
+        if x.field == "summary":
+            s = x.start
+            while s > 0 and body[s - 1].isalpha():
+                s -= 1
+            whole[body[s:x.end]] = whole.get(body[s:x.end], 0) + 1
+    assert whole == {"بوتين": 8, "كورسك": 4, "لكورسك": 1, "دوروف": 3, "ودوروف": 1, "بدوروف": 1}
