@@ -337,6 +337,15 @@ class Matcher:
         for wl in self.watchlists:
             self._rules.append((wl, [self._rule(t) for t in wl.terms], [self._rule(t) for t in wl.require],
                                 [self._rule(t) for t in wl.exclude]))
+        # Which watchlists a hit may fire: only those are looked at per story.
+        self._by_plan: dict[int, set[int]] = {}
+        self._by_regex: dict[int, set[int]] = {}
+        for index, (_, terms, _, _) in enumerate(self._rules):
+            for rule in terms:
+                if rule.regex >= 0:
+                    self._by_regex.setdefault(rule.regex, set()).add(index)
+                else:
+                    self._by_plan.setdefault(rule.plans[0], set()).add(index)
         for pid, plan in enumerate(self._plans):
             if plan.variants:
                 continue
@@ -344,6 +353,12 @@ class Matcher:
                 self._forms.setdefault(form, []).append((pid, offset))
         self._keys = frozenset(self._forms)
         self._variant_ids = [pid for pid, p in enumerate(self._plans) if p.variants]
+        # Variant words bucketed by the class of their last letter, so a token stem is
+        # only tried against the few words that could end like it.
+        self._variant_buckets: dict[str, list[int]] = {}
+        for pid in self._variant_ids:
+            for end in _end_letters(self._plans[pid].words[0]):
+                self._variant_buckets.setdefault(end, []).append(pid)
         self._variant_filter = None
         if self._variant_ids:
             alts = sorted({variant_pattern(_bare(self._plans[pid].words[0])) for pid in self._variant_ids})
@@ -351,7 +366,6 @@ class Matcher:
             options.max_mem = 64 << 20
             options.never_capture = True
             self._variant_filter = re2.compile("|".join(f"(?:{a})" for a in alts), options)
-            self._variant_any = re.compile("|".join(f"(?:{a})" for a in alts))
 
     def _plan(self, text: str, exact: bool, variants: bool) -> int:
         key = (normalize_text(text), exact, variants)
@@ -386,9 +400,15 @@ class Matcher:
                 self._scan(fname, text, plan_hits, regex_hits)
         if not plan_hits and not regex_hits:
             return []
+        candidates: set[int] = set()
+        for pid in plan_hits:
+            candidates.update(self._by_plan.get(pid, ()))
+        for rid in regex_hits:
+            candidates.update(self._by_regex.get(rid, ()))
         out: list[Match] = []
         mapped: dict[str, Normalized] = {}
-        for wl, terms, require, exclude in self._rules:
+        for index in sorted(candidates):
+            wl, terms, require, exclude = self._rules[index]
             found = [(r, hits) for r in terms if (hits := self._rule_hits(r, plan_hits, regex_hits))]
             if not found:
                 continue
@@ -397,7 +417,7 @@ class Matcher:
                 if not needed:
                     continue
                 found += needed
-            if any(self._rule_hits(r, plan_hits, regex_hits) for r in exclude):
+            if exclude and any(self._rule_hits(r, plan_hits, regex_hits) for r in exclude):
                 continue
             seen = set()
             for rule, hits in found:
@@ -418,7 +438,8 @@ class Matcher:
         if rule.regex >= 0:
             return [(rule.term.text, h) for h in regex_hits.get(rule.regex, ())]
         if not rule.term.near:
-            return [(rule.term.text, h) for h in plan_hits.get(rule.plans[0], ())]
+            hits = plan_hits.get(rule.plans[0])
+            return [(rule.term.text, h) for h in hits] if hits else []
         return _near_hits(rule, plan_hits)
 
     def _scan(self, fname: str, text: str, plan_hits: dict[int, list[_Hit]],
@@ -462,7 +483,7 @@ class Matcher:
                        plan_hits: dict[int, list[_Hit]]) -> None:
         data = self._data
         for i, (tok, s, e) in enumerate(positions):
-            if not self._variant_any.search(tok):
+            if tok[-1] not in self._variant_buckets:
                 continue
             for split in SPLITS:
                 if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
@@ -470,7 +491,7 @@ class Matcher:
                 if data.refuses(tok, split.clitics):
                     continue
                 stem = tok[len(split.prefix):]
-                for pid in self._variant_ids:
+                for pid in self._variant_buckets.get(stem[-1], ()):
                     plan = self._plans[pid]
                     if plan.exact and split.prefix:
                         continue
@@ -499,6 +520,16 @@ class Matcher:
         # An ordinary Arabic noun takes the article; a foreign name seldom does.
         defined = counts.get(ARTICLE + stem, 0)
         return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
+
+
+def _end_letters(word: str) -> str:
+    """Every letter a variant spelling of `word` may end with."""
+    last = word[-1]
+    if len(word) < 3:
+        return last
+    if last in "اه":
+        return "اه"
+    return _CLASSES.get(last, last)
 
 
 def _phrase_end(plan: _Plan, positions: list[tuple[str, int, int]], i: int) -> int:
