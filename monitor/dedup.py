@@ -55,12 +55,12 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import heapq
 import json
 import logging
 import re
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -91,7 +91,9 @@ class DedupSettings:
     title_alone     title score that decides alone, lead permitting (90).
     lead_floor      lowest lead score that still lets a title decide (45).
     lead_alone      lead score that decides with a title of at least title_floor (80, 30).
-    combined        mean of title and lead scores that decides (72).
+    combined        mean of title and lead scores that decides (75).
+    title_sure      title score that decides whatever the leads say, for titles of at
+                    least title_sure_words words (97, 6): a desk that rewrote the lead.
     subset_ratio    shorter/longer word count from which token_set_ratio counts (0.75).
     numbers_overlap share of the smaller set of numbers found in the other (0.5).
     title_bands/rows, lead_bands/rows   MinHash LSH shape (6x2 and 8x2).
@@ -105,7 +107,9 @@ class DedupSettings:
     lead_floor: float = 45.0
     lead_alone: float = 80.0
     title_floor: float = 30.0
-    combined: float = 72.0
+    combined: float = 75.0
+    title_sure: float = 97.0
+    title_sure_words: int = 6
     subset_ratio: float = 0.75
     numbers_overlap: float = 0.5
     title_bands: int = 6
@@ -273,6 +277,8 @@ _STOP = frozenset(_fold(w) for w in """
 لدى عبر ب ل ك ف وفي ومن وعلى الي اليوم امس أمس يوم the a an of in on to and for is
 """.split())
 
+_MIN_KEY_WORDS = 4  # a shorter title with no lead ("كاريكاتير") names a column, not a story
+_MIN_TITLE_ALONE = 3  # words a title needs to decide alone when a lead is missing
 _MASK30 = (1 << 30) - 1
 _MASK64 = (1 << 64) - 1
 
@@ -315,16 +321,21 @@ def _numbers(words: Iterable[str]) -> set[str]:
 
 @dataclass
 class _Entry:
-    __slots__ = ("story", "cluster", "time", "title", "lead", "bands", "url", "key", "serial")
+    __slots__ = ("story", "cluster", "time", "since", "title", "lead", "bands", "url", "key",
+                 "serial")
     story: int | str
     cluster: int | str
     time: float
+    since: float  # time of the cluster's first story still indexed
     title: str
     lead: str
     bands: bytes
     url: int
     key: int
     serial: int
+
+
+_UNDATED = float("-inf")  # before any dated story: the time of the first one, once known
 
 
 def _to_ts(when: datetime | None) -> float | None:
@@ -351,10 +362,9 @@ class Clusterer:
         self._buckets: dict[int, int | list[int]] = {}
         self._by_url: dict[int, int] = {}
         self._by_key: dict[int, int] = {}
-        self._heap: list[tuple[float, int]] = []
+        self._order: deque[int] = deque()  # serials in arrival order, for pruning
         self._serial = 0
         self._latest: float | None = None
-        self._cluster_time: dict[int | str, float] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -373,11 +383,11 @@ class Clusterer:
             if hit is not None:
                 return Verdict(hit.cluster, "same", hit.story, 100.0)
         key_h = 0
-        if p.title or p.lead:
+        if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS:
             key_h = _h64(" ".join(p.title) + "\n" + " ".join(p.lead))
             hit = self._live(self._by_key.get(key_h), ts)
             if hit is not None:
-                self._index(story_id, hit.cluster, ts, p, url_h, key_h)
+                self._index(story_id, hit.cluster, ts, p, url_h, key_h, since=hit.since)
                 return Verdict(hit.cluster, "content", hit.story, 100.0)
         bands = self._bands(p)
         best: tuple[float, float, _Entry] | None = None
@@ -385,12 +395,12 @@ class Clusterer:
             score = self._verify(p, entry)
             if score is None:
                 continue
-            rank = (score, -self._cluster_time.get(entry.cluster, entry.time))
+            rank = (score, -entry.since)
             if best is None or rank > best[:2]:
                 best = (rank[0], rank[1], entry)
         if best is not None:
             entry = best[2]
-            self._index(story_id, entry.cluster, ts, p, url_h, key_h, bands)
+            self._index(story_id, entry.cluster, ts, p, url_h, key_h, bands, entry.since)
             return Verdict(entry.cluster, "near", entry.story, round(best[0], 1))
         self._index(story_id, story_id, ts, p, url_h, key_h, bands)
         return Verdict(story_id, "new", None, None)
@@ -399,17 +409,14 @@ class Clusterer:
         """Drop index entries older than the window before `now`; return how many."""
         limit = _to_ts(now) - self._window
         dropped = 0
-        while self._heap and self._heap[0][0] < limit:
-            _, serial = heapq.heappop(self._heap)
-            entry = self._entries.pop(serial, None)
-            if entry is None:
-                continue
+        order, entries = self._order, self._entries
+        # Arrival order is nearly time order; an entry older than one before it waits
+        # for that one (it is never compared outside the window meanwhile).
+        while order and entries[order[0]].time < limit:
+            entry = entries.pop(order.popleft())
             self._unindex(entry)
             dropped += 1
         if dropped:
-            live = {e.cluster for e in self._entries.values()}
-            for c in [c for c in self._cluster_time if c not in live]:
-                del self._cluster_time[c]
             log.debug("dedup index pruned dropped=%d kept=%d", dropped, len(self._entries))
         return dropped
 
@@ -423,6 +430,7 @@ class Clusterer:
         RFC 822 string, or None.
         """
         self = cls(settings)
+        first: dict[int | str, float] = {}
         for story_id, cluster, title, summary, url, _source, published in rows:
             if isinstance(published, str):
                 published = parse_time(published)
@@ -430,9 +438,11 @@ class Clusterer:
             p = prepare(title or "", summary or "", lead_words=settings.lead_words)
             canon = canonical_url(url or "")
             url_h = _h64(canon) if canon else 0
-            key_h = _h64(" ".join(p.title) + "\n" + " ".join(p.lead)) if (p.title or p.lead) else 0
-            self._index(story_id, cluster if cluster is not None else story_id, ts, p, url_h,
-                        key_h)
+            key_h = (_h64(" ".join(p.title) + "\n" + " ".join(p.lead))
+                     if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0)
+            cluster = story_id if cluster is None else cluster
+            self._index(story_id, cluster, ts, p, url_h, key_h,
+                        since=first.setdefault(cluster, ts))
         log.info("dedup index rebuilt stories=%d", len(self._entries))
         return self
 
@@ -441,7 +451,15 @@ class Clusterer:
     def _time(self, published: datetime | None) -> float:
         ts = _to_ts(published)
         if ts is None:
-            ts = self._latest if self._latest is not None else 0.0
+            return self._latest if self._latest is not None else _UNDATED
+        if self._latest is None:
+            # Stories that came before any dated one take the first time seen.
+            for serial in self._order:
+                entry = self._entries.get(serial)
+                if entry is not None and entry.time == _UNDATED:
+                    entry.time = ts
+                    if entry.since == _UNDATED:
+                        entry.since = ts
         if self._latest is None or ts > self._latest:
             self._latest = ts
         return ts
@@ -450,7 +468,7 @@ class Clusterer:
         if serial is None:
             return None
         entry = self._entries.get(serial)
-        if entry is None or abs(entry.time - ts) > self._window:
+        if entry is None or not _near_in_time(entry.time, ts, self._window):
             return None
         return entry
 
@@ -480,7 +498,7 @@ class Clusterer:
         out = []
         for serial, _ in ranked:
             entry = self._entries.get(serial)
-            if entry is not None and abs(entry.time - ts) <= self._window:
+            if entry is not None and _near_in_time(entry.time, ts, self._window):
                 out.append(entry)
                 if len(out) >= self.settings.max_candidates:
                     break
@@ -496,16 +514,25 @@ class Clusterer:
         lead_score = None
         if l1 and l2:
             n = min(len(l1), len(l2))
-            lead_score = _score(l1[:n], l2[:n], s.subset_ratio) if n >= 3 else None
+            if n >= 3:
+                b1 = {l1[i] + " " + l1[i + 1] for i in range(len(l1) - 1)}
+                b2 = {l2[i] + " " + l2[i + 1] for i in range(len(l2) - 1)}
+                shared = 100.0 * len(b1 & b2) / min(len(b1), len(b2))
+                lead_score = max(_score(l1[:n], l2[:n], s.subset_ratio), shared)
         if lead_score is None:
-            ok = title_score >= s.title_alone
+            ok = title_score >= s.title_alone and min(len(t1), len(t2)) >= _MIN_TITLE_ALONE
             score = title_score
         else:
             ok = ((title_score >= s.title_alone and lead_score >= s.lead_floor)
+                  or (title_score >= s.title_sure
+                      and min(len(t1), len(t2)) >= s.title_sure_words)
                   or (lead_score >= s.lead_alone and title_score >= s.title_floor)
                   or (title_score + lead_score) / 2 >= s.combined)
             score = (title_score + lead_score) / 2
         if not ok:
+            return None
+        nt1, nt2 = _numbers(t1), _numbers(t2)
+        if nt1 and nt2 and not nt1 & nt2:
             return None
         n1, n2 = _numbers(t1 + l1), _numbers(t2 + l2)
         if len(n1) >= 2 and len(n2) >= 2:
@@ -514,17 +541,17 @@ class Clusterer:
         return score
 
     def _index(self, story_id: int | str, cluster: int | str, ts: float, p: Prepared,
-               url_h: int, key_h: int, bands: list[int] | None = None) -> None:
+               url_h: int, key_h: int, bands: list[int] | None = None,
+               since: float | None = None) -> None:
         if bands is None:
             bands = self._bands(p)
         self._serial += 1
         serial = self._serial
-        entry = _Entry(story_id, cluster, ts, " ".join(p.title), " ".join(p.lead),
+        since = ts if since is None else since
+        entry = _Entry(story_id, cluster, ts, since, " ".join(p.title), " ".join(p.lead),
                        array("I", bands).tobytes(), url_h, key_h, serial)
         self._entries[serial] = entry
-        heapq.heappush(self._heap, (ts, serial))
-        if cluster not in self._cluster_time:
-            self._cluster_time[cluster] = ts
+        self._order.append(serial)
         if url_h:
             self._by_url[url_h] = serial
         if key_h:
@@ -565,6 +592,10 @@ class Clusterer:
                     buckets[key] = members[0]
                 elif not members:
                     del buckets[key]
+
+
+def _near_in_time(a: float, b: float, window: float) -> bool:
+    return a == _UNDATED or b == _UNDATED or abs(a - b) <= window
 
 
 def _score(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str],
