@@ -35,6 +35,7 @@ Route options (all keyword, all optional):
 - length: stream this many filler bytes (spaces) instead of `body`, 64 KiB at a time,
   waiting for the client to take each chunk; `sent` counts what actually left.
 - drip: seconds between pieces of `drip_size` bytes (default 1) of the body.
+- delay: seconds to wait before answering (a network round trip and server think time).
 - send_length: False leaves out Content-Length and closes the connection at the end.
 
 Every request is appended to `server.requests` (method, path, headers lower-cased); each
@@ -80,6 +81,7 @@ class Route:
     drip: float | None = None
     drip_size: int = 1
     send_length: bool = True
+    delay: float = 0.0
     hits: int = 0
     sent: int = 0
 
@@ -234,6 +236,8 @@ class FeedServer:
             await writer.drain()
             return True
         route.hits += 1
+        if route.delay:
+            await asyncio.sleep(route.delay)
         status = route.status
         headers: list[tuple[str, str]] = [("Date", formatdate(usegmt=True))]
         body: bytes = route.body
