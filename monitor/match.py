@@ -136,6 +136,12 @@ def _splits() -> tuple[Split, ...]:
 
 
 SPLITS = _splits()
+_SPLITS_BY_FIRST: dict[str, tuple[Split, ...]] = {}
+for _split in SPLITS:
+    if _split.prefix:
+        _SPLITS_BY_FIRST.setdefault(_split.prefix[0], ())
+        _SPLITS_BY_FIRST[_split.prefix[0]] += (_split,)
+_NO_PREFIX = tuple(sp for sp in SPLITS if not sp.prefix)
 
 
 @dataclass(frozen=True)
@@ -353,12 +359,16 @@ class Matcher:
                 self._forms.setdefault(form, []).append((pid, offset))
         self._keys = frozenset(self._forms)
         self._variant_ids = [pid for pid, p in enumerate(self._plans) if p.variants]
-        # Variant words bucketed by the class of their last letter, so a token stem is
-        # only tried against the few words that could end like it.
+        # Variant words bucketed by the letters their spellings may start and end with,
+        # so a token stem is only tried against the few words that could be it.
         self._variant_buckets: dict[str, list[int]] = {}
+        self._variant_ends: set[str] = set()
         for pid in self._variant_ids:
-            for end in _end_letters(self._plans[pid].words[0]):
-                self._variant_buckets.setdefault(end, []).append(pid)
+            word = _bare(self._plans[pid].words[0])
+            for first in _first_letters(word):
+                for end in _end_letters(word):
+                    self._variant_buckets.setdefault(first + end, []).append(pid)
+                    self._variant_ends.add(end)
         self._variant_filter = None
         if self._variant_ids:
             alts = sorted({variant_pattern(_bare(self._plans[pid].words[0])) for pid in self._variant_ids})
@@ -483,15 +493,15 @@ class Matcher:
                        plan_hits: dict[int, list[_Hit]]) -> None:
         data = self._data
         for i, (tok, s, e) in enumerate(positions):
-            if tok[-1] not in self._variant_buckets:
+            if tok[-1] not in self._variant_ends:
                 continue
-            for split in SPLITS:
+            for split in _NO_PREFIX + _SPLITS_BY_FIRST.get(tok[0], ()):
                 if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
                     continue
                 if data.refuses(tok, split.clitics):
                     continue
                 stem = tok[len(split.prefix):]
-                for pid in self._variant_buckets.get(stem[-1], ()):
+                for pid in self._variant_buckets.get(stem[0] + stem[-1], ()):
                     plan = self._plans[pid]
                     if plan.exact and split.prefix:
                         continue
@@ -522,10 +532,21 @@ class Matcher:
         return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
 
 
+def _first_letters(word: str) -> str:
+    """Every letter a variant spelling of `word` may start with."""
+    if len(word) < 3 or not any("\u0600" <= ch <= "\u06ff" for ch in word):
+        return word[0]
+    if word.startswith("تش"):
+        return "تطش"
+    if word[0] == "ش":
+        return "شت"
+    return _CLASSES.get(word[0], word[0])
+
+
 def _end_letters(word: str) -> str:
     """Every letter a variant spelling of `word` may end with."""
     last = word[-1]
-    if len(word) < 3:
+    if len(word) < 3 or not any("\u0600" <= ch <= "\u06ff" for ch in word):
         return last
     if last in "اه":
         return "اه"
