@@ -3,14 +3,17 @@
 Run:  .venv/bin/python bench/dedup.py [--sizes 10000,100000,200000]
 
 Stories come from the ANT corpus and SaudiNewsNet, read in place from ../shared/data
-(about 62k articles). To reach 200k distinct stories, pass k > 0 over the corpus pairs
-story i's title with the lead of story i + 7919k: real Arabic text, few accidental
+(about 62k articles). To reach 200k distinct stories, each pass k > 0 over the corpus
+makes chimeras:
+halves of two real titles, halves of two other stories' leads. Real Arabic text, each
+chimera sharing buckets with its four parents (so candidates are verified), few of them
 duplicates. The window is made long enough that nothing is pruned, so the index holds
 every story added. At each size, 2,000 more stories are timed through Clusterer.add.
 Brute force: rapidfuzz token_sort_ratio of the title against every title in the window
 (process.extractOne, C loop), on a sample of 20 stories. Memory: process RSS growth while
 filling, and the Python heap an index holds per story (tracemalloc, on 20k stories in a
-separate pass, as tracemalloc slows Python down). Also timed: Clusterer.rebuild of 100k stored rows.
+separate pass, as tracemalloc slows Python down). Also timed: Clusterer.rebuild of 100k
+stored rows.
 """
 from __future__ import annotations
 
@@ -53,10 +56,13 @@ def stream(rows: list[tuple[str, str, str]]):
     while True:
         for j in range(n):
             title, _, url = rows[j]
-            lead = rows[(j + 7919 * k) % n][1]
-            if k:  # a new headline: this title's first half, another title's second half
+            lead = rows[j][1]
+            if k:  # chimeras: halves of two titles, halves of two other stories' leads
                 a, b = title.split(), rows[(j + 104729 * k) % n][0].split()
                 title = " ".join(a[: len(a) // 2 + 1] + b[len(b) // 2 + 1:])
+                a = rows[(j + 7919 * k) % n][1].split()
+                b = rows[(j + 15485863 * k) % n][1].split()
+                lead = " ".join(a[: len(a) // 2] + b[len(b) // 2:])
             when = datetime.fromtimestamp(base + i, timezone.utc)
             yield i, title, lead, (url + f"?k={k}" if k else url), when
             i += 1

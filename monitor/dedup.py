@@ -45,7 +45,8 @@ of candidates, never with the whole window:
   The score of a pair is (T + L) / 2, or T when one side has no lead.
 
 A story that matches members of several clusters joins the cluster of its best-scoring
-match; equal scores go to the oldest cluster. Clusters are never merged afterwards.
+match; equal scores go to the oldest cluster (a match scoring 97 or more ends the search:
+candidates are verified most-shared-buckets first). Clusters are never merged afterwards.
 
 Time: a story's time is its `published` time, or the latest time seen so far when it
 has none (arrival order). Only stories within `window_hours` of each other are compared;
@@ -278,7 +279,8 @@ _STOP = frozenset(_fold(w) for w in """
 """.split())
 
 _MIN_KEY_WORDS = 4  # a shorter title with no lead ("كاريكاتير") names a column, not a story
-_MIN_TITLE_ALONE = 3  # words a title needs to decide alone when a lead is missing
+_MIN_TITLE_ALONE = 3
+_SURE = 97.0  # a match this close ends the search among candidates  # words a title needs to decide alone when a lead is missing
 _MASK30 = (1 << 30) - 1
 _MASK64 = (1 << 64) - 1
 
@@ -398,6 +400,8 @@ class Clusterer:
             rank = (score, -entry.since)
             if best is None or rank > best[:2]:
                 best = (rank[0], rank[1], entry)
+            if score >= _SURE:
+                break  # candidates come most-shared-buckets first: this one will do
         if best is not None:
             entry = best[2]
             self._index(story_id, entry.cluster, ts, p, url_h, key_h, bands, entry.since)
