@@ -142,6 +142,7 @@ class Config:
     watchlists: Path
     feeds: tuple[FeedConfig, ...]
     sections: Mapping[str, Section] = field(default_factory=dict)
+    allow_private_feeds: bool = False
 
     def section(self, name: str) -> Section:
         return self.sections.get(name) or Section({}, self.path, 0)
@@ -193,8 +194,13 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         if values is not None and not isinstance(values, dict):
             raise ConfigError(f"channels.{name}: expected a mapping", file=file,
                               line=sections["channels"].line_of(name))
+    allow_private = data.get("allow_private_feeds", False)
+    if not isinstance(allow_private, bool):
+        raise ConfigError("allow_private_feeds: expected true or false", file=file,
+                          line=data.line_of("allow_private_feeds"))
     return Config(path=file, database=a_path("database", "var/raqib.db"),
-                  watchlists=a_path("watchlists", "watchlists"), feeds=feeds, sections=sections)
+                  watchlists=a_path("watchlists", "watchlists"), feeds=feeds, sections=sections,
+                  allow_private_feeds=allow_private)
 
 
 def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:

@@ -22,6 +22,10 @@ Rules:
   (refused, DNS, reset), tls, http (any other non-2xx; `retry_after` from Retry-After in
   seconds or an HTTP date, on 429 and 503), too_large, redirect_loop, gone (410: the
   feed should be disabled).
+- Private addresses: a fetch with `private_ok=False` (feeds added at run time, by OPML
+  or a bot admin) refuses every request — the first and each redirect hop — whose host
+  is or resolves to a loopback, private, link-local or reserved address (kind
+  `blocked`), so a public feed cannot redirect Raqib into the local network.
 - Freshness hints: `max_age` from Cache-Control max-age (none on no-store/no-cache),
   else Expires minus Date (or now).
 """
@@ -30,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+import ipaddress
 import logging
+import socket
 import ssl
 import time
 import zlib
@@ -42,6 +48,7 @@ import httpx
 
 from .decode import decode_feed
 from .errors import FetchError
+from .urls import is_private_address
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +75,32 @@ class _TooLarge(Exception):
     pass
 
 
+class _Blocked(Exception):
+    pass
+
+
+async def _guard_private(request: httpx.Request) -> None:
+    """httpx request hook: refuse private targets for fetches marked `private_ok=False`."""
+    if request.extensions.get("raqib_private_ok", True):
+        return
+    host = request.url.host
+    try:
+        ip = ipaddress.ip_address(host)
+        addresses = [ip]
+    except ValueError:
+        if host == "localhost" or host.endswith((".localhost", ".local")):
+            raise _Blocked(f"{host} is a local name") from None
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, request.url.port or 443,
+                                                                 proto=socket.IPPROTO_TCP)
+        except OSError:
+            return  # the connection attempt itself reports the DNS failure
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for ip in addresses:
+        if is_private_address(ip):
+            raise _Blocked(f"{request.url.host} is a private or loopback address ({ip})")
+
+
 class Fetcher:
     """Fetches feeds concurrently over one shared client. Use one per process."""
 
@@ -91,6 +124,7 @@ class Fetcher:
             headers={"User-Agent": user_agent, "Accept": ACCEPT,
                      "Accept-Encoding": "gzip, deflate"},
             trust_env=True,
+            event_hooks={"request": [_guard_private]},
         )
 
     async def aclose(self) -> None:
@@ -103,7 +137,8 @@ class Fetcher:
         await self.aclose()
 
     async def fetch(self, feed: str, url: str, *, etag: str | None = None,
-                    last_modified: str | None = None, body_hash: str | None = None) -> FetchResult:
+                    last_modified: str | None = None, body_hash: str | None = None,
+                    private_ok: bool = True) -> FetchResult:
         """Fetch one feed; raise FetchError (see the module docstring) when it fails."""
         host = (urlsplit(url).hostname or "").lower()
         host_slot = self._host_slots.get(host)
@@ -113,7 +148,8 @@ class Fetcher:
             start = time.monotonic()
             try:
                 async with asyncio.timeout(self.deadline):
-                    result = await self._fetch(feed, url, etag, last_modified, body_hash, start)
+                    result = await self._fetch(feed, url, etag, last_modified, body_hash, start,
+                                               private_ok)
             except TimeoutError as exc:
                 raise FetchError(f"no complete answer within {self.deadline:g}s", feed=feed,
                                  url=url, kind="timeout",
@@ -123,14 +159,15 @@ class Fetcher:
         return result
 
     async def _fetch(self, feed: str, url: str, etag: str | None, last_modified: str | None,
-                     body_hash: str | None, start: float) -> FetchResult:
+                     body_hash: str | None, start: float, private_ok: bool = True) -> FetchResult:
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream("GET", url, headers=headers,
+                                           extensions={"raqib_private_ok": private_ok}) as response:
                 final_url = str(response.url)
                 permanent = _permanent_target(url, response)
                 code = response.status_code
@@ -155,6 +192,10 @@ class Fetcher:
                 body = await self._read_capped(response)
         except FetchError:
             raise
+        except _Blocked as exc:
+            raise FetchError(f"refused: {exc}", feed=feed, url=url, kind="blocked",
+                             hint="feeds added at run time may not reach private addresses "
+                                  "(allow_private_feeds: true in the config allows it)") from exc
         except _TooLarge as exc:
             raise FetchError(f"body larger than {self.max_bytes} bytes", feed=feed, url=url,
                              kind="too_large", hint="raise max_bytes if this feed is genuine") from exc

@@ -50,7 +50,7 @@ class Poller:
                  clock: Callable[[], float] = time.time,
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
-                 max_in_flight: int = 200) -> None:
+                 max_in_flight: int = 200, allow_private: bool = False) -> None:
         self.store = store
         self.fetcher = fetcher
         self.pipeline = pipeline
@@ -60,6 +60,7 @@ class Poller:
         self.on_health = on_health
         self.on_poll = on_poll
         self.max_in_flight = max_in_flight
+        self.allow_private = allow_private  # may feeds added at run time reach private addresses?
         self.in_flight: dict[str, asyncio.Task] = {}
         self.last_progress = clock()
         self.polls = 0
@@ -125,7 +126,8 @@ class Poller:
         try:
             result = await self.fetcher.fetch(name, url, etag=feed["etag"],
                                               last_modified=feed["last_modified"],
-                                              body_hash=feed["body_hash"])
+                                              body_hash=feed["body_hash"],
+                                              private_ok=self.allow_private or feed["source"] == "config")
             changes: dict = {"last_poll": started, "last_success": self.clock(), "failures": 0,
                              "etag": result.etag, "last_modified": result.last_modified,
                              "body_hash": result.body_hash}
@@ -143,7 +145,11 @@ class Poller:
                 if ingest.new:
                     changes["items_seen"] = (feed["items_seen"] or 0) + ingest.new
                     changes["last_new_item"] = self.clock()
-                    changes["avg_interval"] = update_publish_interval(feed["avg_interval"], ingest.new_times)
+                    # the gap back to the newest item seen before counts too
+                    previous = [feed["last_published"]] if feed.get("last_published") else []
+                    changes["avg_interval"] = update_publish_interval(feed["avg_interval"],
+                                                                      previous + ingest.new_times)
+                    changes["last_published"] = max(previous + ingest.new_times)
                 if ingest.alerts and self.on_new_alerts:
                     self.on_new_alerts()
                 outcome = "new" if ingest.new else "unchanged"

@@ -125,6 +125,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         value TEXT
     );
     """),
+    ("002_feed_last_published", """
+    ALTER TABLE feeds ADD COLUMN last_published REAL
+    """),
 ]
 
 ACTIVE_STATES = ("pending", "sending")

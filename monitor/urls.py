@@ -12,7 +12,7 @@ import socket
 from urllib.parse import urlsplit
 
 
-def _bad_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_private_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
@@ -33,7 +33,7 @@ def check_feed_url(url: str, *, allow_private: bool = False, resolve: bool = Tru
     if allow_private:
         return None
     try:
-        return "points at a private or loopback address" if _bad_address(ipaddress.ip_address(host)) else None
+        return "points at a private or loopback address" if is_private_address(ipaddress.ip_address(host)) else None
     except ValueError:
         pass
     if host == "localhost" or host.endswith(".localhost") or host.endswith(".local"):
@@ -45,6 +45,6 @@ def check_feed_url(url: str, *, allow_private: bool = False, resolve: bool = Tru
     except (socket.gaierror, UnicodeError):
         return "the host name does not resolve"
     for info in infos:
-        if _bad_address(ipaddress.ip_address(info[4][0].split("%")[0])):
+        if is_private_address(ipaddress.ip_address(info[4][0].split("%")[0])):
             return "resolves to a private or loopback address"
     return None

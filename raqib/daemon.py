@@ -9,18 +9,30 @@ READY to systemd.
 Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling, give in-flight deliveries a bounded time, and close the database.
+SIGINT stop polling, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
+then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
+database.
+
+Health (`/healthz`, the systemd watchdog): the database answers a write, the last
+attempt to store stories did not fail (disk full, read-only), and polling makes
+progress. While any of these fails the watchdog is withheld and /healthz says 503 with
+the reason; the poller pauses and retries, so nothing is lost once space returns.
+
+Secrets: values the config reads from the environment under secret-looking keys
+(password, secret, token), `RAQIB_SMTP_PASSWORD`, `RAQIB_TELEGRAM_TOKEN` and systemd
+credential files are registered with the log filter, so no log line carries them.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,23 +43,76 @@ from monitor.config import Config, load_config
 from monitor.dedup import Clusterer, DedupSettings
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
-from monitor.models import alert_payload
-from monitor.pipeline import PERSONAL_PREFIX, Pipeline
+from monitor.models import Story, alert_payload
+from monitor.pipeline import PERSONAL_PREFIX, IngestResult, Pipeline
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.store import Store
 from monitor.watchlists import Term, Watchlist, WatchlistRegistry
 
 from . import sdnotify
+from .logs import register_secret
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
+FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
+SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
+SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
 
 
 @dataclass(frozen=True)
 class Retention:
     stories: float = 30 * 86400.0
     outbox: float = 30 * 86400.0
+
+
+class CountingPipeline(Pipeline):
+    """The pipeline, counting what it did for /metrics."""
+
+    metrics: Metrics
+
+    def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
+        result = super().ingest(feed, stories)
+        if result.new:
+            self.metrics.inc("raqib_stories_total", result.new)
+        if result.duplicates:
+            self.metrics.inc("raqib_duplicates_folded_total", result.duplicates)
+        if result.matches:
+            self.metrics.inc("raqib_matches_total", result.matches)
+        if result.alerts:
+            self.metrics.inc("raqib_alerts_queued_total", result.alerts)
+        return result
+
+
+def register_config_secrets(config: Config) -> int:
+    """Hand every secret the config or the environment holds to the log filter."""
+    found: list[str] = []
+
+    def walk(value, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, str(k).lower())
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and any(k in key for k in SECRET_KEYS):
+            found.append(value)
+
+    for section in config.sections.values():
+        walk(section.values)
+    found.extend(os.environ.get(name, "") for name in SECRET_ENV)
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and os.path.isdir(creds):
+        for entry in os.scandir(creds):
+            try:
+                found.append(Path(entry.path).read_text(encoding="utf-8").strip())
+            except (OSError, UnicodeDecodeError):
+                pass
+    for value in found:
+        register_secret(value)
+    return len([v for v in found if v])
 
 
 class Daemon:
@@ -58,6 +123,7 @@ class Daemon:
         self.console_stream = console_stream
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
+        register_config_secrets(config)
         self.store = Store(config.database)
         self.registry = WatchlistRegistry(config.watchlists)
         errors = self.registry_errors = self.registry.refresh()[1]
@@ -72,8 +138,9 @@ class Daemon:
             if ch.name == "console" and console_stream is not None:
                 ch.stream = console_stream  # type: ignore[attr-defined]
             ch.attach(self)
-        self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                 clock=clock)
+        self.pipeline = CountingPipeline(self.store, self.registry, self.clusterer, channels=self.channels,
+                                         clock=clock)
+        self.pipeline.metrics = self.metrics
         poll = config.section("poll")
         self.fetcher = Fetcher(concurrency=int(poll.number("concurrency", 50)),
                                per_host=int(poll.number("per_host", 4)),
@@ -89,7 +156,7 @@ class Daemon:
                                       adaptive=bool(poll.get("adaptive", True)),
                                       respect_ttl=bool(poll.get("respect_ttl", True))),
             health=self._health_settings(), clock=clock, on_health=self._feed_health,
-            on_poll=self.metrics.poll_done)
+            on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds)
         self.poller.on_new_alerts = self.wake_delivery
         delivery = config.section("delivery")
         self.deliverer = Deliverer(
@@ -262,12 +329,18 @@ class Daemon:
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s",
                  len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.config.database)
         try:
-            if seconds is not None:
-                try:
-                    await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
-                except asyncio.TimeoutError:
-                    self.stop()
-            await asyncio.gather(*tasks)
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+            except asyncio.TimeoutError:
+                self.stop()
+            log.info("raqib stopping: polling stopped, finishing in-flight work seconds=%.0f", STOP_GRACE)
+            done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("task failed task=%s error=%r", task.get_name(), task.exception())
+            if pending:
+                log.warning("in-flight work cut short at shutdown tasks=%s",
+                            ",".join(t.get_name() for t in pending))
         finally:
             sdnotify.notify("STOPPING=1")
             await self.shutdown(tasks, metrics_server)
@@ -279,11 +352,14 @@ class Daemon:
         for task in tasks:
             if not task.done():
                 task.cancel()
-        # one last bounded round so alerts already queued go out before we stop
+        if tasks:
+            await asyncio.wait(tasks, timeout=1.0)
+        # one last bounded round so alerts already queued go out before we stop; what
+        # it cannot finish stays in the outbox for the next start
         try:
-            await asyncio.wait_for(self.deliverer.run_once(), timeout=10.0)
+            await asyncio.wait_for(self.deliverer.run_once(), timeout=FINAL_ROUND)
         except (asyncio.TimeoutError, StoreError) as exc:
-            log.warning("final delivery round cut short error=%s", exc)
+            log.warning("final delivery round cut short error=%r", exc)
         for ch in self.channels.values():
             try:
                 await ch.close()
@@ -317,14 +393,31 @@ class Daemon:
         except StoreError as exc:
             log.error("housekeeping failed error=%s", exc)
 
+    def health(self) -> tuple[bool, list[str]]:
+        """(healthy, problems): the database answers a write, stories could be stored at
+        the last attempt, and polling makes progress."""
+        problems: list[str] = []
+        if not self.store.ping():
+            problems.append("database does not answer")
+        if self.poller.store_error:
+            problems.append(f"cannot store stories: {self.poller.store_error}")
+        if not problems:
+            # stalled: a feed is overdue and no poll has finished for a long while
+            now, interval = self.clock(), sdnotify.watchdog_interval() or 30
+            overdue = self.store.next_due()
+            idle = now - max(self.poller.last_progress, overdue or now)
+            if overdue is not None and idle > max(600.0, 20 * interval):
+                problems.append(f"polling stalled: no poll finished for {idle:.0f} s")
+        return not problems, problems
+
     def _watchdog(self) -> None:
         """Ping systemd only while the database answers and polling makes progress."""
-        interval = sdnotify.watchdog_interval() or 30
-        stalled = self.clock() - self.poller.last_progress > max(600.0, 20 * interval)
-        if self.store.ping() and not stalled:
+        ok, problems = self.health()
+        if ok:
             sdnotify.notify("WATCHDOG=1")
         else:
-            log.error("watchdog withheld database_ok=%s polling_stalled=%s", not stalled, stalled)
+            log.error("watchdog withheld problems=%s", "; ".join(problems))
+            sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
 
     async def _start_metrics(self):
         section = self.config.section("metrics")
