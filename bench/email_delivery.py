@@ -4,7 +4,7 @@ against a new connection per message, and the whole way through Store + Delivere
 The server is aiosmtpd on 127.0.0.1 in a thread of this process (it shares the GIL with
 the client, so figures are a floor for a real relay on another machine).
 
-    .venv/bin/python bench/email.py [--messages 1000]
+    .venv/bin/python bench/email_delivery.py [--messages 1000]
 """
 from __future__ import annotations
 
