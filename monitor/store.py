@@ -142,7 +142,8 @@ class Store:
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.parent.exists():
+                    self.path.parent.mkdir(mode=0o700, parents=True)  # state is private
                 new = not self.path.exists()
                 conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
                 self.db = sqlite_utils.Database(conn)
@@ -242,6 +243,8 @@ class Store:
         """Online backup into `target` (a consistent copy while the daemon runs)."""
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))  # private from the first byte
+        os.chmod(target, 0o600)
         dest = sqlite3.connect(str(target))
         try:
             self.conn.backup(dest)
