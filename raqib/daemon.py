@@ -171,6 +171,7 @@ class Daemon:
                                    outbox=retention.duration("outbox", 30 * 86400.0))
         self.scheduler: AsyncIOScheduler | None = None
         self.started = clock()
+        self._unhealthy = False
 
     # -- assembly -----------------------------------------------------------------------
 
@@ -415,7 +416,12 @@ class Daemon:
         ok, problems = self.health()
         if ok:
             sdnotify.notify("WATCHDOG=1")
+            if self._unhealthy:
+                self._unhealthy = False
+                log.warning("healthy again, watchdog resumed")
+                sdnotify.notify("STATUS=watching feeds")
         else:
+            self._unhealthy = True
             log.error("watchdog withheld problems=%s", "; ".join(problems))
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
 

@@ -1,8 +1,9 @@
 """Counters and a latency histogram, exposed as Prometheus text on 127.0.0.1.
 
 `metrics: {listen: "127.0.0.1:9311"}` in the config starts a tiny HTTP server (asyncio
-streams, no dependency) with `/healthz` (200 while the database answers, 503 otherwise)
-and `/metrics` (Prometheus text format 0.0.4). Only loopback addresses are accepted
+streams, no dependency) with `/healthz` (200 "ok" while the daemon is healthy — the
+database answers, stories can be stored, polling makes progress — else 503 with the
+reasons, one a line) and `/metrics` (Prometheus text format 0.0.4). Only loopback addresses are accepted
 unless `allow_remote: true`.
 """
 from __future__ import annotations
@@ -17,9 +18,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+OK_OUTCOMES = frozenset({"new", "unchanged", "not_modified", "ok"})
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 HELP = {
     "raqib_polls_total": "Feed polls by outcome (new, unchanged, not_modified, or the error kind).",
+    "raqib_poll_errors_total": "Failed feed polls by error kind (network, timeout, http, parse, store ...).",
+    "raqib_stories_total": "New stories stored.",
+    "raqib_duplicates_folded_total": "New stories folded into an existing story cluster.",
+    "raqib_matches_total": "Watchlist term matches in new stories.",
+    "raqib_alerts_queued_total": "Alerts written to the outbox.",
     "raqib_alerts_total": "Alerts by channel and outcome (sent, retry, dead).",
     "raqib_feed_health_changes_total": "Feed health transitions.",
     "raqib_delivery_latency_seconds": "Seconds from an alert being queued to it being sent.",
@@ -38,6 +45,8 @@ class Metrics:
 
     def poll_done(self, feed: str, outcome: str, seconds: float) -> None:
         self.inc("raqib_polls_total", outcome=outcome)
+        if outcome not in OK_OUTCOMES:
+            self.inc("raqib_poll_errors_total", kind=outcome)
 
     def delivery_done(self, channel: str, outcome: str, latency: float | None) -> None:
         self.inc("raqib_alerts_total", channel=channel, outcome=outcome)
@@ -116,8 +125,9 @@ async def serve_metrics(listen: str, daemon: "Daemon") -> asyncio.base_events.Se
             parts = request.decode("latin-1").split()
             path = parts[1] if len(parts) > 1 else "/"
             if path == "/healthz":
-                ok = daemon.store.ping()
-                status, body = ("200 OK", "ok\n") if ok else ("503 Service Unavailable", "database unavailable\n")
+                ok, problems = daemon.health()
+                status, body = ("200 OK", "ok\n") if ok else ("503 Service Unavailable",
+                                                            "".join(p + "\n" for p in problems))
                 ctype = "text/plain; charset=utf-8"
             elif path == "/metrics":
                 status, body = "200 OK", daemon.metrics.render(gauges(daemon))
