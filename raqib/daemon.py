@@ -312,15 +312,17 @@ class Daemon:
         for ch in self.channels.values():
             await ch.start()
         self.scheduler = AsyncIOScheduler(event_loop=loop)
-        self.scheduler.add_job(self._refresh_watchlists, "interval", seconds=2, id="watchlists",
+        # every job runs on the event loop (a coroutine), never in APScheduler's thread
+        # pool: the store's SQLite connection belongs to this thread
+        self.scheduler.add_job(_on_loop(self._refresh_watchlists), "interval", seconds=2, id="watchlists",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping",
+        self.scheduler.add_job(_on_loop(self.housekeeping), "interval", hours=1, id="housekeeping",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.poller.check_silence, "interval", minutes=10, id="silence",
+        self.scheduler.add_job(_on_loop(self.poller.check_silence), "interval", minutes=10, id="silence",
                                max_instances=1, coalesce=True)
         watchdog = sdnotify.watchdog_interval()
         if watchdog:
-            self.scheduler.add_job(self._watchdog, "interval", seconds=watchdog, id="watchdog",
+            self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
                                    max_instances=1, coalesce=True)
         self.scheduler.start()
         metrics_server = await self._start_metrics()
@@ -432,6 +434,17 @@ class Daemon:
             return None
         from .metrics import serve_metrics
         return await serve_metrics(str(listen), self)
+
+
+def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
+    """`fn` as a coroutine function, so AsyncIOScheduler runs it on the loop; errors logged."""
+    async def job() -> None:
+        try:
+            fn()
+        except Exception:
+            log.exception("scheduled job failed job=%s", getattr(fn, "__name__", fn))
+    job.__name__ = getattr(fn, "__name__", "job")
+    return job
 
 
 def load_daemon(config_path: str | Path, **kwargs) -> Daemon:

@@ -203,6 +203,7 @@ class Daemon:
                                                                      "WATCHDOG_PID")}
         full_env.update(env or {})
         full_env["PYTHONPATH"] = str(ROOT)
+        full_env["PYTHONUNBUFFERED"] = "1"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "raqib.cli", *args, "run", "--config", str(config)],
                                          stdout=out, stderr=err, env=full_env, cwd=str(ROOT))
