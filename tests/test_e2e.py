@@ -40,8 +40,10 @@ def write_config(tmp_path: Path, base_url: str, feeds: dict[str, str], watchlist
 
 
 async def cycle(daemon: Daemon) -> None:
-    """One poll of every feed, then one delivery round — what the loops do, minus waiting."""
-    await daemon.poller.poll_all()
+    """One poll of every feed in config order (the agency before the paper that copies
+    it), then one delivery round — what the loops do, minus the waiting."""
+    for feed in daemon.config.feeds:
+        await daemon.poller.poll_feed(daemon.store.feed(feed.name))
     await daemon.deliverer.run_once()
 
 
