@@ -1,5 +1,8 @@
 """Logging: fixed messages with key=value context, or one JSON object per line.
 
+A key=value line is `<UTC time>Z level=… logger=… msg="…"` with the message escaped as a
+JSON string (newlines and quotes included), so one record is always one line.
+
 Secrets never reach a log line: httpx and httpcore (which log request URLs, and a
 Telegram bot token is part of the URL) are kept at WARNING, and a filter masks every
 registered secret (tokens, passwords read from the config or environment) and anything
@@ -14,7 +17,8 @@ import sys
 import time
 
 _SECRETS: set[str] = set()
-_BOT_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+# a Telegram bot token, also inside URLs (".../bot123456:AA.../getUpdates")
+_BOT_TOKEN = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])")
 
 
 def register_secret(value: str | None) -> None:
@@ -46,7 +50,9 @@ class SecretFilter(logging.Filter):
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        line = f"{stamp}Z level={record.levelname.lower()} logger={record.name} msg=\"{record.getMessage()}\""
+        # the message quoted and escaped as a JSON string: one record is always one line
+        message = json.dumps(record.getMessage(), ensure_ascii=False)
+        line = f"{stamp}Z level={record.levelname.lower()} logger={record.name} msg={message}"
         if record.exc_text:
             line += " exc=" + json.dumps(record.exc_text)
         return line
