@@ -184,7 +184,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     store = Store(config.database)
     try:
         if args.feeds_command == "import":
-            return _feeds_import(store, args)
+            return _feeds_import(store, args, allow_private=args.allow_private or config.allow_private_feeds)
         if args.feeds_command == "export":
             from monitor.opml import export_opml
 
@@ -200,7 +200,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _feeds_import(store, args) -> int:
+def _feeds_import(store, args, *, allow_private: bool = False) -> int:
     from monitor.opml import parse_opml
     from monitor.urls import check_feed_url
 
@@ -211,7 +211,7 @@ def _feeds_import(store, args) -> int:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
     added = skipped = 0
     for name, url in parse_opml(data, str(path)):
-        problem = check_feed_url(url, allow_private=args.allow_private)
+        problem = check_feed_url(url, allow_private=allow_private)
         if problem:
             print(f"{path}: skipped {name} <{url}>: {problem}", file=sys.stderr)
             skipped += 1
