@@ -59,7 +59,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         source TEXT NOT NULL DEFAULT 'config'
     );
     CREATE TABLE IF NOT EXISTS stories (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         feed TEXT NOT NULL,
         guid TEXT NOT NULL,
         url TEXT NOT NULL DEFAULT '',
@@ -331,7 +331,10 @@ class Store:
         return rows[0] if rows else None
 
     def next_story_id(self) -> int:
-        return (self.scalar("SELECT MAX(id) FROM stories") or 0) + 1
+        """An id no story ever had: AUTOINCREMENT's high-water mark survives pruning, so a
+        cluster id (the first story's id) is never reused for a different story."""
+        seq = self.scalar("SELECT seq FROM sqlite_sequence WHERE name='stories'") or 0
+        return max(seq, self.scalar("SELECT MAX(id) FROM stories") or 0) + 1
 
     def insert_story(self, conn: sqlite3.Connection, row: dict) -> int:
         cols = ", ".join(row)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -35,6 +36,8 @@ def _config_path(args: argparse.Namespace) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import load_daemon
 
+    # until the event loop installs its own handlers, SIGTERM during start-up is a clean exit
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     daemon = load_daemon(_config_path(args))
     asyncio.run(daemon.run(seconds=args.seconds))
     return 0

@@ -100,7 +100,7 @@ def test_online_backup_while_a_writer_is_busy_is_consistent_and_private(tmp_path
     config = write_config(tmp_path, {}, watchlists=tmp_path / "wl", extra="channels:\n  console: {}\n")
     db = tmp_path / "state" / "raqib.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), "3"], stdout=subprocess.PIPE, text=True,
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), "60"], stdout=subprocess.PIPE, text=True,
                               env=env, cwd=str(ROOT))
     try:
         assert writer.stdout is not None
@@ -117,6 +117,7 @@ def test_online_backup_while_a_writer_is_busy_is_consistent_and_private(tmp_path
             copies.append(target)
             time.sleep(0.2)
     finally:
+        writer.terminate()
         writer.communicate(timeout=30)
     counts = []
     for target in copies:
@@ -131,3 +132,18 @@ def test_online_backup_while_a_writer_is_busy_is_consistent_and_private(tmp_path
         counts.append(stories)
     assert counts == sorted(counts) and counts[0] >= 2000
     assert counts[-1] > counts[0]  # later copies saw later writes: each copy is a snapshot
+
+
+def test_story_ids_are_never_reused_after_everything_was_pruned(tmp_path):
+    """A cluster id is its first story's id: reusing one would merge a new story's alerts
+    into an old cluster's and drop them."""
+    from monitor.store import Store
+
+    store = Store(tmp_path / "raqib.db")
+    with store.transaction() as conn:
+        for i in (1, 2, 3):
+            store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "fetched": 0.0, "cluster": i})
+    store.prune(stories_before=10.0, outbox_before=10.0)
+    assert store.scalar("SELECT COUNT(*) FROM stories") == 0
+    store.close()
+    assert Store(tmp_path / "raqib.db").next_story_id() == 4
