@@ -1,0 +1,681 @@
+"""The Telegram bot: people manage their own alerts by chat commands.
+
+Rules:
+- Replies are in Arabic unless the chat chose English (`/lang en`); the choice is kept
+  in the chat's destination settings (`lang`). Every piece of user or feed text in a
+  reply is HTML-escaped.
+- Commands: /start, /help, /list (watchlists, ✓ for those followed, a button each to
+  follow or stop), /subscribe NAME, /unsubscribe NAME|all, /mute DURATION (2h, 30m,
+  1d), /unmute, /quiet HH:MM-HH:MM|off, /status, /watch TERM, /unwatch TERM, /lang
+  ar|en. Admins (chat ids in `channels.telegram.admins`) also have /reload, /feeds,
+  /approve CHATID and /deny CHATID.
+- Access (`channels.telegram.access`): `open` lets anyone follow watchlists; `allow`
+  only the chats in `allow` (and admins); `approve` sends a request to the admins, who
+  answer with a button or /approve. Until then a chat can read /help and /lang only.
+- In groups only the group's administrators (getChatMember; also an anonymous admin
+  posting as the group) may change what the group receives. Channels are never
+  self-served: their destinations come from the config and watchlist files, and
+  commands posted in channels are ignored.
+- Mute and quiet hours are destination settings (`muted_until` epoch seconds, `quiet`
+  "HH:MM-HH:MM") that the deliverer's policy reads; unmuting or ending quiet hours
+  releases what they held at once (as one digest).
+"""
+from __future__ import annotations
+
+import html
+import logging
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable
+
+from monitor.config import parse_duration
+from monitor.errors import ConfigError
+
+from .outbox import parse_quiet
+from .telegram import LANGS, split_html
+
+if TYPE_CHECKING:
+    from .channel import Services
+    from .telegram import TelegramChannel
+
+log = logging.getLogger(__name__)
+
+MAX_TERMS = 50
+MAX_TERM_LENGTH = 100
+ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: a group admin posting as the group
+
+TEXTS: dict[str, dict[str, str]] = {
+    "ar": {
+        "welcome": "👋 أهلاً بك في <b>رقيب</b>: أنبّهك حين تذكر الأخبار ما يهمّك.\n\n",
+        "help": ("الأوامر:\n"
+                 "/list — قوائم المتابعة وما تتابعه\n"
+                 "/subscribe الاسم — تابع قائمة\n"
+                 "/unsubscribe الاسم — أوقف متابعة قائمة (أو all للكل)\n"
+                 "/mute 2h — أوقف التنبيهات مدة (30m، 2h، 1d)\n"
+                 "/unmute — أعد التنبيهات\n"
+                 "/quiet 22:00-07:00 — ساعات هدوء (أو off)\n"
+                 "/watch كلمة — تابع كلمة خاصة بك\n"
+                 "/unwatch كلمة — احذف كلمة\n"
+                 "/status — حال المصادر والتنبيهات\n"
+                 "/lang en — English"),
+        "help_admin": ("\n\nللمشرفين:\n/reload — أعد قراءة الإعدادات والقوائم\n/feeds — المصادر وحالها\n"
+                       "/approve رقم — اقبل محادثة\n/deny رقم — ارفض محادثة"),
+        "list_head": "📋 قوائم المتابعة (✓ = تتابعها):",
+        "list_empty": "لا توجد قوائم متابعة بعد.",
+        "subscribed": "✓ تتابع الآن «{title}».",
+        "already": "أنت تتابع «{title}» من قبل.",
+        "unsubscribed": "أوقفت متابعة «{title}».",
+        "not_subscribed": "لم تكن تتابع «{title}».",
+        "unsubscribed_all": "أوقفت متابعة كل القوائم ({n}).",
+        "unknown_list": "لا توجد قائمة باسم «{name}». أرسل /list لترى القوائم.",
+        "need_name": "اكتب اسم القائمة، مثل: /{cmd} {example}",
+        "muted": "🔕 التنبيهات متوقفة حتى {until}. ما يصل في أثناء ذلك يُرسل ملخصاً بعدها.",
+        "bad_duration": "مدة غير مفهومة: «{text}». أمثلة: 30m، 2h، 1d.",
+        "unmuted": "🔔 عادت التنبيهات.",
+        "quiet_set": "🌙 ساعات الهدوء: {quiet} ({tz}). ما يصل فيها يُرسل ملخصاً بعد انتهائها.",
+        "quiet_off": "ألغيت ساعات الهدوء.",
+        "bad_quiet": "اكتب الساعات هكذا: /quiet 22:00-07:00 أو /quiet off",
+        "status": ("📊 الحال:\nالمصادر: {feeds_ok} من {feeds} تعمل\nمصادر متعثرة: {failing}\n"
+                   "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
+                   "في الانتظار: {pending}"),
+        "status_chat": "\n\nهذه المحادثة: تتابع {n} قائمة{muted}{quiet}",
+        "status_muted": "، التنبيهات متوقفة حتى {until}",
+        "status_quiet": "، ساعات الهدوء {quiet}",
+        "none": "لا شيء",
+        "watching": "👁 أضفت «{term}» إلى كلماتك.",
+        "already_watching": "«{term}» في كلماتك من قبل.",
+        "unwatched": "حذفت «{term}» من كلماتك.",
+        "not_watching": "«{term}» ليست في كلماتك.",
+        "terms": "كلماتك: {terms}",
+        "no_terms": "ليست لك كلمات خاصة بعد. أضف واحدة: /watch كلمة",
+        "bad_term": "الكلمة فارغة أو أطول من {max} حرفاً.",
+        "too_many_terms": "لك {max} كلمة، وهذا الحد.",
+        "lang_set": "ستصلك الردود بالعربية.",
+        "bad_lang": "اللغات: /lang ar أو /lang en",
+        "admins_only": "هذا الأمر للمشرفين فقط.",
+        "group_admins_only": "في المجموعات يغيّر الإعدادات مشرفو المجموعة فقط.",
+        "not_allowed": "هذا البوت خاص. رقم محادثتك {chat}؛ أرسله إلى من يدير رقيب ليضيفك.",
+        "requested": "أرسلت طلبك إلى المشرفين؛ سأخبرك حين يُقبل.",
+        "pending": "طلبك عند المشرفين ولم يُبتّ فيه بعد.",
+        "approved": "✅ قُبل طلبك. أرسل /list لتختار ما تتابعه.",
+        "denied": "لم يُقبل طلبك.",
+        "request": "طلب وصول من {who} (رقم {chat}).",
+        "approve_btn": "✅ قبول", "deny_btn": "✖ رفض",
+        "approved_admin": "قبلت المحادثة {chat}.", "denied_admin": "رفضت المحادثة {chat}.",
+        "need_chat": "اكتب رقم المحادثة: /{cmd} 123456",
+        "reloaded": "✅ أعدت قراءة الإعدادات والقوائم ({n} قائمة).",
+        "reload_problems": "⚠️ أعدت القراءة مع مشكلات (بقيت آخر نسخة سليمة):\n{problems}",
+        "feeds_head": "🛰 المصادر ({n}):",
+        "error": "حدث خطأ؛ جرّب بعد قليل.",
+        "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
+    },
+    "en": {
+        "welcome": "👋 Welcome to <b>Raqib</b>: I alert you when the news mentions what you care about.\n\n",
+        "help": ("Commands:\n"
+                 "/list — watchlists and what you follow\n"
+                 "/subscribe NAME — follow a watchlist\n"
+                 "/unsubscribe NAME — stop following (or all)\n"
+                 "/mute 2h — pause alerts (30m, 2h, 1d)\n"
+                 "/unmute — resume alerts\n"
+                 "/quiet 22:00-07:00 — quiet hours (or off)\n"
+                 "/watch WORD — follow a word of your own\n"
+                 "/unwatch WORD — remove a word\n"
+                 "/status — feeds and alerts\n"
+                 "/lang ar — العربية"),
+        "help_admin": ("\n\nAdmins:\n/reload — re-read config and watchlists\n/feeds — feeds and their health\n"
+                       "/approve ID — let a chat in\n/deny ID — refuse a chat"),
+        "list_head": "📋 Watchlists (✓ = you follow it):",
+        "list_empty": "No watchlists yet.",
+        "subscribed": "✓ You now follow “{title}”.",
+        "already": "You already follow “{title}”.",
+        "unsubscribed": "You no longer follow “{title}”.",
+        "not_subscribed": "You were not following “{title}”.",
+        "unsubscribed_all": "Stopped following every watchlist ({n}).",
+        "unknown_list": "No watchlist called “{name}”. Send /list to see them.",
+        "need_name": "Name a watchlist, e.g. /{cmd} {example}",
+        "muted": "🔕 Alerts paused until {until}. What arrives meanwhile comes as one digest afterwards.",
+        "bad_duration": "Cannot read the duration “{text}”. Examples: 30m, 2h, 1d.",
+        "unmuted": "🔔 Alerts resumed.",
+        "quiet_set": "🌙 Quiet hours: {quiet} ({tz}). What arrives then comes as one digest afterwards.",
+        "quiet_off": "Quiet hours off.",
+        "bad_quiet": "Write the hours like /quiet 22:00-07:00 or /quiet off",
+        "status": ("📊 Status:\nFeeds: {feeds_ok} of {feeds} working\nFailing feeds: {failing}\n"
+                   "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
+                   "Waiting: {pending}"),
+        "status_chat": "\n\nThis chat follows {n} watchlist(s){muted}{quiet}",
+        "status_muted": ", alerts paused until {until}",
+        "status_quiet": ", quiet hours {quiet}",
+        "none": "none",
+        "watching": "👁 Added “{term}” to your words.",
+        "already_watching": "“{term}” is already one of your words.",
+        "unwatched": "Removed “{term}” from your words.",
+        "not_watching": "“{term}” is not one of your words.",
+        "terms": "Your words: {terms}",
+        "no_terms": "No words of your own yet. Add one: /watch WORD",
+        "bad_term": "The word is empty or longer than {max} characters.",
+        "too_many_terms": "You have {max} words, the limit.",
+        "lang_set": "Replies will be in English.",
+        "bad_lang": "Languages: /lang ar or /lang en",
+        "admins_only": "This command is for admins only.",
+        "group_admins_only": "In groups only the group's administrators can change settings.",
+        "not_allowed": "This bot is private. Your chat id is {chat}; send it to whoever runs Raqib.",
+        "requested": "Your request went to the admins; I will tell you when it is approved.",
+        "pending": "Your request is still with the admins.",
+        "approved": "✅ You are in. Send /list to choose what to follow.",
+        "denied": "Your request was not approved.",
+        "request": "Access request from {who} (chat {chat}).",
+        "approve_btn": "✅ Approve", "deny_btn": "✖ Deny",
+        "approved_admin": "Approved chat {chat}.", "denied_admin": "Denied chat {chat}.",
+        "need_chat": "Give the chat id: /{cmd} 123456",
+        "reloaded": "✅ Config and watchlists re-read ({n} watchlists).",
+        "reload_problems": "⚠️ Re-read with problems (the last good version stays):\n{problems}",
+        "feeds_head": "🛰 Feeds ({n}):",
+        "error": "Something went wrong; try again shortly.",
+        "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
+    },
+}
+
+COMMANDS = [
+    ("start", "ابدأ", "start"), ("help", "الأوامر", "commands"),
+    ("list", "قوائم المتابعة", "watchlists"), ("subscribe", "تابع قائمة", "follow a watchlist"),
+    ("unsubscribe", "أوقف متابعة قائمة", "stop following"), ("mute", "أوقف التنبيهات مدة", "pause alerts"),
+    ("unmute", "أعد التنبيهات", "resume alerts"), ("quiet", "ساعات الهدوء", "quiet hours"),
+    ("watch", "تابع كلمة", "follow a word"), ("unwatch", "احذف كلمة", "remove a word"),
+    ("status", "الحال", "status"), ("lang", "اللغة", "language"),
+]
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=False)
+
+
+class RaqibBot:
+    """Command handlers on a PTB Application; state lives in the store."""
+
+    def __init__(self, channel: "TelegramChannel", services: "Services") -> None:
+        self.channel = channel
+        self.services = services
+        self.store = services.store
+        self.name = channel.name
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def install(self, app: Any) -> None:
+        from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+        chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & filters.UpdateType.MESSAGE
+        table: dict[str, Callable] = {
+            "start": self.cmd_start, "help": self.cmd_help, "list": self.cmd_list,
+            "subscribe": self.cmd_subscribe, "unsubscribe": self.cmd_unsubscribe, "mute": self.cmd_mute,
+            "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status,
+            "watch": self.cmd_watch, "unwatch": self.cmd_unwatch, "lang": self.cmd_lang,
+            "reload": self.cmd_reload, "feeds": self.cmd_feeds, "approve": self.cmd_approve,
+            "deny": self.cmd_deny,
+        }
+        for command, handler in table.items():
+            app.add_handler(CommandHandler(command, self._guard(handler), filters=chats))
+        app.add_handler(CallbackQueryHandler(self._guard(self.on_button)))
+        app.add_error_handler(self.on_error)
+
+    async def on_started(self) -> None:
+        from telegram import BotCommand
+
+        try:
+            bot = self.channel.app.bot
+            await bot.set_my_commands([BotCommand(c, ar) for c, ar, _ in COMMANDS])
+            await bot.set_my_commands([BotCommand(c, en) for c, _, en in COMMANDS], language_code="en")
+        except Exception as exc:  # a menu is a nicety; the commands work without it
+            log.warning("telegram command menu not set error=%s", type(exc).__name__)
+
+    def _guard(self, handler: Callable) -> Callable:
+        async def run(update: Any, context: Any) -> None:
+            chat = update.effective_chat
+            if chat is None or chat.type == "channel":
+                return
+            await handler(update, context)
+        return run
+
+    async def on_error(self, update: Any, context: Any) -> None:
+        exc = context.error
+        log.error("telegram command failed error=%s", f"{type(exc).__name__}: {exc}"[:300])
+        chat = getattr(update, "effective_chat", None)
+        if chat is not None:
+            try:
+                await self.reply_to(str(chat.id), self.t(str(chat.id), "error"))
+            except Exception:
+                pass
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def lang(self, dest: str) -> str:
+        return self.channel.lang_of(dest)
+
+    def t(self, dest: str, key: str, **values: Any) -> str:
+        text = TEXTS[self.lang(dest)][key]
+        return text.format(**{k: _e(v) for k, v in values.items()}) if values else text
+
+    async def reply_to(self, dest: str, text: str, markup: Any = None) -> None:
+        from telegram.constants import ParseMode
+
+        bot = self.channel.app.bot
+        parts = split_html(text)
+        for i, part in enumerate(parts):
+            await bot.send_message(chat_id=int(dest), text=part, parse_mode=ParseMode.HTML,
+                                   reply_markup=markup if i == len(parts) - 1 else None,
+                                   link_preview_options=self.channel._preview(""))
+
+    async def reply(self, update: Any, key: str, markup: Any = None, **values: Any) -> None:
+        dest = str(update.effective_chat.id)
+        await self.reply_to(dest, self.t(dest, key, **values), markup)
+
+    def is_admin(self, update: Any) -> bool:
+        user = update.effective_user
+        chat = update.effective_chat
+        admins = self.channel.admins
+        return (user is not None and str(user.id) in admins) or (chat.type == "private" and str(chat.id) in admins)
+
+    def access_state(self, dest: str) -> str:
+        """'yes', 'no' or 'pending' for a chat under the configured access mode."""
+        if dest in self.channel.admins or self.channel.access == "open":
+            return "yes"
+        if self.channel.access == "allow":
+            return "yes" if dest in self.channel.allow else "no"
+        state = self.store.destination_settings(self.name, dest).get("access")
+        if state == "approved" or dest in self.channel.allow:
+            return "yes"
+        return "pending" if state == "pending" else ("denied" if state == "denied" else "no")
+
+    async def may_change(self, update: Any) -> bool:
+        """Access granted, and in groups the sender is one of its administrators."""
+        dest = str(update.effective_chat.id)
+        state = self.access_state(dest)
+        if state != "yes":
+            await self._refuse(update, state)
+            return False
+        chat = update.effective_chat
+        if chat.type in ("group", "supergroup") and not self.is_admin(update):
+            if not await self._group_admin(update):
+                await self.reply(update, "group_admins_only")
+                return False
+        return True
+
+    async def _group_admin(self, update: Any) -> bool:
+        chat, user = update.effective_chat, update.effective_user
+        message = update.effective_message
+        sender_chat = getattr(message, "sender_chat", None) if message is not None else None
+        if sender_chat is not None and sender_chat.id == chat.id:
+            return True  # an anonymous administrator posts as the group itself
+        if user is None or user.id == ANONYMOUS_ADMIN:
+            return False
+        try:
+            member = await self.channel.app.bot.get_chat_member(chat_id=chat.id, user_id=user.id)
+        except Exception as exc:
+            log.warning("telegram admin check failed chat=%s error=%s", chat.id, type(exc).__name__)
+            return False
+        return member.status in ("creator", "administrator")
+
+    async def _refuse(self, update: Any, state: str) -> None:
+        dest = str(update.effective_chat.id)
+        if state == "pending":
+            await self.reply(update, "pending")
+        elif self.channel.access == "approve" and state != "denied":
+            await self._request_access(update)
+        elif state == "denied":
+            await self.reply(update, "denied")
+        else:
+            await self.reply(update, "not_allowed", chat=dest)
+
+    async def _request_access(self, update: Any) -> None:
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+        chat = update.effective_chat
+        dest = str(chat.id)
+        self.store.update_destination_settings(self.name, dest, access="pending", requested=time.time())
+        who = chat.title or " ".join(x for x in (chat.first_name, chat.last_name) if x) or dest
+        if chat.username:
+            who += f" @{chat.username}"
+        for admin in sorted(self.channel.admins):
+            markup = InlineKeyboardMarkup([[
+                InlineKeyboardButton(self.t(admin, "approve_btn"), callback_data=f"approve:{dest}"),
+                InlineKeyboardButton(self.t(admin, "deny_btn"), callback_data=f"deny:{dest}")]])
+            try:
+                await self.reply_to(admin, self.t(admin, "request", who=who, chat=dest), markup)
+            except Exception as exc:
+                log.warning("telegram access request not delivered admin=%s error=%s", admin, type(exc).__name__)
+        log.info("telegram access requested chat=%s", dest)
+        await self.reply(update, "requested")
+
+    def find_watchlist(self, text: str) -> Any:
+        wanted = " ".join(text.split()).casefold()
+        lists = self.services.watchlists()
+        for wl in lists:
+            if wl.name.casefold() == wanted:
+                return wl
+        for wl in lists:
+            if (wl.title or "").casefold() == wanted:
+                return wl
+        return None
+
+    def release_held(self, dest: str) -> None:
+        """Alerts held by a mute or quiet hours may go now (as one digest)."""
+        self.store.execute("UPDATE outbox SET next_try=? WHERE channel=? AND destination=? AND state='pending' "
+                           "AND last_error LIKE 'held:%'", (time.time(), self.name, dest))
+        self.services.wake_delivery()
+
+    def _time(self, epoch: float, dest: str) -> str:
+        tz = self.channel.defaults.get("tz")
+        try:
+            from zoneinfo import ZoneInfo
+            zone = ZoneInfo(tz) if tz else timezone.utc
+        except Exception:
+            zone = timezone.utc
+        return datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M ") + (tz or "UTC")
+
+    # -- commands -------------------------------------------------------------------------------
+
+    async def cmd_start(self, update: Any, context: Any) -> None:
+        dest = str(update.effective_chat.id)
+        state = self.access_state(dest)
+        if state != "yes":
+            await self._refuse(update, state)
+            return
+        await self.reply_to(dest, self.t(dest, "welcome") + self._help(update))
+
+    def _help(self, update: Any) -> str:
+        dest = str(update.effective_chat.id)
+        text = self.t(dest, "help")
+        if self.is_admin(update):
+            text += self.t(dest, "help_admin")
+        return text
+
+    async def cmd_help(self, update: Any, context: Any) -> None:
+        await self.reply_to(str(update.effective_chat.id), self._help(update))
+
+    def _list_view(self, dest: str) -> tuple[str, Any]:
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+        lists = self.services.watchlists()
+        if not lists:
+            return self.t(dest, "list_empty"), None
+        mine = set(self.store.subscriptions_of(self.name, dest))
+        lines = [self.t(dest, "list_head")]
+        buttons = []
+        for wl in lists:
+            title = wl.title or wl.name
+            mark = "✓" if wl.name in mine else "▫️"
+            lines.append(f"{mark} <b>{_e(title)}</b> — <code>{_e(wl.name)}</code>")
+            data = f"{'unsub' if wl.name in mine else 'sub'}:{wl.name}"
+            if len(data.encode("utf-8")) <= 64:
+                label = self.t(dest, "btn_unfollow" if wl.name in mine else "btn_follow", title=title)
+                buttons.append([InlineKeyboardButton(html.unescape(label)[:60], callback_data=data)])
+        return "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None
+
+    async def cmd_list(self, update: Any, context: Any) -> None:
+        dest = str(update.effective_chat.id)
+        state = self.access_state(dest)
+        if state != "yes":
+            await self._refuse(update, state)
+            return
+        text, markup = self._list_view(dest)
+        await self.reply_to(dest, text, markup)
+
+    async def _named(self, update: Any, context: Any, cmd: str) -> Any:
+        dest = str(update.effective_chat.id)
+        name = " ".join(context.args or [])
+        if not name:
+            lists = self.services.watchlists()
+            await self.reply(update, "need_name", cmd=cmd, example=lists[0].name if lists else "russia")
+            return None
+        wl = self.find_watchlist(name)
+        if wl is None:
+            await self.reply_to(dest, self.t(dest, "unknown_list", name=name))
+        return wl
+
+    async def cmd_subscribe(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        wl = await self._named(update, context, "subscribe")
+        if wl is None:
+            return
+        dest = str(update.effective_chat.id)
+        if self.store.subscribe(self.name, dest, wl.name):
+            log.info("telegram subscribed chat=%s watchlist=%s", dest, wl.name)
+            await self.reply(update, "subscribed", title=wl.title or wl.name)
+        else:
+            await self.reply(update, "already", title=wl.title or wl.name)
+
+    async def cmd_unsubscribe(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        dest = str(update.effective_chat.id)
+        if [a.lower() for a in (context.args or [])] == ["all"]:
+            n = self.store.unsubscribe(self.name, dest)
+            await self.reply(update, "unsubscribed_all", n=n)
+            return
+        wl = await self._named(update, context, "unsubscribe")
+        if wl is None:
+            return
+        if self.store.unsubscribe(self.name, dest, wl.name):
+            log.info("telegram unsubscribed chat=%s watchlist=%s", dest, wl.name)
+            await self.reply(update, "unsubscribed", title=wl.title or wl.name)
+        else:
+            await self.reply(update, "not_subscribed", title=wl.title or wl.name)
+
+    async def cmd_mute(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        dest = str(update.effective_chat.id)
+        text = "".join(context.args or []) or "1h"
+        try:
+            seconds = parse_duration(text)
+        except ConfigError:
+            await self.reply(update, "bad_duration", text=text)
+            return
+        if seconds <= 0:
+            await self.reply(update, "bad_duration", text=text)
+            return
+        until = time.time() + min(seconds, 366 * 86400.0)
+        self.store.update_destination_settings(self.name, dest, muted_until=until)
+        await self.reply(update, "muted", until=self._time(until, dest))
+
+    async def cmd_unmute(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        dest = str(update.effective_chat.id)
+        self.store.update_destination_settings(self.name, dest, muted_until=None)
+        self.release_held(dest)
+        await self.reply(update, "unmuted")
+
+    async def cmd_quiet(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        dest = str(update.effective_chat.id)
+        text = "".join(context.args or []).strip()
+        if text.lower() in ("off", "0", "no", "لا", "إلغاء"):
+            self.store.update_destination_settings(self.name, dest, quiet="off")
+            self.release_held(dest)
+            await self.reply(update, "quiet_off")
+            return
+        try:
+            start, end = parse_quiet(text)
+        except ValueError:
+            await self.reply(update, "bad_quiet")
+            return
+        quiet = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+        self.store.update_destination_settings(self.name, dest, quiet=quiet)
+        await self.reply(update, "quiet_set", quiet=quiet, tz=self.channel.defaults.get("tz") or "UTC")
+
+    async def cmd_status(self, update: Any, context: Any) -> None:
+        dest = str(update.effective_chat.id)
+        state = self.access_state(dest)
+        if state != "yes":
+            await self._refuse(update, state)
+            return
+        s = self.services.status()
+        failing = s.get("feeds_failing") or []
+        last = s.get("last_poll")
+        text = self.t(dest, "status", feeds_ok=s.get("feeds_ok", 0), feeds=s.get("feeds", 0),
+                      failing="، ".join(failing[:10]) + (" …" if len(failing) > 10 else "") if failing
+                      else self.t(dest, "none"),
+                      last_poll=self._time(last, dest) if last else self.t(dest, "none"),
+                      stories_day=s.get("stories_day", 0), alerts_day=s.get("alerts_day", 0),
+                      pending=s.get("outbox_pending", 0))
+        settings = self.store.destination_settings(self.name, dest)
+        muted = settings.get("muted_until")
+        quiet = settings.get("quiet")
+        text += self.t(dest, "status_chat", n=len(self.store.subscriptions_of(self.name, dest)),
+                       muted=self.t(dest, "status_muted", until=self._time(muted, dest))
+                       if muted and muted > time.time() else "",
+                       quiet=self.t(dest, "status_quiet", quiet=quiet) if quiet and quiet != "off" else "")
+        await self.reply_to(dest, text)
+
+    def _terms_of(self, dest: str) -> list[str]:
+        return [r["term"] for r in self.store.personal_terms()
+                if r["channel"] == self.name and r["destination"] == dest]
+
+    async def cmd_watch(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        dest = str(update.effective_chat.id)
+        term = " ".join(context.args or [])
+        if not term:
+            terms = self._terms_of(dest)
+            await self.reply_to(dest, self.t(dest, "terms", terms="، ".join(terms)) if terms
+                                else self.t(dest, "no_terms"))
+            return
+        if len(term) > MAX_TERM_LENGTH:
+            await self.reply(update, "bad_term", max=MAX_TERM_LENGTH)
+            return
+        if len(self._terms_of(dest)) >= MAX_TERMS:
+            await self.reply(update, "too_many_terms", max=MAX_TERMS)
+            return
+        if self.store.add_personal_term(self.name, dest, term):
+            self.services.personal_terms_changed()
+            await self.reply(update, "watching", term=term)
+        else:
+            await self.reply(update, "already_watching", term=term)
+
+    async def cmd_unwatch(self, update: Any, context: Any) -> None:
+        if not await self.may_change(update):
+            return
+        dest = str(update.effective_chat.id)
+        term = " ".join(context.args or [])
+        if self.store.remove_personal_term(self.name, dest, term):
+            self.services.personal_terms_changed()
+            await self.reply(update, "unwatched", term=term)
+        else:
+            await self.reply(update, "not_watching", term=term)
+
+    async def cmd_lang(self, update: Any, context: Any) -> None:
+        dest = str(update.effective_chat.id)
+        choice = "".join(context.args or []).strip().lower()
+        choice = {"arabic": "ar", "عربي": "ar", "العربية": "ar", "english": "en"}.get(choice, choice)
+        if choice not in LANGS:
+            await self.reply(update, "bad_lang")
+            return
+        chat = update.effective_chat
+        if chat.type in ("group", "supergroup") and not self.is_admin(update) and not await self._group_admin(update):
+            await self.reply(update, "group_admins_only")
+            return
+        self.store.update_destination_settings(self.name, dest, lang=choice)
+        await self.reply(update, "lang_set")
+
+    # -- admin commands ------------------------------------------------------------------------
+
+    async def _admin(self, update: Any) -> bool:
+        if self.is_admin(update):
+            return True
+        await self.reply(update, "admins_only")
+        return False
+
+    async def cmd_reload(self, update: Any, context: Any) -> None:
+        if not await self._admin(update):
+            return
+        problems = self.services.reload()
+        if problems:
+            await self.reply(update, "reload_problems", problems="\n".join(problems[:20]))
+        else:
+            await self.reply(update, "reloaded", n=len(self.services.watchlists()))
+
+    async def cmd_feeds(self, update: Any, context: Any) -> None:
+        if not await self._admin(update):
+            return
+        dest = str(update.effective_chat.id)
+        feeds = [f for f in self.store.feeds() if f.get("enabled")]
+        lines = [self.t(dest, "feeds_head", n=len(feeds))]
+        for f in feeds:
+            ok = f.get("healthy") and not f.get("failures")
+            line = f"{'✅' if ok else '⚠️'} <code>{_e(f['name'])}</code>"
+            if f.get("last_success"):
+                line += " · " + _e(self._time(f["last_success"], dest))
+            if not ok and f.get("last_error"):
+                line += f" · {_e(str(f['last_error'])[:200])}"
+            lines.append(line)
+        await self.reply_to(dest, "\n".join(lines))
+
+    async def _decide(self, admin_dest: str, target: str, approve: bool) -> str:
+        self.store.update_destination_settings(self.name, target, access="approved" if approve else "denied")
+        log.info("telegram access decided chat=%s approved=%s", target, approve)
+        try:
+            await self.reply_to(target, self.t(target, "approved" if approve else "denied"))
+        except Exception as exc:
+            log.warning("telegram decision not delivered chat=%s error=%s", target, type(exc).__name__)
+        return self.t(admin_dest, "approved_admin" if approve else "denied_admin", chat=target)
+
+    async def _approve_cmd(self, update: Any, context: Any, approve: bool) -> None:
+        if not await self._admin(update):
+            return
+        dest = str(update.effective_chat.id)
+        target = "".join(context.args or []).strip()
+        if not target.lstrip("-").isdigit():
+            await self.reply(update, "need_chat", cmd="approve" if approve else "deny")
+            return
+        await self.reply_to(dest, await self._decide(dest, target, approve))
+
+    async def cmd_approve(self, update: Any, context: Any) -> None:
+        await self._approve_cmd(update, context, True)
+
+    async def cmd_deny(self, update: Any, context: Any) -> None:
+        await self._approve_cmd(update, context, False)
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    async def on_button(self, update: Any, context: Any) -> None:
+        from telegram.constants import ParseMode
+
+        query = update.callback_query
+        dest = str(update.effective_chat.id)
+        action, _, arg = (query.data or "").partition(":")
+        if action in ("approve", "deny"):
+            if not self.is_admin(update):
+                await query.answer(self.t(dest, "admins_only"), show_alert=True)
+                return
+            note = await self._decide(dest, arg, action == "approve")
+            await query.answer(html.unescape(note))
+            return
+        if action not in ("sub", "unsub"):
+            await query.answer()
+            return
+        if not await self.may_change(update):
+            await query.answer()
+            return
+        wl = self.find_watchlist(arg)
+        if wl is None:
+            await query.answer(html.unescape(self.t(dest, "unknown_list", name=arg)), show_alert=True)
+            return
+        if action == "sub":
+            self.store.subscribe(self.name, dest, wl.name)
+            note = self.t(dest, "subscribed", title=wl.title or wl.name)
+        else:
+            self.store.unsubscribe(self.name, dest, wl.name)
+            note = self.t(dest, "unsubscribed", title=wl.title or wl.name)
+        log.info("telegram %s by button chat=%s watchlist=%s", action, dest, wl.name)
+        await query.answer(html.unescape(note))
+        text, markup = self._list_view(dest)
+        try:
+            await query.edit_message_text(text=text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except Exception as exc:  # the list is a convenience: the change is already made
+            log.debug("telegram list not refreshed chat=%s error=%s", dest, type(exc).__name__)
+
+
+__all__ = ["RaqibBot", "TEXTS", "COMMANDS"]
