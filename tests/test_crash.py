@@ -71,7 +71,7 @@ def test_sigkill_at_random_moments_loses_no_alert_and_repeats_at_most_one_per_ki
         if rng.random() < 0.25:
             time.sleep(rng.uniform(0.05, 0.5))  # somewhere in start-up
         else:
-            wait_for(lambda: notify.count("READY=1") or daemon.proc.poll() is not None, 15, what="READY=1")
+            wait_for(lambda: notify.count("READY=1") or daemon.proc.poll() is not None, 45, what="READY=1")
             assert daemon.proc.poll() is None, daemon.stderr()
             time.sleep(rng.uniform(0.1, 1.2))  # polling and delivering
         daemon.kill()
@@ -82,8 +82,8 @@ def test_sigkill_at_random_moments_loses_no_alert_and_repeats_at_most_one_per_ki
     notify.clear()
     final = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path}, tag="final")
     try:
-        wait_for(lambda: notify.count("READY=1"), 15, what="READY=1")
-        wait_for(lambda: set(feeds.published) <= set(receiver.urls()), 30, step=0.2,
+        wait_for(lambda: notify.count("READY=1"), 45, what="READY=1")
+        wait_for(lambda: set(feeds.published) <= set(receiver.urls()), 90, step=0.2,
                  what="every published item at the receiver")
     finally:
         assert final.stop() == 0, final.stderr()[-3000:]
