@@ -54,6 +54,7 @@ has none (arrival order). Only stories within `window_hours` of each other are c
 """
 from __future__ import annotations
 
+import codecs
 import email.utils
 import hashlib
 import json
@@ -61,7 +62,6 @@ import logging
 import re
 import zlib
 from array import array
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -279,10 +279,12 @@ _STOP = frozenset(_fold(w) for w in """
 """.split())
 
 _MIN_KEY_WORDS = 4  # a shorter title with no lead ("كاريكاتير") names a column, not a story
-_MIN_TITLE_ALONE = 3
-_SURE = 97.0  # a match this close ends the search among candidates  # words a title needs to decide alone when a lead is missing
-_MASK30 = (1 << 30) - 1
+_MIN_TITLE_ALONE = 3  # words a title needs to decide alone when a lead is missing
+_SURE = 97.0  # a match this close ends the search among candidates
+_MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
+_MIX = 0x9E3779B97F4A7C15
+_MIX2 = 0xC2B2AE3D27D4EB4F
 
 
 def _perms(n: int, seed: int) -> tuple[tuple[int, int], ...]:
@@ -300,8 +302,15 @@ def _hashes(items: Iterable[str]) -> list[int]:
     return [zlib.crc32(s.encode("utf-8")) for s in set(items)]
 
 
-def _band_keys(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
-               salt: int) -> list[int]:
+def _finish(k: int) -> int:
+    """A 32-bit bucket key from a 64-bit accumulator; never 0 (0 marks an empty slot)."""
+    k = ((k ^ (k >> 31)) * _MIX) & _MASK64
+    return (k >> 32) or 1
+
+
+def _minhash_bands(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
+                   salt: int) -> list[int]:
+    """Classic MinHash (one min per permutation), `rows` mins to a band: for short sets."""
     if not hs:
         return []
     mins = [min([((a * h + b) & _MASK64) >> 32 for h in hs]) for a, b in perms]
@@ -309,32 +318,106 @@ def _band_keys(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
     for i in range(0, len(mins), rows):
         k = salt + i
         for v in mins[i:i + rows]:
-            k = (k * 0x9E3779B1 + v) & _MASK64
-        keys.append((k ^ (k >> 29)) & _MASK30)
+            k = (k * _MIX2 + v) & _MASK64
+        keys.append(_finish(k))
     return keys
 
 
+def _oph_bands(hs: list[int], bands: int, rows: int, salt: int) -> list[int]:
+    """One-permutation MinHash with densification, `rows` bins to a band: for long sets.
+
+    Each item is hashed once and falls into one of bands x rows bins; a bin keeps its
+    smallest hash; an empty bin borrows from the next non-empty bin to its right (with
+    the distance mixed in). Two sets with Jaccard similarity J agree on a bin with
+    probability about J, as with one permutation per bin, at a fraction of the cost."""
+    if not hs:
+        return []
+    n = bands * rows
+    empty = 1 << 64
+    bins = [empty] * n
+    for c in hs:
+        h = (c * _MIX) & _MASK64
+        b = (h * n) >> 64
+        if h < bins[b]:
+            bins[b] = h
+    if empty in bins:
+        filled = [v for v in bins if v != empty]
+        for j in range(n):
+            if bins[j] == empty:
+                d = 1
+                while bins[(j + d) % n] == empty or bins[(j + d) % n] >= 1 << 65:
+                    d += 1
+                bins[j] = (1 << 65) + ((bins[(j + d) % n] + d * _MIX2) & _MASK64)
+        del filled
+    keys = []
+    for i in range(0, n, rows):
+        k = salt + i
+        for v in bins[i:i + rows]:
+            k = (k * _MIX2 + v) & _MASK64
+        keys.append(_finish(k))
+    return keys
+
+
+_DIGIT = re.compile(r"\d")
+
+
 def _numbers(words: Iterable[str]) -> set[str]:
-    return {w for w in words if any(c.isdigit() for c in w)}
+    """Words that carry a digit (figures, dates, tolls)."""
+    return {w for w in words if _DIGIT.search(w)}
+
+
+# --------------------------------------------------------------------------- compact text
+
+# Folded Arabic letters (U+0621-U+064A) take one byte each in the index, at 0xC0-0xE9
+# (Latin-1 letters: neither spaces nor digits, and above ASCII, so word splitting, sorting
+# and every rapidfuzz score are the same on the compact form as on the text itself).
+# A text with any other non-ASCII character is kept as it is.
+_DECODING = "".join(
+    chr(i) if i < 0x80 else chr(0x621 + i - 0xC0) if 0xC0 <= i < 0xC0 + 42 else "\ufffe"
+    for i in range(256))
+_ENCODING = codecs.charmap_build(_DECODING)
+
+
+def _pack(text: str) -> bytes | str:
+    try:
+        return codecs.charmap_encode(text, "strict", _ENCODING)[0]
+    except UnicodeEncodeError:
+        return text
+
+
+def _unpack(stored: bytes | str) -> str:
+    if isinstance(stored, str):
+        return stored
+    return codecs.charmap_decode(stored, "strict", _DECODING)[0]
+
+
+class _View:
+    """One story's text as verification reads it; word pairs and figures on demand."""
+
+    __slots__ = ("title", "title_s", "lead", "lead_s", "_bigrams", "_nums")
+
+    def __init__(self, text: str) -> None:
+        title_s, _, lead_s = text.partition("\n")
+        self.title_s, self.lead_s = title_s, lead_s
+        self.title, self.lead = title_s.split(), lead_s.split()
+        self._bigrams: set[str] | None = None
+        self._nums: tuple[set[str], set[str]] | None = None
+
+    def bigrams(self) -> set[str]:
+        if self._bigrams is None:
+            lead = self.lead
+            self._bigrams = set(map(" ".join, zip(lead, lead[1:])))
+        return self._bigrams
+
+    def numbers(self) -> tuple[set[str], set[str]]:
+        """Words with a digit: of the title, and of title and lead."""
+        if self._nums is None:
+            title = {w for w in self.title if _DIGIT.search(w)}
+            self._nums = (title, title | {w for w in self.lead if _DIGIT.search(w)})
+        return self._nums
 
 
 # --------------------------------------------------------------------------- clusterer
-
-
-@dataclass
-class _Entry:
-    __slots__ = ("story", "cluster", "time", "since", "title", "lead", "bands", "url", "key",
-                 "serial")
-    story: int | str
-    cluster: int | str
-    time: float
-    since: float  # time of the cluster's first story still indexed
-    title: str
-    lead: str
-    bands: bytes
-    url: int
-    key: int
-    serial: int
 
 
 _UNDATED = float("-inf")  # before any dated story: the time of the first one, once known
@@ -353,23 +436,42 @@ def _h64(text: str) -> int:
 
 
 class Clusterer:
-    """The in-memory dedup index over a sliding window of stories (see module docstring)."""
+    """The in-memory dedup index over a sliding window of stories (see module docstring).
+
+    Layout (compact: about 0.6 KB a story). Stories are numbered in arrival order
+    (serials); column lists and arrays hold, per story still indexed, its id, cluster,
+    time, time of its cluster's first story, URL and content hashes and its text (title
+    and lead, compact form). Every story owns `bands + 2` slots (its bucket keys, then
+    its URL and content-key hashes): `_bkey` holds each slot's 32-bit key and `_next` the
+    previous slot with the same head. `_heads` (a power of two entries, at least one per
+    slot) holds the newest slot for each key & mask, so a bucket is walked newest first
+    and the walk ends at the first slot older than the window: pruning only moves the
+    floor and cuts the arrays' heads, nothing is unlinked.
+    """
 
     def __init__(self, settings: DedupSettings = DedupSettings()) -> None:
         self.settings = settings
-        self._title_perms = _perms(settings.title_bands * settings.title_rows, 0x5EED1)
-        self._lead_perms = _perms(settings.lead_bands * settings.lead_rows, 0x5EED2)
-        self._window = settings.window_hours * 3600.0
-        self._entries: dict[int, _Entry] = {}
-        self._buckets: dict[int, int | list[int]] = {}
-        self._by_url: dict[int, int] = {}
-        self._by_key: dict[int, int] = {}
-        self._order: deque[int] = deque()  # serials in arrival order, for pruning
-        self._serial = 0
+        s = settings
+        self._title_perms = _perms(s.title_bands * s.title_rows, 0x5EED1)
+        self._lead_perms = _perms(s.lead_bands * s.lead_rows, 0x5EED2)
+        self._nb = s.title_bands + s.lead_bands
+        self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
+        self._window = s.window_hours * 3600.0
+        self._base = 0  # serial of the oldest story still indexed
+        self._ids: list[int | str] = []
+        self._clusters: list[int | str] = []
+        self._texts: list[bytes | str] = []
+        self._times = array("d")
+        self._since = array("d")  # time of the cluster's first story still indexed
+        self._urls = array("Q")
+        self._keys = array("Q")
+        self._bkey = array("I")
+        self._next = array("q")
+        self._heads = array("q", [-1]) * (1 << 16)
         self._latest: float | None = None
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._ids)
 
     # -- the decision
 
@@ -381,48 +483,68 @@ class Clusterer:
         canon = canonical_url(url)
         url_h = _h64(canon) if canon else 0
         if url_h:
-            hit = self._live(self._by_url.get(url_h), ts)
-            if hit is not None:
-                return Verdict(hit.cluster, "same", hit.story, 100.0)
+            i = self._exact(url_h, self._nb, self._urls, ts, newest=True)
+            if i is not None:
+                return Verdict(self._clusters[i], "same", self._ids[i], 100.0)
+        text = " ".join(p.title) + "\n" + " ".join(p.lead)
         key_h = 0
         if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS:
-            key_h = _h64(" ".join(p.title) + "\n" + " ".join(p.lead))
-            hit = self._live(self._by_key.get(key_h), ts)
-            if hit is not None:
-                self._index(story_id, hit.cluster, ts, p, url_h, key_h, since=hit.since)
-                return Verdict(hit.cluster, "content", hit.story, 100.0)
+            key_h = _h64(text)
+            i = self._exact(key_h, self._nb + 1, self._keys, ts, newest=False)
+            if i is not None:
+                self._index(story_id, self._clusters[i], ts, _pack(text), url_h, key_h,
+                            self._bands(p), self._since[i])
+                return Verdict(self._clusters[i], "content", self._ids[i], 100.0)
         bands = self._bands(p)
-        best: tuple[float, float, _Entry] | None = None
-        for entry in self._candidates(bands, ts):
-            score = self._verify(p, entry)
-            if score is None:
-                continue
-            rank = (score, -entry.since)
-            if best is None or rank > best[:2]:
-                best = (rank[0], rank[1], entry)
-            if score >= _SURE:
-                break  # candidates come most-shared-buckets first: this one will do
+        packed = _pack(text)
+        best: tuple[float, float, int] | None = None
+        candidates = self._candidates(bands, ts)
+        if candidates:
+            views = {}
+            for i in candidates:
+                stored = self._texts[i]
+                if isinstance(stored, bytes) and isinstance(packed, bytes):
+                    other, mine = stored.decode("latin-1"), "packed"
+                else:
+                    other, mine = _unpack(stored), "raw"
+                view = views.get(mine)
+                if view is None:
+                    view = views[mine] = _View(packed.decode("latin-1") if mine == "packed"
+                                               else text)
+                score = self._verify(view, _View(other))
+                if score is None:
+                    continue
+                rank = (score, -self._since[i])
+                if best is None or rank > best[:2]:
+                    best = (rank[0], rank[1], i)
+                if score >= _SURE:
+                    break  # candidates come most-shared-buckets first: this one will do
         if best is not None:
-            entry = best[2]
-            self._index(story_id, entry.cluster, ts, p, url_h, key_h, bands, entry.since)
-            return Verdict(entry.cluster, "near", entry.story, round(best[0], 1))
-        self._index(story_id, story_id, ts, p, url_h, key_h, bands)
+            i = best[2]
+            cluster, of = self._clusters[i], self._ids[i]
+            self._index(story_id, cluster, ts, packed, url_h, key_h, bands, self._since[i])
+            return Verdict(cluster, "near", of, round(best[0], 1))
+        self._index(story_id, story_id, ts, packed, url_h, key_h, bands, ts)
         return Verdict(story_id, "new", None, None)
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
         limit = _to_ts(now) - self._window
-        dropped = 0
-        order, entries = self._order, self._entries
+        times = self._times
+        n, total = 0, len(times)
         # Arrival order is nearly time order; an entry older than one before it waits
         # for that one (it is never compared outside the window meanwhile).
-        while order and entries[order[0]].time < limit:
-            entry = entries.pop(order.popleft())
-            self._unindex(entry)
-            dropped += 1
-        if dropped:
-            log.debug("dedup index pruned dropped=%d kept=%d", dropped, len(self._entries))
-        return dropped
+        while n < total and times[n] < limit:
+            n += 1
+        if n:
+            for column in (self._ids, self._clusters, self._texts, self._times, self._since,
+                           self._urls, self._keys):
+                del column[:n]
+            del self._bkey[:n * self._stride]
+            del self._next[:n * self._stride]
+            self._base += n
+            log.debug("dedup index pruned dropped=%d kept=%d", n, len(self._ids))
+        return n
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: DedupSettings = DedupSettings()
@@ -431,23 +553,25 @@ class Clusterer:
 
         `rows` are (story_id, cluster, title, summary, url, source, published) in arrival
         order, as the database keeps them; `published` may be a datetime, an ISO 8601 or
-        RFC 822 string, or None.
+        RFC 822 string, or None. Buckets are linked once, at the end.
         """
         self = cls(settings)
         first: dict[int | str, float] = {}
+        lead_words = settings.lead_words
         for story_id, cluster, title, summary, url, _source, published in rows:
             if isinstance(published, str):
                 published = parse_time(published)
             ts = self._time(published)
-            p = prepare(title or "", summary or "", lead_words=settings.lead_words)
+            p = prepare(title or "", summary or "", lead_words=lead_words)
             canon = canonical_url(url or "")
             url_h = _h64(canon) if canon else 0
-            key_h = (_h64(" ".join(p.title) + "\n" + " ".join(p.lead))
-                     if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0)
+            text = " ".join(p.title) + "\n" + " ".join(p.lead)
+            key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
             cluster = story_id if cluster is None else cluster
-            self._index(story_id, cluster, ts, p, url_h, key_h,
-                        since=first.setdefault(cluster, ts))
-        log.info("dedup index rebuilt stories=%d", len(self._entries))
+            self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p),
+                        first.setdefault(cluster, ts), link=False)
+        self._relink()
+        log.info("dedup index rebuilt stories=%d", len(self._ids))
         return self
 
     # -- internals
@@ -458,158 +582,204 @@ class Clusterer:
             return self._latest if self._latest is not None else _UNDATED
         if self._latest is None:
             # Stories that came before any dated one take the first time seen.
-            for serial in self._order:
-                entry = self._entries.get(serial)
-                if entry is not None and entry.time == _UNDATED:
-                    entry.time = ts
-                    if entry.since == _UNDATED:
-                        entry.since = ts
+            times, since = self._times, self._since
+            for i in range(len(times)):
+                if times[i] == _UNDATED:
+                    times[i] = ts
+                if since[i] == _UNDATED:
+                    since[i] = ts
         if self._latest is None or ts > self._latest:
             self._latest = ts
         return ts
 
-    def _live(self, serial: int | None, ts: float) -> _Entry | None:
-        if serial is None:
-            return None
-        entry = self._entries.get(serial)
-        if entry is None or not _near_in_time(entry.time, ts, self._window):
-            return None
-        return entry
+    def _exact(self, h: int, position: int, column: array, ts: float,
+               newest: bool) -> int | None:
+        """Index of the newest (or oldest) story in the window whose URL/content hash is h."""
+        key = (h & _MASK32) or 1
+        stride, floor = self._stride, self._base * self._stride
+        bkey, nxt = self._bkey, self._next
+        slot = self._heads[key & (len(self._heads) - 1)]
+        found = None
+        steps = 0
+        while slot >= floor and steps < 4096:
+            j = slot - floor
+            if bkey[j] == key and slot % stride == position and column[j // stride] == h:
+                i = j // stride
+                if not _near_in_time(self._times[i], ts, self._window):
+                    if newest:
+                        return None
+                else:
+                    found = i
+                    if newest:
+                        return i
+            slot = nxt[j]
+            steps += 1
+        return found
 
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
         title_words = [w for w in p.title if w not in _STOP] or list(p.title)
-        keys = _band_keys(_hashes(title_words), self._title_perms, s.title_rows, 1 << 20)
+        keys = _minhash_bands(_hashes(title_words), self._title_perms, s.title_rows, 1 << 20)
+        keys += [0] * (s.title_bands - len(keys))
         lead = p.lead
         bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
-        keys += _band_keys(_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20)
+        keys += _minhash_bands(_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20)
+        keys += [0] * (self._nb - len(keys))
         return keys
 
-    def _candidates(self, bands: list[int], ts: float) -> list[_Entry]:
+    def _candidates(self, bands: list[int], ts: float) -> list[int]:
+        """Indexes of the stories sharing a bucket, most shared buckets first."""
         counts: dict[int, int] = {}
+        cap = self.settings.bucket_cap
+        stride, floor = self._stride, self._base * self._stride
+        bkey, nxt, heads = self._bkey, self._next, self._heads
+        mask = len(heads) - 1
+        get = counts.get
         for key in bands:
-            members = self._buckets.get(key)
-            if members is None:
+            if not key:
                 continue
-            if isinstance(members, int):
-                counts[members] = counts.get(members, 0) + 1
-            else:
-                for serial in members:
-                    counts[serial] = counts.get(serial, 0) + 1
+            slot = heads[key & mask]
+            found = other = 0
+            while slot >= floor:
+                j = slot - floor
+                if bkey[j] == key:
+                    i = j // stride
+                    counts[i] = get(i, 0) + 1
+                    found += 1
+                    if found >= cap:
+                        break
+                else:
+                    other += 1
+                    if other > 4 * cap:  # a crowded head shared with another bucket
+                        break
+                slot = nxt[j]
         if not counts:
             return []
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         out = []
-        for serial, _ in ranked:
-            entry = self._entries.get(serial)
-            if entry is not None and _near_in_time(entry.time, ts, self._window):
-                out.append(entry)
-                if len(out) >= self.settings.max_candidates:
+        times, window, limit = self._times, self._window, self.settings.max_candidates
+        for i, _ in ranked:
+            if _near_in_time(times[i], ts, window):
+                out.append(i)
+                if len(out) >= limit:
                     break
         return out
 
-    def _verify(self, p: Prepared, e: _Entry) -> float | None:
+    def _verify(self, a: _View, b: _View) -> float | None:
         s = self.settings
-        t1, t2 = p.title, e.title.split()
+        t1, t2 = a.title, b.title
         if not t1 or not t2:
             return None
-        title_score = _score(t1, t2, s.subset_ratio)
-        l1, l2 = p.lead, e.lead.split()
-        lead_score = None
-        if l1 and l2:
-            n = min(len(l1), len(l2))
-            if n >= 3:
-                b1 = {l1[i] + " " + l1[i + 1] for i in range(len(l1) - 1)}
-                b2 = {l2[i] + " " + l2[i + 1] for i in range(len(l2) - 1)}
-                shared = 100.0 * len(b1 & b2) / min(len(b1), len(b2))
-                lead_score = max(_score(l1[:n], l2[:n], s.subset_ratio), shared)
-        if lead_score is None:
-            ok = title_score >= s.title_alone and min(len(t1), len(t2)) >= _MIN_TITLE_ALONE
+        l1, l2 = a.lead, b.lead
+        has_lead = bool(l1) and bool(l2) and min(len(l1), len(l2)) >= 3
+        words = min(len(t1), len(t2))
+        if has_lead:
+            t_min = min(s.title_alone, s.title_floor, 2 * s.combined - 100.0)
+            if words >= s.title_sure_words:
+                t_min = min(t_min, s.title_sure)
+        else:
+            t_min = s.title_alone
+        title_score = _score(a.title_s, b.title_s, t1, t2, s.subset_ratio, t_min - 1e-6)
+        if title_score < t_min - 1e-6:
+            return None
+        if not has_lead:
+            if words < _MIN_TITLE_ALONE:
+                return None
             score = title_score
         else:
+            # The lowest lead score any rule would accept with this title score.
+            need = 2 * s.combined - title_score
+            if title_score >= s.title_floor:
+                need = min(need, s.lead_alone)
+            if title_score >= s.title_alone:
+                need = min(need, s.lead_floor)
+            if title_score >= s.title_sure and words >= s.title_sure_words:
+                need = 0.0
+            b1, b2 = a.bigrams(), b.bigrams()
+            shared = 100.0 * len(b1 & b2) / min(len(b1), len(b2))
+            n = min(len(l1), len(l2))
+            s1 = a.lead_s if n == len(l1) else " ".join(l1[:n])
+            s2 = b.lead_s if n == len(l2) else " ".join(l2[:n])
+            lead_score = max(_score(s1, s2, l1[:n], l2[:n], s.subset_ratio,
+                                    max(0.0, need - 1e-6)), shared)
             ok = ((title_score >= s.title_alone and lead_score >= s.lead_floor)
-                  or (title_score >= s.title_sure
-                      and min(len(t1), len(t2)) >= s.title_sure_words)
+                  or (title_score >= s.title_sure and words >= s.title_sure_words)
                   or (lead_score >= s.lead_alone and title_score >= s.title_floor)
                   or (title_score + lead_score) / 2 >= s.combined)
+            if not ok:
+                return None
             score = (title_score + lead_score) / 2
-        if not ok:
-            return None
-        nt1, nt2 = _numbers(t1), _numbers(t2)
+        (nt1, n1), (nt2, n2) = a.numbers(), b.numbers()
         if nt1 and nt2 and not nt1 & nt2:
             return None
-        n1, n2 = _numbers(t1 + l1), _numbers(t2 + l2)
         if len(n1) >= 2 and len(n2) >= 2:
             if len(n1 & n2) < s.numbers_overlap * min(len(n1), len(n2)):
                 return None
         return score
 
-    def _index(self, story_id: int | str, cluster: int | str, ts: float, p: Prepared,
-               url_h: int, key_h: int, bands: list[int] | None = None,
-               since: float | None = None) -> None:
-        if bands is None:
-            bands = self._bands(p)
-        self._serial += 1
-        serial = self._serial
-        since = ts if since is None else since
-        entry = _Entry(story_id, cluster, ts, since, " ".join(p.title), " ".join(p.lead),
-                       array("I", bands).tobytes(), url_h, key_h, serial)
-        self._entries[serial] = entry
-        self._order.append(serial)
-        if url_h:
-            self._by_url[url_h] = serial
-        if key_h:
-            self._by_key.setdefault(key_h, serial)
-        cap = self.settings.bucket_cap
-        buckets = self._buckets
-        for key in bands:
-            members = buckets.get(key)
-            if members is None:
-                buckets[key] = serial
-            elif isinstance(members, int):
-                buckets[key] = [members, serial]
+    def _index(self, story_id: int | str, cluster: int | str, ts: float, text: bytes | str,
+               url_h: int, key_h: int, bands: list[int], since: float,
+               link: bool = True) -> None:
+        self._ids.append(story_id)
+        self._clusters.append(cluster)
+        self._texts.append(text)
+        self._times.append(ts)
+        self._since.append(since)
+        self._urls.append(url_h)
+        self._keys.append(key_h)
+        keys = bands + [(url_h & _MASK32) or 1 if url_h else 0,
+                        (key_h & _MASK32) or 1 if key_h else 0]
+        bkey, nxt = self._bkey, self._next
+        slot = (self._base + len(self._ids) - 1) * self._stride
+        if not link:
+            bkey.extend(keys)
+            nxt.extend([-1] * len(keys))
+            return
+        heads = self._heads
+        mask = len(heads) - 1
+        for key in keys:
+            bkey.append(key)
+            if key:
+                h = key & mask
+                nxt.append(heads[h])
+                heads[h] = slot
             else:
-                members.append(serial)
-                if len(members) > cap:
-                    del members[0]
+                nxt.append(-1)
+            slot += 1
+        if len(bkey) > len(heads):
+            self._relink()
 
-    def _unindex(self, entry: _Entry) -> None:
-        serial = entry.serial
-        if entry.url and self._by_url.get(entry.url) == serial:
-            del self._by_url[entry.url]
-        if entry.key and self._by_key.get(entry.key) == serial:
-            del self._by_key[entry.key]
-        buckets = self._buckets
-        for key in array("I", entry.bands):
-            members = buckets.get(key)
-            if members is None:
-                continue
-            if isinstance(members, int):
-                if members == serial:
-                    del buckets[key]
-            else:
-                try:
-                    members.remove(serial)
-                except ValueError:
-                    continue
-                if len(members) == 1:
-                    buckets[key] = members[0]
-                elif not members:
-                    del buckets[key]
+    def _relink(self) -> None:
+        """Size the heads to the slots (a power of two, at least one a slot) and link
+        every slot again, oldest first."""
+        size = 1 << 16
+        while size < len(self._bkey):
+            size <<= 1
+        heads = array("q", [-1]) * size
+        mask = size - 1
+        nxt = self._next
+        slot = self._base * self._stride
+        for j, key in enumerate(self._bkey):
+            if key:
+                h = key & mask
+                nxt[j] = heads[h]
+                heads[h] = slot + j
+        self._heads = heads
 
 
 def _near_in_time(a: float, b: float, window: float) -> bool:
     return a == _UNDATED or b == _UNDATED or abs(a - b) <= window
 
 
-def _score(a: tuple[str, ...] | list[str], b: tuple[str, ...] | list[str],
-           subset_ratio: float) -> float:
-    """Similarity 0-100 of two word sequences, robust to order, blind to subset traps."""
-    sa, sb = " ".join(a), " ".join(b)
-    score = fuzz.token_sort_ratio(sa, sb)
+def _score(sa: str, sb: str, a: list[str], b: list[str], subset_ratio: float,
+           cutoff: float = 0.0) -> float:
+    """Similarity 0-100 of two word sequences, robust to order, blind to subset traps.
+
+    Exact when it reaches `cutoff`; below it, some value below `cutoff`."""
+    score = fuzz.token_sort_ratio(sa, sb, score_cutoff=cutoff)
     wa, wb = len(set(a)), len(set(b))
     if min(wa, wb) >= subset_ratio * max(wa, wb):
-        score = max(score, fuzz.token_set_ratio(sa, sb))
+        score = max(score, fuzz.token_set_ratio(sa, sb, score_cutoff=cutoff))
     return score
 
 
