@@ -1,0 +1,264 @@
+"""The Telegram bot end to end: updates served by the fake Bot API through getUpdates,
+handled by the real python-telegram-bot Application inside this event loop, answers and
+state checked in the fake server's records and the real SQLite store."""
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+
+import pytest
+
+from alerts.outbox import Deliverer
+from alerts.telegram import TelegramChannel
+from monitor.config import Section
+from monitor.models import Match, alert_payload
+from monitor.store import Store
+from monitor.watchlists import Term, Watchlist
+from tests.fake_telegram import FakeTelegram
+
+TOKEN = "987654321:AAFbotTestsTokenXYZ_abcdefghijklmnop"
+ADMIN = 500
+
+
+class Services:
+    """What the daemon offers the bot (alerts.channel.Services), kept small and real."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lists = [Watchlist(name="russia", title="روسيا وأوكرانيا", terms=(Term("بوتين"),)),
+                      Watchlist(name="gaza", title="غزة", terms=(Term("غزة"),))]
+        self.reloads = 0
+        self.terms_changed = 0
+        self.wakes = 0
+
+    def watchlists(self):
+        return list(self.lists)
+
+    def reload(self):
+        self.reloads += 1
+        return []
+
+    def status(self):
+        return {"feeds": 12, "feeds_ok": 11, "feeds_failing": ["broken-feed"], "last_poll": time.time(),
+                "stories_day": 345, "alerts_day": 67, "outbox_pending": 2}
+
+    def personal_terms_changed(self):
+        self.terms_changed += 1
+
+    def wake_delivery(self):
+        self.wakes += 1
+
+
+@pytest.fixture(autouse=True)
+def _token_env(monkeypatch):
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", TOKEN)
+
+
+@pytest.fixture
+def tg():
+    with FakeTelegram(long_poll=0.2) as fake:
+        yield fake
+
+
+@pytest.fixture
+def store():
+    s = Store(memory=True)
+    yield s
+    s.close()
+
+
+@asynccontextmanager
+async def bot(tg: FakeTelegram, store: Store, **values):
+    values = {"api_url": tg.api_url, "admins": [ADMIN], "poll_timeout": 1, **values}
+    channel = TelegramChannel(Section(values, "<test>"), store)
+    services = Services(store)
+    channel.attach(services)
+    await channel.start()
+    try:
+        yield channel, services
+    finally:
+        await channel.close()
+
+
+async def say(tg: FakeTelegram, chat_id: int, text: str, *, replies: int = 1, **kw) -> list[str]:
+    """A user sends `text`; wait for the bot's replies to that chat (or to `expect_chat`)."""
+    expect = kw.pop("expect_chat", chat_id)
+    before = len(tg.sent(expect))
+    tg.push_command(chat_id, text, **kw)
+    return await replies_to(tg, expect, before + replies)
+
+
+async def replies_to(tg: FakeTelegram, chat_id: int, count: int) -> list[str]:
+    for _ in range(500):
+        texts = tg.texts(chat_id)
+        if len(texts) >= count:
+            await asyncio.sleep(0.05)  # nothing more than expected should follow
+            return tg.texts(chat_id)[count - 1:]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no reply to chat {chat_id}: {tg.texts(chat_id)}")
+
+
+async def until(predicate) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never met")
+
+
+async def test_subscribe_by_command_then_the_alert_arrives_once_escaped(tg, store):
+    async with bot(tg, store) as (channel, services):
+        [reply] = await say(tg, 42, "/subscribe russia")
+        assert "تتابع الآن" in reply and "روسيا وأوكرانيا" in reply
+        assert store.subscriptions_of("telegram", "42") == ["russia"]
+
+        title = 'بوتين: <script>x</script> & "كورسك"'
+        payload = alert_payload(title=title, url="https://news.example/1", summary="", source="aljazeera",
+                                published=None, watchlist_title="روسيا وأوكرانيا",
+                                matches=[Match("russia", "بوتين", "title", 0, 5)])
+        with store.transaction() as conn:
+            for ch, dest in store.subscribers("russia"):
+                store.enqueue(conn, channel=ch, destination=dest, kind="story", watchlist="russia",
+                              cluster=1, story_id=1, payload=payload, now=time.time())
+        deliverer = Deliverer(store, {"telegram": channel})
+        assert await deliverer.run_once() == 1
+        assert await deliverer.run_once() == 0
+    alerts = [t for t in tg.texts(42) if "news.example" in t]
+    assert len(alerts) == 1
+    assert "<b>بوتين</b>" in alerts[0]
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; \"كورسك\"" in alerts[0]
+
+
+async def test_replies_in_arabic_then_english_after_lang_en(tg, store):
+    async with bot(tg, store):
+        [ar] = await say(tg, 42, "/help")
+        assert "الأوامر" in ar and "/subscribe" in ar
+        [done] = await say(tg, 42, "/lang en")
+        assert done == "Replies will be in English."
+        [en] = await say(tg, 42, "/help")
+        assert en.startswith("Commands:")
+        [unknown] = await say(tg, 42, "/subscribe nosuchlist")
+        assert unknown == "No watchlist called “nosuchlist”. Send /list to see them."
+    assert store.destination_settings("telegram", "42")["lang"] == "en"
+
+
+async def test_in_groups_only_administrators_change_subscriptions(tg, store):
+    tg.chat_admins["-100200"] = {7}
+    async with bot(tg, store):
+        [refused] = await say(tg, -100200, "/subscribe gaza", user_id=8)
+        assert "مشرفو المجموعة" in refused
+        assert store.subscriptions_of("telegram", "-100200") == []
+        [ok] = await say(tg, -100200, "/subscribe gaza", user_id=7)
+        assert "غزة" in ok
+        # an anonymous administrator posts as the group itself
+        await say(tg, -100200, "/subscribe russia", user_id=1087968824,
+                  sender_chat={"id": -100200, "type": "supergroup", "title": "Group"})
+    assert store.subscriptions_of("telegram", "-100200") == ["gaza", "russia"]
+    assert {c.params["user_id"] for c in tg.calls_of("getChatMember")} == {"8", "7"}
+
+
+async def test_list_shows_what_the_chat_follows_and_buttons_toggle(tg, store):
+    store.subscribe("telegram", "42", "gaza")
+    async with bot(tg, store):
+        [listing] = await say(tg, 42, "/list")
+        assert "✓ <b>غزة</b>" in listing and "▫️ <b>روسيا وأوكرانيا</b>" in listing
+        markup = tg.sent(42)[-1].params["reply_markup"]
+        assert '"callback_data": "sub:russia"' in markup and '"callback_data": "unsub:gaza"' in markup
+        message_id = tg.sent(42)[-1].message_id
+        tg.push_callback(42, "sub:russia", message_id=message_id)
+        await until(lambda: tg.calls_of("answerCallbackQuery"))
+        await until(lambda: tg.sent(42)[-1].edits)
+    assert store.subscriptions_of("telegram", "42") == ["gaza", "russia"]
+    assert "✓ <b>روسيا وأوكرانيا</b>" in tg.sent(42)[-1].text
+
+
+async def test_mute_quiet_and_their_undoing_are_destination_settings(tg, store):
+    async with bot(tg, store) as (_, services):
+        [muted] = await say(tg, 42, "/mute 2h")
+        assert "🔕" in muted
+        until_ = store.destination_settings("telegram", "42")["muted_until"]
+        assert 7100 < until_ - time.time() <= 7200
+        [bad] = await say(tg, 42, "/mute soon")
+        assert "مدة غير مفهومة" in bad
+        await say(tg, 42, "/unmute")
+        assert "muted_until" not in store.destination_settings("telegram", "42")
+        assert services.wakes == 1  # held alerts are released at once
+        [quiet] = await say(tg, 42, "/quiet 22:00-07:00")
+        assert "22:00-07:00" in quiet
+        assert store.destination_settings("telegram", "42")["quiet"] == "22:00-07:00"
+        [bad] = await say(tg, 42, "/quiet late")
+        assert "/quiet 22:00-07:00" in bad
+        await say(tg, 42, "/quiet off")
+        assert store.destination_settings("telegram", "42")["quiet"] == "off"
+
+
+async def test_personal_terms_are_stored_and_the_matcher_is_told(tg, store):
+    async with bot(tg, store) as (_, services):
+        [added] = await say(tg, 42, "/watch بافيل دوروف")
+        assert "بافيل دوروف" in added
+        assert services.terms_changed == 1
+        [listed] = await say(tg, 42, "/watch")
+        assert "بافيل دوروف" in listed
+        await say(tg, 42, "/unwatch بافيل دوروف")
+        assert services.terms_changed == 2
+    assert store.personal_terms() == []
+
+
+async def test_status_reports_feeds_and_alerts(tg, store):
+    async with bot(tg, store):
+        [status] = await say(tg, 42, "/status")
+    assert "11 من 12" in status and "broken-feed" in status and "67" in status
+
+
+async def test_allow_list_keeps_strangers_out(tg, store):
+    async with bot(tg, store, access="allow", allow=[42]):
+        [ok] = await say(tg, 42, "/subscribe gaza")
+        assert "غزة" in ok
+        [no] = await say(tg, 43, "/subscribe gaza")
+        assert "43" in no and "خاص" in no
+    assert store.subscriptions_of("telegram", "43") == []
+
+
+async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store):
+    async with bot(tg, store, access="approve"):
+        before = len(tg.sent(ADMIN))
+        [asked] = await say(tg, 43, "/subscribe gaza")
+        assert "المشرفين" in asked
+        await replies_to(tg, ADMIN, before + 1)
+        request = tg.sent(ADMIN)[-1]
+        assert "43" in request.text and '"callback_data": "approve:43"' in request.params["reply_markup"]
+        assert store.subscriptions_of("telegram", "43") == []
+        [still] = await say(tg, 43, "/subscribe gaza")
+        assert "لم يُبتّ" in still
+        before = len(tg.sent(43))
+        tg.push_callback(ADMIN, "approve:43")
+        [welcome] = await replies_to(tg, 43, before + 1)
+        assert "قُبل" in welcome
+        [ok] = await say(tg, 43, "/subscribe gaza")
+        assert "غزة" in ok
+        # /approve works too, and a non-admin cannot use it
+        [refused] = await say(tg, 44, "/approve 44")
+        assert "للمشرفين" in refused
+        await say(tg, ADMIN, "/approve 45", replies=1)
+    assert store.subscriptions_of("telegram", "43") == ["gaza"]
+    assert store.destination_settings("telegram", "45")["access"] == "approved"
+
+
+async def test_admin_commands(tg, store):
+    store.add_feed("aljazeera", "https://aljazeera.example/rss")
+    async with bot(tg, store) as (_, services):
+        [refused] = await say(tg, 42, "/reload")
+        assert "للمشرفين" in refused and services.reloads == 0
+        [done] = await say(tg, ADMIN, "/reload")
+        assert "✅" in done and services.reloads == 1
+        [feeds] = await say(tg, ADMIN, "/feeds")
+        assert "aljazeera" in feeds
+
+
+async def test_commands_posted_in_channels_are_ignored(tg, store):
+    async with bot(tg, store):
+        tg.push_command(-100300, "/subscribe gaza", chat_type="channel")
+        await say(tg, 42, "/help")  # handled after the channel post: it was seen and ignored
+    assert store.subscriptions_of("telegram", "-100300") == []
+    assert tg.sent(-100300) == []
