@@ -62,14 +62,22 @@ How it is compiled
 ------------------
 Plain and exact terms (and the first word of phrases) are expanded once into every
 written form they may take — a word has at most 27 proclitic forms — minus the forms
-refused as lexical, into one dict form → (term, offset). Matching a field is then:
-`str.translate` to normalise, one `re.findall` for the tokens, one C-level set
-intersection of the tokens with the dict's keys. Only when that finds something does
-Python look at positions. The cost per story is independent of the number of terms
-(a hash lookup per token) and the intersection is faster than pyahocorasick here because
-the automaton would also report every term inside longer words, which must then be
-thrown away. Variant words compile into one RE2 prefilter over the normalised field;
-only on a hit are tokens checked word by word. Regex terms run one RE2 search each.
+refused as lexical, into one dict form → (one-word plans, phrases by second word).
+Matching a field first decides, without leaving C, whether anything can hit: the field is
+encoded one byte per character (`monitor.normalize.encode`; text with a character
+outside that alphabet takes the `str` path below), one `bytes.translate` folds it and
+blanks everything that is not a letter, `split()` gives the tokens and one set test
+against the forms (as bytes) says yes or no. Variant words are tested the same way by
+their skeleton (`skeleton`: long vowels, hamza seats and ه dropped, one letter per letter
+class), which every spelling their rules allow shares, for each proclitic prefix. Most
+fields stop there: no offsets, no objects. Only a field that may hit is decoded,
+tokenised with offsets (one `re.split`), and its hit tokens looked up; a variant
+candidate is then checked by its pattern and the corpus guards. The cost per story is
+independent of the number of terms (a hash lookup per token); the set test is faster
+than pyahocorasick here because the automaton would also report every term inside
+longer words, which must then be thrown away. Offsets map back to the original text
+only for hits: they are the same when nothing was removed, otherwise they step over the
+removed characters. Regex terms run one RE2 search each over the normalised field.
 """
 from __future__ import annotations
 
@@ -78,17 +86,18 @@ import json
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import product
+from itertools import accumulate, product
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import re2
 
 from .errors import ConfigError
 from .models import Match
-from .normalize import Normalized, fold_char, normalize, normalize_text
+from .normalize import ALPHABET, FOLDED, REMOVED, Normalized, decode, encode, fold_char, normalize, normalize_text
 
 if TYPE_CHECKING:
     from .watchlists import Term, Watchlist
@@ -248,13 +257,9 @@ def compile_regex(pattern: str) -> re2._Regexp:
 
 # -- compiled terms ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Hit:
-    field: str
-    start: int  # in normalised field text
-    end: int
-    tok_start: int  # token indices, end exclusive
-    tok_end: int
+# A hit of a word, phrase or regex: field (0 title, 1 summary), start and end in the
+# normalised field text, then the token indices it covers (end exclusive).
+_Hit = tuple[int, int, int, int, int]
 
 
 @dataclass
@@ -327,6 +332,148 @@ def _forms(word: str, exact: bool, data: WordData) -> list[tuple[str, int]]:
     return list(out.items())
 
 
+# -- reading tokens off encoded text ------------------------------------------------------
+
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_SPLIT_RE = re.compile(r"([^\W\d_]+|\d+)")  # TOKEN_RE, keeping the text between tokens
+
+
+def _byte_view(keep: "re.Pattern[str]") -> bytes:
+    """A `bytes.translate` table over `encode`d text: a byte whose folded character is
+    one `keep` matches becomes the folded byte, any other byte a space."""
+    table = bytearray(b" " * 256)
+    for i, ch in enumerate(ALPHABET):
+        if ch != "\ufffe" and keep.fullmatch(fold_char(ch) or " "):
+            table[i] = FOLDED[i]
+    return bytes(table)
+
+
+# Letter runs and digit runs of the normalised text, as `split()` finds them in bytes.
+_LETTER_VIEW = _byte_view(_LETTER)
+_DIGIT_VIEW = _byte_view(_DIGIT)
+
+# Skeletons: what every variant spelling of a word has in common (see `skeleton`).
+_SKELETON_CLASSES = {"ج": "غ", "ق": "غ", "ط": "ت", "ص": "س", "ذ": "ز", "ڤ": "ف", "پ": "ب"}
+_SKELETON_DROPPED = "اويءئؤه"
+_SKELETON_TABLE = str.maketrans({**_SKELETON_CLASSES, **{ch: None for ch in _SKELETON_DROPPED}})
+_TSH = re.compile("ت+ش")
+
+
+def skeleton(word: str) -> str:
+    """A normalised word with what variant spellings may change taken out: the long
+    vowels, hamza seats and ه dropped, each letter class written by one letter, and
+    ت or ط before ش dropped. Every spelling `variant_pattern(word)` accepts has the
+    skeleton of `word`, so tokens of another skeleton need no look."""
+    return _TSH.sub("ش", word.translate(_SKELETON_TABLE))
+
+
+def _skeleton_view(keep_digits: bool) -> tuple[bytes, bytes]:
+    table = bytearray(b" " * 256)
+    dropped = bytearray(REMOVED)
+    for i, ch in enumerate(ALPHABET):
+        if ch == "\ufffe" or i in REMOVED:
+            continue
+        folded = fold_char(ch)
+        if _LETTER.fullmatch(folded):
+            sk = skeleton(folded)
+            if sk:
+                table[i] = encode(sk)[0]
+            else:
+                dropped.append(i)
+        elif keep_digits and _DIGIT.fullmatch(folded):
+            table[i] = FOLDED[i]
+    return bytes(table), bytes(dropped)
+
+
+_SKELETON_VIEW, _SKELETON_DELETE = _skeleton_view(False)  # a field's letter runs
+_SKELETON_TOKENS, _ = _skeleton_view(True)  # tokens joined by spaces, one skeleton each
+_TSH_BYTES = re.compile(re.escape(encode("ت")) + b"+" + re.escape(encode("ش")))
+_SH_BYTE = encode("ش")
+
+
+def _field_skeletons(raw: bytes) -> list[bytes]:
+    """The skeletons of the letter runs of an encoded field (runs with none are left out)."""
+    view = raw.translate(_SKELETON_VIEW, _SKELETON_DELETE)
+    if _SH_BYTE in view:
+        view = _TSH_BYTES.sub(_SH_BYTE, view)
+    return view.split()
+
+
+def _token_skeletons(tokens: list[str]) -> list[str]:
+    """One skeleton per token, aligned with `tokens` (a digit token is its own skeleton)."""
+    joined = " ".join(tokens)
+    raw = encode(joined)
+    if raw is None:
+        return _TSH.sub("ش", joined.translate(_SKELETON_TABLE)).split(" ")
+    view = raw.translate(_SKELETON_TOKENS, _SKELETON_DELETE)
+    if _SH_BYTE in view:
+        view = _TSH_BYTES.sub(_SH_BYTE, view)
+    return decode(view).split(" ")
+
+
+# Bytes of removed characters that a span takes in when they trail its last letter
+# (harakat, tatweel; not zero-width or bidi controls).
+_TRAILING = bytes(1 if i in REMOVED and (unicodedata.category(ch) == "Mn" or ch == "\u0640") else 0
+                  for i, ch in enumerate(ALPHABET))
+_REMOVED_RE = re.compile(b"[" + b"".join(re.escape(bytes([i])) for i in REMOVED) + b"]")
+
+
+class _Field:
+    """One field of a story being matched: its original text, normalised text and
+    tokens, with the map from normalised offsets back to the original."""
+
+    __slots__ = ("text", "raw", "norm", "same", "tokens", "bounds", "_removed", "_mapped")
+
+    def __init__(self, text: str, raw: bytes | None, norm: str) -> None:
+        self.text = text
+        self.raw = raw
+        self.norm = norm
+        # Nothing removed or expanded: offsets in `norm` are offsets in `text`.
+        self.same = raw is not None and len(norm) == len(raw)
+        parts = _SPLIT_RE.split(norm)
+        self.tokens: list[str] = parts[1::2]
+        # bounds[2k], bounds[2k + 1]: start and end of token k in `norm`.
+        self.bounds = list(accumulate(map(len, parts)))
+        self._removed: list[int] | None = None
+        self._mapped: Normalized | None = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """A normalised span as a span of the original text (trailing marks taken in)."""
+        raw = self.raw
+        if raw is None:
+            if self._mapped is None:
+                self._mapped = normalize(self.text)
+            return _original_span(self._mapped, self.text, start, end)
+        n = len(raw)
+        if len(self.norm) == n:  # nothing was removed: offsets are the same
+            s, e = start, end
+        else:
+            removed = self._removed
+            if removed is None:
+                removed = self._removed = [m.start() for m in _REMOVED_RE.finditer(raw)]
+            if start >= end:
+                s = _kept(removed, start) if start < len(self.norm) else n
+                return s, s
+            s, e = _kept(removed, start), _kept(removed, end - 1) + 1
+        if start >= end:
+            return s, s
+        trailing = _TRAILING
+        while e < n and trailing[raw[e]]:
+            e += 1
+        return s, e
+
+
+def _kept(removed: list[int], k: int) -> int:
+    """Original index of the k-th kept character, given the sorted removed indices."""
+    at = k
+    for r in removed:
+        if r > at:
+            break
+        at += 1
+    return at
+
+
 class Matcher:
     """All watchlists compiled together; `match` says which fire on a story, and why."""
 
@@ -338,44 +485,71 @@ class Matcher:
         self._plan_ids: dict[tuple[str, bool, bool], int] = {}
         self._regexes: list[re2._Regexp] = []
         self._regex_ids: dict[str, int] = {}
-        self._forms: dict[str, list[tuple[int, int]]] = {}
+        # Written form of a first word -> (one-word plans, phrases by their second word),
+        # each as (plan id, where the span starts in the token).
+        self._forms: dict[str, tuple[list[tuple[int, int]], dict[str, list[tuple[int, int]]]]] = {}
         self._rules: list[tuple["Watchlist", list[_TermRule], list[_TermRule], list[_TermRule]]] = []
         for wl in self.watchlists:
             self._rules.append((wl, [self._rule(t) for t in wl.terms], [self._rule(t) for t in wl.require],
                                 [self._rule(t) for t in wl.exclude]))
-        # Which watchlists a hit may fire: only those are looked at per story.
-        self._by_plan: dict[int, set[int]] = {}
-        self._by_regex: dict[int, set[int]] = {}
-        for index, (_, terms, _, _) in enumerate(self._rules):
+        # Plain rules (a word or phrase) are looked up from the plans that hit; near and
+        # regex rules are evaluated per watchlist, for the watchlists a hit may fire.
+        self._term_refs: dict[int, list[tuple[int, str]]] = {}
+        self._require: list[tuple[list[tuple[str, int]], list[_TermRule]]] = []
+        self._exclude: list[tuple[list[int], list[_TermRule]]] = []
+        self._generic_terms: list[list[_TermRule]] = []
+        self._generic_by_plan: dict[int, set[int]] = {}
+        self._generic_by_regex: dict[int, set[int]] = {}
+        for index, (_, terms, require, exclude) in enumerate(self._rules):
+            generic = []
             for rule in terms:
                 if rule.regex >= 0:
-                    self._by_regex.setdefault(rule.regex, set()).add(index)
+                    self._generic_by_regex.setdefault(rule.regex, set()).add(index)
+                    generic.append(rule)
+                elif rule.term.near:
+                    self._generic_by_plan.setdefault(rule.plans[0], set()).add(index)
+                    generic.append(rule)
                 else:
-                    self._by_plan.setdefault(rule.plans[0], set()).add(index)
+                    self._term_refs.setdefault(rule.plans[0], []).append((index, rule.term.text))
+            self._generic_terms.append(generic)
+            self._require.append(([(r.term.text, r.plans[0]) for r in require if _plain(r)],
+                                  [r for r in require if not _plain(r)]))
+            self._exclude.append(([r.plans[0] for r in exclude if _plain(r)], [r for r in exclude if not _plain(r)]))
+        self._names = [wl.name for wl in self.watchlists]
+        # Per watchlist: None, or its require and exclude rules (plain ones as plan ids).
+        self._checks = [(req[0], req[1], ex[0], ex[1]) if (req[0] or req[1] or ex[0] or ex[1]) else None
+                        for req, ex in zip(self._require, self._exclude)]
         for pid, plan in enumerate(self._plans):
             if plan.variants:
                 continue
             for form, offset in _forms(plan.words[0], plan.exact, data):
-                self._forms.setdefault(form, []).append((pid, offset))
+                singles, phrases = self._forms.setdefault(form, ([], {}))
+                if len(plan.words) == 1:
+                    singles.append((pid, offset))
+                else:
+                    phrases.setdefault(plan.words[1], []).append((pid, offset))
         self._keys = frozenset(self._forms)
+        # The same keys as `encode`d bytes, for the byte path (a form with a character
+        # outside the alphabet cannot occur in text that has none).
+        self._byte_keys = frozenset(b for b in map(encode, self._keys) if b is not None)
+        self._digit_keys = any(_DIGIT.match(k) for k in self._keys)
         self._variant_ids = [pid for pid, p in enumerate(self._plans) if p.variants]
-        # Variant words bucketed by the letters their spellings may start and end with,
-        # so a token stem is only tried against the few words that could be it.
-        self._variant_buckets: dict[str, list[int]] = {}
-        self._variant_ends: set[str] = set()
+        # Variant words by the skeletons of their written forms, proclitics included.
+        self._skeletons: dict[str, list[int]] = {}
+        self._variant_always: list[int] = []  # words with no skeleton to filter by
+        prefixes = sorted({skeleton(sp.prefix) for sp in SPLITS})
         for pid in self._variant_ids:
             word = _bare(self._plans[pid].words[0])
-            for first in _first_letters(word):
-                for end in _end_letters(word):
-                    self._variant_buckets.setdefault(first + end, []).append(pid)
-                    self._variant_ends.add(end)
-        self._variant_filter = None
-        if self._variant_ids:
-            alts = sorted({variant_pattern(_bare(self._plans[pid].words[0])) for pid in self._variant_ids})
-            options = re2.Options()
-            options.max_mem = 64 << 20
-            options.never_capture = True
-            self._variant_filter = re2.compile("|".join(f"(?:{a})" for a in alts), options)
+            core = skeleton(word)
+            if not core or not _LETTER.match(word):
+                self._variant_always.append(pid)  # tried on every token
+                continue
+            for prefix in prefixes:
+                pids = self._skeletons.setdefault(prefix + core, [])
+                if pid not in pids:
+                    pids.append(pid)
+        self._skeleton_keys = frozenset(self._skeletons)
+        self._byte_skeletons = frozenset(b for b in map(encode, self._skeleton_keys) if b)
 
     def _plan(self, text: str, exact: bool, variants: bool) -> int:
         key = (normalize_text(text), exact, variants)
@@ -403,45 +577,63 @@ class Matcher:
         """The matches of every watchlist that fires on this story (see module rules)."""
         plan_hits: dict[int, list[_Hit]] = {}
         regex_hits: dict[int, list[_Hit]] = {}
-        originals = {"title": title or "", "summary": summary or ""}
-        for fname in FIELDS:
-            text = originals[fname]
-            if text:
-                self._scan(fname, text, plan_hits, regex_hits)
+        fields: list[_Field | None] = [None, None]  # title, summary
+        if title:
+            self._scan(0, title, plan_hits, regex_hits, fields)
+        if summary:
+            self._scan(1, summary, plan_hits, regex_hits, fields)
         if not plan_hits and not regex_hits:
             return []
-        candidates: set[int] = set()
-        for pid in plan_hits:
-            candidates.update(self._by_plan.get(pid, ()))
-        for rid in regex_hits:
-            candidates.update(self._by_regex.get(rid, ()))
-        out: list[Match] = []
-        mapped: dict[str, Normalized] = {}
-        for index in sorted(candidates):
-            wl, terms, require, exclude = self._rules[index]
-            found = [(r, hits) for r in terms if (hits := self._rule_hits(r, plan_hits, regex_hits))]
-            if not found:
-                continue
-            if require:
-                needed = [(r, hits) for r in require if (hits := self._rule_hits(r, plan_hits, regex_hits))]
-                if not needed:
+        # Which watchlists have a term that matched, and with which hits.
+        found: dict[int, list[tuple[str, list[_Hit]]]] = {}
+        term_refs = self._term_refs
+        for pid, hits in plan_hits.items():
+            refs = term_refs.get(pid)
+            if refs:
+                for index, label in refs:
+                    entry = found.get(index)
+                    if entry is None:
+                        found[index] = [(label, hits)]
+                    else:
+                        entry.append((label, hits))
+        if self._generic_by_plan or self._generic_by_regex:
+            generic: set[int] = set()
+            for pid in plan_hits:
+                generic.update(self._generic_by_plan.get(pid, ()))
+            for rid in regex_hits:
+                generic.update(self._generic_by_regex.get(rid, ()))
+            for index in generic:
+                for rule in self._generic_terms[index]:
+                    for label, hit in self._rule_hits(rule, plan_hits, regex_hits):
+                        found.setdefault(index, []).append((label, [hit]))
+        # (watchlist name, field, start, end, term, watchlist index): sorted, then Match.
+        rows: set[tuple[str, int, int, int, str, int]] = set()
+        names, checks = self._names, self._checks
+        for index, entries in found.items():
+            check = checks[index]
+            if check is not None:
+                plain_req, generic_req, plain_ex, generic_ex = check
+                if plain_req or generic_req:
+                    needed = [(label, plan_hits[pid]) for label, pid in plain_req if pid in plan_hits]
+                    for rule in generic_req:
+                        needed += [(label, [hit]) for label, hit in self._rule_hits(rule, plan_hits, regex_hits)]
+                    if not needed:
+                        continue
+                    entries = entries + needed
+                if any(pid in plan_hits for pid in plain_ex) or any(
+                        self._rule_hits(r, plan_hits, regex_hits) for r in generic_ex):
                     continue
-                found += needed
-            if exclude and any(self._rule_hits(r, plan_hits, regex_hits) for r in exclude):
-                continue
-            seen = set()
-            for rule, hits in found:
-                for label, hit in hits:
-                    norm = mapped.get(hit.field)
-                    if norm is None:
-                        norm = mapped[hit.field] = normalize(originals[hit.field])
-                    start, end = _original_span(norm, originals[hit.field], hit.start, hit.end)
-                    key = (label, hit.field, start, end)
-                    if key not in seen:
-                        seen.add(key)
-                        out.append(Match(wl.name, label, hit.field, start, end))
-        out.sort(key=lambda m: (m.watchlist, FIELDS.index(m.field), m.start, m.end, m.term))
-        return out
+            name = names[index]
+            for label, hits in entries:
+                for order, start, end, _, _ in hits:
+                    fld = fields[order]
+                    if fld.same:
+                        rows.add((name, order, start, end, label, index))
+                    else:
+                        s, e = fld.span(start, end)
+                        rows.add((name, order, s, e, label, index))
+        return [Match(name, label, FIELDS[order], start, end)
+                for name, order, start, end, label, _ in sorted(rows)]
 
     def _rule_hits(self, rule: _TermRule, plan_hits: dict[int, list[_Hit]],
                    regex_hits: dict[int, list[_Hit]]) -> list[tuple[str, _Hit]]:
@@ -452,56 +644,80 @@ class Matcher:
             return [(rule.term.text, h) for h in hits] if hits else []
         return _near_hits(rule, plan_hits)
 
-    def _scan(self, fname: str, text: str, plan_hits: dict[int, list[_Hit]],
-              regex_hits: dict[int, list[_Hit]]) -> None:
-        norm = normalize_text(text)
-        tokens = TOKEN_RE.findall(norm)
-        found = self._keys.intersection(tokens)
-        variant = self._variant_filter is not None and self._variant_filter.search(norm) is not None
-        positions: list[tuple[str, int, int]] | None = None
-        if found or variant:
-            positions = [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(norm)]
-        if found:
-            assert positions is not None
-            for i, (tok, s, e) in enumerate(positions):
-                if tok not in found:
+    def _scan(self, order: int, text: str, plan_hits: dict[int, list[_Hit]],
+              regex_hits: dict[int, list[_Hit]], fields: list[_Field | None]) -> None:
+        raw = encode(text)
+        if raw is not None:
+            # The byte path: decide from the bytes whether anything can hit at all.
+            forms = not self._byte_keys.isdisjoint(raw.translate(_LETTER_VIEW, REMOVED).split())
+            if not forms and self._digit_keys:
+                forms = not self._byte_keys.isdisjoint(raw.translate(_DIGIT_VIEW, REMOVED).split())
+            variant = bool(self._variant_ids) and (
+                bool(self._variant_always) or not self._byte_skeletons.isdisjoint(_field_skeletons(raw)))
+            if not (forms or variant or self._regexes):
+                return
+            fld = _Field(text, raw, decode(raw.translate(FOLDED, REMOVED)))
+        else:
+            fld = _Field(text, None, normalize_text(text))
+            forms = not self._keys.isdisjoint(fld.tokens)
+            variant = bool(self._variant_ids) and (
+                bool(self._variant_always) or not self._skeleton_keys.isdisjoint(_token_skeletons(fld.tokens)))
+        fields[order] = fld
+        tokens, bounds = fld.tokens, fld.bounds
+        if forms:
+            hit_forms = self._keys.intersection(tokens)
+            last = len(tokens) - 1
+            for i, tok in enumerate(tokens):
+                if tok not in hit_forms:
                     continue
-                for pid, offset in self._forms[tok]:
-                    plan = self._plans[pid]
-                    j = _phrase_end(plan, positions, i)
-                    if j:
-                        plan_hits.setdefault(pid, []).append(_Hit(fname, s + offset, positions[j - 1][2], i, j))
+                singles, phrases = self._forms[tok]
+                start = bounds[2 * i]
+                for pid, offset in singles:
+                    hit = (order, start + offset, bounds[2 * i + 1], i, i + 1)
+                    hits = plan_hits.get(pid)
+                    if hits is None:
+                        plan_hits[pid] = [hit]
+                    else:
+                        hits.append(hit)
+                if phrases and i < last and tokens[i + 1] in phrases:
+                    for pid, offset in phrases[tokens[i + 1]]:
+                        j = _phrase_end(self._plans[pid], tokens, i)
+                        if j:
+                            plan_hits.setdefault(pid, []).append((order, start + offset, bounds[2 * j - 1], i, j))
         if variant:
-            assert positions is not None
-            self._scan_variants(fname, positions, plan_hits)
+            self._scan_variants(order, fld, plan_hits)
+        norm = fld.norm
         for rid, rx in enumerate(self._regexes):
-            hits = []
+            found = []
             for m in rx.finditer(norm):
                 if m.end() > m.start():
-                    hits.append((m.start(), m.end()))
-                    if len(hits) >= MAX_MATCHES_PER_REGEX:
+                    found.append((m.start(), m.end()))
+                    if len(found) >= MAX_MATCHES_PER_REGEX:
                         break
-            if hits:
-                if positions is None:
-                    positions = [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(norm)]
-                for s, e in hits:
-                    ts = _token_index(positions, s)
-                    te = max(ts + 1, _token_index(positions, e - 1) + 1)
-                    regex_hits.setdefault(rid, []).append(_Hit(fname, s, e, ts, te))
+            if found:
+                ends = bounds[1::2]
+                for s, e in found:
+                    ts = bisect_right(ends, s)
+                    te = max(ts + 1, bisect_right(ends, e - 1) + 1)
+                    regex_hits.setdefault(rid, []).append((order, s, e, ts, te))
 
-    def _scan_variants(self, fname: str, positions: list[tuple[str, int, int]],
-                       plan_hits: dict[int, list[_Hit]]) -> None:
+    def _scan_variants(self, order: int, fld: _Field, plan_hits: dict[int, list[_Hit]]) -> None:
         data = self._data
-        for i, (tok, s, e) in enumerate(positions):
-            if tok[-1] not in self._variant_ends:
-                continue
+        tokens, bounds = fld.tokens, fld.bounds
+        index, always = self._skeletons, self._variant_always
+        if always:
+            candidates = [(i, index.get(sk, []) + always) for i, sk in enumerate(_token_skeletons(tokens))]
+        else:
+            candidates = [(i, index[sk]) for i, sk in enumerate(_token_skeletons(tokens)) if sk in index]
+        for i, pids in candidates:
+            tok = tokens[i]
             for split in _NO_PREFIX + _SPLITS_BY_FIRST.get(tok[0], ()):
                 if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
                     continue
                 if data.refuses(tok, split.clitics):
                     continue
                 stem = tok[len(split.prefix):]
-                for pid in self._variant_buckets.get(stem[0] + stem[-1], ()):
+                for pid in pids:
                     plan = self._plans[pid]
                     if plan.exact and split.prefix:
                         continue
@@ -511,14 +727,13 @@ class Matcher:
                         continue
                     if not self._variant_allowed(stem, _bare(plan.words[0])):
                         continue
-                    j = _phrase_end(plan, positions, i)
+                    j = _phrase_end(plan, tokens, i)
                     if not j:
                         continue
                     offset = split.offset_article if plan.has_article else split.offset_plain
-                    hit = _Hit(fname, s + offset, positions[j - 1][2], i, j)
                     hits = plan_hits.setdefault(pid, [])
-                    if not any(h.tok_start == i and h.field == fname for h in hits):
-                        hits.append(hit)
+                    if not any(h[3] == i and h[0] == order for h in hits):
+                        hits.append((order, bounds[2 * i] + offset, bounds[2 * j - 1], i, j))
 
     def _variant_allowed(self, stem: str, word: str) -> bool:
         if stem == word:
@@ -532,34 +747,19 @@ class Matcher:
         return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
 
 
-def _first_letters(word: str) -> str:
-    """Every letter a variant spelling of `word` may start with."""
-    if len(word) < 3 or not any("\u0600" <= ch <= "\u06ff" for ch in word):
-        return word[0]
-    if word.startswith("تش"):
-        return "تطش"
-    if word[0] == "ش":
-        return "شت"
-    return _CLASSES.get(word[0], word[0])
+def _plain(rule: _TermRule) -> bool:
+    return rule.regex < 0 and not rule.term.near
 
 
-def _end_letters(word: str) -> str:
-    """Every letter a variant spelling of `word` may end with."""
-    last = word[-1]
-    if len(word) < 3 or not any("\u0600" <= ch <= "\u06ff" for ch in word):
-        return last
-    if last in "اه":
-        return "اه"
-    return _CLASSES.get(last, last)
-
-
-def _phrase_end(plan: _Plan, positions: list[tuple[str, int, int]], i: int) -> int:
+def _phrase_end(plan: _Plan, tokens: list[str], i: int) -> int:
     """Token index just past the phrase starting at token i, or 0 when it does not follow."""
     n = len(plan.words)
-    if i + n > len(positions):
+    if n == 1:
+        return i + 1
+    if i + n > len(tokens):
         return 0
     for k in range(1, n):
-        tok = positions[i + k][0]
+        tok = tokens[i + k]
         if plan.variants:
             if not plan.patterns[k].fullmatch(tok):
                 return 0
@@ -568,25 +768,14 @@ def _phrase_end(plan: _Plan, positions: list[tuple[str, int, int]], i: int) -> i
     return i + n
 
 
-def _token_index(positions: list[tuple[str, int, int]], at: int) -> int:
-    lo, hi = 0, len(positions)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if positions[mid][2] <= at:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
 def _near_hits(rule: _TermRule, plan_hits: dict[int, list[_Hit]]) -> list[tuple[str, _Hit]]:
     parts = [plan_hits.get(pid, []) for pid in rule.plans]
     if not all(parts):
         return []
     within = rule.term.within
     out: list[tuple[str, _Hit]] = []
-    for fname in FIELDS:
-        choices = [[h for h in hits if h.field == fname] for hits in parts]
+    for order in range(len(FIELDS)):
+        choices = [[h for h in hits if h[0] == order] for hits in parts]
         if not all(choices):
             continue
         total = 1
@@ -604,10 +793,10 @@ def _near_hits(rule: _TermRule, plan_hits: dict[int, list[_Hit]]) -> list[tuple[
 
 def _gap(a: _Hit, b: _Hit) -> int:
     """Words between two hits (0 when adjacent; overlapping hits count as 0)."""
-    if a.tok_end <= b.tok_start:
-        return b.tok_start - a.tok_end
-    if b.tok_end <= a.tok_start:
-        return a.tok_start - b.tok_end
+    if a[4] <= b[3]:
+        return b[3] - a[4]
+    if b[4] <= a[3]:
+        return a[3] - b[4]
     return 0
 
 
