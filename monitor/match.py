@@ -90,7 +90,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import accumulate, product
+from itertools import accumulate, compress, product
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import re2
@@ -117,6 +117,7 @@ VARIANT_GUARD_RATIO = 20
 VARIANT_GUARD_MIN = 500
 VARIANT_NOUN_MIN = 30
 VARIANT_NOUN_RATIO = 5
+VARIANT_MEMO_SIZE = 50_000  # tokens whose variant reading is remembered (cleared when full)
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,9 @@ _SKELETON_VIEW, _SKELETON_DELETE = _skeleton_view(False)  # a field's letter run
 _SKELETON_TOKENS, _ = _skeleton_view(True)  # tokens joined by spaces, one skeleton each
 _TSH_BYTES = re.compile(re.escape(encode("ت")) + b"+" + re.escape(encode("ش")))
 _SH_BYTE = encode("ش")
+# A token of the letter view made only of letters a skeleton drops.
+_EMPTY_SKELETON = re.compile(b"(?<![^ ])[" + b"".join(re.escape(encode(ch)) for ch in _SKELETON_DROPPED)
+                             + b"]+(?![^ ])")
 
 
 def _field_skeletons(raw: bytes) -> list[bytes]:
@@ -402,6 +406,8 @@ def _field_skeletons(raw: bytes) -> list[bytes]:
 
 def _token_skeletons(tokens: list[str]) -> list[str]:
     """One skeleton per token, aligned with `tokens` (a digit token is its own skeleton)."""
+    if not tokens:
+        return []
     joined = " ".join(tokens)
     raw = encode(joined)
     if raw is None:
@@ -536,18 +542,22 @@ class Matcher:
         self._variant_ids = [pid for pid, p in enumerate(self._plans) if p.variants]
         # Variant words by the skeletons of their written forms, proclitics included.
         self._skeletons: dict[str, list[int]] = {}
-        self._variant_always: list[int] = []  # words with no skeleton to filter by
+        self._variant_every_field = False  # a variant word of digits: no field view shows it
         prefixes = sorted({skeleton(sp.prefix) for sp in SPLITS})
         for pid in self._variant_ids:
             word = _bare(self._plans[pid].words[0])
             core = skeleton(word)
-            if not core or not _LETTER.match(word):
-                self._variant_always.append(pid)  # tried on every token
-                continue
+            if not _LETTER.match(word):
+                self._variant_every_field = True
             for prefix in prefixes:
                 pids = self._skeletons.setdefault(prefix + core, [])
                 if pid not in pids:
                     pids.append(pid)
+        # A word of vowels and hamza seats alone (هاواي) has an empty skeleton, as have the
+        # tokens it may be written as: the field view drops them, a regex finds them.
+        self._empty_skeleton = "" in self._skeletons
+        # token -> [(plan id, span offset)] of the variant words it is a first word of.
+        self._variant_memo: dict[str, list[tuple[int, int]]] = {}
         self._skeleton_keys = frozenset(self._skeletons)
         self._byte_skeletons = frozenset(b for b in map(encode, self._skeleton_keys) if b)
 
@@ -649,28 +659,26 @@ class Matcher:
         raw = encode(text)
         if raw is not None:
             # The byte path: decide from the bytes whether anything can hit at all.
-            forms = not self._byte_keys.isdisjoint(raw.translate(_LETTER_VIEW, REMOVED).split())
+            letters = raw.translate(_LETTER_VIEW, REMOVED)
+            forms = not self._byte_keys.isdisjoint(letters.split())
             if not forms and self._digit_keys:
                 forms = not self._byte_keys.isdisjoint(raw.translate(_DIGIT_VIEW, REMOVED).split())
             variant = bool(self._variant_ids) and (
-                bool(self._variant_always) or not self._byte_skeletons.isdisjoint(_field_skeletons(raw)))
+                not self._byte_skeletons.isdisjoint(_field_skeletons(raw)) or self._variant_every_field
+                or (self._empty_skeleton and _EMPTY_SKELETON.search(letters) is not None))
             if not (forms or variant or self._regexes):
                 return
             fld = _Field(text, raw, decode(raw.translate(FOLDED, REMOVED)))
         else:
             fld = _Field(text, None, normalize_text(text))
             forms = not self._keys.isdisjoint(fld.tokens)
-            variant = bool(self._variant_ids) and (
-                bool(self._variant_always) or not self._skeleton_keys.isdisjoint(_token_skeletons(fld.tokens)))
+            variant = bool(self._variant_ids) and not self._skeleton_keys.isdisjoint(_token_skeletons(fld.tokens))
         fields[order] = fld
         tokens, bounds = fld.tokens, fld.bounds
         if forms:
-            hit_forms = self._keys.intersection(tokens)
             last = len(tokens) - 1
-            for i, tok in enumerate(tokens):
-                if tok not in hit_forms:
-                    continue
-                singles, phrases = self._forms[tok]
+            looked_up = list(map(self._forms.get, tokens))
+            for i, (singles, phrases) in compress(enumerate(looked_up), looked_up):
                 start = bounds[2 * i]
                 for pid, offset in singles:
                     hit = (order, start + offset, bounds[2 * i + 1], i, i + 1)
@@ -702,38 +710,50 @@ class Matcher:
                     regex_hits.setdefault(rid, []).append((order, s, e, ts, te))
 
     def _scan_variants(self, order: int, fld: _Field, plan_hits: dict[int, list[_Hit]]) -> None:
-        data = self._data
         tokens, bounds = fld.tokens, fld.bounds
-        index, always = self._skeletons, self._variant_always
-        if always:
-            candidates = [(i, index.get(sk, []) + always) for i, sk in enumerate(_token_skeletons(tokens))]
-        else:
-            candidates = [(i, index[sk]) for i, sk in enumerate(_token_skeletons(tokens)) if sk in index]
-        for i, pids in candidates:
+        index, memo, plans = self._skeletons, self._variant_memo, self._plans
+        for i, sk in enumerate(_token_skeletons(tokens)):
+            pids = index.get(sk)
+            if pids is None:
+                continue
             tok = tokens[i]
-            for split in _NO_PREFIX + _SPLITS_BY_FIRST.get(tok[0], ()):
-                if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
+            found = memo.get(tok)
+            if found is None:
+                if len(memo) >= VARIANT_MEMO_SIZE:
+                    memo.clear()
+                found = memo[tok] = self._variant_forms(tok, pids)
+            for pid, offset in found:
+                j = _phrase_end(plans[pid], tokens, i)
+                if j:
+                    plan_hits.setdefault(pid, []).append((order, bounds[2 * i] + offset, bounds[2 * j - 1], i, j))
+
+    def _variant_forms(self, tok: str, pids: list[int]) -> list[tuple[int, int]]:
+        """The variant words (of `pids`) that token `tok` is written form of, each with
+        where its span starts: the first proclitic reading that works wins."""
+        data = self._data
+        out: list[tuple[int, int]] = []
+        done: set[int] = set()
+        for split in _NO_PREFIX + _SPLITS_BY_FIRST.get(tok[0], ()):
+            if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
+                continue
+            if data.refuses(tok, split.clitics):
+                continue
+            stem = tok[len(split.prefix):]
+            for pid in pids:
+                if pid in done:
                     continue
-                if data.refuses(tok, split.clitics):
+                plan = self._plans[pid]
+                if plan.exact and split.prefix:
                     continue
-                stem = tok[len(split.prefix):]
-                for pid in pids:
-                    plan = self._plans[pid]
-                    if plan.exact and split.prefix:
-                        continue
-                    if plan.has_article and not split.article:
-                        continue  # a term with ال keeps it
-                    if not plan.patterns[0].fullmatch(stem):
-                        continue
-                    if not self._variant_allowed(stem, _bare(plan.words[0])):
-                        continue
-                    j = _phrase_end(plan, tokens, i)
-                    if not j:
-                        continue
-                    offset = split.offset_article if plan.has_article else split.offset_plain
-                    hits = plan_hits.setdefault(pid, [])
-                    if not any(h[3] == i and h[0] == order for h in hits):
-                        hits.append((order, bounds[2 * i] + offset, bounds[2 * j - 1], i, j))
+                if plan.has_article and not split.article:
+                    continue  # a term with ال keeps it
+                if not plan.patterns[0].fullmatch(stem):
+                    continue
+                if not self._variant_allowed(stem, _bare(plan.words[0])):
+                    continue
+                done.add(pid)
+                out.append((pid, split.offset_article if plan.has_article else split.offset_plain))
+        return out
 
     def _variant_allowed(self, stem: str, word: str) -> bool:
         if stem == word:
