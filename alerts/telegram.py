@@ -12,10 +12,12 @@ Rules:
   server works too); PTB's base URL is `api_url + "/bot"`.
 - Destinations are chat ids ("123", "-100123…") or public channel names ("@desk").
 - Rate limits, kept by our own limiter (PTB's retries nothing and knows no per-chat
-  limit): at most `rate.global` messages per second overall (30), one message per
-  `rate.chat_interval` seconds in one chat (1.0), and at most `rate.group_per_minute`
-  (20) per minute in a group, supergroup or channel (negative ids and @names). A wait is
-  an `await` on an injectable clock, never a blocking sleep.
+  limit): at most `rate.global` messages per second overall (29), one message per
+  `rate.chat_interval` seconds in one chat (1.1), and at most `rate.group_per_minute`
+  (20) per 61 seconds in a group, supergroup or channel (negative ids and @names). The
+  defaults sit a little under Telegram's 30/s, 1/s and 20/min because requests reach
+  Telegram a few milliseconds apart from when they left. A wait is an `await` on an
+  injectable clock, never a blocking sleep.
 - Messages use HTML parse mode. Every piece of feed text goes through `html.escape`;
   only http(s) links become anchors. An alert reads: watchlist, title (matched words in
   bold, linked), source · time, a short lead, the matched terms. Lines that would start
@@ -95,8 +97,8 @@ class RateLimiter:
     senders never share a slot; waits go through `sleep` (asyncio.sleep by default).
     """
 
-    def __init__(self, *, per_second: float = 30.0, chat_interval: float = 1.0, group_per_minute: int = 20,
-                 group_window: float = 60.0, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, *, per_second: float = 29.0, chat_interval: float = 1.1, group_per_minute: int = 20,
+                 group_window: float = 61.0, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.spacing = 1.0 / per_second
         self.chat_interval = chat_interval
@@ -465,8 +467,8 @@ class TelegramChannel(Channel):
         if not isinstance(rate, dict) or set(rate) - {"global", "chat_interval", "group_per_minute"}:
             raise section.error("channels.telegram.rate: expected {global, chat_interval, group_per_minute}", "rate")
         try:
-            per_second = float(rate.get("global", 30))
-            chat_interval = float(rate.get("chat_interval", 1.0))
+            per_second = float(rate.get("global", 29))
+            chat_interval = float(rate.get("chat_interval", 1.1))
             group_per_minute = int(rate.get("group_per_minute", 20))
             if per_second <= 0 or chat_interval < 0 or group_per_minute <= 0:
                 raise ValueError
