@@ -24,7 +24,7 @@ the original with `Normalized.span`. The per-character rules live in one place,
   character with a codec table (`encode`), folded and stripped with one
   `bytes.translate` (`FOLDED`, `REMOVED`) and decoded back; every character of the
   alphabet folds to one character of the alphabet or to nothing, so this gives exactly
-  what `fold_char` gives, about ten times faster than `str.translate`. The matcher also
+  what `fold_char` gives, about five times faster than `str.translate`. The matcher also
   reads tokens straight off these bytes.
 * `str.translate` with a table filled lazily from `fold_char`, for any other text
   (presentation forms, other scripts, characters that expand under NFKC).
