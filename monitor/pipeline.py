@@ -167,7 +167,8 @@ class Pipeline:
                 "state='pending', story_id=excluded.story_id, attempts=0, "
                 "next_try=MAX(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
                 "WHERE outbox.state IN ('sent', 'dead')",
-                (channel, destination, watchlist, cluster, story_id, payload, now + 5.0, now, throttle))
+                (channel, destination, watchlist, cluster, story_id, payload, now + min(5.0, throttle), now,
+                 throttle))
 
     def _spread(self, conn, cluster: int, story: Story, watchlists: dict, fired: dict, now: float) -> int:
         names = {r[0] for r in conn.execute("SELECT watchlist FROM cluster_watchlists WHERE cluster=?",

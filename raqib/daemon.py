@@ -44,7 +44,7 @@ from monitor.dedup import Clusterer, DedupSettings
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.models import Story, alert_payload
-from monitor.pipeline import PERSONAL_PREFIX, IngestResult, Pipeline
+from monitor.pipeline import PERSONAL_PREFIX, IngestResult, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.store import Store
@@ -138,8 +138,11 @@ class Daemon:
             if ch.name == "console" and console_stream is not None:
                 ch.stream = console_stream  # type: ignore[attr-defined]
             ch.attach(self)
+        editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
+        route = RouteSettings(update_throttle=config.section("delivery").duration("update_every", 600.0),
+                              editable_channels=editable)
         self.pipeline = CountingPipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                         clock=clock)
+                                         settings=route, clock=clock)
         self.pipeline.metrics = self.metrics
         poll = config.section("poll")
         self.fetcher = Fetcher(concurrency=int(poll.number("concurrency", 50)),
