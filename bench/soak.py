@@ -9,9 +9,12 @@ Parts, all on 127.0.0.1:
   at random; ETag per feed state, so unchanged feeds answer 304 as real outlets do;
 - the real daemon (`python -m raqib.cli run`) as a subprocess, with a fresh SQLite file,
   polling every `--interval` seconds (jitter ±10%, adaptive off), delivering through the
-  webhook channel;
-- a webhook receiver in this process recording when each alert arrives.
-Titles are random letters (no two fold together); half of them carry the watchlist term.
+  Telegram channel (the real python-telegram-bot client and rate limiter) to the fake Bot
+  API of tests/fake_telegram.py, or with `--channel webhook` through the webhook channel;
+- the receiving end in this process, recording when each alert arrives.
+Titles are random letters (no two fold together); half of them carry one of ten watched
+names, and each name's watchlist alerts its own chat — ten desks, each well inside
+Telegram's one-message-a-second limit per chat.
 
 Printed: the daemon's RSS every 10 s, CPU seconds per hour of this traffic (measured
 after the warm-up), and p50/p95/max latency from an item appearing in its feed to its
@@ -22,10 +25,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import html
 import json
 import multiprocessing as mp
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -41,7 +46,8 @@ from xml.sax.saxutils import escape
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
-TERM = "بوتين"
+TERMS = ["بوتين", "زيلينسكي", "كورسك", "دوروف", "ماكرون", "نتنياهو", "أردوغان", "خامنئي", "بلينكن", "غوتيريش"]
+TOKEN = "777000:AAsoakBenchTokenForRaqib_abcdefghij"
 WINDOW = 20
 
 
@@ -49,7 +55,7 @@ def title_of(j: int) -> str:
     rng = random.Random(j)
     words = ["".join(rng.choice(LETTERS) for _ in range(rng.randint(4, 7))) for _ in range(7)]
     if j % 2 == 0:
-        words.insert(rng.randint(0, 7), TERM)
+        words.insert(rng.randint(0, 7), TERMS[(j // 2) % len(TERMS)])
     return " ".join(words)
 
 
@@ -151,6 +157,34 @@ class Receiver:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
 
 
+class TelegramReceiver:
+    """The fake Bot API; an alert has arrived when its sendMessage reached the server."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.fake_telegram import FakeTelegram
+
+        self.fake = FakeTelegram(long_poll=1.0)
+        self.fake.start()
+        self.href = re.compile(r'href="([^"]+)"')
+
+    @property
+    def arrived(self) -> dict[str, float]:
+        offset = time.time() - time.monotonic()  # the fake stamps calls with monotonic time
+        out: dict[str, float] = {}
+        for call in self.fake.calls_of("sendMessage"):
+            for link in self.href.findall(call.params.get("text", "")):
+                out.setdefault(html.unescape(link), call.at + offset)
+        return out
+
+    @property
+    def count(self) -> int:
+        return len(self.fake.calls_of("sendMessage"))
+
+    def close(self) -> None:
+        self.fake.stop()
+
+
 def proc_stats(pid: int) -> tuple[float, float]:
     """(RSS MiB, CPU seconds user+system) of a process."""
     rss = 0.0
@@ -176,6 +210,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=2.0, help="new stories per second, all feeds together")
     ap.add_argument("--interval", type=float, default=15.0, help="poll interval, seconds")
     ap.add_argument("--warmup", type=float, default=45.0)
+    ap.add_argument("--channel", choices=("telegram", "webhook"), default="telegram")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="raqib-soak-"))
@@ -184,21 +219,31 @@ def main() -> int:
     server = mp.Process(target=feed_server, args=(ports, args.feeds, args.rate, args.seconds, t0), daemon=True)
     server.start()
     port = ports.get(timeout=30)
-    receiver = Receiver()
     (tmp / "wl").mkdir()
-    (tmp / "wl" / "soak.yaml").write_text(f"name: soak\ntitle: soak\nterms: [{TERM}]\n"
-                                          f"notify:\n  webhook: [\"{receiver.url}\"]\n", encoding="utf-8")
+    env_extra: dict[str, str] = {}
+    if args.channel == "telegram":
+        receiver = TelegramReceiver()
+        channel_lines = ["channels:", f'  telegram: {{api_url: "{receiver.fake.api_url}", polling: false}}']
+        env_extra["RAQIB_TELEGRAM_TOKEN"] = TOKEN
+        notify = [f"notify:\n  telegram: [{1000 + k}]\n" for k in range(len(TERMS))]
+    else:
+        receiver = Receiver()
+        channel_lines = ["channels:", "  webhook: {timeout: 10s}"]
+        notify = [f"notify:\n  webhook: [\"{receiver.url}\"]\n"] * len(TERMS)
+    for k, term in enumerate(TERMS):
+        (tmp / "wl" / f"soak{k}.yaml").write_text(f"name: soak{k}\ntitle: soak {k}\nterms: [{term}]\n{notify[k]}",
+                                                  encoding="utf-8")
     lines = [f"database: {tmp / 'raqib.db'}", f"watchlists: {tmp / 'wl'}",
              f"poll: {{interval: {args.interval}s, min_interval: {args.interval}s, adaptive: false, "
              f"concurrency: 100, per_host: 100}}",
-             "delivery: {burst: 100000}", "channels:", "  webhook: {timeout: 10s}", "feeds:"]
+             "delivery: {burst: 100000}", *channel_lines, "feeds:"]
     lines += [f'  - {{name: f{i:04d}, url: "http://127.0.0.1:{port}/feed/{i}.xml"}}' for i in range(args.feeds)]
     (tmp / "raqib.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAQIB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAQIB_LOG_LEVEL": "WARNING", **env_extra}
     log = open(tmp / "daemon.log", "wb")
     daemon = subprocess.Popen([sys.executable, "-m", "raqib.cli", "run", "--config", str(tmp / "raqib.yaml")],
                               stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=str(ROOT))
-    print(f"soak: {args.feeds} feeds, {args.rate:g} new stories/s ({args.rate * 3600:.0f}/h, half alerting), "
+    print(f"soak: delivering through {args.channel}; {args.feeds} feeds, {args.rate:g} new stories/s ({args.rate * 3600:.0f}/h, half alerting), "
           f"poll every {args.interval:g} s, {args.seconds:g} s, daemon pid {daemon.pid}")
     print(f"{'t (s)':>6} {'RSS MiB':>8} {'CPU s':>7} {'alerts':>7}")
     samples: list[tuple[float, float, float]] = []
@@ -217,7 +262,10 @@ def main() -> int:
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(60)
         server.terminate()
-        receiver.httpd.shutdown()
+        if isinstance(receiver, TelegramReceiver):
+            receiver.close()
+        else:
+            receiver.httpd.shutdown()
     end = start + args.seconds
     warm = [s for s in samples if s[0] >= args.warmup]
     if len(warm) >= 2:
