@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Sequence
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import Channel
+from .channel import Channel, delivery_defaults, max_attempts_of
 from .email import counts, group_alerts
 from .render import lead, matched_terms, when
 
@@ -63,12 +63,8 @@ class AppriseChannel(Channel):
             raise section.error(f"channels.apprise: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})",
                                 key)
         self.timeout = section.duration("timeout", 30.0)
-        attempts = section.get("max_attempts")
-        if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
-            raise section.error("channels.apprise.max_attempts: expected a whole number ≥ 1", "max_attempts")
-        self.max_attempts: int | None = attempts
-        self.defaults = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
-        self.defaults["mode"] = section.get("digest", "instant")
+        self.max_attempts = max_attempts_of(section, "apprise")
+        self.defaults = delivery_defaults(section)
         self.urls: dict[str, dict[str, Any]] = {}
         raw = section.get("urls") or {}
         if not isinstance(raw, dict):

@@ -101,6 +101,22 @@ class Channel:
         return f"<{type(self).__name__} {self.name}>"
 
 
+def delivery_defaults(section: "Section") -> dict[str, Any]:
+    """The delivery settings every channel section accepts for all its destinations:
+    `digest` (the mode), `quiet` and `tz` — the base a destination's own settings overlay."""
+    out: dict[str, Any] = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
+    out["mode"] = section.get("digest", "instant")
+    return out
+
+
+def max_attempts_of(section: "Section", channel: str) -> int | None:
+    """`max_attempts` of a channel section: a whole number ≥ 1, or None when not given."""
+    attempts = section.get("max_attempts")
+    if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
+        raise section.error(f"channels.{channel}.max_attempts: expected a whole number ≥ 1", "max_attempts")
+    return attempts
+
+
 def channel_class(name: str) -> type[Channel]:
     target = REGISTRY.get(name)
     if target is None:

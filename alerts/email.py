@@ -58,7 +58,7 @@ import aiosmtplib
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import Channel
+from .channel import Channel, delivery_defaults
 from .render import highlight, lead, matched_terms, when
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,7 @@ class EmailChannel(Channel):
         if ca_file is not None and not Path(str(ca_file)).is_file():
             raise section.error(f"channels.email.ca_file: no such file {ca_file!r}", "ca_file")
         self.ca_file = str(ca_file) if ca_file else None
-        self.defaults = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
-        self.defaults["mode"] = section.get("digest", "instant")
+        self.defaults = delivery_defaults(section)
         self.recipients: dict[str, dict[str, Any]] = {}
         raw = section.get("recipients") or {}
         if not isinstance(raw, dict):

@@ -37,7 +37,7 @@ import httpx
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import Channel
+from .channel import Channel, delivery_defaults, max_attempts_of
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,8 @@ class WebhookChannel(Channel):
             raise section.error("channels.webhook.secret: use a random string of at least 16 characters", "secret")
         self._secret = secret
         self.timeout = section.duration("timeout", 10.0)
-        attempts = section.get("max_attempts")
-        if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
-            raise section.error("channels.webhook.max_attempts: expected a whole number ≥ 1", "max_attempts")
-        self.max_attempts: int | None = attempts
-        self.defaults = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
-        self.defaults["mode"] = section.get("digest", "instant")
+        self.max_attempts = max_attempts_of(section, "webhook")
+        self.defaults = delivery_defaults(section)
         self.endpoints: dict[str, dict[str, Any]] = {}
         raw = section.get("endpoints") or {}
         if not isinstance(raw, dict):
