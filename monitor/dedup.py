@@ -60,6 +60,7 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
@@ -308,51 +309,44 @@ def _finish(k: int) -> int:
     return (k >> 32) or 1
 
 
+_LITTLE = sys.byteorder == "little"
+
+
+def _minhashes(hs: list[int], perms: tuple[tuple[int, int], ...],
+               lanes_by_size: dict[int, list[tuple[int, int]]]) -> list[int]:
+    """min over h of ((a * h + b) mod 2**64) >> 32, for each permutation (a, b).
+
+    For more than a few items, all items of a permutation are computed by one big-integer
+    multiply-add: the items sit in 128-bit lanes of one integer (a * h + b < 2**97 never
+    carries into the next lane), and bits 32-63 of every lane are read back as an array.
+    `lanes_by_size` caches, per number of items, each b repeated in every lane."""
+    n = len(hs)
+    if n < 8 or not _LITTLE:
+        return [min([((a * h + b) & _MASK64) >> 32 for h in hs]) for a, b in perms]
+    lanes = lanes_by_size.get(n)
+    if lanes is None:
+        ones = array("Q", bytes(16 * n))
+        ones[0::2] = array("Q", [1]) * n
+        one = int.from_bytes(ones, "little")
+        lanes = lanes_by_size[n] = [(a, b * one) for a, b in perms]
+    items = array("Q", bytes(16 * n))
+    items[0::2] = array("Q", hs)
+    packed = int.from_bytes(items, "little")
+    size = 16 * n
+    return [min(memoryview((a * packed + b).to_bytes(size, "little")).cast("I")[1::4])
+            for a, b in lanes]
+
+
 def _minhash_bands(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
-                   salt: int) -> list[int]:
-    """Classic MinHash (one min per permutation), `rows` mins to a band: for short sets."""
+                   salt: int, lanes_by_size: dict[int, list[tuple[int, int]]]) -> list[int]:
+    """Classic MinHash (one min per permutation), `rows` mins to a band."""
     if not hs:
         return []
-    mins = [min([((a * h + b) & _MASK64) >> 32 for h in hs]) for a, b in perms]
+    mins = _minhashes(hs, perms, lanes_by_size)
     keys = []
     for i in range(0, len(mins), rows):
         k = salt + i
         for v in mins[i:i + rows]:
-            k = (k * _MIX2 + v) & _MASK64
-        keys.append(_finish(k))
-    return keys
-
-
-def _oph_bands(hs: list[int], bands: int, rows: int, salt: int) -> list[int]:
-    """One-permutation MinHash with densification, `rows` bins to a band: for long sets.
-
-    Each item is hashed once and falls into one of bands x rows bins; a bin keeps its
-    smallest hash; an empty bin borrows from the next non-empty bin to its right (with
-    the distance mixed in). Two sets with Jaccard similarity J agree on a bin with
-    probability about J, as with one permutation per bin, at a fraction of the cost."""
-    if not hs:
-        return []
-    n = bands * rows
-    empty = 1 << 64
-    bins = [empty] * n
-    for c in hs:
-        h = (c * _MIX) & _MASK64
-        b = (h * n) >> 64
-        if h < bins[b]:
-            bins[b] = h
-    if empty in bins:
-        filled = [v for v in bins if v != empty]
-        for j in range(n):
-            if bins[j] == empty:
-                d = 1
-                while bins[(j + d) % n] == empty or bins[(j + d) % n] >= 1 << 65:
-                    d += 1
-                bins[j] = (1 << 65) + ((bins[(j + d) % n] + d * _MIX2) & _MASK64)
-        del filled
-    keys = []
-    for i in range(0, n, rows):
-        k = salt + i
-        for v in bins[i:i + rows]:
             k = (k * _MIX2 + v) & _MASK64
         keys.append(_finish(k))
     return keys
@@ -454,6 +448,8 @@ class Clusterer:
         s = settings
         self._title_perms = _perms(s.title_bands * s.title_rows, 0x5EED1)
         self._lead_perms = _perms(s.lead_bands * s.lead_rows, 0x5EED2)
+        self._title_lanes: dict[int, list[tuple[int, int]]] = {}
+        self._lead_lanes: dict[int, list[tuple[int, int]]] = {}
         self._nb = s.title_bands + s.lead_bands
         self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
         self._window = s.window_hours * 3600.0
@@ -504,14 +500,14 @@ class Clusterer:
             for i in candidates:
                 stored = self._texts[i]
                 if isinstance(stored, bytes) and isinstance(packed, bytes):
-                    other, mine = stored.decode("latin-1"), "packed"
+                    other, mine = _View(stored.decode("latin-1")), "packed"
                 else:
-                    other, mine = _unpack(stored), "raw"
+                    other, mine = _View(_unpack(stored)), "raw"
                 view = views.get(mine)
                 if view is None:
                     view = views[mine] = _View(packed.decode("latin-1") if mine == "packed"
                                                else text)
-                score = self._verify(view, _View(other))
+                score = self._verify(view, other)
                 if score is None:
                     continue
                 rank = (score, -self._since[i])
@@ -619,11 +615,13 @@ class Clusterer:
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
         title_words = [w for w in p.title if w not in _STOP] or list(p.title)
-        keys = _minhash_bands(_hashes(title_words), self._title_perms, s.title_rows, 1 << 20)
+        keys = _minhash_bands(_hashes(title_words), self._title_perms, s.title_rows, 1 << 20,
+                              self._title_lanes)
         keys += [0] * (s.title_bands - len(keys))
         lead = p.lead
         bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
-        keys += _minhash_bands(_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20)
+        keys += _minhash_bands(_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20,
+                               self._lead_lanes)
         keys += [0] * (self._nb - len(keys))
         return keys
 
@@ -776,11 +774,11 @@ def _score(sa: str, sb: str, a: list[str], b: list[str], subset_ratio: float,
     """Similarity 0-100 of two word sequences, robust to order, blind to subset traps.
 
     Exact when it reaches `cutoff`; below it, some value below `cutoff`."""
-    score = fuzz.token_sort_ratio(sa, sb, score_cutoff=cutoff)
     wa, wb = len(set(a)), len(set(b))
     if min(wa, wb) >= subset_ratio * max(wa, wb):
-        score = max(score, fuzz.token_set_ratio(sa, sb, score_cutoff=cutoff))
-    return score
+        # token_ratio: the larger of token_sort_ratio and token_set_ratio, in one pass.
+        return fuzz.token_ratio(sa, sb, score_cutoff=cutoff)
+    return fuzz.token_sort_ratio(sa, sb, score_cutoff=cutoff)
 
 
 # --------------------------------------------------------------------------- raqib dedup
