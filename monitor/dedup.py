@@ -48,6 +48,9 @@ A story that matches members of several clusters joins the cluster of its best-s
 match; equal scores go to the oldest cluster (a match scoring 97 or more ends the search:
 candidates are verified most-shared-buckets first). Clusters are never merged afterwards.
 
+Exact lookups: for (1) the newest story indexed with that canonical URL must be within
+the window; for (2) the oldest story within the window with that text is the match.
+
 Time: a story's time is its `published` time, or the latest time seen so far when it
 has none (arrival order). Only stories within `window_hours` of each other are compared;
 `prune(now)` drops index entries older than `now - window`.
@@ -414,6 +417,7 @@ class _View:
 # --------------------------------------------------------------------------- clusterer
 
 
+_OFFSET_LIMIT = 2**31 - 2**20  # relink before slot offsets leave int32
 _UNDATED = float("-inf")  # before any dated story: the time of the first one, once known
 
 
@@ -432,15 +436,18 @@ def _h64(text: str) -> int:
 class Clusterer:
     """The in-memory dedup index over a sliding window of stories (see module docstring).
 
-    Layout (compact: about 0.6 KB a story). Stories are numbered in arrival order
-    (serials); column lists and arrays hold, per story still indexed, its id, cluster,
-    time, time of its cluster's first story, URL and content hashes and its text (title
-    and lead, compact form). Every story owns `bands + 2` slots (its bucket keys, then
-    its URL and content-key hashes): `_bkey` holds each slot's 32-bit key and `_next` the
-    previous slot with the same head. `_heads` (a power of two entries, at least one per
-    slot) holds the newest slot for each key & mask, so a bucket is walked newest first
-    and the walk ends at the first slot older than the window: pruning only moves the
-    floor and cuts the arrays' heads, nothing is unlinked.
+    Layout (compact: about 0.6 KB a story, no object per story). Stories are numbered
+    in arrival order; column lists and arrays hold, per story still indexed, its id,
+    cluster, time, time of its cluster's first story, URL and content hashes, and its
+    text (title and lead; one byte a letter when it has only ASCII and Arabic letters).
+    Every story owns `bands + 2` slots: its bucket keys, then its URL and content-key
+    hashes. `_bkey` holds each slot's 32-bit key and `_next` the previous slot whose key
+    has the same head; `_heads` (a power of two entries, at least one a slot, grown and
+    relinked in one pass when the slots outgrow it) holds the newest slot of each head.
+    Slot numbers are int32 offsets from `_epoch`. A bucket is walked newest first and the
+    walk ends at the first slot older than the oldest story indexed, so pruning only cuts
+    the columns' fronts; nothing is unlinked. A walk gives up after 4 x bucket_cap slots
+    of other keys (a head shared with a crowded bucket).
     """
 
     def __init__(self, settings: DedupSettings = DedupSettings()) -> None:
@@ -462,8 +469,9 @@ class Clusterer:
         self._urls = array("Q")
         self._keys = array("Q")
         self._bkey = array("I")
-        self._next = array("q")
-        self._heads = array("q", [-1]) * (1 << 16)
+        self._next = array("i")
+        self._heads = array("i", [-1]) * (1 << 16)
+        self._epoch = 0  # slot numbers are kept as int32 offsets from this slot
         self._latest: float | None = None
 
     def __len__(self) -> int:
@@ -592,14 +600,14 @@ class Clusterer:
                newest: bool) -> int | None:
         """Index of the newest (or oldest) story in the window whose URL/content hash is h."""
         key = (h & _MASK32) or 1
-        stride, floor = self._stride, self._base * self._stride
+        stride, floor = self._stride, self._base * self._stride - self._epoch
         bkey, nxt = self._bkey, self._next
         slot = self._heads[key & (len(self._heads) - 1)]
         found = None
         steps = 0
         while slot >= floor and steps < 4096:
             j = slot - floor
-            if bkey[j] == key and slot % stride == position and column[j // stride] == h:
+            if bkey[j] == key and j % stride == position and column[j // stride] == h:
                 i = j // stride
                 if not _near_in_time(self._times[i], ts, self._window):
                     if newest:
@@ -629,7 +637,7 @@ class Clusterer:
         """Indexes of the stories sharing a bucket, most shared buckets first."""
         counts: dict[int, int] = {}
         cap = self.settings.bucket_cap
-        stride, floor = self._stride, self._base * self._stride
+        stride, floor = self._stride, self._base * self._stride - self._epoch
         bkey, nxt, heads = self._bkey, self._next, self._heads
         mask = len(heads) - 1
         get = counts.get
@@ -728,7 +736,7 @@ class Clusterer:
         keys = bands + [(url_h & _MASK32) or 1 if url_h else 0,
                         (key_h & _MASK32) or 1 if key_h else 0]
         bkey, nxt = self._bkey, self._next
-        slot = (self._base + len(self._ids) - 1) * self._stride
+        slot = (self._base + len(self._ids) - 1) * self._stride - self._epoch
         if not link:
             bkey.extend(keys)
             nxt.extend([-1] * len(keys))
@@ -744,25 +752,26 @@ class Clusterer:
             else:
                 nxt.append(-1)
             slot += 1
-        if len(bkey) > len(heads):
+        if len(bkey) > len(heads) or slot >= _OFFSET_LIMIT:
             self._relink()
 
     def _relink(self) -> None:
-        """Size the heads to the slots (a power of two, at least one a slot) and link
-        every slot again, oldest first."""
+        """Size the heads to the slots (a power of two, at least one a slot), count slots
+        from the oldest one indexed, and link every slot again, oldest first."""
         size = 1 << 16
         while size < len(self._bkey):
             size <<= 1
-        heads = array("q", [-1]) * size
+        self._heads = None  # the old heads go before the new ones come
+        heads = array("i", [-1]) * size
         mask = size - 1
         nxt = self._next
-        slot = self._base * self._stride
         for j, key in enumerate(self._bkey):
             if key:
                 h = key & mask
                 nxt[j] = heads[h]
-                heads[h] = slot + j
+                heads[h] = j
         self._heads = heads
+        self._epoch = self._base * self._stride
 
 
 def _near_in_time(a: float, b: float, window: float) -> bool:

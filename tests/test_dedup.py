@@ -251,3 +251,50 @@ def test_dedup_stream_bad_line_names_the_line(bad: str, line: int) -> None:
     assert err.value.file == "<input>"
     assert err.value.line == line
     assert f"<input>:{line}:" in str(err.value)
+
+
+def _filler(n: int, seed: int = 7) -> list[dict]:
+    """n stories of words drawn at random from the labelled set: none duplicates another."""
+    import random
+
+    words = sorted({w for s in _labelled() for w in (s["title"] + " " + s["summary"]).split()
+                    if w.isalpha() and len(w) > 3})
+    rng = random.Random(seed)
+    return [{"title": " ".join(rng.sample(words, 7)), "summary": " ".join(rng.sample(words, 30)),
+             "url": f"https://filler.example/{seed}/{i}"} for i in range(n)]
+
+
+def test_index_keeps_finding_duplicates_as_it_grows_past_its_first_size() -> None:
+    # 6,000 stories hold about 100k bucket slots: the index is resized and relinked on the
+    # way; the first story must still be found, by link, by text and as a near-duplicate.
+    c = Clusterer()
+    c.add("sky", **KREMLIN_SKY, url="https://example.com/sky", published=T0)
+    for i, s in enumerate(_filler(6000)):
+        assert c.add(i, **s, published=T0 + timedelta(seconds=i)).kind == "new"
+    later = T0 + timedelta(hours=2)
+    assert c.add("again", **KREMLIN_SKY, url="https://www.example.com/sky/?utm_source=x",
+                 published=later) == Verdict("sky", "same", "sky", 100.0)
+    content = c.add("desk", title="عاجل | " + KREMLIN_SKY["title"],
+                    summary=KREMLIN_SKY["summary"], published=later)
+    assert (content.cluster, content.kind, content.of) == ("sky", "content", "sky")
+    near = c.add("arabiya", **KREMLIN_ARABIYA, published=later)
+    assert (near.cluster, near.kind) == ("sky", "near")
+    # Once the window has moved past it, the first story is gone from every lookup.
+    assert c.prune(T0 + timedelta(hours=72, seconds=30)) == 31
+    assert c.add("late", **KREMLIN_SKY, url="https://example.com/sky",
+                 published=T0 + timedelta(hours=72, seconds=30)).kind == "content"
+    assert len(c) == 6000 + 3 - 31 + 1
+
+
+def test_text_with_letters_outside_arabic_is_compared_like_any_other() -> None:
+    # "café" and "پ" keep a text out of the index's compact form; it must still match a
+    # story held compactly, both ways round, with the same score.
+    odd = dict(title=KREMLIN_SKY["title"] + " café پوتين", summary=KREMLIN_SKY["summary"])
+    scores = set()
+    for first, second in ((odd, KREMLIN_ARABIYA), (KREMLIN_ARABIYA, odd)):
+        c = Clusterer()
+        c.add(1, **first, published=T0)
+        v = c.add(2, **second, published=T0 + timedelta(hours=1))
+        assert (v.cluster, v.kind) == (1, "near")
+        scores.add(v.score)
+    assert len(scores) == 1
