@@ -358,11 +358,6 @@ def _minhash_bands(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
 _DIGIT = re.compile(r"\d")
 
 
-def _numbers(words: Iterable[str]) -> set[str]:
-    """Words that carry a digit (figures, dates, tolls)."""
-    return {w for w in words if _DIGIT.search(w)}
-
-
 # --------------------------------------------------------------------------- compact text
 
 # Folded Arabic letters (U+0621-U+064A) take one byte each in the index, at 0xC0-0xE9
