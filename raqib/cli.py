@@ -56,30 +56,68 @@ def cmd_check(args: argparse.Namespace) -> int:
         watchlists_path = config.watchlists
     except ConfigError as exc:
         problems.append(exc)
+    channels: dict = {}
     if config is not None:
-        problems.extend(_check_channels(config))
+        problems.extend(_check_channels(config, channels))
+    warnings: list[str] = []
     if watchlists_path is not None:
-        problems.extend(check_watchlists(watchlists_path))
+        wl_problems = check_watchlists(watchlists_path)
+        problems.extend(wl_problems)
+        if not wl_problems and config is not None:
+            problems.extend(_check_notify(watchlists_path, channels, warnings))
     for p in problems:
         print(str(p))
+    for w in warnings:
+        print(w)
     if problems:
         return 1
     print(f"ok: {path}" + (f" and watchlists in {watchlists_path}" if watchlists_path else ""))
     return 0
 
 
-def _check_channels(config) -> list[ConfigError]:
+def _check_channels(config, built: dict) -> list[ConfigError]:
     from alerts.channel import channel_class
 
     problems: list[ConfigError] = []
     for name, section in config.channels.items():
         try:
-            channel_class(name)(section, None)
+            built[name] = channel_class(name)(section, None)
         except ConfigError as exc:
             if exc.file is None:
                 exc.file, exc.line = section.file, section.line
             problems.append(exc)
     return problems
+
+
+def _check_notify(path: Path, channels: dict, warnings: list[str]) -> list[ConfigError]:
+    """Each watchlist's `notify:` destinations, as their channel understands them."""
+    from monitor.watchlists import load_watchlists
+
+    problems: list[ConfigError] = []
+    for wl in load_watchlists(path):
+        line = _line_of_key(wl.path, "notify")
+        for channel, dests in (wl.notify or {}).items():
+            if channel not in channels:
+                if dests:
+                    warnings.append(f"{wl.path}:{line}: warning: notify.{channel} names destinations but the "
+                                    f"{channel} channel is not configured: they get nothing")
+                continue
+            try:
+                channels[channel].destinations_for(dests)
+            except ConfigError as exc:
+                exc.file, exc.line = wl.path, line
+                problems.append(exc)
+    return problems
+
+
+def _line_of_key(file: str, key: str) -> int | None:
+    try:
+        for number, text in enumerate(Path(file).read_text(encoding="utf-8").splitlines(), 1):
+            if text.lstrip().startswith(f"{key}:"):
+                return number
+    except OSError:
+        pass
+    return None
 
 
 def cmd_match(args: argparse.Namespace) -> int:

@@ -1,0 +1,40 @@
+"""`raqib check`: the shipped examples pass; bad config, watchlists and destinations name file and line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from raqib.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_shipped_config_and_watchlists_pass(capsys):
+    assert main(["check", "--config", str(ROOT / "raqib.yaml")]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+
+
+def test_every_problem_is_listed_with_file_and_line(tmp_path, capsys):
+    wl = tmp_path / "wl"
+    wl.mkdir()
+    (wl / "a.yaml").write_text("name: a\nterms:\n  - بوتين\n  - {term: كورسك, colour: red}\n", encoding="utf-8")
+    (wl / "b.yaml").write_text("name: b\nterms: [مصر]\nnotify:\n  email: [not-an-address]\n", encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {tmp_path / 'x.db'}\nwatchlists: {wl}\n"
+                      "channels:\n  email: {host: smtp.example.org, from: r@example.org}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{wl / 'a.yaml'}:4: " in out and "colour" in out
+    # the first problem hides nothing: after the watchlists are fixed, destinations are checked
+    (wl / "a.yaml").write_text("name: a\nterms: [بوتين]\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{wl / 'b.yaml'}:3: " in out and "not-an-address" in out
+
+
+def test_a_broken_config_exits_1_with_file_and_line(tmp_path, capsys):
+    config = tmp_path / "raqib.yaml"
+    config.write_text("database: x.db\nfeeds:\n  - {name: a, url: nowhere}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    assert f"{config}:3: " in capsys.readouterr().out
+    assert main(["run", "--config", str(tmp_path / "missing.yaml")]) == 1
+    assert "missing.yaml" in capsys.readouterr().err
