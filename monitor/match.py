@@ -161,14 +161,26 @@ class WordData:
     counts: dict[str, int]
     lexical: dict[str, frozenset[int]]
 
-    def refuses(self, form: str, clitics: str) -> bool:
-        """True when reading `clitics` off the front of token `form` is refused as lexical."""
+    def refuses(self, form: str, clitics: str, word: str | None = None) -> bool:
+        """True when reading `clitics` off the front of token `form` is refused as lexical.
+
+        `word` is what would remain (the term's word). A reading flagged lexical by the
+        corpus counts is refused only where it is a real collision: the remaining word is
+        short (≤ 3 letters: امل، ريم، مال، روس، اسد — the words other words swallow) or the
+        token is at least as common as the word itself (بطاقة beside طاقة). A clitic that
+        merely attaches often to a longer word (لرويترز، بإسطنبول، للصحيفة، كرئيس، ومعتز)
+        is a reading, never a collision."""
         if not clitics:
             return False
         if len(clitics) in self.lexical.get(form, ()):
-            return True
+            return self._collides(form, word)
         # و/ف + a lexical word: وكامل is و + كامل, not و + ك + امل.
-        return len(clitics) == 2 and 1 in self.lexical.get(form[1:], ())
+        return len(clitics) == 2 and 1 in self.lexical.get(form[1:], ()) and self._collides(form[1:], word)
+
+    def _collides(self, token: str, word: str | None) -> bool:
+        if word is None:
+            return True
+        return len(word) <= 3 or self.counts.get(token, 0) >= self.counts.get(word, 0)
 
 
 @lru_cache(maxsize=1)
@@ -321,13 +333,17 @@ def _forms(word: str, exact: bool, data: WordData) -> list[tuple[str, int]]:
         candidates = []
         if article:
             if split.article:
-                candidates.append((split.prefix + bare, split.offset_article))
+                if split.prefix.endswith("لل") and bare.startswith("ل"):
+                    # ل + اللجنة is written للجنة: three lams are written as two
+                    candidates.append((split.prefix + bare[1:], split.offset_article))
+                else:
+                    candidates.append((split.prefix + bare, split.offset_article))
             else:
                 candidates.append((split.prefix + word, split.offset_plain))
         else:
             candidates.append((split.prefix + word, split.offset_plain))
         for form, offset in candidates:
-            if form in out or data.refuses(form, split.clitics):
+            if form in out or data.refuses(form, split.clitics, word):
                 continue
             out[form] = offset
     return list(out.items())
@@ -736,9 +752,9 @@ class Matcher:
         for split in _NO_PREFIX + _SPLITS_BY_FIRST.get(tok[0], ()):
             if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
                 continue
-            if data.refuses(tok, split.clitics):
-                continue
             stem = tok[len(split.prefix):]
+            if data.refuses(tok, split.clitics, stem):
+                continue
             for pid in pids:
                 if pid in done:
                     continue
