@@ -30,6 +30,9 @@ Term rules
       its neighbours are consonants: ماكرون → ماكرن, بلينكن → بلنكن, تيليغرام → تلغرام.
       A vowel next to another vowel (كييف, بايدن, نتنياهو's يا) is kept: كييف never
       becomes كيف;
+    - the diphthong ai: an ي between two consonants may be written اي, and اي
+      between two consonants may be written ي (فيسبوك / فايسبوك, مايكروسوفت /
+      ميكروسوفت); an ي next to a vowel keeps its spelling (سوريا never سرايا);
     - between two consonants inside the word one long vowel ا و ي may be added:
       ترمب → ترامب, نتنياهو → نتانياهو, بوتن → بوتين;
     - the last letter ا may be written ه and back (كوريا / كوريه).
@@ -232,8 +235,14 @@ def variant_pattern(word: str) -> str:
             units.append(("(?:[تط]ش|ش)", True))
             i += 2
             continue
+        if ch == "ا" and 0 < i < n - 2 and word[i + 1] == "ي" and word[i - 1] not in VOWELS:
+            units.append(("ا?ي", False))  # the diphthong ai: مايكروسوفت / ميكروسوفت
+            i += 2
+            continue
         if ch == "ش":
             units.append(("(?:ش|تش)", True))
+        elif ch == "ي" and 0 < i < n - 1 and word[i - 1] not in VOWELS and word[i + 1] not in VOWELS:
+            units.append(("(?:ا?ي)?", False))  # فيسبوك / فايسبوك (only between consonants)
         elif i == n - 1 and ch in "اه":
             units.append(("[اه]", False))
         elif ch in VOWELS:
