@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 EWMA_WEIGHT = 0.3
+MAX_GAP = 7 * 86400.0  # longest gap that counts towards the publishing interval
 MIN_GAP = 1.0  # items published within a second of each other are one batch
 
 
@@ -94,5 +95,6 @@ def update_publish_interval(previous_avg: float | None, new_item_times: list[flo
         gap = later - earlier
         if gap < MIN_GAP:
             continue
+        gap = min(gap, MAX_GAP)  # a months-old item next to today's says nothing of the pace
         avg = gap if avg is None else (1 - EWMA_WEIGHT) * avg + EWMA_WEIGHT * gap
     return avg

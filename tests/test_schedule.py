@@ -93,3 +93,12 @@ def test_publish_interval_ewma():
     # order does not matter; a batch published in the same second is one event
     assert update_publish_interval(None, [1200, 0, 600, 600.5]) == pytest.approx(600, abs=1)
     assert update_publish_interval(500, [7, 7]) == 500
+
+
+def test_a_months_old_item_does_not_make_a_busy_feed_look_quiet():
+    from monitor.schedule import update_publish_interval
+
+    hourly = [i * 3600.0 for i in range(1, 5)]
+    assert update_publish_interval(None, hourly) == 3600.0
+    with_old_item = update_publish_interval(None, [-200 * 86400.0] + hourly)
+    assert with_old_item < 4 * 86400.0  # that first gap counts as a week at most (not 200 days)
