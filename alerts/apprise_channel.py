@@ -26,7 +26,7 @@ from monitor.models import Alert
 
 from .channel import Channel, delivery_defaults, max_attempts_of
 from .email import counts, group_alerts
-from .render import lead, matched_terms, when
+from .render import lead, plain_lines
 
 log = logging.getLogger(__name__)
 
@@ -141,17 +141,7 @@ class AppriseChannel(Channel):
 
 
 def alert_text(alert: Alert) -> str:
-    lines = [" · ".join(p for p in (alert.source, when(alert)) if p)]
-    if alert.url:
-        lines.append(alert.url)
-    terms = matched_terms(alert)
-    if terms:
-        lines.append("الكلمات المطابقة: " + "، ".join(terms))
-    if alert.kind == "spread" and alert.sources:
-        lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(alert.sources))
-    if alert.summary:
-        lines += ["", lead(alert.summary, 400)]
-    return "\n".join(lines)
+    return "\n".join(plain_lines(alert, 400))
 
 
 def digest_text(alerts: Sequence[Alert]) -> str:

@@ -59,7 +59,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel, delivery_defaults
-from .render import highlight, lead, matched_terms, when
+from .render import highlight, lead, matched_terms, plain_lines, when
 
 log = logging.getLogger(__name__)
 
@@ -399,19 +399,12 @@ def _safe_url(url: str) -> str | None:
 
 
 def _alert_text(alert: Alert, *, compact: bool = False) -> str:
-    lines = [("- " if compact else "") + " ".join(alert.title.split())]
-    meta = [alert.source, when(alert)]
-    lines.append(("  " if compact else "") + " · ".join(m for m in meta if m))
-    if alert.url:
-        lines.append(("  " if compact else "") + alert.url)
+    title = " ".join(alert.title.split())
     if not compact:
-        terms = matched_terms(alert)
-        if terms:
-            lines.append("الكلمات المطابقة: " + "، ".join(terms))
-        if alert.kind == "spread" and alert.sources:
-            lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(alert.sources))
-        if alert.summary:
-            lines += ["", lead(alert.summary, 600)]
+        return "\n".join([title, *plain_lines(alert, 600)])
+    lines = ["- " + title, "  " + " · ".join(m for m in (alert.source, when(alert)) if m)]
+    if alert.url:
+        lines.append("  " + alert.url)
     return "\n".join(lines)
 
 

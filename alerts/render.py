@@ -86,3 +86,19 @@ def alert_from_row(row: dict) -> Alert:
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
         attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
     )
+
+
+def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
+    """An alert as plain-text lines after its title: source and time, link, matched terms,
+    how far it spread, then a short lead — shared by the e-mail and Apprise channels."""
+    lines = [" · ".join(p for p in (alert.source, when(alert)) if p)]
+    if alert.url:
+        lines.append(alert.url)
+    terms = matched_terms(alert)
+    if terms:
+        lines.append("الكلمات المطابقة: " + "، ".join(terms))
+    if alert.kind == "spread" and alert.sources:
+        lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(alert.sources))
+    if alert.summary:
+        lines += ["", lead(alert.summary, lead_chars)]
+    return lines
