@@ -62,6 +62,8 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         tg.push_command(42, "/subscribe russia-ukraine")
         await until(lambda: tg.texts(42))
         assert "روسيا وأوكرانيا" in tg.texts(42)[0]
+        tg.push_command(77, "/watch كييف")  # another person's own term, same Arabic rules
+        await until(lambda: tg.texts(77))
 
         agency.body = rss([(TITLE, "https://agency.example/1", LEAD)]).encode()
         agency.etag = '"1"'
@@ -73,6 +75,9 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         assert "&lt;بتهديد&gt;" in text and "&amp;" in text and "<بتهديد>" not in text
         assert "<b>بوتين</b>" in text
         assert "agency" in text
+
+        await until(lambda: any("agency.example/1" in m.text for m in tg.sent(77)))
+        assert len([m for m in tg.sent(77) if "agency.example/1" in m.text]) == 1
 
         paper.body = rss([("عاجل | " + TITLE, "https://paper.example/77?utm_source=tg", LEAD)]).encode()
         paper.etag = '"1"'
