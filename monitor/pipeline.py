@@ -85,8 +85,7 @@ class Pipeline:
             return result
         known = self.store.known_guids(feed, [s.guid for s in stories])
         fresh = [s for s in stories if s.guid not in known]
-        fresh.sort(key=lambda s: (s.published or datetime.min.replace(tzinfo=timezone.utc)).timestamp()
-                   if s.published else 0.0)
+        fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
         for story in fresh:
@@ -120,7 +119,7 @@ class Pipeline:
                 "SELECT feed FROM stories WHERE cluster=? ORDER BY id", (cluster,)))
             for name, wl_matches in fired.items():
                 wl = watchlists.get(name)
-                if wl is None or getattr(wl, "when", "first") == "spread":
+                if wl is None or wl.when == "spread":
                     continue
                 payload = _payload(story, wl, wl_matches, sources)
                 for channel, destination in self.destinations(wl):
@@ -130,9 +129,8 @@ class Pipeline:
                         result.alerts += 1
             if verdict.kind != "new":
                 self._queue_updates(conn, cluster, story_id, now)
-                result.alerts += self._spread(conn, cluster, story, watchlists, fired, now)
-            elif fired:
-                result.alerts += self._spread(conn, cluster, story, watchlists, fired, now)
+            if verdict.kind != "new" or fired:  # a lone unmatched story cannot spread anything
+                result.alerts += self._spread(conn, cluster, watchlists, fired, now)
         result.new += 1
         result.matches += len(matches)
         if verdict.kind != "new":
@@ -142,7 +140,7 @@ class Pipeline:
     def destinations(self, wl) -> list[tuple[str, str]]:
         """Where one watchlist's alerts go: notify entries, subscribers, and the console."""
         out: list[tuple[str, str]] = []
-        for channel, dests in (getattr(wl, "notify", None) or {}).items():
+        for channel, dests in (wl.notify or {}).items():
             if channel in self.channels:
                 out.extend((channel, str(d)) for d in dests)
         if not wl.name.startswith(PERSONAL_PREFIX):
@@ -170,19 +168,19 @@ class Pipeline:
                 (channel, destination, watchlist, cluster, story_id, payload, now + min(5.0, throttle), now,
                  throttle))
 
-    def _spread(self, conn, cluster: int, story: Story, watchlists: dict, fired: dict, now: float) -> int:
+    def _spread(self, conn, cluster: int, watchlists: dict, fired: dict, now: float) -> int:
         names = {r[0] for r in conn.execute("SELECT watchlist FROM cluster_watchlists WHERE cluster=?",
                                             (cluster,))}
         added = 0
         for name in names:
             wl = watchlists.get(name)
-            if wl is None or getattr(wl, "when", "first") != "spread":
+            if wl is None or wl.when != "spread":
                 continue
-            window = max(1, getattr(wl, "within_minutes", 0) or 60) * 60.0
+            window = max(1, wl.within_minutes or 60) * 60.0
             sources = _distinct(r[0] for r in conn.execute(
                 "SELECT feed FROM stories WHERE cluster=? AND fetched >= ? ORDER BY id",
                 (cluster, now - window)))
-            if len(sources) < max(1, getattr(wl, "outlets", 0) or 1):
+            if len(sources) < max(1, wl.outlets or 1):
                 continue
             first = conn.execute("SELECT id, feed, title, summary, url, published FROM stories "
                                  "WHERE cluster=? ORDER BY id LIMIT 1", (cluster,)).fetchone()
@@ -202,7 +200,7 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str])
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
-        watchlist_title=getattr(wl, "title", "") or wl.name, matches=matches, sources=sources)
+        watchlist_title=wl.title or wl.name, matches=matches, sources=sources)
 
 
 def _dt(ts: float) -> datetime:
