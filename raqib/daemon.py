@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -452,9 +452,3 @@ def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
 
 def load_daemon(config_path: str | Path, **kwargs) -> Daemon:
     return Daemon(load_config(config_path), **kwargs)
-
-
-def resolve_tz(name: str | None):
-    if not name:
-        return timezone.utc
-    return ZoneInfo(name)
