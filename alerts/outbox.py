@@ -6,8 +6,11 @@ whose outcome is unknown (the process died after the channel accepted the messag
 before the row was marked sent) is sent again after restart, once.
 
 Rules, per round:
-1. Rows left `sending` by a crash go back to `pending` (at start-up only).
+1. Rows left `sending` by a crash go back to `pending` (at start-up only, under the
+   daemon's database lock, so never a row another process is still sending).
 2. Due rows (`pending`, `next_try <= now`) are grouped by (channel, destination).
+   Before a send its rows are claimed (`pending` → `sending`); only the rows this
+   process actually claimed are sent, so a row is never sent by two senders at once.
 3. Per destination, its policy decides: muted or in quiet hours → held until the end
    of the pause and then sent as one digest; `hourly`/`daily@HH:MM` modes → held until
    the next slot, then one digest; instant mode → sent one by one, except a burst of
@@ -206,7 +209,7 @@ class Deliverer:
             oldest = min(r["created"] for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
-                self.store.mark_retry([r["id"] for r in alerts_rows], hold, "held: quiet hours, mute or digest mode")
+                self.store.hold([r["id"] for r in alerts_rows], hold, "held: quiet hours, mute or digest mode")
                 self._hold_rest(channel.name, destination, hold)
             else:
                 held_before = any(r["last_error"] and r["last_error"].startswith("held:") for r in alerts_rows)
@@ -227,8 +230,11 @@ class Deliverer:
                            "AND next_try < ?", (until, channel, destination, until))
 
     async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
+        claimed = set(self.store.claim([r["id"] for r in rows]))
+        rows = [r for r in rows if r["id"] in claimed]
+        if not rows:
+            return 0  # another sender has them
         ids = [r["id"] for r in rows]
-        self.store.claim(ids)
         alerts = [alert_from_row(r) for r in rows]
         self.in_flight += 1
         started = self.clock()
@@ -303,7 +309,8 @@ class Deliverer:
         for member in self.store.cluster_sources(row["cluster"]):
             if member["feed"] not in sources:
                 sources.append(member["feed"])
-        self.store.claim([row["id"]])
+        if not self.store.claim([row["id"]]):
+            return 0  # another sender has it
         alert = alert_from_row(row)
         try:
             await channel.edit(alert, original[0]["ref"], sources)

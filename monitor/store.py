@@ -1,5 +1,16 @@
 """The store: SQLite (through sqlite-utils) in WAL mode, one writer.
 
+Opening:
+- The daemon opens its database `exclusive`: an exclusive `flock` on `<db>.lock` (next
+  to the database, holding the owner's pid) is taken before anything else and held until
+  `close()`, so a second daemon on the same file refuses to start, naming the database
+  and the other pid. Other commands take no lock and work while a daemon runs.
+- Read commands (status, feeds, outbox listing, backup) open it `readonly`: SQLite's
+  `mode=ro`, falling back to `immutable=1` where even the WAL index cannot be created
+  (a read-only mount); no migration, no write. A missing file reads as an empty store.
+- A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is a StoreError that says so and how
+  to recover (`raqib backup` copies, `sqlite3 .recover`), wherever it is found.
+
 Tables:
 - `feeds`: one row per feed, its fetch state (etag, last_modified, body_hash, url), its
   schedule (next_poll) and its health (failures, last_success, last_error, items_seen,
@@ -18,6 +29,8 @@ Schema changes are named migrations applied in order at start-up.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import logging
 import os
@@ -26,6 +39,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -131,19 +145,65 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 ACTIVE_STATES = ("pending", "sending")
+_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+_CANNOT_OPEN_RO = (14, 8)  # SQLITE_CANTOPEN, SQLITE_READONLY: no WAL index on a read-only mount
+
+
+class DatabaseLock:
+    """One daemon per database: an exclusive flock on `<db>.lock`, released by `release()`
+    or when the process ends (however it ends: the kernel drops the lock)."""
+
+    def __init__(self, database: Path) -> None:
+        self.fd: int | None = None
+        self.path = database.with_name(database.name + ".lock")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror}",
+                             hint="check the folder's permissions") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StoreError(f"cannot lock {self.path}: {exc.strerror}") from exc
+            pid = f" (pid {owner})" if owner.isdigit() else ""
+            raise StoreError(f"database {database} is in use by another raqib daemon{pid}",
+                             hint="one daemon per database: stop the other one first; "
+                                  "raqib status, feeds, outbox and backup work meanwhile") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the flock; the file stays
+            self.fd = None
+
+    __del__ = release
 
 
 class Store:
     """All reads and writes of Raqib's state. Not shared across threads."""
 
-    def __init__(self, path: str | Path | None = None, *, memory: bool = False) -> None:
+    def __init__(self, path: str | Path | None = None, *, memory: bool = False,
+                 readonly: bool = False, exclusive: bool = False) -> None:
         self.path = None if memory or path is None else Path(path)
+        self.readonly = readonly
+        self._lock: DatabaseLock | None = None
+        if readonly and self.path is not None and not self.path.exists():
+            self.path = None  # nothing stored yet: an empty store answers every read
         try:
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
+            elif readonly:
+                self.db = sqlite_utils.Database(self._connect_readonly(self.path))
             else:
                 if not self.path.parent.exists():
                     self.path.parent.mkdir(mode=0o700, parents=True)  # state is private
+                if exclusive:
+                    self._lock = DatabaseLock(self.path)
                 new = not self.path.exists()
                 conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
                 self.db = sqlite_utils.Database(conn)
@@ -154,10 +214,46 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=30000")
             self.conn = self.db.conn
-            self._migrate()
+            if self.path is None or not readonly:
+                self._migrate()
+        except BaseException as exc:
+            if self._lock is not None:
+                self._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, f"cannot open database {self.path or ':memory:'}",
+                                  "check the path, its permissions and free disk space") from exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}",
+                                 hint="check the path and its permissions") from exc
+            raise
+
+    @staticmethod
+    def _connect_readonly(path: Path) -> sqlite3.Connection:
+        """mode=ro, or immutable=1 where the WAL index cannot be made (a read-only mount;
+        nobody can be writing there)."""
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.path or ':memory:'}: {exc}",
-                             hint="check the path, its permissions and free disk space") from exc
+            conn.close()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _CANNOT_OPEN_RO:
+                raise
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+
+    def _error(self, exc: sqlite3.Error, doing: str, hint: str = "") -> StoreError:
+        """A StoreError for `exc`; a damaged file says so, and how to recover."""
+        where = self.path or ":memory:"
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGED:
+            return StoreError(
+                f"database {where} is damaged: {exc}",
+                hint=f"stop Raqib and keep a copy of the file; then restore a copy made by `raqib backup`, "
+                     f"or rescue what is readable with `sqlite3 {where} .recover | sqlite3 {where}.recovered` "
+                     f"and point `database:` at the new file")
+        return StoreError(f"{doing}: {exc}", hint=hint)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -189,21 +285,20 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"database write failed: {exc}",
-                                 hint="is the disk full or the database read-only?") from exc
+                raise self._error(exc, "database write failed", "is the disk full or the database read-only?") from exc
             raise
 
     def query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
         try:
             return [dict(r) for r in self.db.query(sql, params)]
         except sqlite3.Error as exc:
-            raise StoreError(f"database read failed: {exc}") from exc
+            raise self._error(exc, "database read failed") from exc
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             row = self.conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"database read failed: {exc}") from exc
+            raise self._error(exc, "database read failed") from exc
         return row[0] if row else None
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Cursor:
@@ -211,7 +306,7 @@ class Store:
             with self.transaction() as conn:
                 return conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise StoreError(f"database write failed: {exc}") from exc
+            raise self._error(exc, "database write failed") from exc
 
     def ping(self) -> bool:
         """True when the database answers a read and accepts a write."""
@@ -225,11 +320,15 @@ class Store:
 
     def close(self) -> None:
         try:
-            if self.path is not None:
+            if self.path is not None and not self.readonly:
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.conn.close()
         except sqlite3.Error as exc:
             log.warning("database close failed error=%s", exc)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def get_kv(self, key: str, default: str | None = None) -> str | None:
         value = self.scalar("SELECT value FROM kv WHERE key = ?", (key,))
@@ -317,11 +416,14 @@ class Store:
     def known_guids(self, feed: str, guids: Sequence[str]) -> set[str]:
         """Which of these GUIDs this feed has already delivered to us."""
         known: set[str] = set()
-        for i in range(0, len(guids), 500):
-            chunk = list(guids[i:i + 500])
-            marks = ",".join("?" * len(chunk))
-            known.update(r[0] for r in self.conn.execute(
-                f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
+        try:
+            for i in range(0, len(guids), 500):
+                chunk = list(guids[i:i + 500])
+                marks = ",".join("?" * len(chunk))
+                known.update(r[0] for r in self.conn.execute(
+                    f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database read failed") from exc
         return known
 
     def story_by_canonical_url(self, canonical_url: str) -> dict | None:
@@ -348,8 +450,11 @@ class Store:
                           "WHERE cluster=? ORDER BY id", (cluster,))
 
     def stories_since(self, since: float) -> Iterator[dict]:
-        yield from self.db.query("SELECT id, cluster, title, summary, url, feed, published, fetched "
-                                 "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+        try:
+            yield from self.db.query("SELECT id, cluster, title, summary, url, feed, published, fetched "
+                                     "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database read failed") from exc
 
     # -- outbox -----------------------------------------------------------------------
 
@@ -380,13 +485,26 @@ class Store:
             params.extend(channels)
         return self.scalar(sql, params)
 
-    def claim(self, ids: Sequence[int]) -> None:
-        """Mark alerts as being sent; a crash leaves them 'sending' for recovery."""
+    def claim(self, ids: Sequence[int]) -> list[int]:
+        """Mark pending alerts as being sent and return the ids this call claimed: a row
+        another connection claimed first (or that is no longer pending) is not ours to
+        send. A crash leaves claimed rows 'sending' for recovery."""
+        claimed: list[int] = []
         if not ids:
-            return
+            return claimed
         with self.transaction() as conn:
-            conn.executemany("UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=? "
-                             "AND state='pending'", [(i,) for i in ids])
+            for i in ids:
+                if conn.execute("UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=? "
+                                "AND state='pending'", (i,)).rowcount:
+                    claimed.append(i)
+        return claimed
+
+    def hold(self, ids: Sequence[int], until: float, reason: str) -> None:
+        """Put pending alerts off until `until` (quiet hours, mute, digest slot); rows
+        already claimed for sending are left alone."""
+        with self.transaction() as conn:
+            conn.executemany("UPDATE outbox SET next_try=?, last_error=? WHERE id=? AND state='pending'",
+                             [(until, reason[:500], i) for i in ids])
 
     def mark_sent(self, ids: Sequence[int], now: float, ref: str | None = None) -> None:
         with self.transaction() as conn:

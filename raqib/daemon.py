@@ -1,7 +1,8 @@
 """The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping.
 
-Start-up: read the config (errors name file and line, exit 1) → open the store and
-apply migrations → load watchlists (a broken file is an error at start; later, while
+Start-up: read the config (errors name file and line, exit 1) → take the database's
+daemon lock (a second daemon on the same file exits 1 naming the other's pid), open the
+store and apply migrations → load watchlists (a broken file is an error at start; later, while
 running, the last good version stays) → rebuild the dedup index from the window's
 stories → put rows left `sending` by a crash back in the queue → start channels →
 READY to systemd.
@@ -124,7 +125,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
         register_config_secrets(config)
-        self.store = Store(config.database)
+        self.store = Store(config.database, exclusive=True)  # one daemon per database, for its life
         self.registry = WatchlistRegistry(config.watchlists)
         errors = self.registry_errors = self.registry.refresh()[1]
         if errors:

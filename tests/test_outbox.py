@@ -1,6 +1,7 @@
 """The deliverer keeps the delivery promise: retries, dead letters, digests, crash recovery."""
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import datetime, timezone
 
@@ -205,3 +206,46 @@ async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
 ])
 def test_digest_slots(mode, created, expected):
     assert Policy(mode=mode).next_slot(created.timestamp()) == expected.timestamp()
+
+
+class SlowChannel(ScriptedChannel):
+    """Takes a moment per send, as a real receiver does, so two senders overlap."""
+
+    async def send(self, alert):
+        await asyncio.sleep(0.05)
+        return await super().send(alert)
+
+
+def test_a_row_claimed_by_one_connection_is_not_claimed_by_another(tmp_path):
+    one, other = Store(tmp_path / "raqib.db"), Store(tmp_path / "raqib.db")
+    try:
+        enqueue(one, 3)
+        ids = [r["id"] for r in one.due_alerts(2000.0)]
+        assert [r["id"] for r in other.due_alerts(2000.0)] == ids  # both saw them pending
+        assert one.claim(ids[:2]) == ids[:2]
+        assert other.claim(ids) == ids[2:]  # only the row nobody had claimed
+        assert one.claim(ids) == []
+    finally:
+        one.close()
+        other.close()
+
+
+async def test_two_deliverers_on_one_database_send_each_alert_once(tmp_path):
+    """Two senders read the same due rows before either claims them: each alert still
+    goes out once, by whichever sender claimed it."""
+    stores = [Store(tmp_path / "raqib.db"), Store(tmp_path / "raqib.db")]
+    try:
+        enqueue(stores[0], 4, destination="d1")
+        enqueue(stores[0], 4, destination="d2", first_cluster=10)
+        channels = [SlowChannel(), SlowChannel()]
+        deliverers = [Deliverer(store, {"scripted": ch}, clock=Clock(2000.0),
+                                settings=DeliverySettings(burst=100))
+                      for store, ch in zip(stores, channels)]
+        counts = await asyncio.gather(*(d.run_once() for d in deliverers))
+        sent = [title for ch in channels for _, titles in ch.sent for title in titles]
+        assert sorted(sent) == sorted({*sent}) and len(sent) == 8, channels[0].sent + channels[1].sent
+        assert sum(counts) == 8
+        assert states(stores[0]) == {"sent": 8}
+    finally:
+        for store in stores:
+            store.close()
