@@ -7,9 +7,12 @@ Import rules (`parse_opml`):
   than OPML needs).
 - The root must be <opml>. Every <outline> with an xmlUrl (any letter case) is a feed,
   however deeply nested in category outlines. Its name is its title, else its text, else
-  the URL's host, with runs of white space made one space; names are made unique by appending "-2", "-3", ... in file order.
-- URLs must be absolute http(s); anything else is a ConfigError naming the file and
-  line. A URL listed twice is kept once (the first).
+  the URL's host, with runs of white space made one space; names are made unique by appending "-2", "-3", ... in file order
+  (in linear time: each name remembers the last number it was given).
+- URLs must be absolute http(s) with a host and, if given, a port from 1 to 65535;
+  anything else is a ConfigError naming the file and line. `read_opml` reports every
+  such outline and keeps the good ones; `parse_opml` raises the first. A URL listed
+  twice is kept once (the first).
 - Malformed XML is a ConfigError naming the file and line.
 
 Export (`export_opml`) writes OPML 2.0 with one <outline type="rss"> per feed; what it
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Iterable
 from urllib.parse import urlsplit
@@ -34,12 +38,44 @@ class _Refused(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class OpmlFeed:
+    name: str
+    url: str
+    line: int
+
+
 def parse_opml(data: bytes | str, source: str = "<opml>") -> list[tuple[str, str]]:
-    """The (name, url) of every feed in an OPML document, in file order."""
+    """The (name, url) of every feed in an OPML document, in file order; the first bad
+    outline is a ConfigError."""
+    feeds, problems = read_opml(data, source)
+    if problems:
+        raise problems[0]
+    return [(f.name, f.url) for f in feeds]
+
+
+def feed_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a feed URL at all (not http(s), no host, a bad port), or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return f"not a valid URL (a bad host or port): {url!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"feed URL must be http(s): {url!r}"
+    if port == 0:
+        return f"not a valid URL (port 0): {url!r}"
+    return None
+
+
+def read_opml(data: bytes | str, source: str = "<opml>") -> tuple[list[OpmlFeed], list[ConfigError]]:
+    """Every feed of an OPML document in file order, and a ConfigError (file and line) for
+    every outline whose URL cannot be a feed. A document that is not OPML raises."""
     # For text, the declared encoding no longer applies: it is read as the UTF-8 we send.
     parser = xml.parsers.expat.ParserCreate("utf-8" if isinstance(data, str) else None)
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     found: list[tuple[str, str, int]] = []
+    problems: list[ConfigError] = []
     seen_root: list[str] = []
 
     def refuse(*_args: object) -> None:
@@ -57,11 +93,11 @@ def parse_opml(data: bytes | str, source: str = "<opml>") -> list[tuple[str, str
         url = (lowered.get("xmlurl") or "").strip()
         if not url:
             return
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"feed URL must be http(s): {url!r}", file=source,
-                              line=parser.CurrentLineNumber)
-        name = (lowered.get("title") or lowered.get("text") or parts.hostname).strip()
+        problem = feed_url_problem(url)
+        if problem:
+            problems.append(ConfigError(problem, file=source, line=parser.CurrentLineNumber))
+            return
+        name = (lowered.get("title") or lowered.get("text") or urlsplit(url).hostname or "").strip()
         found.append((" ".join(name.split()), url, parser.CurrentLineNumber))
 
     parser.StartDoctypeDeclHandler = refuse
@@ -82,20 +118,24 @@ def parse_opml(data: bytes | str, source: str = "<opml>") -> list[tuple[str, str
     if not seen_root:
         raise ConfigError("empty OPML file", file=source)
 
-    feeds: list[tuple[str, str]] = []
+    feeds: list[OpmlFeed] = []
     urls: set[str] = set()
     names: set[str] = set()
-    for name, url, _line in found:
+    last_number: dict[str, int] = {}  # numbers below it are taken, and stay taken
+    for name, url, line in found:
         if url in urls:
             continue
         urls.add(url)
-        unique, n = name, 1
-        while unique in names:
-            n += 1
-            unique = f"{name}-{n}"
+        unique = name
+        if unique in names:
+            n = last_number.get(name, 1)
+            while unique in names:
+                n += 1
+                unique = f"{name}-{n}"
+            last_number[name] = n
         names.add(unique)
-        feeds.append((unique, url))
-    return feeds
+        feeds.append(OpmlFeed(unique, url, line))
+    return feeds, problems
 
 
 def export_opml(feeds: Iterable[tuple[str, str]], title: str = "Raqib feeds") -> str:

@@ -149,6 +149,11 @@ _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 _CANNOT_OPEN_RO = (14, 8)  # SQLITE_CANTOPEN, SQLITE_READONLY: no WAL index on a read-only mount
 
 
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write here: the file (if any) and its folder (for -wal, -shm)."""
+    return all(os.access(p, os.W_OK) for p in (path, path.parent) if p.exists())
+
+
 class DatabaseLock:
     """One daemon per database: an exclusive flock on `<db>.lock`, released by `release()`
     or when the process ends (however it ends: the kernel drops the lock)."""
@@ -220,8 +225,11 @@ class Store:
             if self._lock is not None:
                 self._lock.release()
             if isinstance(exc, sqlite3.Error):
-                raise self._error(exc, f"cannot open database {self.path or ':memory:'}",
-                                  "check the path, its permissions and free disk space") from exc
+                hint = "check the path, its permissions and free disk space"
+                if self.path is not None and not readonly and not _writable(self.path):
+                    hint = ("the database or its folder is read-only; raqib status, feeds, outbox and "
+                            "backup still read it")
+                raise self._error(exc, f"cannot open database {self.path or ':memory:'}", hint) from exc
             if isinstance(exc, OSError):
                 raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}",
                                  hint="check the path and its permissions") from exc
@@ -390,6 +398,39 @@ class Store:
             conn.execute("INSERT INTO feeds (name, url, configured_url, interval, source) VALUES (?, ?, ?, ?, ?)",
                          (name, url, url, interval, source))
         return True
+
+    def add_feeds(self, feeds: Iterable[tuple[str, str]], *, source: str = "runtime") -> list[str]:
+        """Add feeds outside the config all at once (one transaction); returns the names
+        added. A feed whose name or URL is already there is left out."""
+        added: list[str] = []
+        with self.transaction() as conn:
+            names = {r[0] for r in conn.execute("SELECT name FROM feeds")}
+            urls = {r[0] for r in conn.execute("SELECT url FROM feeds UNION SELECT configured_url FROM feeds")}
+            for name, url in feeds:
+                if name in names or url in urls:
+                    continue
+                conn.execute("INSERT INTO feeds (name, url, configured_url, source) VALUES (?, ?, ?, ?)",
+                             (name, url, url, source))
+                names.add(name)
+                urls.add(url)
+                added.append(name)
+        return added
+
+    def feeds_as_configured(self, feeds: Iterable[Any]) -> list[dict]:
+        """The feed table as it will be once synced with these config feeds, without
+        writing to this database (it may be open read-only): synced in a scratch copy."""
+        scratch = Store(memory=True)
+        try:
+            columns = {r["name"] for r in scratch.query("PRAGMA table_info(feeds)")}
+            with scratch.transaction() as conn:
+                for row in self.feeds():
+                    row = {k: v for k, v in row.items() if k in columns}
+                    conn.execute(f"INSERT INTO feeds ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                 tuple(row.values()))
+            scratch.sync_feeds(feeds)
+            return scratch.feeds()
+        finally:
+            scratch.close()
 
     def feed(self, name: str) -> dict | None:
         rows = self.query("SELECT * FROM feeds WHERE name = ?", (name,))

@@ -2,6 +2,12 @@
 
 Exit status: 0 success, 1 bad input or config (a message on stderr naming the file and
 line), 2 usage error.
+
+The global options (`--config/-c`, `--log-level`, `--log-format`) are accepted anywhere
+on the line: before the command, after it, or after a sub-command (`raqib feeds import
+--config X f.opml`); given twice, the last one counts. Commands that only read (status,
+feeds, feeds export, outbox, backup) open the database read-only, so they work beside a
+running daemon and on a read-only mount.
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from monitor.errors import ConfigError, RaqibError
+from monitor.errors import ConfigError, RaqibError, StoreError
 
 from .logs import setup_logging
 
@@ -24,7 +30,7 @@ DEFAULT_CONFIG = "raqib.yaml"
 
 
 def _config_path(args: argparse.Namespace) -> str:
-    if args.config:
+    if getattr(args, "config", None):
         return args.config
     env = os.environ.get("RAQIB_CONFIG")
     if env:
@@ -174,7 +180,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
-    store = Store(config.database)
+    store = Store(config.database, readonly=True)
     now = time.time()
     feeds = store.feeds()
     enabled = [f for f in feeds if f["enabled"]]
@@ -221,7 +227,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
-    store = Store(config.database)
+    store = Store(config.database, readonly=args.feeds_command != "import")
     try:
         if args.feeds_command == "import":
             return _feeds_import(store, args, allow_private=args.allow_private or config.allow_private_feeds)
@@ -233,15 +239,19 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 known.setdefault(f.name, f.url)
             sys.stdout.write(export_opml(sorted(known.items())))
             return 0
-        store.sync_feeds(config.feeds)
-        print(format_feeds_table(store.feeds(), time.time()))
+        print(format_feeds_table(store.feeds_as_configured(config.feeds), time.time()))
         return 0
     finally:
         store.close()
 
 
 def _feeds_import(store, args, *, allow_private: bool = False) -> int:
-    from monitor.opml import parse_opml
+    """Every outline is checked before anything is added; then the good ones are added in
+    one transaction. A malformed URL anywhere adds nothing (each is reported with its
+    line); a feed refused by the address rule is skipped, with its line."""
+    from urllib.parse import urlsplit
+
+    from monitor.opml import read_opml
     from monitor.urls import check_feed_url
 
     path = Path(args.file)
@@ -249,18 +259,25 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    added = skipped = 0
-    for name, url in parse_opml(data, str(path)):
-        problem = check_feed_url(url, allow_private=allow_private)
+    feeds, problems = read_opml(data, str(path))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        raise ConfigError(f"{len(problems)} outline(s) with a bad feed URL; nothing imported", file=str(path))
+    verdicts: dict[tuple[str, str, int | None], str | None] = {}  # one look-up per host
+    accepted: list[tuple[str, str]] = []
+    for feed in feeds:
+        parts = urlsplit(feed.url)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        if key not in verdicts:
+            verdicts[key] = check_feed_url(feed.url, allow_private=allow_private)
+        problem = verdicts[key]
         if problem:
-            print(f"{path}: skipped {name} <{url}>: {problem}", file=sys.stderr)
-            skipped += 1
+            print(f"{path}:{feed.line}: skipped {feed.name} <{feed.url}>: {problem}", file=sys.stderr)
             continue
-        if store.add_feed(name, url, source="opml"):
-            added += 1
-        else:
-            skipped += 1
-    print(f"imported {added} feeds, skipped {skipped}")
+        accepted.append((feed.name, feed.url))
+    added = store.add_feeds(accepted, source="opml")
+    print(f"imported {len(added)} feeds, skipped {len(feeds) - len(added)}")
     return 0
 
 
@@ -291,7 +308,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
-    store = Store(config.database)
+    store = Store(config.database, readonly=args.outbox_command != "retry")
     try:
         if args.outbox_command == "retry":
             n = store.retry_dead(args.ids or None)
@@ -315,7 +332,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
-    store = Store(config.database)
+    if not Path(config.database).exists():
+        raise StoreError(f"no database at {config.database} to back up",
+                         hint="raqib run creates it; check `database:` in the config")
+    store = Store(config.database, readonly=True)
     try:
         store.backup(args.file)
     finally:
@@ -324,20 +344,28 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _global_options() -> argparse.ArgumentParser:
+    """Options every (sub-)command accepts. Their default is "not given" (SUPPRESS), so
+    a value given before the command is not reset by a sub-parser that did not see it."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", default=argparse.SUPPRESS,
+                        help="config file (default: $RAQIB_CONFIG or ./raqib.yaml)")
+    common.add_argument("--log-level", default=argparse.SUPPRESS,
+                        help="DEBUG, INFO, WARNING or ERROR (default: $RAQIB_LOG_LEVEL or INFO)")
+    common.add_argument("--log-format", choices=("kv", "json"), default=argparse.SUPPRESS,
+                        help="log lines as key=value or JSON (default: $RAQIB_LOG_FORMAT or kv)")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="raqib", description="Watch Arabic news feeds and alert people.")
-    parser.add_argument("--log-level", default=os.environ.get("RAQIB_LOG_LEVEL", "INFO"))
-    parser.add_argument("--log-format", choices=("kv", "json"), default=os.environ.get("RAQIB_LOG_FORMAT", "kv"))
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--config", "-c", help="config file (default: $RAQIB_CONFIG or ./raqib.yaml)")
-        return p
-
-    p = with_config(sub.add_parser("run", help="run the daemon"))
+    common = _global_options()
+    parser = argparse.ArgumentParser(prog="raqib", description="Watch Arabic news feeds and alert people.",
+                                     parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser_with(common))
+    p = sub.add_parser("run", help="run the daemon")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     p.set_defaults(func=cmd_run)
-    p = with_config(sub.add_parser("check", help="validate the config and every watchlist"))
+    p = sub.add_parser("check", help="validate the config and every watchlist")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("match", help="match JSON Lines stories against watchlists")
     p.add_argument("watchlists", help="a watchlist YAML file or a folder of them")
@@ -351,30 +379,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watchlists", help="watchlists to use (default: ./watchlists or the bundled ones)")
     p.add_argument("--keep", action="store_true", help="keep the demo's temporary folder")
     p.set_defaults(func=cmd_demo)
-    p = with_config(sub.add_parser("status", help="feeds, stories, alerts and the outbox at a glance"))
+    p = sub.add_parser("status", help="feeds, stories, alerts and the outbox at a glance")
     p.set_defaults(func=cmd_status)
-    p = with_config(sub.add_parser("feeds", help="list feeds and their health; import/export OPML"))
-    fsub = p.add_subparsers(dest="feeds_command")
+    p = sub.add_parser("feeds", help="list feeds and their health; import/export OPML")
+    fsub = p.add_subparsers(dest="feeds_command", parser_class=_parser_with(common))
     fi = fsub.add_parser("import", help="add the feeds of an OPML file")
     fi.add_argument("file")
     fi.add_argument("--allow-private", action="store_true",
                     help="accept feeds on loopback or private addresses")
     fsub.add_parser("export", help="print all feeds as OPML")
     p.set_defaults(func=cmd_feeds)
-    p = with_config(sub.add_parser("outbox", help="list undelivered alerts; retry dead ones"))
-    osub = p.add_subparsers(dest="outbox_command")
+    p = sub.add_parser("outbox", help="list undelivered alerts; retry dead ones")
+    osub = p.add_subparsers(dest="outbox_command", parser_class=_parser_with(common))
     orr = osub.add_parser("retry", help="queue dead alerts again")
     orr.add_argument("ids", nargs="*", type=int)
     p.set_defaults(func=cmd_outbox)
-    p = with_config(sub.add_parser("backup", help="online backup of the database"))
+    p = sub.add_parser("backup", help="online backup of the database")
     p.add_argument("file")
     p.set_defaults(func=cmd_backup)
     return parser
 
 
+def _parser_with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """The parser class sub-commands are made with: each one takes the global options."""
+    class SubParser(argparse.ArgumentParser):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs["parents"] = [*kwargs.get("parents", ()), common]
+            super().__init__(*args, **kwargs)
+    return SubParser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.config = getattr(args, "config", None)
+    args.log_level = getattr(args, "log_level", None) or os.environ.get("RAQIB_LOG_LEVEL", "INFO")
+    args.log_format = getattr(args, "log_format", None) or os.environ.get("RAQIB_LOG_FORMAT", "kv")
     setup_logging(args.log_level, args.log_format)
     try:
         return int(args.func(args) or 0)

@@ -3,6 +3,20 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 # aiosmtpd logs every connection at INFO from its own thread, sometimes after pytest has
 # closed the stream it captured; its chatter says nothing the email tests assert.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+@pytest.fixture
+def restore_logging():
+    """`raqib.cli.main` points the root logger at the test's captured stderr; undo that."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)

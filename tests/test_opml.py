@@ -1,11 +1,22 @@
-"""OPML import and export: real-world shapes, hostile documents, exact round trips."""
+"""OPML import and export: real-world shapes, hostile documents, exact round trips.
+
+`raqib feeds import` checks every outline before adding any: a malformed URL anywhere
+(a port out of range, not http) adds nothing and names each bad line; 20,000 outlines
+with one name import in seconds, not minutes.
+"""
 from __future__ import annotations
+
+import time
 
 import pytest
 from hypothesis import given, strategies as st
 
 from monitor.errors import ConfigError
-from monitor.opml import export_opml, parse_opml
+from monitor.opml import export_opml, parse_opml, read_opml
+from monitor.store import Store
+from raqib.cli import main
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
@@ -84,3 +95,73 @@ urls = st.builds(lambda host, path: f"https://{host}.example/{path}",
 @given(st.lists(st.tuples(names, urls), max_size=15, unique_by=(lambda t: t[0], lambda t: t[1])))
 def test_round_trip(feeds):
     assert parse_opml(export_opml(feeds)) == feeds
+
+
+def test_every_bad_outline_is_reported_with_its_line_and_the_good_ones_kept():
+    doc = ("<opml><body>\n<outline text='a' xmlUrl='http://93.184.216.34/a'/>\n"
+           "<outline text='b' xmlUrl='http://example.com:99999/'/>\n"
+           "<outline text='c' xmlUrl='ftp://example.com/'/>\n"
+           "<outline text='d' xmlUrl='http://[::1/'/>\n"
+           "<outline text='e' xmlUrl='http://93.184.216.34/e'/>\n</body></opml>")
+    feeds, problems = read_opml(doc, "my.opml")
+    assert [(f.name, f.line) for f in feeds] == [("a", 2), ("e", 6)]
+    assert [str(p).split(": ")[0] for p in problems] == ["my.opml:3", "my.opml:4", "my.opml:5"]
+    with pytest.raises(ConfigError, match="my.opml:3: "):
+        parse_opml(doc, "my.opml")
+
+
+def many_outlines(n: int) -> str:
+    body = "".join(f'<outline text="same" xmlUrl="http://93.184.216.34/feed/{i}"/>\n' for i in range(n))
+    return f'<?xml version="1.0"?><opml version="2.0"><head/><body>\n{body}</body></opml>\n'
+
+
+def test_twenty_thousand_outlines_of_one_name_parse_in_linear_time():
+    started = time.monotonic()
+    feeds = parse_opml(many_outlines(20_000))
+    assert time.monotonic() - started < 10  # was about 45 s: each name tried -2, -3, ... from the start
+    assert feeds[0][0] == "same" and feeds[1][0] == "same-2" and feeds[-1][0] == "same-20000"
+    assert len({name for name, _ in feeds}) == 20_000
+
+
+def write_config(tmp_path):
+    (tmp_path / "wl").mkdir()
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {tmp_path / 'raqib.db'}\nwatchlists: {tmp_path / 'wl'}\n", encoding="utf-8")
+    return config
+
+
+def stored_feeds(tmp_path) -> list[str]:
+    store = Store(tmp_path / "raqib.db")
+    try:
+        return [f["name"] for f in store.feeds()]
+    finally:
+        store.close()
+
+
+def test_an_import_with_a_bad_url_adds_nothing_and_names_every_bad_line(tmp_path, capsys):
+    config = write_config(tmp_path)
+    opml = tmp_path / "f.opml"
+    opml.write_text("<opml><body>\n" + "".join(f"<outline text='ok{i}' xmlUrl='http://93.184.216.34/{i}'/>\n"
+                                               for i in range(5))
+                    + "<outline text='bad' xmlUrl='http://example.com:99999/'/>\n"
+                    + "<outline text='worse' xmlUrl='http://example.com:port/'/>\n</body></opml>",
+                    encoding="utf-8")
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"{opml}:7: " in err and f"{opml}:8: " in err and "nothing imported" in err, err
+    assert "Traceback" not in err
+    assert stored_feeds(tmp_path) == []
+
+
+def test_twenty_thousand_outlines_import_in_one_go(tmp_path, capsys):
+    config = write_config(tmp_path)
+    opml = tmp_path / "f.opml"
+    opml.write_text(many_outlines(20_000), encoding="utf-8")
+    started = time.monotonic()
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 0
+    assert time.monotonic() - started < 20
+    assert "imported 20000 feeds, skipped 0" in capsys.readouterr().out
+    assert len(stored_feeds(tmp_path)) == 20_000
+    # importing the same file again adds nothing twice
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 0
+    assert "imported 0 feeds, skipped 20000" in capsys.readouterr().out
