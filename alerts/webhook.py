@@ -3,6 +3,13 @@
 Rules:
 - Destinations are http(s) URLs or the names of `endpoints` in the config (a name keeps
   a URL that carries a token out of watchlist files and gives it its own secret).
+- Targets must be public addresses (the rule of `monitor.urls`), so a watchlist file
+  cannot aim Raqib at the local network or a cloud metadata address: an endpoint whose
+  URL is a private address literal or a local name is a config error; `raqib check` also
+  resolves the names that watchlists notify; and at send time the connection goes only
+  to checked public addresses (`monitor.guard`, no DNS rebinding), a refusal being a
+  permanent failure. `allow_private: true` on the channel lets it reach private
+  addresses (a receiver on the same host or network).
 - The body is UTF-8 JSON (schema in README_channels.md): `type` "alert" or "digest",
   `version` 1, `sent_at` (epoch seconds) and the alert(s). `alert_id` is the outbox row
   and stays the same across retries, so receivers can drop repeats (delivery is
@@ -35,13 +42,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor.errors import ConfigError, DeliveryError
+from monitor.guard import BlockedAddress, PublicOnlyTransport
 from monitor.models import Alert
+from monitor.urls import private_target
 
 from .channel import Channel, delivery_defaults, max_attempts_of
 
 log = logging.getLogger(__name__)
 
-SECTION_KEYS = {"enabled", "secret", "timeout", "max_attempts", "endpoints", "digest", "quiet", "tz"}
+SECTION_KEYS = {"enabled", "secret", "timeout", "max_attempts", "endpoints", "digest", "quiet", "tz",
+                "allow_private"}
 ENDPOINT_KEYS = {"url", "secret", "mode", "quiet", "tz"}
 _URL = re.compile(r"^https?://[^/\s]+", re.I)
 USER_AGENT = "raqib-webhook/1"
@@ -66,6 +76,9 @@ class WebhookChannel(Channel):
         if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
             raise section.error("channels.webhook.secret: use a random string of at least 16 characters", "secret")
         self._secret = secret
+        self.allow_private = section.get("allow_private", False)
+        if not isinstance(self.allow_private, bool):
+            raise section.error("channels.webhook.allow_private: expected true or false", "allow_private")
         self.timeout = section.duration("timeout", 10.0)
         self.max_attempts = max_attempts_of(section, "webhook")
         self.defaults = delivery_defaults(section)
@@ -83,6 +96,10 @@ class WebhookChannel(Channel):
             if bad:
                 raise section.error(f"channels.webhook.endpoints.{name}: unknown key {sorted(bad)[0]!r} "
                                     f"(known: {', '.join(sorted(ENDPOINT_KEYS))})", "endpoints")
+            problem = None if self.allow_private else private_target(str(spec["url"]), resolve=False)
+            if problem:
+                raise section.error(f"channels.webhook.endpoints.{name}: {problem} "
+                                    "(allow_private: true under channels.webhook allows it)", "endpoints")
             if "secret" in spec and (not isinstance(spec["secret"], str) or len(spec["secret"]) < 16):
                 raise section.error(f"channels.webhook.endpoints.{name}.secret: use a random string of at "
                                     "least 16 characters", "endpoints")
@@ -102,6 +119,9 @@ class WebhookChannel(Channel):
     # -- configuration seen by the daemon ----------------------------------------------
 
     def destinations_for(self, notify: Sequence[str]) -> list[str]:
+        """The destinations a watchlist names, checked as `raqib check` does: each must be
+        an endpoint or an http(s) URL, and (unless allow_private) reach a public address,
+        names resolved."""
         out = []
         for item in notify:
             dest = str(item).strip()
@@ -109,6 +129,11 @@ class WebhookChannel(Channel):
                 known = ", ".join(sorted(self.endpoints)) or "none configured"
                 raise ConfigError(f"notify.webhook: {dest!r} is neither an http(s) URL nor an endpoint "
                                   f"of channels.webhook.endpoints (known: {known})")
+            problem = None if self.allow_private else private_target(self.endpoints.get(dest, {}).get("url", dest))
+            if problem:
+                raise ConfigError(f"notify.webhook: {problem}",
+                                  hint="webhooks go to public addresses only; allow_private: true under "
+                                       "channels.webhook allows private ones")
             out.append(dest)
         return out
 
@@ -120,8 +145,11 @@ class WebhookChannel(Channel):
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            transport = self._transport
+            if transport is None and not self.allow_private:
+                transport = PublicOnlyTransport()
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout), follow_redirects=False, transport=self._transport,
+                timeout=httpx.Timeout(self.timeout), follow_redirects=False, transport=transport,
                 headers={"User-Agent": USER_AGENT})
         return self._client
 
@@ -167,6 +195,10 @@ class WebhookChannel(Channel):
         attempt = max(a.attempts for a in alerts) + 1
         try:
             response = await self._http().post(url, content=raw, headers=headers)
+        except BlockedAddress as exc:
+            raise DeliveryError(f"refused: {exc}", channel=self.name, destination=destination, permanent=True,
+                                hint="webhooks go to public addresses only; allow_private: true under "
+                                     "channels.webhook allows private ones") from exc
         except httpx.TimeoutException as exc:
             raise self._error(f"timed out after {self.timeout:g}s ({type(exc).__name__})", destination, attempt) from exc
         except httpx.HTTPError as exc:

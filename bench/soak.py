@@ -228,7 +228,7 @@ def main() -> int:
         notify = [f"notify:\n  telegram: [{1000 + k}]\n" for k in range(len(TERMS))]
     else:
         receiver = Receiver()
-        channel_lines = ["channels:", "  webhook: {timeout: 10s}"]
+        channel_lines = ["channels:", "  webhook: {timeout: 10s, allow_private: true}"]
         notify = [f"notify:\n  webhook: [\"{receiver.url}\"]\n"] * len(TERMS)
     for k, term in enumerate(TERMS):
         (tmp / "wl" / f"soak{k}.yaml").write_text(f"name: soak{k}\ntitle: soak {k}\nterms: [{term}]\n{notify[k]}",

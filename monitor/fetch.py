@@ -24,8 +24,12 @@ Rules:
   feed should be disabled).
 - Private addresses: a fetch with `private_ok=False` (feeds added at run time, by OPML
   or a bot admin) refuses every request — the first and each redirect hop — whose host
-  is or resolves to a loopback, private, link-local or reserved address (kind
-  `blocked`), so a public feed cannot redirect Raqib into the local network.
+  is or resolves to anything but a public address (kind `blocked`; the rule is in
+  `monitor.urls`), so a public feed cannot redirect Raqib into the local network. Such
+  requests go through `monitor.guard.PublicOnlyTransport`, which connects to the very
+  addresses it checked (no DNS rebinding) and fails closed when the name does not
+  resolve. Behind an HTTP(S)_PROXY from the environment the proxy connects, so the name
+  is resolved and checked before the request is handed to it.
 - Freshness hints: `max_age` from Cache-Control max-age (none on no-store/no-cache),
   else Expires minus Date (or now).
 """
@@ -33,22 +37,24 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import hashlib
-import ipaddress
 import logging
-import socket
 import ssl
 import time
+import urllib.request
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from .decode import decode_feed
 from .errors import FetchError
-from .urls import is_private_address
+from .guard import BlockedAddress, PublicOnlyTransport, public_addresses
+from .urls import literal_target_problem
 
 logger = logging.getLogger(__name__)
 
@@ -75,30 +81,39 @@ class _TooLarge(Exception):
     pass
 
 
-class _Blocked(Exception):
-    pass
-
-
-async def _guard_private(request: httpx.Request) -> None:
-    """httpx request hook: refuse private targets for fetches marked `private_ok=False`."""
+async def _guard_private(request: httpx.Request, *, via_proxy: bool = False) -> None:
+    """httpx request hook for fetches marked `private_ok=False`: address literals and local
+    names are refused before anything is sent; behind a proxy (which resolves the name
+    itself) the name is resolved and checked here. Direct connections are checked by the
+    transport, at connect time."""
     if request.extensions.get("raqib_private_ok", True):
         return
     host = request.url.host
-    try:
-        ip = ipaddress.ip_address(host)
-        addresses = [ip]
-    except ValueError:
-        if host == "localhost" or host.endswith((".localhost", ".local")):
-            raise _Blocked(f"{host} is a local name") from None
+    problem = literal_target_problem(host)
+    if problem:
+        raise BlockedAddress(problem)
+    if via_proxy and not urllib.request.proxy_bypass(host):
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, request.url.port or 443,
-                                                                 proto=socket.IPPROTO_TCP)
-        except OSError:
-            return  # the connection attempt itself reports the DNS failure
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    for ip in addresses:
-        if is_private_address(ip):
-            raise _Blocked(f"{request.url.host} is a private or loopback address ({ip})")
+            await public_addresses(host, request.url.port or (443 if request.url.scheme == "https" else 80), 10.0)
+        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+
+
+class _PrivacyRouter(httpx.AsyncBaseTransport):
+    """Requests that may reach private addresses (feeds from the config) go through the
+    plain transport, the others through the public-only one."""
+
+    def __init__(self, plain: httpx.AsyncBaseTransport, public_only: httpx.AsyncBaseTransport) -> None:
+        self._plain = plain
+        self._public_only = public_only
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        private_ok = request.extensions.get("raqib_private_ok", True)
+        return await (self._plain if private_ok else self._public_only).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        await self._public_only.aclose()
 
 
 class Fetcher:
@@ -114,17 +129,22 @@ class Fetcher:
         self.max_bytes = max_bytes
         self._slots = asyncio.Semaphore(concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        if transport is None:
+            transport = _PrivacyRouter(httpx.AsyncHTTPTransport(limits=limits),
+                                       PublicOnlyTransport(limits=limits))
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout,
                                   pool=deadline),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            limits=limits,
             follow_redirects=True,
             max_redirects=max_redirects,
             headers={"User-Agent": user_agent, "Accept": ACCEPT,
                      "Accept-Encoding": "gzip, deflate"},
             trust_env=True,
-            event_hooks={"request": [_guard_private]},
+            event_hooks={"request": [functools.partial(_guard_private,
+                                                       via_proxy=bool(urllib.request.getproxies()))]},
         )
 
     async def aclose(self) -> None:
@@ -192,7 +212,7 @@ class Fetcher:
                 body = await self._read_capped(response)
         except FetchError:
             raise
-        except _Blocked as exc:
+        except BlockedAddress as exc:
             raise FetchError(f"refused: {exc}", feed=feed, url=url, kind="blocked",
                              hint="feeds added at run time may not reach private addresses "
                                   "(allow_private_feeds: true in the config allows it)") from exc

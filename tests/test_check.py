@@ -38,3 +38,19 @@ def test_a_broken_config_exits_1_with_file_and_line(tmp_path, capsys):
     assert f"{config}:3: " in capsys.readouterr().out
     assert main(["run", "--config", str(tmp_path / "missing.yaml")]) == 1
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_a_webhook_to_a_private_address_is_reported_with_file_and_line(tmp_path, capsys):
+    wl = tmp_path / "wl"
+    wl.mkdir()
+    (wl / "a.yaml").write_text("name: a\nterms: [بوتين]\nnotify:\n  webhook: ['http://100.100.100.200/latest']\n",
+                               encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {tmp_path / 'x.db'}\nwatchlists: {wl}\nchannels:\n  webhook: {{}}\n",
+                      encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{wl / 'a.yaml'}:3: " in out and "100.100.100.200" in out and "allow_private" in out, out
+    config.write_text(config.read_text(encoding="utf-8").replace("webhook: {}", "webhook: {allow_private: true}"),
+                      encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 0

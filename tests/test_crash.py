@@ -62,7 +62,7 @@ def channel_setup(kind: str, receiver: Receiver, sink: TelegramSink) -> tuple[di
                 f"channels:\n  telegram: {{api_url: \"{sink.fake.api_url}\", polling: false, "
                 "rate: {global: 1000, chat_interval: 0.001, group_per_minute: 100000}}\n",
                 {"RAQIB_TELEGRAM_TOKEN": TOKEN}, sink)
-    return {"webhook": [receiver.url]}, "channels:\n  webhook: {timeout: 5s}\n", {}, receiver
+    return {"webhook": [receiver.url]}, "channels:\n  webhook: {timeout: 5s, allow_private: true}\n", {}, receiver
 
 
 @pytest.fixture()

@@ -45,7 +45,7 @@ def test_no_secret_reaches_the_log_at_debug(tmp_path, server, fmt):
               "delivery: {max_attempts: 1}\n"
               "channels:\n"
               "  console: {}\n"
-              f"  webhook: {{secret: '{HOOK_SECRET}'}}\n"
+              f"  webhook: {{secret: '{HOOK_SECRET}', allow_private: true}}\n"
               "  email: {host: 127.0.0.1, port: 9, security: none, from: raqib@example.org,\n"
               "          username: raqib, password: '${SMTP_PASS}'}\n")
     feeds.publish(name, "بوتين في سجل التصحيح")

@@ -48,7 +48,7 @@ async def test_metrics_count_polls_errors_stories_duplicates_matches_and_alerts(
                           watchlists=tmp_path / "wl",
                           extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
                                 f"metrics: {{listen: '127.0.0.1:{port}'}}\n"
-                                "channels:\n  console: {}\n  webhook: {max_attempts: 1}\n")
+                                "channels:\n  console: {}\n  webhook: {max_attempts: 1, allow_private: true}\n")
     feeds.publish(a, TITLE)
     feeds.publish(b, "عاجل | " + TITLE)
     out = io.StringIO()

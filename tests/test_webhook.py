@@ -1,4 +1,8 @@
-"""Webhook channel against a real HTTP server on 127.0.0.1, through Store + Deliverer."""
+"""Webhook channel against a real HTTP server on 127.0.0.1, through Store + Deliverer.
+
+The receiver is on loopback, so the channel is configured with `allow_private: true`
+except where the test is that private targets are refused without it.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -75,7 +79,8 @@ def receiver():
 
 
 def channel(**values) -> WebhookChannel:
-    return WebhookChannel(Section({"secret": SECRET, "timeout": 2, **values}, "raqib.yaml", 3), None)
+    return WebhookChannel(Section({"secret": SECRET, "timeout": 2, "allow_private": True, **values}, "raqib.yaml", 3),
+                          None)
 
 
 def enqueue(store: Store, destination: str, cluster: int = 1, *, kind: str = "story", created: float = NOW) -> None:
@@ -271,7 +276,7 @@ async def test_named_endpoint_with_its_own_secret_and_hourly_digest(receiver):
 async def test_without_a_secret_nothing_is_signed(receiver):
     store = Store(memory=True)
     enqueue(store, receiver.url + "/open")
-    ch = WebhookChannel(Section({}, "raqib.yaml"), None)
+    ch = WebhookChannel(Section({"allow_private": True}, "raqib.yaml"), None)
     try:
         await deliverer(store, ch).run_once()
     finally:
@@ -292,11 +297,42 @@ def test_unknown_destination_name_in_a_watchlist_is_a_config_error():
     ({"endpoints": {"x": "ftp://example.org"}}, "endpoints.x"),
     ({"endpoints": {"x": {"url": "https://example.org", "mode": "weekly"}}}, "weekly"),
     ({"retries": 3}, "retries"),
+    ({"allow_private": "yes"}, "allow_private"),
 ])
 def test_bad_config_names_the_file_and_line(values, words):
     with pytest.raises(ConfigError) as err:
         WebhookChannel(Section(values, "raqib.yaml", 12), None)
     assert words in str(err.value) and "raqib.yaml:12" in str(err.value)
+
+
+async def test_private_targets_are_refused_at_send_time_unless_allowed(receiver):
+    port = receiver.url.rsplit(":", 1)[1]
+    targets = [receiver.url + "/hook", f"http://127.1:{port}/by-name"]  # 127.1 is a name resolving to loopback
+    store = Store(memory=True)
+    for cluster, url in enumerate(targets, 1):
+        enqueue(store, url, cluster)
+    ch = channel(allow_private=False)
+    try:
+        assert await deliverer(store, ch).run_once() == 0
+    finally:
+        await ch.close()
+    assert receiver.requests == []
+    for row in store.query("SELECT * FROM outbox"):
+        assert row["state"] == "dead" and row["last_error"].startswith("refused: "), row
+        assert "127.0.0.1" in row["last_error"] and "allow_private: true" in row["last_error"]
+
+
+def test_endpoints_and_notify_urls_on_private_addresses_are_config_errors():
+    with pytest.raises(ConfigError) as err:
+        WebhookChannel(Section({"endpoints": {"meta": "http://100.100.100.200/latest"}}, "raqib.yaml", 12), None)
+    assert "raqib.yaml:12" in str(err.value) and "allow_private" in str(err.value)
+    ch = WebhookChannel(Section({}, "raqib.yaml"), None)
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://[2002:7f00:1::]/", "http://127.1:8080/x"):
+        with pytest.raises(ConfigError, match="allow_private"):
+            ch.destinations_for([url])
+    allowed = WebhookChannel(Section({"allow_private": True, "endpoints": {"lan": "http://10.0.0.5/hook"}},
+                                     "raqib.yaml"), None)
+    assert allowed.destinations_for(["lan", "http://127.1:8080/x"]) == ["lan", "http://127.1:8080/x"]
 
 
 def test_secret_is_not_in_repr():
