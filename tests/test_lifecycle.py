@@ -8,13 +8,17 @@ a unix datagram socket standing in for systemd's NOTIFY_SOCKET:
   `sending`), checkpoints the WAL and exits 0;
 - SIGHUP re-reads the config (a feed added there is polled);
 - a watchlist edit with an error is reported with file:line and the last good version
-  keeps matching.
+  keeps matching;
+- a second daemon on the same database exits 1 naming the database and the first one's
+  pid, and the alert the first is still sending reaches its receiver once.
 """
 from __future__ import annotations
 
 import re
 import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,7 +48,7 @@ def test_sigterm_finishes_the_send_in_flight_checkpoints_and_speaks_sd_notify(tm
         write_watchlist(tmp_path / "wl", "w", ["بوتين"], notify={"webhook": [receiver.url]})
         config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
                               extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
-                                    "channels:\n  webhook: {timeout: 10s}\n")
+                                    "channels:\n  webhook: {timeout: 10s, allow_private: true}\n")
         daemon = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"})
         wait_for(lambda: notify.count("READY=1"), 15, what="READY=1")
         wait_for(lambda: notify.count("WATCHDOG=1"), 10, what="WATCHDOG=1")
@@ -146,7 +150,7 @@ def test_status_shows_feeds_alerts_outbox_and_dead_letters(tmp_path, server):
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
                           extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
                                 "health: {failures: 1}\n"
-                                "channels:\n  console: {}\n  webhook: {max_attempts: 1}\n")
+                                "channels:\n  console: {}\n  webhook: {max_attempts: 1, allow_private: true}\n")
     feeds.publish(good, "بوتين في الحالة")
     daemon = Daemon(config, tmp_path / "logs")
     wait_for(lambda: "بوتين في الحالة" in daemon.stdout(), 15, what="the console alert")
@@ -169,3 +173,41 @@ def test_status_shows_feeds_alerts_outbox_and_dead_letters(tmp_path, server):
     assert re.search(r"outbox\s+0 waiting", text), text
     assert re.search(r"dead letters\s+1", text), text
     assert re.search(r"dead #\d+ webhook:http://127\.0\.0\.1:9/nobody after 1 attempts: .*", text), text
+
+
+def test_a_second_daemon_on_the_same_database_refuses_to_start_and_nothing_is_sent_twice(tmp_path, server, notify):
+    receiver = Receiver(delay=4)  # the first daemon is mid-send when the second starts
+    feeds = GrowingFeeds(server, 1)
+    write_watchlist(tmp_path / "wl", "w", ["بوتين"], notify={"webhook": [receiver.url]})
+    config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
+                          extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
+                                "channels:\n  webhook: {timeout: 20s, allow_private: true}\n")
+    db = tmp_path / "state" / "raqib.db"
+    first = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path})
+    second = None
+    try:
+        wait_for(lambda: notify.count("READY=1"), 15, what="READY=1")
+        url = feeds.publish()
+        wait_for(lambda: receiver.alerts, 10, what="the alert reaching the receiver")
+        second = Daemon(config, tmp_path / "logs", tag="second")
+        assert second.proc.wait(20) == 1
+        err = second.stderr()
+        assert f"database {db} is in use by another raqib daemon (pid {first.pid})" in err, err
+        assert "Traceback" not in err
+        # read commands still work beside the running daemon
+        status = subprocess.run([sys.executable, "-m", "raqib.cli", "status", "--config", str(config)],
+                                capture_output=True, text=True, cwd=str(Path(__file__).parents[1]), timeout=30)
+        assert status.returncode == 0 and "outbox" in status.stdout, status.stderr
+
+        def sent() -> bool:
+            with sqlite3.connect(db) as c:
+                return c.execute("SELECT state FROM outbox").fetchall() == [("sent",)]
+        wait_for(sent, 15, what="the first daemon to finish its send")
+        assert first.stop() == 0
+        assert receiver.urls() == [url]  # once, by the first daemon
+        assert "UNIQUE constraint" not in first.stderr()
+    finally:
+        for d in (first, second):
+            if d is not None and d.proc.poll() is None:
+                d.kill()
+        receiver.close()
