@@ -227,10 +227,12 @@ def _parse_terms(doc: YDict, key: str, problems: _Problems, required: bool) -> t
     if required and not value:
         problems.add(f"{key}: at least one term is needed", line)
     out: list[Term] = []
+    seen: set[Term] = set()  # a set, not `in out`: a file of 20,000 terms must load in linear time
     for i, item in enumerate(value):
         iline = value.line_of(i) if isinstance(value, YList) else line
         term = _parse_term(item, iline, key, problems)
-        if term is not None and term not in out:
+        if term is not None and term not in seen:
+            seen.add(term)
             out.append(term)
     return tuple(out)
 
