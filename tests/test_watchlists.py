@@ -197,3 +197,19 @@ def test_a_file_of_fifteen_thousand_terms_loads_in_linear_time(tmp_path: Path) -
     # de-duplicating by comparing each term with all before it took about half a minute here
     assert time.monotonic() - started < 10
     assert [t.text for t in wl.terms] == words
+
+
+@pytest.mark.parametrize("pattern, problem, fragment", [
+    ("كورسك(", "missing )", "كورسك("),
+    ("(?<=بوتين)x", "invalid perl operator", "(?<="),
+    ("a{1001}", "invalid repetition size", "{1001}"),
+    ("[ي-ا]", "invalid character class range", "ي-ا"),
+])
+def test_re2_errors_read_as_text_with_file_and_line(tmp_path: Path, pattern: str, problem: str,
+                                                    fragment: str) -> None:
+    path = write(tmp_path, "w.yaml", f"terms:\n  - بوتين\n  - {{regex: '{pattern}'}}\n")
+    [err] = check_watchlists(path)
+    where, message = str(err).split(": ", 1)
+    assert where == f"{path}:3" and message.startswith("terms: bad regex ")
+    assert problem in message and fragment in message
+    assert "b'" not in message and "\\x" not in message and "re2" not in message.lower()
