@@ -1,5 +1,6 @@
 """A matcher changed in place (`Matcher.update`) answers exactly as one compiled afresh,
-whatever the order of additions and removals; a failed update changes nothing."""
+whatever the order of additions and removals; a failed update changes nothing; any text
+a person may send as a term either is refused by the term rule or compiles."""
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from monitor.errors import ConfigError
 from monitor.match import Matcher, MatcherGroup
-from monitor.watchlists import Term, Watchlist
+from monitor.watchlists import Term, Watchlist, personal_term
 
 DATA = Path(__file__).parent / "data"
 KURSK = (DATA / "match_story_kursk.txt").read_text(encoding="utf-8")
@@ -81,3 +83,14 @@ def test_an_update_that_does_not_compile_changes_nothing() -> None:
         matcher.update(remove=[pool[0].name], add=[pool[11], broken])
     assert [w.name for w in matcher.watchlists] == [w.name for w in pool[:10]]
     assert _answers(matcher) == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30) | st.text(alphabet="ـًٌٍَُِّْ!؟،.😀 \u200f\u202eابت123", max_size=12))
+def test_any_text_is_refused_by_the_term_rule_or_compiles(text: str) -> None:
+    try:
+        term = personal_term(text)
+    except ConfigError as exc:
+        assert "term" in str(exc)
+        return
+    Matcher([Watchlist(name="personal:telegram:1", title="t", terms=(term,))])

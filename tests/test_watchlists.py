@@ -189,6 +189,27 @@ def _words() -> list[str]:
             if len(w) >= 4][:30_000]
 
 
+def test_a_file_that_cannot_be_loaded_is_its_own_problem(tmp_path: Path) -> None:
+    # 600 nested lists: reading them runs out of recursion; the file before it and the
+    # file after it in name order still load, and keep reloading.
+    write(tmp_path, "a.yaml", "terms: [مصر]\n")
+    deep = write(tmp_path, "b.yaml", "terms: " + "[" * 600 + "]" * 600 + "\n")
+    write(tmp_path, "c.yaml", "terms: [بوتين]\n")
+    reg = WatchlistRegistry(tmp_path)
+    assert names(reg) == ["a", "c"]
+    [err] = reg.errors
+    assert err.file == str(deep) and "nested" in str(err)
+    _touch_later(tmp_path / "c.yaml", "terms: [كورسك]\n")  # a later file still reloads
+    changed, errors = reg.refresh()
+    assert changed and [e.file for e in errors] == [str(deep)]
+    assert reg.matcher.match("كورسك") and not reg.matcher.match("بوتين")
+    [problem] = check_watchlists(tmp_path)
+    assert str(problem).startswith(f"{deep}") and "nested" in str(problem)
+    with pytest.raises(ConfigError) as failed:
+        load_watchlists(tmp_path)
+    assert failed.value.file == str(deep)
+
+
 def test_a_file_of_fifteen_thousand_terms_loads_in_linear_time(tmp_path: Path) -> None:
     words = vocabulary(15_000)
     path = write(tmp_path, "big.yaml", "terms:\n" + "".join(f"  - {w}\n" for w in words))
