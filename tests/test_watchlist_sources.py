@@ -18,6 +18,7 @@ import pytest
 from daemon_harness import GrowingFeeds, write_config, write_watchlist
 from feedserver import FeedServer
 from monitor.config import load_config
+from monitor.match import Matcher
 from monitor.store import Store
 from raqib.cli import main
 from raqib.daemon import Daemon
@@ -127,7 +128,7 @@ def test_one_chats_watch_recompiles_that_chat_alone(tmp_path):
     daemon = Daemon(load_config(_personal_config(tmp_path)))
     try:
         started = time.perf_counter()
-        daemon.personal_terms_changed()  # every chat's terms compiled again
+        Matcher(daemon.registry.watchlists)  # what each command cost: every term compiled again
         everything = time.perf_counter() - started
         one_chat = []
         for n in range(5):
@@ -144,6 +145,11 @@ def test_one_chats_watch_recompiles_that_chat_alone(tmp_path):
         assert statistics.median(one_chat) * 20 < everything, (one_chat, everything)
         assert {m.watchlist for m in daemon.registry.matcher.match(words[0] + " " + words[-2])} == {
             "personal:telegram:1000", "personal:telegram:1119"}
+        for word in words[:50]:
+            daemon.store.remove_personal_term("telegram", "1000", word)
+        daemon.personal_terms_changed()  # every chat read again: chat 1000 has none left
+        assert {m.watchlist for m in daemon.registry.matcher.match(words[0] + " " + words[-2])} == {
+            "personal:telegram:1119"}
     finally:
         daemon.store.close()
 
