@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from monitor.config import parse_duration
 from monitor.errors import ConfigError
+from monitor.watchlists import personal_term
 
 from .outbox import parse_quiet
 from .telegram import LANGS, split_html
@@ -89,6 +90,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "terms": "كلماتك: {terms}",
         "no_terms": "ليست لك كلمات خاصة بعد. أضف واحدة: /watch كلمة",
         "bad_term": "الكلمة فارغة أو أطول من {max} حرفاً.",
+        "term_no_words": "لا أستطيع متابعة «{term}»: ليس فيها حرف ولا رقم بعد حذف التشكيل والتطويل والرموز، "
+                         "فلن تطابق أي خبر.",
         "too_many_terms": "لك {max} كلمة، وهذا الحد.",
         "lang_set": "ستصلك الردود بالعربية.",
         "bad_lang": "اللغات: /lang ar أو /lang en",
@@ -153,6 +156,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "terms": "Your words: {terms}",
         "no_terms": "No words of your own yet. Add one: /watch WORD",
         "bad_term": "The word is empty or longer than {max} characters.",
+        "term_no_words": ("“{term}” cannot be watched: it has no letters or digits once diacritics, tatweel "
+                          "and symbols are removed, so it would never match a story."),
         "too_many_terms": "You have {max} words, the limit.",
         "lang_set": "Replies will be in English.",
         "bad_lang": "Languages: /lang ar or /lang en",
@@ -530,8 +535,7 @@ class RaqibBot:
         await self.reply_to(dest, text)
 
     def _terms_of(self, dest: str) -> list[str]:
-        return [r["term"] for r in self.store.personal_terms()
-                if r["channel"] == self.name and r["destination"] == dest]
+        return [r["term"] for r in self.store.personal_terms(self.name, dest)]
 
     async def cmd_watch(self, update: Any, context: Any) -> None:
         if not await self.may_change(update):
@@ -546,11 +550,16 @@ class RaqibBot:
         if len(term) > MAX_TERM_LENGTH:
             await self.reply(update, "bad_term", max=MAX_TERM_LENGTH)
             return
+        try:
+            term = personal_term(term).text  # the rule of every watchlist term
+        except ConfigError:
+            await self.reply(update, "term_no_words", term=term)
+            return
         if len(self._terms_of(dest)) >= MAX_TERMS:
             await self.reply(update, "too_many_terms", max=MAX_TERMS)
             return
         if self.store.add_personal_term(self.name, dest, term):
-            self.services.personal_terms_changed()
+            self.services.personal_terms_changed(self.name, dest)
             await self.reply(update, "watching", term=term)
         else:
             await self.reply(update, "already_watching", term=term)
@@ -561,7 +570,7 @@ class RaqibBot:
         dest = str(update.effective_chat.id)
         term = " ".join(context.args or [])
         if self.store.remove_personal_term(self.name, dest, term):
-            self.services.personal_terms_changed()
+            self.services.personal_terms_changed(self.name, dest)
             await self.reply(update, "unwatched", term=term)
         else:
             await self.reply(update, "not_watching", term=term)
@@ -591,7 +600,7 @@ class RaqibBot:
     async def cmd_reload(self, update: Any, context: Any) -> None:
         if not await self._admin(update):
             return
-        problems = self.services.reload()
+        problems = await self.services.reload()
         if problems:
             await self.reply(update, "reload_problems", problems="\n".join(problems[:20]))
         else:

@@ -37,9 +37,9 @@ class Services(Protocol):
     store: "Store"
 
     def watchlists(self) -> "list[Watchlist]": ...
-    def reload(self) -> list[str]: ...  # re-read config and watchlists; returns problems
+    async def reload(self) -> list[str]: ...  # re-read config and watchlists; returns problems
     def status(self) -> dict: ...  # feeds ok/failing, last poll, alerts today, outbox depth
-    def personal_terms_changed(self) -> None: ...  # rebuild the matcher with chats' own terms
+    def personal_terms_changed(self, channel: str, destination: str) -> None: ...  # recompile that chat's own terms
     def wake_delivery(self) -> None: ...
 
 

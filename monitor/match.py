@@ -50,7 +50,8 @@ Term rules
 * **regex.** An RE2 pattern (no backtracking: linear time whatever the pattern) run
   over the normalised field text, case-insensitively; its non-ASCII letters are folded
   like text (write أ or ا, both work). It is not anchored to words. Memory per pattern
-  is capped (`REGEX_MAX_MEM`) and a pattern that matches the empty string is refused.
+  is capped (`REGEX_MAX_MEM`) and a pattern that matches the empty string is refused. A
+  pattern RE2 refuses is reported in words, with the part of it RE2 stumbled on.
 
 A watchlist fires when one of its `terms` matches in the title or summary, one of its
 `require` terms matches (if it has any), and none of its `exclude` terms does. Its
@@ -81,6 +82,13 @@ than pyahocorasick here because the automaton would also report every term insid
 longer words, which must then be thrown away. Offsets map back to the original text
 only for hits: they are the same when nothing was removed, otherwise they step over the
 removed characters. Regex terms run one RE2 search each over the normalised field.
+
+A compiled matcher changes in place (`Matcher.update`): words, phrases and patterns are
+shared between watchlists and counted, so adding or removing a watchlist costs what that
+watchlist holds, not what all of them hold. An update compiles everything new before it
+changes anything: a term that fails leaves the matcher as it was. `MatcherGroup` answers
+for several matchers over different watchlists as one (the watchlist files' and the
+chats' own terms).
 """
 from __future__ import annotations
 
@@ -271,10 +279,31 @@ def compile_regex(pattern: str) -> re2._Regexp:
     try:
         compiled = re2.compile(folded, options)
     except re2.error as exc:
-        raise ValueError(str(exc) or "RE2 refuses this pattern") from None
+        raise ValueError(_re2_problem(exc)) from None
     if compiled.search("") is not None:
         raise ValueError("it matches the empty string, so it would match every story")
     return compiled
+
+
+def _re2_problem(exc: Exception) -> str:
+    """RE2's complaint as words: it gives UTF-8 bytes, "problem: part of the pattern"."""
+    raw = exc.args[0] if exc.args else ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    problem, sep, where = text.partition(": ")
+    problem = printable(problem.strip()) or "RE2 refuses this pattern"
+    return f"{problem} in {quote(where)}" if sep and where else problem
+
+
+def printable(text: str, limit: int = 60) -> str:
+    """Text for a one-line message: control characters escaped, cut after `limit` characters."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """`printable(text)` between quotation marks, for naming a term or pattern in a message."""
+    return f"“{printable(text, limit)}”"
 
 
 # -- compiled terms ---------------------------------------------------------------------
@@ -505,106 +534,282 @@ def _kept(removed: list[int], k: int) -> int:
     return at
 
 
-class Matcher:
-    """All watchlists compiled together; `match` says which fire on a story, and why."""
+_PREFIX_SKELETONS = tuple(sorted({skeleton(sp.prefix) for sp in SPLITS}))
+_PlanKey = tuple[str, bool, bool]
 
-    def __init__(self, watchlists: Sequence["Watchlist"]) -> None:
-        self.watchlists = tuple(sorted(watchlists, key=lambda w: w.name))
-        data = word_data()
-        self._data = data
-        self._plans: list[_Plan] = []
-        self._plan_ids: dict[tuple[str, bool, bool], int] = {}
-        self._regexes: list[re2._Regexp] = []
+
+class Matcher:
+    """All watchlists compiled together; `match` says which fire on a story, and why.
+
+    `update(remove=names, add=watchlists)` changes the set in place in time proportional
+    to the watchlists it names, not to all of them (a chat's own terms change without
+    recompiling every watchlist file). It is all or nothing: every new term is compiled
+    before anything changes, so a term that does not compile raises ValueError and the
+    matcher stays as it was. Compiled words, phrases and patterns are shared between
+    watchlists and counted; the last watchlist to drop one takes its forms out.
+    """
+
+    def __init__(self, watchlists: Sequence["Watchlist"] = ()) -> None:
+        self._data = word_data()
+        self._slots: dict[str, list[int]] = {}  # watchlist name -> its slot(s)
+        self._free_slots: list[int] = []
+        self._sorted: tuple["Watchlist", ...] | None = ()
+        # Per slot: the watchlist and its rules (terms, require, exclude), its name, its
+        # near/regex terms, and None or its require and exclude rules (plain ones as plan ids).
+        self._rules: list[tuple["Watchlist", list[_TermRule], list[_TermRule], list[_TermRule]] | None] = []
+        self._names: list[str] = []
+        self._generic_terms: list[list[_TermRule]] = []
+        self._checks: list[tuple | None] = []
+        self._plans: list[_Plan | None] = []
+        self._plan_keys: list[_PlanKey | None] = []
+        self._plan_refs: list[int] = []
+        self._plan_ids: dict[_PlanKey, int] = {}
+        self._free_plans: list[int] = []
+        self._regexes: dict[int, re2._Regexp] = {}
         self._regex_ids: dict[str, int] = {}
+        self._regex_texts: dict[int, str] = {}
+        self._regex_refs: dict[int, int] = {}
+        self._next_regex = 0
         # Written form of a first word -> (one-word plans, phrases by their second word),
         # each as (plan id, where the span starts in the token).
         self._forms: dict[str, tuple[list[tuple[int, int]], dict[str, list[tuple[int, int]]]]] = {}
-        self._rules: list[tuple["Watchlist", list[_TermRule], list[_TermRule], list[_TermRule]]] = []
-        for wl in self.watchlists:
-            self._rules.append((wl, [self._rule(t) for t in wl.terms], [self._rule(t) for t in wl.require],
-                                [self._rule(t) for t in wl.exclude]))
+        self._keys = self._forms.keys()
+        # The same keys as `encode`d bytes, for the byte path (a form with a character
+        # outside the alphabet cannot occur in text that has none).
+        self._byte_keys: set[bytes] = set()
+        self._digit_keys = 0  # forms that start with a digit
         # Plain rules (a word or phrase) are looked up from the plans that hit; near and
         # regex rules are evaluated per watchlist, for the watchlists a hit may fire.
         self._term_refs: dict[int, list[tuple[int, str]]] = {}
-        self._require: list[tuple[list[tuple[str, int]], list[_TermRule]]] = []
-        self._exclude: list[tuple[list[int], list[_TermRule]]] = []
-        self._generic_terms: list[list[_TermRule]] = []
         self._generic_by_plan: dict[int, set[int]] = {}
         self._generic_by_regex: dict[int, set[int]] = {}
-        for index, (_, terms, require, exclude) in enumerate(self._rules):
-            generic = []
-            for rule in terms:
-                if rule.regex >= 0:
-                    self._generic_by_regex.setdefault(rule.regex, set()).add(index)
-                    generic.append(rule)
-                elif rule.term.near:
-                    self._generic_by_plan.setdefault(rule.plans[0], set()).add(index)
-                    generic.append(rule)
-                else:
-                    self._term_refs.setdefault(rule.plans[0], []).append((index, rule.term.text))
-            self._generic_terms.append(generic)
-            self._require.append(([(r.term.text, r.plans[0]) for r in require if _plain(r)],
-                                  [r for r in require if not _plain(r)]))
-            self._exclude.append(([r.plans[0] for r in exclude if _plain(r)], [r for r in exclude if not _plain(r)]))
-        self._names = [wl.name for wl in self.watchlists]
-        # Per watchlist: None, or its require and exclude rules (plain ones as plan ids).
-        self._checks = [(req[0], req[1], ex[0], ex[1]) if (req[0] or req[1] or ex[0] or ex[1]) else None
-                        for req, ex in zip(self._require, self._exclude)]
-        for pid, plan in enumerate(self._plans):
-            if plan.variants:
-                continue
-            for form, offset in _forms(plan.words[0], plan.exact, data):
-                singles, phrases = self._forms.setdefault(form, ([], {}))
-                if len(plan.words) == 1:
-                    singles.append((pid, offset))
-                else:
-                    phrases.setdefault(plan.words[1], []).append((pid, offset))
-        self._keys = frozenset(self._forms)
-        # The same keys as `encode`d bytes, for the byte path (a form with a character
-        # outside the alphabet cannot occur in text that has none).
-        self._byte_keys = frozenset(b for b in map(encode, self._keys) if b is not None)
-        self._digit_keys = any(_DIGIT.match(k) for k in self._keys)
-        self._variant_ids = [pid for pid, p in enumerate(self._plans) if p.variants]
+        self._variant_ids: set[int] = set()
         # Variant words by the skeletons of their written forms, proclitics included.
         self._skeletons: dict[str, list[int]] = {}
-        self._variant_every_field = False  # a variant word of digits: no field view shows it
-        prefixes = sorted({skeleton(sp.prefix) for sp in SPLITS})
-        for pid in self._variant_ids:
-            word = _bare(self._plans[pid].words[0])
-            core = skeleton(word)
-            if not _LETTER.match(word):
-                self._variant_every_field = True
-            for prefix in prefixes:
-                pids = self._skeletons.setdefault(prefix + core, [])
-                if pid not in pids:
-                    pids.append(pid)
+        self._skeleton_keys = self._skeletons.keys()
+        self._byte_skeletons: set[bytes] = set()
+        self._variant_every_field = 0  # variant words of digits: no field view shows them
         # A word of vowels and hamza seats alone (هاواي) has an empty skeleton, as have the
         # tokens it may be written as: the field view drops them, a regex finds them.
-        self._empty_skeleton = "" in self._skeletons
+        self._empty_skeleton = False
         # token -> [(plan id, span offset)] of the variant words it is a first word of.
         self._variant_memo: dict[str, list[tuple[int, int]]] = {}
-        self._skeleton_keys = frozenset(self._skeletons)
-        self._byte_skeletons = frozenset(b for b in map(encode, self._skeleton_keys) if b)
+        if watchlists:
+            self.update(add=watchlists)
 
-    def _plan(self, text: str, exact: bool, variants: bool) -> int:
-        key = (normalize_text(text), exact, variants)
-        pid = self._plan_ids.get(key)
-        if pid is None:
-            pid = len(self._plans)
-            self._plans.append(_plan_for(text, exact, variants))
-            self._plan_ids[key] = pid
-        return pid
+    @property
+    def watchlists(self) -> tuple["Watchlist", ...]:
+        """The watchlists compiled in, sorted by name."""
+        if self._sorted is None:
+            self._sorted = tuple(sorted((r[0] for r in self._rules if r is not None), key=lambda w: w.name))
+        return self._sorted
 
-    def _rule(self, term: "Term") -> _TermRule:
+    def update(self, *, remove: Iterable[str] = (), add: Sequence["Watchlist"] = ()) -> None:
+        """Take out the watchlists named in `remove` and compile in `add` (see the class)."""
+        fresh_plans: dict[_PlanKey, _Plan] = {}
+        fresh_regexes: dict[str, re2._Regexp] = {}
+        norm: dict[str, str] = {}
+        for wl in add:  # everything that can fail, before anything changes
+            for term in (*wl.terms, *wl.require, *wl.exclude):
+                if term.regex:
+                    if term.text not in self._regex_ids and term.text not in fresh_regexes:
+                        fresh_regexes[term.text] = compile_regex(term.text)
+                    continue
+                for part in term.near or (term.text,):
+                    folded = norm.get(part)
+                    if folded is None:
+                        folded = norm[part] = normalize_text(part)
+                    key = (folded, term.exact, term.variants)
+                    if key not in self._plan_ids and key not in fresh_plans:
+                        fresh_plans[key] = _plan_for(part, term.exact, term.variants)
+        old = [slot for name in dict.fromkeys(remove) for slot in self._slots.pop(name, ())]
+        for wl in add:
+            rules = [[self._rule(t, norm, fresh_plans, fresh_regexes) for t in group]
+                     for group in (wl.terms, wl.require, wl.exclude)]
+            self._attach(wl, *rules)
+        for slot in old:  # after the new ones took their references: shared plans stay
+            self._detach(slot)
+        self._sorted = None
+
+    def _attach(self, wl: "Watchlist", terms: list[_TermRule], require: list[_TermRule],
+                exclude: list[_TermRule]) -> None:
+        if self._free_slots:
+            index = self._free_slots.pop()
+        else:
+            index = len(self._rules)
+            self._rules.append(None)
+            self._names.append("")
+            self._generic_terms.append([])
+            self._checks.append(None)
+        self._slots.setdefault(wl.name, []).append(index)
+        generic = []
+        for rule in terms:
+            if rule.regex >= 0:
+                self._generic_by_regex.setdefault(rule.regex, set()).add(index)
+                generic.append(rule)
+            elif rule.term.near:
+                self._generic_by_plan.setdefault(rule.plans[0], set()).add(index)
+                generic.append(rule)
+            else:
+                self._term_refs.setdefault(rule.plans[0], []).append((index, rule.term.text))
+        plain_req = [(r.term.text, r.plans[0]) for r in require if _plain(r)]
+        generic_req = [r for r in require if not _plain(r)]
+        plain_ex = [r.plans[0] for r in exclude if _plain(r)]
+        generic_ex = [r for r in exclude if not _plain(r)]
+        self._rules[index] = (wl, terms, require, exclude)
+        self._names[index] = wl.name
+        self._generic_terms[index] = generic
+        self._checks[index] = ((plain_req, generic_req, plain_ex, generic_ex)
+                               if (plain_req or generic_req or plain_ex or generic_ex) else None)
+
+    def _detach(self, index: int) -> None:
+        entry = self._rules[index]
+        assert entry is not None
+        _, terms, require, exclude = entry
+        for rule in terms:
+            if rule.regex >= 0:
+                _discard(self._generic_by_regex, rule.regex, index)
+            elif rule.term.near:
+                _discard(self._generic_by_plan, rule.plans[0], index)
+            else:
+                refs = [ref for ref in self._term_refs[rule.plans[0]] if ref[0] != index]
+                if refs:
+                    self._term_refs[rule.plans[0]] = refs
+                else:
+                    del self._term_refs[rule.plans[0]]
+        for rule in (*terms, *require, *exclude):
+            if rule.regex >= 0:
+                self._release_regex(rule.regex)
+            for pid in rule.plans:
+                self._release_plan(pid)
+        self._rules[index] = None
+        self._names[index] = ""
+        self._generic_terms[index] = []
+        self._checks[index] = None
+        self._free_slots.append(index)
+
+    def _rule(self, term: "Term", norm: dict[str, str], fresh_plans: dict[_PlanKey, _Plan],
+              fresh_regexes: dict[str, re2._Regexp]) -> _TermRule:
         if term.regex:
             rid = self._regex_ids.get(term.text)
             if rid is None:
-                rid = len(self._regexes)
-                self._regexes.append(compile_regex(term.text))
+                rid = self._next_regex
+                self._next_regex += 1
+                self._regexes[rid] = fresh_regexes[term.text]
                 self._regex_ids[term.text] = rid
+                self._regex_texts[rid] = term.text
+                self._regex_refs[rid] = 0
+            self._regex_refs[rid] += 1
             return _TermRule(term, regex=rid)
         parts = term.near or (term.text,)
-        return _TermRule(term, plans=tuple(self._plan(p, term.exact, term.variants) for p in parts))
+        return _TermRule(term, plans=tuple(self._use_plan((norm[p], term.exact, term.variants), fresh_plans)
+                                           for p in parts))
+
+    def _use_plan(self, key: _PlanKey, fresh: dict[_PlanKey, _Plan]) -> int:
+        pid = self._plan_ids.get(key)
+        if pid is not None:
+            self._plan_refs[pid] += 1
+            return pid
+        plan = fresh[key]
+        if self._free_plans:
+            pid = self._free_plans.pop()
+            self._plans[pid], self._plan_keys[pid], self._plan_refs[pid] = plan, key, 1
+        else:
+            pid = len(self._plans)
+            self._plans.append(plan)
+            self._plan_keys.append(key)
+            self._plan_refs.append(1)
+        self._plan_ids[key] = pid
+        if plan.variants:
+            self._index_variant(pid, plan, add=True)
+        else:
+            self._index_forms(pid, plan, add=True)
+        return pid
+
+    def _release_plan(self, pid: int) -> None:
+        self._plan_refs[pid] -= 1
+        if self._plan_refs[pid]:
+            return
+        plan, key = self._plans[pid], self._plan_keys[pid]
+        assert plan is not None and key is not None
+        if plan.variants:
+            self._index_variant(pid, plan, add=False)
+        else:
+            self._index_forms(pid, plan, add=False)
+        del self._plan_ids[key]
+        self._plans[pid] = self._plan_keys[pid] = None
+        self._free_plans.append(pid)
+
+    def _release_regex(self, rid: int) -> None:
+        self._regex_refs[rid] -= 1
+        if not self._regex_refs[rid]:
+            del self._regex_refs[rid], self._regexes[rid], self._regex_ids[self._regex_texts.pop(rid)]
+
+    def _index_forms(self, pid: int, plan: _Plan, add: bool) -> None:
+        """Put a word or phrase's written forms in (or take them out of) the forms index."""
+        forms, byte_keys = self._forms, self._byte_keys
+        second = plan.words[1] if len(plan.words) > 1 else None
+        for form, offset in _forms(plan.words[0], plan.exact, self._data):
+            entry = forms.get(form)
+            if add:
+                if entry is None:
+                    entry = forms[form] = ([], {})
+                    raw = encode(form)
+                    if raw is not None:
+                        byte_keys.add(raw)
+                    if form[0].isdecimal():  # what \d matches
+                        self._digit_keys += 1
+                if second is None:
+                    entry[0].append((pid, offset))
+                else:
+                    entry[1].setdefault(second, []).append((pid, offset))
+                continue
+            singles, phrases = entry
+            if second is None:
+                singles.remove((pid, offset))
+            else:
+                phrases[second].remove((pid, offset))
+                if not phrases[second]:
+                    del phrases[second]
+            if not singles and not phrases:
+                del forms[form]
+                raw = encode(form)
+                if raw is not None:
+                    byte_keys.discard(raw)
+                if form[0].isdecimal():
+                    self._digit_keys -= 1
+
+    def _index_variant(self, pid: int, plan: _Plan, add: bool) -> None:
+        """Put a variant word's skeletons in (or take them out of) the skeleton index."""
+        word = _bare(plan.words[0])
+        core = skeleton(word)
+        step = 1 if add else -1
+        if add:
+            self._variant_ids.add(pid)
+        else:
+            self._variant_ids.discard(pid)
+        if not _LETTER.match(word):
+            self._variant_every_field += step
+        for prefix in _PREFIX_SKELETONS:
+            key = prefix + core
+            pids = self._skeletons.get(key)
+            if add:
+                if pids is None:
+                    pids = self._skeletons[key] = []
+                    raw = encode(key)
+                    if raw:
+                        self._byte_skeletons.add(raw)
+                if pid not in pids:
+                    pids.append(pid)
+            elif pids is not None and pid in pids:
+                pids.remove(pid)
+                if not pids:
+                    del self._skeletons[key]
+                    raw = encode(key)
+                    if raw:
+                        self._byte_skeletons.discard(raw)
+        self._empty_skeleton = "" in self._skeletons
+        self._variant_memo.clear()  # remembered readings may name this word, or miss it
 
     # -- matching -------------------------------------------------------------------------
 
@@ -720,7 +925,7 @@ class Matcher:
         if variant:
             self._scan_variants(order, fld, plan_hits)
         norm = fld.norm
-        for rid, rx in enumerate(self._regexes):
+        for rid, rx in self._regexes.items():
             found = []
             for m in rx.finditer(norm):
                 if m.end() > m.start():
@@ -790,6 +995,37 @@ class Matcher:
         # An ordinary Arabic noun takes the article; a foreign name seldom does.
         defined = counts.get(ARTICLE + stem, 0)
         return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
+
+
+class MatcherGroup:
+    """Matchers over watchlists of different names, answering as one Matcher: the same
+    matches, in the same order (sorted by watchlist name first)."""
+
+    def __init__(self, *parts: Matcher) -> None:
+        self.parts = parts
+
+    @property
+    def watchlists(self) -> tuple["Watchlist", ...]:
+        return tuple(sorted((wl for part in self.parts for wl in part.watchlists), key=lambda w: w.name))
+
+    def match(self, title: str, summary: str = "") -> list[Match]:
+        out: list[Match] = []
+        found = 0
+        for part in self.parts:
+            matches = part.match(title, summary)
+            if matches:
+                out.extend(matches)
+                found += 1
+        if found > 1:
+            out.sort(key=lambda m: m.watchlist)  # stable: each part's own order stays
+        return out
+
+
+def _discard(index: dict[int, set[int]], key: int, slot: int) -> None:
+    slots = index[key]
+    slots.discard(slot)
+    if not slots:
+        del index[key]
 
 
 def _plain(rule: _TermRule) -> bool:

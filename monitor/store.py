@@ -631,7 +631,11 @@ class Store:
             conn.execute("UPDATE OR IGNORE outbox SET destination=? WHERE channel=? AND destination=? "
                          "AND state IN ('pending', 'sending')", (new, channel, old))
 
-    def personal_terms(self) -> list[dict]:
+    def personal_terms(self, channel: str | None = None, destination: str | None = None) -> list[dict]:
+        """Every destination's own terms, or one destination's."""
+        if channel is not None and destination is not None:
+            return self.query("SELECT channel, destination, term FROM personal_terms WHERE channel=? AND "
+                              "destination=? ORDER BY term", (channel, destination))
         return self.query("SELECT channel, destination, term FROM personal_terms ORDER BY channel, destination, term")
 
     def add_personal_term(self, channel: str, destination: str, term: str) -> bool:
@@ -658,3 +662,23 @@ class Store:
                 "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
                 "WHERE state IN ('pending','sending','dead'))", (stories_before,)).rowcount
         return {"stories": stories, "outbox": sent}
+
+
+def read_personal_terms(path: str | Path) -> list[dict]:
+    """The personal terms of a database file, opened read-only (for `raqib check`: a
+    running daemon may hold it, and a check never writes). No file or no table: none."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            conn.row_factory = sqlite3.Row
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='personal_terms'").fetchone():
+                return []
+            return [dict(r) for r in conn.execute(
+                "SELECT channel, destination, term FROM personal_terms ORDER BY channel, destination, term")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read database {path}: {exc}") from exc

@@ -27,9 +27,16 @@ string); `when` one of first/spread, `outlets` a whole number ≥ 2, `within` a 
 least a minute, both only with `when: spread`; `notify` a mapping of known channel names to
 a destination or a list of them; names unique across all files (`[\\w-]+`).
 
+`term_problem` is the rule for a word or phrase, and a chat's own terms (Telegram /watch,
+`personal_term`) are checked by it too. A file that cannot be loaded or compiled at all
+(nested too deeply, too large, anything) is reported as that file's problem; it never
+stops the other files. Loading is linear in the size of the file (terms are de-duplicated
+through a set).
+
 `load_watchlists` stops at the first problem (for the `raqib match` command);
-`check_watchlists` reports them all (for `raqib check`). `WatchlistRegistry` re-reads
-changed, added and deleted files; a file that fails keeps its last good version in force.
+`check_watchlists` reports them all, compiling each file as the daemon does (for `raqib
+check`). `WatchlistRegistry` re-reads changed, added and deleted files; a file that fails
+keeps its last good version in force.
 """
 from __future__ import annotations
 
@@ -38,18 +45,16 @@ import logging
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .config import parse_duration
 from .errors import ConfigError
+from .match import TOKEN_RE, Matcher, MatcherGroup, compile_regex, printable, quote
 from .normalize import normalize_text
 from .yamlfile import YDict, YList, line_of, parse_yaml
-
-if TYPE_CHECKING:
-    from .match import Matcher
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +115,30 @@ class _Problems:
 
 
 def _term_has_words(text: str) -> bool:
-    from .match import TOKEN_RE
     return bool(TOKEN_RE.search(normalize_text(text)))
+
+
+def term_problem(text: str) -> str | None:
+    """Why a word or phrase can never be a term, or None when it can be one.
+
+    The one rule for a watchlist's words and phrases and for a chat's own terms (Telegram
+    /watch): something must be left to match once normalised (ـــ, !!! or 😀 alone leave
+    nothing)."""
+    text = text.strip()
+    if not text:
+        return "empty term"
+    if not _term_has_words(text):
+        return f"term {quote(text)} has no letters or digits once normalised"
+    return None
+
+
+def personal_term(text: str) -> Term:
+    """A chat's own term (Telegram /watch), checked by the rule of every watchlist term;
+    raises ConfigError saying why it can never match."""
+    problem = term_problem(text)
+    if problem:
+        raise ConfigError(problem)
+    return Term(text=text.strip())
 
 
 def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term | None:
@@ -121,14 +148,11 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     if isinstance(value, (int, float)):
         value = str(value)
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            problems.add(f"{where}: empty term", line)
+        problem = term_problem(value)
+        if problem:
+            problems.add(f"{where}: {problem}", line)
             return None
-        if not _term_has_words(text):
-            problems.add(f"{where}: term {text!r} has no letters or digits once normalised", line)
-            return None
-        return Term(text=text, line=line)
+        return Term(text=value.strip(), line=line)
     if not isinstance(value, dict):
         problems.add(f"{where}: expected a word, a phrase or a mapping, got a {type(value).__name__}", line)
         return None
@@ -162,11 +186,10 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
         if not isinstance(pattern, str) or not pattern.strip():
             problems.add(f"{where}: regex must be a non-empty string", _key_line(value, "regex", line))
             return None
-        from .match import compile_regex
         try:
             compile_regex(pattern)
         except ValueError as exc:
-            problems.add(f"{where}: bad regex {pattern!r}: {exc}", _key_line(value, "regex", line))
+            problems.add(f"{where}: bad regex {quote(pattern)}: {exc}", _key_line(value, "regex", line))
             return None
         return Term(text=pattern, regex=True, line=line) if ok else None
     if kind == "near":
@@ -182,7 +205,8 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
                 problems.add(f"{where}: near item {i + 1} must be a word or phrase", pline)
                 ok = False
             elif not _term_has_words(str(part)):
-                problems.add(f"{where}: near item {str(part)!r} has no letters or digits once normalised", pline)
+                problems.add(f"{where}: near item {quote(str(part))} has no letters or digits once normalised",
+                             pline)
                 ok = False
             else:
                 texts.append(str(part).strip())
@@ -200,8 +224,9 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     if not isinstance(text, str) or not text.strip():
         problems.add(f"{where}: term must be a non-empty word or phrase", _key_line(value, "term", line))
         return None
-    if not _term_has_words(text):
-        problems.add(f"{where}: term {text.strip()!r} has no letters or digits once normalised", line)
+    problem = term_problem(text)
+    if problem:
+        problems.add(f"{where}: {problem}", line)
         return None
     return Term(text=text.strip(), line=line, **flags) if ok else None
 
@@ -227,10 +252,12 @@ def _parse_terms(doc: YDict, key: str, problems: _Problems, required: bool) -> t
     if required and not value:
         problems.add(f"{key}: at least one term is needed", line)
     out: list[Term] = []
+    seen: set[Term] = set()  # a set, not `in out`: a file of 20,000 terms must load in linear time
     for i, item in enumerate(value):
         iline = value.line_of(i) if isinstance(value, YList) else line
         term = _parse_term(item, iline, key, problems)
-        if term is not None and term not in out:
+        if term is not None and term not in seen:
+            seen.add(term)
             out.append(term)
     return tuple(out)
 
@@ -329,11 +356,31 @@ def _parse_file(path: Path, text: str | None, strict: bool) -> tuple[list[Watchl
         problems.add(f"cannot read: {exc.strerror}", None)
         return [], problems.errors
     try:
-        doc = parse_yaml(text, file)
+        return _parse_text(path, file, text, problems)
     except ConfigError as exc:
+        if exc.file is None:
+            exc.file = file
         if strict:
             raise
-        return [], [exc]
+        return [], problems.errors + [exc]
+    except Exception as exc:  # noqa: BLE001 - whatever a hostile file does, it is that file's problem
+        log.debug("watchlist file could not be loaded file=%s", file, exc_info=True)
+        err = ConfigError(_load_failure(exc), file=file)
+        if strict:
+            raise err from None
+        return [], problems.errors + [err]
+
+
+def _load_failure(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "cannot load: nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "cannot load: too large to hold in memory"
+    return f"cannot load: {type(exc).__name__}: {printable(str(exc), 200)}"
+
+
+def _parse_text(path: Path, file: str, text: str, problems: _Problems) -> tuple[list[Watchlist], list[ConfigError]]:
+    doc = parse_yaml(text, file)
     if doc is None:
         problems.add("empty watchlist file", 1, hint="a watchlist needs at least `terms:`")
         return [], problems.errors
@@ -401,6 +448,11 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
     where: dict[str, str] = {}
     for file in _files(path):
         good, errs = _parse_file(file, None, strict=False)
+        if good:
+            try:
+                Matcher(good)  # as the daemon compiles it
+            except Exception as exc:  # noqa: BLE001 - reported like any other problem of the file
+                errs, good = [ConfigError(_compile_failure(exc), file=str(file))], []
         errors.extend(errs)
         for wl in good:
             if wl.name in where:
@@ -410,7 +462,7 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
     return errors
 
 
-@dataclass
+@dataclass(frozen=True)
 class _FileState:
     stat: tuple[int, int]
     digest: str
@@ -418,46 +470,80 @@ class _FileState:
     errors: list[ConfigError] = field(default_factory=list)
 
 
+@dataclass
+class Reload:
+    """What `WatchlistRegistry.prepare` found, for `apply` to put in force."""
+
+    files: dict[Path, _FileState]
+    order: list[Watchlist]  # the files' watchlists in force, file by file
+    matcher: Matcher | None  # the files' new matcher; None when nothing changed
+    changed: bool
+    errors: list[ConfigError]
+
+
 class WatchlistRegistry:
     """The watchlists in force and their compiled matcher, kept in step with the files.
 
+    Every file is a source, and so is every synthetic watchlist (`put_extra`: a chat's
+    own /watch terms). Each source is compiled on its own: one that fails to read, parse,
+    validate or compile is reported and keeps its last good version (none, for a new
+    one), so no file and no term can break matching for the others.
+
     `refresh()` is cheap when nothing changed (one stat per file). A file whose mtime or
     size changed, or was modified in the last two seconds (an edit inside one timestamp
-    tick), is read and hashed; only a different hash counts as a change. A file that fails
-    to read, parse or validate keeps its last good version; a deleted file's watchlists
-    go. A watchlist whose name is taken by another file is refused and the file keeps
-    its last good version. Synthetic watchlists (`set_extra`) whose name is taken by a
-    file are dropped with a warning.
+    tick), is read and hashed; only a different hash counts as a change. A deleted file's
+    watchlists go. A watchlist whose name is taken by another file is refused and the
+    file keeps its last good version. A synthetic watchlist whose name is taken by a file
+    is dropped with a warning.
+
+    `refresh()` is `apply(prepare())`. `prepare` reads, parses and compiles and changes
+    nothing, so the daemon runs it in a worker thread while the event loop serves on;
+    `apply` puts the result in force at once. The files share one matcher, compiled anew
+    when one of them changes; the synthetic watchlists share another, changed in place
+    one watchlist at a time. `matcher` answers for both.
     """
 
     def __init__(self, path: str | os.PathLike[str], extra: Sequence[Watchlist] = ()) -> None:
-        from .match import Matcher
         self.path = Path(path)
         self._files: dict[Path, _FileState] = {}
-        self._extra: tuple[Watchlist, ...] = tuple(extra)
+        self._file_order: list[Watchlist] = []
+        self._file_matcher = Matcher(())
+        self._extra: dict[str, Watchlist] = {}
+        self._extra_matcher = Matcher(())
+        self.matcher = MatcherGroup(self._file_matcher, self._extra_matcher)
         self.watchlists: list[Watchlist] = []
-        self.matcher: Matcher = Matcher(())
         self.errors: list[ConfigError] = []
         self.refresh(force=True)
+        self.set_extra(extra)
 
     def refresh(self, force: bool = False) -> tuple[bool, list[ConfigError]]:
         """Re-read what changed on disk; returns (whether the watchlists changed, problems now)."""
+        return self.apply(self.prepare(force))
+
+    def prepare(self, force: bool = False) -> Reload:
+        """Read, parse and compile what changed on disk, without putting anything in force."""
         errors: list[ConfigError] = []
-        changed = force
+        files = dict(self._files)
         if not self.path.exists():
             errors.append(_missing(self.path))
-            self.errors = errors
-            return False, errors  # keep everything in force: a folder being swapped, an unmounted disk
+            # keep everything in force: a folder being swapped, an unmounted disk
+            return Reload(files, self._file_order, None, False, errors)
+        changed = force
         now = time.time()
-        present = _files(self.path)
-        for gone in set(self._files) - set(present):
-            del self._files[gone]
+        try:
+            present = _files(self.path)
+        except OSError as exc:
+            errors.append(ConfigError(f"cannot list: {exc.strerror}", file=str(self.path)))
+            return Reload(files, self._file_order, None, False, errors)
+        for gone in set(files) - set(present):
+            del files[gone]
             changed = True
             log.info("watchlist file removed file=%s", gone)
         others_taken = {}
-        for file, state in self._files.items():
+        for file, state in files.items():
             for wl in state.good:
                 others_taken[wl.name] = file
+        fresh: dict[Path, _FileState | None] = {}  # file -> its last good state, for files read anew
         for file in present:
             try:
                 st = file.stat()
@@ -465,7 +551,7 @@ class WatchlistRegistry:
                 errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
                 continue
             sig = (st.st_mtime_ns, st.st_size)
-            old = self._files.get(file)
+            old = files.get(file)
             if old is not None and old.stat == sig and now - st.st_mtime > 2 and not force:
                 errors.extend(old.errors)  # still refused: still a problem
                 continue
@@ -476,7 +562,7 @@ class WatchlistRegistry:
                 continue
             digest = hashlib.sha256(data).hexdigest()
             if old is not None and old.digest == digest and not force:
-                old.stat = sig
+                files[file] = replace(old, stat=sig)
                 errors.extend(old.errors)
                 continue
             try:
@@ -484,7 +570,7 @@ class WatchlistRegistry:
             except UnicodeDecodeError as exc:
                 err = ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(file))
                 errors.append(err)
-                self._keep_last_good(file, old, sig, digest, [err])
+                files[file] = _last_good(old, sig, digest, [err])
                 continue
             good, errs = _parse_file(file, text, strict=False)
             if not errs:
@@ -495,45 +581,116 @@ class WatchlistRegistry:
                                                 file=str(file)))
             if errs:
                 errors.extend(errs)
-                self._keep_last_good(file, old, sig, digest, errs)
+                files[file] = _last_good(old, sig, digest, errs)
                 log.warning("watchlist file refused, last good version stays file=%s problems=%d",
                             file, len(errs))
                 continue
-            self._files[file] = _FileState(sig, digest, good)
+            files[file] = _FileState(sig, digest, good)
+            fresh[file] = old
             for wl in good:
                 others_taken[wl.name] = file
             changed = True
-            log.info("watchlist file loaded file=%s watchlists=%d", file, len(good))
-        if changed:
-            self._rebuild()
-        self.errors = errors
-        return changed, errors
+        if not changed:
+            return Reload(files, self._file_order, None, False, errors)
+        matcher, order = self._compile(files, fresh, errors)
+        return Reload(files, order, matcher, True, errors)
 
-    def _keep_last_good(self, file: Path, old: _FileState | None, sig: tuple[int, int], digest: str,
-                        errors: list[ConfigError]) -> None:
-        # Remember the bad version's signature so it is not re-parsed every tick;
-        # its watchlists stay those of the last good version (none for a new file).
-        self._files[file] = _FileState(sig, digest, old.good if old else [], list(errors))
+    def _compile(self, files: dict[Path, _FileState], fresh: dict[Path, _FileState | None],
+                 errors: list[ConfigError]) -> tuple[Matcher, list[Watchlist]]:
+        """One matcher for every file, compiled file by file: a file that does not compile
+        is reported and its last good version goes in instead."""
+        matcher = Matcher(())
+        order: list[Watchlist] = []
+        names: set[str] = set()
+        for file in sorted(files):
+            state = files[file]
+            wanted = [wl for wl in state.good if wl.name not in names]
+            try:
+                matcher.update(add=wanted)
+            except Exception as exc:  # noqa: BLE001 - one file never breaks the others
+                log.debug("watchlist file does not compile file=%s", file, exc_info=True)
+                err = ConfigError(_compile_failure(exc), file=str(file))
+                errors.append(err)
+                old = fresh.get(file)
+                wanted = [wl for wl in old.good if wl.name not in names] if old else []
+                try:
+                    matcher.update(add=wanted)
+                except Exception:  # noqa: BLE001
+                    wanted = []
+                files[file] = _last_good(old, state.stat, state.digest, [err])
+                log.warning("watchlist file refused, last good version stays file=%s problems=1", file)
+            else:
+                if file in fresh:
+                    log.info("watchlist file loaded file=%s watchlists=%d", file, len(wanted))
+            names.update(wl.name for wl in wanted)
+            order.extend(wanted)
+        return matcher, order
+
+    def apply(self, reload: Reload) -> tuple[bool, list[ConfigError]]:
+        """Put what `prepare` found in force; returns (whether the watchlists changed, problems)."""
+        self._files = reload.files
+        if reload.matcher is not None:
+            self._file_matcher = reload.matcher
+            self._file_order = reload.order
+            taken = {wl.name for wl in reload.order}
+            clashes = [name for name in self._extra if name in taken]
+            for name in clashes:
+                log.warning("synthetic watchlist dropped, name taken name=%s", name)
+                self._extra_matcher.update(remove=[name])
+                del self._extra[name]
+            self.matcher = MatcherGroup(self._file_matcher, self._extra_matcher)
+            self._publish()
+        self.errors = reload.errors
+        return reload.changed, reload.errors
 
     def set_extra(self, extra: Sequence[Watchlist]) -> None:
-        """Replace the synthetic watchlists (e.g. a chat's own /watch terms) and rebuild."""
-        self._extra = tuple(extra)
-        self._rebuild()
+        """Replace every synthetic watchlist (see `put_extra`)."""
+        wanted = {wl.name: wl for wl in extra}
+        for name in [n for n in self._extra if n not in wanted]:
+            self.put_extra(name, None)
+        for name, wl in wanted.items():
+            self.put_extra(name, wl)
 
-    def _rebuild(self) -> None:
-        from .match import Matcher
-        watchlists: list[Watchlist] = []
-        names: set[str] = set()
-        for file in sorted(self._files):
-            for wl in self._files[file].good:
-                if wl.name not in names:
-                    names.add(wl.name)
-                    watchlists.append(wl)
-        for wl in self._extra:
-            if wl.name in names:
-                log.warning("synthetic watchlist dropped, name taken name=%s", wl.name)
-                continue
-            names.add(wl.name)
-            watchlists.append(wl)
-        self.matcher = Matcher(watchlists)
-        self.watchlists = watchlists
+    def put_extra(self, name: str, watchlist: Watchlist | None) -> ConfigError | None:
+        """Put in force, replace or (with None) drop one synthetic watchlist, in place: the
+        time taken depends on this watchlist alone. One that does not compile is reported
+        (the returned error) and its last good version stays."""
+        if watchlist is not None and any(wl.name == name for wl in self._file_order):
+            log.warning("synthetic watchlist dropped, name taken name=%s", name)
+            watchlist = None
+        if watchlist is None and name not in self._extra:
+            return None
+        try:
+            self._extra_matcher.update(remove=[name] if name in self._extra else (),
+                                       add=[watchlist] if watchlist is not None else ())
+        except Exception as exc:  # noqa: BLE001 - one watchlist never breaks the others
+            log.debug("synthetic watchlist does not compile name=%s", name, exc_info=True)
+            err = ConfigError(_compile_failure(exc), file=name)
+            log.error("watchlist refused, its last good version stays name=%s error=%s", name, err.message)
+            return err
+        if watchlist is None:
+            del self._extra[name]
+        else:
+            self._extra[name] = watchlist
+        self._publish()
+        return None
+
+    def _publish(self) -> None:
+        self.watchlists = self._file_order + list(self._extra.values())
+
+
+def _last_good(old: _FileState | None, sig: tuple[int, int], digest: str,
+               errors: list[ConfigError]) -> _FileState:
+    # Remember the bad version's signature so it is not re-parsed every tick;
+    # its watchlists stay those of the last good version (none for a new file).
+    return _FileState(sig, digest, old.good if old else [], list(errors))
+
+
+def _compile_failure(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "cannot compile: nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "cannot compile: too large to hold in memory"
+    if isinstance(exc, ValueError):
+        return f"cannot compile: {printable(str(exc), 200)}"
+    return f"cannot compile: {type(exc).__name__}: {printable(str(exc), 200)}"

@@ -62,9 +62,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         problems.append(exc)
     channels: dict = {}
+    warnings: list[str] = []
     if config is not None:
         problems.extend(_check_channels(config, channels))
-    warnings: list[str] = []
+        problems.extend(_check_personal_terms(config.database, warnings))
     if watchlists_path is not None:
         wl_problems = check_watchlists(watchlists_path)
         problems.extend(wl_problems)
@@ -91,6 +92,28 @@ def _check_channels(config, built: dict) -> list[ConfigError]:
             if exc.file is None:
                 exc.file, exc.line = section.file, section.line
             problems.append(exc)
+    return problems
+
+
+def _check_personal_terms(database: Path, warnings: list[str]) -> list[ConfigError]:
+    """Chats' own terms stored in the database (read-only; none if there is no database
+    yet) by the rule of every watchlist term: one that can never match is a problem."""
+    from monitor.errors import StoreError
+    from monitor.store import read_personal_terms
+    from monitor.watchlists import term_problem
+
+    try:
+        rows = read_personal_terms(database)
+    except StoreError as exc:
+        warnings.append(f"{database}: warning: chats' own terms not checked: {exc}")
+        return []
+    problems: list[ConfigError] = []
+    for row in rows:
+        problem = term_problem(row["term"])
+        if problem:
+            problems.append(ConfigError(
+                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=str(database),
+                hint="the daemon skips it; the chat can remove it with /unwatch"))
     return problems
 
 

@@ -2,10 +2,11 @@
 
 Start-up: read the config (errors name file and line, exit 1) → take the database's
 daemon lock (a second daemon on the same file exits 1 naming the other's pid), open the
-store and apply migrations → load watchlists (a broken file is an error at start; later, while
-running, the last good version stays) → rebuild the dedup index from the window's
-stories → put rows left `sending` by a crash back in the queue → start channels →
-READY to systemd.
+store and apply migrations → load watchlists (a broken file is logged with file:line and
+left out, the others are in force; with none at all the daemon still polls and stores
+stories) and every chat's own terms (a stored term that can never match is logged and
+skipped) → rebuild the dedup index from the window's stories → put rows left `sending`
+by a crash back in the queue → start channels → READY to systemd.
 
 Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
@@ -13,6 +14,11 @@ feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM
 SIGINT stop polling, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
 then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
 database.
+
+Watchlists: files are read and compiled in a worker thread and put in force on the
+loop, so a huge file never stalls polling, delivery or /healthz; while running, a broken
+file keeps its last good version. A chat's /watch or /unwatch recompiles that chat's
+terms alone, in place, before the bot answers.
 
 Health (`/healthz`, the systemd watchdog): the database answers a write, the last
 attempt to store stories did not fail (disk full, read-only), and polling makes
@@ -26,14 +32,16 @@ credential files are registered with the log filter, so no log line carries them
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -49,7 +57,7 @@ from monitor.pipeline import PERSONAL_PREFIX, IngestResult, Pipeline, RouteSetti
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.store import Store
-from monitor.watchlists import Term, Watchlist, WatchlistRegistry
+from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
 from . import sdnotify
 from .logs import register_secret
@@ -61,6 +69,8 @@ STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
 SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
 SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
+PERSONAL_TITLE = "كلماتي / my terms"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,9 +137,12 @@ class Daemon:
         register_config_secrets(config)
         self.store = Store(config.database, exclusive=True)  # one daemon per database, for its life
         self.registry = WatchlistRegistry(config.watchlists)
-        errors = self.registry_errors = self.registry.refresh()[1]
-        if errors:
-            raise errors[0]
+        for e in self.registry.errors:
+            log.error("watchlist refused at start, the others are in force error=%s", e)
+        if not self.registry.watchlists:
+            log.warning("no watchlist in force: stories are polled and stored, nothing alerts until one loads "
+                        "path=%s", config.watchlists)
+        self._watchlists_lock = asyncio.Lock()
         self._apply_personal_terms()
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = self._dedup_settings()
@@ -174,6 +187,7 @@ class Daemon:
         self.retention = Retention(stories=retention.duration("stories", 30 * 86400.0),
                                    outbox=retention.duration("outbox", 30 * 86400.0))
         self.scheduler: AsyncIOScheduler | None = None
+        self._background: set[asyncio.Task] = set()
         self.started = clock()
         self._unhealthy = False
 
@@ -220,7 +234,7 @@ class Daemon:
     def watchlists(self) -> list[Watchlist]:
         return [w for w in self.registry.watchlists if not w.name.startswith(PERSONAL_PREFIX)]
 
-    def reload(self) -> list[str]:
+    async def reload(self) -> list[str]:
         """Re-read watchlists and the feed list of the config; the last good stays on error."""
         problems: list[str] = []
         try:
@@ -230,7 +244,7 @@ class Daemon:
         except ConfigError as exc:
             problems.append(str(exc))
             log.error("config reload failed, keeping the last good config error=%s", exc)
-        changed, errors = self.registry.refresh()
+        changed, errors = await self._reload_watchlists()
         problems.extend(str(e) for e in errors)
         for e in errors:
             log.error("watchlist reload failed, keeping its last good version error=%s", e)
@@ -259,8 +273,13 @@ class Daemon:
             "uptime": now - self.started,
         }
 
-    def personal_terms_changed(self) -> None:
-        self._apply_personal_terms()
+    def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
+        """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled
+        again, in place, and no other; without a chat, every chat's is."""
+        if channel is None or destination is None:
+            self._apply_personal_terms()
+            return
+        self._put_personal(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
 
     def wake_delivery(self) -> None:
         self.deliverer.wake()
@@ -269,10 +288,26 @@ class Daemon:
         grouped: dict[tuple[str, str], list[str]] = {}
         for row in self.store.personal_terms():
             grouped.setdefault((row["channel"], row["destination"]), []).append(row["term"])
-        extra = [Watchlist(name=f"{PERSONAL_PREFIX}{channel}:{dest}", title="كلماتي / my terms",
-                           terms=tuple(Term(text=t) for t in terms), notify={channel: (dest,)})
-                 for (channel, dest), terms in grouped.items()]
-        self.registry.set_extra(extra)
+        names = {_personal_name(channel, dest) for channel, dest in grouped}
+        for wl in self.registry.watchlists:
+            if wl.name.startswith(PERSONAL_PREFIX) and wl.name not in names:
+                self.registry.put_extra(wl.name, None)
+        for (channel, dest), terms in grouped.items():
+            self._put_personal(channel, dest, terms)
+
+    def _put_personal(self, channel: str, destination: str, texts: Sequence[str]) -> None:
+        """One chat's own terms as its watchlist. A stored term that can never match (kept
+        by an older version) is skipped and logged; it never stops the others."""
+        terms = []
+        for text in texts:
+            try:
+                terms.append(personal_term(text))
+            except ConfigError as exc:
+                log.warning("personal term skipped, it can never match channel=%s chat=%s term=%s error=%s",
+                            channel, destination, text, exc)
+        name = _personal_name(channel, destination)
+        self.registry.put_extra(name, Watchlist(name=name, title=PERSONAL_TITLE, terms=tuple(terms),
+                                                notify={channel: (destination,)}) if terms else None)
 
     # -- feed health --------------------------------------------------------------------
 
@@ -308,7 +343,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self.deliverer.recover()
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
-                             (signal.SIGHUP, self.reload)):
+                             (signal.SIGHUP, self._reload_soon)):
             try:
                 loop.add_signal_handler(sig, handler)
             except (NotImplementedError, RuntimeError, ValueError):
@@ -382,8 +417,20 @@ class Daemon:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def _refresh_watchlists(self) -> None:
-        changed, errors = self.registry.refresh()
+    def _reload_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload(), name="reload")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _reload_watchlists(self) -> tuple[bool, list[ConfigError]]:
+        """Read and compile changed watchlist files in a worker thread, then put the result
+        in force here on the loop (one refresh at a time)."""
+        async with self._watchlists_lock:
+            found = await in_thread(self.registry.prepare, name="watchlists")
+            return self.registry.apply(found)
+
+    async def _refresh_watchlists(self) -> None:
+        changed, errors = await self._reload_watchlists()
         for e in errors:
             log.error("watchlist has errors, its last good version stays in force error=%s", e)
         if changed:
@@ -444,11 +491,44 @@ def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
     """`fn` as a coroutine function, so AsyncIOScheduler runs it on the loop; errors logged."""
     async def job() -> None:
         try:
-            fn()
+            result = fn()
+            if inspect.isawaitable(result):
+                await result
         except Exception:
             log.exception("scheduled job failed job=%s", getattr(fn, "__name__", fn))
     job.__name__ = getattr(fn, "__name__", "job")
     return job
+
+
+def _personal_name(channel: str, destination: str) -> str:
+    return f"{PERSONAL_PREFIX}{channel}:{destination}"
+
+
+async def in_thread(fn: Callable[[], T], *, name: str) -> T:
+    """`fn()` in a daemon thread of its own, awaited on the loop. Not the default executor:
+    asyncio.run waits for that at exit, and a stop must not wait for a long compile."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(ok: bool, value) -> None:
+        if not done.done():
+            if ok:
+                done.set_result(value)
+            else:
+                done.set_exception(value)
+
+    def run() -> None:
+        try:
+            outcome = (True, fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            outcome = (False, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await done
 
 
 def load_daemon(config_path: str | Path, **kwargs) -> Daemon:

@@ -35,7 +35,7 @@ class Services:
     def watchlists(self):
         return list(self.lists)
 
-    def reload(self):
+    async def reload(self):
         self.reloads += 1
         return []
 
@@ -43,7 +43,7 @@ class Services:
         return {"feeds": 12, "feeds_ok": 11, "feeds_failing": ["broken-feed"], "last_poll": time.time(),
                 "stories_day": 345, "alerts_day": 67, "outbox_pending": 2}
 
-    def personal_terms_changed(self):
+    def personal_terms_changed(self, channel, destination):
         self.terms_changed += 1
 
     def wake_delivery(self):

@@ -461,13 +461,13 @@ class _NoServices:
     def watchlists(self):
         return []
 
-    def reload(self):
+    async def reload(self):
         return []
 
     def status(self):
         return {}
 
-    def personal_terms_changed(self):
+    def personal_terms_changed(self, channel, destination):
         pass
 
     def wake_delivery(self):

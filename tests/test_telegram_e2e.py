@@ -88,3 +88,40 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         await asyncio.wait_for(run, 30)
     token_seen = [c for c in tg.calls if TOKEN in str(c.params)]
     assert token_seen == []
+
+
+async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watching(tmp_path, tg, feed_server,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", TOKEN)
+    agency = feed_server.route("/agency.xml", text=rss([]), etag='"0"')
+    config = tmp_path / "raqib.yaml"
+    config.write_text(
+        f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
+        f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
+        "poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
+        f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
+        encoding="utf-8")
+    daemon = Daemon(load_config(config))
+    run = asyncio.create_task(daemon.run(seconds=60))
+    try:
+        # tatweel alone, punctuation alone, an emoji: nothing is left to match once normalised
+        for n, term in enumerate(("ـــ", "!!!", "😀")):
+            tg.push_command(77, f"/watch {term}")
+            await until(lambda: len(tg.texts(77)) > n)
+            assert tg.texts(77)[n].startswith(f"لا أستطيع متابعة «{term}»")
+        assert daemon.store.personal_terms() == []
+        tg.push_command(77, "/lang en")
+        tg.push_command(77, "/watch ـًـ")
+        await until(lambda: len(tg.texts(77)) >= 5)
+        assert tg.texts(77)[4].startswith("“ـًـ” cannot be watched: it has no letters or digits")
+
+        tg.push_command(78, "/watch كييف")  # the next chat's /watch works and alerts it
+        await until(lambda: tg.texts(78))
+        assert "كييف" in tg.texts(78)[0] and "أضفت" in tg.texts(78)[0]
+        agency.body = rss([("مباحثات في كييف حول تبادل الأسرى", "https://agency.example/9", LEAD)]).encode()
+        agency.etag = '"1"'
+        await until(lambda: any("agency.example/9" in m.text for m in tg.sent(78)))
+        assert not any("agency.example/9" in m.text for m in tg.sent(77))
+    finally:
+        daemon.stop()
+        await asyncio.wait_for(run, 30)

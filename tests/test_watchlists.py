@@ -1,7 +1,11 @@
 """Watchlist files: format, every validation problem with its line, and hot reload."""
 from __future__ import annotations
 
+import functools
+import gzip
 import os
+import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -168,3 +172,65 @@ def test_registry_on_a_single_file(tmp_path: Path) -> None:
     path = write(tmp_path, "one.yaml", "- {name: a, terms: [مصر]}\n- {name: b, terms: [لبنان]}\n")
     reg = WatchlistRegistry(path)
     assert names(reg) == ["a", "b"]
+
+
+def vocabulary(count: int) -> list[str]:
+    """Distinct Arabic words of four letters or more, from the word counts shipped with Raqib."""
+    words = _words()
+    assert len(words) >= count, "not enough words"
+    return words[:count]
+
+
+@functools.lru_cache(maxsize=1)
+def _words() -> list[str]:
+    raw = resources.files("monitor").joinpath("data/arabic_words.tsv.gz").read_bytes()
+    lines = gzip.decompress(raw).decode("utf-8").splitlines()
+    return [w for w in (line.split("\t", 1)[0] for line in lines if line and not line.startswith("#"))
+            if len(w) >= 4][:30_000]
+
+
+def test_a_file_that_cannot_be_loaded_is_its_own_problem(tmp_path: Path) -> None:
+    # 600 nested lists: reading them runs out of recursion; the file before it and the
+    # file after it in name order still load, and keep reloading.
+    write(tmp_path, "a.yaml", "terms: [مصر]\n")
+    deep = write(tmp_path, "b.yaml", "terms: " + "[" * 600 + "]" * 600 + "\n")
+    write(tmp_path, "c.yaml", "terms: [بوتين]\n")
+    reg = WatchlistRegistry(tmp_path)
+    assert names(reg) == ["a", "c"]
+    [err] = reg.errors
+    assert err.file == str(deep) and "nested" in str(err)
+    _touch_later(tmp_path / "c.yaml", "terms: [كورسك]\n")  # a later file still reloads
+    changed, errors = reg.refresh()
+    assert changed and [e.file for e in errors] == [str(deep)]
+    assert reg.matcher.match("كورسك") and not reg.matcher.match("بوتين")
+    [problem] = check_watchlists(tmp_path)
+    assert str(problem).startswith(f"{deep}") and "nested" in str(problem)
+    with pytest.raises(ConfigError) as failed:
+        load_watchlists(tmp_path)
+    assert failed.value.file == str(deep)
+
+
+def test_a_file_of_fifteen_thousand_terms_loads_in_linear_time(tmp_path: Path) -> None:
+    words = vocabulary(15_000)
+    path = write(tmp_path, "big.yaml", "terms:\n" + "".join(f"  - {w}\n" for w in words))
+    started = time.monotonic()
+    [wl] = load_watchlist_file(path)
+    # de-duplicating by comparing each term with all before it took about half a minute here
+    assert time.monotonic() - started < 10
+    assert [t.text for t in wl.terms] == words
+
+
+@pytest.mark.parametrize("pattern, problem, fragment", [
+    ("كورسك(", "missing )", "كورسك("),
+    ("(?<=بوتين)x", "invalid perl operator", "(?<="),
+    ("a{1001}", "invalid repetition size", "{1001}"),
+    ("[ي-ا]", "invalid character class range", "ي-ا"),
+])
+def test_re2_errors_read_as_text_with_file_and_line(tmp_path: Path, pattern: str, problem: str,
+                                                    fragment: str) -> None:
+    path = write(tmp_path, "w.yaml", f"terms:\n  - بوتين\n  - {{regex: '{pattern}'}}\n")
+    [err] = check_watchlists(path)
+    where, message = str(err).split(": ", 1)
+    assert where == f"{path}:3" and message.startswith("terms: bad regex ")
+    assert problem in message and fragment in message
+    assert "b'" not in message and "\\x" not in message and "re2" not in message.lower()
