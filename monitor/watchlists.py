@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from .config import parse_duration
 from .errors import ConfigError
 from .normalize import normalize_text
-from .yamlfile import YDict, YList, line_of, parse_yaml
+from .yamlfile import YDict, YList, kind_of, line_of, parse_yaml
 
 if TYPE_CHECKING:
     from .match import Matcher
@@ -130,7 +130,7 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
             return None
         return Term(text=text, line=line)
     if not isinstance(value, dict):
-        problems.add(f"{where}: expected a word, a phrase or a mapping, got a {type(value).__name__}", line)
+        problems.add(f"{where}: expected a word, a phrase or a mapping, got {kind_of(value)}", line)
         return None
     line = line_of(value, line)
     ok = True
