@@ -44,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from monitor.config import load_config
+    from monitor.settings import settings_problems
     from monitor.watchlists import check_watchlists
 
     problems: list[ConfigError] = []
@@ -55,6 +56,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         watchlists_path = config.watchlists
     except ConfigError as exc:
         problems.append(exc)
+    if config is not None:
+        problems.extend(settings_problems(config))  # the same reading `raqib run` does
     channels: dict = {}
     if config is not None:
         problems.extend(_check_channels(config, channels))
