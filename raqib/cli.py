@@ -88,6 +88,10 @@ def _check_channels(config, built: dict) -> list[ConfigError]:
             if exc.file is None:
                 exc.file, exc.line = section.file, section.line
             problems.append(exc)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # a value of a kind the channel did not expect: still a problem in this file, not a crash
+            problems.append(ConfigError(f"channels.{name}: a value is not of the kind expected ({exc})",
+                                        file=section.file, line=section.line))
     return problems
 
 

@@ -38,3 +38,16 @@ def test_a_broken_config_exits_1_with_file_and_line(tmp_path, capsys):
     assert f"{config}:3: " in capsys.readouterr().out
     assert main(["run", "--config", str(tmp_path / "missing.yaml")]) == 1
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_a_channel_value_of_an_unexpected_kind_is_a_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    wl = tmp_path / "wl"
+    wl.mkdir()
+    (wl / "a.yaml").write_text("name: a\nterms: [بوتين]\n", encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {tmp_path / 'x.db'}\nwatchlists: {wl}\n"
+                      "channels:\n  telegram: {channels: {'@desk': 5}}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{config}:4: channels.telegram" in out and "Traceback" not in out
