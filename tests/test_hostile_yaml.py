@@ -59,6 +59,29 @@ def test_a_billion_laughs_config_is_refused_at_once_by_check_and_run(tmp_path):
         assert "Traceback" not in output
 
 
+def test_a_reload_of_an_alias_bomb_is_refused_and_the_daemon_keeps_its_config(tmp_path):
+    """SIGHUP and /reload read the config again: the same bound applies there."""
+    from raqib.daemon import Daemon
+
+    (tmp_path / "wl").mkdir()
+    (tmp_path / "wl" / "w.yaml").write_text("name: w\nterms: [بوتين]\n", encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    good = (f"database: {tmp_path / 'x.db'}\nwatchlists: {tmp_path / 'wl'}\n"
+            "feeds: [{name: a, url: 'https://a.example/rss'}]\nchannels: {console: {}}\n")
+    config.write_text(good, encoding="utf-8")
+    daemon = Daemon(load_config(config))
+    try:
+        config.write_text(good + laughs(9), encoding="utf-8")
+        started = time.monotonic()
+        problems = daemon.reload()
+        assert time.monotonic() - started < 10
+        assert len(problems) == 1 and problems[0].startswith(f"{config}:")
+        assert "aliases expand the document" in problems[0]
+        assert [f.name for f in daemon.config.feeds] == ["a"]
+    finally:
+        daemon.store.close()
+
+
 def test_aliases_within_bounds_still_work(tmp_path):
     """Anchors and merge keys are ordinary YAML: sharing a mapping or a list is fine."""
     config = tmp_path / "raqib.yaml"
