@@ -5,12 +5,17 @@ Rules:
 - `${VAR}` anywhere in a string reads the environment; `${VAR:-default}` gives a default.
   A missing variable without default is an error naming the line. Values read this way
   are secrets as far as logging goes.
-- Durations are numbers of seconds or strings like `90s`, `5m`, `2h`, `3d`.
+- Durations are numbers of seconds or strings like `90s`, `5m`, `2h`, `3d`; sizes bytes or
+  strings like `10MB`. Both must be finite and not negative.
 - Unknown top-level keys, duplicate feed names and malformed feeds are errors naming the
-  line; channel sections are validated by their channel.
+  line. A feed's `enabled` must be true or false; its `interval` lies within
+  [`MIN_INTERVAL`, `MAX_INTERVAL`] (1 s to 7 days), like `poll.interval`.
+- The options of the other sections (poll, dedup, delivery, health, retention, metrics)
+  are read and checked by `monitor.settings`; channel sections by their channel.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,12 +23,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
-from .yamlfile import YDict, YList, line_of, load_yaml
+from .yamlfile import YDict, YList, kind_of, line_of, load_yaml, shown
 
 TOP_LEVEL_KEYS = {
     "database", "watchlists", "feeds", "channels", "poll", "dedup", "delivery",
-    "retention", "health", "metrics", "log", "allow_private_feeds",
+    "retention", "health", "metrics", "allow_private_feeds",
 }
+MIN_INTERVAL = 1.0  # no feed is polled more often than once a second (poll.interval, a feed's interval)
+MAX_INTERVAL = 7 * 86400.0
 FEED_KEYS = {"name", "url", "interval", "enabled", "title"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -33,32 +40,82 @@ _SIZE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def parse_duration(value: Any, *, file: str | None = None, line: int | None = None,
-                   what: str = "duration") -> float:
-    """Seconds in `value` (a number or '90s', '5m', '2h', '3d', '1w')."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{what}: expected a duration like 5m, got {value!r}", file=file, line=line)
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ConfigError(f"{what}: must not be negative", file=file, line=line)
+def as_float(value: int | float) -> float:
+    """`value` as a float; an integer too large for one is infinite (YAML integers have no bound)."""
+    try:
         return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ConfigError(f"{what}: expected a duration like 90s, 5m, 2h or 3d, got {value!r}",
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def parse_duration(value: Any, *, file: str | None = None, line: int | None = None,
+                   what: str = "duration", low: float | None = None, high: float | None = None) -> float:
+    """Seconds in `value` (a number or '90s', '5m', '2h', '3d', '1w'), finite, not negative,
+    and within [`low`, `high`] when given."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{what}: expected a duration like 5m, got {shown(value)}", file=file, line=line)
+    if isinstance(value, (int, float)):
+        seconds = as_float(value)
+    else:
+        m = _DURATION.match(value)
+        if not m:
+            raise ConfigError(f"{what}: expected a duration like 90s, 5m, 2h or 3d, got {shown(value)}",
+                              file=file, line=line)
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(seconds):
+        raise ConfigError(f"{what}: expected a finite duration, got {shown(value)}", file=file, line=line)
+    if seconds < 0:
+        raise ConfigError(f"{what}: must not be negative", file=file, line=line)
+    if low is not None and seconds < low:
+        raise ConfigError(f"{what}: must be at least {format_duration(low)}, got {shown(value)}",
                           file=file, line=line)
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    if high is not None and seconds > high:
+        raise ConfigError(f"{what}: must be at most {format_duration(high)}, got {shown(value)}",
+                          file=file, line=line)
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """`seconds` the way a config file would write it: 1s, 90s, 5m, 2h, 7d."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def parse_size(value: Any, *, file: str | None = None, line: int | None = None,
-               what: str = "size") -> int:
-    """Bytes in `value` (a number or '10MB', '512KiB')."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ConfigError(f"{what}: expected a size like 10MB, got {value!r}", file=file, line=line)
-    unit = m.group(2).lower() if m.group(2) else None
-    return int(float(m.group(1)) * _SIZE_UNITS[unit])
+               what: str = "size", low: int | None = None, high: int | None = None) -> int:
+    """Bytes in `value` (a number or '10MB', '512KiB'), finite, not negative, and within
+    [`low`, `high`] when given."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{what}: expected a size like 10MB, got {shown(value)}", file=file, line=line)
+    if isinstance(value, (int, float)):
+        size = as_float(value)
+    else:
+        m = _SIZE.match(value)
+        if not m:
+            raise ConfigError(f"{what}: expected a size like 10MB, got {shown(value)}", file=file, line=line)
+        unit = m.group(2).lower() if m.group(2) else None
+        size = float(m.group(1)) * _SIZE_UNITS[unit]
+    if not math.isfinite(size):
+        raise ConfigError(f"{what}: expected a finite size, got {shown(value)}", file=file, line=line)
+    if size < 0:
+        raise ConfigError(f"{what}: must not be negative, got {shown(value)}", file=file, line=line)
+    if low is not None and size < low:
+        raise ConfigError(f"{what}: must be at least {format_size(low)}, got {shown(value)}",
+                          file=file, line=line)
+    if high is not None and size > high:
+        raise ConfigError(f"{what}: must be at most {format_size(high)}, got {shown(value)}",
+                          file=file, line=line)
+    return int(size)
+
+
+def format_size(size: int) -> str:
+    """`size` bytes as a config file would write it: 1KiB, 10MiB, 1GiB, 500."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
 
 
 def expand_env(value: Any, *, file: str, line: int, env: Mapping[str, str]) -> Any:
@@ -126,8 +183,8 @@ class Section:
         if key not in self.values:
             return default
         value = self.values[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}",
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(as_float(value)):
+            raise ConfigError(f"{key}: expected a number, got {shown(value)}",
                               file=self.file, line=self.line_of(key))
         return value
 
@@ -170,7 +227,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     data = expand_env(data, file=file, line=1, env=os.environ if env is None else env)
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(f"unknown key {key!r} (known: {', '.join(sorted(TOP_LEVEL_KEYS))})",
+            raise ConfigError(f"unknown key {shown(key)} (known: {', '.join(sorted(TOP_LEVEL_KEYS))})",
                               file=file, line=data.line_of(key))
     base = path.resolve().parent
 
@@ -188,11 +245,11 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
         if value is None:
             value = YDict()
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping", file=file, line=data.line_of(key))
+            raise ConfigError(f"{key}: expected a mapping, got {kind_of(value)}", file=file, line=data.line_of(key))
         sections[key] = Section(value, file, line_of(value, data.line_of(key)))
     for name, values in sections["channels"].values.items():
         if values is not None and not isinstance(values, dict):
-            raise ConfigError(f"channels.{name}: expected a mapping", file=file,
+            raise ConfigError(f"channels.{name}: expected a mapping, got {kind_of(values)}", file=file,
                               line=sections["channels"].line_of(name))
     allow_private = data.get("allow_private_feeds", False)
     if not isinstance(allow_private, bool):
@@ -205,20 +262,21 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
 
 def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
     if not isinstance(raw, list):
-        raise ConfigError("feeds: expected a list of {name, url}", file=file, line=line)
+        raise ConfigError(f"feeds: expected a list of {{name, url}}, got {kind_of(raw)}", file=file, line=line)
     feeds: list[FeedConfig] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(raw):
         item_line = raw.line_of(i) if isinstance(raw, YList) else line
         if not isinstance(item, dict):
-            raise ConfigError("a feed must be a mapping with name and url", file=file, line=item_line)
+            raise ConfigError(f"a feed must be a mapping with name and url, got {kind_of(item)}", file=file,
+                              line=item_line)
         for key in item:
             if key not in FEED_KEYS:
-                raise ConfigError(f"unknown feed key {key!r} (known: {', '.join(sorted(FEED_KEYS))})",
+                raise ConfigError(f"unknown feed key {shown(key)} (known: {', '.join(sorted(FEED_KEYS))})",
                                   file=file, line=item.line_of(key) if isinstance(item, YDict) else item_line)
         name, url = item.get("name"), item.get("url")
         if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
-            raise ConfigError(f"feed url must be an http(s) URL, got {url!r}", file=file, line=item_line)
+            raise ConfigError(f"feed url must be an http(s) URL, got {shown(url)}", file=file, line=item_line)
         if name is None:
             name = re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
         if not isinstance(name, str) or not name.strip():
@@ -227,9 +285,18 @@ def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
             raise ConfigError(f"duplicate feed name {name!r} (first on line {seen[name]})",
                               file=file, line=item_line)
         seen[name] = item_line
+        key_lines = item.key_lines if isinstance(item, YDict) else {}
         interval = None
         if "interval" in item:
-            interval = parse_duration(item["interval"], file=file, line=item_line, what="interval")
-        feeds.append(FeedConfig(name=name, url=url, interval=interval,
-                                enabled=bool(item.get("enabled", True)), line=item_line))
+            interval = parse_duration(item["interval"], file=file, line=key_lines.get("interval", item_line),
+                                      what=f"feed {name}: interval", low=MIN_INTERVAL, high=MAX_INTERVAL)
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"feed {name}: enabled: expected true or false, got {shown(enabled)}",
+                              file=file, line=key_lines.get("enabled", item_line))
+        title = item.get("title")
+        if title is not None and not isinstance(title, str):
+            raise ConfigError(f"feed {name}: title: expected text, got {kind_of(title)}", file=file,
+                              line=key_lines.get("title", item_line))
+        feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line))
     return tuple(feeds)

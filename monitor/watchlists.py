@@ -54,7 +54,7 @@ from .config import parse_duration
 from .errors import ConfigError
 from .match import TOKEN_RE, Matcher, MatcherGroup, compile_regex, printable, quote
 from .normalize import normalize_text
-from .yamlfile import YDict, YList, line_of, parse_yaml
+from .yamlfile import YDict, YList, kind_of, line_of, parse_yaml
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
             return None
         return Term(text=value.strip(), line=line)
     if not isinstance(value, dict):
-        problems.add(f"{where}: expected a word, a phrase or a mapping, got a {type(value).__name__}", line)
+        problems.add(f"{where}: expected a word, a phrase or a mapping, got {kind_of(value)}", line)
         return None
     line = line_of(value, line)
     ok = True

@@ -50,6 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from monitor.config import load_config
+    from monitor.settings import settings_problems
     from monitor.watchlists import check_watchlists
 
     problems: list[ConfigError] = []
@@ -61,6 +62,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         watchlists_path = config.watchlists
     except ConfigError as exc:
         problems.append(exc)
+    if config is not None:
+        problems.extend(settings_problems(config))  # the same reading `raqib run` does
     channels: dict = {}
     warnings: list[str] = []
     if config is not None:
@@ -92,6 +95,10 @@ def _check_channels(config, built: dict) -> list[ConfigError]:
             if exc.file is None:
                 exc.file, exc.line = section.file, section.line
             problems.append(exc)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # a value of a kind the channel did not expect: still a problem in this file, not a crash
+            problems.append(ConfigError(f"channels.{name}: a value is not of the kind expected ({exc})",
+                                        file=section.file, line=section.line))
     return problems
 
 

@@ -1,12 +1,13 @@
 """The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping.
 
-Start-up: read the config (errors name file and line, exit 1) → take the database's
-daemon lock (a second daemon on the same file exits 1 naming the other's pid), open the
-store and apply migrations → load watchlists (a broken file is logged with file:line and
-left out, the others are in force; with none at all the daemon still polls and stores
-stories) and every chat's own terms (a stored term that can never match is logged and
-skipped) → rebuild the dedup index from the window's stories → put rows left `sending`
-by a crash back in the queue → start channels → READY to systemd.
+Start-up: read the config and its settings (`monitor.settings`, the same reading `raqib
+check` does; errors name file and line, exit 1) → take the database's daemon lock (a
+second daemon on the same file exits 1 naming the other's pid), open the store and apply
+migrations → load watchlists (a broken file is logged with file:line and left out, the
+others are in force; with none at all the daemon still polls and stores stories) and
+every chat's own terms (a stored term that can never match is logged and skipped) →
+rebuild the dedup index from the window's stories → put rows left `sending` by a crash
+back in the queue → start channels → READY to systemd.
 
 Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
@@ -38,7 +39,6 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -49,13 +49,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from alerts.channel import Channel, build_channels
 from alerts.outbox import Deliverer, DeliverySettings, Policy, policy_from_settings
 from monitor.config import Config, load_config
-from monitor.dedup import Clusterer, DedupSettings
+from monitor.dedup import Clusterer
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.models import Story, alert_payload
 from monitor.pipeline import PERSONAL_PREFIX, IngestResult, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
+from monitor.settings import read_settings
 from monitor.store import Store
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
@@ -71,12 +72,6 @@ SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
 SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
 PERSONAL_TITLE = "كلماتي / my terms"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Retention:
-    stories: float = 30 * 86400.0
-    outbox: float = 30 * 86400.0
 
 
 class CountingPipeline(Pipeline):
@@ -130,6 +125,7 @@ class Daemon:
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
                  console_stream=None) -> None:
         self.config = config
+        self.settings = settings = read_settings(config)  # the one reading `raqib check` also runs
         self.clock = clock
         self.console_stream = console_stream
         self.stop_event = asyncio.Event()
@@ -145,7 +141,7 @@ class Daemon:
         self._watchlists_lock = asyncio.Lock()
         self._apply_personal_terms()
         self.store.sync_feeds(config.feeds)
-        self.dedup_settings = self._dedup_settings()
+        self.dedup_settings = settings.dedup
         self.clusterer = self._rebuild_index()
         self.channels: dict[str, Channel] = build_channels(config.channels, self.store)
         for ch in self.channels.values():
@@ -153,60 +149,37 @@ class Daemon:
                 ch.stream = console_stream  # type: ignore[attr-defined]
             ch.attach(self)
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
-        route = RouteSettings(update_throttle=config.section("delivery").duration("update_every", 600.0),
-                              editable_channels=editable)
+        route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = CountingPipeline(self.store, self.registry, self.clusterer, channels=self.channels,
                                          settings=route, clock=clock)
         self.pipeline.metrics = self.metrics
-        poll = config.section("poll")
-        self.fetcher = Fetcher(concurrency=int(poll.number("concurrency", 50)),
-                               per_host=int(poll.number("per_host", 4)),
-                               read_timeout=poll.duration("timeout", 20.0),
-                               deadline=poll.duration("deadline", 60.0),
-                               max_bytes=poll.size("max_bytes", 10 * 2**20))
-        default_interval = poll.duration("interval", 300.0)
+        poll = settings.poll
+        self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
+                               read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
-            schedule=ScheduleSettings(interval=default_interval,
-                                      min_interval=min(poll.duration("min_interval", 60.0), default_interval),
-                                      max_interval=max(poll.duration("max_interval", 3600.0), default_interval),
-                                      adaptive=bool(poll.get("adaptive", True)),
-                                      respect_ttl=bool(poll.get("respect_ttl", True))),
-            health=self._health_settings(), clock=clock, on_health=self._feed_health,
+            schedule=ScheduleSettings(interval=poll.interval, min_interval=poll.min_interval,
+                                      max_interval=poll.max_interval, adaptive=poll.adaptive,
+                                      respect_ttl=poll.respect_ttl),
+            health=HealthSettings(failures=settings.health.failures,
+                                  silence_factor=settings.health.silence_factor,
+                                  min_silence=settings.health.min_silence),
+            clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds)
         self.poller.on_new_alerts = self.wake_delivery
-        delivery = config.section("delivery")
+        delivery = settings.delivery
         self.deliverer = Deliverer(
             self.store, self.channels,
-            settings=DeliverySettings(max_attempts=int(delivery.number("max_attempts", 10)),
-                                      backoff_base=delivery.duration("backoff", 30.0),
-                                      backoff_max=delivery.duration("backoff_max", 3600.0),
-                                      burst=int(delivery.number("burst", 10))),
+            settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
+                                      backoff_max=delivery.backoff_max, burst=delivery.burst),
             policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done)
-        retention = config.section("retention")
-        self.retention = Retention(stories=retention.duration("stories", 30 * 86400.0),
-                                   outbox=retention.duration("outbox", 30 * 86400.0))
+        self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()
         self.started = clock()
         self._unhealthy = False
 
     # -- assembly -----------------------------------------------------------------------
-
-    def _dedup_settings(self) -> DedupSettings:
-        section = self.config.section("dedup")
-        values = {k: v for k, v in section.values.items() if k != "window"}
-        window = section.duration("window", 72 * 3600.0) / 3600.0
-        try:
-            return DedupSettings(window_hours=window, **values)
-        except TypeError as exc:
-            raise section.error(f"dedup: {exc}") from None
-
-    def _health_settings(self) -> HealthSettings:
-        section = self.config.section("health")
-        return HealthSettings(failures=int(section.number("failures", 5)),
-                              silence_factor=float(section.number("silence_factor", 10.0)),
-                              min_silence=section.duration("min_silence", 86400.0))
 
     def _rebuild_index(self) -> Clusterer:
         since = self.clock() - self.dedup_settings.window_hours * 3600.0
@@ -239,6 +212,7 @@ class Daemon:
         problems: list[str] = []
         try:
             fresh = load_config(self.config.path)
+            read_settings(fresh)  # refused like at start-up; settings other than feeds apply at restart
             self.store.sync_feeds(fresh.feeds)
             self.config = fresh
         except ConfigError as exc:
@@ -479,12 +453,11 @@ class Daemon:
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
 
     async def _start_metrics(self):
-        section = self.config.section("metrics")
-        listen = section.get("listen")
+        listen = self.settings.metrics.listen
         if not listen:
             return None
         from .metrics import serve_metrics
-        return await serve_metrics(str(listen), self)
+        return await serve_metrics(listen, self)
 
 
 def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:

@@ -112,7 +112,7 @@ def gauges(daemon: "Daemon") -> dict[str, float]:
 async def serve_metrics(listen: str, daemon: "Daemon") -> asyncio.base_events.Server:
     host, _, port = listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    allow_remote = bool(daemon.config.section("metrics").get("allow_remote", False))
+    allow_remote = daemon.settings.metrics.allow_remote
     if host not in ("127.0.0.1", "::1", "localhost") and not allow_remote:
         raise ValueError(f"metrics.listen must be a loopback address, got {host!r} "
                          "(set metrics.allow_remote: true to override)")

@@ -54,3 +54,16 @@ def test_a_webhook_to_a_private_address_is_reported_with_file_and_line(tmp_path,
     config.write_text(config.read_text(encoding="utf-8").replace("webhook: {}", "webhook: {allow_private: true}"),
                       encoding="utf-8")
     assert main(["check", "--config", str(config)]) == 0
+
+
+def test_a_channel_value_of_an_unexpected_kind_is_a_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    wl = tmp_path / "wl"
+    wl.mkdir()
+    (wl / "a.yaml").write_text("name: a\nterms: [بوتين]\n", encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {tmp_path / 'x.db'}\nwatchlists: {wl}\n"
+                      "channels:\n  telegram: {channels: {'@desk': 5}}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{config}:4: channels.telegram" in out and "Traceback" not in out

@@ -17,6 +17,7 @@ import pytest
 from daemon_harness import GrowingFeeds, write_config, write_watchlist
 from feedserver import FeedServer
 from monitor.config import load_config
+from monitor.errors import ConfigError
 from raqib.daemon import Daemon
 from test_storage_faults import free_port, until
 
@@ -46,7 +47,7 @@ async def test_metrics_count_polls_errors_stories_duplicates_matches_and_alerts(
     write_watchlist(tmp_path / "wl", "w", ["بوتين", "جنيف"], notify={"webhook": ["http://127.0.0.1:9/x"]})
     config = write_config(tmp_path, {a: feeds.url(a), b: feeds.url(b), "broken": server.url("/gone.xml")},
                           watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
                                 f"metrics: {{listen: '127.0.0.1:{port}'}}\n"
                                 "channels:\n  console: {}\n  webhook: {max_attempts: 1, allow_private: true}\n")
     feeds.publish(a, TITLE)
@@ -93,11 +94,16 @@ async def _headers(port: int) -> httpx.Headers:
 
 
 def test_metrics_endpoint_refuses_a_public_address(tmp_path):
+    """The config naming a public address is refused at start-up with its line; the server
+    itself refuses one too."""
     from raqib.metrics import serve_metrics
 
     write_watchlist(tmp_path / "wl", "w", ["بوتين"])
     config = write_config(tmp_path, {}, watchlists=tmp_path / "wl",
                           extra="metrics: {listen: '0.0.0.0:9311'}\nchannels:\n  console: {}\n")
+    with pytest.raises(ConfigError, match=r"raqib.yaml:\d+: metrics.listen: 0.0.0.0 is not a loopback address"):
+        Daemon(load_config(config), console_stream=io.StringIO())
+    config = write_config(tmp_path, {}, watchlists=tmp_path / "wl", extra="channels:\n  console: {}\n")
     daemon = Daemon(load_config(config), console_stream=io.StringIO())
     try:
         with pytest.raises(ValueError, match="loopback"):

@@ -52,7 +52,7 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
         f"  - {{name: paper, url: \"{feed_server.url('/paper.xml')}\"}}\n"
-        "poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
         "delivery: {update_every: 1s}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
@@ -98,7 +98,7 @@ async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watch
     config.write_text(
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
-        "poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
     daemon = Daemon(load_config(config))

@@ -1,0 +1,269 @@
+"""Settings: the options of raqib.yaml's poll, dedup, delivery, health, retention and
+metrics sections, declared once as data and read into frozen dataclasses.
+
+`read_settings(config)` is the one reading: the daemon calls it at start-up and on every
+reload (a refused reload keeps the settings in force), and `raqib check` calls
+`settings_problems(config)`, which runs the same reading and lists every problem instead
+of stopping at the first. So `check` passes exactly what `run` accepts.
+
+Rules (each problem is a ConfigError naming the file and the line of the key):
+- Every option has a kind and a range, in `OPTIONS`; the defaults live there and nowhere
+  else (dedup's thresholds are `DedupSettings`' own defaults). A key not in the table is
+  an error that lists the known ones.
+- Durations are seconds or `90s`, `5m`, `2h`, `3d`; sizes bytes or `10MB`; both must be
+  finite and within the option's range. Whole numbers must be integers (not `4.5`, not
+  `"4"`); numbers must be finite; switches must be `true` or `false` (the text `'false'`
+  is refused, not read as a truthy string).
+- Polling never runs more often than once a second (`interval`, `min_interval`),
+  `concurrency` and `per_host` are at least 1, `timeout` and `deadline` at least a second,
+  `max_bytes` at least 1 KiB: values that would poll a publisher in a tight loop, never
+  poll, or fail every feed are refused, not run.
+- Cross-checks: `poll.min_interval` ≤ `poll.max_interval`; `delivery.backoff` ≤
+  `delivery.backoff_max`. As before, the default interval pulls `min_interval` down and
+  `max_interval` up to itself, so a short `interval` stands.
+- `metrics.listen` is `HOST:PORT` (or a port alone, on 127.0.0.1), PORT 1-65535, HOST a
+  loopback address unless `metrics.allow_remote: true`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .config import (MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration,
+                     parse_size)
+from .dedup import DedupSettings
+from .errors import ConfigError
+from .yamlfile import shown
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its key, kind (duration, size, int, number, bool, listen), default and range."""
+
+    key: str
+    kind: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+
+
+_DEDUP_DEFAULTS = DedupSettings()
+
+OPTIONS: dict[str, tuple[Option, ...]] = {
+    "poll": (
+        Option("interval", "duration", 300.0, MIN_INTERVAL, MAX_INTERVAL),
+        Option("min_interval", "duration", 60.0, MIN_INTERVAL, MAX_INTERVAL),
+        Option("max_interval", "duration", 3600.0, MIN_INTERVAL, 30 * DAY),
+        Option("adaptive", "bool", True),
+        Option("respect_ttl", "bool", True),
+        Option("concurrency", "int", 50, 1, 10_000),
+        Option("per_host", "int", 4, 1, 1_000),
+        Option("timeout", "duration", 20.0, 1.0, HOUR),
+        Option("deadline", "duration", 60.0, 1.0, HOUR),
+        Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
+    ),
+    "dedup": (
+        Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
+        Option("title_alone", "number", _DEDUP_DEFAULTS.title_alone, 0, 100),
+        Option("lead_floor", "number", _DEDUP_DEFAULTS.lead_floor, 0, 100),
+        Option("lead_alone", "number", _DEDUP_DEFAULTS.lead_alone, 0, 100),
+        Option("title_floor", "number", _DEDUP_DEFAULTS.title_floor, 0, 100),
+        Option("combined", "number", _DEDUP_DEFAULTS.combined, 0, 100),
+        Option("title_sure", "number", _DEDUP_DEFAULTS.title_sure, 0, 100),
+        Option("subset_ratio", "number", _DEDUP_DEFAULTS.subset_ratio, 0, 1),
+        Option("numbers_overlap", "number", _DEDUP_DEFAULTS.numbers_overlap, 0, 1),
+        Option("lead_words", "int", _DEDUP_DEFAULTS.lead_words, 1, 1_000),
+        Option("title_sure_words", "int", _DEDUP_DEFAULTS.title_sure_words, 1, 100),
+        Option("title_bands", "int", _DEDUP_DEFAULTS.title_bands, 1, 32),
+        Option("title_rows", "int", _DEDUP_DEFAULTS.title_rows, 1, 8),
+        Option("lead_bands", "int", _DEDUP_DEFAULTS.lead_bands, 1, 32),
+        Option("lead_rows", "int", _DEDUP_DEFAULTS.lead_rows, 1, 8),
+        Option("bucket_cap", "int", _DEDUP_DEFAULTS.bucket_cap, 1, 10_000),
+        Option("max_candidates", "int", _DEDUP_DEFAULTS.max_candidates, 1, 10_000),
+    ),
+    "delivery": (
+        Option("max_attempts", "int", 10, 1, 1_000),
+        Option("backoff", "duration", 30.0, 0.1, DAY),
+        Option("backoff_max", "duration", HOUR, 0.1, 7 * DAY),
+        Option("burst", "int", 10, 1, 1_000_000),
+        Option("update_every", "duration", 600.0, 1.0, 7 * DAY),
+    ),
+    "health": (
+        Option("failures", "int", 5, 1, 1_000),
+        Option("silence_factor", "number", 10.0, 1, 1_000),
+        Option("min_silence", "duration", DAY, MINUTE, 365 * DAY),
+    ),
+    "retention": (
+        Option("stories", "duration", 30 * DAY, HOUR, 3650 * DAY),
+        Option("outbox", "duration", 30 * DAY, HOUR, 3650 * DAY),
+    ),
+    "metrics": (
+        Option("listen", "listen", None),
+        Option("allow_remote", "bool", False),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PollOptions:
+    interval: float
+    min_interval: float
+    max_interval: float
+    adaptive: bool
+    respect_ttl: bool
+    concurrency: int
+    per_host: int
+    timeout: float
+    deadline: float
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    max_attempts: int
+    backoff: float
+    backoff_max: float
+    burst: int
+    update_every: float
+
+
+@dataclass(frozen=True)
+class HealthOptions:
+    failures: int
+    silence_factor: float
+    min_silence: float
+
+
+@dataclass(frozen=True)
+class RetentionOptions:
+    stories: float
+    outbox: float
+
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    listen: str | None  # "HOST:PORT" ready for the server, or None: no metrics endpoint
+    allow_remote: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    poll: PollOptions
+    dedup: DedupSettings
+    delivery: DeliveryOptions
+    health: HealthOptions
+    retention: RetentionOptions
+    metrics: MetricsOptions
+
+
+def read_settings(config: Config) -> Settings:
+    """The settings of `config`; the first problem raises ConfigError(file=, line=)."""
+    settings, problems = _read(config)
+    if problems:
+        raise problems[0]
+    return settings
+
+
+def settings_problems(config: Config) -> list[ConfigError]:
+    """Every problem `read_settings` would meet, in the order of their lines."""
+    return _read(config)[1]
+
+
+def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
+    problems: list[ConfigError] = []
+    values: dict[str, dict[str, Any]] = {}
+    for name, options in OPTIONS.items():
+        section = config.section(name)
+        known = {o.key: o for o in options}
+        for key in section.values:
+            if key not in known:
+                problems.append(section.error(f"{name}: unknown key {shown(key)} "
+                                              f"(known: {', '.join(sorted(known))})", key))
+        out = values[name] = {}
+        for option in options:
+            if option.key not in section.values:
+                out[option.key] = option.default
+                continue
+            try:
+                out[option.key] = _value(section, name, option)
+            except ConfigError as exc:
+                problems.append(exc)
+                out[option.key] = option.default
+    poll, delivery, metrics = values["poll"], values["delivery"], values["metrics"]
+    poll_section, delivery_section = config.section("poll"), config.section("delivery")
+    if poll["min_interval"] > poll["max_interval"]:
+        problems.append(poll_section.error(
+            f"poll.min_interval ({format_duration(poll['min_interval'])}) is longer than poll.max_interval "
+            f"({format_duration(poll['max_interval'])})", "min_interval"))
+    poll["min_interval"] = min(poll["min_interval"], poll["interval"])
+    poll["max_interval"] = max(poll["max_interval"], poll["interval"])
+    if delivery["backoff"] > delivery["backoff_max"]:
+        problems.append(delivery_section.error(
+            f"delivery.backoff ({format_duration(delivery['backoff'])}) is longer than delivery.backoff_max "
+            f"({format_duration(delivery['backoff_max'])})", "backoff"))
+    if metrics["listen"] is not None:
+        host = metrics["listen"].rpartition(":")[0].strip("[]")
+        if host not in LOOPBACK and not metrics["allow_remote"]:
+            section = config.section("metrics")
+            problems.append(ConfigError(f"metrics.listen: {host} is not a loopback address", file=section.file,
+                                        line=section.line_of("listen"),
+                                        hint="set metrics.allow_remote: true to serve /metrics and /healthz "
+                                             "to other hosts"))
+    dedup = dict(values["dedup"])
+    dedup["window_hours"] = dedup.pop("window") / HOUR
+    problems.sort(key=lambda p: (p.line or 0))
+    settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
+                        delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
+                        retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics))
+    return settings, problems
+
+
+def _value(section: Section, name: str, option: Option) -> Any:
+    raw = section.values[option.key]
+    what = f"{name}.{option.key}"
+    line = section.line_of(option.key)
+    if option.kind == "duration":
+        return parse_duration(raw, file=section.file, line=line, what=what, low=option.low, high=option.high)
+    if option.kind == "size":
+        return parse_size(raw, file=section.file, line=line, what=what, low=option.low, high=option.high)
+    if option.kind == "bool":
+        if not isinstance(raw, bool):
+            raise section.error(f"{what}: expected true or false, got {shown(raw)}", option.key)
+        return raw
+    if option.kind == "listen":
+        return _listen(raw, section, what, option.key)
+    whole = option.kind == "int"
+    if isinstance(raw, bool) or not isinstance(raw, int if whole else (int, float)):
+        expected = "a whole number" if whole else "a number"
+        raise section.error(f"{what}: expected {expected}, got {shown(raw)}", option.key)
+    if not math.isfinite(as_float(raw)):
+        raise section.error(f"{what}: expected a finite number, got {shown(raw)}", option.key)
+    if option.low is not None and raw < option.low:
+        raise section.error(f"{what}: must be at least {_number(option.low)}, got {shown(raw)}", option.key)
+    if option.high is not None and raw > option.high:
+        raise section.error(f"{what}: must be at most {_number(option.high)}, got {shown(raw)}", option.key)
+    return raw if whole else float(raw)
+
+
+def _listen(raw: Any, section: Section, what: str, key: str) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311, got {shown(raw)}", key)
+    host, _, port = raw.strip().rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if (not port.isascii() or not port.isdigit() or len(port) > 5 or not 1 <= int(port) <= 65535
+            or any(c.isspace() for c in host)):
+        raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311 (port 1-65535), "
+                            f"got {shown(raw)}", key)
+    return f"[{host}]:{int(port)}" if ":" in host else f"{host}:{int(port)}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
