@@ -41,6 +41,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import os
@@ -52,11 +53,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
 
+from monitor.display import display_url, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel
-from .render import highlight, lead, matched_terms, when
+from .render import bounded, highlight, lead, matched_terms, when
 
 log = logging.getLogger(__name__)
 
@@ -159,15 +161,17 @@ class RateLimiter:
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _esc(text: str) -> str:
-    return html.escape(text or "", quote=False)
+    """Untrusted text for HTML: bidi overrides and invisible controls removed, then escaped."""
+    return html.escape(visible(text), quote=False)
 
 
 def _safe_url(url: str) -> str | None:
-    url = "".join((url or "").split())  # no whitespace inside an href (and never a newline)
+    # no whitespace inside an href (and never a newline); bidi and control characters encoded
+    url = display_url("".join((url or "").split()))
     return url if re.match(r"^https?://[^\s\"<>]+$", url, re.I) else None
 
 
@@ -190,6 +194,7 @@ def rtl(lines: Sequence[str]) -> str:
 def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) -> str:
     """One alert as Telegram HTML."""
     L = LABELS.get(lang, LABELS["ar"])
+    alert = bounded(alert)
     title = " ".join(alert.title.split()) if "\n" in alert.title else alert.title
     title_html = _bold(title, alert, "title") if title == alert.title else _esc(title)
     url = _safe_url(alert.url)
@@ -249,24 +254,37 @@ def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
     return rtl(lines)
 
 
-_TOKENS = re.compile(r"<[^>]*>|&#?\w+;|\n|[^\S\n]+|[^\s<&]+|&")
+_TOKENS = re.compile(r"<[^>]*>|&#?\w{1,32};|\n|[^\S\n]+|[^\s<&]+|[<&]")
 
 
 def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
     """Cut HTML into parts of at most `limit` visible UTF-16 units, never inside a tag or
-    an entity; prefer line breaks, then spaces; tags open at a cut are closed and reopened."""
+    an entity; prefer line breaks, then spaces; tags open at a cut are closed and reopened.
+
+    Every text run longer than half the limit (a giant word, a run of thousands of
+    spaces) is first cut into pieces that fit, so each cut moves forward and the whole
+    split takes time linear in the text. A stray `<` or `&` is sent escaped."""
+    if limit < 2:
+        raise ValueError("split_html: the limit must leave room for one character (2 UTF-16 units)")
     if utf16_len(html.unescape(re.sub(r"<[^>]*>", "", text))) <= limit:
         return [text]
+    piece = max(2, limit // 2)
     tokens: list[tuple[str, int]] = []  # (token, visible units)
     for tok in _TOKENS.findall(text):
-        if tok.startswith("<"):
+        if tok == "<":
+            tokens.append(("&lt;", 1))
+        elif tok == "&":
+            tokens.append(("&amp;", 1))
+        elif tok.startswith("<"):
             tokens.append((tok, 0))
-        elif tok.startswith("&") and tok.endswith(";"):
-            tokens.append((tok, utf16_len(html.unescape(tok))))
-        elif utf16_len(tok) > limit // 2 and not tok.isspace():
-            tokens.extend(_hard_pieces(tok, limit // 2))  # a giant word: cut by code points
+        elif tok.startswith("&"):
+            tokens.append((tok, _entity_units(tok)))
         else:
-            tokens.append((tok, utf16_len(html.unescape(tok))))
+            units = utf16_len(tok)
+            if units > piece:  # a giant word or whitespace run: cut by code points
+                tokens.extend(_hard_pieces(tok, piece))
+            else:
+                tokens.append((tok, units))
     parts: list[str] = []
     stack: list[str] = []  # open tags at the start of the current part
     cur: list[tuple[str, int]] = []
@@ -274,52 +292,70 @@ def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
     i = 0
     while i < len(tokens):
         tok, n = tokens[i]
-        if size + n <= limit:
+        if size + n <= limit or not cur:
             cur.append((tok, n))
             size += n
             i += 1
             continue
-        # overflow: cut at the last line break past half, else the last space, else here
-        cut = _best_cut(cur, limit)
-        head, rest = cur[:cut], cur[cut + 1:] if cut < len(cur) and cur[cut][0].isspace() else cur[cut:]
+        # overflow: cut at the last line break past half, else the last space, else here;
+        # every token fits in an empty part, so the part cut off always holds some text
+        head, cur = _cut(cur, limit)
         opened = _open_after(stack, head)
         parts.append("".join(stack) + "".join(t for t, _ in head) + "".join(_close(t) for t in reversed(opened)))
         stack = opened
-        cur = list(rest)
         size = sum(n for _, n in cur)
-    opened_text = "".join(stack) + "".join(t for t, _ in cur)
+    opened_text = "".join(stack) + "".join(t for t, _ in cur) + \
+        "".join(_close(t) for t in reversed(_open_after(stack, cur)))
     if opened_text.strip():
         parts.append(opened_text)
     return [p.strip("\n") or p for p in parts if re.sub(r"<[^>]*>", "", p).strip()]
 
 
+@functools.lru_cache(maxsize=1024)
+def _entity_units(entity: str) -> int:
+    return utf16_len(html.unescape(entity))
+
+
 def _hard_pieces(tok: str, size: int) -> list[tuple[str, int]]:
-    out, piece, units = [], "", 0
-    for ch in tok:
-        u = utf16_len(ch)
-        if units + u > size:
-            out.append((piece, units))
-            piece, units = "", 0
-        piece += ch
-        units += u
-    if piece:
-        out.append((piece, units))
+    """`tok` in slices of at most `size` UTF-16 units (size ≥ 2), never inside a character."""
+    out = []
+    j = 0
+    while j < len(tok):
+        end = j + size
+        chunk = tok[j:end]
+        units = utf16_len(chunk)
+        while units > size:  # astral characters count twice: give back half the excess
+            end -= max(1, (units - size) // 2)
+            chunk = tok[j:end]
+            units = utf16_len(chunk)
+        out.append((chunk, units))
+        j = end
     return out
 
 
-def _best_cut(cur: list[tuple[str, int]], limit: int) -> int:
+def _cut(cur: list[tuple[str, int]], limit: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(the part to send, what carries over): cut at the last line break past half the
+    limit, else the last space past half, else after everything; the break itself is
+    dropped, tags opened just before the cut move to the next part and tags closed just
+    after it stay in this one."""
     total, best_line, best_space = 0, -1, -1
     for idx, (tok, n) in enumerate(cur):
-        if tok == "\n" and total >= limit // 2:
-            best_line = idx
-        elif tok.isspace() and not tok.startswith("<") and total >= limit // 2:
-            best_space = idx
+        if idx > 0 and total >= limit // 2:
+            if tok == "\n":
+                best_line = idx
+            elif n and tok.isspace():
+                best_space = idx
         total += n
-    if best_line > 0:
-        return best_line
-    if best_space > 0:
-        return best_space
-    return len(cur)
+    at = best_line if best_line > 0 else best_space
+    head, rest = (cur[:at], cur[at + 1:]) if at > 0 else (cur, [])
+    while rest and rest[0][0].startswith("</"):
+        head, rest = head + [rest[0]], rest[1:]
+    k = len(head)
+    while k and head[k - 1][0].startswith("<") and not head[k - 1][0].startswith("</"):
+        k -= 1
+    if any(n for _, n in head[:k]):
+        head, rest = head[:k], head[k:] + rest
+    return head, rest
 
 
 def _open_after(stack: list[str], tokens: list[tuple[str, int]]) -> list[str]:
@@ -336,6 +372,7 @@ def _open_after(stack: list[str], tokens: list[tuple[str, int]]) -> list[str]:
     return opened
 
 
+@functools.lru_cache(maxsize=1024)
 def _tag_name(tok: str) -> str:
     m = re.match(r"</?\s*([A-Za-z0-9-]+)", tok)
     return m.group(1).lower() if m else ""
