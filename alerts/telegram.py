@@ -18,6 +18,15 @@ Rules:
   defaults sit a little under Telegram's 30/s, 1/s and 20/min because requests reach
   Telegram a few milliseconds apart from when they left. A wait is an `await` on an
   injectable clock, never a blocking sleep.
+- One path for every request: the limiter is installed on the PTB Application as its
+  rate limiter (`BotRateLimiter`, a `telegram.ext.BaseRateLimiter`), so alerts, edits,
+  command replies and button answers are all paced by it. Requests that put something
+  in a chat (send*, edit*, copy*, forward*) take that chat's slot, then an overall one;
+  other requests (getChatMember, answerCallbackQuery, ...) are not paced. A RetryAfter
+  from Telegram pauses the chat for everything sent to it; a request to a chat paused
+  longer than `PAUSE_WAIT` seconds fails at once with RetryAfter instead of waiting.
+  When the channel closes, requests still waiting for a slot fail at once (TimedOut):
+  an alert stays in the outbox, a reply is dropped, and shutdown is never held.
 - Messages use HTML parse mode. Every piece of feed text goes through `html.escape`;
   only http(s) links become anchors. An alert reads: watchlist, title (matched words in
   bold, linked), source · time, a short lead, the matched terms. Lines that would start
@@ -52,6 +61,8 @@ from collections import deque
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
+
+from telegram.ext import BaseRateLimiter
 
 from monitor.display import display_url, visible
 from monitor.errors import ConfigError, DeliveryError
@@ -155,6 +166,72 @@ class RateLimiter:
         for chat in [c for c, t in self._chat_next.items() if t < now - self.group_window]:
             self._chat_next.pop(chat, None)
             self._group_times.pop(chat, None)
+
+
+class BotRateLimiter(BaseRateLimiter):
+    """`RateLimiter` as python-telegram-bot's rate limiter: every Bot API request of the
+    Application passes here (getUpdates excepted), alerts and command replies alike."""
+
+    PACED = ("send", "edit", "copy", "forward")  # requests that put something in a chat
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, **limits: Any) -> None:
+        self._sleep = sleep
+        self._closing: asyncio.Event | None = None
+        self._closed = False
+        self.limiter = RateLimiter(clock=clock, sleep=self._wait, **limits)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """From now on paced requests fail at once, and those waiting for a slot stop waiting."""
+        self._closed = True
+        if self._closing is not None:
+            self._closing.set()
+
+    async def _wait(self, seconds: float) -> None:
+        from telegram.error import TimedOut
+
+        if self._closed:
+            raise TimedOut("Raqib is stopping")
+        if self._closing is None:
+            self._closing = asyncio.Event()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({sleeper, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, closing):
+                task.cancel()
+        if not sleeper.done() or sleeper.cancelled():
+            raise TimedOut("Raqib is stopping")
+
+    async def process_request(self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any],
+                              endpoint: str, data: dict[str, Any], rate_limit_args: Any) -> Any:
+        from telegram.error import RetryAfter, TimedOut
+
+        chat = data.get("chat_id")
+        if chat is None or not endpoint.startswith(self.PACED):
+            return await callback(*args, **kwargs)
+        chat = str(chat)
+        if self._closed:
+            raise TimedOut("Raqib is stopping")
+        while True:  # a RetryAfter met by another request while this one waited counts too
+            left = self.limiter.paused_for(chat)
+            if left > PAUSE_WAIT:  # Telegram asked us to wait longer than any caller should block
+                raise RetryAfter(timedelta(seconds=max(1, round(left))))
+            await self.limiter.acquire(chat)
+            if self.limiter.paused_for(chat) <= 0:
+                break
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            self.limiter.pause(chat, retry_seconds(exc))
+            raise
 
 
 # -- rendering --------------------------------------------------------------------------
@@ -519,9 +596,10 @@ class TelegramChannel(Channel):
         except ValueError as exc:
             raise section.error(f"channels.telegram: {exc}", "digest") from exc
         self.clock = clock or time.monotonic
-        self.limiter = RateLimiter(per_second=per_second, chat_interval=chat_interval,
-                                   group_per_minute=group_per_minute, clock=self.clock,
-                                   sleep=sleep or asyncio.sleep)
+        self.rate_limiter = BotRateLimiter(per_second=per_second, chat_interval=chat_interval,
+                                           group_per_minute=group_per_minute, clock=self.clock,
+                                           sleep=sleep or asyncio.sleep)
+        self.limiter = self.rate_limiter.limiter
         self.app: Any = None
         self.bot_handlers: Any = None
         self._ready = False
@@ -578,7 +656,9 @@ class TelegramChannel(Channel):
                                read_timeout=self.timeout, write_timeout=self.timeout, pool_timeout=self.timeout)
         builder = (ApplicationBuilder().token(self._token).base_url(self.api_url + "/bot")
                    .base_file_url(self.api_url + "/file/bot").request(request).get_updates_request(polling)
-                   .job_queue(None))
+                   .job_queue(None).rate_limiter(self.rate_limiter))
+        if self.bot_handlers is not None:  # one chat's commands in order, chats side by side
+            builder = builder.concurrent_updates(self.bot_handlers.updates)
         if not self.polling:
             builder = builder.updater(None)
         return builder.build()
@@ -590,10 +670,11 @@ class TelegramChannel(Channel):
             if self._ready:
                 return
             if self.app is None:
-                self.app = self._build()
                 if self.polling and self.services is not None:
                     from .bot import RaqibBot
                     self.bot_handlers = RaqibBot(self, self.services)
+                self.app = self._build()
+                if self.bot_handlers is not None:
                     self.bot_handlers.install(self.app)
             await self.app.initialize()
             self._ready = True
@@ -638,6 +719,7 @@ class TelegramChannel(Channel):
 
     async def close(self) -> None:
         self._closing = True
+        self.rate_limiter.close()  # requests waiting for a slot give up: shutdown is never held
         if self._starter is not None:
             self._starter.cancel()
             try:
@@ -691,8 +773,7 @@ class TelegramChannel(Channel):
         text = split_html(render_alert(alert, lang=self.lang_of(destination), also=sources))[0]
         await self._ensure_ready_or_retry(destination)
         self._check_paused(destination)
-        await self.limiter.acquire(destination)
-        try:
+        try:  # paced by the Application's rate limiter
             await self.app.bot.edit_message_text(text=text, chat_id=chat_ref(destination),
                                                  message_id=int(message_id), parse_mode=ParseMode.HTML,
                                                  link_preview_options=self._preview(alert.url))
@@ -705,15 +786,18 @@ class TelegramChannel(Channel):
 
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
                         reply_markup: Any = None) -> list[int]:
-        """Send HTML to a chat through the limiter, split as needed; message ids back."""
+        """Send HTML to a chat, split as needed; message ids back. Alerts and command
+        replies both come here: paced by the Application's rate limiter, errors translated."""
         from telegram.constants import ParseMode
 
         await self._ensure_ready_or_retry(destination)
         self._check_paused(destination)
         ids = []
         parts = split_html(text)
+        if not parts:
+            raise DeliveryError("nothing to send: the message is empty", channel=self.name,
+                                destination=destination, permanent=True)
         for i, part in enumerate(parts):
-            await self.limiter.acquire(destination)
             try:
                 msg = await self.app.bot.send_message(
                     chat_id=chat_ref(destination), text=part, parse_mode=ParseMode.HTML,
