@@ -27,14 +27,18 @@ Rules:
   longer than `PAUSE_WAIT` seconds fails at once with RetryAfter instead of waiting.
   When the channel closes, requests still waiting for a slot fail at once (TimedOut):
   an alert stays in the outbox, a reply is dropped, and shutdown is never held.
-- Messages use HTML parse mode. Every piece of feed text goes through `html.escape`;
-  only http(s) links become anchors. An alert reads: watchlist, title (matched words in
-  bold, linked), source · time, a short lead, the matched terms. Lines that would start
-  with a left-to-right character begin with U+200F (RIGHT-TO-LEFT MARK) so Arabic
-  reads right to left in every client.
+- Messages use HTML parse mode. Every piece of feed text goes through
+  `monitor.display.visible` (bidi overrides, isolates and invisible controls removed:
+  a title cannot display as something else) and `html.escape`; only http(s) links
+  become anchors. An alert reads: watchlist, title (matched words in bold, linked),
+  source · time, a short lead, the matched terms. Lines that would start with a
+  left-to-right character begin with U+200F (RIGHT-TO-LEFT MARK) so Arabic reads right
+  to left in every client; that mark is the renderer's own, added after cleaning.
 - A message longer than 4,096 UTF-16 code units of visible text (Telegram counts after
   entity parsing, in UTF-16) is split: at a line break where possible, else at a space,
-  never inside a tag or an entity; open tags are closed and reopened across the cut.
+  never inside a tag or an entity; open tags are closed and reopened across the cut. A
+  run longer than half a message (a giant word, thousands of spaces) is cut inside, so
+  every cut moves forward and splitting takes time linear in the text.
 - `send` returns "chat_id:message_id" of the first part; `edit` rewrites that message to
   add "also reported by …"; "message is not modified" counts as success.
 - `send_digest` is one message (split when long), grouped by watchlist then by story
@@ -62,6 +66,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
 
+from telegram.error import RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from monitor.display import display_url, visible
@@ -194,8 +199,6 @@ class BotRateLimiter(BaseRateLimiter):
             self._closing.set()
 
     async def _wait(self, seconds: float) -> None:
-        from telegram.error import TimedOut
-
         if self._closed:
             raise TimedOut("Raqib is stopping")
         if self._closing is None:
@@ -212,8 +215,6 @@ class BotRateLimiter(BaseRateLimiter):
 
     async def process_request(self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any],
                               endpoint: str, data: dict[str, Any], rate_limit_args: Any) -> Any:
-        from telegram.error import RetryAfter, TimedOut
-
         chat = data.get("chat_id")
         if chat is None or not endpoint.startswith(self.PACED):
             return await callback(*args, **kwargs)
