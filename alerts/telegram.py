@@ -263,7 +263,7 @@ def rtl(lines: Sequence[str]) -> str:
         return "\n".join(lines)
     out = []
     for line in lines:
-        plain = re.sub(r"<[^>]*>", "", line)
+        plain = _TAG.sub("", line)
         first = next((ch for ch in plain if _ARABIC.match(ch) or _STRONG_LTR.match(ch)), "")
         out.append(RLM + line if first and not _ARABIC.match(first) else line)
     return "\n".join(out)
@@ -332,7 +332,10 @@ def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
     return rtl(lines)
 
 
-_TOKENS = re.compile(r"<[^>]*>|&#?\w{1,32};|\n|[^\S\n]+|[^\s<&]+|[<&]")
+# a tag never holds "<": a stray "<" is text, and scanning for ">" stops at the next "<"
+# (so thousands of stray "<" cost linear time, not quadratic)
+_TAG = re.compile(r"<[^<>]*>")
+_TOKENS = re.compile(r"<[^<>]*>|&#?\w{1,32};|\n|[^\S\n]+|[^\s<&]+|[<&]")
 
 
 def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
@@ -344,7 +347,7 @@ def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
     split takes time linear in the text. A stray `<` or `&` is sent escaped."""
     if limit < 2:
         raise ValueError("split_html: the limit must leave room for one character (2 UTF-16 units)")
-    if utf16_len(html.unescape(re.sub(r"<[^>]*>", "", text))) <= limit:
+    if utf16_len(html.unescape(_TAG.sub("", text))) <= limit:
         return [text]
     piece = max(2, limit // 2)
     tokens: list[tuple[str, int]] = []  # (token, visible units)
@@ -386,7 +389,7 @@ def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
         "".join(_close(t) for t in reversed(_open_after(stack, cur)))
     if opened_text.strip():
         parts.append(opened_text)
-    return [p.strip("\n") or p for p in parts if re.sub(r"<[^>]*>", "", p).strip()]
+    return [p.strip("\n") or p for p in parts if _TAG.sub("", p).strip()]
 
 
 @functools.lru_cache(maxsize=1024)

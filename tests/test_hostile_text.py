@@ -104,15 +104,16 @@ def test_split_always_fits_stays_balanced_and_keeps_the_text(text, limit):
 
 
 def test_split_time_grows_linearly():
-    def cost(n: int) -> float:
-        text = ("<b>كلمة</b> " + "&lt;x&gt; " * 3 + " " * 50 + "\n") * n
+    def cost(unit: str, n: int) -> float:
+        text = unit * n
         started = time.monotonic()
         split_html(text)
         return time.monotonic() - started
 
-    cost(200)  # warm the caches
-    small, large = cost(2000), cost(8000)
-    assert large < 12 * small + 0.5  # 4× the text: about 4× the time, never 16×
+    for unit in ("<b>كلمة</b> " + "&lt;x&gt; " * 3 + " " * 50 + "\n", "<", "<i"):
+        cost(unit, 200)  # warm the caches
+        small, large = cost(unit, 5000), cost(unit, 20000)
+        assert large < 12 * small + 0.5, unit  # 4× the text: about 4× the time, never 16×
 
 
 # -- rendering --------------------------------------------------------------------------------
