@@ -21,6 +21,7 @@ import logging
 import warnings
 from typing import Any, ClassVar, Sequence
 
+from monitor.display import display_url, one_line
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
@@ -111,7 +112,7 @@ class AppriseChannel(Channel):
         return {**self.defaults, **{k: spec[k] for k in ("mode", "quiet", "tz") if k in spec}}
 
     async def send(self, alert: Alert) -> str | None:
-        title = f"{alert.watchlist_title or alert.watchlist}: {lead(alert.title, 200)}"
+        title = f"{one_line(alert.watchlist_title or alert.watchlist)}: {lead(one_line(alert.title), 200)}"
         await self._notify(alert.destination, title, alert_text(alert), [alert])
         return None
 
@@ -148,13 +149,13 @@ def digest_text(alerts: Sequence[Alert]) -> str:
     lines: list[str] = []
     for (_, title), clusters in group_alerts(alerts):
         count = sum(len(members) for members in clusters)
-        lines.append(f"{title} ({counts(alerts=count, stories=len(clusters))})")
+        lines.append(f"{one_line(title)} ({counts(alerts=count, stories=len(clusters))})")
         for members in clusters:
             first = members[0]
             suffix = f" ({counts(alerts=len(members))})" if len(members) > 1 else ""
-            lines.append(f"- {' '.join(first.title.split())}{suffix}")
+            lines.append(f"- {one_line(first.title)}{suffix}")
             if first.url:
-                lines.append(f"  {first.url}")
+                lines.append(f"  {display_url(first.url)}")
         lines.append("")
     return "\n".join(lines).rstrip()
 

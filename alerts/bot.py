@@ -19,21 +19,41 @@ Rules:
 - Mute and quiet hours are destination settings (`muted_until` epoch seconds, `quiet`
   "HH:MM-HH:MM") that the deliverer's policy reads; unmuting or ending quiet hours
   releases what they held at once (as one digest).
+- Updates of one chat are handled one after another, in the order they came; different
+  chats are handled side by side (`ChatUpdates`), so a chat waiting for its reply slot
+  never holds the others up.
+- Commands (and button presses) are counted per chat on arrival: `COMMAND_BURST` at once,
+  then one every `COMMAND_EVERY` seconds (Telegram's 20 messages a minute for a group).
+  What comes faster is dropped before any work is done, and the chat gets at most one
+  short "slow down" notice every `NOTICE_EVERY` seconds. The configured admins are not
+  counted.
+- Replies go through the channel's `send_html`: the same rate limiter as alerts (one
+  message a chat each ~1.1 s, 20 a minute in groups, RetryAfter honoured) and the same
+  error translation; a reply that cannot be delivered is logged and dropped.
+- Text a chat member typed and echoes back (a watchlist name, a term, a duration), and
+  every other value put into a reply, loses bidi overrides and control characters
+  (`monitor.display.visible`); echoes are also one short line (`ECHO_MAX` characters).
+  Button data that is not ours is answered with nothing.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+import re
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from telegram.ext import BaseUpdateProcessor
 
 from monitor.config import parse_duration
-from monitor.errors import ConfigError
+from monitor.display import REASON_MAX, one_line, visible
+from monitor.errors import ConfigError, DeliveryError
 from monitor.watchlists import personal_term
 
 from .outbox import parse_quiet
-from .telegram import LANGS, split_html
+from .telegram import LANGS
 
 if TYPE_CHECKING:
     from .channel import Services
@@ -44,6 +64,12 @@ log = logging.getLogger(__name__)
 MAX_TERMS = 50
 MAX_TERM_LENGTH = 100
 ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: a group admin posting as the group
+COMMAND_BURST = 10  # commands one chat may send at once ...
+COMMAND_EVERY = 3.0  # ... then one every this many seconds (20 a minute)
+NOTICE_EVERY = 60.0  # at most one "slow down" notice a minute to one chat
+ECHO_MAX = 100  # characters of what a chat typed that a reply quotes back
+ECHOED = frozenset({"name", "text", "term", "who"})  # reply values that quote what someone typed
+_CHAT_ID = re.compile(r"^-?\d{1,20}$")
 
 TEXTS: dict[str, dict[str, str]] = {
     "ar": {
@@ -110,6 +136,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reload_problems": "⚠️ أعدت القراءة مع مشكلات (بقيت آخر نسخة سليمة):\n{problems}",
         "feeds_head": "🛰 المصادر ({n}):",
         "error": "حدث خطأ؛ جرّب بعد قليل.",
+        "slow_down": "⏳ أوامر كثيرة دفعة واحدة: أتجاهل الزائد منها. جرّب بعد دقيقة.",
         "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
     },
     "en": {
@@ -176,6 +203,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "reload_problems": "⚠️ Re-read with problems (the last good version stays):\n{problems}",
         "feeds_head": "🛰 Feeds ({n}):",
         "error": "Something went wrong; try again shortly.",
+        "slow_down": "⏳ Too many commands at once: I skip the extra ones. Try again in a minute.",
         "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
     },
 }
@@ -191,7 +219,88 @@ COMMANDS = [
 
 
 def _e(text: Any) -> str:
-    return html.escape(str(text), quote=False)
+    return html.escape(visible(str(text)), quote=False)
+
+
+class CommandBudget:
+    """Per chat, a bucket of `burst` commands refilled at one every `every` seconds.
+
+    `take(chat)` says what to do with a command that just arrived: "run" it, "drop" it,
+    or drop it and send the one "notice" allowed every `notice_every` seconds.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, burst: int = COMMAND_BURST,
+                 every: float = COMMAND_EVERY, notice_every: float = NOTICE_EVERY) -> None:
+        self.clock = clock
+        self.burst = burst
+        self.every = every
+        self.notice_every = notice_every
+        self._chats: dict[str, list[float]] = {}  # chat → [tokens, when counted, last notice]
+
+    def take(self, chat: str) -> str:
+        now = self.clock()
+        state = self._chats.get(chat)
+        if state is None:
+            if len(self._chats) >= 10_000:
+                self._forget(now)
+            state = self._chats[chat] = [float(self.burst), now, float("-inf")]
+        tokens = min(float(self.burst), state[0] + (now - state[1]) / self.every)
+        state[1] = now
+        if tokens >= 1.0:
+            state[0] = tokens - 1.0
+            return "run"
+        state[0] = tokens
+        if now - state[2] >= self.notice_every:
+            state[2] = now
+            return "notice"
+        return "drop"
+
+    def _forget(self, now: float) -> None:
+        """Chats whose bucket is full again and whose notice is old are as good as new."""
+        full = self.burst * self.every
+        for chat in [c for c, (_, at, notice) in self._chats.items()
+                     if now - at >= full and now - notice >= self.notice_every]:
+            del self._chats[chat]
+
+
+class ChatUpdates(BaseUpdateProcessor):
+    """How the Application runs updates: one chat's in arrival order, chats side by side,
+    and a chat's commands over its budget dropped on arrival, before any work."""
+
+    def __init__(self, bot: "RaqibBot", max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self.bot = bot
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = getattr(getattr(update, "effective_chat", None), "id", None)
+        if chat is None:
+            await coroutine
+            return
+        key = str(chat)
+        verdict = self.bot.admit(update)  # counted now, on arrival, not when its turn comes
+        if verdict != "run":
+            coroutine.close()  # type: ignore[attr-defined]
+            if verdict != "notice":
+                return
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                if verdict == "run":
+                    await coroutine
+                else:
+                    await self.bot.slow_down(key)
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                self._locks.pop(key, None)
 
 
 class RaqibBot:
@@ -202,6 +311,8 @@ class RaqibBot:
         self.services = services
         self.store = services.store
         self.name = channel.name
+        self.budget = CommandBudget(channel.clock)
+        self.updates = ChatUpdates(self)
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -240,6 +351,26 @@ class RaqibBot:
             await handler(update, context)
         return run
 
+    def admit(self, update: Any) -> str:
+        """"run", "drop" or "notice" for an update that just arrived (see CommandBudget)."""
+        message = getattr(update, "message", None)
+        command = message is not None and (getattr(message, "text", None) or "").startswith("/")
+        if not command and getattr(update, "callback_query", None) is None:
+            return "run"  # not something we answer: nothing to count
+        chat = getattr(update, "effective_chat", None)
+        user = getattr(update, "effective_user", None)
+        if chat is None or getattr(chat, "type", "") == "channel":
+            return "run"
+        if user is not None and str(user.id) in self.channel.admins:
+            return "run"
+        verdict = self.budget.take(str(chat.id))
+        if verdict != "run":
+            log.info("telegram command dropped, too many chat=%s", chat.id)
+        return verdict
+
+    async def slow_down(self, dest: str) -> None:
+        await self.reply_to(dest, self.t(dest, "slow_down"))
+
     async def on_error(self, update: Any, context: Any) -> None:
         exc = context.error
         log.error("telegram command failed error=%s", f"{type(exc).__name__}: {exc}"[:300])
@@ -257,17 +388,27 @@ class RaqibBot:
 
     def t(self, dest: str, key: str, **values: Any) -> str:
         text = TEXTS[self.lang(dest)][key]
-        return text.format(**{k: _e(v) for k, v in values.items()}) if values else text
+        return text.format(**{k: _e(one_line(str(v), ECHO_MAX) if k in ECHOED else v)
+                              for k, v in values.items()}) if values else text
 
-    async def reply_to(self, dest: str, text: str, markup: Any = None) -> None:
-        from telegram.constants import ParseMode
+    async def reply_to(self, dest: str, text: str, markup: Any = None) -> bool:
+        """Send a reply the way alerts go (rate limiter, error translation); False if it was not."""
+        try:
+            await self.channel.send_html(dest, text, reply_markup=markup)
+            return True
+        except DeliveryError as exc:
+            log.warning("telegram reply not delivered chat=%s error=%s", dest, exc.message)
+            return False
 
-        bot = self.channel.app.bot
-        parts = split_html(text)
-        for i, part in enumerate(parts):
-            await bot.send_message(chat_id=int(dest), text=part, parse_mode=ParseMode.HTML,
-                                   reply_markup=markup if i == len(parts) - 1 else None,
-                                   link_preview_options=self.channel._preview(""))
+    async def _answer(self, query: Any, dest: str, text: str | None = None, show_alert: bool = False) -> None:
+        """Answer a button press; a refusal from Telegram is logged, never raised."""
+        from telegram.error import TelegramError
+
+        try:
+            await query.answer(text, show_alert=show_alert)
+        except TelegramError as exc:
+            log.warning("telegram button answer failed chat=%s error=%s", dest,
+                        self.channel._translate(exc, dest).message)
 
     async def reply(self, update: Any, key: str, markup: Any = None, **values: Any) -> None:
         dest = str(update.effective_chat.id)
@@ -351,7 +492,7 @@ class RaqibBot:
         await self.reply(update, "requested")
 
     def find_watchlist(self, text: str) -> Any:
-        wanted = " ".join(text.split()).casefold()
+        wanted = " ".join(visible(text).split()).casefold()
         lists = self.services.watchlists()
         for wl in lists:
             if wl.name.casefold() == wanted:
@@ -618,7 +759,7 @@ class RaqibBot:
             if f.get("last_success"):
                 line += " · " + _e(self._time(f["last_success"], dest))
             if not ok and f.get("last_error"):
-                line += f" · {_e(str(f['last_error'])[:200])}"
+                line += f" · {_e(one_line(str(f['last_error']), REASON_MAX))}"
             lines.append(line)
         await self.reply_to(dest, "\n".join(lines))
 
@@ -636,7 +777,7 @@ class RaqibBot:
             return
         dest = str(update.effective_chat.id)
         target = "".join(context.args or []).strip()
-        if not target.lstrip("-").isdigit():
+        if not _CHAT_ID.match(target):
             await self.reply(update, "need_chat", cmd="approve" if approve else "deny")
             return
         await self.reply_to(dest, await self._decide(dest, target, approve))
@@ -657,20 +798,23 @@ class RaqibBot:
         action, _, arg = (query.data or "").partition(":")
         if action in ("approve", "deny"):
             if not self.is_admin(update):
-                await query.answer(self.t(dest, "admins_only"), show_alert=True)
+                await self._answer(query, dest, self.t(dest, "admins_only"), show_alert=True)
+                return
+            if not _CHAT_ID.match(arg):
+                await self._answer(query, dest)
                 return
             note = await self._decide(dest, arg, action == "approve")
-            await query.answer(html.unescape(note))
+            await self._answer(query, dest, html.unescape(note))
             return
         if action not in ("sub", "unsub"):
-            await query.answer()
+            await self._answer(query, dest)
             return
         if not await self.may_change(update):
-            await query.answer()
+            await self._answer(query, dest)
             return
         wl = self.find_watchlist(arg)
         if wl is None:
-            await query.answer(html.unescape(self.t(dest, "unknown_list", name=arg)), show_alert=True)
+            await self._answer(query, dest, html.unescape(self.t(dest, "unknown_list", name=arg)), show_alert=True)
             return
         if action == "sub":
             self.store.subscribe(self.name, dest, wl.name)
@@ -679,7 +823,7 @@ class RaqibBot:
             self.store.unsubscribe(self.name, dest, wl.name)
             note = self.t(dest, "unsubscribed", title=wl.title or wl.name)
         log.info("telegram %s by button chat=%s watchlist=%s", action, dest, wl.name)
-        await query.answer(html.unescape(note))
+        await self._answer(query, dest, html.unescape(note))
         text, markup = self._list_view(dest)
         try:
             await query.edit_message_text(text=text, parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -687,4 +831,4 @@ class RaqibBot:
             log.debug("telegram list not refreshed chat=%s error=%s", dest, type(exc).__name__)
 
 
-__all__ = ["RaqibBot", "TEXTS", "COMMANDS"]
+__all__ = ["RaqibBot", "ChatUpdates", "CommandBudget", "TEXTS", "COMMANDS"]

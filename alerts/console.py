@@ -3,7 +3,10 @@
 Format (stable, scripts read it): `TIME  WATCHLIST  SOURCE  TITLE  LINK`, separated by
 two spaces, where TITLE is the story's title as the outlet wrote it. A spread alert adds
 `[spread: N outlets]` before the link; a digest prints a header line and then one line
-per alert.
+per alert. Every field is shown with `monitor.display.one_line` (the link with
+`display_url`): whitespace runs and line breaks become one space, bidi overrides and
+control characters are removed, so feed text can neither break the one-line format nor
+make a line display as something else.
 """
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ import sys
 from datetime import datetime, timezone
 from typing import ClassVar, Sequence, TextIO
 
+from monitor.display import display_url, one_line
 from monitor.models import Alert
 
 from .channel import Channel
+from .render import bounded
 
 
 class ConsoleChannel(Channel):
@@ -28,13 +33,15 @@ class ConsoleChannel(Channel):
 
     def line(self, alert: Alert) -> str:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        title = " ".join(alert.title.split())
-        parts = [now, alert.watchlist, alert.source, title]
+        alert = bounded(alert)
+        title = one_line(alert.title)
+        source = one_line(alert.source)
+        parts = [now, one_line(alert.watchlist), source, title]
         if alert.kind == "spread":
-            parts.append(f"[spread: {len(alert.sources)} outlets: {', '.join(alert.sources)}]")
+            parts.append(f"[spread: {len(alert.sources)} outlets: {', '.join(one_line(s) for s in alert.sources)}]")
         elif alert.kind == "health":
-            parts = [now, "feed-health", alert.source, title]
-        parts.append(alert.url)
+            parts = [now, "feed-health", source, title]
+        parts.append(display_url(alert.url))
         return "  ".join(p for p in parts if p)
 
     async def send(self, alert: Alert) -> str | None:

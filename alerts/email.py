@@ -19,7 +19,8 @@ Rules:
   restarting must not leave alerts dead.
 - Messages are multipart/alternative: plain text first, then HTML with `dir="rtl"` and
   `lang="ar"`; matched words are wrapped in `<mark>`; every piece of feed text goes
-  through `html.escape`; only http(s) links become anchors. The subject (Arabic) is
+  through `html.escape` after `monitor.display.visible` (bidi overrides and invisible
+  controls removed, in the subject too); only http(s) links become anchors. The subject (Arabic) is
   RFC 2047 encoded by the standard library's `email.header.Header`, which keeps every
   space (the default policy's folder loses some on Python 3.11, see `_EncodedHeader`). Headers: From, To,
   Subject, Date, Message-ID (domain of the From address), List-Unsubscribe (config
@@ -55,11 +56,12 @@ from urllib.parse import quote
 
 import aiosmtplib
 
+from monitor.display import display_url, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel, delivery_defaults
-from .render import highlight, lead, matched_terms, plain_lines, when
+from .render import bounded, highlight, lead, matched_terms, plain_lines, when
 
 log = logging.getLogger(__name__)
 
@@ -298,17 +300,18 @@ class EmailChannel(Channel):
 
     def subject(self, alert: Alert) -> str:
         label = KIND_LABEL.get(alert.kind)
-        title = lead(alert.title, 120)
-        parts = [self.subject_prefix, alert.watchlist_title or alert.watchlist]
+        title = lead(one_line(alert.title), 120)
+        parts = [self.subject_prefix, one_line(alert.watchlist_title or alert.watchlist, 120)]
         if label:
             parts.append(label)
         return " — ".join(p for p in parts if p) + ": " + title
 
     def build_message(self, alert: Alert) -> EmailMessage:
+        alert = bounded(alert)
         msg = self._envelope(alert.destination, self.subject(alert))
         msg.set_content(_alert_text(alert) + _footer_text(self.unsubscribe), cte="8bit")
         body = _alert_html(alert)
-        msg.add_alternative(_page(f"{html.escape(alert.watchlist_title or alert.watchlist)}", body,
+        msg.add_alternative(_page(f"{html.escape(one_line(alert.watchlist_title or alert.watchlist))}", body,
                                   self.unsubscribe), subtype="html", cte="8bit")
         msg["Content-Language"] = "ar"  # after the body: set_content drops Content-* headers
         return msg
@@ -322,6 +325,7 @@ class EmailChannel(Channel):
         text: list[str] = [f"موجز رقيب — {total}", ""]
         blocks: list[str] = [f"<h1>موجز رقيب</h1>\n<p>{total}</p>"]
         for (name, title), clusters in groups:
+            title = one_line(title)
             count = sum(len(members) for members in clusters)
             tally = counts(alerts=count, stories=len(clusters))
             text.append(f"== {title} ({tally}) ==")
@@ -388,23 +392,25 @@ def _outlets(alerts: Sequence[Alert]) -> list[str]:
     out: list[str] = []
     for alert in alerts:
         for name in (alert.source, *alert.sources):
+            name = one_line(name)
             if name and name not in out:
                 out.append(name)
     return out
 
 
 def _safe_url(url: str) -> str | None:
-    url = (url or "").strip()
+    url = display_url(url)
     return url if re.match(r"^https?://", url, re.I) else None
 
 
 def _alert_text(alert: Alert, *, compact: bool = False) -> str:
-    title = " ".join(alert.title.split())
+    alert = bounded(alert)
+    title = one_line(alert.title)
     if not compact:
         return "\n".join([title, *plain_lines(alert, 600)])
-    lines = ["- " + title, "  " + " · ".join(m for m in (alert.source, when(alert)) if m)]
+    lines = ["- " + title, "  " + " · ".join(one_line(m) for m in (alert.source, when(alert)) if m)]
     if alert.url:
-        lines.append("  " + alert.url)
+        lines.append("  " + display_url(alert.url))
     return "\n".join(lines)
 
 
@@ -412,32 +418,37 @@ def _footer_text(unsubscribe: str) -> str:
     return f"\n\n--\nرقيب · لإيقاف هذه الرسائل: {unsubscribe}\n"
 
 
+def _escape(text: str) -> str:
+    return html.escape(visible(text))
+
+
 def _mark(text: str, alert: Alert, field: str) -> str:
-    return highlight(text, alert.matches, field, open_="<mark>", close="</mark>", escape=html.escape)
+    return highlight(text, alert.matches, field, open_="<mark>", close="</mark>", escape=_escape)
 
 
 def _alert_html(alert: Alert, *, compact: bool = False) -> str:
+    alert = bounded(alert)
     title = _mark(alert.title, alert, "title")
     url = _safe_url(alert.url)
     if url:
         title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
     tag = "strong" if compact else "h1"
     parts = [f"<{tag}>{title}</{tag}>"]
-    meta = " · ".join(html.escape(m) for m in (alert.source, when(alert)) if m)
+    meta = " · ".join(html.escape(one_line(m)) for m in (alert.source, when(alert)) if m)
     if meta:
         parts.append(f'<p class="meta">{meta}</p>')
     if not compact:
         terms = matched_terms(alert)
         if terms:
-            parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{html.escape(t)}</mark>" for t in terms)
+            parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{_escape(t)}</mark>" for t in terms)
                          + "</p>")
         if alert.kind == "spread" and alert.sources:
-            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {html.escape('، '.join(alert.sources))}</p>")
+            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape('، '.join(alert.sources))}</p>")
         if alert.summary:
             summary = alert.summary
             if len(summary) > 600:  # highlight offsets refer to the whole text: cut after marking
                 summary = lead(summary, 600)
-                parts.append(f"<p>{html.escape(summary)}</p>")
+                parts.append(f"<p>{_escape(summary)}</p>")
             else:
                 parts.append(f"<p>{_mark(summary, alert, 'summary')}</p>")
     return "\n".join(parts)

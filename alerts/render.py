@@ -4,14 +4,26 @@ Highlighting takes the match spans (offsets into the original field text), merge
 overlaps, and wraps each span with the channel's markers; text outside and inside the
 spans is passed through the channel's `escape` so feed text never reaches a markup
 parser raw.
+
+Feed text is untrusted: every renderer passes titles, summaries, source names, terms
+and reasons through `monitor.display.visible` (or `one_line`), which removes bidi
+overrides, isolates and other invisible controls that could make a title display as
+something else; the marks a renderer adds itself (an RLM before a Latin line) come
+after. A feed-health alert quotes what a server said: `bounded` keeps its title and
+summary on one line and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the
+daemon gave it.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
+from monitor.display import REASON_MAX, display_url, one_line, visible
 from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
+
+HEALTH_TITLE = 300  # characters of a feed-health alert's title: labels, the feed's name, the reason
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -50,6 +62,14 @@ def lead(text: str, limit: int = 280) -> str:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > limit // 2 else limit].rstrip(" ,.،") + "…"
+
+
+def bounded(alert: Alert) -> Alert:
+    """A feed-health alert with its title and summary on one line and short; others as they are."""
+    if alert.kind != "health":
+        return alert
+    return dataclasses.replace(alert, title=one_line(alert.title, HEALTH_TITLE),
+                               summary=one_line(alert.summary, REASON_MAX))
 
 
 def matched_terms(alert: Alert) -> list[str]:
@@ -91,14 +111,15 @@ def alert_from_row(row: dict) -> Alert:
 def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
     """An alert as plain-text lines after its title: source and time, link, matched terms,
     how far it spread, then a short lead — shared by the e-mail and Apprise channels."""
-    lines = [" · ".join(p for p in (alert.source, when(alert)) if p)]
+    alert = bounded(alert)
+    lines = [" · ".join(one_line(p) for p in (alert.source, when(alert)) if p)]
     if alert.url:
-        lines.append(alert.url)
+        lines.append(display_url(alert.url))
     terms = matched_terms(alert)
     if terms:
-        lines.append("الكلمات المطابقة: " + "، ".join(terms))
+        lines.append("الكلمات المطابقة: " + "، ".join(one_line(t) for t in terms))
     if alert.kind == "spread" and alert.sources:
-        lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(alert.sources))
+        lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(one_line(s) for s in alert.sources))
     if alert.summary:
-        lines += ["", lead(alert.summary, lead_chars)]
+        lines += ["", lead(visible(alert.summary), lead_chars)]
     return lines

@@ -18,14 +18,27 @@ Rules:
   defaults sit a little under Telegram's 30/s, 1/s and 20/min because requests reach
   Telegram a few milliseconds apart from when they left. A wait is an `await` on an
   injectable clock, never a blocking sleep.
-- Messages use HTML parse mode. Every piece of feed text goes through `html.escape`;
-  only http(s) links become anchors. An alert reads: watchlist, title (matched words in
-  bold, linked), source · time, a short lead, the matched terms. Lines that would start
-  with a left-to-right character begin with U+200F (RIGHT-TO-LEFT MARK) so Arabic
-  reads right to left in every client.
+- One path for every request: the limiter is installed on the PTB Application as its
+  rate limiter (`BotRateLimiter`, a `telegram.ext.BaseRateLimiter`), so alerts, edits,
+  command replies and button answers are all paced by it. Requests that put something
+  in a chat (send*, edit*, copy*, forward*) take that chat's slot, then an overall one;
+  other requests (getChatMember, answerCallbackQuery, ...) are not paced. A RetryAfter
+  from Telegram pauses the chat for everything sent to it; a request to a chat paused
+  longer than `PAUSE_WAIT` seconds fails at once with RetryAfter instead of waiting.
+  When the channel closes, requests still waiting for a slot fail at once (TimedOut):
+  an alert stays in the outbox, a reply is dropped, and shutdown is never held.
+- Messages use HTML parse mode. Every piece of feed text goes through
+  `monitor.display.visible` (bidi overrides, isolates and invisible controls removed:
+  a title cannot display as something else) and `html.escape`; only http(s) links
+  become anchors. An alert reads: watchlist, title (matched words in bold, linked),
+  source · time, a short lead, the matched terms. Lines that would start with a
+  left-to-right character begin with U+200F (RIGHT-TO-LEFT MARK) so Arabic reads right
+  to left in every client; that mark is the renderer's own, added after cleaning.
 - A message longer than 4,096 UTF-16 code units of visible text (Telegram counts after
   entity parsing, in UTF-16) is split: at a line break where possible, else at a space,
-  never inside a tag or an entity; open tags are closed and reopened across the cut.
+  never inside a tag or an entity; open tags are closed and reopened across the cut. A
+  run longer than half a message (a giant word, thousands of spaces) is cut inside, so
+  every cut moves forward and splitting takes time linear in the text.
 - `send` returns "chat_id:message_id" of the first part; `edit` rewrites that message to
   add "also reported by …"; "message is not modified" counts as success.
 - `send_digest` is one message (split when long), grouped by watchlist then by story
@@ -41,6 +54,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import os
@@ -52,11 +66,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
 
+from telegram.error import RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter
+
+from monitor.display import display_url, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel
-from .render import highlight, lead, matched_terms, when
+from .render import bounded, highlight, lead, matched_terms, when
 
 log = logging.getLogger(__name__)
 
@@ -155,19 +173,83 @@ class RateLimiter:
             self._group_times.pop(chat, None)
 
 
+class BotRateLimiter(BaseRateLimiter):
+    """`RateLimiter` as python-telegram-bot's rate limiter: every Bot API request of the
+    Application passes here (getUpdates excepted), alerts and command replies alike."""
+
+    PACED = ("send", "edit", "copy", "forward")  # requests that put something in a chat
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, **limits: Any) -> None:
+        self._sleep = sleep
+        self._closing: asyncio.Event | None = None
+        self._closed = False
+        self.limiter = RateLimiter(clock=clock, sleep=self._wait, **limits)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """From now on paced requests fail at once, and those waiting for a slot stop waiting."""
+        self._closed = True
+        if self._closing is not None:
+            self._closing.set()
+
+    async def _wait(self, seconds: float) -> None:
+        if self._closed:
+            raise TimedOut("Raqib is stopping")
+        if self._closing is None:
+            self._closing = asyncio.Event()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({sleeper, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, closing):
+                task.cancel()
+        if not sleeper.done() or sleeper.cancelled():
+            raise TimedOut("Raqib is stopping")
+
+    async def process_request(self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any],
+                              endpoint: str, data: dict[str, Any], rate_limit_args: Any) -> Any:
+        chat = data.get("chat_id")
+        if chat is None or not endpoint.startswith(self.PACED):
+            return await callback(*args, **kwargs)
+        chat = str(chat)
+        if self._closed:
+            raise TimedOut("Raqib is stopping")
+        while True:  # a RetryAfter met by another request while this one waited counts too
+            left = self.limiter.paused_for(chat)
+            if left > PAUSE_WAIT:  # Telegram asked us to wait longer than any caller should block
+                raise RetryAfter(timedelta(seconds=max(1, round(left))))
+            await self.limiter.acquire(chat)
+            if self.limiter.paused_for(chat) <= 0:
+                break
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            self.limiter.pause(chat, retry_seconds(exc))
+            raise
+
+
 # -- rendering --------------------------------------------------------------------------
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _esc(text: str) -> str:
-    return html.escape(text or "", quote=False)
+    """Untrusted text for HTML: bidi overrides and invisible controls removed, then escaped."""
+    return html.escape(visible(text), quote=False)
 
 
 def _safe_url(url: str) -> str | None:
-    url = "".join((url or "").split())  # no whitespace inside an href (and never a newline)
+    # no whitespace inside an href (and never a newline); bidi and control characters encoded
+    url = display_url("".join((url or "").split()))
     return url if re.match(r"^https?://[^\s\"<>]+$", url, re.I) else None
 
 
@@ -181,7 +263,7 @@ def rtl(lines: Sequence[str]) -> str:
         return "\n".join(lines)
     out = []
     for line in lines:
-        plain = re.sub(r"<[^>]*>", "", line)
+        plain = _TAG.sub("", line)
         first = next((ch for ch in plain if _ARABIC.match(ch) or _STRONG_LTR.match(ch)), "")
         out.append(RLM + line if first and not _ARABIC.match(first) else line)
     return "\n".join(out)
@@ -190,6 +272,7 @@ def rtl(lines: Sequence[str]) -> str:
 def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) -> str:
     """One alert as Telegram HTML."""
     L = LABELS.get(lang, LABELS["ar"])
+    alert = bounded(alert)
     title = " ".join(alert.title.split()) if "\n" in alert.title else alert.title
     title_html = _bold(title, alert, "title") if title == alert.title else _esc(title)
     url = _safe_url(alert.url)
@@ -249,24 +332,40 @@ def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
     return rtl(lines)
 
 
-_TOKENS = re.compile(r"<[^>]*>|&#?\w+;|\n|[^\S\n]+|[^\s<&]+|&")
+# a tag never holds "<": a stray "<" is text, and scanning for ">" stops at the next "<"
+# (so thousands of stray "<" cost linear time, not quadratic)
+_TAG = re.compile(r"<[^<>]*>")
+_TOKENS = re.compile(r"<[^<>]*>|&#?\w{1,32};|\n|[^\S\n]+|[^\s<&]+|[<&]")
 
 
 def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
     """Cut HTML into parts of at most `limit` visible UTF-16 units, never inside a tag or
-    an entity; prefer line breaks, then spaces; tags open at a cut are closed and reopened."""
-    if utf16_len(html.unescape(re.sub(r"<[^>]*>", "", text))) <= limit:
+    an entity; prefer line breaks, then spaces; tags open at a cut are closed and reopened.
+
+    Every text run longer than half the limit (a giant word, a run of thousands of
+    spaces) is first cut into pieces that fit, so each cut moves forward and the whole
+    split takes time linear in the text. A stray `<` or `&` is sent escaped."""
+    if limit < 2:
+        raise ValueError("split_html: the limit must leave room for one character (2 UTF-16 units)")
+    if utf16_len(html.unescape(_TAG.sub("", text))) <= limit:
         return [text]
+    piece = max(2, limit // 2)
     tokens: list[tuple[str, int]] = []  # (token, visible units)
     for tok in _TOKENS.findall(text):
-        if tok.startswith("<"):
+        if tok == "<":
+            tokens.append(("&lt;", 1))
+        elif tok == "&":
+            tokens.append(("&amp;", 1))
+        elif tok.startswith("<"):
             tokens.append((tok, 0))
-        elif tok.startswith("&") and tok.endswith(";"):
-            tokens.append((tok, utf16_len(html.unescape(tok))))
-        elif utf16_len(tok) > limit // 2 and not tok.isspace():
-            tokens.extend(_hard_pieces(tok, limit // 2))  # a giant word: cut by code points
+        elif tok.startswith("&"):
+            tokens.append((tok, _entity_units(tok)))
         else:
-            tokens.append((tok, utf16_len(html.unescape(tok))))
+            units = utf16_len(tok)
+            if units > piece:  # a giant word or whitespace run: cut by code points
+                tokens.extend(_hard_pieces(tok, piece))
+            else:
+                tokens.append((tok, units))
     parts: list[str] = []
     stack: list[str] = []  # open tags at the start of the current part
     cur: list[tuple[str, int]] = []
@@ -274,52 +373,70 @@ def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
     i = 0
     while i < len(tokens):
         tok, n = tokens[i]
-        if size + n <= limit:
+        if size + n <= limit or not cur:
             cur.append((tok, n))
             size += n
             i += 1
             continue
-        # overflow: cut at the last line break past half, else the last space, else here
-        cut = _best_cut(cur, limit)
-        head, rest = cur[:cut], cur[cut + 1:] if cut < len(cur) and cur[cut][0].isspace() else cur[cut:]
+        # overflow: cut at the last line break past half, else the last space, else here;
+        # every token fits in an empty part, so the part cut off always holds some text
+        head, cur = _cut(cur, limit)
         opened = _open_after(stack, head)
         parts.append("".join(stack) + "".join(t for t, _ in head) + "".join(_close(t) for t in reversed(opened)))
         stack = opened
-        cur = list(rest)
         size = sum(n for _, n in cur)
-    opened_text = "".join(stack) + "".join(t for t, _ in cur)
+    opened_text = "".join(stack) + "".join(t for t, _ in cur) + \
+        "".join(_close(t) for t in reversed(_open_after(stack, cur)))
     if opened_text.strip():
         parts.append(opened_text)
-    return [p.strip("\n") or p for p in parts if re.sub(r"<[^>]*>", "", p).strip()]
+    return [p.strip("\n") or p for p in parts if _TAG.sub("", p).strip()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _entity_units(entity: str) -> int:
+    return utf16_len(html.unescape(entity))
 
 
 def _hard_pieces(tok: str, size: int) -> list[tuple[str, int]]:
-    out, piece, units = [], "", 0
-    for ch in tok:
-        u = utf16_len(ch)
-        if units + u > size:
-            out.append((piece, units))
-            piece, units = "", 0
-        piece += ch
-        units += u
-    if piece:
-        out.append((piece, units))
+    """`tok` in slices of at most `size` UTF-16 units (size ≥ 2), never inside a character."""
+    out = []
+    j = 0
+    while j < len(tok):
+        end = j + size
+        chunk = tok[j:end]
+        units = utf16_len(chunk)
+        while units > size:  # astral characters count twice: give back half the excess
+            end -= max(1, (units - size) // 2)
+            chunk = tok[j:end]
+            units = utf16_len(chunk)
+        out.append((chunk, units))
+        j = end
     return out
 
 
-def _best_cut(cur: list[tuple[str, int]], limit: int) -> int:
+def _cut(cur: list[tuple[str, int]], limit: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(the part to send, what carries over): cut at the last line break past half the
+    limit, else the last space past half, else after everything; the break itself is
+    dropped, tags opened just before the cut move to the next part and tags closed just
+    after it stay in this one."""
     total, best_line, best_space = 0, -1, -1
     for idx, (tok, n) in enumerate(cur):
-        if tok == "\n" and total >= limit // 2:
-            best_line = idx
-        elif tok.isspace() and not tok.startswith("<") and total >= limit // 2:
-            best_space = idx
+        if idx > 0 and total >= limit // 2:
+            if tok == "\n":
+                best_line = idx
+            elif n and tok.isspace():
+                best_space = idx
         total += n
-    if best_line > 0:
-        return best_line
-    if best_space > 0:
-        return best_space
-    return len(cur)
+    at = best_line if best_line > 0 else best_space
+    head, rest = (cur[:at], cur[at + 1:]) if at > 0 else (cur, [])
+    while rest and rest[0][0].startswith("</"):
+        head, rest = head + [rest[0]], rest[1:]
+    k = len(head)
+    while k and head[k - 1][0].startswith("<") and not head[k - 1][0].startswith("</"):
+        k -= 1
+    if any(n for _, n in head[:k]):
+        head, rest = head[:k], head[k:] + rest
+    return head, rest
 
 
 def _open_after(stack: list[str], tokens: list[tuple[str, int]]) -> list[str]:
@@ -336,6 +453,7 @@ def _open_after(stack: list[str], tokens: list[tuple[str, int]]) -> list[str]:
     return opened
 
 
+@functools.lru_cache(maxsize=1024)
 def _tag_name(tok: str) -> str:
     m = re.match(r"</?\s*([A-Za-z0-9-]+)", tok)
     return m.group(1).lower() if m else ""
@@ -482,9 +600,10 @@ class TelegramChannel(Channel):
         except ValueError as exc:
             raise section.error(f"channels.telegram: {exc}", "digest") from exc
         self.clock = clock or time.monotonic
-        self.limiter = RateLimiter(per_second=per_second, chat_interval=chat_interval,
-                                   group_per_minute=group_per_minute, clock=self.clock,
-                                   sleep=sleep or asyncio.sleep)
+        self.rate_limiter = BotRateLimiter(per_second=per_second, chat_interval=chat_interval,
+                                           group_per_minute=group_per_minute, clock=self.clock,
+                                           sleep=sleep or asyncio.sleep)
+        self.limiter = self.rate_limiter.limiter
         self.app: Any = None
         self.bot_handlers: Any = None
         self._ready = False
@@ -541,7 +660,9 @@ class TelegramChannel(Channel):
                                read_timeout=self.timeout, write_timeout=self.timeout, pool_timeout=self.timeout)
         builder = (ApplicationBuilder().token(self._token).base_url(self.api_url + "/bot")
                    .base_file_url(self.api_url + "/file/bot").request(request).get_updates_request(polling)
-                   .job_queue(None))
+                   .job_queue(None).rate_limiter(self.rate_limiter))
+        if self.bot_handlers is not None:  # one chat's commands in order, chats side by side
+            builder = builder.concurrent_updates(self.bot_handlers.updates)
         if not self.polling:
             builder = builder.updater(None)
         return builder.build()
@@ -553,10 +674,11 @@ class TelegramChannel(Channel):
             if self._ready:
                 return
             if self.app is None:
-                self.app = self._build()
                 if self.polling and self.services is not None:
                     from .bot import RaqibBot
                     self.bot_handlers = RaqibBot(self, self.services)
+                self.app = self._build()
+                if self.bot_handlers is not None:
                     self.bot_handlers.install(self.app)
             await self.app.initialize()
             self._ready = True
@@ -601,6 +723,7 @@ class TelegramChannel(Channel):
 
     async def close(self) -> None:
         self._closing = True
+        self.rate_limiter.close()  # requests waiting for a slot give up: shutdown is never held
         if self._starter is not None:
             self._starter.cancel()
             try:
@@ -654,8 +777,7 @@ class TelegramChannel(Channel):
         text = split_html(render_alert(alert, lang=self.lang_of(destination), also=sources))[0]
         await self._ensure_ready_or_retry(destination)
         self._check_paused(destination)
-        await self.limiter.acquire(destination)
-        try:
+        try:  # paced by the Application's rate limiter
             await self.app.bot.edit_message_text(text=text, chat_id=chat_ref(destination),
                                                  message_id=int(message_id), parse_mode=ParseMode.HTML,
                                                  link_preview_options=self._preview(alert.url))
@@ -668,15 +790,18 @@ class TelegramChannel(Channel):
 
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
                         reply_markup: Any = None) -> list[int]:
-        """Send HTML to a chat through the limiter, split as needed; message ids back."""
+        """Send HTML to a chat, split as needed; message ids back. Alerts and command
+        replies both come here: paced by the Application's rate limiter, errors translated."""
         from telegram.constants import ParseMode
 
         await self._ensure_ready_or_retry(destination)
         self._check_paused(destination)
         ids = []
         parts = split_html(text)
+        if not parts:
+            raise DeliveryError("nothing to send: the message is empty", channel=self.name,
+                                destination=destination, permanent=True)
         for i, part in enumerate(parts):
-            await self.limiter.acquire(destination)
             try:
                 msg = await self.app.bot.send_message(
                     chat_id=chat_ref(destination), text=part, parse_mode=ParseMode.HTML,

@@ -21,7 +21,8 @@ Rules:
 - Errors are FetchError with `kind`: timeout (connect, read or the deadline), network
   (refused, DNS, reset), tls, http (any other non-2xx; `retry_after` from Retry-After in
   seconds or an HTTP date, on 429 and 503), too_large, redirect_loop, gone (410: the
-  feed should be disabled).
+  feed should be disabled). An HTTP reason phrase is the server's text: it is quoted as
+  one short line (`monitor.display.one_line`, `REASON_MAX` characters).
 - Private addresses: a fetch with `private_ok=False` (feeds added at run time, by OPML
   or a bot admin) refuses every request — the first and each redirect hop — whose host
   is or resolves to anything but a public address (kind `blocked`; the rule is in
@@ -52,6 +53,7 @@ import httpcore
 import httpx
 
 from .decode import decode_feed
+from .display import REASON_MAX, one_line
 from .errors import FetchError
 from .guard import BlockedAddress, PublicOnlyTransport, public_addresses
 from .urls import literal_target_problem
@@ -206,7 +208,9 @@ class Fetcher:
                     retry_after = None
                     if code in (429, 503):
                         retry_after = parse_retry_after(response.headers.get("retry-after"))
-                    raise FetchError(f"HTTP {code} {response.reason_phrase}".rstrip(), feed=feed,
+                    # the reason phrase is the server's text: one short line, no controls
+                    reason = one_line(response.reason_phrase, REASON_MAX)
+                    raise FetchError(f"HTTP {code} {reason}".rstrip(), feed=feed,
                                      url=final_url, kind="http", status=code,
                                      retry_after=retry_after)
                 body = await self._read_capped(response)

@@ -50,6 +50,7 @@ from alerts.channel import Channel, build_channels
 from alerts.outbox import Deliverer, DeliverySettings, Policy, policy_from_settings
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
+from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.models import Story, alert_payload
@@ -286,8 +287,12 @@ class Daemon:
     # -- feed health --------------------------------------------------------------------
 
     def _feed_health(self, feed: str, healthy: bool, reason: str) -> None:
-        """Tell the admins once when a feed turns unhealthy and once when it recovers."""
+        """Tell the admins once when a feed turns unhealthy and once when it recovers.
+
+        The reason may quote a server (an HTTP reason phrase, an error message): it is
+        made one short line of visible text before it goes anywhere."""
         now = self.clock()
+        reason = one_line(reason, REASON_MAX)
         row = self.store.feed(feed) or {}
         title = (f"✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}" if healthy
                  else f"⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}")

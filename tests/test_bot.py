@@ -70,7 +70,8 @@ def store():
 
 @asynccontextmanager
 async def bot(tg: FakeTelegram, store: Store, **values):
-    values = {"api_url": tg.api_url, "admins": [ADMIN], "poll_timeout": 1, **values}
+    # replies a little faster than Telegram's pace (tests of pacing pass rate={}: the defaults)
+    values = {"api_url": tg.api_url, "admins": [ADMIN], "poll_timeout": 1, "rate": {"chat_interval": 0.2}, **values}
     channel = TelegramChannel(Section(values, "<test>"), store)
     services = Services(store)
     channel.attach(services)
@@ -262,3 +263,105 @@ async def test_commands_posted_in_channels_are_ignored(tg, store):
         await say(tg, 42, "/help")  # handled after the channel post: it was seen and ignored
     assert store.subscriptions_of("telegram", "-100300") == []
     assert tg.sent(-100300) == []
+
+
+# -- floods, pacing and junk -------------------------------------------------------------------
+
+
+async def settled(tg: FakeTelegram, chat_id: int, quiet: float = 0.6) -> list[str]:
+    """The chat's replies once no new one has come for `quiet` seconds."""
+    count, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet:
+        if len(tg.texts(chat_id)) != count:
+            count, since = len(tg.texts(chat_id)), time.monotonic()
+        await asyncio.sleep(0.05)
+    return tg.texts(chat_id)
+
+
+async def test_a_group_member_sending_100_commands_costs_ten_and_gets_one_notice(tg, store):
+    fast = {"chat_interval": 0.01, "group_per_minute": 1000}  # pacing is not what this test counts
+    async with bot(tg, store, rate=fast):
+        for _ in range(100):
+            tg.push_command(-100200, "/subscribe gaza", user_id=8)  # not an admin of the group
+        [help_] = await say(tg, 42, "/help")  # another chat is answered meanwhile
+        assert "/subscribe" in help_
+        replies = await settled(tg, -100200)
+    # ten commands did work, ninety did none (one more may come back if the machine stalls
+    # for the 3 s one more takes to be allowed)
+    work = len(tg.calls_of("getChatMember"))
+    assert 10 <= work <= 11
+    assert sum("مشرفو المجموعة" in r for r in replies) == work
+    assert sum("⏳" in r for r in replies) == 1 and len(replies) == work + 1
+    assert store.subscriptions_of("telegram", "-100200") == []
+
+
+async def test_a_chat_waiting_for_its_reply_slots_holds_no_one_else_up_nor_the_shutdown(tg, store):
+    async with bot(tg, store, rate={}):  # Telegram's pace: 20 a minute in a group
+        for _ in range(30):
+            tg.push_command(-100200, "/subscribe gaza", user_id=8)
+        await until(lambda: tg.texts(-100200))
+        started = time.monotonic()
+        [help_] = await say(tg, 42, "/help")
+        assert time.monotonic() - started < 5.0
+        assert len(tg.texts(-100200)) < 5  # the group's replies are still waiting for their slots
+        closing = time.monotonic()
+    assert time.monotonic() - closing < 10.0  # the replies still waiting (half a minute of them) are dropped
+    assert len(tg.calls_of("getChatMember")) <= 10
+    assert len([c for c in tg.calls_of("sendMessage") if c.params["chat_id"] == "-100200"]) <= 11
+
+
+async def test_replies_are_paced_like_alerts_one_a_second_per_chat(tg, store):
+    async with bot(tg, store, rate={}):
+        for _ in range(3):
+            tg.push_command(42, "/help")
+        await replies_to(tg, 42, 3)
+    times = [c.at for c in tg.calls_of("sendMessage") if c.params["chat_id"] == "42"]
+    assert len(times) == 3
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+
+
+async def test_a_flood_wait_met_by_a_reply_holds_alerts_to_that_chat_too(tg, store):
+    tg.fail("sendMessage", "429", chat_id=42, retry_after=30)
+    async with bot(tg, store) as (channel, _):
+        tg.push_command(42, "/help")
+        await until(lambda: tg.calls_of("sendMessage"))
+        payload = alert_payload(title="بوتين في كورسك", url="https://news.example/1", summary="",
+                                source="agency", published=None, watchlist_title="روسيا", matches=[])
+        with store.transaction() as conn:
+            store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+                          cluster=1, story_id=1, payload=payload, now=time.time())
+        assert await Deliverer(store, {"telegram": channel}).run_once() == 0
+        row = store.query("SELECT state, next_try, last_error FROM outbox")[0]
+        assert row["state"] == "pending" and row["next_try"] >= time.time() + 20
+        assert "wait" in row["last_error"]
+        tg.push_command(42, "/status")  # dropped at once: the chat is still under its flood wait
+        [other] = await say(tg, 43, "/help")
+        assert "/subscribe" in other
+    assert len([c for c in tg.calls_of("sendMessage") if c.params["chat_id"] == "42"]) == 1
+    assert tg.sent(42) == []
+
+
+async def test_junk_from_chat_members_is_answered_briefly_or_ignored(tg, store):
+    async with bot(tg, store):
+        [long_name] = await say(tg, 42, "/subscribe " + "x" * 5000)
+        assert "Send /list" in long_name or "/list" in long_name
+        assert len(long_name) < 300 and "…" in long_name
+        [spoof] = await say(tg, 43, "/unwatch \u202e\u2066" + "ك" * 3000 + "\x00\x1b")
+        assert "\u202e" not in spoof and "\u2066" not in spoof and "\x1b" not in spoof and len(spoof) < 300
+        [bidi] = await say(tg, 44, "/subscribe \u202egaza\u200f")
+        assert "غزة" in bidi and "\u202e" not in bidi
+        tg.push_command(45, "/nosuchcommand " + "y" * 3000)
+        tg.push_command(45, "/" + "z" * 200)
+        [help_] = await say(tg, 45, "/help")  # the unknown commands were ignored, this one is answered
+        assert "/subscribe" in help_
+        [bad] = await say(tg, ADMIN, "/approve 12; DROP TABLE feeds")
+        assert "/approve 123456" in bad
+        for data in ("approve:../../x", "zzz:" + "q" * 50, "", "sub:" + "\u202e" * 20, "unsub"):
+            tg.push_callback(ADMIN, data)
+        await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 5)
+        [after] = await say(tg, ADMIN, "/help")
+        assert "/subscribe" in after
+    errors = [t for chat in (42, 43, 44, 45, ADMIN) for t in tg.texts(chat) if "حدث خطأ" in t]
+    assert errors == []
+    assert [k for k in ("../../x", "") if store.destination_settings("telegram", k)] == []
+    assert store.subscriptions_of("telegram", "44") == ["gaza"]

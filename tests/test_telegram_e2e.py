@@ -1,10 +1,15 @@
 """Telegram end to end: a person subscribes through the bot, a story appears in a feed
 served on 127.0.0.1, the real daemon polls, matches and delivers through the real
 python-telegram-bot client to the fake Bot API — once, escaped, and later edited when
-another outlet carries the same story."""
+another outlet carries the same story. A feed whose server answers with a hostile
+status line gives the admin one short health alert, and the daemon stays responsive."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
+import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -13,6 +18,8 @@ from feedserver import feed_server  # noqa: F401  (fixture)
 
 from monitor.config import load_config
 from raqib.daemon import Daemon
+from tests.daemon_harness import Daemon as HarnessDaemon
+from tests.daemon_harness import wait_for
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAE2eTestTokenForRaqib_abcdefghijkl"
@@ -125,3 +132,78 @@ async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watch
     finally:
         daemon.stop()
         await asyncio.wait_for(run, 30)
+
+
+class _RawServer:
+    """Answers every request with the same raw bytes (a status line no library would write)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.hits = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.xml"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    conn.sendall(self.answer)
+                    self.hits += 1
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+def test_a_reason_phrase_of_5000_spaces_gives_the_admin_one_short_health_alert(tmp_path, tg):
+    # 'HTTP/1.1 500 a<5,000 spaces>b' with health.failures: 1 once blocked the event loop in
+    # the splitter until MemoryError, and SIGTERM went unheard
+    feed = _RawServer(b"HTTP/1.1 500 a" + b" " * 5000 + b"b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    config = tmp_path / "raqib.yaml"
+    config.write_text(
+        f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
+        f"feeds:\n  - {{name: broken, url: \"{feed.url}\"}}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        "health: {failures: 1}\n"
+        f"metrics: {{listen: \"127.0.0.1:{metrics_port}\"}}\n"
+        f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
+        encoding="utf-8")
+    daemon = HarnessDaemon(config, tmp_path / "logs", env={"RAQIB_TELEGRAM_TOKEN": TOKEN})
+    try:
+        wait_for(lambda: tg.sent(500), 60, what=f"the health alert; log: {daemon.stderr()[-2000:]}")
+        time.sleep(2.0)  # nothing more follows
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=10) as answer:
+            assert answer.status == 200  # the event loop still answers
+        [alert] = tg.sent(500)  # one alert for one change of health
+        assert "broken" in alert.text and "HTTP 500 a b" in alert.text
+        assert len(alert.text) < 1000 and "  " not in alert.text
+        assert daemon.stop(timeout=30) == 0  # SIGTERM heard
+    finally:
+        daemon.kill()
+        feed.close()
