@@ -59,7 +59,7 @@ def test_a_billion_laughs_config_is_refused_at_once_by_check_and_run(tmp_path):
         assert "Traceback" not in output
 
 
-def test_a_reload_of_an_alias_bomb_is_refused_and_the_daemon_keeps_its_config(tmp_path):
+async def test_a_reload_of_an_alias_bomb_is_refused_and_the_daemon_keeps_its_config(tmp_path):
     """SIGHUP and /reload read the config again: the same bound applies there."""
     from raqib.daemon import Daemon
 
@@ -73,7 +73,7 @@ def test_a_reload_of_an_alias_bomb_is_refused_and_the_daemon_keeps_its_config(tm
     try:
         config.write_text(good + laughs(9), encoding="utf-8")
         started = time.monotonic()
-        problems = daemon.reload()
+        problems = await daemon.reload()
         assert time.monotonic() - started < 10
         assert len(problems) == 1 and problems[0].startswith(f"{config}:")
         assert "aliases expand the document" in problems[0]

@@ -146,14 +146,14 @@ def test_a_short_default_interval_still_stands(tmp_path):
     assert (settings.poll.interval, settings.poll.min_interval) == (10.0, 10.0)
 
 
-def test_a_reload_with_bad_settings_keeps_the_config_in_force(tmp_path):
+async def test_a_reload_with_bad_settings_keeps_the_config_in_force(tmp_path):
     from raqib.daemon import Daemon
 
     config = write(tmp_path, "feeds: [{name: a, url: 'https://a.example/rss'}]")
     daemon = Daemon(load_config(config))
     try:
         config.write_text(config.read_text(encoding="utf-8") + "poll: {interval: 0}\n", encoding="utf-8")
-        problems = daemon.reload()
+        problems = await daemon.reload()
         assert problems and f"{config}:5: poll.interval: must be at least 1s" in problems[0]
         assert "poll" not in daemon.config.sections or not daemon.config.section("poll").values
     finally:
