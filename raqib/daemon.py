@@ -159,7 +159,8 @@ class Daemon:
                                       adaptive=bool(poll.get("adaptive", True)),
                                       respect_ttl=bool(poll.get("respect_ttl", True))),
             health=self._health_settings(), clock=clock, on_health=self._feed_health,
-            on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds)
+            on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
+            parse_deadline=poll.duration("parse_deadline", 60.0))
         self.poller.on_new_alerts = self.wake_delivery
         delivery = config.section("delivery")
         self.deliverer = Deliverer(
@@ -353,6 +354,7 @@ class Daemon:
 
     async def shutdown(self, tasks, metrics_server) -> None:
         self.stop_event.set()
+        self.poller.parser.close()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in tasks:
