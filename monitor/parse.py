@@ -8,12 +8,20 @@ Rules:
 - A DOCTYPE with an internal subset is removed before parsing: feeds have no use for
   one, and that is where entity bombs live. (feedparser also drops unsafe ENTITY
   declarations, and the bundled expat has its own billion-laughs guard; this makes the
-  guard not depend on either.)
+  guard not depend on either.) A character reference to a surrogate or past U+10FFFF
+  (&#xD800;) becomes U+FFFD: feedparser raises on it.
 - Not a feed: feedparser found no feed version and no entries (an HTML page, junk): a
-  ParseError. Malformed XML that feedparser still reads (its "bozo" flag) is logged and
-  its items kept. A valid feed with no items gives no stories.
+  ParseError. Malformed XML that feedparser still reads (its "bozo" flag) is named in
+  `malformed` and its items kept. A valid feed with no items gives no stories.
+- One item never costs the others: an entry that fails to become a Story is left out
+  and its reason kept in `bad_items` ("item 3: ValueError: ..."). When feedparser itself
+  raises on the whole feed (it does, on a <gml:pos> outside a georss:where for one),
+  the channel is read without its items and each <item>/<entry> alone, inside the
+  feed's root element; the items it still cannot read are the bad ones.
 - Per entry: title and summary are HTML stripped to plain text, entities decoded,
-  whitespace collapsed; summary falls back to the first content block. url is the entry's
+  whitespace collapsed; summary falls back to the first content block. HTML stripping is
+  one linear scan of at most MAX_HTML (64 KB) characters (`html_to_text`), so no field
+  can make it slow. url is the entry's
   link resolved against the feed URL, else its guid when that is an http(s) URL. guid is
   the entry's id, else its link, else a hash of title and summary ("sha1:..."). Entries
   with neither a title nor a summary nor a link are skipped.
@@ -22,6 +30,7 @@ Rules:
   (الاثنين ...), month names (يناير ...; Levantine كانون الثاني، شباط ...; Maghrebi
   جانفي، أفريل ...) and ص/م are mapped to their English forms and the result parsed as an
   RFC 822 or ISO date. Without a zone, dates are taken as UTC. All datetimes are aware (UTC).
+  A date past the year 9999 is no date.
 - ttl_seconds: the RSS <ttl> (minutes) when present and positive.
 """
 from __future__ import annotations
@@ -98,7 +107,8 @@ def parse_feed(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
 
 
 async def parse_feed_async(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
-    """parse_feed in a worker thread, so the event loop keeps serving other feeds."""
+    """parse_feed in a worker thread, so the event loop keeps serving other feeds. No
+    deadline: the poller parses through `monitor.parse_pool`, which has one."""
     return await asyncio.to_thread(parse_feed, feed, text, url, fetched)
 
 
