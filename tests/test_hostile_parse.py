@@ -1,17 +1,23 @@
 """Hostile feed content through the poller, served by a real HTTP server on 127.0.0.1:
 one bad item never costs the rest of the feed (it is counted on the feed's row and in
 `raqib feeds`), a declared UTF-8 feed with a stray byte still alerts, and a parse that
-takes too long is stopped and recorded as the feed's failure while other feeds go on."""
+takes too long is stopped and recorded as the feed's failure while other feeds go on.
+Last, the real daemon process with seven hostile feeds beside a normal one: the normal
+feed's alert arrives, and SIGTERM ends the daemon while slow parses are running."""
 from __future__ import annotations
 
 import asyncio
 import io
+import signal
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
-from feedserver import feed_server  # noqa: F401  (fixture)
+from daemon_harness import Daemon as DaemonProcess
+from daemon_harness import GrowingFeeds, wait_for, write_config, write_watchlist
+from feedserver import FeedServer, feed_server  # noqa: F401  (fixture)
 from monitor.config import load_config
 from raqib.cli import main
 from raqib.daemon import Daemon
@@ -125,3 +131,47 @@ async def test_a_parse_past_its_deadline_is_stopped_and_recorded_other_feeds_go_
     row = daemon.store.feed("slow")
     assert row["failures"] == 1 and "parsing took longer than 1s" in row["last_error"]
     assert row["next_poll"] > time.time()  # backed off, tried again later
+
+
+# --- the real daemon: seven hostile feeds beside one normal feed ---------------------------
+
+def hostile_summary_feed(name: str) -> bytes:
+    # html.parser is quadratic on this: 60 KB took about a minute to strip
+    summary = "<p>" + "<a " * 20000
+    return (HEAD + f"<item><title>{name}</title><link>http://news.example/{name}</link>"
+            f"<description><![CDATA[{summary}]]></description></item>" + TAIL).encode("utf-8")
+
+
+def slow_to_parse_feed() -> bytes:
+    # 4 MB of "&": feedparser's loose parser reads it for about 15 s, in little memory
+    return (HEAD + "<item><title>t</title><description>" + "&" * (4 * 2**20) + "</description></item>"
+            + TAIL).encode("utf-8")
+
+
+def test_seven_hostile_feeds_neither_delay_a_normal_feed_nor_stop_sigterm(tmp_path):
+    with FeedServer() as server:
+        hostile = {f"hostile{i}": f"/h{i}.xml" for i in range(7)}
+        for i, (name, path) in enumerate(hostile.items()):
+            server.route(path, body=hostile_summary_feed(name) if i < 6 else slow_to_parse_feed())
+        normal = GrowingFeeds(server, 1)
+        write_watchlist(tmp_path / "wl", "w", ["بوتين"])
+        config = write_config(tmp_path, {**{n: server.url(p) for n, p in hostile.items()},
+                                         **{n: normal.url(n) for n in normal.names}},
+                              watchlists=tmp_path / "wl",
+                              extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n")
+        daemon = DaemonProcess(config, tmp_path / "logs")
+        try:
+            wait_for(lambda: server.routes["/h6.xml"].hits and server.routes["/h5.xml"].hits, 15,
+                     what="the hostile feeds fetched")
+            time.sleep(1)  # their parses are under way
+            url = normal.publish()
+            wait_for(lambda: url in daemon.stdout(), 10, what="the normal feed's alert")
+            daemon.signal(signal.SIGTERM)  # the slow parse is still running
+            stopped = time.monotonic()
+            assert daemon.proc.wait(20) == 0, daemon.stderr()[-3000:]
+            assert time.monotonic() - stopped < 10  # within STOP_GRACE
+        finally:
+            daemon.kill()
+        with sqlite3.connect(tmp_path / "state" / "raqib.db") as conn:
+            failures = dict(conn.execute("SELECT name, failures FROM feeds"))
+        assert failures == dict.fromkeys([*hostile, *normal.names], 0)  # a stopped parse is no failure
