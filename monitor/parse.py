@@ -248,7 +248,7 @@ def _published(entry: dict) -> datetime | None:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
             except (OverflowError, OSError, ValueError):  # a year past 9999: not a date
-                continue
+                return None
     for key in ("published", "updated", "created", "date"):
         raw = entry.get(key)
         if raw:
