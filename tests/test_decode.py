@@ -167,3 +167,9 @@ def test_random_text_of_other_scripts_is_never_guessed_arabic(case):
     text, encoding = case
     body = f"<rss><channel><item><title>{text}</title></item></channel></rss>".encode(encoding)
     assert not ARABIC.search(decode_feed(body, None))
+
+
+def test_declared_utf8_with_few_characters_and_a_stray_byte_is_utf8():
+    # feedparser's own file: two curly quotes in UTF-8 and one byte that is not
+    decoded = decode_feed((DATA / "feedparser" / "bozo_linenoise.xml").read_bytes(), None)
+    assert "\u2019<>\u201d\ufffd" in decoded
