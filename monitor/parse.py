@@ -8,12 +8,20 @@ Rules:
 - A DOCTYPE with an internal subset is removed before parsing: feeds have no use for
   one, and that is where entity bombs live. (feedparser also drops unsafe ENTITY
   declarations, and the bundled expat has its own billion-laughs guard; this makes the
-  guard not depend on either.)
+  guard not depend on either.) A character reference to a surrogate or past U+10FFFF
+  (&#xD800;) becomes U+FFFD: feedparser raises on it.
 - Not a feed: feedparser found no feed version and no entries (an HTML page, junk): a
-  ParseError. Malformed XML that feedparser still reads (its "bozo" flag) is logged and
-  its items kept. A valid feed with no items gives no stories.
+  ParseError. Malformed XML that feedparser still reads (its "bozo" flag) is named in
+  `malformed` and its items kept. A valid feed with no items gives no stories.
+- One item never costs the others: an entry that fails to become a Story is left out
+  and its reason kept in `bad_items` ("item 3: ValueError: ..."). When feedparser itself
+  raises on the whole feed (it does, on a <gml:pos> outside a georss:where for one),
+  the channel is read without its items and each <item>/<entry> alone, inside the
+  feed's root element; the items it still cannot read are the bad ones.
 - Per entry: title and summary are HTML stripped to plain text, entities decoded,
-  whitespace collapsed; summary falls back to the first content block. url is the entry's
+  whitespace collapsed; summary falls back to the first content block. HTML stripping is
+  one linear scan of at most MAX_HTML (64 KB) characters (`html_to_text`), so no field
+  can make it slow. url is the entry's
   link resolved against the feed URL, else its guid when that is an http(s) URL. guid is
   the entry's id, else its link, else a hash of title and summary ("sha1:..."). Entries
   with neither a title nor a summary nor a link are skipped.
@@ -22,6 +30,7 @@ Rules:
   (الاثنين ...), month names (يناير ...; Levantine كانون الثاني، شباط ...; Maghrebi
   جانفي، أفريل ...) and ص/م are mapped to their English forms and the result parsed as an
   RFC 822 or ISO date. Without a zone, dates are taken as UTC. All datetimes are aware (UTC).
+  A date past the year 9999 is no date.
 - ttl_seconds: the RSS <ttl> (minutes) when present and positive.
 """
 from __future__ import annotations
@@ -32,11 +41,10 @@ import email.utils
 import hashlib
 import html
 import io
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from html.parser import HTMLParser
+from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -45,63 +53,170 @@ from .errors import ParseError
 from .models import Story
 from .normalize import normalize_text
 
-logger = logging.getLogger(__name__)
-
 _HEADERS = {"content-type": "application/xml; charset=utf-8"}
-_DOCTYPE_SUBSET = re.compile(r"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S | re.I)
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.I)
+_ENTITY = re.compile(r"<!ENTITY", re.I)
+_SUBSET_END = re.compile(r"\]\s*>")
 _PROLOG_LIMIT = 65536  # a DOCTYPE further in than this is not a feed's prolog
+_REASON_LIMIT = 300  # characters of an error kept as a reason
+_BAD_CHARREF = re.compile(r"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
+_ROOT = re.compile(r"<((?:[\w.-]+:)?(?:rss|feed|RDF))\b")
+_ITEM_OPEN = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)[\s>]")
+_ITEM_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """A parsed feed: its title, its stories in feed order, and its <ttl> if any."""
+    """A parsed feed: its title, its stories in feed order, and its <ttl> if any.
+
+    `bad_items` says why each item that could not be read was left out ("item 3:
+    KeyError: 'where'"); `malformed` names what feedparser found wrong with the XML
+    when it read it anyway (its bozo exception), else "".
+    """
 
     title: str
     stories: list[Story]
     ttl_seconds: float | None
+    bad_items: tuple[str, ...] = ()
+    malformed: str = ""
 
 
 def parse_feed(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
     """Parse a decoded feed into stories; raise ParseError when it is not a feed."""
-    data = _strip_doctype_subset(text).encode("utf-8")
+    text = _strip_doctype_subset(text)
+    if "&#" in text:
+        text = _BAD_CHARREF.sub(_replace_charref, text)
     try:
-        result = feedparser.parse(io.BytesIO(data), response_headers={**_HEADERS, "content-location": url},
-                                  sanitize_html=False, resolve_relative_uris=False)
-    except Exception as exc:  # feedparser is meant not to raise; junk still finds ways
-        raise ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}", feed=feed,
-                         url=url) from exc
+        result = _feedparser(text, url)
+    except Exception as exc:  # feedparser is meant not to raise; one odd item still makes it
+        return _parse_items_apart(feed, text, url, fetched, exc)
     entries = result.get("entries") or []
     if not result.get("version") and not entries:
         reason = result.get("bozo_exception")
         raise ParseError("not a feed (no RSS/Atom/RDF root and no items)", feed=feed, url=url,
                          hint=f"the server sent something else: {reason}" if reason
                          else "the server sent something else, an HTML page perhaps")
-    if result.get("bozo"):
-        logger.info("feed malformed but readable feed=%s url=%s error=%s items=%d", feed, url,
-                    type(result.get("bozo_exception")).__name__, len(entries))
-    stories = []
-    for entry in entries:
-        story = _story(feed, entry, url, fetched)
-        if story is not None:
-            stories.append(story)
+    stories: list[Story] = []
+    bad: list[str] = []
+    for number, entry in enumerate(entries, 1):
+        _add_story(stories, bad, number, lambda entry=entry: entry, feed, url, fetched)
     channel = result.get("feed") or {}
+    malformed = type(result.get("bozo_exception")).__name__ if result.get("bozo") else ""
     return ParsedFeed(title=html_to_text(channel.get("title", "")), stories=stories,
-                      ttl_seconds=_ttl(channel.get("ttl")))
+                      ttl_seconds=_ttl(channel.get("ttl")), bad_items=tuple(bad), malformed=malformed)
 
 
 async def parse_feed_async(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
-    """parse_feed in a worker thread, so the event loop keeps serving other feeds."""
+    """parse_feed in a worker thread, so the event loop keeps serving other feeds. No
+    deadline: the poller parses through `monitor.parse_pool`, which has one."""
     return await asyncio.to_thread(parse_feed, feed, text, url, fetched)
 
 
+def _feedparser(text: str, url: str) -> feedparser.FeedParserDict:
+    return feedparser.parse(io.BytesIO(text.encode("utf-8")),
+                            response_headers={**_HEADERS, "content-location": url},
+                            sanitize_html=False, resolve_relative_uris=False)
+
+
+def _add_story(stories: list[Story], bad: list[str], number: int, read_entry: Callable[[], dict],
+               feed: str, url: str, fetched: datetime) -> None:
+    """Read one item into `stories`; if anything about it fails, say why in `bad` instead."""
+    try:
+        story = _story(feed, read_entry(), url, fetched)
+    except Exception as exc:  # one item's fault must not cost the others
+        bad.append(f"item {number}: {type(exc).__name__}: {exc}"[:_REASON_LIMIT])
+        return
+    if story is not None:
+        stories.append(story)
+
+
+def _parse_items_apart(feed: str, text: str, url: str, fetched: datetime, exc: Exception) -> ParsedFeed:
+    """feedparser failed on the whole feed: read the channel without its items, then each
+    item alone (inside the feed's root element, for its namespaces); an item that still
+    fails is left out and said why."""
+    spans = _item_spans(text)
+    failed = ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}"[:_REASON_LIMIT],
+                        feed=feed, url=url)
+    if not spans:
+        raise failed from exc
+    envelope = text[:spans[0][0]] + text[spans[-1][1]:]
+    try:
+        channel = _feedparser(envelope, url).get("feed") or {}
+    except Exception:
+        channel = {}
+    root = _ROOT.search(text, 0, spans[0][0])
+    root_end = -1 if root is None else text.find(">", root.end(), spans[0][0])
+    if root is None or root_end < 0:
+        raise failed from exc
+    opening = text[:root_end + 1]
+    closing = f"</{root.group(1)}>"
+
+    def read(start: int, stop: int) -> dict:
+        entries = _feedparser(opening + text[start:stop] + closing, url).get("entries") or []
+        if not entries:
+            raise ValueError("not an item feedparser can read")
+        return entries[0]
+
+    stories: list[Story] = []
+    bad: list[str] = []
+    for number, (start, stop) in enumerate(spans, 1):
+        _add_story(stories, bad, number, lambda start=start, stop=stop: read(start, stop), feed, url, fetched)
+    return ParsedFeed(title=html_to_text(channel.get("title", "")), stories=stories,
+                      ttl_seconds=_ttl(channel.get("ttl")), bad_items=tuple(bad),
+                      malformed=type(exc).__name__)
+
+
+def _item_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each <item>...</item> or <entry>...</entry>, in order; an item
+    left open ends the search. Each search starts where the last one ended."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        start = _ITEM_OPEN.search(text, pos)
+        if start is None:
+            return spans
+        stop = _ITEM_CLOSE.search(text, start.end())
+        if stop is None:
+            return spans
+        spans.append((start.start(), stop.end()))
+        pos = stop.end()
+
+
+def _replace_charref(m: re.Match[str]) -> str:
+    """A character reference to a surrogate, or past U+10FFFF, becomes U+FFFD: feedparser
+    raises on them and they cannot be stored."""
+    digits = m.group(1)
+    try:
+        code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
+    except ValueError:
+        return m.group()
+    return "&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else m.group()
+
+
 def _strip_doctype_subset(text: str) -> str:
+    # str.find and searches that move only forward: hostile prologs cost linear time.
     head = text[:_PROLOG_LIMIT]
-    if "<!DOCTYPE" not in head.upper() and "<!ENTITY" not in head.upper():
+    doctype = _DOCTYPE.search(head)
+    if doctype is None and _ENTITY.search(head) is None:
         return text
-    head = _DOCTYPE_SUBSET.sub("", head, count=1)
+    if doctype is not None:
+        gt, bracket = head.find(">", doctype.end()), head.find("[", doctype.end())
+        if bracket >= 0 and (gt < 0 or bracket < gt):
+            close = _SUBSET_END.search(head, bracket)
+            if close is not None:
+                head = head[:doctype.start()] + head[close.end():]
     # An unterminated or odd subset: drop ENTITY declarations wherever they stand.
-    head = re.sub(r"<!ENTITY[^>]*>", "", head, flags=re.I)
-    return head + text[_PROLOG_LIMIT:]
+    parts, pos = [], 0
+    for entity in _ENTITY.finditer(head):
+        if entity.start() < pos:
+            continue
+        parts.append(head[pos:entity.start()])
+        gt = head.find(">", entity.end())
+        pos = len(head) if gt < 0 else gt + 1
+        if gt < 0:
+            break
+    parts.append(head[pos:])
+    return "".join(parts) + text[_PROLOG_LIMIT:]
 
 
 def _story(feed: str, entry: dict, base: str, fetched: datetime) -> Story | None:
@@ -130,7 +245,10 @@ def _published(entry: dict) -> datetime | None:
     for key in ("published", "updated", "created"):
         parsed = entry.get(f"{key}_parsed")
         if parsed:
-            return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+            except (OverflowError, OSError, ValueError):  # a year past 9999: not a date
+                return None
     for key in ("published", "updated", "created", "date"):
         raw = entry.get(key)
         if raw:
@@ -233,48 +351,146 @@ def parse_date(raw: str) -> datetime | None:
 
 # --- HTML to text ------------------------------------------------------------------------
 
+MAX_HTML = 65536  # characters of an HTML fragment read; a title or a lead never needs more
 _BLOCK = {"p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
           "h6", "blockquote", "section", "article", "figure", "figcaption", "hr", "table"}
 _SKIP = {"script", "style", "noscript", "template", "iframe", "object"}
+_RAW = {"script": re.compile(r"</script", re.I), "style": re.compile(r"</style", re.I)}
 _SPACES = re.compile(r"\s+")
-
-
-class _TextCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _SKIP:
-            self._skip += 1
-        elif tag in _BLOCK:
-            self.parts.append(" ")
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self.parts.append(f" {alt} ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP and self._skip:
-            self._skip -= 1
-        elif tag in _BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+_TAG_NAME = re.compile(r"[A-Za-z][^\s/>]*")
+_TAG_STOP = re.compile("[>\"']")
+_ATTR = re.compile(r"""([^\s/>"'=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']*)))?""")
 
 
 def html_to_text(value: str) -> str:
-    """Plain text of an HTML fragment: tags dropped, entities decoded, spaces collapsed."""
+    """Plain text of an HTML fragment: tags dropped, entities decoded, spaces collapsed.
+
+    A linear scan (see `_html_parts`): the time is proportional to the input, whatever
+    it holds, and only the first MAX_HTML characters are read.
+    """
     if not value:
         return ""
+    value = value[:MAX_HTML]
     if "<" not in value:
         text = html.unescape(value) if "&" in value else value
     else:
-        collector = _TextCollector()
-        collector.feed(value)
-        collector.close()
-        text = "".join(collector.parts)
+        text = "".join(_html_parts(value))
     return _SPACES.sub(" ", text).strip()
+
+
+def _html_parts(value: str) -> Iterator[str]:
+    """The text pieces of an HTML fragment, in order; one pass, no step looks back.
+
+    Every construct is found with `str.find` or a regex that cannot backtrack, from the
+    current position forward, and the position only moves on; a construct that never ends
+    (a tag, comment or quote open to the end) is taken as text to the end, as Python's
+    html.parser does. Tags: block tags give a space, <img> its alt text, script and style
+    are skipped to their end tag, noscript/template/iframe/object to theirs (nested), every
+    other tag is dropped. Comments, <!...> and <?...> are dropped; <![CDATA[...]]> is text.
+    Quotes in a tag are honoured (a > inside an attribute value does not end it) until
+    one is found open to the end of the text; from there on tags end at the first >.
+    """
+    pos, end, skip, quotes = 0, len(value), 0, True
+    while pos < end:
+        lt = value.find("<", pos)
+        if lt < 0:
+            lt = end
+        if lt > pos and not skip:
+            yield _unescape(value[pos:lt])
+        if lt >= end:
+            return
+        nxt = value[lt + 1:lt + 2]
+        if _letter(nxt) or nxt == "/" and _letter(value[lt + 2:lt + 3]):
+            closing = nxt == "/"
+            name_m = _TAG_NAME.match(value, lt + 1 + closing)
+            stop, quotes = _tag_end(value, name_m.end(), quotes)
+            if stop < 0:  # open to the end: text, as html.parser leaves it
+                if not skip:
+                    yield _unescape(value[lt:])
+                return
+            name = name_m.group().lower()
+            pos = stop
+            if closing:
+                if name in _SKIP and skip:
+                    skip -= 1
+                elif name in _BLOCK and not skip:
+                    yield " "
+            elif name in _SKIP and value[stop - 2:stop] == "/>":
+                pass  # <iframe/>: nothing inside
+            elif name in _RAW:  # its text is not HTML: straight to its end tag
+                m = _RAW[name].search(value, pos)
+                if m is None:
+                    return
+                pos = m.start()
+                skip += 1  # the end tag, read next, takes it off again
+            elif name in _SKIP:
+                skip += 1
+            elif skip:
+                pass
+            elif name in _BLOCK:
+                yield " "
+            elif name == "img":
+                alt = _alt(value, name_m.end(), stop)
+                if alt:
+                    yield f" {alt} "
+        elif value.startswith("<!--", lt):
+            close = value.find("-->", lt + 4)
+            if close < 0:
+                if not skip:
+                    yield _unescape(value[lt:])
+                return
+            pos = close + 3
+        elif value.startswith("<![CDATA[", lt):
+            close = value.find("]]>", lt + 9)
+            stop = end if close < 0 else close
+            if not skip:
+                yield value[lt + 9:stop]
+            pos = stop + 3
+        elif nxt in ("!", "?", "/"):  # <!DOCTYPE>, <![if]>, <?php?>, </>, </ x>: dropped
+            close = value.find(">", lt + 2)
+            if close < 0:
+                if not skip:
+                    yield _unescape(value[lt:])
+                return
+            pos = close + 1
+        else:  # a lone "<" (a < b, <3, </ 5): text
+            if not skip:
+                yield "<"
+            pos = lt + 1
+
+
+def _tag_end(value: str, pos: int, quotes: bool) -> tuple[int, bool]:
+    """(index just past the > that ends the tag whose attributes start at `pos`, or -1;
+    whether quotes are still honoured)."""
+    if quotes:
+        at = pos
+        while True:
+            m = _TAG_STOP.search(value, at)
+            if m is None:
+                break
+            if m.group() == ">":
+                return m.end(), True
+            close = value.find(m.group(), m.end())
+            if close < 0:
+                break
+            at = close + 1
+        quotes = False  # a quote open to the end: from here on, tags end at the first >
+    close = value.find(">", pos)
+    return (close + 1 if close >= 0 else -1), quotes
+
+
+def _alt(value: str, start: int, stop: int) -> str:
+    """The alt attribute of the tag in value[start:stop] (the last one, as html.parser)."""
+    alt = ""
+    for m in _ATTR.finditer(value, start, stop):
+        if m.group(1).lower() == "alt":
+            alt = next((g for g in m.groups()[1:] if g is not None), "")
+    return _unescape(alt)
+
+
+def _letter(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text

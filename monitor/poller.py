@@ -3,14 +3,20 @@
 Due times live in the `feeds` table (`next_poll`), so a restart resumes the schedule and
 several daemons could share it later. `Poller.poll_feed` reads top to bottom:
 
-    load state → conditional GET → 304/unchanged → parse (off the loop) → pipeline →
-    store fetch state, health and the next due time
+    load state → conditional GET → 304/unchanged → parse (in a worker process, under
+    `parse_deadline`) → pipeline → store fetch state, health and the next due time
 
 Failures never escape a feed: they are recorded on the feed's row (failures, last_error),
 the next poll backs off exponentially with full jitter (or as `Retry-After` says), a 410
-disables the feed, and a permanent redirect replaces its URL. Health transitions (N
-consecutive failures → unhealthy, a success → healthy again) are reported once each
-through `on_health`.
+disables the feed, and a permanent redirect replaces its URL. A parse that outlasts
+`parse_deadline` is stopped (its worker process killed, see `monitor.parse_pool`) and is
+such a failure too. Items of a feed that cannot be read are left out and counted on the
+feed's row (`bad_items`, `bad_item_error`: the count and a reason, from the last parse);
+the rest of the feed goes on. Health transitions (N consecutive failures → unhealthy, a
+success → healthy again) are reported once each through `on_health`.
+
+At stop, parses not finished are abandoned (the pool is closed): nothing of those polls
+was stored, so the feeds are fetched and parsed again at the next start.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from typing import Callable
 
 from .errors import FetchError, StoreError
 from .fetch import Fetcher
-from .parse import parse_feed_async
+from .parse_pool import ParsePool, ParsingStopped
 from .pipeline import Pipeline
 from .schedule import (ScheduleSettings, next_poll_after_failure, next_poll_after_success,
                        update_publish_interval)
@@ -50,7 +56,8 @@ class Poller:
                  clock: Callable[[], float] = time.time,
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
-                 max_in_flight: int = 200, allow_private: bool = False) -> None:
+                 max_in_flight: int = 200, allow_private: bool = False,
+                 parse_deadline: float = 60.0, parser: ParsePool | None = None) -> None:
         self.store = store
         self.fetcher = fetcher
         self.pipeline = pipeline
@@ -61,6 +68,8 @@ class Poller:
         self.on_poll = on_poll
         self.max_in_flight = max_in_flight
         self.allow_private = allow_private  # may feeds added at run time reach private addresses?
+        self.parse_deadline = parse_deadline
+        self.parser = parser or ParsePool()
         self.in_flight: dict[str, asyncio.Task] = {}
         self.last_progress = clock()
         self.polls = 0
@@ -84,6 +93,7 @@ class Poller:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except asyncio.TimeoutError:
                 pass
+        self.parser.close()
         await self.drain()
 
     def dispatch_due(self) -> int:
@@ -136,8 +146,17 @@ class Poller:
                 changes["url"] = result.permanent_url
             ttl = None
             if result.status == "ok" and result.text is not None:
-                parsed = await parse_feed_async(name, result.text, result.url,
-                                                datetime.fromtimestamp(self.clock(), timezone.utc))
+                parsed = await self.parser.parse(name, result.text, result.url,
+                                                 datetime.fromtimestamp(self.clock(), timezone.utc),
+                                                 deadline=self.parse_deadline)
+                if parsed.malformed:
+                    log.info("feed malformed but readable feed=%s url=%s error=%s items=%d",
+                             name, result.url, parsed.malformed, len(parsed.stories))
+                changes["bad_items"] = len(parsed.bad_items)
+                changes["bad_item_error"] = parsed.bad_items[-1] if parsed.bad_items else None
+                if parsed.bad_items:
+                    log.warning("feed items left out feed=%s url=%s count=%d error=%s", name,
+                                result.url, len(parsed.bad_items), parsed.bad_items[-1])
                 ttl = parsed.ttl_seconds
                 if parsed.title and not feed.get("title"):
                     changes["title"] = parsed.title
@@ -166,6 +185,8 @@ class Poller:
             if not feed["healthy"] and (feed["failures"] or outcome == "new"):
                 self._set_health(name, True, "polled successfully again" if feed["failures"]
                                  else "publishing again")
+        except ParsingStopped:
+            outcome = "stopped"  # shutting down: not the feed's fault, and nothing was stored
         except FetchError as exc:
             outcome = exc.kind
             self._failed(feed, settings, exc, started)

@@ -15,7 +15,8 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   `"4"`); numbers must be finite; switches must be `true` or `false` (the text `'false'`
   is refused, not read as a truthy string).
 - Polling never runs more often than once a second (`interval`, `min_interval`),
-  `concurrency` and `per_host` are at least 1, `timeout` and `deadline` at least a second,
+  `concurrency` and `per_host` are at least 1, `timeout`, `deadline` and `parse_deadline`
+  at least a second,
   `max_bytes` at least 1 KiB: values that would poll a publisher in a tight loop, never
   poll, or fail every feed are refused, not run.
 - Cross-checks: `poll.min_interval` ≤ `poll.max_interval`; `delivery.backoff` ≤
@@ -64,6 +65,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("per_host", "int", 4, 1, 1_000),
         Option("timeout", "duration", 20.0, 1.0, HOUR),
         Option("deadline", "duration", 60.0, 1.0, HOUR),
+        Option("parse_deadline", "duration", 60.0, 1.0, HOUR),
         Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
     ),
     "dedup": (
@@ -119,6 +121,7 @@ class PollOptions:
     per_host: int
     timeout: float
     deadline: float
+    parse_deadline: float
     max_bytes: int
 
 

@@ -14,7 +14,7 @@ Opening:
 Tables:
 - `feeds`: one row per feed, its fetch state (etag, last_modified, body_hash, url), its
   schedule (next_poll) and its health (failures, last_success, last_error, items_seen,
-  avg_interval, healthy).
+  avg_interval, healthy; bad_items and bad_item_error: items its last parse could not read).
 - `stories`: every story seen, with its cluster (the id of the cluster's first story).
   `(feed, guid)` is unique: the same item polled twice is one row.
 - `outbox`: one row per (cluster, watchlist, channel, destination, kind); written in the
@@ -141,6 +141,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     """),
     ("002_feed_last_published", """
     ALTER TABLE feeds ADD COLUMN last_published REAL
+    """),
+    ("003_feed_bad_items", """
+    ALTER TABLE feeds ADD COLUMN bad_items INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN bad_item_error TEXT
     """),
 ]
 

@@ -326,9 +326,12 @@ def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
             mark, state = "", "new"
         else:
             mark, state = "", "ok"
+        bad = f.get("bad_items") or 0
+        if bad and f["enabled"]:
+            state += f", {bad} bad item{'s' if bad > 1 else ''}"
         every = f"{f['avg_interval'] / 60:.0f} min" if f["avg_interval"] else "-"
         rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
-                     str(f["items_seen"]), every, (f["last_error"] or "")[:70]))
+                     str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 

@@ -166,7 +166,8 @@ class Daemon:
                                   silence_factor=settings.health.silence_factor,
                                   min_silence=settings.health.min_silence),
             clock=clock, on_health=self._feed_health,
-            on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds)
+            on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
+            parse_deadline=poll.parse_deadline)
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(
@@ -368,6 +369,7 @@ class Daemon:
 
     async def shutdown(self, tasks, metrics_server) -> None:
         self.stop_event.set()
+        self.poller.parser.close()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in tasks:

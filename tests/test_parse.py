@@ -1,6 +1,7 @@
 """parse_feed: real Arabic feeds to Story records; dates, HTML, fallbacks, junk."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from monitor.decode import decode_feed
 from monitor.errors import ParseError
-from monitor.parse import html_to_text, parse_date, parse_feed, parse_feed_async
+from monitor.parse import MAX_HTML, html_to_text, parse_date, parse_feed, parse_feed_async
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
@@ -163,3 +164,71 @@ def test_junk_text_either_parses_or_raises_parse_error(text):
     except ParseError:
         return
     assert all(s.guid for s in parsed.stories)
+
+
+# --- hostile HTML and prologs: linear time, bounded input, never an exception -----------------
+
+@pytest.mark.parametrize("html", [
+    "<p>" + "<a " * 20000,  # html.parser: about a minute for these 60 KB
+    "<p>" + "<a href='x' " * 5000,
+    "<!--" * 15000, "</" * 30000, "<![" * 20000, "<a \"" * 15000, "<img alt=" * 7000, "&#x" * 20000,
+    "<iframe>" * 8000, "<" * 60000,
+])
+def test_html_to_text_takes_linear_time_on_hostile_runs(html):
+    started = time.monotonic()
+    text = html_to_text(html)
+    assert time.monotonic() - started < 10  # milliseconds in fact
+    assert len(text) <= len(html)
+
+
+def test_html_to_text_reads_at_most_64_kb():
+    text = html_to_text("<p>" + "نص " * 5_000_000)
+    assert text.startswith("نص نص") and len(text) <= MAX_HTML
+
+
+@pytest.mark.parametrize("html", ["<![x[", "<![<", "<![[", "<!['", "a <![x[ b", "<![CDATA[", "<!", "</", "<"])
+def test_marked_sections_and_broken_markup_never_raise(html):
+    assert isinstance(html_to_text(html), str)
+
+
+@pytest.mark.parametrize("html,text", [
+    ('<a title="x>y">نص</a>', "نص"),  # a > inside quotes does not end the tag
+    ('<img title="alt=no" alt="صورة">', "صورة"),
+    ("أ<![CDATA[ب]]>ج", "أبج"),
+    ("قبل <b", "قبل <b"),  # a tag open to the end stays text, as html.parser left it
+    ("أ <!-- تعليق", "أ <!-- تعليق"),
+    ("a</ x>b", "ab"),
+    ("a < b و 3 <4", "a < b و 3 <4"),
+    ("<noscript><img alt='x'></noscript>نص", "نص"),
+    ("<SCRIPT>alert('<p>')</SCRIPT>نص", "نص"),
+])
+def test_html_to_text_edge_cases(html, text):
+    assert html_to_text(html) == text
+
+
+def test_a_prolog_of_doctype_junk_is_read_in_linear_time():
+    text = '<?xml version="1.0"?>' + "<!DOCTYPE x [" * 6000 + (
+        '<rss version="2.0"><channel><title>t</title><item><title>بوتين</title></item></channel></rss>')
+    started = time.monotonic()
+    parsed = parse(text)
+    assert time.monotonic() - started < 2  # the old regex took 5.5 s
+    assert [s.title for s in parsed.stories] == ["بوتين"]
+
+
+def test_items_feedparser_cannot_read_are_left_out_with_their_reason():
+    parsed = parse(rss("""<item><title>أ</title><gml:pos xmlns:gml="http://www.opengis.net/gml">1 2</gml:pos></item>
+        <item><title>ب</title><link>https://e.org/b</link></item>"""))
+    assert [s.title for s in parsed.stories] == ["ب"]
+    assert parsed.bad_items == ("item 1: KeyError: 'where'",) and parsed.malformed == "KeyError"
+    assert parsed.title == "وكالة" and parsed.ttl_seconds == 1800
+
+
+def test_character_references_feedparser_cannot_take_become_replacement_characters():
+    parsed = parse(rss("<item><title>أ&#xD800;ب&#x110000;</title></item><item><title>ج</title></item>"))
+    assert [s.title for s in parsed.stories] == ["أ\ufffdب\ufffd", "ج"] and parsed.bad_items == ()
+
+
+def test_a_date_past_9999_is_no_date():
+    parsed = parse(rss('<item><title>أ</title><dc:date xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                       "9999-12-31T23:59:59-14:00</dc:date></item>"))
+    assert parsed.stories[0].published is None
