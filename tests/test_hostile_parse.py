@@ -158,7 +158,7 @@ def test_seven_hostile_feeds_neither_delay_a_normal_feed_nor_stop_sigterm(tmp_pa
         config = write_config(tmp_path, {**{n: server.url(p) for n, p in hostile.items()},
                                          **{n: normal.url(n) for n in normal.names}},
                               watchlists=tmp_path / "wl",
-                              extra="poll: {interval: 1s, min_interval: 0.2s, adaptive: false}\n")
+                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n")
         daemon = DaemonProcess(config, tmp_path / "logs")
         try:
             wait_for(lambda: server.routes["/h6.xml"].hits and server.routes["/h5.xml"].hits, 15,
