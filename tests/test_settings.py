@@ -36,7 +36,7 @@ BAD = [
     ("poll: {interval: 1.0e+400}", "poll.interval: expected a finite duration, got .inf"),
     ("poll: {interval: 99999999999d}", "poll.interval: must be at most 7d"),
     ("poll: {interval: " + "9" * 400 + "}", "poll.interval: expected a finite duration, got a very large number"),
-    ("poll: {min_interval: 1s}", "poll.min_interval: must be at least 1s, got '0.2s'"),
+    ("poll: {min_interval: 0.2s}", "poll.min_interval: must be at least 1s, got '0.2s'"),
     ("poll: {min_interval: 2h, max_interval: 1h}", "poll.min_interval (2h) is longer than poll.max_interval (1h)"),
     ("poll: {timeout: 0}", "poll.timeout: must be at least 1s, got 0"),
     ("poll: {deadline: .inf}", "poll.deadline: expected a finite duration, got .inf"),
