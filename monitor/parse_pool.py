@@ -10,7 +10,9 @@ Rules:
 - At most `size` worker processes (default twice the CPUs, at least 2, at most 8), each
   owned by one thread of the pool and started when that thread first needs it, from a
   forkserver that has imported `monitor.parse` already: a worker starts in milliseconds
-  and inherits none of the daemon's threads, sockets or SQLite connections.
+  and inherits none of the daemon's threads, sockets or SQLite connections. The pool's
+  threads only wait on their workers, and are daemon threads: an exiting interpreter
+  never waits for a parse.
 - Jobs wait in arrival order for a free worker; the deadline counts from when the job
   reaches its worker.
 - A parse past its deadline: the worker is killed (SIGKILL) and a new one started for
@@ -28,10 +30,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import queue
 import signal
 import threading
+import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime
 
 from .errors import ParseError
@@ -78,7 +82,10 @@ class ParsePool:
 
     def __init__(self, size: int | None = None) -> None:
         self.size = size or min(8, max(2, 2 * (os.cpu_count() or 1)))
-        self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="raqib-parse")
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = 0  # threads started, each owning one worker process at a time
+        self._idle = 0  # threads waiting for a job
+        self._waiting = 0  # jobs queued and not yet taken
         self._local = threading.local()
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
@@ -88,43 +95,72 @@ class ParsePool:
     async def parse(self, feed: str, text: str, url: str, fetched: datetime, *,
                     deadline: float) -> ParsedFeed:
         """parse_feed(feed, text, url, fetched) in a worker, within `deadline` seconds."""
-        if self._closed:
-            raise ParsingStopped()
-        try:
-            future = asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, (feed, text, url, fetched), deadline)
-        except RuntimeError:  # the executor was shut down meanwhile
-            raise ParsingStopped() from None
-        try:
-            return await future
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if self._closed and task is not None and not task.cancelling():
-                raise ParsingStopped() from None  # close() cancelled the waiting job
-            raise
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise ParsingStopped()
+            self._jobs.put((future, (feed, text, url, fetched), deadline))
+            self._waiting += 1
+            if self._waiting > self._idle and self._threads < self.size:
+                self._threads += 1
+                # daemon threads: an interpreter exiting never waits for one
+                threading.Thread(target=self._serve_jobs, name="raqib-parse", daemon=True).start()
+        return await asyncio.wrap_future(future)  # cancelled here, a job not begun is dropped
 
     def close(self) -> None:
         """Cancel waiting parses and kill the workers; parses in progress end with ParsingStopped."""
         with self._lock:
             self._closed = True
-        self._executor.shutdown(wait=False, cancel_futures=True)
+            threads = self._threads
+        while True:
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                continue
+            with self._lock:
+                self._waiting -= 1
+            if item[0].set_running_or_notify_cancel():
+                item[0].set_exception(ParsingStopped())
+        for _ in range(threads):
+            self._jobs.put(None)
         _kill_all(self._workers, self._lock)
 
     # -- in the pool's threads ----------------------------------------------------------
+
+    def _serve_jobs(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            item = self._jobs.get()
+            with self._lock:
+                self._idle -= 1
+                if item is not None:
+                    self._waiting -= 1
+            if item is None:
+                return
+            future, job, deadline = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._run(job, deadline))
+            except BaseException as exc:  # handed to the waiting coroutine
+                future.set_exception(exc)
 
     def _run(self, job: tuple, deadline: float) -> ParsedFeed:
         feed, url = job[0], job[2]
         worker = self._worker()
         try:
             worker.conn.send(job)
-            finished = worker.conn.poll(deadline)
+            finished = self._wait(worker, deadline)
             reply = worker.conn.recv() if finished else None
         except (EOFError, OSError):
             finished, reply = True, None
         if reply is None:
             self._discard(worker)
             ended = "" if not finished else worker.how_it_ended()
-            if self._closed or ended == f"killed by {signal.SIGTERM.name}":
+            if self._stopping() or ended == f"killed by {signal.SIGTERM.name}":
                 raise ParsingStopped()
             if not finished:
                 raise ParseError(f"parsing took longer than {deadline:g}s and was stopped", feed=feed,
@@ -138,6 +174,21 @@ class ParsePool:
         if kind == "parse":
             raise ParseError(value[0], feed=feed, url=url, hint=value[1])
         raise ParseError(f"feed could not be parsed: {value[0]}", feed=feed, url=url)
+
+    def _wait(self, worker: _Worker, deadline: float) -> bool:
+        """Whether the worker answered (or died) within the deadline. Looks every half
+        second whether the pool was closed or the main thread has ended: then it stops
+        waiting at once."""
+        end = time.monotonic() + deadline
+        while True:
+            left = end - time.monotonic()
+            if left <= 0 or self._stopping():
+                return False
+            if worker.conn.poll(min(left, 0.5)):
+                return True
+
+    def _stopping(self) -> bool:
+        return self._closed or not threading.main_thread().is_alive()
 
     def _worker(self) -> _Worker:
         worker = getattr(self._local, "worker", None)
