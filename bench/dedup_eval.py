@@ -142,7 +142,7 @@ def silver_groups(stories: list[dict], field: str = "content") -> list[int]:
             for j in postings[h]:
                 if j > i:
                     shared[j] += 1
-        for j, n in shared.items():
+        for j in shared:
             if len(shingles[j]) < 15 or abs(stories[i]["_ts"] - stories[j]["_ts"]) > WINDOW:
                 continue
             a, b = len(shingles[i]), len(shingles[j])
@@ -154,8 +154,10 @@ def silver_groups(stories: list[dict], field: str = "content") -> list[int]:
 
 # --------------------------------------------------------------------------- methods
 
+_DEFAULT_SETTINGS = DedupSettings()
 
-def run_dedup(stories: list[dict], settings: DedupSettings = DedupSettings()) -> list:
+
+def run_dedup(stories: list[dict], settings: DedupSettings = _DEFAULT_SETTINGS) -> list:
     lines = (json.dumps({k: s[k] for k in ("id", "title", "summary", "url", "source",
                                            "published") if k in s}, ensure_ascii=False)
              for s in stories)
@@ -200,7 +202,7 @@ def pairwise(pred: list, gold: list) -> dict:
     def pairs(counter: Counter) -> int:
         return sum(n * (n - 1) // 2 for n in counter.values())
 
-    tp = pairs(Counter(zip(pred, gold)))
+    tp = pairs(Counter(zip(pred, gold, strict=True)))
     p_pairs, g_pairs = pairs(Counter(pred)), pairs(Counter(gold))
     precision = tp / p_pairs if p_pairs else 1.0
     recall = tp / g_pairs if g_pairs else 1.0

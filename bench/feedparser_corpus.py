@@ -195,9 +195,10 @@ def judge(path: Path) -> tuple[str, str]:
     truth_codec = codec(m.group(1)) if m else None
     literals = text_literals(expression)
     if truth_codec and truth_codec not in ("ascii",):
-        truth = texts_of_feedparser(feedparser.parse(raw.decode(truth_codec, "replace").encode("utf-8"),
-                                                     response_headers={"content-type": "application/xml; charset=utf-8"},
-                                                     sanitize_html=False, resolve_relative_uris=False))
+        truth = texts_of_feedparser(feedparser.parse(
+            raw.decode(truth_codec, "replace").encode("utf-8"),
+            response_headers={"content-type": "application/xml; charset=utf-8"},
+            sanitize_html=False, resolve_relative_uris=False))
         fp_ok, rq_ok = fp_texts == truth, rq_texts == truth
         why = f"truth: decoded as {truth_codec}; Raqib read {how}"
     elif literals:
@@ -250,7 +251,8 @@ def main() -> int:
     for name in ("same", "better", "worse", "differ", "crashed"):
         print(f"  {name:8} {outcomes[name]:5}")
     for folder, counts in sorted(by_folder.items()):
-        print(f"  {folder:12} " + "  ".join(f"{k} {counts[k]}" for k in ("same", "better", "worse", "differ", "crashed")))
+        print(f"  {folder:12} "
+              + "  ".join(f"{k} {counts[k]}" for k in ("same", "better", "worse", "differ", "crashed")))
     return 0
 
 

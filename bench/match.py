@@ -125,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             compile_s = time.perf_counter() - t0
             ours, our_hits = rate(matcher.match, stories, args.seconds)
             pattern = re.compile(r"\b(?:" + "|".join(re.escape(t.text) for t in terms) + r")\b")
-            raw, raw_hits = rate(lambda a, b: pattern.findall(a) + pattern.findall(b), stories, args.seconds)
+            raw, raw_hits = rate(lambda a, b, pattern=pattern: pattern.findall(a) + pattern.findall(b),
+                                 stories, args.seconds)
             job = same_job_pattern(terms)
-            fair, fair_hits = rate(lambda a, b: job.findall(normalize_text(a)) + job.findall(normalize_text(b)),
+            fair, fair_hits = rate(lambda a, b, job=job: (job.findall(normalize_text(a))
+                                                          + job.findall(normalize_text(b))),
                                    stories, args.seconds)
             print(f"{count:>6} {'dense' if dense else 'even':>5}  {compile_s:>9.2f}  {ours:>15,.0f}  "
                   f"{100 * our_hits:>5.0f}  {raw:>10,.0f}  {100 * raw_hits:>5.0f}  {ours / raw:>5.1f}x  "

@@ -243,7 +243,8 @@ def main() -> int:
     log = open(tmp / "daemon.log", "wb")
     daemon = subprocess.Popen([sys.executable, "-m", "raqib.cli", "run", "--config", str(tmp / "raqib.yaml")],
                               stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=str(ROOT))
-    print(f"soak: delivering through {args.channel}; {args.feeds} feeds, {args.rate:g} new stories/s ({args.rate * 3600:.0f}/h, half alerting), "
+    print(f"soak: delivering through {args.channel}; {args.feeds} feeds, {args.rate:g} new stories/s "
+          f"({args.rate * 3600:.0f}/h, half alerting), "
           f"poll every {args.interval:g} s, {args.seconds:g} s, daemon pid {daemon.pid}")
     print(f"{'t (s)':>6} {'RSS MiB':>8} {'CPU s':>7} {'alerts':>7}")
     samples: list[tuple[float, float, float]] = []
