@@ -36,10 +36,10 @@ _FORMAT = [
 _CONTROLS = [c for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A, 0x0D)]
 _SURROGATES = range(0xD800, 0xE000)
 
-_VISIBLE = {c: None for c in (*_FORMAT, *_CONTROLS, *_SURROGATES)}
+_VISIBLE: dict[int, str | None] = {c: None for c in (*_FORMAT, *_CONTROLS, *_SURROGATES)}
 _VISIBLE[0x0D] = " "
 
-_URL = {c: "".join(f"%{b:02X}" for b in chr(c).encode("utf-8")) for c in (*_FORMAT, *_CONTROLS)}
+_URL: dict[int, str | None] = {c: "".join(f"%{b:02X}" for b in chr(c).encode("utf-8")) for c in (*_FORMAT, *_CONTROLS)}
 _URL.update({c: None for c in _SURROGATES})
 for _space in (0x09, 0x0A, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F,
                0x205F, 0x3000):

@@ -28,7 +28,6 @@ import httpx
 
 from .urls import is_private_address, literal_target_problem
 
-
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # host, port → addresses; OSError when none
 
 
@@ -39,7 +38,8 @@ class BlockedAddress(Exception):
 async def system_resolver(host: str, port: int) -> list[str]:
     """The addresses the system resolver gives `host`, in its order."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    # An IPv4 or IPv6 sockaddr starts with the address as text; no other family is asked for.
+    return [address for *_, sockaddr in infos if isinstance(address := sockaddr[0], str)]
 
 
 async def public_addresses(host: str, port: int, timeout: float | None = None,
@@ -99,10 +99,13 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+_NO_LIMITS = httpx.Limits()  # no cap on connections or keep-alive (callers pass their own)
+
+
 class PublicOnlyTransport(httpx.AsyncHTTPTransport):
     """httpx.AsyncHTTPTransport whose connections go only to public addresses."""
 
-    def __init__(self, *, limits: httpx.Limits = httpx.Limits(), verify: bool = True,
+    def __init__(self, *, limits: httpx.Limits = _NO_LIMITS, verify: bool = True,
                  trust_env: bool = True, backend: PublicOnlyBackend | None = None) -> None:
         super().__init__(limits=limits, verify=verify, trust_env=trust_env)
         # httpx builds its connection pool from its arguments, with no way to name a

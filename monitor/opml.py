@@ -7,8 +7,9 @@ Import rules (`parse_opml`):
   than OPML needs).
 - The root must be <opml>. Every <outline> with an xmlUrl (any letter case) is a feed,
   however deeply nested in category outlines. Its name is its title, else its text, else
-  the URL's host, with runs of white space made one space; names are made unique by appending "-2", "-3", ... in file order
-  (in linear time: each name remembers the last number it was given).
+  the URL's host, with runs of white space made one space; names are made unique by
+  appending "-2", "-3", ... in file order (in linear time: each name remembers the last
+  number it was given).
 - URLs must be absolute http(s) with a host and, if given, a port from 1 to 65535;
   anything else is a ConfigError naming the file and line. `read_opml` reports every
   such outline and keeps the good ones; `parse_opml` raises the first. A URL listed
@@ -24,12 +25,11 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Iterable
+from typing import Iterable, NoReturn
 from urllib.parse import urlsplit
-from xml.sax.saxutils import quoteattr, escape
+from xml.sax.saxutils import escape, quoteattr
 
 from .errors import ConfigError
-
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -78,7 +78,7 @@ def read_opml(data: bytes | str, source: str = "<opml>") -> tuple[list[OpmlFeed]
     problems: list[ConfigError] = []
     seen_root: list[str] = []
 
-    def refuse(*_args: object) -> None:
+    def refuse(*_args: object) -> NoReturn:
         raise _Refused()
 
     def start(tag: str, attrs: dict[str, str]) -> None:

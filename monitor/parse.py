@@ -44,6 +44,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
@@ -99,7 +100,9 @@ def parse_feed(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
     stories: list[Story] = []
     bad: list[str] = []
     for number, entry in enumerate(entries, 1):
-        _add_story(stories, bad, number, lambda entry=entry: entry, feed, url, fetched)
+        def read_entry(entry: dict = entry) -> dict:
+            return entry
+        _add_story(stories, bad, number, read_entry, feed, url, fetched)
     channel = result.get("feed") or {}
     malformed = type(result.get("bozo_exception")).__name__ if result.get("bozo") else ""
     return ParsedFeed(title=html_to_text(channel.get("title", "")), stories=stories,
@@ -160,7 +163,7 @@ def _parse_items_apart(feed: str, text: str, url: str, fetched: datetime, exc: E
     stories: list[Story] = []
     bad: list[str] = []
     for number, (start, stop) in enumerate(spans, 1):
-        _add_story(stories, bad, number, lambda start=start, stop=stop: read(start, stop), feed, url, fetched)
+        _add_story(stories, bad, number, partial(read, start, stop), feed, url, fetched)
     return ParsedFeed(title=html_to_text(channel.get("title", "")), stories=stories,
                       ttl_seconds=_ttl(channel.get("ttl")), bad_items=tuple(bad),
                       malformed=type(exc).__name__)
@@ -403,6 +406,8 @@ def _html_parts(value: str) -> Iterator[str]:
         if _letter(nxt) or nxt == "/" and _letter(value[lt + 2:lt + 3]):
             closing = nxt == "/"
             name_m = _TAG_NAME.match(value, lt + 1 + closing)
+            if name_m is None:  # cannot be: the character there is an ASCII letter
+                raise AssertionError(f"no tag name at offset {lt + 1 + closing}")
             stop, quotes = _tag_end(value, name_m.end(), quotes)
             if stop < 0:  # open to the end: text, as html.parser leaves it
                 if not skip:

@@ -106,7 +106,9 @@ class Poller:
                 continue
             task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed['name']}")
             self.in_flight[feed["name"]] = task
-            task.add_done_callback(lambda t, n=feed["name"]: self.in_flight.pop(n, None))
+            def forget(_task: asyncio.Task, name: str = feed["name"]) -> None:
+                self.in_flight.pop(name, None)
+            task.add_done_callback(forget)
             started += 1
             if started >= room:
                 break

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Protocol
 
 EWMA_WEIGHT = 0.3
@@ -91,7 +92,7 @@ def update_publish_interval(previous_avg: float | None, new_item_times: list[flo
     """
     times = sorted(set(new_item_times))
     avg = previous_avg
-    for earlier, later in zip(times, times[1:]):
+    for earlier, later in pairwise(times):
         gap = later - earlier
         if gap < MIN_GAP:
             continue

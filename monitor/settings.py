@@ -31,8 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .config import (MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration,
-                     parse_size)
+from .config import MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration, parse_size
 from .dedup import DedupSettings
 from .errors import ConfigError
 from .yamlfile import shown
@@ -225,6 +224,15 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     return settings, problems
 
 
+def _bytes(bound: float | None) -> int | None:
+    """A size option's bound as the whole number of bytes OPTIONS gives it."""
+    if bound is None:
+        return None
+    if bound != int(bound):
+        raise ValueError(f"a size bound must be a whole number of bytes, not {bound!r}")
+    return int(bound)
+
+
 def _value(section: Section, name: str, option: Option) -> Any:
     raw = section.values[option.key]
     what = f"{name}.{option.key}"
@@ -232,7 +240,8 @@ def _value(section: Section, name: str, option: Option) -> Any:
     if option.kind == "duration":
         return parse_duration(raw, file=section.file, line=line, what=what, low=option.low, high=option.high)
     if option.kind == "size":
-        return parse_size(raw, file=section.file, line=line, what=what, low=option.low, high=option.high)
+        return parse_size(raw, file=section.file, line=line, what=what, low=_bytes(option.low),
+                          high=_bytes(option.high))
     if option.kind == "bool":
         if not isinstance(raw, bool):
             raise section.error(f"{what}: expected true or false, got {shown(raw)}", option.key)

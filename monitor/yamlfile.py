@@ -39,8 +39,9 @@ from .errors import ConfigError
 
 try:  # libyaml scans and parses the same grammar several times faster, without recursion
     from yaml._yaml import CParser as _CParser
+    _LIBYAML = True
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    _CParser = None
+    _LIBYAML = False
 
 MAX_BYTES = 4 * 2**20  # a config or watchlist file larger than this is refused
 MAX_DEPTH = 50  # lists and mappings nested deeper than this are refused
@@ -128,11 +129,11 @@ def shown(value: Any, limit: int = 60) -> str:
     return kind_of(value)
 
 
-if _CParser is not None:
-    class _Base(Composer, _CParser, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+if _LIBYAML:
+    class _Base(Composer, _CParser, SafeConstructor, Resolver):
         """yaml.CSafeLoader, but composed in Python, where depth and aliases can be counted."""
 
-        def __init__(self, stream: bytes) -> None:
+        def __init__(self, stream: bytes | str) -> None:
             _CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
@@ -153,10 +154,13 @@ class _Loader(_Base):
         self._sizes: dict[yaml.Node, tuple[int, int, int]] = {}  # node -> (values, text, height)
 
     def compose_node(self, parent: Any, index: Any) -> yaml.Node:
-        line = self.peek_event().start_mark.line + 1
-        if self.check_event(yaml.AliasEvent):
-            anchor = self.peek_event().anchor
-            node = super().compose_node(parent, index)
+        event = self.peek_event()
+        if event is None or event.start_mark is None:  # the composer asks for a node only where one starts
+            raise ConfigError("YAML ended where a value was expected")
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            anchor = event.anchor
+            node = self._compose(parent, index)
             size = self._sizes.get(node)
             if size is None:
                 raise ConfigError(f"alias *{anchor} is used inside the value it names", line=line)
@@ -171,7 +175,7 @@ class _Loader(_Base):
         if self._depth > MAX_DEPTH:
             raise ConfigError(f"lists and mappings nested more than {MAX_DEPTH} levels deep", line=line)
         values, text = self._values, self._text
-        node = super().compose_node(parent, index)
+        node = self._compose(parent, index)
         self._depth -= 1
         if isinstance(node, yaml.ScalarNode):
             self._count(1, len(node.value), line)
@@ -182,6 +186,12 @@ class _Loader(_Base):
                 [n for pair in node.value for n in pair]
             height = 1 + max((self._sizes.get(c, (0, 0, 0))[2] for c in children), default=0)
         self._sizes[node] = (self._values - values, self._text - text, height)
+        return node
+
+    def _compose(self, parent: Any, index: Any) -> yaml.Node:
+        node = super().compose_node(parent, index)
+        if node is None:  # PyYAML's composer returns a node or raises
+            raise ConfigError("YAML ended where a value was expected")
         return node
 
     def _count(self, values: int, text: int, line: int) -> None:
@@ -259,8 +269,9 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> YList:
     return out
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+# types-PyYAML bounds a constructor's loader to PyYAML's own loader classes, not subclasses of their parts
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[type-var]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[type-var]
 
 
 def _too_large(size: int) -> str:
@@ -281,7 +292,7 @@ def parse_yaml(text: str, file: str) -> Any:
         raise ConfigError(_too_large(len(data)), file=file)
     loader = None
     try:
-        loader = _Loader(data if _CParser is not None else text)
+        loader = _Loader(data if _LIBYAML else text)
         return loader.get_single_data()
     except ConfigError as exc:
         exc.file = file
@@ -296,7 +307,7 @@ def parse_yaml(text: str, file: str) -> Any:
         raise ConfigError(f"YAML syntax error: {problem}", file=file, line=line) from None
     except yaml.reader.ReaderError as exc:
         # libyaml counts the position in bytes, the pure-Python reader in characters
-        line = (data.count(b"\n", 0, exc.position) if _CParser is not None
+        line = (data.count(b"\n", 0, exc.position) if _LIBYAML
                 else text.count("\n", 0, exc.position)) + 1
         char = exc.character if isinstance(exc.character, int) else 0
         raise ConfigError(f"character U+{char:04X} is not allowed in a YAML file", file=file,
