@@ -27,6 +27,7 @@ from monitor.models import Alert
 
 from .channel import Channel, delivery_defaults, max_attempts_of
 from .email import counts, group_alerts
+from .policy import policy_from_settings
 from .render import lead, plain_lines
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,6 @@ class AppriseChannel(Channel):
 
     def __init__(self, section, store=None) -> None:
         super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
-
         self.apprise = _apprise()
         unknown = set(section.values) - SECTION_KEYS
         if unknown:

@@ -52,7 +52,7 @@ from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.watchlists import personal_term
 
-from .outbox import parse_quiet
+from .policy import parse_quiet
 from .telegram import LANGS
 
 if TYPE_CHECKING:

@@ -44,12 +44,12 @@ import os
 import re
 import ssl
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, ClassVar, Sequence
 from urllib.parse import quote
@@ -61,6 +61,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel, delivery_defaults
+from .policy import policy_from_settings
 from .render import bounded, highlight, lead, matched_terms, plain_lines, when
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,6 @@ class EmailChannel(Channel):
 
     def __init__(self, section, store=None) -> None:
         super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
-
         unknown = set(section.values) - SECTION_KEYS
         if unknown:
             key = sorted(unknown)[0]

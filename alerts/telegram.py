@@ -74,6 +74,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import Channel
+from .policy import policy_from_settings
 from .render import bounded, highlight, lead, matched_terms, when
 
 log = logging.getLogger(__name__)
@@ -529,8 +530,6 @@ class TelegramChannel(Channel):
     def __init__(self, section, store=None, *, clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
         super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
-
         unknown = set(section.values) - SECTION_KEYS
         if unknown:
             key = sorted(unknown)[0]
@@ -838,8 +837,16 @@ class TelegramChannel(Channel):
         return LinkPreviewOptions(url=_safe_url(url), prefer_small_media=True)
 
     def _translate(self, exc: Exception, destination: str) -> DeliveryError:
-        from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError,
-                                    RetryAfter, TelegramError, TimedOut)
+        from telegram.error import (
+            BadRequest,
+            ChatMigrated,
+            Forbidden,
+            InvalidToken,
+            NetworkError,
+            RetryAfter,
+            TelegramError,
+            TimedOut,
+        )
 
         what = _describe(exc)
         common = {"channel": self.name, "destination": destination}

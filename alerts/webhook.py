@@ -47,6 +47,7 @@ from monitor.models import Alert
 from monitor.urls import private_target
 
 from .channel import Channel, delivery_defaults, max_attempts_of
+from .policy import policy_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,6 @@ class WebhookChannel(Channel):
 
     def __init__(self, section, store=None, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
-
         unknown = set(section.values) - SECTION_KEYS
         if unknown:
             key = sorted(unknown)[0]
