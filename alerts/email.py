@@ -51,7 +51,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, ClassVar, Sequence
+from typing import AsyncIterator, Callable, ClassVar, Sequence
 from urllib.parse import quote
 
 import aiosmtplib
@@ -60,17 +60,12 @@ from monitor.display import display_url, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import Channel, delivery_defaults
-from .policy import policy_from_settings
+from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
 from .render import bounded, highlight, lead, matched_terms, plain_lines, when
 
 log = logging.getLogger(__name__)
 
 SECURITY = {"starttls": 587, "tls": 465, "none": 25}
-SECTION_KEYS = {
-    "enabled", "host", "port", "security", "username", "password", "from", "timeout", "digest",
-    "quiet", "tz", "recipients", "unsubscribe", "ca_file", "local_hostname", "subject_prefix",
-}
 RECIPIENT_KEYS = {"mode", "quiet", "tz"}
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
@@ -81,52 +76,61 @@ class EmailChannel(Channel):
     name: ClassVar[str] = "email"
     concurrency: ClassVar[int] = 1  # one SMTP connection per batch; messages go one after another
 
+    options: ClassVar[tuple[Option, ...]] = (
+        ENABLED,
+        Option("host", "text", required=True, help="the SMTP server"),
+        Option("port", "int", low=1, high=65535),  # default by security: 587, 465 or 25
+        Option("security", "text", "starttls", choices=tuple(SECURITY)),
+        Option("username", "text"),
+        Option("password", "text", secret=True),  # else RAQIB_SMTP_PASSWORD or the credential smtp_password
+        Option("from", "text", required=True, help='an address like "Raqib <raqib@example.org>"'),
+        Option("timeout", "duration", 30.0),
+        *DELIVERY_OPTIONS,
+        Option("recipients", "mapping", {}),  # address → {mode, quiet, tz}
+        Option("unsubscribe", "text"),  # default: mailto:<from>?subject=unsubscribe
+        Option("ca_file", "text"),
+        Option("local_hostname", "text"),
+        Option("subject_prefix", "text", "رقيب"),
+    )
+    destination_table: ClassVar[str] = "recipients"
+
     def __init__(self, section, store=None) -> None:
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._batch = 0
+        self._batch_error: DeliveryError | None = None
+        self._lock = asyncio.Lock()
         super().__init__(section, store)
-        unknown = set(section.values) - SECTION_KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise section.error(f"channels.email: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})", key)
-        self.host = section.get("host")
-        if not isinstance(self.host, str) or not self.host.strip():
+
+    def configure(self) -> None:
+        section, values = self.section, self.values
+        self.host = values["host"]
+        if not self.host.strip():
             raise section.error("channels.email: `host` (the SMTP server) is required", "host")
-        self.security = str(section.get("security", "starttls")).lower()
-        if self.security not in SECURITY:
-            raise section.error(f"channels.email.security: expected starttls, tls or none, got {self.security!r}",
-                                "security")
-        port = section.number("port", SECURITY[self.security])
-        if int(port) != port or not 0 < port < 65536:
-            raise section.error(f"channels.email.port: not a port number: {port!r}", "port")
-        self.port = int(port)
-        sender = section.get("from")
-        if not isinstance(sender, str) or not _ADDRESS.match(parseaddr(sender)[1] or ""):
+        self.security = values["security"]
+        self.port = values["port"] if values["port"] is not None else SECURITY[self.security]
+        sender = values["from"]
+        if not _ADDRESS.match(parseaddr(sender)[1] or ""):
             raise section.error('channels.email: `from` must be an address like "Raqib <raqib@example.org>"',
                                 "from")
         self.sender = sender
         self.sender_address = parseaddr(sender)[1]
         self.domain = self.sender_address.rpartition("@")[2]
-        self.username = section.get("username")
+        self.username = values["username"]
         self._password = _password(section)
         if self.username and not self._password:
             raise section.error("channels.email: a username is set but no password: set `password`, "
                                 "RAQIB_SMTP_PASSWORD or the systemd credential smtp_password", "username")
-        self.timeout = section.duration("timeout", 30.0)
-        self.local_hostname = section.get("local_hostname")
-        self.subject_prefix = str(section.get("subject_prefix", "رقيب"))
-        self.unsubscribe = section.get("unsubscribe") or f"mailto:{self.sender_address}?subject=unsubscribe"
+        self.timeout = values["timeout"]
+        self.local_hostname = values["local_hostname"]
+        self.subject_prefix = values["subject_prefix"]
+        self.unsubscribe = values["unsubscribe"] or f"mailto:{self.sender_address}?subject=unsubscribe"
         if not re.match(r"^(mailto:|https://)", str(self.unsubscribe)):
             raise section.error("channels.email.unsubscribe: expected a mailto: or https:// URL", "unsubscribe")
-        ca_file = section.get("ca_file")
-        if ca_file is not None and not Path(str(ca_file)).is_file():
+        ca_file = values["ca_file"]
+        if ca_file is not None and not Path(ca_file).is_file():
             raise section.error(f"channels.email.ca_file: no such file {ca_file!r}", "ca_file")
-        self.ca_file = str(ca_file) if ca_file else None
-        self.defaults = delivery_defaults(section)
-        self.recipients: dict[str, dict[str, Any]] = {}
-        raw = section.get("recipients") or {}
-        if not isinstance(raw, dict):
-            raise section.error("channels.email.recipients: expected a mapping of address → {mode, quiet, tz}",
-                                "recipients")
-        for address, settings in raw.items():
+        self.ca_file = ca_file or None
+        for address, settings in values["recipients"].items():
             settings = settings or {}
             if not _ADDRESS.match(str(address)) or not isinstance(settings, dict):
                 raise section.error(f"channels.email.recipients: {address!r} must be an address mapped to "
@@ -135,36 +139,20 @@ class EmailChannel(Channel):
             if bad:
                 raise section.error(f"channels.email.recipients.{address}: unknown key {sorted(bad)[0]!r} "
                                     f"(known: {', '.join(sorted(RECIPIENT_KEYS))})", "recipients")
-            self.recipients[str(address).lower()] = dict(settings)
-        for address in [None, *self.recipients]:
-            try:
-                policy_from_settings(self.destination_defaults(address) if address else self.defaults)
-            except ValueError as exc:
-                where = f"recipients.{address}" if address else "digest"
-                raise section.error(f"channels.email.{where}: {exc}", "recipients" if address else "digest") \
-                    from exc
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._batch = 0
-        self._batch_error: DeliveryError | None = None
-        self._lock = asyncio.Lock()
+            self.named[str(address).lower()] = dict(settings)
+        self.recipients = self.named
 
     def __repr__(self) -> str:
         return f"<EmailChannel {self.host}:{self.port} {self.security} user={self.username or '-'} password=***>"
 
     # -- configuration seen by the daemon ----------------------------------------------
 
-    def destinations_for(self, notify: Sequence[str]) -> list[str]:
-        out = []
-        for item in notify:
-            address = str(item).strip()
-            if not _ADDRESS.match(address):
-                raise ConfigError(f"notify.email: {address!r} is not an e-mail address")
-            out.append(address)
-        return out
+    def check_destination(self, address: str) -> None:
+        if not _ADDRESS.match(address):
+            raise ConfigError(f"notify.email: {address!r} is not an e-mail address")
 
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
-        """Config settings for one address (mode, quiet, tz), before the destinations table."""
-        return {**self.defaults, **self.recipients.get(destination.lower(), {})}
+    def named_key(self, destination: str) -> str:
+        return destination.lower()
 
     # -- connection ---------------------------------------------------------------------
 
@@ -323,7 +311,7 @@ class EmailChannel(Channel):
         total = counts(alerts=len(alerts), stories=stories, watchlists=len(groups))
         text: list[str] = [f"موجز رقيب — {total}", ""]
         blocks: list[str] = [f"<h1>موجز رقيب</h1>\n<p>{total}</p>"]
-        for (name, title), clusters in groups:
+        for (_name, title), clusters in groups:
             title = one_line(title)
             count = sum(len(members) for members in clusters)
             tally = counts(alerts=count, stories=len(clusters))

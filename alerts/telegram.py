@@ -72,9 +72,9 @@ from telegram.ext import BaseRateLimiter
 from monitor.display import display_url, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
+from monitor.yamlfile import shown
 
-from .channel import Channel
-from .policy import policy_from_settings
+from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
 from .render import bounded, highlight, lead, matched_terms, when
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,7 @@ MAX_UNITS = 4096
 PAUSE_WAIT = 5.0  # a chat paused longer than this fails fast (the outbox waits, not a sender)
 HELD_AFTER = 60.0  # a RetryAfter this long marks the alerts held: they leave as one digest
 RLM = "\u200f"
-SECTION_KEYS = {
-    "enabled", "token", "api_url", "admins", "access", "allow", "channels", "link_preview", "lang",
-    "polling", "rate", "timeout", "digest", "quiet", "tz", "poll_timeout",
-}
+RATE_DEFAULTS = {"global": 29, "chat_interval": 1.1, "group_per_minute": 20}
 ACCESS_MODES = ("open", "allow", "approve")
 LANGS = ("ar", "en")
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -523,18 +520,40 @@ def retry_seconds(exc: Any) -> float:
 
 class TelegramChannel(Channel):
     name: ClassVar[str] = "telegram"
-    body_maxlen: ClassVar[int | None] = MAX_UNITS
     can_edit: ClassVar[bool] = True
     concurrency: ClassVar[int] = 30
 
+    options: ClassVar[tuple[Option, ...]] = (
+        ENABLED,
+        Option("token", "text", secret=True),  # as ${VAR}; else RAQIB_TELEGRAM_TOKEN or the credential
+        Option("api_url", "text", "https://api.telegram.org"),
+        Option("admins", "any", []),  # chat ids (one, or a list)
+        Option("access", "text", "open", choices=ACCESS_MODES),
+        Option("allow", "any", []),  # chat ids, for access: allow
+        Option("channels", "any", []),  # [@name, -100…] or {@name: [watchlists]}
+        Option("lang", "text", "ar", choices=LANGS),
+        Option("link_preview", "bool", False),
+        Option("polling", "bool", True),
+        *DELIVERY_OPTIONS,
+        Option("rate", "mapping", dict(RATE_DEFAULTS)),
+        Option("timeout", "duration", 20.0),
+        Option("poll_timeout", "duration", 10.0),
+    )
+
     def __init__(self, section, store=None, *, clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
+        self.clock = clock or time.monotonic
+        self._sleep = sleep or asyncio.sleep
+        self.app: Any = None
+        self.bot_handlers: Any = None
+        self._ready = False
+        self._init_lock = asyncio.Lock()
+        self._starter: asyncio.Task | None = None
+        self._closing = False
         super().__init__(section, store)
-        unknown = set(section.values) - SECTION_KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise section.error(f"channels.telegram: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})",
-                                key)
+
+    def configure(self) -> None:
+        section, values = self.section, self.values
         for noisy in ("httpx", "httpcore"):  # they log request URLs, and the URL holds the token
             lg = logging.getLogger(noisy)
             if lg.getEffectiveLevel() < logging.WARNING or lg.level < logging.WARNING:
@@ -552,94 +571,80 @@ class TelegramChannel(Channel):
                                 "(digits, a colon, then letters; ask @BotFather)", "token")
         self._token = token
         _install_token_mask(token)
-        api_url = str(section.get("api_url", "https://api.telegram.org")).rstrip("/")
+        api_url = values["api_url"].rstrip("/")
         if not re.match(r"^https?://[^\s/]+", api_url):
             raise section.error(f"channels.telegram.api_url: expected an http(s) URL, got {api_url!r}", "api_url")
         self.api_url = api_url
-        self.admins = self._chat_ids(section, "admins")
-        self.access = str(section.get("access", "open")).lower()
-        if self.access not in ACCESS_MODES:
-            raise section.error(f"channels.telegram.access: expected open, allow or approve, got {self.access!r}",
-                                "access")
-        self.allow = self._chat_ids(section, "allow")
-        raw_channels = section.get("channels") or []
-        if isinstance(raw_channels, dict):
-            self.configured = {str(k): [str(w) for w in (v or [])] for k, v in raw_channels.items()}
-        elif isinstance(raw_channels, list):
-            self.configured = {str(k): [] for k in raw_channels}
-        else:
-            raise section.error("channels.telegram.channels: expected a list of channels (@name or -100…) "
-                                "or a mapping channel → [watchlists]", "channels")
-        for dest, lists in self.configured.items():
-            if not _DEST.match(dest):
-                raise section.error(f"channels.telegram.channels: {dest!r} is not a chat id or @channel", "channels")
-        self.link_preview = bool(section.get("link_preview", False))
-        self.lang = str(section.get("lang", "ar")).lower()
-        if self.lang not in LANGS:
-            raise section.error(f"channels.telegram.lang: expected ar or en, got {self.lang!r}", "lang")
-        self.polling = bool(section.get("polling", True))
-        self.timeout = section.duration("timeout", 20.0)
-        self.poll_timeout = section.duration("poll_timeout", 10.0)
-        rate = section.get("rate") or {}
-        if not isinstance(rate, dict) or set(rate) - {"global", "chat_interval", "group_per_minute"}:
-            raise section.error("channels.telegram.rate: expected {global, chat_interval, group_per_minute}", "rate")
+        self.admins = self._chat_ids("admins")
+        self.access = values["access"]
+        self.allow = self._chat_ids("allow")
+        self.configured = self._configured_channels(values["channels"])
+        self.link_preview = values["link_preview"]
+        self.lang = values["lang"]
+        self.polling = values["polling"]
+        self.timeout = values["timeout"]
+        self.poll_timeout = values["poll_timeout"]
+        rate = {**RATE_DEFAULTS, **values["rate"]}
         try:
-            per_second = float(rate.get("global", 29))
-            chat_interval = float(rate.get("chat_interval", 1.1))
-            group_per_minute = int(rate.get("group_per_minute", 20))
+            if set(rate) != set(RATE_DEFAULTS):
+                raise TypeError
+            if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in rate.values()):
+                raise TypeError
+            per_second = float(rate["global"])
+            chat_interval = float(rate["chat_interval"])
+            group_per_minute = int(rate["group_per_minute"])
             if per_second <= 0 or chat_interval < 0 or group_per_minute <= 0:
                 raise ValueError
-        except (TypeError, ValueError):
+        except TypeError:
+            raise section.error("channels.telegram.rate: expected {global, chat_interval, group_per_minute}",
+                                "rate") from None
+        except ValueError:
             raise section.error("channels.telegram.rate: positive numbers expected", "rate") from None
-        self.defaults: dict[str, Any] = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
-        if section.get("digest") is not None:
-            self.defaults["mode"] = section.get("digest")
-        try:
-            policy_from_settings(self.defaults)
-        except ValueError as exc:
-            raise section.error(f"channels.telegram: {exc}", "digest") from exc
-        self.clock = clock or time.monotonic
         self.rate_limiter = BotRateLimiter(per_second=per_second, chat_interval=chat_interval,
-                                           group_per_minute=group_per_minute, clock=self.clock,
-                                           sleep=sleep or asyncio.sleep)
+                                           group_per_minute=group_per_minute, clock=self.clock, sleep=self._sleep)
         self.limiter = self.rate_limiter.limiter
-        self.app: Any = None
-        self.bot_handlers: Any = None
-        self._ready = False
-        self._init_lock = asyncio.Lock()
-        self._starter: asyncio.Task | None = None
-        self._closing = False
 
-    @staticmethod
-    def _chat_ids(section, key: str) -> set[str]:
-        raw = section.get(key) or []
+    def _chat_ids(self, key: str) -> set[str]:
+        raw = self.values[key]
         if not isinstance(raw, list):
             raw = [raw]
         out = set()
         for item in raw:
             text = str(item).strip()
-            if isinstance(item, bool) or not re.match(r"^-?\d+$", text):
-                raise section.error(f"channels.telegram.{key}: {item!r} is not a chat id (a number; "
-                                    "send /start to the bot to see yours)", key)
+            if isinstance(item, bool) or not isinstance(item, (int, str)) or not re.match(r"^-?\d+$", text):
+                raise self.section.error(f"channels.telegram.{key}: {shown(item)} is not a chat id (a number; "
+                                         "send /start to the bot to see yours)", key)
             out.add(text)
         return out
+
+    def _configured_channels(self, raw: Any) -> dict[str, list[str]]:
+        problem = self.section.error("channels.telegram.channels: expected a list of channels (@name or -100…) "
+                                     "or a mapping channel → [watchlists]", "channels")
+        if isinstance(raw, dict):
+            configured = {}
+            for k, v in raw.items():
+                if v is not None and (not isinstance(v, list) or not all(isinstance(w, str) for w in v)):
+                    raise self.section.error(f"channels.telegram.channels.{k}: expected a list of watchlist "
+                                             f"names, got {shown(v)}", "channels")
+                configured[str(k)] = [str(w) for w in (v or [])]
+        elif isinstance(raw, list):
+            configured = {str(k): [] for k in raw}
+        else:
+            raise problem
+        for dest in configured:
+            if not _DEST.match(dest):
+                raise self.section.error(f"channels.telegram.channels: {dest!r} is not a chat id or @channel",
+                                         "channels")
+        return configured
 
     def __repr__(self) -> str:
         return f"<TelegramChannel {self.api_url} token=*** access={self.access}>"
 
     # -- configuration seen by the daemon ------------------------------------------------
 
-    def destinations_for(self, notify: Sequence[str]) -> list[str]:
-        out = []
-        for item in notify:
-            dest = str(item).strip()
-            if not _DEST.match(dest):
-                raise ConfigError(f"notify.telegram: {dest!r} is not a chat id or @channel name")
-            out.append(dest)
-        return out
-
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
-        return dict(self.defaults)
+    def check_destination(self, dest: str) -> None:
+        if not _DEST.match(dest):
+            raise ConfigError(f"notify.telegram: {dest!r} is not a chat id or @channel name")
 
     def lang_of(self, destination: str) -> str:
         if self.store is None:
