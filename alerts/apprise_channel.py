@@ -26,8 +26,8 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
-from .email import counts, group_alerts
-from .render import lead, plain_lines
+from .email import counts
+from .render import group_alerts, lead, plain_lines
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
-from .render import bounded, highlight, lead, matched_terms, plain_lines, when
+from .render import bounded, group_alerts, highlight, lead, matched_terms, plain_lines, safe_url, when
 
 log = logging.getLogger(__name__)
 
@@ -366,15 +366,6 @@ class _EncodedHeader(str):
         return f"{self.name}: {encoded}{policy.linesep}"
 
 
-def group_alerts(alerts: Sequence[Alert]) -> list[tuple[tuple[str, str], list[list[Alert]]]]:
-    """Alerts by watchlist (first seen first), then by cluster within each watchlist."""
-    by_list: dict[tuple[str, str], dict[int, list[Alert]]] = {}
-    for alert in alerts:
-        key = (alert.watchlist, alert.watchlist_title or alert.watchlist)
-        by_list.setdefault(key, {}).setdefault(alert.cluster, []).append(alert)
-    return [(key, list(clusters.values())) for key, clusters in by_list.items()]
-
-
 def _outlets(alerts: Sequence[Alert]) -> list[str]:
     out: list[str] = []
     for alert in alerts:
@@ -383,11 +374,6 @@ def _outlets(alerts: Sequence[Alert]) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
-
-
-def _safe_url(url: str) -> str | None:
-    url = display_url(url)
-    return url if re.match(r"^https?://", url, re.I) else None
 
 
 def _alert_text(alert: Alert, *, compact: bool = False) -> str:
@@ -416,7 +402,7 @@ def _mark(text: str, alert: Alert, field: str) -> str:
 def _alert_html(alert: Alert, *, compact: bool = False) -> str:
     alert = bounded(alert)
     title = _mark(alert.title, alert, "title")
-    url = _safe_url(alert.url)
+    url = safe_url(alert.url)
     if url:
         title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
     tag = "strong" if compact else "h1"

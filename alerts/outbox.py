@@ -38,6 +38,7 @@ from monitor.store import Store
 from .channel import Channel
 from .policy import Policy
 from .render import alert_from_row
+from .secrets import mask_destination as _mask
 
 log = logging.getLogger(__name__)
 
@@ -250,19 +251,6 @@ class Deliverer:
             return 0
         self.store.mark_sent([row["id"]], self.clock())
         return 1
-
-
-def _mask(destination: str) -> str:
-    """Destinations in logs: URLs cut to scheme and host (they may carry tokens), e-mail
-    local parts shortened; chat ids are fine."""
-    if "://" in destination:
-        scheme, _, rest = destination.partition("://")
-        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-        return f"{scheme}://{host}/…"
-    if "@" in destination and not destination.startswith("@"):
-        local, _, domain = destination.partition("@")
-        return f"{local[:2]}…@{domain}"
-    return destination
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float) -> None:

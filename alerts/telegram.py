@@ -69,13 +69,14 @@ from typing import Any, Awaitable, Callable, ClassVar, Sequence
 from telegram.error import RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
-from monitor.display import display_url, visible
+from monitor.display import visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 from monitor.yamlfile import shown
 
 from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
-from .render import bounded, highlight, lead, matched_terms, when
+from .render import bounded, group_alerts, highlight, lead, matched_terms, safe_url, when
+from .secrets import SecretFilter, describe, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -245,12 +246,6 @@ def _esc(text: str) -> str:
     return html.escape(visible(text), quote=False)
 
 
-def _safe_url(url: str) -> str | None:
-    # no whitespace inside an href (and never a newline); bidi and control characters encoded
-    url = display_url("".join((url or "").split()))
-    return url if re.match(r"^https?://[^\s\"<>]+$", url, re.I) else None
-
-
 def _bold(text: str, alert: Alert, field: str) -> str:
     return highlight(text, alert.matches, field, open_="<b>", close="</b>", escape=_esc)
 
@@ -273,7 +268,7 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) ->
     alert = bounded(alert)
     title = " ".join(alert.title.split()) if "\n" in alert.title else alert.title
     title_html = _bold(title, alert, "title") if title == alert.title else _esc(title)
-    url = _safe_url(alert.url)
+    url = safe_url(alert.url)
     if url:
         title_html = f'<a href="{html.escape(url, quote=True)}">{title_html}</a>'
     head = "⚠️ " + _esc(alert.watchlist_title or alert.watchlist) if alert.kind == "health" \
@@ -303,19 +298,15 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) ->
 def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
     """Several alerts as one message: by watchlist, then one entry per story cluster."""
     L = LABELS.get(lang, LABELS["ar"])
-    groups: dict[tuple[str, str], dict[int, list[Alert]]] = {}
-    for alert in alerts:
-        key = (alert.watchlist, alert.watchlist_title or alert.watchlist)
-        groups.setdefault(key, {}).setdefault(alert.cluster, []).append(alert)
     lines = [f"<b>{_esc(L['digest'].format(n=len(alerts)))}</b>"]
-    for (_name, title), clusters in groups.items():
+    for (_name, title), clusters in group_alerts(alerts):
         lines += ["", f"📌 <b>{_esc(title)}</b> ({len(clusters)})"]
-        for members in clusters.values():
+        for members in clusters:
             first = members[0]
             text = " ".join(first.title.split())
             short = lead(text, 160)
             entry = _bold(text, first, "title") if short == text == first.title else _esc(short)
-            url = _safe_url(first.url)
+            url = safe_url(first.url)
             if url:
                 entry = f'<a href="{html.escape(url, quote=True)}">{entry}</a>'
             outlets: list[str] = []
@@ -694,7 +685,7 @@ class TelegramChannel(Channel):
         try:
             await self._start_once()
         except Exception as exc:  # unreachable or refused: retry in the background
-            log.warning("telegram start failed, retrying in the background error=%s", _describe(exc))
+            log.warning("telegram start failed, retrying in the background error=%s", describe(exc))
             self._starter = asyncio.create_task(self._keep_starting())
 
     async def _start_once(self) -> None:
@@ -719,11 +710,11 @@ class TelegramChannel(Channel):
                 await self._start_once()
                 return
             except Exception as exc:
-                log.warning("telegram start failed error=%s retry_in=%.0f", _describe(exc), delay)
+                log.warning("telegram start failed error=%s retry_in=%.0f", describe(exc), delay)
                 delay = min(delay * 2, 300.0)
 
     def _polling_error(self, exc: Exception) -> None:
-        log.warning("telegram polling failed error=%s", _describe(exc))
+        log.warning("telegram polling failed error=%s", describe(exc))
 
     async def close(self) -> None:
         self._closing = True
@@ -745,7 +736,7 @@ class TelegramChannel(Channel):
             if self._ready:
                 await app.shutdown()
         except Exception as exc:
-            log.warning("telegram shutdown failed error=%s", _describe(exc))
+            log.warning("telegram shutdown failed error=%s", describe(exc))
         self._ready = False
 
     def _sync_configured(self) -> None:
@@ -837,9 +828,9 @@ class TelegramChannel(Channel):
     def _preview(self, url: str) -> Any:
         from telegram import LinkPreviewOptions
 
-        if not self.link_preview or not _safe_url(url):
+        if not self.link_preview or not safe_url(url):
             return LinkPreviewOptions(is_disabled=True)
-        return LinkPreviewOptions(url=_safe_url(url), prefer_small_media=True)
+        return LinkPreviewOptions(url=safe_url(url), prefer_small_media=True)
 
     def _translate(self, exc: Exception, destination: str) -> DeliveryError:
         from telegram.error import (
@@ -853,7 +844,7 @@ class TelegramChannel(Channel):
             TimedOut,
         )
 
-        what = _describe(exc)
+        what = describe(exc)
         common = {"channel": self.name, "destination": destination}
         if isinstance(exc, ChatMigrated):
             return DeliveryError(f"chat moved to {exc.new_chat_id}", migrate_to=str(exc.new_chat_id), **common)
@@ -880,41 +871,16 @@ class TelegramChannel(Channel):
         raise exc
 
 
-class _TokenMask(logging.Filter):
-    """Masks bot tokens in records of PTB's loggers (the Bot logs its API URL at DEBUG)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tokens: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True
-        masked = message
-        for token in self.tokens:
-            masked = masked.replace(token, "***")
-        if masked != message:
-            record.msg, record.args = masked, ()
-        return True
-
-
-_MASK = _TokenMask()
+_MASK = SecretFilter()
 _PTB_LOGGERS = ("telegram", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Updater",
                 "telegram.ext.Application", "telegram.request", "telegram.ext.BaseUpdateProcessor",
                 "telegram.ext._utils.networkloop")
 
 
 def _install_token_mask(token: str) -> None:
-    _MASK.tokens.add(token)
+    """The token joins the secrets, and PTB's loggers mask them before any handler sees a record."""
+    register_secret(token)
     for name in _PTB_LOGGERS:
         logger = logging.getLogger(name)
         if _MASK not in logger.filters:
             logger.addFilter(_MASK)
-
-
-def _describe(exc: BaseException) -> str:
-    """An exception as text without the token (HTTP client messages may quote the URL)."""
-    text = f"{type(exc).__name__}: {exc}"
-    return re.sub(r"\d{3,}:[A-Za-z0-9_-]{20,}", "***", text)

@@ -37,7 +37,6 @@ import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Sequence
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -47,6 +46,7 @@ from monitor.models import Alert
 from monitor.urls import private_target
 
 from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
+from .secrets import mask_destination
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class WebhookChannel(Channel):
             raise self._error(f"network error: {type(exc).__name__}: {exc}", destination, attempt) from exc
         status = response.status_code
         if 200 <= status < 300:
-            log.debug("webhook delivered host=%s status=%d", mask_url(url), status)
+            log.debug("webhook delivered host=%s status=%d", mask_destination(url), status)
             return response.headers.get("X-Request-Id")
         reason = f"HTTP {status}"
         snippet = " ".join(response.text[:200].split())
@@ -258,7 +258,3 @@ def retry_after(value: str | None) -> float | None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
 
-
-def mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}/…"
