@@ -74,9 +74,9 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 from monitor.yamlfile import shown
 
-from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
-from .render import bounded, group_alerts, highlight, lead, matched_terms, safe_url, when
-from .secrets import SecretFilter, describe, register_secret
+from ..channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
+from ..render import bounded, group_alerts, highlight, lead, matched_terms, safe_url, when
+from ..secrets import SecretFilter, describe, register_secret
 
 log = logging.getLogger(__name__)
 

@@ -52,12 +52,12 @@ from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.watchlists import personal_term
 
-from .policy import parse_quiet
-from .telegram import LANGS
+from ..policy import parse_quiet
+from .channel import LANGS
 
 if TYPE_CHECKING:
-    from .channel import Services
-    from .telegram import TelegramChannel
+    from ..channel import Services
+    from .channel import TelegramChannel
 
 log = logging.getLogger(__name__)
 
