@@ -54,405 +54,47 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import functools
-import html
 import logging
 import os
 import re
 import time
-import warnings
-from collections import deque
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
 
-from telegram.error import RetryAfter, TimedOut
-from telegram.ext import BaseRateLimiter
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import ApplicationBuilder
+from telegram.request import HTTPXRequest
 
-from monitor.display import visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 from monitor.yamlfile import shown
 
 from ..channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
-from ..render import bounded, group_alerts, highlight, lead, matched_terms, safe_url, when
+from ..render import safe_url
 from ..secrets import SecretFilter, describe, register_secret
+from .bot import RaqibBot
+from .limiter import PAUSE_WAIT, RATE_DEFAULTS, BotRateLimiter, retry_seconds
+from .render import render_alert, render_digest, split_html
+from .texts import LANGS
 
 log = logging.getLogger(__name__)
 
-MAX_UNITS = 4096
-PAUSE_WAIT = 5.0  # a chat paused longer than this fails fast (the outbox waits, not a sender)
 HELD_AFTER = 60.0  # a RetryAfter this long marks the alerts held: they leave as one digest
-RLM = "\u200f"
-RATE_DEFAULTS = {"global": 29, "chat_interval": 1.1, "group_per_minute": 20}
 ACCESS_MODES = ("open", "allow", "approve")
-LANGS = ("ar", "en")
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _DEST = re.compile(r"^(-?\d+|@[A-Za-z][A-Za-z0-9_]{3,})$")
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
-_STRONG_LTR = re.compile(r"[A-Za-z0-9\u00c0-\u024f]")
-
-LABELS = {
-    "ar": {"also": "نقلته أيضاً: ", "terms": "الكلمات: ", "spread": "🔥 ينتشر: نشرته {n} مصادر: ",
-           "digest": "🗞 ملخص: {n} تنبيه", "more_sources": "مصادر", "read": "اقرأ الخبر",
-           "health": "حالة المصادر", "update": "تحديث"},
-    "en": {"also": "Also reported by: ", "terms": "Terms: ", "spread": "🔥 Spreading: {n} outlets: ",
-           "digest": "🗞 Digest: {n} alerts", "more_sources": "outlets", "read": "Read",
-           "health": "Feed health", "update": "Update"},
-}
-
-
-# -- rate limits ------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Telegram's limits as reservations on a clock: per chat first, then overall.
-
-    Per chat: one message every `chat_interval` seconds; in groups and channels also at
-    most `group_per_minute` in any 60 seconds. Overall: at most `per_second` a second,
-    spaced evenly. Reservations are made without awaiting in between, so concurrent
-    senders never share a slot; waits go through `sleep` (asyncio.sleep by default).
-    """
-
-    def __init__(self, *, per_second: float = 29.0, chat_interval: float = 1.1, group_per_minute: int = 20,
-                 group_window: float = 61.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        self.spacing = 1.0 / per_second
-        self.chat_interval = chat_interval
-        self.group_per_minute = group_per_minute
-        self.group_window = group_window
-        self.clock = clock
-        self.sleep = sleep
-        self._global_next = 0.0
-        self._chat_next: dict[str, float] = {}
-        self._group_times: dict[str, deque[float]] = {}
-
-    @staticmethod
-    def is_group(chat: str) -> bool:
-        return chat.startswith("-") or chat.startswith("@")
-
-    def pause(self, chat: str, seconds: float) -> None:
-        """Telegram said RetryAfter: nothing more to this chat until then."""
-        until = self.clock() + seconds + self.chat_interval
-        self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), until)
-
-    def paused_for(self, chat: str) -> float:
-        """Seconds this chat is still paused by a RetryAfter (0 when it is not)."""
-        return max(0.0, self._chat_next.get(chat, 0.0) - self.chat_interval - self.clock())
-
-    async def acquire(self, chat: str) -> float:
-        """Wait for this chat's next slot, then for an overall slot; returns the send time."""
-        now = self.clock()
-        t = max(now, self._chat_next.get(chat, 0.0))
-        window = None
-        if self.is_group(chat):
-            window = self._group_times.setdefault(chat, deque(maxlen=self.group_per_minute))
-            if len(window) >= self.group_per_minute:
-                t = max(t, window[0] + self.group_window)
-            window.append(t)
-        self._chat_next[chat] = t + self.chat_interval
-        if t > now:
-            await self.sleep(t - now)
-        now = self.clock()
-        g = max(now, self._global_next)
-        self._global_next = g + self.spacing
-        if g > now:
-            await self.sleep(g - now)
-        # the overall wait may have pushed this send later than its chat slot
-        self._chat_next[chat] = max(self._chat_next[chat], g + self.chat_interval)
-        if window is not None and window:
-            window[-1] = max(window[-1], g)
-        if len(self._chat_next) > 50_000:
-            self._forget(g)
-        return g
-
-    def _forget(self, now: float) -> None:
-        for chat in [c for c, t in self._chat_next.items() if t < now - self.group_window]:
-            self._chat_next.pop(chat, None)
-            self._group_times.pop(chat, None)
-
-
-class BotRateLimiter(BaseRateLimiter):
-    """`RateLimiter` as python-telegram-bot's rate limiter: every Bot API request of the
-    Application passes here (getUpdates excepted), alerts and command replies alike."""
-
-    PACED = ("send", "edit", "copy", "forward")  # requests that put something in a chat
-
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, **limits: Any) -> None:
-        self._sleep = sleep
-        self._closing: asyncio.Event | None = None
-        self._closed = False
-        self.limiter = RateLimiter(clock=clock, sleep=self._wait, **limits)
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """From now on paced requests fail at once, and those waiting for a slot stop waiting."""
-        self._closed = True
-        if self._closing is not None:
-            self._closing.set()
-
-    async def _wait(self, seconds: float) -> None:
-        if self._closed:
-            raise TimedOut("Raqib is stopping")
-        if self._closing is None:
-            self._closing = asyncio.Event()
-        sleeper = asyncio.ensure_future(self._sleep(seconds))
-        closing = asyncio.ensure_future(self._closing.wait())
-        try:
-            await asyncio.wait({sleeper, closing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, closing):
-                task.cancel()
-        if not sleeper.done() or sleeper.cancelled():
-            raise TimedOut("Raqib is stopping")
-
-    async def process_request(self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any],
-                              endpoint: str, data: dict[str, Any], rate_limit_args: Any) -> Any:
-        chat = data.get("chat_id")
-        if chat is None or not endpoint.startswith(self.PACED):
-            return await callback(*args, **kwargs)
-        chat = str(chat)
-        if self._closed:
-            raise TimedOut("Raqib is stopping")
-        while True:  # a RetryAfter met by another request while this one waited counts too
-            left = self.limiter.paused_for(chat)
-            if left > PAUSE_WAIT:  # Telegram asked us to wait longer than any caller should block
-                raise RetryAfter(timedelta(seconds=max(1, round(left))))
-            await self.limiter.acquire(chat)
-            if self.limiter.paused_for(chat) <= 0:
-                break
-        try:
-            return await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            self.limiter.pause(chat, retry_seconds(exc))
-            raise
-
-
-# -- rendering --------------------------------------------------------------------------
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _esc(text: str) -> str:
-    """Untrusted text for HTML: bidi overrides and invisible controls removed, then escaped."""
-    return html.escape(visible(text), quote=False)
-
-
-def _bold(text: str, alert: Alert, field: str) -> str:
-    return highlight(text, alert.matches, field, open_="<b>", close="</b>", escape=_esc)
-
-
-def rtl(lines: Sequence[str]) -> str:
-    """Join lines; a line whose first strong character is left-to-right gets an RLM."""
-    if not any(_ARABIC.search(line) for line in lines):
-        return "\n".join(lines)
-    out = []
-    for line in lines:
-        plain = _TAG.sub("", line)
-        first = next((ch for ch in plain if _ARABIC.match(ch) or _STRONG_LTR.match(ch)), "")
-        out.append(RLM + line if first and not _ARABIC.match(first) else line)
-    return "\n".join(out)
-
-
-def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) -> str:
-    """One alert as Telegram HTML."""
-    L = LABELS.get(lang, LABELS["ar"])
-    alert = bounded(alert)
-    title = " ".join(alert.title.split()) if "\n" in alert.title else alert.title
-    title_html = _bold(title, alert, "title") if title == alert.title else _esc(title)
-    url = safe_url(alert.url)
-    if url:
-        title_html = f'<a href="{html.escape(url, quote=True)}">{title_html}</a>'
-    head = "⚠️ " + _esc(alert.watchlist_title or alert.watchlist) if alert.kind == "health" \
-        else "📌 " + _esc(alert.watchlist_title or alert.watchlist)
-    lines = [head, f"<b>{title_html}</b>" if not url else title_html]
-    meta = " · ".join(_esc(m) for m in (alert.source, when(alert)) if m)
-    if meta:
-        lines.append(f"<i>{meta}</i>")
-    if alert.kind == "spread" and alert.sources:
-        lines.append(_esc(L["spread"].format(n=len(alert.sources)) + "، ".join(alert.sources)))
-    others = [s for s in also if s and s != alert.source]
-    if others:
-        lines.append(_esc(L["also"] + "، ".join(others)))
-    if alert.summary:
-        summary = alert.summary
-        short = lead(summary, 280)
-        if short == " ".join(summary.split()) and short == summary:
-            lines += ["", _bold(summary, alert, "summary")]
-        else:  # offsets refer to the whole summary: a cut lead is escaped plainly
-            lines += ["", _esc(short)]
-    terms = matched_terms(alert)
-    if terms and alert.kind != "health":
-        lines.append(_esc(L["terms"]) + "، ".join(f"<b>{_esc(t)}</b>" for t in terms))
-    return rtl(lines)
-
-
-def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
-    """Several alerts as one message: by watchlist, then one entry per story cluster."""
-    L = LABELS.get(lang, LABELS["ar"])
-    lines = [f"<b>{_esc(L['digest'].format(n=len(alerts)))}</b>"]
-    for (_name, title), clusters in group_alerts(alerts):
-        lines += ["", f"📌 <b>{_esc(title)}</b> ({len(clusters)})"]
-        for members in clusters:
-            first = members[0]
-            text = " ".join(first.title.split())
-            short = lead(text, 160)
-            entry = _bold(text, first, "title") if short == text == first.title else _esc(short)
-            url = safe_url(first.url)
-            if url:
-                entry = f'<a href="{html.escape(url, quote=True)}">{entry}</a>'
-            outlets: list[str] = []
-            for a in members:
-                for s in (a.source, *a.sources):
-                    if s and s not in outlets:
-                        outlets.append(s)
-            tail = " — " + _esc("، ".join(outlets[:3])) if outlets else ""
-            if len(outlets) > 3:
-                tail += f" +{len(outlets) - 3}"
-            lines.append("• " + entry + tail)
-    return rtl(lines)
-
-
-# a tag never holds "<": a stray "<" is text, and scanning for ">" stops at the next "<"
-# (so thousands of stray "<" cost linear time, not quadratic)
-_TAG = re.compile(r"<[^<>]*>")
-_TOKENS = re.compile(r"<[^<>]*>|&#?\w{1,32};|\n|[^\S\n]+|[^\s<&]+|[<&]")
-
-
-def split_html(text: str, limit: int = MAX_UNITS) -> list[str]:
-    """Cut HTML into parts of at most `limit` visible UTF-16 units, never inside a tag or
-    an entity; prefer line breaks, then spaces; tags open at a cut are closed and reopened.
-
-    Every text run longer than half the limit (a giant word, a run of thousands of
-    spaces) is first cut into pieces that fit, so each cut moves forward and the whole
-    split takes time linear in the text. A stray `<` or `&` is sent escaped."""
-    if limit < 2:
-        raise ValueError("split_html: the limit must leave room for one character (2 UTF-16 units)")
-    if utf16_len(html.unescape(_TAG.sub("", text))) <= limit:
-        return [text]
-    piece = max(2, limit // 2)
-    tokens: list[tuple[str, int]] = []  # (token, visible units)
-    for tok in _TOKENS.findall(text):
-        if tok == "<":
-            tokens.append(("&lt;", 1))
-        elif tok == "&":
-            tokens.append(("&amp;", 1))
-        elif tok.startswith("<"):
-            tokens.append((tok, 0))
-        elif tok.startswith("&"):
-            tokens.append((tok, _entity_units(tok)))
-        else:
-            units = utf16_len(tok)
-            if units > piece:  # a giant word or whitespace run: cut by code points
-                tokens.extend(_hard_pieces(tok, piece))
-            else:
-                tokens.append((tok, units))
-    parts: list[str] = []
-    stack: list[str] = []  # open tags at the start of the current part
-    cur: list[tuple[str, int]] = []
-    size = 0
-    i = 0
-    while i < len(tokens):
-        tok, n = tokens[i]
-        if size + n <= limit or not cur:
-            cur.append((tok, n))
-            size += n
-            i += 1
-            continue
-        # overflow: cut at the last line break past half, else the last space, else here;
-        # every token fits in an empty part, so the part cut off always holds some text
-        head, cur = _cut(cur, limit)
-        opened = _open_after(stack, head)
-        parts.append("".join(stack) + "".join(t for t, _ in head) + "".join(_close(t) for t in reversed(opened)))
-        stack = opened
-        size = sum(n for _, n in cur)
-    opened_text = "".join(stack) + "".join(t for t, _ in cur) + \
-        "".join(_close(t) for t in reversed(_open_after(stack, cur)))
-    if opened_text.strip():
-        parts.append(opened_text)
-    return [p.strip("\n") or p for p in parts if _TAG.sub("", p).strip()]
-
-
-@functools.lru_cache(maxsize=1024)
-def _entity_units(entity: str) -> int:
-    return utf16_len(html.unescape(entity))
-
-
-def _hard_pieces(tok: str, size: int) -> list[tuple[str, int]]:
-    """`tok` in slices of at most `size` UTF-16 units (size ≥ 2), never inside a character."""
-    out = []
-    j = 0
-    while j < len(tok):
-        end = j + size
-        chunk = tok[j:end]
-        units = utf16_len(chunk)
-        while units > size:  # astral characters count twice: give back half the excess
-            end -= max(1, (units - size) // 2)
-            chunk = tok[j:end]
-            units = utf16_len(chunk)
-        out.append((chunk, units))
-        j = end
-    return out
-
-
-def _cut(cur: list[tuple[str, int]], limit: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """(the part to send, what carries over): cut at the last line break past half the
-    limit, else the last space past half, else after everything; the break itself is
-    dropped, tags opened just before the cut move to the next part and tags closed just
-    after it stay in this one."""
-    total, best_line, best_space = 0, -1, -1
-    for idx, (tok, n) in enumerate(cur):
-        if idx > 0 and total >= limit // 2:
-            if tok == "\n":
-                best_line = idx
-            elif n and tok.isspace():
-                best_space = idx
-        total += n
-    at = best_line if best_line > 0 else best_space
-    head, rest = (cur[:at], cur[at + 1:]) if at > 0 else (cur, [])
-    while rest and rest[0][0].startswith("</"):
-        head, rest = head + [rest[0]], rest[1:]
-    k = len(head)
-    while k and head[k - 1][0].startswith("<") and not head[k - 1][0].startswith("</"):
-        k -= 1
-    if any(n for _, n in head[:k]):
-        head, rest = head[:k], head[k:] + rest
-    return head, rest
-
-
-def _open_after(stack: list[str], tokens: list[tuple[str, int]]) -> list[str]:
-    opened = list(stack)
-    for tok, _ in tokens:
-        if tok.startswith("</"):
-            name = _tag_name(tok)
-            for j in range(len(opened) - 1, -1, -1):
-                if _tag_name(opened[j]) == name:
-                    del opened[j]
-                    break
-        elif tok.startswith("<") and not tok.endswith("/>"):
-            opened.append(tok)
-    return opened
-
-
-@functools.lru_cache(maxsize=1024)
-def _tag_name(tok: str) -> str:
-    m = re.match(r"</?\s*([A-Za-z0-9-]+)", tok)
-    return m.group(1).lower() if m else ""
-
-
-def _close(tok: str) -> str:
-    return f"</{_tag_name(tok)}>"
-
-
-# -- configuration ------------------------------------------------------------------------
 
 
 def read_token(section) -> str | None:
@@ -495,18 +137,6 @@ def _literal_in_file(section, key: str) -> bool:
 def chat_ref(destination: str) -> int | str:
     return destination if destination.startswith("@") else int(destination)
 
-
-def retry_seconds(exc: Any) -> float:
-    """RetryAfter.retry_after in seconds (an int, or a timedelta with PTB_TIMEDELTA)."""
-    from telegram.warnings import PTBDeprecationWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-# -- the channel ----------------------------------------------------------------------------
 
 
 class TelegramChannel(Channel):
@@ -646,9 +276,6 @@ class TelegramChannel(Channel):
     # -- lifecycle --------------------------------------------------------------------------
 
     def _build(self) -> Any:
-        from telegram.ext import ApplicationBuilder
-        from telegram.request import HTTPXRequest
-
         request = HTTPXRequest(connection_pool_size=self.concurrency + 4, connect_timeout=self.timeout,
                                read_timeout=self.timeout, write_timeout=self.timeout, pool_timeout=self.timeout)
         polling = HTTPXRequest(connection_pool_size=2, connect_timeout=self.timeout,
@@ -670,7 +297,6 @@ class TelegramChannel(Channel):
                 return
             if self.app is None:
                 if self.polling and self.services is not None:
-                    from .bot import RaqibBot
                     self.bot_handlers = RaqibBot(self, self.services)
                 self.app = self._build()
                 if self.bot_handlers is not None:
@@ -765,9 +391,6 @@ class TelegramChannel(Channel):
         return None  # a digest is never edited by a cluster update
 
     async def edit(self, alert: Alert, ref: str, sources: Sequence[str]) -> None:
-        from telegram.constants import ParseMode
-        from telegram.error import BadRequest
-
         destination, _, message_id = ref.rpartition(":")
         text = split_html(render_alert(alert, lang=self.lang_of(destination), also=sources))[0]
         await self._ensure_ready_or_retry(destination)
@@ -779,16 +402,14 @@ class TelegramChannel(Channel):
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
                 return
-            raise self._translate(exc, destination) from None
+            raise self.translate(exc, destination) from None
         except Exception as exc:
-            raise self._translate(exc, destination) from None
+            raise self.translate(exc, destination) from None
 
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
                         reply_markup: Any = None) -> list[int]:
         """Send HTML to a chat, split as needed; message ids back. Alerts and command
         replies both come here: paced by the Application's rate limiter, errors translated."""
-        from telegram.constants import ParseMode
-
         await self._ensure_ready_or_retry(destination)
         self._check_paused(destination)
         ids = []
@@ -803,7 +424,7 @@ class TelegramChannel(Channel):
                     link_preview_options=self._preview(preview_url if i == 0 else ""),
                     reply_markup=reply_markup if i == len(parts) - 1 else None)
             except Exception as exc:
-                raise self._translate(exc, destination) from None
+                raise self.translate(exc, destination) from None
             ids.append(msg.message_id)
         return ids
 
@@ -823,27 +444,14 @@ class TelegramChannel(Channel):
         try:
             await self._ensure_ready()
         except Exception as exc:
-            raise self._translate(exc, destination) from None
+            raise self.translate(exc, destination) from None
 
     def _preview(self, url: str) -> Any:
-        from telegram import LinkPreviewOptions
-
         if not self.link_preview or not safe_url(url):
             return LinkPreviewOptions(is_disabled=True)
         return LinkPreviewOptions(url=safe_url(url), prefer_small_media=True)
 
-    def _translate(self, exc: Exception, destination: str) -> DeliveryError:
-        from telegram.error import (
-            BadRequest,
-            ChatMigrated,
-            Forbidden,
-            InvalidToken,
-            NetworkError,
-            RetryAfter,
-            TelegramError,
-            TimedOut,
-        )
-
+    def translate(self, exc: Exception, destination: str) -> DeliveryError:
         what = describe(exc)
         common = {"channel": self.name, "destination": destination}
         if isinstance(exc, ChatMigrated):
@@ -884,3 +492,4 @@ def _install_token_mask(token: str) -> None:
         logger = logging.getLogger(name)
         if _MASK not in logger.filters:
             logger.addFilter(_MASK)
+
