@@ -10,9 +10,9 @@ and reasons through `monitor.display.visible` (or `one_line`), which removes bid
 overrides, isolates and other invisible controls that could make a title display as
 something else; the marks a renderer adds itself (an RLM before a Latin line) come
 after. Links become anchors only through `safe_url`. A digest is grouped once, by
-`group_alerts`: by watchlist (first seen first), then by story cluster. A feed-health alert quotes what a server said: `bounded` keeps its title and
-summary on one line and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the
-daemon gave it.
+`group_alerts`: by watchlist (first seen first), then by story cluster. A feed-health
+alert quotes what a server said: `bounded` keeps its title and summary on one line
+and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the daemon gave it.
 """
 from __future__ import annotations
 

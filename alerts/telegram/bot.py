@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Protocol
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommand, CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, CallbackQueryHandler, CommandHandler, ContextTypes, filters
@@ -75,6 +75,14 @@ NOTICE_EVERY = 60.0  # at most one "slow down" notice a minute to one chat
 ECHO_MAX = 100  # characters of what a chat typed that a reply quotes back
 ECHOED = frozenset({"name", "text", "term", "who"})  # reply values that quote what someone typed
 _CHAT_ID = re.compile(r"^-?\d{1,20}$")
+
+def _chat(update: Update) -> Chat:
+    """The chat of an update a handler runs for (`RaqibBot._guard` lets no other through)."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("an update without a chat reached a command handler")
+    return chat
+
 
 def _e(text: Any) -> str:
     return html.escape(visible(str(text)), quote=False)
@@ -170,7 +178,9 @@ class ChatChannel(Protocol):
     running Application, and the one send path of every message (rate-limited, errors
     translated). The channel builds the bot; the bot never imports the channel."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
+
     admins: set[str]
     allow: set[str]
     access: str
@@ -230,7 +240,7 @@ class RaqibBot:
             await handler(update, context)
         return run
 
-    def admit(self, update: Update) -> str:
+    def admit(self, update: object) -> str:
         """"run", "drop" or "notice" for an update that just arrived (see CommandBudget)."""
         message = getattr(update, "message", None)
         command = message is not None and (getattr(message, "text", None) or "").startswith("/")
@@ -250,7 +260,7 @@ class RaqibBot:
     async def slow_down(self, dest: str) -> None:
         await self.reply_to(dest, self.t(dest, "slow_down"))
 
-    async def on_error(self, update: Update, context: Context) -> None:
+    async def on_error(self, update: object, context: Context) -> None:
         exc = context.error
         log.error("telegram command failed error=%s", f"{type(exc).__name__}: {exc}"[:300])
         chat = getattr(update, "effective_chat", None)
@@ -279,7 +289,7 @@ class RaqibBot:
             log.warning("telegram reply not delivered chat=%s error=%s", dest, exc.message)
             return False
 
-    async def _answer(self, query: Any, dest: str, text: str | None = None, show_alert: bool = False) -> None:
+    async def _answer(self, query: CallbackQuery, dest: str, text: str | None = None, show_alert: bool = False) -> None:
         """Answer a button press; a refusal from Telegram is logged, never raised."""
         try:
             await query.answer(text, show_alert=show_alert)
@@ -288,12 +298,12 @@ class RaqibBot:
                         self.channel.translate(exc, dest).message)
 
     async def reply(self, update: Update, key: str, markup: Any = None, **values: Any) -> None:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         await self.reply_to(dest, self.t(dest, key, **values), markup)
 
     def is_admin(self, update: Update) -> bool:
         user = update.effective_user
-        chat = update.effective_chat
+        chat = _chat(update)
         admins = self.channel.admins
         return (user is not None and str(user.id) in admins) or (chat.type == "private" and str(chat.id) in admins)
 
@@ -310,12 +320,12 @@ class RaqibBot:
 
     async def may_change(self, update: Update) -> bool:
         """Access granted, and in groups the sender is one of its administrators."""
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
             return False
-        chat = update.effective_chat
+        chat = _chat(update)
         if chat.type in ("group", "supergroup") and not self.is_admin(update):
             if not await self._group_admin(update):
                 await self.reply(update, "group_admins_only")
@@ -323,7 +333,7 @@ class RaqibBot:
         return True
 
     async def _group_admin(self, update: Update) -> bool:
-        chat, user = update.effective_chat, update.effective_user
+        chat, user = _chat(update), update.effective_user
         message = update.effective_message
         sender_chat = getattr(message, "sender_chat", None) if message is not None else None
         if sender_chat is not None and sender_chat.id == chat.id:
@@ -338,7 +348,7 @@ class RaqibBot:
         return member.status in ("creator", "administrator")
 
     async def _refuse(self, update: Update, state: str) -> None:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         if state == "pending":
             await self.reply(update, "pending")
         elif self.channel.access == "approve" and state != "denied":
@@ -349,7 +359,7 @@ class RaqibBot:
             await self.reply(update, "not_allowed", chat=dest)
 
     async def _request_access(self, update: Update) -> None:
-        chat = update.effective_chat
+        chat = _chat(update)
         dest = str(chat.id)
         self.store.update_destination_settings(self.name, dest, access="pending", requested=time.time())
         who = chat.title or " ".join(x for x in (chat.first_name, chat.last_name) if x) or dest
@@ -394,7 +404,7 @@ class RaqibBot:
     # -- commands -------------------------------------------------------------------------------
 
     async def cmd_start(self, update: Update, context: Context) -> None:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
@@ -402,14 +412,14 @@ class RaqibBot:
         await self.reply_to(dest, self.t(dest, "welcome") + self._help(update))
 
     def _help(self, update: Update) -> str:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         text = self.t(dest, "help")
         if self.is_admin(update):
             text += self.t(dest, "help_admin")
         return text
 
     async def cmd_help(self, update: Update, context: Context) -> None:
-        await self.reply_to(str(update.effective_chat.id), self._help(update))
+        await self.reply_to(str(_chat(update).id), self._help(update))
 
     def _list_view(self, dest: str) -> tuple[str, Any]:
         lists = self.services.watchlists()
@@ -429,7 +439,7 @@ class RaqibBot:
         return "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None
 
     async def cmd_list(self, update: Update, context: Context) -> None:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
@@ -438,7 +448,7 @@ class RaqibBot:
         await self.reply_to(dest, text, markup)
 
     async def _named(self, update: Update, context: Context, cmd: str) -> Any:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         name = " ".join(context.args or [])
         if not name:
             lists = self.services.watchlists()
@@ -455,7 +465,7 @@ class RaqibBot:
         wl = await self._named(update, context, "subscribe")
         if wl is None:
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         if self.store.subscribe(self.name, dest, wl.name):
             log.info("telegram subscribed chat=%s watchlist=%s", dest, wl.name)
             await self.reply(update, "subscribed", title=wl.title or wl.name)
@@ -465,7 +475,7 @@ class RaqibBot:
     async def cmd_unsubscribe(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         if [a.lower() for a in (context.args or [])] == ["all"]:
             n = self.store.unsubscribe(self.name, dest)
             await self.reply(update, "unsubscribed_all", n=n)
@@ -482,7 +492,7 @@ class RaqibBot:
     async def cmd_mute(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         text = "".join(context.args or []) or "1h"
         try:
             seconds = parse_duration(text)
@@ -499,7 +509,7 @@ class RaqibBot:
     async def cmd_unmute(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         self.store.update_destination_settings(self.name, dest, muted_until=None)
         self.release_held(dest)
         await self.reply(update, "unmuted")
@@ -507,7 +517,7 @@ class RaqibBot:
     async def cmd_quiet(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         text = "".join(context.args or []).strip()
         if text.lower() in ("off", "0", "no", "لا", "إلغاء"):
             self.store.update_destination_settings(self.name, dest, quiet="off")
@@ -524,7 +534,7 @@ class RaqibBot:
         await self.reply(update, "quiet_set", quiet=quiet, tz=self.channel.defaults.get("tz") or "UTC")
 
     async def cmd_status(self, update: Update, context: Context) -> None:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
@@ -553,7 +563,7 @@ class RaqibBot:
     async def cmd_watch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         term = " ".join(context.args or [])
         if not term:
             terms = self._terms_of(dest)
@@ -580,7 +590,7 @@ class RaqibBot:
     async def cmd_unwatch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         term = " ".join(context.args or [])
         if self.store.remove_personal_term(self.name, dest, term):
             self.services.personal_terms_changed(self.name, dest)
@@ -589,13 +599,13 @@ class RaqibBot:
             await self.reply(update, "not_watching", term=term)
 
     async def cmd_lang(self, update: Update, context: Context) -> None:
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         choice = "".join(context.args or []).strip().lower()
         choice = {"arabic": "ar", "عربي": "ar", "العربية": "ar", "english": "en"}.get(choice, choice)
         if choice not in LANGS:
             await self.reply(update, "bad_lang")
             return
-        chat = update.effective_chat
+        chat = _chat(update)
         if chat.type in ("group", "supergroup") and not self.is_admin(update) and not await self._group_admin(update):
             await self.reply(update, "group_admins_only")
             return
@@ -622,7 +632,7 @@ class RaqibBot:
     async def cmd_feeds(self, update: Update, context: Context) -> None:
         if not await self._admin(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         feeds = [f for f in self.store.feeds() if f.get("enabled")]
         lines = [self.t(dest, "feeds_head", n=len(feeds))]
         for f in feeds:
@@ -647,7 +657,7 @@ class RaqibBot:
     async def _approve_cmd(self, update: Update, context: Context, approve: bool) -> None:
         if not await self._admin(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         target = "".join(context.args or []).strip()
         if not _CHAT_ID.match(target):
             await self.reply(update, "need_chat", cmd="approve" if approve else "deny")
@@ -664,7 +674,9 @@ class RaqibBot:
 
     async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
-        dest = str(update.effective_chat.id)
+        if query is None:  # the CallbackQueryHandler passes nothing else
+            return
+        dest = str(_chat(update).id)
         action, _, arg = (query.data or "").partition(":")
         if action in ("approve", "deny"):
             if not self.is_admin(update):

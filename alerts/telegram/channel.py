@@ -11,34 +11,13 @@ Rules:
 - `api_url` is the Bot API server (default https://api.telegram.org; a self-hosted
   server works too); PTB's base URL is `api_url + "/bot"`.
 - Destinations are chat ids ("123", "-100123…") or public channel names ("@desk").
-- Rate limits, kept by our own limiter (PTB's retries nothing and knows no per-chat
-  limit): at most `rate.global` messages per second overall (29), one message per
-  `rate.chat_interval` seconds in one chat (1.1), and at most `rate.group_per_minute`
-  (20) per 61 seconds in a group, supergroup or channel (negative ids and @names). The
-  defaults sit a little under Telegram's 30/s, 1/s and 20/min because requests reach
-  Telegram a few milliseconds apart from when they left. A wait is an `await` on an
-  injectable clock, never a blocking sleep.
-- One path for every request: the limiter is installed on the PTB Application as its
-  rate limiter (`BotRateLimiter`, a `telegram.ext.BaseRateLimiter`), so alerts, edits,
-  command replies and button answers are all paced by it. Requests that put something
-  in a chat (send*, edit*, copy*, forward*) take that chat's slot, then an overall one;
-  other requests (getChatMember, answerCallbackQuery, ...) are not paced. A RetryAfter
-  from Telegram pauses the chat for everything sent to it; a request to a chat paused
-  longer than `PAUSE_WAIT` seconds fails at once with RetryAfter instead of waiting.
-  When the channel closes, requests still waiting for a slot fail at once (TimedOut):
-  an alert stays in the outbox, a reply is dropped, and shutdown is never held.
-- Messages use HTML parse mode. Every piece of feed text goes through
-  `monitor.display.visible` (bidi overrides, isolates and invisible controls removed:
-  a title cannot display as something else) and `html.escape`; only http(s) links
-  become anchors. An alert reads: watchlist, title (matched words in bold, linked),
-  source · time, a short lead, the matched terms. Lines that would start with a
-  left-to-right character begin with U+200F (RIGHT-TO-LEFT MARK) so Arabic reads right
-  to left in every client; that mark is the renderer's own, added after cleaning.
-- A message longer than 4,096 UTF-16 code units of visible text (Telegram counts after
-  entity parsing, in UTF-16) is split: at a line break where possible, else at a space,
-  never inside a tag or an entity; open tags are closed and reopened across the cut. A
-  run longer than half a message (a giant word, thousands of spaces) is cut inside, so
-  every cut moves forward and splitting takes time linear in the text.
+- Every request — alerts, edits, command replies, button answers — goes through the
+  one `limiter.BotRateLimiter` installed on the PTB Application (Telegram's limits, a
+  RetryAfter pausing the chat); when the channel closes, requests still waiting for a
+  slot fail at once (TimedOut): an alert stays in the outbox, a reply is dropped, and
+  shutdown is never held.
+- Messages are HTML made by `render` (feed text cleaned and escaped, right to left) and
+  split by `render.split_html` to Telegram's 4,096 UTF-16 units.
 - `send` returns "chat_id:message_id" of the first part; `edit` rewrites that message to
   add "also reported by …"; "message is not modified" counts as success.
 - `send_digest` is one message (split when long), grouped by watchlist then by story
@@ -47,7 +26,7 @@ Rules:
   the limiter), Forbidden (blocked, kicked) → permanent and unsubscribe, ChatMigrated
   → `migrate_to` the new id, BadRequest → permanent, InvalidToken → temporary with a
   hint (fixing the token must not kill queued alerts), NetworkError/TimedOut → retried.
-- With `polling: true` (default) `start()` runs the bot (alerts.bot) inside the
+- With `polling: true` (default) `start()` runs the bot (`bot.RaqibBot`, built here) inside the
   daemon's event loop: initialize, start, updater.start_polling; `close()` stops it.
   When the Bot API cannot be reached at start, start-up retries in the background.
 """
@@ -367,15 +346,18 @@ class TelegramChannel(Channel):
 
     def _sync_configured(self) -> None:
         """Channels listed with watchlists in the config follow exactly those watchlists."""
+        store = self.store
+        if store is None:
+            return
         for dest, lists in self.configured.items():
             if not lists:
                 continue
-            current = set(self.store.subscriptions_of(self.name, dest))
+            current = set(store.subscriptions_of(self.name, dest))
             for wl in lists:
                 if wl not in current:
-                    self.store.subscribe(self.name, dest, wl)
+                    store.subscribe(self.name, dest, wl)
             for wl in current - set(lists):
-                self.store.unsubscribe(self.name, dest, wl)
+                store.unsubscribe(self.name, dest, wl)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -453,7 +435,7 @@ class TelegramChannel(Channel):
 
     def translate(self, exc: Exception, destination: str) -> DeliveryError:
         what = describe(exc)
-        common = {"channel": self.name, "destination": destination}
+        common: dict[str, Any] = {"channel": self.name, "destination": destination}
         if isinstance(exc, ChatMigrated):
             return DeliveryError(f"chat moved to {exc.new_chat_id}", migrate_to=str(exc.new_chat_id), **common)
         if isinstance(exc, RetryAfter):
