@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 from monitor.display import display_url, one_line
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import Channel, delivery_defaults, max_attempts_of
-from .email import counts, group_alerts
-from .render import lead, plain_lines
+from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
+from .email import counts
+from .render import group_alerts, lead, plain_lines
 
 log = logging.getLogger(__name__)
 
-SECTION_KEYS = {"enabled", "urls", "timeout", "max_attempts", "digest", "quiet", "tz"}
 URL_KEYS = {"url", "mode", "quiet", "tz"}
 
 
@@ -53,25 +52,24 @@ class AppriseChannel(Channel):
     name: ClassVar[str] = "apprise"
     concurrency: ClassVar[int] = 4
 
-    def __init__(self, section, store=None) -> None:
-        super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
+    options: ClassVar[tuple[Option, ...]] = (
+        ENABLED,
+        Option("urls", "mapping", {}),  # name → Apprise URL or {url, mode, quiet, tz}
+        Option("timeout", "duration", 30.0),
+        MAX_ATTEMPTS,
+        *DELIVERY_OPTIONS,
+    )
+    destination_table: ClassVar[str] = "urls"
 
+    def __init__(self, section, store=None) -> None:
         self.apprise = _apprise()
-        unknown = set(section.values) - SECTION_KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise section.error(f"channels.apprise: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})",
-                                key)
-        self.timeout = section.duration("timeout", 30.0)
-        self.max_attempts = max_attempts_of(section, "apprise")
-        self.defaults = delivery_defaults(section)
-        self.urls: dict[str, dict[str, Any]] = {}
-        raw = section.get("urls") or {}
-        if not isinstance(raw, dict):
-            raise section.error("channels.apprise.urls: expected a mapping of name → Apprise URL or {url, mode}",
-                                "urls")
-        for name, spec in raw.items():
+        super().__init__(section, store)
+
+    def configure(self) -> None:
+        section = self.section
+        self.timeout = self.values["timeout"]
+        self.max_attempts = self.values["max_attempts"]
+        for name, spec in self.values["urls"].items():
             spec = {"url": spec} if isinstance(spec, str) else spec
             if not isinstance(spec, dict) or not isinstance(spec.get("url"), str):
                 raise section.error(f"channels.apprise.urls.{name}: expected an Apprise URL or {{url, mode}}", "urls")
@@ -82,13 +80,8 @@ class AppriseChannel(Channel):
             if not self._valid(spec["url"]):
                 raise section.error(f"channels.apprise.urls.{name}: Apprise does not understand this URL "
                                     f"(scheme {_scheme(spec['url'])!r})", "urls")
-            self.urls[str(name)] = dict(spec)
-        for name in [None, *self.urls]:
-            try:
-                policy_from_settings(self.destination_defaults(name) if name else self.defaults)
-            except ValueError as exc:
-                where = f"urls.{name}" if name else "digest"
-                raise section.error(f"channels.apprise.{where}: {exc}", "urls" if name else "digest") from exc
+            self.named[str(name)] = dict(spec)
+        self.urls = self.named
 
     def __repr__(self) -> str:
         return f"<AppriseChannel urls={sorted(self.urls)}>"
@@ -96,20 +89,11 @@ class AppriseChannel(Channel):
     def _valid(self, url: str) -> bool:
         return self.apprise.Apprise.instantiate(url) is not None
 
-    def destinations_for(self, notify: Sequence[str]) -> list[str]:
-        out = []
-        for item in notify:
-            dest = str(item).strip()
-            if dest not in self.urls and not self._valid(dest):
-                known = ", ".join(sorted(self.urls)) or "none configured"
-                raise ConfigError(f"notify.apprise: {_scheme(dest)!r} is neither a URL Apprise understands nor "
-                                  f"a name of channels.apprise.urls (known: {known})")
-            out.append(dest)
-        return out
-
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
-        spec = self.urls.get(destination, {})
-        return {**self.defaults, **{k: spec[k] for k in ("mode", "quiet", "tz") if k in spec}}
+    def check_destination(self, dest: str) -> None:
+        if dest not in self.urls and not self._valid(dest):
+            known = ", ".join(sorted(self.urls)) or "none configured"
+            raise ConfigError(f"notify.apprise: {_scheme(dest)!r} is neither a URL Apprise understands nor "
+                              f"a name of channels.apprise.urls (known: {known})")
 
     async def send(self, alert: Alert) -> str | None:
         title = f"{one_line(alert.watchlist_title or alert.watchlist)}: {lead(one_line(alert.title), 200)}"

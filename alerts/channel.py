@@ -14,22 +14,38 @@ quiet hours, bursts); a channel only knows *how*.
 - `concurrency` is how many destinations may be served at once; within one destination
   alerts go in order.
 
-To add a channel: a module with a `Channel` subclass, an entry in `REGISTRY`, and a
-table-driven test file.
+Options are data: a channel declares each option of its config section once, as an
+`Option` (name, kind, default, required, secret, choices or a lower bound). The base
+checks the section against them before the channel sees it — an unknown key, a value of
+the wrong kind or outside its choices, a missing required option is a `ConfigError`
+naming `file:line` and `channels.<name>.<key>` — fills the defaults, never shows a secret
+option in `repr`, and checks the delivery settings (`digest`, `quiet`, `tz`) of the
+channel and of each destination its `destination_table` names. The README's channel
+reference is tested against these declarations, so every default is written once.
+
+To add a channel: a module with a `Channel` subclass (its `options` and `configure`),
+an entry in `REGISTRY`, and a table-driven test file.
 """
 from __future__ import annotations
 
+import copy
 import importlib
+import math
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Protocol, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Mapping, Protocol, Sequence
 
+from monitor.config import Section
 from monitor.errors import ConfigError
+from monitor.yamlfile import shown
+
+from .policy import policy_from_settings
 
 if TYPE_CHECKING:
-    from monitor.config import Section
     from monitor.models import Alert
     from monitor.store import Store
     from monitor.watchlists import Watchlist
+
 
 class Services(Protocol):
     """What the running daemon offers to channels that talk back (the Telegram bot)."""
@@ -52,16 +68,129 @@ REGISTRY: dict[str, str] = {
 }
 
 
+KINDS = ("bool", "text", "int", "number", "duration", "list", "mapping", "any")
+KIND_WORDS = {"bool": "true or false", "text": "text", "int": "a whole number", "number": "a number",
+              "list": "a list", "mapping": "a mapping"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a channel's config section, as the README's reference lists it."""
+
+    name: str
+    kind: str  # one of KINDS
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    choices: tuple[str, ...] = ()  # allowed values of a text option, compared lower-cased
+    low: float | None = None  # smallest allowed value of an int, number or duration
+    high: float | None = None  # largest allowed value of an int or number
+    help: str = ""  # what a missing required option is, for its error message
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"option {self.name}: unknown kind {self.kind!r}")
+
+
+#: the delivery settings every channel but the console accepts for all its destinations
+DELIVERY_OPTIONS: tuple[Option, ...] = (
+    Option("digest", "text", "instant"),  # the default mode: instant | hourly | daily@HH:MM
+    Option("quiet", "any"),  # "22:00-07:00" or off
+    Option("tz", "text"),  # IANA zone name; UTC when not given
+)
+ENABLED = Option("enabled", "bool", True)
+MAX_ATTEMPTS = Option("max_attempts", "int", low=1)
+DESTINATION_KEYS = ("mode", "quiet", "tz")  # what a named destination may set for itself
+
+
+def read_options(section: "Section", channel: str, options: Sequence[Option]) -> dict[str, Any]:
+    """The section's values checked against `options`, defaults filled in; a ConfigError
+    naming the file, line and `channels.<channel>.<key>` for the first problem."""
+    values = section.values
+    if not isinstance(values, Mapping):
+        raise section.error(f"channels.{channel}: expected a mapping of options, got {shown(values)}")
+    known = {o.name: o for o in options}
+    for key in values:
+        if key not in known:
+            raise section.error(f"channels.{channel}: unknown key {shown(key)} (known: {', '.join(sorted(known))})",
+                                str(key))
+    out: dict[str, Any] = {}
+    for opt in options:
+        raw = values.get(opt.name)
+        if raw is None:
+            if opt.required:
+                what = f" ({opt.help})" if opt.help else ""
+                raise section.error(f"channels.{channel}: `{opt.name}`{what} is required", opt.name)
+            out[opt.name] = copy.deepcopy(opt.default)
+            continue
+        out[opt.name] = _checked(section, channel, opt, raw)
+    return out
+
+
+def _checked(section: "Section", channel: str, opt: Option, raw: Any) -> Any:
+    where = f"channels.{channel}.{opt.name}"
+    if opt.kind == "duration":
+        value: Any = section.duration(opt.name, 0.0)
+    elif opt.kind == "any":
+        return raw
+    else:
+        ok = {"bool": isinstance(raw, bool),
+              "text": isinstance(raw, str),
+              "int": isinstance(raw, int) and not isinstance(raw, bool),
+              "number": isinstance(raw, (int, float)) and not isinstance(raw, bool)
+              and math.isfinite(float(raw)),
+              "list": isinstance(raw, list),
+              "mapping": isinstance(raw, Mapping)}[opt.kind]
+        if not ok:
+            shown_raw = "a secret" if opt.secret else shown(raw)
+            raise section.error(f"{where}: expected {KIND_WORDS[opt.kind]}, got {shown_raw}", opt.name)
+        value = raw
+    if opt.choices:
+        value = str(value).strip().lower()
+        if value not in opt.choices:
+            raise section.error(f"{where}: expected {' or '.join(opt.choices)}, got {shown(raw)}", opt.name)
+    if opt.low is not None and value < opt.low:
+        raise section.error(f"{where}: expected at least {opt.low:g}, got {shown(raw)}", opt.name)
+    if opt.high is not None and value > opt.high:
+        raise section.error(f"{where}: expected at most {opt.high:g}, got {shown(raw)}", opt.name)
+    return value
+
+
 class Channel:
+    """The base of every channel: options read once, delivery settings, destinations."""
+
     name: ClassVar[str] = ""
-    body_maxlen: ClassVar[int | None] = None
     can_edit: ClassVar[bool] = False
     concurrency: ClassVar[int] = 1
+    options: ClassVar[tuple[Option, ...]] = (ENABLED,)
+    destination_table: ClassVar[str] = ""  # the option naming destinations with their own settings
 
     def __init__(self, section: "Section", store: "Store | None" = None) -> None:
         self.section = section
         self.store = store
         self.services: "Services | None" = None
+        self.values = read_options(section, self.name, self.options)
+        self.defaults: dict[str, Any] = {}
+        if "digest" in self.values:
+            self.defaults = {k: self.values[k] for k in ("quiet", "tz") if self.values[k] is not None}
+            self.defaults["mode"] = self.values["digest"]
+        self.named: dict[str, dict[str, Any]] = {}  # destination table: name → its settings
+        self.configure()
+        self._check_policies()
+
+    def configure(self) -> None:
+        """Read the checked options (`self.values`) into the channel's own fields."""
+
+    def _check_policies(self) -> None:
+        if "digest" not in self.values:
+            return
+        for name in [None, *self.named]:
+            try:
+                policy_from_settings(self.destination_defaults(name) if name else self.defaults)
+            except ValueError as exc:
+                where = f"{self.destination_table}.{name}" if name else "digest"
+                raise self.section.error(f"channels.{self.name}.{where}: {exc}",
+                                         self.destination_table if name else "digest") from exc
 
     def attach(self, services: "Services") -> None:
         """The daemon hands over what interactive channels (the bot) need."""
@@ -89,32 +218,41 @@ class Channel:
     async def session(self) -> AsyncIterator[None]:
         yield
 
-    def destination_defaults(self, destination: str) -> dict:
-        """Delivery settings the config gives this destination (mode, quiet, tz)."""
-        return {}
+    def named_key(self, destination: str) -> str:
+        """How a destination is looked up in the destination table."""
+        return destination
+
+    def destination_defaults(self, destination: str) -> dict[str, Any]:
+        """Delivery settings the config gives this destination (mode, quiet, tz): the
+        channel's defaults, overlaid with its entry in the destination table."""
+        spec = self.named.get(self.named_key(destination), {})
+        return {**self.defaults, **{k: spec[k] for k in DESTINATION_KEYS if k in spec}}
 
     def destinations_for(self, notify: Sequence[str]) -> list[str]:
-        """Destinations a watchlist's `notify.<channel>` entry names (validated)."""
-        return [str(d) for d in notify]
+        """Destinations a watchlist's `notify.<channel>` entry names, each checked by
+        `check_destination` (a ConfigError names the first bad one)."""
+        out = []
+        for item in notify:
+            dest = str(item).strip()
+            self.check_destination(dest)
+            out.append(dest)
+        return out
+
+    def check_destination(self, destination: str) -> None:
+        """Raise ConfigError when this channel cannot deliver to `destination`."""
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name}>"
-
-
-def delivery_defaults(section: "Section") -> dict[str, Any]:
-    """The delivery settings every channel section accepts for all its destinations:
-    `digest` (the mode), `quiet` and `tz` — the base a destination's own settings overlay."""
-    out: dict[str, Any] = {k: section.get(k) for k in ("quiet", "tz") if section.get(k) is not None}
-    out["mode"] = section.get("digest", "instant")
-    return out
-
-
-def max_attempts_of(section: "Section", channel: str) -> int | None:
-    """`max_attempts` of a channel section: a whole number ≥ 1, or None when not given."""
-    attempts = section.get("max_attempts")
-    if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
-        raise section.error(f"channels.{channel}.max_attempts: expected a whole number ≥ 1", "max_attempts")
-    return attempts
+        shown_values = []
+        for opt in self.options:
+            value = self.values.get(opt.name)
+            if opt.name == "enabled" or value is None or opt.name not in self.section.values:
+                continue
+            if opt.secret:
+                value = "***"
+            elif isinstance(value, Mapping):
+                value = sorted(value)  # names only: the values may hold URLs with tokens
+            shown_values.append(f"{opt.name}={value}")
+        return f"<{type(self).__name__} {self.name}{''.join(' ' + v for v in shown_values)}>"
 
 
 def channel_class(name: str) -> type[Channel]:
@@ -130,17 +268,29 @@ def channel_class(name: str) -> type[Channel]:
     return getattr(mod, cls)
 
 
-def build_channels(sections: dict[str, Any], store: "Store | None") -> dict[str, Channel]:
-    """Channels named in the config; the console channel when none is configured."""
-    from monitor.config import Section
+def build_channel(name: str, section: "Section", store: "Store | None") -> Channel:
+    """One channel from its config section; every problem with the section, whatever its
+    kind, is a ConfigError naming the file and line (`raqib check` and `raqib run` alike)."""
+    try:
+        return channel_class(name)(section, store)
+    except ConfigError as exc:
+        if exc.file is None:
+            exc.file, exc.line = section.file, section.line
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        # a value of a kind the channel did not expect: still a problem in this file, not a crash
+        raise ConfigError(f"channels.{name}: a value is not of the kind expected ({exc})",
+                          file=section.file, line=section.line) from exc
 
+
+def build_channels(sections: Mapping[str, Section], store: "Store | None") -> dict[str, Channel]:
+    """Channels named in the config; the console channel when none is configured."""
     chosen = dict(sections)
     if not chosen:
         chosen = {"console": Section({}, "<default>")}
     out: dict[str, Channel] = {}
     for name, section in chosen.items():
-        if isinstance(section.values, dict) and section.values.get("enabled") is False:
+        if isinstance(section.values, Mapping) and section.values.get("enabled") is False:
             continue
-        cls = channel_class(name)
-        out[name] = cls(section, store)
+        out[name] = build_channel(name, section, store)
     return out

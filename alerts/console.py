@@ -25,8 +25,8 @@ class ConsoleChannel(Channel):
     name: ClassVar[str] = "console"
 
     def __init__(self, section, store=None, stream: TextIO | None = None) -> None:
-        super().__init__(section, store)
         self.stream = stream
+        super().__init__(section, store)
 
     def _out(self) -> TextIO:
         return self.stream or sys.stdout

@@ -44,14 +44,14 @@ import os
 import re
 import ssl
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, ClassVar, Sequence
+from typing import AsyncIterator, Callable, ClassVar, Sequence
 from urllib.parse import quote
 
 import aiosmtplib
@@ -60,16 +60,12 @@ from monitor.display import display_url, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import Channel, delivery_defaults
-from .render import bounded, highlight, lead, matched_terms, plain_lines, when
+from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
+from .render import bounded, group_alerts, highlight, lead, matched_terms, plain_lines, safe_url, when
 
 log = logging.getLogger(__name__)
 
 SECURITY = {"starttls": 587, "tls": 465, "none": 25}
-SECTION_KEYS = {
-    "enabled", "host", "port", "security", "username", "password", "from", "timeout", "digest",
-    "quiet", "tz", "recipients", "unsubscribe", "ca_file", "local_hostname", "subject_prefix",
-}
 RECIPIENT_KEYS = {"mode", "quiet", "tz"}
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
@@ -80,54 +76,61 @@ class EmailChannel(Channel):
     name: ClassVar[str] = "email"
     concurrency: ClassVar[int] = 1  # one SMTP connection per batch; messages go one after another
 
-    def __init__(self, section, store=None) -> None:
-        super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
+    options: ClassVar[tuple[Option, ...]] = (
+        ENABLED,
+        Option("host", "text", required=True, help="the SMTP server"),
+        Option("port", "int", low=1, high=65535),  # default by security: 587, 465 or 25
+        Option("security", "text", "starttls", choices=tuple(SECURITY)),
+        Option("username", "text"),
+        Option("password", "text", secret=True),  # else RAQIB_SMTP_PASSWORD or the credential smtp_password
+        Option("from", "text", required=True, help='an address like "Raqib <raqib@example.org>"'),
+        Option("timeout", "duration", 30.0),
+        *DELIVERY_OPTIONS,
+        Option("recipients", "mapping", {}),  # address → {mode, quiet, tz}
+        Option("unsubscribe", "text"),  # default: mailto:<from>?subject=unsubscribe
+        Option("ca_file", "text"),
+        Option("local_hostname", "text"),
+        Option("subject_prefix", "text", "رقيب"),
+    )
+    destination_table: ClassVar[str] = "recipients"
 
-        unknown = set(section.values) - SECTION_KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise section.error(f"channels.email: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})", key)
-        self.host = section.get("host")
-        if not isinstance(self.host, str) or not self.host.strip():
+    def __init__(self, section, store=None) -> None:
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._batch = 0
+        self._batch_error: DeliveryError | None = None
+        self._lock = asyncio.Lock()
+        super().__init__(section, store)
+
+    def configure(self) -> None:
+        section, values = self.section, self.values
+        self.host = values["host"]
+        if not self.host.strip():
             raise section.error("channels.email: `host` (the SMTP server) is required", "host")
-        self.security = str(section.get("security", "starttls")).lower()
-        if self.security not in SECURITY:
-            raise section.error(f"channels.email.security: expected starttls, tls or none, got {self.security!r}",
-                                "security")
-        port = section.number("port", SECURITY[self.security])
-        if int(port) != port or not 0 < port < 65536:
-            raise section.error(f"channels.email.port: not a port number: {port!r}", "port")
-        self.port = int(port)
-        sender = section.get("from")
-        if not isinstance(sender, str) or not _ADDRESS.match(parseaddr(sender)[1] or ""):
+        self.security = values["security"]
+        self.port = values["port"] if values["port"] is not None else SECURITY[self.security]
+        sender = values["from"]
+        if not _ADDRESS.match(parseaddr(sender)[1] or ""):
             raise section.error('channels.email: `from` must be an address like "Raqib <raqib@example.org>"',
                                 "from")
         self.sender = sender
         self.sender_address = parseaddr(sender)[1]
         self.domain = self.sender_address.rpartition("@")[2]
-        self.username = section.get("username")
+        self.username = values["username"]
         self._password = _password(section)
         if self.username and not self._password:
             raise section.error("channels.email: a username is set but no password: set `password`, "
                                 "RAQIB_SMTP_PASSWORD or the systemd credential smtp_password", "username")
-        self.timeout = section.duration("timeout", 30.0)
-        self.local_hostname = section.get("local_hostname")
-        self.subject_prefix = str(section.get("subject_prefix", "رقيب"))
-        self.unsubscribe = section.get("unsubscribe") or f"mailto:{self.sender_address}?subject=unsubscribe"
+        self.timeout = values["timeout"]
+        self.local_hostname = values["local_hostname"]
+        self.subject_prefix = values["subject_prefix"]
+        self.unsubscribe = values["unsubscribe"] or f"mailto:{self.sender_address}?subject=unsubscribe"
         if not re.match(r"^(mailto:|https://)", str(self.unsubscribe)):
             raise section.error("channels.email.unsubscribe: expected a mailto: or https:// URL", "unsubscribe")
-        ca_file = section.get("ca_file")
-        if ca_file is not None and not Path(str(ca_file)).is_file():
+        ca_file = values["ca_file"]
+        if ca_file is not None and not Path(ca_file).is_file():
             raise section.error(f"channels.email.ca_file: no such file {ca_file!r}", "ca_file")
-        self.ca_file = str(ca_file) if ca_file else None
-        self.defaults = delivery_defaults(section)
-        self.recipients: dict[str, dict[str, Any]] = {}
-        raw = section.get("recipients") or {}
-        if not isinstance(raw, dict):
-            raise section.error("channels.email.recipients: expected a mapping of address → {mode, quiet, tz}",
-                                "recipients")
-        for address, settings in raw.items():
+        self.ca_file = ca_file or None
+        for address, settings in values["recipients"].items():
             settings = settings or {}
             if not _ADDRESS.match(str(address)) or not isinstance(settings, dict):
                 raise section.error(f"channels.email.recipients: {address!r} must be an address mapped to "
@@ -136,36 +139,20 @@ class EmailChannel(Channel):
             if bad:
                 raise section.error(f"channels.email.recipients.{address}: unknown key {sorted(bad)[0]!r} "
                                     f"(known: {', '.join(sorted(RECIPIENT_KEYS))})", "recipients")
-            self.recipients[str(address).lower()] = dict(settings)
-        for address in [None, *self.recipients]:
-            try:
-                policy_from_settings(self.destination_defaults(address) if address else self.defaults)
-            except ValueError as exc:
-                where = f"recipients.{address}" if address else "digest"
-                raise section.error(f"channels.email.{where}: {exc}", "recipients" if address else "digest") \
-                    from exc
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._batch = 0
-        self._batch_error: DeliveryError | None = None
-        self._lock = asyncio.Lock()
+            self.named[str(address).lower()] = dict(settings)
+        self.recipients = self.named
 
     def __repr__(self) -> str:
         return f"<EmailChannel {self.host}:{self.port} {self.security} user={self.username or '-'} password=***>"
 
     # -- configuration seen by the daemon ----------------------------------------------
 
-    def destinations_for(self, notify: Sequence[str]) -> list[str]:
-        out = []
-        for item in notify:
-            address = str(item).strip()
-            if not _ADDRESS.match(address):
-                raise ConfigError(f"notify.email: {address!r} is not an e-mail address")
-            out.append(address)
-        return out
+    def check_destination(self, address: str) -> None:
+        if not _ADDRESS.match(address):
+            raise ConfigError(f"notify.email: {address!r} is not an e-mail address")
 
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
-        """Config settings for one address (mode, quiet, tz), before the destinations table."""
-        return {**self.defaults, **self.recipients.get(destination.lower(), {})}
+    def named_key(self, destination: str) -> str:
+        return destination.lower()
 
     # -- connection ---------------------------------------------------------------------
 
@@ -324,7 +311,7 @@ class EmailChannel(Channel):
         total = counts(alerts=len(alerts), stories=stories, watchlists=len(groups))
         text: list[str] = [f"موجز رقيب — {total}", ""]
         blocks: list[str] = [f"<h1>موجز رقيب</h1>\n<p>{total}</p>"]
-        for (name, title), clusters in groups:
+        for (_name, title), clusters in groups:
             title = one_line(title)
             count = sum(len(members) for members in clusters)
             tally = counts(alerts=count, stories=len(clusters))
@@ -379,15 +366,6 @@ class _EncodedHeader(str):
         return f"{self.name}: {encoded}{policy.linesep}"
 
 
-def group_alerts(alerts: Sequence[Alert]) -> list[tuple[tuple[str, str], list[list[Alert]]]]:
-    """Alerts by watchlist (first seen first), then by cluster within each watchlist."""
-    by_list: dict[tuple[str, str], dict[int, list[Alert]]] = {}
-    for alert in alerts:
-        key = (alert.watchlist, alert.watchlist_title or alert.watchlist)
-        by_list.setdefault(key, {}).setdefault(alert.cluster, []).append(alert)
-    return [(key, list(clusters.values())) for key, clusters in by_list.items()]
-
-
 def _outlets(alerts: Sequence[Alert]) -> list[str]:
     out: list[str] = []
     for alert in alerts:
@@ -396,11 +374,6 @@ def _outlets(alerts: Sequence[Alert]) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
-
-
-def _safe_url(url: str) -> str | None:
-    url = display_url(url)
-    return url if re.match(r"^https?://", url, re.I) else None
 
 
 def _alert_text(alert: Alert, *, compact: bool = False) -> str:
@@ -429,7 +402,7 @@ def _mark(text: str, alert: Alert, field: str) -> str:
 def _alert_html(alert: Alert, *, compact: bool = False) -> str:
     alert = bounded(alert)
     title = _mark(alert.title, alert, "title")
-    url = _safe_url(alert.url)
+    url = safe_url(alert.url)
     if url:
         title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
     tag = "strong" if compact else "h1"

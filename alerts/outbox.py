@@ -30,14 +30,15 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Callable, Mapping
 
 from monitor.errors import DeliveryError, StoreError
 from monitor.store import Store
 
 from .channel import Channel
+from .policy import Policy
 from .render import alert_from_row
+from .secrets import mask_destination as _mask
 
 log = logging.getLogger(__name__)
 
@@ -49,79 +50,6 @@ class DeliverySettings:
     backoff_max: float = 3600.0
     burst: int = 10  # more due alerts than this for one destination → one digest
     batch: int = 500  # rows read per round
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How and when one destination wants its alerts."""
-
-    mode: str = "instant"  # "instant" | "hourly" | "daily@HH:MM"
-    quiet: tuple[int, int] | None = None  # minutes of day [start, end) in `tz`
-    muted_until: float | None = None
-    tz: tzinfo = timezone.utc
-
-    def hold_until(self, now: float, oldest_created: float) -> float | None:
-        """When held alerts may go out, or None when they may go now."""
-        if self.muted_until and now < self.muted_until:
-            return self.muted_until
-        end = self.quiet_end(now)
-        if end is not None:
-            return end
-        slot = self.next_slot(oldest_created)
-        if slot is not None and now < slot:
-            return slot
-        return None
-
-    def quiet_end(self, now: float) -> float | None:
-        if not self.quiet:
-            return None
-        start, end = self.quiet
-        local = datetime.fromtimestamp(now, self.tz)
-        minute = local.hour * 60 + local.minute
-        inside = (start <= minute < end) if start <= end else (minute >= start or minute < end)
-        if not inside:
-            return None
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        end_dt = midnight + timedelta(minutes=end)
-        if end_dt <= local:
-            end_dt += timedelta(days=1)
-        return end_dt.timestamp()
-
-    def next_slot(self, created: float) -> float | None:
-        """The digest slot after `created` for hourly/daily modes; None for instant."""
-        if self.mode == "instant":
-            return None
-        local = datetime.fromtimestamp(created, self.tz)
-        if self.mode == "hourly":
-            return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).timestamp()
-        if self.mode.startswith("daily"):
-            hh, mm = parse_hhmm(self.mode.partition("@")[2] or "08:00")
-            slot = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
-            if slot <= local:
-                slot += timedelta(days=1)
-            return slot.timestamp()
-        return None
-
-    @property
-    def digest_mode(self) -> bool:
-        return self.mode != "instant"
-
-
-def parse_hhmm(text: str) -> tuple[int, int]:
-    hh, _, mm = text.strip().partition(":")
-    h, m = int(hh), int(mm or 0)
-    if not (0 <= h < 24 and 0 <= m < 60):
-        raise ValueError(f"not a time of day: {text!r}")
-    return h, m
-
-
-def parse_quiet(text: str) -> tuple[int, int]:
-    """'22:00-07:00' → (1320, 420) minutes of day."""
-    a, sep, b = text.partition("-")
-    if not sep:
-        raise ValueError(f"quiet hours look like 22:00-07:00, got {text!r}")
-    (h1, m1), (h2, m2) = parse_hhmm(a), parse_hhmm(b)
-    return h1 * 60 + m1, h2 * 60 + m2
 
 
 PolicyFor = Callable[[str, str], Policy]
@@ -325,19 +253,6 @@ class Deliverer:
         return 1
 
 
-def _mask(destination: str) -> str:
-    """Destinations in logs: URLs cut to scheme and host (they may carry tokens), e-mail
-    local parts shortened; chat ids are fine."""
-    if "://" in destination:
-        scheme, _, rest = destination.partition("://")
-        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-        return f"{scheme}://{host}/…"
-    if "@" in destination and not destination.startswith("@"):
-        local, _, domain = destination.partition("@")
-        return f"{local[:2]}…@{domain}"
-    return destination
-
-
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float) -> None:
     waiters = [asyncio.ensure_future(stop.wait())]
     if wake is not None:
@@ -347,38 +262,3 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: fl
     finally:
         for w in waiters:
             w.cancel()
-
-
-
-def policy_from_settings(settings: Mapping[str, object], default_mode: str = "instant") -> Policy:
-    """A destination's Policy from its settings: "mode", "quiet" ("22:00-07:00"),
-    "muted_until" (epoch seconds) and "tz" (IANA name). Missing keys take the defaults;
-    a malformed value raises ValueError naming it."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    mode = str(settings.get("mode") or default_mode).strip().lower()
-    if mode.startswith("daily"):
-        _, at, hhmm = mode.partition("@")
-        h, m = parse_hhmm(hhmm) if at else (8, 0)
-        mode = f"daily@{h:02d}:{m:02d}"
-    elif mode not in ("instant", "hourly"):
-        raise ValueError(f"mode: expected instant, hourly or daily@HH:MM, got {mode!r}")
-    quiet_raw = settings.get("quiet")
-    quiet: tuple[int, int] | None = None
-    if isinstance(quiet_raw, str):
-        if quiet_raw.strip() and quiet_raw.strip().lower() != "off":
-            quiet = parse_quiet(quiet_raw)
-    elif isinstance(quiet_raw, (list, tuple)) and len(quiet_raw) == 2:
-        quiet = (int(quiet_raw[0]), int(quiet_raw[1]))  # minutes of day, as Policy keeps them
-    elif quiet_raw not in (None, False):
-        raise ValueError(f"quiet: expected hours like 22:00-07:00, got {quiet_raw!r}")
-    muted_raw = settings.get("muted_until")
-    muted_until = float(muted_raw) if muted_raw not in (None, "") else None  # type: ignore[arg-type]
-    tz: tzinfo = timezone.utc
-    tz_name = settings.get("tz")
-    if tz_name:
-        try:
-            tz = ZoneInfo(str(tz_name))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"tz: unknown time zone {tz_name!r} (use an IANA name like Asia/Riyadh)") from exc
-    return Policy(mode=mode, quiet=quiet, muted_until=muted_until, tz=tz)

@@ -9,14 +9,16 @@ Feed text is untrusted: every renderer passes titles, summaries, source names, t
 and reasons through `monitor.display.visible` (or `one_line`), which removes bidi
 overrides, isolates and other invisible controls that could make a title display as
 something else; the marks a renderer adds itself (an RLM before a Latin line) come
-after. A feed-health alert quotes what a server said: `bounded` keeps its title and
-summary on one line and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the
-daemon gave it.
+after. Links become anchors only through `safe_url`. A digest is grouped once, by
+`group_alerts`: by watchlist (first seen first), then by story cluster. A feed-health
+alert quotes what a server said: `bounded` keeps its title and summary on one line
+and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the daemon gave it.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
@@ -123,3 +125,20 @@ def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
     if alert.summary:
         lines += ["", lead(visible(alert.summary), lead_chars)]
     return lines
+
+
+def safe_url(url: str) -> str | None:
+    """A story link fit for an href, or None: whitespace removed (never a newline inside an
+    href), bidi and control characters encoded (`display_url`), and only http(s) with no
+    quote or angle bracket left — the rule of every channel that makes links."""
+    url = display_url("".join((url or "").split()))
+    return url if re.match(r"^https?://[^\s\"<>]+$", url, re.I) else None
+
+
+def group_alerts(alerts: Sequence[Alert]) -> list[tuple[tuple[str, str], list[list[Alert]]]]:
+    """Alerts by watchlist (first seen first), then by cluster within each watchlist."""
+    by_list: dict[tuple[str, str], dict[int, list[Alert]]] = {}
+    for alert in alerts:
+        key = (alert.watchlist, alert.watchlist_title or alert.watchlist)
+        by_list.setdefault(key, {}).setdefault(alert.cluster, []).append(alert)
+    return [(key, list(clusters.values())) for key, clusters in by_list.items()]

@@ -37,7 +37,6 @@ import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Sequence
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -46,12 +45,11 @@ from monitor.guard import BlockedAddress, PublicOnlyTransport
 from monitor.models import Alert
 from monitor.urls import private_target
 
-from .channel import Channel, delivery_defaults, max_attempts_of
+from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
+from .secrets import mask_destination
 
 log = logging.getLogger(__name__)
 
-SECTION_KEYS = {"enabled", "secret", "timeout", "max_attempts", "endpoints", "digest", "quiet", "tz",
-                "allow_private"}
 ENDPOINT_KEYS = {"url", "secret", "mode", "quiet", "tz"}
 _URL = re.compile(r"^https?://[^/\s]+", re.I)
 USER_AGENT = "raqib-webhook/1"
@@ -63,31 +61,32 @@ class WebhookChannel(Channel):
     name: ClassVar[str] = "webhook"
     concurrency: ClassVar[int] = 4
 
-    def __init__(self, section, store=None, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(section, store)
-        from .outbox import policy_from_settings  # late: outbox imports channel
+    options: ClassVar[tuple[Option, ...]] = (
+        ENABLED,
+        Option("secret", "text", secret=True),  # signs every request; ≥ 16 characters
+        Option("timeout", "duration", 10.0),
+        Option("allow_private", "bool", False),
+        MAX_ATTEMPTS,
+        *DELIVERY_OPTIONS,
+        Option("endpoints", "mapping", {}),  # name → URL or {url, secret, mode, quiet, tz}
+    )
+    destination_table: ClassVar[str] = "endpoints"
 
-        unknown = set(section.values) - SECTION_KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise section.error(f"channels.webhook: unknown key {key!r} (known: {', '.join(sorted(SECTION_KEYS))})",
-                                key)
-        secret = section.get("secret")
-        if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
+    def __init__(self, section, store=None, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        super().__init__(section, store)
+
+    def configure(self) -> None:
+        section = self.section
+        secret = self.values["secret"]
+        if secret is not None and len(secret) < 16:
             raise section.error("channels.webhook.secret: use a random string of at least 16 characters", "secret")
         self._secret = secret
-        self.allow_private = section.get("allow_private", False)
-        if not isinstance(self.allow_private, bool):
-            raise section.error("channels.webhook.allow_private: expected true or false", "allow_private")
-        self.timeout = section.duration("timeout", 10.0)
-        self.max_attempts = max_attempts_of(section, "webhook")
-        self.defaults = delivery_defaults(section)
-        self.endpoints: dict[str, dict[str, Any]] = {}
-        raw = section.get("endpoints") or {}
-        if not isinstance(raw, dict):
-            raise section.error("channels.webhook.endpoints: expected a mapping of name → URL or {url, secret}",
-                                "endpoints")
-        for name, spec in raw.items():
+        self.allow_private = self.values["allow_private"]
+        self.timeout = self.values["timeout"]
+        self.max_attempts = self.values["max_attempts"]
+        for name, spec in self.values["endpoints"].items():
             spec = {"url": spec} if isinstance(spec, str) else spec
             if not isinstance(spec, dict) or not _URL.match(str(spec.get("url", ""))):
                 raise section.error(f"channels.webhook.endpoints.{name}: expected an http(s) URL or "
@@ -103,43 +102,27 @@ class WebhookChannel(Channel):
             if "secret" in spec and (not isinstance(spec["secret"], str) or len(spec["secret"]) < 16):
                 raise section.error(f"channels.webhook.endpoints.{name}.secret: use a random string of at "
                                     "least 16 characters", "endpoints")
-            self.endpoints[str(name)] = dict(spec)
-        for name in [None, *self.endpoints]:
-            try:
-                policy_from_settings(self.destination_defaults(name) if name else self.defaults)
-            except ValueError as exc:
-                where = f"endpoints.{name}" if name else "digest"
-                raise section.error(f"channels.webhook.{where}: {exc}", "endpoints" if name else "digest") from exc
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+            self.named[str(name)] = dict(spec)
+        self.endpoints = self.named
 
     def __repr__(self) -> str:
         return f"<WebhookChannel endpoints={sorted(self.endpoints)} secret={'***' if self._secret else 'none'}>"
 
     # -- configuration seen by the daemon ----------------------------------------------
 
-    def destinations_for(self, notify: Sequence[str]) -> list[str]:
-        """The destinations a watchlist names, checked as `raqib check` does: each must be
+    def check_destination(self, dest: str) -> None:
+        """Each destination a watchlist names, checked as `raqib check` does: it must be
         an endpoint or an http(s) URL, and (unless allow_private) reach a public address,
         names resolved."""
-        out = []
-        for item in notify:
-            dest = str(item).strip()
-            if dest not in self.endpoints and not _URL.match(dest):
-                known = ", ".join(sorted(self.endpoints)) or "none configured"
-                raise ConfigError(f"notify.webhook: {dest!r} is neither an http(s) URL nor an endpoint "
-                                  f"of channels.webhook.endpoints (known: {known})")
-            problem = None if self.allow_private else private_target(self.endpoints.get(dest, {}).get("url", dest))
-            if problem:
-                raise ConfigError(f"notify.webhook: {problem}",
-                                  hint="webhooks go to public addresses only; allow_private: true under "
-                                       "channels.webhook allows private ones")
-            out.append(dest)
-        return out
-
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
-        spec = self.endpoints.get(destination, {})
-        return {**self.defaults, **{k: spec[k] for k in ("mode", "quiet", "tz") if k in spec}}
+        if dest not in self.endpoints and not _URL.match(dest):
+            known = ", ".join(sorted(self.endpoints)) or "none configured"
+            raise ConfigError(f"notify.webhook: {dest!r} is neither an http(s) URL nor an endpoint "
+                              f"of channels.webhook.endpoints (known: {known})")
+        problem = None if self.allow_private else private_target(self.endpoints.get(dest, {}).get("url", dest))
+        if problem:
+            raise ConfigError(f"notify.webhook: {problem}",
+                              hint="webhooks go to public addresses only; allow_private: true under "
+                                   "channels.webhook allows private ones")
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -205,7 +188,7 @@ class WebhookChannel(Channel):
             raise self._error(f"network error: {type(exc).__name__}: {exc}", destination, attempt) from exc
         status = response.status_code
         if 200 <= status < 300:
-            log.debug("webhook delivered host=%s status=%d", mask_url(url), status)
+            log.debug("webhook delivered host=%s status=%d", mask_destination(url), status)
             return response.headers.get("X-Request-Id")
         reason = f"HTTP {status}"
         snippet = " ".join(response.text[:200].split())
@@ -275,7 +258,3 @@ def retry_after(value: str | None) -> float | None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
 
-
-def mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}/…"

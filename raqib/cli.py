@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from alerts.channel import build_channel
 from monitor.errors import ConfigError, RaqibError, StoreError
 
 from .logs import setup_logging
@@ -85,20 +86,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check_channels(config, built: dict) -> list[ConfigError]:
-    from alerts.channel import channel_class
-
     problems: list[ConfigError] = []
     for name, section in config.channels.items():
         try:
-            built[name] = channel_class(name)(section, None)
+            built[name] = build_channel(name, section, None)  # as `raqib run` builds it
         except ConfigError as exc:
-            if exc.file is None:
-                exc.file, exc.line = section.file, section.line
             problems.append(exc)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            # a value of a kind the channel did not expect: still a problem in this file, not a crash
-            problems.append(ConfigError(f"channels.{name}: a value is not of the kind expected ({exc})",
-                                        file=section.file, line=section.line))
     return problems
 
 

@@ -47,7 +47,8 @@ from zoneinfo import ZoneInfoNotFoundError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from alerts.channel import Channel, build_channels
-from alerts.outbox import Deliverer, DeliverySettings, Policy, policy_from_settings
+from alerts.outbox import Deliverer, DeliverySettings
+from alerts.policy import Policy, policy_from_settings
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
 from monitor.display import REASON_MAX, one_line

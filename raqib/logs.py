@@ -6,46 +6,19 @@ JSON string (newlines and quotes included), so one record is always one line.
 Secrets never reach a log line: httpx and httpcore (which log request URLs, and a
 Telegram bot token is part of the URL) are kept at WARNING, and a filter masks every
 registered secret (tokens, passwords read from the config or environment) and anything
-shaped like a bot token, in case a library puts one in an exception message.
+shaped like a bot token, in case a library puts one in an exception message (the one
+masker, `alerts.secrets`).
 """
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 
-_SECRETS: set[str] = set()
-# a Telegram bot token, also inside URLs (".../bot123456:AA.../getUpdates")
-_BOT_TOKEN = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])")
+from alerts.secrets import SecretFilter, mask, register_secret
 
-
-def register_secret(value: str | None) -> None:
-    """Mask `value` wherever it would appear in a log line."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
-
-
-def mask(text: str) -> str:
-    for secret in _SECRETS:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return _BOT_TOKEN.sub("***", text)
-
-
-class SecretFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask(message)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask(record.exc_text)
-        if masked != message:
-            record.msg, record.args = masked, ()
-        return True
-
+__all__ = ["SecretFilter", "mask", "register_secret", "setup_logging"]
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:

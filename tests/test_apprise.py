@@ -14,7 +14,8 @@ with warnings.catch_warnings():  # apprise imports the deprecated imghdr module
     pytest.importorskip("apprise", reason="the apprise extra is not installed (pip install 'raqib[apprise]')")
 
 from alerts.apprise_channel import AppriseChannel  # noqa: E402
-from alerts.outbox import Deliverer, policy_from_settings  # noqa: E402
+from alerts.outbox import Deliverer  # noqa: E402
+from alerts.policy import policy_from_settings  # noqa: E402
 from alerts.render import alert_payload  # noqa: E402
 from monitor.config import Section  # noqa: E402
 from monitor.errors import ConfigError  # noqa: E402

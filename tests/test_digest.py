@@ -13,7 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.email import EmailChannel
-from alerts.outbox import Deliverer, DeliverySettings, policy_from_settings
+from alerts.outbox import Deliverer, DeliverySettings
+from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
 from monitor.config import Section
 from monitor.models import Match

@@ -9,7 +9,8 @@ import pytest
 
 from alerts.channel import Channel
 from alerts.console import ConsoleChannel
-from alerts.outbox import Deliverer, DeliverySettings, Policy, parse_quiet
+from alerts.outbox import Deliverer, DeliverySettings
+from alerts.policy import Policy, parse_quiet
 from monitor.config import Section
 from monitor.errors import DeliveryError
 from monitor.models import Match, alert_payload

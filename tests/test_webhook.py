@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from alerts.outbox import Deliverer, DeliverySettings, policy_from_settings
+from alerts.outbox import Deliverer, DeliverySettings
+from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
 from alerts.webhook import WebhookChannel, retry_after, verify
 from monitor.config import Section

@@ -43,21 +43,26 @@ import logging
 import re
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Protocol
+from zoneinfo import ZoneInfo
 
-from telegram.ext import BaseUpdateProcessor
+from telegram import BotCommand, CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, BaseUpdateProcessor, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from monitor.config import parse_duration
 from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.watchlists import personal_term
 
-from .outbox import parse_quiet
-from .telegram import LANGS
+from ..policy import parse_quiet
+from .texts import COMMANDS, LANGS, TEXTS
 
 if TYPE_CHECKING:
-    from .channel import Services
-    from .telegram import TelegramChannel
+    from monitor.watchlists import Watchlist
+
+    from ..channel import Services
 
 log = logging.getLogger(__name__)
 
@@ -71,151 +76,12 @@ ECHO_MAX = 100  # characters of what a chat typed that a reply quotes back
 ECHOED = frozenset({"name", "text", "term", "who"})  # reply values that quote what someone typed
 _CHAT_ID = re.compile(r"^-?\d{1,20}$")
 
-TEXTS: dict[str, dict[str, str]] = {
-    "ar": {
-        "welcome": "👋 أهلاً بك في <b>رقيب</b>: أنبّهك حين تذكر الأخبار ما يهمّك.\n\n",
-        "help": ("الأوامر:\n"
-                 "/list — قوائم المتابعة وما تتابعه\n"
-                 "/subscribe الاسم — تابع قائمة\n"
-                 "/unsubscribe الاسم — أوقف متابعة قائمة (أو all للكل)\n"
-                 "/mute 2h — أوقف التنبيهات مدة (30m، 2h، 1d)\n"
-                 "/unmute — أعد التنبيهات\n"
-                 "/quiet 22:00-07:00 — ساعات هدوء (أو off)\n"
-                 "/watch كلمة — تابع كلمة خاصة بك\n"
-                 "/unwatch كلمة — احذف كلمة\n"
-                 "/status — حال المصادر والتنبيهات\n"
-                 "/lang en — English"),
-        "help_admin": ("\n\nللمشرفين:\n/reload — أعد قراءة الإعدادات والقوائم\n/feeds — المصادر وحالها\n"
-                       "/approve رقم — اقبل محادثة\n/deny رقم — ارفض محادثة"),
-        "list_head": "📋 قوائم المتابعة (✓ = تتابعها):",
-        "list_empty": "لا توجد قوائم متابعة بعد.",
-        "subscribed": "✓ تتابع الآن «{title}».",
-        "already": "أنت تتابع «{title}» من قبل.",
-        "unsubscribed": "أوقفت متابعة «{title}».",
-        "not_subscribed": "لم تكن تتابع «{title}».",
-        "unsubscribed_all": "أوقفت متابعة كل القوائم ({n}).",
-        "unknown_list": "لا توجد قائمة باسم «{name}». أرسل /list لترى القوائم.",
-        "need_name": "اكتب اسم القائمة، مثل: /{cmd} {example}",
-        "muted": "🔕 التنبيهات متوقفة حتى {until}. ما يصل في أثناء ذلك يُرسل ملخصاً بعدها.",
-        "bad_duration": "مدة غير مفهومة: «{text}». أمثلة: 30m، 2h، 1d.",
-        "unmuted": "🔔 عادت التنبيهات.",
-        "quiet_set": "🌙 ساعات الهدوء: {quiet} ({tz}). ما يصل فيها يُرسل ملخصاً بعد انتهائها.",
-        "quiet_off": "ألغيت ساعات الهدوء.",
-        "bad_quiet": "اكتب الساعات هكذا: /quiet 22:00-07:00 أو /quiet off",
-        "status": ("📊 الحال:\nالمصادر: {feeds_ok} من {feeds} تعمل\nمصادر متعثرة: {failing}\n"
-                   "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
-                   "في الانتظار: {pending}"),
-        "status_chat": "\n\nهذه المحادثة: تتابع {n} قائمة{muted}{quiet}",
-        "status_muted": "، التنبيهات متوقفة حتى {until}",
-        "status_quiet": "، ساعات الهدوء {quiet}",
-        "none": "لا شيء",
-        "watching": "👁 أضفت «{term}» إلى كلماتك.",
-        "already_watching": "«{term}» في كلماتك من قبل.",
-        "unwatched": "حذفت «{term}» من كلماتك.",
-        "not_watching": "«{term}» ليست في كلماتك.",
-        "terms": "كلماتك: {terms}",
-        "no_terms": "ليست لك كلمات خاصة بعد. أضف واحدة: /watch كلمة",
-        "bad_term": "الكلمة فارغة أو أطول من {max} حرفاً.",
-        "term_no_words": "لا أستطيع متابعة «{term}»: ليس فيها حرف ولا رقم بعد حذف التشكيل والتطويل والرموز، "
-                         "فلن تطابق أي خبر.",
-        "too_many_terms": "لك {max} كلمة، وهذا الحد.",
-        "lang_set": "ستصلك الردود بالعربية.",
-        "bad_lang": "اللغات: /lang ar أو /lang en",
-        "admins_only": "هذا الأمر للمشرفين فقط.",
-        "group_admins_only": "في المجموعات يغيّر الإعدادات مشرفو المجموعة فقط.",
-        "not_allowed": "هذا البوت خاص. رقم محادثتك {chat}؛ أرسله إلى من يدير رقيب ليضيفك.",
-        "requested": "أرسلت طلبك إلى المشرفين؛ سأخبرك حين يُقبل.",
-        "pending": "طلبك عند المشرفين ولم يُبتّ فيه بعد.",
-        "approved": "✅ قُبل طلبك. أرسل /list لتختار ما تتابعه.",
-        "denied": "لم يُقبل طلبك.",
-        "request": "طلب وصول من {who} (رقم {chat}).",
-        "approve_btn": "✅ قبول", "deny_btn": "✖ رفض",
-        "approved_admin": "قبلت المحادثة {chat}.", "denied_admin": "رفضت المحادثة {chat}.",
-        "need_chat": "اكتب رقم المحادثة: /{cmd} 123456",
-        "reloaded": "✅ أعدت قراءة الإعدادات والقوائم ({n} قائمة).",
-        "reload_problems": "⚠️ أعدت القراءة مع مشكلات (بقيت آخر نسخة سليمة):\n{problems}",
-        "feeds_head": "🛰 المصادر ({n}):",
-        "error": "حدث خطأ؛ جرّب بعد قليل.",
-        "slow_down": "⏳ أوامر كثيرة دفعة واحدة: أتجاهل الزائد منها. جرّب بعد دقيقة.",
-        "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
-    },
-    "en": {
-        "welcome": "👋 Welcome to <b>Raqib</b>: I alert you when the news mentions what you care about.\n\n",
-        "help": ("Commands:\n"
-                 "/list — watchlists and what you follow\n"
-                 "/subscribe NAME — follow a watchlist\n"
-                 "/unsubscribe NAME — stop following (or all)\n"
-                 "/mute 2h — pause alerts (30m, 2h, 1d)\n"
-                 "/unmute — resume alerts\n"
-                 "/quiet 22:00-07:00 — quiet hours (or off)\n"
-                 "/watch WORD — follow a word of your own\n"
-                 "/unwatch WORD — remove a word\n"
-                 "/status — feeds and alerts\n"
-                 "/lang ar — العربية"),
-        "help_admin": ("\n\nAdmins:\n/reload — re-read config and watchlists\n/feeds — feeds and their health\n"
-                       "/approve ID — let a chat in\n/deny ID — refuse a chat"),
-        "list_head": "📋 Watchlists (✓ = you follow it):",
-        "list_empty": "No watchlists yet.",
-        "subscribed": "✓ You now follow “{title}”.",
-        "already": "You already follow “{title}”.",
-        "unsubscribed": "You no longer follow “{title}”.",
-        "not_subscribed": "You were not following “{title}”.",
-        "unsubscribed_all": "Stopped following every watchlist ({n}).",
-        "unknown_list": "No watchlist called “{name}”. Send /list to see them.",
-        "need_name": "Name a watchlist, e.g. /{cmd} {example}",
-        "muted": "🔕 Alerts paused until {until}. What arrives meanwhile comes as one digest afterwards.",
-        "bad_duration": "Cannot read the duration “{text}”. Examples: 30m, 2h, 1d.",
-        "unmuted": "🔔 Alerts resumed.",
-        "quiet_set": "🌙 Quiet hours: {quiet} ({tz}). What arrives then comes as one digest afterwards.",
-        "quiet_off": "Quiet hours off.",
-        "bad_quiet": "Write the hours like /quiet 22:00-07:00 or /quiet off",
-        "status": ("📊 Status:\nFeeds: {feeds_ok} of {feeds} working\nFailing feeds: {failing}\n"
-                   "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
-                   "Waiting: {pending}"),
-        "status_chat": "\n\nThis chat follows {n} watchlist(s){muted}{quiet}",
-        "status_muted": ", alerts paused until {until}",
-        "status_quiet": ", quiet hours {quiet}",
-        "none": "none",
-        "watching": "👁 Added “{term}” to your words.",
-        "already_watching": "“{term}” is already one of your words.",
-        "unwatched": "Removed “{term}” from your words.",
-        "not_watching": "“{term}” is not one of your words.",
-        "terms": "Your words: {terms}",
-        "no_terms": "No words of your own yet. Add one: /watch WORD",
-        "bad_term": "The word is empty or longer than {max} characters.",
-        "term_no_words": ("“{term}” cannot be watched: it has no letters or digits once diacritics, tatweel "
-                          "and symbols are removed, so it would never match a story."),
-        "too_many_terms": "You have {max} words, the limit.",
-        "lang_set": "Replies will be in English.",
-        "bad_lang": "Languages: /lang ar or /lang en",
-        "admins_only": "This command is for admins only.",
-        "group_admins_only": "In groups only the group's administrators can change settings.",
-        "not_allowed": "This bot is private. Your chat id is {chat}; send it to whoever runs Raqib.",
-        "requested": "Your request went to the admins; I will tell you when it is approved.",
-        "pending": "Your request is still with the admins.",
-        "approved": "✅ You are in. Send /list to choose what to follow.",
-        "denied": "Your request was not approved.",
-        "request": "Access request from {who} (chat {chat}).",
-        "approve_btn": "✅ Approve", "deny_btn": "✖ Deny",
-        "approved_admin": "Approved chat {chat}.", "denied_admin": "Denied chat {chat}.",
-        "need_chat": "Give the chat id: /{cmd} 123456",
-        "reloaded": "✅ Config and watchlists re-read ({n} watchlists).",
-        "reload_problems": "⚠️ Re-read with problems (the last good version stays):\n{problems}",
-        "feeds_head": "🛰 Feeds ({n}):",
-        "error": "Something went wrong; try again shortly.",
-        "slow_down": "⏳ Too many commands at once: I skip the extra ones. Try again in a minute.",
-        "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
-    },
-}
-
-COMMANDS = [
-    ("start", "ابدأ", "start"), ("help", "الأوامر", "commands"),
-    ("list", "قوائم المتابعة", "watchlists"), ("subscribe", "تابع قائمة", "follow a watchlist"),
-    ("unsubscribe", "أوقف متابعة قائمة", "stop following"), ("mute", "أوقف التنبيهات مدة", "pause alerts"),
-    ("unmute", "أعد التنبيهات", "resume alerts"), ("quiet", "ساعات الهدوء", "quiet hours"),
-    ("watch", "تابع كلمة", "follow a word"), ("unwatch", "احذف كلمة", "remove a word"),
-    ("status", "الحال", "status"), ("lang", "اللغة", "language"),
-]
+def _chat(update: Update) -> Chat:
+    """The chat of an update a handler runs for (`RaqibBot._guard` lets no other through)."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("an update without a chat reached a command handler")
+    return chat
 
 
 def _e(text: Any) -> str:
@@ -303,10 +169,37 @@ class ChatUpdates(BaseUpdateProcessor):
                 self._locks.pop(key, None)
 
 
+Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+class ChatChannel(Protocol):
+    """What the bot needs of its channel (`TelegramChannel`): its access settings, the
+    running Application, and the one send path of every message (rate-limited, errors
+    translated). The channel builds the bot; the bot never imports the channel."""
+
+    @property
+    def name(self) -> str: ...
+
+    admins: set[str]
+    allow: set[str]
+    access: str
+    defaults: dict[str, Any]
+    clock: Callable[[], float]
+    app: Any
+
+    def lang_of(self, destination: str) -> str: ...
+
+    async def send_html(self, destination: str, text: str, *, preview_url: str = "",
+                        reply_markup: Any = None) -> list[int]: ...
+
+    def translate(self, exc: Exception, destination: str) -> DeliveryError: ...
+
+
 class RaqibBot:
     """Command handlers on a PTB Application; state lives in the store."""
 
-    def __init__(self, channel: "TelegramChannel", services: "Services") -> None:
+    def __init__(self, channel: ChatChannel, services: "Services") -> None:
         self.channel = channel
         self.services = services
         self.store = services.store
@@ -316,11 +209,9 @@ class RaqibBot:
 
     # -- wiring -------------------------------------------------------------------------------
 
-    def install(self, app: Any) -> None:
-        from telegram.ext import CallbackQueryHandler, CommandHandler, filters
-
+    def install(self, app: Application) -> None:
         chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & filters.UpdateType.MESSAGE
-        table: dict[str, Callable] = {
+        table: dict[str, Handler] = {
             "start": self.cmd_start, "help": self.cmd_help, "list": self.cmd_list,
             "subscribe": self.cmd_subscribe, "unsubscribe": self.cmd_unsubscribe, "mute": self.cmd_mute,
             "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status,
@@ -334,8 +225,6 @@ class RaqibBot:
         app.add_error_handler(self.on_error)
 
     async def on_started(self) -> None:
-        from telegram import BotCommand
-
         try:
             bot = self.channel.app.bot
             await bot.set_my_commands([BotCommand(c, ar) for c, ar, _ in COMMANDS])
@@ -343,15 +232,15 @@ class RaqibBot:
         except Exception as exc:  # a menu is a nicety; the commands work without it
             log.warning("telegram command menu not set error=%s", type(exc).__name__)
 
-    def _guard(self, handler: Callable) -> Callable:
-        async def run(update: Any, context: Any) -> None:
+    def _guard(self, handler: Handler) -> Handler:
+        async def run(update: Update, context: Context) -> None:
             chat = update.effective_chat
             if chat is None or chat.type == "channel":
                 return
             await handler(update, context)
         return run
 
-    def admit(self, update: Any) -> str:
+    def admit(self, update: object) -> str:
         """"run", "drop" or "notice" for an update that just arrived (see CommandBudget)."""
         message = getattr(update, "message", None)
         command = message is not None and (getattr(message, "text", None) or "").startswith("/")
@@ -371,7 +260,7 @@ class RaqibBot:
     async def slow_down(self, dest: str) -> None:
         await self.reply_to(dest, self.t(dest, "slow_down"))
 
-    async def on_error(self, update: Any, context: Any) -> None:
+    async def on_error(self, update: object, context: Context) -> None:
         exc = context.error
         log.error("telegram command failed error=%s", f"{type(exc).__name__}: {exc}"[:300])
         chat = getattr(update, "effective_chat", None)
@@ -400,23 +289,21 @@ class RaqibBot:
             log.warning("telegram reply not delivered chat=%s error=%s", dest, exc.message)
             return False
 
-    async def _answer(self, query: Any, dest: str, text: str | None = None, show_alert: bool = False) -> None:
+    async def _answer(self, query: CallbackQuery, dest: str, text: str | None = None, show_alert: bool = False) -> None:
         """Answer a button press; a refusal from Telegram is logged, never raised."""
-        from telegram.error import TelegramError
-
         try:
             await query.answer(text, show_alert=show_alert)
         except TelegramError as exc:
             log.warning("telegram button answer failed chat=%s error=%s", dest,
-                        self.channel._translate(exc, dest).message)
+                        self.channel.translate(exc, dest).message)
 
-    async def reply(self, update: Any, key: str, markup: Any = None, **values: Any) -> None:
-        dest = str(update.effective_chat.id)
+    async def reply(self, update: Update, key: str, markup: Any = None, **values: Any) -> None:
+        dest = str(_chat(update).id)
         await self.reply_to(dest, self.t(dest, key, **values), markup)
 
-    def is_admin(self, update: Any) -> bool:
+    def is_admin(self, update: Update) -> bool:
         user = update.effective_user
-        chat = update.effective_chat
+        chat = _chat(update)
         admins = self.channel.admins
         return (user is not None and str(user.id) in admins) or (chat.type == "private" and str(chat.id) in admins)
 
@@ -431,22 +318,22 @@ class RaqibBot:
             return "yes"
         return "pending" if state == "pending" else ("denied" if state == "denied" else "no")
 
-    async def may_change(self, update: Any) -> bool:
+    async def may_change(self, update: Update) -> bool:
         """Access granted, and in groups the sender is one of its administrators."""
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
             return False
-        chat = update.effective_chat
+        chat = _chat(update)
         if chat.type in ("group", "supergroup") and not self.is_admin(update):
             if not await self._group_admin(update):
                 await self.reply(update, "group_admins_only")
                 return False
         return True
 
-    async def _group_admin(self, update: Any) -> bool:
-        chat, user = update.effective_chat, update.effective_user
+    async def _group_admin(self, update: Update) -> bool:
+        chat, user = _chat(update), update.effective_user
         message = update.effective_message
         sender_chat = getattr(message, "sender_chat", None) if message is not None else None
         if sender_chat is not None and sender_chat.id == chat.id:
@@ -460,8 +347,8 @@ class RaqibBot:
             return False
         return member.status in ("creator", "administrator")
 
-    async def _refuse(self, update: Any, state: str) -> None:
-        dest = str(update.effective_chat.id)
+    async def _refuse(self, update: Update, state: str) -> None:
+        dest = str(_chat(update).id)
         if state == "pending":
             await self.reply(update, "pending")
         elif self.channel.access == "approve" and state != "denied":
@@ -471,10 +358,8 @@ class RaqibBot:
         else:
             await self.reply(update, "not_allowed", chat=dest)
 
-    async def _request_access(self, update: Any) -> None:
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-        chat = update.effective_chat
+    async def _request_access(self, update: Update) -> None:
+        chat = _chat(update)
         dest = str(chat.id)
         self.store.update_destination_settings(self.name, dest, access="pending", requested=time.time())
         who = chat.title or " ".join(x for x in (chat.first_name, chat.last_name) if x) or dest
@@ -491,7 +376,7 @@ class RaqibBot:
         log.info("telegram access requested chat=%s", dest)
         await self.reply(update, "requested")
 
-    def find_watchlist(self, text: str) -> Any:
+    def find_watchlist(self, text: str) -> "Watchlist | None":
         wanted = " ".join(visible(text).split()).casefold()
         lists = self.services.watchlists()
         for wl in lists:
@@ -511,7 +396,6 @@ class RaqibBot:
     def _time(self, epoch: float, dest: str) -> str:
         tz = self.channel.defaults.get("tz")
         try:
-            from zoneinfo import ZoneInfo
             zone = ZoneInfo(tz) if tz else timezone.utc
         except Exception:
             zone = timezone.utc
@@ -519,27 +403,25 @@ class RaqibBot:
 
     # -- commands -------------------------------------------------------------------------------
 
-    async def cmd_start(self, update: Any, context: Any) -> None:
-        dest = str(update.effective_chat.id)
+    async def cmd_start(self, update: Update, context: Context) -> None:
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
             return
         await self.reply_to(dest, self.t(dest, "welcome") + self._help(update))
 
-    def _help(self, update: Any) -> str:
-        dest = str(update.effective_chat.id)
+    def _help(self, update: Update) -> str:
+        dest = str(_chat(update).id)
         text = self.t(dest, "help")
         if self.is_admin(update):
             text += self.t(dest, "help_admin")
         return text
 
-    async def cmd_help(self, update: Any, context: Any) -> None:
-        await self.reply_to(str(update.effective_chat.id), self._help(update))
+    async def cmd_help(self, update: Update, context: Context) -> None:
+        await self.reply_to(str(_chat(update).id), self._help(update))
 
     def _list_view(self, dest: str) -> tuple[str, Any]:
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
         lists = self.services.watchlists()
         if not lists:
             return self.t(dest, "list_empty"), None
@@ -556,8 +438,8 @@ class RaqibBot:
                 buttons.append([InlineKeyboardButton(html.unescape(label)[:60], callback_data=data)])
         return "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None
 
-    async def cmd_list(self, update: Any, context: Any) -> None:
-        dest = str(update.effective_chat.id)
+    async def cmd_list(self, update: Update, context: Context) -> None:
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
@@ -565,8 +447,8 @@ class RaqibBot:
         text, markup = self._list_view(dest)
         await self.reply_to(dest, text, markup)
 
-    async def _named(self, update: Any, context: Any, cmd: str) -> Any:
-        dest = str(update.effective_chat.id)
+    async def _named(self, update: Update, context: Context, cmd: str) -> Any:
+        dest = str(_chat(update).id)
         name = " ".join(context.args or [])
         if not name:
             lists = self.services.watchlists()
@@ -577,23 +459,23 @@ class RaqibBot:
             await self.reply_to(dest, self.t(dest, "unknown_list", name=name))
         return wl
 
-    async def cmd_subscribe(self, update: Any, context: Any) -> None:
+    async def cmd_subscribe(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
         wl = await self._named(update, context, "subscribe")
         if wl is None:
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         if self.store.subscribe(self.name, dest, wl.name):
             log.info("telegram subscribed chat=%s watchlist=%s", dest, wl.name)
             await self.reply(update, "subscribed", title=wl.title or wl.name)
         else:
             await self.reply(update, "already", title=wl.title or wl.name)
 
-    async def cmd_unsubscribe(self, update: Any, context: Any) -> None:
+    async def cmd_unsubscribe(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         if [a.lower() for a in (context.args or [])] == ["all"]:
             n = self.store.unsubscribe(self.name, dest)
             await self.reply(update, "unsubscribed_all", n=n)
@@ -607,10 +489,10 @@ class RaqibBot:
         else:
             await self.reply(update, "not_subscribed", title=wl.title or wl.name)
 
-    async def cmd_mute(self, update: Any, context: Any) -> None:
+    async def cmd_mute(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         text = "".join(context.args or []) or "1h"
         try:
             seconds = parse_duration(text)
@@ -624,18 +506,18 @@ class RaqibBot:
         self.store.update_destination_settings(self.name, dest, muted_until=until)
         await self.reply(update, "muted", until=self._time(until, dest))
 
-    async def cmd_unmute(self, update: Any, context: Any) -> None:
+    async def cmd_unmute(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         self.store.update_destination_settings(self.name, dest, muted_until=None)
         self.release_held(dest)
         await self.reply(update, "unmuted")
 
-    async def cmd_quiet(self, update: Any, context: Any) -> None:
+    async def cmd_quiet(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         text = "".join(context.args or []).strip()
         if text.lower() in ("off", "0", "no", "لا", "إلغاء"):
             self.store.update_destination_settings(self.name, dest, quiet="off")
@@ -651,8 +533,8 @@ class RaqibBot:
         self.store.update_destination_settings(self.name, dest, quiet=quiet)
         await self.reply(update, "quiet_set", quiet=quiet, tz=self.channel.defaults.get("tz") or "UTC")
 
-    async def cmd_status(self, update: Any, context: Any) -> None:
-        dest = str(update.effective_chat.id)
+    async def cmd_status(self, update: Update, context: Context) -> None:
+        dest = str(_chat(update).id)
         state = self.access_state(dest)
         if state != "yes":
             await self._refuse(update, state)
@@ -678,10 +560,10 @@ class RaqibBot:
     def _terms_of(self, dest: str) -> list[str]:
         return [r["term"] for r in self.store.personal_terms(self.name, dest)]
 
-    async def cmd_watch(self, update: Any, context: Any) -> None:
+    async def cmd_watch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         term = " ".join(context.args or [])
         if not term:
             terms = self._terms_of(dest)
@@ -705,10 +587,10 @@ class RaqibBot:
         else:
             await self.reply(update, "already_watching", term=term)
 
-    async def cmd_unwatch(self, update: Any, context: Any) -> None:
+    async def cmd_unwatch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         term = " ".join(context.args or [])
         if self.store.remove_personal_term(self.name, dest, term):
             self.services.personal_terms_changed(self.name, dest)
@@ -716,14 +598,14 @@ class RaqibBot:
         else:
             await self.reply(update, "not_watching", term=term)
 
-    async def cmd_lang(self, update: Any, context: Any) -> None:
-        dest = str(update.effective_chat.id)
+    async def cmd_lang(self, update: Update, context: Context) -> None:
+        dest = str(_chat(update).id)
         choice = "".join(context.args or []).strip().lower()
         choice = {"arabic": "ar", "عربي": "ar", "العربية": "ar", "english": "en"}.get(choice, choice)
         if choice not in LANGS:
             await self.reply(update, "bad_lang")
             return
-        chat = update.effective_chat
+        chat = _chat(update)
         if chat.type in ("group", "supergroup") and not self.is_admin(update) and not await self._group_admin(update):
             await self.reply(update, "group_admins_only")
             return
@@ -732,13 +614,13 @@ class RaqibBot:
 
     # -- admin commands ------------------------------------------------------------------------
 
-    async def _admin(self, update: Any) -> bool:
+    async def _admin(self, update: Update) -> bool:
         if self.is_admin(update):
             return True
         await self.reply(update, "admins_only")
         return False
 
-    async def cmd_reload(self, update: Any, context: Any) -> None:
+    async def cmd_reload(self, update: Update, context: Context) -> None:
         if not await self._admin(update):
             return
         problems = await self.services.reload()
@@ -747,10 +629,10 @@ class RaqibBot:
         else:
             await self.reply(update, "reloaded", n=len(self.services.watchlists()))
 
-    async def cmd_feeds(self, update: Any, context: Any) -> None:
+    async def cmd_feeds(self, update: Update, context: Context) -> None:
         if not await self._admin(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         feeds = [f for f in self.store.feeds() if f.get("enabled")]
         lines = [self.t(dest, "feeds_head", n=len(feeds))]
         for f in feeds:
@@ -772,29 +654,29 @@ class RaqibBot:
             log.warning("telegram decision not delivered chat=%s error=%s", target, type(exc).__name__)
         return self.t(admin_dest, "approved_admin" if approve else "denied_admin", chat=target)
 
-    async def _approve_cmd(self, update: Any, context: Any, approve: bool) -> None:
+    async def _approve_cmd(self, update: Update, context: Context, approve: bool) -> None:
         if not await self._admin(update):
             return
-        dest = str(update.effective_chat.id)
+        dest = str(_chat(update).id)
         target = "".join(context.args or []).strip()
         if not _CHAT_ID.match(target):
             await self.reply(update, "need_chat", cmd="approve" if approve else "deny")
             return
         await self.reply_to(dest, await self._decide(dest, target, approve))
 
-    async def cmd_approve(self, update: Any, context: Any) -> None:
+    async def cmd_approve(self, update: Update, context: Context) -> None:
         await self._approve_cmd(update, context, True)
 
-    async def cmd_deny(self, update: Any, context: Any) -> None:
+    async def cmd_deny(self, update: Update, context: Context) -> None:
         await self._approve_cmd(update, context, False)
 
     # -- buttons --------------------------------------------------------------------------------
 
-    async def on_button(self, update: Any, context: Any) -> None:
-        from telegram.constants import ParseMode
-
+    async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
-        dest = str(update.effective_chat.id)
+        if query is None:  # the CallbackQueryHandler passes nothing else
+            return
+        dest = str(_chat(update).id)
         action, _, arg = (query.data or "").partition(":")
         if action in ("approve", "deny"):
             if not self.is_admin(update):
