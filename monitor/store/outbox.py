@@ -100,7 +100,7 @@ class OutboxTable(Database):
         held = "last_error, held"
         if not self._has_column("outbox", "held"):  # read-only, before the daemon migrated the file
             held = ("CASE WHEN SUBSTR(last_error, 1, 5)='held:' THEN LTRIM(SUBSTR(last_error, 6)) "
-                    "ELSE last_error END AS last_error, SUBSTR(last_error, 1, 5)='held:' AS held")
+                    "ELSE last_error END AS last_error, COALESCE(SUBSTR(last_error, 1, 5)='held:', 0) AS held")
         return self._query("SELECT id, channel, destination, kind, watchlist, state, attempts, next_try, "
                            f"{held} FROM outbox WHERE state != '{SENT}' ORDER BY id")
 
