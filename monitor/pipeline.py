@@ -64,13 +64,15 @@ class RouteSettings:
 class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_ingest: Callable[[IngestResult], None] | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
         self.channels = set(channels)
         self.settings = settings
         self.clock = clock
+        self.on_ingest = on_ingest  # what each ingest added, for metrics
         self._last_id = 0
 
     def _allocate_id(self) -> int:
@@ -81,8 +83,13 @@ class Pipeline:
 
     def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
         result = IngestResult(seen=len(stories))
-        if not stories:
-            return result
+        if stories:
+            self._ingest(feed, stories, result)
+        if self.on_ingest:
+            self.on_ingest(result)
+        return result
+
+    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
         fresh = [s for s in stories if s.guid not in known]
         fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
@@ -93,7 +100,6 @@ class Pipeline:
                 continue
             known.add(story.guid)
             self._ingest_one(story, matcher, watchlists, result)
-        return result
 
     def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
         now = self.clock()
