@@ -327,7 +327,7 @@ def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
         rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
                      str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:

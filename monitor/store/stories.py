@@ -39,7 +39,7 @@ class StoryTable(Database):
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
         cur = conn.execute(f"INSERT INTO stories ({cols}) VALUES ({marks})", tuple(row.values()))
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
 
     def cluster_sources(self, cluster: int) -> list[dict]:
         """Members of a cluster, first first: feed, url, title, fetched."""
@@ -78,7 +78,7 @@ class StoryTable(Database):
                            "WHERE cluster=? ORDER BY id LIMIT 1", (cluster,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "feed", "title", "summary", "url", "published"), row))
+        return dict(zip(("id", "feed", "title", "summary", "url", "published"), row, strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
