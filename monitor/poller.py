@@ -31,8 +31,7 @@ from .errors import FetchError, StoreError
 from .fetch import Fetcher
 from .parse_pool import ParsePool, ParsingStopped
 from .pipeline import Pipeline
-from .schedule import (ScheduleSettings, next_poll_after_failure, next_poll_after_success,
-                       update_publish_interval)
+from .schedule import ScheduleSettings, next_poll_after_failure, next_poll_after_success, update_publish_interval
 from .store import Store
 
 log = logging.getLogger(__name__)
