@@ -42,6 +42,8 @@ from .secrets import mask_destination as _mask
 
 log = logging.getLogger(__name__)
 
+HELD_REASON = "quiet hours, mute or digest mode"  # the outbox's last_error of a held row
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -137,10 +139,11 @@ class Deliverer:
             oldest = min(r["created"] for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
-                self.store.hold([r["id"] for r in alerts_rows], hold, "held: quiet hours, mute or digest mode")
-                self._hold_rest(channel.name, destination, hold)
+                self.store.hold([r["id"] for r in alerts_rows], hold, HELD_REASON)
+                # the destination's other pending rows wait too, so the digest is whole
+                self.store.hold_destination(channel.name, destination, hold, HELD_REASON)
             else:
-                held_before = any(r["last_error"] and r["last_error"].startswith("held:") for r in alerts_rows)
+                held_before = any(r["held"] for r in alerts_rows)
                 digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
                 if digest and len(alerts_rows) > 1:
                     sent += await self._send(channel, alerts_rows, digest=True)
@@ -150,12 +153,6 @@ class Deliverer:
         for row in updates:
             sent += await self._update(channel, row)
         return sent
-
-    def _hold_rest(self, channel: str, destination: str, until: float) -> None:
-        """Hold the destination's other pending rows too, so the digest is whole."""
-        self.store.execute("UPDATE outbox SET next_try=?, last_error='held: quiet hours, mute or digest mode' "
-                           "WHERE channel=? AND destination=? AND state='pending' AND kind!='update' "
-                           "AND next_try < ?", (until, channel, destination, until))
 
     async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
         claimed = set(self.store.claim([r["id"] for r in rows]))
@@ -204,7 +201,7 @@ class Deliverer:
                         channel.name, _mask(destination), n)
         attempts = max(r["attempts"] for r in rows) + 1
         if exc.permanent or attempts >= self.settings.max_attempts:
-            self.store.mark_dead(ids, str(exc))
+            self.store.mark_dead(ids, str(exc), held=exc.held)
             outcome = "dead"
             log.error("alert failed for good channel=%s destination=%s attempts=%d error=%s",
                       channel.name, _mask(destination), attempts, exc)
@@ -212,7 +209,7 @@ class Deliverer:
             delay = self.backoff(attempts)
             if exc.retry_after is not None:
                 delay = max(exc.retry_after, 0.0)
-            self.store.mark_retry(ids, self.clock() + delay, str(exc))
+            self.store.mark_retry(ids, self.clock() + delay, str(exc), held=exc.held)
             outcome = "retry"
             log.warning("alert send failed, will retry channel=%s destination=%s attempts=%d "
                         "in_seconds=%.1f error=%s", channel.name, _mask(destination), attempts, delay, exc)
@@ -226,11 +223,8 @@ class Deliverer:
         return self.rng.uniform(0, cap)
 
     async def _update(self, channel: Channel, row: dict) -> int:
-        original = self.store.query(
-            "SELECT ref FROM outbox WHERE cluster=? AND watchlist=? AND channel=? AND destination=? "
-            "AND kind='story' AND state='sent' AND ref IS NOT NULL", (row["cluster"], row["watchlist"],
-                                                                       row["channel"], row["destination"]))
-        if not channel.can_edit or not original:
+        original = self.store.sent_ref(row["cluster"], row["watchlist"], row["channel"], row["destination"])
+        if not channel.can_edit or original is None:
             self.store.mark_sent([row["id"]], self.clock())  # nothing to edit: the update is moot
             return 0
         sources = []
@@ -241,7 +235,7 @@ class Deliverer:
             return 0  # another sender has it
         alert = alert_from_row(row)
         try:
-            await channel.edit(alert, original[0]["ref"], sources)
+            await channel.edit(alert, original, sources)
         except DeliveryError as exc:
             self._failed(channel, [row], exc)
             return 0

@@ -67,7 +67,7 @@ async def run(args: argparse.Namespace) -> None:
         deliverer = Deliverer(store, {"telegram": channel}, settings=DeliverySettings(burst=10, batch=500))
         started = time.monotonic()
         sent = 0
-        while store.scalar("SELECT COUNT(*) FROM outbox WHERE state='pending' AND next_try <= ?", (time.time(),)):
+        while store.due_alerts(time.time(), limit=1):
             sent += await deliverer.run_once()
         elapsed = time.monotonic() - started
         await channel.close()
@@ -78,7 +78,7 @@ async def run(args: argparse.Namespace) -> None:
             per_chat.setdefault(str(c.params["chat_id"]), []).append(c.at)
         chat_1s = max(max_in_window(t, 1.0) for t in per_chat.values())
         group_60s = max((max_in_window(per_chat.get(g, []), 60.0) for g in groups), default=0)
-        dead = store.scalar("SELECT COUNT(*) FROM outbox WHERE state='dead'")
+        dead = store.counts(time.time())["dead"]
         print(f"alerts: {args.alerts}  chats: {len(chats)} ({len(privates)} private, {len(groups)} groups)  "
               f"server latency: {args.latency * 1000:.0f} ms")
         print(f"sent: {sent} alerts in {len(calls)} messages, dead: {dead}, elapsed: {elapsed:.1f} s")

@@ -5,7 +5,7 @@
      ├── FetchError         feed, url: a feed could not be fetched (network, HTTP, size)
      ├── ParseError         feed, url: the body is not a feed we can read
      ├── StoreError         the database refused (disk full, read-only, corrupt)
-     └── DeliveryError      channel, destination, permanent, retry_after, unsubscribe,
+     └── DeliveryError      channel, destination, permanent, retry_after, held, unsubscribe,
                             migrate_to: an alert could not be sent
 
 Third-party exceptions are translated at the boundary (`raise FetchError(...) from exc`).
@@ -76,11 +76,12 @@ class DeliveryError(RaqibError):
 
     def __init__(self, message: str, *, channel: str = "", destination: str = "",
                  permanent: bool = False, retry_after: float | None = None, hint: str = "",
-                 unsubscribe: bool = False, migrate_to: str | None = None) -> None:
+                 unsubscribe: bool = False, migrate_to: str | None = None, held: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.channel = channel
         self.destination = destination
         self.permanent = permanent
         self.retry_after = retry_after
+        self.held = held  # the wait is long (a Telegram RetryAfter): the alerts leave as one digest
         self.unsubscribe = unsubscribe  # the destination is gone (bot blocked, kicked)
         self.migrate_to = migrate_to  # the destination moved (Telegram group → supergroup)

@@ -64,13 +64,15 @@ class RouteSettings:
 class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_ingest: Callable[[IngestResult], None] | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
         self.channels = set(channels)
         self.settings = settings
         self.clock = clock
+        self.on_ingest = on_ingest  # what each ingest added, for metrics
         self._last_id = 0
 
     def _allocate_id(self) -> int:
@@ -81,8 +83,13 @@ class Pipeline:
 
     def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
         result = IngestResult(seen=len(stories))
-        if not stories:
-            return result
+        if stories:
+            self._ingest(feed, stories, result)
+        if self.on_ingest:
+            self.on_ingest(result)
+        return result
+
+    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
         fresh = [s for s in stories if s.guid not in known]
         fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
@@ -93,7 +100,6 @@ class Pipeline:
                 continue
             known.add(story.guid)
             self._ingest_one(story, matcher, watchlists, result)
-        return result
 
     def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
         now = self.clock()
@@ -113,10 +119,8 @@ class Pipeline:
                 "published": story.published.timestamp() if story.published else None,
                 "fetched": now, "cluster": cluster, "dedup_kind": verdict.kind,
             })
-            for name in fired:
-                conn.execute("INSERT OR IGNORE INTO cluster_watchlists VALUES (?, ?)", (cluster, name))
-            sources = _distinct(r[0] for r in conn.execute(
-                "SELECT feed FROM stories WHERE cluster=? ORDER BY id", (cluster,)))
+            self.store.add_cluster_watchlists(conn, cluster, fired)
+            sources = _distinct(self.store.cluster_feeds(conn, cluster))
             for name, wl_matches in fired.items():
                 wl = watchlists.get(name)
                 if wl is None or wl.when == "spread":
@@ -127,8 +131,9 @@ class Pipeline:
                                           watchlist=name, cluster=cluster, story_id=story_id,
                                           payload=payload, now=now):
                         result.alerts += 1
-            if verdict.kind != "new":
-                self._queue_updates(conn, cluster, story_id, now)
+            if verdict.kind != "new":  # ask editable channels to add the new source to what they sent
+                self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
+                                         throttle=self.settings.update_throttle)
             if verdict.kind != "new" or fired:  # a lone unmatched story cannot spread anything
                 result.alerts += self._spread(conn, cluster, watchlists, fired, now)
         result.new += 1
@@ -149,48 +154,27 @@ class Pipeline:
                 out.append(("console", "-"))
         return _distinct(out)
 
-    def _queue_updates(self, conn, cluster: int, story_id: int, now: float) -> None:
-        """Ask editable channels to add the new source to alerts already sent for this cluster."""
-        rows = conn.execute(
-            "SELECT channel, destination, watchlist, payload FROM outbox WHERE cluster=? AND kind='story'",
-            (cluster,)).fetchall()
-        throttle = self.settings.update_throttle
-        for channel, destination, watchlist, payload in rows:
-            if channel not in self.settings.editable_channels:
-                continue
-            conn.execute(
-                "INSERT INTO outbox (channel, destination, kind, watchlist, cluster, story_id, payload, "
-                "state, next_try, created) VALUES (?, ?, 'update', ?, ?, ?, ?, 'pending', ?, ?) "
-                "ON CONFLICT(cluster, watchlist, channel, destination, kind) DO UPDATE SET "
-                "state='pending', story_id=excluded.story_id, attempts=0, "
-                "next_try=MAX(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
-                "WHERE outbox.state IN ('sent', 'dead')",
-                (channel, destination, watchlist, cluster, story_id, payload, now + min(5.0, throttle), now,
-                 throttle))
-
     def _spread(self, conn, cluster: int, watchlists: dict, fired: dict, now: float) -> int:
-        names = {r[0] for r in conn.execute("SELECT watchlist FROM cluster_watchlists WHERE cluster=?",
-                                            (cluster,))}
+        names = self.store.cluster_watchlists(conn, cluster)
         added = 0
         for name in names:
             wl = watchlists.get(name)
             if wl is None or wl.when != "spread":
                 continue
             window = max(1, wl.within_minutes or 60) * 60.0
-            sources = _distinct(r[0] for r in conn.execute(
-                "SELECT feed FROM stories WHERE cluster=? AND fetched >= ? ORDER BY id",
-                (cluster, now - window)))
+            sources = _distinct(self.store.cluster_feeds(conn, cluster, since=now - window))
             if len(sources) < max(1, wl.outlets or 1):
                 continue
-            first = conn.execute("SELECT id, feed, title, summary, url, published FROM stories "
-                                 "WHERE cluster=? ORDER BY id LIMIT 1", (cluster,)).fetchone()
-            lead = Story(feed=first[1], guid="", url=first[4], title=first[2], summary=first[3],
-                         published=_dt(first[5]) if first[5] else None)
+            first = self.store.cluster_lead(conn, cluster)
+            if first is None:
+                continue
+            lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
+                         summary=first["summary"], published=_dt(first["published"]) if first["published"] else None)
             rematch = [m for m in self.registry.matcher.match(lead.title, lead.summary) if m.watchlist == name]
             payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
-                                      watchlist=name, cluster=cluster, story_id=first[0],
+                                      watchlist=name, cluster=cluster, story_id=first["id"],
                                       payload=payload, now=now):
                     added += 1
         return added

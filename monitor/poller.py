@@ -31,8 +31,7 @@ from .errors import FetchError, StoreError
 from .fetch import Fetcher
 from .parse_pool import ParsePool, ParsingStopped
 from .pipeline import Pipeline
-from .schedule import (ScheduleSettings, next_poll_after_failure, next_poll_after_success,
-                       update_publish_interval)
+from .schedule import ScheduleSettings, next_poll_after_failure, next_poll_after_success, update_publish_interval
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -126,7 +125,7 @@ class Poller:
 
     async def poll_all(self) -> None:
         """Poll every enabled feed once, now (tests, `raqib demo`)."""
-        feeds = self.store.query("SELECT * FROM feeds WHERE enabled=1")
+        feeds = self.store.enabled_feeds()
         await asyncio.gather(*(self.poll_feed(f) for f in feeds))
 
     async def poll_feed(self, feed: dict) -> str:
@@ -239,8 +238,7 @@ class Poller:
     def check_silence(self) -> None:
         """Feeds that poll fine but stopped publishing for far longer than usual."""
         now = self.clock()
-        for feed in self.store.query("SELECT * FROM feeds WHERE enabled=1 AND healthy=1 "
-                                     "AND last_new_item IS NOT NULL AND avg_interval IS NOT NULL"):
+        for feed in self.store.quiet_candidates():
             limit = max(self.health.min_silence, self.health.silence_factor * feed["avg_interval"])
             if now - feed["last_new_item"] > limit:
                 hours = (now - feed["last_new_item"]) / 3600

@@ -208,26 +208,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     feeds = store.feeds()
     enabled = [f for f in feeds if f["enabled"]]
     failing = [f for f in enabled if not f["healthy"] or f["failures"]]
-    q = store.scalar
+    c = store.counts(now)
     rows = [
         ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
                   + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
         ("last poll", _ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
-        ("stories", f"{q('SELECT COUNT(*) FROM stories WHERE fetched >= ?', (now - 3600,))} last hour, "
-                    f"{q('SELECT COUNT(*) FROM stories WHERE fetched >= ?', (now - 86400,))} last day"),
-        ("alerts sent", f"{q('SELECT COUNT(*) FROM outbox WHERE state=? AND sent_at >= ?', ('sent', now - 3600))}"
-                        f" last hour, "
-                        f"{q('SELECT COUNT(*) FROM outbox WHERE state=? AND sent_at >= ?', ('sent', now - 86400))}"
-                        f" last day"),
-        ("outbox", f"{q('SELECT COUNT(*) FROM outbox WHERE state IN (?, ?)', ('pending', 'sending'))} waiting"),
-        ("dead letters", str(q("SELECT COUNT(*) FROM outbox WHERE state='dead'"))),
+        ("stories", f"{c['stories_hour']} last hour, {c['stories_day']} last day"),
+        ("alerts sent", f"{c['alerts_hour']} last hour, {c['alerts_day']} last day"),
+        ("outbox", f"{c['outbox_pending']} waiting"),
+        ("dead letters", str(c["dead"])),
     ]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
-    dead = store.query("SELECT id, channel, destination, attempts, last_error FROM outbox WHERE state='dead' "
-                       "ORDER BY id DESC LIMIT 10")
-    for d in dead:
+    for d in store.dead_letters(10):
         print(f"  dead #{d['id']} {d['channel']}:{d['destination']} after {d['attempts']} attempts: "
               f"{d['last_error']}")
     store.close()
@@ -326,7 +320,7 @@ def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
         rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
                      str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -340,13 +334,13 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             n = store.retry_dead(args.ids or None)
             print(f"{n} dead alerts queued again")
             return 0
-        rows = store.query("SELECT id, channel, destination, kind, watchlist, state, attempts, next_try, "
-                           "last_error FROM outbox WHERE state != 'sent' ORDER BY id")
+        rows = store.unsent()
         for r in rows:
+            error = ("held: " if r["held"] else "") + (r["last_error"] or "")
             print(f"#{r['id']} {r['state']:<8} {r['channel']}:{r['destination']} {r['kind']} "
                   f"{r['watchlist']} attempts={r['attempts']} "
                   f"next={datetime.fromtimestamp(r['next_try'], timezone.utc):%Y-%m-%d %H:%M:%S}"
-                  + (f" error={r['last_error']}" if r["last_error"] else ""))
+                  + (f" error={error}" if error else ""))
         print(f"{len(rows)} alerts not yet sent")
         return 0
     finally:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 from zoneinfo import ZoneInfoNotFoundError
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
 
 from alerts.channel import Channel, build_channels
 from alerts.outbox import Deliverer, DeliverySettings
@@ -54,8 +54,8 @@ from monitor.dedup import Clusterer
 from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
-from monitor.models import Story, alert_payload
-from monitor.pipeline import PERSONAL_PREFIX, IngestResult, Pipeline, RouteSettings
+from monitor.models import alert_payload
+from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.settings import read_settings
@@ -64,7 +64,7 @@ from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
 from . import sdnotify
 from .logs import register_secret
-from .metrics import Metrics
+from .metrics import Metrics, serve_metrics, status_gauges
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +74,6 @@ SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
 SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
 PERSONAL_TITLE = "كلماتي / my terms"
 T = TypeVar("T")
-
-
-class CountingPipeline(Pipeline):
-    """The pipeline, counting what it did for /metrics."""
-
-    metrics: Metrics
-
-    def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
-        result = super().ingest(feed, stories)
-        if result.new:
-            self.metrics.inc("raqib_stories_total", result.new)
-        if result.duplicates:
-            self.metrics.inc("raqib_duplicates_folded_total", result.duplicates)
-        if result.matches:
-            self.metrics.inc("raqib_matches_total", result.matches)
-        if result.alerts:
-            self.metrics.inc("raqib_alerts_queued_total", result.alerts)
-        return result
 
 
 def register_config_secrets(config: Config) -> int:
@@ -145,16 +127,15 @@ class Daemon:
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = settings.dedup
         self.clusterer = self._rebuild_index()
-        self.channels: dict[str, Channel] = build_channels(config.channels, self.store)
+        self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
             if ch.name == "console" and console_stream is not None:
                 ch.stream = console_stream  # type: ignore[attr-defined]
             ch.attach(self)
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
-        self.pipeline = CountingPipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                         settings=route, clock=clock)
-        self.pipeline.metrics = self.metrics
+        self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
+                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -238,17 +219,14 @@ class Daemon:
             "feeds_ok": sum(1 for f in enabled if f["healthy"] and not f["failures"]),
             "feeds_failing": [f["name"] for f in enabled if not f["healthy"] or f["failures"]],
             "last_poll": max((f["last_poll"] or 0 for f in feeds), default=0) or None,
-            "stories_hour": self.store.scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (now - 3600,)),
-            "stories_day": self.store.scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (now - 86400,)),
-            "alerts_hour": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state='sent' AND sent_at >= ?",
-                                             (now - 3600,)),
-            "alerts_day": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state='sent' AND sent_at >= ?",
-                                            (now - 86400,)),
-            "outbox_pending": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')"),
-            "dead": self.store.scalar("SELECT COUNT(*) FROM outbox WHERE state='dead'"),
+            **self.store.counts(now),
             "watchlists": len(self.watchlists()),
             "uptime": now - self.started,
         }
+
+    def gauges(self) -> dict[str, float]:
+        """The gauges of /metrics."""
+        return status_gauges(self.status(), len(self.clusterer))
 
     def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
         """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled
@@ -464,8 +442,7 @@ class Daemon:
         listen = self.settings.metrics.listen
         if not listen:
             return None
-        from .metrics import serve_metrics
-        return await serve_metrics(listen, self)
+        return await serve_metrics(listen, self, allow_remote=self.settings.metrics.allow_remote)
 
 
 def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
@@ -499,6 +476,7 @@ async def in_thread(fn: Callable[[], T], *, name: str) -> T:
                 done.set_exception(value)
 
     def run() -> None:
+        outcome: tuple[bool, object]
         try:
             outcome = (True, fn())
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine

@@ -115,14 +115,8 @@ def summarise(database: Path) -> None:
 
     store = Store(database)
     try:
-        q = store.scalar
-        stories = q("SELECT COUNT(*) FROM stories")
-        clusters = q("SELECT COUNT(DISTINCT cluster) FROM stories")
-        multi = q("SELECT COUNT(*) FROM (SELECT cluster FROM stories GROUP BY cluster "
-                  "HAVING COUNT(DISTINCT feed) > 1)")
-        sent = q("SELECT COUNT(*) FROM outbox WHERE state='sent' AND kind IN ('story', 'spread')")
-        polls = q("SELECT COUNT(*) FROM feeds WHERE last_success IS NOT NULL")
-        print(f"\nraqib demo: {polls} feeds polled, {stories} stories in {clusters} clusters "
-              f"({multi} told by more than one outlet), {sent} alerts raised")
+        c = store.story_counts()
+        print(f"\nraqib demo: {c['feeds_polled']} feeds polled, {c['stories']} stories in {c['clusters']} clusters "
+              f"({c['multi_outlet']} told by more than one outlet), {store.alerts_raised()} alerts raised")
     finally:
         store.close()

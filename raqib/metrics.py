@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .daemon import Daemon
+from monitor.pipeline import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +33,9 @@ HELP = {
 
 
 class Metrics:
+    """Counters fed by the stages' callbacks: `on_ingest` (pipeline), `on_poll` (poller),
+    `on_result` (deliverer); the daemon counts feed health changes itself."""
+
     def __init__(self) -> None:
         self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
@@ -42,6 +44,17 @@ class Metrics:
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         self.counters[(name, tuple(sorted(labels.items())))] += value
+
+    def ingest_done(self, result: IngestResult) -> None:
+        """What one feed's new items added (the pipeline's `on_ingest`)."""
+        if result.new:
+            self.inc("raqib_stories_total", result.new)
+        if result.duplicates:
+            self.inc("raqib_duplicates_folded_total", result.duplicates)
+        if result.matches:
+            self.inc("raqib_matches_total", result.matches)
+        if result.alerts:
+            self.inc("raqib_alerts_queued_total", result.alerts)
 
     def poll_done(self, feed: str, outcome: str, seconds: float) -> None:
         self.inc("raqib_polls_total", outcome=outcome)
@@ -73,7 +86,7 @@ class Metrics:
         h = "raqib_delivery_latency_seconds"
         lines += [f"# HELP {h} {HELP[h]}", f"# TYPE {h} histogram"]
         cumulative = 0
-        for bound, count in zip(LATENCY_BUCKETS, self.buckets):
+        for bound, count in zip(LATENCY_BUCKETS, self.buckets, strict=False):  # the last bucket is +Inf
             cumulative += count
             lines.append(f'{h}_bucket{{le="{bound:g}"}} {cumulative}')
         lines.append(f'{h}_bucket{{le="+Inf"}} {self.latency_count}')
@@ -96,8 +109,18 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def gauges(daemon: "Daemon") -> dict[str, float]:
-    s = daemon.status()
+class Observed(Protocol):
+    """What the server reads from the process it watches (the daemon)."""
+
+    metrics: Metrics
+
+    def health(self) -> tuple[bool, list[str]]: ...
+
+    def gauges(self) -> dict[str, float]: ...
+
+
+def status_gauges(s: dict, index_stories: int) -> dict[str, float]:
+    """The gauges of /metrics from the daemon's status and the size of its dedup index."""
     return {
         "raqib_feeds": s["feeds"],
         "raqib_feeds_failing": len(s["feeds_failing"]),
@@ -105,14 +128,13 @@ def gauges(daemon: "Daemon") -> dict[str, float]:
         "raqib_outbox_dead": s["dead"] or 0,
         "raqib_stories_last_hour": s["stories_hour"] or 0,
         "raqib_last_poll_timestamp_seconds": s["last_poll"] or 0,
-        "raqib_dedup_index_stories": len(daemon.clusterer),
+        "raqib_dedup_index_stories": index_stories,
     }
 
 
-async def serve_metrics(listen: str, daemon: "Daemon") -> asyncio.base_events.Server:
+async def serve_metrics(listen: str, daemon: Observed, *, allow_remote: bool = False) -> asyncio.Server:
     host, _, port = listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    allow_remote = daemon.settings.metrics.allow_remote
     if host not in ("127.0.0.1", "::1", "localhost") and not allow_remote:
         raise ValueError(f"metrics.listen must be a loopback address, got {host!r} "
                          "(set metrics.allow_remote: true to override)")
@@ -130,7 +152,7 @@ async def serve_metrics(listen: str, daemon: "Daemon") -> asyncio.base_events.Se
                                                             "".join(p + "\n" for p in problems))
                 ctype = "text/plain; charset=utf-8"
             elif path == "/metrics":
-                status, body = "200 OK", daemon.metrics.render(gauges(daemon))
+                status, body = "200 OK", daemon.metrics.render(daemon.gauges())
                 ctype = "text/plain; version=0.0.4; charset=utf-8"
             else:
                 status, body, ctype = "404 Not Found", "not found\n", "text/plain; charset=utf-8"

@@ -13,6 +13,7 @@ with warnings.catch_warnings():  # apprise imports the deprecated imghdr module
     warnings.simplefilter("ignore", DeprecationWarning)
     pytest.importorskip("apprise", reason="the apprise extra is not installed (pip install 'raqib[apprise]')")
 
+import sql  # noqa: E402
 from alerts.apprise_channel import AppriseChannel  # noqa: E402
 from alerts.outbox import Deliverer  # noqa: E402
 from alerts.policy import policy_from_settings  # noqa: E402
@@ -77,7 +78,7 @@ async def test_alert_goes_out_through_an_apprise_url(receiver):
     assert path == "/desk"
     assert body["title"] == "الطاقة: أرامكو تعلن نتائج الربع 1"
     assert "https://www.alriyadh.com/1" in body["message"] and "أرامكو" in body["message"]
-    assert store.query("SELECT state FROM outbox")[0]["state"] == "sent"
+    assert sql.rows(store, "SELECT state FROM outbox")[0]["state"] == "sent"
 
 
 async def test_failure_is_retried_then_dead_after_max_attempts(receiver):
@@ -89,12 +90,12 @@ async def test_failure_is_retried_then_dead_after_max_attempts(receiver):
     now = [NOW]
     d = deliverer(store, ch, clock=lambda: now[0])
     assert await d.run_once() == 0
-    row = store.query("SELECT * FROM outbox")[0]
+    row = sql.rows(store, "SELECT * FROM outbox")[0]
     assert row["state"] == "pending" and "json" in row["last_error"]
     assert host not in row["last_error"]  # URLs (and their tokens) stay out of the reason
     now[0] = row["next_try"]
     assert await d.run_once() == 0
-    row = store.query("SELECT * FROM outbox")[0]
+    row = sql.rows(store, "SELECT * FROM outbox")[0]
     assert row["state"] == "dead" and row["last_error"].startswith("gave up after 2 attempts")
     assert len(got) == 2
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+import sql
 from alerts.outbox import Deliverer
 from alerts.telegram import TelegramChannel
 from monitor.config import Section
@@ -331,7 +332,7 @@ async def test_a_flood_wait_met_by_a_reply_holds_alerts_to_that_chat_too(tg, sto
             store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
                           cluster=1, story_id=1, payload=payload, now=time.time())
         assert await Deliverer(store, {"telegram": channel}).run_once() == 0
-        row = store.query("SELECT state, next_try, last_error FROM outbox")[0]
+        row = sql.rows(store, "SELECT state, next_try, last_error FROM outbox")[0]
         assert row["state"] == "pending" and row["next_try"] >= time.time() + 20
         assert "wait" in row["last_error"]
         tg.push_command(42, "/status")  # dropped at once: the chat is still under its flood wait

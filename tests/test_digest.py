@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 from aiosmtpd.controller import Controller
 
+import sql
 from alerts.email import EmailChannel
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import policy_from_settings
@@ -84,7 +85,7 @@ def enqueue(store: Store, destination: str, *, cluster: int, watchlist: str, tit
 
 
 def states(store: Store) -> list[str]:
-    return [r["state"] for r in store.query("SELECT state FROM outbox ORDER BY id")]
+    return [r["state"] for r in sql.rows(store, "SELECT state FROM outbox ORDER BY id")]
 
 
 async def test_daily_digest_holds_until_eight_and_sends_one_grouped_email(inbox):

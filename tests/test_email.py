@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+import sql
 from alerts.email import EmailChannel
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.render import alert_payload
@@ -111,7 +112,7 @@ def enqueue(store: Store, destination: str, cluster: int, *, title: str = TITLE,
 
 
 def rows(store: Store) -> dict[str, dict]:
-    return {r["destination"]: r for r in store.query("SELECT * FROM outbox ORDER BY id")}
+    return {r["destination"]: r for r in sql.rows(store, "SELECT * FROM outbox ORDER BY id")}
 
 
 def deliverer(store: Store, ch: EmailChannel, **settings) -> Deliverer:
@@ -371,7 +372,7 @@ async def test_starttls_with_login_over_a_verified_certificate(tmp_path):
         enqueue(store, "desk@example.org", 2)
         ch = channel(controller.port, security="starttls", ca_file=str(cert), username="raqib", password="wrong")
         assert await deliverer(store, ch).run_once() == 0
-        row = store.query("SELECT * FROM outbox WHERE cluster=2")[0]
+        row = sql.rows(store, "SELECT * FROM outbox WHERE cluster=2")[0]
         assert row["state"] == "pending" and "login refused" in row["last_error"]
 
         # without the CA the certificate is not trusted, and nothing is sent in the clear
@@ -379,7 +380,7 @@ async def test_starttls_with_login_over_a_verified_certificate(tmp_path):
         ch = channel(controller.port, security="starttls", username="raqib", password="pw-123")
         assert await deliverer(store, ch).run_once() == 0
         assert len(inbox.messages) == 1
-        row = store.query("SELECT * FROM outbox WHERE cluster=3")[0]
+        row = sql.rows(store, "SELECT * FROM outbox WHERE cluster=3")[0]
         assert row["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
     finally:
         controller.stop()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import sql
 from daemon_harness import Daemon as DaemonProcess
 from daemon_harness import GrowingFeeds, wait_for, write_config, write_watchlist
 from feedserver import FeedServer, feed_server  # noqa: F401  (fixture)
@@ -87,7 +88,7 @@ async def test_bad_items_are_left_out_and_counted_the_rest_alerts(tmp_path, feed
     assert await poll(daemon, "agency") == "new"
     alerts = [line for line in out.getvalue().splitlines() if "russia-ukraine" in line]
     assert len(alerts) == 1 and "بوتين يلتقي دوروف في كورسك" in alerts[0]
-    stored = {r["guid"] for r in daemon.store.query("SELECT guid FROM stories")}
+    stored = {r["guid"] for r in sql.rows(daemon.store, "SELECT guid FROM stories")}
     assert stored == {f"http://news.example/{n}" for n in (1, 2, 4)} | {"http://news.example/good"}
     row = daemon.store.feed("agency")
     assert row["failures"] == 0 and row["last_error"] is None

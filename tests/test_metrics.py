@@ -19,6 +19,7 @@ from feedserver import FeedServer
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from raqib.daemon import Daemon
+from raqib.metrics import serve_metrics
 from test_storage_faults import free_port, until
 
 TITLE = "بوتين يدعو إلى محادثات سلام في جنيف الأسبوع المقبل مع الوفد الأوكراني"
@@ -96,8 +97,6 @@ async def _headers(port: int) -> httpx.Headers:
 def test_metrics_endpoint_refuses_a_public_address(tmp_path):
     """The config naming a public address is refused at start-up with its line; the server
     itself refuses one too."""
-    from raqib.metrics import serve_metrics
-
     write_watchlist(tmp_path / "wl", "w", ["بوتين"])
     config = write_config(tmp_path, {}, watchlists=tmp_path / "wl",
                           extra="metrics: {listen: '0.0.0.0:9311'}\nchannels:\n  console: {}\n")

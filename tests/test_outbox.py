@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+import sql
 from alerts.channel import Channel
 from alerts.console import ConsoleChannel
 from alerts.outbox import Deliverer, DeliverySettings
@@ -61,7 +62,7 @@ def enqueue(store: Store, n: int, *, channel: str = "scripted", destination: str
 
 
 def states(store: Store) -> dict[str, int]:
-    return {r["state"]: r["n"] for r in store.query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")}
+    return {r["state"]: r["n"] for r in sql.rows(store, "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")}
 
 
 async def test_the_same_alert_is_queued_once_per_cluster_watchlist_destination():
@@ -94,17 +95,17 @@ async def test_failures_retry_with_backoff_then_succeed():
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock,
                           settings=DeliverySettings(backoff_base=10, backoff_max=100))
     assert await deliverer.run_once() == 0
-    row = store.query("SELECT * FROM outbox")[0]
+    row = sql.rows(store, "SELECT * FROM outbox")[0]
     assert row["state"] == "pending" and row["attempts"] == 1 and "connection reset" in row["last_error"]
     assert 1000 <= row["next_try"] <= 1010
     clock.t = row["next_try"]
     assert await deliverer.run_once() == 0
-    row = store.query("SELECT * FROM outbox")[0]
+    row = sql.rows(store, "SELECT * FROM outbox")[0]
     assert row["attempts"] == 2 and clock.t <= row["next_try"] <= clock.t + 20
     clock.t = row["next_try"]
     assert await deliverer.run_once() == 1
     assert channel.sent == [("one", ["خبر 1"])]
-    assert store.query("SELECT state, ref FROM outbox") == [{"state": "sent", "ref": "ref-1"}]
+    assert sql.rows(store, "SELECT state, ref FROM outbox") == [{"state": "sent", "ref": "ref-1"}]
 
 
 async def test_retry_after_is_honoured():
@@ -114,7 +115,7 @@ async def test_retry_after_is_honoured():
     deliverer = Deliverer(store, {"scripted": ScriptedChannel([DeliveryError("slow down", retry_after=3600)])},
                           clock=clock)
     await deliverer.run_once()
-    assert store.scalar("SELECT next_try FROM outbox") == 4600
+    assert sql.value(store, "SELECT next_try FROM outbox") == 4600
     clock.t = 4599
     assert await deliverer.run_once() == 0
     clock.t = 4600
@@ -128,7 +129,7 @@ async def test_permanent_failures_become_dead_letters_that_can_be_retried():
     channel = ScriptedChannel([DeliveryError("bot was blocked by the user", permanent=True, unsubscribe=True)])
     deliverer = Deliverer(store, {"scripted": channel}, clock=Clock(1000))
     await deliverer.run_once()
-    dead = store.query("SELECT state, last_error FROM outbox WHERE state='dead'")
+    dead = sql.rows(store, "SELECT state, last_error FROM outbox WHERE state='dead'")
     assert dead == [{"state": "dead", "last_error": "bot was blocked by the user"}]
     assert store.subscribers("w") == []  # the blocked chat is no longer subscribed
     assert store.retry_dead() == 1
@@ -146,7 +147,7 @@ async def test_after_max_attempts_an_alert_is_dead_not_retried_forever():
     for _ in range(5):
         clock.t += 10
         await deliverer.run_once()
-    row = store.query("SELECT state, attempts FROM outbox")[0]
+    row = sql.rows(store, "SELECT state, attempts FROM outbox")[0]
     assert row == {"state": "dead", "attempts": 3}
 
 
@@ -175,7 +176,7 @@ async def test_quiet_hours_hold_alerts_and_send_one_digest_after():
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock, policy_for=lambda c, d: policy)
     assert await deliverer.run_once() == 0
     morning = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
-    assert store.scalar("SELECT MIN(next_try) FROM outbox") == morning
+    assert sql.value(store, "SELECT MIN(next_try) FROM outbox") == morning
     clock.t = morning - 1
     assert await deliverer.run_once() == 0
     clock.t = morning
@@ -187,7 +188,7 @@ async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
     path = tmp_path / "raqib.db"
     store = Store(path)
     enqueue(store, 3)
-    ids = [r["id"] for r in store.query("SELECT id FROM outbox")]
+    ids = [r["id"] for r in sql.rows(store, "SELECT id FROM outbox")]
     store.claim(ids[:2])
     store.mark_sent(ids[:1], 1000)
     store.conn.close()  # no clean shutdown

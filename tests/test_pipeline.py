@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import sql
 from monitor.dedup import Clusterer
 from monitor.match import Matcher
 from monitor.models import Story
@@ -41,7 +42,7 @@ def pipeline(watchlists, channels=("console",), clock=None):
 
 
 def outbox(store):
-    return store.query("SELECT channel, destination, kind, watchlist, story_id, state FROM outbox ORDER BY id")
+    return sql.rows(store, "SELECT channel, destination, kind, watchlist, story_id, state FROM outbox ORDER BY id")
 
 
 RUSSIA = Watchlist(name="russia", title="روسيا", terms=(Term(text="بوتين"),),
@@ -60,7 +61,7 @@ def test_a_story_retold_by_other_outlets_is_one_alert_per_destination():
     # the editable channel is asked (once) to add the other sources to its message
     updates = [r for r in rows if r["kind"] == "update"]
     assert [(r["channel"], r["destination"]) for r in updates] == [("telegram", "@desk")]
-    assert store.scalar("SELECT COUNT(DISTINCT cluster) FROM stories") == 1
+    assert sql.value(store, "SELECT COUNT(DISTINCT cluster) FROM stories") == 1
 
 
 def test_re_polling_the_same_items_adds_nothing():

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import random
@@ -22,6 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sql
 from daemon_harness import random_title, write_config, write_watchlist
 from monitor.config import load_config
 from monitor.models import Story
@@ -57,7 +59,7 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
             daemon.pipeline.ingest("outlet", batch)
             await daemon.deliverer.run_once()
         daemon.housekeeping()
-        q = daemon.store.scalar
+        q = functools.partial(sql.value, daemon.store)
         history.append((q("SELECT COUNT(*) FROM stories"), q("SELECT COUNT(*) FROM outbox"),
                         q("SELECT COUNT(*) FROM cluster_watchlists"), len(daemon.clusterer), db_bytes(db)))
     await daemon.fetcher.aclose()
@@ -144,6 +146,6 @@ def test_story_ids_are_never_reused_after_everything_was_pruned(tmp_path):
         for i in (1, 2, 3):
             store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "fetched": 0.0, "cluster": i})
     store.prune(stories_before=10.0, outbox_before=10.0)
-    assert store.scalar("SELECT COUNT(*) FROM stories") == 0
+    assert sql.value(store, "SELECT COUNT(*) FROM stories") == 0
     store.close()
     assert Store(tmp_path / "raqib.db").next_story_id() == 4

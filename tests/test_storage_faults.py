@@ -19,6 +19,7 @@ import socket
 import httpx
 import pytest
 
+import sql
 from daemon_harness import GrowingFeeds, NotifySocket, write_config, write_watchlist
 from feedserver import FeedServer
 from monitor.config import load_config
@@ -75,7 +76,7 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
         assert (await client.get("/healthz")).status_code == 200
 
         # the disk fills up: the file may not grow by a single page
-        pages = daemon.store.scalar("PRAGMA page_count")
+        pages = sql.value(daemon.store, "PRAGMA page_count")
         daemon.store.conn.execute(f"PRAGMA max_page_count = {pages}")
         titles = [f"بوتين خبر رقم {i} " + "نص طويل " * 300 for i in range(20)]
         for t in titles:
@@ -104,8 +105,8 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
         assert any("healthy again, watchdog resumed" in r.getMessage() for r in caplog.records)
         for t in titles:
             assert out.getvalue().count(t.split(" نص")[0] + " ") == 1, t[:20]
-        assert daemon.store.scalar("SELECT COUNT(*) FROM stories") == 1 + len(titles)
-        assert daemon.store.scalar("SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
+        assert sql.value(daemon.store, "SELECT COUNT(*) FROM stories") == 1 + len(titles)
+        assert sql.value(daemon.store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
     finally:
         daemon.stop()
         await asyncio.wait_for(task, 30)

@@ -99,7 +99,7 @@ def test_readme_install_commands_agree_with_the_unit():
 def test_database_wal_shm_and_state_folder_are_private(tmp_path):
     db = tmp_path / "new-state" / "raqib.db"
     store = Store(db)
-    store.set_kv("k", "v")
+    store.ping()
     try:
         assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
         for path in (db, db.with_name("raqib.db-wal"), db.with_name("raqib.db-shm")):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import sql
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.telegram import RateLimiter, TelegramChannel, render_alert, split_html, utf16_len
 from monitor.config import Section, load_config
@@ -109,7 +110,7 @@ def test_alert_escapes_feed_text_and_bolds_matched_words(tg, store):
     assert "aljazeera" in msg.text and "2024-08-10 09:30 UTC" in msg.text
     assert "روسيا وأوكرانيا" in msg.text
     assert "\u200f" in msg.text  # the Latin source line is marked right-to-left
-    row = store.query("SELECT state, ref FROM outbox")[0]
+    row = sql.rows(store, "SELECT state, ref FROM outbox")[0]
     assert row == {"state": "sent", "ref": f"42:{msg.message_id}"}
     assert '"is_disabled": true' in msg.params["link_preview_options"]
 
@@ -153,7 +154,7 @@ def test_long_alert_is_split_at_4096_utf16_units_without_breaking_tags(tg, store
     assert utf16_len(html.unescape(re.sub(r"<[^>]*>", "", parts[0].text))) > 3000  # not cut needlessly early
     joined = " ".join(html.unescape(re.sub(r"<[^>]*>", "", p.text)) for p in parts)
     assert joined.count("كلمة𝕏") == 900  # nothing lost at the cut
-    ref = store.query("SELECT ref FROM outbox")[0]["ref"]
+    ref = sql.rows(store, "SELECT ref FROM outbox")[0]["ref"]
     assert ref == f"42:{parts[0].message_id}"  # the first part is the one later edited
 
 
@@ -196,7 +197,7 @@ def test_cluster_update_edits_the_first_message(tg, store):
             ch.clock.now += 10.0
             assert await deliverer(store, ch).run_once() == 1
             # the same update again: Telegram says "not modified", which is success
-            store.execute("UPDATE outbox SET state='pending', next_try=0 WHERE kind='update'")
+            sql.run(store, "UPDATE outbox SET state='pending', next_try=0 WHERE kind='update'")
             assert await deliverer(store, ch).run_once() == 1
         finally:
             await ch.close()
@@ -206,7 +207,7 @@ def test_cluster_update_edits_the_first_message(tg, store):
     assert len(tg.calls_of("editMessageText")) == 2
     assert "نقلته أيضاً: bbcarabic، skynews" in msg.text
     assert msg.edits and msg.edits[-1] == msg.text
-    assert store.scalar("SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
+    assert sql.value(store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
 
 
 # -- Telegram's refusals ----------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_retry_after_is_honoured_and_nothing_is_lost(tg, store):
         d = deliverer(store, ch)
         try:
             assert await d.run_once() == 0
-            row = store.query("SELECT state, next_try FROM outbox")[0]
+            row = sql.rows(store, "SELECT state, next_try FROM outbox")[0]
             assert row["state"] == "pending" and row["next_try"] == pytest.approx(ch.clock.now + 37, abs=2)
             ch.clock.now += 20.0
             assert await d.run_once() == 0  # not yet
@@ -245,7 +246,7 @@ def test_hours_long_retry_after_folds_into_a_digest(tg, store):
         d = deliverer(store, ch)
         try:
             await d.run_once()
-            assert store.scalar("SELECT COUNT(*) FROM outbox WHERE state='pending'") == 3
+            assert sql.value(store, "SELECT COUNT(*) FROM outbox WHERE state='pending'") == 3
             ch.clock.now += 3 * 3600 + 2
             for i in range(3, 15):  # more news piles up meanwhile
                 enqueue(store, "42", cluster=i + 1, title=f"خبر {i}", now=ch.clock.now)
@@ -273,7 +274,7 @@ def test_forbidden_deactivates_the_subscription(tg, store):
 
     asyncio.run(run())
     assert store.subscriptions_of("telegram", "42") == []
-    assert store.query("SELECT state FROM outbox")[0]["state"] == "dead"
+    assert sql.rows(store, "SELECT state FROM outbox")[0]["state"] == "dead"
 
 
 def test_group_upgraded_to_supergroup_moves_the_destination(tg, store):
@@ -311,7 +312,7 @@ def test_bad_request_is_permanent_and_network_errors_retry(tg, store):
             await ch.close()
 
     asyncio.run(run())
-    states = {r["destination"]: r["state"] for r in store.query("SELECT destination, state FROM outbox")}
+    states = {r["destination"]: r["state"] for r in sql.rows(store, "SELECT destination, state FROM outbox")}
     assert states == {"42": "dead", "43": "pending"}
 
 
@@ -330,7 +331,7 @@ def test_unreachable_api_is_a_retry_not_a_loss(store):
             await ch.close()
 
     asyncio.run(run())
-    row = store.query("SELECT state, last_error FROM outbox")[0]
+    row = sql.rows(store, "SELECT state, last_error FROM outbox")[0]
     assert row["state"] == "pending" and "unreachable" in row["last_error"]
 
 

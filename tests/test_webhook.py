@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+import sql
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
@@ -110,7 +111,7 @@ def deliverer(store: Store, ch: WebhookChannel, clock: Clock | None = None, **se
 
 
 def the_row(store: Store) -> dict:
-    [row] = store.query("SELECT * FROM outbox")
+    [row] = sql.rows(store, "SELECT * FROM outbox")
     return row
 
 
@@ -246,7 +247,7 @@ async def test_a_timeout_and_a_refused_connection_are_retried(receiver):
         assert await deliverer(store, ch).run_once() == 0
     finally:
         await ch.close()
-    rows = {r["cluster"]: r for r in store.query("SELECT * FROM outbox")}
+    rows = {r["cluster"]: r for r in sql.rows(store, "SELECT * FROM outbox")}
     assert rows[1]["state"] == "pending" and "timed out" in rows[1]["last_error"]
     assert rows[2]["state"] == "pending" and "network error" in rows[2]["last_error"]
 
@@ -318,7 +319,7 @@ async def test_private_targets_are_refused_at_send_time_unless_allowed(receiver)
     finally:
         await ch.close()
     assert receiver.requests == []
-    for row in store.query("SELECT * FROM outbox"):
+    for row in sql.rows(store, "SELECT * FROM outbox"):
         assert row["state"] == "dead" and row["last_error"].startswith("refused: "), row
         assert "127.0.0.1" in row["last_error"] and "allow_private: true" in row["last_error"]
 

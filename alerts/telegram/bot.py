@@ -389,8 +389,7 @@ class RaqibBot:
 
     def release_held(self, dest: str) -> None:
         """Alerts held by a mute or quiet hours may go now (as one digest)."""
-        self.store.execute("UPDATE outbox SET next_try=? WHERE channel=? AND destination=? AND state='pending' "
-                           "AND last_error LIKE 'held:%'", (time.time(), self.name, dest))
+        self.store.release_held(self.name, dest, time.time())
         self.services.wake_delivery()
 
     def _time(self, epoch: float, dest: str) -> str:

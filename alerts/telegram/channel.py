@@ -417,10 +417,9 @@ class TelegramChannel(Channel):
             raise self._retry_error(destination, left)
 
     def _retry_error(self, destination: str, seconds: float) -> DeliveryError:
-        # "held:" is the deliverer's mark for rows that waited: they go out as one digest
-        prefix = "held: " if seconds >= HELD_AFTER else ""
-        return DeliveryError(f"{prefix}Telegram asks to wait {seconds:.0f}s", channel=self.name,
-                             destination=destination, retry_after=seconds)
+        # held: the rows waited long, so they go out as one digest
+        return DeliveryError(f"Telegram asks to wait {seconds:.0f}s", channel=self.name,
+                             destination=destination, retry_after=seconds, held=seconds >= HELD_AFTER)
 
     async def _ensure_ready_or_retry(self, destination: str) -> None:
         try:

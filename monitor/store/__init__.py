@@ -1,0 +1,62 @@
+"""The store: all of Raqib's state, and every SQL statement of the project.
+
+`Store` is the one object callers use (`from monitor.store import Store`). It is put
+together from one module per table family, each stating its own rules:
+
+- `db`            the connection: opening (exclusive lock, read-only, damaged files),
+                  named migrations, transactions, ping, backup;
+- `feeds`         `feeds`: fetch state, schedule, health;
+- `stories`       `stories` and `cluster_watchlists`;
+- `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
+- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`.
+
+What spans several families lives here: `counts` (what `raqib status`, the daemon's
+/status and /metrics report) and `prune` (retention). One table has no family: `kv`,
+small named values, which today holds only the write probe of `ping`.
+"""
+from __future__ import annotations
+
+from .db import MIGRATIONS, Database, DatabaseLock
+from .feeds import FeedTable
+from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
+from .stories import StoryTable
+from .subscriptions import SubscriptionTables, read_personal_terms
+
+__all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "Store", "read_personal_terms"]
+
+HOUR, DAY = 3600.0, 86400.0
+
+
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, Database):
+    """All reads and writes of Raqib's state. Not shared across threads."""
+
+    def counts(self, now: float) -> dict[str, int]:
+        """Stories stored and alerts sent in the last hour and day, alerts waiting
+        (pending or being sent) and dead letters."""
+        return {
+            "stories_hour": self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (now - HOUR,)),
+            "stories_day": self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (now - DAY,)),
+            "alerts_hour": self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state='{SENT}' AND sent_at >= ?",
+                                        (now - HOUR,)),
+            "alerts_day": self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state='{SENT}' AND sent_at >= ?",
+                                       (now - DAY,)),
+            "outbox_pending": self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state IN ('{PENDING}', '{SENDING}')"),
+            "dead": self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state='{DEAD}'"),
+        }
+
+    def alerts_raised(self) -> int:
+        """Story and spread alerts sent, ever (`raqib demo`)."""
+        return self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state='{SENT}' AND kind IN ('story', 'spread')")
+
+    def prune(self, *, stories_before: float, outbox_before: float) -> dict[str, int]:
+        """Drop old stories (whole clusters whose newest member is old) and old sent alerts."""
+        with self.transaction() as conn:
+            sent = conn.execute(f"DELETE FROM outbox WHERE state='{SENT}' AND COALESCE(sent_at, created) < ?",
+                                (outbox_before,)).rowcount
+            conn.execute("DELETE FROM cluster_watchlists WHERE cluster IN (SELECT cluster FROM stories "
+                         "GROUP BY cluster HAVING MAX(fetched) < ?)", (stories_before,))
+            stories = conn.execute(
+                "DELETE FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
+                "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
+                f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))", (stories_before,)).rowcount
+        return {"stories": stories, "outbox": sent}

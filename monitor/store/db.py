@@ -1,0 +1,352 @@
+"""The database: one SQLite file (through sqlite-utils) in WAL mode, one writer.
+
+This module owns the connection and nothing about any table but the migrations:
+- Opening. The daemon opens its database `exclusive`: an exclusive `flock` on `<db>.lock`
+  (next to the database, holding the owner's pid) is taken before anything else and held
+  until `close()`, so a second daemon on the same file refuses to start, naming the
+  database and the other pid. Other commands take no lock and work while a daemon runs.
+- Read-only opening (status, feeds, outbox listing, backup): SQLite's `mode=ro`, falling
+  back to `immutable=1` where even the WAL index cannot be created (a read-only mount);
+  no migration, no write. A missing file reads as an empty store.
+- A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is a StoreError that says so and how to
+  recover (`raqib backup` copies, `sqlite3 .recover`), wherever it is found.
+- Schema changes are named migrations, applied in order at start-up, each in its own
+  transaction and recorded in `migrations`; a database written by an earlier release
+  upgrades in place. A migration once released is never edited: a change is a new one.
+- `transaction()` is the unit of work: everything inside commits or nothing does; the
+  table modules' methods that take a `conn` write inside the caller's transaction.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import quote
+
+import sqlite_utils
+
+from ..errors import StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_initial", """
+    CREATE TABLE IF NOT EXISTS feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        configured_url TEXT,
+        interval REAL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        disabled_reason TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        next_poll REAL NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_poll REAL,
+        last_success REAL,
+        last_error TEXT,
+        last_error_at REAL,
+        last_new_item REAL,
+        items_seen INTEGER NOT NULL DEFAULT 0,
+        avg_interval REAL,
+        healthy INTEGER NOT NULL DEFAULT 1,
+        title TEXT,
+        source TEXT NOT NULL DEFAULT 'config'
+    );
+    CREATE TABLE IF NOT EXISTS stories (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        feed TEXT NOT NULL,
+        guid TEXT NOT NULL,
+        url TEXT NOT NULL DEFAULT '',
+        canonical_url TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        published REAL,
+        fetched REAL NOT NULL,
+        cluster INTEGER NOT NULL,
+        dedup_kind TEXT NOT NULL DEFAULT 'new',
+        UNIQUE (feed, guid)
+    );
+    CREATE INDEX IF NOT EXISTS stories_cluster ON stories (cluster);
+    CREATE INDEX IF NOT EXISTS stories_canonical_url ON stories (canonical_url);
+    CREATE INDEX IF NOT EXISTS stories_fetched ON stories (fetched);
+    CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'story',
+        watchlist TEXT NOT NULL,
+        cluster INTEGER NOT NULL,
+        story_id INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created REAL NOT NULL,
+        sent_at REAL,
+        ref TEXT,
+        UNIQUE (cluster, watchlist, channel, destination, kind)
+    );
+    CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_try);
+    CREATE TABLE IF NOT EXISTS subscriptions (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        watchlist TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created REAL NOT NULL,
+        PRIMARY KEY (channel, destination, watchlist)
+    );
+    CREATE TABLE IF NOT EXISTS destinations (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (channel, destination)
+    );
+    CREATE TABLE IF NOT EXISTS personal_terms (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        term TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (channel, destination, term)
+    );
+    CREATE TABLE IF NOT EXISTS cluster_watchlists (
+        cluster INTEGER NOT NULL,
+        watchlist TEXT NOT NULL,
+        PRIMARY KEY (cluster, watchlist)
+    );
+    CREATE TABLE IF NOT EXISTS kv (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );
+    """),
+    ("002_feed_last_published", """
+    ALTER TABLE feeds ADD COLUMN last_published REAL
+    """),
+    ("003_feed_bad_items", """
+    ALTER TABLE feeds ADD COLUMN bad_items INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN bad_item_error TEXT
+    """),
+    ("004_outbox_held", """
+    ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
+    """),
+]
+
+_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+_CANNOT_OPEN_RO = (14, 8)  # SQLITE_CANTOPEN, SQLITE_READONLY: no WAL index on a read-only mount
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write here: the file (if any) and its folder (for -wal, -shm)."""
+    return all(os.access(p, os.W_OK) for p in (path, path.parent) if p.exists())
+
+
+class DatabaseLock:
+    """One daemon per database: an exclusive flock on `<db>.lock`, released by `release()`
+    or when the process ends (however it ends: the kernel drops the lock)."""
+
+    def __init__(self, database: Path) -> None:
+        self.fd: int | None = None
+        self.path = database.with_name(database.name + ".lock")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror}",
+                             hint="check the folder's permissions") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StoreError(f"cannot lock {self.path}: {exc.strerror}") from exc
+            pid = f" (pid {owner})" if owner.isdigit() else ""
+            raise StoreError(f"database {database} is in use by another raqib daemon{pid}",
+                             hint="one daemon per database: stop the other one first; "
+                                  "raqib status, feeds, outbox and backup work meanwhile") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the flock; the file stays
+            self.fd = None
+
+    __del__ = release
+
+
+class Database:
+    """The connection to Raqib's state and its plumbing. Not shared across threads."""
+
+    def __init__(self, path: str | Path | None = None, *, memory: bool = False,
+                 readonly: bool = False, exclusive: bool = False) -> None:
+        self.path = None if memory or path is None else Path(path)
+        self.readonly = readonly
+        self._lock: DatabaseLock | None = None
+        if readonly and self.path is not None and not self.path.exists():
+            self.path = None  # nothing stored yet: an empty store answers every read
+        try:
+            if self.path is None:
+                self.db = sqlite_utils.Database(memory=True)
+            elif readonly:
+                self.db = sqlite_utils.Database(self._connect_readonly(self.path))
+            else:
+                if not self.path.parent.exists():
+                    self.path.parent.mkdir(mode=0o700, parents=True)  # state is private
+                if exclusive:
+                    self._lock = DatabaseLock(self.path)
+                new = not self.path.exists()
+                conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+                self.db = sqlite_utils.Database(conn)
+                if new:
+                    os.chmod(self.path, 0o600)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self.conn = self.db.conn
+            if self.path is None or not readonly:
+                self._migrate()
+        except BaseException as exc:
+            if self._lock is not None:
+                self._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                hint = "check the path, its permissions and free disk space"
+                if self.path is not None and not readonly and not _writable(self.path):
+                    hint = ("the database or its folder is read-only; raqib status, feeds, outbox and "
+                            "backup still read it")
+                raise self._error(exc, f"cannot open database {self.path or ':memory:'}", hint) from exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}",
+                                 hint="check the path and its permissions") from exc
+            raise
+
+    @staticmethod
+    def _connect_readonly(path: Path) -> sqlite3.Connection:
+        """mode=ro, or immutable=1 where the WAL index cannot be made (a read-only mount;
+        nobody can be writing there)."""
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _CANNOT_OPEN_RO:
+                raise
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+
+    def _error(self, exc: sqlite3.Error, doing: str, hint: str = "") -> StoreError:
+        """A StoreError for `exc`; a damaged file says so, and how to recover."""
+        where = self.path or ":memory:"
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGED:
+            return StoreError(
+                f"database {where} is damaged: {exc}",
+                hint=f"stop Raqib and keep a copy of the file; then restore a copy made by `raqib backup`, "
+                     f"or rescue what is readable with `sqlite3 {where} .recover | sqlite3 {where}.recovered` "
+                     f"and point `database:` at the new file")
+        return StoreError(f"{doing}: {exc}", hint=hint)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL)")
+        done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            with self.transaction():
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
+            log.info("migration applied name=%s", name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; everything inside commits or nothing does."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, "database write failed", "is the disk full or the database read-only?") from exc
+            raise
+
+    def _query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
+        try:
+            return [dict(r) for r in self.db.query(sql, params)]
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database read failed") from exc
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            row = self.conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database read failed") from exc
+        return row[0] if row else None
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(r["name"] == column for r in self._query(f"PRAGMA table_info({table})"))
+
+    def _execute(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Cursor:
+        try:
+            with self.transaction() as conn:
+                return conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database write failed") from exc
+
+    def ping(self) -> bool:
+        """True when the database answers a read and accepts a write."""
+        try:
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO kv(key, value) VALUES ('ping', ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(time.time()),))
+            return True
+        except StoreError:
+            return False
+
+    def close(self) -> None:
+        try:
+            if self.path is not None and not self.readonly:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.close()
+        except sqlite3.Error as exc:
+            log.warning("database close failed error=%s", exc)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def backup(self, target: str | Path) -> None:
+        """Online backup into `target` (a consistent copy while the daemon runs)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))  # private from the first byte
+        os.chmod(target, 0o600)
+        dest = sqlite3.connect(str(target))
+        try:
+            self.conn.backup(dest)
+        except sqlite3.Error as exc:
+            raise StoreError(f"backup to {target} failed: {exc}") from exc
+        finally:
+            dest.close()
+        os.chmod(target, 0o600)

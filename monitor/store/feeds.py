@@ -1,0 +1,113 @@
+"""Table `feeds`: one row per feed, its fetch state, its schedule and its health.
+
+A row holds the fetch state (etag, last_modified, body_hash, url), the schedule
+(next_poll) and the health (failures, last_success, last_error, items_seen, avg_interval,
+healthy; bad_items and bad_item_error: items its last parse could not read). `source`
+says where the feed came from: `config` rows follow the config file (a feed removed from
+it is disabled, never deleted, so its history stays); OPML imports and bot admins add
+`runtime` rows, which the config leaves alone.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .db import Database
+
+
+class FeedTable(Database):
+    def sync_feeds(self, feeds: Iterable[Any]) -> None:
+        """Make the feeds table agree with the config: add new, update, disable removed."""
+        with self.transaction() as conn:
+            configured = set()
+            for f in feeds:
+                configured.add(f.name)
+                row = conn.execute("SELECT configured_url FROM feeds WHERE name = ?", (f.name,)).fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO feeds (name, url, configured_url, interval, enabled, next_poll) "
+                        "VALUES (?, ?, ?, ?, ?, 0)", (f.name, f.url, f.url, f.interval, int(f.enabled)))
+                elif row[0] != f.url:
+                    # the user changed the URL: start afresh with it
+                    conn.execute(
+                        "UPDATE feeds SET url=?, configured_url=?, interval=?, enabled=?, etag=NULL, "
+                        "last_modified=NULL, body_hash=NULL, next_poll=0, failures=0, "
+                        "disabled_reason=NULL WHERE name=?",
+                        (f.url, f.url, f.interval, int(f.enabled), f.name))
+                else:
+                    conn.execute("UPDATE feeds SET interval=?, enabled=CASE WHEN disabled_reason "
+                                 "IS NULL THEN ? ELSE enabled END WHERE name=?",
+                                 (f.interval, int(f.enabled), f.name))
+            for (name,) in conn.execute("SELECT name FROM feeds WHERE source='config'").fetchall():
+                if name not in configured:
+                    conn.execute("UPDATE feeds SET enabled=0, disabled_reason='removed from config' "
+                                 "WHERE name=?", (name,))
+
+    def add_feed(self, name: str, url: str, *, source: str = "runtime", interval: float | None = None) -> bool:
+        """Add a feed outside the config (OPML import, bot admins); False if the name exists."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM feeds WHERE name=?", (name,)).fetchone():
+                return False
+            conn.execute("INSERT INTO feeds (name, url, configured_url, interval, source) VALUES (?, ?, ?, ?, ?)",
+                         (name, url, url, interval, source))
+        return True
+
+    def add_feeds(self, feeds: Iterable[tuple[str, str]], *, source: str = "runtime") -> list[str]:
+        """Add feeds outside the config all at once (one transaction); returns the names
+        added. A feed whose name or URL is already there is left out."""
+        added: list[str] = []
+        with self.transaction() as conn:
+            names = {r[0] for r in conn.execute("SELECT name FROM feeds")}
+            urls = {r[0] for r in conn.execute("SELECT url FROM feeds UNION SELECT configured_url FROM feeds")}
+            for name, url in feeds:
+                if name in names or url in urls:
+                    continue
+                conn.execute("INSERT INTO feeds (name, url, configured_url, source) VALUES (?, ?, ?, ?)",
+                             (name, url, url, source))
+                names.add(name)
+                urls.add(url)
+                added.append(name)
+        return added
+
+    def feeds_as_configured(self, feeds: Iterable[Any]) -> list[dict]:
+        """The feed table as it will be once synced with these config feeds, without
+        writing to this database (it may be open read-only): synced in a scratch copy."""
+        scratch = type(self)(memory=True)
+        try:
+            columns = {r["name"] for r in scratch._query("PRAGMA table_info(feeds)")}
+            with scratch.transaction() as conn:
+                for row in self.feeds():
+                    row = {k: v for k, v in row.items() if k in columns}
+                    conn.execute(f"INSERT INTO feeds ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                 tuple(row.values()))
+            scratch.sync_feeds(feeds)
+            return scratch.feeds()
+        finally:
+            scratch.close()
+
+    def feed(self, name: str) -> dict | None:
+        rows = self._query("SELECT * FROM feeds WHERE name = ?", (name,))
+        return rows[0] if rows else None
+
+    def feeds(self) -> list[dict]:
+        return self._query("SELECT * FROM feeds ORDER BY name")
+
+    def due_feeds(self, now: float, limit: int = 1000) -> list[dict]:
+        return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "
+                           "ORDER BY next_poll LIMIT ?", (now, limit))
+
+    def enabled_feeds(self) -> list[dict]:
+        return self._query("SELECT * FROM feeds WHERE enabled=1")
+
+    def quiet_candidates(self) -> list[dict]:
+        """Enabled, healthy feeds with a known publishing rhythm: the ones that can fall silent."""
+        return self._query("SELECT * FROM feeds WHERE enabled=1 AND healthy=1 "
+                           "AND last_new_item IS NOT NULL AND avg_interval IS NOT NULL")
+
+    def next_due(self) -> float | None:
+        return self._scalar("SELECT MIN(next_poll) FROM feeds WHERE enabled=1")
+
+    def update_feed(self, name: str, **values: Any) -> None:
+        if not values:
+            return
+        cols = ", ".join(f"{k}=?" for k in values)
+        self._execute(f"UPDATE feeds SET {cols} WHERE name=?", (*values.values(), name))

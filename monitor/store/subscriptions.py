@@ -1,0 +1,114 @@
+"""Tables `subscriptions`, `destinations` and `personal_terms`: what people chose.
+
+- `subscriptions`: destination ↔ watchlist, for channels where people subscribe; leaving
+  sets `active=0` (the row stays, so subscribing again is the same row).
+- `destinations`: per-destination settings as one JSON object (language, mute, quiet
+  hours, digest mode, access); a setting set to None is removed.
+- `personal_terms`: a destination's own terms (Telegram `/watch`).
+
+A destination that changes id (a Telegram group becoming a supergroup) takes all three,
+and its alerts still to be sent, along (`move_destination`).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from .db import Database
+from .outbox import PENDING, SENDING
+
+
+class SubscriptionTables(Database):
+    def subscribers(self, watchlist: str) -> list[tuple[str, str]]:
+        return [(r["channel"], r["destination"]) for r in self._query(
+            "SELECT channel, destination FROM subscriptions WHERE watchlist=? AND active=1", (watchlist,))]
+
+    def subscriptions_of(self, channel: str, destination: str) -> list[str]:
+        return [r["watchlist"] for r in self._query(
+            "SELECT watchlist FROM subscriptions WHERE channel=? AND destination=? AND active=1 "
+            "ORDER BY watchlist", (channel, destination))]
+
+    def subscribe(self, channel: str, destination: str, watchlist: str) -> bool:
+        cur = self._execute(
+            "INSERT INTO subscriptions (channel, destination, watchlist, active, created) VALUES (?, ?, ?, 1, ?) "
+            "ON CONFLICT(channel, destination, watchlist) DO UPDATE SET active=1 WHERE active=0",
+            (channel, destination, watchlist, time.time()))
+        return cur.rowcount > 0
+
+    def unsubscribe(self, channel: str, destination: str, watchlist: str | None = None) -> int:
+        if watchlist is None:
+            cur = self._execute("UPDATE subscriptions SET active=0 WHERE channel=? AND destination=? AND active=1",
+                                (channel, destination))
+        else:
+            cur = self._execute("UPDATE subscriptions SET active=0 WHERE channel=? AND destination=? "
+                                "AND watchlist=? AND active=1", (channel, destination, watchlist))
+        return cur.rowcount
+
+    def destination_settings(self, channel: str, destination: str) -> dict:
+        raw = self._scalar("SELECT settings FROM destinations WHERE channel=? AND destination=?",
+                           (channel, destination))
+        return json.loads(raw) if raw else {}
+
+    def update_destination_settings(self, channel: str, destination: str, **changes: Any) -> dict:
+        with self.transaction():
+            settings = self.destination_settings(channel, destination)
+            for k, v in changes.items():
+                if v is None:
+                    settings.pop(k, None)
+                else:
+                    settings[k] = v
+            self.conn.execute(
+                "INSERT INTO destinations (channel, destination, settings) VALUES (?, ?, ?) "
+                "ON CONFLICT(channel, destination) DO UPDATE SET settings=excluded.settings",
+                (channel, destination, json.dumps(settings, ensure_ascii=False)))
+        return settings
+
+    def move_destination(self, channel: str, old: str, new: str) -> None:
+        """A chat changed id (Telegram group → supergroup): carry everything over."""
+        with self.transaction() as conn:
+            for table in ("subscriptions", "destinations", "personal_terms"):
+                conn.execute(f"UPDATE OR REPLACE {table} SET destination=? WHERE channel=? AND destination=?",
+                             (new, channel, old))
+            conn.execute("UPDATE OR IGNORE outbox SET destination=? WHERE channel=? AND destination=? "
+                         f"AND state IN ('{PENDING}', '{SENDING}')", (new, channel, old))
+
+    def personal_terms(self, channel: str | None = None, destination: str | None = None) -> list[dict]:
+        """Every destination's own terms, or one destination's."""
+        if channel is not None and destination is not None:
+            return self._query("SELECT channel, destination, term FROM personal_terms WHERE channel=? AND "
+                               "destination=? ORDER BY term", (channel, destination))
+        return self._query("SELECT channel, destination, term FROM personal_terms ORDER BY channel, destination, term")
+
+    def add_personal_term(self, channel: str, destination: str, term: str) -> bool:
+        cur = self._execute("INSERT OR IGNORE INTO personal_terms VALUES (?, ?, ?, ?)",
+                            (channel, destination, term, time.time()))
+        return cur.rowcount > 0
+
+    def remove_personal_term(self, channel: str, destination: str, term: str) -> bool:
+        cur = self._execute("DELETE FROM personal_terms WHERE channel=? AND destination=? AND term=?",
+                            (channel, destination, term))
+        return cur.rowcount > 0
+
+
+def read_personal_terms(path: str | Path) -> list[dict]:
+    """The personal terms of a database file, opened read-only (for `raqib check`: a
+    running daemon may hold it, and a check never writes). No file or no table: none."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            conn.row_factory = sqlite3.Row
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='personal_terms'").fetchone():
+                return []
+            return [dict(r) for r in conn.execute(
+                "SELECT channel, destination, term FROM personal_terms ORDER BY channel, destination, term")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read database {path}: {exc}") from exc

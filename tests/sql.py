@@ -1,0 +1,21 @@
+"""Direct reads and writes of a test's database, for assertions and for setting up a
+state no public path reaches. The project's own code goes through `Store` methods."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from monitor.store import Store
+
+
+def rows(store: Store, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    return [dict(r) for r in store.db.query(sql, params)]
+
+
+def value(store: Store, sql: str, params: Sequence[Any] = ()) -> Any:
+    row = store.conn.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+def run(store: Store, sql: str, params: Sequence[Any] = ()) -> int:
+    with store.transaction() as conn:
+        return conn.execute(sql, params).rowcount
