@@ -88,7 +88,7 @@ def check_feed_url(url: str, *, allow_private: bool = False, resolve: bool = Tru
     except (OSError, UnicodeError):
         return "the host name does not resolve"
     for info in infos:
-        if is_private_address(ipaddress.ip_address(info[4][0].split("%")[0])):
+        if is_private_address(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
             return "resolves to a private or loopback address"
     return None
 
@@ -111,7 +111,7 @@ def private_target(url: str, *, resolve: bool = True) -> str | None:
     except (OSError, UnicodeError):
         return None
     for info in infos:
-        address = info[4][0].split("%")[0]
+        address = str(info[4][0]).split("%")[0]
         if is_private_address(ipaddress.ip_address(address)):
             return f"{host} resolves to a private, loopback or reserved address ({address})"
     return None

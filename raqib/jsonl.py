@@ -46,29 +46,28 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
 
 
 def _story(line: str, number: int) -> dict:
-    where = {"file": "<input>", "line": number}
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"not JSON: {exc.msg}", **where) from exc
+        raise ConfigError(f"not JSON: {exc.msg}", file="<input>", line=number) from exc
     if not isinstance(obj, dict):
-        raise ConfigError("a story must be a JSON object", **where)
+        raise ConfigError("a story must be a JSON object", file="<input>", line=number)
     if "id" not in obj or not isinstance(obj["id"], (str, int)) or isinstance(obj["id"], bool):
-        raise ConfigError('a story needs an "id" (string or integer)', **where)
+        raise ConfigError('a story needs an "id" (string or integer)', file="<input>", line=number)
     if not isinstance(obj.get("title"), str):
-        raise ConfigError('a story needs a "title" string', **where)
+        raise ConfigError('a story needs a "title" string', file="<input>", line=number)
     for name in ("summary", "url", "source"):
         if obj.get(name) is not None and not isinstance(obj[name], str):
-            raise ConfigError(f'"{name}" must be a string', **where)
+            raise ConfigError(f'"{name}" must be a string', file="<input>", line=number)
     published = obj.get("published")
     if published is not None:
         if not isinstance(published, str):
-            raise ConfigError('"published" must be an ISO 8601 or RFC 822 string', **where)
+            raise ConfigError('"published" must be an ISO 8601 or RFC 822 string', file="<input>", line=number)
         try:
             published = parse_time(published)
         except (ValueError, TypeError, IndexError) as exc:
             raise ConfigError(f'"published" is not an ISO 8601 or RFC 822 time: {obj["published"]!r}',
-                              **where) from exc
+                              file="<input>", line=number) from exc
     return {"id": obj["id"], "title": obj["title"], "summary": obj.get("summary") or "",
             "url": obj.get("url") or "", "source": obj.get("source") or "",
             "published": published}

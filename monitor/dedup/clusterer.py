@@ -139,8 +139,10 @@ _UNDATED = float("-inf")  # before any dated story: the time of the first one, o
 
 
 def _to_ts(when: datetime | None) -> float | None:
-    if when is None:
-        return None
+    return None if when is None else _timestamp(when)
+
+
+def _timestamp(when: datetime) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.timestamp()
@@ -226,7 +228,7 @@ class Clusterer:
         best: tuple[float, float, int] | None = None
         candidates = self._candidates(bands, ts)
         if candidates:
-            views = {}
+            views: dict[str, _View] = {}
             for i in candidates:
                 stored = self._texts[i]
                 if isinstance(stored, bytes) and isinstance(packed, bytes):
@@ -235,8 +237,8 @@ class Clusterer:
                     other, mine = _View(_unpack(stored)), "raw"
                 view = views.get(mine)
                 if view is None:
-                    view = views[mine] = _View(packed.decode("latin-1") if mine == "packed"
-                                               else text)
+                    view = views[mine] = _View(packed.decode("latin-1")
+                                               if mine == "packed" and isinstance(packed, bytes) else text)
                 score = self._verify(view, other)
                 if score is None:
                     continue
@@ -255,7 +257,7 @@ class Clusterer:
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
-        limit = _to_ts(now) - self._window
+        limit = _timestamp(now) - self._window
         times = self._times
         n, total = 0, len(times)
         # Arrival order is nearly time order; an entry older than one before it waits
@@ -483,7 +485,7 @@ class Clusterer:
         size = 1 << 16
         while size < len(self._bkey):
             size <<= 1
-        self._heads = None  # the old heads go before the new ones come
+        del self._heads  # the old heads go before the new ones come
         heads = array("i", [-1]) * size
         mask = size - 1
         nxt = self._next

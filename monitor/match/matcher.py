@@ -327,6 +327,7 @@ class Matcher:
                 else:
                     entry[1].setdefault(second, []).append((pid, offset))
                 continue
+            assert entry is not None  # taking out a plan's forms: they are in
             singles, phrases = entry
             if second is None:
                 singles.remove((pid, offset))
@@ -430,6 +431,7 @@ class Matcher:
             for label, hits in entries:
                 for order, start, end, _, _ in hits:
                     fld = fields[order]
+                    assert fld is not None  # a hit's field was scanned
                     if fld.same:
                         rows.add((name, order, start, end, label, index))
                     else:
@@ -471,7 +473,9 @@ class Matcher:
         if forms:
             last = len(tokens) - 1
             looked_up = list(map(self._forms.get, tokens))
-            for i, (singles, phrases) in compress(enumerate(looked_up), looked_up):
+            for i, entry in compress(enumerate(looked_up), looked_up):
+                assert entry is not None  # compress kept only the tokens that are forms
+                singles, phrases = entry
                 start = bounds[2 * i]
                 for pid, offset in singles:
                     hit = (order, start + offset, bounds[2 * i + 1], i, i + 1)
@@ -482,7 +486,7 @@ class Matcher:
                         hits.append(hit)
                 if phrases and i < last and tokens[i + 1] in phrases:
                     for pid, offset in phrases[tokens[i + 1]]:
-                        j = _phrase_end(self._plans[pid], tokens, i)
+                        j = _phrase_end(self._plan(pid), tokens, i)
                         if j:
                             plan_hits.setdefault(pid, []).append((order, start + offset, bounds[2 * j - 1], i, j))
         if variant:
@@ -504,7 +508,7 @@ class Matcher:
 
     def _scan_variants(self, order: int, fld: Field, plan_hits: dict[int, list[_Hit]]) -> None:
         tokens, bounds = fld.tokens, fld.bounds
-        index, memo, plans = self._skeletons, self._variant_memo, self._plans
+        index, memo = self._skeletons, self._variant_memo
         for i, sk in enumerate(token_skeletons(tokens)):
             pids = index.get(sk)
             if pids is None:
@@ -516,7 +520,7 @@ class Matcher:
                     memo.clear()
                 found = memo[tok] = self._variant_forms(tok, pids)
             for pid, offset in found:
-                j = _phrase_end(plans[pid], tokens, i)
+                j = _phrase_end(self._plan(pid), tokens, i)
                 if j:
                     plan_hits.setdefault(pid, []).append((order, bounds[2 * i] + offset, bounds[2 * j - 1], i, j))
 
@@ -535,7 +539,7 @@ class Matcher:
             for pid in pids:
                 if pid in done:
                     continue
-                plan = self._plans[pid]
+                plan = self._plan(pid)
                 if plan.exact and split.prefix:
                     continue
                 if plan.has_article and not split.article:
@@ -547,6 +551,12 @@ class Matcher:
                 done.add(pid)
                 out.append((pid, split.offset_article if plan.has_article else split.offset_plain))
         return out
+
+    def _plan(self, pid: int) -> _Plan:
+        """The plan of a live id (ids in the indexes are never freed ones)."""
+        plan = self._plans[pid]
+        assert plan is not None
+        return plan
 
     def _variant_allowed(self, stem: str, word: str) -> bool:
         if stem == word:

@@ -48,7 +48,7 @@ def _skeleton_view(keep_digits: bool) -> tuple[bytes, bytes]:
         if LETTER.fullmatch(folded):
             sk = skeleton(folded)
             if sk:
-                table[i] = encode(sk)[0]
+                table[i] = _encoded(sk)[0]
             else:
                 dropped.append(i)
         elif keep_digits and _DIGIT.fullmatch(folded):
@@ -56,12 +56,19 @@ def _skeleton_view(keep_digits: bool) -> tuple[bytes, bytes]:
     return bytes(table), bytes(dropped)
 
 
+def _encoded(text: str) -> bytes:
+    """`encode` of text made of alphabet characters only (the letters named here)."""
+    raw = encode(text)
+    assert raw is not None
+    return raw
+
+
 _SKELETON_VIEW, _SKELETON_DELETE = _skeleton_view(False)  # a field's letter runs
 _SKELETON_TOKENS, _ = _skeleton_view(True)  # tokens joined by spaces, one skeleton each
-_TSH_BYTES = re.compile(re.escape(encode("ت")) + b"+" + re.escape(encode("ش")))
-_SH_BYTE = encode("ش")
+_TSH_BYTES = re.compile(re.escape(_encoded("ت")) + b"+" + re.escape(_encoded("ش")))
+_SH_BYTE = _encoded("ش")
 # A token of the letter view made only of letters a skeleton drops.
-EMPTY_SKELETON = re.compile(b"(?<![^ ])[" + b"".join(re.escape(encode(ch)) for ch in SKELETON_DROPPED)
+EMPTY_SKELETON = re.compile(b"(?<![^ ])[" + b"".join(re.escape(_encoded(ch)) for ch in SKELETON_DROPPED)
                              + b"]+(?![^ ])")
 
 
