@@ -234,7 +234,7 @@ class Matcher:
                 _discard(self._generic_by_regex, rule.regex, index)
             elif rule.term.near:
                 _discard(self._generic_by_plan, rule.plans[0], index)
-            else:
+            elif rule.plans[0] in self._term_refs:  # two terms of one plan (أمل, امل): one pass takes both
                 refs = [ref for ref in self._term_refs[rule.plans[0]] if ref[0] != index]
                 if refs:
                     self._term_refs[rule.plans[0]] = refs
