@@ -1,4 +1,4 @@
-"""Pairwise precision and recall of `raqib dedup` (monitor.dedup.dedup_stream).
+"""Pairwise precision and recall of `raqib dedup` (raqib.jsonl.dedup_stream).
 
 Run:  .venv/bin/python bench/dedup_eval.py [--no-saudinewsnet]
 
@@ -47,7 +47,8 @@ sys.path.insert(0, ROOT)
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from monitor.dedup import DedupSettings, dedup_stream  # noqa: E402
+from monitor.dedup import DedupSettings  # noqa: E402
+from raqib.jsonl import dedup_stream  # noqa: E402
 from monitor.normalize import normalize_text  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "corpora")

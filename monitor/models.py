@@ -1,9 +1,14 @@
-"""Plain records that travel through the pipeline. Frozen: stages return new ones."""
+"""Plain records that travel through the pipeline. Frozen: stages return new ones.
+
+`Term` and `Watchlist` live here, below both the watchlist loader (monitor.watchlists,
+which reads them from YAML) and the matcher (monitor.match, which compiles them), so the
+imports go one way: watchlists → match → models."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Sequence
+from types import MappingProxyType
+from typing import Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,35 @@ class Match:
     field: str  # "title" | "summary"
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term with its options; `text` as the user wrote it (for near: the parts joined by ' ~ ')."""
+
+    text: str
+    exact: bool = False
+    variants: bool = False
+    regex: bool = False
+    near: tuple[str, ...] = ()
+    within: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """A named set of terms and rules, and who hears when a story fires it."""
+
+    name: str
+    title: str
+    terms: tuple[Term, ...]
+    require: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+    notify: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    when: str = "first"
+    outlets: int = 0
+    within_minutes: int = 0
+    path: str = ""
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Protocol, Sequence
 
-from .dedup import Clusterer, canonical_url
+from .dedup import Clusterer
 from .models import Match, Story, alert_payload
 from .store import Store
+from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Pipeline:
         story_id = self._allocate_id()
         canon = canonical_url(story.url) if story.url else ""
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
-                                     source=story.feed, published=story.published or _dt(now))
+                                     published=story.published or _dt(now))
         cluster = int(verdict.cluster)
         matches = matcher.match(story.title, story.summary)
         fired: dict[str, list[Match]] = {}

@@ -13,12 +13,15 @@ not point at non-public addresses (checked on every address the host name resolv
 a name that does not resolve is refused too) unless the config says
 `allow_private_feeds: true`. Feeds written in the config file by its owner are trusted
 as written. The connection itself is guarded in `monitor.guard`.
+
+`canonical_url` is the link with what does not name the article removed: the same story
+seen again under another link is recognised by it (dedup, the pipeline's store lookups).
 """
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 LOCAL_NAMES = ("localhost",)
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
@@ -85,7 +88,7 @@ def check_feed_url(url: str, *, allow_private: bool = False, resolve: bool = Tru
     except (OSError, UnicodeError):
         return "the host name does not resolve"
     for info in infos:
-        if is_private_address(ipaddress.ip_address(info[4][0].split("%")[0])):
+        if is_private_address(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
             return "resolves to a private or loopback address"
     return None
 
@@ -108,7 +111,7 @@ def private_target(url: str, *, resolve: bool = True) -> str | None:
     except (OSError, UnicodeError):
         return None
     for info in infos:
-        address = info[4][0].split("%")[0]
+        address = str(info[4][0]).split("%")[0]
         if is_private_address(ipaddress.ip_address(address)):
             return f"{host} resolves to a private, loopback or reserved address ({address})"
     return None
@@ -120,3 +123,69 @@ def is_address_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- canonical URLs ---------------------------------------------------------------------
+
+_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.", "www1.", "www2.")
+_TRACKERS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid",
+    "igshid", "_ga", "_gl", "ocid", "cmpid", "s_cid", "xtor", "ito", "at_medium",
+    "at_campaign", "at_source", "ref", "ref_src", "ref_url", "spm", "__twitter_impression",
+    "amp", "outputtype", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "wt.mc_id", "ns_source",
+    "ns_mchannel", "ns_campaign", "cid", "share", "rss", "from", "src",
+})
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def canonical_url(url: str) -> str:
+    """The link with what does not name the article removed.
+
+    http and https are one; the host is lower-cased without port 80/443 and without a
+    leading www./m./mobile./amp.; AMP variants (a leading or trailing /amp path segment,
+    a trailing .amp or ?amp) are the article itself; the query loses utm_*, fbclid, gclid
+    and other trackers and is sorted; the fragment and a trailing slash go; percent
+    escapes are put in one form. Text that is not an http(s) URL is returned stripped.
+    """
+    url = (url or "").strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return url
+    host = parts.hostname.lower().rstrip(".")
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _HOST_PREFIXES:
+            if host.startswith(prefix) and host.count(".") >= 2:
+                host = host[len(prefix):]
+                changed = True
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
+    path = quote(unquote(parts.path), safe=_PATH_SAFE)
+    segments = [s for s in path.split("/") if s]
+    if segments and segments[0].lower() == "amp":
+        segments = segments[1:]
+    if segments and segments[-1].lower() in ("amp", "amp.html"):
+        segments = segments[:-1]
+    if segments and segments[-1].lower().endswith(".amp"):
+        segments[-1] = segments[-1][:-4]
+    if segments and ".amp." in segments[-1].lower():
+        i = segments[-1].lower().rindex(".amp.")
+        segments[-1] = segments[-1][:i] + segments[-1][i + 4:]
+    path = "/" + "/".join(segments) if segments else ""
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in _TRACKERS
+    )
+    q = urlencode(query, quote_via=quote, safe=_PATH_SAFE.replace("&", "").replace("=", ""))
+    return urlunsplit(("https", host, path, q, ""))

@@ -53,6 +53,7 @@ from typing import Any, Mapping, Sequence
 from .config import parse_duration
 from .errors import ConfigError
 from .match import TOKEN_RE, Matcher, MatcherGroup, compile_regex, printable, quote
+from .models import Term, Watchlist  # defined below match and here; importable from here too
 from .normalize import normalize_text
 from .yamlfile import YDict, YList, kind_of, line_of, parse_yaml
 
@@ -68,35 +69,6 @@ DEFAULT_SPREAD_OUTLETS = 3
 DEFAULT_SPREAD_MINUTES = 60
 _NAME = re.compile(r"^[\w-]+$")
 _SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class Term:
-    """One term with its options; `text` as the user wrote it (for near: the parts joined by ' ~ ')."""
-
-    text: str
-    exact: bool = False
-    variants: bool = False
-    regex: bool = False
-    near: tuple[str, ...] = ()
-    within: int = 0
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Watchlist:
-    """A named set of terms and rules, and who hears when a story fires it."""
-
-    name: str
-    title: str
-    terms: tuple[Term, ...]
-    require: tuple[Term, ...] = ()
-    exclude: tuple[Term, ...] = ()
-    notify: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    when: str = "first"
-    outlets: int = 0
-    within_minutes: int = 0
-    path: str = ""
 
 
 class _Problems:

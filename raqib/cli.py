@@ -1,4 +1,5 @@
-"""The `raqib` command line. Contracts for run, check, match and dedup are in DESIGN.md.
+"""The `raqib` command line. What each command takes and prints is in the README, "Commands";
+`raqib match` and `raqib dedup` read and write JSON Lines in raqib/jsonl.py.
 
 Exit status: 0 success, 1 bad input or config (a message on stderr naming the file and
 line), 2 usage error.
@@ -149,8 +150,10 @@ def _line_of_key(file: str, key: str) -> int | None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from monitor.match import Matcher, match_stream
+    from monitor.match import Matcher
     from monitor.watchlists import load_watchlists
+
+    from .jsonl import match_stream
 
     matcher = Matcher(load_watchlists(args.watchlists))
     with _open_input(args.input) as stream:
@@ -161,7 +164,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
-    from monitor.dedup import dedup_stream
+    from .jsonl import dedup_stream
 
     with _open_input(args.input) as stream:
         out = sys.stdout

@@ -8,9 +8,11 @@ import pytest
 import yaml
 
 from monitor.errors import ConfigError
-from monitor.match import Matcher, compile_term, match_stream, variant_pattern
+from monitor.match import Matcher, variant_pattern
+from monitor.models import Term, Watchlist
 from monitor.normalize import normalize_text
-from monitor.watchlists import Term, Watchlist
+from monitor.watchlists import load_watchlists
+from raqib.jsonl import match_stream
 
 DATA = Path(__file__).parent / "data"
 DEV = [json.loads(line) for line in (DATA / "match_dev.jsonl").read_text(encoding="utf-8").splitlines() if line]
@@ -44,7 +46,6 @@ def _check_output(cases: list[dict], results: list[dict]) -> None:
 
 
 def _load_case_matcher(folder: Path) -> Matcher:
-    from monitor.watchlists import load_watchlists
     return Matcher(load_watchlists(folder))
 
 
@@ -141,12 +142,17 @@ def test_bad_regex_is_refused() -> None:
         Matcher([wl("r", Term("x*", regex=True))])
 
 
-def test_compile_term_lists_forms_and_leaves_out_lexical_ones() -> None:
-    forms = dict(compile_term("أمل"))
-    assert forms["لامل"] == 1 and forms["والامل"] == 3 and forms["امل"] == 0
-    assert "كامل" not in forms and "وكامل" not in forms
-    assert dict(compile_term("الحكومة"))["للحكومه"] == 1
-    assert compile_term("أمل", exact=True) == [("امل", 0)]
+def test_written_forms_hit_with_their_spans_and_lexical_words_do_not() -> None:
+    m = Matcher([wl("hope", "أمل"), wl("gov", "الحكومة"), wl("exact", Term("أمل", exact=True))])
+
+    def starts(title: str) -> list[tuple[str, int, int]]:
+        return [(x.watchlist, x.start, x.end) for x in m.match(title)]
+
+    assert starts("لأمل") == [("hope", 1, 4)]
+    assert starts("والأمل") == [("hope", 3, 6)]
+    assert starts("أمل") == [("exact", 0, 3), ("hope", 0, 3)]
+    assert starts("كامل") == [] and starts("وكامل") == []
+    assert starts("للحكومة") == [("gov", 1, 7)]
 
 
 def test_variant_patterns_keep_vowel_clusters() -> None:

@@ -74,6 +74,14 @@ def test_updates_in_place_answer_as_a_fresh_compile(seed: int, steps: list[tuple
     assert _answers(MatcherGroup(Matcher(final[half:]), Matcher(final[:half]))) == _answers(fresh)
 
 
+def test_a_watchlist_whose_terms_share_a_plan_comes_out_whole() -> None:
+    twice = Watchlist(name="hope", title="h", terms=(Term("أمل"), Term("امل")))
+    matcher = Matcher([twice])
+    assert {m.term for m in matcher.match("لأمل")} == {"أمل", "امل"}
+    matcher.update(remove=["hope"])
+    assert matcher.watchlists == () and matcher.match("لأمل") == []
+
+
 def test_an_update_that_does_not_compile_changes_nothing() -> None:
     pool = _pool(7)
     matcher = Matcher(pool[:10])

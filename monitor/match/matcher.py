@@ -1,66 +1,5 @@
-"""Match stories against all watchlists at once, Arabic-aware, with reasons.
-
-Text and terms go through the same `normalize` (monitor/normalize.py) and are cut into
-tokens: runs of letters, or runs of digits (so "بـ2024" is ب + 2024 and "G20" is g + 20).
-
-Term rules
-----------
-* **Word.** A one-word term matches a whole token, optionally carrying proclitics in
-  this order: و or ف, then ب ل or ك, then the article ال (ل + ال is written لل). So
-  موسكو matches وموسكو, لموسكو, بموسكو, والموسكو…; نيل matches النيل; never a longer word
-  (مصر is not in مصرف, نيل is not in النيلي). A term that starts with ال keeps its
-  article: الحكومة matches الحكومة, والحكومة, بالحكومة, للحكومة but not حكومة. Because
-  hamza is folded, a word whose own first letters are ال (ألبانيا → البانيا) also matches
-  with any proclitic in front (لألبانيا).
-* **Lexical words are not split.** A proclitic reading is refused when the whole token is
-  a common word that the reading cannot explain: كامل is "complete", not ك + أمل, so أمل
-  never fires on كامل (nor on وكامل). The decisions come from word counts over the ANT
-  and SaudiNewsNet corpora, shipped in monitor/data/arabic_words.tsv.gz and built by
-  scripts/build_common_words.py, whose docstring gives the rule and the measured ratios.
-  لمصر, بموسكو, ولبنان, لبوتين stay hits. The article alone is never refused.
-* **Phrase.** A multi-word term matches its words in order as consecutive tokens, so
-  only spaces, newlines or punctuation may stand between them; the first word may carry
-  proclitics, the others must be as written (after normalisation).
-* **exact: true.** The token must be the term itself: no proclitics, no article.
-* **variants: true.** The term also matches the spellings by which outlets transliterate
-  a foreign name. Each word of the term becomes a pattern by these written rules:
-    - letter classes: غ ج ق (g); ت ط (t); س ص (s); ز ذ (z); ف ڤ (v); ب پ (p);
-      ش ↔ تش (ch); hamza seats ئ ي ء and ؤ و ء;
-    - a long vowel ا و ي inside the word (not first, not last) may be left out when both
-      its neighbours are consonants: ماكرون → ماكرن, بلينكن → بلنكن, تيليغرام → تلغرام.
-      A vowel next to another vowel (كييف, بايدن, نتنياهو's يا) is kept: كييف never
-      becomes كيف;
-    - the diphthong ai: an ي between two consonants may be written اي, and اي
-      between two consonants may be written ي (فيسبوك / فايسبوك, مايكروسوفت /
-      ميكروسوفت); an ي next to a vowel keeps its spelling (سوريا never سرايا);
-    - between two consonants inside the word one long vowel ا و ي may be added:
-      ترمب → ترامب, نتنياهو → نتانياهو, بوتن → بوتين;
-    - the last letter ا may be written ه and back (كوريا / كوريه).
-  Proclitics work as for plain terms (unless exact). Two corpus guards refuse a variant
-  spelling other than the term's own: it is a very common word (≥ 500 times) and 20
-  times more common than the term's spelling; or it is an ordinary noun — its form with
-  the article is seen ≥ 30 times and 5 times more often than the term's own with the
-  article (بوتين's rules reach بطن "belly": البطن is common, البوتين is not, so بطن is
-  refused). There is no edit distance: بوتين never matches بروتين.
-  Words of fewer than three letters get no variants.
-* **Latin** terms match whole tokens, case-insensitively (NATO is not in DONATOR).
-* **near: [A, B, …], within: N.** Every part occurs in the same field with at most N
-  other words between any two of them; each part follows the word/phrase rules and the
-  term's exact/variants options. A near term reports one match per part.
-* **regex.** An RE2 pattern (no backtracking: linear time whatever the pattern) run
-  over the normalised field text, case-insensitively; its non-ASCII letters are folded
-  like text (write أ or ا, both work). It is not anchored to words. Memory per pattern
-  is capped (`REGEX_MAX_MEM`) and a pattern that matches the empty string is refused. A
-  pattern RE2 refuses is reported in words, with the part of it RE2 stumbled on.
-
-A watchlist fires when one of its `terms` matches in the title or summary, one of its
-`require` terms matches (if it has any), and none of its `exclude` terms does. Its
-matches are the hits of `terms` and `require`, every occurrence, as Match(watchlist,
-term, field, start, end) with offsets into the ORIGINAL field text. A span covers the
-term's own letters, not the proclitics in front (لموسكو → موسكو; for الحكومة in للحكومة
-it starts at the second ل, the article's), and takes in marks (harakat, tatweel) that
-trail its last letter. Matches are sorted by watchlist name, field (title before
-summary), start, end and term.
+"""The Matcher: every watchlist compiled together, matching a story by the rules of
+`monitor.match` (the term rules are written there).
 
 How it is compiled
 ------------------
@@ -92,218 +31,32 @@ chats' own terms).
 """
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from itertools import accumulate, compress, product
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from itertools import compress, product
+from typing import Iterable, Sequence
 
 import re2
 
-from .errors import ConfigError
-from .models import Match
-from .normalize import ALPHABET, FOLDED, REMOVED, Normalized, decode, encode, fold_char, normalize, normalize_text
+from monitor.models import Match, Term, Watchlist
+from monitor.normalize import FOLDED, REMOVED, decode, encode, normalize_text
 
-if TYPE_CHECKING:
-    from .watchlists import Term, Watchlist
+from .lexicon import ARTICLE, NO_PREFIX, SPLITS_BY_FIRST, bare, has_article, tokenize, word_data, written_forms
+from .regex import compile_regex
+from .variants import PREFIX_SKELETONS, skeleton, variant_pattern
+from .views import DIGIT_VIEW, EMPTY_SKELETON, LETTER, LETTER_VIEW, Field, field_skeletons, token_skeletons
 
 log = logging.getLogger(__name__)
 
-TOKEN_RE = re.compile(r"[^\W\d_]+|\d+")
-ARTICLE = "ال"
-CONJUNCTIONS = ("و", "ف")
-PREPOSITIONS = ("ب", "ل", "ك")
-CLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "وك", "فب", "فل", "فك")
-VOWELS = frozenset("اوي")
 FIELDS = ("title", "summary")
-REGEX_MAX_MEM = 8 << 20
 MAX_MATCHES_PER_REGEX = 50
 VARIANT_GUARD_RATIO = 20
 VARIANT_GUARD_MIN = 500
 VARIANT_NOUN_MIN = 30
 VARIANT_NOUN_RATIO = 5
 VARIANT_MEMO_SIZE = 50_000  # tokens whose variant reading is remembered (cleared when full)
-
-
-@dataclass(frozen=True)
-class Split:
-    """One way to read a token's front: the written prefix, its clitic letters, the article."""
-
-    prefix: str
-    clitics: str
-    article: bool
-    # Where the term's span starts, counted from the token start, for a term without and
-    # with its own article.
-    offset_plain: int
-    offset_article: int
-
-
-def _splits() -> tuple[Split, ...]:
-    out = []
-    for conj in ("",) + CONJUNCTIONS:
-        for prep in ("",) + PREPOSITIONS:
-            clitics = conj + prep
-            out.append(Split(clitics, clitics, False, len(clitics), len(clitics)))
-            if prep != "ل":
-                out.append(Split(clitics + ARTICLE, clitics, True, len(clitics) + 2, len(clitics)))
-        out.append(Split(conj + "لل", conj + "ل", True, len(conj) + 2, len(conj) + 1))
-    return tuple(out)
-
-
-SPLITS = _splits()
-_SPLITS_BY_FIRST: dict[str, tuple[Split, ...]] = {}
-for _split in SPLITS:
-    if _split.prefix:
-        _SPLITS_BY_FIRST.setdefault(_split.prefix[0], ())
-        _SPLITS_BY_FIRST[_split.prefix[0]] += (_split,)
-_NO_PREFIX = tuple(sp for sp in SPLITS if not sp.prefix)
-
-
-@dataclass(frozen=True)
-class WordData:
-    """Corpus word counts and the clitic lengths at which a token is a word of its own."""
-
-    counts: dict[str, int]
-    lexical: dict[str, frozenset[int]]
-
-    def refuses(self, form: str, clitics: str, word: str | None = None) -> bool:
-        """True when reading `clitics` off the front of token `form` is refused as lexical.
-
-        `word` is what would remain (the term's word). A reading flagged lexical by the
-        corpus counts is refused only where it is a real collision: the remaining word is
-        short (≤ 3 letters: امل، ريم، مال، روس، اسد — the words other words swallow) or the
-        token is at least as common as the word itself (بطاقة beside طاقة). A clitic that
-        merely attaches often to a longer word (لرويترز، بإسطنبول، للصحيفة، كرئيس، ومعتز)
-        is a reading, never a collision."""
-        if not clitics:
-            return False
-        if len(clitics) in self.lexical.get(form, ()):
-            return self._collides(form, word)
-        # و/ف + a lexical word: وكامل is و + كامل, not و + ك + امل.
-        return len(clitics) == 2 and 1 in self.lexical.get(form[1:], ()) and self._collides(form[1:], word)
-
-    def _collides(self, token: str, word: str | None) -> bool:
-        if word is None:
-            return True
-        return len(word) <= 3 or self.counts.get(token, 0) >= self.counts.get(word, 0)
-
-
-@lru_cache(maxsize=1)
-def word_data() -> WordData:
-    counts: dict[str, int] = {}
-    lexical: dict[str, frozenset[int]] = {}
-    raw = resources.files("monitor").joinpath("data/arabic_words.tsv.gz").read_bytes()
-    for line in gzip.decompress(raw).decode("utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        word, count, lex = line.split("\t")
-        counts[word] = int(count)
-        if lex:
-            lexical[word] = frozenset(int(x) for x in lex.split(","))
-    return WordData(counts, lexical)
-
-
-def tokenize(norm: str) -> list[str]:
-    """The tokens of already-normalised text."""
-    return TOKEN_RE.findall(norm)
-
-
-# -- variants ---------------------------------------------------------------------------
-
-_CLASSES = {}
-for _group in ("غجق", "تط", "سص", "زذ", "فڤ", "بپ"):
-    for _ch in _group:
-        _CLASSES[_ch] = _group
-_CLASSES["ئ"] = "ئيء"
-_CLASSES["ؤ"] = "ؤوء"
-_CLASSES["ء"] = "ءئؤ"
-
-
-def _letter(ch: str) -> str:
-    group = _CLASSES.get(ch)
-    return f"[{group}]" if group else re.escape(ch)
-
-
-def variant_pattern(word: str) -> str:
-    """The regex (Python and RE2 syntax alike) of a normalised word's variant spellings."""
-    n = len(word)
-    if n < 3 or not any("\u0600" <= ch <= "\u06ff" for ch in word):
-        return re.escape(word)
-    units: list[tuple[str, bool]] = []  # (pattern, is a consonant in the term)
-    i = 0
-    while i < n:
-        ch = word[i]
-        if ch == "ت" and i + 1 < n and word[i + 1] == "ش":
-            units.append(("(?:[تط]ش|ش)", True))
-            i += 2
-            continue
-        if ch == "ا" and 0 < i < n - 2 and word[i + 1] == "ي" and word[i - 1] not in VOWELS:
-            units.append(("ا?ي", False))  # the diphthong ai: مايكروسوفت / ميكروسوفت
-            i += 2
-            continue
-        if ch == "ش":
-            units.append(("(?:ش|تش)", True))
-        elif ch == "ي" and 0 < i < n - 1 and word[i - 1] not in VOWELS and word[i + 1] not in VOWELS:
-            units.append(("(?:ا?ي)?", False))  # فيسبوك / فايسبوك (only between consonants)
-        elif i == n - 1 and ch in "اه":
-            units.append(("[اه]", False))
-        elif ch in VOWELS:
-            inner = 0 < i < n - 1 and word[i - 1] not in VOWELS and word[i + 1] not in VOWELS
-            units.append((re.escape(ch) + ("?" if inner else ""), False))
-        else:
-            units.append((_letter(ch), True))
-        i += 1
-    parts = [units[0][0]]
-    for (_, prev_consonant), (pattern, consonant) in zip(units, units[1:]):
-        if prev_consonant and consonant:
-            parts.append("[اوي]?")  # one long vowel may be added between two consonants
-        parts.append(pattern)
-    return "".join(parts)
-
-
-# -- regex terms ------------------------------------------------------------------------
-
-def compile_regex(pattern: str) -> re2._Regexp:
-    """Compile a power user's pattern with RE2, folding its non-ASCII letters like text."""
-    folded = "".join(ch if ord(ch) < 0x80 else fold_char(ch) for ch in pattern)
-    options = re2.Options()
-    options.max_mem = REGEX_MAX_MEM
-    options.case_sensitive = False
-    options.log_errors = False
-    try:
-        compiled = re2.compile(folded, options)
-    except re2.error as exc:
-        raise ValueError(_re2_problem(exc)) from None
-    if compiled.search("") is not None:
-        raise ValueError("it matches the empty string, so it would match every story")
-    return compiled
-
-
-def _re2_problem(exc: Exception) -> str:
-    """RE2's complaint as words: it gives UTF-8 bytes, "problem: part of the pattern"."""
-    raw = exc.args[0] if exc.args else ""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    problem, sep, where = text.partition(": ")
-    problem = printable(problem.strip()) or "RE2 refuses this pattern"
-    return f"{problem} in {quote(where)}" if sep and where else problem
-
-
-def printable(text: str, limit: int = 60) -> str:
-    """Text for a one-line message: control characters escaped, cut after `limit` characters."""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
-def quote(text: str, limit: int = 60) -> str:
-    """`printable(text)` between quotation marks, for naming a term or pattern in a message."""
-    return f"“{printable(text, limit)}”"
 
 
 # -- compiled terms ---------------------------------------------------------------------
@@ -329,7 +82,7 @@ class _Plan:
 class _TermRule:
     """A term as a watchlist sees it: one plan, near parts, or a regex."""
 
-    term: "Term"
+    term: Term
     plans: tuple[int, ...] = ()
     regex: int = -1
 
@@ -340,201 +93,11 @@ def _plan_for(text: str, exact: bool, variants: bool) -> _Plan:
         raise ValueError(f"term {text!r} has no letters or digits once normalised")
     patterns: tuple[re.Pattern[str], ...] = ()
     if variants:
-        patterns = tuple(re.compile(variant_pattern(_bare(w) if i == 0 else w)) for i, w in enumerate(words))
-    return _Plan(text, words, exact, variants, patterns, has_article=_has_article(words[0]))
+        patterns = tuple(re.compile(variant_pattern(bare(w) if i == 0 else w)) for i, w in enumerate(words))
+    return _Plan(text, words, exact, variants, patterns, has_article=has_article(words[0]))
 
 
-def _has_article(word: str) -> bool:
-    return word.startswith(ARTICLE) and len(word) > 3
 
-
-def _bare(word: str) -> str:
-    return word[2:] if _has_article(word) else word
-
-
-def compile_term(text: str, *, exact: bool = False, variants: bool = False) -> list[tuple[str, int]]:
-    """The written forms a plain term's first word is matched by, with span offsets.
-
-    For tests and `raqib check` style diagnostics: `("لموسكو", 1)` means the token
-    لموسكو is a hit whose span starts one letter in.
-    """
-    return _forms(_plan_for(text, exact, variants).words[0], exact, word_data())
-
-
-def _forms(word: str, exact: bool, data: WordData) -> list[tuple[str, int]]:
-    if exact:
-        return [(word, 0)]
-    out: dict[str, int] = {}
-    article = _has_article(word)
-    bare = word[2:] if article else word
-    for split in SPLITS:
-        candidates = []
-        if article:
-            if split.article:
-                if split.prefix.endswith("لل") and bare.startswith("ل"):
-                    # ل + اللجنة is written للجنة: three lams are written as two
-                    candidates.append((split.prefix + bare[1:], split.offset_article))
-                else:
-                    candidates.append((split.prefix + bare, split.offset_article))
-            else:
-                candidates.append((split.prefix + word, split.offset_plain))
-        else:
-            candidates.append((split.prefix + word, split.offset_plain))
-        for form, offset in candidates:
-            if form in out or data.refuses(form, split.clitics, word):
-                continue
-            out[form] = offset
-    return list(out.items())
-
-
-# -- reading tokens off encoded text ------------------------------------------------------
-
-_LETTER = re.compile(r"[^\W\d_]")
-_DIGIT = re.compile(r"\d")
-_SPLIT_RE = re.compile(r"([^\W\d_]+|\d+)")  # TOKEN_RE, keeping the text between tokens
-
-
-def _byte_view(keep: "re.Pattern[str]") -> bytes:
-    """A `bytes.translate` table over `encode`d text: a byte whose folded character is
-    one `keep` matches becomes the folded byte, any other byte a space."""
-    table = bytearray(b" " * 256)
-    for i, ch in enumerate(ALPHABET):
-        if ch != "\ufffe" and keep.fullmatch(fold_char(ch) or " "):
-            table[i] = FOLDED[i]
-    return bytes(table)
-
-
-# Letter runs and digit runs of the normalised text, as `split()` finds them in bytes.
-_LETTER_VIEW = _byte_view(_LETTER)
-_DIGIT_VIEW = _byte_view(_DIGIT)
-
-# Skeletons: what every variant spelling of a word has in common (see `skeleton`).
-_SKELETON_CLASSES = {"ج": "غ", "ق": "غ", "ط": "ت", "ص": "س", "ذ": "ز", "ڤ": "ف", "پ": "ب"}
-_SKELETON_DROPPED = "اويءئؤه"
-_SKELETON_TABLE = str.maketrans({**_SKELETON_CLASSES, **{ch: None for ch in _SKELETON_DROPPED}})
-_TSH = re.compile("ت+ش")
-
-
-def skeleton(word: str) -> str:
-    """A normalised word with what variant spellings may change taken out: the long
-    vowels, hamza seats and ه dropped, each letter class written by one letter, and
-    ت or ط before ش dropped. Every spelling `variant_pattern(word)` accepts has the
-    skeleton of `word`, so tokens of another skeleton need no look."""
-    return _TSH.sub("ش", word.translate(_SKELETON_TABLE))
-
-
-def _skeleton_view(keep_digits: bool) -> tuple[bytes, bytes]:
-    table = bytearray(b" " * 256)
-    dropped = bytearray(REMOVED)
-    for i, ch in enumerate(ALPHABET):
-        if ch == "\ufffe" or i in REMOVED:
-            continue
-        folded = fold_char(ch)
-        if _LETTER.fullmatch(folded):
-            sk = skeleton(folded)
-            if sk:
-                table[i] = encode(sk)[0]
-            else:
-                dropped.append(i)
-        elif keep_digits and _DIGIT.fullmatch(folded):
-            table[i] = FOLDED[i]
-    return bytes(table), bytes(dropped)
-
-
-_SKELETON_VIEW, _SKELETON_DELETE = _skeleton_view(False)  # a field's letter runs
-_SKELETON_TOKENS, _ = _skeleton_view(True)  # tokens joined by spaces, one skeleton each
-_TSH_BYTES = re.compile(re.escape(encode("ت")) + b"+" + re.escape(encode("ش")))
-_SH_BYTE = encode("ش")
-# A token of the letter view made only of letters a skeleton drops.
-_EMPTY_SKELETON = re.compile(b"(?<![^ ])[" + b"".join(re.escape(encode(ch)) for ch in _SKELETON_DROPPED)
-                             + b"]+(?![^ ])")
-
-
-def _field_skeletons(raw: bytes) -> list[bytes]:
-    """The skeletons of the letter runs of an encoded field (runs with none are left out)."""
-    view = raw.translate(_SKELETON_VIEW, _SKELETON_DELETE)
-    if _SH_BYTE in view:
-        view = _TSH_BYTES.sub(_SH_BYTE, view)
-    return view.split()
-
-
-def _token_skeletons(tokens: list[str]) -> list[str]:
-    """One skeleton per token, aligned with `tokens` (a digit token is its own skeleton)."""
-    if not tokens:
-        return []
-    joined = " ".join(tokens)
-    raw = encode(joined)
-    if raw is None:
-        return _TSH.sub("ش", joined.translate(_SKELETON_TABLE)).split(" ")
-    view = raw.translate(_SKELETON_TOKENS, _SKELETON_DELETE)
-    if _SH_BYTE in view:
-        view = _TSH_BYTES.sub(_SH_BYTE, view)
-    return decode(view).split(" ")
-
-
-# Bytes of removed characters that a span takes in when they trail its last letter
-# (harakat, tatweel; not zero-width or bidi controls).
-_TRAILING = bytes(1 if i in REMOVED and (unicodedata.category(ch) == "Mn" or ch == "\u0640") else 0
-                  for i, ch in enumerate(ALPHABET))
-_REMOVED_RE = re.compile(b"[" + b"".join(re.escape(bytes([i])) for i in REMOVED) + b"]")
-
-
-class _Field:
-    """One field of a story being matched: its original text, normalised text and
-    tokens, with the map from normalised offsets back to the original."""
-
-    __slots__ = ("text", "raw", "norm", "same", "tokens", "bounds", "_removed", "_mapped")
-
-    def __init__(self, text: str, raw: bytes | None, norm: str) -> None:
-        self.text = text
-        self.raw = raw
-        self.norm = norm
-        # Nothing removed or expanded: offsets in `norm` are offsets in `text`.
-        self.same = raw is not None and len(norm) == len(raw)
-        parts = _SPLIT_RE.split(norm)
-        self.tokens: list[str] = parts[1::2]
-        # bounds[2k], bounds[2k + 1]: start and end of token k in `norm`.
-        self.bounds = list(accumulate(map(len, parts)))
-        self._removed: list[int] | None = None
-        self._mapped: Normalized | None = None
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """A normalised span as a span of the original text (trailing marks taken in)."""
-        raw = self.raw
-        if raw is None:
-            if self._mapped is None:
-                self._mapped = normalize(self.text)
-            return _original_span(self._mapped, self.text, start, end)
-        n = len(raw)
-        if len(self.norm) == n:  # nothing was removed: offsets are the same
-            s, e = start, end
-        else:
-            removed = self._removed
-            if removed is None:
-                removed = self._removed = [m.start() for m in _REMOVED_RE.finditer(raw)]
-            if start >= end:
-                s = _kept(removed, start) if start < len(self.norm) else n
-                return s, s
-            s, e = _kept(removed, start), _kept(removed, end - 1) + 1
-        if start >= end:
-            return s, s
-        trailing = _TRAILING
-        while e < n and trailing[raw[e]]:
-            e += 1
-        return s, e
-
-
-def _kept(removed: list[int], k: int) -> int:
-    """Original index of the k-th kept character, given the sorted removed indices."""
-    at = k
-    for r in removed:
-        if r > at:
-            break
-        at += 1
-    return at
-
-
-_PREFIX_SKELETONS = tuple(sorted({skeleton(sp.prefix) for sp in SPLITS}))
 _PlanKey = tuple[str, bool, bool]
 
 
@@ -549,14 +112,14 @@ class Matcher:
     watchlists and counted; the last watchlist to drop one takes its forms out.
     """
 
-    def __init__(self, watchlists: Sequence["Watchlist"] = ()) -> None:
+    def __init__(self, watchlists: Sequence[Watchlist] = ()) -> None:
         self._data = word_data()
         self._slots: dict[str, list[int]] = {}  # watchlist name -> its slot(s)
         self._free_slots: list[int] = []
-        self._sorted: tuple["Watchlist", ...] | None = ()
+        self._sorted: tuple[Watchlist, ...] | None = ()
         # Per slot: the watchlist and its rules (terms, require, exclude), its name, its
         # near/regex terms, and None or its require and exclude rules (plain ones as plan ids).
-        self._rules: list[tuple["Watchlist", list[_TermRule], list[_TermRule], list[_TermRule]] | None] = []
+        self._rules: list[tuple[Watchlist, list[_TermRule], list[_TermRule], list[_TermRule]] | None] = []
         self._names: list[str] = []
         self._generic_terms: list[list[_TermRule]] = []
         self._checks: list[tuple | None] = []
@@ -598,13 +161,13 @@ class Matcher:
             self.update(add=watchlists)
 
     @property
-    def watchlists(self) -> tuple["Watchlist", ...]:
+    def watchlists(self) -> tuple[Watchlist, ...]:
         """The watchlists compiled in, sorted by name."""
         if self._sorted is None:
             self._sorted = tuple(sorted((r[0] for r in self._rules if r is not None), key=lambda w: w.name))
         return self._sorted
 
-    def update(self, *, remove: Iterable[str] = (), add: Sequence["Watchlist"] = ()) -> None:
+    def update(self, *, remove: Iterable[str] = (), add: Sequence[Watchlist] = ()) -> None:
         """Take out the watchlists named in `remove` and compile in `add` (see the class)."""
         fresh_plans: dict[_PlanKey, _Plan] = {}
         fresh_regexes: dict[str, re2._Regexp] = {}
@@ -631,7 +194,7 @@ class Matcher:
             self._detach(slot)
         self._sorted = None
 
-    def _attach(self, wl: "Watchlist", terms: list[_TermRule], require: list[_TermRule],
+    def _attach(self, wl: Watchlist, terms: list[_TermRule], require: list[_TermRule],
                 exclude: list[_TermRule]) -> None:
         if self._free_slots:
             index = self._free_slots.pop()
@@ -671,7 +234,7 @@ class Matcher:
                 _discard(self._generic_by_regex, rule.regex, index)
             elif rule.term.near:
                 _discard(self._generic_by_plan, rule.plans[0], index)
-            else:
+            elif rule.plans[0] in self._term_refs:  # two terms of one plan (أمل, امل): one pass takes both
                 refs = [ref for ref in self._term_refs[rule.plans[0]] if ref[0] != index]
                 if refs:
                     self._term_refs[rule.plans[0]] = refs
@@ -688,7 +251,7 @@ class Matcher:
         self._checks[index] = None
         self._free_slots.append(index)
 
-    def _rule(self, term: "Term", norm: dict[str, str], fresh_plans: dict[_PlanKey, _Plan],
+    def _rule(self, term: Term, norm: dict[str, str], fresh_plans: dict[_PlanKey, _Plan],
               fresh_regexes: dict[str, re2._Regexp]) -> _TermRule:
         if term.regex:
             rid = self._regex_ids.get(term.text)
@@ -749,7 +312,7 @@ class Matcher:
         """Put a word or phrase's written forms in (or take them out of) the forms index."""
         forms, byte_keys = self._forms, self._byte_keys
         second = plan.words[1] if len(plan.words) > 1 else None
-        for form, offset in _forms(plan.words[0], plan.exact, self._data):
+        for form, offset in written_forms(plan.words[0], plan.exact, self._data):
             entry = forms.get(form)
             if add:
                 if entry is None:
@@ -764,6 +327,7 @@ class Matcher:
                 else:
                     entry[1].setdefault(second, []).append((pid, offset))
                 continue
+            assert entry is not None  # taking out a plan's forms: they are in
             singles, phrases = entry
             if second is None:
                 singles.remove((pid, offset))
@@ -781,16 +345,16 @@ class Matcher:
 
     def _index_variant(self, pid: int, plan: _Plan, add: bool) -> None:
         """Put a variant word's skeletons in (or take them out of) the skeleton index."""
-        word = _bare(plan.words[0])
+        word = bare(plan.words[0])
         core = skeleton(word)
         step = 1 if add else -1
         if add:
             self._variant_ids.add(pid)
         else:
             self._variant_ids.discard(pid)
-        if not _LETTER.match(word):
+        if not LETTER.match(word):
             self._variant_every_field += step
-        for prefix in _PREFIX_SKELETONS:
+        for prefix in PREFIX_SKELETONS:
             key = prefix + core
             pids = self._skeletons.get(key)
             if add:
@@ -817,7 +381,7 @@ class Matcher:
         """The matches of every watchlist that fires on this story (see module rules)."""
         plan_hits: dict[int, list[_Hit]] = {}
         regex_hits: dict[int, list[_Hit]] = {}
-        fields: list[_Field | None] = [None, None]  # title, summary
+        fields: list[Field | None] = [None, None]  # title, summary
         if title:
             self._scan(0, title, plan_hits, regex_hits, fields)
         if summary:
@@ -867,6 +431,7 @@ class Matcher:
             for label, hits in entries:
                 for order, start, end, _, _ in hits:
                     fld = fields[order]
+                    assert fld is not None  # a hit's field was scanned
                     if fld.same:
                         rows.add((name, order, start, end, label, index))
                     else:
@@ -885,30 +450,32 @@ class Matcher:
         return _near_hits(rule, plan_hits)
 
     def _scan(self, order: int, text: str, plan_hits: dict[int, list[_Hit]],
-              regex_hits: dict[int, list[_Hit]], fields: list[_Field | None]) -> None:
+              regex_hits: dict[int, list[_Hit]], fields: list[Field | None]) -> None:
         raw = encode(text)
         if raw is not None:
             # The byte path: decide from the bytes whether anything can hit at all.
-            letters = raw.translate(_LETTER_VIEW, REMOVED)
+            letters = raw.translate(LETTER_VIEW, REMOVED)
             forms = not self._byte_keys.isdisjoint(letters.split())
             if not forms and self._digit_keys:
-                forms = not self._byte_keys.isdisjoint(raw.translate(_DIGIT_VIEW, REMOVED).split())
+                forms = not self._byte_keys.isdisjoint(raw.translate(DIGIT_VIEW, REMOVED).split())
             variant = bool(self._variant_ids) and (
-                not self._byte_skeletons.isdisjoint(_field_skeletons(raw)) or self._variant_every_field
-                or (self._empty_skeleton and _EMPTY_SKELETON.search(letters) is not None))
+                not self._byte_skeletons.isdisjoint(field_skeletons(raw)) or self._variant_every_field
+                or (self._empty_skeleton and EMPTY_SKELETON.search(letters) is not None))
             if not (forms or variant or self._regexes):
                 return
-            fld = _Field(text, raw, decode(raw.translate(FOLDED, REMOVED)))
+            fld = Field(text, raw, decode(raw.translate(FOLDED, REMOVED)))
         else:
-            fld = _Field(text, None, normalize_text(text))
+            fld = Field(text, None, normalize_text(text))
             forms = not self._keys.isdisjoint(fld.tokens)
-            variant = bool(self._variant_ids) and not self._skeleton_keys.isdisjoint(_token_skeletons(fld.tokens))
+            variant = bool(self._variant_ids) and not self._skeleton_keys.isdisjoint(token_skeletons(fld.tokens))
         fields[order] = fld
         tokens, bounds = fld.tokens, fld.bounds
         if forms:
             last = len(tokens) - 1
             looked_up = list(map(self._forms.get, tokens))
-            for i, (singles, phrases) in compress(enumerate(looked_up), looked_up):
+            for i, entry in compress(enumerate(looked_up), looked_up):
+                assert entry is not None  # compress kept only the tokens that are forms
+                singles, phrases = entry
                 start = bounds[2 * i]
                 for pid, offset in singles:
                     hit = (order, start + offset, bounds[2 * i + 1], i, i + 1)
@@ -919,7 +486,7 @@ class Matcher:
                         hits.append(hit)
                 if phrases and i < last and tokens[i + 1] in phrases:
                     for pid, offset in phrases[tokens[i + 1]]:
-                        j = _phrase_end(self._plans[pid], tokens, i)
+                        j = _phrase_end(self._plan(pid), tokens, i)
                         if j:
                             plan_hits.setdefault(pid, []).append((order, start + offset, bounds[2 * j - 1], i, j))
         if variant:
@@ -939,10 +506,10 @@ class Matcher:
                     te = max(ts + 1, bisect_right(ends, e - 1) + 1)
                     regex_hits.setdefault(rid, []).append((order, s, e, ts, te))
 
-    def _scan_variants(self, order: int, fld: _Field, plan_hits: dict[int, list[_Hit]]) -> None:
+    def _scan_variants(self, order: int, fld: Field, plan_hits: dict[int, list[_Hit]]) -> None:
         tokens, bounds = fld.tokens, fld.bounds
-        index, memo, plans = self._skeletons, self._variant_memo, self._plans
-        for i, sk in enumerate(_token_skeletons(tokens)):
+        index, memo = self._skeletons, self._variant_memo
+        for i, sk in enumerate(token_skeletons(tokens)):
             pids = index.get(sk)
             if pids is None:
                 continue
@@ -953,7 +520,7 @@ class Matcher:
                     memo.clear()
                 found = memo[tok] = self._variant_forms(tok, pids)
             for pid, offset in found:
-                j = _phrase_end(plans[pid], tokens, i)
+                j = _phrase_end(self._plan(pid), tokens, i)
                 if j:
                     plan_hits.setdefault(pid, []).append((order, bounds[2 * i] + offset, bounds[2 * j - 1], i, j))
 
@@ -963,7 +530,7 @@ class Matcher:
         data = self._data
         out: list[tuple[int, int]] = []
         done: set[int] = set()
-        for split in _NO_PREFIX + _SPLITS_BY_FIRST.get(tok[0], ()):
+        for split in NO_PREFIX + SPLITS_BY_FIRST.get(tok[0], ()):
             if not tok.startswith(split.prefix) or len(tok) - len(split.prefix) < 2:
                 continue
             stem = tok[len(split.prefix):]
@@ -972,18 +539,24 @@ class Matcher:
             for pid in pids:
                 if pid in done:
                     continue
-                plan = self._plans[pid]
+                plan = self._plan(pid)
                 if plan.exact and split.prefix:
                     continue
                 if plan.has_article and not split.article:
                     continue  # a term with ال keeps it
                 if not plan.patterns[0].fullmatch(stem):
                     continue
-                if not self._variant_allowed(stem, _bare(plan.words[0])):
+                if not self._variant_allowed(stem, bare(plan.words[0])):
                     continue
                 done.add(pid)
                 out.append((pid, split.offset_article if plan.has_article else split.offset_plain))
         return out
+
+    def _plan(self, pid: int) -> _Plan:
+        """The plan of a live id (ids in the indexes are never freed ones)."""
+        plan = self._plans[pid]
+        assert plan is not None
+        return plan
 
     def _variant_allowed(self, stem: str, word: str) -> bool:
         if stem == word:
@@ -1005,7 +578,7 @@ class MatcherGroup:
         self.parts = parts
 
     @property
-    def watchlists(self) -> tuple["Watchlist", ...]:
+    def watchlists(self) -> tuple[Watchlist, ...]:
         return tuple(sorted((wl for part in self.parts for wl in part.watchlists), key=lambda w: w.name))
 
     def match(self, title: str, summary: str = "") -> list[Match]:
@@ -1066,7 +639,7 @@ def _near_hits(rule: _TermRule, plan_hits: dict[int, list[_Hit]]) -> list[tuple[
             choices = [c[:8] for c in choices]
         for combo in product(*choices):
             if all(_gap(a, b) <= within for k, a in enumerate(combo) for b in combo[k + 1:]):
-                for text, hit in zip(rule.term.near, combo):
+                for text, hit in zip(rule.term.near, combo, strict=True):
                     if (text, hit) not in out:
                         out.append((text, hit))
     return out
@@ -1079,46 +652,3 @@ def _gap(a: _Hit, b: _Hit) -> int:
     if b[4] <= a[3]:
         return a[3] - b[4]
     return 0
-
-
-def _original_span(norm: Normalized, original: str, start: int, end: int) -> tuple[int, int]:
-    s, e = norm.span(start, end)
-    # Take in the harakat and tatweel written after the last letter.
-    while e < len(original) and not fold_char(original[e]) and (
-            unicodedata.category(original[e]) == "Mn" or original[e] == "\u0640"):
-        e += 1
-    return s, e
-
-
-# -- the `raqib match` contract -----------------------------------------------------------
-
-def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>") -> Iterator[dict]:
-    """One output dict per input story line, in input order (DESIGN.md, `raqib match`).
-
-    Input: JSON Lines `{"id", "title", "summary"?}`. Blank lines are skipped. A line that
-    is not a JSON object with an id and a string title raises ConfigError(file=source,
-    line=N); the lines before it have been yielded already.
-    """
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            story = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=source, line=n) from None
-        if not isinstance(story, dict):
-            raise ConfigError("expected a JSON object {\"id\", \"title\", \"summary\"?}", file=source, line=n)
-        if "id" not in story:
-            raise ConfigError("story has no \"id\"", file=source, line=n)
-        title = story.get("title")
-        summary = story.get("summary")
-        if title is None:
-            title = ""
-        if summary is None:
-            summary = ""
-        if not isinstance(title, str) or not isinstance(summary, str):
-            raise ConfigError("title and summary must be strings", file=source, line=n)
-        matches = matcher.match(title, summary)
-        yield {"id": story["id"], "matches": [
-            {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
-            for m in matches]}

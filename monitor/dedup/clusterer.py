@@ -1,87 +1,25 @@
-"""Dedup: fold the same story from many outlets into one cluster.
-
-Every story joins exactly one cluster, named by the id of the cluster's first story.
-`Clusterer.add` decides, in this order, and stops at the first rule that holds:
-
-1. **same** — the story's canonical URL (`canonical_url`) equals that of a story still
-   in the window: it is the same item seen again (re-fetched, moved between feeds). It is
-   not indexed a second time and is not a new member of the cluster.
-2. **content** — the hash of its normalised title + lead (`content_key`) equals that of a
-   story in the window: the same text republished under another link.
-3. **near** — a fuzzy duplicate of a story in the window (below).
-4. **new** — otherwise it opens a cluster of its own.
-
-Text used for (2) and (3): `monitor.normalize.normalize_text` of the title and of the
-lead (the summary, first `lead_words` words), then desk prefixes are stripped from the
-title ("عاجل |", "بالفيديو:", "(فيديو)", "عام /", any one- or two-word segment before
-" | " or " / ") and so is an outlet suffix ("... - سكاي نيوز عربية": a last segment of at
-most four words without digits after " | ", " - ", " – " or " — ", when at least three
-words remain). Words are runs of letters and digits; punctuation is ignored.
-
-Near-duplicates (3) are found in two steps so that a story is compared with a handful
-of candidates, never with the whole window:
-
-* **Candidates** — MinHash/LSH. The title's content words (function words dropped) get
-  a MinHash signature of `title_bands` x `title_rows` values, the lead's word bigrams
-  one of `lead_bands` x `lead_rows` values. Each band is a bucket key; stories sharing a
-  bucket are candidates. Title and lead are indexed apart because outlets often rewrite
-  one and keep the other (the agency lead under a new headline, or the reverse). A
-  bucket keeps its `bucket_cap` most recent stories (buckets of very common words do
-  not grow with the window); candidates are ranked by how many buckets they share and
-  the best `max_candidates` are verified. Hashes are deterministic (CRC-32 and fixed
-  multipliers): the same input gives the same clusters in every run.
-* **Verification** — rapidfuzz on the normalised text. Title score T: the larger of
-  `token_sort_ratio` and `token_set_ratio`, but `token_set_ratio` counts only when the
-  shorter title has at least `subset_ratio` of the longer one's words (a title whose
-  words are a subset of another's scores 100 on `token_set_ratio` alone: that is the
-  subset trap, "ترامب يهدد" inside a longer, different headline). Lead score L: the same
-  on the two leads, cut to the same number of words. A pair is a duplicate when
-  - T >= `title_alone` and (no lead on one side, or L >= `lead_floor`), or
-  - L >= `lead_alone` and T >= `title_floor`, or
-  - both have a lead and (T + L) / 2 >= `combined`;
-  and the numbers guard holds: when both texts carry at least two numbers, at least
-  `numbers_overlap` of the smaller set of numbers must appear in the other (daily market
-  reports and casualty tolls share a template but not their figures).
-  The score of a pair is (T + L) / 2, or T when one side has no lead.
-
-A story that matches members of several clusters joins the cluster of its best-scoring
-match; equal scores go to the oldest cluster (a match scoring 97 or more ends the search:
-candidates are verified most-shared-buckets first). Clusters are never merged afterwards.
-
-Exact lookups: for (1) the newest story indexed with that canonical URL must be within
-the window; for (2) the oldest story within the window with that text is the match.
-
-Time: a story's time is its `published` time, or the latest time seen so far when it
-has none (arrival order). Only stories within `window_hours` of each other are compared;
-`prune(now)` drops index entries older than `now - window`.
-"""
+"""The Clusterer: the dedup decision (same, content, near, new) and the in-memory
+index over a sliding window of stories. The rules are in `monitor.dedup`."""
 from __future__ import annotations
 
 import codecs
 import email.utils
 import hashlib
-import json
 import logging
 import re
-import sys
-import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
 
-from monitor.errors import ConfigError
-from monitor.normalize import fold_char
+from monitor.urls import canonical_url
+
+from .minhash import MASK32, item_hashes, minhash_bands, permutations
+from .text import STOP_WORDS, Prepared, prepare
 
 log = logging.getLogger(__name__)
-
-__all__ = [
-    "Clusterer", "DedupSettings", "Verdict", "canonical_url", "content_key", "dedup_stream",
-    "prepare",
-]
 
 
 # --------------------------------------------------------------------------- settings
@@ -135,225 +73,9 @@ class Verdict:
     score: float | None = None
 
 
-# --------------------------------------------------------------------------- text
-
-
-class _FoldTable(dict):
-    """`str.translate` table that learns `fold_char` lazily: normalize_text at C speed."""
-
-    def __missing__(self, code: int) -> str:
-        folded = fold_char(chr(code))
-        self[code] = folded
-        return folded
-
-
-_FOLD_TABLE = _FoldTable()
-
-
-def _fold(text: str) -> str:
-    return text.translate(_FOLD_TABLE)
-
-
-_WORD = re.compile(r"\w+")
-_DESK = (
-    "عاجل|خبر عاجل|بالفيديو|فيديو|بالصور|صور|شاهد|بالفيديو والصور|انفوجرافيك|انفوغرافيك|"
-    "فيديوجراف|مباشر|تحديث|محدث|خاص|حصري|عام|سياسي|اقتصادي|رياضي|ثقافي|محلي|دولي|"
-    "اجتماعي|صحي|تقرير|breaking|video|update"
-)
-# A known desk word with a separator, in brackets, or any 1-2 word segment before | or /.
-_PREFIX = re.compile(
-    rf"^\s*(?:[(\[«\"]\s*(?:{_DESK})\s*[)\]»\"]\s*[|/:\-–—,.]*"
-    rf"|(?:{_DESK})\s*[|/:\-–—]+"
-    r"|[^\s|/:]+(?:\s[^\s|/:]+)?\s*[|/](?!/))\s*"
-)
-_SUFFIX_BRACKET = re.compile(rf"\s*[|\-–—]?\s*[(\[«\"]\s*(?:{_DESK})\s*[)\]»\"]\s*$")
-_SUFFIX_OUTLET = re.compile(r"\s+(?:\||-|–|—)\s+([^|\-–—\d]+?)\s*$")
-_PUNCT_EDGE = re.compile(r"^[\s|/:\-–—,.\"'«»“”]+|[\s|/:\-–—,.\"'«»“”]+$")
-
-
-def _strip_title(title: str) -> str:
-    """Normalised title without desk prefixes and outlet suffixes."""
-    text = title
-    for _ in range(3):
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text or len(_WORD.findall(stripped)) < 2:
-            break
-        text = stripped
-    text = _SUFFIX_BRACKET.sub("", text)
-    m = _SUFFIX_OUTLET.search(text)
-    if m and len(m.group(1).split()) <= 4 and len(_WORD.findall(text[: m.start()])) >= 3:
-        text = text[: m.start()]
-    return _PUNCT_EDGE.sub("", text)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A story's text as dedup sees it: normalised words of the title and of the lead."""
-
-    title: tuple[str, ...]
-    lead: tuple[str, ...]
-
-
-def prepare(title: str, summary: str = "", *, lead_words: int = 40) -> Prepared:
-    """Normalise and strip a title and take the lead's first `lead_words` words."""
-    t = tuple(_WORD.findall(_strip_title(_fold(title or ""))))
-    lead = tuple(_WORD.findall(_fold(summary or ""))[:lead_words])
-    return Prepared(t, lead)
-
-
-def content_key(title: str, summary: str) -> str:
-    """Hash of the normalised, stripped title and the normalised lead (hex, 32 chars)."""
-    p = prepare(title, summary)
-    data = (" ".join(p.title) + "\n" + " ".join(p.lead)).encode("utf-8")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-# --------------------------------------------------------------------------- URLs
-
-_HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.", "www1.", "www2.")
-_TRACKERS = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid",
-    "igshid", "_ga", "_gl", "ocid", "cmpid", "s_cid", "xtor", "ito", "at_medium",
-    "at_campaign", "at_source", "ref", "ref_src", "ref_url", "spm", "__twitter_impression",
-    "amp", "outputtype", "_hsenc", "_hsmi", "mkt_tok", "vero_id", "wt.mc_id", "ns_source",
-    "ns_mchannel", "ns_campaign", "cid", "share", "rss", "from", "src",
-})
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-
-
-def canonical_url(url: str) -> str:
-    """The link with what does not name the article removed.
-
-    http and https are one; the host is lower-cased without port 80/443 and without a
-    leading www./m./mobile./amp.; AMP variants (a leading or trailing /amp path segment,
-    a trailing .amp or ?amp) are the article itself; the query loses utm_*, fbclid, gclid
-    and other trackers and is sorted; the fragment and a trailing slash go; percent
-    escapes are put in one form. Text that is not an http(s) URL is returned stripped.
-    """
-    url = (url or "").strip()
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        return url
-    host = parts.hostname.lower().rstrip(".")
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _HOST_PREFIXES:
-            if host.startswith(prefix) and host.count(".") >= 2:
-                host = host[len(prefix):]
-                changed = True
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port and port not in (80, 443):
-        host = f"{host}:{port}"
-    path = quote(unquote(parts.path), safe=_PATH_SAFE)
-    segments = [s for s in path.split("/") if s]
-    if segments and segments[0].lower() == "amp":
-        segments = segments[1:]
-    if segments and segments[-1].lower() in ("amp", "amp.html"):
-        segments = segments[:-1]
-    if segments and segments[-1].lower().endswith(".amp"):
-        segments[-1] = segments[-1][:-4]
-    if segments and ".amp." in segments[-1].lower():
-        i = segments[-1].lower().rindex(".amp.")
-        segments[-1] = segments[-1][:i] + segments[-1][i + 4:]
-    path = "/" + "/".join(segments) if segments else ""
-    query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKERS
-    )
-    q = urlencode(query, quote_via=quote, safe=_PATH_SAFE.replace("&", "").replace("=", ""))
-    return urlunsplit(("https", host, path, q, ""))
-
-
-# --------------------------------------------------------------------------- MinHash
-
-_STOP = frozenset(_fold(w) for w in """
-في من على الى إلى عن مع بعد قبل ان أن إن او أو و ثم ما لا لم لن قد هل هذا هذه ذلك تلك التي الذي
-الذين كان كانت يكون تكون بين حول خلال عند منذ حتى كل اي أي غير بعض هو هي هم انه أنه إنه ضد
-لدى عبر ب ل ك ف وفي ومن وعلى الي اليوم امس أمس يوم the a an of in on to and for is
-""".split())
-
 _MIN_KEY_WORDS = 4  # a shorter title with no lead ("كاريكاتير") names a column, not a story
 _MIN_TITLE_ALONE = 3  # words a title needs to decide alone when a lead is missing
 _SURE = 97.0  # a match this close ends the search among candidates
-_MASK32 = 0xFFFFFFFF
-_MASK64 = (1 << 64) - 1
-_MIX = 0x9E3779B97F4A7C15
-_MIX2 = 0xC2B2AE3D27D4EB4F
-
-
-def _perms(n: int, seed: int) -> tuple[tuple[int, int], ...]:
-    out = []
-    x = seed
-    for _ in range(n):
-        x = (x * 6364136223846793005 + 1442695040888963407) & _MASK64
-        a = x | 1
-        x = (x * 6364136223846793005 + 1442695040888963407) & _MASK64
-        out.append((a, x))
-    return tuple(out)
-
-
-def _hashes(items: Iterable[str]) -> list[int]:
-    return [zlib.crc32(s.encode("utf-8")) for s in set(items)]
-
-
-def _finish(k: int) -> int:
-    """A 32-bit bucket key from a 64-bit accumulator; never 0 (0 marks an empty slot)."""
-    k = ((k ^ (k >> 31)) * _MIX) & _MASK64
-    return (k >> 32) or 1
-
-
-_LITTLE = sys.byteorder == "little"
-
-
-def _minhashes(hs: list[int], perms: tuple[tuple[int, int], ...],
-               lanes_by_size: dict[int, list[tuple[int, int]]]) -> list[int]:
-    """min over h of ((a * h + b) mod 2**64) >> 32, for each permutation (a, b).
-
-    For more than a few items, all items of a permutation are computed by one big-integer
-    multiply-add: the items sit in 128-bit lanes of one integer (a * h + b < 2**97 never
-    carries into the next lane), and bits 32-63 of every lane are read back as an array.
-    `lanes_by_size` caches, per number of items, each b repeated in every lane."""
-    n = len(hs)
-    if n < 8 or not _LITTLE:
-        return [min([((a * h + b) & _MASK64) >> 32 for h in hs]) for a, b in perms]
-    lanes = lanes_by_size.get(n)
-    if lanes is None:
-        ones = array("Q", bytes(16 * n))
-        ones[0::2] = array("Q", [1]) * n
-        one = int.from_bytes(ones, "little")
-        lanes = lanes_by_size[n] = [(a, b * one) for a, b in perms]
-    items = array("Q", bytes(16 * n))
-    items[0::2] = array("Q", hs)
-    packed = int.from_bytes(items, "little")
-    size = 16 * n
-    return [min(memoryview((a * packed + b).to_bytes(size, "little")).cast("I")[1::4])
-            for a, b in lanes]
-
-
-def _minhash_bands(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
-                   salt: int, lanes_by_size: dict[int, list[tuple[int, int]]]) -> list[int]:
-    """Classic MinHash (one min per permutation), `rows` mins to a band."""
-    if not hs:
-        return []
-    mins = _minhashes(hs, perms, lanes_by_size)
-    keys = []
-    for i in range(0, len(mins), rows):
-        k = salt + i
-        for v in mins[i:i + rows]:
-            k = (k * _MIX2 + v) & _MASK64
-        keys.append(_finish(k))
-    return keys
-
 
 _DIGIT = re.compile(r"\d")
 
@@ -398,7 +120,7 @@ class _View:
     def bigrams(self) -> set[str]:
         if self._bigrams is None:
             lead = self.lead
-            self._bigrams = set(map(" ".join, zip(lead, lead[1:])))
+            self._bigrams = set(map(" ".join, zip(lead, lead[1:], strict=False)))
         return self._bigrams
 
     def numbers(self) -> tuple[set[str], set[str]]:
@@ -417,8 +139,10 @@ _UNDATED = float("-inf")  # before any dated story: the time of the first one, o
 
 
 def _to_ts(when: datetime | None) -> float | None:
-    if when is None:
-        return None
+    return None if when is None else _timestamp(when)
+
+
+def _timestamp(when: datetime) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.timestamp()
@@ -448,8 +172,8 @@ class Clusterer:
     def __init__(self, settings: DedupSettings = DedupSettings()) -> None:
         self.settings = settings
         s = settings
-        self._title_perms = _perms(s.title_bands * s.title_rows, 0x5EED1)
-        self._lead_perms = _perms(s.lead_bands * s.lead_rows, 0x5EED2)
+        self._title_perms = permutations(s.title_bands * s.title_rows, 0x5EED1)
+        self._lead_perms = permutations(s.lead_bands * s.lead_rows, 0x5EED2)
         self._title_lanes: dict[int, list[tuple[int, int]]] = {}
         self._lead_lanes: dict[int, list[tuple[int, int]]] = {}
         self._nb = s.title_bands + s.lead_bands
@@ -472,10 +196,15 @@ class Clusterer:
     def __len__(self) -> int:
         return len(self._ids)
 
+    @property
+    def latest(self) -> datetime | None:
+        """The latest story time seen so far (None before the first dated story)."""
+        return None if self._latest is None else datetime.fromtimestamp(self._latest, timezone.utc)
+
     # -- the decision
 
     def add(self, story_id: int | str, *, title: str, summary: str = "", url: str = "",
-            source: str = "", published: datetime | None = None) -> Verdict:
+            published: datetime | None = None) -> Verdict:
         """Decide which cluster the story joins, index it, and say why."""
         ts = self._time(published)
         p = prepare(title, summary, lead_words=self.settings.lead_words)
@@ -499,7 +228,7 @@ class Clusterer:
         best: tuple[float, float, int] | None = None
         candidates = self._candidates(bands, ts)
         if candidates:
-            views = {}
+            views: dict[str, _View] = {}
             for i in candidates:
                 stored = self._texts[i]
                 if isinstance(stored, bytes) and isinstance(packed, bytes):
@@ -508,8 +237,8 @@ class Clusterer:
                     other, mine = _View(_unpack(stored)), "raw"
                 view = views.get(mine)
                 if view is None:
-                    view = views[mine] = _View(packed.decode("latin-1") if mine == "packed"
-                                               else text)
+                    view = views[mine] = _View(packed.decode("latin-1")
+                                               if mine == "packed" and isinstance(packed, bytes) else text)
                 score = self._verify(view, other)
                 if score is None:
                     continue
@@ -528,7 +257,7 @@ class Clusterer:
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
-        limit = _to_ts(now) - self._window
+        limit = _timestamp(now) - self._window
         times = self._times
         n, total = 0, len(times)
         # Arrival order is nearly time order; an entry older than one before it waits
@@ -594,7 +323,7 @@ class Clusterer:
     def _exact(self, h: int, position: int, column: array, ts: float,
                newest: bool) -> int | None:
         """Index of the newest (or oldest) story in the window whose URL/content hash is h."""
-        key = (h & _MASK32) or 1
+        key = (h & MASK32) or 1
         stride, floor = self._stride, self._base * self._stride - self._epoch
         bkey, nxt = self._bkey, self._next
         slot = self._heads[key & (len(self._heads) - 1)]
@@ -617,13 +346,13 @@ class Clusterer:
 
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
-        title_words = [w for w in p.title if w not in _STOP] or list(p.title)
-        keys = _minhash_bands(_hashes(title_words), self._title_perms, s.title_rows, 1 << 20,
+        title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
+        keys = minhash_bands(item_hashes(title_words), self._title_perms, s.title_rows, 1 << 20,
                               self._title_lanes)
         keys += [0] * (s.title_bands - len(keys))
         lead = p.lead
         bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
-        keys += _minhash_bands(_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20,
+        keys += minhash_bands(item_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20,
                                self._lead_lanes)
         keys += [0] * (self._nb - len(keys))
         return keys
@@ -728,8 +457,8 @@ class Clusterer:
         self._since.append(since)
         self._urls.append(url_h)
         self._keys.append(key_h)
-        keys = bands + [(url_h & _MASK32) or 1 if url_h else 0,
-                        (key_h & _MASK32) or 1 if key_h else 0]
+        keys = bands + [(url_h & MASK32) or 1 if url_h else 0,
+                        (key_h & MASK32) or 1 if key_h else 0]
         bkey, nxt = self._bkey, self._next
         slot = (self._base + len(self._ids) - 1) * self._stride - self._epoch
         if not link:
@@ -756,7 +485,7 @@ class Clusterer:
         size = 1 << 16
         while size < len(self._bkey):
             size <<= 1
-        self._heads = None  # the old heads go before the new ones come
+        del self._heads  # the old heads go before the new ones come
         heads = array("i", [-1]) * size
         mask = size - 1
         nxt = self._next
@@ -785,9 +514,6 @@ def _score(sa: str, sb: str, a: list[str], b: list[str], subset_ratio: float,
     return fuzz.token_sort_ratio(sa, sb, score_cutoff=cutoff)
 
 
-# --------------------------------------------------------------------------- raqib dedup
-
-
 def parse_time(text: str) -> datetime:
     """ISO 8601 or RFC 822 time; naive times are UTC. Raises ValueError."""
     text = text.strip()
@@ -800,53 +526,3 @@ def parse_time(text: str) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when
-
-
-def _story(line: str, number: int) -> dict:
-    where = {"file": "<input>", "line": number}
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not JSON: {exc.msg}", **where) from exc
-    if not isinstance(obj, dict):
-        raise ConfigError("a story must be a JSON object", **where)
-    if "id" not in obj or not isinstance(obj["id"], (str, int)) or isinstance(obj["id"], bool):
-        raise ConfigError('a story needs an "id" (string or integer)', **where)
-    if not isinstance(obj.get("title"), str):
-        raise ConfigError('a story needs a "title" string', **where)
-    for name in ("summary", "url", "source"):
-        if obj.get(name) is not None and not isinstance(obj[name], str):
-            raise ConfigError(f'"{name}" must be a string', **where)
-    published = obj.get("published")
-    if published is not None:
-        if not isinstance(published, str):
-            raise ConfigError('"published" must be an ISO 8601 or RFC 822 string', **where)
-        try:
-            published = parse_time(published)
-        except (ValueError, TypeError, IndexError) as exc:
-            raise ConfigError(f'"published" is not an ISO 8601 or RFC 822 time: {obj["published"]!r}',
-                              **where) from exc
-    return {"id": obj["id"], "title": obj["title"], "summary": obj.get("summary") or "",
-            "url": obj.get("url") or "", "source": obj.get("source") or "",
-            "published": published}
-
-
-def dedup_stream(lines: Iterable[str], settings: DedupSettings = DedupSettings()
-                 ) -> Iterator[dict]:
-    """`raqib dedup`: JSON Lines of stories in arrival order in, one
-    {"id": ..., "cluster": ID_OF_FIRST_STORY_IN_ITS_CLUSTER} per story out, in order.
-
-    Blank lines are skipped. A bad line raises ConfigError(file="<input>", line=N)."""
-    clusterer = Clusterer(settings)
-    since_prune = 0
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        s = _story(line, number)
-        verdict = clusterer.add(s["id"], title=s["title"], summary=s["summary"], url=s["url"],
-                                source=s["source"], published=s["published"])
-        yield {"id": s["id"], "cluster": verdict.cluster}
-        since_prune += 1
-        if since_prune >= 1000 and clusterer._latest is not None:
-            since_prune = 0
-            clusterer.prune(datetime.fromtimestamp(clusterer._latest, timezone.utc))

@@ -1,0 +1,78 @@
+"""Match stories against all watchlists at once, Arabic-aware, with reasons.
+
+Text and terms go through the same `normalize` (monitor/normalize.py) and are cut into
+tokens: runs of letters, or runs of digits (so "بـ2024" is ب + 2024 and "G20" is g + 20).
+
+Term rules
+----------
+* **Word.** A one-word term matches a whole token, optionally carrying proclitics in
+  this order: و or ف, then ب ل or ك, then the article ال (ل + ال is written لل). So
+  موسكو matches وموسكو, لموسكو, بموسكو, والموسكو…; نيل matches النيل; never a longer word
+  (مصر is not in مصرف, نيل is not in النيلي). A term that starts with ال keeps its
+  article: الحكومة matches الحكومة, والحكومة, بالحكومة, للحكومة but not حكومة. Because
+  hamza is folded, a word whose own first letters are ال (ألبانيا → البانيا) also matches
+  with any proclitic in front (لألبانيا).
+* **Lexical words are not split.** A proclitic reading is refused when the whole token is
+  a common word that the reading cannot explain: كامل is "complete", not ك + أمل, so أمل
+  never fires on كامل (nor on وكامل). The decisions come from word counts over the ANT
+  and SaudiNewsNet corpora, shipped in monitor/data/arabic_words.tsv.gz and built by
+  scripts/build_common_words.py, whose docstring gives the rule and the measured ratios.
+  لمصر, بموسكو, ولبنان, لبوتين stay hits. The article alone is never refused.
+* **Phrase.** A multi-word term matches its words in order as consecutive tokens, so
+  only spaces, newlines or punctuation may stand between them; the first word may carry
+  proclitics, the others must be as written (after normalisation).
+* **exact: true.** The token must be the term itself: no proclitics, no article.
+* **variants: true.** The term also matches the spellings by which outlets transliterate
+  a foreign name. Each word of the term becomes a pattern by these written rules:
+    - letter classes: غ ج ق (g); ت ط (t); س ص (s); ز ذ (z); ف ڤ (v); ب پ (p);
+      ش ↔ تش (ch); hamza seats ئ ي ء and ؤ و ء;
+    - a long vowel ا و ي inside the word (not first, not last) may be left out when both
+      its neighbours are consonants: ماكرون → ماكرن, بلينكن → بلنكن, تيليغرام → تلغرام.
+      A vowel next to another vowel (كييف, بايدن, نتنياهو's يا) is kept: كييف never
+      becomes كيف;
+    - the diphthong ai: an ي between two consonants may be written اي, and اي
+      between two consonants may be written ي (فيسبوك / فايسبوك, مايكروسوفت /
+      ميكروسوفت); an ي next to a vowel keeps its spelling (سوريا never سرايا);
+    - between two consonants inside the word one long vowel ا و ي may be added:
+      ترمب → ترامب, نتنياهو → نتانياهو, بوتن → بوتين;
+    - the last letter ا may be written ه and back (كوريا / كوريه).
+  Proclitics work as for plain terms (unless exact). Two corpus guards refuse a variant
+  spelling other than the term's own: it is a very common word (≥ 500 times) and 20
+  times more common than the term's spelling; or it is an ordinary noun — its form with
+  the article is seen ≥ 30 times and 5 times more often than the term's own with the
+  article (بوتين's rules reach بطن "belly": البطن is common, البوتين is not, so بطن is
+  refused). There is no edit distance: بوتين never matches بروتين.
+  Words of fewer than three letters get no variants.
+* **Latin** terms match whole tokens, case-insensitively (NATO is not in DONATOR).
+* **near: [A, B, …], within: N.** Every part occurs in the same field with at most N
+  other words between any two of them; each part follows the word/phrase rules and the
+  term's exact/variants options. A near term reports one match per part.
+* **regex.** An RE2 pattern (no backtracking: linear time whatever the pattern) run
+  over the normalised field text, case-insensitively; its non-ASCII letters are folded
+  like text (write أ or ا, both work). It is not anchored to words. Memory per pattern
+  is capped (`REGEX_MAX_MEM`) and a pattern that matches the empty string is refused. A
+  pattern RE2 refuses is reported in words, with the part of it RE2 stumbled on.
+
+A watchlist fires when one of its `terms` matches in the title or summary, one of its
+`require` terms matches (if it has any), and none of its `exclude` terms does. Its
+matches are the hits of `terms` and `require`, every occurrence, as Match(watchlist,
+term, field, start, end) with offsets into the ORIGINAL field text. A span covers the
+term's own letters, not the proclitics in front (لموسكو → موسكو; for الحكومة in للحكومة
+it starts at the second ل, the article's), and takes in marks (harakat, tatweel) that
+trail its last letter. Matches are sorted by watchlist name, field (title before
+summary), start, end and term.
+
+The package, one module per concern: `lexicon` (tokens, proclitics, the corpus word
+counts), `variants` (variant spellings and their skeletons), `views` (tokens read off
+encoded bytes, offsets mapped back), `regex` (RE2 terms) and `matcher` (the compiled
+`Matcher` and `MatcherGroup`). The text fold is `monitor.normalize`'s, the only one.
+"""
+from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
+from .matcher import Matcher, MatcherGroup
+from .regex import compile_regex, printable, quote
+from .variants import skeleton, variant_pattern
+
+__all__ = [
+    "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton",
+    "tokenize", "variant_pattern", "word_data",
+]
