@@ -183,7 +183,8 @@ class WebhookChannel(Channel):
                                 hint="webhooks go to public addresses only; allow_private: true under "
                                      "channels.webhook allows private ones") from exc
         except httpx.TimeoutException as exc:
-            raise self._error(f"timed out after {self.timeout:g}s ({type(exc).__name__})", destination, attempt) from exc
+            raise self._error(f"timed out after {self.timeout:g}s ({type(exc).__name__})", destination,
+                              attempt) from exc
         except httpx.HTTPError as exc:
             raise self._error(f"network error: {type(exc).__name__}: {exc}", destination, attempt) from exc
         status = response.status_code
@@ -198,7 +199,8 @@ class WebhookChannel(Channel):
             raise DeliveryError(f"{reason} (redirects are not followed)", channel=self.name, destination=destination,
                                 permanent=True, hint=f"update the URL to {response.headers.get('Location', '?')}")
         if status in (408, 429) or status >= 500:
-            raise self._error(reason, destination, attempt, retry_after=retry_after(response.headers.get("Retry-After")))
+            raise self._error(reason, destination, attempt,
+                              retry_after=retry_after(response.headers.get("Retry-After")))
         raise DeliveryError(reason, channel=self.name, destination=destination, permanent=True)
 
     def _error(self, reason: str, destination: str, attempt: int, retry_after: float | None = None) -> DeliveryError:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
 
-_REMOVE = set()
+_REMOVE: set[int] = set()
 _REMOVE.update(range(0x064B, 0x0660))  # harakat, tanween, shadda, sukun, ...
 _REMOVE.add(0x0670)  # superscript alef
 _REMOVE.update(range(0x0610, 0x061B))  # Quranic marks
@@ -185,18 +185,18 @@ def normalize(text: str) -> Normalized:
         if len(folded) == n:
             return Normalized(decode(folded), tuple(range(n)), n)
         return Normalized(decode(folded), tuple(compress(range(n), raw.translate(_KEPT))), n)
-    folded = text.translate(_TABLE)
+    out = text.translate(_TABLE)
     lengths = text.translate(_LENGTHS)
     if "0" not in lengths and "2" not in lengths:
-        return Normalized(folded, tuple(range(n)), n)
+        return Normalized(out, tuple(range(n)), n)
     if "2" not in lengths:
-        return Normalized(folded, tuple(i for i, c in enumerate(lengths) if c == "1"), n)
+        return Normalized(out, tuple(i for i, c in enumerate(lengths) if c == "1"), n)
     source: list[int] = []
     for i, ch in enumerate(text):
         k = len(_TABLE[ord(ch)])
         if k:
             source.extend([i] * k)
-    return Normalized(folded, tuple(source), n)
+    return Normalized(out, tuple(source), n)
 
 
 def normalize_text(text: str) -> str:

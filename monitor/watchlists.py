@@ -139,7 +139,7 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     if len(kinds) != 1:
         problems.add(f"{where}: give exactly one of term, near or regex", line)
         return None
-    flags = {}
+    flags: dict[str, Any] = {}
     for flag in ("exact", "variants"):
         if flag in value:
             if not isinstance(value[flag], bool):
@@ -261,7 +261,7 @@ def _parse_notify(value: Any, line: int, problems: _Problems) -> Mapping[str, tu
 
 
 def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _Problems) -> Watchlist | None:
-    if not isinstance(doc, dict):
+    if not isinstance(doc, YDict):
         problems.add("a watchlist must be a mapping with at least `terms:`", line_of(doc, 1))
         return None
     before = len(problems.errors)

@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TextIO
 
 from alerts.channel import build_channel
 from monitor.errors import ConfigError, RaqibError, StoreError
@@ -178,7 +178,7 @@ class _open_input:
 
     def __init__(self, path: str | None) -> None:
         self.path = path
-        self.handle = None
+        self.handle: TextIO | None = None
 
     def __enter__(self):
         if not self.path or self.path == "-":
@@ -291,9 +291,9 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
         key = (parts.scheme, parts.hostname or "", parts.port)
         if key not in verdicts:
             verdicts[key] = check_feed_url(feed.url, allow_private=allow_private)
-        problem = verdicts[key]
-        if problem:
-            print(f"{path}:{feed.line}: skipped {feed.name} <{feed.url}>: {problem}", file=sys.stderr)
+        verdict = verdicts[key]
+        if verdict:
+            print(f"{path}:{feed.line}: skipped {feed.name} <{feed.url}>: {verdict}", file=sys.stderr)
             continue
         accepted.append((feed.name, feed.url))
     added = store.add_feeds(accepted, source="opml")

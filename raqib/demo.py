@@ -45,7 +45,7 @@ class FeedServer:
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> "FeedServer":
         self.thread.start()

@@ -14,6 +14,7 @@ with warnings.catch_warnings():  # apprise imports the deprecated imghdr module
     pytest.importorskip("apprise", reason="the apprise extra is not installed (pip install 'raqib[apprise]')")
 
 import sql  # noqa: E402
+
 from alerts.apprise_channel import AppriseChannel  # noqa: E402
 from alerts.outbox import Deliverer  # noqa: E402
 from alerts.policy import policy_from_settings  # noqa: E402

@@ -23,9 +23,9 @@ import time
 from collections import Counter
 
 import pytest
-
 from daemon_harness import Daemon, GrowingFeeds, NotifySocket, Receiver, wait_for, write_config, write_watchlist
 from feedserver import FeedServer
+
 from tests.fake_telegram import FakeTelegram
 
 ITEMS = 500

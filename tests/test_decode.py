@@ -7,7 +7,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.decode import decode_feed, looks_arabic
 

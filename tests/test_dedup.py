@@ -204,7 +204,7 @@ def _pairwise(pred: list, gold: list) -> tuple[float, float]:
     def pairs(counter: Counter) -> int:
         return sum(n * (n - 1) // 2 for n in counter.values())
 
-    tp = pairs(Counter(zip(pred, gold)))
+    tp = pairs(Counter(zip(pred, gold, strict=True)))
     return tp / pairs(Counter(pred)), tp / pairs(Counter(gold))
 
 

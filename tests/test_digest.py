@@ -10,9 +10,9 @@ import socket
 from datetime import datetime, timezone
 
 import pytest
+import sql
 from aiosmtpd.controller import Controller
 
-import sql
 from alerts.email import EmailChannel
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import policy_from_settings

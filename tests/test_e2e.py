@@ -5,14 +5,13 @@ with a temporary SQLite file, so restarts are real restarts on the same database
 """
 from __future__ import annotations
 
-import asyncio
 import io
 import shutil
 from pathlib import Path
 
 import pytest
-
 import sql
+
 from monitor.config import load_config
 from raqib.daemon import Daemon
 from raqib.demo import FeedServer

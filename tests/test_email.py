@@ -12,12 +12,12 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import sql
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import sql
 from alerts.email import EmailChannel
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.render import alert_payload

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from feedserver import FeedServer, feed_server  # noqa: F401
+
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, parse_retry_after
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import httpcore
 import httpx
 import pytest
-
 from feedserver import feed_server  # noqa: F401  (the fixture)
+
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
 from monitor.guard import BlockedAddress, PublicOnlyBackend, PublicOnlyTransport

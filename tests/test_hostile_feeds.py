@@ -8,8 +8,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from feedserver import closed_port, feed_server, gzip_bomb  # noqa: F401
+
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher
 from monitor.parse import ParsedFeed, parse_feed_async

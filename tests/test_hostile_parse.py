@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 import sql
 from daemon_harness import Daemon as DaemonProcess
 from daemon_harness import GrowingFeeds, wait_for, write_config, write_watchlist
 from feedserver import FeedServer, feed_server  # noqa: F401  (fixture)
+
 from monitor.config import load_config
 from raqib.cli import main
 from raqib.daemon import Daemon

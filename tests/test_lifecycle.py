@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from daemon_harness import Daemon, GrowingFeeds, NotifySocket, Receiver, wait_for, write_config, write_watchlist
 from feedserver import FeedServer
 

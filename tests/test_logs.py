@@ -11,7 +11,6 @@ import json
 import re
 
 import pytest
-
 from daemon_harness import Daemon, GrowingFeeds, NotifySocket, wait_for, write_config, write_watchlist
 from feedserver import FeedServer
 

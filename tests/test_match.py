@@ -35,7 +35,7 @@ def _case_files(tmp_path: Path, cases: list[dict]) -> tuple[Path, Path]:
 def _check_output(cases: list[dict], results: list[dict]) -> None:
     assert [r["id"] for r in results] == [c["id"] for c in cases]
     wrong = []
-    for c, r in zip(cases, results):
+    for c, r in zip(cases, results, strict=True):
         own = [m for m in r["matches"] if m["watchlist"] == c["id"]]
         if bool(own) != c["expect"]:
             wrong.append((c["id"], c["term"], c["text"], own))

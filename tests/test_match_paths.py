@@ -2,7 +2,8 @@
 matching of text inside and outside the byte alphabet."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.match import Matcher, skeleton, variant_pattern
 from monitor.normalize import ALPHABET, encode, fold_char, normalize, normalize_text

@@ -13,14 +13,14 @@ import re
 
 import httpx
 import pytest
-
 from daemon_harness import GrowingFeeds, write_config, write_watchlist
 from feedserver import FeedServer
+from test_storage_faults import free_port, until
+
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from raqib.daemon import Daemon
 from raqib.metrics import serve_metrics
-from test_storage_faults import free_port, until
 
 TITLE = "بوتين يدعو إلى محادثات سلام في جنيف الأسبوع المقبل مع الوفد الأوكراني"
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.match import Matcher
 from monitor.normalize import fold_char, normalize, normalize_text

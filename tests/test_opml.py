@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.errors import ConfigError
 from monitor.opml import export_opml, parse_opml, read_opml

@@ -6,8 +6,8 @@ import io
 from datetime import datetime, timezone
 
 import pytest
-
 import sql
+
 from alerts.channel import Channel
 from alerts.console import ConsoleChannel
 from alerts.outbox import Deliverer, DeliverySettings
@@ -242,7 +242,7 @@ async def test_two_deliverers_on_one_database_send_each_alert_once(tmp_path):
         channels = [SlowChannel(), SlowChannel()]
         deliverers = [Deliverer(store, {"scripted": ch}, clock=Clock(2000.0),
                                 settings=DeliverySettings(burst=100))
-                      for store, ch in zip(stores, channels)]
+                      for store, ch in zip(stores, channels, strict=True)]
         counts = await asyncio.gather(*(d.run_once() for d in deliverers))
         sent = [title for ch in channels for _, titles in ch.sent for title in titles]
         assert sorted(sent) == sorted({*sent}) and len(sent) == 8, channels[0].sent + channels[1].sent

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import sql
+
 from monitor.dedup import Clusterer
 from monitor.match import Matcher
 from monitor.models import Story

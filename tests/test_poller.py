@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 import sql
 from feedserver import feed_server  # noqa: F401  (fixture)
 

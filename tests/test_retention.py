@@ -25,6 +25,7 @@ from pathlib import Path
 
 import sql
 from daemon_harness import random_title, write_config, write_watchlist
+
 from monitor.config import load_config
 from monitor.models import Story
 from raqib.daemon import Daemon
@@ -47,8 +48,8 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
     rng = random.Random(3)
     history: list[tuple[int, int, int, int, int]] = []
     n = 0
-    for day in range(100):
-        for hour in range(0, 24, 4):
+    for _day in range(100):
+        for _hour in range(0, 24, 4):
             now[0] += 4 * 3600
             batch = []
             for _ in range(20):

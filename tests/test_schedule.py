@@ -4,10 +4,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from monitor.schedule import (ScheduleSettings, next_poll_after_failure, next_poll_after_success,
-                              update_publish_interval)
+from monitor.schedule import ScheduleSettings, next_poll_after_failure, next_poll_after_success, update_publish_interval
 
 NOW = 1_000_000.0
 S = ScheduleSettings()

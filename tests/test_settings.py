@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from monitor.config import FEED_KEYS, TOP_LEVEL_KEYS, load_config, parse_duration, parse_size
 from monitor.errors import ConfigError

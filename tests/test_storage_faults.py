@@ -18,10 +18,10 @@ import socket
 
 import httpx
 import pytest
-
 import sql
 from daemon_harness import GrowingFeeds, NotifySocket, write_config, write_watchlist
 from feedserver import FeedServer
+
 from monitor.config import load_config
 from raqib.daemon import Daemon
 

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 import sql
 from daemon_harness import GrowingFeeds, write_config, write_watchlist
 from feedserver import FeedServer
+from test_storage_faults import free_port, until
+from test_watchlists import vocabulary
+
 from monitor.config import load_config
 from monitor.match import Matcher
 from monitor.store import Store
 from raqib.cli import main
 from raqib.daemon import Daemon
-from test_storage_faults import free_port, until
-from test_watchlists import vocabulary
 
 TITLE = "بوتين يلتقي وفداً أوكرانياً في جنيف لبحث تبادل الأسرى"
 

@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.watchlists import (Term, Watchlist, WatchlistRegistry, check_watchlists, load_watchlist_file,
-                                load_watchlists)
+from monitor.watchlists import (
+    Term,
+    Watchlist,
+    WatchlistRegistry,
+    check_watchlists,
+    load_watchlist_file,
+    load_watchlists,
+)
 
 FULL = """\
 name: russia-ukraine

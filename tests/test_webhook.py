@@ -14,8 +14,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 import sql
+
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
