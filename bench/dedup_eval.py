@@ -48,8 +48,8 @@ sys.path.insert(0, ROOT)
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from monitor.dedup import DedupSettings  # noqa: E402
-from raqib.jsonl import dedup_stream  # noqa: E402
 from monitor.normalize import normalize_text  # noqa: E402
+from raqib.jsonl import dedup_stream  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "corpora")
 LABELLED = os.path.join(ROOT, "tests", "data", "dedup_labelled.jsonl")

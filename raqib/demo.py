@@ -19,6 +19,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
+from monitor.config import load_config
+from monitor.store import Store
+
+from .daemon import Daemon
+
 OUTLETS = {
     "alarabia": "alarabia-2018-04-10.xml",
     "bbc-arabic": "bbc-2018-04-10.xml",
@@ -86,10 +91,6 @@ def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
 
 
 def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool = False) -> int:
-    from monitor.config import load_config
-
-    from .daemon import Daemon
-
     folder = Path(tempfile.mkdtemp(prefix="raqib-demo-"))
     try:
         feeds = folder / "feeds"
@@ -111,8 +112,6 @@ def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool 
 
 
 def summarise(database: Path) -> None:
-    from monitor.store import Store
-
     store = Store(database)
     try:
         c = store.story_counts()
