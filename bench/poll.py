@@ -41,6 +41,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from monitor.decode import decode_feed  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
 from monitor.parse import parse_feed_async  # noqa: E402
 
@@ -106,7 +107,7 @@ async def cycle(feeds: list[dict], hashes: list, port: int) -> dict:
             r = await fetcher.fetch(f["path"], url, etag=f["etag"], body_hash=known)
             counts[r.status] += 1
             if r.status == "ok":
-                parsed = await parse_feed_async(f["path"], r.text, r.url, fetched)
+                parsed = await parse_feed_async(f["path"], decode_feed(r.body, r.charset), r.url, fetched)
                 counts["stories"] += len(parsed.stories)
         except Exception as exc:  # a benchmark counts failures rather than stopping
             counts["error"] += 1

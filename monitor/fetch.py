@@ -17,7 +17,9 @@ Rules:
 - Conditional GET: `etag` / `last_modified` are sent as If-None-Match /
   If-Modified-Since. 304 gives status "not_modified" (keeping the old validators unless
   the server sent new ones). A 200 whose body hashes (SHA-256) to `body_hash` gives
-  "unchanged" and is not decoded.
+  "unchanged". The body is handed on as bytes with the charset HTTP declared: decoding
+  (`monitor.decode`, which may run a charset guess over megabytes) is CPU work on a
+  stranger's bytes, done with the parse in a worker process, never on the event loop.
 - Errors are FetchError with `kind`: timeout (connect, read or the deadline), network
   (refused, DNS, reset), tls, http (any other non-2xx; `retry_after` from Retry-After in
   seconds or an HTTP date, on 429 and 503), too_large, redirect_loop, gone (410: the
@@ -52,7 +54,6 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from .decode import decode_feed
 from .display import REASON_MAX, one_line
 from .errors import FetchError
 from .guard import BlockedAddress, PublicOnlyTransport, public_addresses
@@ -74,7 +75,8 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
-    text: str | None  # decoded text, only for "ok"
+    body: bytes | None  # the body as received (decompressed), only for "ok"
+    charset: str | None  # the charset the Content-Type header declared, if any
     max_age: float | None  # seconds, from Cache-Control max-age or Expires
     elapsed: float  # seconds, from holding the slots to the end of the body
 
@@ -198,7 +200,7 @@ class Fetcher:
                         status="not_modified", url=final_url, permanent_url=permanent,
                         etag=response.headers.get("etag") or etag,
                         last_modified=response.headers.get("last-modified") or last_modified,
-                        body_hash=body_hash, text=None, max_age=_max_age(response.headers),
+                        body_hash=body_hash, body=None, charset=None, max_age=_max_age(response.headers),
                         elapsed=time.monotonic() - start)
                 if code == 410:
                     raise FetchError("the feed is gone (HTTP 410)", feed=feed, url=final_url,
@@ -245,10 +247,10 @@ class Fetcher:
         if body_hash is not None and digest == body_hash:
             return FetchResult(status="unchanged", url=final_url, permanent_url=permanent,
                                etag=new_etag, last_modified=new_modified, body_hash=digest,
-                               text=None, max_age=max_age, elapsed=time.monotonic() - start)
-        text = decode_feed(body, response.charset_encoding)
+                               body=None, charset=None, max_age=max_age, elapsed=time.monotonic() - start)
         return FetchResult(status="ok", url=final_url, permanent_url=permanent, etag=new_etag,
-                           last_modified=new_modified, body_hash=digest, text=text,
+                           last_modified=new_modified, body_hash=digest, body=body,
+                           charset=response.charset_encoding,
                            max_age=max_age, elapsed=time.monotonic() - start)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:

@@ -1,10 +1,14 @@
-"""Feed parsing in worker processes, each parse under a deadline.
+"""Feed decoding and parsing in worker processes, each under a deadline.
 
 Why processes: parsing is CPU work on text a stranger wrote. `html_to_text` is linear
 and reads a bounded amount, but feedparser has slow paths of its own (its loose parser
 takes about 10 s for 1 MB of nested tags, and the body cap allows 10 MB). A thread
 running such a parse can be neither stopped nor kept from the CPU: it would hold up the
 other feeds' parses and the daemon's shutdown. A process can be killed.
+
+A job is the body as fetched (bytes and the HTTP charset): the worker decodes it
+(`monitor.decode`, whose charset guess over a large undeclared body is seconds of CPU)
+and parses it, so neither ever runs on the daemon's event loop.
 
 Rules:
 - At most `size` worker processes (default twice the CPUs, at least 2, at most 8), each
@@ -38,11 +42,12 @@ import weakref
 from concurrent.futures import Future
 from datetime import datetime
 
+from .decode import decode_feed
 from .errors import ParseError
 from .parse import ParsedFeed, parse_feed
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["monitor.parse"])
+_CONTEXT.set_forkserver_preload(["monitor.parse", "monitor.decode"])
 
 
 class ParsingStopped(Exception):
@@ -92,14 +97,15 @@ class ParsePool:
         self._closed = False
         weakref.finalize(self, _kill_all, self._workers, self._lock)
 
-    async def parse(self, feed: str, text: str, url: str, fetched: datetime, *,
+    async def parse(self, feed: str, body: bytes, charset: str | None, url: str, fetched: datetime, *,
                     deadline: float) -> ParsedFeed:
-        """parse_feed(feed, text, url, fetched) in a worker, within `deadline` seconds."""
+        """The fetched `body` decoded (`charset` from HTTP, if any) and parsed in a worker,
+        within `deadline` seconds."""
         future: Future = Future()
         with self._lock:
             if self._closed:
                 raise ParsingStopped()
-            self._jobs.put((future, (feed, text, url, fetched), deadline))
+            self._jobs.put((future, (feed, body, charset, url, fetched), deadline))
             self._waiting += 1
             if self._waiting > self._idle and self._threads < self.size:
                 self._threads += 1
@@ -149,7 +155,7 @@ class ParsePool:
                 future.set_exception(exc)
 
     def _run(self, job: tuple, deadline: float) -> ParsedFeed:
-        feed, url = job[0], job[2]
+        feed, url = job[0], job[3]
         worker = self._worker()
         try:
             worker.conn.send(job)
@@ -221,7 +227,7 @@ def _kill_all(workers: set[_Worker], lock: threading.Lock) -> None:
 
 
 def _serve(conn) -> None:
-    """A worker: parse each job received, answer ("ok", ParsedFeed) or ("parse", message,
+    """A worker: decode and parse each job received, answer ("ok", ParsedFeed) or ("parse", message,
     hint) or ("error", description); exit when the daemon's end of the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
@@ -230,7 +236,8 @@ def _serve(conn) -> None:
         except (EOFError, OSError):
             return
         try:
-            reply: tuple = ("ok", parse_feed(*job))
+            feed, body, charset, url, fetched = job
+            reply: tuple = ("ok", parse_feed(feed, decode_feed(body, charset), url, fetched))
         except ParseError as exc:
             reply = ("parse", exc.message, exc.hint)
         except Exception as exc:  # reported to the daemon, which records it on the feed

@@ -146,8 +146,8 @@ class Poller:
                 log.warning("feed moved permanently feed=%s old=%s new=%s", name, url, result.permanent_url)
                 changes["url"] = result.permanent_url
             ttl = None
-            if result.status == "ok" and result.text is not None:
-                parsed = await self.parser.parse(name, result.text, result.url,
+            if result.status == "ok" and result.body is not None:
+                parsed = await self.parser.parse(name, result.body, result.charset, result.url,
                                                  datetime.fromtimestamp(self.clock(), timezone.utc),
                                                  deadline=self.parse_deadline)
                 if parsed.malformed:

@@ -10,6 +10,7 @@ import feedparser
 import pytest
 from feedserver import closed_port, feed_server, gzip_bomb  # noqa: F401
 
+from monitor.decode import decode_feed
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetcher
 from monitor.parse import ParsedFeed, parse_feed_async
@@ -34,7 +35,7 @@ async def fetcher():
 async def poll(fetcher: Fetcher, url: str, feed: str = "hostile") -> ParsedFeed:
     result = await fetcher.fetch(feed, url)
     assert result.status == "ok"
-    return await parse_feed_async(feed, result.text, result.url, NOW)
+    return await parse_feed_async(feed, decode_feed(result.body, result.charset), result.url, NOW)
 
 
 async def test_malformed_xml_keeps_its_items(feed_server, fetcher):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 import signal
 import sqlite3
 import time
@@ -110,6 +111,32 @@ async def test_declared_utf8_feed_with_one_stray_byte_still_alerts(tmp_path, fee
     daemon, out, _ = make_daemon(daemons, tmp_path, {"short": feed_server.url("/short.xml")})
     assert await poll(daemon, "short") == "new"
     assert "بوتين يلتقي" in out.getvalue()
+
+
+async def test_a_large_undeclared_body_is_decoded_off_the_event_loop(tmp_path, feed_server, daemons):
+    # 8 MB of undeclared random bytes: the charset guess over them is a second or more of
+    # CPU; it once ran on the event loop inside the fetch, and every other feed, delivery
+    # and /healthz waited for it
+    body = random.Random(7).randbytes(8 * 2**20)
+    feed_server.route("/noise.xml", body=body, content_type="application/octet-stream")
+    daemon, _, _ = make_daemon(daemons, tmp_path, {"noise": feed_server.url("/noise.xml")},
+                               extra="poll: {max_bytes: 16MiB}")
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await poll(daemon, "noise")
+    finally:
+        ticking.cancel()
+    assert gaps and max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s"
 
 
 def nested_tags(size: int) -> bytes:
