@@ -70,9 +70,9 @@ encoded bytes, offsets mapped back), `regex` (RE2 terms) and `matcher` (the comp
 from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
 from .matcher import Matcher, MatcherGroup
 from .regex import compile_regex, printable, quote
-from .variants import skeleton, variant_pattern
+from .variants import skeleton, skeletons, variant_pattern
 
 __all__ = [
-    "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton",
+    "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
     "tokenize", "variant_pattern", "word_data",
 ]

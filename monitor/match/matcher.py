@@ -46,7 +46,7 @@ from monitor.normalize import FOLDED, REMOVED, decode, encode, normalize_text
 from .compounds import compound_spellings
 from .lexicon import ARTICLE, NO_PREFIX, SPLITS_BY_FIRST, bare, has_article, tokenize, word_data, written_forms
 from .regex import compile_regex
-from .variants import PREFIX_SKELETONS, skeleton, variant_pattern
+from .variants import PREFIX_SKELETONS, skeletons, variant_pattern
 from .views import DIGIT_VIEW, EMPTY_SKELETON, LETTER, LETTER_VIEW, Field, field_skeletons, token_skeletons
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ VARIANT_GUARD_RATIO = 20
 VARIANT_GUARD_MIN = 500
 VARIANT_NOUN_MIN = 30
 VARIANT_NOUN_RATIO = 5
+VARIANT_ARTICLE_SHARE = 5  # a variant seen with the article a fifth as often as without is a noun
 VARIANT_MEMO_SIZE = 50_000  # tokens whose variant reading is remembered (cleared when full)
 
 
@@ -380,7 +381,7 @@ class Matcher:
     def _index_variant(self, pid: int, plan: _Plan, add: bool) -> None:
         """Put a variant word's skeletons in (or take them out of) the skeleton index."""
         word = bare(plan.words[0])
-        core = skeleton(word)
+        cores = skeletons(word)
         step = 1 if add else -1
         if add:
             self._variant_ids.add(pid)
@@ -388,8 +389,7 @@ class Matcher:
             self._variant_ids.discard(pid)
         if not LETTER.match(word):
             self._variant_every_field += step
-        for prefix in PREFIX_SKELETONS:
-            key = prefix + core
+        for key in {prefix + core for prefix in PREFIX_SKELETONS for core in cores}:
             pids = self._skeletons.get(key)
             if add:
                 if pids is None:
@@ -602,9 +602,14 @@ class Matcher:
         seen = counts.get(stem, 0)
         if seen >= VARIANT_GUARD_MIN and seen > VARIANT_GUARD_RATIO * max(counts.get(word, 0), 1):
             return False
-        # An ordinary Arabic noun takes the article; a foreign name seldom does.
+        # An ordinary Arabic noun takes the article; a foreign name seldom does. Judged on
+        # the variant itself, whatever the token carries in front (الفصل is "the
+        # semester", never فيصل, though الفيصل is common too).
         defined = counts.get(ARTICLE + stem, 0)
-        return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
+        if defined < VARIANT_NOUN_MIN:
+            return True
+        return not (defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1)
+                    or defined * VARIANT_ARTICLE_SHARE >= seen)
 
 
 class MatcherGroup:
