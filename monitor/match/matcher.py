@@ -46,7 +46,7 @@ from monitor.normalize import FOLDED, REMOVED, decode, encode, normalize_text
 from .compounds import compound_spellings
 from .lexicon import ARTICLE, NO_PREFIX, SPLITS_BY_FIRST, bare, has_article, tokenize, word_data, written_forms
 from .regex import compile_regex
-from .variants import PREFIX_SKELETONS, skeletons, variant_pattern
+from .variants import PREFIX_SKELETONS, skeleton, skeletons, variant_pattern
 from .views import DIGIT_VIEW, EMPTY_SKELETON, LETTER, LETTER_VIEW, Field, field_skeletons, token_skeletons
 
 log = logging.getLogger(__name__)
@@ -583,7 +583,10 @@ class Matcher:
                     continue  # a term with ال keeps it
                 if not plan.patterns[0].fullmatch(stem):
                     continue
-                if not self._variant_allowed(stem, bare(plan.words[0])):
+                word = bare(plan.words[0])
+                if len(stem) < len(word) and skeleton(stem) != skeleton(word):
+                    continue  # a spelling by the letter rules of long names loses no letter
+                if not self._variant_allowed(stem, word):
                     continue
                 done.add(pid)
                 out.append((pid, split.offset_article if plan.has_article else split.offset_plain))

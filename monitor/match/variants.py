@@ -26,11 +26,16 @@ _CLASSES["ء"] = "ءئؤ"
 # Classes a letter joins only inside the word (never first): the German tz (شولتس/شولتز),
 # the Slavic zh (بريغوجين/بريغوزين) and h (لوغانسك/لوهانسك).
 _INNER = {"س": "ز", "ز": "سج", "ج": "ز", "غ": "ه", "ه": "غ"}
+# Each of those rules by name, for measuring them one by one (bench/variant_reach.py).
+RULES = frozenset({"s/z", "j/z", "gh/h", "sh/s", "fa/wa"})
+_RULE_OF = {("س", "ز"): "s/z", ("ز", "س"): "s/z", ("ز", "ج"): "j/z", ("ج", "ز"): "j/z", ("غ", "ه"): "gh/h",
+            ("ه", "غ"): "gh/h", ("ش", "س"): "sh/s", ("س", "ش"): "sh/s"}
 # Classes a letter joins only as the last letter: the Spanish/Portuguese s (غوتيريش/غوتيريس).
 _LAST = {"ش": "س", "س": "شز", "ز": "س"}
 # The German w (فاغنر/واغنر): a first فا may be written وا and back. Only before ا: و is
 # the conjunction and the first letter of countless words (فيصل is never وصل).
 _FIRST_FA = {"ف": "(?:[فڤ]ا?|وا)", "و": "(?:وا|[فڤ]ا?)"}
+MIN_NEW_RULES = 5  # those rules are for names of five letters or more (غزة never قسا)
 MAX_SKELETONS = 64  # skeletons one word may have; past it, letters keep their plain class
 
 
@@ -55,7 +60,7 @@ def _units(word: str) -> list[tuple[str, bool, frozenset[str]]]:
             units.append(("ا?ي", False, frozenset({""})))  # the diphthong ai: مايكروسوفت / ميكروسوفت
             i += 2
             continue
-        if i == 0 and ch in _FIRST_FA and n > 3 and word[1] == "ا":
+        if i == 0 and ch in _FIRST_FA and n >= MIN_NEW_RULES and word[1] == "ا" and "fa/wa" in RULES:
             units.append((_FIRST_FA[ch], False, frozenset({"", "ف"})))
             spread *= 2
             i += 2
@@ -66,6 +71,7 @@ def _units(word: str) -> list[tuple[str, bool, frozenset[str]]]:
             extra = _LAST.get(ch, "")
         else:
             extra = _INNER.get(ch, "")
+        extra = "".join(x for x in extra if _RULE_OF.get((ch, x), "") in RULES and n >= MIN_NEW_RULES)
         own = "ش" if ch == "ش" else _CLASSES.get(ch, ch)
         if spread * len({_skeleton_char(x) for x in own + extra}) > MAX_SKELETONS:
             extra = ""
