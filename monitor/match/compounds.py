@@ -54,7 +54,7 @@ def compound_spellings(words: tuple[str, ...], counts: Mapping[str, int]) -> lis
     apart: list[str] = []
     for word in words:
         apart.extend(_split(word, counts))
-    joints = []  # indices i where apart[i] + apart[i + 1] is a compound
+    joints: list[int] = []  # indices i where apart[i] + apart[i + 1] is a compound
     i = 0
     while i < len(apart) - 1 and len(joints) < MAX_COMPOUNDS:
         if apart[i] in COMPOUND_PREFIXES and _joinable(apart[i], apart[i + 1], counts):
