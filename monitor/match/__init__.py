@@ -17,11 +17,19 @@ Term rules
   never fires on كامل (nor on وكامل). The decisions come from word counts over the ANT
   and SaudiNewsNet corpora, shipped in monitor/data/arabic_words.tsv.gz and built by
   scripts/build_common_words.py, whose docstring gives the rule and the measured ratios.
-  لمصر, بموسكو, ولبنان, لبوتين stay hits. The article alone is never refused.
+  لمصر, بموسكو, ولبنان, لبوتين stay hits. The article alone is never refused. A two-clitic
+  reading is not refused when the token without its و/ف is an ordinary one-clitic reading
+  at least as common as it (ولحزب is و + لحزب, ولذلك و + لذلك; وكالة, ولاية stay words).
+* **Compound names** (monitor/match/compounds.py): a term written with عبد، أبو، أبي،
+  أبا، ابن or بن apart from the next word also matches them joined, and joined apart:
+  عبد الله / عبدالله, أبو ظبي / أبوظبي, عبد الفتاح السيسي / عبدالفتاح السيسي, with
+  proclitics as usual (لعبدالله). Only a prefix and the word that follows it in the term
+  are joined; بن only where the joined word is not a common word (بنغازي stays apart).
 * **Phrase.** A multi-word term matches its words in order as consecutive tokens, so
   only spaces, newlines or punctuation may stand between them; the first word may carry
   proclitics, the others must be as written (after normalisation).
-* **exact: true.** The token must be the term itself: no proclitics, no article.
+* **exact: true.** The token must be the term itself: no proclitics, no article (a
+  compound name still matches joined or apart).
 * **variants: true.** The term also matches the spellings by which outlets transliterate
   a foreign name. Each word of the term becomes a pattern by these written rules:
     - letter classes: غ ج ق (g); ت ط (t); س ص (s); ز ذ (z); ف ڤ (v); ب پ (p);
@@ -35,13 +43,19 @@ Term rules
       ميكروسوفت); an ي next to a vowel keeps its spelling (سوريا never سرايا);
     - between two consonants inside the word one long vowel ا و ي may be added:
       ترمب → ترامب, نتنياهو → نتانياهو, بوتن → بوتين;
-    - the last letter ا may be written ه and back (كوريا / كوريه).
+    - the last letter ا may be written ه and back (كوريا / كوريه);
+    - in a word of five letters or more: س/ز and ج/ز and غ/ه inside the word (شولتس /
+      شولتز, بريغوجين / بريغوزين, لوغانسك / لوهانسك), ش/س and س/ز as the last letter
+      (غوتيريش / غوتيريس), and a first فا written وا and back (فاغنر / واغنر). A spelling
+      that uses these is never shorter than the term (ماتيس is never ماتش nor متز).
   Proclitics work as for plain terms (unless exact). Two corpus guards refuse a variant
-  spelling other than the term's own: it is a very common word (≥ 500 times) and 20
-  times more common than the term's spelling; or it is an ordinary noun — its form with
-  the article is seen ≥ 30 times and 5 times more often than the term's own with the
-  article (بوتين's rules reach بطن "belly": البطن is common, البوتين is not, so بطن is
-  refused). There is no edit distance: بوتين never matches بروتين.
+  spelling other than the term's own, whatever proclitics the token carries: it is a
+  very common word (≥ 500 times) and 20 times more common than the term's spelling; or
+  it is an ordinary noun — its form with the article is seen ≥ 30 times and either 5
+  times more often than the term's own with the article or at least a fifth as often as
+  the spelling without it (بوتين's rules reach بطن "belly": البطن is common, البوتين is
+  not; فيصل's reach فصل, and الفصل "the semester" is as common as فصل).
+  There is no edit distance: بوتين never matches بروتين.
   Words of fewer than three letters get no variants.
 * **Latin** terms match whole tokens, case-insensitively (NATO is not in DONATOR).
 * **near: [A, B, …], within: N.** Every part occurs in the same field with at most N
@@ -70,9 +84,9 @@ encoded bytes, offsets mapped back), `regex` (RE2 terms) and `matcher` (the comp
 from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
 from .matcher import Matcher, MatcherGroup
 from .regex import compile_regex, printable, quote
-from .variants import skeleton, variant_pattern
+from .variants import skeleton, skeletons, variant_pattern
 
 __all__ = [
-    "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton",
+    "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
     "tokenize", "variant_pattern", "word_data",
 ]

@@ -80,9 +80,19 @@ class WordData:
         if not clitics:
             return False
         if len(clitics) in self.lexical.get(form, ()):
+            if len(clitics) == 2 and self._conjunction_on_reading(form):
+                return False
             return self._collides(form, word)
         # و/ف + a lexical word: وكامل is و + كامل, not و + ك + امل.
         return len(clitics) == 2 and 1 in self.lexical.get(form[1:], ()) and self._collides(form[1:], word)
+
+    def _conjunction_on_reading(self, form: str) -> bool:
+        """و/ف on a token that is itself an ordinary one-clitic reading, and at least as
+        common as the token: ولحزب is و + لحزب ("and for the party"), ولذلك و + لذلك. A
+        two-clitic count alone says little (most words never carry ول), so it is not
+        enough to call the token a word of its own (وكالة, ولاية, وليد stay refused)."""
+        one = form[1:]
+        return 1 not in self.lexical.get(one, ()) and self.counts.get(one, 0) >= max(self.counts.get(form, 0), 1)
 
     def _collides(self, token: str, word: str | None) -> bool:
         if word is None:

@@ -43,9 +43,10 @@ import re2
 from monitor.models import Match, Term, Watchlist
 from monitor.normalize import FOLDED, REMOVED, decode, encode, normalize_text
 
+from .compounds import compound_spellings
 from .lexicon import ARTICLE, NO_PREFIX, SPLITS_BY_FIRST, bare, has_article, tokenize, word_data, written_forms
 from .regex import compile_regex
-from .variants import PREFIX_SKELETONS, skeleton, variant_pattern
+from .variants import PREFIX_SKELETONS, skeleton, skeletons, variant_pattern
 from .views import DIGIT_VIEW, EMPTY_SKELETON, LETTER, LETTER_VIEW, Field, field_skeletons, token_skeletons
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ VARIANT_GUARD_RATIO = 20
 VARIANT_GUARD_MIN = 500
 VARIANT_NOUN_MIN = 30
 VARIANT_NOUN_RATIO = 5
+VARIANT_ARTICLE_SHARE = 5  # a variant seen with the article a fifth as often as without is a noun
 VARIANT_MEMO_SIZE = 50_000  # tokens whose variant reading is remembered (cleared when full)
 
 
@@ -76,6 +78,9 @@ class _Plan:
     variants: bool
     patterns: tuple[re.Pattern[str], ...] = ()  # variants: one fullmatch pattern per word
     has_article: bool = False
+    # The term's other compound spellings (عبدالله beside عبد الله), each a plan of its own
+    # whose hits count as this plan's.
+    others: tuple["_Plan", ...] = ()
 
 
 @dataclass
@@ -87,10 +92,15 @@ class _TermRule:
     regex: int = -1
 
 
-def _plan_for(text: str, exact: bool, variants: bool) -> _Plan:
+def _spellings(text: str) -> list[tuple[str, ...]]:
+    """A term's normalised words in each compound spelling, the all-apart one first."""
     words = tuple(tokenize(normalize_text(text)))
     if not words:
         raise ValueError(f"term {text!r} has no letters or digits once normalised")
+    return compound_spellings(words, word_data().counts)
+
+
+def _plan_for(text: str, words: tuple[str, ...], exact: bool, variants: bool) -> _Plan:
     patterns: tuple[re.Pattern[str], ...] = ()
     if variants:
         patterns = tuple(re.compile(variant_pattern(bare(w) if i == 0 else w)) for i, w in enumerate(words))
@@ -147,6 +157,9 @@ class Matcher:
         self._generic_by_plan: dict[int, set[int]] = {}
         self._generic_by_regex: dict[int, set[int]] = {}
         self._variant_ids: set[int] = set()
+        # Plan ids of a term's other compound spellings -> the term's plan id.
+        self._owner: dict[int, int] = {}
+        self._subs: dict[int, list[int]] = {}
         # Variant words by the skeletons of their written forms, proclitics included.
         self._skeletons: dict[str, list[int]] = {}
         self._skeleton_keys = self._skeletons.keys()
@@ -171,6 +184,7 @@ class Matcher:
         """Take out the watchlists named in `remove` and compile in `add` (see the class)."""
         fresh_plans: dict[_PlanKey, _Plan] = {}
         fresh_regexes: dict[str, re2._Regexp] = {}
+        # A term's key is its words with every compound apart: عبدالله and عبد الله share one.
         norm: dict[str, str] = {}
         for wl in add:  # everything that can fail, before anything changes
             for term in (*wl.terms, *wl.require, *wl.exclude):
@@ -179,12 +193,17 @@ class Matcher:
                         fresh_regexes[term.text] = compile_regex(term.text)
                     continue
                 for part in term.near or (term.text,):
+                    spellings = None
                     folded = norm.get(part)
                     if folded is None:
-                        folded = norm[part] = normalize_text(part)
+                        spellings = _spellings(part)
+                        folded = norm[part] = " ".join(spellings[0])
                     key = (folded, term.exact, term.variants)
                     if key not in self._plan_ids and key not in fresh_plans:
-                        fresh_plans[key] = _plan_for(part, term.exact, term.variants)
+                        spellings = spellings or _spellings(part)
+                        plan, *others = (_plan_for(part, words, term.exact, term.variants) for words in spellings)
+                        plan.others = tuple(others)
+                        fresh_plans[key] = plan
         old = [slot for name in dict.fromkeys(remove) for slot in self._slots.pop(name, ())]
         for wl in add:
             rules = [[self._rule(t, norm, fresh_plans, fresh_regexes) for t in group]
@@ -274,6 +293,17 @@ class Matcher:
             self._plan_refs[pid] += 1
             return pid
         plan = fresh[key]
+        pid = self._new_pid(plan, key)
+        self._plan_ids[key] = pid
+        self._index(pid, plan, add=True)
+        for other in plan.others:  # ids of their own, never named by a term: hits go to pid
+            sub = self._new_pid(other, None)
+            self._owner[sub] = pid
+            self._subs.setdefault(pid, []).append(sub)
+            self._index(sub, other, add=True)
+        return pid
+
+    def _new_pid(self, plan: _Plan, key: _PlanKey | None) -> int:
         if self._free_plans:
             pid = self._free_plans.pop()
             self._plans[pid], self._plan_keys[pid], self._plan_refs[pid] = plan, key, 1
@@ -282,12 +312,13 @@ class Matcher:
             self._plans.append(plan)
             self._plan_keys.append(key)
             self._plan_refs.append(1)
-        self._plan_ids[key] = pid
-        if plan.variants:
-            self._index_variant(pid, plan, add=True)
-        else:
-            self._index_forms(pid, plan, add=True)
         return pid
+
+    def _index(self, pid: int, plan: _Plan, add: bool) -> None:
+        if plan.variants:
+            self._index_variant(pid, plan, add)
+        else:
+            self._index_forms(pid, plan, add)
 
     def _release_plan(self, pid: int) -> None:
         self._plan_refs[pid] -= 1
@@ -295,10 +326,14 @@ class Matcher:
             return
         plan, key = self._plans[pid], self._plan_keys[pid]
         assert plan is not None and key is not None
-        if plan.variants:
-            self._index_variant(pid, plan, add=False)
-        else:
-            self._index_forms(pid, plan, add=False)
+        for sub in self._subs.pop(pid, ()):
+            sub_plan = self._plans[sub]
+            assert sub_plan is not None
+            self._index(sub, sub_plan, add=False)
+            del self._owner[sub]
+            self._plans[sub] = self._plan_keys[sub] = None
+            self._free_plans.append(sub)
+        self._index(pid, plan, add=False)
         del self._plan_ids[key]
         self._plans[pid] = self._plan_keys[pid] = None
         self._free_plans.append(pid)
@@ -346,7 +381,7 @@ class Matcher:
     def _index_variant(self, pid: int, plan: _Plan, add: bool) -> None:
         """Put a variant word's skeletons in (or take them out of) the skeleton index."""
         word = bare(plan.words[0])
-        core = skeleton(word)
+        cores = skeletons(word)
         step = 1 if add else -1
         if add:
             self._variant_ids.add(pid)
@@ -354,8 +389,7 @@ class Matcher:
             self._variant_ids.discard(pid)
         if not LETTER.match(word):
             self._variant_every_field += step
-        for prefix in PREFIX_SKELETONS:
-            key = prefix + core
+        for key in {prefix + core for prefix in PREFIX_SKELETONS for core in cores}:
             pids = self._skeletons.get(key)
             if add:
                 if pids is None:
@@ -388,6 +422,9 @@ class Matcher:
             self._scan(1, summary, plan_hits, regex_hits, fields)
         if not plan_hits and not regex_hits:
             return []
+        if self._owner:  # hits of another compound spelling are the term's own
+            for sub in [pid for pid in plan_hits if pid in self._owner]:
+                plan_hits.setdefault(self._owner[sub], []).extend(plan_hits.pop(sub))
         # Which watchlists have a term that matched, and with which hits.
         found: dict[int, list[tuple[str, list[_Hit]]]] = {}
         term_refs = self._term_refs
@@ -546,7 +583,10 @@ class Matcher:
                     continue  # a term with ال keeps it
                 if not plan.patterns[0].fullmatch(stem):
                     continue
-                if not self._variant_allowed(stem, bare(plan.words[0])):
+                word = bare(plan.words[0])
+                if len(stem) < len(word) and skeleton(stem) != skeleton(word):
+                    continue  # a spelling by the letter rules of long names loses no letter
+                if not self._variant_allowed(stem, word):
                     continue
                 done.add(pid)
                 out.append((pid, split.offset_article if plan.has_article else split.offset_plain))
@@ -565,9 +605,14 @@ class Matcher:
         seen = counts.get(stem, 0)
         if seen >= VARIANT_GUARD_MIN and seen > VARIANT_GUARD_RATIO * max(counts.get(word, 0), 1):
             return False
-        # An ordinary Arabic noun takes the article; a foreign name seldom does.
+        # An ordinary Arabic noun takes the article; a foreign name seldom does. Judged on
+        # the variant itself, whatever the token carries in front (الفصل is "the
+        # semester", never فيصل, though الفيصل is common too).
         defined = counts.get(ARTICLE + stem, 0)
-        return not (defined >= VARIANT_NOUN_MIN and defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1))
+        if defined < VARIANT_NOUN_MIN:
+            return True
+        return not (defined > VARIANT_NOUN_RATIO * (counts.get(ARTICLE + word, 0) + 1)
+                    or defined * VARIANT_ARTICLE_SHARE >= seen)
 
 
 class MatcherGroup:
