@@ -1,0 +1,41 @@
+"""The ANT corpus as the benches and scripts read it: without the days reserved for evaluation.
+
+Stories published 10-20 May 2018 (both days included) are reserved for evaluation and no
+tool of the project reads them: every bench and script that opens the ANT corpus
+(../shared/data/corpora/antcorpus) reads it through `stories()` here. A story's `time` is
+RFC 822 ("Sun, 18 Feb 2018 21:35:43 +0400", "... GMT"); it is reserved when its date falls
+in those days in its own zone or in UTC (01:00 +0400 on 21 May is 20 May in UTC: skipped).
+A story whose `time` cannot be read is skipped too: its day is unknown.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import date, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+RESERVED_FIRST = date(2018, 5, 10)
+RESERVED_LAST = date(2018, 5, 20)
+
+
+def reserved(doc: dict) -> bool:
+    """True when `doc` is a reserved story (or its `time` cannot be read)."""
+    try:
+        when = parsedate_to_datetime(doc.get("time") or "")
+    except (TypeError, ValueError):
+        return True
+    days = {when.date()}
+    if when.tzinfo is not None:
+        days.add(when.astimezone(timezone.utc).date())
+    return any(RESERVED_FIRST <= day <= RESERVED_LAST for day in days)
+
+
+def stories(path: str | Path) -> Iterator[dict]:
+    """The stories of one ANT corpus file (`*.jsonl.gz`), in file order, reserved ones left out."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            doc = json.loads(line)
+            if not reserved(doc):
+                yield doc
