@@ -5,31 +5,41 @@ tool of the project reads them: every bench and script that opens the ANT corpus
 (../shared/data/corpora/antcorpus) reads it through `stories()` here. A story's `time` is
 RFC 822 ("Sun, 18 Feb 2018 21:35:43 +0400", "... GMT"); it is reserved when its date falls
 in those days in its own zone or in UTC (01:00 +0400 on 21 May is 20 May in UTC: skipped).
-A story whose `time` cannot be read is skipped too: its day is unknown.
+A story's `docno` ends with its date (YYYYMMDD) too: a story is reserved when either date
+falls in those days. A story with neither date readable is skipped too: its day is unknown.
 """
 from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 RESERVED_FIRST = date(2018, 5, 10)
 RESERVED_LAST = date(2018, 5, 20)
+_DOCNO_DATE = re.compile(r"(\d{8})$")
 
 
 def reserved(doc: dict) -> bool:
-    """True when `doc` is a reserved story (or its `time` cannot be read)."""
+    """True when `doc` is a reserved story (or its day cannot be told)."""
+    days: set[date] = set()
     try:
         when = parsedate_to_datetime(doc.get("time") or "")
+        days.add(when.date())
+        if when.tzinfo is not None:
+            days.add(when.astimezone(timezone.utc).date())
     except (TypeError, ValueError):
-        return True
-    days = {when.date()}
-    if when.tzinfo is not None:
-        days.add(when.astimezone(timezone.utc).date())
-    return any(RESERVED_FIRST <= day <= RESERVED_LAST for day in days)
+        pass
+    m = _DOCNO_DATE.search(doc.get("docno") or "")
+    if m:
+        try:
+            days.add(datetime.strptime(m.group(1), "%Y%m%d").date())
+        except ValueError:
+            pass
+    return not days or any(RESERVED_FIRST <= day <= RESERVED_LAST for day in days)
 
 
 def stories(path: str | Path) -> Iterator[dict]:
