@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 from .yamlfile import YDict, YList, kind_of, line_of, load_yaml, shown
@@ -62,17 +62,22 @@ def parse_duration(value: Any, *, file: str | None = None, line: int | None = No
             raise ConfigError(f"{what}: expected a duration like 90s, 5m, 2h or 3d, got {shown(value)}",
                               file=file, line=line)
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if not math.isfinite(seconds):
-        raise ConfigError(f"{what}: expected a finite duration, got {shown(value)}", file=file, line=line)
-    if seconds < 0:
-        raise ConfigError(f"{what}: must not be negative", file=file, line=line)
-    if low is not None and seconds < low:
-        raise ConfigError(f"{what}: must be at least {format_duration(low)}, got {shown(value)}",
-                          file=file, line=line)
-    if high is not None and seconds > high:
-        raise ConfigError(f"{what}: must be at most {format_duration(high)}, got {shown(value)}",
-                          file=file, line=line)
-    return seconds
+    return _within(seconds, value, "duration", format_duration, what=what, low=low, high=high,
+                   file=file, line=line)
+
+
+def _within(amount: float, value: Any, noun: str, fmt: Callable[[Any], str], *, what: str,
+            low: float | None, high: float | None, file: str | None, line: int | None) -> float:
+    """`amount` (read from `value`) if finite, not negative and within [`low`, `high`]."""
+    if not math.isfinite(amount):
+        raise ConfigError(f"{what}: expected a finite {noun}, got {shown(value)}", file=file, line=line)
+    if amount < 0:
+        raise ConfigError(f"{what}: must not be negative, got {shown(value)}", file=file, line=line)
+    if low is not None and amount < low:
+        raise ConfigError(f"{what}: must be at least {fmt(low)}, got {shown(value)}", file=file, line=line)
+    if high is not None and amount > high:
+        raise ConfigError(f"{what}: must be at most {fmt(high)}, got {shown(value)}", file=file, line=line)
+    return amount
 
 
 def format_duration(seconds: float) -> str:
@@ -97,17 +102,7 @@ def parse_size(value: Any, *, file: str | None = None, line: int | None = None,
             raise ConfigError(f"{what}: expected a size like 10MB, got {shown(value)}", file=file, line=line)
         unit = m.group(2).lower() if m.group(2) else None
         size = float(m.group(1)) * _SIZE_UNITS[unit]
-    if not math.isfinite(size):
-        raise ConfigError(f"{what}: expected a finite size, got {shown(value)}", file=file, line=line)
-    if size < 0:
-        raise ConfigError(f"{what}: must not be negative, got {shown(value)}", file=file, line=line)
-    if low is not None and size < low:
-        raise ConfigError(f"{what}: must be at least {format_size(low)}, got {shown(value)}",
-                          file=file, line=line)
-    if high is not None and size > high:
-        raise ConfigError(f"{what}: must be at most {format_size(high)}, got {shown(value)}",
-                          file=file, line=line)
-    return int(size)
+    return int(_within(size, value, "size", format_size, what=what, low=low, high=high, file=file, line=line))
 
 
 def format_size(size: int) -> str:

@@ -33,7 +33,7 @@ BAD = [
     ("poll: {concurrency: 4.5}", "poll.concurrency: expected a whole number, got 4.5"),
     ("poll: {per_host: 0}", "poll.per_host: must be at least 1, got 0"),
     ("poll: {interval: 0}", "poll.interval: must be at least 1s, got 0"),
-    ("poll: {interval: -5}", "poll.interval: must not be negative"),
+    ("poll: {interval: -5}", "poll.interval: must not be negative, got -5"),
     ("poll: {interval: 1e400}", "poll.interval: expected a duration like 90s, 5m, 2h or 3d, got '1e400'"),
     ("poll: {interval: 1.0e+400}", "poll.interval: expected a finite duration, got .inf"),
     ("poll: {interval: 99999999999d}", "poll.interval: must be at most 7d"),
