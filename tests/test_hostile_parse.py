@@ -7,25 +7,21 @@ feed's alert arrives, and SIGTERM ends the daemon while slow parses are running.
 from __future__ import annotations
 
 import asyncio
-import io
 import random
 import signal
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 import sql
 from daemon_harness import Daemon as DaemonProcess
 from daemon_harness import GrowingFeeds, wait_for, write_config, write_watchlist
 from feedserver import FeedServer, feed_server  # noqa: F401  (fixture)
+from inprocess import close_daemons, make_daemon, poll
 
-from monitor.config import load_config
 from raqib.cli import main
 from raqib.daemon import Daemon
 
-DATA = Path(__file__).parent / "data"
-WATCHLISTS = DATA / "e2e" / "watchlists"  # russia-ukraine: بوتين, كورسك, دوروف ...
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:georss="http://www.georss.org/georss" '
         'xmlns:gml="http://www.opengis.net/gml"><channel><title>وكالة</title><link>http://news.example/</link>')
 TAIL = "</channel></rss>\n"
@@ -42,28 +38,7 @@ def item(n: int, extra: str) -> str:
 async def daemons():
     made: list[Daemon] = []
     yield made
-    for daemon in made:
-        daemon.poller.parser.close()
-        await daemon.fetcher.aclose()
-        daemon.store.close()
-
-
-def make_daemon(made: list, tmp_path: Path, feeds: dict[str, str], extra: str = "") -> tuple[Daemon, io.StringIO, Path]:
-    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {WATCHLISTS}", "feeds:"]
-    lines += [f'  - {{name: {n}, url: "{u}"}}' for n, u in feeds.items()]
-    lines += ["channels:", "  console: {}", extra]
-    path = tmp_path / "raqib.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = io.StringIO()
-    daemon = Daemon(load_config(path), console_stream=out)
-    made.append(daemon)
-    return daemon, out, path
-
-
-async def poll(daemon: Daemon, name: str) -> str:
-    outcome = await daemon.poller.poll_feed(daemon.store.feed(name))
-    await daemon.deliverer.run_once()
-    return outcome
+    await close_daemons(made)
 
 
 @pytest.mark.parametrize("odd", ["<description>&lt;![x[</description>", "<description>&lt;![&lt;</description>",

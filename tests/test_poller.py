@@ -8,44 +8,27 @@ from pathlib import Path
 import pytest
 import sql
 from feedserver import feed_server  # noqa: F401  (fixture)
+from inprocess import WATCHLISTS, close_daemons, poll
+from inprocess import make_daemon as make_in_process
 
-from monitor.config import load_config
 from raqib.cli import main
 from raqib.daemon import Daemon
 
 DATA = Path(__file__).parent / "data"
 BBC = DATA / "feeds" / "bbc-2018-04-10.xml"
-WATCHLISTS = DATA / "e2e" / "watchlists"
-
-
-@pytest.fixture(autouse=True)
-async def close_daemons():
-    yield
-    while _made:
-        daemon = _made.pop()
-        await daemon.fetcher.aclose()
-        daemon.store.close()
 
 
 _made: list[Daemon] = []
 
 
+@pytest.fixture(autouse=True)
+async def close_made():
+    yield
+    await close_daemons(_made)
+
+
 def make_daemon(tmp_path: Path, feeds: dict[str, str], extra: str = "") -> tuple[Daemon, io.StringIO, Path]:
-    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {WATCHLISTS}", "feeds:"]
-    lines += [f"  - {{name: {n}, url: \"{u}\"}}" for n, u in feeds.items()]
-    lines += ["channels:", "  console: {}", "health:", "  failures: 2", extra]
-    path = tmp_path / "raqib.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = io.StringIO()
-    daemon = Daemon(load_config(path), console_stream=out)
-    _made.append(daemon)
-    return daemon, out, path
-
-
-async def poll(daemon: Daemon, name: str) -> str:
-    outcome = await daemon.poller.poll_feed(daemon.store.feed(name))
-    await daemon.deliverer.run_once()
-    return outcome
+    return make_in_process(_made, tmp_path, feeds, "health:\n  failures: 2\n" + extra)
 
 
 async def test_conditional_get_and_unchanged_bodies_skip_parsing(tmp_path, feed_server):

@@ -1,0 +1,44 @@
+"""The real Daemon inside the test's own process, for tests that poll a feed at a time.
+
+`make_daemon` writes a config (the given feeds, the e2e watchlists, the console channel
+into a StringIO, and any `extra` lines), builds the Daemon and records it in `made`;
+`poll` polls one feed and delivers what it queued; `close_daemons` stops what was made.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from monitor.config import load_config
+from raqib.daemon import Daemon
+
+WATCHLISTS = Path(__file__).parent / "data" / "e2e" / "watchlists"  # russia-ukraine: بوتين, كورسك, دوروف ...
+
+
+def make_daemon(made: list[Daemon], tmp_path: Path, feeds: dict[str, str],
+                extra: str = "") -> tuple[Daemon, io.StringIO, Path]:
+    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {WATCHLISTS}", "feeds:"]
+    lines += [f'  - {{name: {n}, url: "{u}"}}' for n, u in feeds.items()]
+    lines += ["channels:", "  console: {}", extra]
+    path = tmp_path / "raqib.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    daemon = Daemon(load_config(path), console_stream=out)
+    made.append(daemon)
+    return daemon, out, path
+
+
+async def poll(daemon: Daemon, name: str) -> str:
+    feed = daemon.store.feed(name)
+    assert feed is not None
+    outcome = await daemon.poller.poll_feed(feed)
+    await daemon.deliverer.run_once()
+    return outcome
+
+
+async def close_daemons(made: list[Daemon]) -> None:
+    while made:
+        daemon = made.pop()
+        daemon.poller.parser.close()
+        await daemon.fetcher.aclose()
+        daemon.store.close()
