@@ -11,6 +11,8 @@ quiet hours, bursts); a channel only knows *how*.
 - `send_digest(destination, alerts)` delivers several alerts as one message.
 - `edit(alert, ref, sources)` updates an earlier message (only where `can_edit`).
 - `session()` wraps a batch (one SMTP connection for many messages).
+- `take_updates(on)` starts or stops taking commands (the Telegram bot's `getUpdates`):
+  the daemon calls it as this node takes or gives up the bot role.
 - `concurrency` is how many destinations may be served at once; within one destination
   alerts go in order.
 
@@ -201,6 +203,10 @@ class Channel:
 
     async def close(self) -> None:
         """Release everything; called on shutdown."""
+
+    async def take_updates(self, on: bool) -> None:
+        """Start (True) or stop (False) taking incoming updates (commands): one node of
+        several does, the one holding the bot role. Sending is not affected."""
 
     async def send(self, alert: "Alert") -> str | None:
         raise NotImplementedError

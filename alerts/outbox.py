@@ -21,7 +21,9 @@ Rules, per round:
 5. `update` rows edit the first message of a cluster ("also reported by …"), where the
    channel can edit; they are throttled by their `next_try`.
 Destinations are served concurrently up to the channel's `concurrency`; within one
-destination alerts go in order.
+destination alerts go in order. Of several nodes on one database, only the one holding
+the digests role (`send_held`) reads held rows, so a digest leaves whole from one node;
+any node holds new rows back, and any node sends instant ones.
 """
 from __future__ import annotations
 
@@ -63,7 +65,7 @@ class Deliverer:
                  policy_for: PolicyFor | None = None,
                  clock: Callable[[], float] = time.time,
                  on_result: Callable[[str, str, float | None], None] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, send_held: Callable[[], bool] | None = None) -> None:
         self.store = store
         self.channels = dict(channels)
         self.settings = settings
@@ -71,6 +73,8 @@ class Deliverer:
         self.clock = clock
         self.on_result = on_result  # (channel, outcome, latency seconds) for metrics
         self.rng = rng or random.Random()
+        # held rows (digests) go from the node holding the digests role only; one node alone holds it
+        self.send_held = send_held or (lambda: True)
         self._wake = asyncio.Event()
         self.in_flight = 0
 
@@ -92,7 +96,7 @@ class Deliverer:
                 log.error("outbox unavailable error=%s", exc)
                 await _wait_any(stop, None, 5.0)
                 continue
-            nxt = self.store.next_alert_due(list(self.channels))
+            nxt = self.store.next_alert_due(list(self.channels), held=self.send_held())
             delay = idle if nxt is None else max(0.0, min(idle, nxt - self.clock()))
             self._wake.clear()
             await _wait_any(stop, self._wake, delay)
@@ -100,7 +104,7 @@ class Deliverer:
     async def run_once(self) -> int:
         """One round: deliver everything due now. Returns the number of rows sent."""
         now = self.clock()
-        rows = self.store.due_alerts(now, self.settings.batch, list(self.channels))
+        rows = self.store.due_alerts(now, self.settings.batch, list(self.channels), held=self.send_held())
         if not rows:
             return 0
         groups: dict[tuple[str, str], list[dict]] = {}

@@ -27,7 +27,7 @@ from .yamlfile import YDict, YList, kind_of, line_of, load_yaml, shown
 
 TOP_LEVEL_KEYS = {
     "database", "watchlists", "feeds", "channels", "poll", "dedup", "delivery",
-    "retention", "health", "metrics", "allow_private_feeds",
+    "retention", "health", "metrics", "node", "allow_private_feeds",
 }
 MIN_INTERVAL = 1.0  # no feed is polled more often than once a second (poll.interval, a feed's interval)
 MAX_INTERVAL = 7 * 86400.0

@@ -16,6 +16,13 @@ oldest first,
 6. spread     watchlists with `when: spread` get one `spread` row once the cluster has
               been carried by `outlets` distinct feeds within `within` minutes.
 
+Several nodes on one database: dedup and clustering stay global because steps 2-6 run
+inside the store's ingest lock (a PostgreSQL transaction-level advisory lock; nothing on
+SQLite, whose one daemon is the only writer): holding it, the node first indexes the
+stories other nodes stored since the last id it saw (`stories WHERE id > seen_id`), then
+decides, then writes and commits. So the same story reaching two nodes at once is one
+cluster and one alert. Matching runs before the lock; it reads nothing shared.
+
 Nothing here does network I/O; the store is the only side effect.
 """
 from __future__ import annotations
@@ -66,7 +73,8 @@ class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
                  clock: Callable[[], float] = time.time,
-                 on_ingest: Callable[[IngestResult], None] | None = None) -> None:
+                 on_ingest: Callable[[IngestResult], None] | None = None,
+                 seen_id: int | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
@@ -75,6 +83,11 @@ class Pipeline:
         self.clock = clock
         self.on_ingest = on_ingest  # what each ingest added, for metrics
         self._last_id = 0
+        # the newest story id this node's dedup index holds (its own or caught up from
+        # other nodes); the daemon sets it to the newest id its rebuilt index holds
+        self.seen_id = seen_id if seen_id is not None else store.next_story_id() - 1
+        self.caught_up = 0  # stories other nodes stored, indexed here (multi-node cost)
+        self.lock_wait = 0.0  # seconds spent waiting for the ingest lock
 
     def _allocate_id(self) -> int:
         """A story id never handed out before, even if an earlier write failed (disk full):
@@ -104,22 +117,27 @@ class Pipeline:
 
     def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
         now = self.clock()
-        story_id = self._allocate_id()
         canon = canonical_url(story.url) if story.url else ""
-        verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
-                                     published=story.published or _dt(now))
-        cluster = int(verdict.cluster)
-        matches = matcher.match(story.title, story.summary)
+        matches = matcher.match(story.title, story.summary)  # before the lock: it reads nothing shared
         fired: dict[str, list[Match]] = {}
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
         with self.store.transaction() as conn:
+            waited = time.monotonic()
+            self.store.ingest_lock(conn)
+            self.lock_wait += time.monotonic() - waited
+            self._catch_up(conn)
+            story_id = self._allocate_id()
+            verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
+                                         published=story.published or _dt(now))
+            cluster = int(verdict.cluster)
             self.store.insert_story(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
                 "fetched": now, "cluster": cluster, "dedup_kind": verdict.kind,
             })
+            self.seen_id = max(self.seen_id, story_id)
             self.store.add_cluster_watchlists(conn, cluster, fired)
             sources = _distinct(self.store.cluster_feeds(conn, cluster))
             for name, wl_matches in fired.items():
@@ -142,6 +160,20 @@ class Pipeline:
         if verdict.kind != "new":
             result.duplicates += 1
         result.new_times.append(story.published.timestamp() if story.published else now)
+
+    def _catch_up(self, conn) -> None:
+        """Index the stories other nodes stored since this one last looked, so the dedup
+        decision about to be made sees every story in the database. Under the ingest lock
+        ids are handed out and committed in order, so `seen_id` is a complete watermark."""
+        while True:
+            rows = self.store.stories_after(conn, self.seen_id)
+            for r in rows:
+                self.clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
+                                     published=_dt(r["published"] or r["fetched"]))
+                self.seen_id = max(self.seen_id, int(r["id"]))
+            self.caught_up += len(rows)
+            if len(rows) < 10_000:
+                return
 
     def destinations(self, wl) -> list[tuple[str, str]]:
         """Where one watchlist's alerts go: notify entries, subscribers, and the console."""

@@ -1,5 +1,5 @@
-"""Settings: the options of raqib.yaml's poll, dedup, delivery, health, retention and
-metrics sections, declared once as data and read into frozen dataclasses.
+"""Settings: the options of raqib.yaml's poll, dedup, delivery, health, retention,
+metrics and node sections, declared once as data and read into frozen dataclasses.
 
 `read_settings(config)` is the one reading: the daemon calls it at start-up and on every
 reload (a refused reload keeps the settings in force), and `raqib check` calls
@@ -22,6 +22,7 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
 - Cross-checks: `poll.min_interval` ≤ `poll.max_interval`; `delivery.backoff` ≤
   `delivery.backoff_max`. As before, the default interval pulls `min_interval` down and
   `max_interval` up to itself, so a short `interval` stands.
+- `node.name` is at most 64 visible characters without spaces (default: host:pid).
 - `metrics.listen` is `HOST:PORT` (or a port alone, on 127.0.0.1), PORT 1-65535, HOST a
   loopback address unless `metrics.allow_remote: true`.
 """
@@ -38,6 +39,7 @@ from .yamlfile import shown
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+NAME_MAX = 64  # node.name
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,11 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("listen", "listen", None),
         Option("allow_remote", "bool", False),
     ),
+    "node": (
+        Option("name", "name", None),
+        Option("role_retry", "duration", 5.0, 0.1, 5 * MINUTE),
+        Option("heartbeat", "duration", 10.0, 0.1, 5 * MINUTE),
+    ),
 }
 
 
@@ -153,6 +160,13 @@ class MetricsOptions:
 
 
 @dataclass(frozen=True)
+class NodeOptions:
+    name: str | None  # None: host:pid
+    role_retry: float  # a node without a role tries to take it this often
+    heartbeat: float  # how often the node writes its row in `nodes` (for status, not for roles)
+
+
+@dataclass(frozen=True)
 class Settings:
     poll: PollOptions
     dedup: DedupSettings
@@ -160,6 +174,7 @@ class Settings:
     health: HealthOptions
     retention: RetentionOptions
     metrics: MetricsOptions
+    node: NodeOptions
 
 
 def read_settings(config: Config) -> Settings:
@@ -220,7 +235,8 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     problems.sort(key=lambda p: (p.line or 0))
     settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
                         delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
-                        retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics))
+                        retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
+                        node=NodeOptions(**values["node"]))
     return settings, problems
 
 
@@ -248,6 +264,8 @@ def _value(section: Section, name: str, option: Option) -> Any:
         return raw
     if option.kind == "listen":
         return _listen(raw, section, what, option.key)
+    if option.kind == "name":
+        return _name(raw, section, what, option.key)
     whole = option.kind == "int"
     if isinstance(raw, bool) or not isinstance(raw, int if whole else (int, float)):
         expected = "a whole number" if whole else "a number"
@@ -275,6 +293,16 @@ def _listen(raw: Any, section: Section, what: str, key: str) -> str | None:
         raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311 (port 1-65535), "
                             f"got {shown(raw)}", key)
     return f"[{host}]:{int(port)}" if ":" in host else f"{host}:{int(port)}"
+
+
+def _name(raw: Any, section: Section, what: str, key: str) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if (not isinstance(raw, str) or len(raw) > NAME_MAX or not raw.isprintable()
+            or any(c.isspace() for c in raw)):
+        raise section.error(f"{what}: expected a name of at most {NAME_MAX} visible characters without "
+                            f"spaces, like desk-1, got {shown(raw)}", key)
+    return raw
 
 
 def _number(value: float) -> str:

@@ -37,6 +37,7 @@ import inspect
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from datetime import datetime, timezone
@@ -59,12 +60,13 @@ from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.settings import read_settings
-from monitor.store import Store
+from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
+from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,12 @@ class Daemon:
         self.metrics = Metrics()
         register_config_secrets(config)
         self.store = Store(config.database, exclusive=True)  # one daemon per database, for its life
+        self.node = node_name(settings.node.name)
+        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
+                            if shared_database(config.database) else LocalLocks())
+        self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
+                                on_loss=self._role_lost)
+        self._channels_started = False
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
@@ -135,7 +143,8 @@ class Daemon:
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done)
+                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
+                                 seen_id=self._rebuilt_to)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -156,7 +165,8 @@ class Daemon:
             self.store, self.channels,
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
                                       backoff_max=delivery.backoff_max, burst=delivery.burst),
-            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done)
+            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done,
+            send_held=lambda: self.roles.holds(DIGESTS))
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()
@@ -166,12 +176,18 @@ class Daemon:
     # -- assembly -----------------------------------------------------------------------
 
     def _rebuild_index(self) -> Clusterer:
+        """The dedup index from the window's stories; `_rebuilt_to` is the newest id it
+        holds, from where the pipeline catches up with other nodes' stories."""
         since = self.clock() - self.dedup_settings.window_hours * 3600.0
         started = time.monotonic()
-        rows = ((r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"],
-                 datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
-                for r in self.store.stories_since(since))
-        clusterer = Clusterer.rebuild(rows, settings=self.dedup_settings)
+        self._rebuilt_to = self.store.next_story_id() - 1
+
+        def rows():
+            for r in self.store.stories_since(since):
+                self._rebuilt_to = max(self._rebuilt_to, r["id"])
+                yield (r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"],
+                       datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
+        clusterer = Clusterer.rebuild(rows(), settings=self.dedup_settings)
         log.info("dedup index rebuilt stories=%d seconds=%.2f", len(clusterer), time.monotonic() - started)
         return clusterer
 
@@ -215,6 +231,12 @@ class Daemon:
         feeds = self.store.feeds()
         enabled = [f for f in feeds if f["enabled"]]
         return {
+            "node": self.node,
+            "roles": sorted(self.roles.held),
+            "all_roles": list(ROLES),
+            "nodes": self.nodes(now),
+            "feeds_in_flight": len(self.poller.in_flight),
+            "alerts_in_flight": self.deliverer.in_flight,
             "feeds": len(enabled),
             "feeds_ok": sum(1 for f in enabled if f["healthy"] and not f["failures"]),
             "feeds_failing": [f["name"] for f in enabled if not f["healthy"] or f["failures"]],
@@ -223,6 +245,39 @@ class Daemon:
             "watchlists": len(self.watchlists()),
             "uptime": now - self.started,
         }
+
+    def nodes(self, now: float) -> list[dict]:
+        """Every node sharing the database as it last reported itself; `alive` while it
+        reported within three heartbeats."""
+        stale = 3 * self.settings.node.heartbeat
+        return [{**n, "roles": [r for r in n["roles"].split(",") if r], "alive": now - n["last_seen"] <= stale,
+                 "me": n["name"] == self.node} for n in self.store.nodes()]
+
+    def heartbeat(self) -> None:
+        """Write this node's row in `nodes`: what `raqib status` and /status show of it."""
+        try:
+            self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
+                                 now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
+                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls)
+        except StoreError as exc:
+            log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
+
+    async def _role_gained(self, role: str) -> None:
+        if role == BOT and self._channels_started:
+            for ch in self.channels.values():
+                await ch.take_updates(True)
+        self.heartbeat()
+
+    async def _role_lost(self, role: str) -> None:
+        if role == BOT:
+            for ch in self.channels.values():
+                await ch.take_updates(False)
+        self.heartbeat()
+
+    def check_silence(self) -> None:
+        """The silent-feed check, on the node holding the feed-health role."""
+        if self.roles.holds(HEALTH):
+            self.poller.check_silence()
 
     def gauges(self) -> dict[str, float]:
         """The gauges of /metrics."""
@@ -301,6 +356,9 @@ class Daemon:
     async def run(self, *, seconds: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         self.deliverer.recover()
+        await self.roles.round()  # the roles free now are this node's before anything starts
+        log.info("node started node=%s roles=%s", self.node, ",".join(sorted(self.roles.held)) or "none")
+        self.heartbeat()
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
                              (signal.SIGHUP, self._reload_soon)):
             try:
@@ -308,7 +366,10 @@ class Daemon:
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no signals on this platform
         for ch in self.channels.values():
+            if not self.roles.holds(BOT):
+                await ch.take_updates(False)  # another node takes the bot's updates
             await ch.start()
+        self._channels_started = True
         self.scheduler = AsyncIOScheduler(event_loop=loop)
         # every job runs on the event loop (a coroutine), never in APScheduler's thread
         # pool: the store's SQLite connection belongs to this thread
@@ -316,8 +377,10 @@ class Daemon:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(_on_loop(self.housekeeping), "interval", hours=1, id="housekeeping",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self.poller.check_silence), "interval", minutes=10, id="silence",
+        self.scheduler.add_job(_on_loop(self.check_silence), "interval", minutes=10, id="silence",
                                max_instances=1, coalesce=True)
+        self.scheduler.add_job(_on_loop(self.heartbeat), "interval", seconds=self.settings.node.heartbeat,
+                               id="heartbeat", max_instances=1, coalesce=True)
         watchdog = sdnotify.watchdog_interval()
         if watchdog:
             self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
@@ -325,10 +388,12 @@ class Daemon:
         self.scheduler.start()
         metrics_server = await self._start_metrics()
         tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
-                 asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer")]
+                 asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
+                 asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
         sdnotify.notify("READY=1", f"STATUS=watching {len(self.store.feeds())} feeds")
-        log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s",
-                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.config.database)
+        log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s node=%s",
+                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels),
+                 _shown_database(self.config.database), self.node)
         try:
             try:
                 await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
@@ -368,6 +433,11 @@ class Daemon:
             except Exception:
                 log.exception("channel close failed channel=%s", ch.name)
         await self.fetcher.aclose()
+        await self.roles.close()  # normally done by its task; again in case the task was cut short
+        try:
+            self.store.node_gone(self.node)
+        except StoreError as exc:
+            log.warning("node row not removed node=%s error=%s", self.node, exc)
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
@@ -397,10 +467,15 @@ class Daemon:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
 
     def housekeeping(self) -> None:
+        """Every node prunes its own dedup index; the node holding the prune role prunes
+        the database (old stories, sent alerts, rows of nodes gone for a day)."""
         now = self.clock()
         try:
-            pruned = self.store.prune(stories_before=now - self.retention.stories,
-                                      outbox_before=now - self.retention.outbox)
+            pruned = {"stories": 0, "outbox": 0}
+            if self.roles.holds(PRUNE):
+                pruned = self.store.prune(stories_before=now - self.retention.stories,
+                                          outbox_before=now - self.retention.outbox)
+                self.store.forget_nodes(now - 86400.0)
             dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
                      pruned["stories"], pruned["outbox"], dropped)
@@ -456,6 +531,21 @@ def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
             log.exception("scheduled job failed job=%s", getattr(fn, "__name__", fn))
     job.__name__ = getattr(fn, "__name__", "job")
     return job
+
+
+def shared_database(database: object) -> bool:
+    """Whether `database` is a PostgreSQL URL (several nodes may share it) rather than a file."""
+    return str(database).startswith(("postgresql://", "postgres://"))
+
+
+def _shown_database(database: object) -> str:
+    """The database for a log line: a URL without its password."""
+    text = str(database)
+    if shared_database(text) and "@" in text:
+        scheme, _, rest = text.partition("://")
+        creds, _, host = rest.rpartition("@")
+        return f"{scheme}://{creds.partition(':')[0]}@{host}"
+    return text
 
 
 def _personal_name(channel: str, destination: str) -> str:

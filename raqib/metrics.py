@@ -92,8 +92,12 @@ class Metrics:
         lines.append(f'{h}_bucket{{le="+Inf"}} {self.latency_count}')
         lines.append(f"{h}_sum {self.latency_sum:g}")
         lines.append(f"{h}_count {self.latency_count}")
+        typed: set[str] = set()
         for name, value in sorted((gauges or {}).items()):
-            lines.append(f"# TYPE {name} gauge")
+            family = name.partition("{")[0]  # a gauge may carry labels: raqib_node_role{role="prune"}
+            if family not in typed:
+                typed.add(family)
+                lines.append(f"# TYPE {family} gauge")
             lines.append(f"{name} {value:g}")
         return "\n".join(lines) + "\n"
 
@@ -120,8 +124,16 @@ class Observed(Protocol):
 
 
 def status_gauges(s: dict, index_stories: int) -> dict[str, float]:
-    """The gauges of /metrics from the daemon's status and the size of its dedup index."""
+    """The gauges of /metrics from the daemon's status and the size of its dedup index.
+    Across nodes: this node's roles (1 held, 0 not) and its leases, and the nodes alive."""
+    nodes = {f'raqib_node_role{{role="{_escape(role)}"}}': float(role in s.get("roles", ()))
+             for role in s.get("all_roles", ())}
+    if "nodes" in s:
+        nodes["raqib_nodes_alive"] = sum(1 for n in s["nodes"] if n["alive"])
+        nodes["raqib_node_feeds_in_flight"] = s.get("feeds_in_flight", 0)
+        nodes["raqib_node_alerts_in_flight"] = s.get("alerts_in_flight", 0)
     return {
+        **nodes,
         "raqib_feeds": s["feeds"],
         "raqib_feeds_failing": len(s["feeds_failing"]),
         "raqib_outbox_pending": s["outbox_pending"] or 0,

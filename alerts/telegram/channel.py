@@ -27,7 +27,8 @@ Rules:
   → `migrate_to` the new id, BadRequest → permanent, InvalidToken → temporary with a
   hint (fixing the token must not kill queued alerts), NetworkError/TimedOut → retried.
 - With `polling: true` (default) `start()` runs the bot (`bot.RaqibBot`, built here) inside the
-  daemon's event loop: initialize, start, updater.start_polling; `close()` stops it.
+  daemon's event loop: initialize, start, updater.start_polling; `close()` stops it. Of
+  several nodes on one database only the one holding the bot role polls (`take_updates`).
   When the Bot API cannot be reached at start, start-up retries in the background.
 """
 from __future__ import annotations
@@ -150,6 +151,7 @@ class TelegramChannel(Channel):
         self._init_lock = asyncio.Lock()
         self._starter: asyncio.Task | None = None
         self._closing = False
+        self.updates_on = True  # False while another node holds the bot role (getUpdates)
         super().__init__(section, store)
 
     def configure(self) -> None:
@@ -295,7 +297,7 @@ class TelegramChannel(Channel):
 
     async def _start_once(self) -> None:
         await self._ensure_ready()
-        if not self.polling or self.app.updater is None:
+        if not self.polling or not self.updates_on or self.app.updater is None:
             return
         if not self.app.running:
             await self.app.start()
@@ -317,6 +319,24 @@ class TelegramChannel(Channel):
             except Exception as exc:
                 log.warning("telegram start failed error=%s retry_in=%.0f", describe(exc), delay)
                 delay = min(delay * 2, 300.0)
+
+    async def take_updates(self, on: bool) -> None:
+        """Take the bot's updates (this node holds the bot role) or leave them to another
+        node; alerts are sent either way."""
+        self.updates_on = on
+        app = self.app
+        if not on:
+            if app is not None and app.updater is not None and app.updater.running:
+                await app.updater.stop()
+                log.info("telegram bot polling stopped: the bot role is elsewhere")
+            return
+        if self._closing or (self._starter is not None and not self._starter.done()):
+            return  # the background starter takes them once Telegram answers
+        try:
+            await self._start_once()
+        except Exception as exc:
+            log.warning("telegram start failed, retrying in the background error=%s", describe(exc))
+            self._starter = asyncio.create_task(self._keep_starting())
 
     def _polling_error(self, exc: Exception) -> None:
         log.warning("telegram polling failed error=%s", describe(exc))

@@ -255,6 +255,25 @@ class Clusterer:
         self._index(story_id, story_id, ts, packed, url_h, key_h, bands, ts)
         return Verdict(story_id, "new", None, None)
 
+    def learn(self, story_id: int | str, cluster: int | str, *, title: str, summary: str = "", url: str = "",
+              published: datetime | None = None) -> None:
+        """Index a story whose cluster was decided elsewhere (another node sharing the
+        database), so later stories here can join it; nothing is decided again."""
+        ts = self._time(published)
+        p = prepare(title or "", summary or "", lead_words=self.settings.lead_words)
+        canon = canonical_url(url or "")
+        url_h = _h64(canon) if canon else 0
+        text = " ".join(p.title) + "\n" + " ".join(p.lead)
+        key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
+        since = ts
+        if cluster != story_id:
+            try:  # the newest member of the cluster still indexed carries its first time
+                i = len(self._clusters) - 1 - self._clusters[::-1].index(cluster)
+                since = self._since[i]
+            except ValueError:
+                pass
+        self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p), since)
+
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
         limit = _timestamp(now) - self._window

@@ -8,7 +8,10 @@ together from one module per table family, each stating its own rules:
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
-- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`.
+- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
+- `nodes`         `nodes`: the daemons sharing the database, as each reports itself;
+- `locks`         role locks (PostgreSQL advisory locks on a connection of their own),
+                  not a table: which node does each singleton job.
 
 What spans several families lives here: `counts` (what `raqib status`, the daemon's
 /status and /metrics report) and `prune` (retention). One table has no family: `kv`,
@@ -18,16 +21,19 @@ from __future__ import annotations
 
 from .db import MIGRATIONS, Database, DatabaseLock
 from .feeds import FeedTable
+from .locks import AdvisoryLocks, LocalLocks, RoleLocks
+from .nodes import NodeTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 
-__all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "AdvisoryLocks", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks", "Store",
+           "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, Database):
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, NodeTable, Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:

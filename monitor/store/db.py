@@ -138,6 +138,19 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
+    ("005_nodes", """
+    CREATE TABLE IF NOT EXISTS nodes (
+        name TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        roles TEXT NOT NULL DEFAULT '',
+        feeds_in_flight INTEGER NOT NULL DEFAULT 0,
+        alerts_in_flight INTEGER NOT NULL DEFAULT 0,
+        polls INTEGER NOT NULL DEFAULT 0
+    )
+    """),
 ]
 
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -303,6 +316,14 @@ class Database:
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
         return row[0] if row else None
+
+    def _has_table(self, table: str) -> bool:
+        return bool(self._scalar("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)))
+
+    def ingest_lock(self, conn: sqlite3.Connection) -> None:
+        """Serialize ingest across every process writing stories, until `conn`'s transaction
+        ends. SQLite: the transaction is already the only writer (BEGIN IMMEDIATE), and one
+        daemon owns the file."""
 
     def _has_column(self, table: str, column: str) -> bool:
         return any(r["name"] == column for r in self._query(f"PRAGMA table_info({table})"))

@@ -73,16 +73,23 @@ class OutboxTable(Database):
                 (channel, destination, watchlist, cluster, story_id, payload, now + min(5.0, throttle), now,
                  throttle))
 
-    def due_alerts(self, now: float, limit: int = 500, channels: Sequence[str] | None = None) -> list[dict]:
+    def due_alerts(self, now: float, limit: int = 500, channels: Sequence[str] | None = None, *,
+                   held: bool = True) -> list[dict]:
+        """Pending rows due by `now`; `held=False` leaves out held rows (they leave as
+        digests from the one node holding the digests role)."""
         sql = f"SELECT * FROM outbox WHERE state='{PENDING}' AND next_try <= ?"
+        if not held:
+            sql += " AND held=0"
         params: list[Any] = [now]
         if channels is not None:
             sql += f" AND channel IN ({_marks(channels)})"
             params.extend(channels)
         return self._query(sql + " ORDER BY next_try, id LIMIT ?", (*params, limit))
 
-    def next_alert_due(self, channels: Sequence[str] | None = None) -> float | None:
+    def next_alert_due(self, channels: Sequence[str] | None = None, *, held: bool = True) -> float | None:
         sql = f"SELECT MIN(next_try) FROM outbox WHERE state='{PENDING}'"
+        if not held:
+            sql += " AND held=0"
         params: list[Any] = []
         if channels is not None:
             sql += f" AND channel IN ({_marks(channels)})"

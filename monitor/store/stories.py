@@ -53,6 +53,14 @@ class StoryTable(Database):
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
 
+    def stories_after(self, conn: sqlite3.Connection, last_id: int, limit: int = 10_000) -> list[dict]:
+        """Stories stored after `last_id` (by any node), oldest first: what another node's
+        dedup index has not seen yet. Read inside the caller's (ingest-locked) transaction."""
+        cur = conn.execute("SELECT id, cluster, title, summary, url, feed, published, fetched FROM stories "
+                           "WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     def add_cluster_watchlists(self, conn: sqlite3.Connection, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""
         conn.executemany("INSERT OR IGNORE INTO cluster_watchlists VALUES (?, ?)",

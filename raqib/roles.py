@@ -1,0 +1,132 @@
+"""Node identity and roles: singleton work runs on exactly one node at a time.
+
+Several identical daemons (nodes) may share one PostgreSQL database. Polling, ingest and
+delivery run on every node (feeds and outbox rows are leased one node at a time); a few
+jobs must run on one node only, and move to another when that node dies:
+
+- `telegram-bot`  the bot's `getUpdates` polling (Telegram allows one consumer per bot;
+                  every node still *sends* alerts through the Bot API);
+- `digests`       held alerts (quiet hours, mutes, hourly/daily digests) leave as one
+                  digest from one node, never half from each;
+- `prune`         retention: old stories and sent alerts are deleted;
+- `feed-health`   the silent-feed check and its admin alerts.
+
+Rules:
+- A node's name is `node.name` from the config, or `host:pid`.
+- A role is held through a session-level advisory lock (`monitor.store.locks`); the
+  server releases it when the node's lock connection ends, however it ends. A node that
+  does not hold a role tries to take it every `node.role_retry` seconds, so a dead node's
+  roles move within that time once the server has closed its session (at once when the
+  process dies, since its socket closes; about 25 s of TCP keepalives when the network is
+  cut). Roles are taken in `ROLES` order; one node may well hold them all.
+- Before each round the node checks its lock connection; when it does not answer, every
+  role is dropped at once (stopped locally), then taken again like any other node would.
+- Taking or dropping a role calls the daemon's `on_gain(role)` / `on_loss(role)`; a hook
+  that fails is logged and the role stays in the state the lock says.
+- On SQLite every role is held from the start (one daemon per file).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Awaitable, Callable, Iterable
+
+from monitor.errors import StoreError
+from monitor.store.locks import RoleLocks
+
+log = logging.getLogger(__name__)
+
+BOT, DIGESTS, PRUNE, HEALTH = "telegram-bot", "digests", "prune", "feed-health"
+ROLES = (BOT, DIGESTS, PRUNE, HEALTH)
+NAME_MAX = 64
+
+Hook = Callable[[str], Awaitable[None] | None]
+
+
+def node_name(configured: str | None = None) -> str:
+    """This node's name: the configured one, or host:pid."""
+    if configured:
+        return configured[:NAME_MAX]
+    return f"{socket.gethostname()}:{os.getpid()}"[:NAME_MAX]
+
+
+class RoleKeeper:
+    """Holds what roles it can, retries the rest, and drops all when the lock connection goes."""
+
+    def __init__(self, locks: RoleLocks, *, roles: Iterable[str] = ROLES, retry: float = 5.0,
+                 on_gain: Hook | None = None, on_loss: Hook | None = None) -> None:
+        self.locks = locks
+        self.roles = tuple(roles)
+        self.retry = retry
+        self.on_gain = on_gain
+        self.on_loss = on_loss
+        self.held: set[str] = set()
+        self.changed = asyncio.Event()  # set whenever `held` changes (tests, status)
+
+    def holds(self, role: str) -> bool:
+        return role in self.held
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep roles until `stop` is set, then give every one up."""
+        try:
+            while not stop.is_set():
+                await self.round()
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.retry)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            await self.close()
+
+    async def round(self) -> None:
+        """One round: drop everything if the lock connection is gone, then take what is free."""
+        if self.held and not await self.locks.alive():
+            log.error("role lock connection lost, every role dropped roles=%s", ",".join(sorted(self.held)))
+            for role in sorted(self.held):
+                await self._lose(role)
+        for role in self.roles:
+            if role in self.held:
+                continue
+            try:
+                taken = await self.locks.take(role)
+            except StoreError as exc:
+                log.warning("cannot take roles now, retrying error=%s retry_in=%.1f", exc, self.retry)
+                for held in sorted(self.held):
+                    await self._lose(held)
+                return
+            if taken:
+                self.held.add(role)
+                self.changed.set()
+                log.info("role taken role=%s", role)
+                await self._call(self.on_gain, role)
+
+    async def close(self) -> None:
+        for role in sorted(self.held):
+            await self._lose(role)
+        try:
+            await self.locks.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection; the server frees the locks anyway
+            log.exception("closing the role-lock connection failed")
+
+    async def _lose(self, role: str) -> None:
+        self.held.discard(role)
+        self.changed.set()
+        log.warning("role given up role=%s", role)
+        await self._call(self.on_loss, role)
+        try:
+            await self.locks.release(role)
+        except StoreError as exc:
+            log.warning("role release failed role=%s error=%s", role, exc)
+
+    @staticmethod
+    async def _call(hook: Hook | None, role: str) -> None:
+        if hook is None:
+            return
+        try:
+            result = hook(role)
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("role hook failed role=%s", role)
