@@ -207,7 +207,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.config import load_config
+    from monitor.settings import read_settings
     from monitor.store import Store
+
+    from .roles import describe_node, node_states
 
     config = load_config(_config_path(args))
     store = Store(config.database, readonly=True)
@@ -225,9 +228,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         ("outbox", f"{c['outbox_pending']} waiting"),
         ("dead letters", str(c["dead"])),
     ]
+    nodes = node_states(store.nodes(), now, read_settings(config).node.heartbeat)
+    if nodes:
+        rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    for n in nodes:
+        print(f"  node {describe_node(n, now)}")
     for d in store.dead_letters(10):
         print(f"  dead #{d['id']} {d['channel']}:{d['destination']} after {d['attempts']} attempts: "
               f"{d['last_error']}")

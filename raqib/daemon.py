@@ -66,7 +66,7 @@ from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
-from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name
+from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name, node_states
 
 log = logging.getLogger(__name__)
 
@@ -249,9 +249,7 @@ class Daemon:
     def nodes(self, now: float) -> list[dict]:
         """Every node sharing the database as it last reported itself; `alive` while it
         reported within three heartbeats."""
-        stale = 3 * self.settings.node.heartbeat
-        return [{**n, "roles": [r for r in n["roles"].split(",") if r], "alive": now - n["last_seen"] <= stale,
-                 "me": n["name"] == self.node} for n in self.store.nodes()]
+        return node_states(self.store.nodes(), now, self.settings.node.heartbeat, me=self.node)
 
     def heartbeat(self) -> None:
         """Write this node's row in `nodes`: what `raqib status` and /status show of it."""

@@ -45,6 +45,22 @@ NAME_MAX = 64
 Hook = Callable[[str], Awaitable[None] | None]
 
 
+def node_states(rows: Iterable[dict], now: float, heartbeat: float, me: str | None = None) -> list[dict]:
+    """The `nodes` table as status shows it: roles as a list, `alive` while the node wrote
+    its row within three heartbeats, `me` for the node asking."""
+    return [{**r, "roles": [x for x in (r["roles"] or "").split(",") if x],
+             "alive": now - r["last_seen"] <= 3 * heartbeat, "me": r["name"] == me} for r in rows]
+
+
+def describe_node(n: dict, now: float) -> str:
+    """One line of `raqib status` for a node."""
+    ago = now - n["last_seen"]
+    state = f"seen {ago:.0f}s ago" if n["alive"] else f"gone (last seen {ago:.0f}s ago)"
+    roles = ",".join(n["roles"]) or "no role"
+    return (f"{n['name']}: {state}, roles {roles}, polling {n['feeds_in_flight']} feeds, "
+            f"sending {n['alerts_in_flight']}, {n['polls']} polls since start")
+
+
 def node_name(configured: str | None = None) -> str:
     """This node's name: the configured one, or host:pid."""
     if configured:

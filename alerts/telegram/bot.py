@@ -547,6 +547,11 @@ class RaqibBot:
                       last_poll=self._time(last, dest) if last else self.t(dest, "none"),
                       stories_day=s.get("stories_day", 0), alerts_day=s.get("alerts_day", 0),
                       pending=s.get("outbox_pending", 0))
+        nodes = s.get("nodes") or []
+        if len(nodes) > 1:  # several daemons share the database: say how many, and which one answers
+            alive = [n["name"] + (f" ({', '.join(n['roles'])})" if n["roles"] else "") for n in nodes if n["alive"]]
+            text += self.t(dest, "status_nodes", alive="، ".join(alive[:10]) or self.t(dest, "none"),
+                           node=s.get("node", ""))
         settings = self.store.destination_settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")

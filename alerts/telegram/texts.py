@@ -50,6 +50,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status": ("📊 الحال:\nالمصادر: {feeds_ok} من {feeds} تعمل\nمصادر متعثرة: {failing}\n"
                    "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
                    "في الانتظار: {pending}"),
+        "status_nodes": "\nالعُقد العاملة: {alive}، وهذا الرد من {node}",
         "status_chat": "\n\nهذه المحادثة: تتابع {n} قائمة{muted}{quiet}",
         "status_muted": "، التنبيهات متوقفة حتى {until}",
         "status_quiet": "، ساعات الهدوء {quiet}",
@@ -117,6 +118,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status": ("📊 Status:\nFeeds: {feeds_ok} of {feeds} working\nFailing feeds: {failing}\n"
                    "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
                    "Waiting: {pending}"),
+        "status_nodes": "\nNodes running: {alive}; this answer comes from {node}",
         "status_chat": "\n\nThis chat follows {n} watchlist(s){muted}{quiet}",
         "status_muted": ", alerts paused until {until}",
         "status_quiet": ", quiet hours {quiet}",
