@@ -38,8 +38,8 @@ Route options (all keyword, all optional):
 - delay: seconds to wait before answering (a network round trip and server think time).
 - send_length: False leaves out Content-Length and closes the connection at the end.
 
-Every request is appended to `server.requests` (method, path, headers lower-cased); each
-route counts its `hits` and the body bytes it `sent`.
+Every request is appended to `server.requests` (method, path, headers lower-cased, arrival
+time); each route counts its `hits` and the body bytes it `sent`.
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ import asyncio
 import gzip as gzip_module
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -91,6 +92,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 class FeedServer:
@@ -218,7 +220,7 @@ class FeedServer:
                         key, _, value = line.partition(":")
                         headers[key.strip().lower()] = value.strip()
                 if self.record:
-                    self.requests.append(Request(method, target, headers))
+                    self.requests.append(Request(method, target, headers, time.monotonic()))
                 keep = await self._respond(method, target, headers, writer)
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
