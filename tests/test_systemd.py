@@ -154,3 +154,19 @@ def test_feeds_import_refuses_private_addresses_unless_allowed(tmp_path, allow):
             assert re.search(rf"skipped {name} <[^>]+>: .*(private|loopback)", done.stderr), done.stderr
     else:
         assert names == {"public", "loopback", "metadata", "lan", "local-name", "v6-loop"}
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_node_template_passes_verify_and_differs_from_the_unit_only_in_naming_the_node(tmp_path):
+    raqib = Path(sys.executable).with_name("raqib")
+    template = (ROOT / "systemd" / "raqib@.service").read_text(encoding="utf-8")
+    copy = tmp_path / "raqib@desk-1.service"  # an instance: %i is desk-1
+    copy.write_text(template.replace("/opt/raqib/.venv/bin/raqib", str(raqib)), encoding="utf-8")
+    done = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60)
+    complaints = [line for line in (done.stdout + done.stderr).splitlines() if "raqib@" in line]
+    assert done.returncode == 0 and not complaints, done.stdout + done.stderr
+    settings = [line for line in template.splitlines() if "=" in line and not line.startswith("#")]
+    plain = [line for line in UNIT.read_text(encoding="utf-8").splitlines() if "=" in line and not line.startswith("#")]
+    changed = {line.partition("=")[0] for line in set(settings) ^ set(plain)}
+    assert changed == {"Description", "After", "StateDirectory", "WorkingDirectory", "Environment", "EnvironmentFile"}
+    assert "RAQIB_NODE=%i" in template  # node.name reads it
