@@ -85,7 +85,7 @@ class Pipeline:
         self._last_id = 0
         # the newest story id this node's dedup index holds (its own or caught up from
         # other nodes); the daemon sets it to the newest id its rebuilt index holds
-        self.seen_id = seen_id if seen_id is not None else store.next_story_id() - 1
+        self.seen_id = seen_id if seen_id is not None else store.last_story_id()
         self.caught_up = 0  # stories other nodes stored, indexed here (multi-node cost)
         self.lock_wait = 0.0  # seconds spent waiting for the ingest lock
 

@@ -180,7 +180,7 @@ class Daemon:
         holds, from where the pipeline catches up with other nodes' stories."""
         since = self.clock() - self.dedup_settings.window_hours * 3600.0
         started = time.monotonic()
-        self._rebuilt_to = self.store.next_story_id() - 1
+        self._rebuilt_to = self.store.last_story_id()
 
         def rows():
             for r in self.store.stories_since(since):
@@ -279,7 +279,11 @@ class Daemon:
 
     def gauges(self) -> dict[str, float]:
         """The gauges of /metrics."""
-        return status_gauges(self.status(), len(self.clusterer))
+        return {**status_gauges(self.status(), len(self.clusterer)),
+                # the cost of global dedup across nodes: time waiting for the ingest lock,
+                # and stories other nodes stored that this node's index caught up with
+                "raqib_ingest_lock_wait_seconds": self.pipeline.lock_wait,
+                "raqib_dedup_caught_up_stories": self.pipeline.caught_up}
 
     def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
         """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled

@@ -35,6 +35,11 @@ class StoryTable(Database):
         seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name='stories'") or 0
         return max(seq, self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
 
+    def last_story_id(self) -> int:
+        """The newest story id stored (0 when none): a watermark for catching up with what
+        other nodes store next. It takes no id (a sequence would hand one out)."""
+        return int(self._scalar("SELECT MAX(id) FROM stories") or 0)
+
     def insert_story(self, conn: sqlite3.Connection, row: dict) -> int:
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
