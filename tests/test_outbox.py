@@ -251,3 +251,30 @@ async def test_two_deliverers_on_one_database_send_each_alert_once(tmp_path):
     finally:
         for store in stores:
             store.close()
+
+
+async def test_held_alerts_leave_as_one_digest_from_the_node_holding_the_digests_role_only(tmp_path):
+    """Two nodes on one outbox: the node without the digests role holds rows back and sends
+    instant ones, but never a held row, so a digest is never split between nodes."""
+    night = datetime(2026, 1, 5, 23, 30, tzinfo=timezone.utc).timestamp()
+    quiet = Policy(quiet=parse_quiet("22:00-07:00"))
+    store_a, store_b = Store(tmp_path / "shared.db"), Store(tmp_path / "shared.db")
+    try:
+        enqueue(store_a, 3, now=night)
+        enqueue(store_a, 1, destination="d2", now=night, first_cluster=10)  # d2 has no quiet hours
+        clock = Clock(night)
+        a_channel, b_channel = ScriptedChannel(), ScriptedChannel()
+        a = Deliverer(store_a, {"scripted": a_channel}, clock=clock,
+                      policy_for=lambda c, d: quiet if d == "d1" else Policy(), send_held=lambda: True)
+        b = Deliverer(store_b, {"scripted": b_channel}, clock=clock,
+                      policy_for=lambda c, d: quiet if d == "d1" else Policy(), send_held=lambda: False)
+        assert await b.run_once() == 1  # d2's instant alert; d1's are held until morning
+        assert b_channel.sent == [("one", ["خبر 10"])]
+        clock.t = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
+        assert await b.run_once() == 0 and b_channel.sent == [("one", ["خبر 10"])]
+        assert store_b.next_alert_due(["scripted"], held=False) is None  # so b does not spin on them
+        assert await a.run_once() == 3
+        assert a_channel.sent == [("digest", ["خبر 1", "خبر 2", "خبر 3"])]
+    finally:
+        store_a.close()
+        store_b.close()
