@@ -155,3 +155,38 @@ async def test_a_sqlite_daemon_is_one_node_with_every_role_in_status_metrics_and
     reopened = type(daemon.store)(tmp_path / "raqib.db", readonly=True)
     assert reopened.nodes() == []  # a clean stop removes the node's row
     reopened.close()
+
+
+async def test_the_bot_takes_commands_only_while_its_node_holds_the_bot_role(tmp_path, monkeypatch):
+    """What the daemon does when the bot role comes and goes: getUpdates stops (another
+    node answers commands meanwhile), alerts could still be sent, and it starts again."""
+    from fake_telegram import FakeTelegram
+    from inprocess import make_daemon
+
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", "123456789:AAE2eTestTokenForRaqib_abcdefghijkl")
+    with FakeTelegram(long_poll=0.1) as tg:
+        daemon, _out, _config = make_daemon(
+            [], tmp_path, {}, extra=f'  telegram: {{api_url: "{tg.api_url}", poll_timeout: 1}}')
+        run = asyncio.create_task(daemon.run(seconds=30))
+        channel = daemon.channels["telegram"]
+        try:
+            tg.push_command(42, "/start")
+            await _until(lambda: tg.texts(42))
+            await channel.take_updates(False)  # the role moved to another node
+            asked = len(tg.calls_of("getUpdates"))
+            tg.push_command(43, "/start")
+            await asyncio.sleep(0.6)
+            assert len(tg.calls_of("getUpdates")) == asked and not tg.texts(43)
+            await channel.take_updates(True)  # and came back
+            await _until(lambda: tg.texts(43))
+        finally:
+            daemon.stop()
+            await run
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition never met"
+        await asyncio.sleep(0.05)
