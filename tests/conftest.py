@@ -20,3 +20,11 @@ def restore_logging():
         if h not in handlers:
             root.removeHandler(h)
     root.setLevel(level)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line, once, when PostgreSQL tests were skipped for want of a server."""
+    from tests import pg
+
+    for line in pg.skipped:
+        terminalreporter.write_line(line, yellow=True)
