@@ -72,9 +72,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(settings_problems(config))  # the same reading `raqib run` does
     channels: dict = {}
     warnings: list[str] = []
+    notes: list[str] = []
     if config is not None:
         problems.extend(_check_channels(config, channels))
-        problems.extend(_check_personal_terms(config.database, warnings))
+        reached = _check_database(config, notes, problems)
+        if reached:
+            problems.extend(_check_personal_terms(config.database, warnings))
     if watchlists_path is not None:
         wl_problems = check_watchlists(watchlists_path)
         problems.extend(wl_problems)
@@ -84,6 +87,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(str(p))
     for w in warnings:
         print(w)
+    for n in notes:
+        print(n)
     if problems:
         return 1
     print(f"ok: {path}" + (f" and watchlists in {watchlists_path}" if watchlists_path else ""))
@@ -98,6 +103,35 @@ def _check_channels(config, built: dict) -> list[ConfigError]:
         except ConfigError as exc:
             problems.append(exc)
     return problems
+
+
+def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bool:
+    """Which backend `database:` selects and whether its schema is current (the daemon
+    applies missing migrations at start). A PostgreSQL server that does not answer within
+    the connect timeout is a problem; a SQLite file not there yet is not. True when the
+    database could be read."""
+    from monitor.dburl import is_postgres
+    from monitor.store import Store
+
+    if not is_postgres(config.database) and not Path(config.database).exists():
+        notes.append(f"database: sqlite {config.database} (not created yet: raqib run creates it)")
+        return False
+    try:
+        store = Store(config.database, readonly=True)
+        try:
+            state = store.schema_state()
+        finally:
+            store.close()
+    except StoreError as exc:
+        problems.append(ConfigError(f"database: {exc}", file=config.path))
+        return False
+    if state["missing"]:
+        schema = (f"schema not current: {len(state['missing'])} migrations to apply "
+                  f"({', '.join(state['missing'])}); raqib run applies them at start")
+    else:
+        schema = f"schema current ({len(state['applied'])} migrations)"
+    notes.append(f"database: {state['backend']} {state['where']}: {schema}")
+    return True
 
 
 def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[ConfigError]:

@@ -21,8 +21,8 @@ DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 ENABLE = ("PostgreSQL tests skipped: no server answered at {url} — start PostgreSQL there or set "
           "RAQIB_TEST_POSTGRES=postgresql://user@host:port/db (RAQIB_REQUIRE_POSTGRES=1 makes this a failure)")
 
+SKIP_REASON = "PostgreSQL not reachable"
 _reachable: dict[str, str | None] = {}  # url -> None when it answers, else why not
-skipped: list[str] = []  # the one line the session ends with, once
 
 
 def server_url() -> str:
@@ -42,9 +42,7 @@ def require_server() -> str:
     if why is not None:
         if os.environ.get("RAQIB_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"RAQIB_REQUIRE_POSTGRES=1 but PostgreSQL at {url} does not answer: {why}")
-        if not skipped:
-            skipped.append(ENABLE.format(url=url))
-        pytest.skip("PostgreSQL not reachable (see the last line of the session)")
+        pytest.skip(f"{SKIP_REASON} (see the last line of the session)")
     return url
 
 
