@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 import sql
+
 from monitor.store import Store
 from raqib.cli import main
 from tests.pg import pg_url  # noqa: F401  (a fixture)
