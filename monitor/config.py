@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .dburl import is_postgres
 from .errors import ConfigError
 from .yamlfile import YDict, YList, kind_of, line_of, load_yaml, shown
 
@@ -190,7 +191,7 @@ class Section:
 @dataclass(frozen=True)
 class Config:
     path: str
-    database: Path
+    database: Path | str  # a SQLite file, or a postgresql:// URL (str)
     watchlists: Path
     feeds: tuple[FeedConfig, ...]
     sections: Mapping[str, Section] = field(default_factory=dict)
@@ -250,7 +251,10 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     if not isinstance(allow_private, bool):
         raise ConfigError("allow_private_feeds: expected true or false", file=file,
                           line=data.line_of("allow_private_feeds"))
-    return Config(path=file, database=a_path("database", "var/raqib.db"),
+    database: Path | str = data.get("database", "")
+    if not is_postgres(database):  # a URL is the server's; a path is relative to this file
+        database = a_path("database", "var/raqib.db")
+    return Config(path=file, database=database,
                   watchlists=a_path("watchlists", "watchlists"), feeds=feeds, sections=sections,
                   allow_private_feeds=allow_private)
 

@@ -72,9 +72,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(settings_problems(config))  # the same reading `raqib run` does
     channels: dict = {}
     warnings: list[str] = []
+    notes: list[str] = []
     if config is not None:
         problems.extend(_check_channels(config, channels))
-        problems.extend(_check_personal_terms(config.database, warnings))
+        reached = _check_database(config, notes, problems)
+        if reached:
+            problems.extend(_check_personal_terms(config.database, warnings))
     if watchlists_path is not None:
         wl_problems = check_watchlists(watchlists_path)
         problems.extend(wl_problems)
@@ -84,6 +87,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(str(p))
     for w in warnings:
         print(w)
+    for n in notes:
+        print(n)
     if problems:
         return 1
     print(f"ok: {path}" + (f" and watchlists in {watchlists_path}" if watchlists_path else ""))
@@ -100,7 +105,36 @@ def _check_channels(config, built: dict) -> list[ConfigError]:
     return problems
 
 
-def _check_personal_terms(database: Path, warnings: list[str]) -> list[ConfigError]:
+def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bool:
+    """Which backend `database:` selects and whether its schema is current (the daemon
+    applies missing migrations at start). A PostgreSQL server that does not answer within
+    the connect timeout is a problem; a SQLite file not there yet is not. True when the
+    database could be read."""
+    from monitor.dburl import is_postgres
+    from monitor.store import Store
+
+    if not is_postgres(config.database) and not Path(config.database).exists():
+        notes.append(f"database: sqlite {config.database} (not created yet: raqib run creates it)")
+        return False
+    try:
+        store = Store(config.database, readonly=True)
+        try:
+            state = store.schema_state()
+        finally:
+            store.close()
+    except StoreError as exc:
+        problems.append(ConfigError(f"database: {exc}", file=config.path))
+        return False
+    if state["missing"]:
+        schema = (f"schema not current: {len(state['missing'])} migrations to apply "
+                  f"({', '.join(state['missing'])}); raqib run applies them at start")
+    else:
+        schema = f"schema current ({len(state['applied'])} migrations)"
+    notes.append(f"database: {state['backend']} {state['where']}: {schema}")
+    return True
+
+
+def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[ConfigError]:
     """Chats' own terms stored in the database (read-only; none if there is no database
     yet) by the rule of every watchlist term: one that can never match is a problem."""
     from monitor.errors import StoreError
@@ -364,9 +398,12 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from monitor.config import load_config
+    from monitor.dburl import is_postgres
     from monitor.store import Store
 
     config = load_config(_config_path(args))
+    if is_postgres(config.database):
+        return _pg_dump(str(config.database), args.file)
     if not Path(config.database).exists():
         raise StoreError(f"no database at {config.database} to back up",
                          hint="raqib run creates it; check `database:` in the config")
@@ -376,6 +413,63 @@ def cmd_backup(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"backup written to {args.file}")
+    return 0
+
+
+def _pg_dump(url: str, target: str) -> int:
+    """PostgreSQL is backed up by its own tool: run `pg_dump` when it is installed (the
+    password goes by environment, not on the command line), else say what to run."""
+    import shutil
+    import subprocess
+    from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+    from monitor.store.db import pg_dump_command
+
+    exe = shutil.which("pg_dump")
+    if exe is None:
+        raise StoreError("raqib backup copies SQLite files; a PostgreSQL database is backed up with pg_dump, "
+                         "which is not installed here",
+                         hint=f"on a machine with the PostgreSQL client tools run: {pg_dump_command(url, target)}")
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = unquote(parts.password)
+        netloc = (parts.username or "") + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+    command = [exe, "--format=custom", f"--file={target}"]
+    for option in parse_qs(parts.query).get("options", []):  # a URL that selects a schema dumps that schema
+        for word in option.split():
+            if word.startswith("-csearch_path="):
+                command.append(f"--schema={word.split('=', 1)[1].split(',')[0]}")
+    done = subprocess.run([*command, url], env=env, stderr=subprocess.PIPE, text=True, timeout=24 * 3600)
+    if done.returncode != 0:
+        raise StoreError(f"pg_dump failed (exit {done.returncode}): {done.stderr.strip()[:500]}",
+                         hint=f"the command was: {pg_dump_command(url, target)}")
+    os.chmod(target, 0o600)
+    print(f"backup written to {target} (pg_dump custom format; restore with pg_restore)")
+    return 0
+
+
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    from monitor.dburl import is_postgres
+    from monitor.store import Store
+    from monitor.store.copy import copy_database
+
+    if not is_postgres(args.source) and not Path(args.source).exists():
+        raise StoreError(f"no database at {args.source} to move", hint="--from names the SQLite file of `database:`")
+    source = Store(args.source, readonly=True)
+    try:
+        target = Store(args.target)  # created and migrated if new
+        try:
+            counts = copy_database(source, target, replace=args.replace, batch=args.batch)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    for table, n in counts.items():
+        print(f"{table}: {n}")
+    print(f"moved {sum(counts.values())} rows from {source.where} to {target.where}; "
+          f"point `database:` at the new one and start raqib")
     return 0
 
 
@@ -429,9 +523,15 @@ def build_parser() -> argparse.ArgumentParser:
     orr = osub.add_parser("retry", help="queue dead alerts again")
     orr.add_argument("ids", nargs="*", type=int)
     p.set_defaults(func=cmd_outbox)
-    p = sub.add_parser("backup", help="online backup of the database")
+    p = sub.add_parser("backup", help="online backup of the database (pg_dump on PostgreSQL)")
     p.add_argument("file")
     p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("migrate-db", help="move all state to another database (SQLite to PostgreSQL)")
+    p.add_argument("--from", dest="source", required=True, help="the database now in use (a SQLite file)")
+    p.add_argument("--to", dest="target", required=True, help="the new one, e.g. postgresql://raqib@db/raqib")
+    p.add_argument("--replace", action="store_true", help="delete what the target already holds first")
+    p.add_argument("--batch", type=int, default=1000, help="rows per batch (default 1000)")
+    p.set_defaults(func=cmd_migrate_db)
     return parser
 
 

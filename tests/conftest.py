@@ -20,3 +20,13 @@ def restore_logging():
         if h not in handlers:
             root.removeHandler(h)
     root.setLevel(level)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line, once, when PostgreSQL tests were skipped for want of a server (read from
+    the skip reports, so it works when workers ran the tests)."""
+    from tests import pg
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(pg.SKIP_REASON in str(getattr(r, "longrepr", "")) for r in skipped):
+        terminalreporter.write_line(pg.ENABLE.format(url=pg.server_url()), yellow=True)

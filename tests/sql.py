@@ -1,5 +1,6 @@
 """Direct reads and writes of a test's database, for assertions and for setting up a
-state no public path reaches. The project's own code goes through `Store` methods."""
+state no public path reaches. The project's own code goes through `Store` methods.
+The SQL is written as both backends read it (`?` placeholders; see monitor.store.postgres)."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -8,7 +9,9 @@ from monitor.store import Store
 
 
 def rows(store: Store, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    return [dict(r) for r in store.db.query(sql, params)]
+    cur = store.conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur]
 
 
 def value(store: Store, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -62,6 +62,8 @@ stripped words), `minhash` (signatures and band keys), `clusterer` (the decision
 the index). Canonical URLs are `monitor.urls.canonical_url`.
 """
 from .clusterer import Clusterer, DedupSettings, Verdict, parse_time
+from .events import EventGrouper, EventLink, EventSettings
 from .text import Prepared, prepare
 
-__all__ = ["Clusterer", "DedupSettings", "Prepared", "Verdict", "parse_time", "prepare"]
+__all__ = ["Clusterer", "DedupSettings", "EventGrouper", "EventLink", "EventSettings", "Prepared", "Verdict",
+           "parse_time", "prepare"]

@@ -1,20 +1,33 @@
-"""The database: one SQLite file (through sqlite-utils) in WAL mode, one writer.
+"""The database: one SQLite file (through sqlite-utils) in WAL mode, one writer; or a
+PostgreSQL database (psycopg 3, `monitor.store.postgres`) that several nodes share.
 
 This module owns the connection and nothing about any table but the migrations:
-- Opening. The daemon opens its database `exclusive`: an exclusive `flock` on `<db>.lock`
-  (next to the database, holding the owner's pid) is taken before anything else and held
-  until `close()`, so a second daemon on the same file refuses to start, naming the
-  database and the other pid. Other commands take no lock and work while a daemon runs.
+- Choosing. `database:` a `postgresql://` URL is PostgreSQL; anything else is a SQLite
+  path. Both answer the same `Store` methods with the same rows; the SQL is written once
+  (`monitor.store.postgres.translate` is the seam) and branches on `postgres` only where
+  the engines cannot say a thing the same way.
+- Opening. The daemon opens a SQLite database `exclusive`: an exclusive `flock` on
+  `<db>.lock` (next to the database, holding the owner's pid) is taken before anything
+  else and held until `close()`, so a second daemon on the same file refuses to start,
+  naming the database and the other pid. Other commands take no lock and work while a
+  daemon runs. PostgreSQL takes no such lock: nodes share it, through leases.
 - Read-only opening (status, feeds, outbox listing, backup): SQLite's `mode=ro`, falling
   back to `immutable=1` where even the WAL index cannot be created (a read-only mount);
-  no migration, no write. A missing file reads as an empty store.
+  no migration, no write. A missing file reads as an empty store. On PostgreSQL a
+  read-only session (`default_transaction_read_only`).
 - A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is a StoreError that says so and how to
-  recover (`raqib backup` copies, `sqlite3 .recover`), wherever it is found.
-- Schema changes are named migrations, applied in order at start-up, each in its own
-  transaction and recorded in `migrations`; a database written by an earlier release
-  upgrades in place. A migration once released is never edited: a change is a new one.
+  recover (`raqib backup` copies, `sqlite3 .recover`), wherever it is found. A PostgreSQL
+  server that does not answer within `CONNECT_TIMEOUT` is a StoreError naming the URL
+  (without its password).
+- Schema changes are named migrations (one list per backend, the same names where both
+  have the change), applied in order at start-up, each in its own transaction and
+  recorded in `migrations`; a database written by an earlier release upgrades in place.
+  A migration once released is never edited: a change is a new one. On PostgreSQL an
+  advisory lock lets one of several nodes starting together migrate.
 - `transaction()` is the unit of work: everything inside commits or nothing does; the
-  table modules' methods that take a `conn` write inside the caller's transaction.
+  table modules' methods that take a `conn` (an opaque handle) write inside the caller's
+  transaction.
+- Errors of either engine (`Database.errors`) leave the store as a StoreError.
 """
 from __future__ import annotations
 
@@ -22,6 +35,8 @@ import errno
 import fcntl
 import logging
 import os
+import shlex
+import socket
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -31,6 +46,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from ..dburl import is_postgres, safe_url
 from ..errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -138,7 +154,13 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
-    ("005_nodes", """
+    ("007_leases", """
+    ALTER TABLE feeds ADD COLUMN leased_until REAL;
+    ALTER TABLE feeds ADD COLUMN leased_by TEXT;
+    ALTER TABLE outbox ADD COLUMN leased_until REAL;
+    ALTER TABLE outbox ADD COLUMN leased_by TEXT
+    """),
+    ("008_nodes", """
     CREATE TABLE IF NOT EXISTS nodes (
         name TEXT PRIMARY KEY,
         host TEXT NOT NULL,
@@ -152,6 +174,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     )
     """),
 ]
+
+Tx = Any  # the handle `transaction()` yields: a sqlite3 connection or a PgConnection, opaque to callers
+MIGRATION_LOCK = 0x72716D67  # the advisory lock key of PostgreSQL migrations ("rqmg")
 
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 _CANNOT_OPEN_RO = (14, 8)  # SQLITE_CANTOPEN, SQLITE_READONLY: no WAL index on a read-only mount
@@ -198,13 +223,37 @@ class DatabaseLock:
 
 
 class Database:
-    """The connection to Raqib's state and its plumbing. Not shared across threads."""
+    """The connection to Raqib's state and its plumbing. Not shared across threads.
+
+    `path` is a SQLite file, or a `postgresql://` URL (`postgres`: PostgreSQL, see
+    `monitor.store.postgres`); `node` names this process in the leases it takes
+    (host:pid by default)."""
 
     def __init__(self, path: str | Path | None = None, *, memory: bool = False,
-                 readonly: bool = False, exclusive: bool = False) -> None:
-        self.path = None if memory or path is None else Path(path)
+                 readonly: bool = False, exclusive: bool = False, node: str | None = None) -> None:
+        self.postgres = not memory and is_postgres(path)
+        self.url = str(path) if self.postgres else None
+        self.path = None if memory or path is None or self.postgres else Path(path)
         self.readonly = readonly
+        self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self._lock: DatabaseLock | None = None
+        self.db: sqlite_utils.Database | None = None
+        self.conn: Any
+        self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
+        if self.postgres:
+            assert self.url is not None
+            import psycopg  # here, not above: 0.2 s that `raqib check` and SQLite users need not pay
+
+            from .postgres import PgConnection
+            self.errors = (sqlite3.Error, psycopg.Error)
+            self.conn = PgConnection(self.url, readonly=readonly)
+            try:
+                if not readonly:
+                    self._migrate()
+            except BaseException:
+                self.conn.close()
+                raise
+            return
         if readonly and self.path is not None and not self.path.exists():
             self.path = None  # nothing stored yet: an empty store answers every read
         try:
@@ -218,7 +267,8 @@ class Database:
                 if exclusive:
                     self._lock = DatabaseLock(self.path)
                 new = not self.path.exists()
-                conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+                # one thread at a time uses it (the daemon's store thread), not always the opener
+                conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
                 self.db = sqlite_utils.Database(conn)
                 if new:
                     os.chmod(self.path, 0o600)
@@ -243,6 +293,22 @@ class Database:
                                  hint="check the path and its permissions") from exc
             raise
 
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.postgres else "sqlite"
+
+    @property
+    def greatest(self) -> str:
+        """The larger-of-two-values function: SQLite's scalar MAX, PostgreSQL's GREATEST."""
+        return "GREATEST" if self.postgres else "MAX"
+
+    @property
+    def where(self) -> str:
+        """The database as messages name it (a URL without its password)."""
+        if self.url is not None:
+            return safe_url(self.url)
+        return str(self.path or ":memory:")
+
     @staticmethod
     def _connect_readonly(path: Path) -> sqlite3.Connection:
         """mode=ro, or immutable=1 where the WAL index cannot be made (a read-only mount;
@@ -260,35 +326,80 @@ class Database:
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return conn
 
-    def _error(self, exc: sqlite3.Error, doing: str, hint: str = "") -> StoreError:
+    def _error(self, exc: BaseException, doing: str, hint: str = "") -> StoreError:
         """A StoreError for `exc`; a damaged file says so, and how to recover."""
-        where = self.path or ":memory:"
+        where = self.where
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGED:
             return StoreError(
                 f"database {where} is damaged: {exc}",
                 hint=f"stop Raqib and keep a copy of the file; then restore a copy made by `raqib backup`, "
                      f"or rescue what is readable with `sqlite3 {where} .recover | sqlite3 {where}.recovered` "
                      f"and point `database:` at the new file")
+        if self.postgres:
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            reach = type(exc).__name__ == "OperationalError"
+            return StoreError(f"{doing} ({where}): {text}",
+                              hint="is the PostgreSQL server up and reachable?" if reach else "")
         return StoreError(f"{doing}: {exc}", hint=hint)
 
     # -- plumbing ---------------------------------------------------------------------
 
+    def migrations(self) -> list[tuple[str, str]]:
+        """This backend's named migrations, in order."""
+        if self.postgres:
+            from .postgres import MIGRATIONS as PG_MIGRATIONS
+            return PG_MIGRATIONS
+        return MIGRATIONS
+
     def _migrate(self) -> None:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL)")
-        done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
-        for name, sql in MIGRATIONS:
-            if name in done:
-                continue
-            with self.transaction():
-                for statement in sql.split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-            log.info("migration applied name=%s", name)
+        """Apply the migrations not applied yet. On PostgreSQL several nodes may start at
+        once: a session advisory lock lets one of them migrate while the others wait."""
+        if self.postgres:
+            self.conn.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+        try:
+            times = "DOUBLE PRECISION" if self.postgres else "REAL"
+            self.conn.execute(f"CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied {times})")
+            done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+            for name, sql in self.migrations():
+                if name in done:
+                    continue
+                with self.transaction():
+                    for statement in sql.split(";"):
+                        if statement.strip():
+                            self.conn.execute(statement)
+                    self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
+                log.info("migration applied name=%s backend=%s", name, self.backend)
+        finally:
+            if self.postgres and not self.conn.in_transaction:
+                self.conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+
+    def schema_state(self) -> dict[str, Any]:
+        """Which backend, and the migrations applied and missing (`raqib check`)."""
+        try:
+            if self.postgres:
+                exists = self._scalar("SELECT to_regclass('migrations') IS NOT NULL")
+            else:
+                exists = self._scalar("SELECT 1 FROM sqlite_master WHERE type='table' AND name='migrations'")
+            applied = [r[0] for r in self.conn.execute("SELECT name FROM migrations")] if exists else []
+        except self.errors as exc:
+            raise self._error(exc, "database read failed") from exc
+        return {"backend": self.backend, "where": self.where, "applied": applied,
+                "missing": [name for name, _ in self.migrations() if name not in applied]}
+
+    def set_id_floors(self, *, stories: int, outbox: int) -> None:
+        """Story and outbox ids handed out from now on are above these (`raqib migrate-db`)."""
+        if self.postgres:
+            self.conn.execute("SELECT setval('story_ids', ?, false)", (stories + 1,))
+            self.conn.execute("SELECT setval(pg_get_serial_sequence('outbox', 'id'), ?, false)", (outbox + 1,))
+            return
+        with self.transaction() as conn:  # outbox ids follow MAX(id) on SQLite; stories keep a high-water mark
+            if not conn.execute("UPDATE sqlite_sequence SET seq=MAX(seq, ?) WHERE name='stories'", (stories,)).rowcount:
+                conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('stories', ?)", (stories,))
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit of work; everything inside commits or nothing does."""
+    def transaction(self) -> Iterator[Any]:
+        """One atomic unit of work; everything inside commits or nothing does. What it
+        yields is an opaque handle the table methods that take a `conn` write through."""
         conn = self.conn
         if conn.in_transaction:
             yield conn
@@ -299,40 +410,61 @@ class Database:
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
+                try:
+                    conn.execute("ROLLBACK")
+                except self.errors:
+                    pass  # the connection itself failed: nothing was committed
+            if isinstance(exc, self.errors):
                 raise self._error(exc, "database write failed", "is the disk full or the database read-only?") from exc
             raise
 
+    def _rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[dict]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description or ()]
+        for row in cur:
+            yield dict(zip(names, row, strict=True))
+
     def _query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
         try:
-            return [dict(r) for r in self.db.query(sql, params)]
-        except sqlite3.Error as exc:
+            return list(self._rows(sql, params))
+        except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             row = self.conn.execute(sql, params).fetchone()
-        except sqlite3.Error as exc:
+        except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
         return row[0] if row else None
 
+    def _columns(self, table: str) -> list[str]:
+        if self.postgres:
+            return [r["column_name"] for r in self._query(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema=current_schema() "
+                "AND table_name=? ORDER BY ordinal_position", (table,))]
+        return [r["name"] for r in self._query(f"PRAGMA table_info({table})")]
+
     def _has_table(self, table: str) -> bool:
+        if self.postgres:
+            return bool(self._scalar("SELECT to_regclass(?) IS NOT NULL", (table,)))
         return bool(self._scalar("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)))
 
-    def ingest_lock(self, conn: sqlite3.Connection) -> None:
+    def ingest_lock(self, conn: Tx) -> None:
         """Serialize ingest across every process writing stories, until `conn`'s transaction
-        ends. SQLite: the transaction is already the only writer (BEGIN IMMEDIATE), and one
-        daemon owns the file."""
+        ends: on PostgreSQL a transaction-level advisory lock, keyed by the schema, so nodes
+        of one installation decide clusters one at a time. SQLite: the transaction is
+        already the only writer (BEGIN IMMEDIATE), and one daemon owns the file."""
+        if self.postgres:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':raqib:ingest', 0))")
 
     def _has_column(self, table: str, column: str) -> bool:
-        return any(r["name"] == column for r in self._query(f"PRAGMA table_info({table})"))
+        return column in self._columns(table)
 
-    def _execute(self, sql: str, params: Sequence[Any] | dict = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
         try:
             with self.transaction() as conn:
                 return conn.execute(sql, params)
-        except sqlite3.Error as exc:
+        except self.errors as exc:
             raise self._error(exc, "database write failed") from exc
 
     def ping(self) -> bool:
@@ -350,7 +482,7 @@ class Database:
             if self.path is not None and not self.readonly:
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.conn.close()
-        except sqlite3.Error as exc:
+        except self.errors as exc:
             log.warning("database close failed error=%s", exc)
         finally:
             if self._lock is not None:
@@ -358,7 +490,11 @@ class Database:
                 self._lock = None
 
     def backup(self, target: str | Path) -> None:
-        """Online backup into `target` (a consistent copy while the daemon runs)."""
+        """Online backup into `target` (a consistent copy while the daemon runs). SQLite
+        only: a PostgreSQL database is backed up with the server's own `pg_dump`."""
+        if self.postgres:
+            raise StoreError(f"raqib backup copies SQLite files; {self.where} is PostgreSQL",
+                             hint=f"use pg_dump: {pg_dump_command(self.url or '', str(target))}")
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))  # private from the first byte
@@ -371,3 +507,8 @@ class Database:
         finally:
             dest.close()
         os.chmod(target, 0o600)
+
+
+def pg_dump_command(url: str, target: str) -> str:
+    """The pg_dump line that backs up this PostgreSQL database into `target` (custom format)."""
+    return f"pg_dump --format=custom --file={shlex.quote(target)} {shlex.quote(safe_url(url))}"

@@ -6,6 +6,13 @@ healthy; bad_items and bad_item_error: items its last parse could not read). `so
 says where the feed came from: `config` rows follow the config file (a feed removed from
 it is disabled, never deleted, so its history stays); OPML imports and bot admins add
 `runtime` rows, which the config leaves alone.
+
+Leases (`leased_until`, `leased_by`): `claim_due_feeds` hands out due feeds. On
+PostgreSQL, where several nodes share the table, it picks them `FOR UPDATE SKIP LOCKED`
+and leases them to this node (`Database.node`) for `lease` seconds: a feed leased to
+another node is not due here until that lease expires (the node died) or is released
+(`release_feeds`, or any `update_feed` that sets them back to NULL). On SQLite, one
+daemon per file, no lease is needed or taken: due is due.
 """
 from __future__ import annotations
 
@@ -73,7 +80,7 @@ class FeedTable(Database):
         writing to this database (it may be open read-only): synced in a scratch copy."""
         scratch = type(self)(memory=True)
         try:
-            columns = {r["name"] for r in scratch._query("PRAGMA table_info(feeds)")}
+            columns = set(scratch._columns("feeds"))
             with scratch.transaction() as conn:
                 for row in self.feeds():
                     row = {k: v for k, v in row.items() if k in columns}
@@ -94,6 +101,29 @@ class FeedTable(Database):
     def due_feeds(self, now: float, limit: int = 1000) -> list[dict]:
         return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "
                            "ORDER BY next_poll LIMIT ?", (now, limit))
+
+    def claim_due_feeds(self, now: float, limit: int = 1000, *, lease: float = 300.0) -> list[dict]:
+        """Due feeds this node may poll now, soonest due first (see Leases above)."""
+        if not self.postgres:
+            return self.due_feeds(now, limit)
+        with self.transaction() as conn:
+            names = [r[0] for r in conn.execute(
+                "SELECT name FROM feeds WHERE enabled=1 AND next_poll <= ? AND (leased_until IS NULL "
+                "OR leased_until <= ? OR leased_by = ?) ORDER BY next_poll LIMIT ? FOR UPDATE SKIP LOCKED",
+                (now, now, self.node, limit))]
+            if not names:
+                return []
+            conn.execute("UPDATE feeds SET leased_until=?, leased_by=? WHERE name = ANY(?)",
+                         (now + lease, self.node, names))
+            return list(self._rows("SELECT * FROM feeds WHERE name = ANY(?) ORDER BY next_poll", (names,)))
+
+    def release_feeds(self, names: Iterable[str]) -> int:
+        """Give back this node's leases on these feeds (a stop, a poll abandoned)."""
+        names = list(names)
+        if not names or not self.postgres:
+            return 0
+        return self._execute("UPDATE feeds SET leased_until=NULL, leased_by=NULL WHERE name = ANY(?) "
+                             "AND leased_by=?", (names, self.node)).rowcount
 
     def enabled_feeds(self) -> list[dict]:
         return self._query("SELECT * FROM feeds WHERE enabled=1")

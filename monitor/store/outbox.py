@@ -9,6 +9,13 @@ went down or came back).
 States (`OutboxState`): pending → sending → sent | dead.
 - `claim` moves pending rows to sending, one sender each; a crash leaves them sending,
   and `recover_sending` puts them back to pending at start-up (they may repeat once).
+- Leases (PostgreSQL, several nodes on one outbox): `claim` picks its rows `FOR UPDATE
+  SKIP LOCKED` and leases them to this node (`leased_by`, `leased_until` = now + `lease`);
+  `recover_sending` then recovers only rows whose lease expired — a node that died
+  mid-send — never rows another live node is sending. The same at-most-one-repeat-per-
+  crash bound holds: a row is only recovered once its sender can no longer finish it.
+  Every end state (sent, retry, dead) drops the lease. On SQLite (one daemon per file)
+  every `sending` row at start-up is a crashed one.
 - A failed send goes back to pending with `next_try` put off (`mark_retry`), or to dead
   when it cannot succeed or tried too often (`mark_dead`); `retry_dead` queues dead
   letters again.
@@ -19,11 +26,11 @@ States (`OutboxState`): pending → sending → sent | dead.
 from __future__ import annotations
 
 import json
-import sqlite3
+import time
 from enum import StrEnum
 from typing import Any, Collection, Sequence
 
-from .db import Database
+from .db import Database, Tx
 
 
 class OutboxState(StrEnum):
@@ -41,7 +48,7 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 class OutboxTable(Database):
-    def enqueue(self, conn: sqlite3.Connection, *, channel: str, destination: str, kind: str,
+    def enqueue(self, conn: Tx, *, channel: str, destination: str, kind: str,
                 watchlist: str, cluster: int, story_id: int, payload: dict, now: float,
                 not_before: float | None = None) -> bool:
         """Add one alert unless this (cluster, watchlist, channel, destination, kind) has one."""
@@ -52,7 +59,7 @@ class OutboxTable(Database):
              json.dumps(payload, ensure_ascii=False), not_before or now, now))
         return cur.rowcount > 0
 
-    def queue_updates(self, conn: sqlite3.Connection, cluster: int, story_id: int, now: float, *,
+    def queue_updates(self, conn: Tx, cluster: int, story_id: int, now: float, *,
                       channels: Collection[str], throttle: float) -> None:
         """An `update` row for every `story` alert of this cluster on one of `channels`
         (the editable ones), due in at most 5 s and no sooner than `throttle` seconds after
@@ -68,7 +75,7 @@ class OutboxTable(Database):
                 f"state, next_try, created) VALUES (?, ?, 'update', ?, ?, ?, ?, '{PENDING}', ?, ?) "
                 "ON CONFLICT(cluster, watchlist, channel, destination, kind) DO UPDATE SET "
                 f"state='{PENDING}', story_id=excluded.story_id, attempts=0, "
-                "next_try=MAX(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
+                f"next_try={self.greatest}(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
                 f"WHERE outbox.state IN ('{SENT}', '{DEAD}')",
                 (channel, destination, watchlist, cluster, story_id, payload, now + min(5.0, throttle), now,
                  throttle))
@@ -116,13 +123,23 @@ class OutboxTable(Database):
         return self._query("SELECT id, channel, destination, attempts, last_error FROM outbox "
                            f"WHERE state='{DEAD}' ORDER BY id DESC LIMIT ?", (limit,))
 
-    def claim(self, ids: Sequence[int]) -> list[int]:
+    def claim(self, ids: Sequence[int], *, lease: float = 300.0, now: float | None = None) -> list[int]:
         """Mark pending alerts as being sent and return the ids this call claimed: a row
         another connection claimed first (or that is no longer pending) is not ours to
-        send. A crash leaves claimed rows 'sending' for recovery."""
+        send. A crash leaves claimed rows 'sending' for recovery. On PostgreSQL the rows
+        are leased to this node for `lease` seconds."""
         claimed: list[int] = []
         if not ids:
             return claimed
+        if self.postgres:
+            until = (time.time() if now is None else now) + lease
+            with self.transaction() as conn:
+                rows = conn.execute(
+                    f"UPDATE outbox SET state='{SENDING}', attempts=attempts+1, leased_by=?, leased_until=? "
+                    f"WHERE id IN (SELECT id FROM outbox WHERE id = ANY(?) AND state='{PENDING}' "
+                    "FOR UPDATE SKIP LOCKED) RETURNING id", (self.node, until, list(ids))).fetchall()
+            mine = {r[0] for r in rows}
+            return [i for i in ids if i in mine]
         with self.transaction() as conn:
             for i in ids:
                 if conn.execute(f"UPDATE outbox SET state='{SENDING}', attempts=attempts+1 WHERE id=? "
@@ -153,23 +170,32 @@ class OutboxTable(Database):
     def mark_sent(self, ids: Sequence[int], now: float, ref: str | None = None) -> None:
         with self.transaction() as conn:
             conn.executemany(f"UPDATE outbox SET state='{SENT}', sent_at=?, last_error=NULL, held=0, "
-                             "ref=COALESCE(?, ref) WHERE id=?", [(now, ref, i) for i in ids])
+                             "ref=COALESCE(?, ref), leased_by=NULL, leased_until=NULL WHERE id=?",
+                             [(now, ref, i) for i in ids])
 
     def mark_retry(self, ids: Sequence[int], next_try: float, error: str, *, held: bool = False) -> None:
         """Back to pending, to be tried at `next_try`; `held` when the wait is a long one
         the alerts should leave from as one digest."""
         with self.transaction() as conn:
-            conn.executemany(f"UPDATE outbox SET state='{PENDING}', next_try=?, last_error=?, held=? WHERE id=?",
+            conn.executemany(f"UPDATE outbox SET state='{PENDING}', next_try=?, last_error=?, held=?, "
+                             "leased_by=NULL, leased_until=NULL WHERE id=?",
                              [(next_try, error[:500], int(held), i) for i in ids])
 
     def mark_dead(self, ids: Sequence[int], error: str, *, held: bool = False) -> None:
         with self.transaction() as conn:
-            conn.executemany(f"UPDATE outbox SET state='{DEAD}', last_error=?, held=? WHERE id=?",
+            conn.executemany(f"UPDATE outbox SET state='{DEAD}', last_error=?, held=?, leased_by=NULL, "
+                             "leased_until=NULL WHERE id=?",
                              [(error[:500], int(held), i) for i in ids])
 
-    def recover_sending(self) -> int:
-        """After a crash: alerts caught mid-send go back to pending (they may repeat once)."""
-        cur = self._execute(f"UPDATE outbox SET state='{PENDING}' WHERE state='{SENDING}'")
+    def recover_sending(self, now: float | None = None) -> int:
+        """After a crash: alerts caught mid-send go back to pending (they may repeat once).
+        On PostgreSQL only those whose lease expired: another node may be sending the rest."""
+        if self.postgres:
+            return self._execute(f"UPDATE outbox SET state='{PENDING}', leased_by=NULL, leased_until=NULL "
+                                 f"WHERE state='{SENDING}' AND (leased_until IS NULL OR leased_until < ?)",
+                                 (time.time() if now is None else now,)).rowcount
+        cur = self._execute(f"UPDATE outbox SET state='{PENDING}', leased_by=NULL, leased_until=NULL "
+                            f"WHERE state='{SENDING}'")
         return cur.rowcount
 
     def retry_dead(self, ids: Sequence[int] | None = None) -> int:

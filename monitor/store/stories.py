@@ -1,18 +1,19 @@
 """Tables `stories` and `cluster_watchlists`: every story seen, and its cluster.
 
 - `stories`: every story seen, with its cluster (the id of the cluster's first story).
-  `(feed, guid)` is unique: the same item polled twice is one row. Story ids come from
-  AUTOINCREMENT, whose high-water mark survives pruning, so a cluster id is never reused.
+  `(feed, guid)` is unique: the same item polled twice is one row. Story ids are never
+  reused, so a cluster id never names two stories: on SQLite they come from
+  AUTOINCREMENT, whose high-water mark survives pruning; on PostgreSQL from the sequence
+  `story_ids`, which also keeps nodes sharing the database from handing out one id twice.
 - `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts).
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
 """
 from __future__ import annotations
 
-import sqlite3
 from typing import Iterable, Iterator, Sequence
 
-from .db import Database
+from .db import Database, Tx
 
 
 class StoryTable(Database):
@@ -25,13 +26,16 @@ class StoryTable(Database):
                 marks = ",".join("?" * len(chunk))
                 known.update(r[0] for r in self.conn.execute(
                     f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
-        except sqlite3.Error as exc:
+        except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
         return known
 
     def next_story_id(self) -> int:
         """An id no story ever had: AUTOINCREMENT's high-water mark survives pruning, so a
-        cluster id (the first story's id) is never reused for a different story."""
+        cluster id (the first story's id) is never reused for a different story. On
+        PostgreSQL the id is taken from the sequence (taken for good: no other node gets it)."""
+        if self.postgres:
+            return int(self._scalar("SELECT nextval('story_ids')"))
         seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name='stories'") or 0
         return max(seq, self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
 
@@ -40,11 +44,18 @@ class StoryTable(Database):
         other nodes store next. It takes no id (a sequence would hand one out)."""
         return int(self._scalar("SELECT MAX(id) FROM stories") or 0)
 
-    def insert_story(self, conn: sqlite3.Connection, row: dict) -> int:
+    def insert_story(self, conn: Tx, row: dict) -> int:
+        """Store one story inside the caller's transaction; returns its id (the row's own,
+        from `next_story_id`, or else the engine's next)."""
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
-        cur = conn.execute(f"INSERT INTO stories ({cols}) VALUES ({marks})", tuple(row.values()))
-        return int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
+        sql = f"INSERT INTO stories ({cols}) VALUES ({marks})"
+        if "id" in row:
+            conn.execute(sql, tuple(row.values()))
+            return int(row["id"])
+        if self.postgres:
+            return int(conn.execute(sql + " RETURNING id", tuple(row.values())).fetchone()[0])
+        return int(conn.execute(sql, tuple(row.values())).lastrowid)
 
     def cluster_sources(self, cluster: int) -> list[dict]:
         """Members of a cluster, first first: feed, url, title, fetched."""
@@ -53,12 +64,12 @@ class StoryTable(Database):
 
     def stories_since(self, since: float) -> Iterator[dict]:
         try:
-            yield from self.db.query("SELECT id, cluster, title, summary, url, feed, published, fetched "
-                                     "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
-        except sqlite3.Error as exc:
+            yield from self._rows("SELECT id, cluster, title, summary, url, feed, published, fetched "
+                                  "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+        except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
-    def stories_after(self, conn: sqlite3.Connection, last_id: int, limit: int = 10_000) -> list[dict]:
+    def stories_after(self, conn: Tx, last_id: int, limit: int = 10_000) -> list[dict]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read inside the caller's (ingest-locked) transaction."""
         cur = conn.execute("SELECT id, cluster, title, summary, url, feed, published, fetched FROM stories "
@@ -66,16 +77,16 @@ class StoryTable(Database):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def add_cluster_watchlists(self, conn: sqlite3.Connection, cluster: int, watchlists: Iterable[str]) -> None:
+    def add_cluster_watchlists(self, conn: Tx, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""
         conn.executemany("INSERT OR IGNORE INTO cluster_watchlists VALUES (?, ?)",
                          [(cluster, name) for name in watchlists])
 
-    def cluster_watchlists(self, conn: sqlite3.Connection, cluster: int) -> set[str]:
+    def cluster_watchlists(self, conn: Tx, cluster: int) -> set[str]:
         return {r[0] for r in conn.execute("SELECT watchlist FROM cluster_watchlists WHERE cluster=?",
                                            (cluster,))}
 
-    def cluster_feeds(self, conn: sqlite3.Connection, cluster: int, since: float | None = None) -> list[str]:
+    def cluster_feeds(self, conn: Tx, cluster: int, since: float | None = None) -> list[str]:
         """The feeds of a cluster's members, first first, one per member (repeats kept);
         with `since`, only members fetched since then."""
         if since is None:
@@ -85,7 +96,7 @@ class StoryTable(Database):
                                 (cluster, since))
         return [r[0] for r in rows]
 
-    def cluster_lead(self, conn: sqlite3.Connection, cluster: int) -> dict | None:
+    def cluster_lead(self, conn: Tx, cluster: int) -> dict | None:
         """A cluster's first story: id, feed, title, summary, url, published."""
         row = conn.execute("SELECT id, feed, title, summary, url, published FROM stories "
                            "WHERE cluster=? ORDER BY id LIMIT 1", (cluster,)).fetchone()
@@ -99,6 +110,6 @@ class StoryTable(Database):
             "stories": self._scalar("SELECT COUNT(*) FROM stories"),
             "clusters": self._scalar("SELECT COUNT(DISTINCT cluster) FROM stories"),
             "multi_outlet": self._scalar("SELECT COUNT(*) FROM (SELECT cluster FROM stories GROUP BY cluster "
-                                         "HAVING COUNT(DISTINCT feed) > 1)"),
+                                         "HAVING COUNT(DISTINCT feed) > 1) AS multi"),
             "feeds_polled": self._scalar("SELECT COUNT(*) FROM feeds WHERE last_success IS NOT NULL"),
         }

@@ -7,7 +7,9 @@
 - `personal_terms`: a destination's own terms (Telegram `/watch`).
 
 A destination that changes id (a Telegram group becoming a supergroup) takes all three,
-and its alerts still to be sent, along (`move_destination`).
+and its alerts still to be sent, along (`move_destination`): what the new id already had
+under the same key gives way to the old id's rows; an alert the new id already has is
+not moved (it stays with the old id and is not sent twice).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..dburl import is_postgres
 from ..errors import StoreError
 from .db import Database
 from .outbox import PENDING, SENDING
@@ -35,7 +38,7 @@ class SubscriptionTables(Database):
     def subscribe(self, channel: str, destination: str, watchlist: str) -> bool:
         cur = self._execute(
             "INSERT INTO subscriptions (channel, destination, watchlist, active, created) VALUES (?, ?, ?, 1, ?) "
-            "ON CONFLICT(channel, destination, watchlist) DO UPDATE SET active=1 WHERE active=0",
+            "ON CONFLICT(channel, destination, watchlist) DO UPDATE SET active=1 WHERE subscriptions.active=0",
             (channel, destination, watchlist, time.time()))
         return cur.rowcount > 0
 
@@ -70,11 +73,16 @@ class SubscriptionTables(Database):
     def move_destination(self, channel: str, old: str, new: str) -> None:
         """A chat changed id (Telegram group → supergroup): carry everything over."""
         with self.transaction() as conn:
-            for table in ("subscriptions", "destinations", "personal_terms"):
-                conn.execute(f"UPDATE OR REPLACE {table} SET destination=? WHERE channel=? AND destination=?",
-                             (new, channel, old))
-            conn.execute("UPDATE OR IGNORE outbox SET destination=? WHERE channel=? AND destination=? "
-                         f"AND state IN ('{PENDING}', '{SENDING}')", (new, channel, old))
+            for table, key in (("subscriptions", "watchlist"), ("destinations", None), ("personal_terms", "term")):
+                same = f" AND {key} IN (SELECT {key} FROM {table} WHERE channel=? AND destination=?)" if key else \
+                    f" AND EXISTS (SELECT 1 FROM {table} WHERE channel=? AND destination=?)"
+                conn.execute(f"DELETE FROM {table} WHERE channel=? AND destination=?{same}",
+                             (channel, new, channel, old))
+                conn.execute(f"UPDATE {table} SET destination=? WHERE channel=? AND destination=?", (new, channel, old))
+            conn.execute("UPDATE outbox SET destination=? WHERE channel=? AND destination=? "
+                         f"AND state IN ('{PENDING}', '{SENDING}') AND NOT EXISTS (SELECT 1 FROM outbox AS o "
+                         "WHERE o.cluster=outbox.cluster AND o.watchlist=outbox.watchlist AND o.channel=outbox.channel "
+                         "AND o.destination=? AND o.kind=outbox.kind)", (new, channel, old, new))
 
     def personal_terms(self, channel: str | None = None, destination: str | None = None) -> list[dict]:
         """Every destination's own terms, or one destination's."""
@@ -96,7 +104,14 @@ class SubscriptionTables(Database):
 
 def read_personal_terms(path: str | Path) -> list[dict]:
     """The personal terms of a database file, opened read-only (for `raqib check`: a
-    running daemon may hold it, and a check never writes). No file or no table: none."""
+    running daemon may hold it, and a check never writes). No file or no table: none.
+    On PostgreSQL, a read-only session."""
+    if is_postgres(path):
+        store = SubscriptionTables(path, readonly=True)
+        try:
+            return store.personal_terms() if store._columns("personal_terms") else []
+        finally:
+            store.close()
     path = Path(path)
     if not path.exists():
         return []

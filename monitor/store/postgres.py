@@ -1,0 +1,238 @@
+"""The PostgreSQL side of the store's dialect seam: a connection (psycopg 3) that answers
+the few calls the table modules make of a sqlite3 connection, and PostgreSQL's migrations.
+
+The table modules write their SQL once, in the dialect both engines share, with `?`
+placeholders. `translate` is the whole difference at statement level, applied once per
+distinct statement (cached):
+- `?` becomes `%s` (a literal `%` is doubled first);
+- `INSERT OR IGNORE INTO …` becomes `INSERT INTO … ON CONFLICT DO NOTHING`;
+- `BEGIN IMMEDIATE` (SQLite's write lock taken up front) becomes `BEGIN`.
+What cannot be said the same way (the story-id sequence, a row conflict resolved by
+replacing, the list of a table's columns, leases with `FOR UPDATE SKIP LOCKED`) is a
+branch on `Database.postgres` in the table module that owns it, beside the SQLite form.
+
+Connections: one per `Store`, autocommit with explicit BEGIN/COMMIT (the same unit of
+work as on SQLite), reached within `CONNECT_TIMEOUT` seconds and failing with a clear
+StoreError otherwise; every statement is bounded by `statement_timeout`. A connection
+that broke (server restart, network) is opened again at the next statement outside a
+transaction; a transaction it broke fails as a whole, like a full disk on SQLite.
+
+Types: times are DOUBLE PRECISION (epoch seconds, as SQLite's REAL), ids and counts
+BIGINT (a health alert's cluster is minus a millisecond timestamp), flags INTEGER 0/1,
+so rows read back the same from both engines.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Iterator, Sequence
+
+import psycopg
+from psycopg import pq
+
+from ..dburl import safe_url
+from ..errors import StoreError
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5  # seconds to reach the server before `raqib` says it cannot
+STATEMENT_TIMEOUT_MS = 60_000
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_initial", """
+    CREATE TABLE IF NOT EXISTS feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        configured_url TEXT,
+        interval DOUBLE PRECISION,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        disabled_reason TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        next_poll DOUBLE PRECISION NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_poll DOUBLE PRECISION,
+        last_success DOUBLE PRECISION,
+        last_error TEXT,
+        last_error_at DOUBLE PRECISION,
+        last_new_item DOUBLE PRECISION,
+        items_seen BIGINT NOT NULL DEFAULT 0,
+        avg_interval DOUBLE PRECISION,
+        healthy INTEGER NOT NULL DEFAULT 1,
+        title TEXT,
+        source TEXT NOT NULL DEFAULT 'config'
+    );
+    CREATE SEQUENCE IF NOT EXISTS story_ids;
+    CREATE TABLE IF NOT EXISTS stories (
+        id BIGINT PRIMARY KEY DEFAULT nextval('story_ids'),
+        feed TEXT NOT NULL,
+        guid TEXT NOT NULL,
+        url TEXT NOT NULL DEFAULT '',
+        canonical_url TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        published DOUBLE PRECISION,
+        fetched DOUBLE PRECISION NOT NULL,
+        cluster BIGINT NOT NULL,
+        dedup_kind TEXT NOT NULL DEFAULT 'new',
+        UNIQUE (feed, guid)
+    );
+    CREATE INDEX IF NOT EXISTS stories_cluster ON stories (cluster);
+    CREATE INDEX IF NOT EXISTS stories_canonical_url ON stories (canonical_url);
+    CREATE INDEX IF NOT EXISTS stories_fetched ON stories (fetched);
+    CREATE TABLE IF NOT EXISTS outbox (
+        id BIGSERIAL PRIMARY KEY,
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'story',
+        watchlist TEXT NOT NULL,
+        cluster BIGINT NOT NULL,
+        story_id BIGINT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try DOUBLE PRECISION NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created DOUBLE PRECISION NOT NULL,
+        sent_at DOUBLE PRECISION,
+        ref TEXT,
+        UNIQUE (cluster, watchlist, channel, destination, kind)
+    );
+    CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_try);
+    CREATE TABLE IF NOT EXISTS subscriptions (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        watchlist TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (channel, destination, watchlist)
+    );
+    CREATE TABLE IF NOT EXISTS destinations (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (channel, destination)
+    );
+    CREATE TABLE IF NOT EXISTS personal_terms (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        term TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (channel, destination, term)
+    );
+    CREATE TABLE IF NOT EXISTS cluster_watchlists (
+        cluster BIGINT NOT NULL,
+        watchlist TEXT NOT NULL,
+        PRIMARY KEY (cluster, watchlist)
+    );
+    CREATE TABLE IF NOT EXISTS kv (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    )
+    """),
+    ("002_feed_last_published", """
+    ALTER TABLE feeds ADD COLUMN last_published DOUBLE PRECISION
+    """),
+    ("003_feed_bad_items", """
+    ALTER TABLE feeds ADD COLUMN bad_items INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN bad_item_error TEXT
+    """),
+    ("004_outbox_held", """
+    ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0
+    """),
+    ("007_leases", """
+    ALTER TABLE feeds ADD COLUMN leased_until DOUBLE PRECISION;
+    ALTER TABLE feeds ADD COLUMN leased_by TEXT;
+    ALTER TABLE outbox ADD COLUMN leased_until DOUBLE PRECISION;
+    ALTER TABLE outbox ADD COLUMN leased_by TEXT;
+    CREATE INDEX IF NOT EXISTS feeds_due ON feeds (next_poll) WHERE enabled=1
+    """),
+    ("008_nodes", """
+    CREATE TABLE IF NOT EXISTS nodes (
+        name TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started DOUBLE PRECISION NOT NULL,
+        last_seen DOUBLE PRECISION NOT NULL,
+        roles TEXT NOT NULL DEFAULT '',
+        feeds_in_flight INTEGER NOT NULL DEFAULT 0,
+        alerts_in_flight INTEGER NOT NULL DEFAULT 0,
+        polls BIGINT NOT NULL DEFAULT 0
+    )
+    """),
+]
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """One statement of the shared dialect as PostgreSQL reads it (see the module docstring)."""
+    out = sql.replace("%", "%%").replace("?", "%s")
+    stripped = out.lstrip()
+    if stripped.upper().startswith("INSERT OR IGNORE INTO"):
+        out = "INSERT INTO" + stripped[len("INSERT OR IGNORE INTO"):] + " ON CONFLICT DO NOTHING"
+    elif stripped.upper() == "BEGIN IMMEDIATE":
+        out = "BEGIN"
+    return out
+
+
+class PgConnection:
+    """A psycopg connection that answers like the sqlite3 connection the table modules
+    were written for: `execute`, `executemany` (cursors with rowcount, fetchone,
+    fetchall, iteration, description), `in_transaction`, `close`."""
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        self.url = url
+        self.readonly = readonly
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        options = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+        if self.readonly:
+            options += " -c default_transaction_read_only=on"
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self.url:
+            kwargs["connect_timeout"] = CONNECT_TIMEOUT
+        if "options=" not in self.url:
+            kwargs["options"] = options
+        try:
+            conn = psycopg.connect(self.url, **kwargs)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach PostgreSQL at {safe_url(self.url)}: {_first_line(exc)}",
+                             hint="is the server running and the URL in `database:` right (user, host, "
+                                  "port, database)?") from exc
+        if "options=" in self.url:  # the URL chose its own options (a schema); the bounds still apply
+            conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            if self.readonly:
+                conn.execute("SET default_transaction_read_only = on")
+        return conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def _live(self) -> psycopg.Connection:
+        if self._conn.broken or self._conn.closed:
+            log.warning("PostgreSQL connection lost, connecting again url=%s", safe_url(self.url))
+            self._conn = self._connect()
+        return self._conn
+
+    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> psycopg.Cursor:
+        conn = self._conn if self.in_transaction else self._live()
+        return conn.execute(translate(sql), params or None, prepare=False)
+
+    def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> psycopg.Cursor:
+        conn = self._conn if self.in_transaction else self._live()
+        cur = conn.cursor()
+        cur.executemany(translate(sql), seq)
+        return cur
+
+    def rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[tuple]:
+        yield from self.execute(sql, params)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
