@@ -6,8 +6,10 @@ whose outcome is unknown (the process died after the channel accepted the messag
 before the row was marked sent) is sent again after restart, once.
 
 Rules, per round:
-1. Rows left `sending` by a crash go back to `pending` (at start-up only, under the
-   daemon's database lock, so never a row another process is still sending).
+1. Rows left `sending` by a crash go back to `pending` (on SQLite at start-up only, under
+   the daemon's database lock, so never a row another process is still sending; on
+   PostgreSQL also every `recover_every` seconds, and only rows whose lease ran out —
+   their node died mid-send — so a row is repeated at most once per crash).
 2. Due rows (`pending`, `next_try <= now`) are grouped by (channel, destination).
    Before a send its rows are claimed (`pending` → `sending`); only the rows this
    process actually claimed are sent, so a row is never sent by two senders at once.
@@ -54,6 +56,8 @@ class DeliverySettings:
     backoff_max: float = 3600.0
     burst: int = 10  # more due alerts than this for one destination → one digest
     batch: int = 500  # rows read per round
+    lease: float = 300.0  # PostgreSQL: a claimed row is this node's this long; then another recovers it
+    recover_every: float | None = None  # PostgreSQL: look for rows whose sender died this often
 
 
 PolicyFor = Callable[[str, str], Policy]
@@ -89,8 +93,13 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
         """Deliver until `stop` is set; sleeps until the next due row or a wake-up."""
+        last_recovery = self.clock()
         while not stop.is_set():
             try:
+                every = self.settings.recover_every
+                if every is not None and self.clock() - last_recovery >= every:
+                    last_recovery = self.clock()
+                    self.recover()  # rows another node claimed and never finished: its lease ran out
                 await self.run_once()
             except StoreError as exc:
                 log.error("outbox unavailable error=%s", exc)
@@ -159,7 +168,7 @@ class Deliverer:
         return sent
 
     async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
-        claimed = set(self.store.claim([r["id"] for r in rows]))
+        claimed = set(self.store.claim([r["id"] for r in rows], lease=self.settings.lease, now=self.clock()))
         rows = [r for r in rows if r["id"] in claimed]
         if not rows:
             return 0  # another sender has them
@@ -235,7 +244,7 @@ class Deliverer:
         for member in self.store.cluster_sources(row["cluster"]):
             if member["feed"] not in sources:
                 sources.append(member["feed"])
-        if not self.store.claim([row["id"]]):
+        if not self.store.claim([row["id"]], lease=self.settings.lease, now=self.clock()):
             return 0  # another sender has it
         alert = alert_from_row(row)
         try:

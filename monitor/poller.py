@@ -1,7 +1,11 @@
 """The poller: polls every due feed and hands its stories to the pipeline.
 
-Due times live in the `feeds` table (`next_poll`), so a restart resumes the schedule and
-several daemons could share it later. `Poller.poll_feed` reads top to bottom:
+Due times live in the `feeds` table (`next_poll`), so a restart resumes the schedule.
+Due feeds are claimed (`claim_due_feeds`): on PostgreSQL, where several nodes share the
+table, each claimed feed is leased to this node for `lease` seconds, and the poll's
+result (success or failure) ends the lease; a node that dies mid-poll leaves the lease
+to expire, after which another node polls the feed. At stop, feeds whose poll was cut
+short are released at once. `Poller.poll_feed` reads top to bottom:
 
     load state → conditional GET → 304/unchanged → parse (in a worker process, under
     `parse_deadline`) → pipeline → store fetch state, health and the next due time
@@ -56,7 +60,7 @@ class Poller:
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
                  max_in_flight: int = 200, allow_private: bool = False,
-                 parse_deadline: float = 60.0, parser: ParsePool | None = None) -> None:
+                 parse_deadline: float = 60.0, parser: ParsePool | None = None, lease: float = 300.0) -> None:
         self.store = store
         self.fetcher = fetcher
         self.pipeline = pipeline
@@ -68,6 +72,7 @@ class Poller:
         self.max_in_flight = max_in_flight
         self.allow_private = allow_private  # may feeds added at run time reach private addresses?
         self.parse_deadline = parse_deadline
+        self.lease = lease  # PostgreSQL: how long a feed claimed for a poll stays this node's
         self.parser = parser or ParsePool()
         self.in_flight: dict[str, asyncio.Task] = {}
         self.last_progress = clock()
@@ -82,7 +87,7 @@ class Poller:
         while not stop.is_set():
             try:
                 self.dispatch_due()
-                nxt = self.store.next_due()
+                nxt = self.store.next_due(self.clock())
             except StoreError as exc:
                 log.error("cannot read the feed schedule error=%s", exc)
                 nxt = None
@@ -93,14 +98,22 @@ class Poller:
             except asyncio.TimeoutError:
                 pass
         self.parser.close()
+        abandoned = list(self.in_flight)
         await self.drain()
+        try:
+            self.store.release_feeds(abandoned)  # another node may poll them now
+        except StoreError as exc:
+            log.warning("feed leases not released, they expire error=%s", exc)
 
     def dispatch_due(self) -> int:
         room = self.max_in_flight - len(self.in_flight)
         if room <= 0 or self.clock() < self.paused_until:
             return 0
         started = 0
-        for feed in self.store.due_feeds(self.clock(), limit=room + len(self.in_flight)):
+        # SQLite: a feed being polled is still due (no lease), so ask for room for those too;
+        # PostgreSQL: feeds claimed and not started would stay leased here, so claim no more than room
+        limit = room if self.store.postgres else room + len(self.in_flight)
+        for feed in self.store.claim_due_feeds(self.clock(), limit=limit, lease=self.lease):
             if feed["name"] in self.in_flight:
                 continue
             task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed['name']}")
@@ -181,6 +194,7 @@ class Poller:
                 self.clock(), settings, max_age=result.max_age, ttl=ttl,
                 avg_publish_interval=changes.get("avg_interval", feed["avg_interval"]))
             changes["last_error"] = None
+            changes["leased_until"] = changes["leased_by"] = None  # polled: the lease ends with the poll
             self.store.update_feed(name, **changes)
             self.store_error = None
             if not feed["healthy"] and (feed["failures"] or outcome == "new"):
@@ -216,7 +230,7 @@ class Poller:
         name = feed["name"]
         failures = (feed["failures"] or 0) + 1
         changes: dict = {"last_poll": started, "failures": failures, "last_error": str(exc)[:500],
-                         "last_error_at": self.clock()}
+                         "last_error_at": self.clock(), "leased_until": None, "leased_by": None}
         if exc.kind == "gone":
             changes["enabled"] = 0
             changes["disabled_reason"] = "410 Gone: the server says this feed is gone for good"

@@ -68,6 +68,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("deadline", "duration", 60.0, 1.0, HOUR),
         Option("parse_deadline", "duration", 60.0, 1.0, HOUR),
         Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
+        Option("lease", "duration", 300.0, 1.0, DAY),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -94,6 +95,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("backoff_max", "duration", HOUR, 0.1, 7 * DAY),
         Option("burst", "int", 10, 1, 1_000_000),
         Option("update_every", "duration", 600.0, 1.0, 7 * DAY),
+        Option("lease", "duration", 300.0, 1.0, DAY),
     ),
     "health": (
         Option("failures", "int", 5, 1, 1_000),
@@ -129,6 +131,7 @@ class PollOptions:
     deadline: float
     parse_deadline: float
     max_bytes: int
+    lease: float  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class DeliveryOptions:
     backoff_max: float
     burst: int
     update_every: float
+    lease: float  # PostgreSQL: a claimed alert is this node's for this long (a dead node's are sent after it)
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,9 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
         register_config_secrets(config)
-        self.store = Store(config.database, exclusive=True)  # one daemon per database, for its life
         self.node = node_name(settings.node.name)
+        # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
+        self.store = Store(config.database, exclusive=True, node=self.node)
         locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
                             if shared_database(config.database) else LocalLocks())
         self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
@@ -158,13 +159,15 @@ class Daemon:
                                   min_silence=settings.health.min_silence),
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline)
+            parse_deadline=poll.parse_deadline, lease=poll.lease)
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(
             self.store, self.channels,
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
-                                      backoff_max=delivery.backoff_max, burst=delivery.burst),
+                                      backoff_max=delivery.backoff_max, burst=delivery.burst,
+                                      lease=delivery.lease,
+                                      recover_every=delivery.lease / 2 if self.store.postgres else None),
             policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done,
             send_held=lambda: self.roles.holds(DIGESTS))
         self.retention = settings.retention

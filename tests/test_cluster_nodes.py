@@ -29,7 +29,8 @@ import psycopg
 from daemon_harness import LETTERS, TERM, Daemon, Receiver, random_title, rss, wait_for, write_watchlist
 from fake_telegram import FakeTelegram
 from feedserver import FeedServer
-from pgtest import postgres_url  # noqa: F401  (the fixture)
+
+from tests.pg import pg_url  # noqa: F401  (the fixture)
 
 FEEDS = 2000
 NODES = 4
@@ -91,7 +92,7 @@ def holder(url: str, role: str, alive: set[str]) -> str | None:
     return None
 
 
-def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, postgres_url: str) -> None:
+def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, pg_url: str) -> None:
     server = FeedServer().start()
     names = [f"f{i:04d}" for i in range(FEEDS)]
     for n in names:
@@ -102,7 +103,7 @@ def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, postg
     watchlists = tmp_path / "wl"
     write_watchlist(watchlists, "desk", [TERM], notify={"webhook": [receiver.url]})
     write_watchlist(watchlists, "sport", ["كرة"])
-    lines = [f"database: {postgres_url}", f"watchlists: {watchlists}",
+    lines = [f"database: {pg_url}", f"watchlists: {watchlists}",
              f"poll: {{interval: {INTERVAL}s, min_interval: {INTERVAL}s, adaptive: false, concurrency: 50, "
              f"per_host: 50, lease: {LEASE}s}}",
              f"delivery: {{burst: 100000, lease: {LEASE}s}}",
@@ -121,18 +122,18 @@ def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, postg
                                    env={"RAQIB_NODE": name, "RAQIB_TELEGRAM_TOKEN": TOKEN,
                                         "RAQIB_LOG_LEVEL": "WARNING"})
         alive = set(daemons)
-        wait_for(lambda: {n["name"] for n in nodes(postgres_url)} >= alive, 20, 0.2, "all four nodes running")
+        wait_for(lambda: {n["name"] for n in nodes(pg_url)} >= alive, 20, 0.2, "all four nodes running")
         started = time.monotonic()
         stories.start()
 
         # the node taking the bot's updates dies; another takes them over and answers /subscribe
         time.sleep(3)
-        bot = wait_for(lambda: holder(postgres_url, "telegram-bot", alive), 5, 0.1, "a bot node")
+        bot = wait_for(lambda: holder(pg_url, "telegram-bot", alive), 5, 0.1, "a bot node")
         assert isinstance(bot, str)
         daemons[bot].kill()
         killed_at = time.monotonic()
         alive.discard(bot)
-        successor = wait_for(lambda: holder(postgres_url, "telegram-bot", alive), ROLE_RETRY + 3, 0.05,
+        successor = wait_for(lambda: holder(pg_url, "telegram-bot", alive), ROLE_RETRY + 3, 0.05,
                              "another node taking the bot role")
         took = time.monotonic() - killed_at
         tg.push_command(42, "/subscribe sport")

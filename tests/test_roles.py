@@ -11,10 +11,10 @@ import textwrap
 
 import psycopg
 import pytest
-from pgtest import postgres_url  # noqa: F401  (the fixture)
 
 from monitor.store import AdvisoryLocks, LocalLocks
 from raqib.roles import BOT, ROLES, RoleKeeper
+from tests.pg import pg_url, server_url, with_schema  # noqa: F401  (pg_url: the fixture)
 
 
 def keeper(url: str, log: list, name: str, retry: float = 0.05) -> RoleKeeper:
@@ -23,9 +23,9 @@ def keeper(url: str, log: list, name: str, retry: float = 0.05) -> RoleKeeper:
                       on_loss=lambda role: log.append((name, "loss", role)))
 
 
-async def test_one_node_holds_each_role_and_another_takes_it_when_the_holder_stops(postgres_url):
+async def test_one_node_holds_each_role_and_another_takes_it_when_the_holder_stops(pg_url):
     log: list = []
-    a, b = keeper(postgres_url, log, "a"), keeper(postgres_url, log, "b")
+    a, b = keeper(pg_url, log, "a"), keeper(pg_url, log, "b")
     try:
         await a.round()
         await b.round()
@@ -42,10 +42,10 @@ async def test_one_node_holds_each_role_and_another_takes_it_when_the_holder_sto
         await b.close()
 
 
-async def test_a_killed_holder_frees_its_roles_at_once(postgres_url):
+async def test_a_killed_holder_frees_its_roles_at_once(pg_url):
     code = textwrap.dedent(f"""
         import psycopg, sys, time
-        conn = psycopg.connect({postgres_url!r}, autocommit=True)
+        conn = psycopg.connect({pg_url!r}, autocommit=True)
         got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':raqib:' || %s, 0))",
                            ({BOT!r},)).fetchone()[0]
         print(got, flush=True)
@@ -53,7 +53,7 @@ async def test_a_killed_holder_frees_its_roles_at_once(postgres_url):
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     log: list = []
-    b = keeper(postgres_url, log, "b", retry=0.05)
+    b = keeper(pg_url, log, "b", retry=0.05)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "True"
         await b.round()
@@ -74,14 +74,14 @@ async def test_a_killed_holder_frees_its_roles_at_once(postgres_url):
         await b.close()
 
 
-async def test_a_lost_lock_connection_drops_every_role_before_anyone_else_can_take_them(postgres_url):
+async def test_a_lost_lock_connection_drops_every_role_before_anyone_else_can_take_them(pg_url):
     log: list = []
-    a = keeper(postgres_url, log, "node-a")
-    b = keeper(postgres_url, log, "node-b")
+    a = keeper(pg_url, log, "node-a")
+    b = keeper(pg_url, log, "node-b")
     try:
         await a.round()
         assert a.held == set(ROLES)
-        with psycopg.connect(postgres_url, autocommit=True) as admin:  # the server ends a's session
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends a's session
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name='node-a'")
         await b.round()
         assert b.held == set(ROLES)
@@ -93,13 +93,11 @@ async def test_a_lost_lock_connection_drops_every_role_before_anyone_else_can_ta
         await b.close()
 
 
-async def test_installations_in_two_schemas_do_not_share_roles(postgres_url):
-    from pgtest import URL, in_schema
-
+async def test_installations_in_two_schemas_do_not_share_roles(pg_url):
     other = "t_other_" + os.urandom(4).hex()
-    with psycopg.connect(URL, autocommit=True) as conn:
+    with psycopg.connect(server_url(), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {other}")
-    a, b = keeper(postgres_url, [], "a"), keeper(in_schema(URL, other), [], "b")
+    a, b = keeper(pg_url, [], "a"), keeper(with_schema(server_url(), other), [], "b")
     try:
         await a.round()
         await b.round()
@@ -107,7 +105,7 @@ async def test_installations_in_two_schemas_do_not_share_roles(postgres_url):
     finally:
         await a.close()
         await b.close()
-        with psycopg.connect(URL, autocommit=True) as conn:
+        with psycopg.connect(server_url(), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {other} CASCADE")
 
 

@@ -133,8 +133,13 @@ class FeedTable(Database):
         return self._query("SELECT * FROM feeds WHERE enabled=1 AND healthy=1 "
                            "AND last_new_item IS NOT NULL AND avg_interval IS NOT NULL")
 
-    def next_due(self) -> float | None:
-        return self._scalar("SELECT MIN(next_poll) FROM feeds WHERE enabled=1")
+    def next_due(self, now: float | None = None) -> float | None:
+        """When the next feed falls due; with `now`, a feed another node leased falls due
+        when its lease ends, so a node does not wake for feeds it cannot take."""
+        if now is None:
+            return self._scalar("SELECT MIN(next_poll) FROM feeds WHERE enabled=1")
+        return self._scalar("SELECT MIN(CASE WHEN leased_until IS NOT NULL AND leased_until > ? AND leased_by != ? "
+                            "THEN leased_until ELSE next_poll END) FROM feeds WHERE enabled=1", (now, self.node))
 
     def update_feed(self, name: str, **values: Any) -> None:
         if not values:
