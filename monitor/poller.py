@@ -3,8 +3,9 @@
 Due times live in the `feeds` table (`next_poll`), so a restart resumes the schedule.
 Due feeds are claimed (`claim_due_feeds`): on PostgreSQL, where several nodes share the
 table, each claimed feed is leased to this node for `lease` seconds, and the poll's
-result (success or failure) ends the lease; a node that dies mid-poll leaves the lease
-to expire, after which another node polls the feed. At stop, feeds whose poll was cut
+result (success or failure) ends the lease, and every third of a lease the leases of
+polls still running are extended; a node that dies mid-poll leaves its leases to
+expire, after which another node polls the feed. At stop, feeds whose poll was cut
 short are released at once. `Poller.poll_feed` reads top to bottom:
 
     load state → conditional GET → 304/unchanged → parse (in a worker process, under
@@ -84,8 +85,12 @@ class Poller:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds until `stop` is set, then wait for in-flight polls briefly."""
+        renewed = self.clock()
         while not stop.is_set():
             try:
+                if self.in_flight and self.clock() - renewed >= self.lease / 3:
+                    renewed = self.clock()
+                    self.store.renew_feed_leases(list(self.in_flight), renewed + self.lease)
                 self.dispatch_due()
                 nxt = self.store.next_due(self.clock())
             except StoreError as exc:

@@ -36,7 +36,7 @@ FEEDS = 2000
 NODES = 4
 INTERVAL = 8.0  # seconds between two polls of one feed
 ROLE_RETRY = 0.5
-LEASE = 3.0  # feed leases and outbox claims of a dead node are taken over after this
+LEASE = 4.0  # feed leases and outbox claims of a dead node are taken over after this
 TOKEN = "123456:" + "A" * 35
 
 
@@ -58,7 +58,8 @@ class Stories:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
@@ -80,8 +81,12 @@ class Stories:
 
 
 def nodes(url: str) -> list[dict]:
+    """The `nodes` table (empty until the first node has migrated the schema)."""
     with psycopg.connect(url) as conn:
-        cur = conn.execute("SELECT name, roles, last_seen FROM nodes ORDER BY name")
+        try:
+            cur = conn.execute("SELECT name, roles, last_seen FROM nodes ORDER BY name")
+        except psycopg.errors.UndefinedTable:
+            return []
         return [{"name": r[0], "roles": r[1].split(","), "last_seen": r[2]} for r in cur.fetchall()]
 
 

@@ -11,7 +11,8 @@ Leases (`leased_until`, `leased_by`): `claim_due_feeds` hands out due feeds. On
 PostgreSQL, where several nodes share the table, it picks them `FOR UPDATE SKIP LOCKED`
 and leases them to this node (`Database.node`) for `lease` seconds: a feed leased to
 another node is not due here until that lease expires (the node died) or is released
-(`release_feeds`, or any `update_feed` that sets them back to NULL). On SQLite, one
+(`release_feeds`, or any `update_feed` that sets them back to NULL); `renew_feed_leases`
+extends the leases of feeds still being polled. On SQLite, one
 daemon per file, no lease is needed or taken: due is due.
 """
 from __future__ import annotations
@@ -23,8 +24,12 @@ from .db import Database
 
 class FeedTable(Database):
     def sync_feeds(self, feeds: Iterable[Any]) -> None:
-        """Make the feeds table agree with the config: add new, update, disable removed."""
+        """Make the feeds table agree with the config: add new, update, disable removed.
+        Nodes starting together sync one at a time (PostgreSQL: a transaction advisory lock),
+        so two never insert the same feed."""
         with self.transaction() as conn:
+            if self.postgres:
+                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':raqib:sync', 0))")
             configured = set()
             for f in feeds:
                 configured.add(f.name)
@@ -124,6 +129,15 @@ class FeedTable(Database):
             return 0
         return self._execute("UPDATE feeds SET leased_until=NULL, leased_by=NULL WHERE name = ANY(?) "
                              "AND leased_by=?", (names, self.node)).rowcount
+
+    def renew_feed_leases(self, names: Iterable[str], until: float) -> int:
+        """Extend this node's leases on feeds it is still polling (a poll waiting for a free
+        connection, a slow server): a live node's feed is never taken over, only a dead one's."""
+        names = list(names)
+        if not names or not self.postgres:
+            return 0
+        return self._execute("UPDATE feeds SET leased_until=? WHERE name = ANY(?) AND leased_by=?",
+                             (until, names, self.node)).rowcount
 
     def enabled_feeds(self) -> list[dict]:
         return self._query("SELECT * FROM feeds WHERE enabled=1")
