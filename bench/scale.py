@@ -17,8 +17,9 @@ seconds the run is measured for `--seconds`:
 - p95 latency   from an item appearing in its feed to its alert at the receiver (items
                 that appeared in the measured window, early enough to be polled);
 - connections   PostgreSQL sessions the nodes hold (pg_stat_activity; 0 for SQLite);
-- rows/story    rows inserted, updated and deleted in the schema per story stored
-                (pg_stat_user_tables; not measured for SQLite).
+- rows/story    rows inserted, updated and deleted in stories, outbox and
+                cluster_watchlists per story stored, and rows/poll those of feeds per
+                poll (leases, fetch state), from pg_stat_user_tables (not for SQLite).
 
 With 2 shared cores the machine saturates long before the nodes do: polls/s stops
 growing with nodes once the cores are busy. The figures that say whether the design
@@ -48,6 +49,7 @@ sys.path.insert(0, str(HERE))
 
 from soak import TERMS, Receiver, feed_server, percentile, schedule  # noqa: E402
 
+STORY_TABLES = ("stories", "outbox", "cluster_watchlists")  # what a story writes (rows/story)
 POSTGRES = os.environ.get("RAQIB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -139,7 +141,7 @@ class Setup:
             start = time.time()
             polls0, pids = self.polls(), self.pids(procs, admin, baseline)
             self.cpu = {pid: cpu_seconds(pid) for pid in pids}
-            writes0 = self.writes(admin)
+            writes0, feed_writes0 = self.writes(admin), self.writes(admin, tables=("feeds",))
             stories0 = self.stories()
             connections = 0
             while time.time() - start < a.seconds:
@@ -156,6 +158,7 @@ class Setup:
             polls = self.polls() - polls0
             stories = self.stories() - stories0
             writes = self.writes(admin) - writes0 if admin is not None else None
+            feed_writes = self.writes(admin, tables=("feeds",)) - feed_writes0 if admin is not None else None
             end = start + elapsed
             latencies = []
             for i, items in enumerate(schedule(a.feeds, a.rate, total + 30)):
@@ -171,6 +174,7 @@ class Setup:
                     "cpu_story": cpu / stories if stories else float("nan"),
                     "p95": percentile(latencies, 0.95), "alerts": len(latencies), "connections": connections,
                     "rows_story": writes / stories if writes is not None and stories else None,
+                    "rows_poll": feed_writes / polls if feed_writes is not None and polls else None,
                     "stories": stories}
         finally:
             for p in procs:
@@ -215,11 +219,12 @@ class Setup:
     def stories(self) -> int:
         return self._read("SELECT COUNT(*) FROM stories")
 
-    def writes(self, admin) -> int:
+    def writes(self, admin, *, tables: tuple[str, ...] = STORY_TABLES) -> int:
+        """Rows inserted, updated and deleted so far in these tables of the setup's schema."""
         if admin is None:
             return 0
         row = admin.execute("SELECT SUM(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables "
-                            "WHERE schemaname = %s", (self.schema,)).fetchone()
+                            "WHERE schemaname = %s AND relname = ANY(%s)", (self.schema, list(tables))).fetchone()
         return int(row[0] or 0)
 
 
@@ -239,13 +244,14 @@ def main() -> int:
           f"({args.feeds / args.interval:.0f} polls/s asked), {args.rate:g} new stories/s (half alerting), "
           f"{args.warmup:g} s warm-up then {args.seconds:g} s measured per setup; {os.cpu_count()} CPUs")
     header = (f"{'setup':<14} {'polls/s':>8} {'CPU s/1k polls':>15} {'CPU s/story':>12} {'p95 s':>7} "
-              f"{'alerts':>7} {'PG conns':>9} {'rows/story':>11}")
+              f"{'alerts':>7} {'PG conns':>9} {'rows/story':>11} {'rows/poll':>10}")
     print(header)
     for backend, n in setups:
         r = Setup(backend, n, args).run()
         rows = "-" if r["rows_story"] is None else f"{r['rows_story']:.1f}"
+        per_poll = "-" if r["rows_poll"] is None else f"{r['rows_poll']:.2f}"
         print(f"{r['setup']:<14} {r['polls_s']:8.1f} {r['cpu_1k']:15.2f} {r['cpu_story']:12.3f} {r['p95']:7.2f} "
-              f"{r['alerts']:7d} {r['connections']:9d} {rows:>11}", flush=True)
+              f"{r['alerts']:7d} {r['connections']:9d} {rows:>11} {per_poll:>10}", flush=True)
     return 0
 
 

@@ -76,6 +76,7 @@ class Poller:
         self.lease = lease  # PostgreSQL: how long a feed claimed for a poll stays this node's
         self.parser = parser or ParsePool()
         self.in_flight: dict[str, asyncio.Task] = {}
+        self._slot_free = asyncio.Event()  # a poll ended: room for the next one
         self.last_progress = clock()
         self.polls = 0
         self.on_new_alerts: Callable[[], None] | None = None
@@ -92,16 +93,22 @@ class Poller:
                     renewed = self.clock()
                     self.store.renew_feed_leases(list(self.in_flight), renewed + self.lease)
                 self.dispatch_due()
-                nxt = self.store.next_due(self.clock())
+                # full: nothing more can start before a poll ends, so wait for that
+                nxt = None if len(self.in_flight) >= self.max_in_flight else self.store.next_due(self.clock())
             except StoreError as exc:
                 log.error("cannot read the feed schedule error=%s", exc)
                 nxt = None
             now = self.clock()
             delay = 1.0 if nxt is None else min(1.0, max(0.05, nxt - now))
+            self._slot_free.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._slot_free.wait())]
+            if len(self.in_flight) < self.max_in_flight:
+                waiters.pop().cancel()
             try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
         self.parser.close()
         abandoned = list(self.in_flight)
         await self.drain()
@@ -125,6 +132,7 @@ class Poller:
             self.in_flight[feed["name"]] = task
             def forget(_task: asyncio.Task, name: str = feed["name"]) -> None:
                 self.in_flight.pop(name, None)
+                self._slot_free.set()
             task.add_done_callback(forget)
             started += 1
             if started >= room:
