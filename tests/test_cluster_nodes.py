@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import threading
 import time
 from collections import Counter, defaultdict
@@ -34,7 +35,7 @@ from tests.pg import pg_url  # noqa: F401  (the fixture)
 
 FEEDS = 2000
 NODES = 4
-INTERVAL = 8.0  # seconds between two polls of one feed
+INTERVAL = 12.0  # seconds between two polls of one feed (four nodes on two cores poll ~150 feeds/s)
 ROLE_RETRY = 0.5
 LEASE = 4.0  # feed leases and outbox claims of a dead node are taken over after this
 TOKEN = "123456:" + "A" * 35
@@ -120,6 +121,8 @@ def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, pg_ur
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     stories = Stories(server, names)
     daemons: dict[str, Daemon] = {}
+    kills: list[float] = []
+    phases: dict[str, float] = {"start": time.monotonic()}
     try:
         for i in range(NODES):
             name = f"node-{i}"
@@ -127,43 +130,48 @@ def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, pg_ur
                                    env={"RAQIB_NODE": name, "RAQIB_TELEGRAM_TOKEN": TOKEN,
                                         "RAQIB_LOG_LEVEL": "WARNING"})
         alive = set(daemons)
-        wait_for(lambda: {n["name"] for n in nodes(pg_url)} >= alive, 20, 0.2, "all four nodes running")
-        started = time.monotonic()
+        wait_for(lambda: {n["name"] for n in nodes(pg_url)} >= alive, 30, 0.2, "all four nodes running")
+        phases["nodes up"] = time.monotonic()
         stories.start()
 
         # the node taking the bot's updates dies; another takes them over and answers /subscribe
-        time.sleep(3)
+        time.sleep(2)
         bot = wait_for(lambda: holder(pg_url, "telegram-bot", alive), 5, 0.1, "a bot node")
         assert isinstance(bot, str)
-        daemons[bot].kill()
         killed_at = time.monotonic()
+        daemons[bot].kill()
+        kills.append(killed_at)
         alive.discard(bot)
         successor = wait_for(lambda: holder(pg_url, "telegram-bot", alive), ROLE_RETRY + 3, 0.05,
                              "another node taking the bot role")
         took = time.monotonic() - killed_at
         tg.push_command(42, "/subscribe sport")
         wait_for(lambda: tg.texts(42), 8, 0.1, "the bot answering /subscribe after the failover")
+        phases["failover"] = time.monotonic()
 
         # one more node dies, holding whatever it was polling and sending
         time.sleep(1)
         other = sorted(alive - {successor})[0]
+        kills.append(time.monotonic())
         daemons[other].kill()
         alive.discard(other)
-        time.sleep(3)
+        time.sleep(2)
         stories.stop()
-        published_until = time.monotonic()
 
         expected = set(stories.events.values())
         wait_for(lambda: {stories.events[u] for u in receiver.urls()} >= expected,
                  INTERVAL + LEASE + 12, 0.2, "every story alerted")
+        phases["all alerted"] = time.monotonic()
         time.sleep(1)  # a late repeat would show now
         for name in alive:
             assert daemons[name].proc.poll() is None, daemons[name].stderr()[-3000:]
     finally:
         stories.stop()
-        for d in daemons.values():
+        for d in daemons.values():  # all at once: each takes its own grace time
             if d.proc.poll() is None:
-                d.stop(20)
+                d.signal(signal.SIGTERM)
+        for d in daemons.values():
+            d.stop(20)
         tg.stop()
         receiver.close()
         server.close()
@@ -178,16 +186,26 @@ def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, pg_ur
     repeats = {k: c for k, c in per_story.items() if c > 1}
     assert all(c == 2 for c in repeats.values()), repeats
     assert len(repeats) <= 2 * 20, f"more repeats than two crashes can leave: {len(repeats)}"
-    assert stories.published >= 30
+    assert stories.published >= 20
 
     # one node per feed per cycle: no feed fetched twice within half an interval
     times: dict[str, list[float]] = defaultdict(list)
     for r in server.requests:
-        if started <= r.at <= published_until:
-            times[r.path].append(r.at)
-    gaps = {p: min(b - a for a, b in zip(ts, ts[1:], strict=False)) for p, ts in times.items() if len(ts) > 1}
-    polled_twice = {p: round(g, 2) for p, g in gaps.items() if g < INTERVAL / 2}
+        times[r.path].append(r.at)
+    # a feed a killed node was polling is polled again once its lease ends: that repeat is
+    # the crash bound; any other second poll within half an interval is a double poll
+    crash_repeats, polled_twice = 0, {}
+    for p, ts in times.items():
+        for a, b in zip(ts, ts[1:], strict=False):
+            if b - a >= INTERVAL / 2:
+                continue
+            if any(a <= k <= a + LEASE and b >= k for k in kills):
+                crash_repeats += 1
+            else:
+                polled_twice[p] = round(b - a, 2)
+    assert crash_repeats <= 2 * 50, crash_repeats  # at most what two nodes had in flight
     assert not polled_twice, f"{len(polled_twice)} feeds polled twice in one cycle, e.g. {list(polled_twice)[:5]}"
-    assert len(times) >= FEEDS * 0.95, f"only {len(times)} of {FEEDS} feeds polled"
-    print(json.dumps({"stories": stories.published, "alerts": len(receiver.urls()), "repeats": len(repeats),
+    assert len(times) == FEEDS, f"only {len(times)} of {FEEDS} feeds polled"
+    print(json.dumps({"phases": {k: round(v - phases["start"], 1) for k, v in phases.items()},
+                      "crash_repeated_polls": crash_repeats, "stories": stories.published, "alerts": len(receiver.urls()), "repeats": len(repeats),
                       "bot_failover_seconds": round(took, 2), "requests": len(server.requests)}))

@@ -30,14 +30,17 @@ class FeedTable(Database):
         with self.transaction() as conn:
             if self.postgres:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':raqib:sync', 0))")
+            # one read of the table, then writes only where something changed: a node
+            # starting with 20,000 unchanged feeds writes nothing
+            existing = {r[0]: r[1:] for r in conn.execute(
+                "SELECT name, configured_url, interval, enabled, disabled_reason, source FROM feeds").fetchall()}
             configured = set()
+            new: list[tuple] = []
             for f in feeds:
                 configured.add(f.name)
-                row = conn.execute("SELECT configured_url FROM feeds WHERE name = ?", (f.name,)).fetchone()
+                row = existing.get(f.name)
                 if row is None:
-                    conn.execute(
-                        "INSERT INTO feeds (name, url, configured_url, interval, enabled, next_poll) "
-                        "VALUES (?, ?, ?, ?, ?, 0)", (f.name, f.url, f.url, f.interval, int(f.enabled)))
+                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled)))
                 elif row[0] != f.url:
                     # the user changed the URL: start afresh with it
                     conn.execute(
@@ -45,12 +48,16 @@ class FeedTable(Database):
                         "last_modified=NULL, body_hash=NULL, next_poll=0, failures=0, "
                         "disabled_reason=NULL WHERE name=?",
                         (f.url, f.url, f.interval, int(f.enabled), f.name))
-                else:
+                elif row[1] != f.interval or (row[3] is None and row[2] != int(f.enabled)):
                     conn.execute("UPDATE feeds SET interval=?, enabled=CASE WHEN disabled_reason "
                                  "IS NULL THEN ? ELSE enabled END WHERE name=?",
                                  (f.interval, int(f.enabled), f.name))
-            for (name,) in conn.execute("SELECT name FROM feeds WHERE source='config'").fetchall():
-                if name not in configured:
+            if new:
+                conn.executemany("INSERT INTO feeds (name, url, configured_url, interval, enabled, next_poll) "
+                                 "VALUES (?, ?, ?, ?, ?, 0)", new)
+            for name, row in existing.items():
+                if row[4] == "config" and name not in configured and not (
+                        row[2] == 0 and row[3] == "removed from config"):
                     conn.execute("UPDATE feeds SET enabled=0, disabled_reason='removed from config' "
                                  "WHERE name=?", (name,))
 
