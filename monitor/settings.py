@@ -69,6 +69,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("parse_deadline", "duration", 60.0, 1.0, HOUR),
         Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
         Option("lease", "duration", 300.0, 1.0, DAY),
+        Option("parse_workers", "int", 0, 0, 64),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -132,6 +133,7 @@ class PollOptions:
     parse_deadline: float
     max_bytes: int
     lease: float  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
+    parse_workers: int  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.models import alert_payload
+from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
@@ -159,7 +160,8 @@ class Daemon:
                                   min_silence=settings.health.min_silence),
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline, lease=poll.lease)
+            parse_deadline=poll.parse_deadline, lease=poll.lease,
+            parser=ParsePool(poll.parse_workers or None))
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(
