@@ -348,7 +348,8 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
 
 
 def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
-    """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out."""
+    """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out,
+    and a feed being polled right now by one of several nodes says which."""
     header = ("", "feed", "state", "last success", "failures", "items", "every", "last error")
     rows = [header]
     for f in feeds:
@@ -365,6 +366,8 @@ def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
         bad = f.get("bad_items") or 0
         if bad and f["enabled"]:
             state += f", {bad} bad item{'s' if bad > 1 else ''}"
+        if f.get("leased_by") and (f.get("leased_until") or 0) > now:  # PostgreSQL: the node polling it
+            state += f", polling on {f['leased_by']}"
         every = f"{f['avg_interval'] / 60:.0f} min" if f["avg_interval"] else "-"
         rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
                      str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
