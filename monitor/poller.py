@@ -125,7 +125,7 @@ class Poller:
         # SQLite: a feed being polled is still due (no lease), so ask for room for those too;
         # PostgreSQL: feeds claimed and not started would stay leased here, so claim no more than room
         limit = room if self.store.postgres else room + len(self.in_flight)
-        for feed in self.store.claim_due_feeds(self.clock(), limit=limit, lease=self.lease):
+        for feed in self.store.claim_due_feeds(self.clock(), limit=limit, lease=self.lease, busy=list(self.in_flight)):
             if feed["name"] in self.in_flight:
                 continue
             task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed['name']}")

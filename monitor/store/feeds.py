@@ -114,15 +114,17 @@ class FeedTable(Database):
         return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "
                            "ORDER BY next_poll LIMIT ?", (now, limit))
 
-    def claim_due_feeds(self, now: float, limit: int = 1000, *, lease: float = 300.0) -> list[dict]:
-        """Due feeds this node may poll now, soonest due first (see Leases above)."""
+    def claim_due_feeds(self, now: float, limit: int = 1000, *, lease: float = 300.0,
+                        busy: Iterable[str] = ()) -> list[dict]:
+        """Due feeds this node may poll now, soonest due first (see Leases above); `busy`
+        are feeds this node is polling already, left out (they are due until their poll ends)."""
         if not self.postgres:
             return self.due_feeds(now, limit)
         with self.transaction() as conn:
             names = [r[0] for r in conn.execute(
                 "SELECT name FROM feeds WHERE enabled=1 AND next_poll <= ? AND (leased_until IS NULL "
-                "OR leased_until <= ? OR leased_by = ?) ORDER BY next_poll LIMIT ? FOR UPDATE SKIP LOCKED",
-                (now, now, self.node, limit))]
+                "OR leased_until <= ? OR leased_by = ?) AND NOT (name = ANY(?)) ORDER BY next_poll LIMIT ? "
+                "FOR UPDATE SKIP LOCKED", (now, now, self.node, list(busy), limit))]
             if not names:
                 return []
             conn.execute("UPDATE feeds SET leased_until=?, leased_by=? WHERE name = ANY(?)",
