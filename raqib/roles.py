@@ -34,7 +34,7 @@ import socket
 from typing import Awaitable, Callable, Iterable
 
 from monitor.errors import StoreError
-from monitor.store.locks import RoleLocks
+from monitor.store.locks import LocalLocks, RoleLocks
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ class RoleKeeper:
         self.retry = retry
         self.on_gain = on_gain
         self.on_loss = on_loss
-        self.held: set[str] = set()
+        # SQLite: the one daemon of the file holds every role from the start, before any round
+        self.held: set[str] = set(self.roles) if isinstance(locks, LocalLocks) else set()
         self.changed = asyncio.Event()  # set whenever `held` changes (tests, status)
 
     def holds(self, role: str) -> bool:
