@@ -7,7 +7,8 @@ before the row was marked sent) is sent again after restart, once.
 
 Rules, per round:
 1. Rows left `sending` by a crash go back to `pending` (at start-up only, under the
-   daemon's database lock, so never a row another process is still sending).
+   daemon's database lock, so never a row another process is still sending; on
+   PostgreSQL only rows whose sender's lease ran out, see `monitor.store.outbox`).
 2. Due rows (`pending`, `next_try <= now`) are grouped by (channel, destination).
    Before a send its rows are claimed (`pending` → `sending`); only the rows this
    process actually claimed are sent, so a row is never sent by two senders at once.
@@ -21,7 +22,8 @@ Rules, per round:
 5. `update` rows edit the first message of a cluster ("also reported by …"), where the
    channel can edit; they are throttled by their `next_try`.
 Destinations are served concurrently up to the channel's `concurrency`; within one
-destination alerts go in order.
+destination alerts go in order. Store calls are awaited through `db` (the daemon's store
+thread; inline when none is given), so a slow database never holds the event loop.
 """
 from __future__ import annotations
 
@@ -30,10 +32,11 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from monitor.errors import DeliveryError, StoreError
 from monitor.store import Store
+from monitor.store.worker import inline
 
 from .channel import Channel
 from .policy import Policy
@@ -63,8 +66,10 @@ class Deliverer:
                  policy_for: PolicyFor | None = None,
                  clock: Callable[[], float] = time.time,
                  on_result: Callable[[str, str, float | None], None] | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 db: Callable[..., Awaitable[Any]] = inline) -> None:
         self.store = store
+        self.db = db  # how store calls are made: the daemon's store thread, or inline
         self.channels = dict(channels)
         self.settings = settings
         self.policy_for = policy_for or (lambda channel, destination: Policy())
@@ -92,7 +97,11 @@ class Deliverer:
                 log.error("outbox unavailable error=%s", exc)
                 await _wait_any(stop, None, 5.0)
                 continue
-            nxt = self.store.next_alert_due(list(self.channels))
+            try:
+                nxt = await self.db(self.store.next_alert_due, list(self.channels))
+            except StoreError as exc:
+                log.error("outbox unavailable error=%s", exc)
+                nxt = None
             delay = idle if nxt is None else max(0.0, min(idle, nxt - self.clock()))
             self._wake.clear()
             await _wait_any(stop, self._wake, delay)
@@ -100,7 +109,7 @@ class Deliverer:
     async def run_once(self) -> int:
         """One round: deliver everything due now. Returns the number of rows sent."""
         now = self.clock()
-        rows = self.store.due_alerts(now, self.settings.batch, list(self.channels))
+        rows = await self.db(self.store.due_alerts, now, self.settings.batch, list(self.channels))
         if not rows:
             return 0
         groups: dict[tuple[str, str], list[dict]] = {}
@@ -132,16 +141,16 @@ class Deliverer:
         sent = 0
         if alerts_rows:
             try:
-                policy = self.policy_for(channel.name, destination)
+                policy = await self.db(self.policy_for, channel.name, destination)  # reads the store
             except Exception:  # a bad setting must not stop delivery: fall back to instant
                 log.exception("bad delivery settings channel=%s destination=%s", channel.name, _mask(destination))
                 policy = Policy()
             oldest = min(r["created"] for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
-                self.store.hold([r["id"] for r in alerts_rows], hold, HELD_REASON)
+                await self.db(self.store.hold, [r["id"] for r in alerts_rows], hold, HELD_REASON)
                 # the destination's other pending rows wait too, so the digest is whole
-                self.store.hold_destination(channel.name, destination, hold, HELD_REASON)
+                await self.db(self.store.hold_destination, channel.name, destination, hold, HELD_REASON)
             else:
                 held_before = any(r["held"] for r in alerts_rows)
                 digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
@@ -155,7 +164,7 @@ class Deliverer:
         return sent
 
     async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
-        claimed = set(self.store.claim([r["id"] for r in rows]))
+        claimed = set(await self.db(self.store.claim, [r["id"] for r in rows]))
         rows = [r for r in rows if r["id"] in claimed]
         if not rows:
             return 0  # another sender has them
@@ -169,16 +178,17 @@ class Deliverer:
             else:
                 ref = await channel.send(alerts[0])
         except DeliveryError as exc:
-            self._failed(channel, rows, exc)
+            await self.db(self._failed, channel, rows, exc)
             return 0
         except Exception as exc:  # a channel bug must not stop delivery of the others
             log.exception("channel failed unexpectedly channel=%s", channel.name)
-            self._failed(channel, rows, DeliveryError(f"{type(exc).__name__}: {exc}", channel=channel.name))
+            await self.db(self._failed, channel, rows,
+                          DeliveryError(f"{type(exc).__name__}: {exc}", channel=channel.name))
             return 0
         finally:
             self.in_flight -= 1
         done = self.clock()
-        self.store.mark_sent(ids, done, ref)
+        await self.db(self.store.mark_sent, ids, done, ref)
         if self.on_result:
             for r in rows:
                 self.on_result(channel.name, "sent", done - r["created"])
@@ -187,6 +197,8 @@ class Deliverer:
         return len(rows)
 
     def _failed(self, channel: Channel, rows: list[dict], exc: DeliveryError) -> None:
+        """Record a failed send (retry, dead, moved, unsubscribed): store calls only, made
+        where `db` makes them."""
         ids = [r["id"] for r in rows]
         destination = rows[0]["destination"]
         if exc.migrate_to:
@@ -223,27 +235,28 @@ class Deliverer:
         return self.rng.uniform(0, cap)
 
     async def _update(self, channel: Channel, row: dict) -> int:
-        original = self.store.sent_ref(row["cluster"], row["watchlist"], row["channel"], row["destination"])
+        original = await self.db(self.store.sent_ref, row["cluster"], row["watchlist"], row["channel"],
+                                 row["destination"])
         if not channel.can_edit or original is None:
-            self.store.mark_sent([row["id"]], self.clock())  # nothing to edit: the update is moot
+            await self.db(self.store.mark_sent, [row["id"]], self.clock())  # nothing to edit: the update is moot
             return 0
         sources = []
-        for member in self.store.cluster_sources(row["cluster"]):
+        for member in await self.db(self.store.cluster_sources, row["cluster"]):
             if member["feed"] not in sources:
                 sources.append(member["feed"])
-        if not self.store.claim([row["id"]]):
+        if not await self.db(self.store.claim, [row["id"]]):
             return 0  # another sender has it
         alert = alert_from_row(row)
         try:
             await channel.edit(alert, original, sources)
         except DeliveryError as exc:
-            self._failed(channel, [row], exc)
+            await self.db(self._failed, channel, [row], exc)
             return 0
         except Exception as exc:
             log.exception("channel edit failed unexpectedly channel=%s", channel.name)
-            self._failed(channel, [row], DeliveryError(str(exc), channel=channel.name))
+            await self.db(self._failed, channel, [row], DeliveryError(str(exc), channel=channel.name))
             return 0
-        self.store.mark_sent([row["id"]], self.clock())
+        await self.db(self.store.mark_sent, [row["id"]], self.clock())
         return 1
 
 

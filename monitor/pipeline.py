@@ -17,14 +17,22 @@ oldest first,
               been carried by `outlets` distinct feeds within `within` minutes.
 
 Nothing here does network I/O; the store is the only side effect.
+
+Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread (the
+tests, `raqib demo`); `ingest_off_loop` — the daemon's — awaits each store call through
+`run` (the daemon's store thread, see `monitor.store.worker`), so the event loop never
+waits on the database, while dedup and match (steps 2-3) stay on the loop with the
+clusterer and the watchlists. One ingest at a time (`lock`): a story is allocated its id,
+clustered and written before the next one starts, so cluster ids keep arrival order.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
 from .dedup import Clusterer
 from .models import Match, Story, alert_payload
@@ -62,6 +70,18 @@ class RouteSettings:
     editable_channels: frozenset[str] = frozenset({"telegram"})
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A story clustered and matched, ready to be written."""
+    story: Story
+    story_id: int
+    now: float
+    cluster: int
+    kind: str
+    matches: int
+    fired: dict[str, list[Match]]
+
+
 class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
@@ -75,6 +95,7 @@ class Pipeline:
         self.clock = clock
         self.on_ingest = on_ingest  # what each ingest added, for metrics
         self._last_id = 0
+        self.lock = asyncio.Lock()  # one off-loop ingest at a time (and the clusterer's pruning)
 
     def _allocate_id(self) -> int:
         """A story id never handed out before, even if an earlier write failed (disk full):
@@ -90,35 +111,64 @@ class Pipeline:
             self.on_ingest(result)
         return result
 
+    async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
+                              run: Callable[..., Awaitable[Any]]) -> IngestResult:
+        """`ingest`, its store calls awaited through `run` (see the module docstring)."""
+        result = IngestResult(seen=len(stories))
+        if stories:
+            async with self.lock:
+                known = await run(self.store.known_guids, feed, [s.guid for s in stories])
+                watchlists = {w.name: w for w in self.registry.watchlists}
+                matcher = self.registry.matcher
+                for story in self._fresh(stories, known):
+                    story_id = await run(self._allocate_id)
+                    plan = self._prepare(story, story_id, matcher)
+                    await run(self._write, plan, watchlists, result)
+        if self.on_ingest:
+            self.on_ingest(result)
+        return result
+
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
-        fresh = [s for s in stories if s.guid not in known]
-        fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
+        for story in self._fresh(stories, known):
+            self._write(self._prepare(story, self._allocate_id(), matcher), watchlists, result)
+
+    @staticmethod
+    def _fresh(stories: Sequence[Story], known: set[str]) -> list[Story]:
+        """Stories not seen before, oldest first, a GUID repeated in one body once."""
+        fresh = [s for s in stories if s.guid not in known]
+        fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
+        out = []
         for story in fresh:
             if story.guid in known:  # the same GUID twice in one body
                 continue
             known.add(story.guid)
-            self._ingest_one(story, matcher, watchlists, result)
+            out.append(story)
+        return out
 
-    def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
+    def _prepare(self, story: Story, story_id: int, matcher) -> _Plan:
+        """Steps 2-3, no store call: the story's cluster and what it matched."""
         now = self.clock()
-        story_id = self._allocate_id()
-        canon = canonical_url(story.url) if story.url else ""
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      published=story.published or _dt(now))
-        cluster = int(verdict.cluster)
-        matches = matcher.match(story.title, story.summary)
         fired: dict[str, list[Match]] = {}
+        matches = matcher.match(story.title, story.summary)
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
+        return _Plan(story, story_id, now, int(verdict.cluster), verdict.kind, len(matches), fired)
+
+    def _write(self, plan: _Plan, watchlists: dict, result: IngestResult) -> None:
+        """Steps 4-6: the story, its routes and outbox rows, in one transaction."""
+        story, story_id, now, cluster, fired = plan.story, plan.story_id, plan.now, plan.cluster, plan.fired
+        canon = canonical_url(story.url) if story.url else ""
         with self.store.transaction() as conn:
             self.store.insert_story(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
-                "fetched": now, "cluster": cluster, "dedup_kind": verdict.kind,
+                "fetched": now, "cluster": cluster, "dedup_kind": plan.kind,
             })
             self.store.add_cluster_watchlists(conn, cluster, fired)
             sources = _distinct(self.store.cluster_feeds(conn, cluster))
@@ -132,14 +182,14 @@ class Pipeline:
                                           watchlist=name, cluster=cluster, story_id=story_id,
                                           payload=payload, now=now):
                         result.alerts += 1
-            if verdict.kind != "new":  # ask editable channels to add the new source to what they sent
+            if plan.kind != "new":  # ask editable channels to add the new source to what they sent
                 self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
                                          throttle=self.settings.update_throttle)
-            if verdict.kind != "new" or fired:  # a lone unmatched story cannot spread anything
+            if plan.kind != "new" or fired:  # a lone unmatched story cannot spread anything
                 result.alerts += self._spread(conn, cluster, watchlists, fired, now)
         result.new += 1
-        result.matches += len(matches)
-        if verdict.kind != "new":
+        result.matches += plan.matches
+        if plan.kind != "new":
             result.duplicates += 1
         result.new_times.append(story.published.timestamp() if story.published else now)
 

@@ -21,6 +21,12 @@ loop, so a huge file never stalls polling, delivery or /healthz; while running, 
 file keeps its last good version. A chat's /watch or /unwatch recompiles that chat's
 terms alone, in place, before the bot answers.
 
+The store: every store call of the poller, the pipeline's writes, the deliverer,
+housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`),
+so the event loop never waits on the database — a PostgreSQL round trip or a SQLite
+fsync; dedup and matching stay on the loop. Bot commands and /status read the store
+from the loop under the store's lock (short reads of one chat's rows).
+
 Health (`/healthz`, the systemd watchdog): the database answers a write, the last
 attempt to store stories did not fail (disk full, read-only), and polling makes
 progress. While any of these fails the watchdog is withheld and /healthz says 503 with
@@ -60,6 +66,7 @@ from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.settings import read_settings
 from monitor.store import Store
+from monitor.store.worker import StoreThread
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
 from . import sdnotify
@@ -115,7 +122,10 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
         register_config_secrets(config)
-        self.store = Store(config.database, exclusive=True)  # one daemon per database, for its life
+        self.store = Store(config.database, exclusive=True)  # one daemon per SQLite file, for its life
+        self.db = StoreThread()  # where the loop's store calls run
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
@@ -149,14 +159,14 @@ class Daemon:
                                   min_silence=settings.health.min_silence),
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline)
+            parse_deadline=poll.parse_deadline, db=self.db)
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(
             self.store, self.channels,
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
                                       backoff_max=delivery.backoff_max, burst=delivery.burst),
-            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done)
+            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, db=self.db)
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()
@@ -197,7 +207,7 @@ class Daemon:
         try:
             fresh = load_config(self.config.path)
             read_settings(fresh)  # refused like at start-up; settings other than feeds apply at restart
-            self.store.sync_feeds(fresh.feeds)
+            await self.db(self.store.sync_feeds, fresh.feeds)
             self.config = fresh
         except ConfigError as exc:
             problems.append(str(exc))
@@ -224,9 +234,9 @@ class Daemon:
             "uptime": now - self.started,
         }
 
-    def gauges(self) -> dict[str, float]:
+    async def gauges(self) -> dict[str, float]:
         """The gauges of /metrics."""
-        return status_gauges(self.status(), len(self.clusterer))
+        return status_gauges(await self.db(self.status), len(self.clusterer))
 
     def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
         """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled
@@ -237,7 +247,11 @@ class Daemon:
         self._put_personal(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
 
     def wake_delivery(self) -> None:
-        self.deliverer.wake()
+        """Wake the deliverer; from the store thread too (a feed-health alert queued there)."""
+        if self._loop is not None and threading.current_thread() is not self._loop_thread:
+            self._loop.call_soon_threadsafe(self.deliverer.wake)
+        else:
+            self.deliverer.wake()
 
     def _apply_personal_terms(self) -> None:
         grouped: dict[tuple[str, str], list[str]] = {}
@@ -300,7 +314,8 @@ class Daemon:
 
     async def run(self, *, seconds: float | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self.deliverer.recover()
+        self._loop, self._loop_thread = loop, threading.current_thread()
+        await self.db(self.deliverer.recover)
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
                              (signal.SIGHUP, self._reload_soon)):
             try:
@@ -314,7 +329,7 @@ class Daemon:
         # pool: the store's SQLite connection belongs to this thread
         self.scheduler.add_job(_on_loop(self._refresh_watchlists), "interval", seconds=2, id="watchlists",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self.housekeeping), "interval", hours=1, id="housekeeping",
+        self.scheduler.add_job(_on_loop(self._housekeeping_job), "interval", hours=1, id="housekeeping",
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(_on_loop(self.poller.check_silence), "interval", minutes=10, id="silence",
                                max_instances=1, coalesce=True)
@@ -326,7 +341,7 @@ class Daemon:
         metrics_server = await self._start_metrics()
         tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer")]
-        sdnotify.notify("READY=1", f"STATUS=watching {len(self.store.feeds())} feeds")
+        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s",
                  len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.config.database)
         try:
@@ -371,7 +386,8 @@ class Daemon:
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
-        self.store.close()
+        await self.db(self.store.close)  # after every call still queued there
+        self.db.close()
         log.info("raqib stopped")
 
     def stop(self) -> None:
@@ -396,6 +412,10 @@ class Daemon:
         if changed:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
 
+    async def _housekeeping_job(self) -> None:
+        async with self.pipeline.lock:  # the dedup index is pruned between ingests, never during one
+            await self.db(self.housekeeping)
+
     def housekeeping(self) -> None:
         now = self.clock()
         try:
@@ -407,26 +427,26 @@ class Daemon:
         except StoreError as exc:
             log.error("housekeeping failed error=%s", exc)
 
-    def health(self) -> tuple[bool, list[str]]:
+    async def health(self) -> tuple[bool, list[str]]:
         """(healthy, problems): the database answers a write, stories could be stored at
         the last attempt, and polling makes progress."""
         problems: list[str] = []
-        if not self.store.ping():
+        if not await self.db(self.store.ping):
             problems.append("database does not answer")
         if self.poller.store_error:
             problems.append(f"cannot store stories: {self.poller.store_error}")
         if not problems:
             # stalled: a feed is overdue and no poll has finished for a long while
             now, interval = self.clock(), sdnotify.watchdog_interval() or 30
-            overdue = self.store.next_due()
+            overdue = await self.db(self.store.next_due)
             idle = now - max(self.poller.last_progress, overdue or now)
             if overdue is not None and idle > max(600.0, 20 * interval):
                 problems.append(f"polling stalled: no poll finished for {idle:.0f} s")
         return not problems, problems
 
-    def _watchdog(self) -> None:
+    async def _watchdog(self) -> None:
         """Ping systemd only while the database answers and polling makes progress."""
-        ok, problems = self.health()
+        ok, problems = await self.health()
         if ok:
             sdnotify.notify("WATCHDOG=1")
             if self._unhealthy:

@@ -38,6 +38,7 @@ import os
 import shlex
 import socket
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -224,6 +225,9 @@ class Database:
         self.readonly = readonly
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self._lock: DatabaseLock | None = None
+        # held for a whole transaction and for every statement outside one: a caller in
+        # another thread than the daemon's store thread waits instead of interleaving
+        self.lock = threading.RLock()
         self.db: sqlite_utils.Database | None = None
         self.conn: Any
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
@@ -387,28 +391,32 @@ class Database:
     def transaction(self) -> Iterator[Any]:
         """One atomic unit of work; everything inside commits or nothing does. What it
         yields is an opaque handle the table methods that take a `conn` write through."""
-        conn = self.conn
-        if conn.in_transaction:
-            yield conn
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
+        with self.lock:
+            conn = self.conn
             if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except self.errors:
-                    pass  # the connection itself failed: nothing was committed
-            if isinstance(exc, self.errors):
-                raise self._error(exc, "database write failed", "is the disk full or the database read-only?") from exc
-            raise
+                yield conn
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except self.errors:
+                        pass  # the connection itself failed: nothing was committed
+                if isinstance(exc, self.errors):
+                    raise self._error(exc, "database write failed",
+                                      "is the disk full or the database read-only?") from exc
+                raise
 
     def _rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description or ()]
-        for row in cur:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description or ()]
+            rows = cur.fetchall()
+        for row in rows:
             yield dict(zip(names, row, strict=True))
 
     def _query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
@@ -419,7 +427,8 @@ class Database:
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
-            row = self.conn.execute(sql, params).fetchone()
+            with self.lock:
+                row = self.conn.execute(sql, params).fetchone()
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
         return row[0] if row else None

@@ -24,8 +24,9 @@ class StoryTable(Database):
             for i in range(0, len(guids), 500):
                 chunk = list(guids[i:i + 500])
                 marks = ",".join("?" * len(chunk))
-                known.update(r[0] for r in self.conn.execute(
-                    f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
+                with self.lock:
+                    known.update(r[0] for r in self.conn.execute(
+                        f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
         return known
