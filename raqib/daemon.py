@@ -333,6 +333,9 @@ class Daemon:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(_on_loop(self.poller.check_silence), "interval", minutes=10, id="silence",
                                max_instances=1, coalesce=True)
+        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
+            self.scheduler.add_job(_on_loop(self._recover_job), "interval", seconds=60, id="recover",
+                                   max_instances=1, coalesce=True)
         watchdog = sdnotify.watchdog_interval()
         if watchdog:
             self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
@@ -386,6 +389,10 @@ class Daemon:
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
+        try:
+            await self.db(self.store.release_feeds)  # polls cut short: other nodes need not wait out the lease
+        except StoreError as exc:
+            log.warning("feed leases not given back, they run out by themselves error=%s", exc)
         await self.db(self.store.close)  # after every call still queued there
         self.db.close()
         log.info("raqib stopped")
@@ -411,6 +418,10 @@ class Daemon:
             log.error("watchlist has errors, its last good version stays in force error=%s", e)
         if changed:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
+
+    async def _recover_job(self) -> None:
+        if await self.db(self.deliverer.recover):
+            self.wake_delivery()
 
     async def _housekeeping_job(self) -> None:
         async with self.pipeline.lock:  # the dedup index is pruned between ingests, never during one

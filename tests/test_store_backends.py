@@ -205,6 +205,8 @@ def test_pg_due_feeds_are_leased_to_one_node_until_the_lease_ends_or_is_released
         assert a.release_feeds([released]) == 1
         assert {f["name"] for f in b.claim_due_feeds(150.0)} == theirs | {released}
         assert {f["name"] for f in b.claim_due_feeds(161.0)} == mine | theirs  # a's lease ran out: a died
+        assert b.release_feeds() == 10  # b stops: all its leases go back at once
+        assert len(a.claim_due_feeds(162.0)) == 10
     finally:
         a.close()
         b.close()
