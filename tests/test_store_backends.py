@@ -239,6 +239,20 @@ def test_pg_story_ids_from_two_nodes_never_collide(pg):
         b.close()
 
 
+def test_pg_a_connection_the_server_dropped_is_opened_again(pg):
+    store = Store(pg)
+    try:
+        pid = sql.value(store, "SELECT pg_backend_pid()")
+        killer = Store(pg)
+        sql.value(killer, "SELECT pg_terminate_backend(?)", (pid,))
+        killer.close()
+        store.ping()  # the statement that finds the connection gone fails (a transaction cannot be replayed)
+        assert store.ping() and store.feeds() == []
+        assert sql.value(store, "SELECT pg_backend_pid()") != pid
+    finally:
+        store.close()
+
+
 def test_pg_an_unreachable_server_is_a_clear_error_within_the_timeout():
     started = time.monotonic()
     with pytest.raises(StoreError) as err:

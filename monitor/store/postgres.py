@@ -163,6 +163,9 @@ def translate(sql: str) -> str:
     return out
 
 
+_IN_TRANSACTION = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR, pq.TransactionStatus.ACTIVE)
+
+
 class PgConnection:
     """A psycopg connection that answers like the sqlite3 connection the table modules
     were written for: `execute`, `executemany` (cursors with rowcount, fetchone,
@@ -196,7 +199,8 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+        """Inside BEGIN … COMMIT (a broken connection is in none: the next statement reconnects)."""
+        return self._conn.info.transaction_status in _IN_TRANSACTION
 
     def _live(self) -> psycopg.Connection:
         if self._conn.broken or self._conn.closed:
