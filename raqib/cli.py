@@ -137,21 +137,23 @@ def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bo
 def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[ConfigError]:
     """Chats' own terms stored in the database (read-only; none if there is no database
     yet) by the rule of every watchlist term: one that can never match is a problem."""
+    from monitor.dburl import safe_url
     from monitor.errors import StoreError
     from monitor.store import read_personal_terms
     from monitor.watchlists import term_problem
 
+    where = safe_url(database) if isinstance(database, str) else str(database)  # never a password
     try:
         rows = read_personal_terms(database)
     except StoreError as exc:
-        warnings.append(f"{database}: warning: chats' own terms not checked: {exc}")
+        warnings.append(f"{where}: warning: chats' own terms not checked: {exc}")
         return []
     problems: list[ConfigError] = []
     for row in rows:
         problem = term_problem(row["term"])
         if problem:
             problems.append(ConfigError(
-                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=str(database),
+                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=where,
                 hint="the daemon skips it; the chat can remove it with /unwatch"))
     return problems
 

@@ -48,6 +48,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
@@ -99,6 +100,8 @@ def register_config_secrets(config: Config) -> int:
 
     for section in config.sections.values():
         walk(section.values)
+    if isinstance(config.database, str):  # a PostgreSQL URL's password
+        found.append(unquote(urlsplit(config.database).password or ""))
     found.extend(os.environ.get(name, "") for name in SECRET_ENV)
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     if creds and os.path.isdir(creds):
@@ -346,7 +349,7 @@ class Daemon:
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer")]
         sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s",
-                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.config.database)
+                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.store.where)
         try:
             try:
                 await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
