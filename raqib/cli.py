@@ -87,11 +87,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(str(p))
     for w in warnings:
         print(w)
-    for n in notes:
-        print(n)
     if problems:
+        for n in notes:
+            print(n)
         return 1
     print(f"ok: {path}" + (f" and watchlists in {watchlists_path}" if watchlists_path else ""))
+    for n in notes:  # after the "ok:" line scripts look for first
+        print(n)
     return 0
 
 
