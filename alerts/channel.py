@@ -9,7 +9,11 @@ quiet hours, bursts); a channel only knows *how*.
   blocked), `retry_after` asks for a pause, `unsubscribe=True` deactivates the
   destination's subscriptions, `migrate_to` moves the destination.
 - `send_digest(destination, alerts)` delivers several alerts as one message.
-- `edit(alert, ref, sources)` updates an earlier message (only where `can_edit`).
+- `send_related(alert, ref)` delivers a later story of an event as a reply to the event's
+  first alert (`ref`, what `send` returned for it); by default a plain `send`.
+- `edit(alert, ref, sources, related=...)` updates an earlier message (only where
+  `can_edit`): the outlets that carried the same text, and the related stories (other
+  outlets' own words) folded into it.
 - `session()` wraps a batch (one SMTP connection for many messages).
 - `concurrency` is how many destinations may be served at once; within one destination
   alerts go in order.
@@ -100,7 +104,7 @@ DELIVERY_OPTIONS: tuple[Option, ...] = (
 )
 ENABLED = Option("enabled", "bool", True)
 MAX_ATTEMPTS = Option("max_attempts", "int", low=1)
-DESTINATION_KEYS = ("mode", "quiet", "tz")  # what a named destination may set for itself
+DESTINATION_KEYS = ("mode", "quiet", "tz", "related")  # what a named destination may set for itself
 
 
 def read_options(section: "Section", channel: str, options: Sequence[Option]) -> dict[str, Any]:
@@ -211,7 +215,11 @@ class Channel:
             ref = await self.send(alert)
         return ref
 
-    async def edit(self, alert: "Alert", ref: str, sources: Sequence[str]) -> None:
+    async def send_related(self, alert: "Alert", ref: str) -> str | None:
+        return await self.send(alert)
+
+    async def edit(self, alert: "Alert", ref: str, sources: Sequence[str], *,
+                   related: Sequence["Alert"] = ()) -> None:
         raise NotImplementedError(f"channel {self.name} cannot edit messages")
 
     @asynccontextmanager

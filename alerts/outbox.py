@@ -18,14 +18,28 @@ Rules, per round:
 4. A failure retries with exponential backoff and full jitter (or the channel's
    `retry_after`), up to `max_attempts`; a permanent failure, or the last attempt,
    makes the row `dead` with its reason (`raqib outbox retry` revives dead rows).
-5. `update` rows edit the first message of a cluster ("also reported by …"), where the
-   channel can edit; they are throttled by their `next_try`.
+5. `update` rows edit the first message of a cluster ("also reported by …", and the
+   related stories folded into it), where the channel can edit; they are throttled by
+   their `next_try`.
+6. Related coverage is grouped, never suppressed. A `story` row of a later cluster of an
+   event (another outlet's own words) sent on its own looks up its event's first alert
+   for the same watchlist and destination (`Store.event_head`). No head (none, dead,
+   pruned, or sent in a digest without a reference) → a normal alert. A head still
+   pending or being sent → the row waits for it (put off, no attempt counted). A sent
+   head → the destination's `related` setting, else the watchlist's `related:`, decides:
+   `reply` sends it through `Channel.send_related` with the head's reference (Telegram
+   replies to it, e-mail threads under it); `edit` on a channel that can edit folds it
+   into the head's message (the row is marked sent as `edit` and an `update` row,
+   throttled like "also reported by", rewrites the head), elsewhere it is a reply;
+   `alert` sends it as a normal alert. In a digest, alerts are grouped by event instead.
 Destinations are served concurrently up to the channel's `concurrency`; within one
 destination alerts go in order.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import random
 import time
@@ -33,7 +47,8 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from monitor.errors import DeliveryError, StoreError
-from monitor.store import Store
+from monitor.models import Alert
+from monitor.store import OutboxState, Store
 
 from .channel import Channel
 from .policy import Policy
@@ -52,6 +67,8 @@ class DeliverySettings:
     backoff_max: float = 3600.0
     burst: int = 10  # more due alerts than this for one destination → one digest
     batch: int = 500  # rows read per round
+    update_throttle: float = 600.0  # at most one edit of a first message per 10 min (delivery.update_every)
+    head_wait: float = 2.0  # a related row waiting for its event's first alert looks again after this
 
 
 PolicyFor = Callable[[str, str], Policy]
@@ -149,12 +166,36 @@ class Deliverer:
                     sent += await self._send(channel, alerts_rows, digest=True)
                 else:
                     for row in alerts_rows:
-                        sent += await self._send(channel, [row], digest=False)
+                        sent += await self._send_one(channel, row, policy)
         for row in updates:
             sent += await self._update(channel, row)
         return sent
 
-    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
+    async def _send_one(self, channel: Channel, row: dict, policy: Policy) -> int:
+        """One alert on its own: a related story grouped under its event's first alert
+        (rule 6), anything else as it is."""
+        head = self.store.event_head(row) if row["kind"] == "story" else None
+        if head is None:
+            return await self._send(channel, [row], digest=False)
+        mode = policy.related or json.loads(row["payload"]).get("related") or "reply"
+        if mode == "alert":
+            return await self._send(channel, [row], digest=False)
+        if head["state"] in (OutboxState.PENDING, OutboxState.SENDING):
+            until = max(self.clock() + self.settings.head_wait, head["next_try"] + self.settings.head_wait)
+            self.store.postpone([row["id"]], until)
+            log.info("related alert waits for its event's first alert channel=%s destination=%s event=%s",
+                     channel.name, _mask(row["destination"]), row["event"])
+            return 0
+        if mode == "edit" and channel.can_edit:
+            if not self.store.claim([row["id"]]):
+                return 0
+            self.store.mark_sent([row["id"]], self.clock(), related="edit")
+            self.store.queue_update(head, row["story_id"], self.clock(), throttle=self.settings.update_throttle)
+            self.wake()
+            return 1
+        return await self._send(channel, [row], digest=False, reply_to=head["ref"])
+
+    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool, reply_to: str | None = None) -> int:
         claimed = set(self.store.claim([r["id"] for r in rows]))
         rows = [r for r in rows if r["id"] in claimed]
         if not rows:
@@ -166,6 +207,8 @@ class Deliverer:
         try:
             if digest:
                 ref = await channel.send_digest(rows[0]["destination"], alerts)
+            elif reply_to is not None:
+                ref = await channel.send_related(dataclasses.replace(alerts[0], related="reply"), reply_to)
             else:
                 ref = await channel.send(alerts[0])
         except DeliveryError as exc:
@@ -178,7 +221,7 @@ class Deliverer:
         finally:
             self.in_flight -= 1
         done = self.clock()
-        self.store.mark_sent(ids, done, ref)
+        self.store.mark_sent(ids, done, ref, related="reply" if reply_to is not None else None)
         if self.on_result:
             for r in rows:
                 self.on_result(channel.name, "sent", done - r["created"])
@@ -223,19 +266,23 @@ class Deliverer:
         return self.rng.uniform(0, cap)
 
     async def _update(self, channel: Channel, row: dict) -> int:
-        original = self.store.sent_ref(row["cluster"], row["watchlist"], row["channel"], row["destination"])
-        if not channel.can_edit or original is None:
+        first = self.store.sent_story(row["cluster"], row["watchlist"], row["channel"], row["destination"])
+        if not channel.can_edit or first is None:
             self.store.mark_sent([row["id"]], self.clock())  # nothing to edit: the update is moot
             return 0
         sources = []
         for member in self.store.cluster_sources(row["cluster"]):
             if member["feed"] not in sources:
                 sources.append(member["feed"])
+        related: list[Alert] = []
+        if first["related"] is None:  # a head: the related stories folded into it
+            related = [alert_from_row(r) for r in self.store.folded(first["event"], row["watchlist"],
+                                                                     row["channel"], row["destination"])]
         if not self.store.claim([row["id"]]):
             return 0  # another sender has it
-        alert = alert_from_row(row)
+        alert = dataclasses.replace(alert_from_row(row), related=first["related"] or "")
         try:
-            await channel.edit(alert, original, sources)
+            await channel.edit(alert, first["ref"], sources, related=related)
         except DeliveryError as exc:
             self._failed(channel, [row], exc)
             return 0

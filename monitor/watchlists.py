@@ -17,6 +17,8 @@ A watchlist file is YAML, one watchlist per file (a list of watchlists is accept
     when: first                 # first (default) | spread
     outlets: 3                  # for when: spread — this many outlets ...
     within: 60m                 # ... within this time
+    related: reply              # reply (default) | edit | alert: a later story of an
+                                # already-alerted event (other outlets' own words)
 
 Rules checked (each problem names file and line): YAML syntax; the top level must be a
 mapping (or a list of mappings); unknown keys; `terms` present and not empty; every term a
@@ -24,8 +26,9 @@ non-empty string or a mapping with exactly one of term/near/regex plus known opt
 term that normalises to no word at all; `near` with two or more terms and `within` a whole
 number of words ≥ 1 (default 10); `regex` compiled by RE2 (it may not match the empty
 string); `when` one of first/spread, `outlets` a whole number ≥ 2, `within` a duration of at
-least a minute, both only with `when: spread`; `notify` a mapping of known channel names to
-a destination or a list of them; names unique across all files (`[\\w-]+`).
+least a minute, both only with `when: spread`; `related` one of reply/edit/alert; `notify`
+a mapping of known channel names to a destination or a list of them; names unique across
+all files (`[\\w-]+`).
 
 `term_problem` is the rule for a word or phrase, and a chat's own terms (Telegram /watch,
 `personal_term`) are checked by it too. A file that cannot be loaded or compiled at all
@@ -53,14 +56,14 @@ from typing import Any, Mapping, Sequence
 from .config import parse_duration
 from .errors import ConfigError
 from .match import TOKEN_RE, Matcher, MatcherGroup, compile_regex, printable, quote
-from .models import Term, Watchlist  # defined below match and here; importable from here too
+from .models import RELATED_MODES, Term, Watchlist  # defined below match and here; importable from here too
 from .normalize import normalize_text
 from .yamlfile import YDict, YList, kind_of, line_of, parse_yaml
 
 log = logging.getLogger(__name__)
 
 WATCHLIST_KEYS = {"name", "title", "terms", "require", "exclude", "notify", "when", "outlets",
-                  "within"}
+                  "within", "related"}
 TERM_KEYS = {"term", "near", "regex", "exact", "variants", "within"}
 CHANNELS = {"console", "telegram", "email", "webhook", "apprise"}
 WHEN = ("first", "spread")
@@ -308,11 +311,17 @@ def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _P
         for key in ("outlets", "within"):
             if key in doc:
                 problems.add(f"{key}: applies only with `when: spread`", _key_line(doc, key, doc.line))
+    related = doc.get("related", "reply")
+    if not isinstance(related, str) or related.strip().lower() not in RELATED_MODES:
+        problems.add(f"related: expected reply, edit or alert, got {related!r}", _key_line(doc, "related", doc.line),
+                     hint="how a later story of an already-alerted event comes: a reply to the first alert, "
+                          "an edit of it, or an alert of its own")
+        related = "reply"
     if len(problems.errors) > before:
         return None
     return Watchlist(name=name, title=str(title).strip(), terms=terms, require=require, exclude=exclude,
                      notify=notify, when=when, outlets=outlets if when == "spread" else 0,
-                     within_minutes=within_minutes, path=file)
+                     within_minutes=within_minutes, path=file, related=related.strip().lower())
 
 
 def _parse_file(path: Path, text: str | None, strict: bool) -> tuple[list[Watchlist], list[ConfigError]]:

@@ -6,7 +6,8 @@ second daemon on the same file exits 1 naming the other's pid), open the store a
 migrations → load watchlists (a broken file is logged with file:line and left out, the
 others are in force; with none at all the daemon still polls and stores stories) and
 every chat's own terms (a stored term that can never match is logged and skipped) →
-rebuild the dedup index from the window's stories → put rows left `sending` by a crash
+rebuild the dedup index and the event index from the window's stories (with their stored
+clusters and events, never deciding again) → put rows left `sending` by a crash
 back in the queue → start channels → READY to systemd.
 
 Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
@@ -51,6 +52,7 @@ from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import Policy, policy_from_settings
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
+from monitor.dedup.events import EventGrouper, EventSettings
 from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
@@ -127,6 +129,8 @@ class Daemon:
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = settings.dedup
         self.clusterer = self._rebuild_index()
+        self.event_settings = getattr(settings, "event", None) or EventSettings()
+        self.events = self._rebuild_events()
         self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
             if ch.name == "console" and console_stream is not None:
@@ -135,7 +139,8 @@ class Daemon:
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done)
+                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
+                                 events=self.events)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -155,7 +160,8 @@ class Daemon:
         self.deliverer = Deliverer(
             self.store, self.channels,
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
-                                      backoff_max=delivery.backoff_max, burst=delivery.burst),
+                                      backoff_max=delivery.backoff_max, burst=delivery.burst,
+                                      update_throttle=delivery.update_every),
             policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done)
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
@@ -174,6 +180,16 @@ class Daemon:
         clusterer = Clusterer.rebuild(rows, settings=self.dedup_settings)
         log.info("dedup index rebuilt stories=%d seconds=%.2f", len(clusterer), time.monotonic() - started)
         return clusterer
+
+    def _rebuild_events(self) -> EventGrouper:
+        since = self.clock() - self.event_settings.window_hours * 3600.0
+        started = time.monotonic()
+        rows = ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
+                 datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
+                for r in self.store.stories_since(since))
+        events = EventGrouper.rebuild(rows, settings=self.event_settings)
+        log.info("event index rebuilt stories=%d seconds=%.2f", len(events), time.monotonic() - started)
+        return events
 
     def policy_for(self, channel: str, destination: str) -> Policy:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
@@ -402,6 +418,7 @@ class Daemon:
             pruned = self.store.prune(stories_before=now - self.retention.stories,
                                       outbox_before=now - self.retention.outbox)
             dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
+            dropped += self.events.prune(datetime.fromtimestamp(now, timezone.utc))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
                      pruned["stories"], pruned["outbox"], dropped)
         except StoreError as exc:

@@ -138,6 +138,17 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
+    # a story's event (the first story of the same event told by other outlets); an alert
+    # row's event, and how a related story's alert went (`related`: reply or edit)
+    ("005_story_event", """
+    ALTER TABLE stories ADD COLUMN event INTEGER;
+    UPDATE stories SET event=cluster;
+    CREATE INDEX IF NOT EXISTS stories_event ON stories (event);
+    ALTER TABLE outbox ADD COLUMN event INTEGER;
+    UPDATE outbox SET event=cluster;
+    ALTER TABLE outbox ADD COLUMN related TEXT;
+    CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event, watchlist, channel, destination)
+    """),
 ]
 
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB

@@ -1,9 +1,11 @@
 """Tables `stories` and `cluster_watchlists`: every story seen, and its cluster.
 
-- `stories`: every story seen, with its cluster (the id of the cluster's first story).
+- `stories`: every story seen, with its cluster (the id of the cluster's first story) and
+  its event (the id of the event's first story; copies share their cluster's event).
   `(feed, guid)` is unique: the same item polled twice is one row. Story ids come from
   AUTOINCREMENT, whose high-water mark survives pruning, so a cluster id is never reused.
-- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts).
+- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts,
+  which count the outlets of the whole event: `event_watchlists`, `event_feeds`).
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
 """
@@ -48,8 +50,9 @@ class StoryTable(Database):
 
     def stories_since(self, since: float) -> Iterator[dict]:
         try:
-            yield from self.db.query("SELECT id, cluster, title, summary, url, feed, published, fetched "
-                                     "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+            yield from self.db.query("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+                                     "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id",
+                                     (since,))
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
 
@@ -79,6 +82,30 @@ class StoryTable(Database):
         if row is None:
             return None
         return dict(zip(("id", "feed", "title", "summary", "url", "published"), row, strict=True))
+
+    def event_watchlists(self, conn: sqlite3.Connection, event: int) -> set[str]:
+        """The watchlists any story of this event matched."""
+        return {r[0] for r in conn.execute(
+            "SELECT DISTINCT watchlist FROM cluster_watchlists WHERE cluster IN "
+            "(SELECT DISTINCT cluster FROM stories WHERE event=?)", (event,))}
+
+    def event_feeds(self, conn: sqlite3.Connection, event: int, since: float | None = None) -> list[str]:
+        """The feeds of an event's stories, first first, one per story (repeats kept); with
+        `since`, only stories fetched since then."""
+        if since is None:
+            rows = conn.execute("SELECT feed FROM stories WHERE event=? ORDER BY id", (event,))
+        else:
+            rows = conn.execute("SELECT feed FROM stories WHERE event=? AND fetched >= ? ORDER BY id",
+                                (event, since))
+        return [r[0] for r in rows]
+
+    def event_lead(self, conn: sqlite3.Connection, event: int) -> dict | None:
+        """An event's first story still stored: id, cluster, feed, title, summary, url, published."""
+        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published FROM stories "
+                           "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published"), row, strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
