@@ -120,10 +120,7 @@ class Pipeline:
         cluster = int(verdict.cluster)
         link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
                                source=story.feed, published=story.published or _dt(now))
-        event = int(link.event)
-        if link.kind == "related":
-            log.info("event link story=%d event=%d of=%s score=%.3f terms=%s", story_id, event, link.of,
-                     link.score or 0.0, ",".join(link.terms[:8]))
+        event = int(link.event)  # EventGrouper logs every link with its score and terms
         matches = matcher.match(story.title, story.summary)
         fired: dict[str, list[Match]] = {}
         for m in matches:

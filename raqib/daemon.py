@@ -182,7 +182,8 @@ class Daemon:
         return clusterer
 
     def _rebuild_events(self) -> EventGrouper:
-        since = self.clock() - self.event_settings.window_hours * 3600.0
+        hours = max(self.event_settings.window_hours, self.event_settings.copy_hours)  # copies inherit longer
+        since = self.clock() - hours * 3600.0
         started = time.monotonic()
         rows = ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
                  datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
