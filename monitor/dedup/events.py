@@ -83,6 +83,8 @@ DF_RESOURCE = "arabic_df.tsv.gz"
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _UNDATED = 0.0
+TITLE_WORDS = 60  # words of a title that are read (a headline has about ten)
+_CHARS_PER_WORD = 40  # text read per word wanted: a cut never shortens real prose
 
 
 @dataclass(frozen=True)
@@ -148,16 +150,20 @@ def term_of(word: str) -> str:
     return stem if len(stem) >= 2 else ""
 
 
-def words(title: str, summary: str = "", summary_words: int = 60) -> tuple[list[str], list[str]]:
-    """The normalised content words of the title and of the summary's first words."""
-    t = [w for w in _WORD.findall(normalize_text(title)) if w not in STOP_WORDS]
+def words(title: str, summary: str = "", summary_words: int = 30) -> tuple[list[str], list[str]]:
+    """The normalised content words of the title (its first `TITLE_WORDS`) and of the
+    summary's first `summary_words` words. Text past what those words can take is never
+    read (a feed may carry a whole article, or megabytes of junk, as its summary)."""
+    t = [w for w in _WORD.findall(normalize_text(title[: TITLE_WORDS * _CHARS_PER_WORD]))[:TITLE_WORDS]
+         if w not in STOP_WORDS]
     s = []
     if summary and summary_words > 0:
-        s = [w for w in _WORD.findall(normalize_text(summary))[: summary_words] if w not in STOP_WORDS]
+        text = normalize_text(summary[: summary_words * _CHARS_PER_WORD])
+        s = [w for w in _WORD.findall(text)[:summary_words] if w not in STOP_WORDS]
     return t, s
 
 
-def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words: int = 60
+def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words: int = 30
           ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
     """Term counts of a story (a title word counts `title_weight` times), term counts of
     its title alone and, per term, the first word of the story it came from (for
