@@ -1,5 +1,5 @@
-"""Settings: the options of raqib.yaml's poll, dedup, delivery, health, retention and
-metrics sections, declared once as data and read into frozen dataclasses.
+"""Settings: the options of raqib.yaml's poll, dedup (and dedup.event), delivery, health,
+retention and metrics sections, declared once as data and read into frozen dataclasses.
 
 `read_settings(config)` is the one reading: the daemon calls it at start-up and on every
 reload (a refused reload keeps the settings in force), and `raqib check` calls
@@ -8,8 +8,10 @@ of stopping at the first. So `check` passes exactly what `run` accepts.
 
 Rules (each problem is a ConfigError naming the file and the line of the key):
 - Every option has a kind and a range, in `OPTIONS`; the defaults live there and nowhere
-  else (dedup's thresholds are `DedupSettings`' own defaults). A key not in the table is
-  an error that lists the known ones.
+  else (dedup's thresholds are `DedupSettings`' own defaults, dedup.event's
+  `EventSettings`'). A key not in the table is an error that lists the known ones.
+  `dedup.event` is a mapping inside `dedup` (`SUBSECTIONS`); anything else there is an
+  error naming its line.
 - Durations are seconds or `90s`, `5m`, `2h`, `3d`; sizes bytes or `10MB`; both must be
   finite and within the option's range. Whole numbers must be integers (not `4.5`, not
   `"4"`); numbers must be finite; switches must be `true` or `false` (the text `'false'`
@@ -32,9 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration, parse_size
-from .dedup import DedupSettings
+from .dedup import DedupSettings, EventSettings
 from .errors import ConfigError
-from .yamlfile import shown
+from .yamlfile import YDict, kind_of, line_of, shown
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -52,6 +54,7 @@ class Option:
 
 
 _DEDUP_DEFAULTS = DedupSettings()
+_EVENT_DEFAULTS = EventSettings()
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "poll": (
@@ -85,6 +88,18 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("lead_rows", "int", _DEDUP_DEFAULTS.lead_rows, 1, 8),
         Option("bucket_cap", "int", _DEDUP_DEFAULTS.bucket_cap, 1, 10_000),
         Option("max_candidates", "int", _DEDUP_DEFAULTS.max_candidates, 1, 10_000),
+    ),
+    "dedup.event": (
+        Option("window", "duration", _EVENT_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
+        Option("threshold", "number", _EVENT_DEFAULTS.threshold, 0, 1),
+        Option("title_floor", "number", _EVENT_DEFAULTS.title_floor, 0, 1),
+        Option("title_weight", "int", _EVENT_DEFAULTS.title_weight, 1, 10),
+        Option("summary_words", "int", _EVENT_DEFAULTS.summary_words, 0, 1_000),
+        Option("min_terms", "int", _EVENT_DEFAULTS.min_terms, 1, 100),
+        Option("index_terms", "int", _EVENT_DEFAULTS.index_terms, 1, 100),
+        Option("posting_cap", "int", _EVENT_DEFAULTS.posting_cap, 1, 10_000),
+        Option("max_candidates", "int", _EVENT_DEFAULTS.max_candidates, 1, 10_000),
+        Option("copy_window", "duration", _EVENT_DEFAULTS.copy_hours * HOUR, MINUTE, 30 * DAY),
     ),
     "delivery": (
         Option("max_attempts", "int", 10, 1, 1_000),
@@ -160,6 +175,27 @@ class Settings:
     health: HealthOptions
     retention: RetentionOptions
     metrics: MetricsOptions
+    event: EventSettings = EventSettings()  # dedup.event: the event level
+
+
+# A section inside another one (`dedup.event`): its parent's key that holds it.
+SUBSECTIONS = {"dedup.event": ("dedup", "event")}
+
+
+def _section(config: Config, name: str, problems: list[ConfigError]) -> Section:
+    """The options of section `name`; a nested one (`dedup.event`) is read from its parent."""
+    if name not in SUBSECTIONS:
+        return config.section(name)
+    parent_name, key = SUBSECTIONS[name]
+    parent = config.section(parent_name)
+    values = parent.values.get(key)
+    line = parent.line_of(key)
+    if values is None:
+        return Section(YDict(), parent.file, line)
+    if not isinstance(values, dict):
+        problems.append(parent.error(f"{name}: expected a mapping of options, got {kind_of(values)}", key))
+        return Section(YDict(), parent.file, line)
+    return Section(values, parent.file, line_of(values, line))
 
 
 def read_settings(config: Config) -> Settings:
@@ -179,12 +215,13 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     problems: list[ConfigError] = []
     values: dict[str, dict[str, Any]] = {}
     for name, options in OPTIONS.items():
-        section = config.section(name)
+        section = _section(config, name, problems)
         known = {o.key: o for o in options}
+        nested = {child for sub, (parent, child) in SUBSECTIONS.items() if parent == name}
         for key in section.values:
-            if key not in known:
+            if key not in known and key not in nested:
                 problems.append(section.error(f"{name}: unknown key {shown(key)} "
-                                              f"(known: {', '.join(sorted(known))})", key))
+                                              f"(known: {', '.join(sorted(set(known) | nested))})", key))
         out = values[name] = {}
         for option in options:
             if option.key not in section.values:
@@ -217,10 +254,14 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                                              "to other hosts"))
     dedup = dict(values["dedup"])
     dedup["window_hours"] = dedup.pop("window") / HOUR
+    event = dict(values["dedup.event"])
+    event["window_hours"] = event.pop("window") / HOUR
+    event["copy_hours"] = event.pop("copy_window") / HOUR
     problems.sort(key=lambda p: (p.line or 0))
     settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
                         delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
-                        retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics))
+                        retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
+                        event=EventSettings(**event))
     return settings, problems
 
 

@@ -172,7 +172,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     with _open_input(args.input) as stream:
         out = sys.stdout
-        for result in dedup_stream(stream):
+        for result in dedup_stream(stream, explain=args.explain):
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
@@ -398,8 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("watchlists", help="a watchlist YAML file or a folder of them")
     p.add_argument("input", nargs="?", help="JSON Lines of stories (default: stdin)")
     p.set_defaults(func=cmd_match)
-    p = sub.add_parser("dedup", help="cluster JSON Lines stories into one cluster per story")
+    p = sub.add_parser("dedup", help="give JSON Lines stories their copy cluster and their event")
     p.add_argument("input", nargs="?", help="JSON Lines of stories (default: stdin)")
+    p.add_argument("--explain", action="store_true",
+                   help="say why each story is in its event (kind, of, score, terms)")
     p.set_defaults(func=cmd_dedup)
     p = sub.add_parser("demo", help="run the real daemon on bundled Arabic feeds served locally")
     p.add_argument("--seconds", type=float, default=8.0)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     documents = 0
     for path in sorted((args.corpora / "antcorpus").glob("*.jsonl.gz")):
         for doc in ant_stories(path):
-            counts, _surface = terms(doc.get("title") or "", doc.get("abstract") or "",
+            counts, _in_title, _surface = terms(doc.get("title") or "", doc.get("abstract") or "",
                                      title_weight=s.title_weight, summary_words=s.summary_words)
             df.update(counts.keys())
             documents += 1

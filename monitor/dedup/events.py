@@ -83,6 +83,8 @@ DF_RESOURCE = "arabic_df.tsv.gz"
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _UNDATED = 0.0
+TITLE_WORDS = 60  # words of a title that are read (a headline has about ten)
+_CHARS_PER_WORD = 40  # text read per word wanted: a cut never shortens real prose
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,15 @@ class EventSettings:
                    level's window, `dedup.window`).
     """
     window_hours: float = 24.0
-    threshold: float = 0.3
+    threshold: float = 0.35
     title_weight: int = 2
-    summary_words: int = 60
+    summary_words: int = 30
     min_terms: int = 3
     index_terms: int = 10
     posting_cap: int = 64
     max_candidates: int = 32
     copy_hours: float = 72.0
+    title_floor: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -147,30 +150,40 @@ def term_of(word: str) -> str:
     return stem if len(stem) >= 2 else ""
 
 
-def words(title: str, summary: str = "", summary_words: int = 60) -> tuple[list[str], list[str]]:
-    """The normalised content words of the title and of the summary's first words."""
-    t = [w for w in _WORD.findall(normalize_text(title)) if w not in STOP_WORDS]
+def words(title: str, summary: str = "", summary_words: int = 30) -> tuple[list[str], list[str]]:
+    """The normalised content words of the title (its first `TITLE_WORDS`) and of the
+    summary's first `summary_words` words. Text past what those words can take is never
+    read (a feed may carry a whole article, or megabytes of junk, as its summary)."""
+    t = [w for w in _WORD.findall(normalize_text(title[: TITLE_WORDS * _CHARS_PER_WORD]))[:TITLE_WORDS]
+         if w not in STOP_WORDS]
     s = []
     if summary and summary_words > 0:
-        s = [w for w in _WORD.findall(normalize_text(summary))[: summary_words] if w not in STOP_WORDS]
+        text = normalize_text(summary[: summary_words * _CHARS_PER_WORD])
+        s = [w for w in _WORD.findall(text)[:summary_words] if w not in STOP_WORDS]
     return t, s
 
 
-def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words: int = 60
-          ) -> tuple[dict[str, int], dict[str, str]]:
-    """Term counts of a story (a title word counts `title_weight` times) and, per term,
-    the first word of the story it came from (for explaining a link)."""
+def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words: int = 30
+          ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+    """Term counts of a story (a title word counts `title_weight` times), term counts of
+    its title alone and, per term, the first word of the story it came from (for
+    explaining a link)."""
     t, s = words(title, summary, summary_words)
     counts: dict[str, int] = {}
+    in_title: dict[str, int] = {}
     surface: dict[str, str] = {}
-    for weight, ws in ((title_weight, t), (1, s)):
-        for w in ws:
-            term = term_of(w)
-            if not term:
-                continue
-            counts[term] = counts.get(term, 0) + weight
+    for w in t:
+        term = term_of(w)
+        if term:
+            in_title[term] = in_title.get(term, 0) + 1
+            counts[term] = counts.get(term, 0) + title_weight
             surface.setdefault(term, w)
-    return counts, surface
+    for w in s:
+        term = term_of(w)
+        if term:
+            counts[term] = counts.get(term, 0) + 1
+            surface.setdefault(term, w)
+    return counts, in_title, surface
 
 
 class DocumentFrequencies:
@@ -238,11 +251,11 @@ class EventGrouper:
         self._ids: list[int | str] = []
         self._events: list[int | str] = []
         self._times = array("d")
-        self._sources = array("i")  # outlet number, -1 when the story has none
-        self._start = array("q")  # where the story's terms start in _tids/_weights (absolute)
-        self._tbase = 0  # absolute offset of _tids[0]
-        self._tids = array("i")
-        self._weights = array("f")
+        self._start = array("q")  # where the story's terms start in the term columns (absolute)
+        self._tbase = 0  # absolute offset of the term columns' first entry
+        self._tids = array("i")  # term numbers
+        self._weights = array("f")  # the term's weight in the story's vector
+        self._tweights = array("f")  # its weight in the title's vector (0: not in the title)
         self._vocab: dict[str, int] = {}
         self._outlets: dict[str, int] = {}
         self._postings: dict[int, array] = {}
@@ -266,17 +279,15 @@ class EventGrouper:
                 log.debug("event link story=%s kind=copy event=%s of=%s", story_id, known, cluster)
                 return EventLink(known, "copy", cluster)
         s = self.settings
-        counts, surface = terms(title, summary, title_weight=s.title_weight, summary_words=s.summary_words)
-        freq = self.frequencies
-        freq.update(counts)
-        vector, rare = self._vector(counts)
+        counts, in_title, surface = terms(title, summary, title_weight=s.title_weight,
+                                          summary_words=s.summary_words)
+        self.frequencies.update(counts)
+        vector, rare = self._vector(counts, in_title)
         outlet = self._outlet(source)
         link = EventLink(story_id, "new")
         if len(vector) >= s.min_terms:
             link = self._best(vector, rare, surface, outlet, ts) or link
         self._remember(cluster, link.event, ts)
-        if cluster != story_id:
-            self._remember(story_id, link.event, ts)
         self._index(story_id, link.event, ts, outlet, vector, rare)
         if link.kind == "related":
             log.debug("event link story=%s kind=related event=%s of=%s score=%.3f terms=%s",
@@ -285,21 +296,20 @@ class EventGrouper:
             log.debug("event link story=%s kind=new event=%s", story_id, link.event)
         return link
 
-    def _best(self, vector: list[tuple[int, float]], rare: list[int], surface: dict[str, str],
+    def _best(self, vector: list[tuple[int, float, float]], rare: list[int], surface: dict[str, str],
               outlet: int, ts: float) -> EventLink | None:
         s = self.settings
-        query = dict(vector)
-        tids, weights, start = self._tids, self._weights, self._start
+        query = {t: (w, tw) for t, w, tw in vector}
+        tids, weights, tweights = self._tids, self._weights, self._tweights
         scored: list[tuple[float, int, float]] = []
         for i in self._candidates(rare, ts):
-            lo = start[i] - self._tbase
-            hi = (start[i + 1] - self._tbase) if i + 1 < len(start) else len(tids)
-            dot = 0.0
-            for j in range(lo, hi):
-                w = query.get(tids[j])
-                if w is not None:
-                    dot += w * weights[j]
-            if dot >= s.threshold:
+            dot = tdot = 0.0
+            for j in range(*self._span(i)):
+                q = query.get(tids[j])
+                if q is not None:
+                    dot += q[0] * weights[j]
+                    tdot += q[1] * tweights[j]
+            if dot >= s.threshold and tdot >= s.title_floor:
                 scored.append((-dot, i, dot))
         if not scored:
             return None
@@ -308,43 +318,48 @@ class EventGrouper:
             event = self._events[i]
             if outlet >= 0 and outlet in self._event_outlets.get(event, ()):
                 continue
-            return EventLink(event, "related", self._ids[i], round(dot, 3),
-                             self._explain(query, i, surface))
+            return EventLink(event, "related", self._ids[i], round(dot, 3), self._explain(query, i, surface))
         return None
 
-    def _explain(self, query: dict[int, float], i: int, surface: dict[str, str]) -> tuple[str, ...]:
+    def _span(self, i: int) -> tuple[int, int]:
+        """Where story i's terms are in the term columns."""
         lo = self._start[i] - self._tbase
-        hi = (self._start[i + 1] - self._tbase) if i + 1 < len(self._start) else len(self._tids)
-        shared = [(query[t] * self._weights[j], t) for j in range(lo, hi)
+        hi = self._start[i + 1] - self._tbase if i + 1 < len(self._start) else len(self._tids)
+        return lo, hi
+
+    def _explain(self, query: dict[int, tuple[float, float]], i: int, surface: dict[str, str]
+                 ) -> tuple[str, ...]:
+        """The story's words behind the five shared terms that carried most of the score."""
+        shared = [(query[t][0] * self._weights[j], t) for j in range(*self._span(i))
                   if (t := self._tids[j]) in query]
-        names = {tid: term for term, tid in self._vocab.items() if tid in query}
-        top = heapq.nlargest(5, shared)
-        return tuple(surface.get(names[t], names[t]) for _w, t in top)
+        top = [t for _w, t in heapq.nlargest(5, shared)]
+        names = {tid: term for term, tid in self._vocab.items() if tid in top} if top else {}
+        return tuple(surface.get(names[t], names[t]) for t in top)
 
     def _candidates(self, rare: list[int], ts: float) -> list[int]:
-        s = self.settings
+        """Stories in the window sharing index terms with the story, most shared first."""
         shared: dict[int, int] = {}
-        base = self._base
-        times = self._times
+        base, times, window = self._base, self._times, self._window
         for tid in rare:
             posting = self._postings.get(tid)
             if posting is None:
                 continue
             for serial in posting:
                 i = serial - base
-                if i < 0 or abs(times[i] - ts) > self._window:
-                    continue
-                shared[i] = shared.get(i, 0) + 1
-        if len(shared) <= s.max_candidates:
+                if i >= 0 and abs(times[i] - ts) <= window:
+                    shared[i] = shared.get(i, 0) + 1
+        cap = self.settings.max_candidates
+        if len(shared) <= cap:
             return sorted(shared)
-        best = heapq.nsmallest(s.max_candidates, shared.items(), key=lambda kv: (-kv[1], -kv[0]))
-        return sorted(i for i, _n in best)
+        return sorted(i for i, _n in heapq.nsmallest(cap, shared.items(), key=lambda kv: (-kv[1], -kv[0])))
 
-    def _vector(self, counts: dict[str, int]) -> tuple[list[tuple[int, float]], list[int]]:
-        """(term number, weight) pairs, L2-normalised, in term order; and the numbers of
-        the `index_terms` rarest terms (highest idf; ties: the first term number)."""
+    def _vector(self, counts: dict[str, int], in_title: dict[str, int]
+                ) -> tuple[list[tuple[int, float, float]], list[int]]:
+        """(term number, weight, title weight) triples, each part L2-normalised, in term
+        order; and the numbers of the `index_terms` rarest terms (highest idf; ties: the
+        lower term number)."""
         vocab, freq = self._vocab, self.frequencies
-        raw: list[tuple[int, float]] = []
+        raw: list[tuple[int, float, float]] = []
         rarity: list[tuple[float, int]] = []
         for term, count in counts.items():
             tid = vocab.get(term)
@@ -352,10 +367,12 @@ class EventGrouper:
                 tid = vocab[term] = len(vocab)
             idf = freq.idf(term)
             rarity.append((-idf, tid))
-            raw.append((tid, (1.0 + math.log(count)) * idf))
-        norm = math.sqrt(sum(w * w for _t, w in raw)) or 1.0
+            tc = in_title.get(term, 0)
+            raw.append((tid, (1.0 + math.log(count)) * idf, (1.0 + math.log(tc)) * idf if tc else 0.0))
+        norm = math.sqrt(sum(w * w for _t, w, _tw in raw)) or 1.0
+        tnorm = math.sqrt(sum(tw * tw for _t, _w, tw in raw)) or 1.0
         rare = [t for _r, t in heapq.nsmallest(self.settings.index_terms, rarity)]
-        return sorted((t, w / norm) for t, w in raw), rare
+        return sorted((t, w / norm, tw / tnorm) for t, w, tw in raw), rare
 
     # -- the index
 
@@ -374,20 +391,20 @@ class EventGrouper:
             self._cluster_times.append(ts)
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
-               vector: list[tuple[int, float]], rare: list[int]) -> None:
+               vector: list[tuple[int, float, float]], rare: list[int]) -> None:
         serial = self._base + len(self._ids)
         self._ids.append(story_id)
         self._events.append(event)
         self._times.append(ts)
-        self._sources.append(outlet)
         self._start.append(self._tbase + len(self._tids))
-        for tid, w in vector:
+        for tid, w, tw in vector:
             self._tids.append(tid)
             self._weights.append(w)
-        if outlet >= 0:
-            self._event_outlets[event] = self._event_outlets.get(event, ()) + (outlet,)
-        else:
-            self._event_outlets.setdefault(event, ())
+            self._tweights.append(tw)
+        outlets = self._event_outlets.get(event, ())
+        if outlet >= 0 and outlet not in outlets:
+            outlets += (outlet,)
+        self._event_outlets[event] = outlets
         self._event_last[event] = serial
         if len(vector) < self.settings.min_terms:
             return
@@ -415,24 +432,27 @@ class EventGrouper:
         limit = now_ts - self._window
         times = self._times
         n, total = 0, len(times)
+        # Arrival order is nearly time order; an entry older than one before it waits
+        # for that one (it is never compared outside the window meanwhile).
         while n < total and times[n] < limit:
             n += 1
         if n:
-            last_serial = self._base + n
+            gone = self._base + n  # serials below this are dropped
             for i in range(n):
                 event = self._events[i]
-                if self._event_last.get(event, last_serial) < last_serial:
+                if self._event_last.get(event, gone) < gone:
                     del self._event_last[event]
                     self._event_outlets.pop(event, None)
-            cut = (self._start[n] if n < total else self._tbase + len(self._tids)) - self._tbase
-            del self._tids[:cut]
-            del self._weights[:cut]
+            cut = self._span(n - 1)[1]
+            for column in (self._tids, self._weights, self._tweights):
+                del column[:cut]
             self._tbase += cut
-            for column in (self._ids, self._events, self._times, self._sources, self._start):
-                del column[:n]
-            self._base += n
-            floor = self._base
-            for tid in [t for t, p in self._postings.items() if p[-1] < floor]:
+            del self._ids[:n]
+            del self._events[:n]
+            del self._times[:n]
+            del self._start[:n]
+            self._base = gone
+            for tid in [t for t, p in self._postings.items() if p[-1] < gone]:
                 del self._postings[tid]
             log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
         climit = now_ts - self._copy_window
@@ -441,7 +461,7 @@ class EventGrouper:
             k += 1
         if k:
             for cluster in self._cluster_order[:k]:
-                self._event_of_cluster.pop(cluster, None)
+                del self._event_of_cluster[cluster]
             del self._cluster_order[:k]
             del ctimes[:k]
         return n
@@ -466,9 +486,9 @@ class EventGrouper:
             if cluster != story_id and cluster in self._event_of_cluster:
                 continue
             self._remember(cluster, event, ts)
-            counts, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
-                                     summary_words=s.summary_words)
+            counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
+                                               summary_words=s.summary_words)
             self.frequencies.update(counts)
-            self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts))
+            self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self
