@@ -52,7 +52,7 @@ from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import Policy, policy_from_settings
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
-from monitor.dedup.events import EventGrouper, EventSettings
+from monitor.dedup.events import EventGrouper
 from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
@@ -129,7 +129,7 @@ class Daemon:
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = settings.dedup
         self.clusterer = self._rebuild_index()
-        self.event_settings = getattr(settings, "event", None) or EventSettings()
+        self.event_settings = settings.event  # dedup.event
         self.events = self._rebuild_events()
         self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():

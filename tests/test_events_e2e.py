@@ -88,3 +88,25 @@ async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_top
     assert [s["event"] for s in stories] == [stories[0]["id"], stories[1]["id"], stories[1]["id"]]
     lines = console.getvalue().splitlines()  # the console prints all three; CNN's names its event
     assert len(lines) == 3 and lines[2].endswith(f"[event: {stories[1]['id']}]  {STORIES['CNN']['url']}")
+
+
+async def test_the_event_thresholds_of_the_config_are_the_daemons(tmp_path, feed_server, daemons, monkeypatch):
+    """`dedup.event.threshold: 0.99` in raqib.yaml: CNN's own words no longer join France 24's
+    event, so its story is an alert of its own."""
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", TOKEN)
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    (folder / "skripal.yaml").write_text(WATCHLIST, encoding="utf-8")
+    feeds = {}
+    for source in ("france24", "CNN"):
+        feed_server.route(f"/{source}.xml", text=rss(STORIES[source]))
+        feeds[source.lower()] = feed_server.url(f"/{source}.xml")
+    with FakeTelegram() as tg:
+        extra = (f'  telegram: {{api_url: "{tg.api_url}", polling: false, rate: {{chat_interval: 0.05}}}}\n'
+                 "dedup: {event: {threshold: 0.99}}")
+        daemon, _, _ = make_daemon(daemons, tmp_path, feeds, extra=extra, watchlists=folder)
+        for name in ("france24", "cnn"):
+            await poll(daemon, name)
+        expulsion, other = tg.sent(42)
+    assert reply_of(other) is None and other.text.startswith("📌") and "تطرد 23 دبلوماسيا" in other.text
+    assert sql.value(daemon.store, "SELECT COUNT(DISTINCT event) FROM stories") == 2
