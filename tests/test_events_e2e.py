@@ -7,7 +7,8 @@ of 14 March 2018 from the ANT corpus): the Kremlin denies a part in the Skripal
 poisoning (Sky News Arabia); hours later Britain expels 23 Russian diplomats, told by
 France 24 and then by CNN Arabic, each in its own words. A desk watching Russia gets one
 alert for the denial, one for the expulsion, and CNN's story as a reply threaded to the
-expulsion's alert — grouped, nothing suppressed.
+expulsion's alert — grouped, nothing suppressed — even when the daemon restarted between
+France 24's story and CNN's (the event index is rebuilt from the stored stories).
 """
 from __future__ import annotations
 
@@ -48,14 +49,18 @@ def reply_of(msg) -> dict | None:
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
-@pytest.fixture
-async def daemons():
-    made: list[Daemon] = []
-    yield made
+async def stop(made: list[Daemon]) -> None:
     for daemon in made:
         for channel in daemon.channels.values():
             await channel.close()
     await close_daemons(made)
+
+
+@pytest.fixture
+async def daemons():
+    made: list[Daemon] = []
+    yield made
+    await stop(made)
 
 
 async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_topic_event_its_own(
@@ -71,8 +76,12 @@ async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_top
     with FakeTelegram() as tg:
         extra = f'  telegram: {{api_url: "{tg.api_url}", polling: false, rate: {{chat_interval: 0.05}}}}'
         daemon, console, _ = make_daemon(daemons, tmp_path, feeds, extra=extra, watchlists=folder)
-        for name in ("skynews", "france24", "cnn"):  # in the order the outlets published
+        for name in ("skynews", "france24"):  # in the order the outlets published
             await poll(daemon, name)
+        printed = console.getvalue()
+        await stop(daemons)  # a restart: the event index is rebuilt from the stored stories
+        daemon, console, _ = make_daemon(daemons, tmp_path, feeds, extra=extra, watchlists=folder)
+        await poll(daemon, "cnn")
 
         denial, expulsion, reply = tg.sent(42)
     assert "الكرملين" in denial.text and "skynews" in denial.text
@@ -86,7 +95,7 @@ async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_top
     assert [(s["feed"], s["cluster"] == s["id"]) for s in stories] == [("skynews", True), ("france24", True),
                                                                        ("cnn", True)]  # three texts
     assert [s["event"] for s in stories] == [stories[0]["id"], stories[1]["id"], stories[1]["id"]]
-    lines = console.getvalue().splitlines()  # the console prints all three; CNN's names its event
+    lines = (printed + console.getvalue()).splitlines()  # the console prints all three; CNN's names its event
     assert len(lines) == 3 and lines[2].endswith(f"[event: {stories[1]['id']}]  {STORIES['CNN']['url']}")
 
 
