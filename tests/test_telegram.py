@@ -618,3 +618,25 @@ def test_a_digest_lists_an_events_other_outlets_under_its_first_story():
     assert lines[1].startswith("   ↳ ") and "news.example/9" in lines[1] and "CNN" in lines[1]
     assert lines[2].startswith("• ") and "news.example/8" in lines[2]
     assert "(3)" in text  # three stories under the watchlist
+
+
+def test_a_reply_edited_for_copies_of_its_text_stays_related_coverage(tg, store):
+    related_pair(store, "reply")
+
+    async def run():
+        ch = make_channel(tg, store)
+        try:
+            await drain(store, ch, rounds=1)
+            with store.transaction() as conn:  # CNN's text, then a copy of it by another outlet
+                for sid, feed in ((9, "CNN"), (10, "alhurra")):
+                    store.insert_story(conn, {"id": sid, "feed": feed, "guid": str(sid), "url": SECOND_URL,
+                                              "title": SECOND, "fetched": ch.clock.now, "cluster": 9, "event": 7})
+                store.queue_updates(conn, 9, 10, ch.clock.now, channels={"telegram"}, throttle=1.0)
+            await drain(store, ch, rounds=2)
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    first, reply = tg.sent(42)
+    assert reply.edits and reply.text.startswith("🔗 <b>تغطية ذات صلة</b> · CNN")
+    assert "نقلته أيضاً: alhurra" in reply.text and not first.edits

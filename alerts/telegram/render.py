@@ -74,9 +74,9 @@ def _linked_title(alert: Alert, limit: int = 0) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{entry}</a>' if url else entry
 
 
-def render_related(alert: Alert, *, lang: str = "ar") -> str:
+def render_related(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) -> str:
     """A related story sent as a reply to its event's first alert: heading and outlet,
-    its own title and link, its time."""
+    its own title and link, its time (and the other outlets of its text, once edited)."""
     L = LABELS.get(lang, LABELS["ar"])
     head = "🔗 <b>" + _esc(L["related"]) + "</b>"
     if alert.source:
@@ -84,6 +84,9 @@ def render_related(alert: Alert, *, lang: str = "ar") -> str:
     lines = [head, _linked_title(alert)]
     if when(alert):
         lines.append(f"<i>{_esc(when(alert))}</i>")
+    others = [s for s in also if s and s != alert.source]
+    if others:
+        lines.append(_esc(L["also"] + "، ".join(others)))
     return rtl(lines)
 
 
@@ -93,7 +96,7 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     related stories folded into it."""
     L = LABELS.get(lang, LABELS["ar"])
     if alert.related == "reply":
-        return render_related(alert, lang=lang)
+        return render_related(alert, lang=lang, also=also)
     alert = bounded(alert)
     title = " ".join(alert.title.split()) if "\n" in alert.title else alert.title
     title_html = _bold(title, alert, "title") if title == alert.title else _esc(title)
