@@ -9,8 +9,9 @@ quiet hours, bursts); a channel only knows *how*.
   blocked), `retry_after` asks for a pause, `unsubscribe=True` deactivates the
   destination's subscriptions, `migrate_to` moves the destination.
 - `send_digest(destination, alerts)` delivers several alerts as one message.
-- `send_related(alert, ref)` delivers a later story of an event as a reply to the event's
-  first alert (`ref`, what `send` returned for it); by default a plain `send`.
+- `send_related(alert, ref, head=...)` delivers a later story of an event as a reply to
+  the event's first alert (`head`, and `ref`, what `send` returned for it); by default a
+  plain `send`.
 - `edit(alert, ref, sources, related=...)` updates an earlier message (only where
   `can_edit`): the outlets that carried the same text, and the related stories (other
   outlets' own words) folded into it.
@@ -215,7 +216,7 @@ class Channel:
             ref = await self.send(alert)
         return ref
 
-    async def send_related(self, alert: "Alert", ref: str) -> str | None:
+    async def send_related(self, alert: "Alert", ref: str, *, head: "Alert | None" = None) -> str | None:
         return await self.send(alert)
 
     async def edit(self, alert: "Alert", ref: str, sources: Sequence[str], *,

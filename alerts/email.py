@@ -30,8 +30,9 @@ Rules:
 - Threads: messages of one event share a thread. `send` returns the message's
   Message-ID, which the outbox keeps as the alert's reference; a later story of the same
   event (`send_related`, another outlet's own words) carries `In-Reply-To` and
-  `References` naming the event's first message, so mail clients group them. Its
-  subject is its own, marked "تغطية ذات صلة".
+  `References` naming the event's first message, and that message's subject after "Re: "
+  (clients that thread by subject too, like Gmail, group it then); its body opens with
+  "تغطية ذات صلة" and its outlet, then its own title, link and lead.
 - A digest groups alerts by watchlist, then by event, then by cluster (one entry per
   story cluster with the number of alerts it caused and the outlets that carried it; an
   event's later clusters are listed under its first), with counts in the subject and
@@ -228,8 +229,8 @@ class EmailChannel(Channel):
     async def send(self, alert: Alert) -> str | None:
         return await self._deliver(alert.destination, lambda: self.build_message(alert))
 
-    async def send_related(self, alert: Alert, ref: str) -> str | None:
-        return await self._deliver(alert.destination, lambda: self.build_message(alert, thread=ref))
+    async def send_related(self, alert: Alert, ref: str, *, head: Alert | None = None) -> str | None:
+        return await self._deliver(alert.destination, lambda: self.build_message(alert, thread=ref, head=head))
 
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         if not alerts:
@@ -304,15 +305,20 @@ class EmailChannel(Channel):
             parts.append(label)
         return " — ".join(p for p in parts if p) + ": " + title
 
-    def build_message(self, alert: Alert, *, thread: str | None = None) -> EmailMessage:
-        """One alert; `thread` the Message-ID of its event's first message, if any."""
+    def build_message(self, alert: Alert, *, thread: str | None = None, head: Alert | None = None) -> EmailMessage:
+        """One alert; `thread` the Message-ID of its event's first message (`head`), if any."""
         alert = bounded(alert)
-        msg = self._envelope(alert.destination, self.subject(alert))
-        if thread and _MSGID.match(thread):
+        threaded = bool(thread and _MSGID.match(thread))
+        subject = "Re: " + self.subject(head) if threaded and head is not None else self.subject(alert)
+        msg = self._envelope(alert.destination, subject)
+        if threaded:
             msg["In-Reply-To"] = thread
             msg["References"] = thread
-        msg.set_content(_alert_text(alert) + _footer_text(self.unsubscribe), cte="8bit")
-        body = _alert_html(alert)
+        text, body = _alert_text(alert), _alert_html(alert)
+        if alert.related == "reply":  # another outlet's own words on the event of the thread
+            heading = " · ".join(one_line(p) for p in (RELATED_LABEL, alert.source) if p)
+            text, body = f"{heading}\n\n{text}", f'<p class="related">{html.escape(heading)}</p>\n{body}'
+        msg.set_content(text + _footer_text(self.unsubscribe), cte="8bit")
         msg.add_alternative(_page(f"{html.escape(one_line(alert.watchlist_title or alert.watchlist))}", body,
                                   self.unsubscribe), subtype="html", cte="8bit")
         msg["Content-Language"] = "ar"  # after the body: set_content drops Content-* headers

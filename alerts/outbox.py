@@ -193,9 +193,9 @@ class Deliverer:
             self.store.queue_update(head, row["story_id"], self.clock(), throttle=self.settings.update_throttle)
             self.wake()
             return 1
-        return await self._send(channel, [row], digest=False, reply_to=head["ref"])
+        return await self._send(channel, [row], digest=False, head=head)
 
-    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool, reply_to: str | None = None) -> int:
+    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool, head: dict | None = None) -> int:
         claimed = set(self.store.claim([r["id"] for r in rows]))
         rows = [r for r in rows if r["id"] in claimed]
         if not rows:
@@ -207,8 +207,9 @@ class Deliverer:
         try:
             if digest:
                 ref = await channel.send_digest(rows[0]["destination"], alerts)
-            elif reply_to is not None:
-                ref = await channel.send_related(dataclasses.replace(alerts[0], related="reply"), reply_to)
+            elif head is not None:  # a related story, under its event's first alert
+                ref = await channel.send_related(dataclasses.replace(alerts[0], related="reply"), head["ref"],
+                                                 head=alert_from_row(head))
             else:
                 ref = await channel.send(alerts[0])
         except DeliveryError as exc:
@@ -221,7 +222,7 @@ class Deliverer:
         finally:
             self.in_flight -= 1
         done = self.clock()
-        self.store.mark_sent(ids, done, ref, related="reply" if reply_to is not None else None)
+        self.store.mark_sent(ids, done, ref, related="reply" if head is not None else None)
         if self.on_result:
             for r in rows:
                 self.on_result(channel.name, "sent", done - r["created"])

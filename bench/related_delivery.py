@@ -42,7 +42,7 @@ class ReferenceChannel(Channel):
     async def send(self, alert):
         return f"d:{alert.id}"
 
-    async def send_related(self, alert, ref):
+    async def send_related(self, alert, ref, *, head=None):
         self.replies += 1
         return f"d:{alert.id}"
 

@@ -405,8 +405,11 @@ async def test_messages_of_one_event_share_a_thread_and_another_event_starts_its
     for later in (second, third):
         assert later["In-Reply-To"] == head and later["References"] == head
         assert later["Message-ID"] != head
-        assert "تغطية ذات صلة" in later["Subject"]
-    assert "خطة الوزير تبدأ" in second["Subject"] and "okaz" in second.get_body(("plain",)).get_content()
+        assert later["Subject"] == "Re: " + first["Subject"]  # clients that thread by subject group it too
+        assert later.get_body(("plain",)).get_content().startswith("تغطية ذات صلة · ")
+    plain = second.get_body(("plain",)).get_content()
+    assert plain.replace("\r\n", "\n").startswith("تغطية ذات صلة · okaz\n\nأرامكو: خطة الوزير تبدأ الشهر المقبل")
+    assert "تغطية ذات صلة · okaz" in second.get_body(("html",)).get_content()
     assert other["In-Reply-To"] is None and "أرباح الربع الثالث" in other["Subject"]
     assert [m["In-Reply-To"] for m in inbox.to("news@example.org")] == [None, None]
     assert sql.value(store, "SELECT ref FROM outbox WHERE cluster=1") == head

@@ -376,7 +376,7 @@ class TelegramChannel(Channel):
         await self.send_html(destination, render_digest(alerts, lang=self.lang_of(destination)))
         return None  # a digest is never edited by a cluster update
 
-    async def send_related(self, alert: Alert, ref: str) -> str | None:
+    async def send_related(self, alert: Alert, ref: str, *, head: Alert | None = None) -> str | None:
         destination, _, message_id = ref.rpartition(":")
         reply = None
         if destination == alert.destination and message_id.isdigit():
