@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Mapping, Protoco
 
 from monitor.config import Section
 from monitor.errors import ConfigError
+from monitor.models import RELATED_MODES
 from monitor.yamlfile import shown
 
 from .policy import policy_from_settings
@@ -102,6 +103,7 @@ DELIVERY_OPTIONS: tuple[Option, ...] = (
     Option("digest", "text", "instant"),  # the default mode: instant | hourly | daily@HH:MM
     Option("quiet", "any"),  # "22:00-07:00" or off
     Option("tz", "text"),  # IANA zone name; UTC when not given
+    Option("related", "text", choices=RELATED_MODES),  # reply | edit | alert; else each watchlist's related:
 )
 ENABLED = Option("enabled", "bool", True)
 MAX_ATTEMPTS = Option("max_attempts", "int", low=1)
@@ -177,7 +179,7 @@ class Channel:
         self.values = read_options(section, self.name, self.options)
         self.defaults: dict[str, Any] = {}
         if "digest" in self.values:
-            self.defaults = {k: self.values[k] for k in ("quiet", "tz") if self.values[k] is not None}
+            self.defaults = {k: self.values[k] for k in ("quiet", "tz", "related") if self.values[k] is not None}
             self.defaults["mode"] = self.values["digest"]
         self.named: dict[str, dict[str, Any]] = {}  # destination table: name → its settings
         self.configure()

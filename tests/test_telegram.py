@@ -502,32 +502,35 @@ async def drain(store: Store, ch: TelegramChannel, rounds: int = 3) -> None:
     """Delivery rounds 10 virtual seconds apart (a throttled edit is due within 5 s); the
     chat's settings read as the daemon reads them."""
     d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(update_throttle=1.0), clock=ch.clock,
-                  policy_for=lambda c, dest: policy_from_settings(store.destination_settings(c, dest)))
+                  policy_for=lambda c, dest: policy_from_settings({**ch.destination_defaults(dest),
+                                                                   **store.destination_settings(c, dest)}))
     for _ in range(rounds):
         await d.run_once()
         ch.clock.now += 10
 
 
-RELATED_CASES = [  # the watchlist's related:, the chat's /related, what the chat gets
-    ("reply", None, "reply"),
-    (None, None, "reply"),  # the default
-    ("edit", None, "edit"),
-    ("alert", None, "alert"),
-    ("reply", "alert", "alert"),  # the chat's choice wins over the watchlist's
-    ("alert", "reply", "reply"),
-    ("alert", "edit", "edit"),
+RELATED_CASES = [  # the watchlist's related:, channels.telegram.related, the chat's /related, what it gets
+    ("reply", None, None, "reply"),
+    (None, None, None, "reply"),  # the default
+    ("edit", None, None, "edit"),
+    ("alert", None, None, "alert"),
+    ("reply", None, "alert", "alert"),  # the chat's choice wins over the watchlist's
+    ("alert", None, "reply", "reply"),
+    ("alert", None, "edit", "edit"),
+    ("reply", "alert", None, "alert"),  # the config's, for every chat
+    ("reply", "alert", "edit", "edit"),  # and the chat's over the config's
 ]
 
 
-@pytest.mark.parametrize(("listed", "chat", "seen"), RELATED_CASES)
+@pytest.mark.parametrize(("listed", "config", "chat", "seen"), RELATED_CASES)
 def test_a_related_story_is_a_reply_an_edit_or_an_alert_as_the_watchlist_and_the_chat_say(
-        tg, store, listed, chat, seen):
+        tg, store, listed, config, chat, seen):
     if chat:
         store.update_destination_settings("telegram", "42", related=chat)
     related_pair(store, listed)
 
     async def run():
-        ch = make_channel(tg, store)
+        ch = make_channel(tg, store, **({"related": config} if config else {}))
         try:
             await drain(store, ch)
         finally:
