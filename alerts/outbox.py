@@ -30,8 +30,10 @@ Rules, per round:
    `reply` sends it through `Channel.send_related` with the head's reference (Telegram
    replies to it, e-mail threads under it); `edit` on a channel that can edit folds it
    into the head's message (the row is marked sent as `edit` and an `update` row,
-   throttled like "also reported by", rewrites the head), elsewhere it is a reply;
-   `alert` sends it as a normal alert. In a digest, alerts are grouped by event instead.
+   throttled like "also reported by", rewrites the head, in one transaction), elsewhere
+   it is a reply; `alert` sends it as a normal alert. When that edit fails for good (the
+   first message was deleted), the stories folded into it go back to the queue as
+   alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are grouped by event instead.
 Destinations are served concurrently up to the channel's `concurrency`; within one
 destination alerts go in order.
 """
@@ -174,8 +176,8 @@ class Deliverer:
     async def _send_one(self, channel: Channel, row: dict, policy: Policy) -> int:
         """One alert on its own: a related story grouped under its event's first alert
         (rule 6), anything else as it is."""
-        head = self.store.event_head(row) if row["kind"] == "story" else None
-        if head is None:
+        head = self.store.event_head(row) if row["kind"] == "story" and row["related"] is None else None
+        if head is None:  # not a related story, or one its event's first message could not take
             return await self._send(channel, [row], digest=False)
         mode = policy.related or json.loads(row["payload"]).get("related") or "reply"
         if mode == "alert":
@@ -189,8 +191,7 @@ class Deliverer:
         if mode == "edit" and channel.can_edit:
             if not self.store.claim([row["id"]]):
                 return 0
-            self.store.mark_sent([row["id"]], self.clock(), related="edit")
-            self.store.queue_update(head, row["story_id"], self.clock(), throttle=self.settings.update_throttle)
+            self.store.fold(row, head, self.clock(), throttle=self.settings.update_throttle)
             self.wake()
             return 1
         return await self._send(channel, [row], digest=False, head=head)
@@ -230,7 +231,8 @@ class Deliverer:
                  channel.name, _mask(rows[0]["destination"]), len(rows), digest, done - started)
         return len(rows)
 
-    def _failed(self, channel: Channel, rows: list[dict], exc: DeliveryError) -> None:
+    def _failed(self, channel: Channel, rows: list[dict], exc: DeliveryError) -> str:
+        """Retry or bury the rows; returns "moved", "retry" or "dead"."""
         ids = [r["id"] for r in rows]
         destination = rows[0]["destination"]
         if exc.migrate_to:
@@ -238,7 +240,7 @@ class Deliverer:
             self.store.mark_retry(ids, self.clock(), f"moved to {exc.migrate_to}")
             log.warning("destination moved channel=%s old=%s new=%s", channel.name,
                         _mask(destination), _mask(exc.migrate_to))
-            return
+            return "moved"
         if exc.unsubscribe:
             n = self.store.unsubscribe(channel.name, destination)
             log.warning("destination gone, subscriptions deactivated channel=%s destination=%s count=%d",
@@ -260,6 +262,7 @@ class Deliverer:
         if self.on_result:
             for _ in rows:
                 self.on_result(channel.name, outcome, None)
+        return outcome
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter: uniform(0, min(max, base·2^(n−1)))."""
@@ -284,12 +287,15 @@ class Deliverer:
         alert = dataclasses.replace(alert_from_row(row), related=first["related"] or "")
         try:
             await channel.edit(alert, first["ref"], sources, related=related)
-        except DeliveryError as exc:
-            self._failed(channel, [row], exc)
-            return 0
         except Exception as exc:
-            log.exception("channel edit failed unexpectedly channel=%s", channel.name)
-            self._failed(channel, [row], DeliveryError(str(exc), channel=channel.name))
+            if not isinstance(exc, DeliveryError):
+                log.exception("channel edit failed unexpectedly channel=%s", channel.name)
+                exc = DeliveryError(str(exc), channel=channel.name)
+            if self._failed(channel, [row], exc) == "dead" and related:
+                # the first message cannot take them (deleted, say): never hide a story
+                n = self.store.unfold([a.id for a in related], self.clock())
+                log.warning("related stories folded into a message that cannot be edited go as alerts "
+                            "channel=%s destination=%s count=%d", channel.name, _mask(row["destination"]), n)
             return 0
         self.store.mark_sent([row["id"]], self.clock())
         return 1

@@ -643,3 +643,23 @@ def test_a_reply_edited_for_copies_of_its_text_stays_related_coverage(tg, store)
     first, reply = tg.sent(42)
     assert reply.edits and reply.text.startswith("🔗 <b>تغطية ذات صلة</b> · CNN")
     assert "نقلته أيضاً: alhurra" in reply.text and not first.edits
+
+
+def test_stories_folded_into_a_deleted_first_message_come_as_alerts_of_their_own(tg, store):
+    tg.fail("editMessageText", "400", chat_id=42, description="Bad Request: message to edit not found")
+    related_pair(store, "edit")
+
+    async def run():
+        ch = make_channel(tg, store)
+        try:
+            await drain(store, ch, rounds=4)
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    first, second = tg.sent(42)  # the edit failed for good: CNN's story is not lost
+    assert not first.edits and reply_of(second) is None
+    assert second.text.startswith("📌") and html.escape(SECOND, quote=False) in second.text
+    assert sql.rows(store, "SELECT kind, state, related FROM outbox ORDER BY id") == [
+        {"kind": "story", "state": "sent", "related": None}, {"kind": "story", "state": "sent", "related": "own"},
+        {"kind": "update", "state": "dead", "related": None}]

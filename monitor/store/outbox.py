@@ -13,8 +13,9 @@ under, the event's first `story` row for the same (watchlist, channel, destinati
 went, or is still to go, as an alert of its own (`related` NULL; pending or sending, or
 sent with a reference; a dead row, a digest's row without a reference, or a pruned one
 is no head). How a related row went is kept in `related`: `reply` (a message of its own
-threaded under the head's) or `edit` (folded into the head's message, which an `update`
-row rewrites: `folded` lists them).
+threaded under the head's), `edit` (folded into the head's message, which an `update`
+row rewrites: `fold`, `folded`) or `own` (folded once, but the head's message could not
+be edited: `unfold` queues it again as an alert of its own).
 
 States (`OutboxState`): pending → sending → sent | dead.
 - `claim` moves pending rows to sending, one sender each; a crash leaves them sending,
@@ -75,12 +76,24 @@ class OutboxTable(Database):
                 self._queue_update(conn, channel, destination, watchlist, cluster, event, story_id, payload,
                                    now, throttle)
 
-    def queue_update(self, head: dict, story_id: int, now: float, *, throttle: float) -> None:
-        """An `update` row for one sent `story` row (`head`), as `queue_updates` makes them:
-        a related story folded into the head's message asks for it to be rewritten."""
+    def fold(self, row: dict, head: dict, now: float, *, throttle: float) -> None:
+        """A related row goes into its head's message: marked sent as `edit`, and an `update`
+        row for the head (as `queue_updates` makes them) asks for the message to be
+        rewritten — both or neither."""
         with self.transaction() as conn:
+            conn.execute(f"UPDATE outbox SET state='{SENT}', sent_at=?, last_error=NULL, held=0, related='edit' "
+                         "WHERE id=?", (now, row["id"]))
             self._queue_update(conn, head["channel"], head["destination"], head["watchlist"], head["cluster"],
-                               head["event"], story_id, head["payload"], now, throttle)
+                               head["event"], row["story_id"], head["payload"], now, throttle)
+
+    def unfold(self, ids: Sequence[int], now: float) -> int:
+        """Folded rows whose head's message cannot be edited go back to the queue as alerts
+        of their own (`related` = `own`)."""
+        if not ids:
+            return 0
+        cur = self._execute(f"UPDATE outbox SET state='{PENDING}', related='own', next_try=?, attempts=0, "
+                            f"sent_at=NULL WHERE related='edit' AND id IN ({_marks(ids)})", (now, *ids))
+        return cur.rowcount
 
     @staticmethod
     def _queue_update(conn: sqlite3.Connection, channel: str, destination: str, watchlist: str, cluster: int,
