@@ -33,7 +33,8 @@ Rules, per round:
    throttled like "also reported by", rewrites the head, in one transaction), elsewhere
    it is a reply; `alert` sends it as a normal alert. When that edit fails for good (the
    first message was deleted), the stories folded into it go back to the queue as
-   alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are grouped by event instead.
+   alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are
+   grouped by event instead.
 Destinations are served concurrently up to the channel's `concurrency`; within one
 destination alerts go in order.
 """
