@@ -98,6 +98,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("min_terms", "int", _EVENT_DEFAULTS.min_terms, 1, 100),
         Option("index_terms", "int", _EVENT_DEFAULTS.index_terms, 1, 100),
         Option("posting_cap", "int", _EVENT_DEFAULTS.posting_cap, 1, 10_000),
+        Option("min_shared", "int", _EVENT_DEFAULTS.min_shared, 1, 100),
         Option("max_candidates", "int", _EVENT_DEFAULTS.max_candidates, 1, 10_000),
         Option("copy_window", "duration", _EVENT_DEFAULTS.copy_hours * HOUR, MINUTE, 30 * DAY),
     ),

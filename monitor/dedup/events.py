@@ -9,8 +9,9 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
    remembered is decided as below). Copies are not indexed and do not count as their
    outlet's story of the event.
 2. **related** — otherwise the story is compared with the stories of other clusters
-   within `window_hours` of it and joins the event of its best match whose cosine
-   similarity (below) is at least `threshold`, unless that event already holds a story
+   within `window_hours` of it and joins the event of its best match: a story whose
+   cosine similarity with it (below) is at least `threshold` and whose title's cosine
+   with its title is at least `title_floor`, unless that event already holds a story
    of the same outlet (`source`): **an event holds at most one story per outlet**. An
    outlet does not tell one event twice in its own words within a day; two of its
    stories on one topic are two events (the rule alone cut wrong merges of same-topic
@@ -39,21 +40,29 @@ ln((N + 1) / (df + 1)) + 1, where df and N come from a document-frequency table 
 with Raqib (`monitor/data/arabic_df.tsv.gz`, counts only, built by
 `scripts/build_event_df.py` from the ANT corpus) and are updated online: every story
 that is not a copy adds one to N and to the df of each of its terms. Vectors are
-L2-normalised; the score of a pair is their cosine (0..1). A story with fewer than
-`min_terms` terms never joins or is joined (a one-word column title is no event).
+L2-normalised; the score of a pair is their cosine (0..1). The titles' own vectors (the
+title's terms alone, weighted the same way) give the title cosine. A story with fewer
+than `min_terms` terms never joins or is joined (a one-word column title is no event).
+Scores are compared as computed (float32 weights); the score a link reports is rounded
+to three places.
 
 Candidates: each story indexes only its `index_terms` rarest terms (highest idf) in an
 inverted index (each term keeps its `posting_cap` most recent stories), and looks up its
-own `index_terms` rarest terms there; candidates are ranked by how many of those terms
-they share (ties: newest first), and the best `max_candidates` are scored.
+own `index_terms` rarest terms there; candidates share at least `min_shared` of them,
+are ranked by how many they share (ties: newest first), and the best `max_candidates`
+are scored.
 
 Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=...
 terms=...`, the terms that carried most of the score, as the story wrote them).
 
-Layout (compact; no object per story beyond its id, cluster and event): stories are
-numbered in arrival order; their ids, events, times, outlets and the slices of one
-shared array of term numbers and one of float32 weights are kept in columns, and
-`prune(now)` cuts the columns' fronts.
+Layout (compact; no object per story beyond its id and its event's id): stories are
+numbered in arrival order; their ids, events, times and where their terms start are
+columns (lists and arrays), their terms one shared array of term numbers beside two of
+float32 weights (story and title); an index term's posting is an array of story numbers.
+`prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
+in the window, the postings whose stories are all gone, and the clusters' events older
+than `copy_hours`. Term numbers (the vocabulary) and the document frequencies are kept
+for the life of the process: they grow with the distinct terms seen, not with stories.
 """
 from __future__ import annotations
 
@@ -92,18 +101,25 @@ class EventSettings:
     """Thresholds of the event level (`dedup.event:` in the config); see the module docstring.
 
     window_hours   stories further apart than this are never compared (24).
-    threshold      lowest cosine similarity of TF-IDF vectors that joins an event (0.3).
+    threshold      lowest cosine similarity of the stories' TF-IDF vectors that joins
+                   an event (0.35).
+    title_floor    ... and the cosine of the titles' own vectors must reach this too
+                   (0.2): two events of one story line (an attack, the arrest of the
+                   attacker's family) share their background in the summaries, rarely
+                   their headlines.
     title_weight   how many times a title word counts against a summary word (2).
-    summary_words  words of the summary that are read (60).
+    summary_words  words of the summary that are read (30; the title's first 60).
     min_terms      terms a story needs to join or be joined (3).
     index_terms    rarest terms a story is indexed under and looks up (10).
     posting_cap    most recent stories an index term keeps (64).
+    min_shared     index terms a candidate must share with the story (1).
     max_candidates candidates scored per story, most shared index terms first (32).
     copy_hours     how long a cluster's event is remembered for its copies (72: the copy
                    level's window, `dedup.window`).
     """
     window_hours: float = 24.0
     threshold: float = 0.35
+    title_floor: float = 0.2
     title_weight: int = 2
     summary_words: int = 30
     min_terms: int = 3
@@ -111,7 +127,7 @@ class EventSettings:
     posting_cap: int = 64
     max_candidates: int = 32
     copy_hours: float = 72.0
-    title_floor: float = 0.2
+    min_shared: int = 1
 
 
 @dataclass(frozen=True)
@@ -256,7 +272,8 @@ class EventGrouper:
         self._tids = array("i")  # term numbers
         self._weights = array("f")  # the term's weight in the story's vector
         self._tweights = array("f")  # its weight in the title's vector (0: not in the title)
-        self._vocab: dict[str, int] = {}
+        self._vocab: dict[str, int] = {}  # term -> its number
+        self._names: list[str] = []  # number -> term
         self._outlets: dict[str, int] = {}
         self._postings: dict[int, array] = {}
         # event -> outlets of its stories (not copies), and the serial of its last story
@@ -299,18 +316,20 @@ class EventGrouper:
     def _best(self, vector: list[tuple[int, float, float]], rare: list[int], surface: dict[str, str],
               outlet: int, ts: float) -> EventLink | None:
         s = self.settings
-        query = {t: (w, tw) for t, w, tw in vector}
+        query = {t: w for t, w, _tw in vector}
+        tquery = {t: tw for t, _w, tw in vector if tw}
         tids, weights, tweights = self._tids, self._weights, self._tweights
+        threshold, floor = s.threshold, s.title_floor
         scored: list[tuple[float, int, float]] = []
         for i in self._candidates(rare, ts):
-            dot = tdot = 0.0
-            for j in range(*self._span(i)):
-                q = query.get(tids[j])
-                if q is not None:
-                    dot += q[0] * weights[j]
-                    tdot += q[1] * tweights[j]
-            if dot >= s.threshold and tdot >= s.title_floor:
-                scored.append((-dot, i, dot))
+            lo, hi = self._span(i)
+            terms_i = tids[lo:hi]
+            dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
+            if dot < threshold:
+                continue
+            if sum(tquery.get(t, 0.0) * w for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:
+                continue
+            scored.append((-dot, i, dot))
         if not scored:
             return None
         scored.sort()  # best first; equal scores: the older story
@@ -327,14 +346,12 @@ class EventGrouper:
         hi = self._start[i + 1] - self._tbase if i + 1 < len(self._start) else len(self._tids)
         return lo, hi
 
-    def _explain(self, query: dict[int, tuple[float, float]], i: int, surface: dict[str, str]
-                 ) -> tuple[str, ...]:
+    def _explain(self, query: dict[int, float], i: int, surface: dict[str, str]) -> tuple[str, ...]:
         """The story's words behind the five shared terms that carried most of the score."""
-        shared = [(query[t][0] * self._weights[j], t) for j in range(*self._span(i))
+        shared = [(query[t] * self._weights[j], t) for j in range(*self._span(i))
                   if (t := self._tids[j]) in query]
-        top = [t for _w, t in heapq.nlargest(5, shared)]
-        names = {tid: term for term, tid in self._vocab.items() if tid in top} if top else {}
-        return tuple(surface.get(names[t], names[t]) for t in top)
+        names = self._names
+        return tuple(surface.get(names[t], names[t]) for _w, t in heapq.nlargest(5, shared))
 
     def _candidates(self, rare: list[int], ts: float) -> list[int]:
         """Stories in the window sharing index terms with the story, most shared first."""
@@ -348,6 +365,9 @@ class EventGrouper:
                 i = serial - base
                 if i >= 0 and abs(times[i] - ts) <= window:
                     shared[i] = shared.get(i, 0) + 1
+        least = self.settings.min_shared
+        if least > 1:
+            shared = {i: n for i, n in shared.items() if n >= least}
         cap = self.settings.max_candidates
         if len(shared) <= cap:
             return sorted(shared)
@@ -355,24 +375,31 @@ class EventGrouper:
 
     def _vector(self, counts: dict[str, int], in_title: dict[str, int]
                 ) -> tuple[list[tuple[int, float, float]], list[int]]:
-        """(term number, weight, title weight) triples, each part L2-normalised, in term
-        order; and the numbers of the `index_terms` rarest terms (highest idf; ties: the
-        lower term number)."""
-        vocab, freq = self._vocab, self.frequencies
+        """(term number, weight, title weight) triples, each part L2-normalised; and the
+        numbers of the `index_terms` rarest terms (highest idf; ties: the lower number)."""
+        vocab, names, df = self._vocab, self._names, self.frequencies.df
+        log = math.log
+        top = log(self.frequencies.documents + 1) + 1.0  # idf = ln((N + 1) / (df + 1)) + 1
         raw: list[tuple[int, float, float]] = []
         rarity: list[tuple[float, int]] = []
+        norm = tnorm = 0.0
         for term, count in counts.items():
             tid = vocab.get(term)
             if tid is None:
-                tid = vocab[term] = len(vocab)
-            idf = freq.idf(term)
+                tid = vocab[term] = len(names)
+                names.append(term)
+            idf = top - log(df.get(term, 0) + 1)
             rarity.append((-idf, tid))
+            w = (1.0 + log(count)) * idf if count > 1 else idf
             tc = in_title.get(term, 0)
-            raw.append((tid, (1.0 + math.log(count)) * idf, (1.0 + math.log(tc)) * idf if tc else 0.0))
-        norm = math.sqrt(sum(w * w for _t, w, _tw in raw)) or 1.0
-        tnorm = math.sqrt(sum(tw * tw for _t, _w, tw in raw)) or 1.0
+            tw = ((1.0 + log(tc)) * idf if tc > 1 else idf) if tc else 0.0
+            norm += w * w
+            tnorm += tw * tw
+            raw.append((tid, w, tw))
+        norm = 1.0 / (math.sqrt(norm) or 1.0)
+        tnorm = 1.0 / (math.sqrt(tnorm) or 1.0)
         rare = [t for _r, t in heapq.nsmallest(self.settings.index_terms, rarity)]
-        return sorted((t, w / norm, tw / tnorm) for t, w, tw in raw), rare
+        return [(t, w * norm, tw * tnorm) for t, w, tw in raw], rare
 
     # -- the index
 
