@@ -2,8 +2,8 @@
 pipeline groups stories into events with the real grouping rule, and the real
 python-telegram-bot client delivers to the fake Bot API.
 
-The stories are real (tests/data/events_skripal_14march.jsonl, three outlets' RSS items
-of 14 March 2018 from the ANT corpus): the Kremlin denies a part in the Skripal
+The stories are real (three outlets' RSS items of 14 March 2018 from the ANT corpus, in
+the labelled set tests/data/events/labelled.jsonl): the Kremlin denies a part in the Skripal
 poisoning (Sky News Arabia); hours later Britain expels 23 Russian diplomats, told by
 France 24 and then by CNN Arabic, each in its own words. A desk watching Russia gets one
 alert for the denial, one for the expulsion, and CNN's story as a reply threaded to the
@@ -27,8 +27,10 @@ from raqib.daemon import Daemon
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAE2eTestTokenForRaqib_abcdefghijkl"
-STORIES = {s["source"]: s for s in map(json.loads, (Path(__file__).parent / "data" / "events_skripal_14march.jsonl")
-                                       .read_text(encoding="utf-8").splitlines())}
+LABELLED = Path(__file__).parent / "data" / "events" / "labelled.jsonl"
+IDS = {"SK-internationalNews-344-20180314", "FR-internationalNews-427-20180314", "CN-internationalNews-122-20180314"}
+STORIES = {s["source"]: s for s in map(json.loads, LABELLED.read_text(encoding="utf-8").splitlines())
+           if s["id"] in IDS}
 WATCHLIST = """name: skripal
 title: قضية سكريبال
 terms: [روسيا, موسكو, الكرملين, سكريبال]
