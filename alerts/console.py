@@ -4,7 +4,8 @@ Format (stable, scripts read it): `TIME  WATCHLIST  SOURCE  TITLE  LINK`, separa
 two spaces, where TITLE is the story's title as the outlet wrote it. A spread alert adds
 `[spread: N outlets]` before the link; a later story of an event already alerted
 (another outlet's own words) adds `[event: ID]` before the link, ID being the event's
-first story; a digest prints a header line and then one line per alert. Every field is
+first story; a digest prints a header line and then one line per alert, in the one
+digest order (`alerts.render.group_alerts`: by watchlist, then event, then cluster). Every field is
 shown with `monitor.display.one_line` (the link with `display_url`): whitespace runs
 and line breaks become one space, bidi overrides and control characters are removed, so
 feed text can neither break the one-line format nor make a line display as something
@@ -20,7 +21,7 @@ from monitor.display import display_url, one_line
 from monitor.models import Alert
 
 from .channel import Channel
-from .render import bounded
+from .render import bounded, group_alerts
 
 
 class ConsoleChannel(Channel):
@@ -57,7 +58,10 @@ class ConsoleChannel(Channel):
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         out = self._out()
         out.write(f"-- digest: {len(alerts)} alerts --\n")
-        for alert in alerts:
-            out.write(self.line(alert) + "\n")
+        for _watchlist, events in group_alerts(alerts):
+            for clusters in events:
+                for members in clusters:
+                    for alert in members:
+                        out.write(self.line(alert) + "\n")
         out.flush()
         return None
