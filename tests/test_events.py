@@ -174,7 +174,6 @@ def test_events_never_merge():
 
 def test_the_same_arrival_order_gives_the_same_events():
     stories = LABELLED[:80] + DISTRACTORS[:200]
-    assert _events(stories) == _events(list(reversed(stories)))  # _events sorts: same order
     runs = []
     for _ in range(2):
         g = EventGrouper()
@@ -229,7 +228,7 @@ def test_raqib_dedup_explain_says_why(tmp_path, capsys):
     assert "23" in second["terms"] and {k: second[k] for k in plain[1]} == plain[1]
 
 
-@hsettings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.text(max_size=300), st.text(max_size=2000), st.sampled_from(["", "a", "b"]),
                           st.integers(min_value=0, max_value=100)), max_size=12))
 def test_any_text_is_grouped_without_error(stories):

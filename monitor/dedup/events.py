@@ -276,9 +276,8 @@ class EventGrouper:
         self._names: list[str] = []  # number -> term
         self._outlets: dict[str, int] = {}
         self._postings: dict[int, array] = {}
-        # event -> outlets of its stories (not copies), and the serial of its last story
-        self._event_outlets: dict[int | str, tuple[int, ...]] = {}
-        self._event_last: dict[int | str, int] = {}
+        # event -> (serial of its last story, then the outlets of its stories, copies aside)
+        self._event_state: dict[int | str, tuple[int, ...]] = {}
         self._latest: float | None = None
 
     def __len__(self) -> int:
@@ -335,7 +334,7 @@ class EventGrouper:
         scored.sort()  # best first; equal scores: the older story
         for _neg, i, dot in scored:
             event = self._events[i]
-            if outlet >= 0 and outlet in self._event_outlets.get(event, ()):
+            if outlet >= 0 and outlet in self._event_state.get(event, (0,))[1:]:
                 continue
             return EventLink(event, "related", self._ids[i], round(dot, 3), self._explain(query, i, surface))
         return None
@@ -428,11 +427,10 @@ class EventGrouper:
             self._tids.append(tid)
             self._weights.append(w)
             self._tweights.append(tw)
-        outlets = self._event_outlets.get(event, ())
+        outlets = self._event_state.get(event, (0,))[1:]
         if outlet >= 0 and outlet not in outlets:
             outlets += (outlet,)
-        self._event_outlets[event] = outlets
-        self._event_last[event] = serial
+        self._event_state[event] = (serial, *outlets)
         if len(vector) < self.settings.min_terms:
             return
         cap = self.settings.posting_cap
@@ -467,9 +465,9 @@ class EventGrouper:
             gone = self._base + n  # serials below this are dropped
             for i in range(n):
                 event = self._events[i]
-                if self._event_last.get(event, gone) < gone:
-                    del self._event_last[event]
-                    self._event_outlets.pop(event, None)
+                state = self._event_state.get(event)
+                if state is not None and state[0] < gone:
+                    del self._event_state[event]
             cut = self._span(n - 1)[1]
             for column in (self._tids, self._weights, self._tweights):
                 del column[:cut]
