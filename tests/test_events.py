@@ -251,3 +251,25 @@ def test_huge_text_is_read_only_as_far_as_the_words_used():
     link = g.add("big", cluster="big", title=r["title"] + " كلمة" * 200_000, summary=r["summary"] * 5000,
                  source="BBC", published=parse_time(r["published"]))
     assert link.kind in ("new", "related")
+
+
+def test_a_long_run_forgets_the_terms_of_stories_gone_and_still_groups():
+    """Names, typos and figures seen once pile up in a process that runs for months;
+    prune numbers again only the terms of the window, and grouping goes on the same."""
+    g = EventGrouper()
+    g.vocabulary_slack = 50
+    start = parse_time(BY_ID[UK_EXPELS[0]]["published"]) - timedelta(days=3)
+    letters = "بتثجحخدذرزسشصضطظعغفقكلمن"
+
+    def name(k: int) -> str:  # a made-up name of its own for every k: "بتثج", "بتثح", ...
+        return "".join(letters[k // len(letters) ** p % len(letters)] for p in range(4))
+
+    for n in range(40):
+        g.add(f"junk-{n}", cluster=f"junk-{n}", title=" ".join(name(n * 30 + k) for k in range(5)),
+              summary=" ".join(name(n * 30 + k) for k in range(5, 30)), source="x",
+              published=start + timedelta(hours=n))
+    before = g.vocabulary
+    g.prune(start + timedelta(hours=40 + 25))
+    assert len(g) == 0 and g.vocabulary < before / 4
+    first = _add(g, UK_EXPELS[0])
+    assert _add(g, UK_EXPELS[1]).event == first.event

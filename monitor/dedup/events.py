@@ -61,8 +61,10 @@ columns (lists and arrays), their terms one shared array of term numbers beside 
 float32 weights (story and title); an index term's posting is an array of story numbers.
 `prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
 in the window, the postings whose stories are all gone, and the clusters' events older
-than `copy_hours`. Term numbers (the vocabulary) and the document frequencies are kept
-for the life of the process: they grow with the distinct terms seen, not with stories.
+than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen;
+when they outgrow twice what the last compaction kept by `vocabulary_slack`, `prune`
+numbers again only the window's terms and forgets the online document frequency of
+terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
@@ -252,6 +254,10 @@ def _timestamp(when: datetime) -> float:
 class EventGrouper:
     """The in-memory event index over a sliding window of stories (see module docstring)."""
 
+    # `prune` numbers the terms again when there are this many more than twice as many as
+    # the last time it did: a bound on the vocabulary of a process that runs for months.
+    vocabulary_slack = 200_000
+
     def __init__(self, settings: EventSettings = EventSettings(),
                  frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
@@ -274,6 +280,7 @@ class EventGrouper:
         self._tweights = array("f")  # its weight in the title's vector (0: not in the title)
         self._vocab: dict[str, int] = {}  # term -> its number
         self._names: list[str] = []  # number -> term
+        self._compacted = 0  # terms kept by the last compaction
         self._outlets: dict[str, int] = {}
         self._postings: dict[int, array] = {}
         # event -> (serial of its last story, then the outlets of its stories, copies aside)
@@ -375,12 +382,13 @@ class EventGrouper:
     def _vector(self, counts: dict[str, int], in_title: dict[str, int]
                 ) -> tuple[list[tuple[int, float, float]], list[int]]:
         """(term number, weight, title weight) triples, each part L2-normalised; and the
-        numbers of the `index_terms` rarest terms (highest idf; ties: the lower number)."""
+        numbers of the `index_terms` rarest terms (highest idf; ties: the term that sorts
+        first, so that the choice does not hang on the order terms were first seen in)."""
         vocab, names, df = self._vocab, self._names, self.frequencies.df
         log = math.log
         top = log(self.frequencies.documents + 1) + 1.0  # idf = ln((N + 1) / (df + 1)) + 1
         raw: list[tuple[int, float, float]] = []
-        rarity: list[tuple[float, int]] = []
+        rarity: list[tuple[float, str, int]] = []
         norm = tnorm = 0.0
         for term, count in counts.items():
             tid = vocab.get(term)
@@ -388,7 +396,7 @@ class EventGrouper:
                 tid = vocab[term] = len(names)
                 names.append(term)
             idf = top - log(df.get(term, 0) + 1)
-            rarity.append((-idf, tid))
+            rarity.append((-idf, term, tid))
             w = (1.0 + log(count)) * idf if count > 1 else idf
             tc = in_title.get(term, 0)
             tw = ((1.0 + log(tc)) * idf if tc > 1 else idf) if tc else 0.0
@@ -397,7 +405,7 @@ class EventGrouper:
             raw.append((tid, w, tw))
         norm = 1.0 / (math.sqrt(norm) or 1.0)
         tnorm = 1.0 / (math.sqrt(tnorm) or 1.0)
-        rare = [t for _r, t in heapq.nsmallest(self.settings.index_terms, rarity)]
+        rare = [t for _r, _term, t in heapq.nsmallest(self.settings.index_terms, rarity)]
         return [(t, w * norm, tw * tnorm) for t, w, tw in raw], rare
 
     # -- the index
@@ -480,6 +488,8 @@ class EventGrouper:
             for tid in [t for t, p in self._postings.items() if p[-1] < gone]:
                 del self._postings[tid]
             log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
+            if len(self._names) > self.vocabulary_slack + 2 * self._compacted:
+                self._compact()
         climit = now_ts - self._copy_window
         k, ctimes = 0, self._cluster_times
         while k < len(ctimes) and ctimes[k] < climit:
@@ -490,6 +500,31 @@ class EventGrouper:
             del self._cluster_order[:k]
             del ctimes[:k]
         return n
+
+    @property
+    def vocabulary(self) -> int:
+        """How many terms have a number (those of the stories in the window, and those
+        seen since the last compaction)."""
+        return len(self._names)
+
+    def _compact(self) -> None:
+        """Number again only the terms of stories still in the window, and forget the
+        online document frequency of terms seen once and not in the shipped table: the
+        vocabulary of a long-running process grows with every name, typo and figure it
+        has ever seen, not with the window, until this cuts it back."""
+        live = sorted(set(self._tids))
+        renumber = {old: new for new, old in enumerate(live)}
+        names = [self._names[t] for t in live]
+        self._names = names
+        self._vocab = {term: n for n, term in enumerate(names)}
+        self._tids = array("i", [renumber[t] for t in self._tids])
+        self._postings = {renumber[t]: p for t, p in self._postings.items() if t in renumber}
+        shipped, kept = _shipped()[0], self._vocab
+        df = self.frequencies.df
+        for term in [t for t, n in df.items() if n <= 1 and t not in shipped and t not in kept]:
+            del df[term]
+        self._compacted = len(names)
+        log.info("event vocabulary compacted terms=%d", len(names))
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
