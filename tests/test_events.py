@@ -273,3 +273,13 @@ def test_a_long_run_forgets_the_terms_of_stories_gone_and_still_groups():
     assert len(g) == 0 and g.vocabulary < before / 4
     first = _add(g, UK_EXPELS[0])
     assert _add(g, UK_EXPELS[1]).event == first.event
+
+
+def test_stories_without_a_time_take_the_time_of_the_stories_around_them():
+    """No `published` (raqib dedup's input may lack it): a story is taken to come when
+    the latest one came, so undated and dated stories of one event still meet."""
+    lines = [json.dumps({k: BY_ID[i][k] for k in ("id", "title", "summary", "source")}, ensure_ascii=False)
+             for i in UK_EXPELS[:2]]
+    lines.append(json.dumps({k: BY_ID[UK_EXPELS[2]][k] for k in ("id", "title", "summary", "source", "published")},
+                            ensure_ascii=False))
+    assert [o["event"] for o in dedup_stream(lines)] == [UK_EXPELS[0]] * 3

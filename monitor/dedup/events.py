@@ -452,9 +452,16 @@ class EventGrouper:
                     del posting[0]
 
     def _time(self, published: datetime | None) -> float:
+        """A story's time: its `published` time, or the latest seen when it has none (as
+        the copy level does; stories before the first dated one take its time)."""
         if published is None:
             return self._latest if self._latest is not None else _UNDATED
         ts = _timestamp(published)
+        if self._latest is None:
+            for column in (self._times, self._cluster_times):
+                for i, t in enumerate(column):
+                    if t == _UNDATED:
+                        column[i] = ts
         if self._latest is None or ts > self._latest:
             self._latest = ts
         return ts
