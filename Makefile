@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= raqib.yaml
+# Test workers (pytest-xdist): most tests wait on daemons and sockets. JOBS=0 runs them in one process.
+JOBS ?= 2
 
 .PHONY: run test lint demo check bench clean
 
@@ -18,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/raqib run --config $(CONFIG)
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

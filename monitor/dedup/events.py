@@ -61,8 +61,10 @@ columns (lists and arrays), their terms one shared array of term numbers beside 
 float32 weights (story and title); an index term's posting is an array of story numbers.
 `prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
 in the window, the postings whose stories are all gone, and the clusters' events older
-than `copy_hours`. Term numbers (the vocabulary) and the document frequencies are kept
-for the life of the process: they grow with the distinct terms seen, not with stories.
+than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen;
+when they outgrow twice what the last compaction kept by `vocabulary_slack`, `prune`
+numbers again only the window's terms and forgets the online document frequency of
+terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
@@ -252,6 +254,10 @@ def _timestamp(when: datetime) -> float:
 class EventGrouper:
     """The in-memory event index over a sliding window of stories (see module docstring)."""
 
+    # `prune` numbers the terms again when there are this many more than twice as many as
+    # the last time it did: a bound on the vocabulary of a process that runs for months.
+    vocabulary_slack = 200_000
+
     def __init__(self, settings: EventSettings = EventSettings(),
                  frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
@@ -274,11 +280,11 @@ class EventGrouper:
         self._tweights = array("f")  # its weight in the title's vector (0: not in the title)
         self._vocab: dict[str, int] = {}  # term -> its number
         self._names: list[str] = []  # number -> term
+        self._compacted = 0  # terms kept by the last compaction
         self._outlets: dict[str, int] = {}
         self._postings: dict[int, array] = {}
-        # event -> outlets of its stories (not copies), and the serial of its last story
-        self._event_outlets: dict[int | str, tuple[int, ...]] = {}
-        self._event_last: dict[int | str, int] = {}
+        # event -> (serial of its last story, then the outlets of its stories, copies aside)
+        self._event_state: dict[int | str, tuple[int, ...]] = {}
         self._latest: float | None = None
 
     def __len__(self) -> int:
@@ -335,7 +341,7 @@ class EventGrouper:
         scored.sort()  # best first; equal scores: the older story
         for _neg, i, dot in scored:
             event = self._events[i]
-            if outlet >= 0 and outlet in self._event_outlets.get(event, ()):
+            if outlet >= 0 and outlet in self._event_state.get(event, (0,))[1:]:
                 continue
             return EventLink(event, "related", self._ids[i], round(dot, 3), self._explain(query, i, surface))
         return None
@@ -376,12 +382,13 @@ class EventGrouper:
     def _vector(self, counts: dict[str, int], in_title: dict[str, int]
                 ) -> tuple[list[tuple[int, float, float]], list[int]]:
         """(term number, weight, title weight) triples, each part L2-normalised; and the
-        numbers of the `index_terms` rarest terms (highest idf; ties: the lower number)."""
+        numbers of the `index_terms` rarest terms (highest idf; ties: the term that sorts
+        first, so that the choice does not hang on the order terms were first seen in)."""
         vocab, names, df = self._vocab, self._names, self.frequencies.df
         log = math.log
         top = log(self.frequencies.documents + 1) + 1.0  # idf = ln((N + 1) / (df + 1)) + 1
         raw: list[tuple[int, float, float]] = []
-        rarity: list[tuple[float, int]] = []
+        rarity: list[tuple[float, str, int]] = []
         norm = tnorm = 0.0
         for term, count in counts.items():
             tid = vocab.get(term)
@@ -389,7 +396,7 @@ class EventGrouper:
                 tid = vocab[term] = len(names)
                 names.append(term)
             idf = top - log(df.get(term, 0) + 1)
-            rarity.append((-idf, tid))
+            rarity.append((-idf, term, tid))
             w = (1.0 + log(count)) * idf if count > 1 else idf
             tc = in_title.get(term, 0)
             tw = ((1.0 + log(tc)) * idf if tc > 1 else idf) if tc else 0.0
@@ -398,7 +405,7 @@ class EventGrouper:
             raw.append((tid, w, tw))
         norm = 1.0 / (math.sqrt(norm) or 1.0)
         tnorm = 1.0 / (math.sqrt(tnorm) or 1.0)
-        rare = [t for _r, t in heapq.nsmallest(self.settings.index_terms, rarity)]
+        rare = [t for _r, _term, t in heapq.nsmallest(self.settings.index_terms, rarity)]
         return [(t, w * norm, tw * tnorm) for t, w, tw in raw], rare
 
     # -- the index
@@ -428,11 +435,10 @@ class EventGrouper:
             self._tids.append(tid)
             self._weights.append(w)
             self._tweights.append(tw)
-        outlets = self._event_outlets.get(event, ())
+        outlets = self._event_state.get(event, (0,))[1:]
         if outlet >= 0 and outlet not in outlets:
             outlets += (outlet,)
-        self._event_outlets[event] = outlets
-        self._event_last[event] = serial
+        self._event_state[event] = (serial, *outlets)
         if len(vector) < self.settings.min_terms:
             return
         cap = self.settings.posting_cap
@@ -446,9 +452,16 @@ class EventGrouper:
                     del posting[0]
 
     def _time(self, published: datetime | None) -> float:
+        """A story's time: its `published` time, or the latest seen when it has none (as
+        the copy level does; stories before the first dated one take its time)."""
         if published is None:
             return self._latest if self._latest is not None else _UNDATED
         ts = _timestamp(published)
+        if self._latest is None:
+            for column in (self._times, self._cluster_times):
+                for i, t in enumerate(column):
+                    if t == _UNDATED:
+                        column[i] = ts
         if self._latest is None or ts > self._latest:
             self._latest = ts
         return ts
@@ -467,9 +480,9 @@ class EventGrouper:
             gone = self._base + n  # serials below this are dropped
             for i in range(n):
                 event = self._events[i]
-                if self._event_last.get(event, gone) < gone:
-                    del self._event_last[event]
-                    self._event_outlets.pop(event, None)
+                state = self._event_state.get(event)
+                if state is not None and state[0] < gone:
+                    del self._event_state[event]
             cut = self._span(n - 1)[1]
             for column in (self._tids, self._weights, self._tweights):
                 del column[:cut]
@@ -482,6 +495,8 @@ class EventGrouper:
             for tid in [t for t, p in self._postings.items() if p[-1] < gone]:
                 del self._postings[tid]
             log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
+            if len(self._names) > self.vocabulary_slack + 2 * self._compacted:
+                self._compact()
         climit = now_ts - self._copy_window
         k, ctimes = 0, self._cluster_times
         while k < len(ctimes) and ctimes[k] < climit:
@@ -492,6 +507,31 @@ class EventGrouper:
             del self._cluster_order[:k]
             del ctimes[:k]
         return n
+
+    @property
+    def vocabulary(self) -> int:
+        """How many terms have a number (those of the stories in the window, and those
+        seen since the last compaction)."""
+        return len(self._names)
+
+    def _compact(self) -> None:
+        """Number again only the terms of stories still in the window, and forget the
+        online document frequency of terms seen once and not in the shipped table: the
+        vocabulary of a long-running process grows with every name, typo and figure it
+        has ever seen, not with the window, until this cuts it back."""
+        live = sorted(set(self._tids))
+        renumber = {old: new for new, old in enumerate(live)}
+        names = [self._names[t] for t in live]
+        self._names = names
+        self._vocab = {term: n for n, term in enumerate(names)}
+        self._tids = array("i", [renumber[t] for t in self._tids])
+        self._postings = {renumber[t]: p for t, p in self._postings.items() if t in renumber}
+        shipped, kept = _shipped()[0], self._vocab
+        df = self.frequencies.df
+        for term in [t for t, n in df.items() if n <= 1 and t not in shipped and t not in kept]:
+            del df[term]
+        self._compacted = len(names)
+        log.info("event vocabulary compacted terms=%d", len(names))
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
