@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Sequence
 
@@ -136,6 +136,14 @@ class TryReport:
     alerts: int = 0
     dropped_count: int = 0
 
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data (`raqib try --json`): the fields above, problems
+        as {file, line, message, text}."""
+        out = asdict(replace(self, problems=()))
+        out["problems"] = [{"file": p.file, "line": p.line, "message": p.message, "text": str(p)}
+                           for p in self.problems]
+        return out
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -149,6 +157,10 @@ class SearchResult:
     complete: bool = True
     since: float | None = None
     source: str | None = None
+
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (`raqib search --json`)."""
+        return asdict(self)
 
 
 # -- try ------------------------------------------------------------------------------------
