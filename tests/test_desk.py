@@ -12,8 +12,9 @@ than the rest (for --days).
   `raqib check`; nothing is written.
 - search: بوتين finds لبوتين (the span is the name, not the ل) and never البروتين; exact and
   variant queries; --source and --days; --json; a bad query exits 1.
-- The search index only narrows: for random stories and queries (hypothesis), the index
-  returns every story the matcher accepts.
+- The search index only narrows: for random stories and queries (hypothesis), search
+  returns every story the matcher accepts, and try (which reads only the stories the
+  index picks) the alerts and exclude drops of the matcher reading every story.
 - A release 0.1 database upgrades in place with its stories indexed; read-only before the
   upgrade, search still answers (by reading the stories).
 - Every command is in the README's command table.
@@ -35,7 +36,7 @@ from hypothesis import strategies as st
 from monitor.dedup import Clusterer
 from monitor.desk import search_stories, try_watchlist
 from monitor.match import Matcher
-from monitor.models import Watchlist
+from monitor.models import Term, Watchlist
 from monitor.parse import parse_feed
 from monitor.pipeline import Pipeline
 from monitor.store import Store
@@ -124,11 +125,15 @@ def test_try_names_a_require_rule_and_the_terms_that_never_fired(store):
 
 
 def test_try_reads_only_the_days_asked_and_a_file_of_several_watchlists(store):
-    text = ("- name: putin\n  terms: [بوتين]\n- name: oil\n  terms: [أسعار النفط]\n")
+    text = ("- name: putin\n  terms: [بوتين]\n- name: oil\n  terms: [أسعار النفط, {regex: 'OPEC|أوبك'}]\n")
     three = try_watchlist(store, text, days=3, now=NOW)
     eleven = try_watchlist(store, text, days=11, now=NOW)
     assert three.watchlists == ("putin", "oil")
     assert {h.watchlist for h in three.hits} == {"putin", "oil"}
+    assert not three.narrowed and three.read == three.scanned  # a regex term: every story is read
+    narrowed = try_watchlist(store, "name: putin\nterms: [بوتين]\n", days=3, now=NOW)
+    assert narrowed.narrowed and narrowed.read < narrowed.scanned == three.scanned
+    assert [h.id for h in narrowed.hits] == [h.id for h in three.hits if h.watchlist == "putin"]
     assert not any(h.feed == "bbc-2018-04-10" for h in three.hits)
     assert any(h.feed == "bbc-2018-04-10" for h in eleven.hits)  # BBC was stored ten days ago
     assert eleven.scanned > three.scanned + 100
@@ -231,8 +236,8 @@ QUERIES = ["بوتين", "البوتين", '"بوتين"', "الحكومة", "ا
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stories=st.lists(st.tuples(st.lists(st.sampled_from(WORDS), max_size=6),
                                   st.lists(st.sampled_from(WORDS), max_size=6)), min_size=1, max_size=12),
-       query=st.sampled_from(QUERIES), sep=st.sampled_from([" ", "، ", "\n", "-"]))
-def test_the_index_narrows_but_never_loses_a_story_the_matcher_accepts(stories, query, sep):
+       query=st.sampled_from(QUERIES), sep=st.sampled_from([" ", "، ", "\n", "-"]), exclude=st.sampled_from(WORDS))
+def test_the_index_narrows_but_never_loses_a_story_the_matcher_accepts(stories, query, sep, exclude):
     store = Store(memory=True)
     with store.transaction() as conn:
         for i, (title, summary) in enumerate(stories, 1):
@@ -244,6 +249,16 @@ def test_the_index_narrows_but_never_loses_a_story_the_matcher_accepts(stories, 
     matcher = Matcher([Watchlist(name="q", title="q", terms=terms)])
     accepted = {i for i, (title, summary) in enumerate(stories, 1) if matcher.match(sep.join(title), sep.join(summary))}
     assert {h.id for h in found.hits} == accepted
+    # try picks its stories through the index too: the same ones the matcher fires on
+    # when it reads them all, and the same ones dropped by the exclude rule
+    text = "name: q\nterms:\n" + "".join(f"  - {{term: {json.dumps(t.text)}, exact: {json.dumps(t.exact)}}}\n"
+                                          for t in terms) + f"exclude: [{json.dumps(exclude)}]\n"
+    report = try_watchlist(store, text, days=1, now=NOW + 1)
+    assert report.narrowed and report.scanned == len(stories)
+    full = Matcher([Watchlist(name="q", title="q", terms=terms, exclude=(Term(exclude),))])
+    fired = {i for i, (title, summary) in enumerate(stories, 1) if full.match(sep.join(title), sep.join(summary))}
+    assert {h.id for h in report.hits} == fired
+    assert {d.story.id for d in report.dropped} == accepted - fired
 
 
 # -- upgrade --------------------------------------------------------------------------------

@@ -167,6 +167,12 @@ class DeskReads(Database):
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
 
+    def count_window(self, since: float, until: float | None = None) -> int:
+        """Stories fetched in [since, until)."""
+        if until is None:
+            return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (since,)))
+        return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ? AND fetched < ?", (since, until)))
+
     def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[dict]]:
         """Every stored member of these clusters, first first: id, feed, url, published, fetched."""
         out: dict[int, list[dict]] = {}
