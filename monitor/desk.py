@@ -348,7 +348,9 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
     complete = True
     while True:
         batch = None
-        size = CANDIDATE_BATCH
+        # the first page about as large as the answer (the index picks few the matcher
+        # refuses), the next ones larger
+        size = min(CANDIDATE_BATCH, limit + 20) if before is None else CANDIDATE_BATCH
         if words is not None:
             batch = store.search_candidates(words, since=since, source=source, limit=size, before=before)
             narrowed = batch is not None
