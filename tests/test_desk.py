@@ -11,7 +11,8 @@ than the rest (for --days).
   fired; alerts per day; a file of several watchlists; a broken file gives the lines of
   `raqib check`; nothing is written.
 - search: بوتين finds لبوتين (the span is the name, not the ل) and never البروتين; exact and
-  variant queries; --source and --days; --json; a bad query exits 1.
+  variant queries; --source and --days; --json; a bad query exits 1; on a terminal the
+  matched words are coloured and a title's own escape sequences are dropped.
 - The search index only narrows: for random stories and queries (hypothesis), search
   returns every story the matcher accepts, and try (which reads only the stories the
   index picks) the alerts and exclude drops of the matcher reading every story.
@@ -22,8 +23,12 @@ than the rest (for --days).
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -221,6 +226,36 @@ def test_search_by_source_and_days_from_the_command_line(desk, capsys):
     assert "يقول ل«بوتين» إن" in out and out.rstrip().endswith("2 stories")
     assert main(["search", "!!!", "--config", config]) == 1
     assert "no letters or digits" in capsys.readouterr().err
+
+
+def test_matched_words_are_coloured_on_a_terminal_and_feed_text_cannot_colour_it(tmp_path):
+    folder = tmp_path / "state"
+    store = Store(folder / "raqib.db")
+    with store.transaction() as conn:
+        store.insert_story(conn, {"feed": "bbc", "guid": "1", "url": "https://x.example/1", "fetched": NOW,
+                                  "cluster": 1, "title": "رسالة لبوتين \x1b[2J\x1b]0;pwned\x07من واشنطن"})
+    store.close()
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {folder / 'raqib.db'}\nwatchlists: {tmp_path}\n", encoding="utf-8")
+    parent, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.run([sys.executable, "-m", "raqib.cli", "search", "بوتين", "--config", str(config)],
+                          stdout=child, stderr=subprocess.PIPE, env=env, timeout=60, cwd=Path(__file__).parents[1])
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(parent)
+    assert proc.returncode == 0, proc.stderr
+    text = out.decode("utf-8")
+    assert "ل\x1b[1;33mبوتين\x1b[0m" in text
+    assert "\x1b[2J" not in text and "\x1b]0" not in text and "\x07" not in text  # the feed's own escapes are dropped
 
 
 # -- the index only narrows -----------------------------------------------------------------
