@@ -114,6 +114,13 @@ def test_try_drops_a_story_by_its_exclude_rule_and_names_the_rule(store):
     assert report.dropped_count == 1 and report.alerts == len(report.hits) == 3
 
 
+def test_try_does_not_report_a_cluster_alerted_on_before_the_window(store):
+    since_between = (DAY - 450) / DAY  # after the agency story, before paper-b's copy of it
+    report = try_watchlist(store, RUSSIA, days=since_between, now=NOW)
+    assert not any("هاريس" in h.title for h in report.hits)  # its alert went out with the agency story
+    assert [d.story.feed for d in report.dropped] == ["paper-b"]  # the football story is news of its own
+
+
 def test_try_names_a_require_rule_and_the_terms_that_never_fired(store):
     text = "name: putin-ukraine\nterms: [بوتين, كورسك]\nrequire: [أوكرانيا, كييف]\n"
     report = try_watchlist(store, text, days=3, now=NOW)

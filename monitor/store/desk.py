@@ -167,6 +167,21 @@ class DeskReads(Database):
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
 
+    def earlier_members(self, clusters: Sequence[int], before: int) -> list[tuple]:
+        """Members of these clusters with an id below `before` (stored before a window),
+        oldest first, as tuples in the order of `STORY_COLUMNS`."""
+        out: list[tuple] = []
+        ids = sorted(set(clusters))
+        try:
+            for i in range(0, len(ids), _BATCH):
+                chunk = ids[i:i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                out += self.conn.execute(f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.cluster IN ({marks}) "
+                                         f"AND s.id < ?", (*chunk, before)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database read failed") from exc
+        return sorted(out)
+
     def count_window(self, since: float, until: float | None = None) -> int:
         """Stories fetched in [since, until)."""
         if until is None:
