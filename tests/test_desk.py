@@ -303,6 +303,34 @@ def test_the_index_narrows_but_never_loses_a_story_the_matcher_accepts(stories, 
     assert {d.story.id for d in report.dropped} == accepted - fired
 
 
+EXPLAINED = [
+    Watchlist(name="a", title="a", terms=(Term("بوتين"), Term("عبد الله")), exclude=(Term("كرة القدم"),)),
+    Watchlist(name="b", title="b", terms=(Term("مصر"), Term("كامل|2024", regex=True)),
+              require=(Term("الحكومة"), Term("nato", regex=True))),
+    Watchlist(name="c", title="c", terms=(Term("بوتين ~ مصر", near=("بوتين", "مصر"), within=2),),
+              exclude=(Term("النيل ~ أمل", near=("النيل", "أمل"), within=1), Term("لجنة", regex=True))),
+    Watchlist(name="d", title="d", terms=(Term("أمل", exact=True), Term("تيليغرام", variants=True)),
+              require=(Term("القدم ~ كرة", near=("القدم", "كرة"), within=3),)),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=st.lists(st.sampled_from(WORDS), max_size=8), summary=st.lists(st.sampled_from(WORDS), max_size=8))
+def test_explain_agrees_with_match(title, summary):
+    """Matcher.explain (try's path) fires exactly the watchlists match fires, with the same
+    matches, whatever mix of near, regex, require and exclude rules they hold."""
+    matcher = Matcher(EXPLAINED)
+    t, s = " ".join(title), " ".join(summary)
+    matches = matcher.match(t, s)
+    verdicts = matcher.explain(t, s)
+    assert {v.watchlist for v in verdicts if v.fired} == {m.watchlist for m in matches}
+    for v in verdicts:
+        if v.fired:
+            assert list(v.matches) == [m for m in matches if m.watchlist == v.watchlist]
+        else:
+            assert v.rule in ("exclude", "require") and (v.rule == "require" or v.stopped_by)
+
+
 # -- upgrade --------------------------------------------------------------------------------
 
 def test_a_release_0_1_database_upgrades_and_its_stories_are_searched(tmp_path):

@@ -109,8 +109,8 @@ class DeskReads(Database):
             return (self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
         return int(first)
 
-    def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], *, since: float | None = None,
-                          source: str | None = None, limit: int = 500,
+    def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], since: float | None = None,
+                          source: str | None = None, limit: int = 500, *,
                           before: int | None = None) -> list[dict] | None:
         """Stories that may match: those holding every word of one of the alternatives
         (see the module), fetched since `since`, from feed `source`, with an id below
