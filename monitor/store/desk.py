@@ -25,6 +25,13 @@ accepts). A word holding a character the FTS5 tokenizer does not read as a lette
 caller scans instead; so does a database without the index (an earlier release read
 read-only while its daemon still runs: `search_candidates` returns None).
 
+The index is only as good as its words: a change to the fold (`monitor.normalize`) or to
+what a token is must come with a migration that writes every row again (as 006's
+backfill does), or stories stored before it could be missed.
+
+Variant spellings (`variants: true`, `~name`) are not narrowed: every spelling shares a
+skeleton, not letters a prefix query can find; those searches read the stories.
+
 Newest first is by id, the order stories were stored. The time window is turned into
 the smallest id fetched since then (through `stories_fetched`), so FTS5 walks only that
 range of rowids.
