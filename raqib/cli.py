@@ -323,7 +323,7 @@ def format_try(report, marks: _Marks) -> str:
 
     several = len(report.watchlists) > 1
     out = [f"{', '.join(report.watchlists)}: {report.alerts} alert{'s' if report.alerts != 1 else ''} "
-           f"in the last {report.days:g} days ({report.scanned:,} stories read); "
+           f"among the {report.scanned:,} stories of the last {report.days:g} day{'s' if report.days != 1 else ''}; "
            f"{report.dropped_count} dropped by a rule. Nothing was saved or sent."]
     if report.alerts > len(report.hits):
         out.append(f"(the newest {len(report.hits)} shown)")

@@ -147,7 +147,7 @@ def test_read_commands_work_on_a_read_only_database(tmp_path):
     search = run("search", "بوتين", "--config", str(config))
     assert search.returncode == 0 and search.stdout.rstrip().endswith("3 stories"), search.stderr
     tried = run("try", str(tmp_path / "wl" / "w.yaml"), "--config", str(config))
-    assert tried.returncode == 0 and "w: 3 alerts in the last 3 days" in tried.stdout, tried.stderr
+    assert tried.returncode == 0 and "w: 3 alerts among the 3 stories of the last 3 days" in tried.stdout, tried.stderr
     with sqlite3.connect(tmp_path / "copy.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 3
     assert db.read_bytes() == before
