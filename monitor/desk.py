@@ -48,7 +48,8 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
 The records (frozen dataclasses; times are Unix seconds):
 
     StoryHit  id, cluster, feed (the outlet), title, summary, url, published (or None),
-              fetched, watchlist ("" in a search), matches (models.Match: watchlist,
+              fetched, watchlist ("" in a search), matches (models.Match: watchlist ("search"
+              in a search),
               term, field "title"|"summary", start, end: offsets into the original
               title or summary, the term's own letters without the proclitics in front),
               terms (the distinct terms that matched, in order of appearance), outlets

@@ -232,8 +232,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=True)
     try:
         result = search_stories(store, args.query, days=args.days, source=args.source, limit=args.limit)
+        sources = store.story_sources() if args.source is not None and not result.hits else None
     finally:
         store.close()
+    if sources is not None and args.source not in sources:
+        print(f"raqib: warning: no stories stored from a feed named {args.source!r}"
+              + (f" (feeds with stories: {', '.join(sources[:20])})" if sources else ""), file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0

@@ -231,6 +231,8 @@ def test_search_by_source_and_days_from_the_command_line(desk, capsys):
     assert main(["search", "بوتين", "--source", "ant", "--config", config]) == 0
     out = capsys.readouterr().out
     assert "يقول ل«بوتين» إن" in out and out.rstrip().endswith("2 stories")
+    assert main(["search", "بوتين", "--source", "aljazeera", "--config", config]) == 0
+    assert "no stories stored from a feed named 'aljazeera' (feeds with stories: agency-a, ant," in capsys.readouterr().err
     assert main(["search", "!!!", "--config", config]) == 1
     assert "no letters or digits" in capsys.readouterr().err
 
