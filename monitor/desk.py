@@ -48,10 +48,10 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
 The records (frozen dataclasses; times are Unix seconds):
 
     StoryHit  id, cluster, feed (the outlet), title, summary, url, published (or None),
-              fetched, watchlist ("" in a search), matches (models.Match: watchlist ("search"
-              in a search),
-              term, field "title"|"summary", start, end: offsets into the original
-              title or summary, the term's own letters without the proclitics in front),
+              fetched, watchlist ("" in a search), matches (models.Match: watchlist
+              ("search" in a search), term, field "title"|"summary", start, end: offsets
+              into the original title or summary, the term's own letters without the
+              proclitics in front),
               terms (the distinct terms that matched, in order of appearance), outlets
               (the other feeds of the cluster, first first, each once; the story's own
               feed left out).
@@ -68,7 +68,11 @@ The records (frozen dataclasses; times are Unix seconds):
               narrowed (the search index chose them: every term a word or phrase).
     SearchResult query, terms (the parsed terms, as models.Term), hits (newest first),
               scanned (stories the Matcher read), narrowed (the index was used),
-              complete (False when the limit or the scan bound stopped it early).
+              complete (False when the limit or the scan bound stopped it early),
+              since (None for every stored day), source.
+
+Both functions raise ConfigError for input they refuse (a query, `days` out of range):
+its message names what was wrong.
 """
 from __future__ import annotations
 
