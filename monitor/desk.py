@@ -21,11 +21,11 @@ try_watchlist(store, text, file=, days=, now=, limit=) -> TryReport
       many alerts each term matched), the terms and require terms that fired in none.
 
     `when: spread` watchlists are tried as if `when: first` (what they would match, not
-    when they would be sent). When every term is a word, a phrase or a near term, the
-    store's search index picks the stories a term may match (as for a search, it can
-    only narrow) and the Matcher reads those alone; a regex or variants term makes it
-    read every story of the window. At most `limit` hits and `limit` dropped stories are kept
-    (the newest; the counts cover them all).
+    when they would be sent). Unless a term is a regex, the store's search index picks
+    the stories a term may match (as for a search, it can only narrow) and the Matcher
+    reads those alone; a regex term makes it read every story of the window. At most
+    `limit` hits and `limit` dropped stories are kept (the newest; the counts cover
+    them all).
 
 search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
     Stored stories that match a query, newest first (by the order they were stored),
@@ -41,7 +41,7 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
     A query is at most 500 characters. The store narrows the candidates with its search
     index (SQLite FTS5; `Store.search_candidates`, which can only narrow), and the
     Matcher decides, so search and alerts never disagree. A query the index cannot
-    narrow (variants, letters outside Arabic and Latin) is answered by reading the
+    narrow (letters outside Arabic and Latin) is answered by reading the
     newest stories of the window, at most `SCAN_LIMIT` of them: `SearchResult.complete`
     is then False when older stories were left unread.
 
@@ -65,7 +65,7 @@ The records (frozen dataclasses; times are Unix seconds):
               top_terms ((watchlist, term, alerts) most first), never_fired ((watchlist,
               term) in file order), scanned (stories in the window), alerts (all hits,
               even past `limit`), dropped_count, read (stories the Matcher read),
-              narrowed (the search index chose them: every term a word or phrase).
+              narrowed (the search index chose them: no regex term).
     SearchResult query, terms (the parsed terms, as models.Term), hits (newest first),
               scanned (stories the Matcher read), narrowed (the index was used),
               complete (False when the limit or the scan bound stopped it early),
@@ -86,6 +86,7 @@ from .errors import ConfigError
 from .match import Matcher
 from .match.compounds import compound_spellings
 from .match.lexicon import bare, word_data
+from .match.variants import skeletons
 from .models import Match, Term, Watchlist
 from .normalize import normalize_text, tokenize
 from .store import SearchWord, Store
@@ -333,19 +334,32 @@ def parse_query(query: str) -> tuple[Term, ...]:
 def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
     """What the store's index may narrow on for these terms: alternatives of words that a
     story must all hold (see monitor/store/desk.py), or None when a term cannot be
-    narrowed (variants). Every compound spelling of a term is an alternative of its own."""
+    narrowed (a regex; a variant word of digits or of vowels alone, which the matcher
+    looks for in every field). Every compound spelling of a term is an alternative of its
+    own; a variant word's first word is looked up by each of its skeletons."""
     counts = word_data().counts
     out: list[list[SearchWord]] = []
+
+    def add(group: list[SearchWord]) -> None:
+        if group not in out:
+            out.append(group)
+
     for term in terms:
-        if term.variants or term.regex:
+        if term.regex:
             return None
         for part in term.near or (term.text,):
             words = tuple(tokenize(normalize_text(part)))
             for spelling in compound_spellings(words, counts):
+                if term.variants:
+                    word = bare(spelling[0])
+                    cores = skeletons(word)
+                    if not word[0].isalpha() or "" in cores:
+                        return None
+                    for core in sorted(cores):
+                        add([SearchWord(core, skeleton=True)])
+                    continue
                 first = spelling[0] if term.exact else bare(spelling[0])
-                group = [SearchWord(first, whole=term.exact)] + [SearchWord(w, whole=True) for w in spelling[1:]]
-                if group not in out:
-                    out.append(group)
+                add([SearchWord(first, whole=term.exact)] + [SearchWord(w, whole=True) for w in spelling[1:]])
     return out
 
 

@@ -139,11 +139,11 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
-    # The search index (monitor/store/desk.py); its trigger and the rows of the stories
-    # already stored are written by DeskReads._after_migration.
+    # The search index (monitor/store/desk.py); the rows of the stories already stored
+    # are written by DeskReads._after_migration.
     ("006_story_search", """
     CREATE VIRTUAL TABLE IF NOT EXISTS story_search USING fts5(
-        words, tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
+        words, content='', tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
     """),
 ]
 

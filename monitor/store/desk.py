@@ -2,10 +2,17 @@
 
 Table `story_search` (SQLite FTS5, migration `006_story_search`): one row per story, its
 rowid the story's id, holding the story's words: the tokens of its normalised title and
-summary (`monitor.normalize.tokenize`, the matcher's own tokens), each once and each
-written backwards. The row is written with the story (`insert_story`, same transaction),
-deleted with it (a trigger, so pruning needs nothing more), and written for every stored
-story when a database of an earlier release upgrades.
+summary (`monitor.normalize.tokenize`, the matcher's own tokens) and their skeletons,
+each once and each written backwards. The row is written with the story
+(`insert_story`, same transaction), taken out as it is pruned (`unindex_stories`, in
+`Store.prune`'s transaction), and written for every stored story when a database of an
+earlier release upgrades.
+
+The table keeps no copy of what it indexes (`content=''`: the words are as large as the
+stories' own text): taking a story out gives FTS5 the words again, computed from the
+story as it is deleted. Were they ever not the words once written, the story's old
+entries would stay behind: harmless, as an entry only proposes a candidate and a
+candidate is read from `stories`, where it no longer is.
 
 Why backwards: a word of a watchlist or of a query matches a token that *ends* with it
 (proclitics and the article come in front: لبوتين, والحكومة; للجنة ends with لجنة, the
@@ -16,6 +23,7 @@ bare form of اللجنة), and FTS5 finds tokens by how they *start* (`"نيت�
   article);
 - a `whole` one to the stories holding exactly that token (an exact term, the second
   word of a phrase);
+- a `skeleton` one to the stories holding a token whose skeleton ends with it (below);
 - `search_candidates` takes alternatives, each a list of words that must all be there.
 
 That is a superset of what the matcher accepts, never less; the matcher then decides
@@ -29,8 +37,11 @@ The index is only as good as its words: a change to the fold (`monitor.normalize
 what a token is must come with a migration that writes every row again (as 006's
 backfill does), or stories stored before it could be missed.
 
-Variant spellings (`variants: true`, `~name`) are not narrowed: every spelling shares a
-skeleton, not letters a prefix query can find; those searches read the stories.
+Variant spellings (`variants: true`, `~name`): every spelling the variant rules allow
+has a token whose skeleton (`monitor.normalize.skeleton`: long vowels, hamza seats and ه
+dropped, one letter per letter class) is a proclitic's skeleton followed by one of the
+word's skeletons. So the row also holds each token's skeleton, backwards, behind
+`SKELETON_MARK`, and a `skeleton` SearchWord finds the skeletons that end with it.
 
 Newest first is by id, the order stories were stored. The time window is turned into
 the smallest id fetched since then (through `stories_fetched`), so FTS5 walks only that
@@ -40,9 +51,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from ..normalize import normalize_text, tokenize
+from ..normalize import normalize_text, skeleton_words, tokenize
 from .db import Database
 
 SEARCH_TABLE = "story_search"
@@ -50,24 +61,42 @@ STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published
 _BATCH = 500
 
 
+SKELETON_MARK = "\ue000"  # in front of a skeleton in the index: a token character no token holds
+
+
 @dataclass(frozen=True)
 class SearchWord:
     """One word a candidate must hold: normalised, one token; `whole`: exactly this
-    token, else any token ending with it (the word with proclitics in front)."""
+    token, else any token ending with it (the word with proclitics in front). With
+    `skeleton`, `text` is a skeleton and the story must hold a token whose skeleton
+    ends with it (a variant spelling)."""
 
     text: str
     whole: bool = False
+    skeleton: bool = False
 
 
 def search_words(title: str, summary: str) -> str:
-    """A story's row in the search index: its distinct tokens, each backwards."""
-    tokens = tokenize(normalize_text(title + "\n" + summary))
-    return " ".join(dict.fromkeys(t[::-1] for t in tokens))
+    """A story's row in the search index: its distinct tokens and their distinct
+    skeletons (marked), each backwards."""
+    tokens = " ".join(set(tokenize(normalize_text(title + "\n" + summary))))
+    if not tokens:
+        return ""
+    skeletons = set(skeleton_words(tokens)[::-1].split(" "))
+    skeletons.discard("")
+    return " ".join((tokens[::-1], *(SKELETON_MARK + k for k in skeletons)))
 
 
 def index_story(conn: sqlite3.Connection, story_id: int, title: str, summary: str) -> None:
     """Put a story in the search index (inside the transaction that stores it)."""
     conn.execute(f"INSERT INTO {SEARCH_TABLE}(rowid, words) VALUES (?, ?)", (story_id, search_words(title, summary)))
+
+
+def unindex_stories(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Take stories (id, title, summary) out of the search index, before they are deleted
+    (inside the transaction that deletes them)."""
+    conn.executemany(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, words) VALUES ('delete', ?, ?)",
+                     [(r[0], search_words(r[1], r[2])) for r in rows])
 
 
 def narrowable(word: str) -> bool:
@@ -79,7 +108,7 @@ def narrowable(word: str) -> bool:
 def _fts_query(any_of: Sequence[Sequence[SearchWord]]) -> str:
     groups = []
     for words in any_of:
-        parts = [f'"{w.text[::-1]}"' + ("" if w.whole else " *") for w in words]
+        parts = [f'"{SKELETON_MARK if w.skeleton else ""}{w.text[::-1]}"' + ("" if w.whole else " *") for w in words]
         groups.append("(" + " AND ".join(parts) + ")")
     return " OR ".join(groups)
 
@@ -89,8 +118,6 @@ class DeskReads(Database):
 
     def _after_migration(self, name: str, conn: sqlite3.Connection) -> None:
         if name == "006_story_search":
-            conn.execute(f"CREATE TRIGGER IF NOT EXISTS stories_search_delete AFTER DELETE ON stories "
-                         f"BEGIN DELETE FROM {SEARCH_TABLE} WHERE rowid = old.id; END")
             last = 0
             while True:  # every stored story, in batches
                 rows = conn.execute("SELECT id, title, summary FROM stories WHERE id > ? ORDER BY id LIMIT ?",
