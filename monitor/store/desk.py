@@ -79,11 +79,11 @@ class SearchWord:
 def search_words(title: str, summary: str) -> str:
     """A story's row in the search index: its distinct tokens and their distinct
     skeletons (marked), each backwards."""
-    tokens = " ".join(set(tokenize(normalize_text(title + "\n" + summary))))
+    tokens = " ".join(dict.fromkeys(tokenize(normalize_text(title + "\n" + summary))))
     if not tokens:
         return ""
-    skeletons = set(skeleton_words(tokens)[::-1].split(" "))
-    skeletons.discard("")
+    skeletons = dict.fromkeys(skeleton_words(tokens)[::-1].split(" "))
+    skeletons.pop("", None)
     return " ".join((tokens[::-1], *(SKELETON_MARK + k for k in skeletons)))
 
 
