@@ -345,6 +345,8 @@ def test_a_release_0_1_database_upgrades_and_its_stories_are_searched(tmp_path):
     try:
         old = search_stories(before, "عنوان")
         assert not old.narrowed and len(old.hits) == 3
+        tried = try_watchlist(before, "terms: [عنوان]\n", days=3650)
+        assert not tried.narrowed and tried.alerts == 2  # two clusters: g1 and its copy p1, g2
     finally:
         before.close()
     store = Store(path)
