@@ -28,6 +28,11 @@ the original with `Normalized.span`. The per-character rules live in one place,
   reads tokens straight off these bytes.
 * `str.translate` with a table filled lazily from `fold_char`, for any other text
   (presentation forms, other scripts, characters that expand under NFKC).
+
+What is read off normalised text by more than one part lives here too: its tokens
+(`tokenize`: runs of letters, or runs of digits) and their skeletons (`skeleton`: what
+the variant spellings of a word share; the rules are in monitor/match/variants.py). The
+matcher and the store's search index both use them, and the store imports no stage.
 """
 from __future__ import annotations
 

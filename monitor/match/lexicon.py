@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from monitor.normalize import TOKEN_RE, tokenize  # noqa: F401 - defined with the fold, where the store reads them too
+# Tokens are defined with the fold, where the store's search index reads them too.
+from monitor.normalize import TOKEN_RE, tokenize  # noqa: F401 - re-exported
 
 ARTICLE = "ال"
 CONJUNCTIONS = ("و", "ف")

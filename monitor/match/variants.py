@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from itertools import product
 
+# The skeleton is defined with the fold, where the store's search index reads it too.
 from monitor.normalize import SKELETON_CLASSES as _SKELETON_CLASSES
-from monitor.normalize import SKELETON_DROPPED, SKELETON_TABLE, TSH, skeleton  # noqa: F401 - the skeleton is defined with the fold (the store's search index reads it too)
+from monitor.normalize import SKELETON_DROPPED, SKELETON_TABLE, TSH, skeleton  # noqa: F401 - re-exported
 
 from .lexicon import SPLITS
 
