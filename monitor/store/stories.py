@@ -6,6 +6,7 @@
   AUTOINCREMENT, whose high-water mark survives pruning, so a cluster id is never reused.
 - `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts,
   which count the outlets of the whole event: `event_watchlists`, `event_feeds`).
+- A story is put in the search index (`story_search`, see `desk`) as it is stored.
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
 """
@@ -15,6 +16,7 @@ import sqlite3
 from typing import Iterable, Iterator, Sequence
 
 from .db import Database
+from .desk import index_story
 
 
 class StoryTable(Database):
@@ -41,7 +43,9 @@ class StoryTable(Database):
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
         cur = conn.execute(f"INSERT INTO stories ({cols}) VALUES ({marks})", tuple(row.values()))
-        return int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
+        story_id = int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
+        index_story(conn, story_id, row.get("title") or "", row.get("summary") or "")
+        return story_id
 
     def cluster_sources(self, cluster: int) -> list[dict]:
         """Members of a cluster, first first: feed, url, title, fetched."""
