@@ -30,6 +30,7 @@ from typing import Sequence, TextIO
 from alerts.channel import build_channel
 from monitor.errors import ConfigError, RaqibError, StoreError
 
+from .feedhealth import ago, format_feeds_table
 from .logs import setup_logging
 
 DEFAULT_CONFIG = "raqib.yaml"
@@ -219,7 +220,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [
         ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
                   + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
-        ("last poll", _ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
+        ("last poll", ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
         ("stories", f"{c['stories_hour']} last hour, {c['stories_day']} last day"),
         ("alerts sent", f"{c['alerts_hour']} last hour, {c['alerts_day']} last day"),
         ("outbox", f"{c['outbox_pending']} waiting"),
@@ -233,17 +234,6 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{d['last_error']}")
     store.close()
     return 0
-
-
-def _ago(ts: float, now: float) -> str:
-    if not ts:
-        return "never"
-    seconds = now - ts
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -303,31 +293,6 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
     added = store.add_feeds(accepted, source="opml")
     print(f"imported {len(added)} feeds, skipped {len(feeds) - len(added)}")
     return 0
-
-
-def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
-    """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out."""
-    header = ("", "feed", "state", "last success", "failures", "items", "every", "last error")
-    rows = [header]
-    for f in feeds:
-        if not f["enabled"]:
-            mark, state = "✗", "DISABLED" + (f" ({f['disabled_reason']})" if f["disabled_reason"] else "")
-        elif not f["healthy"]:
-            mark, state = "!!", "UNHEALTHY"
-        elif f["failures"]:
-            mark, state = "!", "failing"
-        elif not f["last_success"]:
-            mark, state = "", "new"
-        else:
-            mark, state = "", "ok"
-        bad = f.get("bad_items") or 0
-        if bad and f["enabled"]:
-            state += f", {bad} bad item{'s' if bad > 1 else ''}"
-        every = f"{f['avg_interval'] / 60:.0f} min" if f["avg_interval"] else "-"
-        rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
-                     str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
