@@ -8,7 +8,9 @@ together from one module per table family, each stating its own rules:
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
-- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`.
+- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
+- `web`           what the web view reads: alerts one per story and watchlist, a
+                  story's outlets, counts per hour and day for its charts.
 
 What spans several families lives here: `counts` (what `raqib status`, the daemon's
 /status and /metrics report) and `prune` (retention). One table has no family: `kv`,
@@ -21,13 +23,14 @@ from .feeds import FeedTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
+from .web import WebViews
 
 __all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, Database):
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, WebViews, Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:

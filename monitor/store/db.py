@@ -138,6 +138,11 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
+    ("005_desk_view_indexes", """
+    CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created);
+    CREATE INDEX IF NOT EXISTS stories_feed_fetched ON stories (feed, fetched)
+    """),
 ]
 
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
