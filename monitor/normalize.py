@@ -32,6 +32,7 @@ the original with `Normalized.span`. The per-character rules live in one place,
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -197,6 +198,15 @@ def normalize(text: str) -> Normalized:
         if k:
             source.extend([i] * k)
     return Normalized(out, tuple(source), n)
+
+
+TOKEN_RE = re.compile(r"[^\W\d_]+|\d+")
+
+
+def tokenize(norm: str) -> list[str]:
+    """The tokens of already-normalised text: runs of letters, or runs of digits (the
+    matcher's words; the store's search index is made of them too)."""
+    return TOKEN_RE.findall(norm)
 
 
 def normalize_text(text: str) -> str:

@@ -35,7 +35,8 @@ through a set).
 
 `load_watchlists` stops at the first problem (for the `raqib match` command);
 `check_watchlists` reports them all, compiling each file as the daemon does (for `raqib
-check`). `WatchlistRegistry` re-reads changed, added and deleted files; a file that fails
+check`); `read_watchlist_text` does the same for text not (yet) in a file (`raqib try`
+and the web page's try box). `WatchlistRegistry` re-reads changed, added and deleted files; a file that fails
 keeps its last good version in force.
 """
 from __future__ import annotations
@@ -315,8 +316,9 @@ def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _P
                      within_minutes=within_minutes, path=file)
 
 
-def _parse_file(path: Path, text: str | None, strict: bool) -> tuple[list[Watchlist], list[ConfigError]]:
-    file = str(path)
+def _parse_file(path: Path, text: str | None, strict: bool,
+                file: str | None = None) -> tuple[list[Watchlist], list[ConfigError]]:
+    file = file or str(path)
     problems = _Problems(file, strict)
     try:
         if text is None:
@@ -365,7 +367,7 @@ def _parse_text(path: Path, file: str, text: str, problems: _Problems) -> tuple[
             if wl:
                 out.append(wl)
     else:
-        wl = _parse_watchlist(doc, file, path.stem, problems)
+        wl = _parse_watchlist(doc, file, path.stem if _NAME.match(path.stem) else "try", problems)
         if wl:
             out.append(wl)
     seen: dict[str, int] = {}
@@ -419,12 +421,7 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
     errors: list[ConfigError] = []
     where: dict[str, str] = {}
     for file in _files(path):
-        good, errs = _parse_file(file, None, strict=False)
-        if good:
-            try:
-                Matcher(good)  # as the daemon compiles it
-            except Exception as exc:  # noqa: BLE001 - reported like any other problem of the file
-                errs, good = [ConfigError(_compile_failure(exc), file=str(file))], []
+        good, errs = _check_file(file, None)
         errors.extend(errs)
         for wl in good:
             if wl.name in where:
@@ -432,6 +429,24 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
                                           file=str(file)))
             where.setdefault(wl.name, str(file))
     return errors
+
+
+def _check_file(path: Path, text: str | None, file: str | None = None) -> tuple[list[Watchlist], list[ConfigError]]:
+    good, errs = _parse_file(path, text, strict=False, file=file)
+    if good:
+        try:
+            Matcher(good)  # as the daemon compiles it
+        except Exception as exc:  # noqa: BLE001 - reported like any other problem of the file
+            errs, good = [ConfigError(_compile_failure(exc), file=file or str(path))], []
+    return good, errs
+
+
+def read_watchlist_text(text: str, file: str = "<try>") -> tuple[list[Watchlist], list[ConfigError]]:
+    """The watchlists of one file's text, read and compiled exactly as `raqib check` and
+    the daemon read a file (one watchlist or a list of them), or every problem of it as
+    `file:line: message` (then no watchlist). `file` names it in those messages; its stem
+    is the default name (`try` when the stem is not a valid name, as for "<try>")."""
+    return _check_file(Path(file), text, file)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ together from one module per table family, each stating its own rules:
                   named migrations, transactions, ping, backup;
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
+- `desk`          `story_search` (the search index) and the reads of `raqib try`, `raqib
+                  search` and the web page;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
 - `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
 - `web`           what the web view reads: alerts one per story and watchlist, a
@@ -19,18 +21,19 @@ small named values, which today holds only the write probe of `ping`.
 from __future__ import annotations
 
 from .db import MIGRATIONS, Database, DatabaseLock
+from .desk import DeskReads, SearchWord
 from .feeds import FeedTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, WebViews, Database):
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, DeskReads, WebViews, Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:

@@ -11,7 +11,8 @@ This module owns the connection and nothing about any table but the migrations:
 - A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is a StoreError that says so and how to
   recover (`raqib backup` copies, `sqlite3 .recover`), wherever it is found.
 - Schema changes are named migrations, applied in order at start-up, each in its own
-  transaction and recorded in `migrations`; a database written by an earlier release
+  transaction and recorded in `migrations` (with any step a table module adds in
+  `_after_migration`: the search index fills itself from the stories there); a database written by an earlier release
   upgrades in place. A migration once released is never edited: a change is a new one.
 - `transaction()` is the unit of work: everything inside commits or nothing does; the
   table modules' methods that take a `conn` write inside the caller's transaction.
@@ -142,6 +143,12 @@ MIGRATIONS: list[tuple[str, str]] = [
     CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
     CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created);
     CREATE INDEX IF NOT EXISTS stories_feed_fetched ON stories (feed, fetched)
+    """),
+    # The search index (monitor/store/desk.py); its trigger and the rows of the stories
+    # already stored are written by DeskReads._after_migration.
+    ("006_story_search", """
+    CREATE VIRTUAL TABLE IF NOT EXISTS story_search USING fts5(
+        words, tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
     """),
 ]
 
@@ -275,8 +282,13 @@ class Database:
                 for statement in sql.split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
+                self._after_migration(name, self.conn)
                 self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
             log.info("migration applied name=%s", name)
+
+    def _after_migration(self, name: str, conn: sqlite3.Connection) -> None:
+        """What a migration needs beyond its SQL (a table module fills in data that only
+        Python can compute), in the migration's own transaction."""
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

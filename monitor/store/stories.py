@@ -4,6 +4,7 @@
   `(feed, guid)` is unique: the same item polled twice is one row. Story ids come from
   AUTOINCREMENT, whose high-water mark survives pruning, so a cluster id is never reused.
 - `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts).
+- A story is put in the search index (`story_search`, see `desk`) as it is stored.
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
 """
@@ -13,6 +14,7 @@ import sqlite3
 from typing import Iterable, Iterator, Sequence
 
 from .db import Database
+from .desk import index_story
 
 
 class StoryTable(Database):
@@ -39,7 +41,9 @@ class StoryTable(Database):
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
         cur = conn.execute(f"INSERT INTO stories ({cols}) VALUES ({marks})", tuple(row.values()))
-        return int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
+        story_id = int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
+        index_story(conn, story_id, row.get("title") or "", row.get("summary") or "")
+        return story_id
 
     def cluster_sources(self, cluster: int) -> list[dict]:
         """Members of a cluster, first first: feed, url, title, fetched."""
