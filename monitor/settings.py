@@ -267,7 +267,8 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
             web["auth"] = _auth_from_environment(config.section("web"))
         except ConfigError as exc:
             problems.append(exc)
-    if web["listen"] is not None and web["auth"] is None:
+    auth_refused = any(str(p.message).startswith("web.auth") for p in problems)
+    if web["listen"] is not None and web["auth"] is None and not auth_refused:
         host = web["listen"].rpartition(":")[0].strip("[]")
         if host not in LOOPBACK:
             section = config.section("web")
