@@ -84,13 +84,13 @@ class Timeline:
     span: str
 
 
-def timeline(times: Sequence[float], labels: Sequence[str], *, width: int = 600, height: int = 40) -> Timeline:
+def timeline(times: Sequence[float], labels: Sequence[str], *, width: int = 900, height: int = 72) -> Timeline:
     """Dots along [first, last] (a single copy sits at the start)."""
     if not times:
         return Timeline(width=width, height=height, dots=(), span="")
     first, last = min(times), max(times)
     span = last - first
-    pad = 8.0
+    pad = 48.0  # room for a label centred under the first and the last dot
     dots = tuple(Dot(x=round(pad + (width - 2 * pad) * ((t - first) / span if span else 0.0), 1),
                      label=labels[i] if i < len(labels) else "", offset=duration(t - first))
                  for i, t in enumerate(times))
