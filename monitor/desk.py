@@ -19,7 +19,10 @@ try_watchlist(store, text, file=, days=, now=, limit=) -> TryReport
       many alerts each term matched), the terms and require terms that fired in none.
 
     `when: spread` watchlists are tried as if `when: first` (what they would match, not
-    when they would be sent). At most `limit` hits and `limit` dropped stories are kept
+    when they would be sent). When every term is a word, a phrase or a near term, the
+    store's search index picks the stories a term may match (as for a search, it can
+    only narrow) and the Matcher reads those alone; a regex or variants term makes it
+    read every story of the window. At most `limit` hits and `limit` dropped stories are kept
     (the newest; the counts cover them all).
 
 search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
@@ -57,8 +60,9 @@ The records (frozen dataclasses; times are Unix seconds):
               empty when the file is good), hits (newest first), dropped (newest first),
               per_day ((YYYY-MM-DD, alerts) for every day of the window, oldest first),
               top_terms ((watchlist, term, alerts) most first), never_fired ((watchlist,
-              term) in file order), scanned (stories read), alerts (all hits, even past
-              `limit`), dropped_count.
+              term) in file order), scanned (stories in the window), alerts (all hits,
+              even past `limit`), dropped_count, read (stories the Matcher read),
+              narrowed (the search index chose them: every term a word or phrase).
     SearchResult query, terms (the parsed terms, as models.Term), hits (newest first),
               scanned (stories the Matcher read), narrowed (the index was used),
               complete (False when the limit or the scan bound stopped it early).
@@ -67,7 +71,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Sequence
 
@@ -85,6 +89,7 @@ MAX_QUERY = 500
 MAX_QUERY_TERMS = 10
 SCAN_LIMIT = 50_000  # stories a search reads when the index cannot narrow it
 CANDIDATE_BATCH = 400
+TRY_BATCH = 5000
 MAX_DAYS = 3650.0
 _SEARCH = "search"
 
@@ -135,6 +140,16 @@ class TryReport:
     scanned: int = 0
     alerts: int = 0
     dropped_count: int = 0
+    read: int = 0
+    narrowed: bool = False
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data (`raqib try --json`): the fields above, problems
+        as {file, line, message, text}."""
+        out = asdict(replace(self, problems=()))
+        out["problems"] = [{"file": p.file, "line": p.line, "message": p.message, "text": str(p)}
+                           for p in self.problems]
+        return out
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,10 @@ class SearchResult:
     complete: bool = True
     since: float | None = None
     source: str | None = None
+
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (`raqib search --json`)."""
+        return asdict(self)
 
 
 # -- try ------------------------------------------------------------------------------------
@@ -166,10 +185,14 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
     by_name = {wl.name: wl for wl in watchlists}
     fired: dict[tuple[str, int], StoryHit] = {}  # (watchlist, cluster) -> the alert
     dropped: dict[tuple[str, int], Dropped] = {}
-    scanned = 0
     explain = matcher.explain
-    for row in store.window_stories(since, now):
-        scanned += 1
+    words = query_words([t for wl in watchlists for t in wl.terms])
+    candidates = None if words is None else _window_candidates(store, words, since, now)
+    narrowed = candidates is not None
+    rows: Iterable[tuple] = store.window_stories(since, now) if candidates is None else candidates
+    read = 0
+    for row in rows:
+        read += 1
         verdicts = explain(row[3], row[4])
         if not verdicts:
             continue
@@ -200,7 +223,25 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
         file=file, watchlists=tuple(wl.name for wl in watchlists), since=since, until=now, days=days,
         hits=tuple(kept), dropped=tuple(kept_drops), per_day=_per_day(hits, since, now, tz),
         top_terms=_top_terms(hits), never_fired=_never_fired(watchlists, hits),
-        scanned=scanned, alerts=len(hits), dropped_count=len(drops))
+        scanned=store.count_window(since, now) if narrowed else read, read=read, narrowed=narrowed,
+        alerts=len(hits), dropped_count=len(drops))
+
+
+def _window_candidates(store: Store, words: list[list[SearchWord]], since: float, until: float) -> list[tuple] | None:
+    """The stories of [since, until) the index says a term may match, oldest first; None
+    when the store cannot narrow."""
+    out: list[tuple] = []
+    before: int | None = None
+    while True:
+        batch = store.search_candidates(words, since=since, limit=TRY_BATCH, before=before)
+        if batch is None:
+            return None
+        out.extend(_row(r) for r in batch if r["fetched"] < until)
+        if len(batch) < TRY_BATCH:
+            break
+        before = batch[-1]["id"]
+    out.reverse()
+    return out
 
 
 def _days(days: float) -> float:
@@ -307,7 +348,9 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
     complete = True
     while True:
         batch = None
-        size = CANDIDATE_BATCH
+        # the first page about as large as the answer (the index picks few the matcher
+        # refuses), the next ones larger
+        size = min(CANDIDATE_BATCH, limit + 20) if before is None else CANDIDATE_BATCH
         if words is not None:
             batch = store.search_candidates(words, since=since, source=source, limit=size, before=before)
             narrowed = batch is not None

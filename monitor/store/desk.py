@@ -103,7 +103,8 @@ class DeskReads(Database):
         the last id when there is none)."""
         if since is None:
             return 0
-        first = self._scalar("SELECT MIN(id) FROM stories WHERE fetched >= ?", (since,))
+        # Through the index on fetched: the rows of the window alone, not every older id first.
+        first = self._scalar("SELECT MIN(id) FROM stories INDEXED BY stories_fetched WHERE fetched >= ?", (since,))
         if first is None:
             return (self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
         return int(first)
@@ -165,6 +166,12 @@ class DeskReads(Database):
             yield from self.conn.execute(sql + " ORDER BY s.id", params)
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
+
+    def count_window(self, since: float, until: float | None = None) -> int:
+        """Stories fetched in [since, until)."""
+        if until is None:
+            return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (since,)))
+        return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ? AND fetched < ?", (since, until)))
 
     def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[dict]]:
         """Every stored member of these clusters, first first: id, feed, url, published, fetched."""
