@@ -61,6 +61,7 @@ class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, DeskReads, W
                                 (outbox_before,)).rowcount
             conn.execute("DELETE FROM cluster_watchlists WHERE cluster IN (SELECT cluster FROM stories "
                          "GROUP BY cluster HAVING MAX(fetched) < ?)", (stories_before,))
+            conn.execute("DELETE FROM feed_days WHERE day < ?", (int(stories_before // DAY) - 1,))
             stories = conn.execute(
                 "DELETE FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
                 "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "

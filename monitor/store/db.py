@@ -139,10 +139,20 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
-    ("005_desk_view_indexes", """
+    # The web view's reads (monitor/store/web.py): alerts newest first, by watchlist or by
+    # source, and stories per feed and day, counted as they are stored.
+    ("005_desk_view", """
     CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
-    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created);
-    CREATE INDEX IF NOT EXISTS stories_feed_fetched ON stories (feed, fetched)
+    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created, kind, cluster);
+    CREATE INDEX IF NOT EXISTS outbox_source_created ON outbox (json_extract(payload, '$.source'), created);
+    CREATE TABLE IF NOT EXISTS feed_days (
+        feed TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        stories INTEGER NOT NULL,
+        PRIMARY KEY (feed, day)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO feed_days SELECT feed, CAST(fetched / 86400 AS INTEGER), COUNT(*) FROM stories
+        GROUP BY 1, 2
     """),
     # The search index (monitor/store/desk.py); its trigger and the rows of the stories
     # already stored are written by DeskReads._after_migration.

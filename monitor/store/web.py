@@ -1,17 +1,18 @@
 """What the web view reads: alerts as a desk sees them, a story's outlets, and counts over
-time for the charts. Reads only; every statement here is served by an index (migration
-`005_desk_view_indexes`) so a page stays fast with hundreds of thousands of stories.
+time for the charts. Reads only; every statement here is served by an index or the
+`feed_days` counts (migration `005_desk_view`) so a page stays fast with hundreds of thousands of stories.
 
 Rules:
 - An *alert* on the page is one (cluster, watchlist): the outbox keeps one row per
   destination and kind, and a story sent to three chats is still one alert. Kinds
   `story` and `spread` count; `update` and `health` rows do not. The newest row of a
   (cluster, watchlist) stands for it; its time is when it was queued (`created`).
-- Its source is the feed of the story that raised it (the payload's `source` when
-  that story has been pruned).
+- Its source is the feed of the story that raised it, as its payload names it (indexed:
+  `outbox_source_created`).
 - Watchlists whose name starts with `hidden_prefix` (the chats' own terms) are left out.
-- Counts per hour or day are buckets counted from `since`: bucket i holds
-  [since + i·width, since + (i+1)·width); rows outside the range are not counted.
+- Alerts per hour are buckets counted from `since`: bucket i holds [since + i·3600,
+  since + (i+1)·3600); rows outside the range are not counted. Stories per day come from
+  `feed_days` (UTC days), kept as stories are stored.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class WebViews(Database):
             where.append("o.watchlist = ?")
             params.append(watchlist)
         if source is not None:
-            where.append("COALESCE(s.feed, json_extract(o.payload, '$.source')) = ?")
+            where.append("json_extract(o.payload, '$.source') = ?")
             params.append(source)
         if since is not None:
             where.append("o.created >= ?")
@@ -49,8 +50,7 @@ class WebViews(Database):
             where.append("o.created < ?")
             params.append(until)
         sql = ("SELECT o.id, o.watchlist, o.cluster, o.story_id, o.kind, o.payload, o.created, "
-               "COALESCE(s.feed, json_extract(o.payload, '$.source')) AS feed "
-               "FROM outbox o LEFT JOIN stories s ON s.id = o.story_id WHERE " + " AND ".join(where))
+               "json_extract(o.payload, '$.source') AS feed FROM outbox o WHERE " + " AND ".join(where))
         seen: set[tuple[int, str]] = set()
         out: list[dict] = []
         after: tuple[float, int] | None = None
@@ -120,13 +120,10 @@ class WebViews(Database):
         return out
 
     def stories_per_day(self, since: float, days: int) -> dict[str, list[int]]:
-        """Stories stored per feed in each day from `since`."""
+        """Stories stored per feed in each UTC day from the day of `since` (`feed_days`)."""
+        first = int(since // 86400)
         out: dict[str, list[int]] = {}
-        for row in self._query(
-                "SELECT feed, CAST((fetched - ?) / 86400 AS INTEGER) AS bucket, COUNT(*) AS n FROM stories "
-                "WHERE feed > '' AND fetched >= ? AND fetched < ? "
-                "GROUP BY feed, bucket", (since, since, since + days * 86400.0)):
-            counts = out.setdefault(row["feed"], [0] * days)
-            if 0 <= row["bucket"] < days:
-                counts[row["bucket"]] = row["n"]
+        for row in self._query("SELECT feed, day, stories FROM feed_days WHERE day >= ? AND day < ?",
+                               (first, first + days)):
+            out.setdefault(row["feed"], [0] * days)[row["day"] - first] = row["stories"]
         return out

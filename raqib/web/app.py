@@ -74,7 +74,7 @@ MAX_BODY = 256 * 1024
 MAX_TRY_TEXT = 64 * 1024
 MAX_DAYS = 30
 TRY_LIMIT = 200
-SEARCH_LIMIT = 100
+SEARCH_LIMIT = 50
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
