@@ -510,6 +510,25 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web_password(args: argparse.Namespace) -> int:
+    """Read a password (asked twice on a terminal, else one line of stdin) and print the
+    scrypt hash `web.auth` takes; the password itself is never stored or printed."""
+    import getpass
+
+    from .web.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password for the web view: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the two passwords differ; nothing printed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 12:
+        raise ConfigError("a web password needs at least 12 characters")
+    print(hash_password(password))
+    return 0
+
+
 def _global_options() -> argparse.ArgumentParser:
     """Options every (sub-)command accepts. Their default is "not given" (SUPPRESS), so
     a value given before the command is not reset by a sub-parser that did not see it."""
@@ -572,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     orr = osub.add_parser("retry", help="queue dead alerts again")
     orr.add_argument("ids", nargs="*", type=int)
     p.set_defaults(func=cmd_outbox)
+    p = sub.add_parser("web-password", help="print the hash of a password for web.auth")
+    p.set_defaults(func=cmd_web_password)
     p = sub.add_parser("backup", help="online backup of the database")
     p.add_argument("file")
     p.set_defaults(func=cmd_backup)

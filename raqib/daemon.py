@@ -9,10 +9,12 @@ every chat's own terms (a stored term that can never match is logged and skipped
 rebuild the dedup index from the window's stories → put rows left `sending` by a crash
 back in the queue → start channels → READY to systemd.
 
-Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
+Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
+`web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
+read-only connections in threads of its own; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
+SIGINT stop polling and the web view, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
 then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
 database.
 

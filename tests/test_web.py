@@ -298,3 +298,50 @@ async def test_a_taken_port_is_a_clear_error(tmp_path):
             await daemon.run(seconds=5)
         made.clear()
 
+
+
+async def test_web_password_prints_a_hash_that_web_auth_accepts(monkeypatch, capsys, restore_logging):
+    import io
+
+    from monitor.settings import parse_web_auth
+    from raqib.cli import main
+    from raqib.web.auth import Authenticator
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long desk password\n"))
+    assert main(["web-password"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("scrypt:32768:8:1:") and "desk password" not in printed
+    auth = Authenticator(parse_web_auth(printed, ValueError))
+    assert auth.check("a long desk password") and not auth.check("a long desk passwor")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["web-password"]) == 1
+    assert "at least 12 characters" in capsys.readouterr().err
+
+
+async def test_sigterm_stops_the_daemon_and_its_web_view(tmp_path):
+    from daemon_harness import Daemon as DaemonProcess
+    from daemon_harness import wait_for, write_config
+
+    port = free_port()
+    config = write_config(tmp_path, {}, watchlists=WATCHLISTS, extra=f"web:\n  listen: 127.0.0.1:{port}\n")
+    proc = DaemonProcess(config, tmp_path / "logs")
+    try:
+        def page():
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/watchlists", timeout=2)
+            except httpx.TransportError:
+                return proc.proc.poll() is not None and "exited"
+        r = await asyncio.to_thread(wait_for, page, 30, 0.05, "the web view")
+        assert r != "exited", proc.stderr()
+        assert r.status_code == 200 and "روسيا وأوكرانيا" in r.text
+        # a browser keeps its connection open: the stop does not wait on it for long
+        keep = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        assert keep.get("/feeds").status_code == 200
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.to_thread(proc.stop, 20) == 0
+        assert asyncio.get_running_loop().time() - started < 10
+        keep.close()
+        log = proc.stderr()
+        assert "web view listening" in log and "raqib stopped" in log and "Traceback" not in log
+    finally:
+        proc.kill()
