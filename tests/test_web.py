@@ -12,6 +12,7 @@ import socket
 import httpx
 import pytest
 import pytest_asyncio
+import sql
 from inprocess import WATCHLISTS, make_daemon
 from web_site import FOOTBALL_TITLE, ORIGIN, PUTIN_TITLE, desk_site
 
@@ -31,8 +32,7 @@ async def site(tmp_path_factory):
 
 
 def story_id(site, title: str) -> int:
-    rows = site.daemon.store._query("SELECT id FROM stories WHERE title = ? ORDER BY id", (title,))
-    return rows[0]["id"]
+    return sql.value(site.daemon.store, "SELECT MIN(id) FROM stories WHERE title = ?", (title,))
 
 
 # -- pages ----------------------------------------------------------------------------------

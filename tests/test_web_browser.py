@@ -11,6 +11,7 @@ import shutil
 import pytest
 import pytest_asyncio
 from inprocess import WATCHLISTS
+from playwright.async_api import async_playwright
 from web_site import FOOTBALL_TITLE, desk_site
 
 from raqib.web import WebServer
@@ -26,8 +27,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"),
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def browser_site(tmp_path_factory):
-    from playwright.async_api import async_playwright
-
     async with desk_site(tmp_path_factory.mktemp("browser")) as site:
         server = WebServer(site.view, "127.0.0.1:0")
         await server.start()

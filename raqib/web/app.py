@@ -26,6 +26,7 @@ The guard (`Guard`, pure ASGI, outermost):
   script at all, styles and images from this origin only, forms post here only, no
   framing), nosniff, Referrer-Policy same-origin (so our own form's Origin is sent),
   no caching of pages.
+- A try or a search runs one at a time (the other reader thread stays free for pages).
 - An exception is logged with its traceback and answered with a short page saying it
   was logged; no traceback is ever sent.
 
@@ -34,6 +35,7 @@ is remembered in a cookie (SameSite=Strict). Every string is in raqib/web/texts.
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import logging
@@ -107,6 +109,7 @@ class WebView:
     def __init__(self, desk: Desk, *, auth: WebAuth | None = None, loopback_only: bool = True) -> None:
         self.desk = desk
         self.reader = Reader(desk.database)
+        self.heavy = asyncio.Semaphore(1)  # a try or a search at a time: one reader stays free for pages
         self.env = Environment(loader=PackageLoader("raqib.web", "templates"), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.css = resources.files("raqib.web").joinpath("static/style.css").read_bytes()
@@ -192,8 +195,9 @@ class WebView:
         yaml_text = form.text("yaml", MAX_TRY_TEXT)
         days = form.number("days", 1, MAX_DAYS, default=3)
         file = form.name("file") or "try.yaml"
-        result = await self.reader(functools.partial(views.try_page, text=yaml_text, file=file, days=days,
-                                                     now=self.desk.clock(), limit=TRY_LIMIT))
+        async with self.heavy:
+            result = await self.reader(functools.partial(views.try_page, text=yaml_text, file=file, days=days,
+                                                         now=self.desk.clock(), limit=TRY_LIMIT))
         return self.render(request, "try.html", section="watchlists", text=yaml_text, days=days, file=file,
                            result=result)
 
@@ -210,8 +214,9 @@ class WebView:
         page, problem = None, ""
         if query:
             try:
-                page = await self.reader(functools.partial(views.search_page, query=query, days=days,
-                                                           source=source, limit=SEARCH_LIMIT, now=self.desk.clock()))
+                async with self.heavy:
+                    page = await self.reader(functools.partial(views.search_page, query=query, days=days, source=source,
+                                                               limit=SEARCH_LIMIT, now=self.desk.clock()))
             except ConfigError as exc:
                 problem = str(exc)
         sources = await self.reader(_feed_names)
