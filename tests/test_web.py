@@ -345,3 +345,15 @@ async def test_sigterm_stops_the_daemon_and_its_web_view(tmp_path):
         assert "web view listening" in log and "raqib stopped" in log and "Traceback" not in log
     finally:
         proc.kill()
+
+
+async def test_every_string_a_template_uses_is_in_both_languages():
+    from pathlib import Path
+
+    from raqib.web.texts import ERROR_WORDS, TEXTS
+
+    folder = Path(__file__).resolve().parents[1] / "raqib" / "web" / "templates"
+    used = {key for f in folder.glob("*.html") for key in re.findall(r"""\bt\(["']([a-z0-9_]+)["']\)""", f.read_text())}
+    used |= {key for _, key in ERROR_WORDS} | {f"state_{s}" for s in ("ok", "new", "failing", "unhealthy", "disabled")}
+    assert used and used <= set(TEXTS), used - set(TEXTS)
+    assert all(ar and en and ar != en for ar, en in TEXTS.values())

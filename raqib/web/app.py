@@ -147,7 +147,8 @@ class WebView:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
         body = self.env.get_template(template).render(
             lang=lang, dir="rtl" if lang == "ar" else "ltr", t=functools.partial(text, lang),
-            path=request.url.path, switch_href=request.url.path + "?" + urlencode([*params, ("lang", other)]),
+            dur=functools.partial(duration, lang), path=request.url.path,
+            switch_href=request.url.path + "?" + urlencode([*params, ("lang", other)]),
             section=values.pop("section", ""), **values)
         response = HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
         if request.query_params.get("lang") in LANGS:
@@ -265,6 +266,23 @@ def ago(lang: str, now: float, ts: float | None) -> str:
     if s < 2 * 86400:
         return text(lang, "ago_h", n=int(s // 3600))
     return text(lang, "ago_d", n=int(s // 86400))
+
+
+def duration(lang: str, seconds: float) -> str:
+    """A short duration in the page's language: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    s = int(max(seconds, 0))
+    unit = functools.partial(_unit, lang)
+    if s < 60:
+        return unit("u_s", s)
+    if s < 3600:
+        return unit("u_m", s // 60)
+    if s < 86400:
+        return unit("u_h", s // 3600) + (" " + unit("u_m", s % 3600 // 60) if s % 3600 >= 60 else "")
+    return unit("u_d", s // 86400) + (" " + unit("u_h", s % 86400 // 3600) if s % 86400 >= 3600 else "")
+
+
+def _unit(lang: str, key: str, n: int) -> str:
+    return text(lang, key, n=n)
 
 
 class Params:

@@ -73,7 +73,7 @@ def sparkline(counts: Sequence[int], *, width: int = 140, height: int = 24) -> S
 class Dot:
     x: float
     label: str
-    offset: str  # time after the first copy, in words
+    offset: float  # seconds after the first copy
 
 
 @dataclass(frozen=True)
@@ -81,29 +81,18 @@ class Timeline:
     width: int
     height: int
     dots: tuple[Dot, ...]
-    span: str
+    span: float  # seconds from the first copy to the last
 
 
 def timeline(times: Sequence[float], labels: Sequence[str], *, width: int = 900, height: int = 72) -> Timeline:
     """Dots along [first, last] (a single copy sits at the start)."""
     if not times:
-        return Timeline(width=width, height=height, dots=(), span="")
+        return Timeline(width=width, height=height, dots=(), span=0.0)
     first, last = min(times), max(times)
     span = last - first
     pad = 48.0  # room for a label centred under the first and the last dot
     dots = tuple(Dot(x=round(pad + (width - 2 * pad) * ((t - first) / span if span else 0.0), 1),
-                     label=labels[i] if i < len(labels) else "", offset=duration(t - first))
+                     label=labels[i] if i < len(labels) else "", offset=t - first)
                  for i, t in enumerate(times))
-    return Timeline(width=width, height=height, dots=dots, span=duration(span))
+    return Timeline(width=width, height=height, dots=dots, span=span)
 
-
-def duration(seconds: float) -> str:
-    """A short duration: 45s, 12m, 3h 5m, 2d 4h."""
-    s = int(max(seconds, 0))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60}m" if s % 3600 >= 60 else f"{s // 3600}h"
-    return f"{s // 86400}d {s % 86400 // 3600}h" if s % 86400 >= 3600 else f"{s // 86400}d"

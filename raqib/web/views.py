@@ -140,7 +140,7 @@ class Outlet:
     url: str | None
     fetched: str
     published: str
-    after: str  # time after the first copy
+    after: float  # seconds after the first copy
     current: bool
 
 
@@ -181,7 +181,7 @@ def story_page(store: Store, story_id: int) -> StoryPage | None:
     outlets = tuple(Outlet(
         story_id=m["id"], feed=one_line(m["feed"], 80), title=marked(m["title"], (), "title"),
         url=safe_url(m["url"]), fetched=stamp(m["fetched"]), published=_published(m["published"]),
-        after=charts.duration(m["fetched"] - first), current=m["id"] == story_id) for m in members)
+        after=m["fetched"] - first, current=m["id"] == story_id) for m in members)
     timeline = charts.timeline([m["fetched"] for m in members], [one_line(m["feed"], 40) for m in members])
     return StoryPage(story_id=story_id, title=marked(story["title"], matches, "title"),
                      summary=marked(story["summary"], matches, "summary"), url=safe_url(story["url"]),
