@@ -27,7 +27,7 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
 - `web.listen` is read the same way (the web view is off without it). `web.auth` is
   `token:SECRET` (SECRET at least 16 characters) or a password hash
   `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH` (salt and hash in
-  hex, as `raqib web-password` prints them; N a power of two from 2^10 to 2^20,
+  hex, as `raqib web password` prints them; N a power of two from 2^10 to 2^20,
   iterations from 100,000); unset in the file, it is read from RAQIB_WEB_AUTH, then
   from the systemd credential `web_auth`. A `web.listen` that is not a loopback
   address without `web.auth` is refused, naming `web.auth`.
@@ -276,7 +276,7 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                 f"web.auth: required when web.listen ({host}) is not a loopback address", file=section.file,
                 line=section.line_of("listen"),
                 hint=f"set web.auth: ${{{WEB_AUTH_ENV}}} to token:SECRET or a password hash from "
-                     f"`raqib web-password`, or use the systemd credential {WEB_AUTH_CREDENTIAL}; "
+                     f"`raqib web password`, or use the systemd credential {WEB_AUTH_CREDENTIAL}; "
                      "or listen on 127.0.0.1"))
     dedup = dict(values["dedup"])
     dedup["window_hours"] = dedup.pop("window") / HOUR

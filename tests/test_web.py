@@ -96,6 +96,8 @@ async def test_watchlists_page_has_168_hourly_bars_each(site):
     for chart in charts:
         assert chart.count("<rect") == 168
     assert any('class="on"' in c for c in charts)  # this hour's alerts are drawn
+    latest = r.text.split('<ul class="latest">')
+    assert any("<mark>بوتين</mark> يدعم هاريس" in part.split("</ul>")[0] for part in latest[1:])
 
 
 async def test_watchlist_page_prefills_the_try_box_and_lists_its_alerts(site):
@@ -308,13 +310,13 @@ async def test_web_password_prints_a_hash_that_web_auth_accepts(monkeypatch, cap
     from raqib.web.auth import Authenticator
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long desk password\n"))
-    assert main(["web-password"]) == 0
+    assert main(["web", "password"]) == 0
     printed = capsys.readouterr().out.strip()
     assert printed.startswith("scrypt:32768:8:1:") and "desk password" not in printed
     auth = Authenticator(parse_web_auth(printed, ValueError))
     assert auth.check("a long desk password") and not auth.check("a long desk passwor")
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert main(["web-password"]) == 1
+    assert main(["web", "password"]) == 1
     assert "at least 12 characters" in capsys.readouterr().err
 
 

@@ -35,6 +35,7 @@ from . import charts
 HOUR, DAY = 3600.0, 86400.0
 ALERTS_PAGE = 50
 WATCHLIST_ALERTS = 10
+CARD_ALERTS = 3  # a watchlist's last alerts on the Watchlists page
 CHART_HOURS = 168  # 7 days, one bar an hour
 SPARK_DAYS = 14
 SUMMARY_CHARS = 400
@@ -205,16 +206,22 @@ class WatchlistCard:
     terms: int
     path: str
     chart: charts.BarChart
+    latest: tuple[AlertItem, ...] = ()
 
 
-def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float) -> tuple[WatchlistCard, ...]:
+def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float,
+                    latest: int = CARD_ALERTS) -> tuple[WatchlistCard, ...]:
     since = hours_since(now)
     names = [w.name for w in watchlists]
     counts = store.alerts_per_hour(since, CHART_HOURS, names)
     labels = _hour_labels(since, CHART_HOURS)
-    return tuple(WatchlistCard(name=w.name, title=one_line(w.title or w.name, 120), terms=len(w.terms),
-                               path=w.path, chart=charts.bars(counts.get(w.name, [0] * CHART_HOURS), labels))
-                 for w in watchlists)
+    cards = []
+    for w in watchlists:
+        rows = store.latest_alerts(limit=latest, watchlist=w.name) if latest else []
+        cards.append(WatchlistCard(name=w.name, title=one_line(w.title or w.name, 120), terms=len(w.terms),
+                                   path=w.path, chart=charts.bars(counts.get(w.name, [0] * CHART_HOURS), labels),
+                                   latest=tuple(_alert_item(r, ()) for r in rows)))
+    return tuple(cards)
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,7 @@ def read_watchlist_file(path: str) -> str:
 
 
 def watchlist_page(store: Store, watchlist: Watchlist, now: float) -> WatchlistPage:
-    card = watchlists_page(store, [watchlist], now)[0]
+    card = watchlists_page(store, [watchlist], now, latest=0)[0]
     rows = store.latest_alerts(limit=WATCHLIST_ALERTS, watchlist=watchlist.name)
     outlets = store.cluster_outlets([r["cluster"] for r in rows])
     return WatchlistPage(card=card, alerts=tuple(_alert_item(r, outlets.get(r["cluster"], ())) for r in rows),
