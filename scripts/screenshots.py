@@ -7,7 +7,7 @@ system's headless Chromium (Playwright driving /usr/bin/chromium; nothing downlo
     .venv/bin/python scripts/screenshots.py [--out docs] [--chromium /usr/bin/chromium]
 
 Writes docs/web-alerts.png, web-alerts-phone.png, web-story.png, web-watchlist.png,
-web-try.png, web-feeds.png and web-search.png.
+web-try.png, web-feeds.png, web-search.png and web-watchlists-en.png (in English).
 """
 from __future__ import annotations
 
@@ -74,6 +74,8 @@ async def shoot(out: Path, chromium: str) -> None:
                 await page.wait_for_selector("#caught")
                 await page.locator("#caught").scroll_into_view_if_needed()
                 await page.screenshot(path=str(out / "web-try.png"))
+                await page.goto(base + "/watchlists?lang=en")
+                await page.screenshot(path=str(out / "web-watchlists-en.png"))
                 phone = await browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
                 await phone.goto(base + "/")
                 await phone.screenshot(path=str(out / "web-alerts-phone.png"))
