@@ -11,7 +11,9 @@ try_watchlist(store, text, file=, days=, now=, limit=) -> TryReport
     fetched in the last `days`, oldest first, as the pipeline did when it stored them:
 
     - one cluster is one alert: a watchlist's alert is the first member of a cluster
-      that fires it; the cluster's other outlets come with it (`StoryHit.outlets`);
+      that fires it; the cluster's other outlets come with it (`StoryHit.outlets`). A
+      cluster one of whose members stored before the window fires the watchlist was
+      alerted on then, and is not reported;
     - a story whose terms match but that an `exclude` term or a missing `require` stops
       is reported once per cluster and watchlist as `Dropped`, naming the rule (and the
       exclude term, with where it matched), unless another member of the cluster fired;
@@ -46,9 +48,10 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
 The records (frozen dataclasses; times are Unix seconds):
 
     StoryHit  id, cluster, feed (the outlet), title, summary, url, published (or None),
-              fetched, watchlist ("" in a search), matches (models.Match: watchlist,
-              term, field "title"|"summary", start, end: offsets into the original
-              title or summary, the term's own letters without the proclitics in front),
+              fetched, watchlist ("" in a search), matches (models.Match: watchlist
+              ("search" in a search), term, field "title"|"summary", start, end: offsets
+              into the original title or summary, the term's own letters without the
+              proclitics in front),
               terms (the distinct terms that matched, in order of appearance), outlets
               (the other feeds of the cluster, first first, each once; the story's own
               feed left out).
@@ -65,7 +68,11 @@ The records (frozen dataclasses; times are Unix seconds):
               narrowed (the search index chose them: every term a word or phrase).
     SearchResult query, terms (the parsed terms, as models.Term), hits (newest first),
               scanned (stories the Matcher read), narrowed (the index was used),
-              complete (False when the limit or the scan bound stopped it early).
+              complete (False when the limit or the scan bound stopped it early),
+              since (None for every stored day), source.
+
+Both functions raise ConfigError for input they refuse (a query, `days` out of range):
+its message names what was wrong.
 """
 from __future__ import annotations
 
@@ -212,6 +219,16 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
                 else:
                     terms = tuple(t.text for t in wl.require)
                 dropped[key] = Dropped(story, v.rule, terms, v.stopped_by)
+    # A cluster that began before the window was alerted on then, if a member of that
+    # time fired: it is not this window's alert (nor its drop).
+    first = store.first_id_since(since)
+    older = {cluster for _, cluster in (*fired, *dropped) if cluster < first}
+    if older:
+        for row in store.earlier_members(sorted(older), first):
+            for v in explain(row[3], row[4]):
+                if v.fired:
+                    fired.pop((v.watchlist, row[1]), None)
+                    dropped.pop((v.watchlist, row[1]), None)
     hits = sorted(fired.values(), key=lambda h: h.id, reverse=True)
     drops = sorted(dropped.values(), key=lambda d: d.story.id, reverse=True)
     kept = hits[:max(0, limit)]

@@ -233,8 +233,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=True)
     try:
         result = search_stories(store, args.query, days=args.days, source=args.source, limit=args.limit)
+        sources = store.story_sources() if args.source is not None and not result.hits else None
     finally:
         store.close()
+    if sources is not None and args.source not in sources:
+        print(f"raqib: warning: no stories stored from a feed named {args.source!r}"
+              + (f" (feeds with stories: {', '.join(sources[:20])})" if sources else ""), file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
@@ -324,7 +328,7 @@ def format_try(report, marks: _Marks) -> str:
 
     several = len(report.watchlists) > 1
     out = [f"{', '.join(report.watchlists)}: {report.alerts} alert{'s' if report.alerts != 1 else ''} "
-           f"in the last {report.days:g} days ({report.scanned:,} stories read); "
+           f"among the {report.scanned:,} stories of the last {report.days:g} day{'s' if report.days != 1 else ''}; "
            f"{report.dropped_count} dropped by a rule. Nothing was saved or sent."]
     if report.alerts > len(report.hits):
         out.append(f"(the newest {len(report.hits)} shown)")

@@ -11,7 +11,8 @@ than the rest (for --days).
   fired; alerts per day; a file of several watchlists; a broken file gives the lines of
   `raqib check`; nothing is written.
 - search: بوتين finds لبوتين (the span is the name, not the ل) and never البروتين; exact and
-  variant queries; --source and --days; --json; a bad query exits 1.
+  variant queries; --source and --days; --json; a bad query exits 1; on a terminal the
+  matched words are coloured and a title's own escape sequences are dropped.
 - The search index only narrows: for random stories and queries (hypothesis), search
   returns every story the matcher accepts, and try (which reads only the stories the
   index picks) the alerts and exclude drops of the matcher reading every story.
@@ -22,8 +23,12 @@ than the rest (for --days).
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,6 +112,13 @@ def test_try_drops_a_story_by_its_exclude_rule_and_names_the_rule(store):
     assert [marked(drop.story.title, m) for m in drop.stopped_by] == ["كرة القدم"]
     assert [marked(drop.story.title, m) for m in drop.story.matches] == ["بوتين"]
     assert report.dropped_count == 1 and report.alerts == len(report.hits) == 3
+
+
+def test_try_does_not_report_a_cluster_alerted_on_before_the_window(store):
+    since_between = (DAY - 450) / DAY  # after the agency story, before paper-b's copy of it
+    report = try_watchlist(store, RUSSIA, days=since_between, now=NOW)
+    assert not any("هاريس" in h.title for h in report.hits)  # its alert went out with the agency story
+    assert [d.story.feed for d in report.dropped] == ["paper-b"]  # the football story is news of its own
 
 
 def test_try_names_a_require_rule_and_the_terms_that_never_fired(store):
@@ -219,8 +231,40 @@ def test_search_by_source_and_days_from_the_command_line(desk, capsys):
     assert main(["search", "بوتين", "--source", "ant", "--config", config]) == 0
     out = capsys.readouterr().out
     assert "يقول ل«بوتين» إن" in out and out.rstrip().endswith("2 stories")
+    assert main(["search", "بوتين", "--source", "aljazeera", "--config", config]) == 0
+    assert "no stories stored from a feed named 'aljazeera' (feeds with stories: agency-a, ant," in capsys.readouterr().err
     assert main(["search", "!!!", "--config", config]) == 1
     assert "no letters or digits" in capsys.readouterr().err
+
+
+def test_matched_words_are_coloured_on_a_terminal_and_feed_text_cannot_colour_it(tmp_path):
+    folder = tmp_path / "state"
+    store = Store(folder / "raqib.db")
+    with store.transaction() as conn:
+        store.insert_story(conn, {"feed": "bbc", "guid": "1", "url": "https://x.example/1", "fetched": NOW,
+                                  "cluster": 1, "title": "رسالة لبوتين \x1b[2J\x1b]0;pwned\x07من واشنطن"})
+    store.close()
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {folder / 'raqib.db'}\nwatchlists: {tmp_path}\n", encoding="utf-8")
+    parent, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.run([sys.executable, "-m", "raqib.cli", "search", "بوتين", "--config", str(config)],
+                          stdout=child, stderr=subprocess.PIPE, env=env, timeout=60, cwd=Path(__file__).parents[1])
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(parent)
+    assert proc.returncode == 0, proc.stderr
+    text = out.decode("utf-8")
+    assert "ل\x1b[1;33mبوتين\x1b[0m" in text
+    assert "\x1b[2J" not in text and "\x1b]0" not in text and "\x07" not in text  # the feed's own escapes are dropped
 
 
 # -- the index only narrows -----------------------------------------------------------------
@@ -259,6 +303,34 @@ def test_the_index_narrows_but_never_loses_a_story_the_matcher_accepts(stories, 
     fired = {i for i, (title, summary) in enumerate(stories, 1) if full.match(sep.join(title), sep.join(summary))}
     assert {h.id for h in report.hits} == fired
     assert {d.story.id for d in report.dropped} == accepted - fired
+
+
+EXPLAINED = [
+    Watchlist(name="a", title="a", terms=(Term("بوتين"), Term("عبد الله")), exclude=(Term("كرة القدم"),)),
+    Watchlist(name="b", title="b", terms=(Term("مصر"), Term("كامل|2024", regex=True)),
+              require=(Term("الحكومة"), Term("nato", regex=True))),
+    Watchlist(name="c", title="c", terms=(Term("بوتين ~ مصر", near=("بوتين", "مصر"), within=2),),
+              exclude=(Term("النيل ~ أمل", near=("النيل", "أمل"), within=1), Term("لجنة", regex=True))),
+    Watchlist(name="d", title="d", terms=(Term("أمل", exact=True), Term("تيليغرام", variants=True)),
+              require=(Term("القدم ~ كرة", near=("القدم", "كرة"), within=3),)),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=st.lists(st.sampled_from(WORDS), max_size=8), summary=st.lists(st.sampled_from(WORDS), max_size=8))
+def test_explain_agrees_with_match(title, summary):
+    """Matcher.explain (try's path) fires exactly the watchlists match fires, with the same
+    matches, whatever mix of near, regex, require and exclude rules they hold."""
+    matcher = Matcher(EXPLAINED)
+    t, s = " ".join(title), " ".join(summary)
+    matches = matcher.match(t, s)
+    verdicts = matcher.explain(t, s)
+    assert {v.watchlist for v in verdicts if v.fired} == {m.watchlist for m in matches}
+    for v in verdicts:
+        if v.fired:
+            assert list(v.matches) == [m for m in matches if m.watchlist == v.watchlist]
+        else:
+            assert v.rule in ("exclude", "require") and (v.rule == "require" or v.stopped_by)
 
 
 # -- upgrade --------------------------------------------------------------------------------

@@ -25,6 +25,13 @@ accepts). A word holding a character the FTS5 tokenizer does not read as a lette
 caller scans instead; so does a database without the index (an earlier release read
 read-only while its daemon still runs: `search_candidates` returns None).
 
+The index is only as good as its words: a change to the fold (`monitor.normalize`) or to
+what a token is must come with a migration that writes every row again (as 006's
+backfill does), or stories stored before it could be missed.
+
+Variant spellings (`variants: true`, `~name`) are not narrowed: every spelling shares a
+skeleton, not letters a prefix query can find; those searches read the stories.
+
 Newest first is by id, the order stories were stored. The time window is turned into
 the smallest id fetched since then (through `stories_fetched`), so FTS5 walks only that
 range of rowids.
@@ -109,8 +116,8 @@ class DeskReads(Database):
             return (self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
         return int(first)
 
-    def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], *, since: float | None = None,
-                          source: str | None = None, limit: int = 500,
+    def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], since: float | None = None,
+                          source: str | None = None, limit: int = 500, *,
                           before: int | None = None) -> list[dict] | None:
         """Stories that may match: those holding every word of one of the alternatives
         (see the module), fetched since `since`, from feed `source`, with an id below
@@ -166,6 +173,21 @@ class DeskReads(Database):
             yield from self.conn.execute(sql + " ORDER BY s.id", params)
         except sqlite3.Error as exc:
             raise self._error(exc, "database read failed") from exc
+
+    def earlier_members(self, clusters: Sequence[int], before: int) -> list[tuple]:
+        """Members of these clusters with an id below `before` (stored before a window),
+        oldest first, as tuples in the order of `STORY_COLUMNS`."""
+        out: list[tuple] = []
+        ids = sorted(set(clusters))
+        try:
+            for i in range(0, len(ids), _BATCH):
+                chunk = ids[i:i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                out += self.conn.execute(f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.cluster IN ({marks}) "
+                                         f"AND s.id < ?", (*chunk, before)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "database read failed") from exc
+        return sorted(out)
 
     def count_window(self, since: float, until: float | None = None) -> int:
         """Stories fetched in [since, until)."""
