@@ -208,14 +208,22 @@ async def test_a_damaged_database_is_an_error_page_without_traceback(site, tmp_p
 
 # -- auth -------------------------------------------------------------------------------------
 
-async def test_a_public_address_without_auth_is_refused_naming_web_auth(tmp_path, monkeypatch):
+async def test_a_public_address_without_auth_is_refused_naming_web_auth(tmp_path, monkeypatch, capsys,
+                                                                        restore_logging):
+    from raqib.cli import main
+
     monkeypatch.delenv("RAQIB_WEB_AUTH", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     path = tmp_path / "raqib.yaml"
-    path.write_text("feeds: []\nweb:\n  listen: 0.0.0.0:8080\n", encoding="utf-8")
+    path.write_text(f"watchlists: {WATCHLISTS}\nweb:\n  listen: 0.0.0.0:8080\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         read_settings(load_config(path))
     assert str(err.value).startswith(f"{path}:3: web.auth: required when web.listen (0.0.0.0) is not a loopback")
+    assert main(["check", "--config", str(path)]) == 1  # check refuses what run refuses
+    assert f"{path}:3: web.auth: required" in capsys.readouterr().out
+    assert main(["run", "--config", str(path), "--seconds", "1"]) == 1  # and run does not start
+    assert "web.auth: required" in capsys.readouterr().err
+    assert not (tmp_path / "var").exists()  # refused before the database was made
     path.write_text("web:\n  listen: 127.0.0.1:8080\n", encoding="utf-8")
     assert read_settings(load_config(path)).web.auth is None  # loopback: no auth needed
     monkeypatch.setenv("RAQIB_WEB_AUTH", "token:" + "s" * 20)
