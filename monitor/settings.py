@@ -26,11 +26,21 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   `max_interval` up to itself, so a short `interval` stands.
 - `metrics.listen` is `HOST:PORT` (or a port alone, on 127.0.0.1), PORT 1-65535, HOST a
   loopback address unless `metrics.allow_remote: true`.
+- `web.listen` is read the same way (the web view is off without it). `web.auth` is
+  `token:SECRET` (SECRET at least 16 characters) or a password hash
+  `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH` (salt and hash in
+  hex, as `raqib web password` prints them; N a power of two from 2^10 to 2^20,
+  iterations from 100,000); unset in the file, it is read from RAQIB_WEB_AUTH, then
+  from the systemd credential `web_auth`. A `web.listen` that is not a loopback
+  address without `web.auth` is refused, naming `web.auth`.
 """
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration, parse_size
@@ -122,7 +132,36 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("listen", "listen", None),
         Option("allow_remote", "bool", False),
     ),
+    "web": (
+        Option("listen", "listen", None),
+        Option("auth", "auth", None),
+    ),
 }
+WEB_AUTH_ENV, WEB_AUTH_CREDENTIAL = "RAQIB_WEB_AUTH", "web_auth"
+_HEX = r"[0-9a-fA-F]{16,1024}"
+_AUTH_FORMS = {
+    "token": re.compile(r"^token:(?P<secret>\S{16,1024})$"),
+    "scrypt": re.compile(rf"^scrypt:(?P<n>\d{{1,8}}):(?P<r>\d{{1,2}}):(?P<p>\d{{1,2}}):"
+                         rf"(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
+    "pbkdf2_sha256": re.compile(rf"^pbkdf2_sha256:(?P<iterations>\d{{1,8}}):(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
+}
+
+
+@dataclass(frozen=True, repr=False)
+class WebAuth:
+    """How the web view checks a visitor: a shared token, or a password against its hash.
+    `secret` is the token or the hash (bytes as hex in `salt`); never shown by repr."""
+
+    scheme: str  # token | scrypt | pbkdf2_sha256
+    secret: str
+    salt: str = ""
+    n: int = 0
+    r: int = 0
+    p: int = 0
+    iterations: int = 0
+
+    def __repr__(self) -> str:
+        return f"WebAuth(scheme={self.scheme!r}, secret=***)"
 
 
 @dataclass(frozen=True)
@@ -169,6 +208,12 @@ class MetricsOptions:
 
 
 @dataclass(frozen=True)
+class WebOptions:
+    listen: str | None  # "HOST:PORT", or None: no web view
+    auth: WebAuth | None
+
+
+@dataclass(frozen=True)
 class Settings:
     poll: PollOptions
     dedup: DedupSettings
@@ -176,6 +221,7 @@ class Settings:
     health: HealthOptions
     retention: RetentionOptions
     metrics: MetricsOptions
+    web: WebOptions
     event: EventSettings = EventSettings()  # dedup.event: the event level
 
 
@@ -253,6 +299,23 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                                         line=section.line_of("listen"),
                                         hint="set metrics.allow_remote: true to serve /metrics and /healthz "
                                              "to other hosts"))
+    web = values["web"]
+    if "auth" not in config.section("web").values:
+        try:
+            web["auth"] = _auth_from_environment(config.section("web"))
+        except ConfigError as exc:
+            problems.append(exc)
+    auth_refused = any(str(p.message).startswith("web.auth") for p in problems)
+    if web["listen"] is not None and web["auth"] is None and not auth_refused:
+        host = web["listen"].rpartition(":")[0].strip("[]")
+        if host not in LOOPBACK:
+            section = config.section("web")
+            problems.append(ConfigError(
+                f"web.auth: required when web.listen ({host}) is not a loopback address", file=section.file,
+                line=section.line_of("listen"),
+                hint=f"set web.auth: ${{{WEB_AUTH_ENV}}} to token:SECRET or a password hash from "
+                     f"`raqib web password`, or use the systemd credential {WEB_AUTH_CREDENTIAL}; "
+                     "or listen on 127.0.0.1"))
     dedup = dict(values["dedup"])
     dedup["window_hours"] = dedup.pop("window") / HOUR
     event = dict(values["dedup.event"])
@@ -262,7 +325,7 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
                         delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
                         retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
-                        event=EventSettings(**event))
+                        event=EventSettings(**event), web=WebOptions(**web))
     return settings, problems
 
 
@@ -290,6 +353,13 @@ def _value(section: Section, name: str, option: Option) -> Any:
         return raw
     if option.kind == "listen":
         return _listen(raw, section, what, option.key)
+    if option.kind == "auth":
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str):
+            raise section.error(f"{what}: expected token:SECRET or a password hash, got a {type(raw).__name__}",
+                                option.key)
+        return parse_web_auth(raw, lambda message: section.error(f"{what}: {message}", option.key))
     whole = option.kind == "int"
     if isinstance(raw, bool) or not isinstance(raw, int if whole else (int, float)):
         expected = "a whole number" if whole else "a number"
@@ -317,6 +387,52 @@ def _listen(raw: Any, section: Section, what: str, key: str) -> str | None:
         raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311 (port 1-65535), "
                             f"got {shown(raw)}", key)
     return f"[{host}]:{int(port)}" if ":" in host else f"{host}:{int(port)}"
+
+
+def parse_web_auth(text: str, error) -> WebAuth:
+    """`token:SECRET`, `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH`;
+    anything else is `error(message)` raised (the message never quotes the value)."""
+    text = text.strip()
+    scheme = text.partition(":")[0]
+    form = _AUTH_FORMS.get(scheme)
+    m = form.match(text) if form else None
+    if m is None:
+        if scheme == "token":
+            raise error("a token must be token: and at least 16 characters without spaces")
+        raise error("expected token:SECRET (at least 16 characters), scrypt:N:r:p:SALT:HASH or "
+                    "pbkdf2_sha256:ITERATIONS:SALT:HASH (the value is not shown)")
+    if scheme == "token":
+        return WebAuth("token", m["secret"])
+    if scheme == "scrypt":
+        n, r, p = int(m["n"]), int(m["r"]), int(m["p"])
+        if n < 2**10 or n > 2**20 or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16 or n * r * 128 > 2**30:
+            raise error("scrypt: N must be a power of two from 1024 to 1048576, r 1-32, p 1-16")
+        return WebAuth("scrypt", m["hash"].lower(), salt=m["salt"].lower(), n=n, r=r, p=p)
+    iterations = int(m["iterations"])
+    if not 100_000 <= iterations <= 10_000_000:
+        raise error("pbkdf2_sha256: iterations must be from 100,000 to 10,000,000")
+    return WebAuth("pbkdf2_sha256", m["hash"].lower(), salt=m["salt"].lower(), iterations=iterations)
+
+
+def _auth_from_environment(section: Section) -> WebAuth | None:
+    """web.auth when the file leaves it out: RAQIB_WEB_AUTH, then the credential web_auth."""
+    value = os.environ.get(WEB_AUTH_ENV, "").strip()
+    where = WEB_AUTH_ENV
+    if not value:
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not creds:
+            return None
+        path = Path(creds) / WEB_AUTH_CREDENTIAL
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise section.error(f"web.auth: cannot read the credential {path}: {exc}", "auth") from None
+        where = f"the credential {path}"
+    if not value:
+        return None
+    return parse_web_auth(value, lambda message: section.error(f"web.auth (from {where}): {message}", "auth"))
 
 
 def _number(value: float) -> str:

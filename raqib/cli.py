@@ -30,6 +30,7 @@ from typing import Sequence, TextIO
 from alerts.channel import build_channel
 from monitor.errors import ConfigError, RaqibError, StoreError
 
+from .feedhealth import ago, format_feeds_table
 from .logs import setup_logging
 
 DEFAULT_CONFIG = "raqib.yaml"
@@ -397,7 +398,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [
         ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
                   + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
-        ("last poll", _ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
+        ("last poll", ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
         ("stories", f"{c['stories_hour']} last hour, {c['stories_day']} last day"),
         ("alerts sent", f"{c['alerts_hour']} last hour, {c['alerts_day']} last day"),
         ("outbox", f"{c['outbox_pending']} waiting"),
@@ -411,17 +412,6 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{d['last_error']}")
     store.close()
     return 0
-
-
-def _ago(ts: float, now: float) -> str:
-    if not ts:
-        return "never"
-    seconds = now - ts
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -483,31 +473,6 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
     return 0
 
 
-def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
-    """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out."""
-    header = ("", "feed", "state", "last success", "failures", "items", "every", "last error")
-    rows = [header]
-    for f in feeds:
-        if not f["enabled"]:
-            mark, state = "✗", "DISABLED" + (f" ({f['disabled_reason']})" if f["disabled_reason"] else "")
-        elif not f["healthy"]:
-            mark, state = "!!", "UNHEALTHY"
-        elif f["failures"]:
-            mark, state = "!", "failing"
-        elif not f["last_success"]:
-            mark, state = "", "new"
-        else:
-            mark, state = "", "ok"
-        bad = f.get("bad_items") or 0
-        if bad and f["enabled"]:
-            state += f", {bad} bad item{'s' if bad > 1 else ''}"
-        every = f"{f['avg_interval'] / 60:.0f} min" if f["avg_interval"] else "-"
-        rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
-                     str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
-
-
 def cmd_outbox(args: argparse.Namespace) -> int:
     from monitor.config import load_config
     from monitor.store import Store
@@ -546,6 +511,25 @@ def cmd_backup(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"backup written to {args.file}")
+    return 0
+
+
+def cmd_web_password(args: argparse.Namespace) -> int:
+    """Read a password (asked twice on a terminal, else one line of stdin) and print the
+    scrypt hash `web.auth` takes; the password itself is never stored or printed."""
+    import getpass
+
+    from .web.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password for the web view: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the two passwords differ; nothing printed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 12:
+        raise ConfigError("a web password needs at least 12 characters")
+    print(hash_password(password))
     return 0
 
 
@@ -613,6 +597,10 @@ def build_parser() -> argparse.ArgumentParser:
     orr = osub.add_parser("retry", help="queue dead alerts again")
     orr.add_argument("ids", nargs="*", type=int)
     p.set_defaults(func=cmd_outbox)
+    p = sub.add_parser("web", help="the web view's helpers: `raqib web password`")
+    wsub = p.add_subparsers(dest="web_command", required=True, parser_class=_parser_with(common))
+    wsub.add_parser("password", help="print the hash of a password for web.auth")
+    p.set_defaults(func=cmd_web_password)
     p = sub.add_parser("backup", help="online backup of the database")
     p.add_argument("file")
     p.set_defaults(func=cmd_backup)

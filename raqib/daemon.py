@@ -10,10 +10,12 @@ rebuild the dedup index and the event index from the window's stories (with thei
 clusters and events, never deciding again) → put rows left `sending` by a crash
 back in the queue → start channels → READY to systemd.
 
-Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
+Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
+`web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
+read-only connections in threads of its own; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
+SIGINT stop polling and the web view, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
 then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
 database.
 
@@ -60,20 +62,21 @@ from monitor.models import alert_payload
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
-from monitor.settings import read_settings
+from monitor.settings import LOOPBACK, read_settings
 from monitor.store import Store
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
+from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
 SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
-SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
+SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET", "RAQIB_WEB_AUTH")
 PERSONAL_TITLE = "كلماتي / my terms"
 T = TypeVar("T")
 
@@ -168,6 +171,9 @@ class Daemon:
         self._background: set[asyncio.Task] = set()
         self.started = clock()
         self._unhealthy = False
+        self.web: WebServer | None = None
+        if settings.web.auth is not None:
+            register_secret(settings.web.auth.secret)
 
     # -- assembly -----------------------------------------------------------------------
 
@@ -341,6 +347,11 @@ class Daemon:
                                    max_instances=1, coalesce=True)
         self.scheduler.start()
         metrics_server = await self._start_metrics()
+        try:
+            self.web = await self._start_web()
+        except BaseException:
+            await self.shutdown([], metrics_server)
+            raise
         tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer")]
         sdnotify.notify("READY=1", f"STATUS=watching {len(self.store.feeds())} feeds")
@@ -384,6 +395,9 @@ class Daemon:
                 await ch.close()
             except Exception:
                 log.exception("channel close failed channel=%s", ch.name)
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         await self.fetcher.aclose()
         if metrics_server is not None:
             metrics_server.close()
@@ -455,6 +469,23 @@ class Daemon:
             self._unhealthy = True
             log.error("watchdog withheld problems=%s", "; ".join(problems))
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
+
+    async def _start_web(self) -> WebServer | None:
+        """The web view, when `web.listen` is set: uvicorn on this loop, reading the
+        database through read-only connections of its own."""
+        web = self.settings.web
+        if not web.listen:
+            return None
+        host = web.listen.rpartition(":")[0].strip("[]")
+        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock),
+                       auth=web.auth, loopback_only=host in LOOPBACK)
+        server = WebServer(view, web.listen)
+        try:
+            await server.start()
+        except BaseException:
+            view.close()
+            raise
+        return server
 
     async def _start_metrics(self):
         listen = self.settings.metrics.listen

@@ -10,7 +10,9 @@ together from one module per table family, each stating its own rules:
 - `desk`          `story_search` (the search index) and the reads of `raqib try`, `raqib
                   search` and the web page;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
-- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`.
+- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
+- `web`           what the web view reads: alerts one per story and watchlist, a
+                  story's outlets, counts per hour and day for its charts.
 
 What spans several families lives here: `counts` (what `raqib status`, the daemon's
 /status and /metrics report) and `prune` (retention). One table has no family: `kv`,
@@ -24,13 +26,14 @@ from .feeds import FeedTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
+from .web import WebViews
 
 __all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, DeskReads, Database):
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, DeskReads, WebViews, Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:
@@ -59,6 +62,7 @@ class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, DeskReads, D
                                 (outbox_before,)).rowcount
             conn.execute("DELETE FROM cluster_watchlists WHERE cluster IN (SELECT cluster FROM stories "
                          "GROUP BY cluster HAVING MAX(fetched) < ?)", (stories_before,))
+            conn.execute("DELETE FROM feed_days WHERE day < ?", (int(stories_before // DAY) - 1,))
             doomed = ("FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
                       "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
                       f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))")

@@ -156,6 +156,21 @@ MIGRATIONS: list[tuple[str, str]] = [
     CREATE VIRTUAL TABLE IF NOT EXISTS story_search USING fts5(
         words, content='', tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
     """),
+    # The web view's reads (monitor/store/web.py): alerts newest first, by watchlist or by
+    # source, and stories per feed and day, counted as they are stored.
+    ("007_desk_view", """
+    CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created, kind, cluster);
+    CREATE INDEX IF NOT EXISTS outbox_source_created ON outbox (json_extract(payload, '$.source'), created);
+    CREATE TABLE IF NOT EXISTS feed_days (
+        feed TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        stories INTEGER NOT NULL,
+        PRIMARY KEY (feed, day)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO feed_days SELECT feed, CAST(fetched / 86400 AS INTEGER), COUNT(*) FROM stories
+        GROUP BY 1, 2
+    """),
 ]
 
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB

@@ -6,6 +6,9 @@
   AUTOINCREMENT, whose high-water mark survives pruning, so a cluster id is never reused.
 - `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts,
   which count the outlets of the whole event: `event_watchlists`, `event_feeds`).
+- `feed_days`: stories stored per feed and UTC day (day = fetched // 86400), counted in
+  the transaction that stores each story, so the web view's sparklines read a few rows
+  instead of counting stories; days older than the stories' retention are pruned.
 - A story is put in the search index (`story_search`, see `desk`) as it is stored.
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
@@ -43,6 +46,9 @@ class StoryTable(Database):
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
         cur = conn.execute(f"INSERT INTO stories ({cols}) VALUES ({marks})", tuple(row.values()))
+        conn.execute("INSERT INTO feed_days (feed, day, stories) VALUES (?, ?, 1) "
+                     "ON CONFLICT (feed, day) DO UPDATE SET stories = stories + 1",
+                     (row["feed"], int(row["fetched"] // 86400)))
         story_id = int(cur.lastrowid or row["id"])  # lastrowid is the row inserted; the id as a fallback for the type
         index_story(conn, story_id, row.get("title") or "", row.get("summary") or "")
         return story_id
