@@ -5,16 +5,22 @@ oldest first,
 
 1. known?     the feed's GUID was stored before → skip (a re-poll is not news);
 2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a
-              near-duplicate from another outlet within the window);
+              near-duplicate from another outlet within the window), then
+              `EventGrouper.add` its event (a copy inherits its cluster's event; a new
+              cluster may join the event of another outlet's own-words story);
 3. match      the compiled watchlists say which watchlists fire, and why;
 4. route      each firing watchlist's destinations: its `notify:` entries for configured
               channels, the people subscribed to it, and the console when it is on;
 5. outbox     the story, its cluster's watchlists and one outbox row per (cluster,
               watchlist, channel, destination) are written in ONE transaction. A later
               member of the cluster finds that row already there and adds nothing, except
-              an `update` row (throttled) so editable channels can add "also reported by";
-6. spread     watchlists with `when: spread` get one `spread` row once the cluster has
-              been carried by `outlets` distinct feeds within `within` minutes.
+              an `update` row (throttled) so editable channels can add "also reported by".
+              Every row carries the story's event: a new cluster of an event already
+              alerted gets a row of its own, which delivery groups under the event's first
+              alert (`related:`), never suppresses;
+6. spread     watchlists with `when: spread` get one `spread` row once the EVENT has
+              been carried by `outlets` distinct feeds within `within` minutes (copies
+              and other outlets' own words alike).
 
 Nothing here does network I/O; the store is the only side effect.
 
@@ -35,6 +41,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
 from .dedup import Clusterer
+from .dedup.events import EventGrouper
 from .models import Match, Story, alert_payload
 from .store import Store
 from .urls import canonical_url
@@ -77,6 +84,7 @@ class _Plan:
     story_id: int
     now: float
     cluster: int
+    event: int
     kind: str
     matches: int
     fired: dict[str, list[Match]]
@@ -86,10 +94,12 @@ class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
                  clock: Callable[[], float] = time.time,
-                 on_ingest: Callable[[IngestResult], None] | None = None) -> None:
+                 on_ingest: Callable[[IngestResult], None] | None = None,
+                 events: EventGrouper | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
+        self.events = events if events is not None else EventGrouper()
         self.channels = set(channels)
         self.settings = settings
         self.clock = clock
@@ -153,22 +163,27 @@ class Pipeline:
         now = self.clock()
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      published=story.published or _dt(now))
+        cluster = int(verdict.cluster)
+        link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
+                               source=story.feed, published=story.published or _dt(now))
+        event = int(link.event)  # EventGrouper logs every link with its score and terms
         fired: dict[str, list[Match]] = {}
         matches = matcher.match(story.title, story.summary)
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
-        return _Plan(story, story_id, now, int(verdict.cluster), verdict.kind, len(matches), fired)
+        return _Plan(story, story_id, now, cluster, event, verdict.kind, len(matches), fired)
 
     def _write(self, plan: _Plan, watchlists: dict, result: IngestResult) -> None:
         """Steps 4-6: the story, its routes and outbox rows, in one transaction."""
-        story, story_id, now, cluster, fired = plan.story, plan.story_id, plan.now, plan.cluster, plan.fired
+        story, story_id, now, cluster, event, fired = (plan.story, plan.story_id, plan.now, plan.cluster,
+                                                       plan.event, plan.fired)
         canon = canonical_url(story.url) if story.url else ""
         with self.store.transaction() as conn:
             self.store.insert_story(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
-                "fetched": now, "cluster": cluster, "dedup_kind": plan.kind,
+                "fetched": now, "cluster": cluster, "event": event, "dedup_kind": plan.kind,
             })
             self.store.add_cluster_watchlists(conn, cluster, fired)
             sources = _distinct(self.store.cluster_feeds(conn, cluster))
@@ -180,13 +195,13 @@ class Pipeline:
                 for channel, destination in self.destinations(wl):
                     if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
                                           watchlist=name, cluster=cluster, story_id=story_id,
-                                          payload=payload, now=now):
+                                          payload=payload, now=now, event=event):
                         result.alerts += 1
             if plan.kind != "new":  # ask editable channels to add the new source to what they sent
                 self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
                                          throttle=self.settings.update_throttle)
-            if plan.kind != "new" or fired:  # a lone unmatched story cannot spread anything
-                result.alerts += self._spread(conn, cluster, watchlists, fired, now)
+            if plan.kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
+                result.alerts += self._spread(conn, event, watchlists, fired, now)
         result.new += 1
         result.matches += plan.matches
         if plan.kind != "new":
@@ -205,18 +220,20 @@ class Pipeline:
                 out.append(("console", "-"))
         return _distinct(out)
 
-    def _spread(self, conn, cluster: int, watchlists: dict, fired: dict, now: float) -> int:
-        names = self.store.cluster_watchlists(conn, cluster)
+    def _spread(self, conn, event: int, watchlists: dict, fired: dict, now: float) -> int:
+        """One `spread` row per (event, watchlist, destination) once enough outlets carried
+        the event (any of its stories, copies or own words) within the watchlist's time."""
+        names = self.store.event_watchlists(conn, event)
         added = 0
-        for name in names:
+        for name in sorted(names):
             wl = watchlists.get(name)
             if wl is None or wl.when != "spread":
                 continue
             window = max(1, wl.within_minutes or 60) * 60.0
-            sources = _distinct(self.store.cluster_feeds(conn, cluster, since=now - window))
+            sources = _distinct(self.store.event_feeds(conn, event, since=now - window))
             if len(sources) < max(1, wl.outlets or 1):
                 continue
-            first = self.store.cluster_lead(conn, cluster)
+            first = self.store.event_lead(conn, event)
             if first is None:
                 continue
             lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
@@ -225,8 +242,8 @@ class Pipeline:
             payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
-                                      watchlist=name, cluster=cluster, story_id=first["id"],
-                                      payload=payload, now=now):
+                                      watchlist=name, cluster=event, story_id=first["id"],
+                                      payload=payload, now=now, event=event):
                     added += 1
         return added
 
@@ -235,7 +252,7 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str])
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
-        watchlist_title=wl.title or wl.name, matches=matches, sources=sources)
+        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related)
 
 
 def _dt(ts: float) -> datetime:

@@ -6,13 +6,16 @@ second daemon on the same file exits 1 naming the other's pid), open the store a
 migrations → load watchlists (a broken file is logged with file:line and left out, the
 others are in force; with none at all the daemon still polls and stores stories) and
 every chat's own terms (a stored term that can never match is logged and skipped) →
-rebuild the dedup index from the window's stories → put rows left `sending` by a crash
+rebuild the dedup index and the event index from the window's stories (with their stored
+clusters and events, never deciding again) → put rows left `sending` by a crash
 back in the queue → start channels → READY to systemd.
 
-Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
+Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
+`web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
+read-only connections in threads of its own; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
+SIGINT stop polling and the web view, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
 then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
 database.
 
@@ -58,6 +61,7 @@ from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import Policy, policy_from_settings
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
+from monitor.dedup.events import EventGrouper
 from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
@@ -65,7 +69,7 @@ from monitor.models import alert_payload
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
-from monitor.settings import read_settings
+from monitor.settings import LOOPBACK, read_settings
 from monitor.store import Store
 from monitor.store.worker import StoreThread
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
@@ -73,13 +77,14 @@ from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
+from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
 SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
-SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
+SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET", "RAQIB_WEB_AUTH")
 PERSONAL_TITLE = "كلماتي / my terms"
 T = TypeVar("T")
 
@@ -140,6 +145,8 @@ class Daemon:
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = settings.dedup
         self.clusterer = self._rebuild_index()
+        self.event_settings = settings.event  # dedup.event
+        self.events = self._rebuild_events()
         self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
             if ch.name == "console" and console_stream is not None:
@@ -148,7 +155,8 @@ class Daemon:
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done)
+                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
+                                 events=self.events)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -168,13 +176,17 @@ class Daemon:
         self.deliverer = Deliverer(
             self.store, self.channels,
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
-                                      backoff_max=delivery.backoff_max, burst=delivery.burst),
+                                      backoff_max=delivery.backoff_max, burst=delivery.burst,
+                                      update_throttle=delivery.update_every),
             policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, db=self.db)
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()
         self.started = clock()
         self._unhealthy = False
+        self.web: WebServer | None = None
+        if settings.web.auth is not None:
+            register_secret(settings.web.auth.secret)
 
     # -- assembly -----------------------------------------------------------------------
 
@@ -187,6 +199,17 @@ class Daemon:
         clusterer = Clusterer.rebuild(rows, settings=self.dedup_settings)
         log.info("dedup index rebuilt stories=%d seconds=%.2f", len(clusterer), time.monotonic() - started)
         return clusterer
+
+    def _rebuild_events(self) -> EventGrouper:
+        hours = max(self.event_settings.window_hours, self.event_settings.copy_hours)  # copies inherit longer
+        since = self.clock() - hours * 3600.0
+        started = time.monotonic()
+        rows = ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
+                 datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
+                for r in self.store.stories_since(since))
+        events = EventGrouper.rebuild(rows, settings=self.event_settings)
+        log.info("event index rebuilt stories=%d seconds=%.2f", len(events), time.monotonic() - started)
+        return events
 
     def policy_for(self, channel: str, destination: str) -> Policy:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
@@ -345,6 +368,11 @@ class Daemon:
                                    max_instances=1, coalesce=True)
         self.scheduler.start()
         metrics_server = await self._start_metrics()
+        try:
+            self.web = await self._start_web()
+        except BaseException:
+            await self.shutdown([], metrics_server)
+            raise
         tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer")]
         sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
@@ -388,6 +416,9 @@ class Daemon:
                 await ch.close()
             except Exception:
                 log.exception("channel close failed channel=%s", ch.name)
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         await self.fetcher.aclose()
         if metrics_server is not None:
             metrics_server.close()
@@ -436,6 +467,7 @@ class Daemon:
             pruned = self.store.prune(stories_before=now - self.retention.stories,
                                       outbox_before=now - self.retention.outbox)
             dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
+            dropped += self.events.prune(datetime.fromtimestamp(now, timezone.utc))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
                      pruned["stories"], pruned["outbox"], dropped)
         except StoreError as exc:
@@ -471,6 +503,23 @@ class Daemon:
             self._unhealthy = True
             log.error("watchdog withheld problems=%s", "; ".join(problems))
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
+
+    async def _start_web(self) -> WebServer | None:
+        """The web view, when `web.listen` is set: uvicorn on this loop, reading the
+        database through read-only connections of its own."""
+        web = self.settings.web
+        if not web.listen:
+            return None
+        host = web.listen.rpartition(":")[0].strip("[]")
+        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock),
+                       auth=web.auth, loopback_only=host in LOOPBACK)
+        server = WebServer(view, web.listen)
+        try:
+            await server.start()
+        except BaseException:
+            view.close()
+            raise
+        return server
 
     async def _start_metrics(self):
         listen = self.settings.metrics.listen

@@ -64,7 +64,7 @@ def test_schema_is_current_and_names_its_backend(store, database):
     state = store.schema_state()
     assert state["backend"] == ("postgresql" if database.startswith("postgresql") else "sqlite")
     assert state["missing"] == []
-    assert "007_leases" in state["applied"]
+    assert "008_leases" in state["applied"]
     again = Store(database)  # migrating twice is a no-op
     assert again.schema_state()["applied"] == state["applied"]
     again.close()
@@ -111,7 +111,7 @@ def test_outbox_lifecycle_reads_the_same(store):
     assert store.claim([row["id"]]) == [row["id"]]
     assert store.claim([row["id"]]) == []  # already being sent
     store.mark_sent([row["id"]], 1500.0, ref="42")
-    assert store.sent_ref(sid, "wl", "telegram", "d1") == "42"
+    assert store.sent_story(sid, "wl", "telegram", "d1")["ref"] == "42"
     for now in (1600.0, 1800.0):  # two more outlets: updates, the second no sooner than throttle after the first
         with store.transaction() as conn:
             store.queue_updates(conn, sid, sid, now, channels={"telegram"}, throttle=600.0)

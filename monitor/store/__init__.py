@@ -7,8 +7,12 @@ together from one module per table family, each stating its own rules:
                   named migrations, transactions, ping, backup;
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
+- `desk`          `story_search` (the search index) and the reads of `raqib try`, `raqib
+                  search` and the web page;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
-- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`.
+- `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
+- `web`           what the web view reads: alerts one per story and watchlist, a
+                  story's outlets, counts per hour and day for its charts.
 
 What spans several families lives here: `counts` (what `raqib status`, the daemon's
 /status and /metrics report) and `prune` (retention). One table has no family: `kv`,
@@ -17,17 +21,19 @@ small named values, which today holds only the write probe of `ping`.
 from __future__ import annotations
 
 from .db import MIGRATIONS, Database, DatabaseLock
+from .desk import DeskReads, SearchWord, unindex_stories
 from .feeds import FeedTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
+from .web import WebViews
 
-__all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "DatabaseLock", "OutboxState", "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, Database):
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, DeskReads, WebViews, Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:
@@ -49,14 +55,17 @@ class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, Database):
         return self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state='{SENT}' AND kind IN ('story', 'spread')")
 
     def prune(self, *, stories_before: float, outbox_before: float) -> dict[str, int]:
-        """Drop old stories (whole clusters whose newest member is old) and old sent alerts."""
+        """Drop old stories (whole clusters whose newest member is old, out of the search
+        index too) and old sent alerts."""
         with self.transaction() as conn:
             sent = conn.execute(f"DELETE FROM outbox WHERE state='{SENT}' AND COALESCE(sent_at, created) < ?",
                                 (outbox_before,)).rowcount
             conn.execute("DELETE FROM cluster_watchlists WHERE cluster IN (SELECT cluster FROM stories "
                          "GROUP BY cluster HAVING MAX(fetched) < ?)", (stories_before,))
-            stories = conn.execute(
-                "DELETE FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
-                "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
-                f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))", (stories_before,)).rowcount
+            conn.execute("DELETE FROM feed_days WHERE day < ?", (int(stories_before // DAY) - 1,))
+            doomed = ("FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
+                      "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
+                      f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))")
+            unindex_stories(conn, conn.execute(f"SELECT id, title, summary {doomed}", (stories_before,)).fetchall())
+            stories = conn.execute(f"DELETE {doomed}", (stories_before,)).rowcount
         return {"stories": stories, "outbox": sent}

@@ -21,9 +21,11 @@ This module owns the connection and nothing about any table but the migrations:
   (without its password).
 - Schema changes are named migrations (one list per backend, the same names where both
   have the change), applied in order at start-up, each in its own transaction and
-  recorded in `migrations`; a database written by an earlier release upgrades in place.
-  A migration once released is never edited: a change is a new one. On PostgreSQL an
-  advisory lock lets one of several nodes starting together migrate.
+  recorded in `migrations` (with any step a table module adds in `_after_migration`: the
+  search index fills itself from the stories there); a database written by an earlier
+  release upgrades in place. A migration once released is never edited: a change is a
+  new one. On PostgreSQL an advisory lock lets one of several nodes starting together
+  migrate.
 - `transaction()` is the unit of work: everything inside commits or nothing does; the
   table modules' methods that take a `conn` (an opaque handle) write inside the caller's
   transaction.
@@ -155,7 +157,39 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
-    ("007_leases", """
+    # a story's event (the first story of the same event told by other outlets); an alert
+    # row's event, and how a related story's alert went (`related`: reply or edit)
+    ("005_story_event", """
+    ALTER TABLE stories ADD COLUMN event INTEGER;
+    UPDATE stories SET event=cluster;
+    CREATE INDEX IF NOT EXISTS stories_event ON stories (event);
+    ALTER TABLE outbox ADD COLUMN event INTEGER;
+    UPDATE outbox SET event=cluster;
+    ALTER TABLE outbox ADD COLUMN related TEXT;
+    CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event, watchlist, channel, destination)
+    """),
+    # The search index (monitor/store/desk.py); the rows of the stories already stored
+    # are written by DeskReads._after_migration.
+    ("006_story_search", """
+    CREATE VIRTUAL TABLE IF NOT EXISTS story_search USING fts5(
+        words, content='', tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
+    """),
+    # The web view's reads (monitor/store/web.py): alerts newest first, by watchlist or by
+    # source, and stories per feed and day, counted as they are stored.
+    ("007_desk_view", """
+    CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created, kind, cluster);
+    CREATE INDEX IF NOT EXISTS outbox_source_created ON outbox (json_extract(payload, '$.source'), created);
+    CREATE TABLE IF NOT EXISTS feed_days (
+        feed TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        stories INTEGER NOT NULL,
+        PRIMARY KEY (feed, day)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO feed_days SELECT feed, CAST(fetched / 86400 AS INTEGER), COUNT(*) FROM stories
+        GROUP BY 1, 2
+    """),
+    ("008_leases", """
     ALTER TABLE feeds ADD COLUMN leased_until REAL;
     ALTER TABLE feeds ADD COLUMN leased_by TEXT;
     ALTER TABLE outbox ADD COLUMN leased_until REAL;
@@ -358,6 +392,7 @@ class Database:
                     for statement in sql.split(";"):
                         if statement.strip():
                             self.conn.execute(statement)
+                    self._after_migration(name, self.conn)
                     self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
                 log.info("migration applied name=%s backend=%s", name, self.backend)
         finally:
@@ -386,6 +421,10 @@ class Database:
         with self.transaction() as conn:  # outbox ids follow MAX(id) on SQLite; stories keep a high-water mark
             if not conn.execute("UPDATE sqlite_sequence SET seq=MAX(seq, ?) WHERE name='stories'", (stories,)).rowcount:
                 conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('stories', ?)", (stories,))
+
+    def _after_migration(self, name: str, conn: Tx) -> None:
+        """What a migration needs beyond its SQL (a table module fills in data that only
+        Python can compute), in the migration's own transaction."""
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:

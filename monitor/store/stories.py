@@ -1,11 +1,17 @@
 """Tables `stories` and `cluster_watchlists`: every story seen, and its cluster.
 
-- `stories`: every story seen, with its cluster (the id of the cluster's first story).
+- `stories`: every story seen, with its cluster (the id of the cluster's first story) and
+  its event (the id of the event's first story; copies share their cluster's event).
   `(feed, guid)` is unique: the same item polled twice is one row. Story ids are never
   reused, so a cluster id never names two stories: on SQLite they come from
   AUTOINCREMENT, whose high-water mark survives pruning; on PostgreSQL from the sequence
   `story_ids`, which also keeps nodes sharing the database from handing out one id twice.
-- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts).
+- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts,
+  which count the outlets of the whole event: `event_watchlists`, `event_feeds`).
+- `feed_days`: stories stored per feed and UTC day (day = fetched // 86400), counted in
+  the transaction that stores each story, so the web view's sparklines read a few rows
+  instead of counting stories; days older than the stories' retention are pruned.
+- A story is put in the search index (`story_search`, see `desk`) as it is stored.
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Sequence
 
 from .db import Database, Tx
+from .desk import index_story
 
 
 class StoryTable(Database):
@@ -48,10 +55,16 @@ class StoryTable(Database):
         sql = f"INSERT INTO stories ({cols}) VALUES ({marks})"
         if "id" in row:
             conn.execute(sql, tuple(row.values()))
-            return int(row["id"])
-        if self.postgres:
-            return int(conn.execute(sql + " RETURNING id", tuple(row.values())).fetchone()[0])
-        return int(conn.execute(sql, tuple(row.values())).lastrowid)
+            story_id = int(row["id"])
+        elif self.postgres:
+            story_id = int(conn.execute(sql + " RETURNING id", tuple(row.values())).fetchone()[0])
+        else:
+            story_id = int(conn.execute(sql, tuple(row.values())).lastrowid)
+        conn.execute("INSERT INTO feed_days (feed, day, stories) VALUES (?, ?, 1) "
+                     "ON CONFLICT (feed, day) DO UPDATE SET stories = feed_days.stories + 1",
+                     (row["feed"], int(row["fetched"] // 86400)))
+        index_story(conn, story_id, row.get("title") or "", row.get("summary") or "")
+        return story_id
 
     def cluster_sources(self, cluster: int) -> list[dict]:
         """Members of a cluster, first first: feed, url, title, fetched."""
@@ -60,8 +73,8 @@ class StoryTable(Database):
 
     def stories_since(self, since: float) -> Iterator[dict]:
         try:
-            yield from self._rows("SELECT id, cluster, title, summary, url, feed, published, fetched "
-                                  "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+            yield from self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,))
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
@@ -91,6 +104,30 @@ class StoryTable(Database):
         if row is None:
             return None
         return dict(zip(("id", "feed", "title", "summary", "url", "published"), row, strict=True))
+
+    def event_watchlists(self, conn: Tx, event: int) -> set[str]:
+        """The watchlists any story of this event matched."""
+        return {r[0] for r in conn.execute(
+            "SELECT DISTINCT watchlist FROM cluster_watchlists WHERE cluster IN "
+            "(SELECT DISTINCT cluster FROM stories WHERE event=?)", (event,))}
+
+    def event_feeds(self, conn: Tx, event: int, since: float | None = None) -> list[str]:
+        """The feeds of an event's stories, first first, one per story (repeats kept); with
+        `since`, only stories fetched since then."""
+        if since is None:
+            rows = conn.execute("SELECT feed FROM stories WHERE event=? ORDER BY id", (event,))
+        else:
+            rows = conn.execute("SELECT feed FROM stories WHERE event=? AND fetched >= ? ORDER BY id",
+                                (event, since))
+        return [r[0] for r in rows]
+
+    def event_lead(self, conn: Tx, event: int) -> dict | None:
+        """An event's first story still stored: id, cluster, feed, title, summary, url, published."""
+        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published FROM stories "
+                           "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published"), row, strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
