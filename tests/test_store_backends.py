@@ -260,3 +260,25 @@ def test_pg_an_unreachable_server_is_a_clear_error_within_the_timeout():
     assert time.monotonic() - started < 10
     assert "cannot reach PostgreSQL at postgresql://raqib:***@127.0.0.1:9/raqib" in str(err.value)
     assert "secret" not in str(err.value) + (err.value.hint or "")
+
+
+def test_search_candidates_narrow_alike_and_the_window_and_pruning_hold(store):
+    from monitor.normalize import skeleton
+    from monitor.store.desk import SearchWord
+
+    now = time.time()
+    a = story(store, "f", "a", fetched=now, title="والرئيس بوتين يزور كورسك")
+    b = story(store, "g", "b", fetched=now, title="لبوتين تصريح جديد")
+    c = story(store, "f", "c", fetched=now - 10 * 86400, title="بوتين قبل عشرة أيام")
+    story(store, "f", "d", fetched=now, title="خبر عن الطقس")
+
+    def ids(any_of, **kw) -> list[int]:
+        return [r["id"] for r in store.search_candidates(any_of, limit=50, **kw) or []]
+
+    assert ids([[SearchWord("بوتين")]]) == [c, b, a]  # a token ending with it: لبوتين too; newest first
+    assert ids([[SearchWord("بوتين", whole=True)]]) == [c, a]
+    assert ids([[SearchWord("بوتين")]], since=now - 86400) == [b, a]
+    assert ids([[SearchWord("بوتين"), SearchWord("كورسك")], [SearchWord("تصريح")]]) == [b, a]
+    assert ids([[SearchWord(skeleton("بوتين"), skeleton=True)]], source="g") == [b]
+    store.prune(stories_before=now - 5 * 86400, outbox_before=0)
+    assert ids([[SearchWord("بوتين")]]) == [b, a]
