@@ -1,6 +1,6 @@
 """The whole daemon on PostgreSQL, as a process: a feed polled, its story stored, the alert
 delivered to a webhook receiver, the state in the server; a restart on the same database
-sends nothing twice; `raqib status` reads it."""
+sends nothing twice; `raqib status` and `raqib search` read it."""
 from __future__ import annotations
 
 import signal
@@ -44,5 +44,9 @@ def test_the_daemon_on_postgresql_polls_stores_and_delivers_once(tmp_path, feed_
         status = subprocess.run([sys.executable, "-m", "raqib.cli", "status", "--config", str(config)],
                                 capture_output=True, text=True, cwd=str(ROOT), timeout=30)
         assert status.returncode == 0, status.stderr
+        search = subprocess.run([sys.executable, "-m", "raqib.cli", "search", "بوتين", "--json", "--config",
+                                 str(config)], capture_output=True, text=True, cwd=str(ROOT), timeout=30)
+        assert search.returncode == 0, search.stderr
+        assert first in search.stdout and second in search.stdout  # narrowed on the server, matched here
     finally:
         receiver.close()
