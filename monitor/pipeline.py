@@ -28,8 +28,9 @@ Two drivers, one set of steps: `ingest` makes its store calls in the caller's th
 tests, `raqib demo`); `ingest_off_loop` — the daemon's — awaits each store call through
 `run` (the daemon's store thread, see `monitor.store.worker`), so the event loop never
 waits on the database, while dedup and match (steps 2-3) stay on the loop with the
-clusterer and the watchlists. One ingest at a time (`lock`): a story is allocated its id,
-clustered and written before the next one starts, so cluster ids keep arrival order.
+clusterer and the watchlists. One ingest at a time (`lock`), in three store calls: the
+known GUIDs, the new stories' ids, then their writes; a feed's stories are allocated,
+clustered and written before the next feed's start, so cluster ids keep arrival order.
 """
 from __future__ import annotations
 
@@ -130,13 +131,26 @@ class Pipeline:
                 known = await run(self.store.known_guids, feed, [s.guid for s in stories])
                 watchlists = {w.name: w for w in self.registry.watchlists}
                 matcher = self.registry.matcher
-                for story in self._fresh(stories, known):
-                    story_id = await run(self._allocate_id)
-                    plan = self._prepare(story, story_id, matcher)
-                    await run(self._write, plan, watchlists, result)
+                fresh = self._fresh(stories, known)
+                ids = await run(self._allocate_ids, len(fresh))
+                plans = [self._prepare(story, story_id, matcher) for story, story_id in zip(fresh, ids, strict=True)]
+                await run(self._write_all, plans, watchlists, result)
         if self.on_ingest:
             self.on_ingest(result)
         return result
+
+    def _allocate_ids(self, n: int) -> list[int]:
+        """`n` ids for one feed's new stories, in one store call (see `_allocate_id`)."""
+        out = []
+        for candidate in self.store.next_story_ids(n):
+            self._last_id = max(self._last_id + 1, candidate)
+            out.append(self._last_id)
+        return out
+
+    def _write_all(self, plans: Sequence[_Plan], watchlists: dict, result: IngestResult) -> None:
+        """One feed's stories, oldest first, each in its own transaction (one store call)."""
+        for plan in plans:
+            self._write(plan, watchlists, result)
 
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])

@@ -368,6 +368,6 @@ def test_every_command_is_in_the_readme():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("## Commands"):]
     table = table[:table.index("\n## ")]
-    documented = set(re.findall(r"^\| `raqib ([a-z]+)", table, re.M))
+    documented = set(re.findall(r"^\| `raqib ([a-z][a-z-]*)", table, re.M))
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(sub.choices) == documented  # type: ignore[attr-defined]

@@ -101,6 +101,8 @@ def test_story_ids_are_never_reused_after_pruning(store):
     pruned = store.prune(stories_before=100.0, outbox_before=100.0)
     assert pruned["stories"] == 2
     assert store.next_story_id() > first + 1
+    batch = store.next_story_ids(3)
+    assert len(batch) == 3 and batch == sorted(batch) and batch[0] > first + 1
 
 
 def test_outbox_lifecycle_reads_the_same(store):
@@ -234,6 +236,8 @@ def test_pg_story_ids_from_two_nodes_never_collide(pg):
     try:
         ids = [a.next_story_id() if i % 2 else b.next_story_id() for i in range(20)]
         assert len(set(ids)) == 20
+        batch_a, batch_b = a.next_story_ids(5), b.next_story_ids(5)
+        assert batch_a == sorted(batch_a) and not set(batch_a) & set(batch_b) and not set(batch_a) & set(ids)
     finally:
         a.close()
         b.close()

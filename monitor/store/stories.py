@@ -47,6 +47,18 @@ class StoryTable(Database):
         seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name='stories'") or 0
         return max(seq, self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
 
+    def next_story_ids(self, n: int) -> list[int]:
+        """`n` ids no story ever had, increasing (one round trip on PostgreSQL; they need
+        not be consecutive there: other nodes take from the same sequence)."""
+        if n <= 0:
+            return []
+        if self.postgres:
+            with self.lock:
+                return sorted(int(r[0]) for r in self.conn.execute(
+                    "SELECT nextval('story_ids') FROM generate_series(1, ?)", (n,)))
+        first = self.next_story_id()
+        return list(range(first, first + n))
+
     def insert_story(self, conn: Tx, row: dict) -> int:
         """Store one story inside the caller's transaction; returns its id (the row's own,
         from `next_story_id`, or else the engine's next)."""
