@@ -4,7 +4,10 @@
 together from one module per table family, each stating its own rules:
 
 - `db`            the connection: opening (exclusive lock, read-only, damaged files),
-                  named migrations, transactions, ping, backup;
+                  named migrations, transactions, ping, backup; SQLite or PostgreSQL
+                  (`database:` a path or a postgresql:// URL);
+- `postgres`      the PostgreSQL side of the dialect seam: the connection, the statement
+                  translation, its migrations;
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
 - `desk`          `story_search` (the search index) and the reads of `raqib try`, `raqib
@@ -12,7 +15,9 @@ together from one module per table family, each stating its own rules:
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
 - `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
 - `web`           what the web view reads: alerts one per story and watchlist, a
-                  story's outlets, counts per hour and day for its charts.
+                  story's outlets, counts per hour and day for its charts;
+- `copy`          `raqib migrate-db`: every table into another database;
+- `worker`        the daemon's store thread (`StoreThread`) and its inline stand-in.
 
 What spans several families lives here: `counts` (what `raqib status`, the daemon's
 /status and /metrics report) and `prune` (retention). One table has no family: `kv`,
