@@ -33,7 +33,9 @@ What it does, and why it is a fair test:
   what a restart costs.
 * The event level, beside the copy level: every story, window and probe alike, also
   goes through EventGrouper.add with the cluster the Clusterer gave it (as the pipeline
-  does) and an outlet of its own (one of 14, by its number). Its window is set to 72 h
+  does) and an outlet of its own (one of 14, by its number). Its cost is printed as
+  wall time and as this process's CPU time (less swayed by other work on a shared
+  machine, as in bench/match_cpu.py). Its window is set to 72 h
   here so that every story is in it (the default is 24 h: the bench measures the window
   sizes it names, not the hours they take). Printed: its own ms per probe (the copy
   level's time not included), the bytes of its index per story (columns, term arrays,
@@ -185,7 +187,7 @@ def main() -> None:
     i = 0
     print(f"\n{'window':>8} {'ms/story':>9} {'new/near/content/same':>22} "
           f"{'brute ms/story':>15} {'index MB':>9} {'RSS +MB':>8} {'peak RSS MB':>12}"
-          f" | {'event ms/story':>14} {'new/copy/related':>17} {'event B/story':>13}")
+          f" | {'event ms/story':>14} {'CPU ms':>7} {'new/copy/related':>17} {'event B/story':>13}")
     results = []
     for n, size in enumerate(sizes):
         while len(c) < size:
@@ -199,19 +201,22 @@ def main() -> None:
         events = {"new": 0, "copy": 0, "related": 0}
         batch = probes[n * args.probes:(n + 1) * args.probes]
         when = window.when(i)
-        per = per_event = 0.0
+        per = per_event = cpu_event = 0.0
         for k, (title, lead, url) in enumerate(batch):
             t1 = time.perf_counter()
             v = c.add(f"p{n}-{k}", title=title, summary=lead, url=url, published=when)
             t2 = time.perf_counter()
+            c2 = time.process_time()
             link = g.add(f"p{n}-{k}", cluster=v.cluster, title=title, summary=lead,
                          source=f"outlet{k % OUTLETS}", published=when)
+            cpu_event += time.process_time() - c2
             per_event += time.perf_counter() - t2
             per += t2 - t1
             kinds[v.kind] += 1
             events[link.kind] += 1
         per = per * 1000 / len(batch)
         per_event = per_event * 1000 / len(batch)
+        cpu_event = cpu_event * 1000 / len(batch)
         index_mb = deep_size(c) / 2**20
         grown = rss_now_mb() - rss0
         peak = rss_peak_mb()
@@ -224,7 +229,8 @@ def main() -> None:
         k = "/".join(str(kinds[x]) for x in ("new", "near", "content", "same"))
         e = "/".join(str(events[x]) for x in ("new", "copy", "related"))
         print(f"{size:>8} {per:>9.3f} {k:>22} {brute:>15.1f} {index_mb:>9.0f} "
-              f"{grown:>8.0f} {peak:>12.0f} | {per_event:>14.3f} {e:>17} {event_bytes(g) / len(g):>13.0f}")
+              f"{grown:>8.0f} {peak:>12.0f} | {per_event:>14.3f} {cpu_event:>7.3f} {e:>17} "
+              f"{event_bytes(g) / len(g):>13.0f}")
         results.append((size, per))
     print(f"\nindex of {len(c)} stories: {deep_size(c) / len(c):.0f} bytes a story; "
           f"event index of {len(g)} stories: {event_bytes(g) / len(g):.0f} bytes a story")
