@@ -10,7 +10,7 @@ Rules:
   Apprise when the config or a watchlist is loaded: an unknown scheme is a config error.
 - Messages are plain text (feed text cannot inject markup into any service): title
   `WATCHLIST: TITLE`, body with outlet, time, link and matched terms. A digest is one
-  notification grouped by watchlist and cluster with counts; an empty one is not sent.
+  notification grouped by watchlist, event and cluster with counts; an empty one is not sent.
 - Apprise answers only success or failure, so every failure is temporary and the outbox
   retries it with backoff; after `max_attempts` (optional) it is permanent.
 - Logs name the service scheme only, never the URL.
@@ -131,15 +131,18 @@ def alert_text(alert: Alert) -> str:
 
 def digest_text(alerts: Sequence[Alert]) -> str:
     lines: list[str] = []
-    for (_, title), clusters in group_alerts(alerts):
-        count = sum(len(members) for members in clusters)
-        lines.append(f"{one_line(title)} ({counts(alerts=count, stories=len(clusters))})")
-        for members in clusters:
-            first = members[0]
-            suffix = f" ({counts(alerts=len(members))})" if len(members) > 1 else ""
-            lines.append(f"- {one_line(first.title)}{suffix}")
-            if first.url:
-                lines.append(f"  {display_url(first.url)}")
+    for (_, title), events in group_alerts(alerts):
+        count = sum(len(members) for clusters in events for members in clusters)
+        stories = sum(len(clusters) for clusters in events)
+        lines.append(f"{one_line(title)} ({counts(alerts=count, stories=stories)})")
+        for clusters in events:
+            for i, members in enumerate(clusters):  # an event's later clusters indented under its first
+                first = members[0]
+                indent = "   " if i else ""
+                suffix = f" ({counts(alerts=len(members))})" if len(members) > 1 else ""
+                lines.append(f"{indent}{'↳' if i else '-'} {one_line(first.title)}{suffix}")
+                if first.url:
+                    lines.append(f"{indent}  {display_url(first.url)}")
         lines.append("")
     return "\n".join(lines).rstrip()
 

@@ -9,7 +9,12 @@ quiet hours, bursts); a channel only knows *how*.
   blocked), `retry_after` asks for a pause, `unsubscribe=True` deactivates the
   destination's subscriptions, `migrate_to` moves the destination.
 - `send_digest(destination, alerts)` delivers several alerts as one message.
-- `edit(alert, ref, sources)` updates an earlier message (only where `can_edit`).
+- `send_related(alert, ref, head=...)` delivers a later story of an event as a reply to
+  the event's first alert (`head`, and `ref`, what `send` returned for it); by default a
+  plain `send`.
+- `edit(alert, ref, sources, related=...)` updates an earlier message (only where
+  `can_edit`): the outlets that carried the same text, and the related stories (other
+  outlets' own words) folded into it.
 - `session()` wraps a batch (one SMTP connection for many messages).
 - `take_updates(on)` starts or stops taking commands (the Telegram bot's `getUpdates`):
   the daemon calls it as this node takes or gives up the bot role.
@@ -39,6 +44,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Mapping, Protoco
 
 from monitor.config import Section
 from monitor.errors import ConfigError
+from monitor.models import RELATED_MODES
 from monitor.yamlfile import shown
 
 from .policy import policy_from_settings
@@ -99,10 +105,11 @@ DELIVERY_OPTIONS: tuple[Option, ...] = (
     Option("digest", "text", "instant"),  # the default mode: instant | hourly | daily@HH:MM
     Option("quiet", "any"),  # "22:00-07:00" or off
     Option("tz", "text"),  # IANA zone name; UTC when not given
+    Option("related", "text", choices=RELATED_MODES),  # reply | edit | alert; else each watchlist's related:
 )
 ENABLED = Option("enabled", "bool", True)
 MAX_ATTEMPTS = Option("max_attempts", "int", low=1)
-DESTINATION_KEYS = ("mode", "quiet", "tz")  # what a named destination may set for itself
+DESTINATION_KEYS = ("mode", "quiet", "tz", "related")  # what a named destination may set for itself
 
 
 def read_options(section: "Section", channel: str, options: Sequence[Option]) -> dict[str, Any]:
@@ -174,7 +181,7 @@ class Channel:
         self.values = read_options(section, self.name, self.options)
         self.defaults: dict[str, Any] = {}
         if "digest" in self.values:
-            self.defaults = {k: self.values[k] for k in ("quiet", "tz") if self.values[k] is not None}
+            self.defaults = {k: self.values[k] for k in ("quiet", "tz", "related") if self.values[k] is not None}
             self.defaults["mode"] = self.values["digest"]
         self.named: dict[str, dict[str, Any]] = {}  # destination table: name → its settings
         self.configure()
@@ -217,7 +224,11 @@ class Channel:
             ref = await self.send(alert)
         return ref
 
-    async def edit(self, alert: "Alert", ref: str, sources: Sequence[str]) -> None:
+    async def send_related(self, alert: "Alert", ref: str, *, head: "Alert | None" = None) -> str | None:
+        return await self.send(alert)
+
+    async def edit(self, alert: "Alert", ref: str, sources: Sequence[str], *,
+                   related: Sequence["Alert"] = ()) -> None:
         raise NotImplementedError(f"channel {self.name} cannot edit messages")
 
     @asynccontextmanager

@@ -2,11 +2,14 @@
 
 Format (stable, scripts read it): `TIME  WATCHLIST  SOURCE  TITLE  LINK`, separated by
 two spaces, where TITLE is the story's title as the outlet wrote it. A spread alert adds
-`[spread: N outlets]` before the link; a digest prints a header line and then one line
-per alert. Every field is shown with `monitor.display.one_line` (the link with
-`display_url`): whitespace runs and line breaks become one space, bidi overrides and
-control characters are removed, so feed text can neither break the one-line format nor
-make a line display as something else.
+`[spread: N outlets]` before the link; a later story of an event already alerted
+(another outlet's own words) adds `[event: ID]` before the link, ID being the event's
+first story; a digest prints a header line and then one line per alert, in the one
+digest order (`alerts.render.group_alerts`: by watchlist, then event, then cluster). Every field is
+shown with `monitor.display.one_line` (the link with `display_url`): whitespace runs
+and line breaks become one space, bidi overrides and control characters are removed, so
+feed text can neither break the one-line format nor make a line display as something
+else.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from monitor.display import display_url, one_line
 from monitor.models import Alert
 
 from .channel import Channel
-from .render import bounded
+from .render import bounded, group_alerts
 
 
 class ConsoleChannel(Channel):
@@ -41,6 +44,8 @@ class ConsoleChannel(Channel):
             parts.append(f"[spread: {len(alert.sources)} outlets: {', '.join(one_line(s) for s in alert.sources)}]")
         elif alert.kind == "health":
             parts = [now, "feed-health", source, title]
+        if alert.event is not None and alert.event != alert.cluster and alert.kind == "story":
+            parts.append(f"[event: {alert.event}]")
         parts.append(display_url(alert.url))
         return "  ".join(p for p in parts if p)
 
@@ -53,7 +58,10 @@ class ConsoleChannel(Channel):
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         out = self._out()
         out.write(f"-- digest: {len(alerts)} alerts --\n")
-        for alert in alerts:
-            out.write(self.line(alert) + "\n")
+        for _watchlist, events in group_alerts(alerts):
+            for clusters in events:
+                for members in clusters:
+                    for alert in members:
+                        out.write(self.line(alert) + "\n")
         out.flush()
         return None

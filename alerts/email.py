@@ -27,9 +27,16 @@ Rules:
   `unsubscribe`, `{address}` is replaced by the URL-encoded recipient; default a mailto:
   to the From address) and `Auto-Submitted: auto-generated` (RFC 3834, so vacation
   responders stay quiet).
-- A digest groups alerts by watchlist, then by cluster (one entry per story cluster
-  with the number of alerts it caused and the outlets that carried it), with counts in
-  the subject and headings. An empty digest is never sent.
+- Threads: messages of one event share a thread. `send` returns the message's
+  Message-ID, which the outbox keeps as the alert's reference; a later story of the same
+  event (`send_related`, another outlet's own words) carries `In-Reply-To` and
+  `References` naming the event's first message, and that message's subject after "Re: "
+  (clients that thread by subject too, like Gmail, group it then); its body opens with
+  "تغطية ذات صلة" and its outlet, then its own title, link and lead.
+- A digest groups alerts by watchlist, then by event, then by cluster (one entry per
+  story cluster with the number of alerts it caused and the outlets that carried it; an
+  event's later clusters are listed under its first), with counts in the subject and
+  headings. An empty digest is never sent.
 - Per-destination delivery mode: `digest` gives the default (`instant`, `hourly`,
   `daily@HH:MM`), `recipients.<address>` overrides `mode`, `quiet` and `tz` for one
   address; `destination_defaults(address)` returns these for the daemon to overlay with
@@ -66,10 +73,12 @@ from .render import bounded, group_alerts, highlight, lead, matched_terms, plain
 log = logging.getLogger(__name__)
 
 SECURITY = {"starttls": 587, "tls": 465, "none": 25}
-RECIPIENT_KEYS = {"mode", "quiet", "tz"}
+RECIPIENT_KEYS = {"mode", "quiet", "tz", "related"}
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 KIND_LABEL = {"spread": "ينتشر", "update": "تحديث", "health": "حالة المصادر"}
+RELATED_LABEL = "تغطية ذات صلة"
+_MSGID = re.compile(r"^<[^<>\s]{1,900}>$")
 
 
 class EmailChannel(Channel):
@@ -220,6 +229,9 @@ class EmailChannel(Channel):
     async def send(self, alert: Alert) -> str | None:
         return await self._deliver(alert.destination, lambda: self.build_message(alert))
 
+    async def send_related(self, alert: Alert, ref: str, *, head: Alert | None = None) -> str | None:
+        return await self._deliver(alert.destination, lambda: self.build_message(alert, thread=ref, head=head))
+
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         if not alerts:
             return None  # an empty digest is never sent
@@ -286,18 +298,27 @@ class EmailChannel(Channel):
         return msg
 
     def subject(self, alert: Alert) -> str:
-        label = KIND_LABEL.get(alert.kind)
+        label = RELATED_LABEL if alert.related == "reply" else KIND_LABEL.get(alert.kind)
         title = lead(one_line(alert.title), 120)
         parts = [self.subject_prefix, one_line(alert.watchlist_title or alert.watchlist, 120)]
         if label:
             parts.append(label)
         return " — ".join(p for p in parts if p) + ": " + title
 
-    def build_message(self, alert: Alert) -> EmailMessage:
+    def build_message(self, alert: Alert, *, thread: str | None = None, head: Alert | None = None) -> EmailMessage:
+        """One alert; `thread` the Message-ID of its event's first message (`head`), if any."""
         alert = bounded(alert)
-        msg = self._envelope(alert.destination, self.subject(alert))
-        msg.set_content(_alert_text(alert) + _footer_text(self.unsubscribe), cte="8bit")
-        body = _alert_html(alert)
+        threaded = bool(thread and _MSGID.match(thread))
+        subject = "Re: " + self.subject(head) if threaded and head is not None else self.subject(alert)
+        msg = self._envelope(alert.destination, subject)
+        if threaded:
+            msg["In-Reply-To"] = thread
+            msg["References"] = thread
+        text, body = _alert_text(alert), _alert_html(alert)
+        if alert.related == "reply":  # another outlet's own words on the event of the thread
+            heading = " · ".join(one_line(p) for p in (RELATED_LABEL, alert.source) if p)
+            text, body = f"{heading}\n\n{text}", f'<p class="related">{html.escape(heading)}</p>\n{body}'
+        msg.set_content(text + _footer_text(self.unsubscribe), cte="8bit")
         msg.add_alternative(_page(f"{html.escape(one_line(alert.watchlist_title or alert.watchlist))}", body,
                                   self.unsubscribe), subtype="html", cte="8bit")
         msg["Content-Language"] = "ar"  # after the body: set_content drops Content-* headers
@@ -305,30 +326,41 @@ class EmailChannel(Channel):
 
     def build_digest(self, destination: str, alerts: Sequence[Alert]) -> EmailMessage:
         groups = group_alerts(alerts)
-        stories = sum(len(clusters) for _, clusters in groups)
+        stories = sum(len(clusters) for _, events in groups for clusters in events)
         subject = f"{self.subject_prefix} — موجز ({counts(alerts=len(alerts), stories=stories)})"
         msg = self._envelope(destination, subject)
         total = counts(alerts=len(alerts), stories=stories, watchlists=len(groups))
         text: list[str] = [f"موجز رقيب — {total}", ""]
         blocks: list[str] = [f"<h1>موجز رقيب</h1>\n<p>{total}</p>"]
-        for (_name, title), clusters in groups:
+        for (_name, title), events in groups:
             title = one_line(title)
-            count = sum(len(members) for members in clusters)
-            tally = counts(alerts=count, stories=len(clusters))
+            count = sum(len(members) for clusters in events for members in clusters)
+            tally = counts(alerts=count, stories=sum(len(clusters) for clusters in events))
             text.append(f"== {title} ({tally}) ==")
             blocks.append(f"<h2>{html.escape(title)} <small>({tally})</small></h2><ol>")
-            for members in clusters:
-                first = members[0]
-                outlets = _outlets(members)
-                text.append(_alert_text(first, compact=True))
-                if len(members) > 1 or len(outlets) > 1:
-                    text.append(f"   {counts(alerts=len(members), outlets=len(outlets))} ({'، '.join(outlets)})")
+            for clusters in events:
+                items: list[str] = []
+                for i, members in enumerate(clusters):
+                    first = members[0]
+                    outlets = _outlets(members)
+                    entry = _alert_text(first, compact=True)
+                    if i:  # related coverage of the event's first story, indented under it
+                        entry = "\n".join("   " + line for line in entry.splitlines())
+                        if i == 1:
+                            text.append(f"   {RELATED_LABEL}:")
+                    text.append(entry)
+                    extra = ""
+                    if len(members) > 1 or len(outlets) > 1:
+                        tally_line = counts(alerts=len(members), outlets=len(outlets))
+                        text.append(f"{'   ' if i else ''}   {tally_line} ({'، '.join(outlets)})")
+                        extra = f'<p class="count">{tally_line} ({html.escape("، ".join(outlets))})</p>'
+                    items.append(f"{_alert_html(first, compact=True)}{extra}")
                 text.append("")
-                extra = ""
-                if len(members) > 1 or len(outlets) > 1:
-                    extra = (f'<p class="count">{counts(alerts=len(members), outlets=len(outlets))} '
-                             f'({html.escape("، ".join(outlets))})</p>')
-                blocks.append(f"<li>{_alert_html(first, compact=True)}{extra}</li>")
+                related = ""
+                if len(items) > 1:
+                    related = (f'<p class="related">{html.escape(RELATED_LABEL)}:</p><ul>'
+                               + "".join(f"<li>{item}</li>" for item in items[1:]) + "</ul>")
+                blocks.append(f"<li>{items[0]}{related}</li>")
             blocks.append("</ol>")
         msg.set_content("\n".join(text) + _footer_text(self.unsubscribe), cte="8bit")
         msg.add_alternative(_page(html.escape(subject), "\n".join(blocks), self.unsubscribe),

@@ -6,10 +6,10 @@ whose outcome is unknown (the process died after the channel accepted the messag
 before the row was marked sent) is sent again after restart, once.
 
 Rules, per round:
-1. Rows left `sending` by a crash go back to `pending` (on SQLite at start-up only, under
-   the daemon's database lock, so never a row another process is still sending; on
-   PostgreSQL also every `recover_every` seconds, and only rows whose lease ran out —
-   their node died mid-send — so a row is repeated at most once per crash).
+1. Rows left `sending` by a crash go back to `pending` (at start-up only, under the
+   daemon's database lock, so never a row another process is still sending; on
+   PostgreSQL only rows whose sender's lease ran out, see `monitor.store.outbox`, and
+   the daemon looks for them every minute too: a row is repeated at most once per crash).
 2. Due rows (`pending`, `next_try <= now`) are grouped by (channel, destination).
    Before a send its rows are claimed (`pending` → `sending`); only the rows this
    process actually claimed are sent, so a row is never sent by two senders at once.
@@ -20,24 +20,45 @@ Rules, per round:
 4. A failure retries with exponential backoff and full jitter (or the channel's
    `retry_after`), up to `max_attempts`; a permanent failure, or the last attempt,
    makes the row `dead` with its reason (`raqib outbox retry` revives dead rows).
-5. `update` rows edit the first message of a cluster ("also reported by …"), where the
-   channel can edit; they are throttled by their `next_try`.
+5. `update` rows edit the first message of a cluster ("also reported by …", and the
+   related stories folded into it), where the channel can edit; they are throttled by
+   their `next_try`.
+6. Related coverage is grouped, never suppressed. A `story` row of a later cluster of an
+   event (another outlet's own words) sent on its own looks up its event's first alert
+   for the same watchlist and destination (`Store.event_head`). No head (none, dead,
+   pruned, or sent in a digest without a reference) → a normal alert. A head still
+   pending or being sent → the row waits for it (put off, no attempt counted). A sent
+   head → the destination's `related` setting, else the watchlist's `related:`, decides:
+   `reply` sends it through `Channel.send_related` with the head's reference (Telegram
+   replies to it, e-mail threads under it); `edit` on a channel that can edit folds it
+   into the head's message (the row is marked sent as `edit` and an `update` row,
+   throttled like "also reported by", rewrites the head, in one transaction), elsewhere
+   it is a reply; `alert` sends it as a normal alert. When that edit fails for good (the
+   first message was deleted), the stories folded into it go back to the queue as
+   alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are
+   grouped by event instead.
 Destinations are served concurrently up to the channel's `concurrency`; within one
-destination alerts go in order. Of several nodes on one database, only the one holding
-the digests role (`send_held`) reads held rows, so a digest leaves whole from one node;
-any node holds new rows back, and any node sends instant ones.
+destination alerts go in order. Store calls are awaited through `db` (the daemon's store
+thread; inline when none is given), so a slow database never holds the event loop. Of
+several nodes on one database, only the one holding the digests role (`send_held`) reads
+held rows, so a digest leaves whole from one node; any node holds new rows back, and any
+node sends instant ones.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from monitor.errors import DeliveryError, StoreError
-from monitor.store import Store
+from monitor.models import Alert
+from monitor.store import OutboxState, Store
+from monitor.store.worker import inline
 
 from .channel import Channel
 from .policy import Policy
@@ -56,8 +77,9 @@ class DeliverySettings:
     backoff_max: float = 3600.0
     burst: int = 10  # more due alerts than this for one destination → one digest
     batch: int = 500  # rows read per round
+    update_throttle: float = 600.0  # at most one edit of a first message per 10 min (delivery.update_every)
+    head_wait: float = 2.0  # a related row waiting for its event's first alert looks again after this
     lease: float = 300.0  # PostgreSQL: a claimed row is this node's this long; then another recovers it
-    recover_every: float | None = None  # PostgreSQL: look for rows whose sender died this often
 
 
 PolicyFor = Callable[[str, str], Policy]
@@ -69,8 +91,10 @@ class Deliverer:
                  policy_for: PolicyFor | None = None,
                  clock: Callable[[], float] = time.time,
                  on_result: Callable[[str, str, float | None], None] | None = None,
-                 rng: random.Random | None = None, send_held: Callable[[], bool] | None = None) -> None:
+                 rng: random.Random | None = None, send_held: Callable[[], bool] | None = None,
+                 db: Callable[..., Awaitable[Any]] = inline) -> None:
         self.store = store
+        self.db = db  # how store calls are made: the daemon's store thread, or inline
         self.channels = dict(channels)
         self.settings = settings
         self.policy_for = policy_for or (lambda channel, destination: Policy())
@@ -93,19 +117,18 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
         """Deliver until `stop` is set; sleeps until the next due row or a wake-up."""
-        last_recovery = self.clock()
         while not stop.is_set():
             try:
-                every = self.settings.recover_every
-                if every is not None and self.clock() - last_recovery >= every:
-                    last_recovery = self.clock()
-                    self.recover()  # rows another node claimed and never finished: its lease ran out
                 await self.run_once()
             except StoreError as exc:
                 log.error("outbox unavailable error=%s", exc)
                 await _wait_any(stop, None, 5.0)
                 continue
-            nxt = self.store.next_alert_due(list(self.channels), held=self.send_held())
+            try:
+                nxt = await self.db(self.store.next_alert_due, list(self.channels), held=self.send_held())
+            except StoreError as exc:
+                log.error("outbox unavailable error=%s", exc)
+                nxt = None
             delay = idle if nxt is None else max(0.0, min(idle, nxt - self.clock()))
             self._wake.clear()
             await _wait_any(stop, self._wake, delay)
@@ -113,7 +136,8 @@ class Deliverer:
     async def run_once(self) -> int:
         """One round: deliver everything due now. Returns the number of rows sent."""
         now = self.clock()
-        rows = self.store.due_alerts(now, self.settings.batch, list(self.channels), held=self.send_held())
+        rows = await self.db(self.store.due_alerts, now, self.settings.batch, list(self.channels),
+                             held=self.send_held())
         if not rows:
             return 0
         groups: dict[tuple[str, str], list[dict]] = {}
@@ -145,16 +169,16 @@ class Deliverer:
         sent = 0
         if alerts_rows:
             try:
-                policy = self.policy_for(channel.name, destination)
+                policy = await self.db(self.policy_for, channel.name, destination)  # reads the store
             except Exception:  # a bad setting must not stop delivery: fall back to instant
                 log.exception("bad delivery settings channel=%s destination=%s", channel.name, _mask(destination))
                 policy = Policy()
             oldest = min(r["created"] for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
-                self.store.hold([r["id"] for r in alerts_rows], hold, HELD_REASON)
+                await self.db(self.store.hold, [r["id"] for r in alerts_rows], hold, HELD_REASON)
                 # the destination's other pending rows wait too, so the digest is whole
-                self.store.hold_destination(channel.name, destination, hold, HELD_REASON)
+                await self.db(self.store.hold_destination, channel.name, destination, hold, HELD_REASON)
             else:
                 held_before = any(r["held"] for r in alerts_rows)
                 digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
@@ -162,13 +186,37 @@ class Deliverer:
                     sent += await self._send(channel, alerts_rows, digest=True)
                 else:
                     for row in alerts_rows:
-                        sent += await self._send(channel, [row], digest=False)
+                        sent += await self._send_one(channel, row, policy)
         for row in updates:
             sent += await self._update(channel, row)
         return sent
 
-    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool) -> int:
-        claimed = set(self.store.claim([r["id"] for r in rows], lease=self.settings.lease, now=self.clock()))
+    async def _send_one(self, channel: Channel, row: dict, policy: Policy) -> int:
+        """One alert on its own: a related story grouped under its event's first alert
+        (rule 6), anything else as it is."""
+        head = await self.db(self.store.event_head, row) if row["kind"] == "story" and row["related"] is None else None
+        if head is None:  # not a related story, or one its event's first message could not take
+            return await self._send(channel, [row], digest=False)
+        mode = policy.related or json.loads(row["payload"]).get("related") or "reply"
+        if mode == "alert":
+            return await self._send(channel, [row], digest=False)
+        if head["state"] in (OutboxState.PENDING, OutboxState.SENDING):
+            until = max(self.clock() + self.settings.head_wait, head["next_try"] + self.settings.head_wait)
+            await self.db(self.store.postpone, [row["id"]], until)
+            log.info("related alert waits for its event's first alert channel=%s destination=%s event=%s",
+                     channel.name, _mask(row["destination"]), row["event"])
+            return 0
+        if mode == "edit" and channel.can_edit:
+            if not await self.db(self.store.claim, [row["id"]], lease=self.settings.lease, now=self.clock()):
+                return 0
+            await self.db(self.store.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
+            self.wake()
+            return 1
+        return await self._send(channel, [row], digest=False, head=head)
+
+    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool, head: dict | None = None) -> int:
+        claimed = set(await self.db(self.store.claim, [r["id"] for r in rows], lease=self.settings.lease,
+                                         now=self.clock()))
         rows = [r for r in rows if r["id"] in claimed]
         if not rows:
             return 0  # another sender has them
@@ -179,19 +227,23 @@ class Deliverer:
         try:
             if digest:
                 ref = await channel.send_digest(rows[0]["destination"], alerts)
+            elif head is not None:  # a related story, under its event's first alert
+                ref = await channel.send_related(dataclasses.replace(alerts[0], related="reply"), head["ref"],
+                                                 head=alert_from_row(head))
             else:
                 ref = await channel.send(alerts[0])
         except DeliveryError as exc:
-            self._failed(channel, rows, exc)
+            await self.db(self._failed, channel, rows, exc)
             return 0
         except Exception as exc:  # a channel bug must not stop delivery of the others
             log.exception("channel failed unexpectedly channel=%s", channel.name)
-            self._failed(channel, rows, DeliveryError(f"{type(exc).__name__}: {exc}", channel=channel.name))
+            await self.db(self._failed, channel, rows,
+                          DeliveryError(f"{type(exc).__name__}: {exc}", channel=channel.name))
             return 0
         finally:
             self.in_flight -= 1
         done = self.clock()
-        self.store.mark_sent(ids, done, ref)
+        await self.db(self.store.mark_sent, ids, done, ref, related="reply" if head is not None else None)
         if self.on_result:
             for r in rows:
                 self.on_result(channel.name, "sent", done - r["created"])
@@ -199,7 +251,9 @@ class Deliverer:
                  channel.name, _mask(rows[0]["destination"]), len(rows), digest, done - started)
         return len(rows)
 
-    def _failed(self, channel: Channel, rows: list[dict], exc: DeliveryError) -> None:
+    def _failed(self, channel: Channel, rows: list[dict], exc: DeliveryError) -> str:
+        """Retry or bury the rows; returns "moved", "retry" or "dead". Store calls only:
+        it runs where `db` runs them."""
         ids = [r["id"] for r in rows]
         destination = rows[0]["destination"]
         if exc.migrate_to:
@@ -207,7 +261,7 @@ class Deliverer:
             self.store.mark_retry(ids, self.clock(), f"moved to {exc.migrate_to}")
             log.warning("destination moved channel=%s old=%s new=%s", channel.name,
                         _mask(destination), _mask(exc.migrate_to))
-            return
+            return "moved"
         if exc.unsubscribe:
             n = self.store.unsubscribe(channel.name, destination)
             log.warning("destination gone, subscriptions deactivated channel=%s destination=%s count=%d",
@@ -229,6 +283,7 @@ class Deliverer:
         if self.on_result:
             for _ in rows:
                 self.on_result(channel.name, outcome, None)
+        return outcome
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter: uniform(0, min(max, base·2^(n−1)))."""
@@ -236,27 +291,35 @@ class Deliverer:
         return self.rng.uniform(0, cap)
 
     async def _update(self, channel: Channel, row: dict) -> int:
-        original = self.store.sent_ref(row["cluster"], row["watchlist"], row["channel"], row["destination"])
-        if not channel.can_edit or original is None:
-            self.store.mark_sent([row["id"]], self.clock())  # nothing to edit: the update is moot
+        first = await self.db(self.store.sent_story, row["cluster"], row["watchlist"], row["channel"],
+                              row["destination"])
+        if not channel.can_edit or first is None:
+            await self.db(self.store.mark_sent, [row["id"]], self.clock())  # nothing to edit: the update is moot
             return 0
         sources = []
-        for member in self.store.cluster_sources(row["cluster"]):
+        for member in await self.db(self.store.cluster_sources, row["cluster"]):
             if member["feed"] not in sources:
                 sources.append(member["feed"])
-        if not self.store.claim([row["id"]], lease=self.settings.lease, now=self.clock()):
+        related: list[Alert] = []
+        if first["related"] is None:  # a head: the related stories folded into it
+            related = [alert_from_row(r) for r in await self.db(self.store.folded, first["event"], row["watchlist"],
+                                                                     row["channel"], row["destination"])]
+        if not await self.db(self.store.claim, [row["id"]], lease=self.settings.lease, now=self.clock()):
             return 0  # another sender has it
-        alert = alert_from_row(row)
+        alert = dataclasses.replace(alert_from_row(row), related=first["related"] or "")
         try:
-            await channel.edit(alert, original, sources)
-        except DeliveryError as exc:
-            self._failed(channel, [row], exc)
-            return 0
+            await channel.edit(alert, first["ref"], sources, related=related)
         except Exception as exc:
-            log.exception("channel edit failed unexpectedly channel=%s", channel.name)
-            self._failed(channel, [row], DeliveryError(str(exc), channel=channel.name))
+            if not isinstance(exc, DeliveryError):
+                log.exception("channel edit failed unexpectedly channel=%s", channel.name)
+                exc = DeliveryError(str(exc), channel=channel.name)
+            if await self.db(self._failed, channel, [row], exc) == "dead" and related:
+                # the first message cannot take them (deleted, say): never hide a story
+                n = await self.db(self.store.unfold, [a.id for a in related], self.clock())
+                log.warning("related stories folded into a message that cannot be edited go as alerts "
+                            "channel=%s destination=%s count=%d", channel.name, _mask(row["destination"]), n)
             return 0
-        self.store.mark_sent([row["id"]], self.clock())
+        await self.db(self.store.mark_sent, [row["id"]], self.clock())
         return 1
 
 

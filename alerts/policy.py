@@ -6,6 +6,8 @@ Rules:
 - `quiet` hours `HH:MM-HH:MM` (minutes of day in `tz`, may wrap midnight) hold alerts
   until their end; `muted_until` (epoch seconds) holds them until then. A mute wins over
   quiet hours, quiet hours over the digest slot.
+- `related` (reply | edit | alert), when a destination sets it, overrides the watchlist's
+  `related:` for the alerts it receives (a later story of an already-alerted event).
 - `policy_from_settings` reads a destination's settings (config defaults overlaid with
   the destinations table); a malformed value raises ValueError naming it, which channels
   turn into a `file:line` ConfigError and the deliverer into an instant fallback.
@@ -17,6 +19,8 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.models import RELATED_MODES
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -26,6 +30,7 @@ class Policy:
     quiet: tuple[int, int] | None = None  # minutes of day [start, end) in `tz`
     muted_until: float | None = None
     tz: tzinfo = timezone.utc
+    related: str | None = None  # one of RELATED_MODES; None: as the watchlist says
 
     def hold_until(self, now: float, oldest_created: float) -> float | None:
         """When held alerts may go out, or None when they may go now."""
@@ -93,7 +98,7 @@ def parse_quiet(text: str) -> tuple[int, int]:
 
 def policy_from_settings(settings: Mapping[str, object], default_mode: str = "instant") -> Policy:
     """A destination's Policy from its settings: "mode", "quiet" ("22:00-07:00"),
-    "muted_until" (epoch seconds) and "tz" (IANA name). Missing keys take the defaults;
+    "muted_until" (epoch seconds), "tz" (IANA name) and "related" (reply, edit, alert). Missing keys take the defaults;
     a malformed value raises ValueError naming it."""
     mode = str(settings.get("mode") or default_mode).strip().lower()
     if mode.startswith("daily"):
@@ -120,4 +125,10 @@ def policy_from_settings(settings: Mapping[str, object], default_mode: str = "in
             tz = ZoneInfo(str(tz_name))
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"tz: unknown time zone {tz_name!r} (use an IANA name like Asia/Riyadh)") from exc
-    return Policy(mode=mode, quiet=quiet, muted_until=muted_until, tz=tz)
+    related_raw = settings.get("related")
+    related: str | None = None
+    if related_raw not in (None, ""):
+        related = str(related_raw).strip().lower()
+        if related not in RELATED_MODES:
+            raise ValueError(f"related: expected reply, edit or alert, got {related_raw!r}")
+    return Policy(mode=mode, quiet=quiet, muted_until=muted_until, tz=tz, related=related)

@@ -10,7 +10,8 @@ and reasons through `monitor.display.visible` (or `one_line`), which removes bid
 overrides, isolates and other invisible controls that could make a title display as
 something else; the marks a renderer adds itself (an RLM before a Latin line) come
 after. Links become anchors only through `safe_url`. A digest is grouped once, by
-`group_alerts`: by watchlist (first seen first), then by story cluster. A feed-health
+`group_alerts`: by watchlist (first seen first), then by event (the same event told by
+several outlets in their own words), then by story cluster (copies of one text). A feed-health
 alert quotes what a server said: `bounded` keeps its title and summary on one line
 and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the daemon gave it.
 """
@@ -107,6 +108,7 @@ def alert_from_row(row: dict) -> Alert:
         url=payload.get("url", ""), summary=payload.get("summary", ""), source=payload.get("source", ""),
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
         attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
+        event=row.get("event") if row.get("event") is not None else row["cluster"],
     )
 
 
@@ -135,10 +137,15 @@ def safe_url(url: str) -> str | None:
     return url if re.match(r"^https?://[^\s\"<>]+$", url, re.I) else None
 
 
-def group_alerts(alerts: Sequence[Alert]) -> list[tuple[tuple[str, str], list[list[Alert]]]]:
-    """Alerts by watchlist (first seen first), then by cluster within each watchlist."""
-    by_list: dict[tuple[str, str], dict[int, list[Alert]]] = {}
+Group = tuple[tuple[str, str], list[list[list[Alert]]]]
+
+
+def group_alerts(alerts: Sequence[Alert]) -> list[Group]:
+    """Alerts by watchlist (first seen first), then by event within each watchlist, then
+    by cluster within each event: [((name, title), [event: [cluster: [alert, ...]]])]."""
+    by_list: dict[tuple[str, str], dict[int, dict[int, list[Alert]]]] = {}
     for alert in alerts:
         key = (alert.watchlist, alert.watchlist_title or alert.watchlist)
-        by_list.setdefault(key, {}).setdefault(alert.cluster, []).append(alert)
-    return [(key, list(clusters.values())) for key, clusters in by_list.items()]
+        event = alert.cluster if alert.event is None else alert.event
+        by_list.setdefault(key, {}).setdefault(event, {}).setdefault(alert.cluster, []).append(alert)
+    return [(key, [list(clusters.values()) for clusters in events.values()]) for key, events in by_list.items()]

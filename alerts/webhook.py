@@ -219,6 +219,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "story": {"id": alert.story_id, "title": alert.title, "url": alert.url, "summary": alert.summary,
                   "source": alert.source, "published": alert.published},
         "cluster": {"id": alert.cluster, "sources": list(alert.sources)},
+        "event": alert.cluster if alert.event is None else alert.event,
         "matches": [{"term": m.term, "field": m.field, "start": m.start, "end": m.end} for m in alert.matches],
     }
 

@@ -31,6 +31,16 @@ What it does, and why it is a fair test:
   index itself holds (deep size of its containers and their elements).
 * Rebuild: Clusterer.rebuild of 100k stored rows (the first 100k stories of the window),
   what a restart costs.
+* The event level, beside the copy level: every story, window and probe alike, also
+  goes through EventGrouper.add with the cluster the Clusterer gave it (as the pipeline
+  does) and an outlet of its own (one of 14, by its number). Its cost is printed as
+  wall time and as this process's CPU time (less swayed by other work on a shared
+  machine, as in bench/match_cpu.py). Its window is set to 72 h
+  here so that every story is in it (the default is 24 h: the bench measures the window
+  sizes it names, not the hours they take). Printed: its own ms per probe (the copy
+  level's time not included), the bytes of its index per story (columns, term arrays,
+  inverted index, vocabulary and the online document frequencies), and
+  EventGrouper.rebuild of the same stored rows.
 """
 from __future__ import annotations
 
@@ -56,7 +66,7 @@ sys.path.insert(0, ROOT)
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from bench.antcorpus import stories as ant_stories  # noqa: E402
-from monitor.dedup import Clusterer, DedupSettings  # noqa: E402
+from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "corpora")
 SPAN = 72 * 3600.0 * 0.99  # timestamps of the whole run fit in one default window
@@ -144,6 +154,14 @@ def deep_size(obj: object) -> int:
                isinstance(v, (list, dict, array, set)))
 
 
+OUTLETS = 14
+EVENT_SETTINGS = EventSettings(window_hours=72.0)
+
+
+def event_bytes(g: EventGrouper) -> int:
+    return deep_size(g) + deep_size(g.frequencies)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000,200000")
@@ -165,23 +183,40 @@ def main() -> None:
 
     settings = DedupSettings()
     c = Clusterer(settings)
+    g = EventGrouper(EVENT_SETTINGS)
     i = 0
     print(f"\n{'window':>8} {'ms/story':>9} {'new/near/content/same':>22} "
-          f"{'brute ms/story':>15} {'index MB':>9} {'RSS +MB':>8} {'peak RSS MB':>12}")
+          f"{'brute ms/story':>15} {'index MB':>9} {'RSS +MB':>8} {'peak RSS MB':>12}"
+          f" | {'event ms/story':>14} {'CPU ms':>7} {'new/copy/related':>17} {'event B/story':>13}")
     results = []
     for n, size in enumerate(sizes):
         while len(c) < size:
             title, lead, url = window.story(i)
-            c.add(i, title=title, summary=lead, url=url, published=window.when(i))
+            when = window.when(i)
+            v = c.add(i, title=title, summary=lead, url=url, published=when)
+            g.add(i, cluster=v.cluster, title=title, summary=lead, source=f"outlet{i % OUTLETS}",
+                  published=when)
             i += 1
         kinds = {"new": 0, "near": 0, "content": 0, "same": 0}
+        events = {"new": 0, "copy": 0, "related": 0}
         batch = probes[n * args.probes:(n + 1) * args.probes]
         when = window.when(i)
-        t1 = time.perf_counter()
+        per = per_event = cpu_event = 0.0
         for k, (title, lead, url) in enumerate(batch):
-            kinds[c.add(f"p{n}-{k}", title=title, summary=lead, url=url,
-                        published=when).kind] += 1
-        per = (time.perf_counter() - t1) * 1000 / len(batch)
+            t1 = time.perf_counter()
+            v = c.add(f"p{n}-{k}", title=title, summary=lead, url=url, published=when)
+            t2 = time.perf_counter()
+            c2 = time.process_time()
+            link = g.add(f"p{n}-{k}", cluster=v.cluster, title=title, summary=lead,
+                         source=f"outlet{k % OUTLETS}", published=when)
+            cpu_event += time.process_time() - c2
+            per_event += time.perf_counter() - t2
+            per += t2 - t1
+            kinds[v.kind] += 1
+            events[link.kind] += 1
+        per = per * 1000 / len(batch)
+        per_event = per_event * 1000 / len(batch)
+        cpu_event = cpu_event * 1000 / len(batch)
         index_mb = deep_size(c) / 2**20
         grown = rss_now_mb() - rss0
         peak = rss_peak_mb()
@@ -192,11 +227,14 @@ def main() -> None:
         brute = (time.perf_counter() - t2) * 1000 / 20
         del titles
         k = "/".join(str(kinds[x]) for x in ("new", "near", "content", "same"))
+        e = "/".join(str(events[x]) for x in ("new", "copy", "related"))
         print(f"{size:>8} {per:>9.3f} {k:>22} {brute:>15.1f} {index_mb:>9.0f} "
-              f"{grown:>8.0f} {peak:>12.0f}")
+              f"{grown:>8.0f} {peak:>12.0f} | {per_event:>14.3f} {cpu_event:>7.3f} {e:>17} "
+              f"{event_bytes(g) / len(g):>13.0f}")
         results.append((size, per))
-    print(f"\nindex of {len(c)} stories: {deep_size(c) / len(c):.0f} bytes a story")
-    del c
+    print(f"\nindex of {len(c)} stories: {deep_size(c) / len(c):.0f} bytes a story; "
+          f"event index of {len(g)} stories: {event_bytes(g) / len(g):.0f} bytes a story")
+    del c, g
     gc.collect()
 
     stored = []
@@ -208,6 +246,15 @@ def main() -> None:
     took = time.perf_counter() - t3
     print(f"rebuild of {len(rebuilt)} stored rows: {took:.1f}s "
           f"({took * 1e6 / len(rebuilt):.0f} us a row)")
+    del rebuilt
+    rows_e = [(j, j, j, title, lead, f"outlet{j % OUTLETS}", when)
+              for j, _c, title, lead, _url, _s, when in stored]
+    del stored
+    t3 = time.perf_counter()
+    regrouped = EventGrouper.rebuild(rows_e, EVENT_SETTINGS)
+    took = time.perf_counter() - t3
+    print(f"event rebuild of {len(regrouped)} stored rows: {took:.1f}s "
+          f"({took * 1e6 / len(regrouped):.0f} us a row)")
     print(f"per-story cost {results[-1][0] // 1000}k / {results[0][0] // 1000}k window: "
           f"x{results[-1][1] / results[0][1]:.2f}")
     print(f"total bench time {time.perf_counter() - t0:.0f}s")

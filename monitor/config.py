@@ -10,7 +10,7 @@ Rules:
 - Unknown top-level keys, duplicate feed names and malformed feeds are errors naming the
   line. A feed's `enabled` must be true or false; its `interval` lies within
   [`MIN_INTERVAL`, `MAX_INTERVAL`] (1 s to 7 days), like `poll.interval`.
-- The options of the other sections (poll, dedup, delivery, health, retention, metrics)
+- The options of the other sections (poll, dedup, delivery, health, retention, metrics, web)
   are read and checked by `monitor.settings`; channel sections by their channel.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .yamlfile import YDict, YList, kind_of, line_of, load_yaml, shown
 
 TOP_LEVEL_KEYS = {
     "database", "watchlists", "feeds", "channels", "poll", "dedup", "delivery",
-    "retention", "health", "metrics", "node", "allow_private_feeds",
+    "retention", "health", "metrics", "node", "web", "allow_private_feeds",
 }
 MIN_INTERVAL = 1.0  # no feed is polled more often than once a second (poll.interval, a feed's interval)
 MAX_INTERVAL = 7 * 86400.0

@@ -10,6 +10,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
+#: how a watchlist (or a destination) wants a later story of an already-alerted event:
+#: a reply to the event's first message, folded into it by an edit, or an alert of its own
+RELATED_MODES = ("reply", "edit", "alert")
+
 
 @dataclass(frozen=True)
 class Story:
@@ -62,6 +66,7 @@ class Watchlist:
     outlets: int = 0
     within_minutes: int = 0
     path: str = ""
+    related: str = "reply"  # one of RELATED_MODES
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,13 @@ class Alert:
     sources: tuple[str, ...] = ()
     attempts: int = 0
     extra: dict = field(default_factory=dict)
+    event: int | None = None  # the story's event (the id of its first story); None: the cluster
+    related: str = ""  # "reply": sent threaded under its event's first alert ("تغطية ذات صلة")
 
 
 def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
                   watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
-                  extra: dict | None = None) -> dict:
+                  extra: dict | None = None, related: str | None = None) -> dict:
     """The JSON kept in an outbox row: everything a channel needs, frozen at match time.
 
     This is where the two sides meet: `monitor` writes it, `alerts` reads it back as an
@@ -99,4 +106,5 @@ def alert_payload(*, title: str, url: str, summary: str, source: str, published:
         "title": title, "url": url, "summary": summary, "source": source, "published": published,
         "watchlist_title": watchlist_title,
         "matches": [asdict(m) for m in matches], "sources": list(sources), "extra": extra or {},
+        **({"related": related} if related else {}),  # the watchlist's `related:` mode
     }

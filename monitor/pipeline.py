@@ -5,35 +5,53 @@ oldest first,
 
 1. known?     the feed's GUID was stored before → skip (a re-poll is not news);
 2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a
-              near-duplicate from another outlet within the window);
+              near-duplicate from another outlet within the window), then
+              `EventGrouper.add` its event (a copy inherits its cluster's event; a new
+              cluster may join the event of another outlet's own-words story);
 3. match      the compiled watchlists say which watchlists fire, and why;
 4. route      each firing watchlist's destinations: its `notify:` entries for configured
               channels, the people subscribed to it, and the console when it is on;
 5. outbox     the story, its cluster's watchlists and one outbox row per (cluster,
               watchlist, channel, destination) are written in ONE transaction. A later
               member of the cluster finds that row already there and adds nothing, except
-              an `update` row (throttled) so editable channels can add "also reported by";
-6. spread     watchlists with `when: spread` get one `spread` row once the cluster has
-              been carried by `outlets` distinct feeds within `within` minutes.
-
-Several nodes on one database: dedup and clustering stay global because steps 2-6 run
-inside the store's ingest lock (a PostgreSQL transaction-level advisory lock; nothing on
-SQLite, whose one daemon is the only writer): holding it, the node first indexes the
-stories other nodes stored since the last id it saw (`stories WHERE id > seen_id`), then
-decides, then writes and commits. So the same story reaching two nodes at once is one
-cluster and one alert. Matching runs before the lock; it reads nothing shared.
+              an `update` row (throttled) so editable channels can add "also reported by".
+              Every row carries the story's event: a new cluster of an event already
+              alerted gets a row of its own, which delivery groups under the event's first
+              alert (`related:`), never suppresses;
+6. spread     watchlists with `when: spread` get one `spread` row once the EVENT has
+              been carried by `outlets` distinct feeds within `within` minutes (copies
+              and other outlets' own words alike).
 
 Nothing here does network I/O; the store is the only side effect.
+
+Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread (the
+tests, `raqib demo`); `ingest_off_loop` — the daemon's — awaits each store call through
+`run` (the daemon's store thread, see `monitor.store.worker`), so the event loop never
+waits on the database, while dedup and match (steps 2-3) stay on the loop with the
+clusterer and the watchlists. One ingest at a time (`lock`), in three store calls: the
+known GUIDs, the new stories' ids, then their writes; a feed's stories are allocated,
+clustered and written before the next feed's start, so cluster ids keep arrival order.
+
+Several nodes on one database: dedup and clustering stay global because steps 2-6 of a
+feed run inside the store's ingest lock (on PostgreSQL a session advisory lock; nothing
+on SQLite, whose one daemon is the only writer). The ids call takes it and also reads
+the stories other nodes stored since the last id this node saw (`seen_id`); on the loop
+the node indexes those (`Clusterer.learn`, `EventGrouper.learn`), then decides; the write
+call commits and gives the lock back in a `finally` (and the lock is given back however
+the steps between fail). So the same story reaching two nodes at once is one cluster, one
+event and one alert. The known-GUIDs call runs before the lock; it decides nothing.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
 from .dedup import Clusterer
+from .dedup.events import EventGrouper
 from .models import Match, Story, alert_payload
 from .store import Store
 from .urls import canonical_url
@@ -69,20 +87,35 @@ class RouteSettings:
     editable_channels: frozenset[str] = frozenset({"telegram"})
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A story clustered and matched, ready to be written."""
+    story: Story
+    story_id: int
+    now: float
+    cluster: int
+    event: int
+    kind: str
+    matches: int
+    fired: dict[str, list[Match]]
+
+
 class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
                  clock: Callable[[], float] = time.time,
                  on_ingest: Callable[[IngestResult], None] | None = None,
-                 seen_id: int | None = None) -> None:
+                 events: EventGrouper | None = None, seen_id: int | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
+        self.events = events if events is not None else EventGrouper()
         self.channels = set(channels)
         self.settings = settings
         self.clock = clock
         self.on_ingest = on_ingest  # what each ingest added, for metrics
         self._last_id = 0
+        self.lock = asyncio.Lock()  # one off-loop ingest at a time (and the clusterer's pruning)
         # the newest story id this node's dedup index holds (its own or caught up from
         # other nodes); the daemon sets it to the newest id its rebuilt index holds
         self.seen_id = seen_id if seen_id is not None else store.last_story_id()
@@ -103,39 +136,136 @@ class Pipeline:
             self.on_ingest(result)
         return result
 
+    async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
+                              run: Callable[..., Awaitable[Any]]) -> IngestResult:
+        """`ingest`, its store calls awaited through `run` (see the module docstring)."""
+        result = IngestResult(seen=len(stories))
+        if stories:
+            async with self.lock:
+                known = await run(self.store.known_guids, feed, [s.guid for s in stories])
+                watchlists = {w.name: w for w in self.registry.watchlists}
+                matcher = self.registry.matcher
+                fresh = self._fresh(stories, known)
+                if fresh:
+                    writing = False
+                    try:
+                        ids, others = await run(self._begin, len(fresh))
+                        self._catch_up(others)
+                        plans = [self._prepare(story, story_id, matcher)
+                                 for story, story_id in zip(fresh, ids, strict=True)]
+                        writing = True  # from here the write call gives the lock back
+                        await run(self._write_all, plans, watchlists, result)
+                    finally:
+                        if not writing:  # an error or a stop between the calls
+                            await run(self.store.release_ingest_lock)
+        if self.on_ingest:
+            self.on_ingest(result)
+        return result
+
+    def _allocate_ids(self, n: int) -> list[int]:
+        """`n` ids for one feed's new stories, in one store call (see `_allocate_id`)."""
+        out = []
+        for candidate in self.store.next_story_ids(n):
+            self._last_id = max(self._last_id + 1, candidate)
+            out.append(self._last_id)
+        return out
+
+    def _begin(self, n: int) -> tuple[list[int], list[dict]]:
+        """The ids call: take the ingest lock, then `n` new ids and the stories other nodes
+        stored since `seen_id` (the lock is given back if this fails)."""
+        waited = time.monotonic()
+        self.store.take_ingest_lock()
+        self.lock_wait += time.monotonic() - waited
+        try:
+            others: list[dict] = []
+            while True:  # in pages: a node that lagged far behind reads them all the same
+                page = self.store.stories_after(others[-1]["id"] if others else self.seen_id, 10_000)
+                others += page
+                if len(page) < 10_000:
+                    return self._allocate_ids(n), others
+        except BaseException:
+            self.store.release_ingest_lock()
+            raise
+
+    def _catch_up(self, rows: Sequence[dict]) -> None:
+        """Index the stories other nodes stored since this one last looked, so the decision
+        about to be made sees every story in the database. Under the ingest lock ids are
+        handed out and committed in order, so `seen_id` is a complete watermark."""
+        for r in rows:
+            if r["id"] <= self.seen_id:
+                continue
+            published = _dt(r["published"] or r["fetched"])
+            self.clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
+                                 published=published)
+            self.events.learn(r["id"], cluster=r["cluster"], event=r["event"], title=r["title"],
+                              summary=r["summary"], source=r["feed"], published=published)
+            self.seen_id = int(r["id"])
+            self.caught_up += 1
+
+    def _write_all(self, plans: Sequence[_Plan], watchlists: dict, result: IngestResult) -> None:
+        """One feed's stories, oldest first, each in its own transaction (one store call);
+        then the ingest lock goes back, whatever happened."""
+        try:
+            for plan in plans:
+                self._write(plan, watchlists, result)
+        finally:
+            self.store.release_ingest_lock()
+
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
-        fresh = [s for s in stories if s.guid not in known]
-        fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
+        fresh = self._fresh(stories, known)
+        if not fresh:
+            return
+        ids, others = self._begin(len(fresh))
+        try:
+            self._catch_up(others)
+            plans = [self._prepare(story, story_id, matcher) for story, story_id in zip(fresh, ids, strict=True)]
+        except BaseException:
+            self.store.release_ingest_lock()
+            raise
+        self._write_all(plans, watchlists, result)
+
+    @staticmethod
+    def _fresh(stories: Sequence[Story], known: set[str]) -> list[Story]:
+        """Stories not seen before, oldest first, a GUID repeated in one body once."""
+        fresh = [s for s in stories if s.guid not in known]
+        fresh.sort(key=lambda s: s.published.timestamp() if s.published else 0.0)  # oldest first
+        out = []
         for story in fresh:
             if story.guid in known:  # the same GUID twice in one body
                 continue
             known.add(story.guid)
-            self._ingest_one(story, matcher, watchlists, result)
+            out.append(story)
+        return out
 
-    def _ingest_one(self, story: Story, matcher, watchlists: dict, result: IngestResult) -> None:
+    def _prepare(self, story: Story, story_id: int, matcher) -> _Plan:
+        """Steps 2-3, no store call: the story's cluster and what it matched."""
         now = self.clock()
-        canon = canonical_url(story.url) if story.url else ""
-        matches = matcher.match(story.title, story.summary)  # before the lock: it reads nothing shared
+        verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
+                                     published=story.published or _dt(now))
+        cluster = int(verdict.cluster)
+        link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
+                               source=story.feed, published=story.published or _dt(now))
+        event = int(link.event)  # EventGrouper logs every link with its score and terms
         fired: dict[str, list[Match]] = {}
+        matches = matcher.match(story.title, story.summary)
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
+        return _Plan(story, story_id, now, cluster, event, verdict.kind, len(matches), fired)
+
+    def _write(self, plan: _Plan, watchlists: dict, result: IngestResult) -> None:
+        """Steps 4-6: the story, its routes and outbox rows, in one transaction."""
+        story, story_id, now, cluster, event, fired = (plan.story, plan.story_id, plan.now, plan.cluster,
+                                                       plan.event, plan.fired)
+        canon = canonical_url(story.url) if story.url else ""
         with self.store.transaction() as conn:
-            waited = time.monotonic()
-            self.store.ingest_lock(conn)
-            self.lock_wait += time.monotonic() - waited
-            self._catch_up(conn)
-            story_id = self._allocate_id()
-            verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
-                                         published=story.published or _dt(now))
-            cluster = int(verdict.cluster)
             self.store.insert_story(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
-                "fetched": now, "cluster": cluster, "dedup_kind": verdict.kind,
+                "fetched": now, "cluster": cluster, "event": event, "dedup_kind": plan.kind,
             })
             self.seen_id = max(self.seen_id, story_id)
             self.store.add_cluster_watchlists(conn, cluster, fired)
@@ -148,32 +278,18 @@ class Pipeline:
                 for channel, destination in self.destinations(wl):
                     if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
                                           watchlist=name, cluster=cluster, story_id=story_id,
-                                          payload=payload, now=now):
+                                          payload=payload, now=now, event=event):
                         result.alerts += 1
-            if verdict.kind != "new":  # ask editable channels to add the new source to what they sent
+            if plan.kind != "new":  # ask editable channels to add the new source to what they sent
                 self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
                                          throttle=self.settings.update_throttle)
-            if verdict.kind != "new" or fired:  # a lone unmatched story cannot spread anything
-                result.alerts += self._spread(conn, cluster, watchlists, fired, now)
+            if plan.kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
+                result.alerts += self._spread(conn, event, watchlists, fired, now)
         result.new += 1
-        result.matches += len(matches)
-        if verdict.kind != "new":
+        result.matches += plan.matches
+        if plan.kind != "new":
             result.duplicates += 1
         result.new_times.append(story.published.timestamp() if story.published else now)
-
-    def _catch_up(self, conn) -> None:
-        """Index the stories other nodes stored since this one last looked, so the dedup
-        decision about to be made sees every story in the database. Under the ingest lock
-        ids are handed out and committed in order, so `seen_id` is a complete watermark."""
-        while True:
-            rows = self.store.stories_after(conn, self.seen_id)
-            for r in rows:
-                self.clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
-                                     published=_dt(r["published"] or r["fetched"]))
-                self.seen_id = max(self.seen_id, int(r["id"]))
-            self.caught_up += len(rows)
-            if len(rows) < 10_000:
-                return
 
     def destinations(self, wl) -> list[tuple[str, str]]:
         """Where one watchlist's alerts go: notify entries, subscribers, and the console."""
@@ -187,18 +303,20 @@ class Pipeline:
                 out.append(("console", "-"))
         return _distinct(out)
 
-    def _spread(self, conn, cluster: int, watchlists: dict, fired: dict, now: float) -> int:
-        names = self.store.cluster_watchlists(conn, cluster)
+    def _spread(self, conn, event: int, watchlists: dict, fired: dict, now: float) -> int:
+        """One `spread` row per (event, watchlist, destination) once enough outlets carried
+        the event (any of its stories, copies or own words) within the watchlist's time."""
+        names = self.store.event_watchlists(conn, event)
         added = 0
-        for name in names:
+        for name in sorted(names):
             wl = watchlists.get(name)
             if wl is None or wl.when != "spread":
                 continue
             window = max(1, wl.within_minutes or 60) * 60.0
-            sources = _distinct(self.store.cluster_feeds(conn, cluster, since=now - window))
+            sources = _distinct(self.store.event_feeds(conn, event, since=now - window))
             if len(sources) < max(1, wl.outlets or 1):
                 continue
-            first = self.store.cluster_lead(conn, cluster)
+            first = self.store.event_lead(conn, event)
             if first is None:
                 continue
             lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
@@ -207,8 +325,8 @@ class Pipeline:
             payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
-                                      watchlist=name, cluster=cluster, story_id=first["id"],
-                                      payload=payload, now=now):
+                                      watchlist=name, cluster=event, story_id=first["id"],
+                                      payload=payload, now=now, event=event):
                     added += 1
         return added
 
@@ -217,7 +335,7 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str])
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
-        watchlist_title=wl.title or wl.name, matches=matches, sources=sources)
+        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related)
 
 
 def _dt(ts: float) -> datetime:

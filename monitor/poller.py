@@ -5,8 +5,8 @@ Due feeds are claimed (`claim_due_feeds`): on PostgreSQL, where several nodes sh
 table, each claimed feed is leased to this node for `lease` seconds, and the poll's
 result (success or failure) ends the lease, and every third of a lease the leases of
 polls still running are extended; a node that dies mid-poll leaves its leases to
-expire, after which another node polls the feed. At stop, feeds whose poll was cut
-short are released at once. `Poller.poll_feed` reads top to bottom:
+expire, after which another node polls the feed. At stop, the daemon gives back the
+leases of polls cut short (`release_feeds`). `Poller.poll_feed` reads top to bottom:
 
     load state → conditional GET → 304/unchanged → parse (in a worker process, under
     `parse_deadline`) → pipeline → store fetch state, health and the next due time
@@ -20,6 +20,9 @@ feed's row (`bad_items`, `bad_item_error`: the count and a reason, from the last
 the rest of the feed goes on. Health transitions (N consecutive failures → unhealthy, a
 success → healthy again) are reported once each through `on_health`.
 
+Store calls are awaited through `db` (the daemon's store thread, `monitor.store.worker`;
+inline when none is given), so the loop never waits on the database.
+
 At stop, parses not finished are abandoned (the pool is closed): nothing of those polls
 was stored, so the feeds are fetched and parsed again at the next start.
 """
@@ -30,7 +33,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Awaitable, Callable
 
 from .errors import FetchError, StoreError
 from .fetch import Fetcher
@@ -38,6 +41,7 @@ from .parse_pool import ParsePool, ParsingStopped
 from .pipeline import Pipeline
 from .schedule import ScheduleSettings, next_poll_after_failure, next_poll_after_success, update_publish_interval
 from .store import Store
+from .store.worker import inline
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +65,10 @@ class Poller:
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
                  max_in_flight: int = 200, allow_private: bool = False,
-                 parse_deadline: float = 60.0, parser: ParsePool | None = None, lease: float = 300.0) -> None:
+                 parse_deadline: float = 60.0, parser: ParsePool | None = None,
+                 db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0) -> None:
         self.store = store
+        self.db = db
         self.fetcher = fetcher
         self.pipeline = pipeline
         self.schedule = schedule
@@ -91,10 +97,11 @@ class Poller:
             try:
                 if self.in_flight and self.clock() - renewed >= self.lease / 3:
                     renewed = self.clock()
-                    self.store.renew_feed_leases(list(self.in_flight), renewed + self.lease)
-                self.dispatch_due()
+                    await self.db(self.store.renew_feed_leases, list(self.in_flight), renewed + self.lease)
+                await self.dispatch_due()
                 # full: nothing more can start before a poll ends, so wait for that
-                nxt = None if len(self.in_flight) >= self.max_in_flight else self.store.next_due(self.clock())
+                nxt = None if len(self.in_flight) >= self.max_in_flight else await self.db(self.store.next_due,
+                                                                                            self.clock())
             except StoreError as exc:
                 log.error("cannot read the feed schedule error=%s", exc)
                 nxt = None
@@ -110,14 +117,9 @@ class Poller:
                 for w in waiters:
                     w.cancel()
         self.parser.close()
-        abandoned = list(self.in_flight)
         await self.drain()
-        try:
-            self.store.release_feeds(abandoned)  # another node may poll them now
-        except StoreError as exc:
-            log.warning("feed leases not released, they expire error=%s", exc)
 
-    def dispatch_due(self) -> int:
+    async def dispatch_due(self) -> int:
         room = self.max_in_flight - len(self.in_flight)
         if room <= 0 or self.clock() < self.paused_until:
             return 0
@@ -125,7 +127,9 @@ class Poller:
         # SQLite: a feed being polled is still due (no lease), so ask for room for those too;
         # PostgreSQL: feeds claimed and not started would stay leased here, so claim no more than room
         limit = room if self.store.postgres else room + len(self.in_flight)
-        for feed in self.store.claim_due_feeds(self.clock(), limit=limit, lease=self.lease, busy=list(self.in_flight)):
+        due = await self.db(self.store.claim_due_feeds, self.clock(), limit=limit, lease=self.lease,
+                            busy=list(self.in_flight))
+        for feed in due:
             if feed["name"] in self.in_flight:
                 continue
             task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed['name']}")
@@ -151,7 +155,7 @@ class Poller:
 
     async def poll_all(self) -> None:
         """Poll every enabled feed once, now (tests, `raqib demo`)."""
-        feeds = self.store.enabled_feeds()
+        feeds = await self.db(self.store.enabled_feeds)
         await asyncio.gather(*(self.poll_feed(f) for f in feeds))
 
     async def poll_feed(self, feed: dict) -> str:
@@ -187,7 +191,7 @@ class Poller:
                 ttl = parsed.ttl_seconds
                 if parsed.title and not feed.get("title"):
                     changes["title"] = parsed.title
-                ingest = self.pipeline.ingest(name, parsed.stories)
+                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db)
                 if ingest.new:
                     changes["items_seen"] = (feed["items_seen"] or 0) + ingest.new
                     changes["last_new_item"] = self.clock()
@@ -208,16 +212,16 @@ class Poller:
                 avg_publish_interval=changes.get("avg_interval", feed["avg_interval"]))
             changes["last_error"] = None
             changes["leased_until"] = changes["leased_by"] = None  # polled: the lease ends with the poll
-            self.store.update_feed(name, **changes)
+            await self.db(self.store.update_feed, name, **changes)
             self.store_error = None
             if not feed["healthy"] and (feed["failures"] or outcome == "new"):
-                self._set_health(name, True, "polled successfully again" if feed["failures"]
+                await self._set_health(name, True, "polled successfully again" if feed["failures"]
                                  else "publishing again")
         except ParsingStopped:
             outcome = "stopped"  # shutting down: not the feed's fault, and nothing was stored
         except FetchError as exc:
             outcome = exc.kind
-            self._failed(feed, settings, exc, started)
+            await self._failed(feed, settings, exc, started)
         except StoreError as exc:
             # the database refused (disk full, read-only): nothing of this poll is lost —
             # the feed's state was not advanced, so the same items are fetched again — but
@@ -229,8 +233,8 @@ class Poller:
                       name, self.store_pause, exc)
         except Exception as exc:  # a bug must cost one feed one poll, not the daemon
             log.exception("feed poll crashed feed=%s url=%s", name, url)
-            self._failed(feed, settings, FetchError(f"{type(exc).__name__}: {exc}", feed=name, url=url,
-                                                    kind="internal"), started)
+            await self._failed(feed, settings, FetchError(f"{type(exc).__name__}: {exc}", feed=name, url=url,
+                                                          kind="internal"), started)
             outcome = "internal"
         finally:
             self.polls += 1
@@ -239,7 +243,7 @@ class Poller:
                 self.on_poll(name, outcome, self.clock() - started)
         return outcome
 
-    def _failed(self, feed: dict, settings: ScheduleSettings, exc: FetchError, started: float) -> None:
+    async def _failed(self, feed: dict, settings: ScheduleSettings, exc: FetchError, started: float) -> None:
         name = feed["name"]
         failures = (feed["failures"] or 0) + 1
         changes: dict = {"last_poll": started, "failures": failures, "last_error": str(exc)[:500],
@@ -253,30 +257,30 @@ class Poller:
         log.warning("feed poll failed feed=%s url=%s kind=%s failures=%d error=%s",
                     name, feed["url"], exc.kind, failures, exc.message)
         try:
-            self.store.update_feed(name, **changes)
+            await self.db(self.store.update_feed, name, **changes)
         except StoreError as store_exc:
             self.store_error = str(store_exc)
             self.paused_until = self.clock() + self.store_pause
             log.error("database write failed, polling paused feed=%s error=%s", name, store_exc)
             return
         if feed["healthy"] and (failures >= self.health.failures or exc.kind == "gone"):
-            self._set_health(name, False, f"{failures} consecutive failures, last: {exc.message}")
+            await self._set_health(name, False, f"{failures} consecutive failures, last: {exc.message}")
 
-    def check_silence(self) -> None:
+    async def check_silence(self) -> None:
         """Feeds that poll fine but stopped publishing for far longer than usual."""
         now = self.clock()
-        for feed in self.store.quiet_candidates():
+        for feed in await self.db(self.store.quiet_candidates):
             limit = max(self.health.min_silence, self.health.silence_factor * feed["avg_interval"])
             if now - feed["last_new_item"] > limit:
                 hours = (now - feed["last_new_item"]) / 3600
-                self._set_health(feed["name"], False, f"no new item for {hours:.0f} h "
+                await self._set_health(feed["name"], False, f"no new item for {hours:.0f} h "
                                  f"(usually one every {feed['avg_interval'] / 60:.0f} min)")
 
-    def _set_health(self, name: str, healthy: bool, reason: str) -> None:
-        self.store.update_feed(name, healthy=int(healthy))
+    async def _set_health(self, name: str, healthy: bool, reason: str) -> None:
+        await self.db(self.store.update_feed, name, healthy=int(healthy))
         log.warning("feed health changed feed=%s healthy=%s reason=%s", name, healthy, reason)
         if self.on_health:
-            self.on_health(name, healthy, reason)
+            await self.db(self.on_health, name, healthy, reason)  # it queues alerts: a store call
 
     def _settings_for(self, feed: dict) -> ScheduleSettings:
         interval = feed.get("interval")

@@ -1,5 +1,5 @@
-"""Settings: the options of raqib.yaml's poll, dedup, delivery, health, retention,
-metrics and node sections, declared once as data and read into frozen dataclasses.
+"""Settings: the options of raqib.yaml's poll, dedup (and dedup.event), delivery, health,
+retention, metrics, web and node sections, declared once as data and read into frozen dataclasses.
 
 `read_settings(config)` is the one reading: the daemon calls it at start-up and on every
 reload (a refused reload keeps the settings in force), and `raqib check` calls
@@ -8,8 +8,10 @@ of stopping at the first. So `check` passes exactly what `run` accepts.
 
 Rules (each problem is a ConfigError naming the file and the line of the key):
 - Every option has a kind and a range, in `OPTIONS`; the defaults live there and nowhere
-  else (dedup's thresholds are `DedupSettings`' own defaults). A key not in the table is
-  an error that lists the known ones.
+  else (dedup's thresholds are `DedupSettings`' own defaults, dedup.event's
+  `EventSettings`'). A key not in the table is an error that lists the known ones.
+  `dedup.event` is a mapping inside `dedup` (`SUBSECTIONS`); anything else there is an
+  error naming its line.
 - Durations are seconds or `90s`, `5m`, `2h`, `3d`; sizes bytes or `10MB`; both must be
   finite and within the option's range. Whole numbers must be integers (not `4.5`, not
   `"4"`); numbers must be finite; switches must be `true` or `false` (the text `'false'`
@@ -25,17 +27,27 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
 - `node.name` is at most 64 visible characters without spaces (default: host:pid).
 - `metrics.listen` is `HOST:PORT` (or a port alone, on 127.0.0.1), PORT 1-65535, HOST a
   loopback address unless `metrics.allow_remote: true`.
+- `web.listen` is read the same way (the web view is off without it). `web.auth` is
+  `token:SECRET` (SECRET at least 16 characters) or a password hash
+  `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH` (salt and hash in
+  hex, as `raqib web password` prints them; N a power of two from 2^10 to 2^20,
+  iterations from 100,000); unset in the file, it is read from RAQIB_WEB_AUTH, then
+  from the systemd credential `web_auth`. A `web.listen` that is not a loopback
+  address without `web.auth` is refused, naming `web.auth`.
 """
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration, parse_size
-from .dedup import DedupSettings
+from .dedup import DedupSettings, EventSettings
 from .errors import ConfigError
-from .yamlfile import shown
+from .yamlfile import YDict, kind_of, line_of, shown
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -54,6 +66,7 @@ class Option:
 
 
 _DEDUP_DEFAULTS = DedupSettings()
+_EVENT_DEFAULTS = EventSettings()
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "poll": (
@@ -90,6 +103,19 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("bucket_cap", "int", _DEDUP_DEFAULTS.bucket_cap, 1, 10_000),
         Option("max_candidates", "int", _DEDUP_DEFAULTS.max_candidates, 1, 10_000),
     ),
+    "dedup.event": (
+        Option("window", "duration", _EVENT_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
+        Option("threshold", "number", _EVENT_DEFAULTS.threshold, 0, 1),
+        Option("title_floor", "number", _EVENT_DEFAULTS.title_floor, 0, 1),
+        Option("title_weight", "int", _EVENT_DEFAULTS.title_weight, 1, 10),
+        Option("summary_words", "int", _EVENT_DEFAULTS.summary_words, 0, 1_000),
+        Option("min_terms", "int", _EVENT_DEFAULTS.min_terms, 1, 100),
+        Option("index_terms", "int", _EVENT_DEFAULTS.index_terms, 1, 100),
+        Option("posting_cap", "int", _EVENT_DEFAULTS.posting_cap, 1, 10_000),
+        Option("min_shared", "int", _EVENT_DEFAULTS.min_shared, 1, 100),
+        Option("max_candidates", "int", _EVENT_DEFAULTS.max_candidates, 1, 10_000),
+        Option("copy_window", "duration", _EVENT_DEFAULTS.copy_hours * HOUR, MINUTE, 30 * DAY),
+    ),
     "delivery": (
         Option("max_attempts", "int", 10, 1, 1_000),
         Option("backoff", "duration", 30.0, 0.1, DAY),
@@ -116,7 +142,36 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("role_retry", "duration", 5.0, 0.1, 5 * MINUTE),
         Option("heartbeat", "duration", 10.0, 0.1, 5 * MINUTE),
     ),
+    "web": (
+        Option("listen", "listen", None),
+        Option("auth", "auth", None),
+    ),
 }
+WEB_AUTH_ENV, WEB_AUTH_CREDENTIAL = "RAQIB_WEB_AUTH", "web_auth"
+_HEX = r"[0-9a-fA-F]{16,1024}"
+_AUTH_FORMS = {
+    "token": re.compile(r"^token:(?P<secret>\S{16,1024})$"),
+    "scrypt": re.compile(rf"^scrypt:(?P<n>\d{{1,8}}):(?P<r>\d{{1,2}}):(?P<p>\d{{1,2}}):"
+                         rf"(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
+    "pbkdf2_sha256": re.compile(rf"^pbkdf2_sha256:(?P<iterations>\d{{1,8}}):(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
+}
+
+
+@dataclass(frozen=True, repr=False)
+class WebAuth:
+    """How the web view checks a visitor: a shared token, or a password against its hash.
+    `secret` is the token or the hash (bytes as hex in `salt`); never shown by repr."""
+
+    scheme: str  # token | scrypt | pbkdf2_sha256
+    secret: str
+    salt: str = ""
+    n: int = 0
+    r: int = 0
+    p: int = 0
+    iterations: int = 0
+
+    def __repr__(self) -> str:
+        return f"WebAuth(scheme={self.scheme!r}, secret=***)"
 
 
 @dataclass(frozen=True)
@@ -173,6 +228,12 @@ class NodeOptions:
 
 
 @dataclass(frozen=True)
+class WebOptions:
+    listen: str | None  # "HOST:PORT", or None: no web view
+    auth: WebAuth | None
+
+
+@dataclass(frozen=True)
 class Settings:
     poll: PollOptions
     dedup: DedupSettings
@@ -181,6 +242,28 @@ class Settings:
     retention: RetentionOptions
     metrics: MetricsOptions
     node: NodeOptions
+    web: WebOptions
+    event: EventSettings = EventSettings()  # dedup.event: the event level
+
+
+# A section inside another one (`dedup.event`): its parent's key that holds it.
+SUBSECTIONS = {"dedup.event": ("dedup", "event")}
+
+
+def _section(config: Config, name: str, problems: list[ConfigError]) -> Section:
+    """The options of section `name`; a nested one (`dedup.event`) is read from its parent."""
+    if name not in SUBSECTIONS:
+        return config.section(name)
+    parent_name, key = SUBSECTIONS[name]
+    parent = config.section(parent_name)
+    values = parent.values.get(key)
+    line = parent.line_of(key)
+    if values is None:
+        return Section(YDict(), parent.file, line)
+    if not isinstance(values, dict):
+        problems.append(parent.error(f"{name}: expected a mapping of options, got {kind_of(values)}", key))
+        return Section(YDict(), parent.file, line)
+    return Section(values, parent.file, line_of(values, line))
 
 
 def read_settings(config: Config) -> Settings:
@@ -200,12 +283,13 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     problems: list[ConfigError] = []
     values: dict[str, dict[str, Any]] = {}
     for name, options in OPTIONS.items():
-        section = config.section(name)
+        section = _section(config, name, problems)
         known = {o.key: o for o in options}
+        nested = {child for sub, (parent, child) in SUBSECTIONS.items() if parent == name}
         for key in section.values:
-            if key not in known:
+            if key not in known and key not in nested:
                 problems.append(section.error(f"{name}: unknown key {shown(key)} "
-                                              f"(known: {', '.join(sorted(known))})", key))
+                                              f"(known: {', '.join(sorted(set(known) | nested))})", key))
         out = values[name] = {}
         for option in options:
             if option.key not in section.values:
@@ -236,13 +320,33 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                                         line=section.line_of("listen"),
                                         hint="set metrics.allow_remote: true to serve /metrics and /healthz "
                                              "to other hosts"))
+    web = values["web"]
+    if "auth" not in config.section("web").values:
+        try:
+            web["auth"] = _auth_from_environment(config.section("web"))
+        except ConfigError as exc:
+            problems.append(exc)
+    auth_refused = any(str(p.message).startswith("web.auth") for p in problems)
+    if web["listen"] is not None and web["auth"] is None and not auth_refused:
+        host = web["listen"].rpartition(":")[0].strip("[]")
+        if host not in LOOPBACK:
+            section = config.section("web")
+            problems.append(ConfigError(
+                f"web.auth: required when web.listen ({host}) is not a loopback address", file=section.file,
+                line=section.line_of("listen"),
+                hint=f"set web.auth: ${{{WEB_AUTH_ENV}}} to token:SECRET or a password hash from "
+                     f"`raqib web password`, or use the systemd credential {WEB_AUTH_CREDENTIAL}; "
+                     "or listen on 127.0.0.1"))
     dedup = dict(values["dedup"])
     dedup["window_hours"] = dedup.pop("window") / HOUR
+    event = dict(values["dedup.event"])
+    event["window_hours"] = event.pop("window") / HOUR
+    event["copy_hours"] = event.pop("copy_window") / HOUR
     problems.sort(key=lambda p: (p.line or 0))
     settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
                         delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
                         retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
-                        node=NodeOptions(**values["node"]))
+                        event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]))
     return settings, problems
 
 
@@ -272,6 +376,13 @@ def _value(section: Section, name: str, option: Option) -> Any:
         return _listen(raw, section, what, option.key)
     if option.kind == "name":
         return _name(raw, section, what, option.key)
+    if option.kind == "auth":
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str):
+            raise section.error(f"{what}: expected token:SECRET or a password hash, got a {type(raw).__name__}",
+                                option.key)
+        return parse_web_auth(raw, lambda message: section.error(f"{what}: {message}", option.key))
     whole = option.kind == "int"
     if isinstance(raw, bool) or not isinstance(raw, int if whole else (int, float)):
         expected = "a whole number" if whole else "a number"
@@ -309,6 +420,52 @@ def _name(raw: Any, section: Section, what: str, key: str) -> str | None:
         raise section.error(f"{what}: expected a name of at most {NAME_MAX} visible characters without "
                             f"spaces, like desk-1, got {shown(raw)}", key)
     return raw
+
+
+def parse_web_auth(text: str, error) -> WebAuth:
+    """`token:SECRET`, `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH`;
+    anything else is `error(message)` raised (the message never quotes the value)."""
+    text = text.strip()
+    scheme = text.partition(":")[0]
+    form = _AUTH_FORMS.get(scheme)
+    m = form.match(text) if form else None
+    if m is None:
+        if scheme == "token":
+            raise error("a token must be token: and at least 16 characters without spaces")
+        raise error("expected token:SECRET (at least 16 characters), scrypt:N:r:p:SALT:HASH or "
+                    "pbkdf2_sha256:ITERATIONS:SALT:HASH (the value is not shown)")
+    if scheme == "token":
+        return WebAuth("token", m["secret"])
+    if scheme == "scrypt":
+        n, r, p = int(m["n"]), int(m["r"]), int(m["p"])
+        if n < 2**10 or n > 2**20 or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16 or n * r * 128 > 2**30:
+            raise error("scrypt: N must be a power of two from 1024 to 1048576, r 1-32, p 1-16")
+        return WebAuth("scrypt", m["hash"].lower(), salt=m["salt"].lower(), n=n, r=r, p=p)
+    iterations = int(m["iterations"])
+    if not 100_000 <= iterations <= 10_000_000:
+        raise error("pbkdf2_sha256: iterations must be from 100,000 to 10,000,000")
+    return WebAuth("pbkdf2_sha256", m["hash"].lower(), salt=m["salt"].lower(), iterations=iterations)
+
+
+def _auth_from_environment(section: Section) -> WebAuth | None:
+    """web.auth when the file leaves it out: RAQIB_WEB_AUTH, then the credential web_auth."""
+    value = os.environ.get(WEB_AUTH_ENV, "").strip()
+    where = WEB_AUTH_ENV
+    if not value:
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not creds:
+            return None
+        path = Path(creds) / WEB_AUTH_CREDENTIAL
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise section.error(f"web.auth: cannot read the credential {path}: {exc}", "auth") from None
+        where = f"the credential {path}"
+    if not value:
+        return None
+    return parse_web_auth(value, lambda message: section.error(f"web.auth (from {where}): {message}", "auth"))
 
 
 def _number(value: float) -> str:

@@ -17,6 +17,8 @@ A watchlist file is YAML, one watchlist per file (a list of watchlists is accept
     when: first                 # first (default) | spread
     outlets: 3                  # for when: spread — this many outlets ...
     within: 60m                 # ... within this time
+    related: reply              # reply (default) | edit | alert: a later story of an
+                                # already-alerted event (other outlets' own words)
 
 Rules checked (each problem names file and line): YAML syntax; the top level must be a
 mapping (or a list of mappings); unknown keys; `terms` present and not empty; every term a
@@ -24,8 +26,9 @@ non-empty string or a mapping with exactly one of term/near/regex plus known opt
 term that normalises to no word at all; `near` with two or more terms and `within` a whole
 number of words ≥ 1 (default 10); `regex` compiled by RE2 (it may not match the empty
 string); `when` one of first/spread, `outlets` a whole number ≥ 2, `within` a duration of at
-least a minute, both only with `when: spread`; `notify` a mapping of known channel names to
-a destination or a list of them; names unique across all files (`[\\w-]+`).
+least a minute, both only with `when: spread`; `related` one of reply/edit/alert; `notify`
+a mapping of known channel names to a destination or a list of them; names unique across
+all files (`[\\w-]+`).
 
 `term_problem` is the rule for a word or phrase, and a chat's own terms (Telegram /watch,
 `personal_term`) are checked by it too. A file that cannot be loaded or compiled at all
@@ -35,7 +38,8 @@ through a set).
 
 `load_watchlists` stops at the first problem (for the `raqib match` command);
 `check_watchlists` reports them all, compiling each file as the daemon does (for `raqib
-check`). `WatchlistRegistry` re-reads changed, added and deleted files; a file that fails
+check`); `read_watchlist_text` does the same for text not (yet) in a file (`raqib try`
+and the web page's try box). `WatchlistRegistry` re-reads changed, added and deleted files; a file that fails
 keeps its last good version in force.
 """
 from __future__ import annotations
@@ -53,14 +57,14 @@ from typing import Any, Mapping, Sequence
 from .config import parse_duration
 from .errors import ConfigError
 from .match import TOKEN_RE, Matcher, MatcherGroup, compile_regex, printable, quote
-from .models import Term, Watchlist  # defined below match and here; importable from here too
+from .models import RELATED_MODES, Term, Watchlist  # defined below match and here; importable from here too
 from .normalize import normalize_text
 from .yamlfile import YDict, YList, kind_of, line_of, parse_yaml
 
 log = logging.getLogger(__name__)
 
 WATCHLIST_KEYS = {"name", "title", "terms", "require", "exclude", "notify", "when", "outlets",
-                  "within"}
+                  "within", "related"}
 TERM_KEYS = {"term", "near", "regex", "exact", "variants", "within"}
 CHANNELS = {"console", "telegram", "email", "webhook", "apprise"}
 WHEN = ("first", "spread")
@@ -308,15 +312,22 @@ def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _P
         for key in ("outlets", "within"):
             if key in doc:
                 problems.add(f"{key}: applies only with `when: spread`", _key_line(doc, key, doc.line))
+    related = doc.get("related", "reply")
+    if not isinstance(related, str) or related.strip().lower() not in RELATED_MODES:
+        problems.add(f"related: expected reply, edit or alert, got {related!r}", _key_line(doc, "related", doc.line),
+                     hint="how a later story of an already-alerted event comes: a reply to the first alert, "
+                          "an edit of it, or an alert of its own")
+        related = "reply"
     if len(problems.errors) > before:
         return None
     return Watchlist(name=name, title=str(title).strip(), terms=terms, require=require, exclude=exclude,
                      notify=notify, when=when, outlets=outlets if when == "spread" else 0,
-                     within_minutes=within_minutes, path=file)
+                     within_minutes=within_minutes, path=file, related=related.strip().lower())
 
 
-def _parse_file(path: Path, text: str | None, strict: bool) -> tuple[list[Watchlist], list[ConfigError]]:
-    file = str(path)
+def _parse_file(path: Path, text: str | None, strict: bool,
+                file: str | None = None) -> tuple[list[Watchlist], list[ConfigError]]:
+    file = file or str(path)
     problems = _Problems(file, strict)
     try:
         if text is None:
@@ -365,7 +376,7 @@ def _parse_text(path: Path, file: str, text: str, problems: _Problems) -> tuple[
             if wl:
                 out.append(wl)
     else:
-        wl = _parse_watchlist(doc, file, path.stem, problems)
+        wl = _parse_watchlist(doc, file, path.stem if _NAME.match(path.stem) else "try", problems)
         if wl:
             out.append(wl)
     seen: dict[str, int] = {}
@@ -419,12 +430,7 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
     errors: list[ConfigError] = []
     where: dict[str, str] = {}
     for file in _files(path):
-        good, errs = _parse_file(file, None, strict=False)
-        if good:
-            try:
-                Matcher(good)  # as the daemon compiles it
-            except Exception as exc:  # noqa: BLE001 - reported like any other problem of the file
-                errs, good = [ConfigError(_compile_failure(exc), file=str(file))], []
+        good, errs = _check_file(file, None)
         errors.extend(errs)
         for wl in good:
             if wl.name in where:
@@ -432,6 +438,24 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
                                           file=str(file)))
             where.setdefault(wl.name, str(file))
     return errors
+
+
+def _check_file(path: Path, text: str | None, file: str | None = None) -> tuple[list[Watchlist], list[ConfigError]]:
+    good, errs = _parse_file(path, text, strict=False, file=file)
+    if good:
+        try:
+            Matcher(good)  # as the daemon compiles it
+        except Exception as exc:  # noqa: BLE001 - reported like any other problem of the file
+            errs, good = [ConfigError(_compile_failure(exc), file=file or str(path))], []
+    return good, errs
+
+
+def read_watchlist_text(text: str, file: str = "<try>") -> tuple[list[Watchlist], list[ConfigError]]:
+    """The watchlists of one file's text, read and compiled exactly as `raqib check` and
+    the daemon read a file (one watchlist or a list of them), or every problem of it as
+    `file:line: message` (then no watchlist). `file` names it in those messages; its stem
+    is the default name (`try` when the stem is not a valid name, as for "<try>")."""
+    return _check_file(Path(file), text, file)
 
 
 @dataclass(frozen=True)

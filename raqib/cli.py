@@ -7,7 +7,7 @@ line), 2 usage error.
 The global options (`--config/-c`, `--log-level`, `--log-format`) are accepted anywhere
 on the line: before the command, after it, or after a sub-command (`raqib feeds import
 --config X f.opml`); given twice, the last one counts. Commands that only read (status,
-feeds, feeds export, outbox, backup) open the database read-only, so they work beside a
+feeds, feeds export, outbox, backup, try, search) open the database read-only, so they work beside a
 running daemon and on a read-only mount.
 
 Each command imports what it runs when it runs: `raqib check`, `match` and `dedup` start
@@ -30,6 +30,7 @@ from typing import Sequence, TextIO
 from alerts.channel import build_channel
 from monitor.errors import ConfigError, RaqibError, StoreError
 
+from .feedhealth import ago, format_feeds_table
 from .logs import setup_logging
 
 DEFAULT_CONFIG = "raqib.yaml"
@@ -87,11 +88,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(str(p))
     for w in warnings:
         print(w)
-    for n in notes:
-        print(n)
     if problems:
+        for n in notes:
+            print(n)
         return 1
     print(f"ok: {path}" + (f" and watchlists in {watchlists_path}" if watchlists_path else ""))
+    for n in notes:  # after the "ok:" line scripts look for first
+        print(n)
     return 0
 
 
@@ -137,21 +140,23 @@ def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bo
 def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[ConfigError]:
     """Chats' own terms stored in the database (read-only; none if there is no database
     yet) by the rule of every watchlist term: one that can never match is a problem."""
+    from monitor.dburl import safe_url
     from monitor.errors import StoreError
     from monitor.store import read_personal_terms
     from monitor.watchlists import term_problem
 
+    where = safe_url(database) if isinstance(database, str) else str(database)  # never a password
     try:
         rows = read_personal_terms(database)
     except StoreError as exc:
-        warnings.append(f"{database}: warning: chats' own terms not checked: {exc}")
+        warnings.append(f"{where}: warning: chats' own terms not checked: {exc}")
         return []
     problems: list[ConfigError] = []
     for row in rows:
         problem = term_problem(row["term"])
         if problem:
             problems.append(ConfigError(
-                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=str(database),
+                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=where,
                 hint="the daemon skips it; the chat can remove it with /unwatch"))
     return problems
 
@@ -206,7 +211,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     with _open_input(args.input) as stream:
         out = sys.stdout
-        for result in dedup_stream(stream):
+        for result in dedup_stream(stream, explain=args.explain):
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
@@ -233,6 +238,184 @@ class _open_input:
             self.handle.close()
 
 
+def cmd_try(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.desk import try_watchlist
+    from monitor.store import Store
+    from monitor.yamlfile import MAX_BYTES
+
+    text = _read_text(Path(args.watchlist), MAX_BYTES)
+    config = load_config(_config_path(args))
+    store = Store(config.database, readonly=True)
+    try:
+        report = try_watchlist(store, text, file=args.watchlist, days=args.days, tz=_local_zone())
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return 1 if report.problems else 0
+    if report.problems:
+        for problem in report.problems:
+            print(str(problem))
+        return 1
+    print(format_try(report, _Marks.for_stream(sys.stdout)))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.desk import search_stories
+    from monitor.store import Store
+
+    config = load_config(_config_path(args))
+    store = Store(config.database, readonly=True)
+    try:
+        result = search_stories(store, args.query, days=args.days, source=args.source, limit=args.limit)
+        sources = store.story_sources() if args.source is not None and not result.hits else None
+    finally:
+        store.close()
+    if sources is not None and args.source not in sources:
+        print(f"raqib: warning: no stories stored from a feed named {args.source!r}"
+              + (f" (feeds with stories: {', '.join(sources[:20])})" if sources else ""), file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    print(format_search(result, _Marks.for_stream(sys.stdout)))
+    return 0
+
+
+def _read_text(path: Path, limit: int) -> str:
+    """A file people edit, read as UTF-8, refused past `limit` bytes (as the YAML reader does)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    if len(data) > limit:
+        raise ConfigError(f"file too large (more than {limit:,} bytes)", file=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
+
+
+def _local_zone():
+    return datetime.now().astimezone().tzinfo
+
+
+class _Marks:
+    """How matched words stand out: bold colour on a terminal, «…» in a file or a pipe."""
+
+    def __init__(self, open_: str, close: str) -> None:
+        self.open, self.close = open_, close
+
+    @classmethod
+    def for_stream(cls, stream: TextIO) -> "_Marks":
+        tty = hasattr(stream, "isatty") and stream.isatty() and os.environ.get("NO_COLOR") is None
+        return cls("\x1b[1;33m", "\x1b[0m") if tty else cls("«", "»")
+
+
+def _local_time(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, timezone.utc).astimezone(_local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _shown(text: str, matches, field: str, marks: _Marks, width: int = 0) -> str:
+    """A title or summary on one line with its matched spans marked; with `width`, only
+    the part around the first match (feed text: invisible and control characters dropped)."""
+    from alerts.render import highlight
+    from monitor.display import ELLIPSIS, visible
+    from monitor.models import Match
+
+    spans = [m for m in matches if m.field == field]
+    prefix = suffix = ""
+    if width and len(text) > width:
+        first = min((m.start for m in spans), default=0)
+        start = max(0, first - width // 3)
+        end = min(len(text), start + width)
+        prefix, suffix = (ELLIPSIS if start else ""), (ELLIPSIS if end < len(text) else "")
+        spans = [Match(m.watchlist, m.term, m.field, m.start - start, m.end - start) for m in spans
+                 if m.start >= start and m.end <= end]
+        text = text[start:end]
+    marked = highlight(text, spans, field, open_=marks.open, close=marks.close, escape=visible)
+    return prefix + " ".join(marked.split()) + suffix
+
+
+def _story_lines(hit, marks: _Marks, note: str = "", matches=None) -> list[str]:
+    from monitor.display import display_url, one_line
+
+    matches = hit.matches if matches is None else matches
+    head = f"{_local_time(hit.fetched)}  {one_line(hit.feed, 60)}"
+    if hit.outlets:
+        head += f"  (also: {', '.join(one_line(o, 60) for o in hit.outlets)})"
+    if note:
+        head += f"  {note}"
+    lines = [head, "  " + _shown(hit.title, matches, "title", marks)]
+    if any(m.field == "summary" for m in matches):
+        lines.append("  " + _shown(hit.summary, matches, "summary", marks, width=160))
+    if hit.url:
+        lines.append("  " + display_url(hit.url))
+    return lines
+
+
+def format_try(report, marks: _Marks) -> str:
+    """`raqib try` for people: each alert, each dropped story and its rule, alerts per day,
+    the terms that fired most and those that never did."""
+    from monitor.display import one_line
+
+    several = len(report.watchlists) > 1
+    out = [f"{', '.join(report.watchlists)}: {report.alerts} alert{'s' if report.alerts != 1 else ''} "
+           f"among the {report.scanned:,} stories of the last {report.days:g} day{'s' if report.days != 1 else ''}; "
+           f"{report.dropped_count} dropped by a rule. Nothing was saved or sent."]
+    if report.alerts > len(report.hits):
+        out.append(f"(the newest {len(report.hits)} shown)")
+    for hit in report.hits:
+        terms = ", ".join(one_line(t, 80) for t in hit.terms)
+        out.append("")
+        out += _story_lines(hit, marks, note=(f"[{hit.watchlist}] " if several else "") + f"term: {terms}")
+    if report.dropped:
+        out += ["", "dropped:"]
+    for drop in report.dropped:
+        story = drop.story
+        if drop.rule == "exclude":
+            rule = "exclude: " + ", ".join(one_line(t, 80) for t in drop.terms)
+            matches = drop.stopped_by
+        else:
+            rule = "require: none of " + ", ".join(one_line(t, 80) for t in drop.terms)
+            matches = story.matches
+        out.append("")
+        out += _story_lines(story, marks, note=(f"[{story.watchlist}] " if several else "") + rule, matches=matches)
+    out += ["", "alerts per day:"]
+    most = max((n for _, n in report.per_day), default=0)
+    for day, n in report.per_day:
+        bar = "█" * (round(20 * n / most) if most else 0)
+        out.append(f"  {day}  {n:>5}  {bar}".rstrip())
+    if report.top_terms:
+        out += ["", "terms that fired most:"]
+        out += [f"  {n:>5}  {(wl + ': ') if several else ''}{one_line(term, 80)}"
+                for wl, term, n in report.top_terms[:10]]
+    if report.never_fired:
+        out += ["", "terms that never fired:"]
+        out += [f"  {(wl + ': ') if several else ''}{one_line(term, 80)}" for wl, term in report.never_fired]
+    return "\n".join(out)
+
+
+def format_search(result, marks: _Marks) -> str:
+    """`raqib search` for people: the stories newest first, matched words marked."""
+    out: list[str] = []
+    for hit in result.hits:
+        out += _story_lines(hit, marks)
+        out.append("")
+    n = len(result.hits)
+    summary = f"{n} stor{'y' if n == 1 else 'ies'}"
+    if not result.complete:
+        summary += " (the newest; more match: narrow with --days or --source, or raise --limit)" \
+            if result.narrowed or n else " (only the newest stories were read)"
+    out.append(summary)
+    return "\n".join(out)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -256,7 +439,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [
         ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
                   + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
-        ("last poll", _ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
+        ("last poll", ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
         ("stories", f"{c['stories_hour']} last hour, {c['stories_day']} last day"),
         ("alerts sent", f"{c['alerts_hour']} last hour, {c['alerts_day']} last day"),
         ("outbox", f"{c['outbox_pending']} waiting"),
@@ -275,17 +458,6 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"{d['last_error']}")
     store.close()
     return 0
-
-
-def _ago(ts: float, now: float) -> str:
-    if not ts:
-        return "never"
-    seconds = now - ts
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -345,34 +517,6 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
     added = store.add_feeds(accepted, source="opml")
     print(f"imported {len(added)} feeds, skipped {len(feeds) - len(added)}")
     return 0
-
-
-def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
-    """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out,
-    and a feed being polled right now by one of several nodes says which."""
-    header = ("", "feed", "state", "last success", "failures", "items", "every", "last error")
-    rows = [header]
-    for f in feeds:
-        if not f["enabled"]:
-            mark, state = "✗", "DISABLED" + (f" ({f['disabled_reason']})" if f["disabled_reason"] else "")
-        elif not f["healthy"]:
-            mark, state = "!!", "UNHEALTHY"
-        elif f["failures"]:
-            mark, state = "!", "failing"
-        elif not f["last_success"]:
-            mark, state = "", "new"
-        else:
-            mark, state = "", "ok"
-        bad = f.get("bad_items") or 0
-        if bad and f["enabled"]:
-            state += f", {bad} bad item{'s' if bad > 1 else ''}"
-        if f.get("leased_by") and (f.get("leased_until") or 0) > now:  # PostgreSQL: the node polling it
-            state += f", polling on {f['leased_by']}"
-        every = f"{f['avg_interval'] / 60:.0f} min" if f["avg_interval"] else "-"
-        rows.append((mark, f["name"], state, _ago(f["last_success"] or 0, now), str(f["failures"]),
-                     str(f["items_seen"]), every, (f["last_error"] or f.get("bad_item_error") or "")[:70]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -476,6 +620,25 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web_password(args: argparse.Namespace) -> int:
+    """Read a password (asked twice on a terminal, else one line of stdin) and print the
+    scrypt hash `web.auth` takes; the password itself is never stored or printed."""
+    import getpass
+
+    from .web.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password for the web view: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the two passwords differ; nothing printed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 12:
+        raise ConfigError("a web password needs at least 12 characters")
+    print(hash_password(password))
+    return 0
+
+
 def _global_options() -> argparse.ArgumentParser:
     """Options every (sub-)command accepts. Their default is "not given" (SUPPRESS), so
     a value given before the command is not reset by a sub-parser that did not see it."""
@@ -503,9 +666,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("watchlists", help="a watchlist YAML file or a folder of them")
     p.add_argument("input", nargs="?", help="JSON Lines of stories (default: stdin)")
     p.set_defaults(func=cmd_match)
-    p = sub.add_parser("dedup", help="cluster JSON Lines stories into one cluster per story")
+    p = sub.add_parser("dedup", help="give JSON Lines stories their copy cluster and their event")
     p.add_argument("input", nargs="?", help="JSON Lines of stories (default: stdin)")
+    p.add_argument("--explain", action="store_true",
+                   help="say why each story is in its event (kind, of, score, terms)")
     p.set_defaults(func=cmd_dedup)
+    p = sub.add_parser("try", help="what a watchlist file would have alerted on among the stored stories")
+    p.add_argument("watchlist", help="a watchlist YAML file (one watchlist or a list)")
+    p.add_argument("--days", type=float, default=3.0, help="stories of the last N days (default 3)")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.set_defaults(func=cmd_try)
+    p = sub.add_parser("search", help="stored stories matching a word, phrase or \"exact\" term")
+    p.add_argument("query", help='a term as in a watchlist: word, phrase, "exact", ~variants; A | B for either')
+    p.add_argument("--days", type=float, default=None, help="only stories of the last N days")
+    p.add_argument("--source", default=None, help="only stories of this feed")
+    p.add_argument("--limit", type=int, default=100, help="at most N stories (default 100, at most 1000)")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.set_defaults(func=cmd_search)
     p = sub.add_parser("demo", help="run the real daemon on bundled Arabic feeds served locally")
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--watchlists", help="watchlists to use (default: ./watchlists or the bundled ones)")
@@ -526,6 +703,10 @@ def build_parser() -> argparse.ArgumentParser:
     orr = osub.add_parser("retry", help="queue dead alerts again")
     orr.add_argument("ids", nargs="*", type=int)
     p.set_defaults(func=cmd_outbox)
+    p = sub.add_parser("web", help="the web view's helpers: `raqib web password`")
+    wsub = p.add_subparsers(dest="web_command", required=True, parser_class=_parser_with(common))
+    wsub.add_parser("password", help="print the hash of a password for web.auth")
+    p.set_defaults(func=cmd_web_password)
     p = sub.add_parser("backup", help="online backup of the database (pg_dump on PostgreSQL)")
     p.add_argument("file")
     p.set_defaults(func=cmd_backup)

@@ -6,13 +6,16 @@ second daemon on the same file exits 1 naming the other's pid), open the store a
 migrations → load watchlists (a broken file is logged with file:line and left out, the
 others are in force; with none at all the daemon still polls and stores stories) and
 every chat's own terms (a stored term that can never match is logged and skipped) →
-rebuild the dedup index from the window's stories → put rows left `sending` by a crash
+rebuild the dedup index and the event index from the window's stories (with their stored
+clusters and events, never deciding again) → put rows left `sending` by a crash
 back in the queue → start channels → READY to systemd.
 
-Running: the poller polls due feeds; the deliverer drains the outbox; APScheduler runs
+Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
+`web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
+read-only connections in threads of its own; APScheduler runs
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
+SIGINT stop polling and the web view, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
 then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
 database.
 
@@ -20,6 +23,12 @@ Watchlists: files are read and compiled in a worker thread and put in force on t
 loop, so a huge file never stalls polling, delivery or /healthz; while running, a broken
 file keeps its last good version. A chat's /watch or /unwatch recompiles that chat's
 terms alone, in place, before the bot answers.
+
+The store: every store call of the poller, the pipeline's writes, the deliverer,
+housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`),
+so the event loop never waits on the database — a PostgreSQL round trip or a SQLite
+fsync; dedup and matching stay on the loop. Bot commands and /status read the store
+from the loop under the store's lock (short reads of one chat's rows).
 
 Health (`/healthz`, the systemd watchdog): the database answers a write, the last
 attempt to store stories did not fail (disk full, read-only), and polling makes
@@ -43,6 +52,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
@@ -52,6 +62,7 @@ from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import Policy, policy_from_settings
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
+from monitor.dedup.events import EventGrouper
 from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
@@ -60,21 +71,23 @@ from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
-from monitor.settings import read_settings
+from monitor.settings import LOOPBACK, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
+from monitor.store.worker import StoreThread
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
 from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name, node_states
+from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
 SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
-SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET")
+SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET", "RAQIB_WEB_AUTH")
 PERSONAL_TITLE = "كلماتي / my terms"
 T = TypeVar("T")
 
@@ -95,6 +108,8 @@ def register_config_secrets(config: Config) -> int:
 
     for section in config.sections.values():
         walk(section.values)
+    if isinstance(config.database, str):  # a PostgreSQL URL's password
+        found.append(unquote(urlsplit(config.database).password or ""))
     found.extend(os.environ.get(name, "") for name in SECRET_ENV)
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     if creds and os.path.isdir(creds):
@@ -121,6 +136,9 @@ class Daemon:
         self.node = node_name(settings.node.name)
         # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
         self.store = Store(config.database, exclusive=True, node=self.node)
+        self.db = StoreThread()  # where the loop's store calls run
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
                             if shared_database(config.database) else LocalLocks())
         self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
@@ -137,6 +155,8 @@ class Daemon:
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = settings.dedup
         self.clusterer = self._rebuild_index()
+        self.event_settings = settings.event  # dedup.event
+        self.events = self._rebuild_events()
         self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
             if ch.name == "console" and console_stream is not None:
@@ -146,7 +166,7 @@ class Daemon:
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
                                  settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
-                                 seen_id=self._rebuilt_to)
+                                 events=self.events, seen_id=self._rebuilt_to)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -160,7 +180,7 @@ class Daemon:
                                   min_silence=settings.health.min_silence),
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline, lease=poll.lease,
+            parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
             parser=ParsePool(poll.parse_workers or None))
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
@@ -168,15 +188,17 @@ class Daemon:
             self.store, self.channels,
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
                                       backoff_max=delivery.backoff_max, burst=delivery.burst,
-                                      lease=delivery.lease,
-                                      recover_every=delivery.lease / 2 if self.store.postgres else None),
-            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done,
+                                      update_throttle=delivery.update_every, lease=delivery.lease),
+            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, db=self.db,
             send_held=lambda: self.roles.holds(DIGESTS))
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()
         self.started = clock()
         self._unhealthy = False
+        self.web: WebServer | None = None
+        if settings.web.auth is not None:
+            register_secret(settings.web.auth.secret)
 
     # -- assembly -----------------------------------------------------------------------
 
@@ -195,6 +217,17 @@ class Daemon:
         clusterer = Clusterer.rebuild(rows(), settings=self.dedup_settings)
         log.info("dedup index rebuilt stories=%d seconds=%.2f", len(clusterer), time.monotonic() - started)
         return clusterer
+
+    def _rebuild_events(self) -> EventGrouper:
+        hours = max(self.event_settings.window_hours, self.event_settings.copy_hours)  # copies inherit longer
+        since = self.clock() - hours * 3600.0
+        started = time.monotonic()
+        rows = ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
+                 datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
+                for r in self.store.stories_since(since) if r["id"] <= self._rebuilt_to)  # the rest: caught up
+        events = EventGrouper.rebuild(rows, settings=self.event_settings)
+        log.info("event index rebuilt stories=%d seconds=%.2f", len(events), time.monotonic() - started)
+        return events
 
     def policy_for(self, channel: str, destination: str) -> Policy:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
@@ -218,7 +251,7 @@ class Daemon:
         try:
             fresh = load_config(self.config.path)
             read_settings(fresh)  # refused like at start-up; settings other than feeds apply at restart
-            self.store.sync_feeds(fresh.feeds)
+            await self.db(self.store.sync_feeds, fresh.feeds)
             self.config = fresh
         except ConfigError as exc:
             problems.append(str(exc))
@@ -257,7 +290,8 @@ class Daemon:
         return node_states(self.store.nodes(), now, self.settings.node.heartbeat, me=self.node)
 
     def heartbeat(self) -> None:
-        """Write this node's row in `nodes`: what `raqib status` and /status show of it."""
+        """Write this node's row in `nodes`: what `raqib status` and /status show of it
+        (a store call: the daemon makes it on its store thread)."""
         try:
             self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
                                  now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
@@ -265,26 +299,29 @@ class Daemon:
         except StoreError as exc:
             log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
 
+    async def _heartbeat_job(self) -> None:
+        await self.db(self.heartbeat)
+
     async def _role_gained(self, role: str) -> None:
         if role == BOT and self._channels_started:
             for ch in self.channels.values():
                 await ch.take_updates(True)
-        self.heartbeat()
+        await self.db(self.heartbeat)
 
     async def _role_lost(self, role: str) -> None:
         if role == BOT:
             for ch in self.channels.values():
                 await ch.take_updates(False)
-        self.heartbeat()
+        await self.db(self.heartbeat)
 
-    def check_silence(self) -> None:
+    async def check_silence(self) -> None:
         """The silent-feed check, on the node holding the feed-health role."""
         if self.roles.holds(HEALTH):
-            self.poller.check_silence()
+            await self.poller.check_silence()
 
-    def gauges(self) -> dict[str, float]:
+    async def gauges(self) -> dict[str, float]:
         """The gauges of /metrics."""
-        return {**status_gauges(self.status(), len(self.clusterer)),
+        return {**status_gauges(await self.db(self.status), len(self.clusterer)),
                 # the cost of global dedup across nodes: time waiting for the ingest lock,
                 # and stories other nodes stored that this node's index caught up with
                 "raqib_ingest_lock_wait_seconds": self.pipeline.lock_wait,
@@ -299,7 +336,11 @@ class Daemon:
         self._put_personal(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
 
     def wake_delivery(self) -> None:
-        self.deliverer.wake()
+        """Wake the deliverer; from the store thread too (a feed-health alert queued there)."""
+        if self._loop is not None and threading.current_thread() is not self._loop_thread:
+            self._loop.call_soon_threadsafe(self.deliverer.wake)
+        else:
+            self.deliverer.wake()
 
     def _apply_personal_terms(self) -> None:
         grouped: dict[tuple[str, str], list[str]] = {}
@@ -362,10 +403,11 @@ class Daemon:
 
     async def run(self, *, seconds: float | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self.deliverer.recover()
+        self._loop, self._loop_thread = loop, threading.current_thread()
+        await self.db(self.deliverer.recover)
         await self.roles.round()  # the roles free now are this node's before anything starts
         log.info("node started node=%s roles=%s", self.node, ",".join(sorted(self.roles.held)) or "none")
-        self.heartbeat()
+        await self.db(self.heartbeat)
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
                              (signal.SIGHUP, self._reload_soon)):
             try:
@@ -382,25 +424,33 @@ class Daemon:
         # pool: the store's SQLite connection belongs to this thread
         self.scheduler.add_job(_on_loop(self._refresh_watchlists), "interval", seconds=2, id="watchlists",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self.housekeeping), "interval", hours=1, id="housekeeping",
+        self.scheduler.add_job(_on_loop(self._housekeeping_job), "interval", hours=1, id="housekeeping",
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(_on_loop(self.check_silence), "interval", minutes=10, id="silence",
                                max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self.heartbeat), "interval", seconds=self.settings.node.heartbeat,
+        self.scheduler.add_job(_on_loop(self._heartbeat_job), "interval", seconds=self.settings.node.heartbeat,
                                id="heartbeat", max_instances=1, coalesce=True)
+        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
+            self.scheduler.add_job(_on_loop(self._recover_job), "interval", seconds=60, id="recover",
+                                   max_instances=1, coalesce=True)
         watchdog = sdnotify.watchdog_interval()
         if watchdog:
             self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
                                    max_instances=1, coalesce=True)
         self.scheduler.start()
         metrics_server = await self._start_metrics()
+        try:
+            self.web = await self._start_web()
+        except BaseException:
+            await self.shutdown([], metrics_server)
+            raise
         tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
-        sdnotify.notify("READY=1", f"STATUS=watching {len(self.store.feeds())} feeds")
+        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s node=%s",
-                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels),
-                 _shown_database(self.config.database), self.node)
+                 len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.store.where,
+                 self.node)
         try:
             try:
                 await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
@@ -439,16 +489,24 @@ class Daemon:
                 await ch.close()
             except Exception:
                 log.exception("channel close failed channel=%s", ch.name)
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         await self.fetcher.aclose()
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
-            self.store.node_gone(self.node)
+            await self.db(self.store.node_gone, self.node)
         except StoreError as exc:
             log.warning("node row not removed node=%s error=%s", self.node, exc)
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
-        self.store.close()
+        try:
+            await self.db(self.store.release_feeds)  # polls cut short: other nodes need not wait out the lease
+        except StoreError as exc:
+            log.warning("feed leases not given back, they run out by themselves error=%s", exc)
+        await self.db(self.store.close)  # after every call still queued there
+        self.db.close()
         log.info("raqib stopped")
 
     def stop(self) -> None:
@@ -473,6 +531,14 @@ class Daemon:
         if changed:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
 
+    async def _recover_job(self) -> None:
+        if await self.db(self.deliverer.recover):
+            self.wake_delivery()
+
+    async def _housekeeping_job(self) -> None:
+        async with self.pipeline.lock:  # the dedup index is pruned between ingests, never during one
+            await self.db(self.housekeeping)
+
     def housekeeping(self) -> None:
         """Every node prunes its own dedup index; the node holding the prune role prunes
         the database (old stories, sent alerts, rows of nodes gone for a day)."""
@@ -484,31 +550,32 @@ class Daemon:
                                           outbox_before=now - self.retention.outbox)
                 self.store.forget_nodes(now - 86400.0)
             dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
+            dropped += self.events.prune(datetime.fromtimestamp(now, timezone.utc))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
                      pruned["stories"], pruned["outbox"], dropped)
         except StoreError as exc:
             log.error("housekeeping failed error=%s", exc)
 
-    def health(self) -> tuple[bool, list[str]]:
+    async def health(self) -> tuple[bool, list[str]]:
         """(healthy, problems): the database answers a write, stories could be stored at
         the last attempt, and polling makes progress."""
         problems: list[str] = []
-        if not self.store.ping():
+        if not await self.db(self.store.ping):
             problems.append("database does not answer")
         if self.poller.store_error:
             problems.append(f"cannot store stories: {self.poller.store_error}")
         if not problems:
             # stalled: a feed is overdue and no poll has finished for a long while
             now, interval = self.clock(), sdnotify.watchdog_interval() or 30
-            overdue = self.store.next_due()
+            overdue = await self.db(self.store.next_due)
             idle = now - max(self.poller.last_progress, overdue or now)
             if overdue is not None and idle > max(600.0, 20 * interval):
                 problems.append(f"polling stalled: no poll finished for {idle:.0f} s")
         return not problems, problems
 
-    def _watchdog(self) -> None:
+    async def _watchdog(self) -> None:
         """Ping systemd only while the database answers and polling makes progress."""
-        ok, problems = self.health()
+        ok, problems = await self.health()
         if ok:
             sdnotify.notify("WATCHDOG=1")
             if self._unhealthy:
@@ -519,6 +586,23 @@ class Daemon:
             self._unhealthy = True
             log.error("watchdog withheld problems=%s", "; ".join(problems))
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
+
+    async def _start_web(self) -> WebServer | None:
+        """The web view, when `web.listen` is set: uvicorn on this loop, reading the
+        database through read-only connections of its own."""
+        web = self.settings.web
+        if not web.listen:
+            return None
+        host = web.listen.rpartition(":")[0].strip("[]")
+        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock),
+                       auth=web.auth, loopback_only=host in LOOPBACK)
+        server = WebServer(view, web.listen)
+        try:
+            await server.start()
+        except BaseException:
+            view.close()
+            raise
+        return server
 
     async def _start_metrics(self):
         listen = self.settings.metrics.listen
@@ -543,16 +627,6 @@ def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
 def shared_database(database: object) -> bool:
     """Whether `database` is a PostgreSQL URL (several nodes may share it) rather than a file."""
     return str(database).startswith(("postgresql://", "postgres://"))
-
-
-def _shown_database(database: object) -> str:
-    """The database for a log line: a URL without its password."""
-    text = str(database)
-    if shared_database(text) and "@" in text:
-        scheme, _, rest = text.partition("://")
-        creds, _, host = rest.rpartition("@")
-        return f"{scheme}://{creds.partition(':')[0]}@{host}"
-    return text
 
 
 def _personal_name(channel: str, destination: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Iterator
 
-from monitor.dedup import Clusterer, DedupSettings, parse_time
+from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings, parse_time
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 
@@ -73,13 +73,18 @@ def _story(line: str, number: int) -> dict:
             "published": published}
 
 
-def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None
+def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None,
+                 event_settings: EventSettings | None = None, *, explain: bool = False
                  ) -> Iterator[dict]:
     """`raqib dedup` (README, Commands): JSON Lines of stories in arrival order in, one
-    {"id": ..., "cluster": ID_OF_FIRST_STORY_IN_ITS_CLUSTER} per story out, in order.
+    {"id": ..., "cluster": ID_OF_FIRST_STORY_IN_ITS_CLUSTER, "event": ID_OF_FIRST_STORY_IN_ITS_EVENT}
+    per story out, in order. With `explain`, each line also says why the story is in its
+    event: "kind" ("new", "copy" or "related"), "of" (the story or cluster it followed),
+    "score" (the cosine of a related story) and "terms" (the words that carried it).
 
     Blank lines are skipped. A bad line raises ConfigError(file="<input>", line=N)."""
     clusterer = Clusterer(settings or DedupSettings())
+    grouper = EventGrouper(event_settings or EventSettings())
     since_prune = 0
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -87,8 +92,14 @@ def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None
         s = _story(line, number)
         verdict = clusterer.add(s["id"], title=s["title"], summary=s["summary"], url=s["url"],
                                 published=s["published"])
-        yield {"id": s["id"], "cluster": verdict.cluster}
+        link = grouper.add(s["id"], cluster=verdict.cluster, title=s["title"], summary=s["summary"],
+                           source=s["source"], published=s["published"])
+        out = {"id": s["id"], "cluster": verdict.cluster, "event": link.event}
+        if explain:
+            out.update(kind=link.kind, of=link.of, score=link.score, terms=list(link.terms))
+        yield out
         since_prune += 1
         if since_prune >= 1000 and clusterer.latest is not None:
             since_prune = 0
             clusterer.prune(clusterer.latest)
+            grouper.prune(clusterer.latest)

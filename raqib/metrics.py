@@ -118,9 +118,9 @@ class Observed(Protocol):
 
     metrics: Metrics
 
-    def health(self) -> tuple[bool, list[str]]: ...
+    async def health(self) -> tuple[bool, list[str]]: ...
 
-    def gauges(self) -> dict[str, float]: ...
+    async def gauges(self) -> dict[str, float]: ...
 
 
 def status_gauges(s: dict, index_stories: int) -> dict[str, float]:
@@ -159,12 +159,12 @@ async def serve_metrics(listen: str, daemon: Observed, *, allow_remote: bool = F
             parts = request.decode("latin-1").split()
             path = parts[1] if len(parts) > 1 else "/"
             if path == "/healthz":
-                ok, problems = daemon.health()
+                ok, problems = await daemon.health()
                 status, body = ("200 OK", "ok\n") if ok else ("503 Service Unavailable",
                                                             "".join(p + "\n" for p in problems))
                 ctype = "text/plain; charset=utf-8"
             elif path == "/metrics":
-                status, body = "200 OK", daemon.metrics.render(daemon.gauges())
+                status, body = "200 OK", daemon.metrics.render(await daemon.gauges())
                 ctype = "text/plain; version=0.0.4; charset=utf-8"
             else:
                 status, body, ctype = "404 Not Found", "not found\n", "text/plain; charset=utf-8"

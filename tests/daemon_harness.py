@@ -173,8 +173,10 @@ class GrowingFeeds:
         return url
 
 
-def write_config(tmp: Path, feeds: dict[str, str], *, watchlists: Path, extra: str = "") -> Path:
-    lines = [f"database: {tmp / 'state' / 'raqib.db'}", f"watchlists: {watchlists}", "feeds:"]
+def write_config(tmp: Path, feeds: dict[str, str], *, watchlists: Path, extra: str = "",
+                 database: str | None = None) -> Path:
+    """A config of these feeds; `database` (a postgresql:// URL) instead of state/raqib.db."""
+    lines = [f"database: '{database or tmp / 'state' / 'raqib.db'}'", f"watchlists: {watchlists}", "feeds:"]
     lines += [f'  - {{name: {n}, url: "{u}"}}' for n, u in feeds.items()]
     path = tmp / "raqib.yaml"
     path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")

@@ -1,7 +1,7 @@
 """The real Daemon inside the test's own process, for tests that poll a feed at a time.
 
-`make_daemon` writes a config (the given feeds, the e2e watchlists, the console channel
-into a StringIO, and any `extra` lines), builds the Daemon and records it in `made`;
+`make_daemon` writes a config (the given feeds, the e2e watchlists or the given folder,
+the console channel into a StringIO, and any `extra` lines: more channels, indented), builds the Daemon and records it in `made`;
 `poll` polls one feed and delivers what it queued; `close_daemons` stops what was made.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ WATCHLISTS = Path(__file__).parent / "data" / "e2e" / "watchlists"  # russia-ukr
 
 
 def make_daemon(made: list[Daemon], tmp_path: Path, feeds: dict[str, str],
-                extra: str = "") -> tuple[Daemon, io.StringIO, Path]:
-    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {WATCHLISTS}", "feeds:"]
+                extra: str = "", watchlists: Path = WATCHLISTS) -> tuple[Daemon, io.StringIO, Path]:
+    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {watchlists}", "feeds:"]
     lines += [f'  - {{name: {n}, url: "{u}"}}' for n, u in feeds.items()]
     lines += ["channels:", "  console: {}", extra]
     path = tmp_path / "raqib.yaml"

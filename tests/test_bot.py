@@ -195,6 +195,21 @@ async def test_mute_quiet_and_their_undoing_are_destination_settings(tg, store):
         assert store.destination_settings("telegram", "42")["quiet"] == "off"
 
 
+async def test_related_sets_how_other_outlets_on_an_alerted_event_come_to_this_chat(tg, store):
+    async with bot(tg, store) as _:
+        [now] = await say(tg, 42, "/related")
+        assert "تتبع إعداد كل قائمة" in now
+        [reply] = await say(tg, 42, "/related edit")
+        assert "تُضاف إلى التنبيه الأول" in reply
+        assert store.destination_settings("telegram", "42")["related"] == "edit"
+        [now] = await say(tg, 42, "/related")
+        assert "تُضاف إلى التنبيه الأول" in now
+        [bad] = await say(tg, 42, "/related sometimes")
+        assert "/related reply" in bad and store.destination_settings("telegram", "42")["related"] == "edit"
+        await say(tg, 42, "/related default")
+        assert "related" not in store.destination_settings("telegram", "42")
+
+
 async def test_personal_terms_are_stored_and_the_matcher_is_told(tg, store):
     async with bot(tg, store) as (_, services):
         [added] = await say(tg, 42, "/watch بافيل دوروف")

@@ -90,6 +90,8 @@ def test_every_default_is_declared_once():
     ("email", {"host": "h.example.org", "from": "r@example.org", "port": 70000}, "channels.email.port"),
     ("email", {"host": "h.example.org", "from": "r@example.org", "recipients": ["a@b.org"]},
      "channels.email.recipients: expected a mapping"),
+    ("email", {"host": "h.example.org", "from": "r@example.org", "recipients": {"a@b.org": {"related": "thread"}}},
+     "channels.email.recipients.a@b.org: related: expected reply, edit or alert"),
     ("webhook", {"max_attempts": True}, "channels.webhook.max_attempts: expected a whole number"),
     ("webhook", {"endpoints": "https://example.org"}, "channels.webhook.endpoints: expected a mapping"),
     ("console", {"colour": "red"}, "channels.console: unknown key"),

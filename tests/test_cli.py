@@ -3,8 +3,8 @@
 - The global options (`--config/-c`, `--log-format`, `--log-level`) are accepted before
   the command, after it and after a sub-command, for every command; the documented
   command lines keep working.
-- status, feeds, feeds export, outbox and backup open the database read-only: they work
-  on a read-only mount. As root (where chmod does not stop writes) the mount is a real
+- status, feeds, feeds export, outbox, backup, search and try open the database
+  read-only: they work on a read-only mount. As root (where chmod does not stop writes) the mount is a real
   read-only bind mount made inside `unshare -rm`; without unshare the case is skipped.
 - A damaged database file (a bad header, or one garbled page of the stories table) is
   named with how to recover, exit 1, no traceback, for `run` and for `status`.
@@ -144,6 +144,10 @@ def test_read_commands_work_on_a_read_only_database(tmp_path):
     assert outbox.returncode == 0 and "2 alerts not yet sent" in outbox.stdout, outbox.stderr
     backup = run("backup", "--config", str(config), str(tmp_path / "copy.db"))
     assert backup.returncode == 0, backup.stderr
+    search = run("search", "بوتين", "--config", str(config))
+    assert search.returncode == 0 and search.stdout.rstrip().endswith("3 stories"), search.stderr
+    tried = run("try", str(tmp_path / "wl" / "w.yaml"), "--config", str(config))
+    assert tried.returncode == 0 and "w: 3 alerts among the 3 stories of the last 3 days" in tried.stdout, tried.stderr
     with sqlite3.connect(tmp_path / "copy.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 3
     assert db.read_bytes() == before

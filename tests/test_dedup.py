@@ -240,8 +240,9 @@ def test_dedup_stream_contract() -> None:
         '{"id": 3, "title": "الشرطة البريطانية تحقق في وفاة رجل أعمال روسي", '
         '"published": "2018-03-14T14:02:00Z", "summary": null}',
     ]
-    assert list(dedup_stream(lines)) == [{"id": 1, "cluster": 1}, {"id": "b", "cluster": 1},
-                                         {"id": 3, "cluster": 3}]
+    assert list(dedup_stream(lines)) == [{"id": 1, "cluster": 1, "event": 1},
+                                         {"id": "b", "cluster": 1, "event": 1},
+                                         {"id": 3, "cluster": 3, "event": 3}]
 
 
 @pytest.mark.parametrize("bad, line", [

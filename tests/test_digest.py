@@ -74,14 +74,14 @@ def setup(inbox: Inbox, clock: Clock, **section) -> tuple[Store, EmailChannel, D
 
 
 def enqueue(store: Store, destination: str, *, cluster: int, watchlist: str, title: str, created: float,
-            kind: str = "story", source: str = "alriyadh") -> None:
+            kind: str = "story", source: str = "alriyadh", event: int | None = None) -> None:
     term = title.split()[0]
     payload = alert_payload(title=title, url=f"https://news.example/{cluster}/{kind}", summary="",
                             source=source, published=None, watchlist_title=f"قائمة {watchlist}",
                             matches=[Match(watchlist, term, "title", 0, len(term))], sources=[source])
     with store.transaction() as conn:
         store.enqueue(conn, channel="email", destination=destination, kind=kind, watchlist=watchlist,
-                      cluster=cluster, story_id=cluster, payload=payload, now=created)
+                      cluster=cluster, story_id=cluster, payload=payload, now=created, event=event)
 
 
 def states(store: Store) -> list[str]:
@@ -188,3 +188,28 @@ async def test_a_burst_in_instant_mode_folds_into_one_digest(inbox):
     assert await d.run_once() == 5
     [msg] = inbox.messages
     assert "التنبيهات: 5، الأخبار: 5" in msg["Subject"]
+
+
+async def test_a_digest_groups_by_event_then_by_cluster(inbox):
+    clock = Clock(at(7, 0))
+    store, ch, d = setup(inbox, clock, recipients={"desk@example.org": {"mode": "daily@08:00"}})
+    desk = "desk@example.org"
+    enqueue(store, desk, cluster=1, watchlist="energy", title="أرامكو ترفع الإنتاج", created=clock.now)
+    enqueue(store, desk, cluster=2, watchlist="energy", title="أوبك تجتمع غدا", created=clock.now, source="okaz")
+    enqueue(store, desk, cluster=3, watchlist="energy", title="أرامكو: زيادة الإنتاج تبدأ الشهر المقبل",
+            created=clock.now, source="sabq", event=1)  # the same event as 1, in sabq's own words
+    enqueue(store, desk, cluster=3, watchlist="energy", title="أرامكو: زيادة الإنتاج تبدأ الشهر المقبل",
+            created=clock.now, source="sabq", event=1, kind="spread")  # a second alert of cluster 3
+    clock.now = at(8, 0)
+    assert await d.run_once() == 4
+    [msg] = inbox.messages
+    plain = msg.get_body(("plain",)).get_content()
+    page = msg.get_body(("html",)).get_content()
+    assert "التنبيهات: 4، الأخبار: 3" in msg["Subject"]
+    # event 1 (clusters 1 and 3) is one entry, its other outlet's story under it, before event 2
+    assert plain.index("أرامكو ترفع") < plain.index("تغطية ذات صلة") < plain.index("زيادة الإنتاج") \
+        < plain.index("أوبك")
+    assert plain.count("زيادة الإنتاج تبدأ") == 1  # cluster 3's two alerts are one line
+    assert "\n   - أرامكو: زيادة الإنتاج" in plain
+    entry = page[page.index("ترفع الإنتاج"):page.index("تجتمع غدا")]
+    assert "تغطية ذات صلة" in entry and "زيادة الإنتاج" in entry

@@ -99,16 +99,17 @@ def channel(port: int, **extra) -> EmailChannel:
 
 def enqueue(store: Store, destination: str, cluster: int, *, title: str = TITLE, kind: str = "story",
             watchlist: str = "energy", watchlist_title: str = "الطاقة", created: float = NOW,
-            source: str = "alriyadh", summary: str = "أعلن الوزير خطة جديدة لأرامكو اليوم") -> None:
+            source: str = "alriyadh", summary: str = "أعلن الوزير خطة جديدة لأرامكو اليوم",
+            event: int | None = None, related: str | None = None) -> None:
     start = title.index("أرامكو")
     matches = [Match(watchlist, "أرامكو", "title", start, start + len("أرامكو")),
                Match(watchlist, "أرامكو", "summary", summary.find("أرامكو"), summary.find("أرامكو") + 6)]
     payload = alert_payload(title=title, url=f"https://www.alriyadh.com/{cluster}", summary=summary,
                             source=source, published="2025-10-09T08:00:00+00:00", watchlist_title=watchlist_title,
-                            matches=matches, sources=[source])
+                            matches=matches, sources=[source], related=related)
     with store.transaction() as conn:
         store.enqueue(conn, channel="email", destination=destination, kind=kind, watchlist=watchlist,
-                      cluster=cluster, story_id=cluster, payload=payload, now=created)
+                      cluster=cluster, story_id=cluster, payload=payload, now=created, event=event)
 
 
 def rows(store: Store) -> dict[str, dict]:
@@ -384,3 +385,31 @@ async def test_starttls_with_login_over_a_verified_certificate(tmp_path):
         assert row["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
     finally:
         controller.stop()
+
+
+async def test_messages_of_one_event_share_a_thread_and_another_event_starts_its_own(smtp):
+    inbox, port = smtp
+    store = Store(memory=True)
+    enqueue(store, "desk@example.org", 1)  # the event's first story
+    enqueue(store, "desk@example.org", 2, title="أرامكو: خطة الوزير تبدأ الشهر المقبل", source="okaz", event=1)
+    enqueue(store, "desk@example.org", 3, title="أرامكو تعلن أرباح الربع الثالث", source="sabq")  # another event
+    enqueue(store, "desk@example.org", 4, title="خطة أرامكو في عيون المحللين", source="aleqt", event=1)
+    enqueue(store, "news@example.org", 5, title="أرامكو توقع اتفاقا", watchlist="deals", related="alert")
+    enqueue(store, "news@example.org", 6, title="اتفاق أرامكو بالأرقام", watchlist="deals", related="alert",
+            event=5)  # this watchlist asks for alerts of their own: no thread
+    assert await deliverer(store, channel(port)).run_once() == 6
+
+    first, second, other, third = inbox.to("desk@example.org")
+    head = first["Message-ID"]
+    assert first["In-Reply-To"] is None and first["References"] is None
+    for later in (second, third):
+        assert later["In-Reply-To"] == head and later["References"] == head
+        assert later["Message-ID"] != head
+        assert later["Subject"] == "Re: " + first["Subject"]  # clients that thread by subject group it too
+        assert later.get_body(("plain",)).get_content().startswith("تغطية ذات صلة · ")
+    plain = second.get_body(("plain",)).get_content()
+    assert plain.replace("\r\n", "\n").startswith("تغطية ذات صلة · okaz\n\nأرامكو: خطة الوزير تبدأ الشهر المقبل")
+    assert "تغطية ذات صلة · okaz" in second.get_body(("html",)).get_content()
+    assert other["In-Reply-To"] is None and "أرباح الربع الثالث" in other["Subject"]
+    assert [m["In-Reply-To"] for m in inbox.to("news@example.org")] == [None, None]
+    assert sql.value(store, "SELECT ref FROM outbox WHERE cluster=1") == head

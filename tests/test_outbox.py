@@ -87,6 +87,20 @@ async def test_console_prints_one_line_per_alert_with_the_original_title_and_lin
     assert await deliverer.run_once() == 0
 
 
+async def test_a_console_digest_lists_an_events_stories_together():
+    store = Store(memory=True)
+    enqueue(store, 3, channel="console", destination="-")  # clusters 1, 2, 3
+    sql.run(store, "UPDATE outbox SET event=1 WHERE cluster=3")  # 3 is another outlet's words on 1's event
+    out = io.StringIO()
+    deliverer = Deliverer(store, {"console": ConsoleChannel(Section({}, "<t>"), stream=out)}, clock=Clock(1000),
+                          settings=DeliverySettings(burst=2))
+    assert await deliverer.run_once() == 3
+    header, *lines = out.getvalue().splitlines()
+    assert header == "-- digest: 3 alerts --"
+    assert [line.rsplit("/", 1)[1] for line in lines] == ["1", "3", "2"]
+    assert "[event: 1]" in lines[1] and "[event:" not in lines[0] + lines[2]
+
+
 async def test_failures_retry_with_backoff_then_succeed():
     store = Store(memory=True)
     enqueue(store, 1)

@@ -1,7 +1,9 @@
 """Routing: one alert per cluster, spread alerts, cluster updates, subscribers and personal terms."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import sql
 
@@ -99,6 +101,42 @@ def test_spread_needs_the_outlets_within_the_window():
     clock.t += 3 * 3600  # the second outlet comes three hours later
     p.ingest("paper", [story("paper", "2", title="عاجل | " + TITLE, minutes=180)])
     assert outbox(store) == []
+
+
+SKRIPAL = {s["source"]: s for s in map(json.loads, (Path(__file__).parent / "data" / "events" / "labelled.jsonl")
+                                       .read_text(encoding="utf-8").splitlines())
+           if s["id"] in ("SK-internationalNews-344-20180314", "FR-internationalNews-427-20180314",
+                          "CN-internationalNews-122-20180314")}
+
+
+def ant(source: str, minutes: int) -> Story:
+    s = SKRIPAL[source]
+    return Story(feed=source.lower(), guid=s["url"], url=s["url"], title=s["title"], summary=s["summary"],
+                 published=T0 + timedelta(minutes=minutes))
+
+
+def test_spread_counts_the_outlets_of_the_event_not_of_the_copy_cluster():
+    """France 24 and CNN tell the expulsion of 23 diplomats in their own words: two clusters,
+    one event, two outlets — a spread of two fires; Sky News' Kremlin denial is another event."""
+    spread = Watchlist(name="big", title="كبير", terms=(Term(text="روسيا"), Term(text="موسكو")), when="spread",
+                       outlets=2, within_minutes=60, notify={"telegram": ("@desk",)})
+    clock = Clock(T0.timestamp())
+    p, store = pipeline([spread], channels=("telegram",), clock=clock)
+    p.ingest("skynews", [ant("skynews", 0)])
+    clock.t += 600
+    p.ingest("france24", [ant("france24", 10)])
+    assert outbox(store) == []  # two outlets, but of two events
+    clock.t += 300
+    p.ingest("cnn", [ant("CNN", 15)])
+    stories = sql.rows(store, "SELECT id, cluster, event FROM stories ORDER BY id")
+    assert len({s["cluster"] for s in stories}) == 3 and stories[2]["event"] == stories[1]["id"]
+    [row] = sql.rows(store, "SELECT kind, cluster, event, story_id, payload FROM outbox")
+    assert (row["kind"], row["cluster"], row["event"], row["story_id"]) == ("spread", stories[1]["id"],
+                                                                            stories[1]["id"], stories[1]["id"])
+    assert json.loads(row["payload"])["sources"] == ["france24", "cnn"]
+    clock.t += 60
+    p.ingest("cnn", [ant("CNN", 16)])  # a re-poll adds nothing
+    assert len(outbox(store)) == 1
 
 
 def test_subscribers_and_personal_terms_are_routed_to_their_own_destinations():

@@ -13,6 +13,7 @@ import pytest
 import sql
 
 from monitor.store import Store
+from monitor.store.desk import SearchWord
 from raqib.cli import main
 from tests.pg import pg_url  # noqa: F401  (a fixture)
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("restore_logging")
 
 TABLES = {"feeds": "name", "stories": "id", "cluster_watchlists": "cluster, watchlist", "outbox": "id",
           "subscriptions": "channel, destination, watchlist", "destinations": "channel, destination",
-          "personal_terms": "channel, destination, term"}
+          "personal_terms": "channel, destination, term", "feed_days": "feed, day"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ def test_migrate_db_moves_a_single_node_to_postgresql_losing_nothing(tmp_path, p
         assert dst.recover_sending() == 1  # the row caught mid-send goes out again, as after a crash
         assert dst.subscribers("w") == [("telegram", "-100")]
         assert dst.destination_settings("telegram", "-100")["tz"] == "Asia/Riyadh"
+        putin = [[SearchWord("بوتين")]]  # the search index is written again from the stories moved
+        found = {r["id"] for r in dst.search_candidates(putin, limit=100) or []}
+        assert found == {r["id"] for r in src.search_candidates(putin, limit=100) or []} and len(found) == 20
     finally:
         src.close()
         dst.close()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from monitor.config import FEED_KEYS, TOP_LEVEL_KEYS, load_config, parse_duration, parse_size
 from monitor.errors import ConfigError
-from monitor.settings import OPTIONS, Option, read_settings, settings_problems
+from monitor.settings import OPTIONS, SUBSECTIONS, Option, read_settings, settings_problems
 from raqib.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +52,10 @@ BAD = [
     ("dedup: {title_alone: 150}", "dedup.title_alone: must be at most 100, got 150"),
     ("dedup: {subset_ratio: .nan}", "dedup.subset_ratio: expected a finite number, got .nan"),
     ("dedup: {window: 0}", "dedup.window: must be at least 1m, got 0"),
+    ("dedup: {event: {threshold: 1.5}}", "dedup.event.threshold: must be at most 1, got 1.5"),
+    ("dedup: {event: {window: 0}}", "dedup.event.window: must be at least 1m, got 0"),
+    ("dedup: {event: {bogus: 1}}", "dedup.event: unknown key 'bogus'"),
+    ("dedup: {event: 0.3}", "dedup.event: expected a mapping of options, got a number"),
     ("delivery: {backoff: 1e400}", "delivery.backoff: expected a duration like 90s, 5m, 2h or 3d, got '1e400'"),
     ("delivery: {backoff: 0}", "delivery.backoff: must be at least 0.1s, got 0"),
     ("delivery: {backoff: 2h, backoff_max: 1h}", "delivery.backoff (2h) is longer than delivery.backoff_max (1h)"),
@@ -122,7 +126,7 @@ def test_good_settings_reach_the_daemon(tmp_path):
 
     config = write(tmp_path, "poll: {interval: 2m, min_interval: 30s, concurrency: 7, per_host: 2, timeout: 5s,"
                              " max_bytes: 64KiB, adaptive: false}\n"
-                             "dedup: {window: 6h, title_alone: 92}\n"
+                             "dedup: {window: 6h, title_alone: 92, event: {threshold: 0.4, window: 12h}}\n"
                              "delivery: {max_attempts: 3, backoff: 1s, backoff_max: 10s, update_every: 1m}\n"
                              "health: {failures: 2, min_silence: 1h}\n"
                              "retention: {stories: 7d}\n"
@@ -133,6 +137,7 @@ def test_good_settings_reach_the_daemon(tmp_path):
         assert (daemon.poller.schedule.interval, daemon.poller.schedule.min_interval,
                 daemon.poller.schedule.adaptive) == (120.0, 30.0, False)
         assert daemon.dedup_settings.window_hours == 6.0 and daemon.dedup_settings.title_alone == 92
+        assert daemon.settings.event.threshold == 0.4 and daemon.settings.event.window_hours == 12.0
         assert daemon.deliverer.settings.max_attempts == 3 and daemon.deliverer.settings.backoff_max == 10.0
         assert daemon.pipeline.settings.update_throttle == 60.0
         assert daemon.poller.health.failures == 2 and daemon.poller.health.min_silence == 3600.0
@@ -180,15 +185,32 @@ def test_the_readme_reference_names_every_key_with_its_default(tmp_path):
     from_readme = read_settings(load_config(path))
     defaults = read_settings(load_config(write(tmp_path, "")))
     for name, options in OPTIONS.items():
-        assert set(documented[name]) == {o.key for o in options}, name
+        nested = {child for parent, child in SUBSECTIONS.values() if parent == name}
+        assert set(_documented(documented, name)) == {o.key for o in options} | nested, name
         for option in options:
             if option.default is not None:
-                assert getattr(getattr(from_readme, name), _field(name, option)) == \
-                    getattr(getattr(defaults, name), _field(name, option)), f"{name}.{option.key}"
+                assert getattr(_part(from_readme, name), _field(name, option)) == \
+                    getattr(_part(defaults, name), _field(name, option)), f"{name}.{option.key}"
+
+
+def _documented(documented: dict, name: str) -> dict:
+    """The README's values of section `name` (`dedup.event` is inside `dedup`)."""
+    for part in name.split("."):
+        documented = documented[part]
+    return documented
+
+
+def _part(settings, name: str):
+    """The settings of section `name`: `dedup.event` is `settings.event`."""
+    return getattr(settings, name.rpartition(".")[2])
+
+
+_FIELDS = {("dedup", "window"): "window_hours", ("dedup.event", "window"): "window_hours",
+           ("dedup.event", "copy_window"): "copy_hours"}
 
 
 def _field(section: str, option: Option) -> str:
-    return "window_hours" if (section, option.key) == ("dedup", "window") else option.key
+    return _FIELDS.get((section, option.key), option.key)
 
 
 # -- hypothesis: any value for any option ------------------------------------------------
@@ -209,7 +231,10 @@ values = st.one_of(
 def test_any_value_is_accepted_within_range_or_refused_with_its_line(tmp_path, chosen):
     doc: dict = {}
     for (name, option), value in chosen:
-        doc.setdefault(name, {})[option.key] = value
+        section = doc
+        for part in name.split("."):
+            section = section.setdefault(part, {})
+        section[option.key] = value
     path = tmp_path / "fuzz.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     config = load_config(path)
@@ -223,10 +248,10 @@ def test_any_value_is_accepted_within_range_or_refused_with_its_line(tmp_path, c
         return
     settings = read_settings(config)  # check said yes: run says yes
     for name, option in ALL:
-        value = getattr(getattr(settings, name), _field(name, option))
+        value = getattr(_part(settings, name), _field(name, option))
         if option.kind in ("duration", "size", "int", "number"):
             assert not isinstance(value, bool) and math.isfinite(value)
-            if name == "dedup" and option.key == "window":
+            if _field(name, option) in ("window_hours", "copy_hours"):
                 value *= 3600
             low, high = option.low, option.high
             if (name, option.key) == ("poll", "min_interval"):

@@ -64,7 +64,7 @@ def test_schema_is_current_and_names_its_backend(store, database):
     state = store.schema_state()
     assert state["backend"] == ("postgresql" if database.startswith("postgresql") else "sqlite")
     assert state["missing"] == []
-    assert "007_leases" in state["applied"]
+    assert "008_leases" in state["applied"]
     again = Store(database)  # migrating twice is a no-op
     assert again.schema_state()["applied"] == state["applied"]
     again.close()
@@ -101,6 +101,8 @@ def test_story_ids_are_never_reused_after_pruning(store):
     pruned = store.prune(stories_before=100.0, outbox_before=100.0)
     assert pruned["stories"] == 2
     assert store.next_story_id() > first + 1
+    batch = store.next_story_ids(3)
+    assert len(batch) == 3 and batch == sorted(batch) and batch[0] > first + 1
 
 
 def test_outbox_lifecycle_reads_the_same(store):
@@ -111,7 +113,7 @@ def test_outbox_lifecycle_reads_the_same(store):
     assert store.claim([row["id"]]) == [row["id"]]
     assert store.claim([row["id"]]) == []  # already being sent
     store.mark_sent([row["id"]], 1500.0, ref="42")
-    assert store.sent_ref(sid, "wl", "telegram", "d1") == "42"
+    assert store.sent_story(sid, "wl", "telegram", "d1")["ref"] == "42"
     for now in (1600.0, 1800.0):  # two more outlets: updates, the second no sooner than throttle after the first
         with store.transaction() as conn:
             store.queue_updates(conn, sid, sid, now, channels={"telegram"}, throttle=600.0)
@@ -205,6 +207,8 @@ def test_pg_due_feeds_are_leased_to_one_node_until_the_lease_ends_or_is_released
         assert a.release_feeds([released]) == 1
         assert {f["name"] for f in b.claim_due_feeds(150.0)} == theirs | {released}
         assert {f["name"] for f in b.claim_due_feeds(161.0)} == mine | theirs  # a's lease ran out: a died
+        assert b.release_feeds() == 10  # b stops: all its leases go back at once
+        assert len(a.claim_due_feeds(162.0)) == 10
     finally:
         a.close()
         b.close()
@@ -232,9 +236,25 @@ def test_pg_story_ids_from_two_nodes_never_collide(pg):
     try:
         ids = [a.next_story_id() if i % 2 else b.next_story_id() for i in range(20)]
         assert len(set(ids)) == 20
+        batch_a, batch_b = a.next_story_ids(5), b.next_story_ids(5)
+        assert batch_a == sorted(batch_a) and not set(batch_a) & set(batch_b) and not set(batch_a) & set(ids)
     finally:
         a.close()
         b.close()
+
+
+def test_pg_a_connection_the_server_dropped_is_opened_again(pg):
+    store = Store(pg)
+    try:
+        pid = sql.value(store, "SELECT pg_backend_pid()")
+        killer = Store(pg)
+        sql.value(killer, "SELECT pg_terminate_backend(?)", (pid,))
+        killer.close()
+        store.ping()  # the statement that finds the connection gone fails (a transaction cannot be replayed)
+        assert store.ping() and store.feeds() == []
+        assert sql.value(store, "SELECT pg_backend_pid()") != pid
+    finally:
+        store.close()
 
 
 def test_pg_an_unreachable_server_is_a_clear_error_within_the_timeout():
@@ -244,3 +264,25 @@ def test_pg_an_unreachable_server_is_a_clear_error_within_the_timeout():
     assert time.monotonic() - started < 10
     assert "cannot reach PostgreSQL at postgresql://raqib:***@127.0.0.1:9/raqib" in str(err.value)
     assert "secret" not in str(err.value) + (err.value.hint or "")
+
+
+def test_search_candidates_narrow_alike_and_the_window_and_pruning_hold(store):
+    from monitor.normalize import skeleton
+    from monitor.store.desk import SearchWord
+
+    now = time.time()
+    a = story(store, "f", "a", fetched=now, title="والرئيس بوتين يزور كورسك")
+    b = story(store, "g", "b", fetched=now, title="لبوتين تصريح جديد")
+    c = story(store, "f", "c", fetched=now - 10 * 86400, title="بوتين قبل عشرة أيام")
+    story(store, "f", "d", fetched=now, title="خبر عن الطقس")
+
+    def ids(any_of, **kw) -> list[int]:
+        return [r["id"] for r in store.search_candidates(any_of, limit=50, **kw) or []]
+
+    assert ids([[SearchWord("بوتين")]]) == [c, b, a]  # a token ending with it: لبوتين too; newest first
+    assert ids([[SearchWord("بوتين", whole=True)]]) == [c, a]
+    assert ids([[SearchWord("بوتين")]], since=now - 86400) == [b, a]
+    assert ids([[SearchWord("بوتين"), SearchWord("كورسك")], [SearchWord("تصريح")]]) == [b, a]
+    assert ids([[SearchWord(skeleton("بوتين"), skeleton=True)]], source="g") == [b]
+    store.prune(stories_before=now - 5 * 86400, outbox_before=0)
+    assert ids([[SearchWord("بوتين")]]) == [b, a]

@@ -115,3 +115,21 @@ def test_migrating_twice_changes_nothing(old_db):
     finally:
         store.close()
     assert len(old_db.read_bytes()) == len(first)
+
+
+def test_a_release_0_1_database_gains_events_equal_to_clusters_and_prunes_as_before(old_db):
+    store = Store(old_db)
+    try:
+        stories = sql.rows(store, "SELECT id, cluster, event FROM stories ORDER BY id")
+        assert stories and all(s["event"] == s["cluster"] for s in stories)
+        alerts = sql.rows(store, "SELECT cluster, event, related FROM outbox")
+        assert alerts and all(a["event"] == a["cluster"] and a["related"] is None for a in alerts)
+        indexes = {r["name"] for r in sql.rows(store, "SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"stories_event", "outbox_event"} <= indexes
+        assert [r["event"] for r in store.stories_since(0)] == [s["event"] for s in stories]
+        # an old row is nobody's related story: it goes as it always did
+        assert all(store.event_head(r) is None for r in store.due_alerts(NOW + 10**6))
+        pruned = store.prune(stories_before=NOW + 10**6, outbox_before=NOW + 10**6)
+        assert pruned["outbox"] == 1  # the sent alert; stories of unsent alerts stay
+    finally:
+        store.close()

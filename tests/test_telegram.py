@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 from pathlib import Path
@@ -15,7 +16,8 @@ import pytest
 import sql
 
 from alerts.outbox import Deliverer, DeliverySettings
-from alerts.telegram import RateLimiter, TelegramChannel, render_alert, split_html, utf16_len
+from alerts.policy import policy_from_settings
+from alerts.telegram import RateLimiter, TelegramChannel, render_alert, render_digest, split_html, utf16_len
 from monitor.config import Section, load_config
 from monitor.errors import ConfigError
 from monitor.models import Alert, Match, alert_payload
@@ -63,13 +65,14 @@ def make_channel(tg: FakeTelegram, store: Store, clock: VirtualClock | None = No
 
 def enqueue(store: Store, destination: str, *, cluster: int, title: str, summary: str = "",
             matches=(), kind: str = "story", url: str = "https://news.example/a", source: str = "aljazeera",
-            watchlist: str = "russia", now: float = 0.0) -> None:
+            watchlist: str = "russia", now: float = 0.0, event: int | None = None,
+            related: str | None = None) -> None:
     payload = alert_payload(title=title, url=url, summary=summary, source=source,
                             published="2024-08-10T09:30:00+00:00", watchlist_title="روسيا وأوكرانيا",
-                            matches=matches)
+                            matches=matches, related=related)
     with store.transaction() as conn:
         store.enqueue(conn, channel="telegram", destination=destination, kind=kind, watchlist=watchlist,
-                      cluster=cluster, story_id=cluster, payload=payload, now=now)
+                      cluster=cluster, story_id=cluster, payload=payload, now=now, event=event)
 
 
 def deliverer(store: Store, channel: TelegramChannel) -> Deliverer:
@@ -473,3 +476,190 @@ class _NoServices:
 
     def wake_delivery(self):
         pass
+
+
+# -- related coverage: another outlet's own words on an event already alerted -------------
+
+FIRST = "بريطانيا تؤكد مسؤولية موسكو في تسميم الجاسوس وتعلن طرد 23 دبلوماسيا روسيا"
+SECOND = 'بريطانيا تطرد 23 دبلوماسيا روسيا بسبب "تسميم سكريبال".. وموسكو: عمل عدائي'
+SECOND_URL = "https://arabic.cnn.com/world/2018/03/14/uk-expels-23-russian-diplomats"
+
+
+def reply_of(msg) -> dict | None:
+    raw = msg.params.get("reply_parameters")
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def related_pair(store: Store, listed: str | None) -> None:
+    """The event's first story (france24, cluster 7) and another outlet's own words on it
+    (CNN, its own cluster 9, event 7), both firing the same watchlist for chat 42."""
+    enqueue(store, "42", cluster=7, title=FIRST, source="france24", url="https://www.france24.com/ar/1",
+            related=listed)
+    enqueue(store, "42", cluster=9, event=7, title=SECOND, source="CNN", url=SECOND_URL, related=listed)
+
+
+async def drain(store: Store, ch: TelegramChannel, rounds: int = 3) -> None:
+    """Delivery rounds 10 virtual seconds apart (a throttled edit is due within 5 s); the
+    chat's settings read as the daemon reads them."""
+    d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(update_throttle=1.0), clock=ch.clock,
+                  policy_for=lambda c, dest: policy_from_settings({**ch.destination_defaults(dest),
+                                                                   **store.destination_settings(c, dest)}))
+    for _ in range(rounds):
+        await d.run_once()
+        ch.clock.now += 10
+
+
+RELATED_CASES = [  # the watchlist's related:, channels.telegram.related, the chat's /related, what it gets
+    ("reply", None, None, "reply"),
+    (None, None, None, "reply"),  # the default
+    ("edit", None, None, "edit"),
+    ("alert", None, None, "alert"),
+    ("reply", None, "alert", "alert"),  # the chat's choice wins over the watchlist's
+    ("alert", None, "reply", "reply"),
+    ("alert", None, "edit", "edit"),
+    ("reply", "alert", None, "alert"),  # the config's, for every chat
+    ("reply", "alert", "edit", "edit"),  # and the chat's over the config's
+]
+
+
+@pytest.mark.parametrize(("listed", "config", "chat", "seen"), RELATED_CASES)
+def test_a_related_story_is_a_reply_an_edit_or_an_alert_as_the_watchlist_and_the_chat_say(
+        tg, store, listed, config, chat, seen):
+    if chat:
+        store.update_destination_settings("telegram", "42", related=chat)
+    related_pair(store, listed)
+
+    async def run():
+        ch = make_channel(tg, store, **({"related": config} if config else {}))
+        try:
+            await drain(store, ch)
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    messages = tg.sent(42)
+    assert messages[0].text.startswith("📌") and "france24" in messages[0].text
+    if seen == "edit":  # folded into the first message: nothing new in the chat, the first one edited
+        [first] = messages
+        assert first.edits and "تغطية ذات صلة" in first.text
+        assert "CNN" in first.text and html.escape(SECOND, quote=False) in first.text
+        assert f'<a href="{SECOND_URL}">' in first.text
+        return
+    first, second = messages
+    assert "تغطية ذات صلة" not in first.text and not first.edits
+    if seen == "reply":
+        assert reply_of(second) == {"message_id": first.message_id, "allow_sending_without_reply": True}
+        assert second.text.startswith("🔗 <b>تغطية ذات صلة</b> · CNN")
+        assert f'<a href="{SECOND_URL}">{html.escape(SECOND, quote=False)}</a>' in second.text
+    else:
+        assert reply_of(second) is None
+        assert second.text.startswith("📌") and "تغطية ذات صلة" not in second.text
+
+
+def test_a_related_story_waits_for_its_events_first_alert_then_replies_to_it(tg, store):
+    tg.fail("sendMessage", "500", chat_id=42, times=1)  # the first alert fails once and is retried later
+    related_pair(store, "reply")
+
+    async def run():
+        ch = make_channel(tg, store)
+        d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(backoff_base=30, backoff_max=30),
+                      clock=ch.clock)
+        try:
+            await d.run_once()
+            assert tg.sent(42) == []  # the related story did not jump ahead of the first alert
+            rows = sql.rows(store, "SELECT cluster, state, attempts, next_try FROM outbox ORDER BY id")
+            assert [(r["cluster"], r["state"]) for r in rows] == [(7, "pending"), (9, "pending")]
+            assert rows[1]["attempts"] == 0 and rows[1]["next_try"] > rows[0]["next_try"]
+            for _ in range(4):
+                ch.clock.now += 35
+                await d.run_once()
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    first, second = tg.sent(42)
+    assert FIRST in first.text and reply_of(second)["message_id"] == first.message_id
+
+
+@pytest.mark.parametrize("fate", ["dead", "pruned"])
+def test_a_related_story_whose_first_alert_died_or_was_pruned_is_a_normal_alert(tg, store, fate):
+    if fate == "dead":
+        tg.fail("sendMessage", "400", chat_id=42, times=1)  # refused for good
+        related_pair(store, "reply")
+    else:
+        enqueue(store, "42", cluster=7, title=FIRST, source="france24")
+
+    async def run():
+        ch = make_channel(tg, store)
+        try:
+            await drain(store, ch, rounds=1)
+            if fate == "pruned":  # the first alert's row is gone with the outbox's retention
+                assert store.prune(stories_before=0, outbox_before=ch.clock.now + 1)["outbox"] == 1
+                enqueue(store, "42", cluster=9, event=7, title=SECOND, source="CNN", url=SECOND_URL)
+                await drain(store, ch, rounds=1)
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    *_, last = tg.sent(42)
+    assert SECOND in html.unescape(last.text) and reply_of(last) is None
+    assert last.text.startswith("📌")
+    assert sql.value(store, "SELECT state FROM outbox WHERE cluster=9") == "sent"
+
+
+def test_a_digest_lists_an_events_other_outlets_under_its_first_story():
+    def alert(i: int, cluster: int, event: int, title: str, source: str) -> Alert:
+        return Alert(id=i, channel="telegram", destination="42", kind="story", watchlist="russia",
+                     watchlist_title="روسيا", story_id=cluster, cluster=cluster, title=title,
+                     url=f"https://news.example/{cluster}", summary="", source=source, published=None, event=event)
+
+    text = render_digest([alert(1, 7, 7, FIRST, "france24"), alert(2, 8, 8, "الكرملين: لا دور لروسيا", "skynews"),
+                          alert(3, 9, 7, SECOND, "CNN")])
+    lines = [line for line in text.splitlines() if "news.example" in line]
+    assert len(lines) == 3
+    assert lines[0].startswith("• ") and "news.example/7" in lines[0] and "france24" in lines[0]
+    assert lines[1].startswith("   ↳ ") and "news.example/9" in lines[1] and "CNN" in lines[1]
+    assert lines[2].startswith("• ") and "news.example/8" in lines[2]
+    assert "(3)" in text  # three stories under the watchlist
+
+
+def test_a_reply_edited_for_copies_of_its_text_stays_related_coverage(tg, store):
+    related_pair(store, "reply")
+
+    async def run():
+        ch = make_channel(tg, store)
+        try:
+            await drain(store, ch, rounds=1)
+            with store.transaction() as conn:  # CNN's text, then a copy of it by another outlet
+                for sid, feed in ((9, "CNN"), (10, "alhurra")):
+                    store.insert_story(conn, {"id": sid, "feed": feed, "guid": str(sid), "url": SECOND_URL,
+                                              "title": SECOND, "fetched": ch.clock.now, "cluster": 9, "event": 7})
+                store.queue_updates(conn, 9, 10, ch.clock.now, channels={"telegram"}, throttle=1.0)
+            await drain(store, ch, rounds=2)
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    first, reply = tg.sent(42)
+    assert reply.edits and reply.text.startswith("🔗 <b>تغطية ذات صلة</b> · CNN")
+    assert "نقلته أيضاً: alhurra" in reply.text and not first.edits
+
+
+def test_stories_folded_into_a_deleted_first_message_come_as_alerts_of_their_own(tg, store):
+    tg.fail("editMessageText", "400", chat_id=42, description="Bad Request: message to edit not found")
+    related_pair(store, "edit")
+
+    async def run():
+        ch = make_channel(tg, store)
+        try:
+            await drain(store, ch, rounds=4)
+        finally:
+            await ch.close()
+
+    asyncio.run(run())
+    first, second = tg.sent(42)  # the edit failed for good: CNN's story is not lost
+    assert not first.edits and reply_of(second) is None
+    assert second.text.startswith("📌") and html.escape(SECOND, quote=False) in second.text
+    assert sql.rows(store, "SELECT kind, state, related FROM outbox ORDER BY id") == [
+        {"kind": "story", "state": "sent", "related": None}, {"kind": "story", "state": "sent", "related": "own"},
+        {"kind": "update", "state": "dead", "related": None}]

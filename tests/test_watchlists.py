@@ -84,6 +84,8 @@ def test_defaults_name_from_file_and_list_form(tmp_path: Path) -> None:
     ("terms: [مصر]\nwhen: spread\noutlets: 1\n", 3, "outlets"),
     ("terms: [مصر]\nwhen: spread\nwithin: soon\n", 3, "within"),
     ("terms: [مصر]\noutlets: 3\n", 2, "when: spread"),
+    ("terms: [مصر]\nwhen: first\nrelated: thread\n", 3, "related: expected reply, edit or alert"),
+    ("terms: [مصر]\nrelated: [reply]\n", 2, "related: expected reply, edit or alert"),
     ("terms: [مصر]\nnotify: {pager: [x]}\n", 2, "unknown channel"),
     ("terms: [مصر]\nnotify: {email: [{a: b}]}\n", 2, "destination"),
     ("name: bad name!\nterms: [مصر]\n", 1, "may hold only"),
@@ -240,3 +242,10 @@ def test_re2_errors_read_as_text_with_file_and_line(tmp_path: Path, pattern: str
     assert where == f"{path}:3" and message.startswith("terms: bad regex ")
     assert problem in message and fragment in message
     assert "b'" not in message and "\\x" not in message and "re2" not in message.lower()
+
+
+def test_related_is_reply_unless_the_file_says_edit_or_alert(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "terms: [مصر]\n")
+    write(tmp_path, "b.yaml", "terms: [مصر]\nrelated: Edit\n")
+    write(tmp_path, "c.yaml", "terms: [مصر]\nrelated: alert\n")
+    assert {w.name: w.related for w in load_watchlists(tmp_path)} == {"a": "reply", "b": "edit", "c": "alert"}

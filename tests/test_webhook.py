@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import sql
@@ -85,7 +86,8 @@ def channel(**values) -> WebhookChannel:
                           None)
 
 
-def enqueue(store: Store, destination: str, cluster: int = 1, *, kind: str = "story", created: float = NOW) -> None:
+def enqueue(store: Store, destination: str, cluster: int = 1, *, kind: str = "story", created: float = NOW,
+            event: int | None = None) -> None:
     start = TITLE.index("أرامكو")
     payload = alert_payload(title=TITLE, url="https://www.alriyadh.com/1", summary="ملخص <b>الخبر</b>",
                             source="alriyadh", published="2025-10-09T08:00:00+00:00", watchlist_title="الطاقة",
@@ -93,7 +95,7 @@ def enqueue(store: Store, destination: str, cluster: int = 1, *, kind: str = "st
                             sources=["alriyadh", "okaz"])
     with store.transaction() as conn:
         store.enqueue(conn, channel="webhook", destination=destination, kind=kind, watchlist="energy",
-                      cluster=cluster, story_id=cluster, payload=payload, now=created)
+                      cluster=cluster, story_id=cluster, payload=payload, now=created, event=event)
 
 
 class Clock:
@@ -346,3 +348,22 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after("999999999") == 86400.0
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: now
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+async def test_alerts_and_digests_carry_their_event_as_the_readme_documents(receiver):
+    store = Store(memory=True)
+    enqueue(store, receiver.url + "/hook", 1)  # the event's first story: its event is itself
+    enqueue(store, receiver.url + "/hook", 4, event=1)  # another outlet's own words on it
+    ch = channel()
+    try:
+        assert await deliverer(store, ch).run_once() == 2
+        enqueue(store, receiver.url + "/digest", 5, event=1)
+        enqueue(store, receiver.url + "/digest", 6)
+        assert await deliverer(store, ch, burst=1).run_once() == 2
+    finally:
+        await ch.close()
+    bodies = [json.loads(raw) for _, _, raw in receiver.requests]
+    assert [(b["cluster"]["id"], b["event"]) for b in bodies[:2]] == [(1, 1), (4, 1)]
+    assert [(a["cluster"]["id"], a["event"]) for a in bodies[2]["alerts"]] == [(5, 1), (6, 6)]
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert '"event": 1001' in readme

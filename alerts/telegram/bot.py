@@ -6,8 +6,8 @@ Rules:
   reply is HTML-escaped.
 - Commands: /start, /help, /list (watchlists, ✓ for those followed, a button each to
   follow or stop), /subscribe NAME, /unsubscribe NAME|all, /mute DURATION (2h, 30m,
-  1d), /unmute, /quiet HH:MM-HH:MM|off, /status, /watch TERM, /unwatch TERM, /lang
-  ar|en. Admins (chat ids in `channels.telegram.admins`) also have /reload, /feeds,
+  1d), /unmute, /quiet HH:MM-HH:MM|off, /related reply|edit|alert|default, /status,
+  /watch TERM, /unwatch TERM, /lang ar|en. Admins (chat ids in `channels.telegram.admins`) also have /reload, /feeds,
   /approve CHATID and /deny CHATID.
 - Access (`channels.telegram.access`): `open` lets anyone follow watchlists; `allow`
   only the chats in `allow` (and admins); `approve` sends a request to the admins, who
@@ -18,7 +18,10 @@ Rules:
   commands posted in channels are ignored.
 - Mute and quiet hours are destination settings (`muted_until` epoch seconds, `quiet`
   "HH:MM-HH:MM") that the deliverer's policy reads; unmuting or ending quiet hours
-  releases what they held at once (as one digest).
+  releases what they held at once (as one digest). `/related` sets the chat's `related`
+  (how other outlets' stories of an event already alerted come: reply, edit or alert;
+  `default` removes it, so each watchlist's `related:` decides); without a word it
+  tells the chat's current choice.
 - Updates of one chat are handled one after another, in the order they came; different
   chats are handled side by side (`ChatUpdates`), so a chat waiting for its reply slot
   never holds the others up.
@@ -54,6 +57,7 @@ from telegram.ext import Application, BaseUpdateProcessor, CallbackQueryHandler,
 from monitor.config import parse_duration
 from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
+from monitor.models import RELATED_MODES
 from monitor.watchlists import personal_term
 
 from ..policy import parse_quiet
@@ -215,6 +219,7 @@ class RaqibBot:
             "start": self.cmd_start, "help": self.cmd_help, "list": self.cmd_list,
             "subscribe": self.cmd_subscribe, "unsubscribe": self.cmd_unsubscribe, "mute": self.cmd_mute,
             "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status,
+            "related": self.cmd_related,
             "watch": self.cmd_watch, "unwatch": self.cmd_unwatch, "lang": self.cmd_lang,
             "reload": self.cmd_reload, "feeds": self.cmd_feeds, "approve": self.cmd_approve,
             "deny": self.cmd_deny,
@@ -531,6 +536,23 @@ class RaqibBot:
         quiet = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
         self.store.update_destination_settings(self.name, dest, quiet=quiet)
         await self.reply(update, "quiet_set", quiet=quiet, tz=self.channel.defaults.get("tz") or "UTC")
+
+    async def cmd_related(self, update: Update, context: Context) -> None:
+        dest = str(_chat(update).id)
+        choice = "".join(context.args or []).strip().lower()[:ECHO_MAX]
+        if not choice:
+            current = self.store.destination_settings(self.name, dest).get("related")
+            await self.reply(update, f"related_{current}" if current in RELATED_MODES else "related_default")
+            return
+        choice = {"رد": "reply", "ردّ": "reply", "تعديل": "edit", "تنبيه": "alert", "off": "default",
+                  "افتراضي": "default"}.get(choice, choice)
+        if choice not in (*RELATED_MODES, "default"):
+            await self.reply(update, "bad_related")
+            return
+        if not await self.may_change(update):
+            return
+        self.store.update_destination_settings(self.name, dest, related=None if choice == "default" else choice)
+        await self.reply(update, f"related_{choice}")
 
     async def cmd_status(self, update: Update, context: Context) -> None:
         dest = str(_chat(update).id)

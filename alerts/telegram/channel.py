@@ -19,7 +19,11 @@ Rules:
 - Messages are HTML made by `render` (feed text cleaned and escaped, right to left) and
   split by `render.split_html` to Telegram's 4,096 UTF-16 units.
 - `send` returns "chat_id:message_id" of the first part; `edit` rewrites that message to
-  add "also reported by …"; "message is not modified" counts as success.
+  add "also reported by …" and the related stories folded into it; "message is not
+  modified" counts as success.
+- `send_related` sends a later story of an event as a reply to the event's first alert
+  ("chat_id:message_id"): `reply_parameters` with `allow_sending_without_reply`, so a
+  deleted original still lets the story through.
 - `send_digest` is one message (split when long), grouped by watchlist then by story
   cluster; it returns no reference, so later cluster updates never overwrite a digest.
 - Errors become DeliveryError: RetryAfter → `retry_after` (and the chat is paused in
@@ -42,7 +46,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
 
-from telegram import LinkPreviewOptions
+from telegram import LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -392,9 +396,19 @@ class TelegramChannel(Channel):
         await self.send_html(destination, render_digest(alerts, lang=self.lang_of(destination)))
         return None  # a digest is never edited by a cluster update
 
-    async def edit(self, alert: Alert, ref: str, sources: Sequence[str]) -> None:
+    async def send_related(self, alert: Alert, ref: str, *, head: Alert | None = None) -> str | None:
         destination, _, message_id = ref.rpartition(":")
-        text = split_html(render_alert(alert, lang=self.lang_of(destination), also=sources))[0]
+        reply = None
+        if destination == alert.destination and message_id.isdigit():
+            reply = ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
+        text = render_alert(alert, lang=self.lang_of(alert.destination))
+        ids = await self.send_html(alert.destination, text, preview_url=alert.url, reply_parameters=reply)
+        return f"{alert.destination}:{ids[0]}"
+
+    async def edit(self, alert: Alert, ref: str, sources: Sequence[str], *,
+                   related: Sequence[Alert] = ()) -> None:
+        destination, _, message_id = ref.rpartition(":")
+        text = split_html(render_alert(alert, lang=self.lang_of(destination), also=sources, related=related))[0]
         await self._ensure_ready_or_retry(destination)
         self._check_paused(destination)
         try:  # paced by the Application's rate limiter
@@ -409,7 +423,7 @@ class TelegramChannel(Channel):
             raise self.translate(exc, destination) from None
 
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
-                        reply_markup: Any = None) -> list[int]:
+                        reply_markup: Any = None, reply_parameters: Any = None) -> list[int]:
         """Send HTML to a chat, split as needed; message ids back. Alerts and command
         replies both come here: paced by the Application's rate limiter, errors translated."""
         await self._ensure_ready_or_retry(destination)
@@ -424,7 +438,8 @@ class TelegramChannel(Channel):
                 msg = await self.app.bot.send_message(
                     chat_id=chat_ref(destination), text=part, parse_mode=ParseMode.HTML,
                     link_preview_options=self._preview(preview_url if i == 0 else ""),
-                    reply_markup=reply_markup if i == len(parts) - 1 else None)
+                    reply_markup=reply_markup if i == len(parts) - 1 else None,
+                    reply_parameters=reply_parameters if i == 0 else None)
             except Exception as exc:
                 raise self.translate(exc, destination) from None
             ids.append(msg.message_id)

@@ -8,8 +8,13 @@ Rules:
   the matched terms. Lines that would start with a left-to-right character begin with
   U+200F (RIGHT-TO-LEFT MARK) so Arabic reads right to left in every client; that mark is
   the renderer's own, added after cleaning.
-- A digest is grouped by watchlist, then one entry per story cluster
-  (`alerts.render.group_alerts`, as e-mail and Apprise group theirs).
+- A related story (another outlet's own words on an event already alerted) sent as a
+  reply reads: "🔗 تغطية ذات صلة" and its outlet, its own title (linked), its time. Related
+  stories folded into the first alert by an edit are listed under the same heading, one
+  line each (outlet: linked title), at most `RELATED_LINES`, then "+N".
+- A digest is grouped by watchlist, then by event, then one entry per story cluster
+  (`alerts.render.group_alerts`, as e-mail and Apprise group theirs): an event's first
+  cluster is a bullet, its other clusters (related coverage) are indented under it.
 - A message longer than 4,096 UTF-16 code units of visible text (Telegram counts after
   entity parsing, in UTF-16) is split: at a line break where possible, else at a space,
   never inside a tag or an entity; open tags are closed and reopened across the cut. A
@@ -30,6 +35,7 @@ from ..render import bounded, group_alerts, highlight, lead, matched_terms, safe
 from .texts import LABELS
 
 MAX_UNITS = 4096
+RELATED_LINES = 10
 RLM = "\u200f"
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _STRONG_LTR = re.compile(r"[A-Za-z0-9\u00c0-\u024f]")
@@ -60,9 +66,37 @@ def rtl(lines: Sequence[str]) -> str:
     return "\n".join(out)
 
 
-def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) -> str:
-    """One alert as Telegram HTML."""
+def _linked_title(alert: Alert, limit: int = 0) -> str:
+    text = " ".join(alert.title.split())
+    short = lead(text, limit) if limit else text
+    entry = _bold(text, alert, "title") if short == text == alert.title else _esc(short)
+    url = safe_url(alert.url)
+    return f'<a href="{html.escape(url, quote=True)}">{entry}</a>' if url else entry
+
+
+def render_related(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) -> str:
+    """A related story sent as a reply to its event's first alert: heading and outlet,
+    its own title and link, its time (and the other outlets of its text, once edited)."""
     L = LABELS.get(lang, LABELS["ar"])
+    head = "🔗 <b>" + _esc(L["related"]) + "</b>"
+    if alert.source:
+        head += " · " + _esc(alert.source)
+    lines = [head, _linked_title(alert)]
+    if when(alert):
+        lines.append(f"<i>{_esc(when(alert))}</i>")
+    others = [s for s in also if s and s != alert.source]
+    if others:
+        lines.append(_esc(L["also"] + "، ".join(others)))
+    return rtl(lines)
+
+
+def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
+                 related: Sequence[Alert] = ()) -> str:
+    """One alert as Telegram HTML; `also` the other outlets of its text, `related` the
+    related stories folded into it."""
+    L = LABELS.get(lang, LABELS["ar"])
+    if alert.related == "reply":
+        return render_related(alert, lang=lang, also=also)
     alert = bounded(alert)
     title = " ".join(alert.title.split()) if "\n" in alert.title else alert.title
     title_html = _bold(title, alert, "title") if title == alert.title else _esc(title)
@@ -90,32 +124,34 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) ->
     terms = matched_terms(alert)
     if terms and alert.kind != "health":
         lines.append(_esc(L["terms"]) + "، ".join(f"<b>{_esc(t)}</b>" for t in terms))
+    if related:
+        lines += ["", "🔗 <b>" + _esc(L["related"]) + "</b>"]
+        for other in related[-RELATED_LINES:]:
+            source = _esc(other.source) + ": " if other.source else ""
+            lines.append("• " + source + _linked_title(other, 160))
+        if len(related) > RELATED_LINES:
+            lines.append(f"+{len(related) - RELATED_LINES}")
     return rtl(lines)
 
 
 def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
-    """Several alerts as one message: by watchlist, then one entry per story cluster."""
+    """Several alerts as one message: by watchlist, then by event, one entry per story
+    cluster (an event's later clusters indented under its first)."""
     L = LABELS.get(lang, LABELS["ar"])
     lines = [f"<b>{_esc(L['digest'].format(n=len(alerts)))}</b>"]
-    for (_name, title), clusters in group_alerts(alerts):
-        lines += ["", f"📌 <b>{_esc(title)}</b> ({len(clusters)})"]
-        for members in clusters:
-            first = members[0]
-            text = " ".join(first.title.split())
-            short = lead(text, 160)
-            entry = _bold(text, first, "title") if short == text == first.title else _esc(short)
-            url = safe_url(first.url)
-            if url:
-                entry = f'<a href="{html.escape(url, quote=True)}">{entry}</a>'
-            outlets: list[str] = []
-            for a in members:
-                for s in (a.source, *a.sources):
-                    if s and s not in outlets:
-                        outlets.append(s)
-            tail = " — " + _esc("، ".join(outlets[:3])) if outlets else ""
-            if len(outlets) > 3:
-                tail += f" +{len(outlets) - 3}"
-            lines.append("• " + entry + tail)
+    for (_name, title), events in group_alerts(alerts):
+        lines += ["", f"📌 <b>{_esc(title)}</b> ({sum(len(clusters) for clusters in events)})"]
+        for clusters in events:
+            for i, members in enumerate(clusters):
+                outlets: list[str] = []
+                for a in members:
+                    for s in (a.source, *a.sources):
+                        if s and s not in outlets:
+                            outlets.append(s)
+                tail = " — " + _esc("، ".join(outlets[:3])) if outlets else ""
+                if len(outlets) > 3:
+                    tail += f" +{len(outlets) - 3}"
+                lines.append(("• " if i == 0 else "   ↳ ") + _linked_title(members[0], 160) + tail)
     return rtl(lines)
 
 

@@ -8,10 +8,10 @@ LANGS = ("ar", "en")
 LABELS = {
     "ar": {"also": "نقلته أيضاً: ", "terms": "الكلمات: ", "spread": "🔥 ينتشر: نشرته {n} مصادر: ",
            "digest": "🗞 ملخص: {n} تنبيه", "more_sources": "مصادر", "read": "اقرأ الخبر",
-           "health": "حالة المصادر", "update": "تحديث"},
+           "health": "حالة المصادر", "update": "تحديث", "related": "تغطية ذات صلة"},
     "en": {"also": "Also reported by: ", "terms": "Terms: ", "spread": "🔥 Spreading: {n} outlets: ",
            "digest": "🗞 Digest: {n} alerts", "more_sources": "outlets", "read": "Read",
-           "health": "Feed health", "update": "Update"},
+           "health": "Feed health", "update": "Update", "related": "Related coverage"},
 }
 
 
@@ -26,6 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "/mute 2h — أوقف التنبيهات مدة (30m، 2h، 1d)\n"
                  "/unmute — أعد التنبيهات\n"
                  "/quiet 22:00-07:00 — ساعات هدوء (أو off)\n"
+                 "/related reply — تغطية الحدث نفسه من مصادر أخرى: ردّ على التنبيه الأول، أو edit، أو alert\n"
                  "/watch كلمة — تابع كلمة خاصة بك\n"
                  "/unwatch كلمة — احذف كلمة\n"
                  "/status — حال المصادر والتنبيهات\n"
@@ -47,6 +48,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "quiet_set": "🌙 ساعات الهدوء: {quiet} ({tz}). ما يصل فيها يُرسل ملخصاً بعد انتهائها.",
         "quiet_off": "ألغيت ساعات الهدوء.",
         "bad_quiet": "اكتب الساعات هكذا: /quiet 22:00-07:00 أو /quiet off",
+        "related_reply": "🔗 تغطية الحدث نفسه من مصادر أخرى تصلك ردّاً على التنبيه الأول.",
+        "related_edit": "🔗 تغطية الحدث نفسه من مصادر أخرى تُضاف إلى التنبيه الأول.",
+        "related_alert": "🔗 تغطية الحدث نفسه من مصادر أخرى تصلك تنبيهاً مستقلاً.",
+        "related_default": "🔗 تغطية الحدث نفسه من مصادر أخرى تتبع إعداد كل قائمة.",
+        "bad_related": "اكتب: /related reply أو edit أو alert (أو default لإعداد كل قائمة)",
         "status": ("📊 الحال:\nالمصادر: {feeds_ok} من {feeds} تعمل\nمصادر متعثرة: {failing}\n"
                    "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
                    "في الانتظار: {pending}"),
@@ -94,6 +100,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "/mute 2h — pause alerts (30m, 2h, 1d)\n"
                  "/unmute — resume alerts\n"
                  "/quiet 22:00-07:00 — quiet hours (or off)\n"
+                 "/related reply — other outlets on the same event: a reply to the first alert, edit, or alert\n"
                  "/watch WORD — follow a word of your own\n"
                  "/unwatch WORD — remove a word\n"
                  "/status — feeds and alerts\n"
@@ -115,6 +122,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "quiet_set": "🌙 Quiet hours: {quiet} ({tz}). What arrives then comes as one digest afterwards.",
         "quiet_off": "Quiet hours off.",
         "bad_quiet": "Write the hours like /quiet 22:00-07:00 or /quiet off",
+        "related_reply": "🔗 Other outlets on the same event now come as a reply to the first alert.",
+        "related_edit": "🔗 Other outlets on the same event are now added to the first alert.",
+        "related_alert": "🔗 Other outlets on the same event now come as alerts of their own.",
+        "related_default": "🔗 Other outlets on the same event now follow each watchlist's setting.",
+        "bad_related": "Write /related reply, edit or alert (or default for each watchlist's setting)",
         "status": ("📊 Status:\nFeeds: {feeds_ok} of {feeds} working\nFailing feeds: {failing}\n"
                    "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
                    "Waiting: {pending}"),
@@ -160,6 +172,7 @@ COMMANDS = [
     ("list", "قوائم المتابعة", "watchlists"), ("subscribe", "تابع قائمة", "follow a watchlist"),
     ("unsubscribe", "أوقف متابعة قائمة", "stop following"), ("mute", "أوقف التنبيهات مدة", "pause alerts"),
     ("unmute", "أعد التنبيهات", "resume alerts"), ("quiet", "ساعات الهدوء", "quiet hours"),
+    ("related", "تغطية الحدث نفسه", "related coverage"),
     ("watch", "تابع كلمة", "follow a word"), ("unwatch", "احذف كلمة", "remove a word"),
     ("status", "الحال", "status"), ("lang", "اللغة", "language"),
 ]

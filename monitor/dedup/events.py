@@ -1,28 +1,135 @@
 """Events: the same event told by several outlets in their own words.
 
 The second level of "the same story" (the first is the copy cluster, `clusterer`). Every
-story belongs to one event, named by the id of the event's first story:
+story belongs to one event, named by the id of the event's first story. `EventGrouper.add`
+decides, after `Clusterer.add` decided the story's cluster, in this order:
 
-- a copy (a story that joined an existing cluster) inherits its cluster's event;
-- otherwise the story opens an event of its own.
+1. **copy** — a story that joined an existing cluster (`cluster != story_id`) inherits
+   that cluster's event (remembered for `copy_hours`; a copy of a cluster no longer
+   remembered is decided as below). Copies are not indexed and do not count as their
+   outlet's story of the event.
+2. **related** — otherwise the story is compared with the stories of other clusters
+   within `window_hours` of it and joins the event of its best match: a story whose
+   cosine similarity with it (below) is at least `threshold` and whose title's cosine
+   with its title is at least `title_floor`, unless that event already holds a story
+   of the same outlet (`source`): **an event holds at most one story per outlet**. An
+   outlet does not tell one event twice in its own words within a day; two of its
+   stories on one topic are two events (the rule alone cut wrong merges of same-topic
+   stories about twentyfold). A story without a source is exempt from the rule. When
+   the best match's event is closed to the story's outlet, the next best match is tried.
+   Equal scores go to the older story.
+3. **new** — otherwise the story opens an event of its own.
 
-Events are decided online, in arrival order, deterministically, and are never merged
-afterwards: an event id, once given, is stable (message threads and edits rely on it).
+Events are decided online, in arrival order, deterministically (no randomness, no
+iteration over unordered containers decides anything), and are never merged afterwards:
+an event id, once given, is stable (message threads and edits rely on it).
 
-This module is the interface the pipeline, the store and `raqib dedup` use; the grouping
-rule itself (which stories of other clusters join an event) is decided in `EventGrouper.add`.
+What a story is compared on (`terms`): the title and the first `summary_words` words of
+the summary, normalised (`monitor.normalize.normalize_text`, the one fold), cut into
+words (runs of letters, runs of digits), function words dropped (`STOP_WORDS`), each
+word stemmed with the Snowball Arabic stemmer (PyStemmer; Latin words by the English
+one) and then reduced to its variant skeleton (`monitor.match.variants.skeleton`: long
+vowels, hamza seats and ه dropped, letter classes folded), so that the spellings outlets
+give one name (ترمب/ترامب, بوتن/بوتين, سكريبل/سكريبال) and the forms the stemmer leaves
+apart (روسيا/الروسية) are one term. A term shorter than two letters is dropped (a number
+keeps all its digits).
+
+Weights: sublinear TF-IDF. A term's count is twice its count in the title plus its
+count in the summary (`title_weight`); its weight (1 + ln count) x idf, idf =
+ln((N + 1) / (df + 1)) + 1, where df and N come from a document-frequency table shipped
+with Raqib (`monitor/data/arabic_df.tsv.gz`, counts only, built by
+`scripts/build_event_df.py` from the ANT corpus) and are updated online: every story
+that is not a copy adds one to N and to the df of each of its terms. Vectors are
+L2-normalised; the score of a pair is their cosine (0..1). The titles' own vectors (the
+title's terms alone, weighted the same way) give the title cosine. A story with fewer
+than `min_terms` terms never joins or is joined (a one-word column title is no event).
+Scores are compared as computed (float32 weights); the score a link reports is rounded
+to three places.
+
+Candidates: each story indexes only its `index_terms` rarest terms (highest idf) in an
+inverted index (each term keeps its `posting_cap` most recent stories), and looks up its
+own `index_terms` rarest terms there; candidates share at least `min_shared` of them,
+are ranked by how many they share (ties: newest first), and the best `max_candidates`
+are scored.
+
+Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=...
+terms=...`, the terms that carried most of the score, as the story wrote them).
+
+Layout (compact; no object per story beyond its id and its event's id): stories are
+numbered in arrival order; their ids, events, times and where their terms start are
+columns (lists and arrays), their terms one shared array of term numbers beside two of
+float32 weights (story and title); an index term's posting is an array of story numbers.
+`prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
+in the window, the postings whose stories are all gone, and the clusters' events older
+than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen;
+when they outgrow twice what the last compaction kept by `vocabulary_slack`, `prune`
+numbers again only the window's terms and forgets the online document frequency of
+terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
+import gzip
+import heapq
+import logging
+import math
+import re
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Iterable
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+
+import Stemmer
+
+from monitor.match.variants import skeleton
+from monitor.normalize import normalize_text
+
+from .clusterer import parse_time
+from .text import STOP_WORDS
+
+log = logging.getLogger(__name__)
+
+DF_RESOURCE = "arabic_df.tsv.gz"
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_UNDATED = 0.0
+TITLE_WORDS = 60  # words of a title that are read (a headline has about ten)
+_CHARS_PER_WORD = 40  # text read per word wanted: a cut never shortens real prose
 
 
 @dataclass(frozen=True)
 class EventSettings:
-    """Thresholds of the event level (`dedup.event:` in the config)."""
+    """Thresholds of the event level (`dedup.event:` in the config); see the module docstring.
+
+    window_hours   stories further apart than this are never compared (24).
+    threshold      lowest cosine similarity of the stories' TF-IDF vectors that joins
+                   an event (0.35).
+    title_floor    ... and the cosine of the titles' own vectors must reach this too
+                   (0.2): two events of one story line (an attack, the arrest of the
+                   attacker's family) share their background in the summaries, rarely
+                   their headlines.
+    title_weight   how many times a title word counts against a summary word (2).
+    summary_words  words of the summary that are read (30; the title's first 60).
+    min_terms      terms a story needs to join or be joined (3).
+    index_terms    rarest terms a story is indexed under and looks up (10).
+    posting_cap    most recent stories an index term keeps (64).
+    min_shared     index terms a candidate must share with the story (1).
+    max_candidates candidates scored per story, most shared index terms first (32).
+    copy_hours     how long a cluster's event is remembered for its copies (72: the copy
+                   level's window, `dedup.window`).
+    """
     window_hours: float = 24.0
+    threshold: float = 0.35
+    title_floor: float = 0.2
+    title_weight: int = 2
+    summary_words: int = 30
+    min_terms: int = 3
+    index_terms: int = 10
+    posting_cap: int = 64
+    max_candidates: int = 32
+    copy_hours: float = 72.0
+    min_shared: int = 1
 
 
 @dataclass(frozen=True)
@@ -39,37 +146,424 @@ class EventLink:
     terms: tuple[str, ...] = ()
 
 
-class EventGrouper:
-    """The in-memory event index over a sliding window of stories."""
+# --------------------------------------------------------------------------- terms
 
-    def __init__(self, settings: EventSettings = EventSettings()) -> None:
+_AR_STEMMER = Stemmer.Stemmer("arabic")
+_EN_STEMMER = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def term_of(word: str) -> str:
+    """The term a normalised word counts as: stemmed, then its variant skeleton ("" when
+    nothing of it is left to compare)."""
+    if word.isdigit():
+        return word
+    if _ARABIC.search(word):
+        stem = _AR_STEMMER.stemWord(word)
+        term = skeleton(stem)
+        if len(term) < 2:
+            term = stem if len(stem) >= 2 else ""
+        return term
+    stem = _EN_STEMMER.stemWord(word)
+    return stem if len(stem) >= 2 else ""
+
+
+def words(title: str, summary: str = "", summary_words: int = 30) -> tuple[list[str], list[str]]:
+    """The normalised content words of the title (its first `TITLE_WORDS`) and of the
+    summary's first `summary_words` words. Text past what those words can take is never
+    read (a feed may carry a whole article, or megabytes of junk, as its summary)."""
+    t = [w for w in _WORD.findall(normalize_text(title[: TITLE_WORDS * _CHARS_PER_WORD]))[:TITLE_WORDS]
+         if w not in STOP_WORDS]
+    s = []
+    if summary and summary_words > 0:
+        text = normalize_text(summary[: summary_words * _CHARS_PER_WORD])
+        s = [w for w in _WORD.findall(text)[:summary_words] if w not in STOP_WORDS]
+    return t, s
+
+
+def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words: int = 30
+          ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+    """Term counts of a story (a title word counts `title_weight` times), term counts of
+    its title alone and, per term, the first word of the story it came from (for
+    explaining a link)."""
+    t, s = words(title, summary, summary_words)
+    counts: dict[str, int] = {}
+    in_title: dict[str, int] = {}
+    surface: dict[str, str] = {}
+    for w in t:
+        term = term_of(w)
+        if term:
+            in_title[term] = in_title.get(term, 0) + 1
+            counts[term] = counts.get(term, 0) + title_weight
+            surface.setdefault(term, w)
+    for w in s:
+        term = term_of(w)
+        if term:
+            counts[term] = counts.get(term, 0) + 1
+            surface.setdefault(term, w)
+    return counts, in_title, surface
+
+
+class DocumentFrequencies:
+    """Document frequencies of terms: the shipped table plus every story seen since."""
+
+    def __init__(self, df: dict[str, int] | None = None, documents: int = 0) -> None:
+        self.df: dict[str, int] = df if df is not None else {}
+        self.documents = documents
+
+    @classmethod
+    def shipped(cls) -> DocumentFrequencies:
+        """The table in monitor/data (a fresh copy: it is updated online)."""
+        df, n = _shipped()
+        return cls(dict(df), n)
+
+    def idf(self, term: str) -> float:
+        return math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
+
+    def update(self, seen: Iterable[str]) -> None:
+        self.documents += 1
+        df = self.df
+        for term in seen:
+            df[term] = df.get(term, 0) + 1
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[dict[str, int], int]:
+    data = resources.files("monitor.data").joinpath(DF_RESOURCE).read_bytes()
+    df: dict[str, int] = {}
+    documents = 0
+    for line in gzip.decompress(data).decode("utf-8").splitlines():
+        if line.startswith("#"):
+            if line.startswith("# documents\t"):
+                documents = int(line.split("\t")[1])
+            continue
+        term, _, count = line.partition("\t")
+        df[term] = int(count)
+    return df, documents
+
+
+# --------------------------------------------------------------------------- the grouper
+
+
+def _timestamp(when: datetime) -> float:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+class EventGrouper:
+    """The in-memory event index over a sliding window of stories (see module docstring)."""
+
+    # `prune` numbers the terms again when there are this many more than twice as many as
+    # the last time it did: a bound on the vocabulary of a process that runs for months.
+    vocabulary_slack = 200_000
+
+    def __init__(self, settings: EventSettings = EventSettings(),
+                 frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
+        self.frequencies = frequencies if frequencies is not None else DocumentFrequencies.shipped()
+        self._window = settings.window_hours * 3600.0
+        self._copy_window = max(settings.copy_hours * 3600.0, self._window)
+        # cluster -> event, for copies; and the clusters in the order they were seen, to prune
         self._event_of_cluster: dict[int | str, int | str] = {}
+        self._cluster_order: list[int | str] = []
+        self._cluster_times = array("d")
+        # the indexed stories (not copies), one column entry each
+        self._base = 0  # serial of the oldest story still indexed
+        self._ids: list[int | str] = []
+        self._events: list[int | str] = []
+        self._times = array("d")
+        self._start = array("q")  # where the story's terms start in the term columns (absolute)
+        self._tbase = 0  # absolute offset of the term columns' first entry
+        self._tids = array("i")  # term numbers
+        self._weights = array("f")  # the term's weight in the story's vector
+        self._tweights = array("f")  # its weight in the title's vector (0: not in the title)
+        self._vocab: dict[str, int] = {}  # term -> its number
+        self._names: list[str] = []  # number -> term
+        self._compacted = 0  # terms kept by the last compaction
+        self._outlets: dict[str, int] = {}
+        self._postings: dict[int, array] = {}
+        # event -> (serial of its last story, then the outlets of its stories, copies aside)
+        self._event_state: dict[int | str, tuple[int, ...]] = {}
+        self._latest: float | None = None
 
     def __len__(self) -> int:
-        return len(self._event_of_cluster)
+        return len(self._ids)
+
+    # -- the decision
 
     def add(self, story_id: int | str, *, cluster: int | str, title: str, summary: str = "",
             source: str = "", published: datetime | None = None) -> EventLink:
         """Decide the story's event (after `Clusterer.add` decided its cluster) and index it."""
-        known = self._event_of_cluster.get(cluster)
-        if known is not None:
-            return EventLink(known, "copy", cluster)
-        self._event_of_cluster[cluster] = story_id
-        return EventLink(story_id, "new")
+        ts = self._time(published)
+        if cluster != story_id:
+            known = self._event_of_cluster.get(cluster)
+            if known is not None:
+                log.debug("event link story=%s kind=copy event=%s of=%s", story_id, known, cluster)
+                return EventLink(known, "copy", cluster)
+        s = self.settings
+        counts, in_title, surface = terms(title, summary, title_weight=s.title_weight,
+                                          summary_words=s.summary_words)
+        self.frequencies.update(counts)
+        vector, rare = self._vector(counts, in_title)
+        outlet = self._outlet(source)
+        link = EventLink(story_id, "new")
+        if len(vector) >= s.min_terms:
+            link = self._best(vector, rare, surface, outlet, ts) or link
+        self._remember(cluster, link.event, ts)
+        self._index(story_id, link.event, ts, outlet, vector, rare)
+        if link.kind == "related":
+            log.debug("event link story=%s kind=related event=%s of=%s score=%.3f terms=%s",
+                      story_id, link.event, link.of, link.score, ",".join(link.terms))
+        else:
+            log.debug("event link story=%s kind=new event=%s", story_id, link.event)
+        return link
+
+    def _best(self, vector: list[tuple[int, float, float]], rare: list[int], surface: dict[str, str],
+              outlet: int, ts: float) -> EventLink | None:
+        s = self.settings
+        query = {t: w for t, w, _tw in vector}
+        tquery = {t: tw for t, _w, tw in vector if tw}
+        tids, weights, tweights = self._tids, self._weights, self._tweights
+        threshold, floor = s.threshold, s.title_floor
+        scored: list[tuple[float, int, float]] = []
+        for i in self._candidates(rare, ts):
+            lo, hi = self._span(i)
+            terms_i = tids[lo:hi]
+            dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
+            if dot < threshold:
+                continue
+            if sum(tquery.get(t, 0.0) * w for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:
+                continue
+            scored.append((-dot, i, dot))
+        if not scored:
+            return None
+        scored.sort()  # best first; equal scores: the older story
+        for _neg, i, dot in scored:
+            event = self._events[i]
+            if outlet >= 0 and outlet in self._event_state.get(event, (0,))[1:]:
+                continue
+            return EventLink(event, "related", self._ids[i], round(dot, 3), self._explain(query, i, surface))
+        return None
+
+    def _span(self, i: int) -> tuple[int, int]:
+        """Where story i's terms are in the term columns."""
+        lo = self._start[i] - self._tbase
+        hi = self._start[i + 1] - self._tbase if i + 1 < len(self._start) else len(self._tids)
+        return lo, hi
+
+    def _explain(self, query: dict[int, float], i: int, surface: dict[str, str]) -> tuple[str, ...]:
+        """The story's words behind the five shared terms that carried most of the score."""
+        shared = [(query[t] * self._weights[j], t) for j in range(*self._span(i))
+                  if (t := self._tids[j]) in query]
+        names = self._names
+        return tuple(surface.get(names[t], names[t]) for _w, t in heapq.nlargest(5, shared))
+
+    def _candidates(self, rare: list[int], ts: float) -> list[int]:
+        """Stories in the window sharing index terms with the story, most shared first."""
+        shared: dict[int, int] = {}
+        base, times, window = self._base, self._times, self._window
+        for tid in rare:
+            posting = self._postings.get(tid)
+            if posting is None:
+                continue
+            for serial in posting:
+                i = serial - base
+                if i >= 0 and abs(times[i] - ts) <= window:
+                    shared[i] = shared.get(i, 0) + 1
+        least = self.settings.min_shared
+        if least > 1:
+            shared = {i: n for i, n in shared.items() if n >= least}
+        cap = self.settings.max_candidates
+        if len(shared) <= cap:
+            return sorted(shared)
+        return sorted(i for i, _n in heapq.nsmallest(cap, shared.items(), key=lambda kv: (-kv[1], -kv[0])))
+
+    def _vector(self, counts: dict[str, int], in_title: dict[str, int]
+                ) -> tuple[list[tuple[int, float, float]], list[int]]:
+        """(term number, weight, title weight) triples, each part L2-normalised; and the
+        numbers of the `index_terms` rarest terms (highest idf; ties: the term that sorts
+        first, so that the choice does not hang on the order terms were first seen in)."""
+        vocab, names, df = self._vocab, self._names, self.frequencies.df
+        log = math.log
+        top = log(self.frequencies.documents + 1) + 1.0  # idf = ln((N + 1) / (df + 1)) + 1
+        raw: list[tuple[int, float, float]] = []
+        rarity: list[tuple[float, str, int]] = []
+        norm = tnorm = 0.0
+        for term, count in counts.items():
+            tid = vocab.get(term)
+            if tid is None:
+                tid = vocab[term] = len(names)
+                names.append(term)
+            idf = top - log(df.get(term, 0) + 1)
+            rarity.append((-idf, term, tid))
+            w = (1.0 + log(count)) * idf if count > 1 else idf
+            tc = in_title.get(term, 0)
+            tw = ((1.0 + log(tc)) * idf if tc > 1 else idf) if tc else 0.0
+            norm += w * w
+            tnorm += tw * tw
+            raw.append((tid, w, tw))
+        norm = 1.0 / (math.sqrt(norm) or 1.0)
+        tnorm = 1.0 / (math.sqrt(tnorm) or 1.0)
+        rare = [t for _r, _term, t in heapq.nsmallest(self.settings.index_terms, rarity)]
+        return [(t, w * norm, tw * tnorm) for t, w, tw in raw], rare
+
+    # -- the index
+
+    def _outlet(self, source: str) -> int:
+        if not source:
+            return -1
+        n = self._outlets.get(source)
+        if n is None:
+            n = self._outlets[source] = len(self._outlets)
+        return n
+
+    def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
+        if cluster not in self._event_of_cluster:
+            self._event_of_cluster[cluster] = event
+            self._cluster_order.append(cluster)
+            self._cluster_times.append(ts)
+
+    def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
+               vector: list[tuple[int, float, float]], rare: list[int]) -> None:
+        serial = self._base + len(self._ids)
+        self._ids.append(story_id)
+        self._events.append(event)
+        self._times.append(ts)
+        self._start.append(self._tbase + len(self._tids))
+        for tid, w, tw in vector:
+            self._tids.append(tid)
+            self._weights.append(w)
+            self._tweights.append(tw)
+        outlets = self._event_state.get(event, (0,))[1:]
+        if outlet >= 0 and outlet not in outlets:
+            outlets += (outlet,)
+        self._event_state[event] = (serial, *outlets)
+        if len(vector) < self.settings.min_terms:
+            return
+        cap = self.settings.posting_cap
+        for tid in rare:
+            posting = self._postings.get(tid)
+            if posting is None:
+                self._postings[tid] = array("q", [serial])
+            else:
+                posting.append(serial)
+                if len(posting) > cap:
+                    del posting[0]
+
+    def _time(self, published: datetime | None) -> float:
+        """A story's time: its `published` time, or the latest seen when it has none (as
+        the copy level does; stories before the first dated one take its time)."""
+        if published is None:
+            return self._latest if self._latest is not None else _UNDATED
+        ts = _timestamp(published)
+        if self._latest is None:
+            for column in (self._times, self._cluster_times):
+                for i, t in enumerate(column):
+                    if t == _UNDATED:
+                        column[i] = ts
+        if self._latest is None or ts > self._latest:
+            self._latest = ts
+        return ts
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
-        return 0
+        now_ts = _timestamp(now)
+        limit = now_ts - self._window
+        times = self._times
+        n, total = 0, len(times)
+        # Arrival order is nearly time order; an entry older than one before it waits
+        # for that one (it is never compared outside the window meanwhile).
+        while n < total and times[n] < limit:
+            n += 1
+        if n:
+            gone = self._base + n  # serials below this are dropped
+            for i in range(n):
+                event = self._events[i]
+                state = self._event_state.get(event)
+                if state is not None and state[0] < gone:
+                    del self._event_state[event]
+            cut = self._span(n - 1)[1]
+            for column in (self._tids, self._weights, self._tweights):
+                del column[:cut]
+            self._tbase += cut
+            del self._ids[:n]
+            del self._events[:n]
+            del self._times[:n]
+            del self._start[:n]
+            self._base = gone
+            for tid in [t for t, p in self._postings.items() if p[-1] < gone]:
+                del self._postings[tid]
+            log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
+            if len(self._names) > self.vocabulary_slack + 2 * self._compacted:
+                self._compact()
+        climit = now_ts - self._copy_window
+        k, ctimes = 0, self._cluster_times
+        while k < len(ctimes) and ctimes[k] < climit:
+            k += 1
+        if k:
+            for cluster in self._cluster_order[:k]:
+                del self._event_of_cluster[cluster]
+            del self._cluster_order[:k]
+            del ctimes[:k]
+        return n
+
+    @property
+    def vocabulary(self) -> int:
+        """How many terms have a number (those of the stories in the window, and those
+        seen since the last compaction)."""
+        return len(self._names)
+
+    def _compact(self) -> None:
+        """Number again only the terms of stories still in the window, and forget the
+        online document frequency of terms seen once and not in the shipped table: the
+        vocabulary of a long-running process grows with every name, typo and figure it
+        has ever seen, not with the window, until this cuts it back."""
+        live = sorted(set(self._tids))
+        renumber = {old: new for new, old in enumerate(live)}
+        names = [self._names[t] for t in live]
+        self._names = names
+        self._vocab = {term: n for n, term in enumerate(names)}
+        self._tids = array("i", [renumber[t] for t in self._tids])
+        self._postings = {renumber[t]: p for t, p in self._postings.items() if t in renumber}
+        shipped, kept = _shipped()[0], self._vocab
+        df = self.frequencies.df
+        for term in [t for t, n in df.items() if n <= 1 and t not in shipped and t not in kept]:
+            del df[term]
+        self._compacted = len(names)
+        log.info("event vocabulary compacted terms=%d", len(names))
+
+    def learn(self, story_id: int | str, *, cluster: int | str | None, event: int | str | None, title: str | None,
+              summary: str | None = "", source: str | None = "", published: datetime | str | None = None) -> None:
+        """Index a story whose cluster and event were decided elsewhere (a stored one at
+        start-up, or one another node sharing the database stored), deciding nothing again.
+        `event` None means the story's own id; `published` may be an ISO 8601 or RFC 822 string."""
+        if isinstance(published, str):
+            published = parse_time(published)
+        ts = self._time(published)
+        cluster = story_id if cluster is None else cluster
+        event = story_id if event is None else event
+        if cluster != story_id and cluster in self._event_of_cluster:
+            return
+        self._remember(cluster, event, ts)
+        s = self.settings
+        counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
+                                           summary_words=s.summary_words)
+        self.frequencies.update(counts)
+        self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
     @classmethod
-    def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings()) -> EventGrouper:
+    def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
+                frequencies: DocumentFrequencies | None = None) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
         `rows` are (story_id, cluster, event, title, summary, source, published) in arrival
-        order; `event` None means the story's own id (a database from before events)."""
-        self = cls(settings)
-        for story_id, cluster, event, _title, _summary, _source, _published in rows:
-            cluster = story_id if cluster is None else cluster
-            self._event_of_cluster.setdefault(cluster, story_id if event is None else event)
+        order; `event` None means the story's own id (a database from before events);
+        `published` may be a datetime, an ISO 8601 or RFC 822 string, or None. Every
+        story that is not a copy updates the document frequencies, as it did when it came."""
+        self = cls(settings, frequencies)
+        for story_id, cluster, event, title, summary, source, published in rows:
+            self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
+                       published=published)
+        log.info("event index rebuilt stories=%d", len(self._ids))
         return self

@@ -82,11 +82,11 @@ encoded bytes, offsets mapped back), `regex` (RE2 terms) and `matcher` (the comp
 `Matcher` and `MatcherGroup`). The text fold is `monitor.normalize`'s, the only one.
 """
 from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
-from .matcher import Matcher, MatcherGroup
+from .matcher import Matcher, MatcherGroup, Verdict
 from .regex import compile_regex, printable, quote
 from .variants import skeleton, skeletons, variant_pattern
 
 __all__ = [
     "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
-    "tokenize", "variant_pattern", "word_data",
+    "Verdict", "tokenize", "variant_pattern", "word_data",
 ]

@@ -15,12 +15,13 @@ Rules (the full term rules are in `monitor.match`):
 from __future__ import annotations
 
 import gzip
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-TOKEN_RE = re.compile(r"[^\W\d_]+|\d+")
+# Tokens are defined with the fold, where the store's search index reads them too.
+from monitor.normalize import TOKEN_RE, tokenize  # noqa: F401 - re-exported
+
 ARTICLE = "ال"
 CONJUNCTIONS = ("و", "ف")
 PREPOSITIONS = ("ب", "ل", "ك")
@@ -113,11 +114,6 @@ def word_data() -> WordData:
         if lex:
             lexical[word] = frozenset(int(x) for x in lex.split(","))
     return WordData(counts, lexical)
-
-
-def tokenize(norm: str) -> list[str]:
-    """The tokens of already-normalised text."""
-    return TOKEN_RE.findall(norm)
 
 
 def has_article(word: str) -> bool:

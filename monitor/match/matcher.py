@@ -111,6 +111,21 @@ def _plan_for(text: str, words: tuple[str, ...], exact: bool, variants: bool) ->
 _PlanKey = tuple[str, bool, bool]
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What `Matcher.explain` says of one watchlist whose terms matched a story.
+
+    `fired` as `match` decides it; `matches` the hits of its terms and require terms (as
+    `match` reports them when it fires); `rule` is "" when it fired, else "exclude" (an
+    exclude term matched: `stopped_by` holds where) or "require" (no require term did)."""
+
+    watchlist: str
+    fired: bool
+    matches: tuple[Match, ...]
+    rule: str = ""
+    stopped_by: tuple[Match, ...] = ()
+
+
 class Matcher:
     """All watchlists compiled together; `match` says which fire on a story, and why.
 
@@ -476,6 +491,74 @@ class Matcher:
                         rows.add((name, order, s, e, label, index))
         return [Match(name, label, FIELDS[order], start, end)
                 for name, order, start, end, label, _ in sorted(rows)]
+
+    def explain(self, title: str, summary: str = "") -> list[Verdict]:
+        """Why each watchlist whose `terms` match this story fires or not: one Verdict per
+        such watchlist, sorted by name. `match` says which fire; this also names the rule
+        that stopped the others (an `exclude` term that matched, or no `require` term).
+        It scans the story as `match` does and is as fast when nothing matches; it is a
+        separate path so that `match` itself pays nothing for it (`raqib try` uses it)."""
+        plan_hits: dict[int, list[_Hit]] = {}
+        regex_hits: dict[int, list[_Hit]] = {}
+        fields: list[Field | None] = [None, None]
+        if title:
+            self._scan(0, title, plan_hits, regex_hits, fields)
+        if summary:
+            self._scan(1, summary, plan_hits, regex_hits, fields)
+        if not plan_hits and not regex_hits:
+            return []
+        if self._owner:
+            for sub in [pid for pid in plan_hits if pid in self._owner]:
+                plan_hits.setdefault(self._owner[sub], []).extend(plan_hits.pop(sub))
+        found: dict[int, list[tuple[str, list[_Hit]]]] = {}
+        for pid, hits in plan_hits.items():
+            for index, label in self._term_refs.get(pid, ()):
+                found.setdefault(index, []).append((label, hits))
+        generic: set[int] = set()
+        for pid in plan_hits:
+            generic.update(self._generic_by_plan.get(pid, ()))
+        for rid in regex_hits:
+            generic.update(self._generic_by_regex.get(rid, ()))
+        for index in generic:
+            for rule in self._generic_terms[index]:
+                for label, hit in self._rule_hits(rule, plan_hits, regex_hits):
+                    found.setdefault(index, []).append((label, [hit]))
+
+        def spans(name: str, entries: list[tuple[str, list[_Hit]]]) -> tuple[Match, ...]:
+            rows: set[tuple[int, int, int, str]] = set()
+            for label, hits in entries:
+                for order, start, end, _, _ in hits:
+                    fld = fields[order]
+                    assert fld is not None  # a hit's field was scanned
+                    s, e = (start, end) if fld.same else fld.span(start, end)
+                    rows.add((order, s, e, label))
+            return tuple(Match(name, label, FIELDS[order], s, e) for order, s, e, label in sorted(rows))
+
+        out: list[Verdict] = []
+        for index, entries in found.items():
+            name, check = self._names[index], self._checks[index]
+            reason = ""
+            stopped_by: list[tuple[str, list[_Hit]]] = []
+            if check is not None:
+                plain_req, generic_req, _, generic_ex = check
+                entry = self._rules[index]
+                assert entry is not None  # a live slot
+                ex = [(r.term.text, plan_hits[r.plans[0]]) for r in entry[3] if _plain(r) and r.plans[0] in plan_hits]
+                for rule_ in generic_ex:
+                    ex += [(label, [hit]) for label, hit in self._rule_hits(rule_, plan_hits, regex_hits)]
+                if plain_req or generic_req:
+                    needed = [(label, plan_hits[pid]) for label, pid in plain_req if pid in plan_hits]
+                    for rule_ in generic_req:
+                        needed += [(label, [hit]) for label, hit in self._rule_hits(rule_, plan_hits, regex_hits)]
+                    if needed:
+                        entries = entries + needed
+                    else:
+                        reason = "require"
+                if not reason and ex:
+                    reason, stopped_by = "exclude", ex
+            out.append(Verdict(name, not reason, spans(name, entries), reason, spans(name, stopped_by)))
+        out.sort(key=lambda v: v.watchlist)
+        return out
 
     def _rule_hits(self, rule: _TermRule, plan_hits: dict[int, list[_Hit]],
                    regex_hits: dict[int, list[_Hit]]) -> list[tuple[str, _Hit]]:

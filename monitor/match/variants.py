@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from itertools import product
 
+# The skeleton is defined with the fold, where the store's search index reads it too.
+from monitor.normalize import SKELETON_CLASSES as _SKELETON_CLASSES
+from monitor.normalize import SKELETON_DROPPED, SKELETON_TABLE, TSH, skeleton  # noqa: F401 - re-exported
+
 from .lexicon import SPLITS
 
 VOWELS = frozenset("اوي")
@@ -114,22 +118,6 @@ def skeletons(word: str) -> set[str]:
     if len(word) < 3 or not any("\u0600" <= ch <= "\u06ff" for ch in word):
         return {skeleton(word)}
     return {TSH.sub("ش", "".join(parts)) for parts in product(*(u[2] for u in _units(word)))}
-
-
-# Skeletons: what every variant spelling of a word has in common (see `skeleton`).
-_SKELETON_CLASSES = {"ج": "غ", "ق": "غ", "ط": "ت", "ص": "س", "ذ": "ز", "ڤ": "ف", "پ": "ب"}
-SKELETON_DROPPED = "اويءئؤه"
-SKELETON_TABLE = str.maketrans({**_SKELETON_CLASSES, **{ch: None for ch in SKELETON_DROPPED}})
-TSH = re.compile("ت+ش")
-
-
-def skeleton(word: str) -> str:
-    """A normalised word with what variant spellings may change taken out: the long
-    vowels, hamza seats and ه dropped, each letter class written by one letter, and
-    ت or ط before ش dropped. Every spelling `variant_pattern(word)` accepts has the
-    skeleton of `word`, so tokens of another skeleton need no look."""
-    return TSH.sub("ش", word.translate(SKELETON_TABLE))
-
 
 
 PREFIX_SKELETONS = tuple(sorted({skeleton(sp.prefix) for sp in SPLITS}))

@@ -4,14 +4,23 @@
 together from one module per table family, each stating its own rules:
 
 - `db`            the connection: opening (exclusive lock, read-only, damaged files),
-                  named migrations, transactions, ping, backup;
+                  named migrations, transactions, ping, backup; SQLite or PostgreSQL
+                  (`database:` a path or a postgresql:// URL);
+- `postgres`      the PostgreSQL side of the dialect seam: the connection, the statement
+                  translation, its migrations;
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
+- `desk`          `story_search` (the search index) and the reads of `raqib try`, `raqib
+                  search` and the web page;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
 - `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
 - `nodes`         `nodes`: the daemons sharing the database, as each reports itself;
 - `locks`         role locks (PostgreSQL advisory locks on a connection of their own),
-                  not a table: which node does each singleton job.
+                  not a table: which node does each singleton job;
+- `web`           what the web view reads: alerts one per story and watchlist, a
+                  story's outlets, counts per hour and day for its charts;
+- `copy`          `raqib migrate-db`: every table into another database;
+- `worker`        the daemon's store thread (`StoreThread`) and its inline stand-in.
 
 What spans several families lives here: `counts` (what `raqib status`, the daemon's
 /status and /metrics report) and `prune` (retention). One table has no family: `kv`,
@@ -20,20 +29,22 @@ small named values, which today holds only the write probe of `ping`.
 from __future__ import annotations
 
 from .db import MIGRATIONS, Database, DatabaseLock
+from .desk import DeskReads, SearchWord, unindex_stories
 from .feeds import FeedTable
 from .locks import AdvisoryLocks, LocalLocks, RoleLocks
 from .nodes import NodeTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
+from .web import WebViews
 
-__all__ = ["MIGRATIONS", "AdvisoryLocks", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks", "Store",
-           "read_personal_terms"]
+__all__ = ["MIGRATIONS", "AdvisoryLocks", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks", "SearchWord",
+           "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, NodeTable, Database):
+class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, NodeTable, DeskReads, WebViews, Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:
@@ -55,14 +66,17 @@ class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, NodeTable, D
         return self._scalar(f"SELECT COUNT(*) FROM outbox WHERE state='{SENT}' AND kind IN ('story', 'spread')")
 
     def prune(self, *, stories_before: float, outbox_before: float) -> dict[str, int]:
-        """Drop old stories (whole clusters whose newest member is old) and old sent alerts."""
+        """Drop old stories (whole clusters whose newest member is old, out of the search
+        index too) and old sent alerts."""
         with self.transaction() as conn:
             sent = conn.execute(f"DELETE FROM outbox WHERE state='{SENT}' AND COALESCE(sent_at, created) < ?",
                                 (outbox_before,)).rowcount
             conn.execute("DELETE FROM cluster_watchlists WHERE cluster IN (SELECT cluster FROM stories "
                          "GROUP BY cluster HAVING MAX(fetched) < ?)", (stories_before,))
-            stories = conn.execute(
-                "DELETE FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
-                "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
-                f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))", (stories_before,)).rowcount
+            conn.execute("DELETE FROM feed_days WHERE day < ?", (int(stories_before // DAY) - 1,))
+            doomed = ("FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
+                      "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
+                      f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))")
+            unindex_stories(conn, conn.execute(f"SELECT id, title, summary {doomed}", (stories_before,)).fetchall())
+            stories = conn.execute(f"DELETE {doomed}", (stories_before,)).rowcount
         return {"stories": stories, "outbox": sent}

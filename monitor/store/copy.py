@@ -15,6 +15,8 @@ Rules:
   it lands whole or not at all.
 - Rows go in batches of `batch` (read with fetchmany, written with executemany), so
   memory stays flat whatever the size.
+- The search index is not read (SQLite's keeps no copy of its words): it is written
+  again on the target from each story as it is copied, as the daemon writes it.
 - Columns are the ones both sides have: a source written by an older release (fewer
   columns) moves, the target's defaults filling the rest.
 """
@@ -24,12 +26,15 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import StoreError
 from .db import Database
+from .desk import index_story
 
 if TYPE_CHECKING:
     from . import Store
 
-TABLES = ("feeds", "stories", "cluster_watchlists", "outbox", "subscriptions", "destinations", "personal_terms")
+TABLES = ("feeds", "stories", "cluster_watchlists", "outbox", "subscriptions", "destinations", "personal_terms",
+          "feed_days")
 ORDER = {"feeds": "name", "stories": "id", "outbox": "id", "cluster_watchlists": "cluster, watchlist",
+         "feed_days": "feed, day",
          "subscriptions": "channel, destination, watchlist", "destinations": "channel, destination",
          "personal_terms": "channel, destination, term"}
 NOT_COPIED = {"leased_until", "leased_by"}
@@ -46,12 +51,18 @@ def copy_database(source: Store, target: Store, *, replace: bool = False, batch:
         raise StoreError(f"the target {target.where} is not empty ({held})",
                          hint="point --to at an empty database, or pass --replace to delete what it holds first")
     counts: dict[str, int] = {}
+    source_tables = {t for t in TABLES if source._columns(t)}
     try:
         with target.transaction() as out:
             if replace:
                 for table in reversed(TABLES):
                     out.execute(f"DELETE FROM {table}")
+            if replace:
+                out.execute("DELETE FROM story_search")
             for table in TABLES:
+                if table not in source_tables:  # a source of an earlier release
+                    counts[table] = 0
+                    continue
                 wanted = set(target._columns(table)) - NOT_COPIED
                 columns = [c for c in source._columns(table) if c in wanted]
                 if not columns:
@@ -63,6 +74,10 @@ def copy_database(source: Store, target: Store, *, replace: bool = False, batch:
                 n = 0
                 while rows := cur.fetchmany(batch):
                     out.executemany(insert, [tuple(r) for r in rows])
+                    if table == "stories":
+                        at = {c: i for i, c in enumerate(columns)}
+                        for r in rows:
+                            index_story(out, r[at["id"]], r[at["title"]] or "", r[at["summary"]] or "")
                     n += len(rows)
                     if progress:
                         progress(table, n)

@@ -21,9 +21,11 @@ This module owns the connection and nothing about any table but the migrations:
   (without its password).
 - Schema changes are named migrations (one list per backend, the same names where both
   have the change), applied in order at start-up, each in its own transaction and
-  recorded in `migrations`; a database written by an earlier release upgrades in place.
-  A migration once released is never edited: a change is a new one. On PostgreSQL an
-  advisory lock lets one of several nodes starting together migrate.
+  recorded in `migrations` (with any step a table module adds in `_after_migration`: the
+  search index fills itself from the stories there); a database written by an earlier
+  release upgrades in place. A migration once released is never edited: a change is a
+  new one. On PostgreSQL an advisory lock lets one of several nodes starting together
+  migrate.
 - `transaction()` is the unit of work: everything inside commits or nothing does; the
   table modules' methods that take a `conn` (an opaque handle) write inside the caller's
   transaction.
@@ -38,6 +40,7 @@ import os
 import shlex
 import socket
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,13 +157,45 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
     """),
-    ("007_leases", """
+    # a story's event (the first story of the same event told by other outlets); an alert
+    # row's event, and how a related story's alert went (`related`: reply or edit)
+    ("005_story_event", """
+    ALTER TABLE stories ADD COLUMN event INTEGER;
+    UPDATE stories SET event=cluster;
+    CREATE INDEX IF NOT EXISTS stories_event ON stories (event);
+    ALTER TABLE outbox ADD COLUMN event INTEGER;
+    UPDATE outbox SET event=cluster;
+    ALTER TABLE outbox ADD COLUMN related TEXT;
+    CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event, watchlist, channel, destination)
+    """),
+    # The search index (monitor/store/desk.py); the rows of the stories already stored
+    # are written by DeskReads._after_migration.
+    ("006_story_search", """
+    CREATE VIRTUAL TABLE IF NOT EXISTS story_search USING fts5(
+        words, content='', tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
+    """),
+    # The web view's reads (monitor/store/web.py): alerts newest first, by watchlist or by
+    # source, and stories per feed and day, counted as they are stored.
+    ("007_desk_view", """
+    CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created, kind, cluster);
+    CREATE INDEX IF NOT EXISTS outbox_source_created ON outbox (json_extract(payload, '$.source'), created);
+    CREATE TABLE IF NOT EXISTS feed_days (
+        feed TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        stories INTEGER NOT NULL,
+        PRIMARY KEY (feed, day)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO feed_days SELECT feed, CAST(fetched / 86400 AS INTEGER), COUNT(*) FROM stories
+        GROUP BY 1, 2
+    """),
+    ("008_leases", """
     ALTER TABLE feeds ADD COLUMN leased_until REAL;
     ALTER TABLE feeds ADD COLUMN leased_by TEXT;
     ALTER TABLE outbox ADD COLUMN leased_until REAL;
     ALTER TABLE outbox ADD COLUMN leased_by TEXT
     """),
-    ("008_nodes", """
+    ("009_nodes", """
     CREATE TABLE IF NOT EXISTS nodes (
         name TEXT PRIMARY KEY,
         host TEXT NOT NULL,
@@ -237,6 +272,9 @@ class Database:
         self.readonly = readonly
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self._lock: DatabaseLock | None = None
+        # held for a whole transaction and for every statement outside one: a caller in
+        # another thread than the daemon's store thread waits instead of interleaving
+        self.lock = threading.RLock()
         self.db: sqlite_utils.Database | None = None
         self.conn: Any
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
@@ -367,6 +405,7 @@ class Database:
                     for statement in sql.split(";"):
                         if statement.strip():
                             self.conn.execute(statement)
+                    self._after_migration(name, self.conn)
                     self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
                 log.info("migration applied name=%s backend=%s", name, self.backend)
         finally:
@@ -396,32 +435,40 @@ class Database:
             if not conn.execute("UPDATE sqlite_sequence SET seq=MAX(seq, ?) WHERE name='stories'", (stories,)).rowcount:
                 conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('stories', ?)", (stories,))
 
+    def _after_migration(self, name: str, conn: Tx) -> None:
+        """What a migration needs beyond its SQL (a table module fills in data that only
+        Python can compute), in the migration's own transaction."""
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """One atomic unit of work; everything inside commits or nothing does. What it
         yields is an opaque handle the table methods that take a `conn` write through."""
-        conn = self.conn
-        if conn.in_transaction:
-            yield conn
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
+        with self.lock:
+            conn = self.conn
             if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except self.errors:
-                    pass  # the connection itself failed: nothing was committed
-            if isinstance(exc, self.errors):
-                raise self._error(exc, "database write failed", "is the disk full or the database read-only?") from exc
-            raise
+                yield conn
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except self.errors:
+                        pass  # the connection itself failed: nothing was committed
+                if isinstance(exc, self.errors):
+                    raise self._error(exc, "database write failed",
+                                      "is the disk full or the database read-only?") from exc
+                raise
 
     def _rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description or ()]
-        for row in cur:
+        with self.lock:
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description or ()]
+            rows = cur.fetchall()
+        for row in rows:
             yield dict(zip(names, row, strict=True))
 
     def _query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
@@ -432,7 +479,8 @@ class Database:
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
-            row = self.conn.execute(sql, params).fetchone()
+            with self.lock:
+                row = self.conn.execute(sql, params).fetchone()
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
         return row[0] if row else None
@@ -449,13 +497,23 @@ class Database:
             return bool(self._scalar("SELECT to_regclass(?) IS NOT NULL", (table,)))
         return bool(self._scalar("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)))
 
-    def ingest_lock(self, conn: Tx) -> None:
-        """Serialize ingest across every process writing stories, until `conn`'s transaction
-        ends: on PostgreSQL a transaction-level advisory lock, keyed by the schema, so nodes
-        of one installation decide clusters one at a time. SQLite: the transaction is
-        already the only writer (BEGIN IMMEDIATE), and one daemon owns the file."""
+    _INGEST_KEY = "hashtextextended(current_schema() || ':raqib:ingest', 0)"
+
+    def take_ingest_lock(self) -> None:
+        """Serialize ingest across every process writing stories: on PostgreSQL a session
+        advisory lock, keyed by the schema, held from the ids call of a feed's ingest to the
+        end of its writes (`release_ingest_lock`, always called, in a `finally`), so nodes of
+        one installation decide clusters one at a time. SQLite: one daemon owns the file and
+        is the only writer; nothing to take. A connection the server drops takes its locks
+        with it."""
         if self.postgres:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':raqib:ingest', 0))")
+            with self.lock:
+                self.conn.execute(f"SELECT pg_advisory_lock({self._INGEST_KEY})")
+
+    def release_ingest_lock(self) -> None:
+        if self.postgres:
+            with self.lock:
+                self.conn.execute(f"SELECT pg_advisory_unlock({self._INGEST_KEY})")
 
     def _has_column(self, table: str, column: str) -> bool:
         return column in self._columns(table)

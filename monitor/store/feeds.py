@@ -131,13 +131,15 @@ class FeedTable(Database):
                          (now + lease, self.node, names))
             return list(self._rows("SELECT * FROM feeds WHERE name = ANY(?) ORDER BY next_poll", (names,)))
 
-    def release_feeds(self, names: Iterable[str]) -> int:
-        """Give back this node's leases on these feeds (a stop, a poll abandoned)."""
-        names = list(names)
-        if not names or not self.postgres:
+    def release_feeds(self, names: Iterable[str] | None = None) -> int:
+        """Give back this node's leases on these feeds, or on all it holds (at stop)."""
+        if not self.postgres:
             return 0
+        if names is None:
+            return self._execute("UPDATE feeds SET leased_until=NULL, leased_by=NULL WHERE leased_by=?",
+                                 (self.node,)).rowcount
         return self._execute("UPDATE feeds SET leased_until=NULL, leased_by=NULL WHERE name = ANY(?) "
-                             "AND leased_by=?", (names, self.node)).rowcount
+                             "AND leased_by=?", (list(names), self.node)).rowcount
 
     def renew_feed_leases(self, names: Iterable[str], until: float) -> int:
         """Extend this node's leases on feeds it is still polling (a poll waiting for a free

@@ -3,8 +3,19 @@
 One row per (cluster, watchlist, channel, destination, kind), written in the same
 transaction as the story that caused it, so a story stored is an alert queued. Kinds:
 `story` (the first alert of a cluster), `update` (an editable channel adds "also reported
-by" to what it sent), `spread` (a cluster carried by enough outlets), `health` (a feed
+by" to what it sent), `spread` (an event carried by enough outlets), `health` (a feed
 went down or came back).
+
+Events: every row carries its story's `event` (the first story of the same event told
+by other outlets; `cluster` for rows of a database from before events). A `story` row of
+a later cluster of an event is a related story: `event_head` finds the row it groups
+under, the event's first `story` row for the same (watchlist, channel, destination) that
+went, or is still to go, as an alert of its own (`related` NULL; pending or sending, or
+sent with a reference; a dead row, a digest's row without a reference, or a pruned one
+is no head). How a related row went is kept in `related`: `reply` (a message of its own
+threaded under the head's), `edit` (folded into the head's message, which an `update`
+row rewrites: `fold`, `folded`) or `own` (folded once, but the head's message could not
+be edited: `unfold` queues it again as an alert of its own).
 
 States (`OutboxState`): pending → sending → sent | dead.
 - `claim` moves pending rows to sending, one sender each; a crash leaves them sending,
@@ -50,12 +61,12 @@ def _marks(values: Sequence[Any]) -> str:
 class OutboxTable(Database):
     def enqueue(self, conn: Tx, *, channel: str, destination: str, kind: str,
                 watchlist: str, cluster: int, story_id: int, payload: dict, now: float,
-                not_before: float | None = None) -> bool:
+                not_before: float | None = None, event: int | None = None) -> bool:
         """Add one alert unless this (cluster, watchlist, channel, destination, kind) has one."""
         cur = conn.execute(
-            "INSERT OR IGNORE INTO outbox (channel, destination, kind, watchlist, cluster, story_id, "
-            f"payload, state, next_try, created) VALUES (?, ?, ?, ?, ?, ?, ?, '{PENDING}', ?, ?)",
-            (channel, destination, kind, watchlist, cluster, story_id,
+            "INSERT OR IGNORE INTO outbox (channel, destination, kind, watchlist, cluster, event, story_id, "
+            f"payload, state, next_try, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{PENDING}', ?, ?)",
+            (channel, destination, kind, watchlist, cluster, cluster if event is None else event, story_id,
              json.dumps(payload, ensure_ascii=False), not_before or now, now))
         return cur.rowcount > 0
 
@@ -65,20 +76,43 @@ class OutboxTable(Database):
         (the editable ones), due in at most 5 s and no sooner than `throttle` seconds after
         the previous update was sent. An update still waiting is left as it is."""
         rows = conn.execute(
-            "SELECT channel, destination, watchlist, payload FROM outbox WHERE cluster=? AND kind='story'",
+            "SELECT channel, destination, watchlist, payload, event FROM outbox WHERE cluster=? AND kind='story'",
             (cluster,)).fetchall()
-        for channel, destination, watchlist, payload in rows:
-            if channel not in channels:
-                continue
-            conn.execute(
-                "INSERT INTO outbox (channel, destination, kind, watchlist, cluster, story_id, payload, "
-                f"state, next_try, created) VALUES (?, ?, 'update', ?, ?, ?, ?, '{PENDING}', ?, ?) "
-                "ON CONFLICT(cluster, watchlist, channel, destination, kind) DO UPDATE SET "
-                f"state='{PENDING}', story_id=excluded.story_id, attempts=0, "
-                f"next_try={self.greatest}(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
-                f"WHERE outbox.state IN ('{SENT}', '{DEAD}')",
-                (channel, destination, watchlist, cluster, story_id, payload, now + min(5.0, throttle), now,
-                 throttle))
+        for channel, destination, watchlist, payload, event in rows:
+            if channel in channels:
+                self._queue_update(conn, channel, destination, watchlist, cluster, event, story_id, payload,
+                                   now, throttle)
+
+    def fold(self, row: dict, head: dict, now: float, *, throttle: float) -> None:
+        """A related row goes into its head's message: marked sent as `edit`, and an `update`
+        row for the head (as `queue_updates` makes them) asks for the message to be
+        rewritten — both or neither."""
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE outbox SET state='{SENT}', sent_at=?, last_error=NULL, held=0, related='edit' "
+                         "WHERE id=?", (now, row["id"]))
+            self._queue_update(conn, head["channel"], head["destination"], head["watchlist"], head["cluster"],
+                               head["event"], row["story_id"], head["payload"], now, throttle)
+
+    def unfold(self, ids: Sequence[int], now: float) -> int:
+        """Folded rows whose head's message cannot be edited go back to the queue as alerts
+        of their own (`related` = `own`)."""
+        if not ids:
+            return 0
+        cur = self._execute(f"UPDATE outbox SET state='{PENDING}', related='own', next_try=?, attempts=0, "
+                            f"sent_at=NULL WHERE related='edit' AND id IN ({_marks(ids)})", (now, *ids))
+        return cur.rowcount
+
+    def _queue_update(self, conn: Tx, channel: str, destination: str, watchlist: str, cluster: int,
+                      event: int | None, story_id: int, payload: str, now: float, throttle: float) -> None:
+        conn.execute(
+            "INSERT INTO outbox (channel, destination, kind, watchlist, cluster, event, story_id, payload, "
+            f"state, next_try, created) VALUES (?, ?, 'update', ?, ?, ?, ?, ?, '{PENDING}', ?, ?) "
+            "ON CONFLICT(cluster, watchlist, channel, destination, kind) DO UPDATE SET "
+            f"state='{PENDING}', story_id=excluded.story_id, attempts=0, "
+            f"next_try={self.greatest}(excluded.next_try, COALESCE(outbox.sent_at, 0) + ?) "
+            f"WHERE outbox.state IN ('{SENT}', '{DEAD}')",
+            (channel, destination, watchlist, cluster, cluster if event is None else event, story_id, payload,
+             now + min(5.0, throttle), now, throttle))
 
     def due_alerts(self, now: float, limit: int = 500, channels: Sequence[str] | None = None, *,
                    held: bool = True) -> list[dict]:
@@ -103,11 +137,39 @@ class OutboxTable(Database):
             params.extend(channels)
         return self._scalar(sql, params)
 
-    def sent_ref(self, cluster: int, watchlist: str, channel: str, destination: str) -> str | None:
-        """The channel's reference to the `story` alert it sent for this cluster (to edit it)."""
-        return self._scalar(
-            "SELECT ref FROM outbox WHERE cluster=? AND watchlist=? AND channel=? AND destination=? "
-            f"AND kind='story' AND state='{SENT}' AND ref IS NOT NULL", (cluster, watchlist, channel, destination))
+    def sent_story(self, cluster: int, watchlist: str, channel: str, destination: str) -> dict | None:
+        """The sent `story` alert of this cluster with a reference: ref, related, event."""
+        rows = self._query(
+            "SELECT ref, related, COALESCE(event, cluster) AS event FROM outbox WHERE cluster=? AND watchlist=? "
+            f"AND channel=? AND destination=? AND kind='story' AND state='{SENT}' AND ref IS NOT NULL",
+            (cluster, watchlist, channel, destination))
+        return rows[0] if rows else None
+
+    def event_head(self, row: dict) -> dict | None:
+        """The row a related `story` row groups under (see the module's rules), or None
+        when it has none and goes as an alert of its own."""
+        if row["event"] is None or row["event"] == row["cluster"]:
+            return None  # the cluster that opened the event: nothing of its event came before
+        rows = self._query(
+            "SELECT * FROM outbox WHERE event=? AND watchlist=? AND channel=? AND destination=? AND id < ? "
+            f"AND kind='story' AND related IS NULL AND (state IN ('{PENDING}', '{SENDING}') "
+            f"OR (state='{SENT}' AND ref IS NOT NULL)) ORDER BY id LIMIT 1",
+            (row["event"], row["watchlist"], row["channel"], row["destination"], row["id"]))
+        return rows[0] if rows else None
+
+    def folded(self, event: int, watchlist: str, channel: str, destination: str) -> list[dict]:
+        """Related rows folded into the message of their event's head, first first."""
+        return self._query(
+            "SELECT * FROM outbox WHERE event=? AND watchlist=? AND channel=? AND destination=? "
+            f"AND kind='story' AND related='edit' AND state='{SENT}' ORDER BY id",
+            (event, watchlist, channel, destination))
+
+    def postpone(self, ids: Sequence[int], until: float) -> None:
+        """Put pending rows off until `until` without counting an attempt (a related row
+        waiting for its event's first alert to go)."""
+        with self.transaction() as conn:
+            conn.executemany(f"UPDATE outbox SET next_try=? WHERE id=? AND state='{PENDING}'",
+                             [(until, i) for i in ids])
 
     def unsent(self) -> list[dict]:
         """Every row not sent yet, oldest first (`raqib outbox`)."""
@@ -167,11 +229,13 @@ class OutboxTable(Database):
                             f"AND state='{PENDING}' AND held=1", (now, channel, destination))
         return cur.rowcount
 
-    def mark_sent(self, ids: Sequence[int], now: float, ref: str | None = None) -> None:
+    def mark_sent(self, ids: Sequence[int], now: float, ref: str | None = None, *,
+                  related: str | None = None) -> None:
+        """Sent (with the channel's reference); `related` how a related story went."""
         with self.transaction() as conn:
             conn.executemany(f"UPDATE outbox SET state='{SENT}', sent_at=?, last_error=NULL, held=0, "
-                             "ref=COALESCE(?, ref), leased_by=NULL, leased_until=NULL WHERE id=?",
-                             [(now, ref, i) for i in ids])
+                             "ref=COALESCE(?, ref), related=COALESCE(?, related), leased_by=NULL, leased_until=NULL "
+                             "WHERE id=?", [(now, ref, related, i) for i in ids])
 
     def mark_retry(self, ids: Sequence[int], next_try: float, error: str, *, held: bool = False) -> None:
         """Back to pending, to be tried at `next_try`; `held` when the wait is a long one

@@ -141,14 +141,44 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("004_outbox_held", """
     ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0
     """),
-    ("007_leases", """
+    ("005_story_event", """
+    ALTER TABLE stories ADD COLUMN event BIGINT;
+    UPDATE stories SET event=cluster;
+    CREATE INDEX IF NOT EXISTS stories_event ON stories (event);
+    ALTER TABLE outbox ADD COLUMN event BIGINT;
+    UPDATE outbox SET event=cluster;
+    ALTER TABLE outbox ADD COLUMN related TEXT;
+    CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event, watchlist, channel, destination)
+    """),
+    # The search index: a story's words as SQLite's FTS5 row holds them (monitor/store/desk.py),
+    # narrowed with LIKE on the words, within the id range of the window
+    ("006_story_search", """
+    CREATE TABLE IF NOT EXISTS story_search (
+        id BIGINT PRIMARY KEY,
+        words TEXT NOT NULL
+    )
+    """),
+    ("007_desk_view", """
+    CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created, kind, cluster);
+    CREATE INDEX IF NOT EXISTS outbox_source_created ON outbox ((payload::json ->> 'source'), created);
+    CREATE TABLE IF NOT EXISTS feed_days (
+        feed TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        stories BIGINT NOT NULL,
+        PRIMARY KEY (feed, day)
+    );
+    INSERT INTO feed_days SELECT feed, FLOOR(fetched / 86400)::BIGINT, COUNT(*) FROM stories
+        GROUP BY 1, 2 ON CONFLICT DO NOTHING
+    """),
+    ("008_leases", """
     ALTER TABLE feeds ADD COLUMN leased_until DOUBLE PRECISION;
     ALTER TABLE feeds ADD COLUMN leased_by TEXT;
     ALTER TABLE outbox ADD COLUMN leased_until DOUBLE PRECISION;
     ALTER TABLE outbox ADD COLUMN leased_by TEXT;
     CREATE INDEX IF NOT EXISTS feeds_due ON feeds (next_poll) WHERE enabled=1
     """),
-    ("008_nodes", """
+    ("009_nodes", """
     CREATE TABLE IF NOT EXISTS nodes (
         name TEXT PRIMARY KEY,
         host TEXT NOT NULL,
@@ -176,7 +206,12 @@ def translate(sql: str) -> str:
     return out
 
 
+_IN_TRANSACTION = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR, pq.TransactionStatus.ACTIVE)
+
+
 class PgConnection:
+    postgres = True  # what `desk.index_story` asks of the handle it is given
+
     """A psycopg connection that answers like the sqlite3 connection the table modules
     were written for: `execute`, `executemany` (cursors with rowcount, fetchone,
     fetchall, iteration, description), `in_transaction`, `close`."""
@@ -209,7 +244,8 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self._conn.info.transaction_status != pq.TransactionStatus.IDLE
+        """Inside BEGIN … COMMIT (a broken connection is in none: the next statement reconnects)."""
+        return self._conn.info.transaction_status in _IN_TRANSACTION
 
     def _live(self) -> psycopg.Connection:
         if self._conn.broken or self._conn.closed:

@@ -1,11 +1,17 @@
 """Tables `stories` and `cluster_watchlists`: every story seen, and its cluster.
 
-- `stories`: every story seen, with its cluster (the id of the cluster's first story).
+- `stories`: every story seen, with its cluster (the id of the cluster's first story) and
+  its event (the id of the event's first story; copies share their cluster's event).
   `(feed, guid)` is unique: the same item polled twice is one row. Story ids are never
   reused, so a cluster id never names two stories: on SQLite they come from
   AUTOINCREMENT, whose high-water mark survives pruning; on PostgreSQL from the sequence
   `story_ids`, which also keeps nodes sharing the database from handing out one id twice.
-- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts).
+- `cluster_watchlists`: which watchlists a cluster's members matched (for spread alerts,
+  which count the outlets of the whole event: `event_watchlists`, `event_feeds`).
+- `feed_days`: stories stored per feed and UTC day (day = fetched // 86400), counted in
+  the transaction that stores each story, so the web view's sparklines read a few rows
+  instead of counting stories; days older than the stories' retention are pruned.
+- A story is put in the search index (`story_search`, see `desk`) as it is stored.
 
 Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest member is old.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Sequence
 
 from .db import Database, Tx
+from .desk import index_story
 
 
 class StoryTable(Database):
@@ -24,8 +31,9 @@ class StoryTable(Database):
             for i in range(0, len(guids), 500):
                 chunk = list(guids[i:i + 500])
                 marks = ",".join("?" * len(chunk))
-                known.update(r[0] for r in self.conn.execute(
-                    f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
+                with self.lock:
+                    known.update(r[0] for r in self.conn.execute(
+                        f"SELECT guid FROM stories WHERE feed=? AND guid IN ({marks})", (feed, *chunk)))
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
         return known
@@ -44,6 +52,18 @@ class StoryTable(Database):
         other nodes store next. It takes no id (a sequence would hand one out)."""
         return int(self._scalar("SELECT MAX(id) FROM stories") or 0)
 
+    def next_story_ids(self, n: int) -> list[int]:
+        """`n` ids no story ever had, increasing (one round trip on PostgreSQL; they need
+        not be consecutive there: other nodes take from the same sequence)."""
+        if n <= 0:
+            return []
+        if self.postgres:
+            with self.lock:
+                return sorted(int(r[0]) for r in self.conn.execute(
+                    "SELECT nextval('story_ids') FROM generate_series(1, ?)", (n,)))
+        first = self.next_story_id()
+        return list(range(first, first + n))
+
     def insert_story(self, conn: Tx, row: dict) -> int:
         """Store one story inside the caller's transaction; returns its id (the row's own,
         from `next_story_id`, or else the engine's next)."""
@@ -52,10 +72,16 @@ class StoryTable(Database):
         sql = f"INSERT INTO stories ({cols}) VALUES ({marks})"
         if "id" in row:
             conn.execute(sql, tuple(row.values()))
-            return int(row["id"])
-        if self.postgres:
-            return int(conn.execute(sql + " RETURNING id", tuple(row.values())).fetchone()[0])
-        return int(conn.execute(sql, tuple(row.values())).lastrowid)
+            story_id = int(row["id"])
+        elif self.postgres:
+            story_id = int(conn.execute(sql + " RETURNING id", tuple(row.values())).fetchone()[0])
+        else:
+            story_id = int(conn.execute(sql, tuple(row.values())).lastrowid)
+        conn.execute("INSERT INTO feed_days (feed, day, stories) VALUES (?, ?, 1) "
+                     "ON CONFLICT (feed, day) DO UPDATE SET stories = feed_days.stories + 1",
+                     (row["feed"], int(row["fetched"] // 86400)))
+        index_story(conn, story_id, row.get("title") or "", row.get("summary") or "")
+        return story_id
 
     def cluster_sources(self, cluster: int) -> list[dict]:
         """Members of a cluster, first first: feed, url, title, fetched."""
@@ -64,18 +90,16 @@ class StoryTable(Database):
 
     def stories_since(self, since: float) -> Iterator[dict]:
         try:
-            yield from self._rows("SELECT id, cluster, title, summary, url, feed, published, fetched "
-                                  "FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+            yield from self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,))
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
-    def stories_after(self, conn: Tx, last_id: int, limit: int = 10_000) -> list[dict]:
+    def stories_after(self, last_id: int, limit: int = 10_000) -> list[dict]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
-        dedup index has not seen yet. Read inside the caller's (ingest-locked) transaction."""
-        cur = conn.execute("SELECT id, cluster, title, summary, url, feed, published, fetched FROM stories "
-                           "WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""
+        return self._query("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, feed, "
+                           "published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
 
     def add_cluster_watchlists(self, conn: Tx, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""
@@ -103,6 +127,30 @@ class StoryTable(Database):
         if row is None:
             return None
         return dict(zip(("id", "feed", "title", "summary", "url", "published"), row, strict=True))
+
+    def event_watchlists(self, conn: Tx, event: int) -> set[str]:
+        """The watchlists any story of this event matched."""
+        return {r[0] for r in conn.execute(
+            "SELECT DISTINCT watchlist FROM cluster_watchlists WHERE cluster IN "
+            "(SELECT DISTINCT cluster FROM stories WHERE event=?)", (event,))}
+
+    def event_feeds(self, conn: Tx, event: int, since: float | None = None) -> list[str]:
+        """The feeds of an event's stories, first first, one per story (repeats kept); with
+        `since`, only stories fetched since then."""
+        if since is None:
+            rows = conn.execute("SELECT feed FROM stories WHERE event=? ORDER BY id", (event,))
+        else:
+            rows = conn.execute("SELECT feed FROM stories WHERE event=? AND fetched >= ? ORDER BY id",
+                                (event, since))
+        return [r[0] for r in rows]
+
+    def event_lead(self, conn: Tx, event: int) -> dict | None:
+        """An event's first story still stored: id, cluster, feed, title, summary, url, published."""
+        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published FROM stories "
+                           "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published"), row, strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""

@@ -1,0 +1,419 @@
+"""The desk's view of the store: try a watchlist before saving it, search what was seen.
+
+No I/O but the store's reads; nothing is written or sent. `raqib try`, `raqib search`
+and the web page all call these two functions and show what they return.
+
+try_watchlist(store, text, file=, days=, now=, limit=) -> TryReport
+    The watchlist file's text is read and compiled exactly as `raqib check` and the
+    daemon read a file (`monitor.watchlists.read_watchlist_text`: one watchlist or a
+    list; a broken file gives the same `file:line: message` problems, in
+    `TryReport.problems`, and nothing else). Raqib's Matcher then reads every story
+    fetched in the last `days`, oldest first, as the pipeline did when it stored them:
+
+    - one cluster is one alert: a watchlist's alert is the first member of a cluster
+      that fires it; the cluster's other outlets come with it (`StoryHit.outlets`). A
+      cluster one of whose members stored before the window fires the watchlist was
+      alerted on then, and is not reported;
+    - a story whose terms match but that an `exclude` term or a missing `require` stops
+      is reported once per cluster and watchlist as `Dropped`, naming the rule (and the
+      exclude term, with where it matched), unless another member of the cluster fired;
+    - alerts per day (UTC days unless `tz` is given), the terms that fired most (in how
+      many alerts each term matched), the terms and require terms that fired in none.
+
+    `when: spread` watchlists are tried as if `when: first` (what they would match, not
+    when they would be sent). Unless a term is a regex, the store's search index picks
+    the stories a term may match (as for a search, it can only narrow) and the Matcher
+    reads those alone; a regex term makes it read every story of the window. At most
+    `limit` hits and `limit` dropped stories are kept (the newest; the counts cover
+    them all).
+
+search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
+    Stored stories that match a query, newest first (by the order they were stored),
+    with the matched spans. A query is written like a watchlist term:
+
+        بوتين              a word: with proclitics and the article (لبوتين, والبوتين), never
+                           inside another word (البروتين, عبوتين)
+        بافيل دوروف         a phrase: the words in order
+        "أمل"               in double quotes: exact (أمل, never الأمل or وأمل)
+        ~تيليغرام           a tilde in front: variant spellings too (تلغرام, تليجرام)
+        بوتين | زيلينسكي     several terms, any of them (at most 10)
+
+    A query is at most 500 characters. The store narrows the candidates with its search
+    index (SQLite FTS5; `Store.search_candidates`, which can only narrow), and the
+    Matcher decides, so search and alerts never disagree. A query the index cannot
+    narrow (letters outside Arabic and Latin) is answered by reading the
+    newest stories of the window, at most `SCAN_LIMIT` of them: `SearchResult.complete`
+    is then False when older stories were left unread.
+
+The records (frozen dataclasses; times are Unix seconds):
+
+    StoryHit  id, cluster, feed (the outlet), title, summary, url, published (or None),
+              fetched, watchlist ("" in a search), matches (models.Match: watchlist
+              ("search" in a search), term, field "title"|"summary", start, end: offsets
+              into the original title or summary, the term's own letters without the
+              proclitics in front),
+              terms (the distinct terms that matched, in order of appearance), outlets
+              (the other feeds of the cluster, first first, each once; the story's own
+              feed left out).
+    Dropped   story (a StoryHit: what its terms matched), rule ("exclude" | "require"),
+              terms (the exclude terms that matched; for "require", the watchlist's
+              require terms, none of which did), stopped_by (Match spans of the exclude
+              terms).
+    TryReport file, watchlists (names), since, until, days, problems (ConfigErrors;
+              empty when the file is good), hits (newest first), dropped (newest first),
+              per_day ((YYYY-MM-DD, alerts) for every day of the window, oldest first),
+              top_terms ((watchlist, term, alerts) most first), never_fired ((watchlist,
+              term) in file order), scanned (stories in the window), alerts (all hits,
+              even past `limit`), dropped_count, read (stories the Matcher read),
+              narrowed (the search index chose them: no regex term).
+    SearchResult query, terms (the parsed terms, as models.Term), hits (newest first),
+              scanned (stories the Matcher read), narrowed (the index was used),
+              complete (False when the limit or the scan bound stopped it early),
+              since (None for every stored day), source.
+
+Both functions raise ConfigError for input they refuse (a query, `days` out of range):
+its message names what was wrong.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Iterable, Sequence
+
+from .errors import ConfigError
+from .match import Matcher
+from .match.compounds import compound_spellings
+from .match.lexicon import bare, word_data
+from .match.variants import skeletons
+from .models import Match, Term, Watchlist
+from .normalize import normalize_text, tokenize
+from .store import SearchWord, Store
+from .watchlists import read_watchlist_text, term_problem
+
+DAY = 86400.0
+MAX_QUERY = 500
+MAX_QUERY_TERMS = 10
+SCAN_LIMIT = 50_000  # stories a search reads when the index cannot narrow it
+CANDIDATE_BATCH = 400
+TRY_BATCH = 5000
+MAX_DAYS = 3650.0
+_SEARCH = "search"
+
+
+@dataclass(frozen=True)
+class StoryHit:
+    """A stored story and what matched in it (see the module for every field)."""
+
+    id: int
+    cluster: int
+    feed: str
+    title: str
+    summary: str
+    url: str
+    published: float | None
+    fetched: float
+    watchlist: str = ""
+    matches: tuple[Match, ...] = ()
+    terms: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A story a watchlist's terms matched but a rule stopped."""
+
+    story: StoryHit
+    rule: str  # "exclude" | "require"
+    terms: tuple[str, ...]
+    stopped_by: tuple[Match, ...] = ()
+
+
+@dataclass(frozen=True)
+class TryReport:
+    """What a watchlist would have alerted on among the stored stories (see the module)."""
+
+    file: str
+    watchlists: tuple[str, ...]
+    since: float
+    until: float
+    days: float
+    problems: tuple[ConfigError, ...] = ()
+    hits: tuple[StoryHit, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    per_day: tuple[tuple[str, int], ...] = ()
+    top_terms: tuple[tuple[str, str, int], ...] = ()
+    never_fired: tuple[tuple[str, str], ...] = ()
+    scanned: int = 0
+    alerts: int = 0
+    dropped_count: int = 0
+    read: int = 0
+    narrowed: bool = False
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data (`raqib try --json`): the fields above, problems
+        as {file, line, message, text}."""
+        out = asdict(replace(self, problems=()))
+        out["problems"] = [{"file": p.file, "line": p.line, "message": p.message, "text": str(p)}
+                           for p in self.problems]
+        return out
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The stored stories a query matches, newest first (see the module)."""
+
+    query: str
+    terms: tuple[Term, ...]
+    hits: tuple[StoryHit, ...] = ()
+    scanned: int = 0
+    narrowed: bool = False
+    complete: bool = True
+    since: float | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (`raqib search --json`)."""
+        return asdict(self)
+
+
+# -- try ------------------------------------------------------------------------------------
+
+def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float = 3.0, now: float | None = None,
+                  limit: int = 500, tz: tzinfo | None = None) -> TryReport:
+    """What the watchlist file `text` would have alerted on in the last `days` (see the module)."""
+    now = time.time() if now is None else now
+    days = _days(days)
+    since = now - days * DAY
+    watchlists, problems = read_watchlist_text(text, file)
+    if problems:
+        return TryReport(file, (), since, now, days, problems=tuple(problems))
+    matcher = Matcher(watchlists)
+    by_name = {wl.name: wl for wl in watchlists}
+    fired: dict[tuple[str, int], StoryHit] = {}  # (watchlist, cluster) -> the alert
+    dropped: dict[tuple[str, int], Dropped] = {}
+    explain = matcher.explain
+    words = query_words([t for wl in watchlists for t in wl.terms])
+    candidates = None if words is None else _window_candidates(store, words, since, now)
+    narrowed = candidates is not None
+    rows: Iterable[tuple] = store.window_stories(since, now) if candidates is None else candidates
+    read = 0
+    for row in rows:
+        read += 1
+        verdicts = explain(row[3], row[4])
+        if not verdicts:
+            continue
+        cluster = row[1]
+        for v in verdicts:
+            key = (v.watchlist, cluster)
+            if key in fired:
+                continue
+            story = _hit(row, v.watchlist, v.matches)
+            if v.fired:
+                fired[key] = story
+                dropped.pop(key, None)
+            elif key not in dropped:
+                wl = by_name[v.watchlist]
+                if v.rule == "exclude":
+                    terms = tuple(dict.fromkeys(m.term for m in v.stopped_by))
+                else:
+                    terms = tuple(t.text for t in wl.require)
+                dropped[key] = Dropped(story, v.rule, terms, v.stopped_by)
+    # A cluster that began before the window was alerted on then, if a member of that
+    # time fired: it is not this window's alert (nor its drop).
+    first = store.first_id_since(since)
+    older = {cluster for _, cluster in (*fired, *dropped) if cluster < first}
+    if older:
+        for row in store.earlier_members(sorted(older), first):
+            for v in explain(row[3], row[4]):
+                if v.fired:
+                    fired.pop((v.watchlist, row[1]), None)
+                    dropped.pop((v.watchlist, row[1]), None)
+    hits = sorted(fired.values(), key=lambda h: h.id, reverse=True)
+    drops = sorted(dropped.values(), key=lambda d: d.story.id, reverse=True)
+    kept = hits[:max(0, limit)]
+    kept_drops = drops[:max(0, limit)]
+    members = store.cluster_members([h.cluster for h in kept] + [d.story.cluster for d in kept_drops])
+    kept = [_with_outlets(h, members) for h in kept]
+    kept_drops = [Dropped(_with_outlets(d.story, members), d.rule, d.terms, d.stopped_by) for d in kept_drops]
+    return TryReport(
+        file=file, watchlists=tuple(wl.name for wl in watchlists), since=since, until=now, days=days,
+        hits=tuple(kept), dropped=tuple(kept_drops), per_day=_per_day(hits, since, now, tz),
+        top_terms=_top_terms(hits), never_fired=_never_fired(watchlists, hits),
+        scanned=store.count_window(since, now) if narrowed else read, read=read, narrowed=narrowed,
+        alerts=len(hits), dropped_count=len(drops))
+
+
+def _window_candidates(store: Store, words: list[list[SearchWord]], since: float, until: float) -> list[tuple] | None:
+    """The stories of [since, until) the index says a term may match, oldest first; None
+    when the store cannot narrow."""
+    out: list[tuple] = []
+    before: int | None = None
+    while True:
+        batch = store.search_candidates(words, since=since, limit=TRY_BATCH, before=before)
+        if batch is None:
+            return None
+        out.extend(_row(r) for r in batch if r["fetched"] < until)
+        if len(batch) < TRY_BATCH:
+            break
+        before = batch[-1]["id"]
+    out.reverse()
+    return out
+
+
+def _days(days: float) -> float:
+    if not days > 0 or days > MAX_DAYS:  # also refuses NaN
+        raise ConfigError(f"days: expected a number of days above 0 and at most {MAX_DAYS:g}, got {days!r}")
+    return float(days)
+
+
+def _hit(row: Sequence, watchlist: str, matches: Sequence[Match]) -> StoryHit:
+    return StoryHit(id=row[0], cluster=row[1], feed=row[2], title=row[3], summary=row[4], url=row[5],
+                    published=row[6], fetched=row[7], watchlist=watchlist, matches=tuple(matches),
+                    terms=tuple(dict.fromkeys(m.term for m in matches)))
+
+
+def _with_outlets(hit: StoryHit, members: dict[int, list[dict]]) -> StoryHit:
+    feeds = dict.fromkeys(m["feed"] for m in members.get(hit.cluster, ()))
+    feeds.pop(hit.feed, None)
+    return StoryHit(**{**hit.__dict__, "outlets": tuple(feeds)})
+
+
+def _per_day(hits: Iterable[StoryHit], since: float, until: float, tz: tzinfo | None) -> tuple[tuple[str, int], ...]:
+    zone = tz or timezone.utc
+    counts = Counter(datetime.fromtimestamp(h.fetched, zone).date() for h in hits)
+    day = datetime.fromtimestamp(since, zone).date()
+    last = datetime.fromtimestamp(until, zone).date()
+    out = []
+    while day <= last:
+        out.append((day.isoformat(), counts.get(day, 0)))
+        day += timedelta(days=1)
+    return tuple(out)
+
+
+def _top_terms(hits: Iterable[StoryHit]) -> tuple[tuple[str, str, int], ...]:
+    counts = Counter((h.watchlist, term) for h in hits for term in h.terms)
+    return tuple((wl, term, n) for (wl, term), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _never_fired(watchlists: Sequence[Watchlist], hits: Iterable[StoryHit]) -> tuple[tuple[str, str], ...]:
+    seen = {(h.watchlist, term) for h in hits for term in h.terms}
+    return tuple((wl.name, t.text) for wl in watchlists for t in (*wl.terms, *wl.require)
+                 if (wl.name, t.text) not in seen)
+
+
+# -- search ---------------------------------------------------------------------------------
+
+def parse_query(query: str) -> tuple[Term, ...]:
+    """The terms of a search query (the syntax is in the module); ConfigError says why not."""
+    if len(query) > MAX_QUERY:
+        raise ConfigError(f"query: at most {MAX_QUERY} characters, got {len(query)}")
+    parts = [p.strip() for p in query.split("|")]
+    parts = [p for p in parts if p]
+    if not parts:
+        raise ConfigError("query: empty", hint='write a word, a phrase, "exact" or ~variants')
+    if len(parts) > MAX_QUERY_TERMS:
+        raise ConfigError(f"query: at most {MAX_QUERY_TERMS} terms separated by |, got {len(parts)}")
+    terms: list[Term] = []
+    for part in parts:
+        exact = variants = False
+        if len(part) >= 2 and part[0] == part[-1] == '"':
+            exact, part = True, part[1:-1].strip()
+        elif part.startswith("~"):
+            variants, part = True, part[1:].strip()
+        problem = term_problem(part)
+        if problem:
+            raise ConfigError(f"query: {problem}", hint='write a word, a phrase, "exact" or ~variants')
+        term = Term(text=part, exact=exact, variants=variants)
+        if term not in terms:
+            terms.append(term)
+    return tuple(terms)
+
+
+def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
+    """What the store's index may narrow on for these terms: alternatives of words that a
+    story must all hold (see monitor/store/desk.py), or None when a term cannot be
+    narrowed (a regex; a variant word of digits or of vowels alone, which the matcher
+    looks for in every field). Every compound spelling of a term is an alternative of its
+    own; a variant word's first word is looked up by each of its skeletons."""
+    counts = word_data().counts
+    out: list[list[SearchWord]] = []
+
+    def add(group: list[SearchWord]) -> None:
+        if group not in out:
+            out.append(group)
+
+    for term in terms:
+        if term.regex:
+            return None
+        for part in term.near or (term.text,):
+            words = tuple(tokenize(normalize_text(part)))
+            for spelling in compound_spellings(words, counts):
+                if term.variants:
+                    word = bare(spelling[0])
+                    cores = skeletons(word)
+                    if not word[0].isalpha() or "" in cores:
+                        return None
+                    for core in sorted(cores):
+                        add([SearchWord(core, skeleton=True)])
+                    continue
+                first = spelling[0] if term.exact else bare(spelling[0])
+                add([SearchWord(first, whole=term.exact)] + [SearchWord(w, whole=True) for w in spelling[1:]])
+    return out
+
+
+def search_stories(store: Store, query: str, *, days: float | None = None, source: str | None = None,
+                   limit: int = 100, now: float | None = None) -> SearchResult:
+    """The stored stories `query` matches, newest first (see the module)."""
+    terms = parse_query(query)
+    now = time.time() if now is None else now
+    since = None if days is None else now - _days(days) * DAY
+    limit = max(1, min(int(limit), 1000))
+    matcher = Matcher([Watchlist(name=_SEARCH, title=_SEARCH, terms=terms)])
+    words = query_words(terms)
+    found: list[StoryHit] = []
+    scanned = 0
+    before: int | None = None
+    narrowed = False
+    complete = True
+    while True:
+        batch = None
+        # the first page about as large as the answer (the index picks few the matcher
+        # refuses), the next ones larger
+        size = min(CANDIDATE_BATCH, limit + 20) if before is None else CANDIDATE_BATCH
+        if words is not None:
+            batch = store.search_candidates(words, since=since, source=source, limit=size, before=before)
+            narrowed = batch is not None
+        if batch is None:
+            if scanned >= SCAN_LIMIT:
+                complete = False
+                break
+            size = min(CANDIDATE_BATCH * 5, SCAN_LIMIT - scanned)
+            batch = store.recent_stories(since=since, source=source, before=before, limit=size)
+        for row in batch:
+            scanned += 1
+            matches = matcher.match(row["title"], row["summary"])
+            if matches:
+                found.append(_hit(_row(row), "", matches))
+                if len(found) > limit:
+                    break
+        if len(found) > limit:
+            complete = False
+            found = found[:limit]
+            break
+        if len(batch) < size:
+            break
+        before = batch[-1]["id"]
+    members = store.cluster_members([h.cluster for h in found])
+    return SearchResult(query=query, terms=terms, hits=tuple(_with_outlets(h, members) for h in found),
+                        scanned=scanned, narrowed=narrowed, complete=complete, since=since, source=source)
+
+
+def _row(row: dict) -> tuple:
+    return (row["id"], row["cluster"], row["feed"], row["title"], row["summary"], row["url"], row["published"],
+            row["fetched"])
+
+
+__all__ = ["Dropped", "SearchResult", "StoryHit", "TryReport", "parse_query", "query_words", "search_stories",
+           "try_watchlist"]

@@ -1,0 +1,273 @@
+"""Reads for the desk (`raqib try`, `raqib search`, the web page) and the story search index.
+
+Table `story_search` (SQLite FTS5, migration `006_story_search`): one row per story, its
+rowid the story's id, holding the story's words: the tokens of its normalised title and
+summary (`monitor.normalize.tokenize`, the matcher's own tokens) and their skeletons,
+each once and each written backwards. The row is written with the story
+(`insert_story`, same transaction), taken out as it is pruned (`unindex_stories`, in
+`Store.prune`'s transaction), and written for every stored story when a database of an
+earlier release upgrades.
+
+The table keeps no copy of what it indexes (`content=''`: the words are as large as the
+stories' own text): taking a story out gives FTS5 the words again, computed from the
+story as it is deleted. Were they ever not the words once written, the story's old
+entries would stay behind: harmless, as an entry only proposes a candidate and a
+candidate is read from `stories`, where it no longer is.
+
+Why backwards: a word of a watchlist or of a query matches a token that *ends* with it
+(proclitics and the article come in front: لبوتين, والحكومة; للجنة ends with لجنة, the
+bare form of اللجنة), and FTS5 finds tokens by how they *start* (`"نيتوب"*`). So:
+
+- a `SearchWord` that is not `whole` narrows to the stories holding a token that ends
+  with it (every written form of a word ends with its bare form, the word without its
+  article);
+- a `whole` one to the stories holding exactly that token (an exact term, the second
+  word of a phrase);
+- a `skeleton` one to the stories holding a token whose skeleton ends with it (below);
+- `search_candidates` takes alternatives, each a list of words that must all be there.
+
+That is a superset of what the matcher accepts, never less; the matcher then decides
+(tests/test_desk.py proves with hypothesis that narrowing loses no story the matcher
+accepts). A word holding a character the FTS5 tokenizer does not read as a letter
+(`unicode61` knows Unicode 6.1) cannot be looked up safely: `narrowable` says no, and the
+caller scans instead; so does a database without the index (an earlier release read
+read-only while its daemon still runs: `search_candidates` returns None).
+
+The index is only as good as its words: a change to the fold (`monitor.normalize`) or to
+what a token is must come with a migration that writes every row again (as 006's
+backfill does), or stories stored before it could be missed.
+
+Variant spellings (`variants: true`, `~name`): every spelling the variant rules allow
+has a token whose skeleton (`monitor.normalize.skeleton`: long vowels, hamza seats and ه
+dropped, one letter per letter class) is a proclitic's skeleton followed by one of the
+word's skeletons. So the row also holds each token's skeleton, backwards, behind
+`SKELETON_MARK`, and a `skeleton` SearchWord finds the skeletons that end with it.
+
+Newest first is by id, the order stories were stored. The time window is turned into
+the smallest id fetched since then (through `stories_fetched`), so FTS5 walks only that
+range of rowids.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+from ..normalize import normalize_text, skeleton_words, tokenize
+from .db import Database, Tx
+
+SEARCH_TABLE = "story_search"
+STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched"
+_BATCH = 500
+
+
+SKELETON_MARK = "\ue000"  # in front of a skeleton in the index: a token character no token holds
+
+
+@dataclass(frozen=True)
+class SearchWord:
+    """One word a candidate must hold: normalised, one token; `whole`: exactly this
+    token, else any token ending with it (the word with proclitics in front). With
+    `skeleton`, `text` is a skeleton and the story must hold a token whose skeleton
+    ends with it (a variant spelling)."""
+
+    text: str
+    whole: bool = False
+    skeleton: bool = False
+
+
+def search_words(title: str, summary: str) -> str:
+    """A story's row in the search index: its distinct tokens and their distinct
+    skeletons (marked), each backwards."""
+    tokens = " ".join(dict.fromkeys(tokenize(normalize_text(title + "\n" + summary))))
+    if not tokens:
+        return ""
+    skeletons = dict.fromkeys(skeleton_words(tokens)[::-1].split(" "))
+    skeletons.pop("", None)
+    return " ".join((tokens[::-1], *(SKELETON_MARK + k for k in skeletons)))
+
+
+def index_story(conn: Tx, story_id: int, title: str, summary: str) -> None:
+    """Put a story in the search index (inside the transaction that stores it)."""
+    if getattr(conn, "postgres", False):
+        conn.execute(f"INSERT INTO {SEARCH_TABLE} (id, words) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                     (story_id, search_words(title, summary)))
+        return
+    conn.execute(f"INSERT INTO {SEARCH_TABLE}(rowid, words) VALUES (?, ?)", (story_id, search_words(title, summary)))
+
+
+def unindex_stories(conn: Tx, rows: Iterable[Sequence]) -> None:
+    """Take stories (id, title, summary) out of the search index, before they are deleted
+    (inside the transaction that deletes them)."""
+    if getattr(conn, "postgres", False):
+        conn.execute(f"DELETE FROM {SEARCH_TABLE} WHERE id = ANY(?)", ([r[0] for r in rows],))
+        return
+    conn.executemany(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, words) VALUES ('delete', ?, ?)",
+                     [(r[0], search_words(r[1], r[2])) for r in rows])
+
+
+def narrowable(word: str) -> bool:
+    """Whether FTS5's tokenizer reads `word` as one token, as Raqib does (letters and
+    digits it knows: Latin and Arabic)."""
+    return bool(word) and all(c < "\u0250" or "\u0620" <= c <= "\u06ff" for c in word) and word.isalnum()
+
+
+def _fts_query(any_of: Sequence[Sequence[SearchWord]]) -> str:
+    groups = []
+    for words in any_of:
+        parts = [f'"{SKELETON_MARK if w.skeleton else ""}{w.text[::-1]}"' + ("" if w.whole else " *") for w in words]
+        groups.append("(" + " AND ".join(parts) + ")")
+    return " OR ".join(groups)
+
+
+def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list]:
+    """The FTS5 query of `_fts_query` said with LIKE over a PostgreSQL row's words (each
+    word a space-separated token, backwards): a token starting with the word backwards
+    (`' ' || words LIKE '% drow%'`), or exactly it for a `whole` word. The same superset:
+    the matcher decides. `narrowable` words hold no LIKE wildcard."""
+    groups, params = [], []
+    for words in any_of:
+        parts = []
+        for w in words:
+            token = (SKELETON_MARK if w.skeleton else "") + w.text[::-1]
+            parts.append("(' ' || f.words || ' ') LIKE ?")
+            params.append(f"% {token} %" if w.whole else f"% {token}%")
+        groups.append("(" + " AND ".join(parts) + ")")
+    return " OR ".join(groups), params
+
+
+class DeskReads(Database):
+    """The desk's reads and the search index's writes (see the module)."""
+
+    def _after_migration(self, name: str, conn: Tx) -> None:
+        if name == "006_story_search":
+            into = f"INSERT INTO {SEARCH_TABLE} (id, words)" if self.postgres else \
+                f"INSERT INTO {SEARCH_TABLE}(rowid, words)"
+            last = 0
+            while True:  # every stored story, in batches
+                rows = conn.execute("SELECT id, title, summary FROM stories WHERE id > ? ORDER BY id LIMIT ?",
+                                    (last, _BATCH)).fetchall()
+                if not rows:
+                    break
+                conn.executemany(f"{into} VALUES (?, ?)",
+                                 [(r[0], search_words(r[1], r[2])) for r in rows])
+                last = rows[-1][0]
+        super()._after_migration(name, conn)
+
+    def has_search_index(self) -> bool:
+        if self.postgres:
+            return bool(self._scalar(f"SELECT to_regclass('{SEARCH_TABLE}') IS NOT NULL"))
+        return bool(self._scalar("SELECT COUNT(*) FROM sqlite_master WHERE name=?", (SEARCH_TABLE,)))
+
+    def first_id_since(self, since: float | None) -> int:
+        """The smallest id of a story fetched at or after `since` (0 for none given; past
+        the last id when there is none)."""
+        if since is None:
+            return 0
+        # Through the index on fetched: the rows of the window alone, not every older id first.
+        indexed = "" if self.postgres else " INDEXED BY stories_fetched"
+        first = self._scalar(f"SELECT MIN(id) FROM stories{indexed} WHERE fetched >= ?", (since,))
+        if first is None:
+            return (self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
+        return int(first)
+
+    def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], since: float | None = None,
+                          source: str | None = None, limit: int = 500, *,
+                          before: int | None = None) -> list[dict] | None:
+        """Stories that may match: those holding every word of one of the alternatives
+        (see the module), fetched since `since`, from feed `source`, with an id below
+        `before`; newest first, at most `limit`. None when this store cannot narrow (no
+        index); the caller then reads `recent_stories` and lets the matcher decide."""
+        if not any_of or not all(any_of) or not all(narrowable(w.text) for ws in any_of for w in ws):
+            return None
+        if not self.has_search_index():
+            return None
+        if self.postgres:
+            match, params = _like_query(any_of)
+            sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f JOIN stories s ON s.id = f.rowid "
+                   f"WHERE ({match}) AND f.rowid >= ?")
+            sql = sql.replace("f.rowid", "f.id")
+            params.append(self.first_id_since(since))
+        else:
+            sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f CROSS JOIN stories s ON s.id = f.rowid "
+                   f"WHERE {SEARCH_TABLE} MATCH ? AND f.rowid >= ?")
+            params = [_fts_query(any_of), self.first_id_since(since)]
+        if before is not None:
+            sql += " AND f.rowid < ?"
+            params.append(before)
+        if since is not None:
+            sql += " AND s.fetched >= ?"
+            params.append(since)
+        if source is not None:
+            sql += " AND s.feed = ?"
+            params.append(source)
+        sql += " ORDER BY f.rowid DESC LIMIT ?"
+        params.append(limit)
+        return self._query(sql.replace("f.rowid", "f.id") if self.postgres else sql, params)
+
+    def recent_stories(self, *, since: float | None = None, source: str | None = None, limit: int = 500,
+                       before: int | None = None) -> list[dict]:
+        """Stories fetched since `since` (from `source`, with an id below `before`), newest first."""
+        sql = f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id >= ?"
+        params: list = [self.first_id_since(since)]
+        if before is not None:
+            sql += " AND s.id < ?"
+            params.append(before)
+        if since is not None:
+            sql += " AND s.fetched >= ?"
+            params.append(since)
+        if source is not None:
+            sql += " AND s.feed = ?"
+            params.append(source)
+        sql += " ORDER BY s.id DESC LIMIT ?"
+        params.append(limit)
+        return self._query(sql, params)
+
+    def window_stories(self, since: float, until: float | None = None) -> Iterator[tuple]:
+        """Stories fetched in [since, until), oldest first (a cluster's first story before
+        its copies), as tuples in the order of `STORY_COLUMNS`."""
+        sql = f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id >= ? AND s.fetched >= ?"
+        params: list = [self.first_id_since(since), since]
+        if until is not None:
+            sql += " AND s.fetched < ?"
+            params.append(until)
+        try:
+            yield from self.conn.execute(sql + " ORDER BY s.id", params)
+        except self.errors as exc:
+            raise self._error(exc, "database read failed") from exc
+
+    def earlier_members(self, clusters: Sequence[int], before: int) -> list[tuple]:
+        """Members of these clusters with an id below `before` (stored before a window),
+        oldest first, as tuples in the order of `STORY_COLUMNS`."""
+        out: list[tuple] = []
+        ids = sorted(set(clusters))
+        try:
+            for i in range(0, len(ids), _BATCH):
+                chunk = ids[i:i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                out += self.conn.execute(f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.cluster IN ({marks}) "
+                                         f"AND s.id < ?", (*chunk, before)).fetchall()
+        except self.errors as exc:
+            raise self._error(exc, "database read failed") from exc
+        return sorted(out)
+
+    def count_window(self, since: float, until: float | None = None) -> int:
+        """Stories fetched in [since, until)."""
+        if until is None:
+            return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (since,)))
+        return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ? AND fetched < ?", (since, until)))
+
+    def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[dict]]:
+        """Every stored member of these clusters, first first: id, feed, url, published, fetched."""
+        out: dict[int, list[dict]] = {}
+        ids = list(dict.fromkeys(clusters))
+        for i in range(0, len(ids), _BATCH):
+            chunk = ids[i:i + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(f"SELECT cluster, id, feed, url, published, fetched FROM stories "
+                                   f"WHERE cluster IN ({marks}) ORDER BY id", chunk):
+                out.setdefault(row.pop("cluster"), []).append(row)
+        return out
+
+    def story_sources(self) -> list[str]:
+        """The feeds that have stories stored, by name."""
+        return [r["feed"] for r in self._query("SELECT DISTINCT feed FROM stories ORDER BY feed")]

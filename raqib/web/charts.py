@@ -1,0 +1,98 @@
+"""Charts drawn on the server as SVG geometry: no script, no library, nothing fetched.
+
+The templates turn these records into `<svg>` elements with presentation attributes
+only (x, y, width, height, points), since the page's Content-Security-Policy allows no
+inline style. Every number is rounded to 0.1 so a page stays small.
+
+- `bars(counts)`: one bar per bucket, left to right in time (the chart keeps `dir="ltr"`
+  inside a right-to-left page: time runs left to right on every axis we draw); a bucket
+  with nothing still has its bar, of height 0, so 168 hours are 168 rects.
+- `sparkline(counts)`: a polyline through one point per bucket.
+- `timeline(times)`: one dot per outlet along the span from the first copy to the last.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    label: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    bars: tuple[Bar, ...]
+    peak: int
+    total: int
+
+
+def bars(counts: Sequence[int], labels: Sequence[str] = (), *, width: int = 672, height: int = 60) -> BarChart:
+    """A bar per count, scaled to the largest; `labels` become each bar's tooltip."""
+    n = max(len(counts), 1)
+    step = width / n
+    peak = max(counts, default=0)
+    out = []
+    for i, count in enumerate(counts):
+        h = 0.0 if not peak else max(round(height * count / peak, 1), 1.0 if count else 0.0)
+        out.append(Bar(x=round(i * step, 1), y=round(height - h, 1), width=round(max(step - 1, 1), 1),
+                       height=h, count=count, label=labels[i] if i < len(labels) else ""))
+    return BarChart(width=width, height=height, bars=tuple(out), peak=peak, total=sum(counts))
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    width: int
+    height: int
+    points: str
+    last: tuple[float, float]
+    total: int
+
+
+def sparkline(counts: Sequence[int], *, width: int = 140, height: int = 24) -> Sparkline:
+    n = len(counts)
+    peak = max(counts, default=0) or 1
+    pad = 2.0
+    coords = [(round(pad + (width - 2 * pad) * (i / max(n - 1, 1)), 1),
+               round(height - pad - (height - 2 * pad) * c / peak, 1)) for i, c in enumerate(counts)]
+    if not coords:
+        coords = [(pad, height - pad)]
+    return Sparkline(width=width, height=height, points=" ".join(f"{x},{y}" for x, y in coords),
+                     last=coords[-1], total=sum(counts))
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    label: str
+    offset: float  # seconds after the first copy
+
+
+@dataclass(frozen=True)
+class Timeline:
+    width: int
+    height: int
+    dots: tuple[Dot, ...]
+    span: float  # seconds from the first copy to the last
+
+
+def timeline(times: Sequence[float], labels: Sequence[str], *, width: int = 900, height: int = 72) -> Timeline:
+    """Dots along [first, last] (a single copy sits at the start)."""
+    if not times:
+        return Timeline(width=width, height=height, dots=(), span=0.0)
+    first, last = min(times), max(times)
+    span = last - first
+    pad = 48.0  # room for a label centred under the first and the last dot
+    dots = tuple(Dot(x=round(pad + (width - 2 * pad) * ((t - first) / span if span else 0.0), 1),
+                     label=labels[i] if i < len(labels) else "", offset=t - first)
+                 for i, t in enumerate(times))
+    return Timeline(width=width, height=height, dots=dots, span=span)
+
