@@ -121,16 +121,19 @@ class RoleKeeper:
 
     async def close(self) -> None:
         for role in sorted(self.held):
-            await self._lose(role)
+            await self._lose(role, stopping=True)
         try:
             await self.locks.close()
         except Exception:  # noqa: BLE001 - closing a broken connection; the server frees the locks anyway
             log.exception("closing the role-lock connection failed")
 
-    async def _lose(self, role: str) -> None:
+    async def _lose(self, role: str, *, stopping: bool = False) -> None:
         self.held.discard(role)
         self.changed.set()
-        log.warning("role given up role=%s", role)
+        if stopping:  # a node stopping hands its roles on: nothing is wrong
+            log.info("role released role=%s", role)
+        else:
+            log.warning("role given up role=%s", role)
         await self._call(self.on_loss, role)
         try:
             await self.locks.release(role)
