@@ -426,8 +426,12 @@ class Matcher:
 
     # -- matching -------------------------------------------------------------------------
 
-    def match(self, title: str, summary: str = "") -> list[Match]:
-        """The matches of every watchlist that fires on this story (see module rules)."""
+    def _found(self, title: str, summary: str = "") -> tuple[
+            dict[int, list[_Hit]], dict[int, list[_Hit]], list[Field | None],
+            dict[int, list[tuple[str, list[_Hit]]]]] | None:
+        """Scan the story once: the plan and regex hits, the fields scanned, and per watchlist
+        slot the terms that matched with their hits (None when nothing matched at all).
+        `match` and `explain` decide from this the same way."""
         plan_hits: dict[int, list[_Hit]] = {}
         regex_hits: dict[int, list[_Hit]] = {}
         fields: list[Field | None] = [None, None]  # title, summary
@@ -436,7 +440,7 @@ class Matcher:
         if summary:
             self._scan(1, summary, plan_hits, regex_hits, fields)
         if not plan_hits and not regex_hits:
-            return []
+            return None
         if self._owner:  # hits of another compound spelling are the term's own
             for sub in [pid for pid in plan_hits if pid in self._owner]:
                 plan_hits.setdefault(self._owner[sub], []).extend(plan_hits.pop(sub))
@@ -462,6 +466,14 @@ class Matcher:
                 for rule in self._generic_terms[index]:
                     for label, hit in self._rule_hits(rule, plan_hits, regex_hits):
                         found.setdefault(index, []).append((label, [hit]))
+        return plan_hits, regex_hits, fields, found
+
+    def match(self, title: str, summary: str = "") -> list[Match]:
+        """The matches of every watchlist that fires on this story (see module rules)."""
+        scanned = self._found(title, summary)
+        if scanned is None:
+            return []
+        plan_hits, regex_hits, fields, found = scanned
         # (watchlist name, field, start, end, term, watchlist index): sorted, then Match.
         rows: set[tuple[str, int, int, int, str, int]] = set()
         names, checks = self._names, self._checks
@@ -498,31 +510,10 @@ class Matcher:
         that stopped the others (an `exclude` term that matched, or no `require` term).
         It scans the story as `match` does and is as fast when nothing matches; it is a
         separate path so that `match` itself pays nothing for it (`raqib try` uses it)."""
-        plan_hits: dict[int, list[_Hit]] = {}
-        regex_hits: dict[int, list[_Hit]] = {}
-        fields: list[Field | None] = [None, None]
-        if title:
-            self._scan(0, title, plan_hits, regex_hits, fields)
-        if summary:
-            self._scan(1, summary, plan_hits, regex_hits, fields)
-        if not plan_hits and not regex_hits:
+        scanned = self._found(title, summary)
+        if scanned is None:
             return []
-        if self._owner:
-            for sub in [pid for pid in plan_hits if pid in self._owner]:
-                plan_hits.setdefault(self._owner[sub], []).extend(plan_hits.pop(sub))
-        found: dict[int, list[tuple[str, list[_Hit]]]] = {}
-        for pid, hits in plan_hits.items():
-            for index, label in self._term_refs.get(pid, ()):
-                found.setdefault(index, []).append((label, hits))
-        generic: set[int] = set()
-        for pid in plan_hits:
-            generic.update(self._generic_by_plan.get(pid, ()))
-        for rid in regex_hits:
-            generic.update(self._generic_by_regex.get(rid, ()))
-        for index in generic:
-            for rule in self._generic_terms[index]:
-                for label, hit in self._rule_hits(rule, plan_hits, regex_hits):
-                    found.setdefault(index, []).append((label, [hit]))
+        plan_hits, regex_hits, fields, found = scanned
 
         def spans(name: str, entries: list[tuple[str, list[_Hit]]]) -> tuple[Match, ...]:
             rows: set[tuple[int, int, int, str]] = set()
