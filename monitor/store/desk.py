@@ -183,44 +183,23 @@ class DeskReads(Database):
             return None
         if self.postgres:
             match, params = _like_query(any_of)
-            sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f JOIN stories s ON s.id = f.rowid "
-                   f"WHERE ({match}) AND f.rowid >= ?")
-            sql = sql.replace("f.rowid", "f.id")
+            sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f JOIN stories s ON s.id = f.id "
+                   f"WHERE ({match}) AND f.id >= ?")
             params.append(self.first_id_since(since))
         else:
             sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f CROSS JOIN stories s ON s.id = f.rowid "
                    f"WHERE {SEARCH_TABLE} MATCH ? AND f.rowid >= ?")
             params = [_fts_query(any_of), self.first_id_since(since)]
-        if before is not None:
-            sql += " AND f.rowid < ?"
-            params.append(before)
-        if since is not None:
-            sql += " AND s.fetched >= ?"
-            params.append(since)
-        if source is not None:
-            sql += " AND s.feed = ?"
-            params.append(source)
-        sql += " ORDER BY f.rowid DESC LIMIT ?"
-        params.append(limit)
-        return self._query(sql.replace("f.rowid", "f.id") if self.postgres else sql, params)
+        more, more_params = _newest_first("f.id" if self.postgres else "f.rowid", before=before, since=since,
+                                          source=source, limit=limit)
+        return self._query(sql + more, params + more_params)
 
     def recent_stories(self, *, since: float | None = None, source: str | None = None, limit: int = 500,
                        before: int | None = None) -> list[dict]:
         """Stories fetched since `since` (from `source`, with an id below `before`), newest first."""
-        sql = f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id >= ?"
-        params: list = [self.first_id_since(since)]
-        if before is not None:
-            sql += " AND s.id < ?"
-            params.append(before)
-        if since is not None:
-            sql += " AND s.fetched >= ?"
-            params.append(since)
-        if source is not None:
-            sql += " AND s.feed = ?"
-            params.append(source)
-        sql += " ORDER BY s.id DESC LIMIT ?"
-        params.append(limit)
-        return self._query(sql, params)
+        more, more_params = _newest_first("s.id", before=before, since=since, source=source, limit=limit)
+        return self._query(f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id >= ?" + more,
+                           [self.first_id_since(since), *more_params])
 
     def window_stories(self, since: float, until: float | None = None) -> Iterator[tuple]:
         """Stories fetched in [since, until), oldest first (a cluster's first story before
@@ -271,3 +250,23 @@ class DeskReads(Database):
     def story_sources(self) -> list[str]:
         """The feeds that have stories stored, by name."""
         return [r["feed"] for r in self._query("SELECT DISTINCT feed FROM stories ORDER BY feed")]
+
+
+def _newest_first(id_column: str, *, before: int | None, since: float | None, source: str | None,
+                  limit: int) -> tuple[str, list]:
+    """The filters and order that search candidates and recent stories share: an id below
+    `before`, fetched since `since`, from `source`; newest first, at most `limit`."""
+    sql = ""
+    params: list[object] = []
+    if before is not None:
+        sql += f" AND {id_column} < ?"
+        params.append(before)
+    if since is not None:
+        sql += " AND s.fetched >= ?"
+        params.append(since)
+    if source is not None:
+        sql += " AND s.feed = ?"
+        params.append(source)
+    sql += f" ORDER BY {id_column} DESC LIMIT ?"
+    params.append(limit)
+    return sql, params
