@@ -6,12 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sql
 
+from monitor.config import FeedConfig
 from monitor.store import Store
 from monitor.store.desk import SearchWord
 from raqib.cli import main
@@ -24,13 +24,6 @@ TABLES = {"feeds": "name", "stories": "id", "cluster_watchlists": "cluster, watc
           "personal_terms": "channel, destination, term", "feed_days": "feed, day"}
 
 
-@dataclass(frozen=True)
-class FeedCfg:
-    name: str
-    url: str
-    interval: float | None = None
-    enabled: bool = True
-
 
 def single_node(db: Path) -> None:
     """A SQLite installation after weeks of work: feeds with state, clusters, pruned
@@ -38,7 +31,7 @@ def single_node(db: Path) -> None:
     every state."""
     store = Store(db)
     try:
-        store.sync_feeds([FeedCfg("aj", "https://aj.test/rss", 300.0), FeedCfg("bbc", "https://bbc.test/rss")])
+        store.sync_feeds([FeedConfig("aj", "https://aj.test/rss", 300.0), FeedConfig("bbc", "https://bbc.test/rss")])
         store.update_feed("aj", etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT", next_poll=1e9 + 0.5,
                           failures=3, healthy=0, last_error="503", avg_interval=812.25, items_seen=40)
         now = time.time()

@@ -4,23 +4,15 @@ Tests named `test_pg_*` are about what only PostgreSQL does: leases shared by no
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Iterator
 
 import pytest
 import sql
 
+from monitor.config import FeedConfig
 from monitor.errors import StoreError
 from monitor.store import Store
 from tests.pg import postgres_url
-
-
-@dataclass(frozen=True)
-class FeedCfg:
-    name: str
-    url: str
-    interval: float | None = None
-    enabled: bool = True
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -71,19 +63,19 @@ def test_schema_is_current_and_names_its_backend(store, database):
 
 
 def test_feeds_follow_the_config_and_their_state_reads_back_typed(store):
-    store.sync_feeds([FeedCfg("a", "https://a.test/rss", 300.0), FeedCfg("b", "https://b.test/rss")])
+    store.sync_feeds([FeedConfig("a", "https://a.test/rss", 300.0), FeedConfig("b", "https://b.test/rss")])
     store.update_feed("a", etag='"x"', next_poll=1234.5, failures=2, healthy=0, last_success=99.25)
     a = store.feed("a")
     assert a is not None
     assert (a["etag"], a["next_poll"], a["failures"], a["healthy"], a["interval"]) == ('"x"', 1234.5, 2, 0, 300.0)
     assert [f["name"] for f in store.due_feeds(2000.0)] == ["b", "a"]
-    store.sync_feeds([FeedCfg("b", "https://b2.test/rss")])  # a removed, b moved
+    store.sync_feeds([FeedConfig("b", "https://b2.test/rss")])  # a removed, b moved
     feeds = {f["name"]: f for f in store.feeds()}
     assert feeds["a"]["enabled"] == 0 and feeds["a"]["disabled_reason"] == "removed from config"
     assert feeds["b"]["url"] == "https://b2.test/rss"
     assert store.add_feeds([("c", "https://c.test"), ("d", "https://b2.test/rss")]) == ["c"]
     assert not store.add_feed("c", "https://other.test")
-    assert {f["name"] for f in store.feeds_as_configured([FeedCfg("z", "https://z.test")])} >= {"z", "c"}
+    assert {f["name"] for f in store.feeds_as_configured([FeedConfig("z", "https://z.test")])} >= {"z", "c"}
     assert store.next_due() == 0
 
 
@@ -183,7 +175,7 @@ def test_a_failed_unit_of_work_leaves_nothing(store):
 
 
 def test_readonly_opening_reads_and_refuses_writes(store, database):
-    store.sync_feeds([FeedCfg("a", "https://a.test/rss")])
+    store.sync_feeds([FeedConfig("a", "https://a.test/rss")])
     ro = Store(database, readonly=True)
     try:
         assert [f["name"] for f in ro.feeds()] == ["a"]
@@ -198,7 +190,7 @@ def test_readonly_opening_reads_and_refuses_writes(store, database):
 def test_pg_due_feeds_are_leased_to_one_node_until_the_lease_ends_or_is_released(pg):
     a, b = Store(pg, node="a"), Store(pg, node="b")
     try:
-        a.sync_feeds([FeedCfg(f"f{i}", f"https://f{i}.test") for i in range(10)])
+        a.sync_feeds([FeedConfig(f"f{i}", f"https://f{i}.test") for i in range(10)])
         mine = {f["name"] for f in a.claim_due_feeds(100.0, limit=6, lease=60.0)}
         theirs = {f["name"] for f in b.claim_due_feeds(100.0, lease=60.0)}
         assert len(mine) == 6 and len(theirs) == 4 and not mine & theirs
