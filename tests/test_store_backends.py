@@ -42,7 +42,7 @@ def story(store: Store, feed: str, guid: str, *, cluster: int | None = None, fet
         store.insert_story(conn, {"id": sid, "feed": feed, "guid": guid, "url": f"https://x.test/{guid}",
                                   "canonical_url": f"https://x.test/{guid}", "title": title, "summary": "ملخص",
                                   "published": None, "fetched": fetched or time.time(),
-                                  "cluster": cluster or sid, "dedup_kind": "new" if cluster is None else "copy"})
+                                  "cluster": cluster or sid, "event": cluster or sid, "dedup_kind": "new" if cluster is None else "copy"})
     return sid
 
 
@@ -85,9 +85,10 @@ def test_story_ids_are_never_reused_after_pruning(store):
     assert store.known_guids("f", ["g1", "g2", "g3"]) == {"g1", "g2"}
     with store.transaction() as conn:
         assert store.cluster_feeds(conn, first) == ["f", "f"]
-        assert store.cluster_lead(conn, first)["id"] == first
+        assert store.event_feeds(conn, first) == ["f", "f"]
+        assert store.event_lead(conn, first)["id"] == first
         store.add_cluster_watchlists(conn, first, ["wl", "wl"])
-        assert store.cluster_watchlists(conn, first) == {"wl"}
+        assert store.event_watchlists(conn, first) == {"wl"}
     assert store.story_counts()["clusters"] == 1
     assert len(list(store.stories_since(0))) == 2
     pruned = store.prune(stories_before=100.0, outbox_before=100.0)

@@ -106,27 +106,9 @@ class StoryTable(Database):
         conn.executemany("INSERT OR IGNORE INTO cluster_watchlists VALUES (?, ?)",
                          [(cluster, name) for name in watchlists])
 
-    def cluster_watchlists(self, conn: Tx, cluster: int) -> set[str]:
-        return {r[0] for r in conn.execute("SELECT watchlist FROM cluster_watchlists WHERE cluster=?",
-                                           (cluster,))}
-
-    def cluster_feeds(self, conn: Tx, cluster: int, since: float | None = None) -> list[str]:
-        """The feeds of a cluster's members, first first, one per member (repeats kept);
-        with `since`, only members fetched since then."""
-        if since is None:
-            rows = conn.execute("SELECT feed FROM stories WHERE cluster=? ORDER BY id", (cluster,))
-        else:
-            rows = conn.execute("SELECT feed FROM stories WHERE cluster=? AND fetched >= ? ORDER BY id",
-                                (cluster, since))
-        return [r[0] for r in rows]
-
-    def cluster_lead(self, conn: Tx, cluster: int) -> dict | None:
-        """A cluster's first story: id, feed, title, summary, url, published."""
-        row = conn.execute("SELECT id, feed, title, summary, url, published FROM stories "
-                           "WHERE cluster=? ORDER BY id LIMIT 1", (cluster,)).fetchone()
-        if row is None:
-            return None
-        return dict(zip(("id", "feed", "title", "summary", "url", "published"), row, strict=True))
+    def cluster_feeds(self, conn: Tx, cluster: int) -> list[str]:
+        """The feeds of a cluster's members, first first, one per member (repeats kept)."""
+        return [r[0] for r in conn.execute("SELECT feed FROM stories WHERE cluster=? ORDER BY id", (cluster,))]
 
     def event_watchlists(self, conn: Tx, event: int) -> set[str]:
         """The watchlists any story of this event matched."""
