@@ -26,6 +26,9 @@ class Story:
     summary: str = ""
     published: datetime | None = None
     fetched: datetime | None = None
+    # the article's main text, paragraphs separated by one blank line: what the feed itself
+    # carried (content:encoded, an Atom content) or the page behind `url`; "" until read
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,10 @@ class Match:
 
     watchlist: str
     term: str
-    field: str  # "title" | "summary"
+    field: str  # "title" | "summary" | "body"
     start: int
     end: int
+    paragraph: int = 0  # in the body: the paragraph the hit is in, from 1; 0 in the title and summary
 
 
 @dataclass(frozen=True)
