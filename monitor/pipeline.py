@@ -22,6 +22,26 @@ oldest first,
               been carried by `outlets` distinct feeds within `within` minutes (copies
               and other outlets' own words alike).
 
+Reading the article (`fulltext`, the feed's mode: auto | always | never). Between steps 2
+and 3 each new story gets its `BodyState` (monitor/store/articles.py):
+- the feed carried the article (`Story.body` from content:encoded or an Atom content, or
+  under `auto` a description of `LONG_SUMMARY_WORDS` words or more): matched at once,
+  body and all;
+- a copy whose cluster has text (read, carried or copied) takes it and is matched at
+  once, never fetching; a copy whose cluster's page is being read waits for it
+  (`joined`); a copy of the same URL, or of a cluster whose page failed, is never
+  fetched again: it is matched on its own text;
+- any other story under `auto`/`always` is stored `waiting`: nothing is matched or
+  routed yet, and `IngestResult.to_read` names it, for the node's article queue
+  (monitor/reading.py) to read its page.
+`settle` takes the page's text (or the reason there is none) and does steps 3-6 then, for
+the story and the members of its cluster waiting on it; `expire` does them on the feed's
+text when the wait ran out (the story is `late`: a page that comes afterwards is still
+matched, and its alerts are only those not already queued, since an outbox row is one per
+cluster, watchlist, destination and kind). Every such step moves the story's state only
+from the state it expects, inside the transaction that writes its rows: a page and a
+timeout racing each other act once.
+
 Nothing here does network I/O; the store is the only side effect.
 
 Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread (the
@@ -46,19 +66,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
 from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .models import Match, Story, alert_payload
-from .store import Store
+from .store import BodyState, Store
+from .store.articles import MAX_BODY
+from .store.desk import reindex_story
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
 PERSONAL_PREFIX = "personal:"
+LONG_SUMMARY_WORDS = 150  # a description this long is the article itself (`fulltext: auto`)
+FULLTEXT_MODES = ("auto", "always", "never")
 
 
 class WatchlistSource(Protocol):
@@ -79,6 +103,8 @@ class IngestResult:
     alerts: int = 0
     matches: int = 0
     new_times: list[float] = field(default_factory=list)
+    held: int = 0  # stored, waiting for their article's page before matching
+    to_read: list[tuple[int, str]] = field(default_factory=list)  # (story id, page URL) to read
 
 
 @dataclass(frozen=True)
@@ -89,7 +115,7 @@ class RouteSettings:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A story clustered and matched, ready to be written."""
+    """A story clustered and matched (unless it waits for its page), ready to be written."""
     story: Story
     story_id: int
     now: float
@@ -98,6 +124,29 @@ class _Plan:
     kind: str
     matches: int
     fired: dict[str, list[Match]]
+    body_state: str = BodyState.NONE
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """A stored story moving to `state` (from one of `leaving`), matched again if `rematch`."""
+    row: dict
+    story: Story
+    state: str
+    leaving: tuple[str, ...]
+    body: str | None  # the text to store (None: keep what it has)
+    reason: str | None
+    fired: dict[str, list[Match]]
+    matches: int
+    first_routing: bool  # nothing was routed for it before (it was held)
+
+
+def wants_page(story: Story, mode: str) -> bool:
+    """Whether a story's page is worth reading under the feed's `fulltext` mode: not when
+    the feed carried the article (its body, or under `auto` a long description)."""
+    if mode not in ("auto", "always") or not story.url or story.body:
+        return False
+    return mode == "always" or len(story.summary.split()) < LONG_SUMMARY_WORDS
 
 
 class Pipeline:
@@ -128,16 +177,16 @@ class Pipeline:
         self._last_id = max(self._last_id, self.store.next_story_id() - 1) + 1
         return self._last_id
 
-    def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
+    def ingest(self, feed: str, stories: Sequence[Story], *, fulltext: str = "never") -> IngestResult:
         result = IngestResult(seen=len(stories))
         if stories:
-            self._ingest(feed, stories, result)
+            self._ingest(feed, stories, result, fulltext)
         if self.on_ingest:
             self.on_ingest(result)
         return result
 
     async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
-                              run: Callable[..., Awaitable[Any]]) -> IngestResult:
+                              run: Callable[..., Awaitable[Any]], *, fulltext: str = "never") -> IngestResult:
         """`ingest`, its store calls awaited through `run` (see the module docstring)."""
         result = IngestResult(seen=len(stories))
         if stories:
@@ -151,8 +200,9 @@ class Pipeline:
                     try:
                         ids, others = await run(self._begin, len(fresh))
                         self._catch_up(others)
-                        plans = [self._prepare(story, story_id, matcher)
-                                 for story, story_id in zip(fresh, ids, strict=True)]
+                        placed = [self._dedup(story, story_id) for story, story_id in zip(fresh, ids, strict=True)]
+                        texts = await run(self.store.cluster_texts, self._copied_clusters(placed, fulltext))
+                        plans = self._plans(placed, matcher, fulltext, texts)
                         writing = True  # from here the write call gives the lock back
                         await run(self._write_all, plans, watchlists, result)
                     finally:
@@ -211,7 +261,7 @@ class Pipeline:
         finally:
             self.store.release_ingest_lock()
 
-    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
+    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never") -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
@@ -221,7 +271,9 @@ class Pipeline:
         ids, others = self._begin(len(fresh))
         try:
             self._catch_up(others)
-            plans = [self._prepare(story, story_id, matcher) for story, story_id in zip(fresh, ids, strict=True)]
+            placed = [self._dedup(story, story_id) for story, story_id in zip(fresh, ids, strict=True)]
+            texts = self.store.cluster_texts(self._copied_clusters(placed, fulltext))
+            plans = self._plans(placed, matcher, fulltext, texts)
         except BaseException:
             self.store.release_ingest_lock()
             raise
@@ -240,8 +292,8 @@ class Pipeline:
             out.append(story)
         return out
 
-    def _prepare(self, story: Story, story_id: int, matcher) -> _Plan:
-        """Steps 2-3, no store call: the story's cluster and what it matched."""
+    def _dedup(self, story: Story, story_id: int) -> _Plan:
+        """Step 2, no store call: the story's cluster and event (matched later, `_plans`)."""
         now = self.clock()
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      published=story.published or _dt(now))
@@ -249,47 +301,188 @@ class Pipeline:
         link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
                                source=story.feed, published=story.published or _dt(now))
         event = int(link.event)  # EventGrouper logs every link with its score and terms
-        fired: dict[str, list[Match]] = {}
-        matches = matcher.match(story.title, story.summary)
-        for m in matches:
-            fired.setdefault(m.watchlist, []).append(m)
-        return _Plan(story, story_id, now, cluster, event, verdict.kind, len(matches), fired)
+        return _Plan(story, story_id, now, cluster, event, verdict.kind, 0, {})
+
+    @staticmethod
+    def _copied_clusters(placed: Sequence[_Plan], fulltext: str) -> list[int]:
+        """The clusters whose article text copies may take (none when pages are not read)."""
+        if fulltext not in ("auto", "always"):
+            return []
+        return [p.cluster for p in placed if p.kind != "new" and wants_page(p.story, fulltext)]
+
+    def _plans(self, placed: Sequence[_Plan], matcher, fulltext: str,
+               texts: dict[int, tuple[str, str]]) -> list[_Plan]:
+        """Step 3 for each placed story: its body state, then what it matched (nothing yet
+        when it waits for a page). Stories of this same batch count as known clusters."""
+        texts = dict(texts)
+        plans = []
+        for p in placed:
+            state, body = self._body_state(p, fulltext, texts)
+            story = p.story if body == p.story.body else replace(p.story, body=body)
+            if state in (BodyState.WAITING, BodyState.FEED) or (state == BodyState.COPIED and body):
+                texts.setdefault(p.cluster, (state, body))
+            fired: dict[str, list[Match]] = {}
+            matches: list[Match] = []
+            if state not in BodyState.HELD:
+                matches = _match(matcher, story)
+                for m in matches:
+                    fired.setdefault(m.watchlist, []).append(m)
+            plans.append(replace(p, story=story, matches=len(matches), fired=fired, body_state=state))
+        return plans
+
+    @staticmethod
+    def _body_state(p: _Plan, fulltext: str, texts: dict[int, tuple[str, str]]) -> tuple[str, str]:
+        """(state, body) of a new story: see the module docstring."""
+        story = p.story
+        if story.body:
+            return BodyState.FEED, story.body
+        if not wants_page(story, fulltext):
+            return (BodyState.FEED if fulltext in ("auto", "always") and story.url else BodyState.NONE), ""
+        if p.kind != "new":
+            state, text = texts.get(p.cluster, (BodyState.NONE, ""))
+            if state in BodyState.HAS_TEXT:
+                return (BodyState.COPIED, text) if text else (BodyState.NONE, "")
+            if state == BodyState.WAITING:
+                return BodyState.JOINED, ""
+            if state == BodyState.FAILED or p.kind == "same":  # never the same page twice
+                return BodyState.NONE, ""
+        return BodyState.WAITING, ""
 
     def _write(self, plan: _Plan, watchlists: dict, result: IngestResult) -> None:
-        """Steps 4-6: the story, its routes and outbox rows, in one transaction."""
-        story, story_id, now, cluster, event, fired = (plan.story, plan.story_id, plan.now, plan.cluster,
-                                                       plan.event, plan.fired)
+        """Steps 4-6: the story, its routes and outbox rows, in one transaction (the story
+        alone while it waits for its page)."""
+        story, story_id, now, cluster, event = plan.story, plan.story_id, plan.now, plan.cluster, plan.event
         canon = canonical_url(story.url) if story.url else ""
+        held = plan.body_state in BodyState.HELD
         with self.store.transaction() as conn:
             self.store.insert_story(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
                 "fetched": now, "cluster": cluster, "event": event, "dedup_kind": plan.kind,
+                "body": story.body[:MAX_BODY], "body_state": plan.body_state,
             })
             self.seen_id = max(self.seen_id, story_id)
-            self.store.add_cluster_watchlists(conn, cluster, fired)
-            sources = _distinct(self.store.cluster_feeds(conn, cluster))
-            for name, wl_matches in fired.items():
-                wl = watchlists.get(name)
-                if wl is None or wl.when == "spread":
-                    continue
-                payload = _payload(story, wl, wl_matches, sources)
-                for channel, destination in self.destinations(wl):
-                    if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
-                                          watchlist=name, cluster=cluster, story_id=story_id,
-                                          payload=payload, now=now, event=event):
-                        result.alerts += 1
-            if plan.kind != "new":  # ask editable channels to add the new source to what they sent
-                self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
-                                         throttle=self.settings.update_throttle)
-            if plan.kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
-                result.alerts += self._spread(conn, event, watchlists, fired, now)
+            if not held:
+                result.alerts += self._route(conn, story, story_id, cluster, event, plan.kind, plan.fired,
+                                             watchlists, now, first=True)
         result.new += 1
         result.matches += plan.matches
         if plan.kind != "new":
             result.duplicates += 1
+        if held:
+            result.held += 1
+            if plan.body_state == BodyState.WAITING:
+                result.to_read.append((story_id, story.url))
         result.new_times.append(story.published.timestamp() if story.published else now)
+
+    def _route(self, conn, story: Story, story_id: int, cluster: int, event: int, kind: str,
+               fired: dict[str, list[Match]], watchlists: dict, now: float, *, first: bool) -> int:
+        """Steps 4-6 inside the caller's transaction; the alerts queued. `first`: the story
+        was never routed before (later, only watchlists the body adds can queue anything)."""
+        alerts = 0
+        self.store.add_cluster_watchlists(conn, cluster, fired)
+        sources = _distinct(self.store.cluster_feeds(conn, cluster))
+        for name, wl_matches in fired.items():
+            wl = watchlists.get(name)
+            if wl is None or wl.when == "spread":
+                continue
+            payload = _payload(story, wl, wl_matches, sources)
+            for channel, destination in self.destinations(wl):
+                if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
+                                      watchlist=name, cluster=cluster, story_id=story_id,
+                                      payload=payload, now=now, event=event):
+                    alerts += 1
+        if first and kind != "new":  # ask editable channels to add the new source to what they sent
+            self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
+                                     throttle=self.settings.update_throttle)
+        if kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
+            alerts += self._spread(conn, event, watchlists, fired, now)
+        return alerts
+
+    async def settle(self, story_id: int, body: str, reason: str,
+                     run: Callable[..., Awaitable[Any]]) -> int:
+        """A story's page came (`body`) or failed for good (`reason`): match the story and
+        the members of its cluster waiting on it, and queue what they fire; the alerts queued."""
+        return await self._advance(story_id, body=body, reason=reason, run=run)
+
+    async def expire(self, story_id: int, run: Callable[..., Awaitable[Any]],
+                     reason: str = "") -> int:
+        """A story's wait ran out: match it (and its cluster's members waiting on it) on the
+        feed's text; its page may still come (`late`). The alerts queued."""
+        return await self._advance(story_id, body=None, reason=reason, run=run)
+
+    async def _advance(self, story_id: int, *, body: str | None, reason: str,
+                       run: Callable[..., Awaitable[Any]]) -> int:
+        row = await run(self.store.story_for_article, story_id)
+        if row is None:
+            return 0
+        matcher = self.registry.matcher
+        watchlists = {w.name: w for w in self.registry.watchlists}
+        steps = [step for r in (row, *row["members"])
+                 if (step := self._step(r, r is row, body, reason, matcher)) is not None]
+        if not steps:
+            return 0
+        result = IngestResult()
+        await run(self._write_steps, steps, watchlists, result)
+        if self.on_ingest:
+            self.on_ingest(result)
+        return result.alerts
+
+    def _step(self, row: dict, own: bool, body: str | None, reason: str, matcher) -> _Settled | None:
+        """What a page (`body`: text, or "" when it failed) or an expired wait (`body` None)
+        does to one stored story (`own`: the story whose page it is)."""
+        state = row["body_state"]
+        story = Story(feed=row["feed"], guid=row["guid"], url=row["url"], title=row["title"],
+                      summary=row["summary"], body=row["body"] or "",
+                      published=_dt(row["published"]) if row["published"] else None)
+        if body is None:  # the wait ran out: the held are matched on the feed's text
+            if state not in BodyState.HELD or (not own and state != BodyState.JOINED):
+                return None
+            return self._settled(row, story, BodyState.LATE, BodyState.HELD, None, reason or None, matcher,
+                                 first=True)
+        if body:
+            new = BodyState.READ if own else BodyState.COPIED
+            if own and state not in (BodyState.WAITING, BodyState.LATE):
+                return None
+            return self._settled(row, replace(story, body=body), new, BodyState.OPEN, body, None, matcher,
+                                 first=state in BodyState.HELD)
+        if own:  # failed: the held are matched on the feed's text; a late one was already
+            if state not in BodyState.OPEN:
+                return None
+            return self._settled(row, story, BodyState.FAILED, BodyState.OPEN, None, reason, matcher,
+                                 first=state in BodyState.HELD, rematch=state in BodyState.HELD)
+        if state != BodyState.JOINED:  # another member reads a page of its own, or was matched
+            return None
+        return self._settled(row, story, BodyState.NONE, (BodyState.JOINED,), None,
+                             f"its copy's page: {reason}", matcher, first=True)
+
+    @staticmethod
+    def _settled(row: dict, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
+                 reason: str | None, matcher, *, first: bool, rematch: bool = True) -> _Settled:
+        fired: dict[str, list[Match]] = {}
+        matches = _match(matcher, story) if rematch else []
+        for m in matches:
+            fired.setdefault(m.watchlist, []).append(m)
+        return _Settled(row, story, state, leaving, body, reason, fired, len(matches), first)
+
+    def _write_steps(self, steps: Sequence[_Settled], watchlists: dict, result: IngestResult) -> None:
+        """Each step in its own transaction: the state moved (or nothing, when another path
+        moved it first), the text stored and indexed, and what it fires routed."""
+        for step in steps:
+            row, story = step.row, step.story
+            now = self.clock()
+            with self.store.transaction() as conn:
+                if not self.store.set_body(conn, row["id"], state=step.state, leaving=step.leaving,
+                                           body=step.body, reason=step.reason):
+                    continue
+                if step.body is not None and step.body != row["body"]:
+                    reindex_story(conn, row["id"], row["title"], row["summary"], row["body"] or "",
+                                  step.body[:MAX_BODY])
+                result.alerts += self._route(conn, story, row["id"], int(row["cluster"]), int(row["event"]),
+                                             row["dedup_kind"], step.fired, watchlists, now,
+                                             first=step.first_routing)
+            result.matches += step.matches
 
     def destinations(self, wl) -> list[tuple[str, str]]:
         """Where one watchlist's alerts go: notify entries, subscribers, and the console."""
@@ -320,8 +513,9 @@ class Pipeline:
             if first is None:
                 continue
             lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
-                         summary=first["summary"], published=_dt(first["published"]) if first["published"] else None)
-            rematch = [m for m in self.registry.matcher.match(lead.title, lead.summary) if m.watchlist == name]
+                         summary=first["summary"], published=_dt(first["published"]) if first["published"] else None,
+                         body=first.get("body") or "")
+            rematch = [m for m in _match(self.registry.matcher, lead) if m.watchlist == name]
             payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
@@ -336,6 +530,13 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str])
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
         watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related)
+
+
+def _match(matcher, story: Story) -> list[Match]:
+    """What a story fires: its title, summary and (when read) its article text."""
+    if story.body:
+        return matcher.match(story.title, story.summary, story.body)
+    return matcher.match(story.title, story.summary)
 
 
 def _dt(ts: float) -> datetime:

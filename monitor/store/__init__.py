@@ -10,6 +10,7 @@ together from one module per table family, each stating its own rules:
                   translation, its migrations;
 - `feeds`         `feeds`: fetch state, schedule, health;
 - `stories`       `stories` and `cluster_watchlists`;
+- `articles`      the article text of each story (`stories.body`) and its `BodyState`;
 - `desk`          `story_search` (the search index) and the reads of `raqib try`, `raqib
                   search` and the web page;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
@@ -28,6 +29,7 @@ small named values, which today holds only the write probe of `ping`.
 """
 from __future__ import annotations
 
+from .articles import ArticleTable, BodyState
 from .db import MIGRATIONS, Database, DatabaseLock
 from .desk import DeskReads, SearchWord, unindex_stories
 from .feeds import FeedTable
@@ -38,13 +40,14 @@ from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "AdvisoryLocks", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks", "SearchWord",
-           "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "AdvisoryLocks", "BodyState", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks",
+           "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, NodeTable, DeskReads, WebViews, Database):
+class Store(FeedTable, StoryTable, ArticleTable, OutboxTable, SubscriptionTables, NodeTable, DeskReads, WebViews,
+            Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 
     def counts(self, now: float) -> dict[str, int]:
@@ -77,6 +80,7 @@ class Store(FeedTable, StoryTable, OutboxTable, SubscriptionTables, NodeTable, D
             doomed = ("FROM stories WHERE cluster IN (SELECT cluster FROM stories GROUP BY cluster "
                       "HAVING MAX(fetched) < ?) AND id NOT IN (SELECT story_id FROM outbox "
                       f"WHERE state IN ('{PENDING}', '{SENDING}', '{DEAD}'))")
-            unindex_stories(conn, conn.execute(f"SELECT id, title, summary {doomed}", (stories_before,)).fetchall())
+            unindex_stories(conn, conn.execute(f"SELECT id, title, summary, body {doomed}",
+                                               (stories_before,)).fetchall())
             stories = conn.execute(f"DELETE {doomed}", (stories_before,)).rowcount
         return {"stories": stories, "outbox": sent}

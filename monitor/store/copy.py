@@ -77,7 +77,8 @@ def copy_database(source: Store, target: Store, *, replace: bool = False, batch:
                     if table == "stories":
                         at = {c: i for i, c in enumerate(columns)}
                         for r in rows:
-                            index_story(out, r[at["id"]], r[at["title"]] or "", r[at["summary"]] or "")
+                            index_story(out, r[at["id"]], r[at["title"]] or "", r[at["summary"]] or "",
+                                        r[at["body"]] or "" if "body" in at else "")
                     n += len(rows)
                     if progress:
                         progress(table, n)

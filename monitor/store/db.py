@@ -208,6 +208,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         polls INTEGER NOT NULL DEFAULT 0
     )
     """),
+    # the article behind each story (issue: read the whole story): its main text, how it
+    # was got (`body_state`, see monitor/store/articles.py) and why not; per feed, whether
+    # pages are read (`fulltext`) and whether the admins were told its pages give no text
+    ("010_story_body", """
+    ALTER TABLE stories ADD COLUMN body TEXT NOT NULL DEFAULT '';
+    ALTER TABLE stories ADD COLUMN body_state TEXT NOT NULL DEFAULT '';
+    ALTER TABLE stories ADD COLUMN body_reason TEXT;
+    CREATE INDEX IF NOT EXISTS stories_body_open ON stories (body_state, fetched)
+        WHERE body_state IN ('waiting', 'joined', 'late');
+    ALTER TABLE feeds ADD COLUMN fulltext TEXT NOT NULL DEFAULT 'auto';
+    ALTER TABLE feeds ADD COLUMN fulltext_flagged INTEGER NOT NULL DEFAULT 0
+    """),
 ]
 
 Tx = Any  # the handle `transaction()` yields: a sqlite3 connection or a PgConnection, opaque to callers

@@ -75,10 +75,10 @@ class SearchWord:
     skeleton: bool = False
 
 
-def search_words(title: str, summary: str) -> str:
+def search_words(title: str, summary: str, body: str = "") -> str:
     """A story's row in the search index: its distinct tokens and their distinct
-    skeletons (marked), each backwards."""
-    tokens = " ".join(dict.fromkeys(tokenize(normalize_text(title + "\n" + summary))))
+    skeletons (marked), each backwards; the article's words too once it was read."""
+    tokens = " ".join(dict.fromkeys(tokenize(normalize_text(title + "\n" + summary + "\n" + body))))
     if not tokens:
         return ""
     skeletons = dict.fromkeys(skeleton_words(tokens)[::-1].split(" "))
@@ -86,23 +86,34 @@ def search_words(title: str, summary: str) -> str:
     return " ".join((tokens[::-1], *(SKELETON_MARK + k for k in skeletons)))
 
 
-def index_story(conn: Tx, story_id: int, title: str, summary: str) -> None:
+def index_story(conn: Tx, story_id: int, title: str, summary: str, body: str = "") -> None:
     """Put a story in the search index (inside the transaction that stores it)."""
+    words = search_words(title, summary, body)
     if getattr(conn, "postgres", False):
         conn.execute(f"INSERT INTO {SEARCH_TABLE} (id, words) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                     (story_id, search_words(title, summary)))
+                     (story_id, words))
         return
-    conn.execute(f"INSERT INTO {SEARCH_TABLE}(rowid, words) VALUES (?, ?)", (story_id, search_words(title, summary)))
+    conn.execute(f"INSERT INTO {SEARCH_TABLE}(rowid, words) VALUES (?, ?)", (story_id, words))
+
+
+def reindex_story(conn: Tx, story_id: int, title: str, summary: str, old_body: str, body: str) -> None:
+    """A story's index row again, now that its article text came (inside the transaction
+    that stores the text): the contentless SQLite index forgets a row by its old words."""
+    if getattr(conn, "postgres", False):
+        conn.execute(f"UPDATE {SEARCH_TABLE} SET words=? WHERE id=?", (search_words(title, summary, body), story_id))
+        return
+    unindex_stories(conn, [(story_id, title, summary, old_body)])
+    index_story(conn, story_id, title, summary, body)
 
 
 def unindex_stories(conn: Tx, rows: Iterable[Sequence]) -> None:
-    """Take stories (id, title, summary) out of the search index, before they are deleted
-    (inside the transaction that deletes them)."""
+    """Take stories (id, title, summary[, body]) out of the search index, before they are
+    deleted (inside the transaction that deletes them)."""
     if getattr(conn, "postgres", False):
         conn.execute(f"DELETE FROM {SEARCH_TABLE} WHERE id = ANY(?)", ([r[0] for r in rows],))
         return
     conn.executemany(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, words) VALUES ('delete', ?, ?)",
-                     [(r[0], search_words(r[1], r[2])) for r in rows])
+                     [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
 
 
 def narrowable(word: str) -> bool:
@@ -149,7 +160,7 @@ class DeskReads(Database):
                 if not rows:
                     break
                 conn.executemany(f"{into} VALUES (?, ?)",
-                                 [(r[0], search_words(r[1], r[2])) for r in rows])
+                                 [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
                 last = rows[-1][0]
         super()._after_migration(name, conn)
 

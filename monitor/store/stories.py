@@ -80,7 +80,7 @@ class StoryTable(Database):
         conn.execute("INSERT INTO feed_days (feed, day, stories) VALUES (?, ?, 1) "
                      "ON CONFLICT (feed, day) DO UPDATE SET stories = feed_days.stories + 1",
                      (row["feed"], int(row["fetched"] // 86400)))
-        index_story(conn, story_id, row.get("title") or "", row.get("summary") or "")
+        index_story(conn, story_id, row.get("title") or "", row.get("summary") or "", row.get("body") or "")
         return story_id
 
     def cluster_sources(self, cluster: int) -> list[dict]:
@@ -127,12 +127,13 @@ class StoryTable(Database):
         return [r[0] for r in rows]
 
     def event_lead(self, conn: Tx, event: int) -> dict | None:
-        """An event's first story still stored: id, cluster, feed, title, summary, url, published."""
-        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published FROM stories "
+        """An event's first story still stored: id, cluster, feed, title, summary, url,
+        published, body."""
+        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published, body FROM stories "
                            "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published"), row, strict=True))
+        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published", "body"), row, strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
