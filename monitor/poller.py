@@ -9,7 +9,8 @@ expire, after which another node polls the feed. At stop, the daemon gives back 
 leases of polls cut short (`release_feeds`). `Poller.poll_feed` reads top to bottom:
 
     load state → conditional GET → 304/unchanged → parse (in a worker process, under
-    `parse_deadline`) → pipeline → store fetch state, health and the next due time
+    `parse_deadline`) → pipeline → pages to read handed on (`on_articles`, never waited
+    for) → store fetch state, health and the next due time
 
 Failures never escape a feed: they are recorded on the feed's row (failures, last_error),
 the next poll backs off exponentially with full jitter (or as `Retry-After` says), a 410
@@ -55,6 +56,7 @@ class HealthSettings:
 
 HealthHook = Callable[[str, bool, str], None]  # (feed name, healthy, reason)
 PollHook = Callable[[str, str, float], None]  # (feed name, outcome, seconds)
+ArticleHook = Callable[[str, str, list], None]  # (feed name, feed URL, [(story id, page URL)])
 
 
 class Poller:
@@ -66,7 +68,8 @@ class Poller:
                  on_poll: PollHook | None = None,
                  max_in_flight: int = 200, allow_private: bool = False,
                  parse_deadline: float = 60.0, parser: ParsePool | None = None,
-                 db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0) -> None:
+                 db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0,
+                 on_articles: ArticleHook | None = None) -> None:
         self.store = store
         self.db = db
         self.fetcher = fetcher
@@ -76,6 +79,7 @@ class Poller:
         self.clock = clock
         self.on_health = on_health
         self.on_poll = on_poll
+        self.on_articles = on_articles  # pages to read (monitor.reading); None: feeds' text alone
         self.max_in_flight = max_in_flight
         self.allow_private = allow_private  # may feeds added at run time reach private addresses?
         self.parse_deadline = parse_deadline
@@ -191,7 +195,10 @@ class Poller:
                 ttl = parsed.ttl_seconds
                 if parsed.title and not feed.get("title"):
                     changes["title"] = parsed.title
-                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db)
+                fulltext = (feed.get("fulltext") or "auto") if self.on_articles else "never"
+                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext)
+                if ingest.to_read and self.on_articles:
+                    self.on_articles(name, result.url or url, ingest.to_read)
                 if ingest.new:
                     changes["items_seen"] = (feed["items_seen"] or 0) + ingest.new
                     changes["last_new_item"] = self.clock()

@@ -33,14 +33,16 @@ class FeedTable(Database):
             # one read of the table, then writes only where something changed: a node
             # starting with 20,000 unchanged feeds writes nothing
             existing = {r[0]: r[1:] for r in conn.execute(
-                "SELECT name, configured_url, interval, enabled, disabled_reason, source FROM feeds").fetchall()}
+                "SELECT name, configured_url, interval, enabled, disabled_reason, source, fulltext "
+                "FROM feeds").fetchall()}
             configured = set()
             new: list[tuple] = []
             for f in feeds:
                 configured.add(f.name)
                 row = existing.get(f.name)
+                fulltext = getattr(f, "fulltext", None) or "auto"
                 if row is None:
-                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled)))
+                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled), fulltext))
                 elif row[0] != f.url:
                     # the user changed the URL: start afresh with it
                     conn.execute(
@@ -52,9 +54,11 @@ class FeedTable(Database):
                     conn.execute("UPDATE feeds SET interval=?, enabled=CASE WHEN disabled_reason "
                                  "IS NULL THEN ? ELSE enabled END WHERE name=?",
                                  (f.interval, int(f.enabled), f.name))
+                if row is not None and row[5] != fulltext:
+                    conn.execute("UPDATE feeds SET fulltext=? WHERE name=?", (fulltext, f.name))
             if new:
-                conn.executemany("INSERT INTO feeds (name, url, configured_url, interval, enabled, next_poll) "
-                                 "VALUES (?, ?, ?, ?, ?, 0)", new)
+                conn.executemany("INSERT INTO feeds (name, url, configured_url, interval, enabled, fulltext, "
+                                 "next_poll) VALUES (?, ?, ?, ?, ?, ?, 0)", new)
             for name, row in existing.items():
                 if row[4] == "config" and name not in configured and not (
                         row[2] == 0 and row[3] == "removed from config"):
