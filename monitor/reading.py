@@ -26,6 +26,7 @@ Every store call goes through `run` (the store thread).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
@@ -92,14 +93,12 @@ class ArticleQueue:
         task = asyncio.get_running_loop().create_task(self._read(story_id, url, feed, feed_url),
                                                       name=f"article-{story_id}")
         self._tasks[story_id] = task
-        task.add_done_callback(self._done)
+        task.add_done_callback(functools.partial(self._done, story_id))
         delay = max(0.0, stored + self.wait - self.clock())
         self._timers[story_id] = asyncio.get_running_loop().call_later(delay, self._spawn_expire, story_id, "")
 
-    def _done(self, task: asyncio.Task) -> None:
-        for sid, t in list(self._tasks.items()):
-            if t is task:
-                del self._tasks[sid]
+    def _done(self, story_id: int, task: asyncio.Task) -> None:
+        self._tasks.pop(story_id, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("article task failed error=%r", task.exception())
 
