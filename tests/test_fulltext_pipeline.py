@@ -1,0 +1,130 @@
+"""Stories that wait for their article's page: held, settled with the page's text, or
+matched on the feed's text when the wait runs out; copies take their cluster's text."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sql
+
+from monitor.dedup import Clusterer
+from monitor.match import Matcher
+from monitor.models import Story
+from monitor.pipeline import Pipeline
+from monitor.store import BodyState, Store
+from monitor.store.worker import inline
+from monitor.watchlists import Term, Watchlist
+
+T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
+TITLE = "الكرملين يعلن نتائج اجتماع مجلس الأمن الروسي بشأن الوضع على الحدود"
+LEAD = "عقد مجلس الأمن الروسي اجتماعا طارئا الخميس برئاسة الرئيس لبحث التطورات الأخيرة"
+BODY = ("عقد مجلس الأمن الروسي اجتماعا طارئا الخميس.\n\n"
+        "وقال المتحدث إن الاجتماع تناول الوضع الأمني.\n\n"
+        "وأضاف أن القوات تواصل عملياتها في مقاطعة كورسك الحدودية منذ أسابيع.")
+
+KURSK = Watchlist(name="kursk", title="كورسك", terms=(Term(text="كورسك"),))
+KREMLIN = Watchlist(name="kremlin", title="الكرملين", terms=(Term(text="الكرملين"),))
+
+
+class Registry:
+    def __init__(self, watchlists):
+        self.watchlists = list(watchlists)
+        self.matcher = Matcher(self.watchlists)
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def story(feed: str, guid: str, *, title: str = TITLE, summary: str = LEAD, url: str | None = None,
+          body: str = "", minutes: int = 0) -> Story:
+    return Story(feed=feed, guid=guid, url=url or f"https://{feed}.example/{guid}", title=title, summary=summary,
+                 published=T0 + timedelta(minutes=minutes), body=body)
+
+
+def pipeline(watchlists=(KURSK, KREMLIN)):
+    store = Store(memory=True)
+    return Pipeline(store, Registry(watchlists), Clusterer(), channels=("console",),
+                    clock=Clock(T0.timestamp())), store
+
+
+def alerts(store):
+    return sql.rows(store, "SELECT watchlist, story_id, kind, payload FROM outbox WHERE kind='story' ORDER BY id")
+
+
+def state(store, story_id):
+    return sql.rows(store, "SELECT body_state, body, body_reason FROM stories WHERE id=?", (story_id,))[0]
+
+
+async def test_a_story_waits_for_its_page_and_alerts_on_a_name_only_in_the_body():
+    p, store = pipeline()
+    result = p.ingest("agency", [story("agency", "1")], fulltext="auto")
+    assert result.to_read == [(1, "https://agency.example/1")] and result.held == 1
+    assert alerts(store) == []  # nothing routed while the page is read
+    assert state(store, 1)["body_state"] == BodyState.WAITING
+    queued = await p.settle(1, BODY, "", inline)
+    rows = alerts(store)
+    assert sorted(r["watchlist"] for r in rows) == ["kremlin", "kursk"] and queued == 2
+    kursk = next(r for r in rows if r["watchlist"] == "kursk")
+    assert '"field": "body"' in kursk["payload"] and '"paragraph": 3' in kursk["payload"]
+    assert state(store, 1)["body_state"] == BodyState.READ and "كورسك" in state(store, 1)["body"]
+
+
+async def test_when_the_wait_runs_out_the_feed_text_alerts_and_a_late_page_adds_only_what_is_new():
+    p, store = pipeline()
+    p.ingest("agency", [story("agency", "1")], fulltext="auto")
+    assert await p.expire(1, inline) == 1  # the title names the Kremlin
+    assert [r["watchlist"] for r in alerts(store)] == ["kremlin"]
+    assert state(store, 1)["body_state"] == BodyState.LATE
+    assert await p.settle(1, BODY, "", inline) == 1  # كورسك, only in the body, still alerts
+    assert [r["watchlist"] for r in alerts(store)] == ["kremlin", "kursk"]  # the Kremlin not twice
+    assert await p.expire(1, inline) == 0 and await p.settle(1, BODY, "", inline) == 0  # each acts once
+
+
+async def test_a_page_that_fails_leaves_the_story_matched_on_its_feed_text_with_the_reason():
+    p, store = pipeline()
+    p.ingest("agency", [story("agency", "1")], fulltext="always")
+    assert await p.settle(1, "", "page not found (HTTP 404)", inline) == 1
+    assert [r["watchlist"] for r in alerts(store)] == ["kremlin"]
+    assert dict(state(store, 1)) == {"body_state": BodyState.FAILED, "body": "",
+                                     "body_reason": "page not found (HTTP 404)"}
+
+
+async def test_a_copy_waits_for_its_clusters_page_and_takes_its_text_without_reading_one():
+    p, store = pipeline()
+    p.ingest("agency", [story("agency", "1")], fulltext="auto")
+    copy = p.ingest("paper", [story("paper", "7", title="عاجل | " + TITLE, minutes=5)], fulltext="auto")
+    assert copy.to_read == [] and state(store, 2)["body_state"] == BodyState.JOINED
+    await p.settle(1, BODY, "", inline)
+    assert state(store, 2)["body_state"] == BodyState.COPIED and state(store, 2)["body"] == BODY
+    assert sorted(r["watchlist"] for r in alerts(store)) == ["kremlin", "kursk"]  # one alert a cluster
+    later = p.ingest("tv", [story("tv", "3", title=TITLE + " - تلفزيون", minutes=9)], fulltext="auto")
+    assert later.to_read == [] and state(store, 3)["body_state"] == BodyState.COPIED  # read before: copied
+
+
+async def test_a_known_story_or_a_known_page_is_never_read_again():
+    p, store = pipeline()
+    p.ingest("agency", [story("agency", "1")], fulltext="auto")
+    await p.settle(1, "", "timed out after 30 s", inline)
+    again = p.ingest("agency", [story("agency", "1")], fulltext="auto")
+    assert again.new == 0 and again.to_read == []
+    same_page = p.ingest("wire", [story("wire", "x", url="https://agency.example/1", minutes=3)], fulltext="auto")
+    assert same_page.new == 1 and same_page.to_read == []
+
+
+def test_what_the_feed_carries_is_matched_at_once():
+    p, store = pipeline()
+    carried = p.ingest("agency", [story("agency", "1", body=BODY)], fulltext="auto")
+    assert carried.to_read == [] and state(store, 1)["body_state"] == BodyState.FEED
+    assert sorted(r["watchlist"] for r in alerts(store)) == ["kremlin", "kursk"]
+    long_lead = " ".join(["كلمة"] * 160)
+    auto = p.ingest("paper", [story("paper", "2", title="خبر عن الطقس في الرياض", summary=long_lead)],
+                    fulltext="auto")
+    always = p.ingest("tv", [story("tv", "3", title="خبر عن الأسواق في دبي", summary=long_lead)],
+                      fulltext="always")
+    never = p.ingest("web", [story("web", "4", title="خبر عن الرياضة في القاهرة")], fulltext="never")
+    assert (auto.to_read, [sid for sid, _ in always.to_read], never.to_read) == ([], [3], [])
+    assert state(store, 4)["body_state"] == BodyState.NONE
