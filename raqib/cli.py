@@ -30,7 +30,7 @@ from typing import Sequence, TextIO
 from alerts.channel import build_channel
 from monitor.errors import ConfigError, RaqibError, StoreError
 
-from .feedhealth import ago, format_feeds_table
+from .feedhealth import PAGES_DAYS, ago, format_feeds_table, with_pages
 from .logs import setup_logging
 
 DEFAULT_CONFIG = "raqib.yaml"
@@ -477,7 +477,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 known.setdefault(f.name, f.url)
             sys.stdout.write(export_opml(sorted(known.items())))
             return 0
-        print(format_feeds_table(store.feeds_as_configured(config.feeds), time.time()))
+        now = time.time()
+        pages = store.fulltext_health(now - PAGES_DAYS * 86400.0)
+        print(format_feeds_table(with_pages(store.feeds_as_configured(config.feeds), pages), now))
         return 0
     finally:
         store.close()

@@ -7,6 +7,11 @@ Rules (one reading for both):
 - Marks make trouble stand out in a column: ✗ disabled, !! unhealthy, ! failing.
 - "every" is the feed's usual interval between new items, in minutes, once known.
 - The last error is the poll's own message, else why items were left out.
+- Full text (`pages`), over the stories of the last `PAGES_DAYS` days whose article page
+  was asked for: the share read, the median length of what was read, and the newest
+  reason a page gave no text ("pages 92%, 2,340 chars; last: no article text on the
+  page"); "-" when none was asked for (the feed carries its articles, or `fulltext:
+  never`). A feed whose pages all gave no text lately is flagged ("no text!").
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 DISABLED, UNHEALTHY, FAILING, NEW, OK = "disabled", "unhealthy", "failing", "new", "ok"
+PAGES_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,27 @@ class FeedHealth:
     every_minutes: float | None
     last_error: str
     last_error_at: float | None
+    pages: str = "-"  # full text in words (see the module docstring)
+    pages_rate: float | None = None  # the share of pages read
+    pages_chars: int | None = None  # the median length of what was read
+    pages_problem: str = ""  # the newest reason a page gave no text
+
+
+def pages_in_words(stats: dict | None, flagged: bool = False) -> str:
+    """A feed's full-text figures (`Store.fulltext_health`, one feed's entry) in words."""
+    if not stats or not stats.get("tried"):
+        return "-"
+    out = f"pages {stats['rate'] * 100:.0f}%"
+    if stats.get("median_chars"):
+        out += f", {stats['median_chars']:,} chars"
+    if stats.get("problem"):
+        out += f"; last: {stats['problem']}"
+    return ("no text! " if flagged else "") + out
 
 
 def feed_health(f: dict) -> FeedHealth:
-    """One row of the feeds table (a dict as `Store.feeds()` returns) in words."""
+    """One row of the feeds table (a dict as `Store.feeds()` returns, with its full-text
+    figures under `pages` when read) in words."""
     if not f["enabled"]:
         status, mark = DISABLED, "✗"
         state = "DISABLED" + (f" ({f['disabled_reason']})" if f["disabled_reason"] else "")
@@ -53,7 +76,10 @@ def feed_health(f: dict) -> FeedHealth:
         bad_items=bad, last_success=f["last_success"], failures=f["failures"], items=f["items_seen"],
         every_minutes=f["avg_interval"] / 60 if f["avg_interval"] else None,
         last_error=f["last_error"] or f.get("bad_item_error") or "",
-        last_error_at=f.get("last_error_at") if f["last_error"] else None)
+        last_error_at=f.get("last_error_at") if f["last_error"] else None,
+        pages=pages_in_words(f.get("pages"), bool(f.get("fulltext_flagged"))),
+        pages_rate=(f.get("pages") or {}).get("rate"), pages_chars=(f.get("pages") or {}).get("median_chars"),
+        pages_problem=(f.get("pages") or {}).get("problem") or "")
 
 
 def ago(ts: float, now: float) -> str:
@@ -67,10 +93,15 @@ def ago(ts: float, now: float) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
+def with_pages(feeds: Sequence[dict], stats: dict[str, dict]) -> list[dict]:
+    """The feed rows with their full-text figures (`Store.fulltext_health`) under `pages`."""
+    return [{**f, "pages": stats.get(f["name"])} for f in feeds]
+
+
 def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
     """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out,
     and a feed being polled right now by one of several nodes says which."""
-    header = ("", "feed", "state", "last success", "failures", "items", "every", "last error")
+    header = ("", "feed", "state", "last success", "failures", "items", "every", "full text", "last error")
     rows = [header]
     for f in feeds:
         h = feed_health(f)
@@ -79,6 +110,6 @@ def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
         if f.get("leased_by") and (f.get("leased_until") or 0) > now:  # PostgreSQL: the node polling it
             state += f", polling on {f['leased_by']}"
         rows.append((h.mark, h.name, state, ago(h.last_success or 0, now), str(h.failures), str(h.items),
-                     every, h.last_error[:70]))
+                     every, h.pages[:70], h.last_error[:70]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)

@@ -66,6 +66,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_failures": ("الإخفاقات", "Failures"),
     "col_items": ("العناصر", "Items"),
     "col_every": ("كل", "Every"),
+    "col_pages": ("النص الكامل", "Full text"),
+    "chars": ("حرفًا", "characters"),
     "col_per_day": ("القصص يومياً (14 يوماً)", "Stories a day (14 days)"),
     "col_error": ("آخر خطأ", "Last error"),
     "state_ok": ("يعمل", "ok"),

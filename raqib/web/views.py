@@ -29,7 +29,7 @@ from monitor.models import Match, Watchlist
 from monitor.pipeline import PERSONAL_PREFIX
 from monitor.store import Store
 
-from ..feedhealth import FeedHealth, feed_health
+from ..feedhealth import PAGES_DAYS, FeedHealth, feed_health, with_pages
 from . import charts
 
 HOUR, DAY = 3600.0, 86400.0
@@ -264,7 +264,7 @@ def feeds_page(store: Store, now: float) -> tuple[FeedLine, ...]:
     since = (now // DAY) * DAY - (SPARK_DAYS - 1) * DAY
     per_day = store.stories_per_day(since, SPARK_DAYS)
     out = []
-    for row in store.feeds():
+    for row in with_pages(store.feeds(), store.fulltext_health(now - PAGES_DAYS * DAY)):
         health = feed_health(row)
         spark = charts.sparkline(per_day.get(row["name"], [0] * SPARK_DAYS))
         out.append(FeedLine(health=health, title=one_line(row.get("title") or "", 120), spark=spark,
