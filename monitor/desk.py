@@ -118,6 +118,13 @@ class StoryHit:
     matches: tuple[Match, ...] = ()
     terms: tuple[str, ...] = ()
     outlets: tuple[str, ...] = ()
+    body: str = ""  # the article's text when it was read (not in the JSON output: it is long)
+
+
+def _without_bodies(hits: list) -> list:
+    for h in hits:
+        (h["story"] if "story" in h else h).pop("body", None)
+    return hits
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,8 @@ class TryReport:
         """The report as JSON-ready data (`raqib try --json`): the fields above, problems
         as {file, line, message, text}."""
         out = asdict(replace(self, problems=()))
+        _without_bodies(out["hits"])
+        _without_bodies(out["dropped"])
         out["problems"] = [{"file": p.file, "line": p.line, "message": p.message, "text": str(p)}
                            for p in self.problems]
         return out
@@ -175,7 +184,9 @@ class SearchResult:
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data (`raqib search --json`)."""
-        return asdict(self)
+        out = asdict(self)
+        _without_bodies(out["hits"])
+        return out
 
 
 # -- try ------------------------------------------------------------------------------------
@@ -201,7 +212,7 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
     read = 0
     for row in rows:
         read += 1
-        verdicts = explain(row[3], row[4])
+        verdicts = explain(*_fields(row))
         if not verdicts:
             continue
         cluster = row[1]
@@ -226,7 +237,7 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
     older = {cluster for _, cluster in (*fired, *dropped) if cluster < first}
     if older:
         for row in store.earlier_members(sorted(older), first):
-            for v in explain(row[3], row[4]):
+            for v in explain(*_fields(row)):
                 if v.fired:
                     fired.pop((v.watchlist, row[1]), None)
                     dropped.pop((v.watchlist, row[1]), None)
@@ -271,7 +282,17 @@ def _days(days: float) -> float:
 def _hit(row: Sequence, watchlist: str, matches: Sequence[Match]) -> StoryHit:
     return StoryHit(id=row[0], cluster=row[1], feed=row[2], title=row[3], summary=row[4], url=row[5],
                     published=row[6], fetched=row[7], watchlist=watchlist, matches=tuple(matches),
-                    terms=tuple(dict.fromkeys(m.term for m in matches)))
+                    terms=tuple(dict.fromkeys(m.term for m in matches)), body=_body(row))
+
+
+def _body(row: Sequence) -> str:
+    return (row[8] or "") if len(row) > 8 else ""
+
+
+def _fields(row: Sequence) -> tuple[str, ...]:
+    """What a stored story is matched on: title, summary and, once read, its article text."""
+    body = _body(row)
+    return (row[3], row[4], body) if body else (row[3], row[4])
 
 
 def _with_outlets(hit: StoryHit, members: dict[int, list[dict]]) -> StoryHit:
@@ -393,7 +414,7 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
             batch = store.recent_stories(since=since, source=source, before=before, limit=size)
         for row in batch:
             scanned += 1
-            matches = matcher.match(row["title"], row["summary"])
+            matches = matcher.match(*_fields(_row(row)))
             if matches:
                 found.append(_hit(_row(row), "", matches))
                 if len(found) > limit:
@@ -412,7 +433,7 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
 
 def _row(row: dict) -> tuple:
     return (row["id"], row["cluster"], row["feed"], row["title"], row["summary"], row["url"], row["published"],
-            row["fetched"])
+            row["fetched"], row.get("body") or "")
 
 
 __all__ = ["Dropped", "SearchResult", "StoryHit", "TryReport", "parse_query", "query_words", "search_stories",

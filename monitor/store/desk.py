@@ -56,7 +56,7 @@ from ..normalize import normalize_text, skeleton_words, tokenize
 from .db import Database, Tx
 
 SEARCH_TABLE = "story_search"
-STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched"
+STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched, s.body"
 _BATCH = 500
 
 
