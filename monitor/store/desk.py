@@ -57,6 +57,7 @@ from .db import Database, Tx
 
 SEARCH_TABLE = "story_search"
 STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched, s.body"
+_OLD_STORY_COLUMNS = STORY_COLUMNS.replace("s.body", "'' AS body")  # a database not yet upgraded (read-only)
 _BATCH = 500
 
 
@@ -164,6 +165,14 @@ class DeskReads(Database):
                 last = rows[-1][0]
         super()._after_migration(name, conn)
 
+    def _story_columns(self) -> str:
+        """`STORY_COLUMNS`, or on a database read before its upgrade (no article text yet)
+        the same with an empty body."""
+        known = getattr(self, "_body_column", None)
+        if known is None:
+            known = self._body_column = self._has_column("stories", "body")
+        return STORY_COLUMNS if known else _OLD_STORY_COLUMNS
+
     def has_search_index(self) -> bool:
         if self.postgres:
             return bool(self._scalar(f"SELECT to_regclass('{SEARCH_TABLE}') IS NOT NULL"))
@@ -194,11 +203,11 @@ class DeskReads(Database):
             return None
         if self.postgres:
             match, params = _like_query(any_of)
-            sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f JOIN stories s ON s.id = f.id "
+            sql = (f"SELECT {self._story_columns()} FROM {SEARCH_TABLE} f JOIN stories s ON s.id = f.id "
                    f"WHERE ({match}) AND f.id >= ?")
             params.append(self.first_id_since(since))
         else:
-            sql = (f"SELECT {STORY_COLUMNS} FROM {SEARCH_TABLE} f CROSS JOIN stories s ON s.id = f.rowid "
+            sql = (f"SELECT {self._story_columns()} FROM {SEARCH_TABLE} f CROSS JOIN stories s ON s.id = f.rowid "
                    f"WHERE {SEARCH_TABLE} MATCH ? AND f.rowid >= ?")
             params = [_fts_query(any_of), self.first_id_since(since)]
         more, more_params = _newest_first("f.id" if self.postgres else "f.rowid", before=before, since=since,
@@ -209,13 +218,13 @@ class DeskReads(Database):
                        before: int | None = None) -> list[dict]:
         """Stories fetched since `since` (from `source`, with an id below `before`), newest first."""
         more, more_params = _newest_first("s.id", before=before, since=since, source=source, limit=limit)
-        return self._query(f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id >= ?" + more,
+        return self._query(f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ?" + more,
                            [self.first_id_since(since), *more_params])
 
     def window_stories(self, since: float, until: float | None = None) -> Iterator[tuple]:
         """Stories fetched in [since, until), oldest first (a cluster's first story before
         its copies), as tuples in the order of `STORY_COLUMNS`."""
-        sql = f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id >= ? AND s.fetched >= ?"
+        sql = f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ? AND s.fetched >= ?"
         params: list = [self.first_id_since(since), since]
         if until is not None:
             sql += " AND s.fetched < ?"
@@ -234,7 +243,7 @@ class DeskReads(Database):
             for i in range(0, len(ids), _BATCH):
                 chunk = ids[i:i + _BATCH]
                 marks = ",".join("?" * len(chunk))
-                out += self.conn.execute(f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.cluster IN ({marks}) "
+                out += self.conn.execute(f"SELECT {self._story_columns()} FROM stories s WHERE s.cluster IN ({marks}) "
                                          f"AND s.id < ?", (*chunk, before)).fetchall()
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
