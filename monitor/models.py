@@ -54,6 +54,7 @@ class Term:
     near: tuple[str, ...] = ()
     within: int = 0
     line: int = 0
+    fields: tuple[str, ...] = ()  # `in:` where it may match ("title", "summary", "body"); () the watchlist's
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Watchlist:
     within_minutes: int = 0
     path: str = ""
     related: str = "reply"  # one of RELATED_MODES
+    fields: tuple[str, ...] = ()  # `in:` where its terms may match ("title", "summary", "body"); () everywhere
 
 
 @dataclass(frozen=True)
