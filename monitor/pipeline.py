@@ -250,7 +250,7 @@ class Pipeline:
                                source=story.feed, published=story.published or _dt(now))
         event = int(link.event)  # EventGrouper logs every link with its score and terms
         fired: dict[str, list[Match]] = {}
-        matches = matcher.match(story.title, story.summary)
+        matches = matcher.match(story.title, story.summary, story.body)
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
         return _Plan(story, story_id, now, cluster, event, verdict.kind, len(matches), fired)
@@ -335,7 +335,8 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str])
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
-        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related)
+        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related,
+        body=story.body)
 
 
 def _dt(ts: float) -> datetime:

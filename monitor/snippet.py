@@ -16,8 +16,8 @@ Snippets
 For each matched term, in the order of the matches (title, then lead, then body; by
 position), the sentence around the term's first hit:
 * The field is the first one the term was found in: the title, else the lead (the
-  feed's summary), else the body. A term whose first hit already sits inside an earlier
-  snippet gets none of its own (no sentence is shown twice).
+  feed's summary), else the body. Two terms whose first hits share a sentence get the
+  same snippet each; `distinct` keeps one of each for a reader.
 * A sentence runs from just after the previous sentence end to its own end. A sentence
   ends at `.`, `!`, `?`, `؟` or `…` followed by whitespace (so 3.5 and a URL's dots do
   not end one), and at a line break (a body paragraph never runs into the next).
@@ -85,20 +85,28 @@ def snippets(title: str, summary: str, body: str, matches: Sequence[Hit]) -> lis
         if m.term not in firsts and m.end > m.start and m.end <= len(texts.get(m.field, "")):
             firsts[m.term] = m
     out: list[dict] = []
-    shown: list[tuple[str, int, int]] = []  # (field, start, end) of each snippet's window
     for term, first in firsts.items():
         if len(out) >= SNIPPETS_MAX:
             break
-        if any(f == first.field and s <= first.start and first.end <= e for f, s, e in shown):
-            continue
         text = texts[first.field]
         start, end = sentence(text, first.start, first.end)
         start, end = window(text, start, end, first.start, first.end)
         spans = [(m.start, m.end) for m in matches if m.field == first.field and m.end > start and m.start < end]
         snippet_text, marks = _clean(text, start, end, spans)
-        shown.append((first.field, start, end))
         out.append({"term": term, "field": first.field, "paragraph": first.paragraph if first.field == "body" else 0,
                     "text": snippet_text, "marks": [list(span) for span in marks]})
+    return out
+
+
+def distinct(found: Sequence[dict]) -> list[dict]:
+    """The snippets with each (field, paragraph, text) once, first kept: what a reader sees."""
+    seen: set[tuple] = set()
+    out = []
+    for sn in found:
+        key = (sn.get("field"), sn.get("paragraph"), sn.get("text"))
+        if key not in seen:
+            seen.add(key)
+            out.append(sn)
     return out
 
 
