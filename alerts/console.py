@@ -10,6 +10,12 @@ shown with `monitor.display.one_line` (the link with `display_url`): whitespace 
 and line breaks become one space, bidi overrides and control characters are removed, so
 feed text can neither break the one-line format nor make a line display as something
 else.
+
+A story alert whose names are found past its title adds, under its line, one line per
+sentence around a name (`monitor.snippet`): two spaces, `↳`, where it was found («في
+المقدمة», «في نص الخبر، الفقرة 7»), a colon and the sentence, each name in bold on a
+terminal and between «» otherwise. These lines start with a space, so a script reading
+alert lines skips them by that.
 """
 from __future__ import annotations
 
@@ -17,15 +23,17 @@ import sys
 from datetime import datetime, timezone
 from typing import ClassVar, Sequence, TextIO
 
-from monitor.display import display_url, one_line
+from monitor.display import display_url, one_line, visible
 from monitor.models import Alert
 
 from .channel import Channel
-from .render import bounded, group_alerts
+from .render import bounded, group_alerts, marked, where
 
 
 class ConsoleChannel(Channel):
     name: ClassVar[str] = "console"
+    BOLD: ClassVar[tuple[str, str]] = ("\x1b[1m", "\x1b[0m")
+    QUOTED: ClassVar[tuple[str, str]] = ("«", "»")
 
     def __init__(self, section, store=None, stream: TextIO | None = None) -> None:
         self.stream = stream
@@ -49,9 +57,32 @@ class ConsoleChannel(Channel):
         parts.append(display_url(alert.url))
         return "  ".join(p for p in parts if p)
 
+    def snippet_lines(self, alert: Alert, terminal: bool = False) -> list[str]:
+        """The sentences around the names found past the title (module rules)."""
+        if alert.kind == "health":
+            return []
+        open_, close = self.BOLD if terminal else self.QUOTED
+        seen: set[str] = set()
+        out = []
+        for sn in alert.snippets:
+            if sn["field"] == "title":
+                continue
+            text = marked(sn, open_=open_, close=close, escape=visible)
+            if text in seen:
+                continue
+            seen.add(text)
+            out.append(f"  ↳ {where(sn['field'], sn['paragraph'])}: {text}")
+        return out
+
+    def _terminal(self) -> bool:
+        try:
+            return self._out().isatty()
+        except (AttributeError, ValueError):
+            return False
+
     async def send(self, alert: Alert) -> str | None:
         out = self._out()
-        out.write(self.line(alert) + "\n")
+        out.write("\n".join([self.line(alert), *self.snippet_lines(alert, self._terminal())]) + "\n")
         out.flush()
         return None
 

@@ -18,7 +18,10 @@ Rules:
   outbox retries with backoff). A failed login is temporary too: fixing the password and
   restarting must not leave alerts dead.
 - Messages are multipart/alternative: plain text first, then HTML with `dir="rtl"` and
-  `lang="ar"`; matched words are wrapped in `<mark>`; every piece of feed text goes
+  `lang="ar"`; matched words are wrapped in `<mark>` (in plain text, snippets put them
+  between «»); each matched term says where it was found («في نص الخبر، الفقرة 7»); under
+  the title comes the lead whole, or in place of a cut lead the sentence around each name
+  (`alerts.render.under_title`, `LEAD_CHARS`); every piece of feed text goes
   through `html.escape` after `monitor.display.visible` (bidi overrides and invisible
   controls removed, in the subject too); only http(s) links become anchors. The subject (Arabic) is
   RFC 2047 encoded by the standard library's `email.header.Header`, which keeps every
@@ -68,7 +71,19 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
-from .render import bounded, group_alerts, highlight, lead, matched_terms, plain_lines, safe_url, when
+from .render import (
+    bounded,
+    group_alerts,
+    heading,
+    highlight,
+    lead,
+    marked,
+    places,
+    plain_lines,
+    safe_url,
+    under_title,
+    when,
+)
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +315,7 @@ class EmailChannel(Channel):
     def subject(self, alert: Alert) -> str:
         label = RELATED_LABEL if alert.related == "reply" else KIND_LABEL.get(alert.kind)
         title = lead(one_line(alert.title), 120)
-        parts = [self.subject_prefix, one_line(alert.watchlist_title or alert.watchlist, 120)]
+        parts = [self.subject_prefix, one_line(heading(alert), 120)]
         if label:
             parts.append(label)
         return " — ".join(p for p in parts if p) + ": " + title
@@ -316,10 +331,10 @@ class EmailChannel(Channel):
             msg["References"] = thread
         text, body = _alert_text(alert), _alert_html(alert)
         if alert.related == "reply":  # another outlet's own words on the event of the thread
-            heading = " · ".join(one_line(p) for p in (RELATED_LABEL, alert.source) if p)
-            text, body = f"{heading}\n\n{text}", f'<p class="related">{html.escape(heading)}</p>\n{body}'
+            opening = " · ".join(one_line(p) for p in (RELATED_LABEL, alert.source) if p)
+            text, body = f"{opening}\n\n{text}", f'<p class="related">{html.escape(opening)}</p>\n{body}'
         msg.set_content(text + _footer_text(self.unsubscribe), cte="8bit")
-        msg.add_alternative(_page(f"{html.escape(one_line(alert.watchlist_title or alert.watchlist))}", body,
+        msg.add_alternative(_page(f"{html.escape(one_line(heading(alert)))}", body,
                                   self.unsubscribe), subtype="html", cte="8bit")
         msg["Content-Language"] = "ar"  # after the body: set_content drops Content-* headers
         return msg
@@ -369,6 +384,7 @@ class EmailChannel(Channel):
         return msg
 
 
+LEAD_CHARS = 600  # a lead longer than this is cut, or replaced by the sentences around the names
 COUNT_LABELS = {"alerts": "التنبيهات", "stories": "الأخبار", "outlets": "المصادر", "watchlists": "قوائم الرصد"}
 
 
@@ -412,7 +428,7 @@ def _alert_text(alert: Alert, *, compact: bool = False) -> str:
     alert = bounded(alert)
     title = one_line(alert.title)
     if not compact:
-        return "\n".join([title, *plain_lines(alert, 600)])
+        return "\n".join([title, *plain_lines(alert, LEAD_CHARS)])
     lines = ["- " + title, "  " + " · ".join(one_line(m) for m in (alert.source, when(alert)) if m)]
     if alert.url:
         lines.append("  " + display_url(alert.url))
@@ -443,19 +459,18 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
     if meta:
         parts.append(f'<p class="meta">{meta}</p>')
     if not compact:
-        terms = matched_terms(alert)
-        if terms:
-            parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{_escape(t)}</mark>" for t in terms)
-                         + "</p>")
+        if alert.matches and alert.kind != "health":
+            parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{_escape(t)}</mark> ({_escape(at)})"
+                                                          for t, at in places(alert)) + "</p>")
         if alert.kind == "spread" and alert.sources:
             parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape('، '.join(alert.sources))}</p>")
-        if alert.summary:
-            summary = alert.summary
-            if len(summary) > 600:  # highlight offsets refer to the whole text: cut after marking
-                summary = lead(summary, 600)
-                parts.append(f"<p>{_escape(summary)}</p>")
-            else:
-                parts.append(f"<p>{_mark(summary, alert, 'summary')}</p>")
+        shown, snips = under_title(alert, LEAD_CHARS)
+        if shown == "whole":
+            parts.append(f"<p>{_mark(alert.summary, alert, 'summary')}</p>")
+        elif shown:  # highlight offsets refer to the whole text: a cut lead is escaped plainly
+            parts.append(f"<p>{_escape(lead(alert.summary, LEAD_CHARS))}</p>")
+        for sn in snips:
+            parts.append(f'<p class="snippet">{marked(sn, open_="<mark>", close="</mark>", escape=_escape)}</p>')
     return "\n".join(parts)
 
 

@@ -1,4 +1,5 @@
-"""Rendering helpers every channel shares: highlighting matched words, short leads, times.
+"""Rendering helpers every channel shares: highlighting matched words, short leads, times,
+where a name was found and the sentence around it.
 
 Highlighting takes the match spans (offsets into the original field text), merges
 overlaps, and wraps each span with the channel's markers; text outside and inside the
@@ -14,6 +15,17 @@ after. Links become anchors only through `safe_url`. A digest is grouped once, b
 several outlets in their own words), then by story cluster (copies of one text). A feed-health
 alert quotes what a server said: `bounded` keeps its title and summary on one line
 and short (`HEALTH_TITLE`, `REASON_MAX` characters) whatever the daemon gave it.
+
+Where and the sentence: `places` says, per matched term, where its first hit is («في
+العنوان», «في المقدمة», «في نص الخبر، الفقرة 7»; in English "in the title", "in the
+lead", "in the body, paragraph 7"). `under_title` decides what an alert shows under its
+title, the same on every channel: the lead whole (matched words marked) when it fits in
+the channel's `limit`, followed by the snippets from the body; else, in place of the cut
+lead, the snippets from the lead and the body (each sentence once); a lead cut plainly
+only when there is no snippet to show (the names are all in the title, or the row was
+written before snippets). The title's own snippet is never shown: the title is, marked.
+`marked` wraps a snippet's marks as `highlight` does a field's matches. A personal
+watchlist (a chat's own terms) is headed by `personal_title(lang)`, one language a message.
 """
 from __future__ import annotations
 
@@ -25,8 +37,17 @@ from typing import Callable, Iterable, Sequence
 
 from monitor.display import REASON_MAX, display_url, one_line, visible
 from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
+from monitor.pipeline import PERSONAL_PREFIX
+from monitor.snippet import distinct
 
 HEALTH_TITLE = 300  # characters of a feed-health alert's title: labels, the feed's name, the reason
+
+PLACES = {
+    "ar": {"title": "في العنوان", "summary": "في المقدمة", "body": "في نص الخبر",
+           "paragraph": "في نص الخبر، الفقرة {n}", "personal": "كلماتي"},
+    "en": {"title": "in the title", "summary": "in the lead", "body": "in the body",
+           "paragraph": "in the body, paragraph {n}", "personal": "My terms"},
+}
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -44,7 +65,17 @@ def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def highlight(text: str, matches: Sequence[Match], field: str, *, open_: str, close: str,
               escape: Callable[[str], str] = lambda s: s) -> str:
     """`text` with every matched span of `field` wrapped in open_/close, the rest escaped."""
-    spans = merge_spans((m.start, m.end) for m in matches if m.field == field)
+    return wrap_spans(text, ((m.start, m.end) for m in matches if m.field == field), open_, close, escape)
+
+
+def marked(snippet: dict, *, open_: str, close: str, escape: Callable[[str], str] = lambda s: s) -> str:
+    """A snippet's text with its marks wrapped in open_/close, the rest escaped."""
+    return wrap_spans(snippet["text"], ((s, e) for s, e in snippet["marks"]), open_, close, escape)
+
+
+def wrap_spans(text: str, found: Iterable[tuple[int, int]], open_: str, close: str,
+               escape: Callable[[str], str]) -> str:
+    spans = merge_spans(found)
     pieces: list[str] = []
     at = 0
     for start, end in spans:
@@ -65,6 +96,47 @@ def lead(text: str, limit: int = 280) -> str:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > limit // 2 else limit].rstrip(" ,.،") + "…"
+
+
+def where(field: str, paragraph: int = 0, lang: str = "ar") -> str:
+    """Where a hit is, in words: «في العنوان», «في المقدمة», «في نص الخبر، الفقرة 7»."""
+    labels = PLACES.get(lang, PLACES["ar"])
+    if field == "body" and paragraph:
+        return labels["paragraph"].format(n=paragraph)
+    return labels.get(field, labels["body"])
+
+
+def places(alert: Alert, lang: str = "ar") -> list[tuple[str, str]]:
+    """(term, where its first hit is) per matched term, in the order of `matched_terms`."""
+    order = {"title": 0, "summary": 1, "body": 2}
+    first: dict[str, Match] = {}
+    for m in alert.matches:
+        best = first.get(m.term)
+        if best is None or (order.get(m.field, 3), m.start) < (order.get(best.field, 3), best.start):
+            first[m.term] = m
+    return [(t, where(first[t].field, first[t].paragraph, lang)) for t in matched_terms(alert)]
+
+
+def under_title(alert: Alert, limit: int) -> tuple[str, list[dict]]:
+    """What shows under an alert's title (module rules): ("whole" | "cut" | "", snippets)."""
+    summary = alert.summary
+    snips = distinct([sn for sn in alert.snippets if sn["field"] != "title"])
+    if summary and lead(summary, limit) == " ".join(summary.split()) == summary:
+        return "whole", [sn for sn in snips if sn["field"] == "body"]
+    if snips:
+        return "", snips
+    return ("cut" if summary else ""), []
+
+
+def personal_title(lang: str = "ar") -> str:
+    return PLACES.get(lang, PLACES["ar"])["personal"]
+
+
+def heading(alert: Alert, lang: str = "ar") -> str:
+    """The watchlist as an alert names it: a chat's own terms in the reader's language."""
+    if alert.watchlist.startswith(PERSONAL_PREFIX):
+        return personal_title(lang)
+    return alert.watchlist_title or alert.watchlist
 
 
 def bounded(alert: Alert) -> Alert:
@@ -109,23 +181,39 @@ def alert_from_row(row: dict) -> Alert:
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
         attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
         event=row.get("event") if row.get("event") is not None else row["cluster"],
+        snippets=tuple(_snippets(payload.get("snippets"))),
     )
 
 
+def _snippets(value) -> list[dict]:
+    """The payload's snippets that have the expected shape (a row written before them has none)."""
+    out = []
+    for sn in value if isinstance(value, list) else ():
+        if isinstance(sn, dict) and isinstance(sn.get("text"), str) and isinstance(sn.get("term"), str):
+            marks = [(int(m[0]), int(m[1])) for m in sn.get("marks") or ()
+                     if isinstance(m, list) and len(m) == 2 and all(isinstance(x, int) for x in m)]
+            out.append({"term": sn["term"], "field": str(sn.get("field") or ""),
+                        "paragraph": int(sn.get("paragraph") or 0), "text": sn["text"], "marks": marks})
+    return out
+
+
 def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
-    """An alert as plain-text lines after its title: source and time, link, matched terms,
-    how far it spread, then a short lead — shared by the e-mail and Apprise channels."""
+    """An alert as plain-text lines after its title: source and time, link, matched terms
+    and where each was found, how far it spread, then the lead or the sentences around the
+    names (`under_title`, names between «») — shared by the e-mail and Apprise channels."""
     alert = bounded(alert)
     lines = [" · ".join(one_line(p) for p in (alert.source, when(alert)) if p)]
     if alert.url:
         lines.append(display_url(alert.url))
-    terms = matched_terms(alert)
-    if terms:
-        lines.append("الكلمات المطابقة: " + "، ".join(one_line(t) for t in terms))
+    if alert.matches and alert.kind != "health":
+        lines.append("الكلمات المطابقة: " + "، ".join(f"{one_line(t)} ({at})" for t, at in places(alert)))
     if alert.kind == "spread" and alert.sources:
         lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(one_line(s) for s in alert.sources))
-    if alert.summary:
+    shown, snips = under_title(alert, lead_chars)
+    if shown:
         lines += ["", lead(visible(alert.summary), lead_chars)]
+    for sn in snips:
+        lines += ["", marked(sn, open_="«", close="»", escape=visible)]
     return lines
 
 

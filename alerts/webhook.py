@@ -211,7 +211,11 @@ class WebhookChannel(Channel):
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
-    """One alert as the webhook schema has it (README_channels.md)."""
+    """One alert as the webhook schema has it (README, "Webhooks"). Each match says its
+    field ("title", "summary" or "body"), its paragraph in the body (0 elsewhere) and the
+    snippet of its term: the sentence around the term's first hit (`monitor.snippet`; ""
+    for a row written before snippets); `snippets` has them with their marks."""
+    snippet_of = {sn["term"]: sn["text"] for sn in alert.snippets}
     return {
         "alert_id": alert.id,
         "kind": alert.kind,
@@ -220,7 +224,10 @@ def alert_json(alert: Alert) -> dict[str, Any]:
                   "source": alert.source, "published": alert.published},
         "cluster": {"id": alert.cluster, "sources": list(alert.sources)},
         "event": alert.cluster if alert.event is None else alert.event,
-        "matches": [{"term": m.term, "field": m.field, "start": m.start, "end": m.end} for m in alert.matches],
+        "matches": [{"term": m.term, "field": m.field, "start": m.start, "end": m.end, "paragraph": m.paragraph,
+                     "snippet": snippet_of.get(m.term, "")} for m in alert.matches],
+        "snippets": [{"term": sn["term"], "field": sn["field"], "paragraph": sn["paragraph"], "text": sn["text"],
+                      "marks": [list(mark) for mark in sn["marks"]]} for sn in alert.snippets],
     }
 
 

@@ -10,6 +10,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
+from .snippet import snippets as story_snippets
+
 #: how a watchlist (or a destination) wants a later story of an already-alerted event:
 #: a reply to the event's first message, folded into it by an edit, or an alert of its own
 RELATED_MODES = ("reply", "edit", "alert")
@@ -54,6 +56,7 @@ class Term:
     near: tuple[str, ...] = ()
     within: int = 0
     line: int = 0
+    fields: tuple[str, ...] = ()  # `in:` where it may match ("title", "summary", "body"); () the watchlist's
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Watchlist:
     within_minutes: int = 0
     path: str = ""
     related: str = "reply"  # one of RELATED_MODES
+    fields: tuple[str, ...] = ()  # `in:` where its terms may match ("title", "summary", "body"); () everywhere
 
 
 @dataclass(frozen=True)
@@ -96,19 +100,25 @@ class Alert:
     extra: dict = field(default_factory=dict)
     event: int | None = None  # the story's event (the id of its first story); None: the cluster
     related: str = ""  # "reply": sent threaded under its event's first alert ("تغطية ذات صلة")
+    # the sentence around each matched term's first hit (monitor.snippet): dicts of term,
+    # field, paragraph, text and marks ([start, end] in text); () in rows written before them
+    snippets: tuple[dict, ...] = ()
 
 
 def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
                   watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
-                  extra: dict | None = None, related: str | None = None) -> dict:
+                  extra: dict | None = None, related: str | None = None, body: str = "") -> dict:
     """The JSON kept in an outbox row: everything a channel needs, frozen at match time.
 
     This is where the two sides meet: `monitor` writes it, `alerts` reads it back as an
-    `Alert` (alerts.render.alert_from_row).
+    `Alert` (alerts.render.alert_from_row). The body itself is not kept here (the story
+    row holds it); `snippets` are the sentences around the matched terms
+    (`monitor.snippet.snippets`: [{"term", "field", "paragraph", "text", "marks"}]).
     """
     return {
         "title": title, "url": url, "summary": summary, "source": source, "published": published,
         "watchlist_title": watchlist_title,
         "matches": [asdict(m) for m in matches], "sources": list(sources), "extra": extra or {},
         **({"related": related} if related else {}),  # the watchlist's `related:` mode
+        "snippets": story_snippets(title, summary, body, matches),
     }

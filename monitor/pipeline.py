@@ -529,14 +529,13 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str])
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
-        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related)
+        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related,
+        body=story.body)
 
 
 def _match(matcher, story: Story) -> list[Match]:
     """What a story fires: its title, summary and (when read) its article text."""
-    if story.body:
-        return matcher.match(story.title, story.summary, story.body)
-    return matcher.match(story.title, story.summary)
+    return matcher.match(story.title, story.summary, story.body)
 
 
 def _dt(ts: float) -> datetime:

@@ -19,6 +19,8 @@ A watchlist file is YAML, one watchlist per file (a list of watchlists is accept
     within: 60m                 # ... within this time
     related: reply              # reply (default) | edit | alert: a later story of an
                                 # already-alerted event (other outlets' own words)
+    in: [title, lead]           # optional: where its terms may match (title, lead, body);
+                                # a term's own `in:` wins ({term: X, in: [title]})
 
 Rules checked (each problem names file and line): YAML syntax; the top level must be a
 mapping (or a list of mappings); unknown keys; `terms` present and not empty; every term a
@@ -26,7 +28,8 @@ non-empty string or a mapping with exactly one of term/near/regex plus known opt
 term that normalises to no word at all; `near` with two or more terms and `within` a whole
 number of words ≥ 1 (default 10); `regex` compiled by RE2 (it may not match the empty
 string); `when` one of first/spread, `outlets` a whole number ≥ 2, `within` a duration of at
-least a minute, both only with `when: spread`; `related` one of reply/edit/alert; `notify`
+least a minute, both only with `when: spread`; `related` one of reply/edit/alert; `in:` (on
+the watchlist or a term) a place or a non-empty list of places among title, lead, body; `notify`
 a mapping of known channel names to a destination or a list of them; names unique across
 all files (`[\\w-]+`).
 
@@ -64,8 +67,10 @@ from .yamlfile import YDict, YList, kind_of, line_of, parse_yaml
 log = logging.getLogger(__name__)
 
 WATCHLIST_KEYS = {"name", "title", "terms", "require", "exclude", "notify", "when", "outlets",
-                  "within", "related"}
-TERM_KEYS = {"term", "near", "regex", "exact", "variants", "within"}
+                  "within", "related", "in"}
+TERM_KEYS = {"term", "near", "regex", "exact", "variants", "within", "in"}
+# `in:` names a place as a desk says it; the matcher's field name beside it
+PLACES = {"title": "title", "lead": "summary", "body": "body"}
 CHANNELS = {"console", "telegram", "email", "webhook", "apprise"}
 WHEN = ("first", "spread")
 DEFAULT_NEAR_WITHIN = 10
@@ -137,8 +142,15 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     for key in value:
         if key not in TERM_KEYS:
             problems.add(f"{where}: unknown key {key!r}", _key_line(value, key, line),
-                         hint="a term takes term, near, regex, exact, variants, within")
+                         hint="a term takes term, near, regex, exact, variants, within, in")
             ok = False
+    fields: tuple[str, ...] = ()
+    if "in" in value:
+        parsed = _parse_in(value["in"], _key_line(value, "in", line), f"{where}: in", problems)
+        if parsed is None:
+            ok = False
+        else:
+            fields = parsed
     kinds = [k for k in ("term", "near", "regex") if k in value]
     if len(kinds) != 1:
         problems.add(f"{where}: give exactly one of term, near or regex", line)
@@ -167,7 +179,7 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
         except ValueError as exc:
             problems.add(f"{where}: bad regex {quote(pattern)}: {exc}", _key_line(value, "regex", line))
             return None
-        return Term(text=pattern, regex=True, line=line) if ok else None
+        return Term(text=pattern, regex=True, line=line, fields=fields) if ok else None
     if kind == "near":
         parts = value["near"]
         nline = _key_line(value, "near", line)
@@ -193,7 +205,7 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
             ok = False
         if not ok:
             return None
-        return Term(text=" ~ ".join(texts), near=tuple(texts), within=within, line=line, **flags)
+        return Term(text=" ~ ".join(texts), near=tuple(texts), within=within, line=line, fields=fields, **flags)
     text = value["term"]
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         text = str(text)
@@ -204,7 +216,24 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     if problem:
         problems.add(f"{where}: {problem}", line)
         return None
-    return Term(text=text.strip(), line=line, **flags) if ok else None
+    return Term(text=text.strip(), line=line, fields=fields, **flags) if ok else None
+
+
+def _parse_in(value: Any, line: int, where: str, problems: _Problems) -> tuple[str, ...] | None:
+    """`in:` (a place or a list of them: title, lead, body) as field names in `PLACES`
+    order; None (and a problem) when it names anything else or nothing."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        problems.add(f"{where}: expected title, lead or body, or a list of them, got {kind_of(value)}", line)
+        return None
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or item.strip().lower() not in PLACES:
+            iline = items.line_of(i) if isinstance(items, YList) else line
+            problems.add(f"{where}: unknown place {printable(str(item))!r}", iline,
+                         hint="a story is read in three places: title, lead (the feed's summary) and body")
+            return None
+    named = {PLACES[item.strip().lower()] for item in items}
+    return tuple(f for f in PLACES.values() if f in named)
 
 
 def _key_line(mapping: Any, key: Any, default: int) -> int:
@@ -318,11 +347,13 @@ def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _P
                      hint="how a later story of an already-alerted event comes: a reply to the first alert, "
                           "an edit of it, or an alert of its own")
         related = "reply"
+    fields = _parse_in(doc["in"], _key_line(doc, "in", doc.line), "in", problems) if "in" in doc else ()
     if len(problems.errors) > before:
         return None
     return Watchlist(name=name, title=str(title).strip(), terms=terms, require=require, exclude=exclude,
                      notify=notify, when=when, outlets=outlets if when == "spread" else 0,
-                     within_minutes=within_minutes, path=file, related=related.strip().lower())
+                     within_minutes=within_minutes, path=file, related=related.strip().lower(),
+                     fields=fields or ())
 
 
 def _parse_file(path: Path, text: str | None, strict: bool,

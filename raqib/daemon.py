@@ -88,7 +88,7 @@ STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
 SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
 SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET", "RAQIB_WEB_AUTH")
-PERSONAL_TITLE = "كلماتي / my terms"
+PERSONAL_TITLE = "كلماتي"  # what the web view shows; an alert names it in its reader's language
 T = TypeVar("T")
 
 

@@ -11,14 +11,17 @@ from typing import Iterable, Iterator
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings, parse_time
 from monitor.errors import ConfigError
 from monitor.match import Matcher
+from monitor.models import Match
 
 
 def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>") -> Iterator[dict]:
     """`raqib match`: one output dict per input story line, in input order (README, Commands).
 
-    Input: JSON Lines `{"id", "title", "summary"?}`. Blank lines are skipped. A line that
-    is not a JSON object with an id and a string title raises ConfigError(file=source,
-    line=N); the lines before it have been yielded already.
+    Input: JSON Lines `{"id", "title", "summary"?, "body"?}` (a body's paragraphs apart
+    by blank lines). Blank lines are skipped. A line that is not a JSON object with an id
+    and a string title raises ConfigError(file=source, line=N); the lines before it have
+    been yielded already. A match in the title or summary prints exactly as it did before
+    bodies were read; one in the body adds `"paragraph": N`.
     """
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -37,12 +40,20 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
             title = ""
         if summary is None:
             summary = ""
-        if not isinstance(title, str) or not isinstance(summary, str):
-            raise ConfigError("title and summary must be strings", file=source, line=n)
-        matches = matcher.match(title, summary)
-        yield {"id": story["id"], "matches": [
-            {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
-            for m in matches]}
+        body = story.get("body")
+        if body is None:
+            body = ""
+        if not isinstance(title, str) or not isinstance(summary, str) or not isinstance(body, str):
+            raise ConfigError("title, summary and body must be strings", file=source, line=n)
+        matches = matcher.match(title, summary, body)
+        yield {"id": story["id"], "matches": [_match_out(m) for m in matches]}
+
+
+def _match_out(m: Match) -> dict:
+    out: dict = {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
+    if m.field == "body":
+        out["paragraph"] = m.paragraph
+    return out
 
 
 def _story(line: str, number: int) -> dict:

@@ -4,8 +4,12 @@ Rules:
 - Every piece of feed text goes through `monitor.display.visible` (bidi overrides,
   isolates and invisible controls removed: a title cannot display as something else) and
   `html.escape`; only http(s) links become anchors (`alerts.render.safe_url`). An alert
-  reads: watchlist, title (matched words in bold, linked), source · time, a short lead,
-  the matched terms. Lines that would start with a left-to-right character begin with
+  reads: watchlist (a chat's own terms: «كلماتي» or "My terms", in the chat's language),
+  title (matched words in bold, linked), source · time, then under the title what
+  `alerts.render.under_title` chooses for `LEAD_CHARS`: the lead whole with the names in
+  bold, or in place of a cut lead the sentence around each name (`monitor.snippet`: cut
+  at word boundaries, the name in bold, tags balanced), then the matched terms each with
+  where it was found («كورسك (في نص الخبر، الفقرة 7)»). Lines that would start with a left-to-right character begin with
   U+200F (RIGHT-TO-LEFT MARK) so Arabic reads right to left in every client; that mark is
   the renderer's own, added after cleaning.
 - A related story (another outlet's own words on an event already alerted) sent as a
@@ -31,10 +35,11 @@ from typing import Sequence
 from monitor.display import visible
 from monitor.models import Alert
 
-from ..render import bounded, group_alerts, highlight, lead, matched_terms, safe_url, when
+from ..render import bounded, group_alerts, heading, highlight, lead, marked, places, safe_url, under_title, when
 from .texts import LABELS
 
 MAX_UNITS = 4096
+LEAD_CHARS = 280
 RELATED_LINES = 10
 RLM = "\u200f"
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
@@ -104,7 +109,7 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     if url:
         title_html = f'<a href="{html.escape(url, quote=True)}">{title_html}</a>'
     head = "⚠️ " + _esc(alert.watchlist_title or alert.watchlist) if alert.kind == "health" \
-        else "📌 " + _esc(alert.watchlist_title or alert.watchlist)
+        else "📌 " + _esc(heading(alert, lang))
     lines = [head, f"<b>{title_html}</b>" if not url else title_html]
     meta = " · ".join(_esc(m) for m in (alert.source, when(alert)) if m)
     if meta:
@@ -114,16 +119,16 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     others = [s for s in also if s and s != alert.source]
     if others:
         lines.append(_esc(L["also"] + "، ".join(others)))
-    if alert.summary:
-        summary = alert.summary
-        short = lead(summary, 280)
-        if short == " ".join(summary.split()) and short == summary:
-            lines += ["", _bold(summary, alert, "summary")]
-        else:  # offsets refer to the whole summary: a cut lead is escaped plainly
-            lines += ["", _esc(short)]
-    terms = matched_terms(alert)
-    if terms and alert.kind != "health":
-        lines.append(_esc(L["terms"]) + "، ".join(f"<b>{_esc(t)}</b>" for t in terms))
+    shown, snips = under_title(alert, LEAD_CHARS)
+    if shown == "whole":
+        lines += ["", _bold(alert.summary, alert, "summary")]
+    elif shown:  # offsets refer to the whole summary: a cut lead is escaped plainly
+        lines += ["", _esc(lead(alert.summary, LEAD_CHARS))]
+    for sn in snips:
+        lines += ["", marked(sn, open_="<b>", close="</b>", escape=_esc)]
+    if alert.matches and alert.kind != "health":
+        sep = ", " if lang == "en" else "، "
+        lines.append(_esc(L["terms"]) + sep.join(f"<b>{_esc(t)}</b> ({_esc(at)})" for t, at in places(alert, lang)))
     if related:
         lines += ["", "🔗 <b>" + _esc(L["related"]) + "</b>"]
         for other in related[-RELATED_LINES:]:

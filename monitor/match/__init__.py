@@ -58,23 +58,33 @@ Term rules
   There is no edit distance: بوتين never matches بروتين.
   Words of fewer than three letters get no variants.
 * **Latin** terms match whole tokens, case-insensitively (NATO is not in DONATOR).
-* **near: [A, B, …], within: N.** Every part occurs in the same field with at most N
-  other words between any two of them; each part follows the word/phrase rules and the
-  term's exact/variants options. A near term reports one match per part.
+* **near: [A, B, …], within: N.** Every part occurs in the same field (in the body, the
+  same paragraph) with at most N other words between any two of them; each part follows
+  the word/phrase rules and the term's exact/variants options. A near term reports one
+  match per part.
 * **regex.** An RE2 pattern (no backtracking: linear time whatever the pattern) run
   over the normalised field text, case-insensitively; its non-ASCII letters are folded
   like text (write أ or ا, both work). It is not anchored to words. Memory per pattern
   is capped (`REGEX_MAX_MEM`) and a pattern that matches the empty string is refused. A
   pattern RE2 refuses is reported in words, with the part of it RE2 stumbled on.
 
-A watchlist fires when one of its `terms` matches in the title or summary, one of its
-`require` terms matches (if it has any), and none of its `exclude` terms does. Its
+A story is read in three fields, by the same rules: the title, the summary (the lead)
+and the body (the article's text, paragraphs apart: `monitor.snippet` says how they are
+counted). A term may be restricted to some of them (`in:`, `Term.fields`; a term without
+its own takes its watchlist's, and one without either reads all three); this holds for
+`require` and `exclude` terms too: an exclude term with `in: [title]` drops a story only
+when it is in the title. A field that no term of any watchlist reads is not scanned.
+
+A watchlist fires when one of its `terms` matches in a field it reads, one of its
+`require` terms matches (if it has any), and none of its `exclude` terms does, each in
+any of the fields (a require term in the body counts for a term in the title). Its
 matches are the hits of `terms` and `require`, every occurrence, as Match(watchlist,
-term, field, start, end) with offsets into the ORIGINAL field text. A span covers the
-term's own letters, not the proclitics in front (لموسكو → موسكو; for الحكومة in للحكومة
-it starts at the second ل, the article's), and takes in marks (harakat, tatweel) that
-trail its last letter. Matches are sorted by watchlist name, field (title before
-summary), start, end and term.
+term, field, start, end, paragraph) with offsets into the ORIGINAL field text (the whole
+body, not its paragraph) and, in the body, the paragraph from 1 (0 elsewhere). A span
+covers the term's own letters, not the proclitics in front (لموسكو → موسكو; for الحكومة
+in للحكومة it starts at the second ل, the article's), and takes in marks (harakat,
+tatweel) that trail its last letter. Matches are sorted by watchlist name, field (title,
+summary, body), start, end and term.
 
 The package, one module per concern: `lexicon` (tokens, proclitics, the corpus word
 counts), `variants` (variant spellings and their skeletons), `views` (tokens read off

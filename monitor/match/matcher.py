@@ -16,7 +16,8 @@ class), which every spelling their rules allow shares, for each proclitic prefix
 fields stop there: no offsets, no objects. Only a field that may hit is decoded,
 tokenised with offsets (one `re.split`), and its hit tokens looked up; a variant
 candidate is then checked by its pattern and the corpus guards. The cost per story is
-independent of the number of terms (a hash lookup per token); the set test is faster
+independent of the number of terms (a hash lookup per token), and a body costs what its
+length costs: one translate and one set test, then, when it may hit, one split; the set test is faster
 than pyahocorasick here because the automaton would also report every term inside
 longer words, which must then be thrown away. Offsets map back to the original text
 only for hits: they are the same when nothing was removed, otherwise they step over the
@@ -51,7 +52,9 @@ from .views import DIGIT_VIEW, EMPTY_SKELETON, LETTER, LETTER_VIEW, Field, field
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("title", "summary")
+FIELDS = ("title", "summary", "body")
+BODY = 2
+ALL_FIELDS = 0b111  # a term that may match in every field (bit i: FIELDS[i])
 MAX_MATCHES_PER_REGEX = 50
 VARIANT_GUARD_RATIO = 20
 VARIANT_GUARD_MIN = 500
@@ -63,7 +66,7 @@ VARIANT_MEMO_SIZE = 50_000  # tokens whose variant reading is remembered (cleare
 
 # -- compiled terms ---------------------------------------------------------------------
 
-# A hit of a word, phrase or regex: field (0 title, 1 summary), start and end in the
+# A hit of a word, phrase or regex: field (0 title, 1 summary, 2 body), start and end in the
 # normalised field text, then the token indices it covers (end exclusive).
 _Hit = tuple[int, int, int, int, int]
 
@@ -90,6 +93,7 @@ class _TermRule:
     term: Term
     plans: tuple[int, ...] = ()
     regex: int = -1
+    mask: int = ALL_FIELDS  # the fields it may match in (`in:`), bit i for FIELDS[i]
 
 
 def _spellings(text: str) -> list[tuple[str, ...]]:
@@ -168,7 +172,7 @@ class Matcher:
         self._digit_keys = 0  # forms that start with a digit
         # Plain rules (a word or phrase) are looked up from the plans that hit; near and
         # regex rules are evaluated per watchlist, for the watchlists a hit may fire.
-        self._term_refs: dict[int, list[tuple[int, str]]] = {}
+        self._term_refs: dict[int, list[tuple[int, str, int]]] = {}  # plan -> (slot, term, mask)
         self._generic_by_plan: dict[int, set[int]] = {}
         self._generic_by_regex: dict[int, set[int]] = {}
         self._variant_ids: set[int] = set()
@@ -185,6 +189,8 @@ class Matcher:
         self._empty_skeleton = False
         # token -> [(plan id, span offset)] of the variant words it is a first word of.
         self._variant_memo: dict[str, list[tuple[int, int]]] = {}
+        # Per field, how many rules may match in it: a field no rule reads is not scanned.
+        self._readers = [0] * len(FIELDS)
         if watchlists:
             self.update(add=watchlists)
 
@@ -239,6 +245,9 @@ class Matcher:
             self._generic_terms.append([])
             self._checks.append(None)
         self._slots.setdefault(wl.name, []).append(index)
+        for rule in (*terms, *require, *exclude):
+            rule.mask = field_mask(rule.term.fields or wl.fields)
+            self._count_readers(rule.mask, 1)
         generic = []
         for rule in terms:
             if rule.regex >= 0:
@@ -248,10 +257,10 @@ class Matcher:
                 self._generic_by_plan.setdefault(rule.plans[0], set()).add(index)
                 generic.append(rule)
             else:
-                self._term_refs.setdefault(rule.plans[0], []).append((index, rule.term.text))
-        plain_req = [(r.term.text, r.plans[0]) for r in require if _plain(r)]
+                self._term_refs.setdefault(rule.plans[0], []).append((index, rule.term.text, rule.mask))
+        plain_req = [(r.term.text, r.plans[0], r.mask) for r in require if _plain(r)]
         generic_req = [r for r in require if not _plain(r)]
-        plain_ex = [r.plans[0] for r in exclude if _plain(r)]
+        plain_ex = [(r.plans[0], r.mask) for r in exclude if _plain(r)]
         generic_ex = [r for r in exclude if not _plain(r)]
         self._rules[index] = (wl, terms, require, exclude)
         self._names[index] = wl.name
@@ -263,6 +272,8 @@ class Matcher:
         entry = self._rules[index]
         assert entry is not None
         _, terms, require, exclude = entry
+        for rule in (*terms, *require, *exclude):
+            self._count_readers(rule.mask, -1)
         for rule in terms:
             if rule.regex >= 0:
                 _discard(self._generic_by_regex, rule.regex, index)
@@ -284,6 +295,11 @@ class Matcher:
         self._generic_terms[index] = []
         self._checks[index] = None
         self._free_slots.append(index)
+
+    def _count_readers(self, mask: int, step: int) -> None:
+        for order in range(len(FIELDS)):
+            if mask >> order & 1:
+                self._readers[order] += step
 
     def _rule(self, term: Term, norm: dict[str, str], fresh_plans: dict[_PlanKey, _Plan],
               fresh_regexes: dict[str, re2._Regexp]) -> _TermRule:
@@ -426,7 +442,7 @@ class Matcher:
 
     # -- matching -------------------------------------------------------------------------
 
-    def _found(self, title: str, summary: str = "") -> tuple[
+    def _found(self, title: str, summary: str = "", body: str = "") -> tuple[
             dict[int, list[_Hit]], dict[int, list[_Hit]], list[Field | None],
             dict[int, list[tuple[str, list[_Hit]]]]] | None:
         """Scan the story once: the plan and regex hits, the fields scanned, and per watchlist
@@ -434,11 +450,11 @@ class Matcher:
         `match` and `explain` decide from this the same way."""
         plan_hits: dict[int, list[_Hit]] = {}
         regex_hits: dict[int, list[_Hit]] = {}
-        fields: list[Field | None] = [None, None]  # title, summary
-        if title:
-            self._scan(0, title, plan_hits, regex_hits, fields)
-        if summary:
-            self._scan(1, summary, plan_hits, regex_hits, fields)
+        fields: list[Field | None] = [None, None, None]  # title, summary, body
+        readers = self._readers
+        for order, text in enumerate((title, summary, body)):
+            if text and readers[order]:
+                self._scan(order, text, plan_hits, regex_hits, fields)
         if not plan_hits and not regex_hits:
             return None
         if self._owner:  # hits of another compound spelling are the term's own
@@ -450,12 +466,15 @@ class Matcher:
         for pid, hits in plan_hits.items():
             refs = term_refs.get(pid)
             if refs:
-                for index, label in refs:
+                for index, label, mask in refs:
+                    own = hits if mask == ALL_FIELDS else _masked(hits, mask)
+                    if not own:
+                        continue
                     entry = found.get(index)
                     if entry is None:
-                        found[index] = [(label, hits)]
+                        found[index] = [(label, own)]
                     else:
-                        entry.append((label, hits))
+                        entry.append((label, own))
         if self._generic_by_plan or self._generic_by_regex:
             generic: set[int] = set()
             for pid in plan_hits:
@@ -464,13 +483,13 @@ class Matcher:
                 generic.update(self._generic_by_regex.get(rid, ()))
             for index in generic:
                 for rule in self._generic_terms[index]:
-                    for label, hit in self._rule_hits(rule, plan_hits, regex_hits):
+                    for label, hit in self._rule_hits(rule, plan_hits, regex_hits, fields):
                         found.setdefault(index, []).append((label, [hit]))
         return plan_hits, regex_hits, fields, found
 
-    def match(self, title: str, summary: str = "") -> list[Match]:
+    def match(self, title: str, summary: str = "", body: str = "") -> list[Match]:
         """The matches of every watchlist that fires on this story (see module rules)."""
-        scanned = self._found(title, summary)
+        scanned = self._found(title, summary, body)
         if scanned is None:
             return []
         plan_hits, regex_hits, fields, found = scanned
@@ -482,14 +501,16 @@ class Matcher:
             if check is not None:
                 plain_req, generic_req, plain_ex, generic_ex = check
                 if plain_req or generic_req:
-                    needed = [(label, plan_hits[pid]) for label, pid in plain_req if pid in plan_hits]
+                    needed = _plain_hits(plain_req, plan_hits)
                     for rule in generic_req:
-                        needed += [(label, [hit]) for label, hit in self._rule_hits(rule, plan_hits, regex_hits)]
+                        needed += [(label, [hit])
+                                   for label, hit in self._rule_hits(rule, plan_hits, regex_hits, fields)]
                     if not needed:
                         continue
                     entries = entries + needed
-                if any(pid in plan_hits for pid in plain_ex) or any(
-                        self._rule_hits(r, plan_hits, regex_hits) for r in generic_ex):
+                if any(pid in plan_hits and (mask == ALL_FIELDS or _masked(plan_hits[pid], mask))
+                       for pid, mask in plain_ex) or any(
+                        self._rule_hits(r, plan_hits, regex_hits, fields) for r in generic_ex):
                     continue
             name = names[index]
             for label, hits in entries:
@@ -501,16 +522,16 @@ class Matcher:
                     else:
                         s, e = fld.span(start, end)
                         rows.add((name, order, s, e, label, index))
-        return [Match(name, label, FIELDS[order], start, end)
+        return [Match(name, label, FIELDS[order], start, end, _paragraph(fields, order, start))
                 for name, order, start, end, label, _ in sorted(rows)]
 
-    def explain(self, title: str, summary: str = "") -> list[Verdict]:
+    def explain(self, title: str, summary: str = "", body: str = "") -> list[Verdict]:
         """Why each watchlist whose `terms` match this story fires or not: one Verdict per
         such watchlist, sorted by name. `match` says which fire; this also names the rule
         that stopped the others (an `exclude` term that matched, or no `require` term).
         It scans the story as `match` does and is as fast when nothing matches; it is a
         separate path so that `match` itself pays nothing for it (`raqib try` uses it)."""
-        scanned = self._found(title, summary)
+        scanned = self._found(title, summary, body)
         if scanned is None:
             return []
         plan_hits, regex_hits, fields, found = scanned
@@ -523,7 +544,8 @@ class Matcher:
                     assert fld is not None  # a hit's field was scanned
                     s, e = (start, end) if fld.same else fld.span(start, end)
                     rows.add((order, s, e, label))
-            return tuple(Match(name, label, FIELDS[order], s, e) for order, s, e, label in sorted(rows))
+            return tuple(Match(name, label, FIELDS[order], s, e, _paragraph(fields, order, s))
+                         for order, s, e, label in sorted(rows))
 
         out: list[Verdict] = []
         for index, entries in found.items():
@@ -534,13 +556,14 @@ class Matcher:
                 plain_req, generic_req, _, generic_ex = check
                 entry = self._rules[index]
                 assert entry is not None  # a live slot
-                ex = [(r.term.text, plan_hits[r.plans[0]]) for r in entry[3] if _plain(r) and r.plans[0] in plan_hits]
+                ex = _plain_hits([(r.term.text, r.plans[0], r.mask) for r in entry[3] if _plain(r)], plan_hits)
                 for rule_ in generic_ex:
-                    ex += [(label, [hit]) for label, hit in self._rule_hits(rule_, plan_hits, regex_hits)]
+                    ex += [(label, [hit]) for label, hit in self._rule_hits(rule_, plan_hits, regex_hits, fields)]
                 if plain_req or generic_req:
-                    needed = [(label, plan_hits[pid]) for label, pid in plain_req if pid in plan_hits]
+                    needed = _plain_hits(plain_req, plan_hits)
                     for rule_ in generic_req:
-                        needed += [(label, [hit]) for label, hit in self._rule_hits(rule_, plan_hits, regex_hits)]
+                        needed += [(label, [hit])
+                                   for label, hit in self._rule_hits(rule_, plan_hits, regex_hits, fields)]
                     if needed:
                         entries = entries + needed
                     else:
@@ -552,13 +575,14 @@ class Matcher:
         return out
 
     def _rule_hits(self, rule: _TermRule, plan_hits: dict[int, list[_Hit]],
-                   regex_hits: dict[int, list[_Hit]]) -> list[tuple[str, _Hit]]:
+                   regex_hits: dict[int, list[_Hit]], fields: list[Field | None]) -> list[tuple[str, _Hit]]:
+        mask = rule.mask
         if rule.regex >= 0:
-            return [(rule.term.text, h) for h in regex_hits.get(rule.regex, ())]
+            return [(rule.term.text, h) for h in regex_hits.get(rule.regex, ()) if mask >> h[0] & 1]
         if not rule.term.near:
             hits = plan_hits.get(rule.plans[0])
-            return [(rule.term.text, h) for h in hits] if hits else []
-        return _near_hits(rule, plan_hits)
+            return [(rule.term.text, h) for h in hits if mask >> h[0] & 1] if hits else []
+        return _near_hits(rule, plan_hits, fields)
 
     def _scan(self, order: int, text: str, plan_hits: dict[int, list[_Hit]],
               regex_hits: dict[int, list[_Hit]], fields: list[Field | None]) -> None:
@@ -700,11 +724,11 @@ class MatcherGroup:
     def watchlists(self) -> tuple[Watchlist, ...]:
         return tuple(sorted((wl for part in self.parts for wl in part.watchlists), key=lambda w: w.name))
 
-    def match(self, title: str, summary: str = "") -> list[Match]:
+    def match(self, title: str, summary: str = "", body: str = "") -> list[Match]:
         out: list[Match] = []
         found = 0
         for part in self.parts:
-            matches = part.match(title, summary)
+            matches = part.match(title, summary, body)
             if matches:
                 out.extend(matches)
                 found += 1
@@ -741,14 +765,20 @@ def _phrase_end(plan: _Plan, tokens: list[str], i: int) -> int:
     return i + n
 
 
-def _near_hits(rule: _TermRule, plan_hits: dict[int, list[_Hit]]) -> list[tuple[str, _Hit]]:
-    parts = [plan_hits.get(pid, []) for pid in rule.plans]
+def _near_hits(rule: _TermRule, plan_hits: dict[int, list[_Hit]],
+               fields: list[Field | None]) -> list[tuple[str, _Hit]]:
+    parts = [_masked(plan_hits.get(pid, []), rule.mask) for pid in rule.plans]
     if not all(parts):
         return []
     within = rule.term.within
     out: list[tuple[str, _Hit]] = []
-    for order in range(len(FIELDS)):
-        choices = [[h for h in hits if h[0] == order] for hits in parts]
+    # Parts must be in one field; in the body, in one paragraph too.
+    places: dict[tuple[int, int], list[list[_Hit]]] = {}
+    for k, hits in enumerate(parts):
+        for h in hits:
+            place = (h[0], _paragraph(fields, h[0], _original_start(fields, h)) if h[0] == BODY else 0)
+            places.setdefault(place, [[] for _ in parts])[k].append(h)
+    for _, choices in sorted(places.items()):
         if not all(choices):
             continue
         total = 1
@@ -762,6 +792,46 @@ def _near_hits(rule: _TermRule, plan_hits: dict[int, list[_Hit]]) -> list[tuple[
                     if (text, hit) not in out:
                         out.append((text, hit))
     return out
+
+
+def _masked(hits: list[_Hit], mask: int) -> list[_Hit]:
+    """The hits in the fields of `mask`."""
+    return hits if mask == ALL_FIELDS else [h for h in hits if mask >> h[0] & 1]
+
+
+def _plain_hits(rules: list[tuple[str, int, int]], plan_hits: dict[int, list[_Hit]]) -> list[tuple[str, list[_Hit]]]:
+    """(label, hits) of the plain rules (label, plan id, mask) that hit in their fields."""
+    out = []
+    for label, pid, mask in rules:
+        hits = plan_hits.get(pid)
+        if hits and mask != ALL_FIELDS:
+            hits = _masked(hits, mask)
+        if hits:
+            out.append((label, hits))
+    return out
+
+
+def field_mask(names: Iterable[str]) -> int:
+    """The mask of field names ("title", "summary", "body"); every field when none."""
+    mask = 0
+    for name in names:
+        mask |= 1 << FIELDS.index(name)
+    return mask or ALL_FIELDS
+
+
+def _original_start(fields: list[Field | None], hit: _Hit) -> int:
+    fld = fields[hit[0]]
+    assert fld is not None  # a hit's field was scanned
+    return hit[1] if fld.same else fld.span(hit[1], hit[2])[0]
+
+
+def _paragraph(fields: list[Field | None], order: int, start: int) -> int:
+    """The body paragraph of an original offset; 0 in the title and summary."""
+    if order != BODY:
+        return 0
+    fld = fields[order]
+    assert fld is not None  # a hit's field was scanned
+    return fld.paragraph(start)
 
 
 def _gap(a: _Hit, b: _Hit) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from itertools import accumulate
 
 from monitor.normalize import ALPHABET, FOLDED, REMOVED, Normalized, decode, encode, fold_char, normalize
+from monitor.snippet import paragraph_at, paragraph_starts
 
 from .variants import SKELETON_DROPPED, SKELETON_TABLE, TSH, skeleton
 
@@ -105,7 +107,7 @@ class Field:
     """One field of a story being matched: its original text, normalised text and
     tokens, with the map from normalised offsets back to the original."""
 
-    __slots__ = ("text", "raw", "norm", "same", "tokens", "bounds", "_removed", "_mapped")
+    __slots__ = ("text", "raw", "norm", "same", "tokens", "bounds", "_removed", "_mapped", "_paragraphs")
 
     def __init__(self, text: str, raw: bytes | None, norm: str) -> None:
         self.text = text
@@ -119,6 +121,13 @@ class Field:
         self.bounds = list(accumulate(map(len, parts)))
         self._removed: list[int] | None = None
         self._mapped: Normalized | None = None
+        self._paragraphs: list[int] | None = None
+
+    def paragraph(self, start: int) -> int:
+        """The paragraph (from 1, `monitor.snippet` rules) of an ORIGINAL offset."""
+        if self._paragraphs is None:
+            self._paragraphs = paragraph_starts(self.text)
+        return paragraph_at(self._paragraphs, start)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """A normalised span as a span of the original text (trailing marks taken in)."""
@@ -133,7 +142,9 @@ class Field:
         else:
             removed = self._removed
             if removed is None:
-                removed = self._removed = [m.start() for m in _REMOVED_RE.finditer(raw)]
+                # the j-th removed character, less the j removed before it: kept characters
+                # before it (non-decreasing, so a kept index is found by bisection)
+                removed = self._removed = [m.start() - j for j, m in enumerate(_REMOVED_RE.finditer(raw))]
             if start >= end:
                 s = _kept(removed, start) if start < len(self.norm) else n
                 return s, s
@@ -147,13 +158,9 @@ class Field:
 
 
 def _kept(removed: list[int], k: int) -> int:
-    """Original index of the k-th kept character, given the sorted removed indices."""
-    at = k
-    for r in removed:
-        if r > at:
-            break
-        at += 1
-    return at
+    """Original index of the k-th kept character, given per removed character the number
+    of kept characters before it (`Field.span`)."""
+    return k + bisect_right(removed, k)
 
 
 def original_span(norm: Normalized, original: str, start: int, end: int) -> tuple[int, int]:
