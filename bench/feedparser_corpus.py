@@ -178,7 +178,7 @@ def judge(path: Path) -> tuple[str, str]:
         fp, fp_texts, fp_crash = None, None, f"{type(exc).__name__}: {exc}"
     charset = charset_of(headers)
     try:
-        text, how = decode._decode(raw, charset)
+        text, how = decode._decode(raw, charset, decode._xml_declared(raw))
         text = decode._clean(text)
         try:
             parsed = parse.parse_feed("bench", text, URL, NOW)

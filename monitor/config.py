@@ -9,8 +9,10 @@ Rules:
   strings like `10MB`. Both must be finite and not negative.
 - Unknown top-level keys, duplicate feed names and malformed feeds are errors naming the
   line. A feed's `enabled` must be true or false; its `interval` lies within
-  [`MIN_INTERVAL`, `MAX_INTERVAL`] (1 s to 7 days), like `poll.interval`.
-- The options of the other sections (poll, dedup, delivery, health, retention, metrics, web)
+  [`MIN_INTERVAL`, `MAX_INTERVAL`] (1 s to 7 days), like `poll.interval`. Its `fulltext`
+  is one of auto (the default: read the page of an item that does not carry its article),
+  always or never (`monitor.article.wants_article`).
+- The options of the other sections (poll, dedup, delivery, health, retention, metrics, web, fulltext)
   are read and checked by `monitor.settings`; channel sections by their channel.
 """
 from __future__ import annotations
@@ -28,11 +30,12 @@ from .yamlfile import YDict, YList, kind_of, line_of, load_yaml, shown
 
 TOP_LEVEL_KEYS = {
     "database", "watchlists", "feeds", "channels", "poll", "dedup", "delivery",
-    "retention", "health", "metrics", "node", "web", "allow_private_feeds",
+    "retention", "health", "metrics", "node", "web", "allow_private_feeds", "fulltext",
 }
 MIN_INTERVAL = 1.0  # no feed is polled more often than once a second (poll.interval, a feed's interval)
 MAX_INTERVAL = 7 * 86400.0
-FEED_KEYS = {"name", "url", "interval", "enabled", "title"}
+FEED_KEYS = {"name", "url", "interval", "enabled", "title", "fulltext"}
+FULLTEXT_MODES = ("auto", "always", "never")  # a feed's fulltext: when its items' pages are read
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
@@ -148,6 +151,7 @@ class FeedConfig:
     interval: float | None = None
     enabled: bool = True
     line: int = 0
+    fulltext: str = "auto"  # one of FULLTEXT_MODES
 
 
 @dataclass(frozen=True)
@@ -297,5 +301,10 @@ def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"feed {name}: title: expected text, got {kind_of(title)}", file=file,
                               line=key_lines.get("title", item_line))
-        feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line))
+        fulltext = item.get("fulltext", "auto")
+        if fulltext not in FULLTEXT_MODES:
+            raise ConfigError(f"feed {name}: fulltext: expected one of {', '.join(FULLTEXT_MODES)}, "
+                              f"got {shown(fulltext)}", file=file, line=key_lines.get("fulltext", item_line))
+        feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line,
+                                fulltext=fulltext))
     return tuple(feeds)

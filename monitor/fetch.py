@@ -28,7 +28,10 @@ Rules:
 - Private addresses: a fetch with `private_ok=False` (feeds added at run time, by OPML
   or a bot admin) refuses every request — the first and each redirect hop — whose host
   is or resolves to anything but a public address (kind `blocked`; the rule is in
-  `monitor.urls`), so a public feed cannot redirect Raqib into the local network. Such
+  `monitor.urls`), so a public feed cannot redirect Raqib into the local network.
+  `private_origin` (an article page, `monitor.article`) excepts one origin from that
+  refusal: a hop whose scheme, host and port are exactly it (the page's feed's own) may
+  reach its private address; every other hop is checked as above. Such
   requests go through `monitor.guard.PublicOnlyTransport`, which connects to the very
   addresses it checked (no DNS rebinding) and fails closed when the name does not
   resolve. Behind an HTTP(S)_PROXY from the environment the proxy connects, so the name
@@ -56,7 +59,7 @@ import httpx
 
 from .display import REASON_MAX, one_line
 from .errors import FetchError
-from .guard import BlockedAddress, PublicOnlyTransport, public_addresses
+from .guard import BlockedAddress, PublicOnlyBackend, PublicOnlyTransport, public_addresses
 from .urls import literal_target_problem
 
 logger = logging.getLogger(__name__)
@@ -90,7 +93,7 @@ async def _guard_private(request: httpx.Request, *, via_proxy: bool = False) -> 
     names are refused before anything is sent; behind a proxy (which resolves the name
     itself) the name is resolved and checked here. Direct connections are checked by the
     transport, at connect time."""
-    if request.extensions.get("raqib_private_ok", True):
+    if _hop_private_ok(request):
         return
     host = request.url.host
     problem = literal_target_problem(host)
@@ -103,6 +106,22 @@ async def _guard_private(request: httpx.Request, *, via_proxy: bool = False) -> 
             raise httpx.ConnectError(str(exc), request=request) from exc
 
 
+def origin_of(url: str | httpx.URL) -> str:
+    """scheme://host:port of `url`, the port written out (80, 443 by default), host lower-cased."""
+    url = httpx.URL(url) if isinstance(url, str) else url
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.scheme}://{url.host.lower()}:{port}"
+
+
+def _hop_private_ok(request: httpx.Request) -> bool:
+    """Whether this request (one hop) may reach a private address: it is not marked
+    `private_ok=False`, or it goes to the `private_origin` it was allowed."""
+    if request.extensions.get("raqib_private_ok", True):
+        return True
+    allowed = request.extensions.get("raqib_private_origin")
+    return allowed is not None and allowed == origin_of(request.url)
+
+
 class _PrivacyRouter(httpx.AsyncBaseTransport):
     """Requests that may reach private addresses (feeds from the config) go through the
     plain transport, the others through the public-only one."""
@@ -112,8 +131,7 @@ class _PrivacyRouter(httpx.AsyncBaseTransport):
         self._public_only = public_only
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        private_ok = request.extensions.get("raqib_private_ok", True)
-        return await (self._plain if private_ok else self._public_only).handle_async_request(request)
+        return await (self._plain if _hop_private_ok(request) else self._public_only).handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._plain.aclose()
@@ -126,7 +144,8 @@ class Fetcher:
     def __init__(self, *, concurrency: int = 50, per_host: int = 4, connect_timeout: float = 10.0,
                  read_timeout: float = 20.0, deadline: float = 60.0, max_bytes: int = 10 * 2**20,
                  max_redirects: int = 5, user_agent: str = "Raqib/0.1 (+feed monitor)",
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, accept: str = ACCEPT,
+                 backend: PublicOnlyBackend | None = None) -> None:
         self.concurrency = concurrency
         self.per_host = per_host
         self.deadline = deadline
@@ -136,7 +155,7 @@ class Fetcher:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         if transport is None:
             transport = _PrivacyRouter(httpx.AsyncHTTPTransport(limits=limits),
-                                       PublicOnlyTransport(limits=limits))
+                                       PublicOnlyTransport(limits=limits, backend=backend))
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout,
@@ -144,7 +163,7 @@ class Fetcher:
             limits=limits,
             follow_redirects=True,
             max_redirects=max_redirects,
-            headers={"User-Agent": user_agent, "Accept": ACCEPT,
+            headers={"User-Agent": user_agent, "Accept": accept,
                      "Accept-Encoding": "gzip, deflate"},
             trust_env=True,
             event_hooks={"request": [functools.partial(_guard_private,
@@ -162,7 +181,7 @@ class Fetcher:
 
     async def fetch(self, feed: str, url: str, *, etag: str | None = None,
                     last_modified: str | None = None, body_hash: str | None = None,
-                    private_ok: bool = True) -> FetchResult:
+                    private_ok: bool = True, private_origin: str | None = None) -> FetchResult:
         """Fetch one feed; raise FetchError (see the module docstring) when it fails."""
         host = (urlsplit(url).hostname or "").lower()
         host_slot = self._host_slots.get(host)
@@ -173,7 +192,7 @@ class Fetcher:
             try:
                 async with asyncio.timeout(self.deadline):
                     result = await self._fetch(feed, url, etag, last_modified, body_hash, start,
-                                               private_ok)
+                                               private_ok, private_origin)
             except TimeoutError as exc:
                 raise FetchError(f"no complete answer within {self.deadline:g}s", feed=feed,
                                  url=url, kind="timeout",
@@ -183,15 +202,16 @@ class Fetcher:
         return result
 
     async def _fetch(self, feed: str, url: str, etag: str | None, last_modified: str | None,
-                     body_hash: str | None, start: float, private_ok: bool = True) -> FetchResult:
+                     body_hash: str | None, start: float, private_ok: bool = True,
+                     private_origin: str | None = None) -> FetchResult:
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            async with self._client.stream("GET", url, headers=headers,
-                                           extensions={"raqib_private_ok": private_ok}) as response:
+            extensions = {"raqib_private_ok": private_ok, "raqib_private_origin": private_origin}
+            async with self._client.stream("GET", url, headers=headers, extensions=extensions) as response:
                 final_url = str(response.url)
                 permanent = _permanent_target(url, response)
                 code = response.status_code

@@ -19,7 +19,13 @@ Rules:
   the channel is read without its items and each <item>/<entry> alone, inside the
   feed's root element; the items it still cannot read are the bad ones.
 - Per entry: title and summary are HTML stripped to plain text, entities decoded,
-  whitespace collapsed; summary falls back to the first content block. HTML stripping is
+  whitespace collapsed; summary falls back to the first content block. The article the
+  item carries itself (RSS content:encoded, Atom <content>: its first content block of
+  HTML or text) becomes `body`: paragraphs of plain text one blank line apart
+  (`html_to_paragraphs`: the same linear scan, a paragraph at each block tag, at most
+  MAX_BODY_HTML characters read and MAX_BODY bytes kept, cut at a paragraph's end). A
+  body taken from the same block the summary fell back to is kept too; an item without
+  content has none. HTML stripping is
   one linear scan of at most MAX_HTML (64 KB) characters (`html_to_text`), so no field
   can make it slow. url is the entry's
   link resolved against the feed URL, else its guid when that is an http(s) URL. guid is
@@ -45,7 +51,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -228,6 +234,7 @@ def _story(feed: str, entry: dict, base: str, fetched: datetime) -> Story | None
     if not summary and entry.get("content"):
         summary = entry["content"][0].get("value", "")
     summary = html_to_text(summary)
+    body = html_to_paragraphs(_content(entry))
     link = (entry.get("link") or "").strip()
     if link:
         link = urljoin(base, link)
@@ -241,7 +248,16 @@ def _story(feed: str, entry: dict, base: str, fetched: datetime) -> Story | None
     if not guid:
         guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode("utf-8")).hexdigest()
     return Story(feed=feed, guid=guid, url=link, title=title, summary=summary,
-                 published=_published(entry), fetched=fetched)
+                 published=_published(entry), fetched=fetched, body=body)
+
+
+def _content(entry: dict) -> str:
+    """The article an entry carries: its first content block that is HTML or text."""
+    for block in entry.get("content") or ():
+        kind = (block.get("type") or "text/html").lower()
+        if kind in ("text/html", "application/xhtml+xml", "text/plain", "html", "xhtml", "text"):
+            return block.get("value") or ""
+    return ""
 
 
 def _published(entry: dict) -> datetime | None:
@@ -355,11 +371,14 @@ def parse_date(raw: str) -> datetime | None:
 # --- HTML to text ------------------------------------------------------------------------
 
 MAX_HTML = 65536  # characters of an HTML fragment read; a title or a lead never needs more
+MAX_BODY_HTML = 1 << 20  # characters of an item's content read for its body
+MAX_BODY = 256 * 1024  # bytes (UTF-8) of body kept, cut at a paragraph's end
 _BLOCK = {"p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
           "h6", "blockquote", "section", "article", "figure", "figcaption", "hr", "table"}
 _SKIP = {"script", "style", "noscript", "template", "iframe", "object"}
 _RAW = {"script": re.compile(r"</script", re.I), "style": re.compile(r"</style", re.I)}
 _SPACES = re.compile(r"\s+")
+_PARAGRAPH = "\u2029"  # what a block tag yields in html_to_paragraphs (Unicode's paragraph separator)
 _TAG_NAME = re.compile(r"[A-Za-z][^\s/>]*")
 _TAG_STOP = re.compile("[>\"']")
 _ATTR = re.compile(r"""([^\s/>"'=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']*)))?""")
@@ -381,7 +400,45 @@ def html_to_text(value: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _html_parts(value: str) -> Iterator[str]:
+def html_to_paragraphs(value: str, limit: int = MAX_BODY) -> str:
+    """Paragraphs of plain text of an HTML fragment (or of plain text), one blank line apart.
+
+    The scan of `html_to_text` with each block tag (p, br, div, li, h1 ...) ending a
+    paragraph (a line break in the source is a space); within one, spaces are collapsed;
+    empty ones are dropped. Plain text is cut into paragraphs at its line breaks. At most
+    MAX_BODY_HTML characters are read and `limit` bytes of UTF-8 kept: the paragraphs that
+    fit whole, else the first one cut.
+    """
+    if not value:
+        return ""
+    value = value[:MAX_BODY_HTML]
+    if "<" not in value:
+        lines = (html.unescape(value) if "&" in value else value).splitlines()
+    else:  # a line break in HTML source is a space; a block tag ends a paragraph
+        lines = "".join(_html_parts(value, _PARAGRAPH)).split(_PARAGRAPH)
+    return fit_paragraphs(lines, limit)
+
+
+def fit_paragraphs(lines: Iterable[str], limit: int = MAX_BODY) -> str:
+    """`lines` as paragraphs one blank line apart: spaces collapsed, empty ones dropped, at
+    most `limit` bytes of UTF-8 (the paragraphs that fit whole, else the first one cut)."""
+    paragraphs: list[str] = []
+    size = 0
+    for line in lines:
+        paragraph = _SPACES.sub(" ", line).strip()
+        if not paragraph:
+            continue
+        cost = len(paragraph.encode("utf-8")) + 2 * bool(paragraphs)
+        if size + cost > limit:
+            if not paragraphs:
+                paragraphs.append(paragraph.encode("utf-8")[:limit].decode("utf-8", "ignore"))
+            break
+        paragraphs.append(paragraph)
+        size += cost
+    return "\n\n".join(paragraphs)
+
+
+def _html_parts(value: str, block: str = " ") -> Iterator[str]:
     """The text pieces of an HTML fragment, in order; one pass, no step looks back.
 
     Every construct is found with `str.find` or a regex that cannot backtrack, from the
@@ -392,6 +449,7 @@ def _html_parts(value: str) -> Iterator[str]:
     other tag is dropped. Comments, <!...> and <?...> are dropped; <![CDATA[...]]> is text.
     Quotes in a tag are honoured (a > inside an attribute value does not end it) until
     one is found open to the end of the text; from there on tags end at the first >.
+    A block tag yields `block` (a space; a line break for `html_to_paragraphs`).
     """
     pos, end, skip, quotes = 0, len(value), 0, True
     while pos < end:
@@ -419,7 +477,7 @@ def _html_parts(value: str) -> Iterator[str]:
                 if name in _SKIP and skip:
                     skip -= 1
                 elif name in _BLOCK and not skip:
-                    yield " "
+                    yield block
             elif name in _SKIP and value[stop - 2:stop] == "/>":
                 pass  # <iframe/>: nothing inside
             elif name in _RAW:  # its text is not HTML: straight to its end tag
@@ -433,7 +491,7 @@ def _html_parts(value: str) -> Iterator[str]:
             elif skip:
                 pass
             elif name in _BLOCK:
-                yield " "
+                yield block
             elif name == "img":
                 alt = _alt(value, name_m.end(), stop)
                 if alt:

@@ -8,7 +8,10 @@ other feeds' parses and the daemon's shutdown. A process can be killed.
 
 A job is the body as fetched (bytes and the HTTP charset): the worker decodes it
 (`monitor.decode`, whose charset guess over a large undeclared body is seconds of CPU)
-and parses it, so neither ever runs on the daemon's event loop.
+and parses it, so neither ever runs on the daemon's event loop. An article job
+(`extract`) is a fetched article page: the worker decodes it and extracts its main text
+(`monitor.article.extract`), under the same deadline and kill rules; a page past its
+deadline or one that kills its worker fails with ParseError, as a feed does.
 
 Rules:
 - At most `size` worker processes (default twice the CPUs, at least 2, at most 8), each
@@ -42,12 +45,13 @@ import weakref
 from concurrent.futures import Future
 from datetime import datetime
 
+from .article.extract import extract_article
 from .decode import decode_feed
 from .errors import ParseError
 from .parse import ParsedFeed, parse_feed
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["monitor.parse", "monitor.decode"])
+_CONTEXT.set_forkserver_preload(["monitor.parse", "monitor.decode", "monitor.article.extract"])
 
 
 class ParsingStopped(Exception):
@@ -101,11 +105,19 @@ class ParsePool:
                     deadline: float) -> ParsedFeed:
         """The fetched `body` decoded (`charset` from HTTP, if any) and parsed in a worker,
         within `deadline` seconds."""
+        return await self._submit(("feed", feed, body, charset, url, fetched), deadline)
+
+    async def extract(self, url: str, body: bytes, charset: str | None, *, deadline: float) -> str:
+        """The main text of the article page `body` (fetched from `url`), decoded and extracted
+        in a worker within `deadline` seconds: paragraphs one blank line apart, "" if none."""
+        return await self._submit(("article", url, body, charset), deadline)
+
+    async def _submit(self, job: tuple, deadline: float):
         future: Future = Future()
         with self._lock:
             if self._closed:
                 raise ParsingStopped()
-            self._jobs.put((future, (feed, body, charset, url, fetched), deadline))
+            self._jobs.put((future, job, deadline))
             self._waiting += 1
             if self._waiting > self._idle and self._threads < self.size:
                 self._threads += 1
@@ -154,8 +166,9 @@ class ParsePool:
             except BaseException as exc:  # handed to the waiting coroutine
                 future.set_exception(exc)
 
-    def _run(self, job: tuple, deadline: float) -> ParsedFeed:
-        feed, url = job[0], job[3]
+    def _run(self, job: tuple, deadline: float) -> ParsedFeed | str:
+        article = job[0] == "article"
+        feed, url = ("", job[1]) if article else (job[1], job[4])
         worker = self._worker()
         try:
             worker.conn.send(job)
@@ -168,6 +181,9 @@ class ParsePool:
             ended = "" if not finished else worker.how_it_ended()
             if self._stopping() or ended == f"killed by {signal.SIGTERM.name}":
                 raise ParsingStopped()
+            if not finished and article:
+                raise ParseError(f"extracting the text took longer than {deadline:g}s and was stopped",
+                                 url=url, hint="the page is too large or too odd to read in time")
             if not finished:
                 raise ParseError(f"parsing took longer than {deadline:g}s and was stopped", feed=feed,
                                  url=url, hint="the feed is too large or too odd to read in time; "
@@ -227,8 +243,9 @@ def _kill_all(workers: set[_Worker], lock: threading.Lock) -> None:
 
 
 def _serve(conn) -> None:
-    """A worker: decode and parse each job received, answer ("ok", ParsedFeed) or ("parse", message,
-    hint) or ("error", description); exit when the daemon's end of the pipe closes."""
+    """A worker: decode and parse (or extract) each job received, answer ("ok", ParsedFeed or the
+    article's text) or ("parse", message, hint) or ("error", description); exit when the daemon's
+    end of the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
@@ -236,8 +253,12 @@ def _serve(conn) -> None:
         except (EOFError, OSError):
             return
         try:
-            feed, body, charset, url, fetched = job
-            reply: tuple = ("ok", parse_feed(feed, decode_feed(body, charset), url, fetched))
+            if job[0] == "article":
+                _, url, body, charset = job
+                reply: tuple = ("ok", extract_article(body, charset, url))
+            else:
+                _, feed, body, charset, url, fetched = job
+                reply = ("ok", parse_feed(feed, decode_feed(body, charset), url, fetched))
         except ParseError as exc:
             reply = ("parse", exc.message, exc.hint)
         except Exception as exc:  # reported to the daemon, which records it on the feed

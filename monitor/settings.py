@@ -1,5 +1,5 @@
 """Settings: the options of raqib.yaml's poll, dedup (and dedup.event), delivery, health,
-retention, metrics, web and node sections, declared once as data and read into frozen dataclasses.
+retention, metrics, web, node and fulltext sections, declared once as data and read into frozen dataclasses.
 
 `read_settings(config)` is the one reading: the daemon calls it at start-up and on every
 reload (a refused reload keeps the settings in force), and `raqib check` calls
@@ -21,6 +21,10 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   at least a second,
   `max_bytes` at least 1 KiB: values that would poll a publisher in a tight loop, never
   poll, or fail every feed are refused, not run.
+- `fulltext` (reading the article page behind a new item, `monitor.article`): `concurrency`
+  and `per_host` at least 1, `timeout`, `deadline` and `extract_deadline` at least a
+  second, `max_bytes` at least 1 KiB, `interval` (between two fetches to one host) from
+  0 to 1 h, `wait` (how long a story waits for its page) from 0 to 1 h.
 - Cross-checks: `poll.min_interval` ≤ `poll.max_interval`; `delivery.backoff` ≤
   `delivery.backoff_max`. As before, the default interval pulls `min_interval` down and
   `max_interval` up to itself, so a short `interval` stands.
@@ -65,7 +69,24 @@ class Option:
     high: float | None = None
 
 
+@dataclass(frozen=True)
+class FulltextSettings:
+    """fulltext: how the article page behind a new item is read (`monitor.article`).
+    Its defaults are the options' defaults (OPTIONS reads them from here)."""
+
+    concurrency: int = 8  # pages fetched at once
+    per_host: int = 1  # pages fetched at once from one host
+    interval: float = 2.0  # seconds between the starts of two fetches to one host
+    max_bytes: int = 2 * 2**20  # a page's size cap, after decompression
+    timeout: float = 15.0  # connect/read timeout
+    deadline: float = 30.0  # the whole fetch of one page (redirects, headers, body)
+    wait: float = 60.0  # how long a story waits for its page before it is matched on the feed's text
+    robots: bool = True  # honour robots.txt
+    extract_deadline: float = 10.0  # extracting one page's text, in a parse worker killed after it
+
+
 _DEDUP_DEFAULTS = DedupSettings()
+_FULLTEXT_DEFAULTS = FulltextSettings()
 _EVENT_DEFAULTS = EventSettings()
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
@@ -145,6 +166,17 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
     "web": (
         Option("listen", "listen", None),
         Option("auth", "auth", None),
+    ),
+    "fulltext": (
+        Option("concurrency", "int", _FULLTEXT_DEFAULTS.concurrency, 1, 1_000),
+        Option("per_host", "int", _FULLTEXT_DEFAULTS.per_host, 1, 100),
+        Option("interval", "duration", _FULLTEXT_DEFAULTS.interval, 0.0, HOUR),
+        Option("max_bytes", "size", _FULLTEXT_DEFAULTS.max_bytes, 1024, 2**30),
+        Option("timeout", "duration", _FULLTEXT_DEFAULTS.timeout, 1.0, HOUR),
+        Option("deadline", "duration", _FULLTEXT_DEFAULTS.deadline, 1.0, HOUR),
+        Option("wait", "duration", _FULLTEXT_DEFAULTS.wait, 0.0, HOUR),
+        Option("robots", "bool", _FULLTEXT_DEFAULTS.robots),
+        Option("extract_deadline", "duration", _FULLTEXT_DEFAULTS.extract_deadline, 1.0, HOUR),
     ),
 }
 WEB_AUTH_ENV, WEB_AUTH_CREDENTIAL = "RAQIB_WEB_AUTH", "web_auth"
@@ -244,6 +276,7 @@ class Settings:
     node: NodeOptions
     web: WebOptions
     event: EventSettings = EventSettings()  # dedup.event: the event level
+    fulltext: FulltextSettings = FulltextSettings()
 
 
 # A section inside another one (`dedup.event`): its parent's key that holds it.
@@ -346,7 +379,8 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
                         delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
                         retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
-                        event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]))
+                        event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]),
+                        fulltext=FulltextSettings(**values["fulltext"]))
     return settings, problems
 
 
