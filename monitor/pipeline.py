@@ -25,8 +25,8 @@ oldest first,
 Reading the article (`fulltext`, the feed's mode: auto | always | never). Between steps 2
 and 3 each new story gets its `BodyState` (monitor/store/articles.py):
 - the feed carried the article (`Story.body` from content:encoded or an Atom content, or
-  under `auto` a description of `LONG_SUMMARY_WORDS` words or more): matched at once,
-  body and all;
+  under `auto` a long description: `monitor.article.policy`): matched at once, body and
+  all;
 - a copy whose cluster has text (read, carried or copied) takes it and is matched at
   once, never fetching; a copy whose cluster's page is being read waits for it
   (`joined`); a copy of the same URL, or of a cluster whose page failed, is never
@@ -70,6 +70,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
+from .article import wants_article
 from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .models import Match, Story, alert_payload
@@ -81,8 +82,6 @@ from .urls import canonical_url
 log = logging.getLogger(__name__)
 
 PERSONAL_PREFIX = "personal:"
-LONG_SUMMARY_WORDS = 150  # a description this long is the article itself (`fulltext: auto`)
-FULLTEXT_MODES = ("auto", "always", "never")
 
 
 class WatchlistSource(Protocol):
@@ -139,14 +138,6 @@ class _Settled:
     fired: dict[str, list[Match]]
     matches: int
     first_routing: bool  # nothing was routed for it before (it was held)
-
-
-def wants_page(story: Story, mode: str) -> bool:
-    """Whether a story's page is worth reading under the feed's `fulltext` mode: not when
-    the feed carried the article (its body, or under `auto` a long description)."""
-    if mode not in ("auto", "always") or not story.url or story.body:
-        return False
-    return mode == "always" or len(story.summary.split()) < LONG_SUMMARY_WORDS
 
 
 class Pipeline:
@@ -308,7 +299,7 @@ class Pipeline:
         """The clusters whose article text copies may take (none when pages are not read)."""
         if fulltext not in ("auto", "always"):
             return []
-        return [p.cluster for p in placed if p.kind != "new" and wants_page(p.story, fulltext)]
+        return [p.cluster for p in placed if p.kind != "new" and wants_article(p.story, fulltext)]
 
     def _plans(self, placed: Sequence[_Plan], matcher, fulltext: str,
                texts: dict[int, tuple[str, str]]) -> list[_Plan]:
@@ -336,7 +327,7 @@ class Pipeline:
         story = p.story
         if story.body:
             return BodyState.FEED, story.body
-        if not wants_page(story, fulltext):
+        if not wants_article(story, fulltext):
             return (BodyState.FEED if fulltext in ("auto", "always") and story.url else BodyState.NONE), ""
         if p.kind != "new":
             state, text = texts.get(p.cluster, (BodyState.NONE, ""))

@@ -60,6 +60,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from alerts.channel import Channel, build_channels
 from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import Policy, policy_from_settings
+from monitor.article import ArticleReader
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
 from monitor.dedup.events import EventGrouper
@@ -70,6 +71,7 @@ from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
+from monitor.reading import ArticleQueue
 from monitor.schedule import ScheduleSettings
 from monitor.settings import LOOPBACK, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
@@ -170,6 +172,12 @@ class Daemon:
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
+        self.parse_pool = ParsePool(poll.parse_workers or None)  # feeds and article pages alike
+        # the pages behind new items (monitor.reading): read beside polling, never in its way
+        self.article_reader = ArticleReader(settings.fulltext, pool=self.parse_pool)
+        self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, wait=settings.fulltext.wait,
+                                     run=self.db, clock=clock, on_alerts=self.wake_delivery,
+                                     on_flag=self._pages_without_text)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
             schedule=ScheduleSettings(interval=poll.interval, min_interval=poll.min_interval,
@@ -181,7 +189,7 @@ class Daemon:
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
             parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
-            parser=ParsePool(poll.parse_workers or None))
+            parser=self.parse_pool, on_articles=self.articles.submit)
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(
@@ -399,6 +407,14 @@ class Daemon:
         self.metrics.inc("raqib_feed_health_changes_total", healthy=str(healthy).lower())
         self.wake_delivery()
 
+    async def _pages_without_text(self, feed: str, reason: str) -> None:
+        """A feed whose pages give no article text lately: told once, like a dead feed."""
+        await self.db(self._feed_health, feed, False,
+                      f"its article pages give no text (a paywall, or pages built by script?); last: {reason}")
+
+    async def _articles_job(self) -> None:
+        await self.articles.sweep()
+
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, seconds: float | None = None) -> None:
@@ -430,6 +446,8 @@ class Daemon:
                                max_instances=1, coalesce=True)
         self.scheduler.add_job(_on_loop(self._heartbeat_job), "interval", seconds=self.settings.node.heartbeat,
                                id="heartbeat", max_instances=1, coalesce=True)
+        self.scheduler.add_job(_on_loop(self._articles_job), "interval", seconds=30, id="articles",
+                               max_instances=1, coalesce=True)
         if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
             self.scheduler.add_job(_on_loop(self._recover_job), "interval", seconds=60, id="recover",
                                    max_instances=1, coalesce=True)
@@ -444,6 +462,9 @@ class Daemon:
         except BaseException:
             await self.shutdown([], metrics_server)
             raise
+        resumed = await self.articles.resume()  # pages an earlier run left unread
+        if resumed:
+            log.info("article pages resumed count=%d", resumed)
         tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
@@ -470,6 +491,7 @@ class Daemon:
 
     async def shutdown(self, tasks, metrics_server) -> None:
         self.stop_event.set()
+        await self.articles.close()  # pages not read stay open in the store for the next start
         self.poller.parser.close()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -493,6 +515,7 @@ class Daemon:
             await self.web.stop()
             self.web = None
         await self.fetcher.aclose()
+        await self.article_reader.aclose()
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
             await self.db(self.store.node_gone, self.node)
