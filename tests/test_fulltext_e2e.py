@@ -155,3 +155,37 @@ async def test_a_slow_page_holds_only_its_own_story_and_the_wait_then_alerts_on_
             assert server.routes["/slow.html"].hits == 1 and server.routes["/fast.html"].hits == 1
         finally:
             await stop(daemon)
+
+
+async def test_a_page_cut_short_by_a_stop_is_read_at_the_next_start(tmp_path):
+    """SIGTERM mid-fetch: nothing was alerted for the held story; the next start reads its
+    page again and alerts the name found only there."""
+    with FeedServer() as server:
+        body = ("<html><body><article>" + "".join(
+            f"<p>فقرة رقم {i} من نص الخبر الطويل عن الاجتماع الذي عقد أمس في العاصمة الروسية.</p>" for i in range(5))
+            + "<p>وأضاف أن الهجوم على مقاطعة كورسك مستمر منذ أسابيع.</p></article></body></html>")
+        page = server.route("/page.html", body=body.encode(), content_type="text/html; charset=utf-8", delay=1.5)
+        server.route("/feed.xml", text=rss([("1", "اجتماع لمجلس الأمن الروسي في موسكو", "عقد المجلس اجتماعا",
+                                             server.url("/page.html"))]))
+        path = config(tmp_path, server.url("/feed.xml"), ["كورسك"])
+        first = Daemon(load_config(path), console_stream=io.StringIO())
+        try:
+            await first.poller.poll_feed(first.store.feed("outlet"))
+            await asyncio.sleep(0.3)
+            assert first.articles.open == 1
+        finally:
+            await stop(first)  # what the daemon's shutdown does with pages in flight
+        second = Daemon(load_config(path), console_stream=io.StringIO())
+        try:
+            assert second.store._scalar("SELECT body_state FROM stories") == BodyState.WAITING
+            assert second.store._scalar("SELECT COUNT(*) FROM outbox") == 0
+            assert await second.articles.resume() == 1
+            await settled(second)
+            for _ in range(50):
+                if second.store._scalar("SELECT body_state FROM stories") == BodyState.READ:
+                    break
+                await asyncio.sleep(0.1)
+            assert [r["watchlist"] for r in second.store._query("SELECT watchlist FROM outbox")] == ["w0"]
+            assert page.hits == 2  # the read cut short, and the one after the restart
+        finally:
+            await stop(second)

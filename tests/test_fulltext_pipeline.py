@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sql
 
 from monitor.dedup import Clusterer
@@ -13,6 +14,7 @@ from monitor.pipeline import Pipeline
 from monitor.store import BodyState, Store
 from monitor.store.worker import inline
 from monitor.watchlists import Term, Watchlist
+from tests.pg import postgres_url
 
 T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
 TITLE = "الكرملين يعلن نتائج اجتماع مجلس الأمن الروسي بشأن الوضع على الحدود"
@@ -45,8 +47,21 @@ def story(feed: str, guid: str, *, title: str = TITLE, summary: str = LEAD, url:
                  published=T0 + timedelta(minutes=minutes), body=body)
 
 
-def pipeline(watchlists=(KURSK, KREMLIN)):
-    store = Store(memory=True)
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """Every test on SQLite and on PostgreSQL (a schema of its own): the same states and rows."""
+    if request.param == "sqlite":
+        store = Store(tmp_path / "raqib.db")
+        yield store
+        store.close()
+        return
+    for url in postgres_url(request.node.name):
+        store = Store(url)
+        yield store
+        store.close()
+
+
+def pipeline(store, watchlists=(KURSK, KREMLIN)):
     return Pipeline(store, Registry(watchlists), Clusterer(), channels=("console",),
                     clock=Clock(T0.timestamp())), store
 
@@ -59,8 +74,8 @@ def state(store, story_id):
     return sql.rows(store, "SELECT body_state, body, body_reason FROM stories WHERE id=?", (story_id,))[0]
 
 
-async def test_a_story_waits_for_its_page_and_alerts_on_a_name_only_in_the_body():
-    p, store = pipeline()
+async def test_a_story_waits_for_its_page_and_alerts_on_a_name_only_in_the_body(backend):
+    p, store = pipeline(backend)
     result = p.ingest("agency", [story("agency", "1")], fulltext="auto")
     assert result.to_read == [(1, "https://agency.example/1")] and result.held == 1
     assert alerts(store) == []  # nothing routed while the page is read
@@ -73,8 +88,8 @@ async def test_a_story_waits_for_its_page_and_alerts_on_a_name_only_in_the_body(
     assert state(store, 1)["body_state"] == BodyState.READ and "كورسك" in state(store, 1)["body"]
 
 
-async def test_when_the_wait_runs_out_the_feed_text_alerts_and_a_late_page_adds_only_what_is_new():
-    p, store = pipeline()
+async def test_when_the_wait_runs_out_the_feed_text_alerts_and_a_late_page_adds_only_what_is_new(backend):
+    p, store = pipeline(backend)
     p.ingest("agency", [story("agency", "1")], fulltext="auto")
     assert await p.expire(1, inline) == 1  # the title names the Kremlin
     assert [r["watchlist"] for r in alerts(store)] == ["kremlin"]
@@ -84,8 +99,8 @@ async def test_when_the_wait_runs_out_the_feed_text_alerts_and_a_late_page_adds_
     assert await p.expire(1, inline) == 0 and await p.settle(1, BODY, "", inline) == 0  # each acts once
 
 
-async def test_a_page_that_fails_leaves_the_story_matched_on_its_feed_text_with_the_reason():
-    p, store = pipeline()
+async def test_a_page_that_fails_leaves_the_story_matched_on_its_feed_text_with_the_reason(backend):
+    p, store = pipeline(backend)
     p.ingest("agency", [story("agency", "1")], fulltext="always")
     assert await p.settle(1, "", "page not found (HTTP 404)", inline) == 1
     assert [r["watchlist"] for r in alerts(store)] == ["kremlin"]
@@ -93,8 +108,8 @@ async def test_a_page_that_fails_leaves_the_story_matched_on_its_feed_text_with_
                                      "body_reason": "page not found (HTTP 404)"}
 
 
-async def test_a_copy_waits_for_its_clusters_page_and_takes_its_text_without_reading_one():
-    p, store = pipeline()
+async def test_a_copy_waits_for_its_clusters_page_and_takes_its_text_without_reading_one(backend):
+    p, store = pipeline(backend)
     p.ingest("agency", [story("agency", "1")], fulltext="auto")
     copy = p.ingest("paper", [story("paper", "7", title="عاجل | " + TITLE, minutes=5)], fulltext="auto")
     assert copy.to_read == [] and state(store, 2)["body_state"] == BodyState.JOINED
@@ -105,8 +120,8 @@ async def test_a_copy_waits_for_its_clusters_page_and_takes_its_text_without_rea
     assert later.to_read == [] and state(store, 3)["body_state"] == BodyState.COPIED  # read before: copied
 
 
-async def test_a_known_story_or_a_known_page_is_never_read_again():
-    p, store = pipeline()
+async def test_a_known_story_or_a_known_page_is_never_read_again(backend):
+    p, store = pipeline(backend)
     p.ingest("agency", [story("agency", "1")], fulltext="auto")
     await p.settle(1, "", "timed out after 30 s", inline)
     again = p.ingest("agency", [story("agency", "1")], fulltext="auto")
@@ -115,8 +130,8 @@ async def test_a_known_story_or_a_known_page_is_never_read_again():
     assert same_page.new == 1 and same_page.to_read == []
 
 
-def test_what_the_feed_carries_is_matched_at_once():
-    p, store = pipeline()
+def test_what_the_feed_carries_is_matched_at_once(backend):
+    p, store = pipeline(backend)
     carried = p.ingest("agency", [story("agency", "1", body=BODY)], fulltext="auto")
     assert carried.to_read == [] and state(store, 1)["body_state"] == BodyState.FEED
     assert sorted(r["watchlist"] for r in alerts(store)) == ["kremlin", "kursk"]
