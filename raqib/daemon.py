@@ -333,7 +333,12 @@ class Daemon:
                 # the cost of global dedup across nodes: time waiting for the ingest lock,
                 # and stories other nodes stored that this node's index caught up with
                 "raqib_ingest_lock_wait_seconds": self.pipeline.lock_wait,
-                "raqib_dedup_caught_up_stories": self.pipeline.caught_up}
+                "raqib_dedup_caught_up_stories": self.pipeline.caught_up,
+                # article pages: being read now, and read, failed or past their wait since start
+                "raqib_article_pages_open": self.articles.open,
+                "raqib_article_pages_read": self.articles.read,
+                "raqib_article_pages_failed": self.articles.failed,
+                "raqib_article_waits_expired": self.articles.expired}
 
     def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
         """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled
