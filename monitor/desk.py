@@ -157,6 +157,7 @@ class TryReport:
         out = asdict(replace(self, problems=()))
         out["problems"] = [{"file": p.file, "line": p.line, "message": p.message, "text": str(p)}
                            for p in self.problems]
+        _body_only_paragraphs(out)
         return out
 
 
@@ -175,7 +176,16 @@ class SearchResult:
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data (`raqib search --json`)."""
-        return asdict(self)
+        return _body_only_paragraphs(asdict(self))
+
+
+def _body_only_paragraphs(out: dict) -> dict:
+    """A match's `paragraph` only where it says something (in the body), as `raqib match` prints it."""
+    for hit in out.get("hits", ()):
+        for m in hit.get("matches", ()):
+            if m.get("field") != "body":
+                m.pop("paragraph", None)
+    return out
 
 
 # -- try ------------------------------------------------------------------------------------
