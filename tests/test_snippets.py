@@ -222,6 +222,16 @@ def test_telegram_in_english_and_a_lead_that_fits_stays_whole_with_the_body_sent
         "\u200fTerms: <b>دوروف</b> (in the lead), <b>كورسك</b> (in the body, paragraph 7)")
 
 
+def test_a_name_past_the_400th_character_of_the_lead_is_bold_in_its_sentence_on_telegram():
+    store = Store(memory=True)
+    lead = LEAD + " " + LEAD + " وفي الختام زار الوفد كورسك ثم عاد إلى العاصمة."
+    assert lead.index("كورسك") > 400
+    ingest(store, summary=lead, body="")
+    text = render_alert(alert_from_row(row(store, "console")))
+    assert text.split("\n")[3:] == ["", "وفي الختام زار الوفد <b>كورسك</b> ثم عاد إلى العاصمة.",
+                                     "الكلمات: <b>كورسك</b> (في المقدمة)"]
+
+
 def test_a_name_in_the_title_is_bold_there_and_the_lead_is_cut_as_before():
     store = Store(memory=True)
     ingest(store, title="كورسك تحت القصف", body="")
