@@ -464,7 +464,7 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
                                                           for t, at in places(alert)) + "</p>")
         if alert.kind == "spread" and alert.sources:
             parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape('، '.join(alert.sources))}</p>")
-        shown, snips = under_title(alert, LEAD_CHARS)
+        shown, snips = under_title(alert.summary, alert.snippets, LEAD_CHARS)
         if shown == "whole":
             parts.append(f"<p>{_mark(alert.summary, alert, 'summary')}</p>")
         elif shown:  # highlight offsets refer to the whole text: a cut lead is escaped plainly

@@ -106,21 +106,26 @@ def where(field: str, paragraph: int = 0, lang: str = "ar") -> str:
     return labels.get(field, labels["body"])
 
 
-def places(alert: Alert, lang: str = "ar") -> list[tuple[str, str]]:
-    """(term, where its first hit is) per matched term, in the order of `matched_terms`."""
+def first_hits(matches: Sequence[Match]) -> list[Match]:
+    """Each term's first hit (title, then lead, then body; by position), terms in the order
+    they first appear in `matches`."""
     order = {"title": 0, "summary": 1, "body": 2}
     first: dict[str, Match] = {}
-    for m in alert.matches:
+    for m in matches:
         best = first.get(m.term)
         if best is None or (order.get(m.field, 3), m.start) < (order.get(best.field, 3), best.start):
             first[m.term] = m
-    return [(t, where(first[t].field, first[t].paragraph, lang)) for t in matched_terms(alert)]
+    return list(first.values())
 
 
-def under_title(alert: Alert, limit: int) -> tuple[str, list[dict]]:
+def places(alert: Alert, lang: str = "ar") -> list[tuple[str, str]]:
+    """(term, where its first hit is) per matched term, in the order of `matched_terms`."""
+    return [(m.term, where(m.field, m.paragraph, lang)) for m in first_hits(alert.matches)]
+
+
+def under_title(summary: str, snippets: Sequence[dict], limit: int) -> tuple[str, list[dict]]:
     """What shows under an alert's title (module rules): ("whole" | "cut" | "", snippets)."""
-    summary = alert.summary
-    snips = distinct([sn for sn in alert.snippets if sn["field"] != "title"])
+    snips = distinct([sn for sn in snippets if sn["field"] != "title"])
     if summary and lead(summary, limit) == " ".join(summary.split()) == summary:
         return "whole", [sn for sn in snips if sn["field"] == "body"]
     if snips:
@@ -181,11 +186,11 @@ def alert_from_row(row: dict) -> Alert:
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
         attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
         event=row.get("event") if row.get("event") is not None else row["cluster"],
-        snippets=tuple(_snippets(payload.get("snippets"))),
+        snippets=tuple(payload_snippets(payload.get("snippets"))),
     )
 
 
-def _snippets(value) -> list[dict]:
+def payload_snippets(value: object) -> list[dict]:
     """The payload's snippets that have the expected shape (a row written before them has none)."""
     out = []
     for sn in value if isinstance(value, list) else ():
@@ -209,7 +214,7 @@ def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
         lines.append("الكلمات المطابقة: " + "، ".join(f"{one_line(t)} ({at})" for t, at in places(alert)))
     if alert.kind == "spread" and alert.sources:
         lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(one_line(s) for s in alert.sources))
-    shown, snips = under_title(alert, lead_chars)
+    shown, snips = under_title(alert.summary, alert.snippets, lead_chars)
     if shown:
         lines += ["", lead(visible(alert.summary), lead_chars)]
     for sn in snips:

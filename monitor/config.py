@@ -151,7 +151,7 @@ class FeedConfig:
     interval: float | None = None
     enabled: bool = True
     line: int = 0
-    fulltext: str = "auto"  # one of FULLTEXT_MODES
+    fulltext: str | None = None  # one of FULLTEXT_MODES; None: `fulltext.mode`
 
 
 @dataclass(frozen=True)
@@ -301,8 +301,8 @@ def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"feed {name}: title: expected text, got {kind_of(title)}", file=file,
                               line=key_lines.get("title", item_line))
-        fulltext = item.get("fulltext", "auto")
-        if fulltext not in FULLTEXT_MODES:
+        fulltext = item.get("fulltext")
+        if fulltext is not None and fulltext not in FULLTEXT_MODES:
             raise ConfigError(f"feed {name}: fulltext: expected one of {', '.join(FULLTEXT_MODES)}, "
                               f"got {shown(fulltext)}", file=file, line=key_lines.get("fulltext", item_line))
         feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line,

@@ -166,6 +166,7 @@ class TryReport:
         _without_bodies(out["dropped"])
         out["problems"] = [{"file": p.file, "line": p.line, "message": p.message, "text": str(p)}
                            for p in self.problems]
+        _body_only_paragraphs(out)
         return out
 
 
@@ -186,7 +187,16 @@ class SearchResult:
         """The result as JSON-ready data (`raqib search --json`)."""
         out = asdict(self)
         _without_bodies(out["hits"])
-        return out
+        return _body_only_paragraphs(out)
+
+
+def _body_only_paragraphs(out: dict) -> dict:
+    """A match's `paragraph` only where it says something (in the body), as `raqib match` prints it."""
+    for hit in out.get("hits", ()):
+        for m in hit.get("matches", ()):
+            if m.get("field") != "body":
+                m.pop("paragraph", None)
+    return out
 
 
 # -- try ------------------------------------------------------------------------------------

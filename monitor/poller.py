@@ -69,7 +69,7 @@ class Poller:
                  max_in_flight: int = 200, allow_private: bool = False,
                  parse_deadline: float = 60.0, parser: ParsePool | None = None,
                  db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0,
-                 on_articles: ArticleHook | None = None) -> None:
+                 on_articles: ArticleHook | None = None, fulltext: str = "auto") -> None:
         self.store = store
         self.db = db
         self.fetcher = fetcher
@@ -80,6 +80,7 @@ class Poller:
         self.on_health = on_health
         self.on_poll = on_poll
         self.on_articles = on_articles  # pages to read (monitor.reading); None: feeds' text alone
+        self.fulltext = fulltext  # a feed's fulltext mode when it names none (`fulltext.mode`)
         self.max_in_flight = max_in_flight
         self.allow_private = allow_private  # may feeds added at run time reach private addresses?
         self.parse_deadline = parse_deadline
@@ -195,7 +196,7 @@ class Poller:
                 ttl = parsed.ttl_seconds
                 if parsed.title and not feed.get("title"):
                     changes["title"] = parsed.title
-                fulltext = (feed.get("fulltext") or "auto") if self.on_articles else "never"
+                fulltext = (feed.get("fulltext") or self.fulltext) if self.on_articles else "never"
                 ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext)
                 if ingest.to_read and self.on_articles:
                     self.on_articles(name, result.url or url, ingest.to_read)

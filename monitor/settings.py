@@ -21,7 +21,8 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   at least a second,
   `max_bytes` at least 1 KiB: values that would poll a publisher in a tight loop, never
   poll, or fail every feed are refused, not run.
-- `fulltext` (reading the article page behind a new item, `monitor.article`): `concurrency`
+- `fulltext` (reading the article page behind a new item, `monitor.article`): `mode` is
+  auto, always or never (a feed's own `fulltext:` wins); `concurrency`
   and `per_host` at least 1, `timeout`, `deadline` and `extract_deadline` at least a
   second, `max_bytes` at least 1 KiB, `interval` (between two fetches to one host) from
   0 to 1 h, `wait` (how long a story waits for its page) from 0 to 1 h.
@@ -48,7 +49,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration, parse_size
+from .config import (
+    FULLTEXT_MODES,
+    MAX_INTERVAL,
+    MIN_INTERVAL,
+    Config,
+    Section,
+    as_float,
+    format_duration,
+    parse_duration,
+    parse_size,
+)
 from .dedup import DedupSettings, EventSettings
 from .errors import ConfigError
 from .yamlfile import YDict, kind_of, line_of, shown
@@ -60,13 +71,15 @@ NAME_MAX = 64  # node.name
 
 @dataclass(frozen=True)
 class Option:
-    """One option: its key, kind (duration, size, int, number, bool, listen), default and range."""
+    """One option: its key, kind (duration, size, int, number, bool, listen, choice), default and
+    range (or, for a choice, the words it may be)."""
 
     key: str
     kind: str
     default: Any
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class FulltextSettings:
     """fulltext: how the article page behind a new item is read (`monitor.article`).
     Its defaults are the options' defaults (OPTIONS reads them from here)."""
 
+    mode: str = "auto"  # a feed's fulltext when it says none: auto | always | never
     concurrency: int = 8  # pages fetched at once
     per_host: int = 1  # pages fetched at once from one host
     interval: float = 2.0  # seconds between the starts of two fetches to one host
@@ -168,6 +182,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("auth", "auth", None),
     ),
     "fulltext": (
+        Option("mode", "choice", _FULLTEXT_DEFAULTS.mode, choices=FULLTEXT_MODES),
         Option("concurrency", "int", _FULLTEXT_DEFAULTS.concurrency, 1, 1_000),
         Option("per_host", "int", _FULLTEXT_DEFAULTS.per_host, 1, 100),
         Option("interval", "duration", _FULLTEXT_DEFAULTS.interval, 0.0, HOUR),
@@ -410,6 +425,10 @@ def _value(section: Section, name: str, option: Option) -> Any:
         return _listen(raw, section, what, option.key)
     if option.kind == "name":
         return _name(raw, section, what, option.key)
+    if option.kind == "choice":
+        if raw not in option.choices:
+            raise section.error(f"{what}: expected one of {', '.join(option.choices)}, got {shown(raw)}", option.key)
+        return raw
     if option.kind == "auth":
         if raw is None or raw == "":
             return None

@@ -74,7 +74,7 @@ def paragraph_starts(text: str) -> list[int]:
 
 def paragraph_at(starts: Sequence[int], offset: int) -> int:
     """The paragraph (from 1) that `offset` falls in, given `paragraph_starts`."""
-    return max(1, bisect_right(starts, offset))
+    return bisect_right(starts, offset) or 1
 
 
 def snippets(title: str, summary: str, body: str, matches: Sequence[Hit]) -> list[dict]:

@@ -201,7 +201,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     matcher = Matcher(load_watchlists(args.watchlists))
     with _open_input(args.input) as stream:
         out = sys.stdout
-        for result in match_stream(matcher, stream):
+        source = args.input if args.input and args.input != "-" else "<stdin>"
+        for result in match_stream(matcher, stream, source=source):
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 

@@ -189,7 +189,7 @@ class Daemon:
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
             parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
-            parser=self.parse_pool, on_articles=self.articles.submit)
+            parser=self.parse_pool, on_articles=self.articles.submit, fulltext=settings.fulltext.mode)
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(

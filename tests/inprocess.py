@@ -2,10 +2,12 @@
 
 `make_daemon` writes a config (the given feeds, the e2e watchlists or the given folder,
 the console channel into a StringIO, and any `extra` lines: more channels, indented), builds the Daemon and records it in `made`;
-`poll` polls one feed and delivers what it queued; `close_daemons` stops what was made.
+`poll` polls one feed, waits for the article pages it handed on (read, or failed: items
+whose links lead nowhere fail at once here) and delivers what it queued; `close_daemons` stops what was made.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -32,13 +34,26 @@ async def poll(daemon: Daemon, name: str) -> str:
     feed = daemon.store.feed(name)
     assert feed is not None
     outcome = await daemon.poller.poll_feed(feed)
+    await pages_read(daemon)
     await daemon.deliverer.run_once()
     return outcome
+
+
+async def pages_read(daemon: Daemon, timeout: float = 30.0) -> None:
+    """Until no article page is open on this daemon (each read, or failed and settled)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while daemon.articles.open:
+        if loop.time() > deadline:
+            raise AssertionError(f"{daemon.articles.open} article pages still open after {timeout:g} s")
+        await asyncio.sleep(0.02)
 
 
 async def close_daemons(made: list[Daemon]) -> None:
     while made:
         daemon = made.pop()
+        await daemon.articles.close()
+        await daemon.article_reader.aclose()
         daemon.poller.parser.close()
         await daemon.fetcher.aclose()
         daemon.store.close()

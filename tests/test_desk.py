@@ -184,7 +184,7 @@ def test_raqib_try_json(desk, tmp_path, capsys):
     hit = report["hits"][0]
     assert set(hit) == {"id", "cluster", "feed", "title", "summary", "url", "published", "fetched", "watchlist",
                         "matches", "terms", "outlets"}
-    assert set(hit["matches"][0]) == {"watchlist", "term", "field", "start", "end", "paragraph"}
+    assert set(hit["matches"][0]) == {"watchlist", "term", "field", "start", "end"}
     assert report["dropped"][0]["rule"] == "exclude"
     path.write_text("terms: []\n", encoding="utf-8")
     assert main(["try", str(path), "--json", "--config", str(desk / "raqib.yaml")]) == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sql
+from inprocess import pages_read
 
 from monitor.config import load_config
 from raqib.daemon import Daemon
@@ -44,6 +45,7 @@ async def cycle(daemon: Daemon) -> None:
     it), then one delivery round — what the loops do, minus the waiting."""
     for feed in daemon.config.feeds:
         await daemon.poller.poll_feed(daemon.store.feed(feed.name))
+        await pages_read(daemon)
     await daemon.deliverer.run_once()
 
 
@@ -130,9 +132,11 @@ async def test_stories_seen_before_a_crash_are_still_alerted(tmp_path, site):
     config = write_config(tmp_path, base, {"agency-a": "agency-a.xml"})
     daemon = Daemon(load_config(config), console_stream=io.StringIO())
     await daemon.poller.poll_all()  # stored and queued, then the process "dies"
+    await pages_read(daemon)
     pending = sql.value(daemon.store, "SELECT COUNT(*) FROM outbox WHERE state='pending'")
     assert pending == 2
     daemon.store.claim([r["id"] for r in sql.rows(daemon.store, "SELECT id FROM outbox")])  # mid-send
+    await daemon.articles.close()
     await daemon.fetcher.aclose()
     daemon.store.close()
 

@@ -119,7 +119,7 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     others = [s for s in also if s and s != alert.source]
     if others:
         lines.append(_esc(L["also"] + "، ".join(others)))
-    shown, snips = under_title(alert, LEAD_CHARS)
+    shown, snips = under_title(alert.summary, alert.snippets, LEAD_CHARS)
     if shown == "whole":
         lines += ["", _bold(alert.summary, alert, "summary")]
     elif shown:  # offsets refer to the whole summary: a cut lead is escaped plainly

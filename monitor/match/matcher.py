@@ -522,7 +522,9 @@ class Matcher:
                     else:
                         s, e = fld.span(start, end)
                         rows.add((name, order, s, e, label, index))
-        return [Match(name, label, FIELDS[order], start, end, _paragraph(fields, order, start))
+        body_field = fields[BODY]
+        at = body_field.paragraph if body_field is not None else int
+        return [Match(name, label, FIELDS[order], start, end, at(start) if order == BODY else 0)
                 for name, order, start, end, label, _ in sorted(rows)]
 
     def explain(self, title: str, summary: str = "", body: str = "") -> list[Verdict]:

@@ -217,7 +217,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE stories ADD COLUMN body_reason TEXT;
     CREATE INDEX IF NOT EXISTS stories_body_open ON stories (body_state, fetched)
         WHERE body_state IN ('waiting', 'joined', 'late');
-    ALTER TABLE feeds ADD COLUMN fulltext TEXT NOT NULL DEFAULT 'auto';
+    ALTER TABLE feeds ADD COLUMN fulltext TEXT;
     ALTER TABLE feeds ADD COLUMN fulltext_flagged INTEGER NOT NULL DEFAULT 0
     """),
 ]

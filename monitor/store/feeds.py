@@ -40,7 +40,7 @@ class FeedTable(Database):
             for f in feeds:
                 configured.add(f.name)
                 row = existing.get(f.name)
-                fulltext = getattr(f, "fulltext", None) or "auto"
+                fulltext = getattr(f, "fulltext", None)  # None: the `fulltext.mode` default
                 if row is None:
                     new.append((f.name, f.url, f.url, f.interval, int(f.enabled), fulltext))
                 elif row[0] != f.url:

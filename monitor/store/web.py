@@ -99,9 +99,10 @@ class WebViews(Database):
         return out
 
     def story(self, story_id: int) -> dict | None:
-        """One stored story: id, feed, guid, url, title, summary, published, fetched, cluster."""
-        rows = self._query("SELECT id, feed, guid, url, title, summary, published, fetched, cluster "
-                           "FROM stories WHERE id = ?", (story_id,))
+        """One stored story: id, feed, guid, url, title, summary, published, fetched, cluster,
+        and its article: body, body_state, body_reason."""
+        rows = self._query("SELECT id, feed, guid, url, title, summary, published, fetched, cluster, body, "
+                           "body_state, body_reason FROM stories WHERE id = ?", (story_id,))
         return rows[0] if rows else None
 
     def story_alerts(self, cluster: int, hidden_prefix: str = "") -> list[dict]:

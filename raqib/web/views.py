@@ -10,6 +10,14 @@ match time); those of a try or a search from the desk engine. Text is cleaned wi
 `monitor.display.visible` piece by piece and escaped, the matched spans wrapped in
 `<mark>` (`alerts.render.highlight`, the rule every channel uses). Links go through
 `alerts.render.safe_url`: a link that is not plain http(s) is shown as no link.
+
+Where and the sentence, as on every channel: a card shows each matched term with where
+its first hit is (title, lead, body paragraph N) and, under the title, the lead whole or
+in place of a cut lead the sentence around each name (`alerts.render.under_title`), so a
+name past the shown text is still seen marked. An alert's snippets come from its
+payload; a search or try card's are made from the story's text and matches
+(`monitor.snippet`). The story page shows the body, when the story has one, paragraph by
+paragraph, with every hit its alerts recorded marked.
 """
 from __future__ import annotations
 
@@ -22,11 +30,13 @@ from typing import Sequence
 
 from markupsafe import Markup, escape
 
-from alerts.render import highlight, safe_url
+from alerts.render import first_hits, highlight, payload_snippets, safe_url, under_title
+from alerts.render import marked as mark_snippet
 from monitor.desk import SearchResult, StoryHit, TryReport, search_stories, try_watchlist
 from monitor.display import one_line, visible
 from monitor.models import Match, Watchlist
 from monitor.pipeline import PERSONAL_PREFIX
+from monitor.snippet import paragraph_starts, snippets
 from monitor.store import Store
 
 from ..feedhealth import PAGES_DAYS, FeedHealth, feed_health, with_pages
@@ -54,6 +64,50 @@ def marked(text: str, matches: Sequence[Match], field: str, limit: int | None = 
         text = text[:limit]
     out = highlight(text, matches, field, open_="<mark>", close="</mark>", escape=_esc)
     return Markup(out + ("…" if cut else ""))  # noqa: S704 - every piece of feed text is escaped above
+
+
+# (term, field, paragraph) of a term's first hit; (field, paragraph, sentence) of a snippet
+Place = tuple[str, str, int]
+Snippet = tuple[str, int, Markup]
+
+
+def _places(matches: Sequence[Match]) -> tuple[Place, ...]:
+    return tuple((one_line(m.term, 80), m.field, m.paragraph) for m in first_hits(matches))
+
+
+def lead_and_snippets(summary: str, matches: Sequence[Match], found: Sequence[dict],
+                      limit: int = SUMMARY_CHARS) -> tuple[Markup, tuple[Snippet, ...]]:
+    """The card's lead (whole, cut, or none) and the sentences shown with it (module rules)."""
+    shown, snips = under_title(summary or "", found, limit)
+    text = Markup("")
+    if shown == "whole":
+        text = marked(summary, matches, "summary")
+    elif shown:
+        text = marked(summary, matches, "summary", limit)
+    return text, tuple((sn["field"], sn["paragraph"],
+                        Markup(mark_snippet(sn, open_="<mark>", close="</mark>", escape=_esc)))  # noqa: S704
+                       for sn in snips)
+
+
+def body_paragraphs(body: str, matches: Sequence[Match]) -> tuple[Markup, ...]:
+    """The body's paragraphs (`monitor.snippet` rules), escaped, every body hit in <mark>."""
+    if not body.strip():
+        return ()
+    starts = paragraph_starts(body)
+    ends = [*starts[1:], len(body)]
+    hits = [m for m in matches if m.field == "body"]
+    out = []
+    for start, end in zip(starts, ends, strict=True):
+        text = body[start:end].strip()
+        if not text:
+            continue
+        lead_space = len(body[start:end]) - len(body[start:end].lstrip())
+        offset = start + lead_space
+        shifted = [Match(m.watchlist, m.term, "body", m.start - offset, m.end - offset)
+                   for m in hits if m.end > offset and m.start < offset + len(text)]
+        out.append(Markup(highlight(text, shifted, "body", open_="<mark>", close="</mark>",  # noqa: S704
+                                    escape=_esc)))
+    return tuple(out)
 
 
 def stamp(ts: float | None) -> str:
@@ -93,6 +147,8 @@ class AlertItem:
     url: str | None
     terms: tuple[str, ...]
     also: tuple[str, ...]  # the cluster's other outlets
+    places: tuple[Place, ...] = ()
+    snippets: tuple[Snippet, ...] = ()
 
 
 def _alert_item(row: dict, outlets: Sequence[dict]) -> AlertItem:
@@ -108,14 +164,15 @@ def _alert_item(row: dict, outlets: Sequence[dict]) -> AlertItem:
             continue
     source = row.get("feed") or payload.get("source") or ""
     terms = tuple(dict.fromkeys(m.term for m in matches))
+    summary, snips = lead_and_snippets(payload.get("summary", ""), matches, payload_snippets(payload.get("snippets")))
     return AlertItem(
         story_id=row["story_id"], cluster=row["cluster"], watchlist=row["watchlist"],
         watchlist_title=one_line(payload.get("watchlist_title") or row["watchlist"], 120), kind=row["kind"],
         source=one_line(source, 80), when=stamp(row["created"]), published=_published(payload.get("published")),
         title=marked(payload.get("title", ""), matches, "title"),
-        summary=marked(payload.get("summary", ""), matches, "summary", SUMMARY_CHARS),
-        url=safe_url(payload.get("url", "")), terms=tuple(one_line(t, 80) for t in terms),
-        also=tuple(one_line(o["feed"], 80) for o in outlets if o["feed"] != source))
+        summary=summary, url=safe_url(payload.get("url", "")), terms=tuple(one_line(t, 80) for t in terms),
+        also=tuple(one_line(o["feed"], 80) for o in outlets if o["feed"] != source),
+        places=_places(matches), snippets=snips)
 
 
 @dataclass(frozen=True)
@@ -156,6 +213,7 @@ class StoryPage:
     outlets: tuple[Outlet, ...]
     timeline: charts.Timeline
     alerted: tuple[tuple[str, str], ...]  # (watchlist, title)
+    body: tuple[Markup, ...] = ()  # the article's paragraphs, hits marked
 
 
 def story_page(store: Store, story_id: int) -> StoryPage | None:
@@ -187,7 +245,8 @@ def story_page(store: Store, story_id: int) -> StoryPage | None:
     return StoryPage(story_id=story_id, title=marked(story["title"], matches, "title"),
                      summary=marked(story["summary"], matches, "summary"), url=safe_url(story["url"]),
                      feed=one_line(story["feed"], 80), fetched=stamp(story["fetched"]), outlets=outlets,
-                     timeline=timeline, alerted=tuple(alerted))
+                     timeline=timeline, alerted=tuple(alerted),
+                     body=body_paragraphs(story.get("body") or "", matches))
 
 
 def hours_since(now: float, hours: int = CHART_HOURS) -> float:
@@ -283,13 +342,18 @@ class HitItem:
     terms: tuple[str, ...]
     also: tuple[str, ...]
     watchlist: str
+    places: tuple[Place, ...] = ()
+    snippets: tuple[Snippet, ...] = ()
 
 
 def hit_item(hit: StoryHit) -> HitItem:
+    body = getattr(hit, "body", "") or ""  # a stored story's body, where the search engine gives it
+    summary, snips = lead_and_snippets(hit.summary, hit.matches, snippets(hit.title, hit.summary, body, hit.matches))
     return HitItem(story_id=hit.id, feed=one_line(hit.feed, 80), title=marked(hit.title, hit.matches, "title"),
-                   summary=marked(hit.summary, hit.matches, "summary", SUMMARY_CHARS), url=safe_url(hit.url),
+                   summary=summary, url=safe_url(hit.url),
                    when=stamp(hit.published or hit.fetched), terms=tuple(one_line(t, 80) for t in hit.terms),
-                   also=tuple(one_line(o, 80) for o in hit.outlets), watchlist=hit.watchlist)
+                   also=tuple(one_line(o, 80) for o in hit.outlets), watchlist=hit.watchlist,
+                   places=_places(hit.matches), snippets=snips)
 
 
 @dataclass(frozen=True)
