@@ -27,7 +27,8 @@ Rules, in order:
    links) gives the main text, one paragraph a line. A paragraph that still starts
    with a read-also phrase is dropped.
 5. The paragraphs are joined by one blank line, spaces collapsed, at most MAX_BODY bytes
-   (`monitor.parse.fit_paragraphs`). No text at all is "" (the caller says "no article
+   (`monitor.parse.fit_paragraphs`). Fewer than MIN_WORDS words in all is no article
+   (a page of menus and links, a paywall's teaser line): "" (the caller says "no article
    text on the page").
 """
 from __future__ import annotations
@@ -46,8 +47,10 @@ from ..parse import MAX_BODY, fit_paragraphs
 MAX_PAGE = 4 * 2**20  # characters of a decoded page parsed
 MAX_TREE = 50_000  # elements; trafilatura gives up on a larger tree
 MAX_DEPTH = 256  # libxml2's own nesting limit for HTML without huge_tree
+MIN_WORDS = 10  # fewer words than this extracted is no article
 BOX_CHARS = 400  # a read-also box and its headlines fit in this; an article does not
 _READ_ALSO = re.compile(r"^\W*(?:(?:ا|و)?(?:قرا|طالع|شاهد|تابع)\s+(?:ايضا|كذلك|المزيد)|للمزيد)(?:\W|$)")
+_WORD = re.compile(r"[^\W_]+")
 _CONFIG = use_config()
 _CONFIG.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE))
 _CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # the worker's deadline is the bound, not a signal
@@ -69,6 +72,8 @@ def extract_article(body: bytes, charset: str | None, url: str = "") -> str:
     _drop_read_also(tree)
     out = trafilatura.extract(tree, url=url or None, fast=True, include_comments=False, include_tables=False,
                               include_links=False, include_images=False, config=_CONFIG) or ""
+    if len(_WORD.findall(out, 0, 4096)) < MIN_WORDS:
+        return ""
     return fit_paragraphs((line for line in out.splitlines() if not _is_read_also(line)), MAX_BODY)
 
 

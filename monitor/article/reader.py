@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 PROJECT_URL = "https://github.com/raqib-monitor/raqib"
 USER_AGENT = f"Raqib/0.1 (+{PROJECT_URL}; Arabic news monitor reading the article behind a feed item)"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-BACKOFF_MAX = 600.0  # the longest a 429/503 closes a host (Retry-After included)
+BACKOFF_MAX = 3600.0  # the longest a 429/503 closes a host (Retry-After included)
 HOST_WAIT_MAX = 600.0  # a read whose host is closed longer than this is given up
 RETRY_WAIT_MAX = 60.0  # no retry when the host's next turn is further away than this
 MAX_REDIRECTS = 5
@@ -84,11 +84,12 @@ class ArticleResult:
 class _Failed(Exception):
     """A page's problem, as the reason given to the desk; `retry` when another try may pass."""
 
-    def __init__(self, reason: str, *, retry: bool = False, url: str = "") -> None:
+    def __init__(self, reason: str, *, retry: bool = False, url: str = "", fetched: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry = retry
         self.url = url
+        self.fetched = fetched  # False: refused before any request was made
 
 
 class _Host:
@@ -148,14 +149,16 @@ class ArticleReader:
                     raise _Failed("not a web address")
                 if origin == private_origin:
                     self._feed_origins.add(origin)
-                if not await self._robots.allows(origin, url):
-                    raise _Failed("robots.txt disallows it")
+                refusal = await self._robots.refusal(origin, url)
+                if refusal:
+                    raise _Failed(refusal)
             for attempt in (1, 2):
                 try:
                     fetches += 1
                     result = await self._fetch(url, private_origin)
                     break
                 except _Failed as failed:
+                    fetches -= not failed.fetched
                     if failed.url:
                         final_url = failed.url
                     if attempt == 2 or not failed.retry or not self._retry_soon(url):
@@ -276,7 +279,7 @@ class _Turn:
                 if wait <= 0:
                     break
                 if wait > HOST_WAIT_MAX:
-                    raise _Failed(f"the site asked us to wait {wait:.0f} s ({host.closed_by})")
+                    raise _Failed(f"the site asked us to wait {wait:.0f} s ({host.closed_by})", fetched=False)
                 await asyncio.sleep(wait)
             host.next_start = now + reader.settings.interval
             await reader._slots.acquire()
