@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from monitor.article import LONG_DESCRIPTION, carries_article, wants_article
+from monitor.article.extract import extract_article
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.models import Story
@@ -118,3 +122,31 @@ def test_the_fulltext_section_has_its_defaults_and_ranges(tmp_path):
     assert [p.line for p in problems] == [2, 3, 4, 5]
     assert "fulltext.concurrency: must be at least 1" in str(problems[0])
     assert "unknown key" in str(problems[3])
+
+
+# -- hypothesis: any content, any page ----------------------------------------------------------
+
+_TAGS = st.sampled_from(["<p>", "</p>", "<br>", "<div>", "</div>", "<b>", "</b>", "<script>", "</script>", "<!--",
+                         "-->", "&amp;", "&#xD800;", "&#1604;", "<![CDATA[", "]]>", "\n", "  ", "<", ">", '"', "'",
+                         "اقرأ أيضا", "كورسك", "بوتين"])
+_HTML = st.lists(st.one_of(_TAGS, st.text(max_size=20)), max_size=60).map("".join)
+
+
+def _well_formed(body: str, limit: int) -> None:
+    assert len(body.encode("utf-8")) <= limit
+    if body:
+        paragraphs = body.split("\n\n")
+        assert all(p and p == p.strip() and "\n" not in p for p in paragraphs)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_HTML, st.integers(min_value=1, max_value=400))
+def test_any_content_gives_bounded_paragraphs(value, limit):
+    _well_formed(html_to_paragraphs(value, limit), limit)
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_HTML.map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=2000)),
+       st.sampled_from([None, "utf-8", "windows-1256", "iso-8859-1", "no-such-charset"]))
+def test_any_page_extracts_to_bounded_paragraphs_or_nothing(body, charset):
+    _well_formed(extract_article(b"<html><body>" + body, charset), MAX_BODY)
