@@ -325,3 +325,22 @@ async def test_a_read_cancelled_mid_fetch_ends_at_once_and_cleanly(feed_server, 
     sent = feed_server.routes["/slow"].sent
     await asyncio.sleep(0.4)
     assert feed_server.routes["/slow"].sent - sent <= 16 * 2  # the server stopped being read
+
+
+async def test_robots_txt_is_asked_again_once_its_day_is_over(feed_server, pool):
+    feed_server.route("/robots.txt", text="User-agent: *\nDisallow: /old/\n", content_type="text/plain")
+    feed_server.route("/news/1", body=PAGE, content_type=HTML)
+    now = [1000.0]
+    settings = FulltextSettings(interval=0.0)
+    async with ArticleReader(settings, pool=pool, resolver=DNS(), network=Network(feed_server.port),
+                             clock=lambda: now[0]) as reader:
+        url = public(feed_server, "/news/1")
+        assert (await reader.read(url, feed_url=FEED)).ok
+        now[0] += 23 * 3600
+        assert (await reader.read(url, feed_url=FEED)).ok
+        assert hits(feed_server, "/robots.txt") == 1
+        now[0] += 2 * 3600
+        feed_server.route("/robots.txt", text="User-agent: *\nDisallow: /news/\n", content_type="text/plain")
+        refused = await reader.read(url, feed_url=FEED)
+    assert hits(feed_server, "/robots.txt") == 1  # the route was replaced: its own count starts again
+    assert refused.reason == "robots.txt disallows it"
