@@ -203,7 +203,7 @@ async def test_one_host_is_paced_and_two_hosts_do_not_wait_on_each_other(feed_se
 
 async def test_per_host_bounds_the_fetches_at_once(feed_server, pool):
     for i in range(4):
-        feed_server.route(f"/news/{i}", body=PAGE, content_type=HTML, delay=0.3)
+        feed_server.route(f"/news/{i}", body=PAGE, content_type=HTML, delay=0.6)
     settings = FulltextSettings(interval=0.0, per_host=2, robots=False)
     async with reader_for(feed_server, pool, settings) as reader:
         feed = FEED
