@@ -28,7 +28,8 @@ Rules:
   within `extract_deadline`.
 - `read` never raises for a page's problem: it returns an ArticleResult whose `reason`
   says what went wrong in words a desk understands. It is cancellable at any await
-  (a cancelled read leaves nothing behind; `aclose` ends what is left).
+  (a cancelled read leaves nothing behind; `aclose` ends what is left). The one
+  exception it lets through is the pool's ParsingStopped: the daemon is stopping.
 """
 from __future__ import annotations
 
