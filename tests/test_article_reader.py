@@ -9,12 +9,15 @@ its feed's own origin. Extraction runs in a real ParsePool.
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpcore
 import pytest
-from feedserver import FeedServer, feed_server  # noqa: F401  (the fixture)
+from feedserver import FeedServer, closed_port, feed_server  # noqa: F401  (the fixture)
 
 from monitor.article import USER_AGENT, ArticleReader
 from monitor.article.reader import PROJECT_URL
@@ -285,7 +288,6 @@ async def test_a_page_that_drips_times_out_at_the_deadline_and_is_retried_once(f
 
 
 async def test_a_refused_connection_is_retried_once(pool):
-    from feedserver import closed_port
     port = closed_port()
     settings = FulltextSettings(interval=0.0, robots=False)
     async with ArticleReader(settings, pool=pool, resolver=DNS(), network=Network(port)) as reader:
@@ -344,3 +346,48 @@ async def test_robots_txt_is_asked_again_once_its_day_is_over(feed_server, pool)
         refused = await reader.read(url, feed_url=FEED)
     assert hits(feed_server, "/robots.txt") == 1  # the route was replaced: its own count starts again
     assert refused.reason == "robots.txt disallows it"
+
+
+SIGTERM_SCRIPT = """
+import asyncio, signal, sys
+from monitor.article import ArticleReader
+from monitor.parse_pool import ParsePool
+from monitor.settings import FulltextSettings
+
+async def main(url):
+    pool = ParsePool(2)
+    reader = ArticleReader(FulltextSettings(interval=0.0, robots=False, deadline=60.0), pool=pool)
+    task = asyncio.create_task(reader.read(url, feed_url=url))
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    print("reading", flush=True)
+    try:
+        await task
+        print("read", flush=True)
+    except asyncio.CancelledError:
+        print("stopped", flush=True)
+    finally:
+        await reader.aclose()
+        pool.close()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_sigterm_mid_fetch_ends_the_process_cleanly(feed_server):
+    feed_server.route("/slow", body=PAGE, content_type=HTML, drip=0.1, drip_size=16)
+    proc = subprocess.Popen([sys.executable, "-c", SIGTERM_SCRIPT, feed_server.url("/slow")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while feed_server.routes["/slow"].sent < 64 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert feed_server.routes["/slow"].sent >= 64  # mid-fetch
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert out.split() == ["reading", "stopped"]
+    assert time.monotonic() - started < 3
+    assert "Traceback" not in err
