@@ -200,7 +200,8 @@ async def test_one_host_is_paced_and_two_hosts_do_not_wait_on_each_other(feed_se
     on_a = sorted(r.at for r in feed_server.requests if r.headers["host"].startswith("a.example"))
     on_b = [r.at for r in feed_server.requests if r.headers["host"].startswith("b.example")]
     assert len(on_a) == 3 and len(on_b) == 1
-    assert all(later - earlier >= 0.78 for earlier, later in zip(on_a, on_a[1:], strict=False))
+    # starts 0.8 s apart; their arrivals differ by the first connection's set-up at most
+    assert all(later - earlier >= 0.7 for earlier, later in zip(on_a, on_a[1:], strict=False)), on_a
     assert on_b[0] < on_a[1] - 0.3  # b's first fetch did not wait for a's interval
 
 
