@@ -20,7 +20,7 @@ import pytest
 from feedserver import FeedServer, closed_port, feed_server  # noqa: F401  (the fixture)
 
 from monitor.article import USER_AGENT, ArticleReader
-from monitor.article.reader import PROJECT_URL
+from monitor.article.reader import HOSTS_MAX, PROJECT_URL
 from monitor.parse_pool import ParsePool
 from monitor.settings import FulltextSettings
 
@@ -392,3 +392,12 @@ def test_sigterm_mid_fetch_ends_the_process_cleanly(feed_server):
     assert out.split() == ["reading", "stopped"]
     assert time.monotonic() - started < 3
     assert "Traceback" not in err
+
+
+async def test_hosts_are_remembered_within_a_bound(feed_server, pool):
+    feed_server.route("/news/1", body=PAGE, content_type=HTML)
+    async with reader_for(feed_server, pool, FulltextSettings(interval=0.0, robots=False)) as reader:
+        for i in range(HOSTS_MAX + 10):
+            reader._host(f"http://h{i}.example/x")
+        assert len(reader._hosts) <= HOSTS_MAX + 1
+        assert (await reader.read(public(feed_server, "/news/1"), feed_url=FEED)).ok

@@ -12,7 +12,8 @@ Rules:
   origin is allowed) and for robots.txt.
 - Pacing, per host (name, any port): at most `per_host` fetches at once, and the starts
   of two fetches at least `interval` apart (robots.txt counts as a fetch); at most
-  `concurrency` fetches at once in all. Two hosts never wait on each other.
+  `concurrency` fetches at once in all. Two hosts never wait on each other. At most
+  HOSTS_MAX hosts are remembered: past it, those idle and open again are forgotten.
 - Back-off: a 429 or 503 closes its host for its Retry-After (seconds or a date; at most
   BACKOFF_MAX), else for a back-off that starts at max(2 × interval, 1 s) and doubles
   with each 429/503 in a row, up to BACKOFF_MAX; a success opens it again. A read whose
@@ -59,6 +60,7 @@ BACKOFF_MAX = 3600.0  # the longest a 429/503 closes a host (Retry-After include
 HOST_WAIT_MAX = 600.0  # a read whose host is closed longer than this is given up
 RETRY_WAIT_MAX = 60.0  # no retry when the host's next turn is further away than this
 MAX_REDIRECTS = 5
+HOSTS_MAX = 4096  # hosts whose pacing is remembered; past it, the idle and open ones are forgotten
 
 
 class Extractor(Protocol):
@@ -101,6 +103,7 @@ class _Host:
         self.next_start = 0.0
         self.backoff = 0.0
         self.closed_by = ""  # what closed it ("HTTP 429"), for the reason
+        self.users = 0  # fetches holding or waiting for a turn
 
 
 class ArticleReader:
@@ -201,8 +204,18 @@ class ArticleReader:
         name = (urlsplit(url).hostname or "").lower()
         host = self._hosts.get(name)
         if host is None:
+            if len(self._hosts) >= HOSTS_MAX:
+                self._forget_idle_hosts()
             host = self._hosts[name] = _Host(self.settings.per_host)
         return host
+
+    def _forget_idle_hosts(self) -> None:
+        """Drop the hosts nobody is fetching from and that are open again: their state is
+        the state of a host never seen."""
+        now = self._clock()
+        for name, host in list(self._hosts.items()):
+            if not host.users and host.next_start <= now:
+                del self._hosts[name]
 
     def _turn(self, host: _Host) -> "_Turn":
         return _Turn(self, host)
@@ -272,7 +285,12 @@ class _Turn:
 
     async def __aenter__(self) -> None:
         reader, host = self._reader, self._host
-        await host.slots.acquire()
+        host.users += 1
+        try:
+            await host.slots.acquire()
+        except BaseException:
+            host.users -= 1
+            raise
         try:
             while True:
                 now = reader._clock()
@@ -286,11 +304,13 @@ class _Turn:
             await reader._slots.acquire()
         except BaseException:
             host.slots.release()
+            host.users -= 1
             raise
 
     async def __aexit__(self, *exc: object) -> None:
         self._reader._slots.release()
         self._host.slots.release()
+        self._host.users -= 1
 
 
 def _origin(url: str) -> str | None:
