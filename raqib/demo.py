@@ -6,10 +6,20 @@ Arabia feed. A small HTTP server (with Last-Modified, so the second poll is a 30
 serves them from a temporary folder; the daemon runs for `--seconds` with a temporary
 SQLite database and the console channel, prints each alert as it is raised, and a
 summary at the end.
+
+Each item's article page is served too: its link is rewritten to a page on the same
+server (the feed's own origin, which the article reader may read although it is
+127.0.0.1), built from the item's title and text wrapped in an outlet's furniture
+(navigation, a breaking-news ticker, a "read also" box, most-read, a footer). The
+Putin/Kursk/Durov item carries only its first paragraph in the feed; its page has the
+whole story (raqib/demo_data/articles), so كورسك and دوروف are in the body alone, and
+its read-also box names زيلينسكي, which must not alert.
 """
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import shutil
 import sys
 import tempfile
@@ -72,6 +82,64 @@ def default_watchlists() -> Path:
     return bundled("watchlists")
 
 
+SAMPLE_GUID = "raqib-demo-putin-kursk-durov"
+_ITEM = re.compile(r"<item>.*?</item>", re.S)
+_FIELD = {name: re.compile(rf"<{name}>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</{name}>", re.S)
+          for name in ("title", "description", "link", "guid")}
+_GUID = re.compile(r"<guid[^>]*>(.*?)</guid>", re.S)
+
+
+def publish_articles(feeds: Path, base_url: str) -> int:
+    """Write an article page for every item of the feeds in `feeds` (under feeds/articles/)
+    and point each item's link at it; the number of pages written."""
+    pages = feeds / "articles"
+    pages.mkdir(exist_ok=True)
+    sample = bundled("articles/putin-kursk-durov.txt").read_text(encoding="utf-8").splitlines()
+    written = 0
+    for name, file in OUTLETS.items():
+        path = feeds / file
+        text = path.read_text(encoding="utf-8")
+
+        def rewrite(m: re.Match[str], name: str = name) -> str:
+            nonlocal written
+            item = m.group()
+            fields = {key: _first(f, item) for key, f in _FIELD.items()}
+            guid = _first(_GUID, item).strip()
+            title = html.unescape(fields["title"]).strip()
+            paragraphs = html.unescape(fields["description"]).splitlines()
+            if guid == SAMPLE_GUID:
+                title, paragraphs = sample[0], sample[1:]
+            written += 1
+            page = f"{name}-{written}.html"
+            (pages / page).write_text(article_page(title, paragraphs, sample=guid == SAMPLE_GUID), encoding="utf-8")
+            return _FIELD["link"].sub(f"<link>{base_url}/articles/{page}</link>", item, count=1)
+
+        path.write_text(_ITEM.sub(rewrite, text), encoding="utf-8")
+    return written
+
+
+def _first(pattern: re.Pattern[str], text: str) -> str:
+    m = pattern.search(text)
+    return m.group(1) if m else ""
+
+
+def article_page(title: str, paragraphs: list[str], *, sample: bool = False) -> str:
+    """An outlet's article page around `title` and `paragraphs`."""
+    e = html.escape
+    body = "".join(f"<p>{e(p.strip())}</p>" for p in paragraphs if p.strip())
+    read_also = "زيلينسكي يطلب أسلحة جديدة من الحلفاء" if sample else "أسعار النفط ترتفع في التعاملات الآسيوية"
+    box = f'<aside class="more-on"><h2>اقرأ أيضا</h2><ul><li><a href="/">{e(read_also)}</a></li></ul></aside>'
+    first, _, rest = body.partition("</p>")
+    return ('<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8">'
+            f"<title>{e(title)}</title></head><body>"
+            '<nav><a href="/">الرئيسية</a> <a href="/">أخبار</a> <a href="/">اقتصاد</a> <a href="/">رياضة</a></nav>'
+            '<div class="breaking-news-ticker"><span>عاجل</span> منتخب مصر يصل إلى موسكو للمشاركة في كأس العالم</div>'
+            f"<main><article><h1>{e(title)}</h1><div class=\"article-body\">{first}</p>{box}{rest}</div></article>"
+            '<section class="most-read"><h2>الأكثر قراءة</h2><ol><li><a href="/">الذهب يتراجع</a></li>'
+            '<li><a href="/">قمة عربية في الرياض</a></li></ol></section></main>'
+            "<footer><p>جميع الحقوق محفوظة</p></footer></body></html>")
+
+
 def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
     lines = [
         "# written by raqib demo",
@@ -97,8 +165,9 @@ def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool 
         shutil.copytree(bundled("feeds"), feeds)
         wl = Path(watchlists).resolve() if watchlists else default_watchlists()
         with FeedServer(feeds) as server:
+            pages = publish_articles(feeds, server.base_url)
             config_path = write_config(folder, server.base_url, wl)
-            print(f"raqib demo: serving {len(OUTLETS)} Arabic feeds at {server.base_url}, "
+            print(f"raqib demo: serving {len(OUTLETS)} Arabic feeds and {pages} article pages at {server.base_url}, "
                   f"watchlists from {wl}, running {seconds:g} s", flush=True)
             daemon = Daemon(load_config(config_path), console_stream=sys.stdout)
             asyncio.run(daemon.run(seconds=seconds))

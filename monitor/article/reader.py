@@ -12,7 +12,8 @@ Rules:
   origin is allowed) and for robots.txt.
 - Pacing, per host (name, any port): at most `per_host` fetches at once, and the starts
   of two fetches at least `interval` apart (robots.txt counts as a fetch); at most
-  `concurrency` fetches at once in all. Two hosts never wait on each other.
+  `concurrency` fetches at once in all. Two hosts never wait on each other. At most
+  HOSTS_MAX hosts are remembered: past it, those idle and open again are forgotten.
 - Back-off: a 429 or 503 closes its host for its Retry-After (seconds or a date; at most
   BACKOFF_MAX), else for a back-off that starts at max(2 × interval, 1 s) and doubles
   with each 429/503 in a row, up to BACKOFF_MAX; a success opens it again. A read whose
@@ -28,7 +29,8 @@ Rules:
   within `extract_deadline`.
 - `read` never raises for a page's problem: it returns an ArticleResult whose `reason`
   says what went wrong in words a desk understands. It is cancellable at any await
-  (a cancelled read leaves nothing behind; `aclose` ends what is left).
+  (a cancelled read leaves nothing behind; `aclose` ends what is left). The one
+  exception it lets through is the pool's ParsingStopped: the daemon is stopping.
 """
 from __future__ import annotations
 
@@ -54,10 +56,11 @@ logger = logging.getLogger(__name__)
 PROJECT_URL = "https://github.com/raqib-monitor/raqib"
 USER_AGENT = f"Raqib/0.1 (+{PROJECT_URL}; Arabic news monitor reading the article behind a feed item)"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-BACKOFF_MAX = 600.0  # the longest a 429/503 closes a host (Retry-After included)
+BACKOFF_MAX = 3600.0  # the longest a 429/503 closes a host (Retry-After included)
 HOST_WAIT_MAX = 600.0  # a read whose host is closed longer than this is given up
 RETRY_WAIT_MAX = 60.0  # no retry when the host's next turn is further away than this
 MAX_REDIRECTS = 5
+HOSTS_MAX = 4096  # hosts whose pacing is remembered; past it, the idle and open ones are forgotten
 
 
 class Extractor(Protocol):
@@ -84,11 +87,12 @@ class ArticleResult:
 class _Failed(Exception):
     """A page's problem, as the reason given to the desk; `retry` when another try may pass."""
 
-    def __init__(self, reason: str, *, retry: bool = False, url: str = "") -> None:
+    def __init__(self, reason: str, *, retry: bool = False, url: str = "", fetched: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry = retry
         self.url = url
+        self.fetched = fetched  # False: refused before any request was made
 
 
 class _Host:
@@ -99,6 +103,7 @@ class _Host:
         self.next_start = 0.0
         self.backoff = 0.0
         self.closed_by = ""  # what closed it ("HTTP 429"), for the reason
+        self.users = 0  # fetches holding or waiting for a turn
 
 
 class ArticleReader:
@@ -148,14 +153,16 @@ class ArticleReader:
                     raise _Failed("not a web address")
                 if origin == private_origin:
                     self._feed_origins.add(origin)
-                if not await self._robots.allows(origin, url):
-                    raise _Failed("robots.txt disallows it")
+                refusal = await self._robots.refusal(origin, url)
+                if refusal:
+                    raise _Failed(refusal)
             for attempt in (1, 2):
                 try:
                     fetches += 1
                     result = await self._fetch(url, private_origin)
                     break
                 except _Failed as failed:
+                    fetches -= not failed.fetched
                     if failed.url:
                         final_url = failed.url
                     if attempt == 2 or not failed.retry or not self._retry_soon(url):
@@ -197,8 +204,18 @@ class ArticleReader:
         name = (urlsplit(url).hostname or "").lower()
         host = self._hosts.get(name)
         if host is None:
+            if len(self._hosts) >= HOSTS_MAX:
+                self._forget_idle_hosts()
             host = self._hosts[name] = _Host(self.settings.per_host)
         return host
+
+    def _forget_idle_hosts(self) -> None:
+        """Drop the hosts nobody is fetching from and that are open again: their state is
+        the state of a host never seen."""
+        now = self._clock()
+        for name, host in list(self._hosts.items()):
+            if not host.users and host.next_start <= now:
+                del self._hosts[name]
 
     def _turn(self, host: _Host) -> "_Turn":
         return _Turn(self, host)
@@ -268,7 +285,12 @@ class _Turn:
 
     async def __aenter__(self) -> None:
         reader, host = self._reader, self._host
-        await host.slots.acquire()
+        host.users += 1
+        try:
+            await host.slots.acquire()
+        except BaseException:
+            host.users -= 1
+            raise
         try:
             while True:
                 now = reader._clock()
@@ -276,17 +298,19 @@ class _Turn:
                 if wait <= 0:
                     break
                 if wait > HOST_WAIT_MAX:
-                    raise _Failed(f"the site asked us to wait {wait:.0f} s ({host.closed_by})")
+                    raise _Failed(f"the site asked us to wait {wait:.0f} s ({host.closed_by})", fetched=False)
                 await asyncio.sleep(wait)
             host.next_start = now + reader.settings.interval
             await reader._slots.acquire()
         except BaseException:
             host.slots.release()
+            host.users -= 1
             raise
 
     async def __aexit__(self, *exc: object) -> None:
         self._reader._slots.release()
         self._host.slots.release()
+        self._host.users -= 1
 
 
 def _origin(url: str) -> str | None:

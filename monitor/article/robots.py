@@ -10,9 +10,10 @@ Rules (RFC 9309, with its choices where it leaves one):
   file order; a page not named is allowed).
 - 2xx: the file decides. 4xx but 429 (absent, forbidden, gone): everything is allowed.
   A file larger than the page cap: taken as absent (allowed).
-- Fail closed: 429, 5xx, a timeout, a connection failure, a refused address — the file
-  is unreachable, so the host's pages are not read (RFC 9309 2.3.1.4) until it is asked
-  again after UNREACHABLE_TTL (10 minutes).
+- Fail closed: 429, 5xx, a timeout, a connection failure — the file is unreachable, so
+  the host's pages are not read (RFC 9309 2.3.1.4) until it is asked again after
+  UNREACHABLE_TTL (10 minutes). robots.txt on a refused (private) address refuses the
+  host's pages for the same reason.
 - Kept per origin for FOUND_TTL (24 h) when read or absent; at most ROBOTS_HOSTS
   origins, the least recently asked dropped first. Concurrent questions about one origin
   share one fetch.
@@ -37,17 +38,23 @@ ROBOTS_HOSTS = 2048
 Fetch = Callable[[str], Awaitable[FetchResult]]  # robots.txt URL -> result; FetchError when it fails
 
 
+DISALLOWED = "robots.txt disallows it"
+UNREACHABLE = "robots.txt could not be read (the site is down or refuses), so the page was not"
+BLOCKED = "private address refused"
+
+
 class _Verdict:
-    """A host's robots.txt as read: a parser, or everything allowed / refused."""
+    """A host's robots.txt as read: a parser, or everything allowed, or everything refused
+    for `reason`."""
 
-    def __init__(self, parser: urllib.robotparser.RobotFileParser | None, allow_all: bool) -> None:
+    def __init__(self, parser: urllib.robotparser.RobotFileParser | None, refused: str = "") -> None:
         self.parser = parser
-        self.allow_all = allow_all
+        self.refused = refused
 
-    def allows(self, url: str) -> bool:
+    def refusal(self, url: str) -> str:
         if self.parser is None:
-            return self.allow_all
-        return self.parser.can_fetch(PRODUCT, url)
+            return self.refused
+        return "" if self.parser.can_fetch(PRODUCT, url) else DISALLOWED
 
 
 class RobotsCache:
@@ -59,9 +66,11 @@ class RobotsCache:
         self._cache: OrderedDict[str, tuple[float, _Verdict]] = OrderedDict()
         self._pending: dict[str, asyncio.Future[_Verdict]] = {}  # origin -> the fetch under way
 
-    async def allows(self, origin: str, url: str) -> bool:
-        """Whether robots.txt of `origin` (scheme://host:port) lets Raqib read `url`."""
-        return (await self._verdict(origin)).allows(url)
+    async def refusal(self, origin: str, url: str) -> str:
+        """Why robots.txt of `origin` (scheme://host:port) does not let Raqib read `url`
+        (DISALLOWED, UNREACHABLE, or BLOCKED when robots.txt itself is on a refused
+        address), or "" when it does."""
+        return (await self._verdict(origin)).refusal(url)
 
     async def _verdict(self, origin: str) -> _Verdict:
         cached = self._cache.get(origin)
@@ -98,11 +107,11 @@ class RobotsCache:
         except FetchError as exc:
             status = getattr(exc, "status", None)
             if exc.kind in ("http", "gone") and status is not None and 400 <= status < 500 and status != 429:
-                return _Verdict(None, allow_all=True), FOUND_TTL
+                return _Verdict(None), FOUND_TTL
             if exc.kind == "too_large":
-                return _Verdict(None, allow_all=True), FOUND_TTL
-            return _Verdict(None, allow_all=False), UNREACHABLE_TTL
+                return _Verdict(None), FOUND_TTL
+            return _Verdict(None, BLOCKED if exc.kind == "blocked" else UNREACHABLE), UNREACHABLE_TTL
         text = (result.body or b"")[:ROBOTS_MAX].decode("utf-8", "replace")
         parser = urllib.robotparser.RobotFileParser()
         await asyncio.to_thread(parser.parse, text.splitlines())
-        return _Verdict(parser, allow_all=True), FOUND_TTL
+        return _Verdict(parser), FOUND_TTL
