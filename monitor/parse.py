@@ -430,8 +430,9 @@ def fit_paragraphs(lines: Iterable[str], limit: int = MAX_BODY) -> str:
             continue
         cost = len(paragraph.encode("utf-8")) + 2 * bool(paragraphs)
         if size + cost > limit:
-            if not paragraphs:
-                paragraphs.append(paragraph.encode("utf-8")[:limit].decode("utf-8", "ignore"))
+            cut = paragraph.encode("utf-8")[:limit].decode("utf-8", "ignore").strip() if not paragraphs else ""
+            if cut:  # a cut may end on a space
+                paragraphs.append(cut)
             break
         paragraphs.append(paragraph)
         size += cost

@@ -5,7 +5,8 @@ The pipeline stores a story whose page is worth reading as `waiting` and names i
 polling at once. Rules:
 
 - One task per page. The reader (`monitor.article.ArticleReader`) bounds how many pages
-  are read at once and paces each host, so a slow host delays only its own stories.
+  are read at once and paces each host, so a slow host delays only its own stories. A
+  feed's new pages are queued newest first: in a backlog the freshest news is read first.
 - A story waits at most `wait` seconds from when it was stored. Then `Pipeline.expire`
   matches it on the feed's text (and alerts); its page is still read, and when it comes
   `Pipeline.settle` matches the text again: only what the feed's text did not fire alerts.
@@ -18,8 +19,11 @@ polling at once. Rules:
   ones whose wait ran out are matched at once. `sweep` (called periodically) does the
   same for held stories that no task of this node holds and whose wait ran out by
   `SWEEP_GRACE` (a node that died with them), so nothing is held for ever.
-- A feed whose last `FLAG_AFTER` pages all gave no text is reported once (`on_flag`,
-  with the last reason): a paywall, or pages built by script. A page read clears it.
+- A feed whose last `FLAG_AFTER` pages were all fetched but gave no text, or were refused
+  (401/403), is reported once (`on_flag`, with the last reason): a paywall, or pages
+  built by script (`monitor.article.gives_no_text`). A site or network that is down is
+  not that: its stories are matched on their feeds' text, and the feed's own polls say
+  it is down. A page read clears it.
 - `close` cancels the tasks: pages not read stay open in the store for the next start.
 Every store call goes through `run` (the store thread).
 """
@@ -31,6 +35,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
 
+from .article import gives_no_text
 from .pipeline import Pipeline
 from .store import BodyState, Store
 
@@ -79,7 +84,7 @@ class ArticleQueue:
     def submit(self, feed: str, feed_url: str, stories: list[tuple[int, str]], stored: float | None = None) -> None:
         """Read these stories' pages (ids and URLs, just stored as waiting)."""
         stored = self.clock() if stored is None else stored
-        for story_id, url in stories:
+        for story_id, url in reversed(stories):  # they come oldest first
             self._start(story_id, url, feed, feed_url, stored)
 
     def _start(self, story_id: int, url: str, feed: str, feed_url: str, stored: float) -> None:
@@ -147,7 +152,7 @@ class ArticleQueue:
             await self.run(self.store.flag_fulltext, feed, False)
             return
         recent = await self.run(self.store.recent_page_outcomes, feed, FLAG_AFTER)
-        if len(recent) >= FLAG_AFTER and all(s == BodyState.FAILED for s in recent):
+        if len(recent) >= FLAG_AFTER and all(s == BodyState.FAILED and gives_no_text(why) for s, why in recent):
             if await self.run(self.store.flag_fulltext, feed, True):
                 log.warning("feed pages give no article text feed=%s pages=%d reason=%s", feed, FLAG_AFTER, reason)
                 if self.on_flag:

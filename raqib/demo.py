@@ -34,12 +34,12 @@ from monitor.store import Store
 
 from .daemon import Daemon
 
-OUTLETS = {
+OUTLETS = {  # polled in this order: the feed with the agency story first, so its page is read at once
+    "skynews-arabia": "skynews-2018-04-10.xml",
     "alarabia": "alarabia-2018-04-10.xml",
     "bbc-arabic": "bbc-2018-04-10.xml",
     "cnn-arabic": "cnn-2018-04-10.xml",
     "france24-ar": "france24-2018-04-10.xml",
-    "skynews-arabia": "skynews-2018-04-10.xml",
 }
 
 
@@ -148,6 +148,10 @@ def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
         "poll:",
         "  interval: 3s",
         "  min_interval: 1s",
+        "fulltext:",  # one local host serves every page: no pacing, and a short wait for a demo of seconds
+        "  per_host: 8",
+        "  interval: 0s",
+        "  wait: 3s",
         "feeds:",
     ]
     for name, file in OUTLETS.items():

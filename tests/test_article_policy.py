@@ -106,7 +106,7 @@ def write(tmp_path, text: str):
 def test_a_feeds_fulltext_is_read_and_checked_with_its_line(tmp_path):
     config = load_config(write(tmp_path, "feeds:\n  - name: a\n    url: https://a.example/rss\n"
                                          "  - name: b\n    url: https://b.example/rss\n    fulltext: never\n"))
-    assert [f.fulltext for f in config.feeds] == ["auto", "never"]
+    assert [f.fulltext for f in config.feeds] == [None, "never"]  # None: the fulltext.mode default
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, "feeds:\n  - name: a\n    url: https://a.example/rss\n    fulltext: yes\n"))
     assert err.value.line == 4 and "fulltext: expected one of auto, always, never" in str(err.value)

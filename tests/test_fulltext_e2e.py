@@ -189,3 +189,40 @@ async def test_a_page_cut_short_by_a_stop_is_read_at_the_next_start(tmp_path):
             assert page.hits == 2  # the read cut short, and the one after the restart
         finally:
             await stop(second)
+
+
+async def test_a_feed_whose_pages_give_no_text_is_reported_once_and_a_dead_site_is_not(tmp_path):
+    with FeedServer() as server:
+        script_page = b"<html><head><script>render()</script></head><body><div id='app'></div></body></html>"
+        items, dead = [], []
+        for i in range(12):
+            server.route(f"/app/{i}.html", body=script_page, content_type="text/html; charset=utf-8")
+            items.append((f"a{i}", f"خبر رقم {i} عن اجتماع في موسكو والكرملين يعلق", "تفاصيل قليلة",
+                          server.url(f"/app/{i}.html")))
+            dead.append((f"d{i}", f"نبأ رقم {i} عن زيارة إلى القاهرة ولقاء مع الوزير", "تفاصيل",
+                         server.url(f"/gone/{i}.html")))  # 404: the site answers, the page is not there
+        server.route("/app.xml", text=rss(items))
+        server.route("/dead.xml", text=rss(dead))
+        tmp = tmp_path / "w"
+        tmp.mkdir()
+        path = config(tmp, server.url("/app.xml"), ["الكرملين"])
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "feeds:\n", f'feeds:\n  - {{name: dead, url: "{server.url("/dead.xml")}"}}\n'), encoding="utf-8")
+        out = io.StringIO()
+        daemon = Daemon(load_config(path), console_stream=out)
+        try:
+            for name in ("outlet", "dead"):
+                await daemon.poller.poll_feed(daemon.store.feed(name))
+            await settled(daemon)
+            await daemon.deliverer.run_once()
+            told = [line for line in out.getvalue().splitlines() if "article pages give no text" in line]
+            assert len(told) == 1 and "outlet" in told[0] and "no article text on the page" in told[0]
+            feeds = {f["name"]: f for f in daemon.store.feeds()}
+            assert feeds["outlet"]["fulltext_flagged"] == 1 and feeds["dead"]["fulltext_flagged"] == 0
+            health = daemon.store.fulltext_health(0)
+            assert health["outlet"]["rate"] == 0 and health["outlet"]["problem"] == "no article text on the page"
+            assert health["dead"]["problem"] == "page not found (HTTP 404)"
+            alerted = daemon.store._scalar("SELECT COUNT(*) FROM outbox WHERE kind='story'")
+            assert alerted == 12  # every story still alerted on its feed's text
+        finally:
+            await stop(daemon)

@@ -14,7 +14,7 @@ Each module's docstring states its rules.
 from __future__ import annotations
 
 from .policy import LONG_DESCRIPTION, carries_article, wants_article
-from .reader import USER_AGENT, ArticleReader, ArticleResult, Extractor
+from .reader import USER_AGENT, ArticleReader, ArticleResult, Extractor, gives_no_text
 
 __all__ = ["LONG_DESCRIPTION", "USER_AGENT", "ArticleReader", "ArticleResult", "Extractor", "carries_article",
-           "wants_article"]
+           "gives_no_text", "wants_article"]

@@ -60,6 +60,14 @@ BACKOFF_MAX = 3600.0  # the longest a 429/503 closes a host (Retry-After include
 HOST_WAIT_MAX = 600.0  # a read whose host is closed longer than this is given up
 RETRY_WAIT_MAX = 60.0  # no retry when the host's next turn is further away than this
 MAX_REDIRECTS = 5
+NO_TEXT = "no article text on the page"
+ACCESS_REFUSED = "access refused"
+
+
+def gives_no_text(reason: str) -> bool:
+    """Whether a failed read says the site serves pages without readable text (a paywall,
+    pages built by script), as opposed to the site or the network being down."""
+    return reason == NO_TEXT or reason.startswith(ACCESS_REFUSED)
 HOSTS_MAX = 4096  # hosts whose pacing is remembered; past it, the idle and open ones are forgotten
 
 
@@ -240,7 +248,7 @@ class ArticleReader:
             if status == 404:
                 return _Failed("page not found (HTTP 404)", url=exc.url)
             if status in (401, 403):
-                return _Failed(f"access refused (HTTP {status})", url=exc.url)
+                return _Failed(f"{ACCESS_REFUSED} (HTTP {status})", url=exc.url)
             if status == 429:
                 return _Failed("the site asked us to slow down (HTTP 429)", retry=True, url=exc.url)
             if status >= 500:
@@ -271,7 +279,7 @@ class ArticleReader:
         except ParseError as exc:
             raise _Failed(exc.message) from None
         if not body:
-            raise _Failed("no article text on the page")
+            raise _Failed(NO_TEXT)
         return body
 
 

@@ -140,10 +140,10 @@ class ArticleTable(Database):
             entry["median_chars"] = int(median(lengths)) if lengths else None
         return out
 
-    def recent_page_outcomes(self, feed: str, n: int) -> list[str]:
-        """The states of the last `n` pages asked for on this feed, newest first."""
-        return [r["body_state"] for r in self._query(
-            "SELECT body_state FROM stories WHERE feed=? AND body_state IN ('read', 'failed') "
+    def recent_page_outcomes(self, feed: str, n: int) -> list[tuple[str, str]]:
+        """(state, reason) of the last `n` pages asked for on this feed, newest first."""
+        return [(r["body_state"], r["body_reason"] or "") for r in self._query(
+            "SELECT body_state, body_reason FROM stories WHERE feed=? AND body_state IN ('read', 'failed') "
             "ORDER BY id DESC LIMIT ?", (feed, n))]
 
     def flag_fulltext(self, feed: str, flagged: bool) -> bool:
