@@ -16,7 +16,9 @@ from monitor.match import Matcher
 def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>") -> Iterator[dict]:
     """`raqib match`: one output dict per input story line, in input order (README, Commands).
 
-    Input: JSON Lines `{"id", "title", "summary"?}`. Blank lines are skipped. A line that
+    Input: JSON Lines `{"id", "title", "summary"?}`. A match on a group name's form
+    (monitor/match/forms.py) also says which: `"form": "plural"`, "feminine" or
+    "feminine plural"; other matches carry no such key. Blank lines are skipped. A line that
     is not a JSON object with an id and a string title raises ConfigError(file=source,
     line=N); the lines before it have been yielded already.
     """
@@ -39,10 +41,14 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
             summary = ""
         if not isinstance(title, str) or not isinstance(summary, str):
             raise ConfigError("title and summary must be strings", file=source, line=n)
-        matches = matcher.match(title, summary)
-        yield {"id": story["id"], "matches": [
-            {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
-            for m in matches]}
+        out = []
+        for m in matcher.match(title, summary):
+            hit = {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
+            form = matcher.form_of(m, title if m.field == "title" else summary)
+            if form:
+                hit["form"] = form
+            out.append(hit)
+        yield {"id": story["id"], "matches": out}
 
 
 def _story(line: str, number: int) -> dict:
