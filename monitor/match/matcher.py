@@ -4,8 +4,12 @@
 How it is compiled
 ------------------
 Plain and exact terms (and the first word of phrases) are expanded once into every
-written form they may take — a word has at most 27 proclitic forms — minus the forms
-refused as lexical, into one dict form → (one-word plans, phrases by second word).
+written form they may take — a word has at most 27 proclitic forms, and a group name's
+forms (ـيون، ـيين، ـية، ـيات) as many each — minus the forms refused as lexical, into one
+dict form → (one-word plans, phrases by second word). A plan whose word is a particle
+written with ي (علي) is marked at compile time; only the hits of marked plans are looked
+at again, after the scan, and dropped where the token was written with a final ى: the
+fields that hit nothing, and the plans that are not marked, pay nothing.
 Matching a field first decides, without leaving C, whether anything can hit: the field is
 encoded one byte per character (`monitor.normalize.encode`; text with a character
 outside that alphabet takes the `str` path below), one `bytes.translate` folds it and
