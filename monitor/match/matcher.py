@@ -621,8 +621,9 @@ class Matcher:
                     if part != match.term:
                         continue
                     for word, kind in self._plan(pid).forms:
-                        # للحوثيين: the span of الحوثيين starts at its article's ل
-                        if found == word or (ARTICLE + found[1:] == word and found[:1] == ARTICLE[1]):
+                        # للحوثيين: the span of الحوثيين starts at its article's ل (للبنانيين:
+                        # at the word's own ل, three lams written two)
+                        if found == word or (has_article(word) and found in (word[1:], word[2:])):
                             return kind
         return ""
 
