@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     gained: dict[str, list[tuple[str, dict, list[Match]]]] = defaultdict(list)
     lost: dict[str, list[tuple[str, dict, list[Match]]]] = defaultdict(list)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    fired_before: Counter[str] = Counter()
     total = 0
     for path in sorted((corpora.CORPORA / "antcorpus").glob("*.jsonl.gz")):
         for doc in ant_stories(path):
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             total += 1
             before, after = fired(off.match(title, abstract)), fired(on.match(title, abstract))
             texts = {"title": title, "summary": abstract}
+            fired_before.update(before.keys())
             for name in after.keys() - before.keys():
                 gained[name].append((doc.get("docno", "?"), texts, after[name]))
                 kinds[name].update({on.form_of(m, texts[m.field]) or "word" for m in after[name]})
@@ -101,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{total} ANT stories (reserved days skipped), {len(watchlists)} watchlists")
     print(f"stories that gain a match: {len({d for v in gained.values() for d, _, _ in v})}; "
           f"that lose one: {len({d for v in lost.values() for d, _, _ in v})}")
-    print(f"\n{'watchlist':<24} {'gained':>7} {'lost':>6}  gained by")
+    print(f"\n{'watchlist':<24} {'before':>7} {'gained':>7} {'lost':>6}  gained by")
     for name in sorted(gained.keys() | lost.keys()):
         by = ", ".join(f"{k} {n}" for k, n in kinds[name].most_common())
-        print(f"{name:<24} {len(gained[name]):>7} {len(lost[name]):>6}  {by}")
+        print(f"{name:<24} {fired_before[name]:>7} {len(gained[name]):>7} {len(lost[name]):>6}  {by}")
     rng = random.Random(args.seed)
     for label, table in (("gained", gained), ("lost", lost)):
         pool = [(name, *row) for name, rows in sorted(table.items()) for row in rows]

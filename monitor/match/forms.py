@@ -14,7 +14,7 @@ all count for الحوثي + ين with the article); ة is folded to ه as in te
 * its sound plurals ـيون and ـيين together are seen at least `PLURAL_MIN` times and at
   least `PLURAL_SHARE` times as often as the word itself: a word for people. مالي
   ("financial" far more often than Mali) has 90 plurals for 3,498 uses (2.6%),
-  تركي (Turki, Turkish) 2%, روسي 0.8%; الحوثي 81%, الصومالي 44%, الاردني 19%.
+  تركي (Turki, Turkish) 2%, روسي 0.8%; الحوثي 100%, الصومالي 44%, الاردني 19%.
 
 Each of its forms — sound plurals ـيون and ـيين ("plural"), feminine ـية ("feminine"),
 feminine plural ـيات ("feminine plural") — is then matched, with proclitics and the
