@@ -42,9 +42,10 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
         if not isinstance(title, str) or not isinstance(summary, str):
             raise ConfigError("title and summary must be strings", file=source, line=n)
         out = []
+        texts = {"title": title, "summary": summary}
         for m in matcher.match(title, summary):
             hit = {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
-            form = matcher.form_of(m, title if m.field == "title" else summary)
+            form = matcher.form_of(m, texts[m.field])
             if form:
                 hit["form"] = form
             out.append(hit)

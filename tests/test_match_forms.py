@@ -12,9 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.desk import search_stories
 from monitor.match import Matcher
 from monitor.match.forms import form_data
 from monitor.models import Term, Watchlist
+from monitor.store import Store
 from raqib.jsonl import match_stream
 
 CASES = [json.loads(line) for line in
@@ -82,6 +84,20 @@ def test_taking_a_watchlist_out_takes_its_forms_out() -> None:
     assert [m.watchlist for m in matcher.match(text)] == ["b"]
     matcher.update(add=[Watchlist("a", "a", (Term("الحوثي", exact=True),))])
     assert [m.watchlist for m in matcher.match(text)] == ["b"]
+
+
+def test_search_finds_a_story_that_holds_only_a_form() -> None:
+    """The search index narrows on each form too, so search (and try) agree with alerts."""
+    store = Store(memory=True)
+    titles = ["هجوم للحوثيين على مأرب", "الجماعة الحوثية ترفض", "حوثيين في صنعاء", "الحوثيات"]
+    with store.transaction() as conn:
+        for i, title in enumerate(titles, 1):
+            store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "title": title, "summary": "",
+                                      "fetched": 1e9, "cluster": i})
+    found = search_stories(store, "الحوثي", now=1e9 + 1)
+    assert found.narrowed
+    assert sorted(h.id for h in found.hits) == [1, 2]
+    assert sorted(h.id for h in search_stories(store, "حوثي", now=1e9 + 1).hits) == [1, 2, 3]
 
 
 PARTICLES = sorted(form_data().particles)

@@ -90,7 +90,7 @@ A watchlist fires when one of its `terms` matches in the title or summary, one o
 `require` terms matches (if it has any), and none of its `exclude` terms does. Its
 matches are the hits of `terms` and `require`, every occurrence, as Match(watchlist,
 term, field, start, end) with offsets into the ORIGINAL field text. A span covers the
-term's own letters, not the proclitics in front (لموسكو → موسكو; for الحكومة in للحكومة
+term's own letters (a form's: الحوثيين), not the proclitics in front (لموسكو → موسكو; for الحكومة in للحكومة
 it starts at the second ل, the article's), and takes in marks (harakat, tatweel) that
 trail its last letter. Matches are sorted by watchlist name, field (title before
 summary), start, end and term.

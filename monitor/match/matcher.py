@@ -390,8 +390,9 @@ class Matcher:
         """Put a word or phrase's written forms in (or take them out of) the forms index."""
         forms, byte_keys = self._forms, self._byte_keys
         second = plan.words[1] if len(plan.words) > 1 else None
-        written = [pair for word in (plan.words[0], *(w for w, _ in plan.forms))
-                   for pair in written_forms(word, plan.exact, self._data)]
+        written = written_forms(plan.words[0], plan.exact, self._data)
+        for word, _ in plan.forms:
+            written += written_forms(word, plan.exact, self._data, defined=True)
         for form, offset in written:
             entry = forms.get(form)
             if add:
