@@ -85,6 +85,7 @@ from typing import Iterable, Sequence
 from .errors import ConfigError
 from .match import Matcher
 from .match.compounds import compound_spellings
+from .match.forms import form_data
 from .match.lexicon import bare, word_data
 from .match.variants import skeletons
 from .models import Match, Term, Watchlist
@@ -367,7 +368,8 @@ def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
     story must all hold (see monitor/store/desk.py), or None when a term cannot be
     narrowed (a regex; a variant word of digits or of vowels alone, which the matcher
     looks for in every field). Every compound spelling of a term is an alternative of its
-    own; a variant word's first word is looked up by each of its skeletons."""
+    own, and so is each form of a group name (الحوثيين for الحوثي); a variant word's first
+    word is looked up by each of its skeletons."""
     counts = word_data().counts
     out: list[list[SearchWord]] = []
 
@@ -391,6 +393,9 @@ def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
                     continue
                 first = spelling[0] if term.exact else bare(spelling[0])
                 add([SearchWord(first, whole=term.exact)] + [SearchWord(w, whole=True) for w in spelling[1:]])
+                if len(spelling) == 1 and not term.exact:  # the matcher's rule: one plain word
+                    for form, _ in form_data().forms(spelling[0]):
+                        add([SearchWord(bare(form))])
     return out
 
 

@@ -21,7 +21,9 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
     by blank lines). Blank lines are skipped. A line that is not a JSON object with an id
     and a string title raises ConfigError(file=source, line=N); the lines before it have
     been yielded already. A match in the title or summary prints exactly as it did before
-    bodies were read; one in the body adds `"paragraph": N`.
+    bodies were read; one in the body adds `"paragraph": N`. A match on a group name's form
+    (monitor/match/forms.py) also says which: `"form": "plural"`, "feminine" or
+    "feminine plural"; other matches carry no such key.
     """
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -45,14 +47,18 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
             body = ""
         if not isinstance(title, str) or not isinstance(summary, str) or not isinstance(body, str):
             raise ConfigError("title, summary and body must be strings", file=source, line=n)
-        matches = matcher.match(title, summary, body)
-        yield {"id": story["id"], "matches": [_match_out(m) for m in matches]}
+        texts = {"title": title, "summary": summary, "body": body}
+        yield {"id": story["id"], "matches": [_match_out(matcher, m, texts[m.field])
+                                              for m in matcher.match(title, summary, body)]}
 
 
-def _match_out(m: Match) -> dict:
+def _match_out(matcher: Matcher, m: Match, text: str) -> dict:
     out: dict = {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
     if m.field == "body":
         out["paragraph"] = m.paragraph
+    form = matcher.form_of(m, text)
+    if form:
+        out["form"] = form
     return out
 
 

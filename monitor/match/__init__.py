@@ -28,8 +28,27 @@ Term rules
 * **Phrase.** A multi-word term matches its words in order as consecutive tokens, so
   only spaces, newlines or punctuation may stand between them; the first word may carry
   proclitics, the others must be as written (after normalisation).
-* **exact: true.** The token must be the term itself: no proclitics, no article (a
-  compound name still matches joined or apart).
+* **Forms of group names** (monitor/match/forms.py). A one-word term (not exact, not
+  variants) whose word without its article ends in ي is a group name or demonym when the
+  corpus counts of monitor/data/arabic_forms.tsv.gz (scripts/build_word_forms.py) see it
+  with the article at least half the time (`ARTICLE_SHARE`: علي 0.1%, الحوثي 97%) and
+  its plurals ـيون + ـيين at least 20 times and at least 5% as often as the word
+  (`PLURAL_MIN`, `PLURAL_SHARE`: مالي 2.6%, تركي 2%, الصومالي 44%). It then also
+  matches each of its forms — ـيون and ـيين ("plural"), ـية ("feminine"), ـيات
+  ("feminine plural") — that the corpus has seen at least 5 times and at most 4 times as
+  often as the word (`FORM_MIN`, `FORM_RATIO`), as a word of its own: with proclitics
+  and the article by the word rule (الحوثي finds والحوثيين, للحوثيين, الحوثية). No
+  suffix is added that the corpus has not seen on that word: علي never reaches عليه,
+  مالي never المالية, ماي never مايو. `Matcher.form_of` names the form a match is on.
+* **ى that is not ي** (monitor/match/forms.py). A word that the term writes with ي does
+  not match a token written with a final ى (before the fold) where the word as the token
+  writes it is a particle, alone or after و/ف: seen ≥ 500 times, written ى ≥ 90% of the
+  time, after ب ل ك or with the article < 3% of the time (`PARTICLE_*`: على, إلى,
+  حتى, لدى, سوى, متى and verbs such as أدى). So علي is not على nor وعلى, while names
+  written with ى (مصطفى 8%, موسى 33%) match ى and ي either way, and a term written
+  with ى (على) matches both. Variant spellings are held to the same check.
+* **exact: true.** The token must be the term itself: no proclitics, no article, no
+  forms (a compound name still matches joined or apart).
 * **variants: true.** The term also matches the spellings by which outlets transliterate
   a foreign name. Each word of the term becomes a pattern by these written rules:
     - letter classes: غ ج ق (g); ت ط (t); س ص (s); ز ذ (z); ف ڤ (v); ب پ (p);
@@ -81,15 +100,16 @@ any of the fields (a require term in the body counts for a term in the title). I
 matches are the hits of `terms` and `require`, every occurrence, as Match(watchlist,
 term, field, start, end, paragraph) with offsets into the ORIGINAL field text (the whole
 body, not its paragraph) and, in the body, the paragraph from 1 (0 elsewhere). A span
-covers the term's own letters, not the proclitics in front (لموسكو → موسكو; for الحكومة
+covers the term's own letters (a form's: الحوثيين), not the proclitics in front (لموسكو → موسكو; for الحكومة
 in للحكومة it starts at the second ل, the article's), and takes in marks (harakat,
 tatweel) that trail its last letter. Matches are sorted by watchlist name, field (title,
 summary, body), start, end and term.
 
 The package, one module per concern: `lexicon` (tokens, proclitics, the corpus word
-counts), `variants` (variant spellings and their skeletons), `views` (tokens read off
-encoded bytes, offsets mapped back), `regex` (RE2 terms) and `matcher` (the compiled
-`Matcher` and `MatcherGroup`). The text fold is `monitor.normalize`'s, the only one.
+counts), `forms` (group names' forms and the particles written with ى), `variants`
+(variant spellings and their skeletons), `views` (tokens read off encoded bytes,
+offsets mapped back), `regex` (RE2 terms) and `matcher` (the compiled `Matcher` and
+`MatcherGroup`). The text fold is `monitor.normalize`'s, the only one.
 """
 from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
 from .matcher import Matcher, MatcherGroup, Verdict

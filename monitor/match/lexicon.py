@@ -10,7 +10,9 @@ Rules (the full term rules are in `monitor.match`):
   (`WordData.refuses`): the counts come from monitor/data/arabic_words.tsv.gz, built by
   scripts/build_common_words.py, whose docstring gives the rule and the measured ratios.
 * `written_forms(word)` lists every written form of a plain word (at most 27), with
-  where the term's span starts in it, minus the refused ones.
+  where the term's span starts in it, minus the refused ones. A group name's form
+  without the article (حوثيين, of the term حوثي) is judged with it where a reading
+  carries it (للحوثيين is ل + الحوثيين, not a word of its own).
 """
 from __future__ import annotations
 
@@ -125,7 +127,10 @@ def bare(word: str) -> str:
 
 
 
-def written_forms(word: str, exact: bool, data: WordData) -> list[tuple[str, int]]:
+def written_forms(word: str, exact: bool, data: WordData, defined: bool = False) -> list[tuple[str, int]]:
+    """Every written form of `word` (see the module). With `defined` (a group name's form,
+    monitor/match/forms.py), a reading with the article is judged against the word with
+    its article: للحوثيين is ل + الحوثيين, far more common than حوثيين alone."""
     if exact:
         return [(word, 0)]
     out: dict[str, int] = {}
@@ -144,8 +149,9 @@ def written_forms(word: str, exact: bool, data: WordData) -> list[tuple[str, int
                 candidates.append((split.prefix + word, split.offset_plain))
         else:
             candidates.append((split.prefix + word, split.offset_plain))
+        left = ARTICLE + word if defined and split.article and not article else word
         for form, offset in candidates:
-            if form in out or data.refuses(form, split.clitics, word):
+            if form in out or data.refuses(form, split.clitics, left):
                 continue
             out[form] = offset
     return list(out.items())

@@ -4,8 +4,12 @@
 How it is compiled
 ------------------
 Plain and exact terms (and the first word of phrases) are expanded once into every
-written form they may take — a word has at most 27 proclitic forms — minus the forms
-refused as lexical, into one dict form → (one-word plans, phrases by second word).
+written form they may take — a word has at most 27 proclitic forms, and a group name's
+forms (ـيون، ـيين، ـية، ـيات) as many each — minus the forms refused as lexical, into one
+dict form → (one-word plans, phrases by second word). A plan whose word is a particle
+written with ي (علي) is marked at compile time; only the hits of marked plans are looked
+at again, after the scan, and dropped where the token was written with a final ى: the
+fields that hit nothing, and the plans that are not marked, pay nothing.
 Matching a field first decides, without leaving C, whether anything can hit: the field is
 encoded one byte per character (`monitor.normalize.encode`; text with a character
 outside that alphabet takes the `str` path below), one `bytes.translate` folds it and
@@ -45,6 +49,7 @@ from monitor.models import Match, Term, Watchlist
 from monitor.normalize import FOLDED, REMOVED, decode, encode, normalize_text
 
 from .compounds import compound_spellings
+from .forms import form_data, words_with_maqsura, written_with_maqsura
 from .lexicon import ARTICLE, NO_PREFIX, SPLITS_BY_FIRST, bare, has_article, tokenize, word_data, written_forms
 from .regex import compile_regex
 from .variants import PREFIX_SKELETONS, skeleton, skeletons, variant_pattern
@@ -84,6 +89,12 @@ class _Plan:
     # The term's other compound spellings (عبدالله beside عبد الله), each a plan of its own
     # whose hits count as this plan's.
     others: tuple["_Plan", ...] = ()
+    # A group name's forms matched beside the word (monitor/match/forms.py), as (written
+    # word, kind): ("الحوثيين", "plural").
+    forms: tuple[tuple[str, str], ...] = ()
+    # Words (by index) the term writes with a final ي whose token, when written with a
+    # final ى, must not be a particle (علي is not على).
+    guard: tuple[int, ...] = ()
 
 
 @dataclass
@@ -108,7 +119,15 @@ def _plan_for(text: str, words: tuple[str, ...], exact: bool, variants: bool) ->
     patterns: tuple[re.Pattern[str], ...] = ()
     if variants:
         patterns = tuple(re.compile(variant_pattern(bare(w) if i == 0 else w)) for i, w in enumerate(words))
-    return _Plan(text, words, exact, variants, patterns, has_article=has_article(words[0]))
+    data = form_data()
+    forms = data.forms(words[0]) if len(words) == 1 and not exact and not variants else ()
+    own = words_with_maqsura(text)
+    # A variant spelling may reach a particle the word is not (عالي → علي): every word
+    # ending in ي is checked; a plain word only when it is a particle itself.
+    guard = tuple(k for k, w in enumerate(words) if w.endswith("ي") and w not in own
+                  and (variants or data.particle(bare(w) if k == 0 else w)))
+    return _Plan(text, words, exact, variants, patterns, has_article=has_article(words[0]), forms=forms,
+                 guard=guard)
 
 
 
@@ -191,6 +210,8 @@ class Matcher:
         self._variant_memo: dict[str, list[tuple[int, int]]] = {}
         # Per field, how many rules may match in it: a field no rule reads is not scanned.
         self._readers = [0] * len(FIELDS)
+        self._form_data = form_data()
+        self._guarded: set[int] = set()  # plans with a word that must not be a particle written ى
         if watchlists:
             self.update(add=watchlists)
 
@@ -205,7 +226,8 @@ class Matcher:
         """Take out the watchlists named in `remove` and compile in `add` (see the class)."""
         fresh_plans: dict[_PlanKey, _Plan] = {}
         fresh_regexes: dict[str, re2._Regexp] = {}
-        # A term's key is its words with every compound apart: عبدالله and عبد الله share one.
+        # A term's key is its words with every compound apart: عبدالله and عبد الله share one
+        # (a word it writes with a final ى is marked: على is not علي, see _plan_for).
         norm: dict[str, str] = {}
         for wl in add:  # everything that can fail, before anything changes
             for term in (*wl.terms, *wl.require, *wl.exclude):
@@ -218,7 +240,8 @@ class Matcher:
                     folded = norm.get(part)
                     if folded is None:
                         spellings = _spellings(part)
-                        folded = norm[part] = " ".join(spellings[0])
+                        own = words_with_maqsura(part)
+                        folded = norm[part] = " ".join(w + "\x00" * (w in own) for w in spellings[0])
                     key = (folded, term.exact, term.variants)
                     if key not in self._plan_ids and key not in fresh_plans:
                         spellings = spellings or _spellings(part)
@@ -346,6 +369,11 @@ class Matcher:
         return pid
 
     def _index(self, pid: int, plan: _Plan, add: bool) -> None:
+        if plan.guard:
+            if add:
+                self._guarded.add(pid)
+            else:
+                self._guarded.discard(pid)
         if plan.variants:
             self._index_variant(pid, plan, add)
         else:
@@ -378,7 +406,10 @@ class Matcher:
         """Put a word or phrase's written forms in (or take them out of) the forms index."""
         forms, byte_keys = self._forms, self._byte_keys
         second = plan.words[1] if len(plan.words) > 1 else None
-        for form, offset in written_forms(plan.words[0], plan.exact, self._data):
+        written = written_forms(plan.words[0], plan.exact, self._data)
+        for word, _ in plan.forms:
+            written += written_forms(word, plan.exact, self._data, defined=True)
+        for form, offset in written:
             entry = forms.get(form)
             if add:
                 if entry is None:
@@ -455,6 +486,8 @@ class Matcher:
         for order, text in enumerate((title, summary, body)):
             if text and readers[order]:
                 self._scan(order, text, plan_hits, regex_hits, fields)
+        if self._guarded and not self._guarded.isdisjoint(plan_hits):
+            self._drop_particles(plan_hits, fields)
         if not plan_hits and not regex_hits:
             return None
         if self._owner:  # hits of another compound spelling are the term's own
@@ -575,6 +608,50 @@ class Matcher:
             out.append(Verdict(name, not reason, spans(name, entries), reason, spans(name, stopped_by)))
         out.sort(key=lambda v: v.watchlist)
         return out
+
+    def _drop_particles(self, plan_hits: dict[int, list[_Hit]], fields: list[Field | None]) -> None:
+        """Take out the hits of a guarded plan whose guarded word stands on a particle
+        written with a final ى (monitor/match/forms.py): علي on على or وعلى."""
+        particle = self._form_data.particle
+        for pid in [pid for pid in plan_hits if pid in self._guarded]:
+            plan = self._plan(pid)
+            kept = []
+            for hit in plan_hits[pid]:
+                order, start, _, first, _ = hit
+                fld = fields[order]
+                assert fld is not None  # a hit's field was scanned
+                for k in plan.guard:
+                    i = first + k
+                    end = fld.bounds[2 * i + 1]
+                    stem = fld.norm[start:end] if k == 0 else fld.tokens[i]
+                    if ((particle(stem) or particle(ARTICLE[0] + stem))
+                            and written_with_maqsura(fld.text, fld.span(end - 1, end)[1])):
+                        break
+                else:
+                    kept.append(hit)
+            if kept:
+                plan_hits[pid] = kept
+            else:
+                del plan_hits[pid]
+
+    def form_of(self, match: Match, text: str) -> str:
+        """The kind of form ("plural", "feminine", "feminine plural") a match of a plain
+        term stands on, or "" when it is the word itself (or the term has no forms).
+        `text` is the field the match was found in, as given to `match`."""
+        found = normalize_text(text[match.start:match.end])
+        for slot in self._slots.get(match.watchlist, ()):
+            entry = self._rules[slot]
+            assert entry is not None  # a live slot
+            for rule in (*entry[1], *entry[2]):
+                for part, pid in zip(rule.term.near or (rule.term.text,), rule.plans, strict=False):
+                    if part != match.term:
+                        continue
+                    for word, kind in self._plan(pid).forms:
+                        # للحوثيين: the span of الحوثيين starts at its article's ل (للبنانيين:
+                        # at the word's own ل, three lams written two)
+                        if found == word or (has_article(word) and found in (word[1:], word[2:])):
+                            return kind
+        return ""
 
     def _rule_hits(self, rule: _TermRule, plan_hits: dict[int, list[_Hit]],
                    regex_hits: dict[int, list[_Hit]], fields: list[Field | None]) -> list[tuple[str, _Hit]]:
