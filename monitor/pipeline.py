@@ -4,6 +4,11 @@
 oldest first,
 
 1. known?     the feed's GUID was stored before → skip (a re-poll is not news);
+   old?       a story published before `alert_after` (the caller's cut-off: the poller
+              passes `poll.max_age` ago, or the whole backlog on a feed's first poll;
+              a story with no date counts as published now, when first seen) is
+              clustered and stored like any other, but fires nothing: no outbox row,
+              no spread, no "also reported by" edit. Old news never floods a desk;
 2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a
               near-duplicate from another outlet within the window), then
               `EventGrouper.add` its event (a copy inherits its cluster's event; a new
@@ -78,6 +83,7 @@ class IngestResult:
     duplicates: int = 0  # joined an existing cluster
     alerts: int = 0
     matches: int = 0
+    old: int = 0  # stored, not alerted: published before the cut-off (see the module docstring)
     new_times: list[float] = field(default_factory=list)
 
 
@@ -98,6 +104,7 @@ class _Plan:
     kind: str
     matches: int
     fired: dict[str, list[Match]]
+    old: bool = False  # published before the cut-off: stored, never alerted
 
 
 class Pipeline:
@@ -128,16 +135,19 @@ class Pipeline:
         self._last_id = max(self._last_id, self.store.next_story_id() - 1) + 1
         return self._last_id
 
-    def ingest(self, feed: str, stories: Sequence[Story]) -> IngestResult:
+    def ingest(self, feed: str, stories: Sequence[Story], *, alert_after: float | None = None) -> IngestResult:
+        """Store the feed's new stories and queue their alerts; a story published before
+        `alert_after` (Unix seconds) is stored and alerts nothing (None: every story may alert)."""
         result = IngestResult(seen=len(stories))
         if stories:
-            self._ingest(feed, stories, result)
+            self._ingest(feed, stories, result, alert_after)
         if self.on_ingest:
             self.on_ingest(result)
         return result
 
     async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
-                              run: Callable[..., Awaitable[Any]]) -> IngestResult:
+                              run: Callable[..., Awaitable[Any]], *,
+                              alert_after: float | None = None) -> IngestResult:
         """`ingest`, its store calls awaited through `run` (see the module docstring)."""
         result = IngestResult(seen=len(stories))
         if stories:
@@ -151,7 +161,7 @@ class Pipeline:
                     try:
                         ids, others = await run(self._begin, len(fresh))
                         self._catch_up(others)
-                        plans = [self._prepare(story, story_id, matcher)
+                        plans = [self._prepare(story, story_id, matcher, alert_after)
                                  for story, story_id in zip(fresh, ids, strict=True)]
                         writing = True  # from here the write call gives the lock back
                         await run(self._write_all, plans, watchlists, result)
@@ -211,7 +221,8 @@ class Pipeline:
         finally:
             self.store.release_ingest_lock()
 
-    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult) -> None:
+    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult,
+                alert_after: float | None) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
@@ -221,7 +232,8 @@ class Pipeline:
         ids, others = self._begin(len(fresh))
         try:
             self._catch_up(others)
-            plans = [self._prepare(story, story_id, matcher) for story, story_id in zip(fresh, ids, strict=True)]
+            plans = [self._prepare(story, story_id, matcher, alert_after)
+                     for story, story_id in zip(fresh, ids, strict=True)]
         except BaseException:
             self.store.release_ingest_lock()
             raise
@@ -240,9 +252,11 @@ class Pipeline:
             out.append(story)
         return out
 
-    def _prepare(self, story: Story, story_id: int, matcher) -> _Plan:
+    def _prepare(self, story: Story, story_id: int, matcher, alert_after: float | None = None) -> _Plan:
         """Steps 2-3, no store call: the story's cluster and what it matched."""
         now = self.clock()
+        published = story.published.timestamp() if story.published else now  # undated: first seen now
+        old = alert_after is not None and published < alert_after
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      published=story.published or _dt(now))
         cluster = int(verdict.cluster)
@@ -253,7 +267,7 @@ class Pipeline:
         matches = matcher.match(story.title, story.summary)
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
-        return _Plan(story, story_id, now, cluster, event, verdict.kind, len(matches), fired)
+        return _Plan(story, story_id, now, cluster, event, verdict.kind, len(matches), fired, old)
 
     def _write(self, plan: _Plan, watchlists: dict, result: IngestResult) -> None:
         """Steps 4-6: the story, its routes and outbox rows, in one transaction."""
@@ -268,6 +282,8 @@ class Pipeline:
                 "fetched": now, "cluster": cluster, "event": event, "dedup_kind": plan.kind,
             })
             self.seen_id = max(self.seen_id, story_id)
+            if plan.old:  # stored as seen: old news never alerts, spreads or edits an alert
+                fired = {}
             self.store.add_cluster_watchlists(conn, cluster, fired)
             sources = _distinct(self.store.cluster_feeds(conn, cluster))
             for name, wl_matches in fired.items():
@@ -280,12 +296,14 @@ class Pipeline:
                                           watchlist=name, cluster=cluster, story_id=story_id,
                                           payload=payload, now=now, event=event):
                         result.alerts += 1
-            if plan.kind != "new":  # ask editable channels to add the new source to what they sent
+            if plan.kind != "new" and not plan.old:  # ask editable channels to add the new source
                 self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
                                          throttle=self.settings.update_throttle)
-            if plan.kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
+            # a lone unmatched story spreads nothing
+            if not plan.old and (plan.kind != "new" or event != cluster or fired):
                 result.alerts += self._spread(conn, event, watchlists, fired, now)
         result.new += 1
+        result.old += plan.old
         result.matches += plan.matches
         if plan.kind != "new":
             result.duplicates += 1

@@ -21,6 +21,8 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   at least a second,
   `max_bytes` at least 1 KiB: values that would poll a publisher in a tight loop, never
   poll, or fail every feed are refused, not run.
+- `backfill` is from 0 (a new feed's backlog alerts nothing) and `max_age` at least a
+  minute: old news is stored, never alerted (see `monitor.poller`).
 - Cross-checks: `poll.min_interval` ≤ `poll.max_interval`; `delivery.backoff` ≤
   `delivery.backoff_max`. As before, the default interval pulls `min_interval` down and
   `max_interval` up to itself, so a short `interval` stands.
@@ -83,6 +85,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
         Option("lease", "duration", 300.0, 1.0, DAY),
         Option("parse_workers", "int", 0, 0, 64),
+        Option("backfill", "duration", 0.0, 0.0, 100 * 365 * DAY),
+        Option("max_age", "duration", 2 * DAY, MINUTE, 100 * 365 * DAY),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -189,6 +193,8 @@ class PollOptions:
     max_bytes: int
     lease: float  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
     parse_workers: int  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
+    backfill: float  # a feed's first poll alerts items published this long before it (0: none)
+    max_age: float  # an item published longer ago than this is stored, never alerted
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ from monitor.fetch import Fetcher
 from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
-from monitor.poller import HealthSettings, Poller
+from monitor.poller import HealthSettings, NewsAge, Poller
 from monitor.schedule import ScheduleSettings
 from monitor.settings import LOOPBACK, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
@@ -181,7 +181,8 @@ class Daemon:
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
             parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
-            parser=ParsePool(poll.parse_workers or None))
+            parser=ParsePool(poll.parse_workers or None),
+            news_age=NewsAge(backfill=poll.backfill, max_age=poll.max_age))
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(

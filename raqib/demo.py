@@ -3,7 +3,9 @@
 The bundled feeds (raqib/demo_data/feeds) are five outlets' real items from 10–16 April
 2018, plus the agency story about Putin, Kursk and Durov as an item of the Sky News
 Arabia feed. A small HTTP server (with Last-Modified, so the second poll is a 304)
-serves them from a temporary folder; the daemon runs for `--seconds` with a temporary
+serves them from a temporary folder. The items are old news, which a real desk never
+hears about (`poll.backfill`, `poll.max_age`): the demo's config sets both far back so
+they alert. The daemon runs for `--seconds` with a temporary
 SQLite database and the console channel, prints each alert as it is raised, and a
 summary at the end.
 """
@@ -80,6 +82,8 @@ def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
         "poll:",
         "  interval: 3s",
         "  min_interval: 1s",
+        "  backfill: 36500d   # the bundled items are from 2018: a real desk keeps the defaults",
+        "  max_age: 36500d",
         "feeds:",
     ]
     for name, file in OUTLETS.items():

@@ -59,7 +59,7 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
         f"  - {{name: paper, url: \"{feed_server.url('/paper.xml')}\"}}\n"
-        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         "delivery: {update_every: 1s}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
@@ -105,7 +105,7 @@ async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watch
     config.write_text(
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
-        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
     daemon = Daemon(load_config(config))
@@ -189,7 +189,7 @@ def test_a_reason_phrase_of_5000_spaces_gives_the_admin_one_short_health_alert(t
     config.write_text(
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: broken, url: \"{feed.url}\"}}\n"
-        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         "health: {failures: 1}\n"
         f"metrics: {{listen: \"127.0.0.1:{metrics_port}\"}}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",

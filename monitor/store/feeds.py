@@ -42,10 +42,10 @@ class FeedTable(Database):
                 if row is None:
                     new.append((f.name, f.url, f.url, f.interval, int(f.enabled)))
                 elif row[0] != f.url:
-                    # the user changed the URL: start afresh with it
+                    # the user changed the URL: start afresh with it (its backlog is a new feed's)
                     conn.execute(
                         "UPDATE feeds SET url=?, configured_url=?, interval=?, enabled=?, etag=NULL, "
-                        "last_modified=NULL, body_hash=NULL, next_poll=0, failures=0, "
+                        "last_modified=NULL, body_hash=NULL, next_poll=0, failures=0, last_success=NULL, "
                         "disabled_reason=NULL WHERE name=?",
                         (f.url, f.url, f.interval, int(f.enabled), f.name))
                 elif row[1] != f.interval or (row[3] is None and row[2] != int(f.enabled)):

@@ -1,0 +1,86 @@
+"""A desk's first day: old news never floods it.
+
+The real daemon in this process polls feeds served on 127.0.0.1 with the default
+`poll.backfill` (0s) and `poll.max_age` (2d): a new feed's backlog is stored as seen and
+alerts nothing, an item published years ago alerts nothing at any time, an item with no
+date counts as published when first seen, and a fresh item alerts once.
+"""
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from xml.sax.saxutils import escape
+
+import pytest
+from feedserver import feed_server  # noqa: F401  (fixture)
+from inprocess import close_daemons, make_daemon, poll
+
+from monitor.poller import NewsAge
+
+_made: list = []
+
+
+@pytest.fixture(autouse=True)
+async def close_made():
+    yield
+    await close_daemons(_made)
+
+
+def rss(items: list[tuple[str, str, float | None]], title: str = "t") -> str:
+    """(title, link, published or None) items, newest first."""
+    body = "".join(f"<item><title>{escape(t)}</title><link>{escape(u)}</link><guid>{escape(u)}</guid>"
+                   + (f"<pubDate>{formatdate(p, usegmt=True)}</pubDate>" if p is not None else "")
+                   + "</item>" for t, u, p in items)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+            f"{body}</channel></rss>")
+
+
+def alerts(out) -> list[str]:
+    return [line for line in out.getvalue().splitlines() if "russia-ukraine" in line]
+
+
+def test_the_cut_off_of_a_poll():
+    now = 1_000_000.0
+    assert NewsAge().alert_after(now, first_poll=False) == now - 2 * 86400
+    assert NewsAge().alert_after(now, first_poll=True) == float("inf")  # the whole backlog is old
+    assert NewsAge(backfill=3600).alert_after(now, first_poll=True) == now - 3600
+    assert NewsAge(backfill=30 * 86400).alert_after(now, first_poll=True) == now - 2 * 86400  # max_age still holds
+
+
+async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(tmp_path, feed_server):
+    now = time.time()
+    backlog = [("بوتين يلتقي نظيره", "https://a.example/2", now - 600), ("بوتين في كورسك", "https://a.example/1", now - 7200),
+               ("بوتين بلا تاريخ", "https://a.example/0", None)]
+    route = feed_server.route("/a.xml", text=rss(backlog))
+    daemon, out, _ = make_daemon(_made, tmp_path, {"agency": feed_server.url("/a.xml")}, poll_options="")
+    assert await poll(daemon, "agency") == "new"
+    assert alerts(out) == []
+    assert daemon.store.feed("agency")["items_seen"] == 3  # stored as seen, searchable
+
+    route.body = rss([("بوتين يصل إلى أنقرة", "https://a.example/3", time.time())] + backlog).encode()
+    assert await poll(daemon, "agency") == "new"
+    assert len(alerts(out)) == 1 and "بوتين يصل إلى أنقرة" in alerts(out)[0]
+    await poll(daemon, "agency")
+    assert len(alerts(out)) == 1
+
+
+async def test_an_item_published_long_ago_never_alerts_and_an_undated_one_counts_as_new(tmp_path, feed_server):
+    route = feed_server.route("/a.xml", text=rss([]))
+    daemon, out, _ = make_daemon(_made, tmp_path, {"agency": feed_server.url("/a.xml")}, poll_options="")
+    assert await poll(daemon, "agency") == "unchanged"  # the first poll: an empty feed
+    # a 2018 item re-published today, and an item with no date at all
+    route.body = rss([("بوتين يزور كورسك", "https://a.example/2018", 1523318400.0),
+                      ("بوتين يصل إلى أنقرة", "https://a.example/undated", None)]).encode()
+    assert await poll(daemon, "agency") == "new"
+    lines = alerts(out)
+    assert len(lines) == 1 and "بوتين يصل إلى أنقرة" in lines[0], lines
+
+
+async def test_backfill_lets_a_new_feeds_recent_items_alert(tmp_path, feed_server):
+    now = time.time()
+    feed_server.route("/a.xml", text=rss([("بوتين يلتقي نظيره", "https://a.example/2", now - 600),
+                                          ("بوتين في كورسك", "https://a.example/1", now - 7200)]))
+    daemon, out, _ = make_daemon(_made, tmp_path, {"agency": feed_server.url("/a.xml")}, poll_options="backfill: 1h")
+    await poll(daemon, "agency")
+    lines = alerts(out)
+    assert len(lines) == 1 and "بوتين يلتقي نظيره" in lines[0], lines
