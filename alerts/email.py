@@ -68,7 +68,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
-from .render import bounded, group_alerts, highlight, lead, matched_terms, plain_lines, safe_url, when
+from .render import bounded, group_alerts, highlight, lead, matched_terms, outlet, outlets, plain_lines, safe_url, when
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +316,7 @@ class EmailChannel(Channel):
             msg["References"] = thread
         text, body = _alert_text(alert), _alert_html(alert)
         if alert.related == "reply":  # another outlet's own words on the event of the thread
-            heading = " · ".join(one_line(p) for p in (RELATED_LABEL, alert.source) if p)
+            heading = " · ".join(one_line(p) for p in (RELATED_LABEL, outlet(alert)) if p)
             text, body = f"{heading}\n\n{text}", f'<p class="related">{html.escape(heading)}</p>\n{body}'
         msg.set_content(text + _footer_text(self.unsubscribe), cte="8bit")
         msg.add_alternative(_page(f"{html.escape(one_line(alert.watchlist_title or alert.watchlist))}", body,
@@ -401,7 +401,7 @@ class _EncodedHeader(str):
 def _outlets(alerts: Sequence[Alert]) -> list[str]:
     out: list[str] = []
     for alert in alerts:
-        for name in (alert.source, *alert.sources):
+        for name in outlets(alert, (alert.source, *alert.sources)):
             name = one_line(name)
             if name and name not in out:
                 out.append(name)
@@ -413,7 +413,7 @@ def _alert_text(alert: Alert, *, compact: bool = False) -> str:
     title = one_line(alert.title)
     if not compact:
         return "\n".join([title, *plain_lines(alert, 600)])
-    lines = ["- " + title, "  " + " · ".join(one_line(m) for m in (alert.source, when(alert)) if m)]
+    lines = ["- " + title, "  " + " · ".join(one_line(m) for m in (outlet(alert), when(alert)) if m)]
     if alert.url:
         lines.append("  " + display_url(alert.url))
     return "\n".join(lines)
@@ -439,7 +439,7 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
         title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
     tag = "strong" if compact else "h1"
     parts = [f"<{tag}>{title}</{tag}>"]
-    meta = " · ".join(html.escape(one_line(m)) for m in (alert.source, when(alert)) if m)
+    meta = " · ".join(html.escape(one_line(m)) for m in (outlet(alert), when(alert)) if m)
     if meta:
         parts.append(f'<p class="meta">{meta}</p>')
     if not compact:
@@ -448,7 +448,8 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
             parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{_escape(t)}</mark>" for t in terms)
                          + "</p>")
         if alert.kind == "spread" and alert.sources:
-            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape('، '.join(alert.sources))}</p>")
+            named = "، ".join(outlets(alert, alert.sources))
+            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape(named)}</p>")
         if alert.summary:
             summary = alert.summary
             if len(summary) > 600:  # highlight offsets refer to the whole text: cut after marking

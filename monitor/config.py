@@ -148,6 +148,7 @@ class FeedConfig:
     interval: float | None = None
     enabled: bool = True
     line: int = 0
+    title: str | None = None  # the outlet's name as people know it (else the feed's own <title>)
 
 
 @dataclass(frozen=True)
@@ -297,5 +298,6 @@ def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"feed {name}: title: expected text, got {kind_of(title)}", file=file,
                               line=key_lines.get("title", item_line))
-        feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line))
+        feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line,
+                                title=" ".join(title.split()) or None if title else None))
     return tuple(feeds)

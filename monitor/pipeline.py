@@ -290,7 +290,7 @@ class Pipeline:
                 wl = watchlists.get(name)
                 if wl is None or wl.when == "spread":
                     continue
-                payload = _payload(story, wl, wl_matches, sources)
+                payload = _payload(story, wl, wl_matches, sources, seen=now)
                 for channel, destination in self.destinations(wl):
                     if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
                                           watchlist=name, cluster=cluster, story_id=story_id,
@@ -340,7 +340,7 @@ class Pipeline:
             lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
                          summary=first["summary"], published=_dt(first["published"]) if first["published"] else None)
             rematch = [m for m in self.registry.matcher.match(lead.title, lead.summary) if m.watchlist == name]
-            payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
+            payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.get("fetched"))
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
                                       watchlist=name, cluster=event, story_id=first["id"],
@@ -349,11 +349,12 @@ class Pipeline:
         return added
 
 
-def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str]) -> dict:
+def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str], *, seen: float | None) -> dict:
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
-        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related)
+        watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related,
+        seen=_dt(seen).isoformat() if seen else None)
 
 
 def _dt(ts: float) -> datetime:

@@ -1,8 +1,10 @@
 """Table `feeds`: one row per feed, its fetch state, its schedule and its health.
 
 A row holds the fetch state (etag, last_modified, body_hash, url), the schedule
-(next_poll) and the health (failures, last_success, last_error, items_seen, avg_interval,
-healthy; bad_items and bad_item_error: items its last parse could not read). `source`
+(next_poll), the outlet's name (`config_title` from the config's `title:`, else `title`,
+the feed's own <title>, as `feed_titles` gives them) and the health (failures,
+last_success, last_error, items_seen, avg_interval, healthy; bad_items and
+bad_item_error: items its last parse could not read). `source`
 says where the feed came from: `config` rows follow the config file (a feed removed from
 it is disabled, never deleted, so its history stays); OPML imports and bot admins add
 `runtime` rows, which the config leaves alone.
@@ -33,15 +35,20 @@ class FeedTable(Database):
             # one read of the table, then writes only where something changed: a node
             # starting with 20,000 unchanged feeds writes nothing
             existing = {r[0]: r[1:] for r in conn.execute(
-                "SELECT name, configured_url, interval, enabled, disabled_reason, source FROM feeds").fetchall()}
+                "SELECT name, configured_url, interval, enabled, disabled_reason, source, config_title "
+                "FROM feeds").fetchall()}
             configured = set()
             new: list[tuple] = []
             for f in feeds:
                 configured.add(f.name)
                 row = existing.get(f.name)
+                title = getattr(f, "title", None)
                 if row is None:
-                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled)))
-                elif row[0] != f.url:
+                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled), title))
+                    continue
+                if row[5] != title:
+                    conn.execute("UPDATE feeds SET config_title=? WHERE name=?", (title, f.name))
+                if row[0] != f.url:
                     # the user changed the URL: start afresh with it (its backlog is a new feed's)
                     conn.execute(
                         "UPDATE feeds SET url=?, configured_url=?, interval=?, enabled=?, etag=NULL, "
@@ -53,8 +60,8 @@ class FeedTable(Database):
                                  "IS NULL THEN ? ELSE enabled END WHERE name=?",
                                  (f.interval, int(f.enabled), f.name))
             if new:
-                conn.executemany("INSERT INTO feeds (name, url, configured_url, interval, enabled, next_poll) "
-                                 "VALUES (?, ?, ?, ?, ?, 0)", new)
+                conn.executemany("INSERT INTO feeds (name, url, configured_url, interval, enabled, next_poll, "
+                                 "config_title) VALUES (?, ?, ?, ?, ?, 0, ?)", new)
             for name, row in existing.items():
                 if row[4] == "config" and name not in configured and not (
                         row[2] == 0 and row[3] == "removed from config"):
@@ -109,6 +116,13 @@ class FeedTable(Database):
 
     def feeds(self) -> list[dict]:
         return self._query("SELECT * FROM feeds ORDER BY name")
+
+    def feed_titles(self) -> dict[str, str]:
+        """Each feed's outlet name as people read it: the config's `title:`, else the
+        feed's own <title>; feeds with neither are left out (their name stands)."""
+        return {r["name"]: r["shown"] for r in self._query(
+            "SELECT name, COALESCE(NULLIF(config_title, ''), NULLIF(title, '')) AS shown FROM feeds")
+            if r["shown"]}
 
     def due_feeds(self, now: float, limit: int = 1000) -> list[dict]:
         return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "

@@ -127,12 +127,13 @@ class StoryTable(Database):
         return [r[0] for r in rows]
 
     def event_lead(self, conn: Tx, event: int) -> dict | None:
-        """An event's first story still stored: id, cluster, feed, title, summary, url, published."""
-        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published FROM stories "
+        """An event's first story still stored: id, cluster, feed, title, summary, url, published, fetched."""
+        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published, fetched FROM stories "
                            "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published"), row, strict=True))
+        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published", "fetched"), row,
+                        strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
