@@ -11,6 +11,7 @@ import pytest
 import sql
 
 from alerts.outbox import Deliverer
+from alerts.policy import policy_from_settings
 from alerts.telegram import TelegramChannel
 from monitor.config import Section
 from monitor.models import Match, alert_payload
@@ -381,3 +382,32 @@ async def test_junk_from_chat_members_is_answered_briefly_or_ignored(tg, store):
     assert errors == []
     assert [k for k in ("../../x", "") if store.destination_settings("telegram", k)] == []
     assert store.subscriptions_of("telegram", "44") == ["gaza"]
+
+
+async def test_tz_sets_the_chats_zone_for_alerts_and_replies_and_subscribe_takes_the_title(tg, store):
+    async with bot(tg, store, tz="Europe/London") as (channel, _):
+        [now] = await say(tg, 42, "/tz")
+        assert now.startswith("🕰 أوقات هذه المحادثة بتوقيت Europe/London (الآن ")
+        [bad] = await say(tg, 42, "/tz Mars/Olympus")
+        assert bad == "منطقة زمنية غير معروفة: «Mars/Olympus». اكتبها هكذا: /tz Asia/Riyadh أو /tz UTC"
+        [ok] = await say(tg, 42, "/tz الرياض")
+        assert ok.startswith("🕰 صارت الأوقات هنا بتوقيت Asia/Riyadh (الآن ")
+        assert store.destination_settings("telegram", "42")["tz"] == "Asia/Riyadh"
+        # the title, with hamza and taa marbuta written loosely, finds the watchlist
+        [sub] = await say(tg, 42, "/subscribe روسيا واوكرانيا")
+        assert sub == "✓ تتابع الآن «روسيا وأوكرانيا»."
+        [sub] = await say(tg, 43, "/subscribe غزه")
+        assert sub == "✓ تتابع الآن «غزة»."
+        [unsub] = await say(tg, 43, "/unsubscribe غزة")
+        assert unsub == "أوقفت متابعة «غزة»."
+        payload = alert_payload(title="بوتين يصل", url="https://news.example/1", summary="", source="aljazeera",
+                                published="2024-09-05T14:30:00+00:00", watchlist_title="روسيا وأوكرانيا",
+                                matches=[Match("russia", "بوتين", "title", 0, 5)])
+        with store.transaction() as conn:
+            store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+                          cluster=1, story_id=1, payload=payload, now=time.time())
+        deliverer = Deliverer(store, {"telegram": channel},
+                              policy_for=lambda c, d: policy_from_settings(store.destination_settings(c, d)))
+        assert await deliverer.run_once() == 1
+    [alert] = [t for t in tg.texts(42) if "news.example" in t]
+    assert "aljazeera · 2024-09-05 17:30 Asia/Riyadh" in alert

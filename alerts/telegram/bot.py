@@ -7,6 +7,8 @@ Rules:
 - Commands: /start, /help, /list (watchlists, ✓ for those followed, a button each to
   follow or stop), /subscribe NAME, /unsubscribe NAME|all, /mute DURATION (2h, 30m,
   1d), /unmute, /quiet HH:MM-HH:MM|off, /related reply|edit|alert|default, /status,
+  /tz ZONE|default (the chat's time zone for every time shown: alerts, quiet hours,
+  /status; an IANA name like Asia/Riyadh, or a few Arabic capitals by name),
   /watch TERM, /unwatch TERM, /lang ar|en. Admins (chat ids in `channels.telegram.admins`) also have /reload, /feeds,
   /approve CHATID and /deny CHATID.
 - Access (`channels.telegram.access`): `open` lets anyone follow watchlists; `allow`
@@ -45,9 +47,8 @@ import html
 import logging
 import re
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Protocol
-from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -58,9 +59,11 @@ from monitor.config import parse_duration
 from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import RELATED_MODES
+from monitor.normalize import normalize_text
 from monitor.watchlists import personal_term
 
 from ..policy import parse_quiet
+from ..render import local_time, zone
 from .texts import COMMANDS, LANGS, TEXTS
 
 if TYPE_CHECKING:
@@ -218,7 +221,7 @@ class RaqibBot:
         table: dict[str, Handler] = {
             "start": self.cmd_start, "help": self.cmd_help, "list": self.cmd_list,
             "subscribe": self.cmd_subscribe, "unsubscribe": self.cmd_unsubscribe, "mute": self.cmd_mute,
-            "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status,
+            "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status, "tz": self.cmd_tz,
             "related": self.cmd_related,
             "watch": self.cmd_watch, "unwatch": self.cmd_unwatch, "lang": self.cmd_lang,
             "reload": self.cmd_reload, "feeds": self.cmd_feeds, "approve": self.cmd_approve,
@@ -382,13 +385,16 @@ class RaqibBot:
         await self.reply(update, "requested")
 
     def find_watchlist(self, text: str) -> "Watchlist | None":
+        """The watchlist named `text`, by its name or its title, read with the matching
+        rules' Arabic folding (hamza forms, ى/ي, ة/ه, diacritics, tatweel, case)."""
         wanted = " ".join(visible(text).split()).casefold()
         lists = self.services.watchlists()
         for wl in lists:
             if wl.name.casefold() == wanted:
                 return wl
+        folded = normalize_text(wanted)
         for wl in lists:
-            if (wl.title or "").casefold() == wanted:
+            if folded and normalize_text(wl.title or "") == folded:
                 return wl
         return None
 
@@ -397,13 +403,13 @@ class RaqibBot:
         self.store.release_held(self.name, dest, time.time())
         self.services.wake_delivery()
 
+    def zone_of(self, dest: str) -> str:
+        """The chat's time zone: its own (/tz), else the config's for it, else UTC ("")."""
+        own = self.store.destination_settings(self.name, dest).get("tz")
+        return str(own or self.channel.destination_defaults(dest).get("tz") or "")
+
     def _time(self, epoch: float, dest: str) -> str:
-        tz = self.channel.defaults.get("tz")
-        try:
-            zone = ZoneInfo(tz) if tz else timezone.utc
-        except Exception:
-            zone = timezone.utc
-        return datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M ") + (tz or "UTC")
+        return local_time(epoch, self.zone_of(dest))
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -535,7 +541,31 @@ class RaqibBot:
             return
         quiet = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
         self.store.update_destination_settings(self.name, dest, quiet=quiet)
-        await self.reply(update, "quiet_set", quiet=quiet, tz=self.channel.defaults.get("tz") or "UTC")
+        await self.reply(update, "quiet_set", quiet=quiet, tz=self.zone_of(dest) or "UTC")
+
+    async def cmd_tz(self, update: Update, context: Context) -> None:
+        """`/tz Asia/Riyadh` sets the chat's zone for every time it is shown (alerts, quiet
+        hours, digests, /status); `/tz default` goes back to the config's; `/tz` tells it."""
+        dest = str(_chat(update).id)
+        text = "".join(context.args or []).strip()[:ECHO_MAX]
+        if not text:
+            await self.reply(update, "tz_now", tz=self.zone_of(dest) or "UTC",
+                             now=self._time(time.time(), dest))
+            return
+        if not await self.may_change(update):
+            return
+        if text.lower() in ("default", "off", "افتراضي"):
+            self.store.update_destination_settings(self.name, dest, tz=None)
+            await self.reply(update, "tz_set", tz=self.zone_of(dest) or "UTC", now=self._time(time.time(), dest))
+            return
+        name = {"utc": "UTC", "riyadh": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "القاهرة": "Africa/Cairo",
+                "دبي": "Asia/Dubai", "بيروت": "Asia/Beirut", "عمّان": "Asia/Amman", "عمان": "Asia/Amman",
+                "بغداد": "Asia/Baghdad", "الدوحة": "Asia/Qatar"}.get(text.lower(), text)
+        if zone(name) is timezone.utc and name != "UTC":
+            await self.reply(update, "bad_tz", text=text)
+            return
+        self.store.update_destination_settings(self.name, dest, tz=name)
+        await self.reply(update, "tz_set", tz=name, now=self._time(time.time(), dest))
 
     async def cmd_related(self, update: Update, context: Context) -> None:
         dest = str(_chat(update).id)

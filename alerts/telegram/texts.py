@@ -30,6 +30,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "/watch كلمة — تابع كلمة خاصة بك\n"
                  "/unwatch كلمة — احذف كلمة\n"
                  "/status — حال المصادر والتنبيهات\n"
+                 "/tz Asia/Riyadh — المنطقة الزمنية لأوقات التنبيهات\n"
                  "/lang en — English"),
         "help_admin": ("\n\nللمشرفين:\n/reload — أعد قراءة الإعدادات والقوائم\n/feeds — المصادر وحالها\n"
                        "/approve رقم — اقبل محادثة\n/deny رقم — ارفض محادثة"),
@@ -47,6 +48,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "unmuted": "🔔 عادت التنبيهات.",
         "quiet_set": "🌙 ساعات الهدوء: {quiet} ({tz}). ما يصل فيها يُرسل ملخصاً بعد انتهائها.",
         "quiet_off": "ألغيت ساعات الهدوء.",
+        "tz_now": "🕰 أوقات هذه المحادثة بتوقيت {tz} (الآن {now}). غيّره: /tz Asia/Riyadh",
+        "tz_set": "🕰 صارت الأوقات هنا بتوقيت {tz} (الآن {now}).",
+        "bad_tz": "منطقة زمنية غير معروفة: «{text}». اكتبها هكذا: /tz Asia/Riyadh أو /tz UTC",
         "bad_quiet": "اكتب الساعات هكذا: /quiet 22:00-07:00 أو /quiet off",
         "related_reply": "🔗 تغطية الحدث نفسه من مصادر أخرى تصلك ردّاً على التنبيه الأول.",
         "related_edit": "🔗 تغطية الحدث نفسه من مصادر أخرى تُضاف إلى التنبيه الأول.",
@@ -104,6 +108,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "/watch WORD — follow a word of your own\n"
                  "/unwatch WORD — remove a word\n"
                  "/status — feeds and alerts\n"
+                 "/tz Asia/Riyadh — the time zone of every time shown\n"
                  "/lang ar — العربية"),
         "help_admin": ("\n\nAdmins:\n/reload — re-read config and watchlists\n/feeds — feeds and their health\n"
                        "/approve ID — let a chat in\n/deny ID — refuse a chat"),
@@ -121,6 +126,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "unmuted": "🔔 Alerts resumed.",
         "quiet_set": "🌙 Quiet hours: {quiet} ({tz}). What arrives then comes as one digest afterwards.",
         "quiet_off": "Quiet hours off.",
+        "tz_now": "🕰 Times in this chat are in {tz} (now {now}). Change it: /tz Asia/Riyadh",
+        "tz_set": "🕰 Times here are now in {tz} (now {now}).",
+        "bad_tz": "Unknown time zone “{text}”. Write it like /tz Asia/Riyadh or /tz UTC",
         "bad_quiet": "Write the hours like /quiet 22:00-07:00 or /quiet off",
         "related_reply": "🔗 Other outlets on the same event now come as a reply to the first alert.",
         "related_edit": "🔗 Other outlets on the same event are now added to the first alert.",
@@ -174,5 +182,5 @@ COMMANDS = [
     ("unmute", "أعد التنبيهات", "resume alerts"), ("quiet", "ساعات الهدوء", "quiet hours"),
     ("related", "تغطية الحدث نفسه", "related coverage"),
     ("watch", "تابع كلمة", "follow a word"), ("unwatch", "احذف كلمة", "remove a word"),
-    ("status", "الحال", "status"), ("lang", "اللغة", "language"),
+    ("status", "الحال", "status"), ("tz", "المنطقة الزمنية", "time zone"), ("lang", "اللغة", "language"),
 ]
