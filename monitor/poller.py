@@ -271,7 +271,9 @@ class Poller:
     async def _failed(self, feed: dict, settings: ScheduleSettings, exc: FetchError, started: float) -> None:
         name = feed["name"]
         failures = (feed["failures"] or 0) + 1
-        changes: dict = {"last_poll": started, "failures": failures, "last_error": str(exc)[:500],
+        # the cause in words: the row already names the feed and its URL
+        cause = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        changes: dict = {"last_poll": started, "failures": failures, "last_error": cause[:500],
                          "last_error_at": self.clock(), "leased_until": None, "leased_by": None}
         if exc.kind == "gone":
             changes["enabled"] = 0

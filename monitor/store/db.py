@@ -430,7 +430,9 @@ class Database:
                             self.conn.execute(statement)
                     self._after_migration(name, self.conn)
                     self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-                log.info("migration applied name=%s backend=%s", name, self.backend)
+                # a scratch database in memory (`raqib feeds` works out the table in one) says nothing
+                log.log(logging.DEBUG if self.path is None and not self.postgres else logging.INFO,
+                        "migration applied name=%s backend=%s", name, self.backend)
         finally:
             if self.postgres and not self.conn.in_transaction:
                 self.conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .db import Database
+from ..urls import canonical_url
+from .db import Database, Tx
 
 
 class FeedTable(Database):
@@ -79,20 +80,54 @@ class FeedTable(Database):
 
     def add_feeds(self, feeds: Iterable[tuple[str, str]], *, source: str = "runtime") -> list[str]:
         """Add feeds outside the config all at once (one transaction); returns the names
-        added. A feed whose name or URL is already there is left out."""
+        added. A feed whose name is taken, or whose URL is already there in its canonical
+        form (`feed_urls`), is left out."""
         added: list[str] = []
         with self.transaction() as conn:
             names = {r[0] for r in conn.execute("SELECT name FROM feeds")}
-            urls = {r[0] for r in conn.execute("SELECT url FROM feeds UNION SELECT configured_url FROM feeds")}
+            urls = set(self._feed_urls(conn))
             for name, url in feeds:
-                if name in names or url in urls:
+                canon = canonical_url(url)
+                if name in names or canon in urls:
                     continue
                 conn.execute("INSERT INTO feeds (name, url, configured_url, source) VALUES (?, ?, ?, ?)",
                              (name, url, url, source))
                 names.add(name)
-                urls.add(url)
+                urls.add(canon)
                 added.append(name)
         return added
+
+    def feed_urls(self) -> dict[str, str]:
+        """Every feed's URLs (the current one and the configured one) in canonical form
+        (`monitor.urls.canonical_url`: http and https, www., tracking parameters are one)
+        → the feed's name: how an import knows a feed it already has."""
+        return self._feed_urls(self.conn)
+
+    @staticmethod
+    def _feed_urls(conn: Tx) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, url, configured in conn.execute("SELECT name, url, configured_url FROM feeds ORDER BY name"):
+            for u in (configured, url):
+                if u:
+                    out.setdefault(canonical_url(u), name)
+        return out
+
+    def set_feed_enabled(self, name: str, enabled: bool, *, reason: str | None = None) -> bool:
+        """Enable (due at once) or disable a feed; False when there is no such feed. The
+        daemon's poller reads the table at every round, so it follows without a restart."""
+        with self.transaction() as conn:
+            if enabled:
+                n = conn.execute("UPDATE feeds SET enabled=1, disabled_reason=NULL, next_poll=0, failures=0 "
+                                 "WHERE name=?", (name,)).rowcount
+            else:
+                n = conn.execute("UPDATE feeds SET enabled=0, disabled_reason=? WHERE name=?",
+                                 (reason, name)).rowcount
+        return n > 0
+
+    def remove_feed(self, name: str) -> bool:
+        """Forget a feed (its stories stay until retention prunes them); False when there is none."""
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM feeds WHERE name=?", (name,)).rowcount > 0
 
     def feeds_as_configured(self, feeds: Iterable[Any]) -> list[dict]:
         """The feed table as it will be once synced with these config feeds, without
