@@ -440,6 +440,45 @@ def check_watchlists(path: str | os.PathLike[str]) -> list[ConfigError]:
     return errors
 
 
+_OPERATOR_WORDS = ("AND", "OR", "و", "أو", "او")
+_OPERATOR_SIGNS = ("&", "|", "+")
+
+
+def operator_warning(term: Term) -> str | None:
+    """Why a term reads as something its writer likely did not mean: a logical word
+    (AND, OR, و, أو) standing alone, or &, | or +, is not an operator in a term — the
+    term is one phrase with it inside. None when the term has none."""
+    if term.regex:
+        return None
+    words = term.text.split()
+    found = [w for w in words if w in _OPERATOR_WORDS] + [c for c in _OPERATOR_SIGNS if c in term.text]
+    if not found or len(words) < 2 and not any(c in term.text for c in _OPERATOR_SIGNS):
+        return None
+    parts = [w for w in re.split(r"\s+(?:AND|OR|و|أو|او)\s+|[&|+]", term.text) if w.strip()]
+    parts = [" ".join(p.split()) for p in parts]
+    example = f"require: [{parts[1]}]" if len(parts) > 1 else "require: [...]"
+    return (f"term {quote(term.text)} has {quote(found[0])}, which is not an operator: the term is one phrase "
+            f"with it inside. For both, keep {quote(parts[0])} and add {example}; for either, list "
+            f"{' and '.join(quote(p) for p in parts[:3])} as terms of their own")
+
+
+def watchlist_warnings(path: str | os.PathLike[str]) -> list[str]:
+    """`file:line: warning: ...` for every term that looks like a logical expression
+    (`operator_warning`); `raqib check` prints them and still passes."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out: list[str] = []
+    for file in _files(path):
+        good, _errs = _parse_file(file, None, strict=False)
+        for wl in good:
+            for term in (*wl.terms, *wl.require, *wl.exclude):
+                why = operator_warning(term)
+                if why:
+                    out.append(f"{file}:{term.line}: warning: {why}")
+    return out
+
+
 def _check_file(path: Path, text: str | None, file: str | None = None) -> tuple[list[Watchlist], list[ConfigError]]:
     good, errs = _parse_file(path, text, strict=False, file=file)
     if good:

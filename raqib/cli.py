@@ -58,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from monitor.config import load_config
     from monitor.settings import settings_problems
-    from monitor.watchlists import check_watchlists
+    from monitor.watchlists import check_watchlists, watchlist_warnings
 
     problems: list[ConfigError] = []
     path = _config_path(args)
@@ -84,6 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(wl_problems)
         if not wl_problems and config is not None:
             problems.extend(_check_notify(watchlists_path, channels, warnings))
+        warnings.extend(watchlist_warnings(watchlists_path))
     for p in problems:
         print(str(p))
     for w in warnings:
@@ -403,16 +404,21 @@ def format_try(report, marks: _Marks) -> str:
 
 def format_search(result, marks: _Marks) -> str:
     """`raqib search` for people: the stories newest first, matched words marked."""
-    out: list[str] = []
+    out: list[str] = [f"read as: {result.reading}", ""] if result.reading else []
     for hit in result.hits:
         out += _story_lines(hit, marks)
         out.append("")
     n = len(result.hits)
+
     summary = f"{n} stor{'y' if n == 1 else 'ies'}"
     if not result.complete:
         summary += " (the newest; more match: narrow with --days or --source, or raise --limit)" \
             if result.narrowed or n else " (only the newest stories were read)"
     out.append(summary)
+    phrases = [t.text for t in result.terms if len(t.text.split()) > 1 and not t.exact]
+    if not n and phrases:  # the commonest surprise: several words are one phrase
+        out.append(f"no story has «{phrases[0]}» as a phrase; for all of these words anywhere in a story, "
+                   f"write: {' + '.join(phrases[0].split())}")
     return "\n".join(out)
 
 
@@ -743,7 +749,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
     p.set_defaults(func=cmd_try)
     p = sub.add_parser("search", help="stored stories matching a word, phrase or \"exact\" term")
-    p.add_argument("query", help='a term as in a watchlist: word, phrase, "exact", ~variants; A | B for either')
+    p.add_argument("query", help='a term as in a watchlist: word, phrase, "exact", ~variants; '
+                                 'A + B for both, A -C for A without C, A | B for either')
     p.add_argument("--days", type=float, default=None, help="only stories of the last N days")
     p.add_argument("--source", default=None, help="only stories of this feed")
     p.add_argument("--limit", type=int, default=100, help="at most N stories (default 100, at most 1000)")
