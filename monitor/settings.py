@@ -29,6 +29,7 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
 - `node.name` is at most 64 visible characters without spaces (default: host:pid).
 - `metrics.listen` is `HOST:PORT` (or a port alone, on 127.0.0.1), PORT 1-65535, HOST a
   loopback address unless `metrics.allow_remote: true`.
+- `web.tz` is an IANA zone name (Asia/Riyadh): the web view's times and days are in it.
 - `web.listen` is read the same way (the web view is off without it). `web.auth` is
   `token:SECRET` (SECRET at least 16 characters) or a password hash
   `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH` (salt and hash in
@@ -45,6 +46,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import MAX_INTERVAL, MIN_INTERVAL, Config, Section, as_float, format_duration, parse_duration, parse_size
 from .dedup import DedupSettings, EventSettings
@@ -149,6 +151,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
     "web": (
         Option("listen", "listen", None),
         Option("auth", "auth", None),
+        Option("tz", "zone", None),
     ),
 }
 WEB_AUTH_ENV, WEB_AUTH_CREDENTIAL = "RAQIB_WEB_AUTH", "web_auth"
@@ -237,6 +240,7 @@ class NodeOptions:
 class WebOptions:
     listen: str | None  # "HOST:PORT", or None: no web view
     auth: WebAuth | None
+    tz: str | None = None  # the zone the pages show times in (IANA name); None: UTC
 
 
 @dataclass(frozen=True)
@@ -382,6 +386,8 @@ def _value(section: Section, name: str, option: Option) -> Any:
         return _listen(raw, section, what, option.key)
     if option.kind == "name":
         return _name(raw, section, what, option.key)
+    if option.kind == "zone":
+        return _zone(raw, section, what, option.key)
     if option.kind == "auth":
         if raw is None or raw == "":
             return None
@@ -425,6 +431,19 @@ def _name(raw: Any, section: Section, what: str, key: str) -> str | None:
             or any(c.isspace() for c in raw)):
         raise section.error(f"{what}: expected a name of at most {NAME_MAX} visible characters without "
                             f"spaces, like desk-1, got {shown(raw)}", key)
+    return raw
+
+
+def _zone(raw: Any, section: Section, what: str, key: str) -> str | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        if not isinstance(raw, str) or len(raw) > 64:
+            raise ValueError(raw)
+        ZoneInfo(raw)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise section.error(f"{what}: unknown time zone {shown(raw)} (use an IANA name like Asia/Riyadh)",
+                            key) from None
     return raw
 
 

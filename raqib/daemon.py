@@ -595,7 +595,8 @@ class Daemon:
         if not web.listen:
             return None
         host = web.listen.rpartition(":")[0].strip("[]")
-        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock),
+        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock,
+                            tz=web.tz or ""),
                        auth=web.auth, loopback_only=host in LOOPBACK)
         server = WebServer(view, web.listen)
         try:
