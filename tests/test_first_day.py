@@ -1,21 +1,31 @@
-"""A desk's first day: old news never floods it.
+"""A desk's first day: old news never floods it, and what does come is in the reader's
+time and names the outlet.
 
 The real daemon in this process polls feeds served on 127.0.0.1 with the default
 `poll.backfill` (0s) and `poll.max_age` (2d): a new feed's backlog is stored as seen and
 alerts nothing, an item published years ago alerts nothing at any time, an item with no
-date counts as published when first seen, and a fresh item alerts once.
+date counts as published when first seen, and a fresh item alerts once. Through the
+real daemon and the fake Bot API, that fresh item reaches the chat with the feed's title
+and its time in the channel's `tz` (Asia/Riyadh).
 """
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import datetime, timezone
 from email.utils import formatdate
+from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 import pytest
 from feedserver import feed_server  # noqa: F401  (fixture)
 from inprocess import close_daemons, make_daemon, poll
 
+from monitor.config import load_config
 from monitor.poller import NewsAge
+from raqib.daemon import Daemon
+from tests.fake_telegram import FakeTelegram
 
 _made: list = []
 
@@ -84,3 +94,59 @@ async def test_backfill_lets_a_new_feeds_recent_items_alert(tmp_path, feed_serve
     await poll(daemon, "agency")
     lines = alerts(out)
     assert len(lines) == 1 and "بوتين يلتقي نظيره" in lines[0], lines
+
+
+# -- through the real daemon and the fake Bot API ----------------------------------------------
+
+TOKEN = "123456789:AAE2eTestTokenForRaqib_abcdefghijkl"
+WATCHLISTS = Path(__file__).parent / "data" / "e2e" / "watchlists"  # russia-ukraine: بوتين, كورسك, دوروف
+
+
+async def until(predicate, seconds: float = 20.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never met")
+
+
+async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_server, monkeypatch):
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", TOKEN)
+    now = time.time()
+    backlog = [("بوتين يلتقي نظيره التركي", "https://sky.example/backlog-1", now - 3 * 3600),
+               ("الكرملين: بوتين لن يحضر القمة", "https://sky.example/backlog-2", now - 86400)]
+    route = feed_server.route("/sky.xml", text=rss(backlog, title="Sky News Arabia - آخر الأخبار"), etag='"0"')
+    config = tmp_path / "raqib.yaml"
+    with FakeTelegram(long_poll=0.2) as tg:
+        config.write_text(
+            f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
+            f"feeds:\n  - {{name: skynews-arabia, url: \"{feed_server.url('/sky.xml')}\", title: سكاي نيوز عربية}}\n"
+            "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"  # backfill and max_age: the defaults
+            f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", poll_timeout: 1, tz: Asia/Riyadh}}\n",
+            encoding="utf-8")
+        daemon = Daemon(load_config(config))
+        daemon.store.subscribe("telegram", "42", "russia-ukraine")
+        run = asyncio.create_task(daemon.run(seconds=60))
+        try:
+            await until(lambda: (daemon.store.feed("skynews-arabia") or {}).get("last_success"))
+            # the first poll stored the backlog as seen: nothing alerted
+            assert daemon.store.feed("skynews-arabia")["items_seen"] == 2
+
+            fresh_at = datetime.fromtimestamp(now - 300, timezone.utc).replace(second=0, microsecond=0)
+            old = ("بوتين يزور كورسك", "https://sky.example/2018", datetime(2018, 4, 10, 9, tzinfo=timezone.utc)
+                   .timestamp())
+            fresh = ("بوتين يصل إلى أنقرة في زيارة رسمية", "https://sky.example/fresh", fresh_at.timestamp())
+            route.body = rss([fresh, old, *backlog], title="Sky News Arabia - آخر الأخبار").encode()
+            route.etag = '"1"'
+            await until(lambda: tg.texts(42))
+            await asyncio.sleep(2.5)  # more polls: nothing is sent twice, nothing old comes late
+        finally:
+            daemon.stop()
+            await asyncio.wait_for(run, 30)
+        texts = tg.texts(42)
+    assert len(texts) == 1, texts
+    [alert] = texts
+    assert "sky.example/fresh" in alert and "يصل إلى أنقرة في زيارة رسمية" in alert
+    local = fresh_at.astimezone(ZoneInfo("Asia/Riyadh")).strftime("%Y-%m-%d %H:%M")
+    assert f"<i>سكاي نيوز عربية · {local} Asia/Riyadh</i>" in alert
+    assert "skynews-arabia" not in alert and "UTC" not in alert
