@@ -621,6 +621,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
+    if Path(args.file).exists() and not args.force:
+        raise StoreError(f"{args.file} exists; nothing was written",
+                         hint="pass --force to overwrite it, or name another file")
     if is_postgres(config.database):
         return _pg_dump(str(config.database), args.file)
     if not Path(config.database).exists():
@@ -786,6 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_web_password)
     p = sub.add_parser("backup", help="online backup of the database (pg_dump on PostgreSQL)")
     p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="overwrite FILE when it exists")
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("migrate-db", help="move all state to another database (SQLite to PostgreSQL)")
     p.add_argument("--from", dest="source", required=True, help="the database now in use (a SQLite file)")

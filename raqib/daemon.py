@@ -139,10 +139,6 @@ class Daemon:
         self.db = StoreThread()  # where the loop's store calls run
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
-                            if shared_database(config.database) else LocalLocks())
-        self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
-                                on_loss=self._role_lost)
         self._channels_started = False
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
@@ -162,6 +158,12 @@ class Daemon:
             if ch.name == "console" and console_stream is not None:
                 ch.stream = console_stream  # type: ignore[attr-defined]
             ch.attach(self)
+        # the roles that exist in this configuration: the bot's only with a channel taking updates
+        roles = [r for r in ROLES if r != BOT or any(ch.takes_updates for ch in self.channels.values())]
+        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
+                            if shared_database(config.database) else LocalLocks())
+        self.roles = RoleKeeper(locks, roles=roles, retry=settings.node.role_retry, on_gain=self._role_gained,
+                                on_loss=self._role_lost)
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
@@ -272,7 +274,7 @@ class Daemon:
         return {
             "node": self.node,
             "roles": sorted(self.roles.held),
-            "all_roles": list(ROLES),
+            "all_roles": list(self.roles.roles),
             "nodes": self.nodes(now),
             "feeds_in_flight": len(self.poller.in_flight),
             "alerts_in_flight": self.deliverer.in_flight,

@@ -11,6 +11,7 @@ and its time in the channel's `tz` (Asia/Riyadh).
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -150,3 +151,30 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
     local = fresh_at.astimezone(ZoneInfo("Asia/Riyadh")).strftime("%Y-%m-%d %H:%M")
     assert f"<i>سكاي نيوز عربية · {local} Asia/Riyadh</i>" in alert
     assert "skynews-arabia" not in alert and "UTC" not in alert
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+def test_the_start_up_roles_are_those_of_this_configuration(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAQIB_TELEGRAM_TOKEN", TOKEN)
+    for sub in "abc":
+        (tmp_path / sub).mkdir()
+    console, _, _ = make_daemon(_made, tmp_path / "a", {})
+    assert console.roles.roles == ("digests", "prune", "feed-health")  # no Telegram: no bot role
+    sending, _, _ = make_daemon(_made, tmp_path / "b", {}, extra='  telegram: {api_url: "http://127.0.0.1:9", '
+                                                                   'polling: false}')
+    assert "telegram-bot" not in sending.roles.roles  # alerts only: nobody's commands to read
+    bot, _, _ = make_daemon(_made, tmp_path / "c", {}, extra='  telegram: {api_url: "http://127.0.0.1:9"}')
+    assert bot.roles.roles == ("telegram-bot", "digests", "prune", "feed-health")
+
+
+def test_make_run_installs_only_what_the_daemon_needs(tmp_path):
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    done = subprocess.run(["make", "-n", "-B", "run", "VENV=" + str(tmp_path / "venv")], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert done.returncode == 0, done.stderr
+    installs = [line for line in done.stdout.splitlines() if "pip install" in line and "-e" in line]
+    assert installs and all("[test]" not in line for line in installs), done.stdout
+    tests = subprocess.run(["make", "-n", "-B", "test", "VENV=" + str(tmp_path / "venv")], capture_output=True,
+                           text=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert "-e '.[test]'" in tests.stdout and "TEST_STAMP" in makefile

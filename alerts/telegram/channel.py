@@ -324,6 +324,10 @@ class TelegramChannel(Channel):
                 log.warning("telegram start failed error=%s retry_in=%.0f", describe(exc), delay)
                 delay = min(delay * 2, 300.0)
 
+    @property
+    def takes_updates(self) -> bool:
+        return bool(self.polling)
+
     async def take_updates(self, on: bool) -> None:
         """Take the bot's updates (this node holds the bot role) or leave them to another
         node; alerts are sent either way."""
