@@ -68,6 +68,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
+from .plurals import count
 from .render import bounded, group_alerts, highlight, lead, matched_terms, outlet, outlets, plain_lines, safe_url, when
 
 log = logging.getLogger(__name__)
@@ -449,7 +450,7 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
                          + "</p>")
         if alert.kind == "spread" and alert.sources:
             named = "، ".join(outlets(alert, alert.sources))
-            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape(named)}</p>")
+            parts.append(f"<p>نشرته {count(len(alert.sources), 'outlet')}: {_escape(named)}</p>")
         if alert.summary:
             summary = alert.summary
             if len(summary) > 600:  # highlight offsets refer to the whole text: cut after marking

@@ -37,6 +37,8 @@ Rules, per round:
    first message was deleted), the stories folded into it go back to the queue as
    alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are
    grouped by event instead.
+7. An event a destination muted (Telegram's "🔕 كتم هذا الحدث", `Store.mute_event`) sends it
+   nothing more until the mute ends: its story and spread rows are marked done unsent.
 Every alert is handed to its channel as its destination reads it (`render.for_destination`):
 times in the destination's zone (its policy's `tz`), outlets by their names
 (`Store.feed_titles`, read once a round).
@@ -170,7 +172,7 @@ class Deliverer:
     async def _serve_destination(self, channel: Channel, destination: str, rows: list[dict]) -> int:
         now = self.clock()
         updates = [r for r in rows if r["kind"] == "update"]
-        alerts_rows = [r for r in rows if r["kind"] != "update"]
+        alerts_rows = await self._unmuted(channel, destination, [r for r in rows if r["kind"] != "update"], now)
         sent = 0
         if alerts_rows:
             try:
@@ -201,6 +203,22 @@ class Deliverer:
         for row in updates:
             sent += await self._update(channel, row, policy)
         return sent
+
+    async def _unmuted(self, channel: Channel, destination: str, rows: list[dict], now: float) -> list[dict]:
+        """The rows whose event this destination has not muted (rule 7); the others are
+        done without being sent."""
+        events = {r["id"]: r["event"] if r.get("event") is not None else r["cluster"] for r in rows
+                  if r["kind"] in ("story", "spread")}
+        if not events:
+            return rows
+        muted = await self.db(self.store.muted_events, channel.name, destination, now, events.values())
+        if not muted:
+            return rows
+        skipped = [i for i, event in events.items() if event in muted]
+        await self.db(self.store.mark_sent, skipped, now)
+        log.info("alerts of a muted event left unsent channel=%s destination=%s count=%d", channel.name,
+                 _mask(destination), len(skipped))
+        return [r for r in rows if r["id"] not in skipped]
 
     def _for(self, row: dict, policy: Policy) -> Alert:
         """One outbox row as its destination reads it (its zone, the outlets' names)."""

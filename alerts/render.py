@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.display import REASON_MAX, display_url, one_line, visible
 from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
 
+from .plurals import count
+
 HEALTH_TITLE = 300  # characters of a feed-health alert's title: labels, the feed's name, the reason
 
 
@@ -165,7 +167,7 @@ def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
         lines.append("الكلمات المطابقة: " + "، ".join(one_line(t) for t in terms))
     if alert.kind == "spread" and alert.sources:
         named = "، ".join(one_line(s) for s in outlets(alert, alert.sources))
-        lines.append(f"نشرته {len(alert.sources)} مصادر: " + named)
+        lines.append(f"نشرته {count(len(alert.sources), 'outlet')}: " + named)
     if alert.summary:
         lines += ["", lead(visible(alert.summary), lead_chars)]
     return lines

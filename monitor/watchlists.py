@@ -462,6 +462,33 @@ def operator_warning(term: Term) -> str | None:
             f"{' and '.join(quote(p) for p in parts[:3])} as terms of their own")
 
 
+_COMMON = frozenset(normalize_text(w) for w in (
+    "في", "من", "على", "إلى", "الى", "عن", "مع", "بعد", "قبل", "حول", "بين", "خلال", "منذ", "حتى", "لدى", "عند",
+    "التي", "الذي", "الذين", "هذا", "هذه", "ذلك", "تلك", "كان", "كانت", "يكون", "قد", "لقد", "لم", "لن", "ما",
+    "ماذا", "كيف", "أن", "إن", "أنه", "إنه", "أو", "ثم", "كما", "كل", "بعض", "غير", "أي", "وفق", "أمام", "رغم",
+    "عاجل", "فيديو", "صور", "تقرير", "قال", "قالت", "يقول", "أعلن", "أعلنت", "اليوم", "أمس", "الجديد", "جديد"))
+
+
+def exclude_suggestion(title: str, watchlist: Watchlist, limit: int = 3) -> list[str]:
+    """Words of a story someone found not relevant, to offer as the watchlist's `exclude`:
+    the title's words of four letters or more, in order, without those the watchlist
+    already names (terms, require, exclude; compared after normalising) nor common words."""
+    named = {w for t in (*watchlist.terms, *watchlist.require, *watchlist.exclude)
+             for w in normalize_text(t.text).split()}
+    out: list[str] = []
+    seen: set[str] = set()
+    for word in re.findall(r"[^\W\d_]{4,}", title):
+        norm = normalize_text(word)
+        bare = norm[2:] if norm.startswith("ال") and len(norm) > 4 else norm
+        if norm in named or bare in named or norm in _COMMON or bare in seen:
+            continue
+        seen.add(bare)
+        out.append(word)
+        if len(out) == limit:
+            break
+    return out
+
+
 def watchlist_warnings(path: str | os.PathLike[str]) -> list[str]:
     """`file:line: warning: ...` for every term that looks like a logical expression
     (`operator_warning`); `raqib check` prints them and still passes."""

@@ -4,6 +4,7 @@ state checked in the fake server's records and the real SQLite store."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from contextlib import asynccontextmanager
 
@@ -411,3 +412,51 @@ async def test_tz_sets_the_chats_zone_for_alerts_and_replies_and_subscribe_takes
         assert await deliverer.run_once() == 1
     [alert] = [t for t in tg.texts(42) if "news.example" in t]
     assert "aljazeera · 2024-09-05 17:30 Asia/Riyadh" in alert
+
+
+async def test_alert_buttons_mute_the_event_for_a_day_and_not_relevant_reaches_the_admins(tg, store):
+    async with bot(tg, store) as (channel, services):
+        services.lists[0] = Watchlist(name="russia", title="روسيا وأوكرانيا", terms=(Term("بوتين"),),
+                                      exclude=(Term("كرة القدم"),))
+
+        def enqueue(story_id: int, event: int, title: str) -> None:
+            payload = alert_payload(title=title, url=f"https://news.example/{story_id}", summary="", source="agency",
+                                    published=None, watchlist_title="روسيا وأوكرانيا",
+                                    matches=[Match("russia", "بوتين", "title", title.index("بوتين"),
+                                                   title.index("بوتين") + 5)])
+            with store.transaction() as conn:
+                store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+                              cluster=story_id, story_id=story_id, payload=payload, now=time.time(), event=event)
+
+        deliverer = Deliverer(store, {"telegram": channel})
+        enqueue(1, 1, "مباراة كرة الطائرة بين فريقي بوتين والأصدقاء تنتهي بالتعادل")
+        assert await deliverer.run_once() == 1
+        [alert] = tg.sent(42)
+        [row] = json.loads(alert.params["reply_markup"])["inline_keyboard"]
+        alert_id = sql.value(store, "SELECT id FROM outbox WHERE story_id=1")
+        assert row == [{"callback_data": f"mute:{alert_id}", "text": "🔕 كتم هذا الحدث"},
+                       {"callback_data": f"nr:{alert_id}", "text": "ليس ذا صلة"}]
+
+        tg.push_callback(43, f"nr:{alert_id}")  # another chat's button (a forwarded alert): nothing
+        await until(lambda: tg.calls_of("answerCallbackQuery"))
+        assert store.feedback_counts() == {}
+        tg.push_callback(42, f"nr:{alert_id}", message_id=alert.message_id)
+        [note] = await replies_to(tg, ADMIN, 1)
+        assert note == ("👎 محادثة 42 ترى أن هذا الخبر ليس ذا صلة بـ«روسيا وأوكرانيا» (<code>russia</code>):\n"
+                        "مباراة كرة الطائرة بين فريقي بوتين والأصدقاء تنتهي بالتعادل\n\n"
+                        "إن تكرر مثله فأضف إلى ملف القائمة:\n<code>exclude: [مباراة, الطائرة, فريقي]</code>")
+        assert store.feedback_counts() == {"russia": 1}
+        tg.push_callback(42, f"nr:{alert_id}", message_id=alert.message_id)  # twice counts once
+        await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 3)
+        assert store.feedback_counts() == {"russia": 1} and len(tg.texts(ADMIN)) == 1
+
+        tg.push_callback(42, f"mute:{alert_id}", message_id=alert.message_id)
+        await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 4)
+        answer = tg.calls_of("answerCallbackQuery")[-1].params["text"]
+        assert answer.startswith("🔕 لن يصلك شيء عن هذا الحدث حتى ")
+        enqueue(2, 1, "بوتين: الحدث نفسه من مصدر آخر")  # the muted event: not sent
+        enqueue(3, 3, "بوتين يصل إلى أنقرة")  # another event: sent
+        assert await deliverer.run_once() == 1
+        assert [m.text for m in tg.sent(42)][1:] and "أنقرة" in tg.sent(42)[-1].text
+        assert len(tg.sent(42)) == 2
+        assert sql.value(store, "SELECT state FROM outbox WHERE story_id=2") == "sent"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -132,3 +133,19 @@ async def test_the_story_page_lists_the_events_related_coverage(tmp_path):
     assert '<td class="source">cnn</td>' in related
     assert f'<a href="/story/{ids["CNN"]}">' in related and "تطرد 23 دبلوماسيا" in related
     assert re.search(r"<td><time>2018-03-14 \d\d:\d\d</time></td>", related)
+
+
+async def test_the_watchlists_page_counts_alerts_in_arabic_and_the_not_relevant_feedback(tmp_path):
+    fill(tmp_path / "raqib.db", 12, clock=[time.time() - 3600])
+    store = Store(tmp_path / "raqib.db")
+    store.add_feedback("telegram", "42", "russia", 1, 0.0)
+    store.add_feedback("telegram", "43", "russia", 2, 0.0)
+    store.close()
+    view = WebView(Desk(database=tmp_path / "raqib.db", watchlists=lambda: [RUSSIA]))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=view.app), base_url=ORIGIN) as c:
+            page = (await c.get("/watchlists")).text
+    finally:
+        view.close()
+    assert "russia · 12 تنبيهاً في 7 أيام" in page
+    assert '<span class="feedback">ليس ذا صلة: بلاغان</span>' in page

@@ -39,11 +39,16 @@ Rules:
   every other value put into a reply, loses bidi overrides and control characters
   (`monitor.display.visible`); echoes are also one short line (`ECHO_MAX` characters).
   Button data that is not ours is answered with nothing.
+- Under every story alert: "🔕 كتم هذا الحدث" (the event sends this chat nothing more for
+  `EVENT_MUTE`) and "ليس ذا صلة" (feedback, counted per watchlist; the admins get the story
+  and an `exclude:` suggestion made of its words the watchlist does not name). Both act
+  only on the chat's own alert, and in groups only for its administrators.
 """
 from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 import time
@@ -60,8 +65,9 @@ from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import RELATED_MODES
 from monitor.normalize import normalize_text
-from monitor.watchlists import personal_term
+from monitor.watchlists import exclude_suggestion, personal_term
 
+from ..plurals import count
 from ..policy import parse_quiet
 from ..render import local_time, zone
 from .texts import COMMANDS, LANGS, TEXTS
@@ -80,6 +86,7 @@ COMMAND_BURST = 10  # commands one chat may send at once ...
 COMMAND_EVERY = 3.0  # ... then one every this many seconds (20 a minute)
 NOTICE_EVERY = 60.0  # at most one "slow down" notice a minute to one chat
 ECHO_MAX = 100  # characters of what a chat typed that a reply quotes back
+EVENT_MUTE = 24 * 3600.0  # "🔕 كتم هذا الحدث": an event muted for a day
 ECHOED = frozenset({"name", "text", "term", "who"})  # reply values that quote what someone typed
 _CHAT_ID = re.compile(r"^-?\d{1,20}$")
 
@@ -490,7 +497,7 @@ class RaqibBot:
         dest = str(_chat(update).id)
         if [a.lower() for a in (context.args or [])] == ["all"]:
             n = self.store.unsubscribe(self.name, dest)
-            await self.reply(update, "unsubscribed_all", n=n)
+            await self.reply(update, "unsubscribed_all", count=count(n, "watchlist", self.lang(dest)))
             return
         wl = await self._named(update, context, "unsubscribe")
         if wl is None:
@@ -609,7 +616,8 @@ class RaqibBot:
         settings = self.store.destination_settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")
-        text += self.t(dest, "status_chat", n=len(self.store.subscriptions_of(self.name, dest)),
+        text += self.t(dest, "status_chat", count=count(len(self.store.subscriptions_of(self.name, dest)), "watchlist",
+                                                        self.lang(dest)),
                        muted=self.t(dest, "status_muted", until=self._time(muted, dest))
                        if muted and muted > time.time() else "",
                        quiet=self.t(dest, "status_quiet", quiet=quiet) if quiet and quiet != "off" else "")
@@ -685,7 +693,9 @@ class RaqibBot:
         if problems:
             await self.reply(update, "reload_problems", problems="\n".join(problems[:20]))
         else:
-            await self.reply(update, "reloaded", n=len(self.services.watchlists()))
+            dest = str(_chat(update).id)
+            await self.reply(update, "reloaded", count=count(len(self.services.watchlists()), "watchlist",
+                                                             self.lang(dest)))
 
     async def cmd_feeds(self, update: Update, context: Context) -> None:
         if not await self._admin(update):
@@ -730,6 +740,39 @@ class RaqibBot:
 
     # -- buttons --------------------------------------------------------------------------------
 
+    async def _alert_button(self, update: Update, query: CallbackQuery, dest: str, action: str, arg: str) -> None:
+        """The buttons under an alert: "🔕 كتم هذا الحدث" mutes its event here for `EVENT_MUTE`;
+        "ليس ذا صلة" records the feedback and offers the admins an `exclude` built from the
+        story's words the watchlist does not name. A button of another chat's alert (a
+        forwarded message) does nothing."""
+        row = self.store.outbox_row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
+        if row is None or row["channel"] != self.name or row["destination"] != dest:
+            await self._answer(query, dest, html.unescape(self.t(dest, "button_gone")), show_alert=True)
+            return
+        if not await self.may_change(update):
+            await self._answer(query, dest)
+            return
+        if action == "mute":
+            until = time.time() + EVENT_MUTE
+            self.store.mute_event(self.name, dest, int(row["event"]), until)
+            log.info("telegram event muted chat=%s event=%s", dest, row["event"])
+            await self._answer(query, dest, html.unescape(self.t(dest, "event_muted", until=self._time(until, dest))))
+            return
+        wl = next((w for w in self.services.watchlists() if w.name == row["watchlist"]), None)
+        title = (wl.title or wl.name) if wl is not None else row["watchlist"]
+        first = self.store.add_feedback(self.name, dest, row["watchlist"], int(row["story_id"]), time.time())
+        log.info("telegram alert marked not relevant chat=%s watchlist=%s story=%s new=%s", dest,
+                 row["watchlist"], row["story_id"], first)
+        await self._answer(query, dest, html.unescape(self.t(dest, "feedback_thanks", title=title)))
+        if not first:
+            return
+        story = _story_title(row.get("payload"))
+        words = exclude_suggestion(story, wl) if wl is not None else []
+        for admin in sorted(self.channel.admins):
+            key = "feedback_admin" if words else "feedback_admin_none"
+            await self.reply_to(admin, self.t(admin, key, chat=dest, title=title, name=row["watchlist"],
+                                              story=_e(one_line(story, 300)), words=_e(", ".join(words))))
+
     async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
         if query is None:  # the CallbackQueryHandler passes nothing else
@@ -745,6 +788,9 @@ class RaqibBot:
                 return
             note = await self._decide(dest, arg, action == "approve")
             await self._answer(query, dest, html.unescape(note))
+            return
+        if action in ("mute", "nr"):
+            await self._alert_button(update, query, dest, action, arg)
             return
         if action not in ("sub", "unsub"):
             await self._answer(query, dest)
@@ -769,6 +815,14 @@ class RaqibBot:
             await query.edit_message_text(text=text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except Exception as exc:  # the list is a convenience: the change is already made
             log.debug("telegram list not refreshed chat=%s error=%s", dest, type(exc).__name__)
+
+
+
+def _story_title(payload: Any) -> str:
+    try:
+        return str(json.loads(payload or "{}").get("title") or "")
+    except (TypeError, ValueError):
+        return ""
 
 
 __all__ = ["RaqibBot", "ChatUpdates", "CommandBudget", "TEXTS", "COMMANDS"]

@@ -32,6 +32,7 @@ from typing import Sequence
 from monitor.display import visible
 from monitor.models import Alert
 
+from ..plurals import count
 from ..render import bounded, group_alerts, highlight, lead, matched_terms, outlet, outlets, safe_url, when
 from .texts import LABELS
 
@@ -111,7 +112,8 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     if meta:
         lines.append(f"<i>{meta}</i>")
     if alert.kind == "spread" and alert.sources:
-        lines.append(_esc(L["spread"].format(n=len(alert.sources)) + "، ".join(outlets(alert, alert.sources))))
+        lines.append(_esc(L["spread"].format(count=count(len(alert.sources), "outlet", lang))
+                          + "، ".join(outlets(alert, alert.sources))))
     others = [s for s in also if s and s != alert.source]
     if others:
         lines.append(_esc(L["also"] + "، ".join(outlets(alert, others))))
@@ -139,7 +141,7 @@ def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
     """Several alerts as one message: by watchlist, then by event, one entry per story
     cluster (an event's later clusters indented under its first)."""
     L = LABELS.get(lang, LABELS["ar"])
-    lines = [f"<b>{_esc(L['digest'].format(n=len(alerts)))}</b>"]
+    lines = [f"<b>{_esc(L['digest'].format(count=count(len(alerts), 'alert', lang)))}</b>"]
     for (_name, title), events in group_alerts(alerts):
         lines += ["", f"📌 <b>{_esc(title)}</b> ({sum(len(clusters) for clusters in events)})"]
         for clusters in events:

@@ -58,6 +58,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerts.plurals import count
 from monitor.desk import MAX_QUERY
 from monitor.errors import ConfigError, RaqibError
 from monitor.models import Watchlist
@@ -149,7 +150,7 @@ class WebView:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
         body = self.env.get_template(template).render(
             lang=lang, dir="rtl" if lang == "ar" else "ltr", t=functools.partial(text, lang),
-            dur=functools.partial(duration, lang), path=request.url.path,
+            dur=functools.partial(duration, lang), count=functools.partial(_count, lang=lang), path=request.url.path,
             switch_href=request.url.path + "?" + urlencode([*params, ("lang", other)]),
             section=values.pop("section", ""), tz=self.desk.tz or "UTC", **values)
         response = HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
@@ -271,6 +272,10 @@ class WebView:
 
 
 _ERROR_KEYS = {"err_400", "err_403", "err_404", "err_405", "err_413", "err_500"}
+
+
+def _count(n: int, noun: str, *, lang: str) -> str:
+    return count(n, noun, lang)
 
 
 def _feed_names(store) -> list[str]:

@@ -239,6 +239,7 @@ class WatchlistCard:
     path: str
     chart: charts.BarChart
     latest: tuple[AlertItem, ...] = ()
+    not_relevant: int = 0  # alerts people marked "not relevant" (Telegram's button)
 
 
 def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float,
@@ -248,12 +249,14 @@ def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float,
     counts = store.alerts_per_hour(since, CHART_HOURS, names)
     labels = _hour_labels(since, CHART_HOURS, tz)
     titles = store.feed_titles()
+    feedback = store.feedback_counts()
     cards = []
     for w in watchlists:
         rows = store.latest_alerts(limit=latest, watchlist=w.name) if latest else []
         cards.append(WatchlistCard(name=w.name, title=one_line(w.title or w.name, 120), terms=len(w.terms),
                                    path=w.path, chart=charts.bars(counts.get(w.name, [0] * CHART_HOURS), labels),
-                                   latest=tuple(_alert_item(r, (), tz, titles) for r in rows)))
+                                   latest=tuple(_alert_item(r, (), tz, titles) for r in rows),
+                                   not_relevant=feedback.get(w.name, 0)))
     return tuple(cards)
 
 
