@@ -347,7 +347,7 @@ def _story_lines(hit, marks: _Marks, note: str = "", matches=None) -> list[str]:
     from monitor.display import display_url, one_line
 
     matches = hit.matches if matches is None else matches
-    head = f"{_local_time(hit.fetched)}  {one_line(hit.feed, 60)}"
+    head = f"{_local_time(hit.published or hit.fetched)}  {one_line(hit.feed, 60)}"  # its own time, as alerts show it
     if hit.outlets:
         head += f"  (also: {', '.join(one_line(o, 60) for o in hit.outlets)})"
     if note:
