@@ -425,7 +425,8 @@ def format_search(result, marks: _Marks) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(seconds=args.seconds, watchlists=args.watchlists, keep=args.keep)
+    return run_demo(seconds=args.seconds, watchlists=args.watchlists, keep=args.keep, serve=args.serve,
+                    port=args.port)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -763,6 +764,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--watchlists", help="watchlists to use (default: ./watchlists or the bundled ones)")
     p.add_argument("--keep", action="store_true", help="keep the demo's temporary folder")
+    p.add_argument("--serve", action="store_true",
+                   help="keep the feeds, the daemon and the web view running until Ctrl-C; prints the address")
+    p.add_argument("--port", type=int, default=0, help="the web view's port with --serve (default: a free one)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("status", help="feeds, stories, alerts and the outbox at a glance")
     p.set_defaults(func=cmd_status)

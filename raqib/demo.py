@@ -7,12 +7,15 @@ serves them from a temporary folder. The items are old news, which a real desk n
 hears about (`poll.backfill`, `poll.max_age`): the demo's config sets both far back so
 they alert. The daemon runs for `--seconds` with a temporary
 SQLite database and the console channel, prints each alert as it is raised, and a
-summary at the end.
+summary at the end. With `--serve` the feeds, the daemon and its web view keep running
+until Ctrl-C (SIGINT or SIGTERM), and the web view's address is printed first, so the
+desk can be clicked through.
 """
 from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -74,7 +77,14 @@ def default_watchlists() -> Path:
     return bundled("watchlists")
 
 
-def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
+def free_port() -> int:
+    """A port nobody listens on now, on 127.0.0.1 (for the web view of `--serve`)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(folder: Path, base_url: str, watchlists: Path, *, web_port: int | None = None) -> Path:
     lines = [
         "# written by raqib demo",
         f"database: {folder / 'raqib.db'}",
@@ -89,23 +99,30 @@ def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
     for name, file in OUTLETS.items():
         lines.append(f"  - {{name: {name}, url: \"{base_url}/{file}\"}}")
     lines += ["channels:", "  console: {}"]
+    if web_port is not None:
+        lines += ["web:", f"  listen: 127.0.0.1:{web_port}"]
     path = folder / "raqib.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool = False) -> int:
+def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool = False, serve: bool = False,
+             port: int = 0) -> int:
     folder = Path(tempfile.mkdtemp(prefix="raqib-demo-"))
     try:
         feeds = folder / "feeds"
         shutil.copytree(bundled("feeds"), feeds)
         wl = Path(watchlists).resolve() if watchlists else default_watchlists()
         with FeedServer(feeds) as server:
-            config_path = write_config(folder, server.base_url, wl)
+            web_port = (port or free_port()) if serve else None
+            config_path = write_config(folder, server.base_url, wl, web_port=web_port)
+            how_long = "until Ctrl-C" if serve else f"{seconds:g} s"
             print(f"raqib demo: serving {len(OUTLETS)} Arabic feeds at {server.base_url}, "
-                  f"watchlists from {wl}, running {seconds:g} s", flush=True)
+                  f"watchlists from {wl}, running {how_long}", flush=True)
+            if serve:
+                print(f"raqib demo: the web view is at http://127.0.0.1:{web_port}/ (Ctrl-C to stop)", flush=True)
             daemon = Daemon(load_config(config_path), console_stream=sys.stdout)
-            asyncio.run(daemon.run(seconds=seconds))
+            asyncio.run(daemon.run(seconds=None if serve else seconds))
         summarise(folder / "raqib.db")
         if keep:
             print(f"demo files kept in {folder}")

@@ -11,8 +11,13 @@ and its time in the channel's `tz` (Asia/Riyadh).
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import subprocess
+import sys
 import time
+import urllib.request
 from datetime import datetime, timezone
 from email.utils import formatdate
 from pathlib import Path
@@ -178,3 +183,38 @@ def test_make_run_installs_only_what_the_daemon_needs(tmp_path):
     tests = subprocess.run(["make", "-n", "-B", "test", "VENV=" + str(tmp_path / "venv")], capture_output=True,
                            text=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
     assert "-e '.[test]'" in tests.stdout and "TEST_STAMP" in makefile
+
+
+def test_demo_serve_keeps_the_web_view_up_until_ctrl_c_and_prints_its_address(tmp_path):
+    env = {**os.environ, "RAQIB_LOG_LEVEL": "WARNING"}
+    with subprocess.Popen([sys.executable, "-m", "raqib.cli", "demo", "--serve"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path) as proc:
+        try:
+            assert proc.stdout is not None
+            address = None
+            for _ in range(20):
+                found = re.search(r"the web view is at (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)",
+                                  proc.stdout.readline())
+                if found:
+                    address = found[1]
+                    break
+            assert address, "no address printed"
+            page = ""
+            for _ in range(100):  # the daemon polls the demo's feeds, then the alerts show
+                try:
+                    with urllib.request.urlopen(address, timeout=2) as response:
+                        page = response.read().decode("utf-8")
+                except OSError:
+                    page = ""
+                if '<article class="alert">' in page:
+                    break
+                time.sleep(0.2)
+            assert '<article class="alert">' in page
+            time.sleep(1.0)
+            assert proc.poll() is None  # still serving: no --seconds limit
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -192,7 +192,8 @@ class WebView:
 
     async def story(self, request: Request) -> Response:
         story_id = int(request.path_params["story_id"])
-        page = await self.reader(views.story_page, story_id, self.desk.tz) if story_id < 2**63 else None
+        page = (await self.reader(views.story_page, story_id, self.desk.tz, self.lang(request) == "ar")
+                if story_id < 2**63 else None)
         if page is None:
             return self.render(request, "error.html", status=404, message_key="story_missing")
         return self.render(request, "story.html", section="alerts", page=page)

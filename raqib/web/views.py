@@ -184,7 +184,7 @@ class StoryPage:
     related: tuple[Outlet, ...] = ()  # the event's other outlets' own words on it
 
 
-def story_page(store: Store, story_id: int, tz: str = "") -> StoryPage | None:
+def story_page(store: Store, story_id: int, tz: str = "", rtl: bool = False) -> StoryPage | None:
     story = store.story(story_id)
     if story is None:
         return None
@@ -210,7 +210,8 @@ def story_page(store: Store, story_id: int, tz: str = "") -> StoryPage | None:
         story_id=m["id"], feed=_outlet(titles, m["feed"]), title=marked(m["title"], (), "title"),
         url=safe_url(m["url"]), fetched=stamp(m["fetched"], tz), published=_published(m["published"], tz),
         after=m["fetched"] - first, current=m["id"] == story_id) for m in members)
-    timeline = charts.timeline([m["fetched"] for m in members], [_outlet(titles, m["feed"])[:40] for m in members])
+    timeline = charts.timeline([m["fetched"] for m in members], [_outlet(titles, m["feed"])[:40] for m in members],
+                               rtl=rtl)
     related = tuple(Outlet(
         story_id=r["id"], feed=_outlet(titles, r["feed"]), title=marked(r["title"], (), "title"),
         url=safe_url(r["url"]), fetched=stamp(r["fetched"], tz), published=_published(r["published"], tz),
