@@ -106,22 +106,35 @@ async def test_new_since_the_last_visit_and_the_refresh_switch(client, tmp_path)
     assert (await client.get("/", params={"refresh": "1"})).status_code == 400  # at least 10 s
 
 
-async def test_the_story_page_lists_the_events_related_coverage(tmp_path):
+SKRIPAL_WATCHLIST = Watchlist(name="skripal", title="سكريبال", terms=(Term(text="سكريبال"),))
+
+
+def fill_event(path: Path) -> dict[str, int]:
+    """France 24's and CNN Arabic's own words on one event (Britain expels 23 Russian
+    diplomats, 14 March 2018): two clusters of one event. Returns their story ids."""
     stories = {s["source"]: s for s in map(json.loads, LABELLED.read_text(encoding="utf-8").splitlines())
                if s["id"] in SKRIPAL}
-    store = Store(tmp_path / "raqib.db")
-    skripal = Watchlist(name="skripal", title="سكريبال", terms=(Term(text="سكريبال"),))
+    store = Store(path)
     now = [datetime.fromisoformat(stories["france24"]["published"]).timestamp()]
-    pipeline = Pipeline(store, Registry([skripal]), Clusterer(), channels=("console",), clock=lambda: now[0],
-                        events=EventGrouper())
+    pipeline = Pipeline(store, Registry([SKRIPAL_WATCHLIST]), Clusterer(), channels=("console",),
+                        clock=lambda: now[0], events=EventGrouper())
     ids = {}
-    for source in ("france24", "CNN"):
-        s = stories[source]
-        now[0] = datetime.fromisoformat(s["published"]).timestamp()
-        pipeline.ingest(source.lower(), [Story(feed=source.lower(), guid=s["id"], url=s["url"], title=s["title"],
-                                               summary=s["summary"], published=datetime.fromisoformat(s["published"]))])
-        ids[source] = store.last_story_id()
-    store.close()
+    try:
+        for source in ("france24", "CNN"):
+            s = stories[source]
+            now[0] = datetime.fromisoformat(s["published"]).timestamp()
+            pipeline.ingest(source.lower(), [Story(feed=source.lower(), guid=s["id"], url=s["url"], title=s["title"],
+                                                   summary=s["summary"],
+                                                   published=datetime.fromisoformat(s["published"]))])
+            ids[source] = store.last_story_id()
+    finally:
+        store.close()
+    return ids
+
+
+async def test_the_story_page_lists_the_events_related_coverage(tmp_path):
+    ids = fill_event(tmp_path / "raqib.db")
+    skripal = SKRIPAL_WATCHLIST
     view = WebView(Desk(database=tmp_path / "raqib.db", watchlists=lambda: [skripal]))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=view.app), base_url=ORIGIN) as c:
