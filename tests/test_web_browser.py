@@ -139,9 +139,13 @@ async def test_the_watchlist_chart_has_labelled_axes(page):
     assert texts[0] == "التنبيهات" and texts[-1] == "الوقت (UTC)"
     assert "0" in texts and any(t.isdigit() and int(t) >= 1 for t in texts)  # the count axis: 0 and the peak
     assert sum(1 for t in texts if len(t) == 10 and t[4] == "-") >= 7  # one dated tick a day
-    for label in await chart.locator("text").all():  # every label is drawn where it can be seen
+    frame = await chart.bounding_box()
+    assert frame is not None
+    for label in await chart.locator("text").all():  # every label is drawn whole, inside the chart
         box = await label.bounding_box()
         assert box is not None and box["width"] > 0
+        assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (
+            await label.text_content(), box, frame)
 
 
 async def test_the_story_timeline_runs_right_to_left_in_arabic(page):
@@ -152,8 +156,12 @@ async def test_the_story_timeline_runs_right_to_left_in_arabic(page):
     assert await dots.count() == 2  # the agency's copy first, then the paper's
     first, last = await dots.nth(0).bounding_box(), await dots.nth(1).bounding_box()
     assert first is not None and last is not None and first["x"] > last["x"]  # the first copy on the right
-    axis = await page.locator("svg.timeline text.axis-title").text_content() or ""
+    title = page.locator("svg.timeline text.axis-title")
+    axis = await title.text_content() or ""
     assert axis.startswith("الوقت ← بعد أول نشر")
+    frame, box = await page.locator("svg.timeline").bounding_box(), await title.bounding_box()
+    assert frame is not None and box is not None
+    assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1
     await page.goto(page.url + "?lang=en")
     first, last = await dots.nth(0).bounding_box(), await dots.nth(1).bounding_box()
     assert first is not None and last is not None and first["x"] < last["x"]
