@@ -25,10 +25,10 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from monitor.config import load_config
 from alerts.render import alert_from_row, for_destination
 from alerts.telegram.render import render_alert
 from alerts.telegram.texts import LABELS
+from monitor.config import load_config
 from raqib.daemon import Daemon
 from raqib.demo import OUTLETS, FeedServer, bundled, write_config
 from raqib.web import Desk, WebServer, WebView
