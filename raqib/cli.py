@@ -544,7 +544,7 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
             notes["unresolved"].append(f"{where}: imported, but the host name does not resolve now "
                                        "(checked again at every fetch)")
         elif verdict:
-            notes["skipped"].append(f"{where}: skipped: {verdict}")
+            notes["skipped"].append(f"{path}:{feed.line}: skipped {feed.name} <{feed.url}>: {verdict}")
             continue
         known[canon] = feed.name
         names.add(feed.name)
