@@ -213,7 +213,7 @@ class Poller:
                     log.warning("feed items left out feed=%s url=%s count=%d error=%s", name,
                                 result.url, len(parsed.bad_items), parsed.bad_items[-1])
                 ttl = parsed.ttl_seconds
-                if parsed.title and not feed.get("title"):
+                if parsed.title and parsed.title != feed.get("title"):  # the outlet's name follows its feed
                     changes["title"] = parsed.title
                 alert_after = self.news_age.alert_after(started, first_poll=not feed.get("last_success"))
                 ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, alert_after=alert_after)

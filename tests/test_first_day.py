@@ -73,9 +73,13 @@ async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(
     assert alerts(out) == []
     assert daemon.store.feed("agency")["items_seen"] == 3  # stored as seen, searchable
 
-    route.body = rss([("بوتين يصل إلى أنقرة", "https://a.example/3", time.time())] + backlog).encode()
+    fresh = float(int(time.time()))
+    route.body = rss([("بوتين يصل إلى أنقرة", "https://a.example/3", fresh)] + backlog, title="وكالة الأنباء").encode()
     assert await poll(daemon, "agency") == "new"
     assert len(alerts(out)) == 1 and "بوتين يصل إلى أنقرة" in alerts(out)[0]
+    # the console line: the story's own time, the outlet as its feed calls itself (its id stays in the logs)
+    when = datetime.fromtimestamp(fresh, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    assert alerts(out)[0].startswith(f"{when}  russia-ukraine  وكالة الأنباء  بوتين يصل إلى أنقرة  ")
     await poll(daemon, "agency")
     assert len(alerts(out)) == 1
 
