@@ -23,6 +23,10 @@ NOUNS: dict[str, dict[str, dict[str, str]]] = {
         "ar": {"zero": "لا قوائم", "one": "قائمة واحدة", "two": "قائمتان", "few": "{n} قوائم",
                "many": "{n} قائمة", "other": "{n} قائمة"},
         "en": {"one": "{n} watchlist", "other": "{n} watchlists"}},
+    "watchlist-object": {  # after a verb ("تتابع قائمتين"): the dual in the accusative
+        "ar": {"zero": "لا قوائم", "one": "قائمة واحدة", "two": "قائمتين", "few": "{n} قوائم",
+               "many": "{n} قائمة", "other": "{n} قائمة"},
+        "en": {"one": "{n} watchlist", "other": "{n} watchlists"}},
     "outlet": {
         "ar": {"zero": "لا مصادر", "one": "مصدر واحد", "two": "مصدران", "few": "{n} مصادر",
                "many": "{n} مصدراً", "other": "{n} مصدر"},

@@ -266,13 +266,22 @@ async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store)
 
 async def test_admin_commands(tg, store):
     store.add_feed("aljazeera", "https://aljazeera.example/rss")
+    store.update_feed("aljazeera", title="الجزيرة نت")
     async with bot(tg, store) as (_, services):
         [refused] = await say(tg, 42, "/reload")
         assert "للمشرفين" in refused and services.reloads == 0
         [done] = await say(tg, ADMIN, "/reload")
-        assert "✅" in done and services.reloads == 1
+        assert done == "✅ أعدت قراءة الإعدادات والقوائم (قائمتان)." and services.reloads == 1
         [feeds] = await say(tg, ADMIN, "/feeds")
-        assert "aljazeera" in feeds
+        assert "<code>aljazeera</code> الجزيرة نت" in feeds
+        [status] = await say(tg, 42, "/status")
+        assert status.endswith("\n\nهذه المحادثة: لا تتابع أي قائمة")
+        await say(tg, 42, "/subscribe russia")
+        [status] = await say(tg, 42, "/status")
+        assert status.endswith("\n\nهذه المحادثة: تتابع قائمة واحدة")
+        await say(tg, 42, "/subscribe gaza")
+        [status] = await say(tg, 42, "/status")
+        assert status.endswith("\n\nهذه المحادثة: تتابع قائمتين")
 
 
 async def test_commands_posted_in_channels_are_ignored(tg, store):

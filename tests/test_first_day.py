@@ -30,6 +30,7 @@ from inprocess import close_daemons, make_daemon, poll
 
 from monitor.config import load_config
 from monitor.poller import NewsAge
+from raqib.cli import main
 from raqib.daemon import Daemon
 from tests.fake_telegram import FakeTelegram
 
@@ -222,3 +223,18 @@ def test_demo_serve_keeps_the_web_view_up_until_ctrl_c_and_prints_its_address(tm
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+async def test_a_feed_disabled_or_removed_from_the_command_line_is_followed_by_the_running_daemon(tmp_path,
+                                                                                                 feed_server):
+    feed_server.route("/imported.xml", text=rss([]))
+    daemon, _, config = make_daemon(_made, tmp_path, {}, extra="allow_private_feeds: true")  # the test's server
+    daemon.store.add_feed("imported", feed_server.url("/imported.xml"), source="opml")
+    assert main(["feeds", "disable", "imported", "--config", str(config)]) == 0
+    assert await daemon.poller.dispatch_due() == 0  # the daemon's next round: nothing to poll
+    assert main(["feeds", "enable", "imported", "--config", str(config)]) == 0
+    assert await daemon.poller.dispatch_due() == 1
+    await daemon.poller.drain()
+    assert feed_server.routes["/imported.xml"].hits == 1
+    assert main(["feeds", "remove", "imported", "--config", str(config)]) == 0
+    assert await daemon.poller.dispatch_due() == 0 and daemon.store.feed("imported") is None

@@ -616,8 +616,10 @@ class RaqibBot:
         settings = self.store.destination_settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")
-        text += self.t(dest, "status_chat", count=count(len(self.store.subscriptions_of(self.name, dest)), "watchlist",
-                                                        self.lang(dest)),
+        n = len(self.store.subscriptions_of(self.name, dest))
+        follows = (self.t(dest, "follows", count=count(n, "watchlist-object", self.lang(dest))) if n
+                   else self.t(dest, "follows_none"))
+        text += self.t(dest, "status_chat", follows=follows,
                        muted=self.t(dest, "status_muted", until=self._time(muted, dest))
                        if muted and muted > time.time() else "",
                        quiet=self.t(dest, "status_quiet", quiet=quiet) if quiet and quiet != "off" else "")
@@ -706,6 +708,9 @@ class RaqibBot:
         for f in feeds:
             ok = f.get("healthy") and not f.get("failures")
             line = f"{'✅' if ok else '⚠️'} <code>{_e(f['name'])}</code>"
+            title = f.get("config_title") or f.get("title")
+            if title:  # the outlet as people know it, beside the id the config and the logs use
+                line += f" {_e(one_line(str(title), 80))}"
             if f.get("last_success"):
                 line += " · " + _e(self._time(f["last_success"], dest))
             if not ok and f.get("last_error"):

@@ -63,7 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
                    "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
                    "في الانتظار: {pending}"),
         "status_nodes": "\nالعُقد العاملة: {alive}، وهذا الرد من {node}",
-        "status_chat": "\n\nهذه المحادثة: تتابع {count}{muted}{quiet}",
+        "status_chat": "\n\nهذه المحادثة: {follows}{muted}{quiet}",
+        "follows": "تتابع {count}", "follows_none": "لا تتابع أي قائمة",
         "status_muted": "، التنبيهات متوقفة حتى {until}",
         "status_quiet": "، ساعات الهدوء {quiet}",
         "none": "لا شيء",
@@ -148,7 +149,8 @@ TEXTS: dict[str, dict[str, str]] = {
                    "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
                    "Waiting: {pending}"),
         "status_nodes": "\nNodes running: {alive}; this answer comes from {node}",
-        "status_chat": "\n\nThis chat follows {count}{muted}{quiet}",
+        "status_chat": "\n\nThis chat {follows}{muted}{quiet}",
+        "follows": "follows {count}", "follows_none": "follows no watchlist",
         "status_muted": ", alerts paused until {until}",
         "status_quiet": ", quiet hours {quiet}",
         "none": "none",
