@@ -39,11 +39,15 @@ class Registry:
 
 
 def fill(path: Path, n: int, start: int = 0, clock: list[float] | None = None) -> None:
+    """`n` stories of the agency, a minute apart, each alerted to the console and one chat
+    (two outbox rows, one alert on the page)."""
     store = Store(path)
     try:
         store.sync_feeds([FeedConfig("agency", "https://agency.example/rss", title="وكالة الأنباء")])
         now = clock or [T0.timestamp()]
-        pipeline = Pipeline(store, Registry([RUSSIA]), Clusterer(), channels=("console",), clock=lambda: now[0])
+        watchlist = Watchlist(name=RUSSIA.name, title=RUSSIA.title, terms=RUSSIA.terms, notify={"telegram": ("42",)})
+        pipeline = Pipeline(store, Registry([watchlist]), Clusterer(), channels=("console", "telegram"),
+                            clock=lambda: now[0])
         for i in range(start, start + n):
             now[0] += 60
             title = f"بوتين يلتقي الوفد رقم {i} في موسكو لبحث ملف {'ابجدهوزحطيكلمنسعفصقرشتثخذضظغ'[i % 28] * 3}"
@@ -74,7 +78,7 @@ async def test_paging_older_shows_the_rest_once(client):
     assert older
     second = (await client.get(older[1].replace("&amp;", "&"))).text
     rest = cards(second)
-    assert rest == [str(i) for i in range(9, -1, -1)]
+    assert rest == [str(i) for i in range(9, -1, -1)]  # each alert once: two rows each, one card
     assert 'rel="next"' not in second
 
 
