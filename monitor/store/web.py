@@ -71,7 +71,7 @@ class WebViews(Database):
             where.append(f"{story_time} < ?")
             params.append(story_until)
         if before is not None:  # a later page: an alert whose newest row was on an earlier page is not shown again
-            where.append(f"NOT EXISTS (SELECT 1 FROM outbox n WHERE n.cluster = o.cluster AND n.watchlist = o.watchlist "
+            where.append("NOT EXISTS (SELECT 1 FROM outbox n WHERE n.cluster = o.cluster AND n.watchlist = o.watchlist "
                          f"AND n.kind IN {_KINDS} AND (n.created > ? OR (n.created = ? AND n.id >= ?)))")
             params += [before[0], before[0], before[1]]
         sql = ("SELECT o.id, o.watchlist, o.cluster, o.story_id, o.kind, o.payload, o.created, "
