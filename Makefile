@@ -1,9 +1,11 @@
 # The two commands a newcomer needs: `make run` (the daemon) and `make test` (the suite).
-# Both create the virtual environment and install Raqib on first use.
+# Both create the virtual environment and install Raqib on first use: `make run` what the
+# daemon needs and nothing else; `make test` (and lint, bench) the test tools on top.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-stamp
 CONFIG ?= raqib.yaml
 # Test workers (pytest-xdist): most tests wait on daemons and sockets. JOBS=0 runs them in one process.
 JOBS ?= 2
@@ -13,16 +15,20 @@ JOBS ?= 2
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 	$(BIN)/raqib run --config $(CONFIG)
 
-test: $(STAMP) lint
+test: $(TEST_STAMP) lint
 	$(BIN)/python -m pytest -q -n $(JOBS)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -32,7 +38,7 @@ demo: $(STAMP)
 check: $(STAMP)
 	$(BIN)/raqib check --config $(CONFIG)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -211,6 +211,11 @@ class Channel:
     async def close(self) -> None:
         """Release everything; called on shutdown."""
 
+    @property
+    def takes_updates(self) -> bool:
+        """Whether this channel reads people's commands (and so needs the bot role)."""
+        return False
+
     async def take_updates(self, on: bool) -> None:
         """Start (True) or stop (False) taking incoming updates (commands): one node of
         several does, the one holding the bot role. Sending is not affected."""

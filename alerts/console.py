@@ -1,7 +1,10 @@
 """The console channel: one line per alert on standard output, the zero-config default.
 
 Format (stable, scripts read it): `TIME  WATCHLIST  SOURCE  TITLE  LINK`, separated by
-two spaces, where TITLE is the story's title as the outlet wrote it. A spread alert adds
+two spaces, where TIME is the story's time (published, else first seen) as every channel
+prints it (`YYYY-MM-DD HH:MM UTC`, `alerts.render.when`; a feed-health alert: when it is
+printed), SOURCE the outlet as people know it (the feed's title, else its name) and
+TITLE the story's title as the outlet wrote it. A spread alert adds
 `[spread: N outlets]` before the link; a later story of an event already alerted
 (another outlet's own words) adds `[event: ID]` before the link, ID being the event's
 first story; a digest prints a header line and then one line per alert, in the one
@@ -27,7 +30,7 @@ from monitor.display import display_url, one_line, visible
 from monitor.models import Alert
 
 from .channel import Channel
-from .render import bounded, group_alerts, marked, where
+from .render import bounded, group_alerts, marked, outlet, outlets, when, where
 
 
 class ConsoleChannel(Channel):
@@ -46,12 +49,12 @@ class ConsoleChannel(Channel):
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         alert = bounded(alert)
         title = one_line(alert.title)
-        source = one_line(alert.source)
-        parts = [now, one_line(alert.watchlist), source, title]
+        parts = [when(alert) or now, one_line(alert.watchlist), one_line(outlet(alert)), title]
         if alert.kind == "spread":
-            parts.append(f"[spread: {len(alert.sources)} outlets: {', '.join(one_line(s) for s in alert.sources)}]")
+            named = ", ".join(one_line(s) for s in outlets(alert, alert.sources))
+            parts.append(f"[spread: {len(alert.sources)} outlets: {named}]")
         elif alert.kind == "health":
-            parts = [now, "feed-health", source, title]
+            parts = [now, "feed-health", one_line(alert.source), title]
         if alert.event is not None and alert.event != alert.cluster and alert.kind == "story":
             parts.append(f"[event: {alert.event}]")
         parts.append(display_url(alert.url))

@@ -71,6 +71,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
 from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
+from .plurals import count
 from .render import (
     bounded,
     group_alerts,
@@ -78,6 +79,8 @@ from .render import (
     highlight,
     lead,
     marked,
+    outlet,
+    outlets,
     places,
     plain_lines,
     safe_url,
@@ -331,7 +334,7 @@ class EmailChannel(Channel):
             msg["References"] = thread
         text, body = _alert_text(alert), _alert_html(alert)
         if alert.related == "reply":  # another outlet's own words on the event of the thread
-            opening = " · ".join(one_line(p) for p in (RELATED_LABEL, alert.source) if p)
+            opening = " · ".join(one_line(p) for p in (RELATED_LABEL, outlet(alert)) if p)
             text, body = f"{opening}\n\n{text}", f'<p class="related">{html.escape(opening)}</p>\n{body}'
         msg.set_content(text + _footer_text(self.unsubscribe), cte="8bit")
         msg.add_alternative(_page(f"{html.escape(one_line(heading(alert)))}", body,
@@ -417,7 +420,7 @@ class _EncodedHeader(str):
 def _outlets(alerts: Sequence[Alert]) -> list[str]:
     out: list[str] = []
     for alert in alerts:
-        for name in (alert.source, *alert.sources):
+        for name in outlets(alert, (alert.source, *alert.sources)):
             name = one_line(name)
             if name and name not in out:
                 out.append(name)
@@ -429,7 +432,7 @@ def _alert_text(alert: Alert, *, compact: bool = False) -> str:
     title = one_line(alert.title)
     if not compact:
         return "\n".join([title, *plain_lines(alert, LEAD_CHARS)])
-    lines = ["- " + title, "  " + " · ".join(one_line(m) for m in (alert.source, when(alert)) if m)]
+    lines = ["- " + title, "  " + " · ".join(one_line(m) for m in (outlet(alert), when(alert)) if m)]
     if alert.url:
         lines.append("  " + display_url(alert.url))
     return "\n".join(lines)
@@ -455,7 +458,7 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
         title = f'<a href="{html.escape(url, quote=True)}">{title}</a>'
     tag = "strong" if compact else "h1"
     parts = [f"<{tag}>{title}</{tag}>"]
-    meta = " · ".join(html.escape(one_line(m)) for m in (alert.source, when(alert)) if m)
+    meta = " · ".join(html.escape(one_line(m)) for m in (outlet(alert), when(alert)) if m)
     if meta:
         parts.append(f'<p class="meta">{meta}</p>')
     if not compact:
@@ -463,7 +466,8 @@ def _alert_html(alert: Alert, *, compact: bool = False) -> str:
             parts.append("<p>الكلمات المطابقة: " + "، ".join(f"<mark>{_escape(t)}</mark> ({_escape(at)})"
                                                           for t, at in places(alert)) + "</p>")
         if alert.kind == "spread" and alert.sources:
-            parts.append(f"<p>نشرته {len(alert.sources)} مصادر: {_escape('، '.join(alert.sources))}</p>")
+            named = "، ".join(outlets(alert, alert.sources))
+            parts.append(f"<p>نشرته {count(len(alert.sources), 'outlet')}: {_escape(named)}</p>")
         shown, snips = under_title(alert.summary, alert.snippets, LEAD_CHARS)
         if shown == "whole":
             parts.append(f"<p>{_mark(alert.summary, alert, 'summary')}</p>")

@@ -37,6 +37,11 @@ Rules, per round:
    first message was deleted), the stories folded into it go back to the queue as
    alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are
    grouped by event instead.
+7. An event a destination muted (Telegram's "🔕 كتم هذا الحدث", `Store.mute_event`) sends it
+   nothing more until the mute ends: its story and spread rows are marked done unsent.
+Every alert is handed to its channel as its destination reads it (`render.for_destination`):
+times in the destination's zone (its policy's `tz`), outlets by their names
+(`Store.feed_titles`, read once a round).
 Destinations are served concurrently up to the channel's `concurrency`; within one
 destination alerts go in order. Store calls are awaited through `db` (the daemon's store
 thread; inline when none is given), so a slow database never holds the event loop. Of
@@ -62,7 +67,7 @@ from monitor.store.worker import inline
 
 from .channel import Channel
 from .policy import Policy
-from .render import alert_from_row
+from .render import alert_from_row, for_destination
 from .secrets import mask_destination as _mask
 
 log = logging.getLogger(__name__)
@@ -105,6 +110,7 @@ class Deliverer:
         self.send_held = send_held or (lambda: True)
         self._wake = asyncio.Event()
         self.in_flight = 0
+        self.titles: dict[str, str] = {}  # feed name → outlet name (`Store.feed_titles`), each round
 
     def wake(self) -> None:
         self._wake.set()
@@ -140,6 +146,7 @@ class Deliverer:
                              held=self.send_held())
         if not rows:
             return 0
+        self.titles = await self.db(self.store.feed_titles)  # outlets by their names, read once a round
         groups: dict[tuple[str, str], list[dict]] = {}
         for row in rows:
             groups.setdefault((row["channel"], row["destination"]), []).append(row)
@@ -165,7 +172,7 @@ class Deliverer:
     async def _serve_destination(self, channel: Channel, destination: str, rows: list[dict]) -> int:
         now = self.clock()
         updates = [r for r in rows if r["kind"] == "update"]
-        alerts_rows = [r for r in rows if r["kind"] != "update"]
+        alerts_rows = await self._unmuted(channel, destination, [r for r in rows if r["kind"] != "update"], now)
         sent = 0
         if alerts_rows:
             try:
@@ -183,23 +190,49 @@ class Deliverer:
                 held_before = any(r["held"] for r in alerts_rows)
                 digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
                 if digest and len(alerts_rows) > 1:
-                    sent += await self._send(channel, alerts_rows, digest=True)
+                    sent += await self._send(channel, alerts_rows, digest=True, policy=policy)
                 else:
                     for row in alerts_rows:
                         sent += await self._send_one(channel, row, policy)
+        if updates and not alerts_rows:
+            try:
+                policy = await self.db(self.policy_for, channel.name, destination)
+            except Exception:
+                log.exception("bad delivery settings channel=%s destination=%s", channel.name, _mask(destination))
+                policy = Policy()
         for row in updates:
-            sent += await self._update(channel, row)
+            sent += await self._update(channel, row, policy)
         return sent
+
+    async def _unmuted(self, channel: Channel, destination: str, rows: list[dict], now: float) -> list[dict]:
+        """The rows whose event this destination has not muted (rule 7); the others are
+        done without being sent."""
+        events = {r["id"]: r["event"] if r.get("event") is not None else r["cluster"] for r in rows
+                  if r["kind"] in ("story", "spread")}
+        if not events:
+            return rows
+        muted = await self.db(self.store.muted_events, channel.name, destination, now, events.values())
+        if not muted:
+            return rows
+        skipped = [i for i, event in events.items() if event in muted]
+        await self.db(self.store.mark_sent, skipped, now)
+        log.info("alerts of a muted event left unsent channel=%s destination=%s count=%d", channel.name,
+                 _mask(destination), len(skipped))
+        return [r for r in rows if r["id"] not in skipped]
+
+    def _for(self, row: dict, policy: Policy) -> Alert:
+        """One outbox row as its destination reads it (its zone, the outlets' names)."""
+        return for_destination(alert_from_row(row), tz=getattr(policy.tz, "key", ""), titles=self.titles)
 
     async def _send_one(self, channel: Channel, row: dict, policy: Policy) -> int:
         """One alert on its own: a related story grouped under its event's first alert
         (rule 6), anything else as it is."""
         head = await self.db(self.store.event_head, row) if row["kind"] == "story" and row["related"] is None else None
         if head is None:  # not a related story, or one its event's first message could not take
-            return await self._send(channel, [row], digest=False)
+            return await self._send(channel, [row], digest=False, policy=policy)
         mode = policy.related or json.loads(row["payload"]).get("related") or "reply"
         if mode == "alert":
-            return await self._send(channel, [row], digest=False)
+            return await self._send(channel, [row], digest=False, policy=policy)
         if head["state"] in (OutboxState.PENDING, OutboxState.SENDING):
             until = max(self.clock() + self.settings.head_wait, head["next_try"] + self.settings.head_wait)
             await self.db(self.store.postpone, [row["id"]], until)
@@ -212,16 +245,18 @@ class Deliverer:
             await self.db(self.store.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
             self.wake()
             return 1
-        return await self._send(channel, [row], digest=False, head=head)
+        return await self._send(channel, [row], digest=False, head=head, policy=policy)
 
-    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool, head: dict | None = None) -> int:
+    async def _send(self, channel: Channel, rows: list[dict], *, digest: bool, head: dict | None = None,
+                    policy: Policy | None = None) -> int:
         claimed = set(await self.db(self.store.claim, [r["id"] for r in rows], lease=self.settings.lease,
                                          now=self.clock()))
         rows = [r for r in rows if r["id"] in claimed]
         if not rows:
             return 0  # another sender has them
         ids = [r["id"] for r in rows]
-        alerts = [alert_from_row(r) for r in rows]
+        policy = policy or Policy()
+        alerts = [self._for(r, policy) for r in rows]
         self.in_flight += 1
         started = self.clock()
         try:
@@ -229,7 +264,7 @@ class Deliverer:
                 ref = await channel.send_digest(rows[0]["destination"], alerts)
             elif head is not None:  # a related story, under its event's first alert
                 ref = await channel.send_related(dataclasses.replace(alerts[0], related="reply"), head["ref"],
-                                                 head=alert_from_row(head))
+                                                 head=self._for(head, policy))
             else:
                 ref = await channel.send(alerts[0])
         except DeliveryError as exc:
@@ -290,7 +325,7 @@ class Deliverer:
         cap = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** max(0, attempts - 1))
         return self.rng.uniform(0, cap)
 
-    async def _update(self, channel: Channel, row: dict) -> int:
+    async def _update(self, channel: Channel, row: dict, policy: Policy) -> int:
         first = await self.db(self.store.sent_story, row["cluster"], row["watchlist"], row["channel"],
                               row["destination"])
         if not channel.can_edit or first is None:
@@ -302,11 +337,12 @@ class Deliverer:
                 sources.append(member["feed"])
         related: list[Alert] = []
         if first["related"] is None:  # a head: the related stories folded into it
-            related = [alert_from_row(r) for r in await self.db(self.store.folded, first["event"], row["watchlist"],
-                                                                     row["channel"], row["destination"])]
+            related = [self._for(r, policy) for r in await self.db(self.store.folded, first["event"],
+                                                                        row["watchlist"], row["channel"],
+                                                                        row["destination"])]
         if not await self.db(self.store.claim, [row["id"]], lease=self.settings.lease, now=self.clock()):
             return 0  # another sender has it
-        alert = dataclasses.replace(alert_from_row(row), related=first["related"] or "")
+        alert = dataclasses.replace(self._for(row, policy), related=first["related"] or "")
         try:
             await channel.edit(alert, first["ref"], sources, related=related)
         except Exception as exc:

@@ -10,7 +10,10 @@ Feed text is untrusted: every renderer passes titles, summaries, source names, t
 and reasons through `monitor.display.visible` (or `one_line`), which removes bidi
 overrides, isolates and other invisible controls that could make a title display as
 something else; the marks a renderer adds itself (an RLM before a Latin line) come
-after. Links become anchors only through `safe_url`. A digest is grouped once, by
+after. Links become anchors only through `safe_url`. Times are the reader's: `when` prints
+a story's publication time (else when it was first seen) in the destination's zone
+(`alert.tz`, set with its outlets' names by `for_destination` before a channel renders),
+and a source is named as people know the outlet (`outlet`: the feed's title, else its id). A digest is grouped once, by
 `group_alerts`: by watchlist (first seen first), then by event (the same event told by
 several outlets in their own words), then by story cluster (copies of one text). A feed-health
 alert quotes what a server said: `bounded` keeps its title and summary on one line
@@ -32,13 +35,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Sequence
+from datetime import datetime, timezone, tzinfo
+from typing import Callable, Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.display import REASON_MAX, display_url, one_line, visible
 from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
 from monitor.pipeline import PERSONAL_PREFIX
 from monitor.snippet import distinct
+
+from .plurals import count
 
 HEALTH_TITLE = 300  # characters of a feed-health alert's title: labels, the feed's name, the reason
 
@@ -160,18 +166,55 @@ def matched_terms(alert: Alert) -> list[str]:
     return seen
 
 
+def zone(name: str | None) -> tzinfo:
+    """The IANA zone `name`; UTC for none or one this system does not know."""
+    if not name:
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def local_time(moment: datetime | float, tz: str | None = None) -> str:
+    """`moment` (aware, or Unix seconds) as `YYYY-MM-DD HH:MM ZONE` in `tz` (UTC when none):
+    the one way every channel, the bot and the web view print a time."""
+    where = zone(tz)
+    if isinstance(moment, datetime):
+        dt = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    else:
+        dt = datetime.fromtimestamp(moment, timezone.utc)
+    label = tz if where is not timezone.utc and tz else "UTC"
+    return dt.astimezone(where).strftime("%Y-%m-%d %H:%M ") + label
+
+
 def when(alert: Alert) -> str:
-    """The story's time as `YYYY-MM-DD HH:MM UTC` (published, else when we saw it)."""
-    stamp = alert.published
+    """The story's time in the destination's zone (`alert.tz`, UTC when none), as
+    `YYYY-MM-DD HH:MM ZONE`: its publication time, else when it was first seen."""
+    stamp = alert.published or alert.seen
     if not stamp:
         return ""
     try:
         dt = datetime.fromisoformat(stamp)
     except ValueError:
         return stamp
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return local_time(dt, alert.tz)
+
+
+def outlet(alert: Alert, name: str | None = None) -> str:
+    """The outlet's name people read for feed `name` (the alert's own source by default):
+    the feed's title when known, else its name."""
+    name = alert.source if name is None else name
+    return alert.outlets.get(name) or name
+
+
+def outlets(alert: Alert, names: Iterable[str]) -> list[str]:
+    return [outlet(alert, n) for n in names]
+
+
+def for_destination(alert: Alert, *, tz: str | None, titles: Mapping[str, str]) -> Alert:
+    """The alert as its destination reads it: times in its zone, outlets by their names."""
+    return dataclasses.replace(alert, tz=tz or "", outlets=titles)
 
 
 def alert_from_row(row: dict) -> Alert:
@@ -185,7 +228,7 @@ def alert_from_row(row: dict) -> Alert:
         url=payload.get("url", ""), summary=payload.get("summary", ""), source=payload.get("source", ""),
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
         attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
-        event=row.get("event") if row.get("event") is not None else row["cluster"],
+        event=row.get("event") if row.get("event") is not None else row["cluster"], seen=payload.get("seen"),
         snippets=tuple(payload_snippets(payload.get("snippets"))),
     )
 
@@ -207,13 +250,14 @@ def plain_lines(alert: Alert, lead_chars: int) -> list[str]:
     and where each was found, how far it spread, then the lead or the sentences around the
     names (`under_title`, names between «») — shared by the e-mail and Apprise channels."""
     alert = bounded(alert)
-    lines = [" · ".join(one_line(p) for p in (alert.source, when(alert)) if p)]
+    lines = [" · ".join(one_line(p) for p in (outlet(alert), when(alert)) if p)]
     if alert.url:
         lines.append(display_url(alert.url))
     if alert.matches and alert.kind != "health":
         lines.append("الكلمات المطابقة: " + "، ".join(f"{one_line(t)} ({at})" for t, at in places(alert)))
     if alert.kind == "spread" and alert.sources:
-        lines.append(f"نشرته {len(alert.sources)} مصادر: " + "، ".join(one_line(s) for s in alert.sources))
+        named = "، ".join(one_line(s) for s in outlets(alert, alert.sources))
+        lines.append(f"نشرته {count(len(alert.sources), 'outlet')}: " + named)
     shown, snips = under_title(alert.summary, alert.snippets, lead_chars)
     if shown:
         lines += ["", lead(visible(alert.summary), lead_chars)]

@@ -46,6 +46,7 @@ from monitor.models import Alert
 from monitor.urls import private_target
 
 from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
+from .render import outlet, outlets, when
 from .secrets import mask_destination
 
 log = logging.getLogger(__name__)
@@ -221,8 +222,9 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "kind": alert.kind,
         "watchlist": {"name": alert.watchlist, "title": alert.watchlist_title},
         "story": {"id": alert.story_id, "title": alert.title, "url": alert.url, "summary": alert.summary,
-                  "source": alert.source, "published": alert.published},
-        "cluster": {"id": alert.cluster, "sources": list(alert.sources)},
+                  "source": alert.source, "outlet": outlet(alert), "published": alert.published,
+                  "time": when(alert)},
+        "cluster": {"id": alert.cluster, "sources": list(alert.sources), "outlets": outlets(alert, alert.sources)},
         "event": alert.cluster if alert.event is None else alert.event,
         "matches": [{"term": m.term, "field": m.field, "start": m.start, "end": m.end, "paragraph": m.paragraph,
                      "snippet": snippet_of.get(m.term, "")} for m in alert.matches],

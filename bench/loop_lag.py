@@ -48,7 +48,7 @@ async def run_once(database: str, tmp: Path, feeds: int, seconds: float, every: 
         write_watchlist(tmp / "wl", "w", ["بوتين"])
         lines = [f"database: '{database}'", f"watchlists: {tmp / 'wl'}", "feeds:"]
         lines += [f'  - {{name: {n}, url: "{growing.url(n)}"}}' for n in growing.names]
-        lines += ["poll: {interval: 2s, min_interval: 1s, adaptive: false}", "channels:", "  console: {}"]
+        lines += ["poll: {interval: 2s, min_interval: 1s, adaptive: false, backfill: 1h}", "channels:", "  console: {}"]
         config = tmp / "raqib.yaml"
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         daemon = Daemon(load_config(config), console_stream=io.StringIO())

@@ -152,6 +152,7 @@ class FeedConfig:
     enabled: bool = True
     line: int = 0
     fulltext: str | None = None  # one of FULLTEXT_MODES; None: `fulltext.mode`
+    title: str | None = None  # the outlet's name as people know it (else the feed's own <title>)
 
 
 @dataclass(frozen=True)
@@ -306,5 +307,5 @@ def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
             raise ConfigError(f"feed {name}: fulltext: expected one of {', '.join(FULLTEXT_MODES)}, "
                               f"got {shown(fulltext)}", file=file, line=key_lines.get("fulltext", item_line))
         feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled, line=item_line,
-                                fulltext=fulltext))
+                                fulltext=fulltext, title=" ".join(title.split()) or None if title else None))
     return tuple(feeds)

@@ -36,7 +36,12 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
         بافيل دوروف         a phrase: the words in order
         "أمل"               in double quotes: exact (أمل, never الأمل or وأمل)
         ~تيليغرام           a tilde in front: variant spellings too (تلغرام, تليجرام)
-        بوتين | زيلينسكي     several terms, any of them (at most 10)
+        بوتين | زيلينسكي     several terms, any of them
+        بوتين + سوريا        both, anywhere in the story (`&` reads as `+`)
+        بوتين -سوريا         the first without the second (-"كرة القدم" for a phrase)
+
+    At most 10 terms in all. `+` binds tighter than `|`: `A + B | C` is (A and B) or C.
+    `SearchResult.reading` says how the query was read, in words.
 
     A query is at most 500 characters. The store narrows the candidates with its search
     index (SQLite FTS5; `Store.search_candidates`, which can only narrow), and the
@@ -76,6 +81,7 @@ its message names what was wrong.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -183,6 +189,7 @@ class SearchResult:
     complete: bool = True
     since: float | None = None
     source: str | None = None
+    reading: str = ""  # how the query was read, in words (`describe_query`)
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data (`raqib search --json`)."""
@@ -337,30 +344,123 @@ def _never_fired(watchlists: Sequence[Watchlist], hits: Iterable[StoryHit]) -> t
 
 # -- search ---------------------------------------------------------------------------------
 
-def parse_query(query: str) -> tuple[Term, ...]:
-    """The terms of a search query (the syntax is in the module); ConfigError says why not."""
+@dataclass(frozen=True)
+class Clause:
+    """One alternative of a query: every term of `all` must match, none of `none`."""
+
+    all: tuple[Term, ...]
+    none: tuple[Term, ...] = ()
+
+
+_TOKEN = re.compile(r'-?"[^"]*"?|[^\s"]+')
+
+
+def parse_clauses(query: str) -> tuple[Clause, ...]:
+    """The alternatives of a search query (the syntax is in the module); ConfigError says why not."""
     if len(query) > MAX_QUERY:
         raise ConfigError(f"query: at most {MAX_QUERY} characters, got {len(query)}")
-    parts = [p.strip() for p in query.split("|")]
+    hint = 'write a word, a phrase, "exact", ~variants, A + B for both, -C for not, A | B for either'
+    parts = [p.strip() for p in _outside_quotes(query, "|")]
     parts = [p for p in parts if p]
     if not parts:
-        raise ConfigError("query: empty", hint='write a word, a phrase, "exact" or ~variants')
-    if len(parts) > MAX_QUERY_TERMS:
-        raise ConfigError(f"query: at most {MAX_QUERY_TERMS} terms separated by |, got {len(parts)}")
-    terms: list[Term] = []
+        raise ConfigError("query: empty", hint=hint)
+    clauses: list[Clause] = []
+    count = 0
     for part in parts:
-        exact = variants = False
-        if len(part) >= 2 and part[0] == part[-1] == '"':
-            exact, part = True, part[1:-1].strip()
-        elif part.startswith("~"):
-            variants, part = True, part[1:].strip()
-        problem = term_problem(part)
-        if problem:
-            raise ConfigError(f"query: {problem}", hint='write a word, a phrase, "exact" or ~variants')
-        term = Term(text=part, exact=exact, variants=variants)
-        if term not in terms:
-            terms.append(term)
-    return tuple(terms)
+        wanted: list[Term] = []
+        unwanted: list[Term] = []
+        for chunk in (c.strip() for c in _outside_quotes(part.replace("&", "+"), "+")):
+            more, less = _chunk_terms(chunk, hint)
+            wanted += more
+            unwanted += less
+        if not wanted:
+            if unwanted:
+                raise ConfigError(f"query: {part!r} only leaves out: say what to find too",
+                                  hint="write A -C: stories with A, without C")
+            continue
+        count += len(wanted) + len(unwanted)
+        clause = Clause(tuple(dict.fromkeys(wanted)), tuple(dict.fromkeys(unwanted)))
+        if clause not in clauses:
+            clauses.append(clause)
+    if not clauses:
+        raise ConfigError("query: empty", hint=hint)
+    if count > MAX_QUERY_TERMS:
+        raise ConfigError(f"query: at most {MAX_QUERY_TERMS} terms, got {count}")
+    return tuple(clauses)
+
+
+def _chunk_terms(chunk: str, hint: str) -> tuple[list[Term], list[Term]]:
+    """The wanted and unwanted terms of one `+` part: runs of plain words are phrases, a
+    quoted text is exact, a `-` in front leaves a word (or a quoted text) out."""
+    wanted: list[Term] = []
+    unwanted: list[Term] = []
+    phrase: list[str] = []
+    variants = False
+    for token in [*_TOKEN.findall(chunk), None]:
+        negated = token is not None and token.startswith("-") and len(token) > 1
+        body = "" if token is None else token[1:] if negated else token
+        quoted = body.startswith('"')
+        if token is None or negated or quoted:
+            if phrase:
+                wanted.append(_term(" ".join(phrase), hint, variants=variants))
+            phrase, variants = [], False
+            if token is None:
+                break
+            (unwanted if negated else wanted).append(_term(body.strip('"'), hint, exact=quoted))
+        elif not phrase and body.startswith("~"):
+            variants, phrase = True, [body[1:]] if body[1:] else []
+        else:
+            phrase.append(body)
+    return wanted, unwanted
+
+
+def _outside_quotes(text: str, sep: str) -> list[str]:
+    """`text` cut at every `sep` that is not inside double quotes."""
+    out: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == sep and not quoted:
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    out.append("".join(current))
+    return out
+
+
+def _term(text: str, hint: str, *, exact: bool = False, variants: bool = False) -> Term:
+    text = " ".join(text.split())
+    problem = term_problem(text)
+    if problem:
+        raise ConfigError(f"query: {problem}", hint=hint)
+    return Term(text=text, exact=exact, variants=variants)
+
+
+def parse_query(query: str) -> tuple[Term, ...]:
+    """The terms a query looks for (every clause's wanted terms, each once)."""
+    return tuple(dict.fromkeys(t for c in parse_clauses(query) for t in c.all))
+
+
+def describe_query(clauses: Sequence[Clause]) -> str:
+    """How a query was read, in words (`raqib search` prints it first)."""
+    def one(term: Term) -> str:
+        words = len(term.text.split())
+        if term.exact:
+            return f'"{term.text}" (exactly{", these words in this order" if words > 1 else ""})'
+        if term.variants:
+            return f"~{term.text} (and its other spellings)"
+        return f"{term.text} (these words in this order)" if words > 1 else term.text
+
+    parts = []
+    for c in clauses:
+        text = " AND ".join(one(t) for t in c.all)
+        if c.none:
+            text += " AND NOT " + " AND NOT ".join(one(t) for t in c.none)
+        parts.append(f"({text})" if len(clauses) > 1 and (len(c.all) > 1 or c.none) else text)
+    return " OR ".join(parts)
 
 
 def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
@@ -402,12 +502,17 @@ def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
 def search_stories(store: Store, query: str, *, days: float | None = None, source: str | None = None,
                    limit: int = 100, now: float | None = None) -> SearchResult:
     """The stored stories `query` matches, newest first (see the module)."""
+    clauses = parse_clauses(query)
     terms = parse_query(query)
     now = time.time() if now is None else now
     since = None if days is None else now - _days(days) * DAY
     limit = max(1, min(int(limit), 1000))
-    matcher = Matcher([Watchlist(name=_SEARCH, title=_SEARCH, terms=terms)])
-    words = query_words(terms)
+    every = list(dict.fromkeys(t for c in clauses for t in (*c.all, *c.none)))
+    # one watchlist a term, so a story's matches say which terms it holds
+    matcher = Matcher([Watchlist(name=f"{_SEARCH}:{i}", title=_SEARCH, terms=(t,)) for i, t in enumerate(every)])
+    index = {t: f"{_SEARCH}:{i}" for i, t in enumerate(every)}
+    # the index narrows on one wanted term of each clause: a story holding all of them holds it
+    words = query_words([c.all[0] for c in clauses])
     found: list[StoryHit] = []
     scanned = 0
     before: int | None = None
@@ -429,7 +534,7 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
             batch = store.recent_stories(since=since, source=source, before=before, limit=size)
         for row in batch:
             scanned += 1
-            matches = matcher.match(*_fields(_row(row)))
+            matches = _clause_matches(clauses, index, matcher.match(*_fields(_row(row))))
             if matches:
                 found.append(_hit(_row(row), "", matches))
                 if len(found) > limit:
@@ -443,7 +548,20 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
         before = batch[-1]["id"]
     members = store.cluster_members([h.cluster for h in found])
     return SearchResult(query=query, terms=terms, hits=tuple(_with_outlets(h, members) for h in found),
-                        scanned=scanned, narrowed=narrowed, complete=complete, since=since, source=source)
+                        scanned=scanned, narrowed=narrowed, complete=complete, since=since, source=source,
+                        reading=describe_query(clauses))
+
+
+def _clause_matches(clauses: Sequence[Clause], index: dict[Term, str], matches: Sequence[Match]) -> list[Match]:
+    """The spans of the wanted terms of every clause the story satisfies (none: no hit),
+    each named `search` as before."""
+    held = {m.watchlist for m in matches}
+    out: list[Match] = []
+    for c in clauses:
+        if all(index[t] in held for t in c.all) and not any(index[t] in held for t in c.none):
+            names = {index[t] for t in c.all}
+            out += [replace(m, watchlist=_SEARCH) for m in matches if m.watchlist in names]
+    return sorted(set(out), key=lambda m: (m.field, m.start, m.end, m.term))
 
 
 def _row(row: dict) -> tuple:
@@ -451,5 +569,5 @@ def _row(row: dict) -> tuple:
             row["fetched"], row.get("body") or "")
 
 
-__all__ = ["Dropped", "SearchResult", "StoryHit", "TryReport", "parse_query", "query_words", "search_stories",
-           "try_watchlist"]
+__all__ = ["Clause", "Dropped", "SearchResult", "StoryHit", "TryReport", "describe_query", "parse_clauses",
+           "parse_query", "query_words", "search_stories", "try_watchlist"]

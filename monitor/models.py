@@ -103,11 +103,15 @@ class Alert:
     # the sentence around each matched term's first hit (monitor.snippet): dicts of term,
     # field, paragraph, text and marks ([start, end] in text); () in rows written before them
     snippets: tuple[dict, ...] = ()
+    seen: str | None = None  # when the story was first seen (ISO): its time when it has no `published`
+    tz: str = ""  # the destination's time zone (IANA name) its times are shown in; "": UTC
+    outlets: Mapping[str, str] = field(default_factory=dict)  # feed name → the outlet's name people read
 
 
 def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
                   watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
-                  extra: dict | None = None, related: str | None = None, body: str = "") -> dict:
+                  extra: dict | None = None, related: str | None = None, body: str = "",
+                  seen: str | None = None) -> dict:
     """The JSON kept in an outbox row: everything a channel needs, frozen at match time.
 
     This is where the two sides meet: `monitor` writes it, `alerts` reads it back as an
@@ -117,6 +121,7 @@ def alert_payload(*, title: str, url: str, summary: str, source: str, published:
     """
     return {
         "title": title, "url": url, "summary": summary, "source": source, "published": published,
+        **({"seen": seen} if seen else {}),  # when first seen: the story's time when it has no date
         "watchlist_title": watchlist_title,
         "matches": [asdict(m) for m in matches], "sources": list(sources), "extra": extra or {},
         **({"related": related} if related else {}),  # the watchlist's `related:` mode

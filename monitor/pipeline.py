@@ -4,6 +4,11 @@
 oldest first,
 
 1. known?     the feed's GUID was stored before → skip (a re-poll is not news);
+   old?       a story published before `alert_after` (the caller's cut-off: the poller
+              passes `poll.max_age` ago, or the whole backlog on a feed's first poll;
+              a story with no date counts as published now, when first seen) is
+              clustered and stored like any other, but fires nothing: no outbox row,
+              no spread, no "also reported by" edit. Old news never floods a desk;
 2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a
               near-duplicate from another outlet within the window), then
               `EventGrouper.add` its event (a copy inherits its cluster's event; a new
@@ -101,6 +106,7 @@ class IngestResult:
     duplicates: int = 0  # joined an existing cluster
     alerts: int = 0
     matches: int = 0
+    old: int = 0  # stored, not alerted: published before the cut-off (see the module docstring)
     new_times: list[float] = field(default_factory=list)
     held: int = 0  # stored, waiting for their article's page before matching
     to_read: list[tuple[int, str]] = field(default_factory=list)  # (story id, page URL) to read
@@ -124,6 +130,7 @@ class _Plan:
     matches: int
     fired: dict[str, list[Match]]
     body_state: str = BodyState.NONE
+    old: bool = False  # published before the cut-off: stored, never alerted (nor its page read)
 
 
 @dataclass(frozen=True)
@@ -168,16 +175,20 @@ class Pipeline:
         self._last_id = max(self._last_id, self.store.next_story_id() - 1) + 1
         return self._last_id
 
-    def ingest(self, feed: str, stories: Sequence[Story], *, fulltext: str = "never") -> IngestResult:
+    def ingest(self, feed: str, stories: Sequence[Story], *, fulltext: str = "never",
+               alert_after: float | None = None) -> IngestResult:
+        """Store the feed's new stories and queue their alerts; a story published before
+        `alert_after` (Unix seconds) is stored and alerts nothing (None: every story may alert)."""
         result = IngestResult(seen=len(stories))
         if stories:
-            self._ingest(feed, stories, result, fulltext)
+            self._ingest(feed, stories, result, fulltext, alert_after)
         if self.on_ingest:
             self.on_ingest(result)
         return result
 
     async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
-                              run: Callable[..., Awaitable[Any]], *, fulltext: str = "never") -> IngestResult:
+                              run: Callable[..., Awaitable[Any]], *, fulltext: str = "never",
+                              alert_after: float | None = None) -> IngestResult:
         """`ingest`, its store calls awaited through `run` (see the module docstring)."""
         result = IngestResult(seen=len(stories))
         if stories:
@@ -191,7 +202,8 @@ class Pipeline:
                     try:
                         ids, others = await run(self._begin, len(fresh))
                         self._catch_up(others)
-                        placed = [self._dedup(story, story_id) for story, story_id in zip(fresh, ids, strict=True)]
+                        placed = [self._dedup(story, story_id, alert_after)
+                                  for story, story_id in zip(fresh, ids, strict=True)]
                         texts = await run(self.store.cluster_texts, self._copied_clusters(placed, fulltext))
                         plans = self._plans(placed, matcher, fulltext, texts)
                         writing = True  # from here the write call gives the lock back
@@ -252,7 +264,8 @@ class Pipeline:
         finally:
             self.store.release_ingest_lock()
 
-    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never") -> None:
+    def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never",
+                alert_after: float | None = None) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
@@ -262,7 +275,7 @@ class Pipeline:
         ids, others = self._begin(len(fresh))
         try:
             self._catch_up(others)
-            placed = [self._dedup(story, story_id) for story, story_id in zip(fresh, ids, strict=True)]
+            placed = [self._dedup(story, story_id, alert_after) for story, story_id in zip(fresh, ids, strict=True)]
             texts = self.store.cluster_texts(self._copied_clusters(placed, fulltext))
             plans = self._plans(placed, matcher, fulltext, texts)
         except BaseException:
@@ -283,16 +296,19 @@ class Pipeline:
             out.append(story)
         return out
 
-    def _dedup(self, story: Story, story_id: int) -> _Plan:
-        """Step 2, no store call: the story's cluster and event (matched later, `_plans`)."""
+    def _dedup(self, story: Story, story_id: int, alert_after: float | None = None) -> _Plan:
+        """Step 2, no store call: the story's cluster and event (matched later, `_plans`),
+        and whether it is old news (published before `alert_after`: stored, never alerted)."""
         now = self.clock()
+        published = story.published.timestamp() if story.published else now  # undated: first seen now
+        old = alert_after is not None and published < alert_after
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      published=story.published or _dt(now))
         cluster = int(verdict.cluster)
         link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
                                source=story.feed, published=story.published or _dt(now))
         event = int(link.event)  # EventGrouper logs every link with its score and terms
-        return _Plan(story, story_id, now, cluster, event, verdict.kind, 0, {})
+        return _Plan(story, story_id, now, cluster, event, verdict.kind, 0, {}, old=old)
 
     @staticmethod
     def _copied_clusters(placed: Sequence[_Plan], fulltext: str) -> list[int]:
@@ -314,7 +330,7 @@ class Pipeline:
                 texts.setdefault(p.cluster, (state, body))
             fired: dict[str, list[Match]] = {}
             matches: list[Match] = []
-            if state not in BodyState.HELD:
+            if state not in BodyState.HELD and not p.old:
                 matches = _match(matcher, story)
                 for m in matches:
                     fired.setdefault(m.watchlist, []).append(m)
@@ -327,6 +343,8 @@ class Pipeline:
         story = p.story
         if story.body:
             return BodyState.FEED, story.body
+        if p.old:  # never alerted: its page is not worth a fetch
+            return BodyState.NONE, ""
         if not wants_article(story, fulltext):
             return (BodyState.FEED if fulltext in ("auto", "always") and story.url else BodyState.NONE), ""
         if p.kind != "new":
@@ -356,8 +374,9 @@ class Pipeline:
             self.seen_id = max(self.seen_id, story_id)
             if not held:
                 result.alerts += self._route(conn, story, story_id, cluster, event, plan.kind, plan.fired,
-                                             watchlists, now, first=True)
+                                             watchlists, now, first=True, old=plan.old, seen=now)
         result.new += 1
+        result.old += plan.old
         result.matches += plan.matches
         if plan.kind != "new":
             result.duplicates += 1
@@ -368,9 +387,14 @@ class Pipeline:
         result.new_times.append(story.published.timestamp() if story.published else now)
 
     def _route(self, conn, story: Story, story_id: int, cluster: int, event: int, kind: str,
-               fired: dict[str, list[Match]], watchlists: dict, now: float, *, first: bool) -> int:
+               fired: dict[str, list[Match]], watchlists: dict, now: float, *, first: bool, old: bool = False,
+               seen: float | None = None) -> int:
         """Steps 4-6 inside the caller's transaction; the alerts queued. `first`: the story
-        was never routed before (later, only watchlists the body adds can queue anything)."""
+        was never routed before (later, only watchlists the body adds can queue anything);
+        `old`: old news, stored as seen, which never alerts, spreads or edits an alert;
+        `seen`: when the story was stored (its time in an alert when it has no date)."""
+        if old:
+            return 0
         alerts = 0
         self.store.add_cluster_watchlists(conn, cluster, fired)
         sources = _distinct(self.store.cluster_feeds(conn, cluster))
@@ -378,7 +402,7 @@ class Pipeline:
             wl = watchlists.get(name)
             if wl is None or wl.when == "spread":
                 continue
-            payload = _payload(story, wl, wl_matches, sources)
+            payload = _payload(story, wl, wl_matches, sources, seen=seen)
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
                                       watchlist=name, cluster=cluster, story_id=story_id,
@@ -472,7 +496,7 @@ class Pipeline:
                                   step.body[:MAX_BODY])
                 result.alerts += self._route(conn, story, row["id"], int(row["cluster"]), int(row["event"]),
                                              row["dedup_kind"], step.fired, watchlists, now,
-                                             first=step.first_routing)
+                                             first=step.first_routing, seen=row["fetched"])
             result.matches += step.matches
 
     def destinations(self, wl) -> list[tuple[str, str]]:
@@ -507,7 +531,7 @@ class Pipeline:
                          summary=first["summary"], published=_dt(first["published"]) if first["published"] else None,
                          body=first.get("body") or "")
             rematch = [m for m in _match(self.registry.matcher, lead) if m.watchlist == name]
-            payload = _payload(lead, wl, rematch or fired.get(name, []), sources)
+            payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.get("fetched"))
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
                                       watchlist=name, cluster=event, story_id=first["id"],
@@ -516,12 +540,12 @@ class Pipeline:
         return added
 
 
-def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str]) -> dict:
+def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str], *, seen: float | None) -> dict:
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
         watchlist_title=wl.title or wl.name, matches=matches, sources=sources, related=wl.related,
-        body=story.body)
+        body=story.body, seen=_dt(seen).isoformat() if seen else None)
 
 
 def _match(matcher, story: Story) -> list[Match]:

@@ -12,6 +12,14 @@ leases of polls cut short (`release_feeds`). `Poller.poll_feed` reads top to bot
     `parse_deadline`) → pipeline → pages to read handed on (`on_articles`, never waited
     for) → store fetch state, health and the next due time
 
+Old news never floods a desk (`NewsAge`): every poll hands the pipeline a cut-off, and a
+story published before it is stored as seen and alerts nothing. The cut-off is
+`max_age` before the poll (default two days); on a feed's first successful poll
+(`last_success` still empty) its whole backlog is old, unless `backfill` is set, when
+items published within `backfill` before that poll may alert. A story with no date counts
+as published when first seen, the poll itself. How many stories were stored as old is
+logged per poll (`old=`).
+
 Failures never escape a feed: they are recorded on the feed's row (failures, last_error),
 the next poll backs off exponentially with full jitter (or as `Retry-After` says), a 410
 disables the feed, and a permanent redirect replaces its URL. A parse that outlasts
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,6 +63,19 @@ class HealthSettings:
     min_silence: float = 24 * 3600.0  # ... and never sooner than this
 
 
+@dataclass(frozen=True)
+class NewsAge:
+    backfill: float = 0.0  # a feed's first poll alerts items published this long before it (0: none)
+    max_age: float = 2 * 86400.0  # older items are stored, never alerted
+
+    def alert_after(self, now: float, *, first_poll: bool) -> float:
+        """The cut-off of a poll at `now`: stories published before it alert nothing."""
+        cutoff = now - self.max_age
+        if first_poll:
+            cutoff = max(cutoff, now - self.backfill) if self.backfill > 0 else math.inf
+        return cutoff
+
+
 HealthHook = Callable[[str, bool, str], None]  # (feed name, healthy, reason)
 PollHook = Callable[[str, str, float], None]  # (feed name, outcome, seconds)
 ArticleHook = Callable[[str, str, list], None]  # (feed name, feed URL, [(story id, page URL)])
@@ -69,7 +91,8 @@ class Poller:
                  max_in_flight: int = 200, allow_private: bool = False,
                  parse_deadline: float = 60.0, parser: ParsePool | None = None,
                  db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0,
-                 on_articles: ArticleHook | None = None, fulltext: str = "auto") -> None:
+                 on_articles: ArticleHook | None = None, fulltext: str = "auto",
+                 news_age: NewsAge = NewsAge()) -> None:
         self.store = store
         self.db = db
         self.fetcher = fetcher
@@ -86,6 +109,7 @@ class Poller:
         self.parse_deadline = parse_deadline
         self.lease = lease  # PostgreSQL: how long a feed claimed for a poll stays this node's
         self.parser = parser or ParsePool()
+        self.news_age = news_age
         self.in_flight: dict[str, asyncio.Task] = {}
         self._slot_free = asyncio.Event()  # a poll ended: room for the next one
         self.last_progress = clock()
@@ -194,10 +218,12 @@ class Poller:
                     log.warning("feed items left out feed=%s url=%s count=%d error=%s", name,
                                 result.url, len(parsed.bad_items), parsed.bad_items[-1])
                 ttl = parsed.ttl_seconds
-                if parsed.title and not feed.get("title"):
+                if parsed.title and parsed.title != feed.get("title"):  # the outlet's name follows its feed
                     changes["title"] = parsed.title
+                alert_after = self.news_age.alert_after(started, first_poll=not feed.get("last_success"))
                 fulltext = (feed.get("fulltext") or self.fulltext) if self.on_articles else "never"
-                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext)
+                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext,
+                                                             alert_after=alert_after)
                 if ingest.to_read and self.on_articles:
                     self.on_articles(name, result.url or url, ingest.to_read)
                 if ingest.new:
@@ -211,8 +237,8 @@ class Poller:
                 if ingest.alerts and self.on_new_alerts:
                     self.on_new_alerts()
                 outcome = "new" if ingest.new else "unchanged"
-                log.info("feed polled feed=%s items=%d new=%d duplicates=%d alerts=%d",
-                         name, ingest.seen, ingest.new, ingest.duplicates, ingest.alerts)
+                log.info("feed polled feed=%s items=%d new=%d duplicates=%d old=%d alerts=%d",
+                         name, ingest.seen, ingest.new, ingest.duplicates, ingest.old, ingest.alerts)
             else:
                 outcome = result.status
             changes["next_poll"] = next_poll_after_success(
@@ -254,7 +280,9 @@ class Poller:
     async def _failed(self, feed: dict, settings: ScheduleSettings, exc: FetchError, started: float) -> None:
         name = feed["name"]
         failures = (feed["failures"] or 0) + 1
-        changes: dict = {"last_poll": started, "failures": failures, "last_error": str(exc)[:500],
+        # the cause in words: the row already names the feed and its URL
+        cause = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        changes: dict = {"last_poll": started, "failures": failures, "last_error": cause[:500],
                          "last_error_at": self.clock(), "leased_until": None, "leased_by": None}
         if exc.kind == "gone":
             changes["enabled"] = 0

@@ -26,12 +26,15 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   and `per_host` at least 1, `timeout`, `deadline` and `extract_deadline` at least a
   second, `max_bytes` at least 1 KiB, `interval` (between two fetches to one host) from
   0 to 1 h, `wait` (how long a story waits for its page) from 0 to 1 h.
+- `backfill` is from 0 (a new feed's backlog alerts nothing) and `max_age` at least a
+  minute: old news is stored, never alerted (see `monitor.poller`).
 - Cross-checks: `poll.min_interval` ≤ `poll.max_interval`; `delivery.backoff` ≤
   `delivery.backoff_max`. As before, the default interval pulls `min_interval` down and
   `max_interval` up to itself, so a short `interval` stands.
 - `node.name` is at most 64 visible characters without spaces (default: host:pid).
 - `metrics.listen` is `HOST:PORT` (or a port alone, on 127.0.0.1), PORT 1-65535, HOST a
   loopback address unless `metrics.allow_remote: true`.
+- `web.tz` is an IANA zone name (Asia/Riyadh): the web view's times and days are in it.
 - `web.listen` is read the same way (the web view is off without it). `web.auth` is
   `token:SECRET` (SECRET at least 16 characters) or a password hash
   `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH` (salt and hash in
@@ -48,6 +51,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import (
     FULLTEXT_MODES,
@@ -118,6 +122,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
         Option("lease", "duration", 300.0, 1.0, DAY),
         Option("parse_workers", "int", 0, 0, 64),
+        Option("backfill", "duration", 0.0, 0.0, 100 * 365 * DAY),
+        Option("max_age", "duration", 2 * DAY, MINUTE, 100 * 365 * DAY),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -180,6 +186,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
     "web": (
         Option("listen", "listen", None),
         Option("auth", "auth", None),
+        Option("tz", "zone", None),
     ),
     "fulltext": (
         Option("mode", "choice", _FULLTEXT_DEFAULTS.mode, choices=FULLTEXT_MODES),
@@ -236,6 +243,8 @@ class PollOptions:
     max_bytes: int
     lease: float  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
     parse_workers: int  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
+    backfill: float  # a feed's first poll alerts items published this long before it (0: none)
+    max_age: float  # an item published longer ago than this is stored, never alerted
 
 
 @dataclass(frozen=True)
@@ -278,6 +287,7 @@ class NodeOptions:
 class WebOptions:
     listen: str | None  # "HOST:PORT", or None: no web view
     auth: WebAuth | None
+    tz: str | None = None  # the zone the pages show times in (IANA name); None: UTC
 
 
 @dataclass(frozen=True)
@@ -429,6 +439,8 @@ def _value(section: Section, name: str, option: Option) -> Any:
         if raw not in option.choices:
             raise section.error(f"{what}: expected one of {', '.join(option.choices)}, got {shown(raw)}", option.key)
         return raw
+    if option.kind == "zone":
+        return _zone(raw, section, what, option.key)
     if option.kind == "auth":
         if raw is None or raw == "":
             return None
@@ -472,6 +484,19 @@ def _name(raw: Any, section: Section, what: str, key: str) -> str | None:
             or any(c.isspace() for c in raw)):
         raise section.error(f"{what}: expected a name of at most {NAME_MAX} visible characters without "
                             f"spaces, like desk-1, got {shown(raw)}", key)
+    return raw
+
+
+def _zone(raw: Any, section: Section, what: str, key: str) -> str | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        if not isinstance(raw, str) or len(raw) > 64:
+            raise ValueError(raw)
+        ZoneInfo(raw)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise section.error(f"{what}: unknown time zone {shown(raw)} (use an IANA name like Asia/Riyadh)",
+                            key) from None
     return raw
 
 

@@ -58,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from monitor.config import load_config
     from monitor.settings import settings_problems
-    from monitor.watchlists import check_watchlists
+    from monitor.watchlists import check_watchlists, watchlist_warnings
 
     problems: list[ConfigError] = []
     path = _config_path(args)
@@ -84,6 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(wl_problems)
         if not wl_problems and config is not None:
             problems.extend(_check_notify(watchlists_path, channels, warnings))
+        warnings.extend(watchlist_warnings(watchlists_path))
     for p in problems:
         print(str(p))
     for w in warnings:
@@ -347,7 +348,7 @@ def _story_lines(hit, marks: _Marks, note: str = "", matches=None) -> list[str]:
     from monitor.display import display_url, one_line
 
     matches = hit.matches if matches is None else matches
-    head = f"{_local_time(hit.fetched)}  {one_line(hit.feed, 60)}"
+    head = f"{_local_time(hit.published or hit.fetched)}  {one_line(hit.feed, 60)}"  # its own time, as alerts show it
     if hit.outlets:
         head += f"  (also: {', '.join(one_line(o, 60) for o in hit.outlets)})"
     if note:
@@ -404,23 +405,29 @@ def format_try(report, marks: _Marks) -> str:
 
 def format_search(result, marks: _Marks) -> str:
     """`raqib search` for people: the stories newest first, matched words marked."""
-    out: list[str] = []
+    out: list[str] = [f"read as: {result.reading}", ""] if result.reading else []
     for hit in result.hits:
         out += _story_lines(hit, marks)
         out.append("")
     n = len(result.hits)
+
     summary = f"{n} stor{'y' if n == 1 else 'ies'}"
     if not result.complete:
         summary += " (the newest; more match: narrow with --days or --source, or raise --limit)" \
             if result.narrowed or n else " (only the newest stories were read)"
     out.append(summary)
+    phrases = [t.text for t in result.terms if len(t.text.split()) > 1 and not t.exact]
+    if not n and phrases:  # the commonest surprise: several words are one phrase
+        out.append(f"no story has «{phrases[0]}» as a phrase; for all of these words anywhere in a story, "
+                   f"write: {' + '.join(phrases[0].split())}")
     return "\n".join(out)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(seconds=args.seconds, watchlists=args.watchlists, keep=args.keep)
+    return run_demo(seconds=args.seconds, watchlists=args.watchlists, keep=args.keep, serve=args.serve,
+                    port=args.port)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -461,15 +468,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+FEED_CHANGES = ("remove", "disable", "enable")
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
     from monitor.config import load_config
     from monitor.store import Store
 
     config = load_config(_config_path(args))
-    store = Store(config.database, readonly=args.feeds_command != "import")
+    store = Store(config.database, readonly=args.feeds_command not in ("import", *FEED_CHANGES))
     try:
         if args.feeds_command == "import":
             return _feeds_import(store, args, allow_private=args.allow_private or config.allow_private_feeds)
+        if args.feeds_command in FEED_CHANGES:
+            return _feeds_change(store, config, args)
         if args.feeds_command == "export":
             from monitor.opml import export_opml
 
@@ -486,14 +498,20 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         store.close()
 
 
+REPORTED = 100  # lines printed per kind of note on an import; then how many more
+
+
 def _feeds_import(store, args, *, allow_private: bool = False) -> int:
-    """Every outline is checked before anything is added; then the good ones are added in
-    one transaction. A malformed URL anywhere adds nothing (each is reported with its
-    line); a feed refused by the address rule is skipped, with its line."""
+    """Every outline is checked, each refusal named with its line, and the good ones are
+    added in one transaction: an outline whose URL cannot be a feed, or that points at a
+    private address, is left out; a feed already present (the same URL in canonical form)
+    is reported, not added twice; a host that does not resolve now is added and reported
+    (the address is checked again at every fetch). `--strict`: one bad outline adds
+    nothing. Exit 1 when an outline was refused, 0 otherwise."""
     from urllib.parse import urlsplit
 
     from monitor.opml import read_opml
-    from monitor.urls import check_feed_url
+    from monitor.urls import canonical_url, check_feed_url
 
     path = Path(args.file)
     try:
@@ -501,24 +519,79 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
     feeds, problems = read_opml(data, str(path))
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        raise ConfigError(f"{len(problems)} outline(s) with a bad feed URL; nothing imported", file=str(path))
+    notes: dict[str, list[str]] = {"refused": [str(p) for p in problems], "skipped": [], "present": [],
+                                   "unresolved": []}
+    if problems and args.strict:
+        _print_notes(notes)
+        raise ConfigError(f"{len(problems)} outline(s) with a bad feed URL; nothing imported (--strict)",
+                          file=str(path))
     verdicts: dict[tuple[str, str, int | None], str | None] = {}  # one look-up per host
+    known = store.feed_urls()
+    names = {f["name"] for f in store.feeds()}
     accepted: list[tuple[str, str]] = []
     for feed in feeds:
+        where = f"{path}:{feed.line}: {feed.name} <{feed.url}>"
+        canon = canonical_url(feed.url)
+        if canon in known:
+            notes["present"].append(f"{where}: already present as {known[canon]}, not added again")
+            continue
+        if feed.name in names:
+            notes["present"].append(f"{where}: the name {feed.name} is taken by another feed, not added")
+            continue
         parts = urlsplit(feed.url)
         key = (parts.scheme, parts.hostname or "", parts.port)
         if key not in verdicts:
             verdicts[key] = check_feed_url(feed.url, allow_private=allow_private)
         verdict = verdicts[key]
-        if verdict:
-            print(f"{path}:{feed.line}: skipped {feed.name} <{feed.url}>: {verdict}", file=sys.stderr)
+        if verdict == "the host name does not resolve":
+            notes["unresolved"].append(f"{where}: imported, but the host name does not resolve now "
+                                       "(checked again at every fetch)")
+        elif verdict:
+            notes["skipped"].append(f"{path}:{feed.line}: skipped {feed.name} <{feed.url}>: {verdict}")
             continue
+        known[canon] = feed.name
+        names.add(feed.name)
         accepted.append((feed.name, feed.url))
     added = store.add_feeds(accepted, source="opml")
-    print(f"imported {len(added)} feeds, skipped {len(feeds) - len(added)}")
+    _print_notes(notes)
+    print(f"imported {len(added)} feeds, skipped {len(feeds) + len(problems) - len(added)}"
+          + (f" ({len(problems)} bad outline(s) named above)" if problems else ""))
+    return 1 if problems else 0
+
+
+def _print_notes(notes: dict[str, list[str]]) -> None:
+    for lines in notes.values():
+        for line in lines[:REPORTED]:
+            print(line, file=sys.stderr)
+        if len(lines) > REPORTED:
+            print(f"... and {len(lines) - REPORTED} more like it", file=sys.stderr)
+
+
+def _feeds_change(store, config, args) -> int:
+    """`raqib feeds remove|disable|enable NAME`: feeds added at run time (OPML, the bot);
+    a feed of the config file is refused, naming its line there."""
+    name = args.name
+    configured = {f.name: f for f in config.feeds}
+    if name in configured:
+        hint = ("delete its entry there" if args.feeds_command == "remove"
+                else f"set enabled: {'true' if args.feeds_command == 'enable' else 'false'} there")
+        raise ConfigError(f"feed {name} is defined in the config file, not by an import: "
+                          f"{args.feeds_command} it there", file=str(config.path), line=configured[name].line,
+                          hint=f"{hint}, then `systemctl reload raqib` (or SIGHUP)")
+    if store.feed(name) is None:
+        known = sorted(f["name"] for f in store.feeds())
+        close = [k for k in known if name.lower() in k.lower() or k.lower() in name.lower()][:5]
+        raise ConfigError(f"no feed named {name}" + (f" (did you mean: {', '.join(close)}?)" if close else ""),
+                          hint="`raqib feeds` lists them")
+    if args.feeds_command == "remove":
+        store.remove_feed(name)
+        print(f"feed {name} removed; its stories stay until retention prunes them")
+    elif args.feeds_command == "disable":
+        store.set_feed_enabled(name, False, reason="disabled by raqib feeds disable")
+        print(f"feed {name} disabled; the daemon stops polling it at its next round")
+    else:
+        store.set_feed_enabled(name, True)
+        print(f"feed {name} enabled; the daemon polls it at its next round")
     return 0
 
 
@@ -552,6 +625,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
+    if Path(args.file).exists() and not args.force:
+        raise StoreError(f"{args.file} exists; nothing was written",
+                         hint="pass --force to overwrite it, or name another file")
     if is_postgres(config.database):
         return _pg_dump(str(config.database), args.file)
     if not Path(config.database).exists():
@@ -680,7 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object instead of text")
     p.set_defaults(func=cmd_try)
     p = sub.add_parser("search", help="stored stories matching a word, phrase or \"exact\" term")
-    p.add_argument("query", help='a term as in a watchlist: word, phrase, "exact", ~variants; A | B for either')
+    p.add_argument("query", help='a term as in a watchlist: word, phrase, "exact", ~variants; '
+                                 'A + B for both, A -C for A without C, A | B for either')
     p.add_argument("--days", type=float, default=None, help="only stories of the last N days")
     p.add_argument("--source", default=None, help="only stories of this feed")
     p.add_argument("--limit", type=int, default=100, help="at most N stories (default 100, at most 1000)")
@@ -690,6 +767,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--watchlists", help="watchlists to use (default: ./watchlists or the bundled ones)")
     p.add_argument("--keep", action="store_true", help="keep the demo's temporary folder")
+    p.add_argument("--serve", action="store_true",
+                   help="keep the feeds, the daemon and the web view running until Ctrl-C; prints the address")
+    p.add_argument("--port", type=int, default=0, help="the web view's port with --serve (default: a free one)")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("status", help="feeds, stories, alerts and the outbox at a glance")
     p.set_defaults(func=cmd_status)
@@ -699,7 +779,11 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("file")
     fi.add_argument("--allow-private", action="store_true",
                     help="accept feeds on loopback or private addresses")
+    fi.add_argument("--strict", action="store_true", help="one bad outline imports nothing")
     fsub.add_parser("export", help="print all feeds as OPML")
+    for change, what in (("remove", "forget"), ("disable", "stop polling"), ("enable", "poll again")):
+        fc = fsub.add_parser(change, help=f"{what} a feed added by an import or the bot (not one of the config)")
+        fc.add_argument("name")
     p.set_defaults(func=cmd_feeds)
     p = sub.add_parser("outbox", help="list undelivered alerts; retry dead ones")
     osub = p.add_subparsers(dest="outbox_command", parser_class=_parser_with(common))
@@ -712,6 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_web_password)
     p = sub.add_parser("backup", help="online backup of the database (pg_dump on PostgreSQL)")
     p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="overwrite FILE when it exists")
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("migrate-db", help="move all state to another database (SQLite to PostgreSQL)")
     p.add_argument("--from", dest="source", required=True, help="the database now in use (a SQLite file)")

@@ -70,7 +70,7 @@ from monitor.fetch import Fetcher
 from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
-from monitor.poller import HealthSettings, Poller
+from monitor.poller import HealthSettings, NewsAge, Poller
 from monitor.reading import ArticleQueue
 from monitor.schedule import ScheduleSettings
 from monitor.settings import LOOPBACK, read_settings
@@ -141,10 +141,6 @@ class Daemon:
         self.db = StoreThread()  # where the loop's store calls run
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
-                            if shared_database(config.database) else LocalLocks())
-        self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
-                                on_loss=self._role_lost)
         self._channels_started = False
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
@@ -164,6 +160,12 @@ class Daemon:
             if ch.name == "console" and console_stream is not None:
                 ch.stream = console_stream  # type: ignore[attr-defined]
             ch.attach(self)
+        # the roles that exist in this configuration: the bot's only with a channel taking updates
+        roles = [r for r in ROLES if r != BOT or any(ch.takes_updates for ch in self.channels.values())]
+        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
+                            if shared_database(config.database) else LocalLocks())
+        self.roles = RoleKeeper(locks, roles=roles, retry=settings.node.role_retry, on_gain=self._role_gained,
+                                on_loss=self._role_lost)
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
@@ -189,7 +191,8 @@ class Daemon:
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
             parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
-            parser=self.parse_pool, on_articles=self.articles.submit, fulltext=settings.fulltext.mode)
+            parser=self.parse_pool, on_articles=self.articles.submit, fulltext=settings.fulltext.mode,
+            news_age=NewsAge(backfill=poll.backfill, max_age=poll.max_age))
         self.poller.on_new_alerts = self.wake_delivery
         delivery = settings.delivery
         self.deliverer = Deliverer(
@@ -279,7 +282,7 @@ class Daemon:
         return {
             "node": self.node,
             "roles": sorted(self.roles.held),
-            "all_roles": list(ROLES),
+            "all_roles": list(self.roles.roles),
             "nodes": self.nodes(now),
             "feeds_in_flight": len(self.poller.in_flight),
             "alerts_in_flight": self.deliverer.in_flight,
@@ -622,7 +625,8 @@ class Daemon:
         if not web.listen:
             return None
         host = web.listen.rpartition(":")[0].strip("[]")
-        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock),
+        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock,
+                            tz=web.tz or ""),
                        auth=web.auth, loopback_only=host in LOOPBACK)
         server = WebServer(view, web.listen)
         try:

@@ -3,7 +3,9 @@
 The bundled feeds (raqib/demo_data/feeds) are five outlets' real items from 10–16 April
 2018, plus the agency story about Putin, Kursk and Durov as an item of the Sky News
 Arabia feed. A small HTTP server (with Last-Modified, so the second poll is a 304)
-serves them from a temporary folder; the daemon runs for `--seconds` with a temporary
+serves them from a temporary folder. The items are old news, which a real desk never
+hears about (`poll.backfill`, `poll.max_age`): the demo's config sets both far back so
+they alert. The daemon runs for `--seconds` with a temporary
 SQLite database and the console channel, prints each alert as it is raised, and a
 summary at the end.
 
@@ -14,6 +16,9 @@ server (the feed's own origin, which the article reader may read although it is
 Putin/Kursk/Durov item carries only its first paragraph in the feed; its page has the
 whole story (raqib/demo_data/articles), so كورسك and دوروف are in the body alone, and
 its read-also box names زيلينسكي, which must not alert.
+With `--serve` the feeds, the daemon and its web view keep running
+until Ctrl-C (SIGINT or SIGTERM), and the web view's address is printed first, so the
+desk can be clicked through.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import asyncio
 import html
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -140,7 +146,14 @@ def article_page(title: str, paragraphs: list[str], *, sample: bool = False) -> 
             "<footer><p>جميع الحقوق محفوظة</p></footer></body></html>")
 
 
-def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
+def free_port() -> int:
+    """A port nobody listens on now, on 127.0.0.1 (for the web view of `--serve`)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(folder: Path, base_url: str, watchlists: Path, *, web_port: int | None = None) -> Path:
     lines = [
         "# written by raqib demo",
         f"database: {folder / 'raqib.db'}",
@@ -148,6 +161,8 @@ def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
         "poll:",
         "  interval: 3s",
         "  min_interval: 1s",
+        "  backfill: 36500d   # the bundled items are from 2018: a real desk keeps the defaults",
+        "  max_age: 36500d",
         "fulltext:",  # one local host serves every page: no pacing, and a short wait for a demo of seconds
         "  per_host: 8",
         "  interval: 0s",
@@ -157,12 +172,15 @@ def write_config(folder: Path, base_url: str, watchlists: Path) -> Path:
     for name, file in OUTLETS.items():
         lines.append(f"  - {{name: {name}, url: \"{base_url}/{file}\"}}")
     lines += ["channels:", "  console: {}"]
+    if web_port is not None:
+        lines += ["web:", f"  listen: 127.0.0.1:{web_port}"]
     path = folder / "raqib.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool = False) -> int:
+def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool = False, serve: bool = False,
+             port: int = 0) -> int:
     folder = Path(tempfile.mkdtemp(prefix="raqib-demo-"))
     try:
         feeds = folder / "feeds"
@@ -170,11 +188,15 @@ def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool 
         wl = Path(watchlists).resolve() if watchlists else default_watchlists()
         with FeedServer(feeds) as server:
             pages = publish_articles(feeds, server.base_url)
-            config_path = write_config(folder, server.base_url, wl)
+            web_port = (port or free_port()) if serve else None
+            config_path = write_config(folder, server.base_url, wl, web_port=web_port)
+            how_long = "until Ctrl-C" if serve else f"{seconds:g} s"
             print(f"raqib demo: serving {len(OUTLETS)} Arabic feeds and {pages} article pages at {server.base_url}, "
-                  f"watchlists from {wl}, running {seconds:g} s", flush=True)
+                  f"watchlists from {wl}, running {how_long}", flush=True)
+            if serve:
+                print(f"raqib demo: the web view is at http://127.0.0.1:{web_port}/ (Ctrl-C to stop)", flush=True)
             daemon = Daemon(load_config(config_path), console_stream=sys.stdout)
-            asyncio.run(daemon.run(seconds=seconds))
+            asyncio.run(daemon.run(seconds=None if serve else seconds))
         summarise(folder / "raqib.db")
         if keep:
             print(f"demo files kept in {folder}")

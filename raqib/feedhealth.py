@@ -75,11 +75,20 @@ def feed_health(f: dict) -> FeedHealth:
         name=f["name"], status=status, mark=mark, state=state, disabled_reason=f["disabled_reason"] or "",
         bad_items=bad, last_success=f["last_success"], failures=f["failures"], items=f["items_seen"],
         every_minutes=f["avg_interval"] / 60 if f["avg_interval"] else None,
-        last_error=f["last_error"] or f.get("bad_item_error") or "",
+        last_error=cause(f["name"], f["last_error"] or f.get("bad_item_error") or ""),
         last_error_at=f.get("last_error_at") if f["last_error"] else None,
         pages=pages_in_words(f.get("pages"), bool(f.get("fulltext_flagged"))),
         pages_rate=(f.get("pages") or {}).get("rate"), pages_chars=(f.get("pages") or {}).get("median_chars"),
         pages_problem=(f.get("pages") or {}).get("problem") or "")
+
+
+def cause(name: str, error: str) -> str:
+    """A feed's last error as its cause in words: without the feed's name and URL, which
+    errors stored by earlier versions repeated before it ("feed NAME <URL>: ...")."""
+    prefix = f"feed {name} <"
+    if error.startswith(prefix) and ">: " in error:
+        return error.split(">: ", 1)[1]
+    return error
 
 
 def ago(ts: float, now: float) -> str:

@@ -7,7 +7,10 @@ system's headless Chromium (Playwright driving /usr/bin/chromium; nothing downlo
     .venv/bin/python scripts/screenshots.py [--out docs] [--chromium /usr/bin/chromium]
 
 Writes docs/web-alerts.png, web-alerts-phone.png, web-story.png, web-watchlist.png,
-web-try.png, web-feeds.png, web-search.png and web-watchlists-en.png (in English).
+web-try.png, web-feeds.png, web-search.png and web-watchlists-en.png (in English), with
+the web view's times in Asia/Riyadh (`web.tz`), and alert-telegram-phone.png: one alert
+of that desk as the Telegram renderer writes it (its HTML and its buttons), drawn in a
+phone-sized chat bubble.
 """
 from __future__ import annotations
 
@@ -22,12 +25,38 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
+from alerts.render import alert_from_row, for_destination
+from alerts.telegram.render import render_alert
+from alerts.telegram.texts import LABELS
 from monitor.config import load_config
 from raqib.daemon import Daemon
 from raqib.demo import OUTLETS, FeedServer, bundled, write_config
 from raqib.web import Desk, WebServer, WebView
 
 HOUR = 3600.0
+TZ = "Asia/Riyadh"
+BUBBLE = """<!doctype html><html lang="ar" dir="rtl"><head><meta charset="utf-8"><style>
+body {{ margin: 0; background: #dfe7ee; font: 15px/1.45 system-ui, sans-serif; }}
+header {{ background: #517da2; color: #fff; padding: 14px 16px; font-weight: 600; }}
+.msg {{ background: #fff; margin: 14px 12px 4px; padding: 10px 12px; border-radius: 12px; white-space: pre-wrap;
+        box-shadow: 0 1px 1px rgba(0,0,0,.12); }}
+.msg a {{ color: #2a6db0; text-decoration: none; }}
+.buttons {{ display: flex; gap: 4px; margin: 0 12px; }}
+.buttons span {{ flex: 1; text-align: center; background: rgba(0,0,0,.25); color: #fff; padding: 9px 4px;
+                 border-radius: 8px; }}
+</style></head><body><header>رقيب · {chat}</header><div class="msg">{text}</div>
+<div class="buttons">{buttons}</div></body></html>"""
+
+
+def telegram_alert(daemon: Daemon) -> str:
+    """The desk's alert on the agency story about Putin, Kursk and Durov (else its first
+    alert), as Telegram would show it in a chat whose zone is Asia/Riyadh."""
+    rows = daemon.store._query("SELECT * FROM outbox WHERE kind='story' ORDER BY "
+                               "(payload LIKE '%دوروف%') DESC, id LIMIT 1")
+    alert = for_destination(alert_from_row(rows[0]), tz=TZ, titles=daemon.store.feed_titles())
+    labels = LABELS["ar"]
+    buttons = "".join(f"<span>{labels[k]}</span>" for k in ("mute_event", "not_relevant"))
+    return BUBBLE.format(chat="مكتب الأخبار", text=render_alert(alert), buttons=buttons)
 
 
 async def build(folder: Path, base_url: str) -> Daemon:
@@ -52,7 +81,8 @@ async def shoot(out: Path, chromium: str) -> None:
         shutil.copytree(bundled("feeds"), feeds)
         with FeedServer(feeds) as server:
             daemon = await build(folder, server.base_url)
-        view = WebView(Desk(database=daemon.config.database, watchlists=daemon.watchlists))
+        view = WebView(Desk(database=daemon.config.database, watchlists=daemon.watchlists, tz=TZ))
+        alert = telegram_alert(daemon)
         web = WebServer(view, "127.0.0.1:0")
         await web.start()
         base = f"http://127.0.0.1:{web.port}"
@@ -79,6 +109,9 @@ async def shoot(out: Path, chromium: str) -> None:
                 phone = await browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
                 await phone.goto(base + "/")
                 await phone.screenshot(path=str(out / "web-alerts-phone.png"))
+                bubble = await browser.new_page(viewport={"width": 390, "height": 640}, device_scale_factor=1)
+                await bubble.set_content(alert)  # a blank page: none of the web view's CSP
+                await bubble.screenshot(path=str(out / "alert-telegram-phone.png"))
                 await browser.close()
         finally:
             await web.stop()
@@ -97,7 +130,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     asyncio.run(shoot(out, args.chromium))
-    for png in sorted(out.glob("web-*.png")):
+    for png in sorted([*out.glob("web-*.png"), *out.glob("alert-*.png")]):
         print(f"{png} {png.stat().st_size // 1024} KiB")
     return 0
 

@@ -1,7 +1,9 @@
 """The real Daemon inside the test's own process, for tests that poll a feed at a time.
 
 `make_daemon` writes a config (the given feeds, the e2e watchlists or the given folder,
-the console channel into a StringIO, and any `extra` lines: more channels, indented), builds the Daemon and records it in `made`;
+the console channel into a StringIO, and any `extra` lines: more channels, indented), builds the Daemon and records it in `made`.
+The test feeds are old news: `poll` options default to alerting them as if fresh
+(`OLD_NEWS_ALERTS`; tests/test_first_day.py holds the rule itself), and more options join them;
 `poll` polls one feed, waits for the article pages it handed on (read, or failed: items
 whose links lead nowhere fail at once here) and delivers what it queued; `close_daemons` stops what was made.
 """
@@ -14,12 +16,17 @@ from pathlib import Path
 from monitor.config import load_config
 from raqib.daemon import Daemon
 
+OLD_NEWS_ALERTS = "backfill: 36500d, max_age: 36500d"  # a feed's backlog and 2018 items alert
 WATCHLISTS = Path(__file__).parent / "data" / "e2e" / "watchlists"  # russia-ukraine: بوتين, كورسك, دوروف ...
 
 
 def make_daemon(made: list[Daemon], tmp_path: Path, feeds: dict[str, str],
-                extra: str = "", watchlists: Path = WATCHLISTS) -> tuple[Daemon, io.StringIO, Path]:
-    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {watchlists}", "feeds:"]
+                extra: str = "", watchlists: Path = WATCHLISTS,
+                poll_options: str = OLD_NEWS_ALERTS) -> tuple[Daemon, io.StringIO, Path]:
+    lines = [f"database: {tmp_path / 'raqib.db'}", f"watchlists: {watchlists}"]
+    if poll_options:
+        lines.append(f"poll: {{{poll_options}}}")
+    lines.append("feeds:")
     lines += [f'  - {{name: {n}, url: "{u}"}}' for n, u in feeds.items()]
     lines += ["channels:", "  console: {}", extra]
     path = tmp_path / "raqib.yaml"

@@ -4,6 +4,7 @@ state checked in the fake server's records and the real SQLite store."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ import pytest
 import sql
 
 from alerts.outbox import Deliverer
+from alerts.policy import policy_from_settings
 from alerts.telegram import TelegramChannel
 from monitor.config import Section
 from monitor.models import Match, alert_payload
@@ -264,13 +266,22 @@ async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store)
 
 async def test_admin_commands(tg, store):
     store.add_feed("aljazeera", "https://aljazeera.example/rss")
+    store.update_feed("aljazeera", title="الجزيرة نت")
     async with bot(tg, store) as (_, services):
         [refused] = await say(tg, 42, "/reload")
         assert "للمشرفين" in refused and services.reloads == 0
         [done] = await say(tg, ADMIN, "/reload")
-        assert "✅" in done and services.reloads == 1
+        assert done == "✅ أعدت قراءة الإعدادات والقوائم (قائمتان)." and services.reloads == 1
         [feeds] = await say(tg, ADMIN, "/feeds")
-        assert "aljazeera" in feeds
+        assert "<code>aljazeera</code> الجزيرة نت" in feeds
+        [status] = await say(tg, 42, "/status")
+        assert status.endswith("\n\nهذه المحادثة: لا تتابع أي قائمة")
+        await say(tg, 42, "/subscribe russia")
+        [status] = await say(tg, 42, "/status")
+        assert status.endswith("\n\nهذه المحادثة: تتابع قائمة واحدة")
+        await say(tg, 42, "/subscribe gaza")
+        [status] = await say(tg, 42, "/status")
+        assert status.endswith("\n\nهذه المحادثة: تتابع قائمتين")
 
 
 async def test_commands_posted_in_channels_are_ignored(tg, store):
@@ -381,3 +392,80 @@ async def test_junk_from_chat_members_is_answered_briefly_or_ignored(tg, store):
     assert errors == []
     assert [k for k in ("../../x", "") if store.destination_settings("telegram", k)] == []
     assert store.subscriptions_of("telegram", "44") == ["gaza"]
+
+
+async def test_tz_sets_the_chats_zone_for_alerts_and_replies_and_subscribe_takes_the_title(tg, store):
+    async with bot(tg, store, tz="Europe/London") as (channel, _):
+        [now] = await say(tg, 42, "/tz")
+        assert now.startswith("🕰 أوقات هذه المحادثة بتوقيت Europe/London (الآن ")
+        [bad] = await say(tg, 42, "/tz Mars/Olympus")
+        assert bad == "منطقة زمنية غير معروفة: «Mars/Olympus». اكتبها هكذا: /tz Asia/Riyadh أو /tz UTC"
+        [ok] = await say(tg, 42, "/tz الرياض")
+        assert ok.startswith("🕰 صارت الأوقات هنا بتوقيت Asia/Riyadh (الآن ")
+        assert store.destination_settings("telegram", "42")["tz"] == "Asia/Riyadh"
+        # the title, with hamza and taa marbuta written loosely, finds the watchlist
+        [sub] = await say(tg, 42, "/subscribe روسيا واوكرانيا")
+        assert sub == "✓ تتابع الآن «روسيا وأوكرانيا»."
+        [sub] = await say(tg, 43, "/subscribe غزه")
+        assert sub == "✓ تتابع الآن «غزة»."
+        [unsub] = await say(tg, 43, "/unsubscribe غزة")
+        assert unsub == "أوقفت متابعة «غزة»."
+        payload = alert_payload(title="بوتين يصل", url="https://news.example/1", summary="", source="aljazeera",
+                                published="2024-09-05T14:30:00+00:00", watchlist_title="روسيا وأوكرانيا",
+                                matches=[Match("russia", "بوتين", "title", 0, 5)])
+        with store.transaction() as conn:
+            store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+                          cluster=1, story_id=1, payload=payload, now=time.time())
+        deliverer = Deliverer(store, {"telegram": channel},
+                              policy_for=lambda c, d: policy_from_settings(store.destination_settings(c, d)))
+        assert await deliverer.run_once() == 1
+    [alert] = [t for t in tg.texts(42) if "news.example" in t]
+    assert "aljazeera · 2024-09-05 17:30 Asia/Riyadh" in alert
+
+
+async def test_alert_buttons_mute_the_event_for_a_day_and_not_relevant_reaches_the_admins(tg, store):
+    async with bot(tg, store) as (channel, services):
+        services.lists[0] = Watchlist(name="russia", title="روسيا وأوكرانيا", terms=(Term("بوتين"),),
+                                      exclude=(Term("كرة القدم"),))
+
+        def enqueue(story_id: int, event: int, title: str) -> None:
+            payload = alert_payload(title=title, url=f"https://news.example/{story_id}", summary="", source="agency",
+                                    published=None, watchlist_title="روسيا وأوكرانيا",
+                                    matches=[Match("russia", "بوتين", "title", title.index("بوتين"),
+                                                   title.index("بوتين") + 5)])
+            with store.transaction() as conn:
+                store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+                              cluster=story_id, story_id=story_id, payload=payload, now=time.time(), event=event)
+
+        deliverer = Deliverer(store, {"telegram": channel})
+        enqueue(1, 1, "مباراة كرة الطائرة بين فريقي بوتين والأصدقاء تنتهي بالتعادل")
+        assert await deliverer.run_once() == 1
+        [alert] = tg.sent(42)
+        [row] = json.loads(alert.params["reply_markup"])["inline_keyboard"]
+        alert_id = sql.value(store, "SELECT id FROM outbox WHERE story_id=1")
+        assert row == [{"callback_data": f"mute:{alert_id}", "text": "🔕 كتم هذا الحدث"},
+                       {"callback_data": f"nr:{alert_id}", "text": "ليس ذا صلة"}]
+
+        tg.push_callback(43, f"nr:{alert_id}")  # another chat's button (a forwarded alert): nothing
+        await until(lambda: tg.calls_of("answerCallbackQuery"))
+        assert store.feedback_counts() == {}
+        tg.push_callback(42, f"nr:{alert_id}", message_id=alert.message_id)
+        [note] = await replies_to(tg, ADMIN, 1)
+        assert note == ("👎 محادثة 42 ترى أن هذا الخبر ليس ذا صلة بـ«روسيا وأوكرانيا» (<code>russia</code>):\n"
+                        "مباراة كرة الطائرة بين فريقي بوتين والأصدقاء تنتهي بالتعادل\n\n"
+                        "إن تكرر مثله فأضف إلى ملف القائمة:\n<code>exclude: [مباراة, الطائرة, فريقي]</code>")
+        assert store.feedback_counts() == {"russia": 1}
+        tg.push_callback(42, f"nr:{alert_id}", message_id=alert.message_id)  # twice counts once
+        await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 3)
+        assert store.feedback_counts() == {"russia": 1} and len(tg.texts(ADMIN)) == 1
+
+        tg.push_callback(42, f"mute:{alert_id}", message_id=alert.message_id)
+        await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 4)
+        answer = tg.calls_of("answerCallbackQuery")[-1].params["text"]
+        assert answer.startswith("🔕 لن يصلك شيء عن هذا الحدث حتى ")
+        enqueue(2, 1, "بوتين: الحدث نفسه من مصدر آخر")  # the muted event: not sent
+        enqueue(3, 3, "بوتين يصل إلى أنقرة")  # another event: sent
+        assert await deliverer.run_once() == 1
+        assert [m.text for m in tg.sent(42)][1:] and "أنقرة" in tg.sent(42)[-1].text
+        assert len(tg.sent(42)) == 2
+        assert sql.value(store, "SELECT state FROM outbox WHERE story_id=2") == "sent"

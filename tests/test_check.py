@@ -67,3 +67,24 @@ def test_a_channel_value_of_an_unexpected_kind_is_a_line_not_a_traceback(tmp_pat
     assert main(["check", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert f"{config}:4: channels.telegram" in out and "Traceback" not in out
+
+
+def test_a_term_written_like_a_logical_expression_is_warned_about_and_check_still_passes(tmp_path, capsys):
+    wl = tmp_path / "wl"
+    wl.mkdir()
+    (wl / "a.yaml").write_text("name: a\nterms:\n  - بوتين AND سوريا\n  - بوتين و سوريا\n  - غزة | رفح\n"
+                               "  - بافيل دوروف\n  - وزير الخارجية\n", encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {tmp_path / 'x.db'}\nwatchlists: {wl}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 0
+    lines = [li for li in capsys.readouterr().out.splitlines() if "warning:" in li]
+    assert lines == [
+        f"{wl / 'a.yaml'}:3: warning: term “بوتين AND سوريا” has “AND”, which is not an operator: the term is one "
+        "phrase with it inside. For both, keep “بوتين” and add require: [سوريا]; for either, list “بوتين” and "
+        "“سوريا” as terms of their own",
+        f"{wl / 'a.yaml'}:4: warning: term “بوتين و سوريا” has “و”, which is not an operator: the term is one "
+        "phrase with it inside. For both, keep “بوتين” and add require: [سوريا]; for either, list “بوتين” and "
+        "“سوريا” as terms of their own",
+        f"{wl / 'a.yaml'}:5: warning: term “غزة | رفح” has “|”, which is not an operator: the term is one phrase "
+        "with it inside. For both, keep “غزة” and add require: [رفح]; for either, list “غزة” and “رفح” as terms "
+        "of their own"]

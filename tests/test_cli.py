@@ -144,6 +144,13 @@ def test_read_commands_work_on_a_read_only_database(tmp_path):
     assert outbox.returncode == 0 and "2 alerts not yet sent" in outbox.stdout, outbox.stderr
     backup = run("backup", "--config", str(config), str(tmp_path / "copy.db"))
     assert backup.returncode == 0, backup.stderr
+    copied = (tmp_path / "copy.db").read_bytes()
+    again = run("backup", "--config", str(config), str(tmp_path / "copy.db"))
+    assert again.returncode == 1 and again.stderr == (
+        f"raqib: {tmp_path / 'copy.db'} exists; nothing was written (pass --force to overwrite it, or name "
+        "another file)\n")
+    assert (tmp_path / "copy.db").read_bytes() == copied
+    assert run("backup", "--config", str(config), str(tmp_path / "copy.db"), "--force").returncode == 0
     search = run("search", "بوتين", "--config", str(config))
     assert search.returncode == 0 and search.stdout.rstrip().endswith("3 stories"), search.stderr
     tried = run("try", str(tmp_path / "wl" / "w.yaml"), "--config", str(config))

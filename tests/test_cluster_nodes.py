@@ -111,7 +111,7 @@ def test_four_nodes_poll_once_alert_once_and_survive_kills(tmp_path: Path, pg_ur
     write_watchlist(watchlists, "sport", ["كرة"])
     lines = [f"database: {pg_url}", f"watchlists: {watchlists}",
              f"poll: {{interval: {INTERVAL}s, min_interval: {INTERVAL}s, adaptive: false, concurrency: 50, "
-             f"per_host: 50, lease: {LEASE}s, parse_workers: 1}}",
+             f"per_host: 50, lease: {LEASE}s, parse_workers: 1, backfill: 1h}}",  # stories start before some first polls
              f"delivery: {{burst: 100000, lease: {LEASE}s}}",
              f"node: {{name: \"${{RAQIB_NODE}}\", role_retry: {ROLE_RETRY}s, heartbeat: 0.5s}}",
              "channels:", "  webhook: {timeout: 10s, allow_private: true}",

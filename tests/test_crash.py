@@ -87,7 +87,7 @@ def test_sigkill_at_random_moments_loses_no_alert_and_repeats_at_most_one_per_ki
     feeds = GrowingFeeds(server, FEEDS)
     write_watchlist(tmp_path / "watchlists", "crash", ["بوتين"], notify=notify_entry)
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "watchlists",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                 "delivery: {burst: 100000, backoff: 0.2s, backoff_max: 1s}\n" + channels)
 
     # publish 500 items over ~20 s while the daemon is being killed and restarted

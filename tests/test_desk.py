@@ -237,6 +237,32 @@ def test_search_by_source_and_days_from_the_command_line(desk, capsys):
     assert "no letters or digits" in capsys.readouterr().err
 
 
+def test_search_operators_both_not_and_phrase_and_how_the_query_was_read(store, desk, capsys):
+    putin = search_stories(store, "بوتين", now=NOW).hits
+    both = search_stories(store, "بوتين + هاريس", now=NOW)
+    assert both.reading == "بوتين AND هاريس"
+    assert both.hits and len(both.hits) < len(putin)
+    for hit in both.hits:
+        text = hit.title + " " + hit.summary
+        assert "هاريس" in text and "بوتين" in text
+        assert {m.term for m in hit.matches} == {"بوتين", "هاريس"}
+    assert [h.id for h in search_stories(store, "بوتين & هاريس", now=NOW).hits] == [h.id for h in both.hits]
+    without = search_stories(store, "بوتين -هاريس", now=NOW)
+    assert without.reading == "بوتين AND NOT هاريس"
+    assert {h.id for h in without.hits} == {h.id for h in putin} - {h.id for h in both.hits}
+    phrase = search_stories(store, '"بوتين هاريس" | ~بوتن -"كرة القدم"', now=NOW)
+    assert phrase.reading == ('"بوتين هاريس" (exactly, these words in this order) OR '
+                              '(~بوتن (and its other spellings) AND NOT "كرة القدم" (exactly, these words in this order))')
+    config = str(desk / "raqib.yaml")
+    assert main(["search", "بوتين هاريس", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("read as: بوتين هاريس (these words in this order)\n")
+    assert out.rstrip().endswith("no story has «بوتين هاريس» as a phrase; for all of these words anywhere in a "
+                                 "story, write: بوتين + هاريس")
+    assert main(["search", "--config", config, "--", "-هاريس"]) == 1
+    assert "only leaves out: say what to find too" in capsys.readouterr().err
+
+
 def test_matched_words_are_coloured_on_a_terminal_and_feed_text_cannot_colour_it(tmp_path):
     folder = tmp_path / "state"
     store = Store(folder / "raqib.db")

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from alerts.email import EmailChannel
 from alerts.outbox import Deliverer, DeliverySettings
+from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
-from monitor.config import Section
+from monitor.config import FeedConfig, Section
 from monitor.errors import ConfigError
 from monitor.models import Alert, Match
 from monitor.store import Store
@@ -413,3 +414,20 @@ async def test_messages_of_one_event_share_a_thread_and_another_event_starts_its
     assert other["In-Reply-To"] is None and "أرباح الربع الثالث" in other["Subject"]
     assert [m["In-Reply-To"] for m in inbox.to("news@example.org")] == [None, None]
     assert sql.value(store, "SELECT ref FROM outbox WHERE cluster=1") == head
+
+
+async def test_a_recipients_time_zone_and_the_outlets_name_are_in_the_message(smtp):
+    inbox, port = smtp
+    store = Store(memory=True)
+    store.sync_feeds([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض")])
+    enqueue(store, "desk@example.org", 1)
+    ch = channel(port, recipients={"desk@example.org": {"tz": "Asia/Riyadh"}})
+    d = Deliverer(store, {"email": ch}, clock=lambda: NOW,
+                  policy_for=lambda c, dest: policy_from_settings(ch.destination_defaults(dest)))
+    assert await d.run_once() == 1
+    [msg] = inbox.to("desk@example.org")
+    plain = msg.get_body(("plain",)).get_content()
+    page = msg.get_body(("html",)).get_content()
+    assert "جريدة الرياض · 2025-10-09 11:00 Asia/Riyadh" in plain  # 08:00 UTC
+    assert "جريدة الرياض · 2025-10-09 11:00 Asia/Riyadh" in page
+    assert "alriyadh ·" not in plain and "UTC" not in plain

@@ -38,9 +38,12 @@ notify: {telegram: ["42"]}
 """
 
 
-def rss(story: dict) -> str:
+OUTLETS = {"skynews": "سكاي نيوز عربية", "france24": "فرانس 24", "CNN": "CNN بالعربية"}  # the feeds' <title>
+
+
+def rss(story: dict, outlet: str) -> str:
     published = format_datetime(datetime.fromisoformat(story["published"]))
-    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(outlet)}</title>'
             f'<item><title>{escape(story["title"])}</title><link>{escape(story["url"])}</link>'
             f'<guid>{escape(story["url"])}</guid><pubDate>{published}</pubDate>'
             f'<description>{escape(story["summary"])}</description></item></channel></rss>')
@@ -73,7 +76,7 @@ async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_top
     (folder / "skripal.yaml").write_text(WATCHLIST, encoding="utf-8")
     feeds = {}
     for source in ("skynews", "france24", "CNN"):
-        feed_server.route(f"/{source}.xml", text=rss(STORIES[source]))
+        feed_server.route(f"/{source}.xml", text=rss(STORIES[source], OUTLETS[source]))
         feeds[source.lower()] = feed_server.url(f"/{source}.xml")
     with FakeTelegram() as tg:
         extra = f'  telegram: {{api_url: "{tg.api_url}", polling: false, rate: {{chat_interval: 0.05}}}}'
@@ -86,11 +89,12 @@ async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_top
         await poll(daemon, "cnn")
 
         denial, expulsion, reply = tg.sent(42)
-    assert "الكرملين" in denial.text and "skynews" in denial.text
-    assert "23 دبلوماسيا" in expulsion.text and "france24" in expulsion.text
+    # each outlet named as people know it (the feed's own <title>), never by its id
+    assert "الكرملين" in denial.text and "<i>سكاي نيوز عربية · 2018-03-14 11:07 UTC</i>" in denial.text
+    assert "23 دبلوماسيا" in expulsion.text and "فرانس 24" in expulsion.text
     assert reply_of(denial) is None and reply_of(expulsion) is None  # a same-topic event is its own alert
     assert reply_of(reply) == {"message_id": expulsion.message_id, "allow_sending_without_reply": True}
-    assert reply.text.startswith("🔗 <b>تغطية ذات صلة</b> · cnn")
+    assert reply.text.startswith("🔗 <b>تغطية ذات صلة</b> · CNN بالعربية")
     assert f'<a href="{STORIES["CNN"]["url"]}">' in reply.text and "تطرد 23 دبلوماسيا" in reply.text
 
     stories = sql.rows(daemon.store, "SELECT id, feed, cluster, event FROM stories ORDER BY id")
@@ -111,7 +115,7 @@ async def test_the_event_thresholds_of_the_config_are_the_daemons(tmp_path, feed
     (folder / "skripal.yaml").write_text(WATCHLIST, encoding="utf-8")
     feeds = {}
     for source in ("france24", "CNN"):
-        feed_server.route(f"/{source}.xml", text=rss(STORIES[source]))
+        feed_server.route(f"/{source}.xml", text=rss(STORIES[source], OUTLETS[source]))
         feeds[source.lower()] = feed_server.url(f"/{source}.xml")
     with FakeTelegram() as tg:
         extra = (f'  telegram: {{api_url: "{tg.api_url}", polling: false, rate: {{chat_interval: 0.05}}}}\n'

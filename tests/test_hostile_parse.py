@@ -17,7 +17,7 @@ import sql
 from daemon_harness import Daemon as DaemonProcess
 from daemon_harness import GrowingFeeds, wait_for, write_config, write_watchlist
 from feedserver import FeedServer, feed_server  # noqa: F401  (fixture)
-from inprocess import close_daemons, make_daemon, poll
+from inprocess import OLD_NEWS_ALERTS, close_daemons, make_daemon, poll
 
 from raqib.cli import main
 from raqib.daemon import Daemon
@@ -95,7 +95,7 @@ async def test_a_large_undeclared_body_is_decoded_off_the_event_loop(tmp_path, f
     body = random.Random(7).randbytes(8 * 2**20)
     feed_server.route("/noise.xml", body=body, content_type="application/octet-stream")
     daemon, _, _ = make_daemon(daemons, tmp_path, {"noise": feed_server.url("/noise.xml")},
-                               extra="poll: {max_bytes: 16MiB}")
+                               poll_options=OLD_NEWS_ALERTS + ", max_bytes: 16MiB")
     gaps: list[float] = []
 
     async def ticker() -> None:
@@ -125,7 +125,7 @@ async def test_a_parse_past_its_deadline_is_stopped_and_recorded_other_feeds_go_
     feed_server.route("/good.xml", body=(HEAD + GOOD + TAIL).encode("utf-8"))
     daemon, out, _ = make_daemon(daemons, tmp_path, {"slow": feed_server.url("/slow.xml"),
                                                      "good": feed_server.url("/good.xml")},
-                                 extra="poll: {parse_deadline: 1s}")
+                                 poll_options=OLD_NEWS_ALERTS + ", parse_deadline: 1s")
     started = time.monotonic()
     slow, good = await asyncio.gather(poll(daemon, "slow"), poll(daemon, "good"))
     assert time.monotonic() - started < 15  # feedparser alone would take about 20 s
@@ -161,7 +161,7 @@ def test_seven_hostile_feeds_neither_delay_a_normal_feed_nor_stop_sigterm(tmp_pa
         config = write_config(tmp_path, {**{n: server.url(p) for n, p in hostile.items()},
                                          **{n: normal.url(n) for n in normal.names}},
                               watchlists=tmp_path / "wl",
-                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n")
+                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n")
         daemon = DaemonProcess(config, tmp_path / "logs")
         try:
             wait_for(lambda: server.routes["/h6.xml"].hits and server.routes["/h5.xml"].hits, 15,

@@ -46,7 +46,7 @@ def test_sigterm_finishes_the_send_in_flight_checkpoints_and_speaks_sd_notify(tm
         feeds = GrowingFeeds(server, 1)
         write_watchlist(tmp_path / "wl", "w", ["بوتين"], notify={"webhook": [receiver.url]})
         config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
-                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                     "channels:\n  webhook: {timeout: 10s, allow_private: true}\n")
         daemon = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"})
         wait_for(lambda: notify.count("READY=1"), 15, what="READY=1")
@@ -86,7 +86,7 @@ def test_sighup_reloads_feeds_and_a_broken_watchlist_keeps_its_last_good_version
     feeds = GrowingFeeds(server, 2)
     first, second = feeds.names
     wl = write_watchlist(tmp_path / "wl", "russia", ["بوتين"])
-    extra = "poll: {interval: 1s, min_interval: 1s, adaptive: false}\nchannels:\n  console: {}\n"
+    extra = "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\nchannels:\n  console: {}\n"
     config = write_config(tmp_path, {first: feeds.url(first)}, watchlists=tmp_path / "wl", extra=extra)
     daemon = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path})
     try:
@@ -120,7 +120,7 @@ def test_sighup_with_a_broken_config_keeps_running_on_the_last_good_one(tmp_path
     feeds = GrowingFeeds(server, 1)
     (name,) = feeds.names
     write_watchlist(tmp_path / "wl", "russia", ["بوتين"])
-    extra = "poll: {interval: 1s, min_interval: 1s, adaptive: false}\nchannels:\n  console: {}\n"
+    extra = "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\nchannels:\n  console: {}\n"
     config = write_config(tmp_path, {name: feeds.url(name)}, watchlists=tmp_path / "wl", extra=extra)
     daemon = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path})
     try:
@@ -147,7 +147,7 @@ def test_status_shows_feeds_alerts_outbox_and_dead_letters(tmp_path, server):
     server.route(f"/{bad}.xml", status=500, body=b"oops")
     write_watchlist(tmp_path / "wl", "w", ["بوتين"], notify={"webhook": ["http://127.0.0.1:9/nobody"]})
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                 "health: {failures: 1}\n"
                                 "channels:\n  console: {}\n  webhook: {max_attempts: 1, allow_private: true}\n")
     feeds.publish(good, "بوتين في الحالة")
@@ -179,7 +179,7 @@ def test_a_second_daemon_on_the_same_database_refuses_to_start_and_nothing_is_se
     feeds = GrowingFeeds(server, 1)
     write_watchlist(tmp_path / "wl", "w", ["بوتين"], notify={"webhook": [receiver.url]})
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                 "channels:\n  webhook: {timeout: 20s, allow_private: true}\n")
     db = tmp_path / "state" / "raqib.db"
     first = Daemon(config, tmp_path / "logs", env={"NOTIFY_SOCKET": notify.path})

@@ -40,7 +40,7 @@ def test_no_secret_reaches_the_log_at_debug(tmp_path, server, fmt):
         {name: feeds.url(name), "tokened": server.url(f"/bot{BOT_TOKEN}/feed.xml"),
          "keyed": server.url("/missing.xml") + "?key=${SMTP_PASS}", "moved": server.url("/moved")},
         watchlists=tmp_path / "wl",
-        extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
               "delivery: {max_attempts: 1}\n"
               "channels:\n"
               "  console: {}\n"

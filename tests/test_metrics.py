@@ -48,7 +48,7 @@ async def test_metrics_count_polls_errors_stories_duplicates_matches_and_alerts(
     write_watchlist(tmp_path / "wl", "w", ["بوتين", "جنيف"], notify={"webhook": ["http://127.0.0.1:9/x"]})
     config = write_config(tmp_path, {a: feeds.url(a), b: feeds.url(b), "broken": server.url("/gone.xml")},
                           watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                 f"metrics: {{listen: '127.0.0.1:{port}'}}\n"
                                 "channels:\n  console: {}\n  webhook: {max_attempts: 1, allow_private: true}\n")
     feeds.publish(a, TITLE)

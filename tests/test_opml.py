@@ -1,8 +1,9 @@
 """OPML import and export: real-world shapes, hostile documents, exact round trips.
 
-`raqib feeds import` checks every outline before adding any: a malformed URL anywhere
-(a port out of range, not http) adds nothing and names each bad line; 20,000 outlines
-with one name import in seconds, not minutes.
+`raqib feeds import` names every bad outline (a port out of range, not http) with its
+line and imports the good ones (`--strict`: one bad outline adds nothing); a feed already
+present in canonical form is reported, not added twice; a host that does not resolve is
+imported and reported; 20,000 outlines with one name import in seconds, not minutes.
 """
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ def stored_feeds(tmp_path) -> list[str]:
         store.close()
 
 
-def test_an_import_with_a_bad_url_adds_nothing_and_names_every_bad_line(tmp_path, capsys):
+def test_an_import_names_every_bad_line_and_adds_the_good_ones_and_strict_adds_nothing(tmp_path, capsys):
     config = write_config(tmp_path)
     opml = tmp_path / "f.opml"
     opml.write_text("<opml><body>\n" + "".join(f"<outline text='ok{i}' xmlUrl='http://93.184.216.34/{i}'/>\n"
@@ -147,11 +148,85 @@ def test_an_import_with_a_bad_url_adds_nothing_and_names_every_bad_line(tmp_path
                     + "<outline text='bad' xmlUrl='http://example.com:99999/'/>\n"
                     + "<outline text='worse' xmlUrl='http://example.com:port/'/>\n</body></opml>",
                     encoding="utf-8")
-    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 1
+    assert main(["feeds", "import", str(opml), "--strict", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert f"{opml}:7: " in err and f"{opml}:8: " in err and "nothing imported" in err, err
+    assert f"{opml}:7: " in err and f"{opml}:8: " in err and "nothing imported (--strict)" in err, err
     assert "Traceback" not in err
     assert stored_feeds(tmp_path) == []
+
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert f"{opml}:7: " in captured.err and f"{opml}:8: " in captured.err
+    assert captured.out == "imported 5 feeds, skipped 2 (2 bad outline(s) named above)\n"
+    assert stored_feeds(tmp_path) == ["ok0", "ok1", "ok2", "ok3", "ok4"]
+
+
+def test_a_feed_already_present_is_reported_and_an_unresolvable_host_is_imported(tmp_path, capsys):
+    config = write_config(tmp_path)
+    opml = tmp_path / "f.opml"
+    opml.write_text("<opml><body>\n<outline text='bbc' xmlUrl='https://www.bbc.example/arabic/rss.xml'/>\n"
+                    "<outline text='offline' xmlUrl='https://no-such-host.invalid/rss'/>\n</body></opml>",
+                    encoding="utf-8")
+    assert main(["feeds", "import", str(opml), "--config", str(config), "--allow-private"]) == 0
+    capsys.readouterr()
+    again = tmp_path / "again.opml"
+    again.write_text("<opml><body>\n<outline text='BBC عربي' xmlUrl='http://bbc.example/arabic/rss.xml?utm_source=x'/>"
+                     "\n<outline text='offline2' xmlUrl='https://no-such-host-2.invalid/rss'/>\n</body></opml>",
+                     encoding="utf-8")
+    assert main(["feeds", "import", str(again), "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert (f"{again}:2: BBC عربي <http://bbc.example/arabic/rss.xml?utm_source=x>: already present as bbc, "
+            "not added again") in captured.err
+    assert (f"{again}:3: offline2 <https://no-such-host-2.invalid/rss>: imported, but the host name does not "
+            "resolve now (checked again at every fetch)") in captured.err
+    assert captured.out == "imported 1 feeds, skipped 1\n"
+    assert stored_feeds(tmp_path) == ["bbc", "offline", "offline2"]
+
+
+def test_feeds_remove_disable_enable_act_on_imported_feeds_and_refuse_config_ones(tmp_path, capsys):
+    config = write_config(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + "feeds:\n  - {name: aljazeera, url: https://aljazeera.example/rss}\n",
+                      encoding="utf-8")
+    opml = tmp_path / "f.opml"
+    opml.write_text("<opml><body>\n<outline text='bbc' xmlUrl='http://93.184.216.34/bbc'/>\n"
+                    "<outline text='cnn' xmlUrl='http://93.184.216.34/cnn'/>\n</body></opml>", encoding="utf-8")
+    assert main(["feeds", "import", str(opml), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["feeds", "disable", "bbc", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "feed bbc disabled; the daemon stops polling it at its next round\n"
+    store = Store(tmp_path / "raqib.db")
+    try:
+        assert store.feed("bbc")["enabled"] == 0
+        assert [f["name"] for f in store.enabled_feeds()] == ["cnn"]
+    finally:
+        store.close()
+    assert main(["feeds", "enable", "bbc", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "feed bbc enabled; the daemon polls it at its next round\n"
+    assert main(["feeds", "remove", "cnn", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "feed cnn removed; its stories stay until retention prunes them\n"
+    assert stored_feeds(tmp_path) == ["bbc"]
+    assert main(["feeds", "remove", "aljazeera", "--config", str(config)]) == 1
+    assert capsys.readouterr().err == (
+        f"raqib: {config}:4: feed aljazeera is defined in the config file, not by an import: remove it there "
+        "(delete its entry there, then `systemctl reload raqib` (or SIGHUP))\n")
+    assert main(["feeds", "disable", "aljazeera", "--config", str(config)]) == 1
+    assert "set enabled: false there" in capsys.readouterr().err
+    assert main(["feeds", "remove", "bb", "--config", str(config)]) == 1
+    assert capsys.readouterr().err == "raqib: no feed named bb (did you mean: bbc?) (`raqib feeds` lists them)\n"
+
+
+def test_read_commands_print_no_migration_lines_and_the_last_error_is_its_cause(tmp_path, capfd):
+    config = write_config(tmp_path)
+    store = Store(tmp_path / "raqib.db")
+    store.add_feed("bbc", "https://bbc.example/rss")
+    store.update_feed("bbc", failures=2, last_error="feed bbc <https://bbc.example/rss>: HTTP 404 Not Found")
+    store.close()
+    capfd.readouterr()
+    assert main(["feeds", "--config", str(config)]) == 0
+    out, err = capfd.readouterr()
+    assert "migration" not in err and "migration" not in out
+    [line] = [li for li in out.splitlines() if "bbc" in li]
+    assert line.endswith("HTTP 404 Not Found") and "https://bbc.example" not in line
 
 
 def test_twenty_thousand_outlines_import_in_one_go(tmp_path, capsys):

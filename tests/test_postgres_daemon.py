@@ -22,7 +22,7 @@ def test_the_daemon_on_postgresql_polls_stores_and_delivers_once(tmp_path, feed_
         write_watchlist(tmp_path / "wl", "w", ["بوتين"], notify={"webhook": [receiver.url]})
         config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
                               database=pg_url,
-                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                              extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                     "channels:\n  webhook: {timeout: 10s, allow_private: true}\n")
         daemon = Daemon(config, tmp_path / "logs")
         first = feeds.publish(feeds.names[0])

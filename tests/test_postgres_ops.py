@@ -130,6 +130,6 @@ def test_backup_on_postgresql_is_pg_dump(tmp_path, pg_url, capsys, monkeypatch):
         listing = subprocess.run(["pg_restore", "--list", str(target)], capture_output=True, text=True).stdout
         assert "TABLE DATA" in listing and "subscriptions" in listing
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump: the command to run instead
-    assert main(["backup", "--config", str(config), str(target)]) == 1
+    assert main(["backup", "--config", str(config), str(target), "--force"]) == 1
     err = capsys.readouterr().err
     assert "pg_dump --format=custom" in err and str(target) in err

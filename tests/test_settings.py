@@ -46,7 +46,10 @@ BAD = [
     ("poll: {max_bytes: 1e400}", "poll.max_bytes: expected a size like 10MB, got '1e400'"),
     ("poll: {max_bytes: 100}", "poll.max_bytes: must be at least 1KiB, got 100"),
     ("poll: {adaptive: 'false'}", "poll.adaptive: expected true or false, got 'false'"),
-    ("poll: {intervall: 5m}", "poll: unknown key 'intervall' (known: adaptive, concurrency"),
+    ("poll: {backfill: -3600}", "poll.backfill: must not be negative, got -3600"),
+    ("poll: {max_age: 10s}", "poll.max_age: must be at least 1m, got '10s'"),
+    ("web: {tz: Mars/Olympus}", "web.tz: unknown time zone 'Mars/Olympus' (use an IANA name like Asia/Riyadh)"),
+    ("poll: {intervall: 5m}", "poll: unknown key 'intervall' (known: adaptive, backfill, concurrency"),
     ("poll: [interval, 5m]", "poll: expected a mapping, got a list"),
     ("dedup: {bogus: 1}", "dedup: unknown key 'bogus'"),
     ("dedup: {title_alone: 150}", "dedup.title_alone: must be at most 100, got 150"),
@@ -125,7 +128,7 @@ def test_good_settings_reach_the_daemon(tmp_path):
     from raqib.daemon import Daemon
 
     config = write(tmp_path, "poll: {interval: 2m, min_interval: 30s, concurrency: 7, per_host: 2, timeout: 5s,"
-                             " max_bytes: 64KiB, adaptive: false}\n"
+                             " max_bytes: 64KiB, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                              "dedup: {window: 6h, title_alone: 92, event: {threshold: 0.4, window: 12h}}\n"
                              "delivery: {max_attempts: 3, backoff: 1s, backoff_max: 10s, update_every: 1m}\n"
                              "health: {failures: 2, min_silence: 1h}\n"

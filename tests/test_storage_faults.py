@@ -61,7 +61,7 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
     (name,) = feeds.names
     write_watchlist(tmp_path / "wl", "w", ["بوتين"])
     config = write_config(tmp_path, {name: feeds.url(name)}, watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                 f"metrics: {{listen: '127.0.0.1:{port}'}}\nchannels:\n  console: {{}}\n")
     out = io.StringIO()
     daemon = Daemon(load_config(config), console_stream=out)

@@ -57,9 +57,9 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
     config = tmp_path / "raqib.yaml"
     config.write_text(
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
-        f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
-        f"  - {{name: paper, url: \"{feed_server.url('/paper.xml')}\"}}\n"
-        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\", title: وكالة الأنباء}}\n"
+        f"  - {{name: paper, url: \"{feed_server.url('/paper.xml')}\", title: الصحيفة اليومية}}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         "delivery: {update_every: 1s}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
@@ -81,14 +81,15 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         text = alerts[0].text
         assert "&lt;بتهديد&gt;" in text and "&amp;" in text and "<بتهديد>" not in text
         assert "<b>بوتين</b>" in text
-        assert "agency" in text
+        assert "وكالة الأنباء" in text  # the outlet as the config's title: names it
 
         await until(lambda: any("agency.example/1" in m.text for m in tg.sent(77)))
         assert len([m for m in tg.sent(77) if "agency.example/1" in m.text]) == 1
 
         paper.body = rss([("عاجل | " + TITLE, "https://paper.example/77?utm_source=tg", LEAD)]).encode()
         paper.etag = '"1"'
-        await until(lambda: any("paper" in c.params.get("text", "") for c in tg.calls_of("editMessageText")))
+        await until(lambda: any("الصحيفة اليومية" in c.params.get("text", "")
+                                for c in tg.calls_of("editMessageText")))
         assert len([m for m in tg.sent(42) if "agency.example/1" in m.text or "paper.example" in m.text]) == 1
     finally:
         daemon.stop()
@@ -105,7 +106,7 @@ async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watch
     config.write_text(
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: agency, url: \"{feed_server.url('/agency.xml')}\"}}\n"
-        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
     daemon = Daemon(load_config(config))
@@ -189,7 +190,7 @@ def test_a_reason_phrase_of_5000_spaces_gives_the_admin_one_short_health_alert(t
     config.write_text(
         f"database: {tmp_path / 'raqib.db'}\nwatchlists: {WATCHLISTS}\n"
         f"feeds:\n  - {{name: broken, url: \"{feed.url}\"}}\n"
-        "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"
+        "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         "health: {failures: 1}\n"
         f"metrics: {{listen: \"127.0.0.1:{metrics_port}\"}}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",

@@ -46,7 +46,7 @@ async def test_a_watchlist_broken_at_start_is_reported_and_the_others_alert(tmp_
     broken = tmp_path / "wl" / "geneva.yaml"
     broken.write_text("name: geneva\nterms: [جنيف\n", encoding="utf-8")
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n")
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n")
     assert main(["check", "--config", str(config)]) == 1  # `raqib check` still refuses it
     out = io.StringIO()
     with caplog.at_level(logging.ERROR, logger="raqib.daemon"):
@@ -68,7 +68,7 @@ async def test_with_no_watchlist_in_force_the_daemon_still_polls_and_stores(tmp_
     (tmp_path / "wl").mkdir()
     (tmp_path / "wl" / "only.yaml").write_text("terms:\n  - {regex: 'بوتين('}\n", encoding="utf-8")
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false}\n")
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n")
     with caplog.at_level(logging.WARNING, logger="raqib.daemon"):
         daemon = Daemon(load_config(config), console_stream=io.StringIO())
     messages = " ".join(r.getMessage() for r in caplog.records)

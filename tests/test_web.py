@@ -8,6 +8,7 @@ import asyncio
 import base64
 import re
 import socket
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -55,10 +56,14 @@ async def test_alerts_filter_by_watchlist_source_and_day(site):
     assert "أسعار النفط" in oil and "يدعم هاريس" not in oil
     hostile = (await site.client.get("/", params={"source": "hostile"})).text
     assert "زيارة مفاجئة" in hostile and "يدعم هاريس" not in hostile
-    today = site.daemon.clock()
-    from datetime import datetime, timezone
-    day = datetime.fromtimestamp(today, timezone.utc).strftime("%Y-%m-%d")
+    # the day a card prints (the story's publication day) finds it, not the day it was alerted
+    page = (await site.client.get("/")).text
+    card = next(c for c in page.split('<article class="alert">') if "يدعم هاريس" in c)
+    day = re.search(r"<time>(\d{4}-\d\d-\d\d) ", card)[1]
     assert "يدعم هاريس" in (await site.client.get("/", params={"day": day})).text
+    today = datetime.fromtimestamp(site.daemon.clock(), timezone.utc).strftime("%Y-%m-%d")
+    if today != day:
+        assert "يدعم هاريس" not in (await site.client.get("/", params={"day": today})).text
     assert "يدعم هاريس" not in (await site.client.get("/", params={"day": "2001-01-01"})).text
     bad = await site.client.get("/", params={"day": "yesterday"})
     assert bad.status_code == 400 and "day: expected a day as YYYY-MM-DD" in bad.text

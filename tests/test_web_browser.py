@@ -14,7 +14,8 @@ from inprocess import WATCHLISTS
 from playwright.async_api import async_playwright
 from web_site import FOOTBALL_TITLE, desk_site
 
-from raqib.web import WebServer
+from raqib.web import Desk, WebServer, WebView
+from tests.test_web_live import RUSSIA, SKRIPAL_WATCHLIST, fill, fill_event
 
 CHROMIUM = os.environ.get("RAQIB_CHROMIUM", "/usr/bin/chromium")
 HAVE_CHROMIUM = shutil.which(CHROMIUM) is not None
@@ -96,3 +97,112 @@ async def test_a_feed_title_with_a_script_tag_shows_as_text_and_runs_nothing(pag
     assert await page.evaluate("document.title") != "pwned"
     assert await page.locator("script").count() == 0 and await page.locator("article img").count() == 0
     assert page.dialogs == []
+
+
+# -- a live desk (the first day's fixes) ---------------------------------------------------------
+
+BROKEN_WORDS = """() => {
+  // every word of every cell must sit on one line: a word whose letters span two line boxes
+  // was broken inside ("يعم/ل", "france24-/ar")
+  const broken = [];
+  for (const cell of document.querySelectorAll("table td, table th")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const re = /\\S+/g;
+      let m;
+      while ((m = re.exec(node.data))) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+async def test_the_feeds_table_never_breaks_a_word_inside(page):
+    for width in (390, 1100):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await page.goto("/feeds")
+        assert await page.locator("table.feeds td").count() > 0
+        assert await page.evaluate(BROKEN_WORDS) == [], width
+    await page.set_viewport_size({"width": 390, "height": 844})
+
+
+async def test_the_watchlist_chart_has_labelled_axes(page):
+    await page.goto("/watchlists/russia-ukraine")
+    chart = page.locator("section.card svg.bars")
+    texts = [t.strip() for t in await chart.locator("text").all_text_contents()]
+    assert texts[0] == "التنبيهات" and texts[-1] == "الوقت (UTC)"
+    assert "0" in texts and any(t.isdigit() and int(t) >= 1 for t in texts)  # the count axis: 0 and the peak
+    assert sum(1 for t in texts if len(t) == 10 and t[4] == "-") >= 7  # one dated tick a day
+    frame = await chart.bounding_box()
+    assert frame is not None
+    for label in await chart.locator("text").all():  # every label is drawn whole, inside the chart
+        box = await label.bounding_box()
+        assert box is not None and box["width"] > 0
+        assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (
+            await label.text_content(), box, frame)
+
+
+async def test_the_story_timeline_runs_right_to_left_in_arabic(page):
+    await page.goto("/")
+    await page.locator("article.alert", has_text="يدعم هاريس").locator("p.more a").first.click()
+    await page.wait_for_selector("svg.timeline")
+    dots = page.locator("svg.timeline circle")
+    assert await dots.count() == 2  # the agency's copy first, then the paper's
+    first, last = await dots.nth(0).bounding_box(), await dots.nth(1).bounding_box()
+    assert first is not None and last is not None and first["x"] > last["x"]  # the first copy on the right
+    title = page.locator("svg.timeline text.axis-title")
+    axis = await title.text_content() or ""
+    assert axis.startswith("الوقت ← بعد أول نشر")
+    frame, box = await page.locator("svg.timeline").bounding_box(), await title.bounding_box()
+    assert frame is not None and box is not None
+    assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1
+    await page.goto(page.url + "?lang=en")
+    first, last = await dots.nth(0).bounding_box(), await dots.nth(1).bounding_box()
+    assert first is not None and last is not None and first["x"] < last["x"]
+    await page.goto("/?lang=ar")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def live_site(tmp_path_factory, browser_site):
+    """A desk with 60 alerts (paging) and one event told by two outlets (related coverage)."""
+    folder = tmp_path_factory.mktemp("live")
+    fill(folder / "raqib.db", 60)
+    ids = fill_event(folder / "raqib.db")
+    view = WebView(Desk(database=folder / "raqib.db", watchlists=lambda: [RUSSIA, SKRIPAL_WATCHLIST],
+                        tz="Asia/Riyadh"))
+    server = WebServer(view, "127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}", ids
+    finally:
+        await server.stop()
+
+
+async def test_paging_to_older_alerts_in_the_browser(page, live_site):
+    base, _ = live_site
+    await page.goto(base + "/?watchlist=russia")
+    assert await page.locator("article.alert").count() == 50
+    await page.get_by_role("link", name="أقدم").click()
+    await page.wait_for_load_state()
+    assert await page.locator("article.alert").count() == 10
+    assert await page.get_by_role("link", name="أقدم").count() == 0
+    assert "before=" in page.url
+
+
+async def test_the_story_page_lists_the_events_related_coverage_in_the_browser(page, live_site):
+    base, ids = live_site
+    await page.goto(f"{base}/story/{ids['france24']}")
+    heading = page.locator("h2", has_text="تغطية ذات صلة")
+    assert await heading.is_visible()
+    row = page.locator("table.related tr").first
+    cells = [c.strip() for c in await row.locator("td").all_inner_texts()]
+    assert cells[0] == "cnn" and cells[1].startswith("2018-03-14 ") and "تطرد 23 دبلوماسيا" in cells[2]
+    await row.locator("a").first.click()
+    await page.wait_for_load_state()
+    assert page.url.endswith(f"/story/{ids['CNN']}")

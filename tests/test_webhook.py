@@ -21,7 +21,7 @@ from alerts.outbox import Deliverer, DeliverySettings
 from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
 from alerts.webhook import WebhookChannel, retry_after, verify
-from monitor.config import Section
+from monitor.config import FeedConfig, Section
 from monitor.errors import ConfigError
 from monitor.models import Match
 from monitor.store import Store
@@ -119,8 +119,11 @@ def the_row(store: Store) -> dict:
 
 async def test_signed_json_alert_follows_the_documented_schema(receiver):
     store = Store(memory=True)
+    store.sync_feeds([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض"),
+                      FeedConfig("okaz", "https://www.okaz.com.sa/rss")])
+    store.update_feed("okaz", title="عكاظ")  # the feed's own <title>, read at its first poll
     enqueue(store, receiver.url + "/hook")
-    ch = channel()
+    ch = channel(tz="Asia/Riyadh")
     try:
         assert await deliverer(store, ch).run_once() == 1
     finally:
@@ -143,9 +146,9 @@ async def test_signed_json_alert_follows_the_documented_schema(receiver):
     assert body["alert_id"] == the_row(store)["id"] and body["kind"] == "story"
     assert body["watchlist"] == {"name": "energy", "title": "الطاقة"}
     assert body["story"] == {"id": 1, "title": TITLE, "url": "https://www.alriyadh.com/1",
-                             "summary": "ملخص <b>الخبر</b>", "source": "alriyadh",
-                             "published": "2025-10-09T08:00:00+00:00"}
-    assert body["cluster"] == {"id": 1, "sources": ["alriyadh", "okaz"]}
+                             "summary": "ملخص <b>الخبر</b>", "source": "alriyadh", "outlet": "جريدة الرياض",
+                             "published": "2025-10-09T08:00:00+00:00", "time": "2025-10-09 11:00 Asia/Riyadh"}
+    assert body["cluster"] == {"id": 1, "sources": ["alriyadh", "okaz"], "outlets": ["جريدة الرياض", "عكاظ"]}
     [m] = body["matches"]
     assert TITLE[m["start"]:m["end"]] == m["term"] == "أرامكو" and m["field"] == "title"
     assert the_row(store)["state"] == "sent"

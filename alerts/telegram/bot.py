@@ -7,6 +7,8 @@ Rules:
 - Commands: /start, /help, /list (watchlists, ✓ for those followed, a button each to
   follow or stop), /subscribe NAME, /unsubscribe NAME|all, /mute DURATION (2h, 30m,
   1d), /unmute, /quiet HH:MM-HH:MM|off, /related reply|edit|alert|default, /status,
+  /tz ZONE|default (the chat's time zone for every time shown: alerts, quiet hours,
+  /status; an IANA name like Asia/Riyadh, or a few Arabic capitals by name),
   /watch TERM, /unwatch TERM, /lang ar|en. Admins (chat ids in `channels.telegram.admins`) also have /reload, /feeds,
   /approve CHATID and /deny CHATID.
 - Access (`channels.telegram.access`): `open` lets anyone follow watchlists; `allow`
@@ -37,17 +39,21 @@ Rules:
   every other value put into a reply, loses bidi overrides and control characters
   (`monitor.display.visible`); echoes are also one short line (`ECHO_MAX` characters).
   Button data that is not ours is answered with nothing.
+- Under every story alert: "🔕 كتم هذا الحدث" (the event sends this chat nothing more for
+  `EVENT_MUTE`) and "ليس ذا صلة" (feedback, counted per watchlist; the admins get the story
+  and an `exclude:` suggestion made of its words the watchlist does not name). Both act
+  only on the chat's own alert, and in groups only for its administrators.
 """
 from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Protocol
-from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -58,9 +64,12 @@ from monitor.config import parse_duration
 from monitor.display import REASON_MAX, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import RELATED_MODES
-from monitor.watchlists import personal_term
+from monitor.normalize import normalize_text
+from monitor.watchlists import exclude_suggestion, personal_term
 
+from ..plurals import count
 from ..policy import parse_quiet
+from ..render import local_time, zone
 from .texts import COMMANDS, LANGS, TEXTS
 
 if TYPE_CHECKING:
@@ -77,6 +86,7 @@ COMMAND_BURST = 10  # commands one chat may send at once ...
 COMMAND_EVERY = 3.0  # ... then one every this many seconds (20 a minute)
 NOTICE_EVERY = 60.0  # at most one "slow down" notice a minute to one chat
 ECHO_MAX = 100  # characters of what a chat typed that a reply quotes back
+EVENT_MUTE = 24 * 3600.0  # "🔕 كتم هذا الحدث": an event muted for a day
 ECHOED = frozenset({"name", "text", "term", "who"})  # reply values that quote what someone typed
 _CHAT_ID = re.compile(r"^-?\d{1,20}$")
 
@@ -194,6 +204,8 @@ class ChatChannel(Protocol):
 
     def lang_of(self, destination: str) -> str: ...
 
+    def destination_defaults(self, destination: str) -> dict[str, Any]: ...
+
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
                         reply_markup: Any = None) -> list[int]: ...
 
@@ -218,7 +230,7 @@ class RaqibBot:
         table: dict[str, Handler] = {
             "start": self.cmd_start, "help": self.cmd_help, "list": self.cmd_list,
             "subscribe": self.cmd_subscribe, "unsubscribe": self.cmd_unsubscribe, "mute": self.cmd_mute,
-            "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status,
+            "unmute": self.cmd_unmute, "quiet": self.cmd_quiet, "status": self.cmd_status, "tz": self.cmd_tz,
             "related": self.cmd_related,
             "watch": self.cmd_watch, "unwatch": self.cmd_unwatch, "lang": self.cmd_lang,
             "reload": self.cmd_reload, "feeds": self.cmd_feeds, "approve": self.cmd_approve,
@@ -382,13 +394,16 @@ class RaqibBot:
         await self.reply(update, "requested")
 
     def find_watchlist(self, text: str) -> "Watchlist | None":
+        """The watchlist named `text`, by its name or its title, read with the matching
+        rules' Arabic folding (hamza forms, ى/ي, ة/ه, diacritics, tatweel, case)."""
         wanted = " ".join(visible(text).split()).casefold()
         lists = self.services.watchlists()
         for wl in lists:
             if wl.name.casefold() == wanted:
                 return wl
+        folded = normalize_text(wanted)
         for wl in lists:
-            if (wl.title or "").casefold() == wanted:
+            if folded and normalize_text(wl.title or "") == folded:
                 return wl
         return None
 
@@ -397,13 +412,13 @@ class RaqibBot:
         self.store.release_held(self.name, dest, time.time())
         self.services.wake_delivery()
 
+    def zone_of(self, dest: str) -> str:
+        """The chat's time zone: its own (/tz), else the config's for it, else UTC ("")."""
+        own = self.store.destination_settings(self.name, dest).get("tz")
+        return str(own or self.channel.destination_defaults(dest).get("tz") or "")
+
     def _time(self, epoch: float, dest: str) -> str:
-        tz = self.channel.defaults.get("tz")
-        try:
-            zone = ZoneInfo(tz) if tz else timezone.utc
-        except Exception:
-            zone = timezone.utc
-        return datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M ") + (tz or "UTC")
+        return local_time(epoch, self.zone_of(dest))
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -482,7 +497,7 @@ class RaqibBot:
         dest = str(_chat(update).id)
         if [a.lower() for a in (context.args or [])] == ["all"]:
             n = self.store.unsubscribe(self.name, dest)
-            await self.reply(update, "unsubscribed_all", n=n)
+            await self.reply(update, "unsubscribed_all", count=count(n, "watchlist", self.lang(dest)))
             return
         wl = await self._named(update, context, "unsubscribe")
         if wl is None:
@@ -535,7 +550,31 @@ class RaqibBot:
             return
         quiet = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
         self.store.update_destination_settings(self.name, dest, quiet=quiet)
-        await self.reply(update, "quiet_set", quiet=quiet, tz=self.channel.defaults.get("tz") or "UTC")
+        await self.reply(update, "quiet_set", quiet=quiet, tz=self.zone_of(dest) or "UTC")
+
+    async def cmd_tz(self, update: Update, context: Context) -> None:
+        """`/tz Asia/Riyadh` sets the chat's zone for every time it is shown (alerts, quiet
+        hours, digests, /status); `/tz default` goes back to the config's; `/tz` tells it."""
+        dest = str(_chat(update).id)
+        text = "".join(context.args or []).strip()[:ECHO_MAX]
+        if not text:
+            await self.reply(update, "tz_now", tz=self.zone_of(dest) or "UTC",
+                             now=self._time(time.time(), dest))
+            return
+        if not await self.may_change(update):
+            return
+        if text.lower() in ("default", "off", "افتراضي"):
+            self.store.update_destination_settings(self.name, dest, tz=None)
+            await self.reply(update, "tz_set", tz=self.zone_of(dest) or "UTC", now=self._time(time.time(), dest))
+            return
+        name = {"utc": "UTC", "riyadh": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "القاهرة": "Africa/Cairo",
+                "دبي": "Asia/Dubai", "بيروت": "Asia/Beirut", "عمّان": "Asia/Amman", "عمان": "Asia/Amman",
+                "بغداد": "Asia/Baghdad", "الدوحة": "Asia/Qatar"}.get(text.lower(), text)
+        if zone(name) is timezone.utc and name != "UTC":
+            await self.reply(update, "bad_tz", text=text)
+            return
+        self.store.update_destination_settings(self.name, dest, tz=name)
+        await self.reply(update, "tz_set", tz=name, now=self._time(time.time(), dest))
 
     async def cmd_related(self, update: Update, context: Context) -> None:
         dest = str(_chat(update).id)
@@ -577,7 +616,10 @@ class RaqibBot:
         settings = self.store.destination_settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")
-        text += self.t(dest, "status_chat", n=len(self.store.subscriptions_of(self.name, dest)),
+        n = len(self.store.subscriptions_of(self.name, dest))
+        follows = (self.t(dest, "follows", count=count(n, "watchlist-object", self.lang(dest))) if n
+                   else self.t(dest, "follows_none"))
+        text += self.t(dest, "status_chat", follows=follows,
                        muted=self.t(dest, "status_muted", until=self._time(muted, dest))
                        if muted and muted > time.time() else "",
                        quiet=self.t(dest, "status_quiet", quiet=quiet) if quiet and quiet != "off" else "")
@@ -653,7 +695,9 @@ class RaqibBot:
         if problems:
             await self.reply(update, "reload_problems", problems="\n".join(problems[:20]))
         else:
-            await self.reply(update, "reloaded", n=len(self.services.watchlists()))
+            dest = str(_chat(update).id)
+            await self.reply(update, "reloaded", count=count(len(self.services.watchlists()), "watchlist",
+                                                             self.lang(dest)))
 
     async def cmd_feeds(self, update: Update, context: Context) -> None:
         if not await self._admin(update):
@@ -664,6 +708,9 @@ class RaqibBot:
         for f in feeds:
             ok = f.get("healthy") and not f.get("failures")
             line = f"{'✅' if ok else '⚠️'} <code>{_e(f['name'])}</code>"
+            title = f.get("config_title") or f.get("title")
+            if title:  # the outlet as people know it, beside the id the config and the logs use
+                line += f" {_e(one_line(str(title), 80))}"
             if f.get("last_success"):
                 line += " · " + _e(self._time(f["last_success"], dest))
             if not ok and f.get("last_error"):
@@ -698,6 +745,39 @@ class RaqibBot:
 
     # -- buttons --------------------------------------------------------------------------------
 
+    async def _alert_button(self, update: Update, query: CallbackQuery, dest: str, action: str, arg: str) -> None:
+        """The buttons under an alert: "🔕 كتم هذا الحدث" mutes its event here for `EVENT_MUTE`;
+        "ليس ذا صلة" records the feedback and offers the admins an `exclude` built from the
+        story's words the watchlist does not name. A button of another chat's alert (a
+        forwarded message) does nothing."""
+        row = self.store.outbox_row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
+        if row is None or row["channel"] != self.name or row["destination"] != dest:
+            await self._answer(query, dest, html.unescape(self.t(dest, "button_gone")), show_alert=True)
+            return
+        if not await self.may_change(update):
+            await self._answer(query, dest)
+            return
+        if action == "mute":
+            until = time.time() + EVENT_MUTE
+            self.store.mute_event(self.name, dest, int(row["event"]), until)
+            log.info("telegram event muted chat=%s event=%s", dest, row["event"])
+            await self._answer(query, dest, html.unescape(self.t(dest, "event_muted", until=self._time(until, dest))))
+            return
+        wl = next((w for w in self.services.watchlists() if w.name == row["watchlist"]), None)
+        title = (wl.title or wl.name) if wl is not None else row["watchlist"]
+        first = self.store.add_feedback(self.name, dest, row["watchlist"], int(row["story_id"]), time.time())
+        log.info("telegram alert marked not relevant chat=%s watchlist=%s story=%s new=%s", dest,
+                 row["watchlist"], row["story_id"], first)
+        await self._answer(query, dest, html.unescape(self.t(dest, "feedback_thanks", title=title)))
+        if not first:
+            return
+        story = _story_title(row.get("payload"))
+        words = exclude_suggestion(story, wl) if wl is not None else []
+        for admin in sorted(self.channel.admins):
+            key = "feedback_admin" if words else "feedback_admin_none"
+            await self.reply_to(admin, self.t(admin, key, chat=dest, title=title, name=row["watchlist"],
+                                              story=_e(one_line(story, 300)), words=_e(", ".join(words))))
+
     async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
         if query is None:  # the CallbackQueryHandler passes nothing else
@@ -713,6 +793,9 @@ class RaqibBot:
                 return
             note = await self._decide(dest, arg, action == "approve")
             await self._answer(query, dest, html.unescape(note))
+            return
+        if action in ("mute", "nr"):
+            await self._alert_button(update, query, dest, action, arg)
             return
         if action not in ("sub", "unsub"):
             await self._answer(query, dest)
@@ -737,6 +820,14 @@ class RaqibBot:
             await query.edit_message_text(text=text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except Exception as exc:  # the list is a convenience: the change is already made
             log.debug("telegram list not refreshed chat=%s error=%s", dest, type(exc).__name__)
+
+
+
+def _story_title(payload: Any) -> str:
+    try:
+        return str(json.loads(payload or "{}").get("title") or "")
+    except (TypeError, ValueError):
+        return ""
 
 
 __all__ = ["RaqibBot", "ChatUpdates", "CommandBudget", "TEXTS", "COMMANDS"]

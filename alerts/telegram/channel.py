@@ -46,7 +46,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, ClassVar, Sequence
 
-from telegram import LinkPreviewOptions, ReplyParameters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -71,7 +71,7 @@ from ..secrets import SecretFilter, describe, register_secret
 from .bot import RaqibBot
 from .limiter import PAUSE_WAIT, RATE_DEFAULTS, BotRateLimiter, retry_seconds
 from .render import render_alert, render_digest, split_html
-from .texts import LANGS
+from .texts import LABELS, LANGS
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +324,10 @@ class TelegramChannel(Channel):
                 log.warning("telegram start failed error=%s retry_in=%.0f", describe(exc), delay)
                 delay = min(delay * 2, 300.0)
 
+    @property
+    def takes_updates(self) -> bool:
+        return bool(self.polling)
+
     async def take_updates(self, on: bool) -> None:
         """Take the bot's updates (this node holds the bot role) or leave them to another
         node; alerts are sent either way."""
@@ -387,8 +391,17 @@ class TelegramChannel(Channel):
 
     async def send(self, alert: Alert) -> str | None:
         text = render_alert(alert, lang=self.lang_of(alert.destination))
-        ids = await self.send_html(alert.destination, text, preview_url=alert.url)
+        ids = await self.send_html(alert.destination, text, preview_url=alert.url, reply_markup=self.buttons(alert))
         return f"{alert.destination}:{ids[0]}"
+
+    def buttons(self, alert: Alert) -> Any:
+        """Under a story alert: mute its event for a day, and "not relevant" (feedback).
+        The data names the outbox row; the bot checks it belongs to the chat pressing."""
+        if alert.kind not in ("story", "spread") or not alert.id:
+            return None
+        L = LABELS.get(self.lang_of(alert.destination), LABELS["ar"])
+        return InlineKeyboardMarkup([[InlineKeyboardButton(L["mute_event"], callback_data=f"mute:{alert.id}"),
+                                      InlineKeyboardButton(L["not_relevant"], callback_data=f"nr:{alert.id}")]])
 
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         if not alerts:
@@ -402,7 +415,8 @@ class TelegramChannel(Channel):
         if destination == alert.destination and message_id.isdigit():
             reply = ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
         text = render_alert(alert, lang=self.lang_of(alert.destination))
-        ids = await self.send_html(alert.destination, text, preview_url=alert.url, reply_parameters=reply)
+        ids = await self.send_html(alert.destination, text, preview_url=alert.url, reply_parameters=reply,
+                                   reply_markup=self.buttons(alert))
         return f"{alert.destination}:{ids[0]}"
 
     async def edit(self, alert: Alert, ref: str, sources: Sequence[str], *,

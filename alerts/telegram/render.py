@@ -5,7 +5,8 @@ Rules:
   isolates and invisible controls removed: a title cannot display as something else) and
   `html.escape`; only http(s) links become anchors (`alerts.render.safe_url`). An alert
   reads: watchlist (a chat's own terms: «كلماتي» or "My terms", in the chat's language),
-  title (matched words in bold, linked), source · time, then under the title what
+  title (matched words in bold, linked), outlet · time (the outlet by its name, the
+  time in the chat's zone: `alerts.render.when`), then under the title what
   `alerts.render.under_title` chooses for `LEAD_CHARS`: the lead whole with the names in
   bold, or in place of a cut lead the sentence around each name (`monitor.snippet`: cut
   at word boundaries, the name in bold, tags balanced), then the matched terms each with
@@ -35,7 +36,21 @@ from typing import Sequence
 from monitor.display import visible
 from monitor.models import Alert
 
-from ..render import bounded, group_alerts, heading, highlight, lead, marked, places, safe_url, under_title, when
+from ..plurals import count
+from ..render import (
+    bounded,
+    group_alerts,
+    heading,
+    highlight,
+    lead,
+    marked,
+    outlet,
+    outlets,
+    places,
+    safe_url,
+    under_title,
+    when,
+)
 from .texts import LABELS
 
 MAX_UNITS = 4096
@@ -85,13 +100,13 @@ def render_related(alert: Alert, *, lang: str = "ar", also: Sequence[str] = ()) 
     L = LABELS.get(lang, LABELS["ar"])
     head = "🔗 <b>" + _esc(L["related"]) + "</b>"
     if alert.source:
-        head += " · " + _esc(alert.source)
+        head += " · " + _esc(outlet(alert))
     lines = [head, _linked_title(alert)]
     if when(alert):
         lines.append(f"<i>{_esc(when(alert))}</i>")
     others = [s for s in also if s and s != alert.source]
     if others:
-        lines.append(_esc(L["also"] + "، ".join(others)))
+        lines.append(_esc(L["also"] + "، ".join(outlets(alert, others))))
     return rtl(lines)
 
 
@@ -111,14 +126,15 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     head = "⚠️ " + _esc(alert.watchlist_title or alert.watchlist) if alert.kind == "health" \
         else "📌 " + _esc(heading(alert, lang))
     lines = [head, f"<b>{title_html}</b>" if not url else title_html]
-    meta = " · ".join(_esc(m) for m in (alert.source, when(alert)) if m)
+    meta = " · ".join(_esc(m) for m in (outlet(alert), when(alert)) if m)
     if meta:
         lines.append(f"<i>{meta}</i>")
     if alert.kind == "spread" and alert.sources:
-        lines.append(_esc(L["spread"].format(n=len(alert.sources)) + "، ".join(alert.sources)))
+        lines.append(_esc(L["spread"].format(count=count(len(alert.sources), "outlet", lang))
+                          + "، ".join(outlets(alert, alert.sources))))
     others = [s for s in also if s and s != alert.source]
     if others:
-        lines.append(_esc(L["also"] + "، ".join(others)))
+        lines.append(_esc(L["also"] + "، ".join(outlets(alert, others))))
     shown, snips = under_title(alert.summary, alert.snippets, LEAD_CHARS)
     if shown == "whole":
         lines += ["", _bold(alert.summary, alert, "summary")]
@@ -132,7 +148,7 @@ def render_alert(alert: Alert, *, lang: str = "ar", also: Sequence[str] = (),
     if related:
         lines += ["", "🔗 <b>" + _esc(L["related"]) + "</b>"]
         for other in related[-RELATED_LINES:]:
-            source = _esc(other.source) + ": " if other.source else ""
+            source = _esc(outlet(other)) + ": " if other.source else ""
             lines.append("• " + source + _linked_title(other, 160))
         if len(related) > RELATED_LINES:
             lines.append(f"+{len(related) - RELATED_LINES}")
@@ -143,19 +159,19 @@ def render_digest(alerts: Sequence[Alert], *, lang: str = "ar") -> str:
     """Several alerts as one message: by watchlist, then by event, one entry per story
     cluster (an event's later clusters indented under its first)."""
     L = LABELS.get(lang, LABELS["ar"])
-    lines = [f"<b>{_esc(L['digest'].format(n=len(alerts)))}</b>"]
+    lines = [f"<b>{_esc(L['digest'].format(count=count(len(alerts), 'alert', lang)))}</b>"]
     for (_name, title), events in group_alerts(alerts):
         lines += ["", f"📌 <b>{_esc(title)}</b> ({sum(len(clusters) for clusters in events)})"]
         for clusters in events:
             for i, members in enumerate(clusters):
-                outlets: list[str] = []
+                named: list[str] = []
                 for a in members:
                     for s in (a.source, *a.sources):
-                        if s and s not in outlets:
-                            outlets.append(s)
-                tail = " — " + _esc("، ".join(outlets[:3])) if outlets else ""
-                if len(outlets) > 3:
-                    tail += f" +{len(outlets) - 3}"
+                        if s and outlet(a, s) not in named:
+                            named.append(outlet(a, s))
+                tail = " — " + _esc("، ".join(named[:3])) if named else ""
+                if len(named) > 3:
+                    tail += f" +{len(named) - 3}"
                 lines.append(("• " if i == 0 else "   ↳ ") + _linked_title(members[0], 160) + tail)
     return rtl(lines)
 

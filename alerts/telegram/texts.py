@@ -6,12 +6,14 @@ from __future__ import annotations
 LANGS = ("ar", "en")
 
 LABELS = {
-    "ar": {"also": "نقلته أيضاً: ", "terms": "الكلمات: ", "spread": "🔥 ينتشر: نشرته {n} مصادر: ",
-           "digest": "🗞 ملخص: {n} تنبيه", "more_sources": "مصادر", "read": "اقرأ الخبر",
-           "health": "حالة المصادر", "update": "تحديث", "related": "تغطية ذات صلة"},
-    "en": {"also": "Also reported by: ", "terms": "Terms: ", "spread": "🔥 Spreading: {n} outlets: ",
-           "digest": "🗞 Digest: {n} alerts", "more_sources": "outlets", "read": "Read",
-           "health": "Feed health", "update": "Update", "related": "Related coverage"},
+    "ar": {"also": "نقلته أيضاً: ", "terms": "الكلمات: ", "spread": "🔥 ينتشر: نشرته {count}: ",
+           "digest": "🗞 ملخص: {count}", "more_sources": "مصادر", "read": "اقرأ الخبر",
+           "health": "حالة المصادر", "update": "تحديث", "related": "تغطية ذات صلة",
+           "mute_event": "🔕 كتم هذا الحدث", "not_relevant": "ليس ذا صلة"},
+    "en": {"also": "Also reported by: ", "terms": "Terms: ", "spread": "🔥 Spreading: {count}: ",
+           "digest": "🗞 Digest: {count}", "more_sources": "outlets", "read": "Read",
+           "health": "Feed health", "update": "Update", "related": "Related coverage",
+           "mute_event": "🔕 Mute this event", "not_relevant": "Not relevant"},
 }
 
 
@@ -30,6 +32,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "/watch كلمة — تابع كلمة خاصة بك\n"
                  "/unwatch كلمة — احذف كلمة\n"
                  "/status — حال المصادر والتنبيهات\n"
+                 "/tz Asia/Riyadh — المنطقة الزمنية لأوقات التنبيهات\n"
                  "/lang en — English"),
         "help_admin": ("\n\nللمشرفين:\n/reload — أعد قراءة الإعدادات والقوائم\n/feeds — المصادر وحالها\n"
                        "/approve رقم — اقبل محادثة\n/deny رقم — ارفض محادثة"),
@@ -39,7 +42,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "already": "أنت تتابع «{title}» من قبل.",
         "unsubscribed": "أوقفت متابعة «{title}».",
         "not_subscribed": "لم تكن تتابع «{title}».",
-        "unsubscribed_all": "أوقفت متابعة كل القوائم ({n}).",
+        "unsubscribed_all": "أوقفت متابعة كل القوائم ({count}).",
         "unknown_list": "لا توجد قائمة باسم «{name}». أرسل /list لترى القوائم.",
         "need_name": "اكتب اسم القائمة، مثل: /{cmd} {example}",
         "muted": "🔕 التنبيهات متوقفة حتى {until}. ما يصل في أثناء ذلك يُرسل ملخصاً بعدها.",
@@ -47,6 +50,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "unmuted": "🔔 عادت التنبيهات.",
         "quiet_set": "🌙 ساعات الهدوء: {quiet} ({tz}). ما يصل فيها يُرسل ملخصاً بعد انتهائها.",
         "quiet_off": "ألغيت ساعات الهدوء.",
+        "tz_now": "🕰 أوقات هذه المحادثة بتوقيت {tz} (الآن {now}). غيّره: /tz Asia/Riyadh",
+        "tz_set": "🕰 صارت الأوقات هنا بتوقيت {tz} (الآن {now}).",
+        "bad_tz": "منطقة زمنية غير معروفة: «{text}». اكتبها هكذا: /tz Asia/Riyadh أو /tz UTC",
         "bad_quiet": "اكتب الساعات هكذا: /quiet 22:00-07:00 أو /quiet off",
         "related_reply": "🔗 تغطية الحدث نفسه من مصادر أخرى تصلك ردّاً على التنبيه الأول.",
         "related_edit": "🔗 تغطية الحدث نفسه من مصادر أخرى تُضاف إلى التنبيه الأول.",
@@ -57,7 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
                    "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
                    "في الانتظار: {pending}"),
         "status_nodes": "\nالعُقد العاملة: {alive}، وهذا الرد من {node}",
-        "status_chat": "\n\nهذه المحادثة: تتابع {n} قائمة{muted}{quiet}",
+        "status_chat": "\n\nهذه المحادثة: {follows}{muted}{quiet}",
+        "follows": "تتابع {count}", "follows_none": "لا تتابع أي قائمة",
         "status_muted": "، التنبيهات متوقفة حتى {until}",
         "status_quiet": "، ساعات الهدوء {quiet}",
         "none": "لا شيء",
@@ -84,12 +91,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "approve_btn": "✅ قبول", "deny_btn": "✖ رفض",
         "approved_admin": "قبلت المحادثة {chat}.", "denied_admin": "رفضت المحادثة {chat}.",
         "need_chat": "اكتب رقم المحادثة: /{cmd} 123456",
-        "reloaded": "✅ أعدت قراءة الإعدادات والقوائم ({n} قائمة).",
+        "reloaded": "✅ أعدت قراءة الإعدادات والقوائم ({count}).",
         "reload_problems": "⚠️ أعدت القراءة مع مشكلات (بقيت آخر نسخة سليمة):\n{problems}",
         "feeds_head": "🛰 المصادر ({n}):",
         "error": "حدث خطأ؛ جرّب بعد قليل.",
         "slow_down": "⏳ أوامر كثيرة دفعة واحدة: أتجاهل الزائد منها. جرّب بعد دقيقة.",
         "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
+        "event_muted": "🔕 لن يصلك شيء عن هذا الحدث حتى {until}.",
+        "feedback_thanks": "شكراً: سُجّل أن هذا الخبر ليس ذا صلة بـ«{title}».",
+        "feedback_admin": ("👎 محادثة {chat} ترى أن هذا الخبر ليس ذا صلة بـ«{title}» (<code>{name}</code>):\n"
+                           "{story}\n\nإن تكرر مثله فأضف إلى ملف القائمة:\n<code>exclude: [{words}]</code>"),
+        "feedback_admin_none": ("👎 محادثة {chat} ترى أن هذا الخبر ليس ذا صلة بـ«{title}» (<code>{name}</code>):\n"
+                                "{story}"),
+        "button_gone": "هذا التنبيه لم يعد محفوظاً.",
     },
     "en": {
         "welcome": "👋 Welcome to <b>Raqib</b>: I alert you when the news mentions what you care about.\n\n",
@@ -104,6 +118,7 @@ TEXTS: dict[str, dict[str, str]] = {
                  "/watch WORD — follow a word of your own\n"
                  "/unwatch WORD — remove a word\n"
                  "/status — feeds and alerts\n"
+                 "/tz Asia/Riyadh — the time zone of every time shown\n"
                  "/lang ar — العربية"),
         "help_admin": ("\n\nAdmins:\n/reload — re-read config and watchlists\n/feeds — feeds and their health\n"
                        "/approve ID — let a chat in\n/deny ID — refuse a chat"),
@@ -113,7 +128,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "already": "You already follow “{title}”.",
         "unsubscribed": "You no longer follow “{title}”.",
         "not_subscribed": "You were not following “{title}”.",
-        "unsubscribed_all": "Stopped following every watchlist ({n}).",
+        "unsubscribed_all": "Stopped following every watchlist ({count}).",
         "unknown_list": "No watchlist called “{name}”. Send /list to see them.",
         "need_name": "Name a watchlist, e.g. /{cmd} {example}",
         "muted": "🔕 Alerts paused until {until}. What arrives meanwhile comes as one digest afterwards.",
@@ -121,6 +136,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "unmuted": "🔔 Alerts resumed.",
         "quiet_set": "🌙 Quiet hours: {quiet} ({tz}). What arrives then comes as one digest afterwards.",
         "quiet_off": "Quiet hours off.",
+        "tz_now": "🕰 Times in this chat are in {tz} (now {now}). Change it: /tz Asia/Riyadh",
+        "tz_set": "🕰 Times here are now in {tz} (now {now}).",
+        "bad_tz": "Unknown time zone “{text}”. Write it like /tz Asia/Riyadh or /tz UTC",
         "bad_quiet": "Write the hours like /quiet 22:00-07:00 or /quiet off",
         "related_reply": "🔗 Other outlets on the same event now come as a reply to the first alert.",
         "related_edit": "🔗 Other outlets on the same event are now added to the first alert.",
@@ -131,7 +149,8 @@ TEXTS: dict[str, dict[str, str]] = {
                    "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
                    "Waiting: {pending}"),
         "status_nodes": "\nNodes running: {alive}; this answer comes from {node}",
-        "status_chat": "\n\nThis chat follows {n} watchlist(s){muted}{quiet}",
+        "status_chat": "\n\nThis chat {follows}{muted}{quiet}",
+        "follows": "follows {count}", "follows_none": "follows no watchlist",
         "status_muted": ", alerts paused until {until}",
         "status_quiet": ", quiet hours {quiet}",
         "none": "none",
@@ -158,12 +177,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "approve_btn": "✅ Approve", "deny_btn": "✖ Deny",
         "approved_admin": "Approved chat {chat}.", "denied_admin": "Denied chat {chat}.",
         "need_chat": "Give the chat id: /{cmd} 123456",
-        "reloaded": "✅ Config and watchlists re-read ({n} watchlists).",
+        "reloaded": "✅ Config and watchlists re-read ({count}).",
         "reload_problems": "⚠️ Re-read with problems (the last good version stays):\n{problems}",
         "feeds_head": "🛰 Feeds ({n}):",
         "error": "Something went wrong; try again shortly.",
         "slow_down": "⏳ Too many commands at once: I skip the extra ones. Try again in a minute.",
         "btn_follow": "➕ {title}", "btn_unfollow": "✓ {title}",
+        "event_muted": "🔕 Nothing more about this event until {until}.",
+        "feedback_thanks": "Thanks: noted that this story is not relevant to “{title}”.",
+        "feedback_admin": ("👎 Chat {chat} finds this story not relevant to “{title}” (<code>{name}</code>):\n"
+                           "{story}\n\nIf more like it come, add to the watchlist's file:\n"
+                           "<code>exclude: [{words}]</code>"),
+        "feedback_admin_none": ("👎 Chat {chat} finds this story not relevant to “{title}” "
+                                "(<code>{name}</code>):\n{story}"),
+        "button_gone": "This alert is no longer kept.",
     },
 }
 
@@ -174,5 +201,5 @@ COMMANDS = [
     ("unmute", "أعد التنبيهات", "resume alerts"), ("quiet", "ساعات الهدوء", "quiet hours"),
     ("related", "تغطية الحدث نفسه", "related coverage"),
     ("watch", "تابع كلمة", "follow a word"), ("unwatch", "احذف كلمة", "remove a word"),
-    ("status", "الحال", "status"), ("lang", "اللغة", "language"),
+    ("status", "الحال", "status"), ("tz", "المنطقة الزمنية", "time zone"), ("lang", "اللغة", "language"),
 ]

@@ -15,6 +15,8 @@ together from one module per table family, each stating its own rules:
                   search` and the web page;
 - `outbox`        `outbox`: alerts to send, their `OutboxState` and the `held` mark;
 - `subscriptions` `subscriptions`, `destinations` (settings) and `personal_terms`;
+- `feedback`      `feedback` (an alert "not relevant") and `muted_events` (an event a
+                  destination muted for a while);
 - `nodes`         `nodes`: the daemons sharing the database, as each reports itself;
 - `locks`         role locks (PostgreSQL advisory locks on a connection of their own),
                   not a table: which node does each singleton job;
@@ -32,6 +34,7 @@ from __future__ import annotations
 from .articles import ArticleTable, BodyState
 from .db import MIGRATIONS, Database, DatabaseLock
 from .desk import DeskReads, SearchWord, unindex_stories
+from .feedback import NOT_RELEVANT, FeedbackTables
 from .feeds import FeedTable
 from .locks import AdvisoryLocks, LocalLocks, RoleLocks
 from .nodes import NodeTable
@@ -40,13 +43,14 @@ from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "AdvisoryLocks", "BodyState", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks",
-           "SearchWord", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "NOT_RELEVANT", "AdvisoryLocks", "BodyState", "DatabaseLock", "LocalLocks", "OutboxState",
+           "RoleLocks", "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, ArticleTable, OutboxTable, SubscriptionTables, NodeTable, DeskReads, WebViews,
+class Store(FeedTable, StoryTable, ArticleTable, OutboxTable, SubscriptionTables, FeedbackTables, NodeTable, DeskReads,
+            WebViews,
             Database):
     """All reads and writes of Raqib's state. Not shared across threads."""
 

@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from . import Store
 
 TABLES = ("feeds", "stories", "cluster_watchlists", "outbox", "subscriptions", "destinations", "personal_terms",
-          "feed_days")
+          "feed_days", "feedback", "muted_events")
 ORDER = {"feeds": "name", "stories": "id", "outbox": "id", "cluster_watchlists": "cluster, watchlist",
          "feed_days": "feed, day",
          "subscriptions": "channel, destination, watchlist", "destinations": "channel, destination",
-         "personal_terms": "channel, destination, term"}
+         "personal_terms": "channel, destination, term", "feedback": "id",
+         "muted_events": "channel, destination, event"}
 NOT_COPIED = {"leased_until", "leased_by"}
+FRESH_IDS = {"feedback"}  # tables whose ids the target hands out afresh (its own sequence)
 
 
 def copy_database(source: Store, target: Store, *, replace: bool = False, batch: int = 1000,
@@ -63,7 +65,7 @@ def copy_database(source: Store, target: Store, *, replace: bool = False, batch:
                 if table not in source_tables:  # a source of an earlier release
                     counts[table] = 0
                     continue
-                wanted = set(target._columns(table)) - NOT_COPIED
+                wanted = set(target._columns(table)) - NOT_COPIED - ({"id"} if table in FRESH_IDS else set())
                 columns = [c for c in source._columns(table) if c in wanted]
                 if not columns:
                     counts[table] = 0

@@ -220,6 +220,29 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE feeds ADD COLUMN fulltext TEXT;
     ALTER TABLE feeds ADD COLUMN fulltext_flagged INTEGER NOT NULL DEFAULT 0
     """),
+    # A desk's first day: the outlet's name the config gives a feed (`title:`), feedback on
+    # an alert ("not relevant", counted per watchlist), and events a chat muted for a while.
+    ("011_desk_first_day", """
+    ALTER TABLE feeds ADD COLUMN config_title TEXT;
+    CREATE TABLE IF NOT EXISTS feedback (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        watchlist TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        created REAL NOT NULL,
+        UNIQUE (channel, destination, watchlist, story_id, kind)
+    );
+    CREATE INDEX IF NOT EXISTS feedback_watchlist ON feedback (watchlist, kind);
+    CREATE TABLE IF NOT EXISTS muted_events (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        event INTEGER NOT NULL,
+        until REAL NOT NULL,
+        PRIMARY KEY (channel, destination, event)
+    )
+    """),
 ]
 
 Tx = Any  # the handle `transaction()` yields: a sqlite3 connection or a PgConnection, opaque to callers
@@ -419,7 +442,9 @@ class Database:
                             self.conn.execute(statement)
                     self._after_migration(name, self.conn)
                     self.conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-                log.info("migration applied name=%s backend=%s", name, self.backend)
+                # a scratch database in memory (`raqib feeds` works out the table in one) says nothing
+                log.log(logging.DEBUG if self.path is None and not self.postgres else logging.INFO,
+                        "migration applied name=%s backend=%s", name, self.backend)
         finally:
             if self.postgres and not self.conn.in_transaction:
                 self.conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))

@@ -1,8 +1,10 @@
 """Table `feeds`: one row per feed, its fetch state, its schedule and its health.
 
 A row holds the fetch state (etag, last_modified, body_hash, url), the schedule
-(next_poll) and the health (failures, last_success, last_error, items_seen, avg_interval,
-healthy; bad_items and bad_item_error: items its last parse could not read). `source`
+(next_poll), the outlet's name (`config_title` from the config's `title:`, else `title`,
+the feed's own <title>, as `feed_titles` gives them) and the health (failures,
+last_success, last_error, items_seen, avg_interval, healthy; bad_items and
+bad_item_error: items its last parse could not read). `source`
 says where the feed came from: `config` rows follow the config file (a feed removed from
 it is disabled, never deleted, so its history stays); OPML imports and bot admins add
 `runtime` rows, which the config leaves alone.
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .db import Database
+from ..urls import canonical_url
+from .db import Database, Tx
 
 
 class FeedTable(Database):
@@ -33,7 +36,7 @@ class FeedTable(Database):
             # one read of the table, then writes only where something changed: a node
             # starting with 20,000 unchanged feeds writes nothing
             existing = {r[0]: r[1:] for r in conn.execute(
-                "SELECT name, configured_url, interval, enabled, disabled_reason, source, fulltext "
+                "SELECT name, configured_url, interval, enabled, disabled_reason, source, fulltext, config_title "
                 "FROM feeds").fetchall()}
             configured = set()
             new: list[tuple] = []
@@ -41,24 +44,28 @@ class FeedTable(Database):
                 configured.add(f.name)
                 row = existing.get(f.name)
                 fulltext = getattr(f, "fulltext", None)  # None: the `fulltext.mode` default
+                title = getattr(f, "title", None)
                 if row is None:
-                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled), fulltext))
-                elif row[0] != f.url:
-                    # the user changed the URL: start afresh with it
+                    new.append((f.name, f.url, f.url, f.interval, int(f.enabled), fulltext, title))
+                    continue
+                if row[5] != fulltext:
+                    conn.execute("UPDATE feeds SET fulltext=? WHERE name=?", (fulltext, f.name))
+                if row[6] != title:
+                    conn.execute("UPDATE feeds SET config_title=? WHERE name=?", (title, f.name))
+                if row[0] != f.url:
+                    # the user changed the URL: start afresh with it (its backlog is a new feed's)
                     conn.execute(
                         "UPDATE feeds SET url=?, configured_url=?, interval=?, enabled=?, etag=NULL, "
-                        "last_modified=NULL, body_hash=NULL, next_poll=0, failures=0, "
+                        "last_modified=NULL, body_hash=NULL, next_poll=0, failures=0, last_success=NULL, "
                         "disabled_reason=NULL WHERE name=?",
                         (f.url, f.url, f.interval, int(f.enabled), f.name))
                 elif row[1] != f.interval or (row[3] is None and row[2] != int(f.enabled)):
                     conn.execute("UPDATE feeds SET interval=?, enabled=CASE WHEN disabled_reason "
                                  "IS NULL THEN ? ELSE enabled END WHERE name=?",
                                  (f.interval, int(f.enabled), f.name))
-                if row is not None and row[5] != fulltext:
-                    conn.execute("UPDATE feeds SET fulltext=? WHERE name=?", (fulltext, f.name))
             if new:
                 conn.executemany("INSERT INTO feeds (name, url, configured_url, interval, enabled, fulltext, "
-                                 "next_poll) VALUES (?, ?, ?, ?, ?, ?, 0)", new)
+                                 "config_title, next_poll) VALUES (?, ?, ?, ?, ?, ?, ?, 0)", new)
             for name, row in existing.items():
                 if row[4] == "config" and name not in configured and not (
                         row[2] == 0 and row[3] == "removed from config"):
@@ -76,20 +83,54 @@ class FeedTable(Database):
 
     def add_feeds(self, feeds: Iterable[tuple[str, str]], *, source: str = "runtime") -> list[str]:
         """Add feeds outside the config all at once (one transaction); returns the names
-        added. A feed whose name or URL is already there is left out."""
+        added. A feed whose name is taken, or whose URL is already there in its canonical
+        form (`feed_urls`), is left out."""
         added: list[str] = []
         with self.transaction() as conn:
             names = {r[0] for r in conn.execute("SELECT name FROM feeds")}
-            urls = {r[0] for r in conn.execute("SELECT url FROM feeds UNION SELECT configured_url FROM feeds")}
+            urls = set(self._feed_urls(conn))
             for name, url in feeds:
-                if name in names or url in urls:
+                canon = canonical_url(url)
+                if name in names or canon in urls:
                     continue
                 conn.execute("INSERT INTO feeds (name, url, configured_url, source) VALUES (?, ?, ?, ?)",
                              (name, url, url, source))
                 names.add(name)
-                urls.add(url)
+                urls.add(canon)
                 added.append(name)
         return added
+
+    def feed_urls(self) -> dict[str, str]:
+        """Every feed's URLs (the current one and the configured one) in canonical form
+        (`monitor.urls.canonical_url`: http and https, www., tracking parameters are one)
+        → the feed's name: how an import knows a feed it already has."""
+        return self._feed_urls(self.conn)
+
+    @staticmethod
+    def _feed_urls(conn: Tx) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, url, configured in conn.execute("SELECT name, url, configured_url FROM feeds ORDER BY name"):
+            for u in (configured, url):
+                if u:
+                    out.setdefault(canonical_url(u), name)
+        return out
+
+    def set_feed_enabled(self, name: str, enabled: bool, *, reason: str | None = None) -> bool:
+        """Enable (due at once) or disable a feed; False when there is no such feed. The
+        daemon's poller reads the table at every round, so it follows without a restart."""
+        with self.transaction() as conn:
+            if enabled:
+                n = conn.execute("UPDATE feeds SET enabled=1, disabled_reason=NULL, next_poll=0, failures=0 "
+                                 "WHERE name=?", (name,)).rowcount
+            else:
+                n = conn.execute("UPDATE feeds SET enabled=0, disabled_reason=? WHERE name=?",
+                                 (reason, name)).rowcount
+        return n > 0
+
+    def remove_feed(self, name: str) -> bool:
+        """Forget a feed (its stories stay until retention prunes them); False when there is none."""
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM feeds WHERE name=?", (name,)).rowcount > 0
 
     def feeds_as_configured(self, feeds: Iterable[Any]) -> list[dict]:
         """The feed table as it will be once synced with these config feeds, without
@@ -113,6 +154,13 @@ class FeedTable(Database):
 
     def feeds(self) -> list[dict]:
         return self._query("SELECT * FROM feeds ORDER BY name")
+
+    def feed_titles(self) -> dict[str, str]:
+        """Each feed's outlet name as people read it: the config's `title:`, else the
+        feed's own <title>; feeds with neither are left out (their name stands)."""
+        return {r["name"]: r["shown"] for r in self._query(
+            "SELECT name, COALESCE(NULLIF(config_title, ''), NULLIF(title, '')) AS shown FROM feeds")
+            if r["shown"]}
 
     def due_feeds(self, now: float, limit: int = 1000) -> list[dict]:
         return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "

@@ -203,6 +203,29 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE feeds ADD COLUMN fulltext TEXT;
     ALTER TABLE feeds ADD COLUMN fulltext_flagged INTEGER NOT NULL DEFAULT 0
     """),
+    # A desk's first day: the outlet's name the config gives a feed (`title:`), feedback on
+    # an alert ("not relevant", counted per watchlist), and events a chat muted for a while.
+    ("011_desk_first_day", """
+    ALTER TABLE feeds ADD COLUMN config_title TEXT;
+    CREATE TABLE IF NOT EXISTS feedback (
+        id BIGSERIAL PRIMARY KEY,
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        watchlist TEXT NOT NULL,
+        story_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        UNIQUE (channel, destination, watchlist, story_id, kind)
+    );
+    CREATE INDEX IF NOT EXISTS feedback_watchlist ON feedback (watchlist, kind);
+    CREATE TABLE IF NOT EXISTS muted_events (
+        channel TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        event BIGINT NOT NULL,
+        until DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (channel, destination, event)
+    )
+    """),
 ]
 
 

@@ -128,12 +128,13 @@ class StoryTable(Database):
 
     def event_lead(self, conn: Tx, event: int) -> dict | None:
         """An event's first story still stored: id, cluster, feed, title, summary, url,
-        published, body."""
-        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published, body FROM stories "
+        published, fetched, body."""
+        row = conn.execute("SELECT id, cluster, feed, title, summary, url, published, fetched, body FROM stories "
                            "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published", "body"), row, strict=True))
+        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published", "fetched", "body"), row,
+                        strict=True))
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""

@@ -10,6 +10,8 @@ Rules:
 - Its source is the feed of the story that raised it, as its payload names it (indexed:
   `outbox_source_created`).
 - Watchlists whose name starts with `hidden_prefix` (the chats' own terms) are left out.
+- Days filter on the story's own time (published, else first seen: what a card prints),
+  `story_since`/`story_until`; `before` (created, id) pages to older alerts.
 - Alerts per hour are buckets counted from `since`: bucket i holds [since + i·3600,
   since + (i+1)·3600); rows outside the range are not counted. Stories per day come from
   `feed_days` (UTC days), kept as stories are stored.
@@ -39,7 +41,8 @@ class WebViews(Database):
 
     def latest_alerts(self, *, limit: int = 50, watchlist: str | None = None, source: str | None = None,
                       since: float | None = None, until: float | None = None,
-                      hidden_prefix: str = "") -> list[dict]:
+                      hidden_prefix: str = "", story_since: float | None = None, story_until: float | None = None,
+                      before: tuple[float, int] | None = None) -> list[dict]:
         """The newest alerts, one per (cluster, watchlist), newest first: id, watchlist,
         cluster, story_id, kind, payload (JSON text), created, feed."""
         where = [f"o.kind IN {_KINDS}"]
@@ -59,11 +62,23 @@ class WebViews(Database):
         if until is not None:
             where.append("o.created < ?")
             params.append(until)
+        # the story's own time (published, else first seen): the day a card prints
+        story_time = "(SELECT COALESCE(s.published, s.fetched) FROM stories s WHERE s.id = o.story_id)"
+        if story_since is not None:
+            where.append(f"{story_time} >= ?")
+            params.append(story_since)
+        if story_until is not None:
+            where.append(f"{story_time} < ?")
+            params.append(story_until)
+        if before is not None:  # a later page: an alert whose newest row was on an earlier page is not shown again
+            where.append("NOT EXISTS (SELECT 1 FROM outbox n WHERE n.cluster = o.cluster AND n.watchlist = o.watchlist "
+                         f"AND n.kind IN {_KINDS} AND (n.created > ? OR (n.created = ? AND n.id >= ?)))")
+            params += [before[0], before[0], before[1]]
         sql = ("SELECT o.id, o.watchlist, o.cluster, o.story_id, o.kind, o.payload, o.created, "
                f"{self._payload_source} AS feed FROM outbox o WHERE " + " AND ".join(where))
         seen: set[tuple[int, str]] = set()
         out: list[dict] = []
-        after: tuple[float, int] | None = None
+        after: tuple[float, int] | None = before  # paging: rows older than the last one shown
         scanned = 0
         while len(out) < limit and scanned < _MAX_SCAN:
             page_sql, page_params = sql, list(params)
@@ -100,10 +115,17 @@ class WebViews(Database):
 
     def story(self, story_id: int) -> dict | None:
         """One stored story: id, feed, guid, url, title, summary, published, fetched, cluster,
-        and its article: body, body_state, body_reason."""
-        rows = self._query("SELECT id, feed, guid, url, title, summary, published, fetched, cluster, body, "
-                           "body_state, body_reason FROM stories WHERE id = ?", (story_id,))
+        event, and its article: body, body_state, body_reason."""
+        rows = self._query("SELECT id, feed, guid, url, title, summary, published, fetched, cluster, "
+                           "COALESCE(event, cluster) AS event, body, body_state, body_reason FROM stories "
+                           "WHERE id = ?", (story_id,))
         return rows[0] if rows else None
+
+    def related_coverage(self, event: int, cluster: int, limit: int = 50) -> list[dict]:
+        """The event's other stories (other outlets' own words: clusters other than
+        `cluster`), first first: id, feed, url, title, published, fetched."""
+        return self._query("SELECT id, feed, url, title, published, fetched FROM stories "
+                           "WHERE event = ? AND cluster != ? ORDER BY id LIMIT ?", (event, cluster, limit))
 
     def story_alerts(self, cluster: int, hidden_prefix: str = "") -> list[dict]:
         """The watchlists that alerted on a cluster, with the payload of each one's newest row."""

@@ -39,10 +39,11 @@ import asyncio
 import functools
 import hashlib
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
@@ -57,6 +58,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerts.plurals import count
 from monitor.desk import MAX_QUERY
 from monitor.errors import ConfigError, RaqibError
 from monitor.models import Watchlist
@@ -103,6 +105,7 @@ class Desk:
     database: Path | str  # a SQLite file or a postgresql:// URL
     watchlists: Callable[[], Sequence[Watchlist]]
     clock: Callable[[], float] = time.time
+    tz: str = ""  # web.tz: the zone every time on the pages is shown in; "": UTC
 
 
 class WebView:
@@ -147,9 +150,9 @@ class WebView:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
         body = self.env.get_template(template).render(
             lang=lang, dir="rtl" if lang == "ar" else "ltr", t=functools.partial(text, lang),
-            dur=functools.partial(duration, lang), path=request.url.path,
+            dur=functools.partial(duration, lang), count=functools.partial(_count, lang=lang), path=request.url.path,
             switch_href=request.url.path + "?" + urlencode([*params, ("lang", other)]),
-            section=values.pop("section", ""), **values)
+            section=values.pop("section", ""), tz=self.desk.tz or "UTC", **values)
         response = HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
         if request.query_params.get("lang") in LANGS:
             response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="strict")
@@ -163,21 +166,41 @@ class WebView:
     async def alerts(self, request: Request) -> Response:
         q = Params(request.query_params)
         watchlist, source, day = q.name("watchlist"), q.name("source"), q.day("day")
+        before = q.cursor("before")
+        refresh = q.number("refresh", 10, 3600, default=None)
         page = await self.reader(functools.partial(views.alerts_page, watchlist=watchlist, source=source,
-                                                   day=day))
-        return self.render(request, "alerts.html", section="alerts", page=page, watchlists=self._watchlists(),
-                           chosen={"watchlist": watchlist or "", "source": source or "",
-                                   "day": q.get("day") or ""})
+                                                   day=day, tz=self.desk.tz, before=before))
+        try:  # the newest alert this browser was shown last time: what is newer is marked new
+            seen = float(request.cookies.get("seen", "")) if request.cookies.get("seen") else None
+        except ValueError:
+            seen = None
+        if seen is not None and not math.isfinite(seen):
+            seen = None
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("before", "lang")]
+        older = "/?" + urlencode([*kept, ("before", page.older)]) if page.older else ""
+        refresh_href = "/?" + urlencode([(k, v) for k, v in kept if k != "refresh"]
+                                        + ([] if refresh else [("refresh", "60")]))
+        response = self.render(request, "alerts.html", section="alerts", page=page, watchlists=self._watchlists(),
+                               chosen={"watchlist": watchlist or "", "source": source or "",
+                                       "day": q.get("day") or ""},
+                               seen=seen, older=older, refresh=int(refresh) if refresh else 0,
+                               refresh_href=refresh_href)
+        newest = max((a.created for a in page.items), default=None)
+        if before is None and newest is not None and (seen is None or newest > seen):
+            response.set_cookie("seen", repr(newest), max_age=365 * 86400, httponly=True, samesite="strict")
+        return response
 
     async def story(self, request: Request) -> Response:
         story_id = int(request.path_params["story_id"])
-        page = await self.reader(views.story_page, story_id) if story_id < 2**63 else None
+        page = (await self.reader(views.story_page, story_id, self.desk.tz, self.lang(request) == "ar")
+                if story_id < 2**63 else None)
         if page is None:
             return self.render(request, "error.html", status=404, message_key="story_missing")
         return self.render(request, "story.html", section="alerts", page=page)
 
     async def watchlists(self, request: Request) -> Response:
-        cards = await self.reader(views.watchlists_page, self._watchlists(), self.desk.clock())
+        cards = await self.reader(functools.partial(views.watchlists_page, watchlists=self._watchlists(),
+                                                    now=self.desk.clock(), tz=self.desk.tz))
         return self.render(request, "watchlists.html", section="watchlists", cards=cards)
 
     async def watchlist(self, request: Request) -> Response:
@@ -185,7 +208,7 @@ class WebView:
         found = next((w for w in self._watchlists() if w.name == name), None)
         if found is None:
             return self.render(request, "error.html", status=404, message_key="watchlist_missing")
-        page = await self.reader(views.watchlist_page, found, self.desk.clock())
+        page = await self.reader(views.watchlist_page, found, self.desk.clock(), self.desk.tz)
         return self.render(request, "watchlist.html", section="watchlists", page=page, text=page.text,
                            days=3, file=views.file_label(found.path), result=None)
 
@@ -198,12 +221,12 @@ class WebView:
         file = form.name("file") or "try.yaml"
         async with self.heavy:
             result = await self.reader(functools.partial(views.try_page, text=yaml_text, file=file, days=days,
-                                                         now=self.desk.clock(), limit=TRY_LIMIT))
+                                                         now=self.desk.clock(), limit=TRY_LIMIT, tz=self.desk.tz))
         return self.render(request, "try.html", section="watchlists", text=yaml_text, days=days, file=file,
                            result=result)
 
     async def feeds(self, request: Request) -> Response:
-        lines = await self.reader(views.feeds_page, self.desk.clock())
+        lines = await self.reader(views.feeds_page, self.desk.clock(), self.desk.tz)
         return self.render(request, "feeds.html", section="feeds", lines=lines, now=self.desk.clock(),
                            why=error_words, ago=functools.partial(ago, self.lang(request), self.desk.clock()))
 
@@ -217,7 +240,8 @@ class WebView:
             try:
                 async with self.heavy:
                     page = await self.reader(functools.partial(views.search_page, query=query, days=days, source=source,
-                                                               limit=SEARCH_LIMIT, now=self.desk.clock()))
+                                                               limit=SEARCH_LIMIT, now=self.desk.clock(),
+                                                               tz=self.desk.tz))
             except ConfigError as exc:
                 problem = str(exc)
         sources = await self.reader(_feed_names)
@@ -249,6 +273,10 @@ class WebView:
 
 
 _ERROR_KEYS = {"err_400", "err_403", "err_404", "err_405", "err_413", "err_500"}
+
+
+def _count(n: int, noun: str, *, lang: str) -> str:
+    return count(n, noun, lang)
 
 
 def _feed_names(store) -> list[str]:
@@ -305,14 +333,29 @@ class Params:
             raise BadParam(f"{key}: not a name")
         return value
 
-    def day(self, key: str) -> float | None:
+    def cursor(self, key: str) -> tuple[float, int] | None:
+        """A paging cursor `CREATED:ID` (what the "older" link carries), or None."""
+        value = self.get(key)
+        if not value:
+            return None
+        created, _, row = value.partition(":")
+        try:
+            cursor = (float(created), int(row))
+        except ValueError:
+            raise BadParam(f"{key}: expected a page cursor") from None
+        if not math.isfinite(cursor[0]):
+            raise BadParam(f"{key}: expected a page cursor")
+        return cursor
+
+    def day(self, key: str) -> str | None:
         value = (self.get(key) or "").strip()
         if not value:
             return None
         try:
             if not _DAY.match(value):
                 raise ValueError(value)
-            return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+            datetime.strptime(value, "%Y-%m-%d")  # a real day (not 2024-02-31)
+            return value
         except ValueError:
             raise BadParam(f"{key}: expected a day as YYYY-MM-DD") from None
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Sequence
 
 from markupsafe import Markup, escape
 
-from alerts.render import first_hits, highlight, payload_snippets, safe_url, under_title
+from alerts.render import first_hits, highlight, payload_snippets, safe_url, under_title, zone
 from alerts.render import marked as mark_snippet
 from monitor.desk import SearchResult, StoryHit, TryReport, search_stories, try_watchlist
 from monitor.display import one_line, visible
@@ -110,17 +110,24 @@ def body_paragraphs(body: str, matches: Sequence[Match]) -> tuple[Markup, ...]:
     return tuple(out)
 
 
-def stamp(ts: float | None) -> str:
-    """`YYYY-MM-DD HH:MM` in UTC, or empty."""
+def stamp(ts: float | None, tz: str = "") -> str:
+    """`YYYY-MM-DD HH:MM` in the web view's zone (`web.tz`, UTC when none), or empty."""
     if not ts:
         return ""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ts, zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
-def _published(value: object) -> str:
+def day_range(day: str, tz: str = "") -> tuple[float, float]:
+    """The Unix seconds a day `YYYY-MM-DD` spans in the web view's zone: the day a card prints."""
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=zone(tz))
+    end = datetime.combine(start.date() + timedelta(days=1), start.timetz())
+    return start.timestamp(), end.timestamp()
+
+
+def _published(value: object, tz: str = "") -> str:
     """A payload's `published` (ISO text) or a story's (Unix seconds) as `stamp` shows it."""
     if isinstance(value, (int, float)):
-        return stamp(float(value))
+        return stamp(float(value), tz)
     if isinstance(value, str) and value:
         try:
             dt = datetime.fromisoformat(value)
@@ -128,8 +135,12 @@ def _published(value: object) -> str:
             return one_line(value, 40)
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-        return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return dt.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
     return ""
+
+
+def _outlet(titles: dict[str, str], name: str) -> str:
+    return one_line(titles.get(name) or name, 80)
 
 
 @dataclass(frozen=True)
@@ -139,19 +150,23 @@ class AlertItem:
     watchlist: str
     watchlist_title: str
     kind: str
-    source: str
-    when: str  # when the alert was raised (UTC)
-    published: str
+    source: str  # the feed's name (links and filters)
+    when: str  # when the alert was raised (web.tz)
+    published: str  # the story's time: published, else first seen (web.tz)
     title: Markup
     summary: Markup
     url: str | None
     terms: tuple[str, ...]
-    also: tuple[str, ...]  # the cluster's other outlets
+    also: tuple[str, ...]  # the cluster's other outlets, by their names
     places: tuple[Place, ...] = ()
     snippets: tuple[Snippet, ...] = ()
+    outlet: str = ""  # the outlet as people know it (the feed's title, else its name)
+    created: float = 0.0
+    id: int = 0
 
 
-def _alert_item(row: dict, outlets: Sequence[dict]) -> AlertItem:
+def _alert_item(row: dict, outlets: Sequence[dict], tz: str = "", titles: dict[str, str] | None = None) -> AlertItem:
+    titles = titles or {}
     try:
         payload = json.loads(row["payload"])
     except (TypeError, ValueError):
@@ -168,26 +183,36 @@ def _alert_item(row: dict, outlets: Sequence[dict]) -> AlertItem:
     return AlertItem(
         story_id=row["story_id"], cluster=row["cluster"], watchlist=row["watchlist"],
         watchlist_title=one_line(payload.get("watchlist_title") or row["watchlist"], 120), kind=row["kind"],
-        source=one_line(source, 80), when=stamp(row["created"]), published=_published(payload.get("published")),
+        source=one_line(source, 80), when=stamp(row["created"], tz),
+        published=_published(payload.get("published") or payload.get("seen"), tz),
         title=marked(payload.get("title", ""), matches, "title"),
         summary=summary, url=safe_url(payload.get("url", "")), terms=tuple(one_line(t, 80) for t in terms),
-        also=tuple(one_line(o["feed"], 80) for o in outlets if o["feed"] != source),
-        places=_places(matches), snippets=snips)
+        also=tuple(_outlet(titles, o["feed"]) for o in outlets if o["feed"] != source),
+        places=_places(matches), snippets=snips,
+        outlet=_outlet(titles, source), created=row["created"], id=row["id"])
 
 
 @dataclass(frozen=True)
 class AlertsPage:
     items: tuple[AlertItem, ...]
     sources: tuple[str, ...]
+    source_titles: tuple[tuple[str, str], ...] = ()  # (feed name, outlet name) for the filter
+    older: str = ""  # the cursor of the next page ("created:id"), "" at the end
 
 
-def alerts_page(store: Store, *, watchlist: str | None, source: str | None, day: float | None,
-                limit: int = ALERTS_PAGE) -> AlertsPage:
-    rows = store.latest_alerts(limit=limit, watchlist=watchlist, source=source, since=day,
-                               until=None if day is None else day + DAY, hidden_prefix=PERSONAL_PREFIX)
+def alerts_page(store: Store, *, watchlist: str | None, source: str | None, day: str | None,
+                limit: int = ALERTS_PAGE, tz: str = "", before: tuple[float, int] | None = None) -> AlertsPage:
+    story_since, story_until = day_range(day, tz) if day else (None, None)
+    rows = store.latest_alerts(limit=limit + 1, watchlist=watchlist, source=source, story_since=story_since,
+                               story_until=story_until, hidden_prefix=PERSONAL_PREFIX, before=before)
+    more = len(rows) > limit
+    rows = rows[:limit]
     outlets = store.cluster_outlets([r["cluster"] for r in rows])
-    return AlertsPage(items=tuple(_alert_item(r, outlets.get(r["cluster"], ())) for r in rows),
-                      sources=tuple(f["name"] for f in store.feeds()))
+    titles = store.feed_titles()
+    names = tuple(f["name"] for f in store.feeds())
+    return AlertsPage(items=tuple(_alert_item(r, outlets.get(r["cluster"], ()), tz, titles) for r in rows),
+                      sources=names, source_titles=tuple((n, _outlet(titles, n)) for n in names),
+                      older=f"{rows[-1]['created']!r}:{rows[-1]['id']}" if more and rows else "")
 
 
 @dataclass(frozen=True)
@@ -209,14 +234,15 @@ class StoryPage:
     summary: Markup
     url: str | None
     feed: str
-    fetched: str
+    fetched: str  # the story's time: published, else first seen (web.tz)
     outlets: tuple[Outlet, ...]
     timeline: charts.Timeline
     alerted: tuple[tuple[str, str], ...]  # (watchlist, title)
     body: tuple[Markup, ...] = ()  # the article's paragraphs, hits marked
+    related: tuple[Outlet, ...] = ()  # the event's other outlets' own words on it
 
 
-def story_page(store: Store, story_id: int) -> StoryPage | None:
+def story_page(store: Store, story_id: int, tz: str = "", rtl: bool = False) -> StoryPage | None:
     story = store.story(story_id)
     if story is None:
         return None
@@ -237,15 +263,22 @@ def story_page(store: Store, story_id: int) -> StoryPage | None:
                 except TypeError:
                     continue
     first = min((m["fetched"] for m in members), default=story["fetched"])
+    titles = store.feed_titles()
     outlets = tuple(Outlet(
-        story_id=m["id"], feed=one_line(m["feed"], 80), title=marked(m["title"], (), "title"),
-        url=safe_url(m["url"]), fetched=stamp(m["fetched"]), published=_published(m["published"]),
+        story_id=m["id"], feed=_outlet(titles, m["feed"]), title=marked(m["title"], (), "title"),
+        url=safe_url(m["url"]), fetched=stamp(m["fetched"], tz), published=_published(m["published"], tz),
         after=m["fetched"] - first, current=m["id"] == story_id) for m in members)
-    timeline = charts.timeline([m["fetched"] for m in members], [one_line(m["feed"], 40) for m in members])
+    timeline = charts.timeline([m["fetched"] for m in members], [_outlet(titles, m["feed"])[:40] for m in members],
+                               rtl=rtl)
+    related = tuple(Outlet(
+        story_id=r["id"], feed=_outlet(titles, r["feed"]), title=marked(r["title"], (), "title"),
+        url=safe_url(r["url"]), fetched=stamp(r["fetched"], tz), published=_published(r["published"], tz),
+        after=r["fetched"] - first, current=False)
+        for r in store.related_coverage(story["event"], story["cluster"]))
     return StoryPage(story_id=story_id, title=marked(story["title"], matches, "title"),
                      summary=marked(story["summary"], matches, "summary"), url=safe_url(story["url"]),
-                     feed=one_line(story["feed"], 80), fetched=stamp(story["fetched"]), outlets=outlets,
-                     timeline=timeline, alerted=tuple(alerted),
+                     feed=_outlet(titles, story["feed"]), fetched=stamp(story["published"] or story["fetched"], tz),
+                     outlets=outlets, timeline=timeline, alerted=tuple(alerted), related=related,
                      body=body_paragraphs(story.get("body") or "", matches))
 
 
@@ -254,8 +287,8 @@ def hours_since(now: float, hours: int = CHART_HOURS) -> float:
     return (now // HOUR) * HOUR - (hours - 1) * HOUR
 
 
-def _hour_labels(since: float, hours: int) -> list[str]:
-    return [stamp(since + i * HOUR) for i in range(hours)]
+def _hour_labels(since: float, hours: int, tz: str = "") -> list[str]:
+    return [stamp(since + i * HOUR, tz) for i in range(hours)]
 
 
 @dataclass(frozen=True)
@@ -266,20 +299,24 @@ class WatchlistCard:
     path: str
     chart: charts.BarChart
     latest: tuple[AlertItem, ...] = ()
+    not_relevant: int = 0  # alerts people marked "not relevant" (Telegram's button)
 
 
 def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float,
-                    latest: int = CARD_ALERTS) -> tuple[WatchlistCard, ...]:
+                    latest: int = CARD_ALERTS, tz: str = "") -> tuple[WatchlistCard, ...]:
     since = hours_since(now)
     names = [w.name for w in watchlists]
     counts = store.alerts_per_hour(since, CHART_HOURS, names)
-    labels = _hour_labels(since, CHART_HOURS)
+    labels = _hour_labels(since, CHART_HOURS, tz)
+    titles = store.feed_titles()
+    feedback = store.feedback_counts()
     cards = []
     for w in watchlists:
         rows = store.latest_alerts(limit=latest, watchlist=w.name) if latest else []
         cards.append(WatchlistCard(name=w.name, title=one_line(w.title or w.name, 120), terms=len(w.terms),
                                    path=w.path, chart=charts.bars(counts.get(w.name, [0] * CHART_HOURS), labels),
-                                   latest=tuple(_alert_item(r, ()) for r in rows)))
+                                   latest=tuple(_alert_item(r, (), tz, titles) for r in rows),
+                                   not_relevant=feedback.get(w.name, 0)))
     return tuple(cards)
 
 
@@ -302,11 +339,13 @@ def read_watchlist_file(path: str) -> str:
     return data[:MAX_WATCHLIST_FILE].decode("utf-8", "replace")
 
 
-def watchlist_page(store: Store, watchlist: Watchlist, now: float) -> WatchlistPage:
-    card = watchlists_page(store, [watchlist], now, latest=0)[0]
+def watchlist_page(store: Store, watchlist: Watchlist, now: float, tz: str = "") -> WatchlistPage:
+    card = watchlists_page(store, [watchlist], now, latest=0, tz=tz)[0]
+    titles = store.feed_titles()
     rows = store.latest_alerts(limit=WATCHLIST_ALERTS, watchlist=watchlist.name)
     outlets = store.cluster_outlets([r["cluster"] for r in rows])
-    return WatchlistPage(card=card, alerts=tuple(_alert_item(r, outlets.get(r["cluster"], ())) for r in rows),
+    return WatchlistPage(card=card, alerts=tuple(_alert_item(r, outlets.get(r["cluster"], ()), tz, titles)
+                                                 for r in rows),
                          text=read_watchlist_file(watchlist.path))
 
 
@@ -319,15 +358,16 @@ class FeedLine:
     last_error_at: str
 
 
-def feeds_page(store: Store, now: float) -> tuple[FeedLine, ...]:
+def feeds_page(store: Store, now: float, tz: str = "") -> tuple[FeedLine, ...]:
     since = (now // DAY) * DAY - (SPARK_DAYS - 1) * DAY
     per_day = store.stories_per_day(since, SPARK_DAYS)
     out = []
     for row in with_pages(store.feeds(), store.fulltext_health(now - PAGES_DAYS * DAY)):
         health = feed_health(row)
         spark = charts.sparkline(per_day.get(row["name"], [0] * SPARK_DAYS))
-        out.append(FeedLine(health=health, title=one_line(row.get("title") or "", 120), spark=spark,
-                            last_error=one_line(health.last_error, 300), last_error_at=stamp(health.last_error_at)))
+        title = row.get("config_title") or row.get("title") or ""  # the outlet's name, as alerts give it
+        out.append(FeedLine(health=health, title=one_line(title, 120), spark=spark,
+                            last_error=one_line(health.last_error, 300), last_error_at=stamp(health.last_error_at, tz)))
     return tuple(out)
 
 
@@ -344,16 +384,18 @@ class HitItem:
     watchlist: str
     places: tuple[Place, ...] = ()
     snippets: tuple[Snippet, ...] = ()
+    outlet: str = ""  # the outlet as people know it
 
 
-def hit_item(hit: StoryHit) -> HitItem:
+def hit_item(hit: StoryHit, tz: str = "", titles: dict[str, str] | None = None) -> HitItem:
+    titles = titles or {}
     body = getattr(hit, "body", "") or ""  # a stored story's body, where the search engine gives it
     summary, snips = lead_and_snippets(hit.summary, hit.matches, snippets(hit.title, hit.summary, body, hit.matches))
     return HitItem(story_id=hit.id, feed=one_line(hit.feed, 80), title=marked(hit.title, hit.matches, "title"),
                    summary=summary, url=safe_url(hit.url),
-                   when=stamp(hit.published or hit.fetched), terms=tuple(one_line(t, 80) for t in hit.terms),
-                   also=tuple(one_line(o, 80) for o in hit.outlets), watchlist=hit.watchlist,
-                   places=_places(hit.matches), snippets=snips)
+                   when=stamp(hit.published or hit.fetched, tz), terms=tuple(one_line(t, 80) for t in hit.terms),
+                   also=tuple(_outlet(titles, o) for o in hit.outlets), watchlist=hit.watchlist,
+                   places=_places(hit.matches), snippets=snips, outlet=_outlet(titles, hit.feed))
 
 
 @dataclass(frozen=True)
@@ -364,10 +406,11 @@ class SearchPage:
 
 
 def search_page(store: Store, *, query: str, days: float | None, source: str | None, limit: int,
-                now: float) -> SearchPage:
+                now: float, tz: str = "") -> SearchPage:
     started = time.monotonic()
     result = search_stories(store, query, days=days, source=source, limit=limit, now=now)
-    return SearchPage(result=result, hits=tuple(hit_item(h) for h in result.hits),
+    titles = store.feed_titles()
+    return SearchPage(result=result, hits=tuple(hit_item(h, tz, titles) for h in result.hits),
                       seconds=time.monotonic() - started)
 
 
@@ -380,12 +423,15 @@ class TryPage:
     seconds: float
 
 
-def try_page(store: Store, text: str, *, file: str, days: float, now: float, limit: int) -> TryPage:
+def try_page(store: Store, text: str, *, file: str, days: float, now: float, limit: int,
+             tz: str = "") -> TryPage:
     started = time.monotonic()
     report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit)
-    dropped = tuple((hit_item(_with_stops(d.story, d.stopped_by)), d.rule, d.terms) for d in report.dropped)
+    titles = store.feed_titles()
+    dropped = tuple((hit_item(_with_stops(d.story, d.stopped_by), tz, titles), d.rule, d.terms)
+                    for d in report.dropped)
     per_day = charts.bars([n for _, n in report.per_day], [d for d, _ in report.per_day], width=420, height=50)
-    return TryPage(report=report, hits=tuple(hit_item(h) for h in report.hits), dropped=dropped,
+    return TryPage(report=report, hits=tuple(hit_item(h, tz, titles) for h in report.hits), dropped=dropped,
                    per_day=per_day, seconds=time.monotonic() - started)
 
 
