@@ -4,9 +4,12 @@ The pipeline stores a story whose page is worth reading as `waiting` and names i
 `IngestResult.to_read`; the poller hands those to `ArticleQueue.submit` and goes on
 polling at once. Rules:
 
-- One task per page. The reader (`monitor.article.ArticleReader`) bounds how many pages
-  are read at once and paces each host, so a slow host delays only its own stories. A
-  feed's new pages are queued newest first: in a backlog the freshest news is read first.
+- Pages wait in a queue per host and are started newest stored first: in a backlog (a
+  burst, many feeds added at once) the freshest news is read first, and the older
+  stories, past their wait, are matched on their feeds' text meanwhile. At most
+  `running` reads are started at once, and at most `per_host` of them on one host, so a
+  slow or paced host holds only its own pages, never another host's turn. The reader
+  (`monitor.article.ArticleReader`) then paces each host and bounds the fetches.
 - A story waits at most `wait` seconds from when it was stored. Then `Pipeline.expire`
   matches it on the feed's text (and alerts); its page is still read, and when it comes
   `Pipeline.settle` matches the text again: only what the feed's text did not fire alerts.
@@ -34,8 +37,10 @@ import functools
 import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
+from urllib.parse import urlsplit
 
 from .article import gives_no_text
+from .parse_pool import ParsingStopped
 from .pipeline import Pipeline
 from .store import BodyState, Store
 
@@ -62,7 +67,7 @@ class ArticleQueue:
     def __init__(self, reader: PageReader, pipeline: Pipeline, store: Store, *, wait: float,
                  run: Callable[..., Awaitable[Any]], clock: Callable[[], float] = time.time,
                  max_open: int = 10_000, on_alerts: Callable[[], None] | None = None,
-                 on_flag: FlagHook | None = None) -> None:
+                 on_flag: FlagHook | None = None, running: int = 32, per_host: int = 1) -> None:
         self.reader = reader
         self.pipeline = pipeline
         self.store = store
@@ -72,40 +77,73 @@ class ArticleQueue:
         self.max_open = max_open
         self.on_alerts = on_alerts
         self.on_flag = on_flag
-        self._tasks: dict[int, asyncio.Task] = {}
+        self._tasks: dict[int, asyncio.Task] = {}  # reads started
+        self._queued: dict[str, list[tuple[int, str, str, str]]] = {}  # host -> (id, url, feed, feed URL), newest last
+        self._queued_ids: set[int] = set()
+        self._host_running: dict[str, int] = {}
+        self.running = max(1, running)
+        self.per_host = max(1, per_host)
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Task] = set()  # expiries running
         self.read = self.failed = self.expired = 0  # for metrics and tests
 
     @property
     def open(self) -> int:
-        return len(self._tasks)
+        """Pages queued or being read on this node."""
+        return len(self._tasks) + len(self._queued_ids)
 
     def submit(self, feed: str, feed_url: str, stories: list[tuple[int, str]], stored: float | None = None) -> None:
         """Read these stories' pages (ids and URLs, just stored as waiting)."""
         stored = self.clock() if stored is None else stored
-        for story_id, url in reversed(stories):  # they come oldest first
-            self._start(story_id, url, feed, feed_url, stored)
+        for story_id, url in stories:
+            self._queue(story_id, url, feed, feed_url, stored)
+        self._pump()
 
-    def _start(self, story_id: int, url: str, feed: str, feed_url: str, stored: float) -> None:
-        if story_id in self._tasks:
+    def _queue(self, story_id: int, url: str, feed: str, feed_url: str, stored: float) -> None:
+        if story_id in self._tasks or story_id in self._queued_ids:
             return
-        if len(self._tasks) >= self.max_open:
+        if self.open >= self.max_open:
             log.warning("article queue full, matched on the feed's text feed=%s story=%d open=%d",
-                        feed, story_id, len(self._tasks))
+                        feed, story_id, self.open)
             self._spawn_expire(story_id, f"too many pages waiting to be read ({self.max_open})")
             return
-        task = asyncio.get_running_loop().create_task(self._read(story_id, url, feed, feed_url),
-                                                      name=f"article-{story_id}")
-        self._tasks[story_id] = task
-        task.add_done_callback(functools.partial(self._done, story_id))
+        self._queued.setdefault(_host(url), []).append((story_id, url, feed, feed_url))
+        self._queued_ids.add(story_id)
         delay = max(0.0, stored + self.wait - self.clock())
         self._timers[story_id] = asyncio.get_running_loop().call_later(delay, self._spawn_expire, story_id, "")
 
-    def _done(self, story_id: int, task: asyncio.Task) -> None:
+    def _pump(self) -> None:
+        """Start the newest queued page of a host with room, while reads may start."""
+        while len(self._tasks) < self.running:
+            best: tuple[int, str] | None = None
+            for host, stack in self._queued.items():
+                if stack and self._host_running.get(host, 0) < self.per_host and (best is None or
+                                                                                     stack[-1][0] > best[0]):
+                    best = (stack[-1][0], host)
+            if best is None:
+                return
+            host = best[1]
+            story_id, url, feed, feed_url = self._queued[host].pop()
+            if not self._queued[host]:
+                del self._queued[host]
+            self._queued_ids.discard(story_id)
+            self._host_running[host] = self._host_running.get(host, 0) + 1
+            task = asyncio.get_running_loop().create_task(self._read(story_id, url, feed, feed_url),
+                                                          name=f"article-{story_id}")
+            self._tasks[story_id] = task
+            task.add_done_callback(functools.partial(self._done, story_id, host))
+
+    def _done(self, story_id: int, host: str, task: asyncio.Task) -> None:
         self._tasks.pop(story_id, None)
+        left = self._host_running.get(host, 1) - 1
+        if left > 0:
+            self._host_running[host] = left
+        else:
+            self._host_running.pop(host, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("article task failed error=%r", task.exception())
+        if not task.cancelled():
+            self._pump()
 
     def _spawn_expire(self, story_id: int, reason: str) -> None:
         self._timers.pop(story_id, None)
@@ -126,7 +164,10 @@ class ArticleQueue:
                 self.on_alerts()
 
     async def _read(self, story_id: int, url: str, feed: str, feed_url: str) -> None:
-        result = await self.reader.read(url, feed_url=feed_url)
+        try:
+            result = await self.reader.read(url, feed_url=feed_url)
+        except ParsingStopped:  # the daemon is stopping: the page stays open for the next start
+            return
         body, reason = result.body or "", result.reason or ""
         if body:
             self.read += 1
@@ -164,7 +205,8 @@ class ArticleQueue:
         rows = await self.run(self.store.open_articles, states=(BodyState.WAITING, BodyState.LATE),
                               fetched_before=now + 1, fetched_after=now - RESUME_WINDOW, limit=self.max_open)
         for r in rows:
-            self._start(int(r["id"]), r["url"], r["feed"], r["feed_url"] or "", float(r["fetched"]))
+            self._queue(int(r["id"]), r["url"], r["feed"], r["feed_url"] or "", float(r["fetched"]))
+        self._pump()
         await self.sweep()
         return len(rows)
 
@@ -176,7 +218,7 @@ class ArticleQueue:
         n = 0
         for r in rows:
             sid = int(r["id"])
-            if sid in self._tasks or sid in self._timers:
+            if sid in self._tasks or sid in self._queued_ids or sid in self._timers:
                 continue
             await self._expire(sid, "")
             n += 1
@@ -186,8 +228,14 @@ class ArticleQueue:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        self._queued.clear()
+        self._queued_ids.clear()
         tasks = list(self._tasks.values()) + list(self._background)
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()

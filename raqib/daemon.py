@@ -179,7 +179,8 @@ class Daemon:
         self.article_reader = ArticleReader(settings.fulltext, pool=self.parse_pool)
         self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, wait=settings.fulltext.wait,
                                      run=self.db, clock=clock, on_alerts=self.wake_delivery,
-                                     on_flag=self._pages_without_text)
+                                     on_flag=self._pages_without_text, running=4 * settings.fulltext.concurrency,
+                                     per_host=settings.fulltext.per_host)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
             schedule=ScheduleSettings(interval=poll.interval, min_interval=poll.min_interval,

@@ -41,6 +41,7 @@ def config(tmp_path: Path, feed_url: str, names: list[str], extra: str = "") -> 
     path = tmp_path / "raqib.yaml"
     path.write_text(f"database: {tmp_path / 'raqib.db'}\nwatchlists: {folder}\n"
                     f'feeds:\n  - {{name: outlet, url: "{feed_url}"}}\n'
+                    "poll: {backfill: 1d}\n"  # a new feed's first poll alerts what it published today
                     f"fulltext: {{wait: 30s, interval: 0.01s, per_host: 4}}\n{extra}"
                     "channels:\n  console: {}\n", encoding="utf-8")
     return path

@@ -8,6 +8,7 @@ import pytest
 import sql
 
 from monitor.dedup import Clusterer
+from monitor.desk import search_stories, try_watchlist
 from monitor.match import Matcher
 from monitor.models import Story
 from monitor.pipeline import Pipeline
@@ -142,3 +143,19 @@ def test_what_the_feed_carries_is_matched_at_once(backend):
     never = p.ingest("web", [story("web", "4", title="خبر عن الرياضة في القاهرة")], fulltext="never")
     assert (auto.to_read, [sid for sid, _ in always.to_read], never.to_read) == ([], [3], [])
     assert state(store, 4)["body_state"] == BodyState.NONE
+
+
+async def test_search_and_try_find_a_name_that_only_the_article_holds(backend):
+    """The article's words are indexed when the page comes (the row written before it had
+    only the title and lead), so search narrows to it and try alerts on it."""
+    p, store = pipeline(backend)
+    p.ingest("agency", [story("agency", "1")], fulltext="auto")
+    now = T0.timestamp() + 60
+    assert search_stories(store, "كورسك", now=now).hits == ()
+    await p.settle(1, BODY, "", inline)
+    found = search_stories(store, "كورسك", now=now)
+    assert [h.id for h in found.hits] == [1] and found.narrowed
+    assert {(m.field, m.paragraph) for m in found.hits[0].matches} == {("body", 3)}
+    tried = try_watchlist(store, "name: k\nterms: [كورسك]\n", days=1, now=now)
+    assert [h.id for h in tried.hits] == [1]
+    assert "body" not in found.to_dict()["hits"][0]  # the JSON output keeps the article out: it is long
