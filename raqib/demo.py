@@ -89,6 +89,7 @@ def default_watchlists() -> Path:
 
 
 SAMPLE_GUID = "raqib-demo-putin-kursk-durov"
+SAMPLE_FEED = "skynews-arabia"  # the feed that carries it
 _ITEM = re.compile(r"<item>.*?</item>", re.S)
 _FIELD = {name: re.compile(rf"<{name}>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</{name}>", re.S)
           for name in ("title", "description", "link", "guid")}
@@ -170,7 +171,10 @@ def write_config(folder: Path, base_url: str, watchlists: Path, *, web_port: int
         "feeds:",
     ]
     for name, file in OUTLETS.items():
-        lines.append(f"  - {{name: {name}, url: \"{base_url}/{file}\"}}")
+        # every item has its page, but only the feed of the agency story reads them: a demo
+        # of seconds on a small machine shows the body-only alert without a backlog of pages
+        mode = "auto" if name == SAMPLE_FEED else "never"
+        lines.append(f"  - {{name: {name}, url: \"{base_url}/{file}\", fulltext: {mode}}}")
     lines += ["channels:", "  console: {}"]
     if web_port is not None:
         lines += ["web:", f"  listen: 127.0.0.1:{web_port}"]
