@@ -118,8 +118,6 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("body_words", "int", _EVENT_DEFAULTS.body_words, 0, 1_000),
         Option("decay", "number", _EVENT_DEFAULTS.decay, 0, 1),
         Option("support", "number", _EVENT_DEFAULTS.support, 0, 1),
-        Option("name_idf", "number", _EVENT_DEFAULTS.name_idf, 0, 30),
-        Option("template_title", "number", _EVENT_DEFAULTS.template_title, 0, 1),
     ),
     "delivery": (
         Option("max_attempts", "int", 10, 1, 1_000),

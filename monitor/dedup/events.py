@@ -14,8 +14,7 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
    share of the window between them (a threshold that rises with time: a preview and
    the result, a statement and the reply to it come hours apart, one event's coverage
    mostly within two), whose title's cosine with its title is at least `title_floor`
-   (off by default), whose title does not share a template with it while naming
-   someone else (`name_idf`, off by default), and whose event is close to the story as
+   (off by default), and whose event is close to the story as
    a whole: the mean cosine of the story with that event's stories among those it was
    compared with is at least `support` (one close story of an event is not enough when
    the others are far: single links chain a preview to a live page to a result),
@@ -144,11 +143,6 @@ class EventSettings:
     support        the mean cosine of the story with the stories of the event it joins
                    that were compared with it must reach this (0.3; 0: off): a story
                    close to one story of an event and far from the others joins none.
-    name_idf       the template guard: two stories whose titles share a template (title
-                   cosine `template_title` or more) and each hold a name (a title term
-                   of idf `name_idf` or more, not a number) that the other story does
-                   not hold anywhere are two events (0: off).
-    template_title the title cosine from which two titles are taken for one template (0.5).
     """
     window_hours: float = 24.0
     threshold: float = 0.4
@@ -164,8 +158,6 @@ class EventSettings:
     body_words: int = 0
     decay: float = 0.2
     support: float = 0.3
-    name_idf: float = 0.0
-    template_title: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -373,7 +365,6 @@ class EventGrouper:
         tids, weights, tweights = self._tids, self._weights, self._tweights
         threshold, floor = s.threshold, s.title_floor
         slope = s.decay / self._window if self._window > 0 else 0.0
-        guard = s.name_idf > 0
         times, events = self._times, self._events
         support: dict[int | str, list[float]] = {}
         scored: list[tuple[float, int, float]] = []
@@ -385,12 +376,9 @@ class EventGrouper:
                 support.setdefault(events[i], []).append(dot)
             if dot < threshold + slope * abs(ts - times[i]):
                 continue
-            if floor > 0 or guard:
-                tdot = sum(tquery.get(t, 0.0) * w for t, w in zip(terms_i, tweights[lo:hi], strict=True))
-                if tdot < floor:
-                    continue
-                if guard and self._template(query, tquery, terms_i, tweights[lo:hi], tdot):
-                    continue
+            if floor > 0 and sum(tquery.get(t, 0.0) * w
+                                 for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:
+                continue
             scored.append((-dot, i, dot))
         if not scored:
             return None
@@ -403,25 +391,6 @@ class EventGrouper:
                 continue
             return EventLink(event, "related", self._ids[i], round(dot, 3), self._explain(query, i, surface))
         return None
-
-    def _template(self, query: dict[int, float], tquery: dict[int, float], terms_i, tweights_i,
-                  tdot: float) -> bool:
-        """True when the two stories share a template but not the news: each title holds a
-        name (a term of idf `name_idf` or more) or a number that the other story does not
-        hold anywhere (see EventSettings)."""
-        s = self.settings
-        mine = [t for t in tquery if t not in set(terms_i)]
-        theirs = [t for t, tw in zip(terms_i, tweights_i, strict=True) if tw and t not in query]
-        if not mine or not theirs:
-            return False
-        names = self._names
-        if tdot >= s.template_title:
-            idf = self.frequencies.idf
-            cut = s.name_idf
-            if (any(not names[t].isdigit() and idf(names[t]) >= cut for t in mine)
-                    and any(not names[t].isdigit() and idf(names[t]) >= cut for t in theirs)):
-                return True
-        return False
 
     def _span(self, i: int) -> tuple[int, int]:
         """Where story i's terms are in the term columns."""
