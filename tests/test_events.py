@@ -1,8 +1,11 @@
 """The event level: one event told by several outlets in their own words is one event.
 
-Real stories throughout: tests/data/events/ (scripts/build_event_labelled.py, five days
-of the ANT corpus read and labelled by hand, and the other ANT stories of those days as
-distractors). Pairwise precision and recall on the labelled set have floors; the rules
+Real stories throughout: tests/data/events/ (scripts/build_event_labelled.py, nineteen
+days of the ANT corpus read and labelled by hand, hard negatives among them, and the
+other ANT stories of those days as distractors). Pairwise precision and recall on the
+labelled set have floors (measured with the shipped settings on all nineteen days, the
+days they were chosen on: bench/event_eval.py gives the figures on days not tuned on);
+the rules
 of monitor.dedup.events (one story per outlet, copies inherit, a 24-hour window, never
 merge, determinism, rebuild) are each checked on real stories; hypothesis feeds junk.
 """
@@ -59,8 +62,8 @@ def _pairwise(predicted: dict) -> tuple[float, float]:
 def test_the_labelled_set_is_what_it_claims():
     groups = {r["event"] for r in LABELLED}
     multi = [g for g in groups if sum(r["event"] == g for r in LABELLED) > 1]
-    assert len(multi) >= 40 and len(LABELLED) >= 150
-    assert len({r["published"][:10] for r in LABELLED}) >= 5
+    assert len(multi) >= 200 and len(LABELLED) >= 500
+    assert len({r["published"][:10] for r in LABELLED}) >= 15
     assert not any("2018-05-10" <= r["published"][:10] <= "2018-05-20" for r in LABELLED + DISTRACTORS)
 
 
