@@ -14,7 +14,7 @@ the seed and the story's id, so a change that adds or drops a few links elsewher
 leaves the rest of the sample as it was.
 
 What reading the sample found (default settings: threshold 0.4 rising by `decay` 0.2 over
-the window, support 0.3, no title floor, max_candidates 32; seed 2015; 31,030 stories:
+the window, no title floor, max_candidates 32; seed 2015; 31,030 stories:
 7,951 copies, 2,255 related links, 20,824 events). Counts and kinds only, no SaudiNewsNet
 text (READING, printed at the end of a run).
 """
@@ -48,7 +48,7 @@ READING = """Read by a person, the 50 related links of seed 2015 (default settin
   capital's mood and a president arriving for one ceremony, a quotes column whose
   first quote is the story.
 So 5 of 50 (10%) are wrong on a strict reading, 10 of 50 counting the borderline ones.
-Before the time-rising threshold and the event's support (threshold 0.35, title floor
+Before the time-rising threshold (threshold 0.35, title floor
 0.2; 3,199 related links), the same reading found 10 wrong and 8 borderline of 50. In
 this draw no wrong link is an Eid reception, a royal audience or two stages of one
 tournament; what is left is one topic told as two stories and one template told of two

@@ -117,7 +117,6 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("copy_window", "duration", _EVENT_DEFAULTS.copy_hours * HOUR, MINUTE, 30 * DAY),
         Option("body_words", "int", _EVENT_DEFAULTS.body_words, 0, 1_000),
         Option("decay", "number", _EVENT_DEFAULTS.decay, 0, 1),
-        Option("support", "number", _EVENT_DEFAULTS.support, 0, 1),
     ),
     "delivery": (
         Option("max_attempts", "int", 10, 1, 1_000),

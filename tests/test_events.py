@@ -176,20 +176,6 @@ def test_the_threshold_rises_with_the_time_between_two_stories():
     assert _add(g, UK_EXPELS[1], at=start + timedelta(hours=20)).event == UK_EXPELS[0]
 
 
-def test_a_story_close_to_one_story_of_an_event_and_far_from_the_rest_joins_none():
-    """support: the mean cosine with the event's stories compared must reach it."""
-    near, far = UK_EXPELS[1], KREMLIN_DENIES
-    start = parse_time(BY_ID[UK_EXPELS[0]]["published"])
-    for support, joins in ((0.0, True), (0.9, False)):
-        g = EventGrouper(EventSettings(support=support, decay=0.0))
-        _add(g, UK_EXPELS[0], at=start)
-        r = BY_ID[far]  # the denial, in the expulsions' event (as a stored wrong link would be)
-        g.learn(far, cluster=far, event=UK_EXPELS[0], title=r["title"], summary=r["summary"], source=r["source"],
-                published=start)
-        link = _add(g, near, at=start + timedelta(minutes=5))
-        assert (link.event == UK_EXPELS[0]) is joins, support
-
-
 def test_the_body_is_read_only_when_asked_and_as_far_as_asked():
     r = BY_ID[UK_EXPELS[0]]
     body = BY_ID[KREMLIN_DENIES]["summary"] + " " + "x" * 5_000_000

@@ -14,12 +14,8 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
    share of the window between them (a threshold that rises with time: a preview and
    the result, a statement and the reply to it come hours apart, one event's coverage
    mostly within two), whose title's cosine with its title is at least `title_floor`
-   (off by default), and whose event is close to the story as
-   a whole: the mean cosine of the story with that event's stories among those it was
-   compared with is at least `support` (one close story of an event is not enough when
-   the others are far: single links chain a preview to a live page to a result),
-   unless that event already holds a story
-   of the same outlet (`source`): **an event holds at most one story per outlet**. An
+   (off by default), unless that event already holds a story of the same outlet
+   (`source`): **an event holds at most one story per outlet**. An
    outlet does not tell one event twice in its own words within a day; two of its
    stories on one topic are two events (the rule alone cut wrong merges of same-topic
    stories about twentyfold). A story without a source is exempt from the rule. When
@@ -33,8 +29,9 @@ an event id, once given, is stable (message threads and edits rely on it).
 
 What a story is compared on (`terms`): the title, the first `summary_words` words of
 the summary and, when `body_words` is set and the story's article text is known, the
-first `body_words` words of the body, normalised (`monitor.normalize.normalize_text`, the one fold), cut into
-words (runs of letters, runs of digits), function words dropped (`STOP_WORDS`), each
+first `body_words` words of the body (counted as summary words), normalised
+(`monitor.normalize.normalize_text`, the one fold), cut into words (runs of letters,
+runs of digits), function words dropped (`STOP_WORDS`), each
 word stemmed with the Snowball Arabic stemmer (PyStemmer; Latin words by the English
 one) and then reduced to its variant skeleton (`monitor.match.variants.skeleton`: long
 vowels, hamza seats and ه dropped, letter classes folded), so that the spellings outlets
@@ -123,8 +120,8 @@ class EventSettings:
     threshold      lowest cosine similarity of the stories' TF-IDF vectors that joins
                    an event, for two stories of the same moment (0.4).
     title_floor    ... and the cosine of the titles' own vectors must reach this too
-                   (0: off; the decay and the support below guard better against two
-                   events of one story line, measured by bench/event_eval.py).
+                   (0: off; the decay below guards better against two events of one
+                   story line, measured by bench/event_eval.py).
     title_weight   how many times a title word counts against a summary word (2).
     summary_words  words of the summary that are read (30; the title's first 60).
     min_terms      terms a story needs to join or be joined (3).
@@ -140,9 +137,6 @@ class EventSettings:
                    than for two of the same moment; it grows linearly with the time
                    between them (0.2: 0.4 at once, 0.5 a day apart). A preview and the
                    result, a statement and the reply come hours apart.
-    support        the mean cosine of the story with the stories of the event it joins
-                   that were compared with it must reach this (0.3; 0: off): a story
-                   close to one story of an event and far from the others joins none.
     """
     window_hours: float = 24.0
     threshold: float = 0.4
@@ -157,7 +151,6 @@ class EventSettings:
     min_shared: int = 1
     body_words: int = 0
     decay: float = 0.2
-    support: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -365,15 +358,12 @@ class EventGrouper:
         tids, weights, tweights = self._tids, self._weights, self._tweights
         threshold, floor = s.threshold, s.title_floor
         slope = s.decay / self._window if self._window > 0 else 0.0
-        times, events = self._times, self._events
-        support: dict[int | str, list[float]] = {}
+        times = self._times
         scored: list[tuple[float, int, float]] = []
         for i in self._candidates(rare, ts):
             lo, hi = self._span(i)
             terms_i = tids[lo:hi]
             dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
-            if s.support > 0:
-                support.setdefault(events[i], []).append(dot)
             if dot < threshold + slope * abs(ts - times[i]):
                 continue
             if floor > 0 and sum(tquery.get(t, 0.0) * w
@@ -386,8 +376,6 @@ class EventGrouper:
         for _neg, i, dot in scored:
             event = self._events[i]
             if outlet >= 0 and outlet in self._event_state.get(event, (0,))[1:]:
-                continue
-            if s.support > 0 and sum(support[event]) / len(support[event]) < s.support:
                 continue
             return EventLink(event, "related", self._ids[i], round(dot, 3), self._explain(query, i, surface))
         return None
