@@ -20,6 +20,10 @@ Run:  .venv/bin/python bench/dedup_eval.py [--no-saudinewsnet]
     desk prefix, a dropped sentence) looks like; rewritten coverage of the same event
     is not counted as the same story.
 
+`--body` runs (a) again with the article body (ANT's `text`, read in place by id): the
+copy level reading the body instead of the feed's lead, or after it. SaudiNewsNet is not
+run with the body: its silver labels are drawn from the full content itself.
+
 Beside the method under test, two baselines in the same run: exact match of the raw
 title, and rapidfuzz `ratio >= 90` on raw titles against every story of the previous
 72 hours (a story joins the cluster of its best match).
@@ -242,14 +246,43 @@ def load_labelled(path: str = LABELLED) -> list[dict]:
     return stories
 
 
+def ant_texts(ids: set[str]) -> dict[str, str]:
+    """ANT's article text by docno (read in place, reserved days skipped)."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(SHARED, "antcorpus", "*.jsonl.gz"))):
+        for r in ant_stories(path):
+            if r["docno"] in ids:
+                out[r["docno"]] = r.get("text") or ""
+    return out
+
+
+def report_body(stories: list[dict], gold: list) -> None:
+    """The copy level with the article body (issue: does the body help copies?): each
+    labelled story (and each hand-made variant, `ID~vN`, of it) given its ANT text; the
+    body replacing the feed's lead, or read after it."""
+    texts = ant_texts({s["id"].split("~")[0] for s in stories})
+    print(f"\n(a') the same set with the article body ({sum(1 for s in stories if texts.get(s['id'].split('~')[0]))}"
+          f" of {len(stories)} stories have an ANT text)")
+    print(f"  {'what the copy level reads':<36} {'precision':>9} {'recall':>7} {'F1':>6} {'pairs':>8}")
+    for label, lead in (("title + lead (today)", lambda s, b: s["summary"]),
+                        ("title + body as the lead", lambda s, b: b or s["summary"]),
+                        ("title + lead + body", lambda s, b: (s["summary"] + " " + b).strip())):
+        variant = [dict(s, summary=lead(s, texts.get(s["id"].split("~")[0], ""))) for s in stories]
+        m = pairwise(run_dedup(variant), gold)
+        print(f"  {label:<36} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['predicted_pairs']:>8}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-saudinewsnet", action="store_true")
+    ap.add_argument("--body", action="store_true", help="(a) again with each story's ANT text as its body")
     args = ap.parse_args()
     if os.path.exists(LABELLED):
         stories = load_labelled()
         report("(a) labelled ANT set tests/data/dedup_labelled.jsonl", stories,
                [s["group"] for s in stories])
+        if args.body:
+            report_body(stories, [s["group"] for s in stories])
     if not args.no_saudinewsnet:
         t0 = time.perf_counter()
         stories = load_saudinewsnet()

@@ -305,8 +305,10 @@ class Pipeline:
         verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
                                      published=story.published or _dt(now))
         cluster = int(verdict.cluster)
+        # the body a feed carried counts where `dedup.event.body_words` asks for it; a page read
+        # later comes after this decision (events never move)
         link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
-                               source=story.feed, published=story.published or _dt(now))
+                               source=story.feed, published=story.published or _dt(now), body=story.body)
         event = int(link.event)  # EventGrouper logs every link with its score and terms
         return _Plan(story, story_id, now, cluster, event, verdict.kind, 0, {}, old=old)
 

@@ -156,6 +156,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("min_shared", "int", _EVENT_DEFAULTS.min_shared, 1, 100),
         Option("max_candidates", "int", _EVENT_DEFAULTS.max_candidates, 1, 10_000),
         Option("copy_window", "duration", _EVENT_DEFAULTS.copy_hours * HOUR, MINUTE, 30 * DAY),
+        Option("body_words", "int", _EVENT_DEFAULTS.body_words, 0, 1_000),
+        Option("decay", "number", _EVENT_DEFAULTS.decay, 0, 1),
     ),
     "delivery": (
         Option("max_attempts", "int", 10, 1, 1_000),

@@ -73,7 +73,7 @@ def _story(line: str, number: int) -> dict:
         raise ConfigError('a story needs an "id" (string or integer)', file="<input>", line=number)
     if not isinstance(obj.get("title"), str):
         raise ConfigError('a story needs a "title" string', file="<input>", line=number)
-    for name in ("summary", "url", "source"):
+    for name in ("summary", "url", "source", "body"):
         if obj.get(name) is not None and not isinstance(obj[name], str):
             raise ConfigError(f'"{name}" must be a string', file="<input>", line=number)
     published = obj.get("published")
@@ -87,7 +87,7 @@ def _story(line: str, number: int) -> dict:
                               file="<input>", line=number) from exc
     return {"id": obj["id"], "title": obj["title"], "summary": obj.get("summary") or "",
             "url": obj.get("url") or "", "source": obj.get("source") or "",
-            "published": published}
+            "published": published, "body": obj.get("body") or ""}
 
 
 def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None,
@@ -110,7 +110,7 @@ def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None,
         verdict = clusterer.add(s["id"], title=s["title"], summary=s["summary"], url=s["url"],
                                 published=s["published"])
         link = grouper.add(s["id"], cluster=verdict.cluster, title=s["title"], summary=s["summary"],
-                           source=s["source"], published=s["published"])
+                           source=s["source"], published=s["published"], body=s["body"])
         out = {"id": s["id"], "cluster": verdict.cluster, "event": link.event}
         if explain:
             out.update(kind=link.kind, of=link.of, score=link.score, terms=list(link.terms))

@@ -1,8 +1,11 @@
 """The event level: one event told by several outlets in their own words is one event.
 
-Real stories throughout: tests/data/events/ (scripts/build_event_labelled.py, five days
-of the ANT corpus read and labelled by hand, and the other ANT stories of those days as
-distractors). Pairwise precision and recall on the labelled set have floors; the rules
+Real stories throughout: tests/data/events/ (scripts/build_event_labelled.py, nineteen
+days of the ANT corpus read and labelled by hand, hard negatives among them, and the
+other ANT stories of those days as distractors). Pairwise precision and recall on the
+labelled set have floors (measured with the shipped settings on all nineteen days, the
+days they were chosen on: bench/event_eval.py gives the figures on days not tuned on);
+the rules
 of monitor.dedup.events (one story per outlet, copies inherit, a 24-hour window, never
 merge, determinism, rebuild) are each checked on real stories; hypothesis feeds junk.
 """
@@ -59,8 +62,8 @@ def _pairwise(predicted: dict) -> tuple[float, float]:
 def test_the_labelled_set_is_what_it_claims():
     groups = {r["event"] for r in LABELLED}
     multi = [g for g in groups if sum(r["event"] == g for r in LABELLED) > 1]
-    assert len(multi) >= 40 and len(LABELLED) >= 150
-    assert len({r["published"][:10] for r in LABELLED}) >= 5
+    assert len(multi) >= 200 and len(LABELLED) >= 500
+    assert len({r["published"][:10] for r in LABELLED}) >= 15
     assert not any("2018-05-10" <= r["published"][:10] <= "2018-05-20" for r in LABELLED + DISTRACTORS)
 
 
@@ -143,7 +146,7 @@ def test_a_story_beyond_the_window_opens_its_own_event_and_prune_forgets_the_old
     g = EventGrouper()
     _add(g, UK_EXPELS[0], at=start)
     assert _add(g, UK_EXPELS[1], at=start + timedelta(hours=25)).kind == "new"
-    g = EventGrouper()
+    g = EventGrouper(EventSettings(decay=0.0))  # the window alone, no threshold rising with time
     _add(g, UK_EXPELS[0], at=start)
     assert _add(g, UK_EXPELS[1], at=start + timedelta(hours=23)).event == UK_EXPELS[0]
     assert len(g) == 2
@@ -154,6 +157,50 @@ def test_a_story_beyond_the_window_opens_its_own_event_and_prune_forgets_the_old
     g = EventGrouper(EventSettings(window_hours=1.0))
     _add(g, UK_EXPELS[0], at=start)
     assert _add(g, UK_EXPELS[1], at=start + timedelta(hours=2)).kind == "new"
+
+
+def test_the_threshold_rises_with_the_time_between_two_stories():
+    """decay: the same two stories join when told an hour apart, not twenty hours apart
+    (a preview and the result, a statement and the reply come hours apart)."""
+    start = parse_time(BY_ID[UK_EXPELS[0]]["published"])
+    score = None
+    for hours, joins in ((1, True), (20, False)):
+        g = EventGrouper()
+        _add(g, UK_EXPELS[0], at=start)
+        link = _add(g, UK_EXPELS[1], at=start + timedelta(hours=hours))
+        assert (link.event == UK_EXPELS[0]) is joins, hours
+        score = link.score if joins else score
+    assert score is not None and score < g.settings.threshold + g.settings.decay * 20 / 24
+    g = EventGrouper(EventSettings(decay=0.0))
+    _add(g, UK_EXPELS[0], at=start)
+    assert _add(g, UK_EXPELS[1], at=start + timedelta(hours=20)).event == UK_EXPELS[0]
+
+
+def test_the_body_is_read_only_when_asked_and_as_far_as_asked():
+    r = BY_ID[UK_EXPELS[0]]
+    body = BY_ID[KREMLIN_DENIES]["summary"] + " " + "x" * 5_000_000
+    groupers = {}
+    for name, settings, text in (("none", EventSettings(), ""), ("unread", EventSettings(), body),
+                                 ("read", EventSettings(body_words=20), body)):
+        g = groupers[name] = EventGrouper(settings)
+        g.add("a", cluster="a", title=r["title"], summary=r["summary"], source="x", body=text,
+              published=parse_time(r["published"]))
+    none, unread, read = (groupers[n]._tids.tolist() for n in ("none", "unread", "read"))
+    assert unread == none  # body_words 0: the body changes nothing
+    assert len(none) < len(read) <= len(none) + 20  # 20 words of it, never the 5 MB behind them
+
+
+def test_raqib_dedup_reads_the_body_field(tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    rows = [dict({k: BY_ID[i][k] for k in ("id", "title", "summary", "source", "published")}, body="نص المقال")
+            for i in UK_EXPELS[:2]]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main(["dedup", str(path)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["event"] for o in out] == [UK_EXPELS[0], UK_EXPELS[0]]
+    path.write_text(json.dumps(dict(rows[0], body=7), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["dedup", str(path)]) == 1
+    assert '"body" must be a string' in capsys.readouterr().err
 
 
 def test_events_never_merge():
@@ -224,7 +271,7 @@ def test_raqib_dedup_explain_says_why(tmp_path, capsys):
     assert main(["dedup", "--explain", str(path)]) == 0
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert first == dict(plain[0], kind="new", of=None, score=None, terms=[])
-    assert second["kind"] == "related" and second["of"] == UK_EXPELS[0] and second["score"] >= 0.35
+    assert second["kind"] == "related" and second["of"] == UK_EXPELS[0] and second["score"] >= 0.4
     assert "23" in second["terms"] and {k: second[k] for k in plain[1]} == plain[1]
 
 
