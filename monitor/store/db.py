@@ -7,7 +7,8 @@ This module owns the connection and nothing about any table but the migrations:
   (`monitor.store.postgres.translate` is the seam) and branches on `postgres` only where
   the engines cannot say a thing the same way.
 - Opening. The daemon opens a SQLite database `exclusive`: an exclusive `flock` on
-  `<db>.lock` (next to the database, holding the owner's pid) is taken before anything
+  `<db>.lock` (next to the database file as resolved: a symlink to the file, or to its
+  folder, names the same lock; holding the owner's pid) is taken before anything
   else and held until `close()`, so a second daemon on the same file refuses to start,
   naming the database and the other pid. Other commands take no lock and work while a
   daemon runs. PostgreSQL takes no such lock: nodes share it, through leases.
@@ -228,6 +229,7 @@ class DatabaseLock:
 
     def __init__(self, database: Path) -> None:
         self.fd: int | None = None
+        database = database.resolve()  # named by what it is: a symlink to the file is the same database
         self.path = database.with_name(database.name + ".lock")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -549,11 +551,13 @@ class Database:
 
     def backup(self, target: str | Path) -> None:
         """Online backup into `target` (a consistent copy while the daemon runs). SQLite
-        only: a PostgreSQL database is backed up with the server's own `pg_dump`."""
+        only: a PostgreSQL database is backed up with the server's own `pg_dump`. The
+        target is checked first (`_check_backup_target`)."""
         if self.postgres:
             raise StoreError(f"raqib backup copies SQLite files; {self.where} is PostgreSQL",
                              hint=f"use pg_dump: {pg_dump_command(self.url or '', str(target))}")
         target = Path(target)
+        self._check_backup_target(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))  # private from the first byte
         os.chmod(target, 0o600)
@@ -565,6 +569,30 @@ class Database:
         finally:
             dest.close()
         os.chmod(target, 0o600)
+
+
+    def _check_backup_target(self, target: Path) -> None:
+        """A backup overwrites only what is its own: a new file, or an earlier SQLite copy;
+        never the live database (or its -wal, -shm, .lock) and never another kind of file
+        (a config, a watchlist), whose mode and bytes are left as they were."""
+        if self.path is not None:
+            live = self.path.resolve()
+            own = {live, *(live.with_name(live.name + end) for end in ("-wal", "-shm", "-journal", ".lock"))}
+            if target.resolve() in own:
+                raise StoreError(f"refusing to back up {self.path} onto itself ({target})",
+                                 hint="name a new file, e.g. raqib-backup.db in another folder")
+        if not target.exists():
+            return
+        if not target.is_file():
+            raise StoreError(f"refusing to back up onto {target}: not a regular file")
+        with open(target, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+        if head and head != SQLITE_HEADER:
+            raise StoreError(f"refusing to overwrite {target}: it is not a SQLite database (an earlier backup)",
+                             hint="name a new file; raqib backup replaces only its own earlier copies")
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def pg_dump_command(url: str, target: str) -> str:

@@ -27,6 +27,8 @@ The guard (`Guard`, pure ASGI, outermost):
   framing), nosniff, Referrer-Policy same-origin (so our own form's Origin is sent),
   no caching of pages.
 - A try or a search runs one at a time (the other reader thread stays free for pages).
+- A bad parameter (`days=nan`, `day=9999-99-99`) is 400 naming it and one INFO line,
+  never a traceback (the client's mistake is no alarm).
 - An exception is logged with its traceback and answered with a short page saying it
   was logged; no traceback is ever sent.
 
@@ -124,7 +126,10 @@ class WebView:
             Route("/search", self.search),
             Route("/static/style.css", self.stylesheet),
         ]
+        # BadParam has its own handler: Starlette re-raises what reaches the catch-all
+        # (`Exception`), and a bad parameter is the client's mistake, one INFO line
         handlers: dict[Any, Callable[..., Awaitable[Response]]] = {HTTPException: self._http_error,
+                                                                    BadParam: self._bad_param,
                                                                     Exception: self._crash}
         self.starlette = Starlette(routes=routes, exception_handlers=handlers)
         self.app: ASGIApp = Guard(self.starlette, self, auth=auth, loopback_only=loopback_only)
@@ -238,9 +243,13 @@ class WebView:
         key = f"err_{status}" if f"err_{status}" in _ERROR_KEYS else "err_400"
         return self.render(request, "error.html", status=status, message_key=key)
 
+    async def _bad_param(self, request: Request, exc: Exception) -> Response:
+        log.info("web request refused path=%s reason=%s", request.url.path, exc)
+        return self.render(request, "error.html", status=400, message_key="err_400", detail=str(exc))
+
     async def _crash(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, BadParam):
-            return self.render(request, "error.html", status=400, message_key="err_400", detail=str(exc))
+            return await self._bad_param(request, exc)
         if isinstance(exc, RaqibError):  # the store refused (damaged, unreadable): say so, no traceback
             log.error("web page failed path=%s error=%s", request.url.path, exc)
             return self.render(request, "error.html", status=503, message_key="err_500", detail=str(exc))
