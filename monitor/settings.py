@@ -34,13 +34,15 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   iterations from 100,000); unset in the file, it is read from RAQIB_WEB_AUTH, then
   from the systemd credential `web_auth`. A `web.listen` that is not a loopback
   address without `web.auth` is refused, naming `web.auth`.
+- A reload applies `RELOADABLE` (`web.auth`) at once; every other changed setting is
+  named by `changed_settings` and waits for a restart.
 """
 from __future__ import annotations
 
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
         Option("lease", "duration", 300.0, 1.0, DAY),
         Option("parse_workers", "int", 0, 0, 64),
+        Option("max_new_items", "int", 500, 1, 100_000),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -189,6 +192,7 @@ class PollOptions:
     max_bytes: int
     lease: float  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
     parse_workers: int  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
+    max_new_items: int = 500  # new items taken from one feed per poll; the rest wait for the next polls
 
 
 @dataclass(frozen=True)
@@ -348,6 +352,23 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                         retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
                         event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]))
     return settings, problems
+
+
+# What a reload applies at once; every other setting that changed waits for a restart,
+# and the reload names it in a WARNING.
+RELOADABLE = frozenset({"web.auth"})
+
+
+def changed_settings(old: Settings, new: Settings) -> list[str]:
+    """The dotted keys (`poll.interval`, `web.auth`) whose values differ, sorted."""
+    out = []
+    for section in fields(Settings):
+        a, b = getattr(old, section.name), getattr(new, section.name)
+        for f in fields(a):
+            if getattr(a, f.name) != getattr(b, f.name):
+                name = "dedup.event" if section.name == "event" else section.name
+                out.append(f"{name}.{f.name}")
+    return sorted(out)
 
 
 def _bytes(bound: float | None) -> int | None:

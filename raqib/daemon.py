@@ -49,6 +49,7 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -71,7 +72,7 @@ from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, Poller
 from monitor.schedule import ScheduleSettings
-from monitor.settings import LOOPBACK, read_settings
+from monitor.settings import LOOPBACK, RELOADABLE, Settings, changed_settings, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.store.worker import StoreThread
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
@@ -250,9 +251,10 @@ class Daemon:
         problems: list[str] = []
         try:
             fresh = load_config(self.config.path)
-            read_settings(fresh)  # refused like at start-up; settings other than feeds apply at restart
+            settings = read_settings(fresh)  # refused like at start-up
             await self.db(self.store.sync_feeds, fresh.feeds)
             self.config = fresh
+            self._apply_settings(settings)
         except ConfigError as exc:
             problems.append(str(exc))
             log.error("config reload failed, keeping the last good config error=%s", exc)
@@ -263,6 +265,19 @@ class Daemon:
         if changed:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
         return problems
+
+    def _apply_settings(self, settings: Settings) -> None:
+        """What a reload can apply (`RELOADABLE`: web.auth) it applies; every other setting
+        that changed is named in a WARNING, and takes effect at the next restart."""
+        changed = changed_settings(self.settings, settings)
+        if "web.auth" in changed:
+            self.settings = replace(self.settings, web=replace(self.settings.web, auth=settings.web.auth))
+            if self.web is not None:
+                self.web.view.set_auth(settings.web.auth)
+            log.info("web.auth reloaded: the next request is checked against it")
+        later = [key for key in changed if key not in RELOADABLE]
+        if later:
+            log.warning("settings changed that apply at restart only keys=%s", ",".join(later))
 
     def status(self) -> dict:
         now = self.clock()

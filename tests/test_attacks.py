@@ -3,19 +3,26 @@ test per finding, each asserting the figure the fix promises. The through-the-da
 and PostgreSQL cases are in tests/test_attacks_daemon.py."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import socket
+import threading
 import time
-from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
+from inprocess import make_daemon
 from test_cli import fill, write_config
 from web_site import desk_site
 
 from monitor.errors import StoreError
 from monitor.store import DatabaseLock, SearchWord, Store
+from monitor.settings import parse_web_auth
 from raqib.cli import main
+from raqib.web import server
+from raqib.web.auth import Authenticator, Busy, hash_password
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -92,3 +99,100 @@ def test_12_backup_refuses_the_live_database_and_a_config(tmp_path, capsys):
     assert main(["backup", "--config", str(config), str(copy)]) == 0
     assert main(["backup", "--config", str(config), str(copy)]) == 0  # its own earlier copy is replaced
     capsys.readouterr()
+
+
+# -- 2, 3, 6: the daemon's web server under floods, and web.auth on reload -----------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _serving(port: int, headers: dict | None = None) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers or {}) as client:
+        for _ in range(300):
+            try:
+                return await client.get("/watchlists")
+            except httpx.ConnectError:
+                await asyncio.sleep(0.02)
+    raise AssertionError("the web view never answered")
+
+
+@pytest.mark.asyncio
+async def test_06_web_auth_applies_on_reload_and_restart_only_settings_are_named(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    port = _free_port()
+    made: list = []
+    old, new = "token:" + "a" * 20, "token:" + "b" * 20
+    daemon, _, path = make_daemon(made, tmp_path, {}, extra=f"web:\n  listen: 127.0.0.1:{port}\n  auth: '{old}'\n")
+    run = asyncio.create_task(daemon.run(seconds=30))
+    try:
+        assert (await _serving(port, {"authorization": "Bearer " + "a" * 20})).status_code == 200
+        path.write_text(path.read_text().replace(old, new) + "poll:\n  timeout: 33\n", encoding="utf-8")
+        assert await daemon.reload() == []
+        assert (await _serving(port, {"authorization": "Bearer " + "a" * 20})).status_code == 401
+        assert (await _serving(port, {"authorization": "Bearer " + "b" * 20})).status_code == 200
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("apply at restart only keys=poll.timeout" in w for w in warnings), warnings
+        assert not any("web.auth" in w for w in warnings)
+    finally:
+        daemon.stop()
+        await asyncio.wait_for(run, 15)
+        made.clear()
+
+
+@pytest.mark.asyncio
+async def test_03_idle_sockets_never_crowd_out_a_page_and_are_closed(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "IDLE_TIMEOUT", 1.0)  # the bound itself, shortened: not a project function
+    port = _free_port()
+    made: list = []
+    daemon, _, _ = make_daemon(made, tmp_path, {}, extra=f"web:\n  listen: 127.0.0.1:{port}\n")
+    run = asyncio.create_task(daemon.run(seconds=60))
+    idle: list[socket.socket] = []
+    try:
+        await _serving(port)
+        for _ in range(300):  # more than MAX_CONNECTIONS, none sending a byte
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            idle.append(s)
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        r = await _serving(port)
+        assert r.status_code == 200 and time.monotonic() - started < 5
+        await asyncio.sleep(2.5)  # past IDLE_TIMEOUT: every idle socket was closed by the server
+        closed = 0
+        for s in idle:
+            try:
+                closed += s.recv(1) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed += 1
+        assert closed == len(idle)
+    finally:
+        for s in idle:
+            s.close()
+        daemon.stop()
+        await asyncio.wait_for(run, 15)
+        made.clear()
+
+
+@pytest.mark.asyncio
+async def test_02_password_checks_run_two_at_a_time_and_a_flood_is_answered_503(tmp_path):
+    auth = parse_web_auth(hash_password("the right one", n=2**14), ValueError)
+    guard = Authenticator(auth)
+    threads_before = threading.active_count()
+    wrong = [guard.verify(f"wrong {i}") for i in range(40)]
+    results = await asyncio.gather(*wrong, return_exceptions=True)
+    busy = sum(isinstance(r, Busy) for r in results)
+    assert busy == 40 - 16  # at most WAITING (16) wait or run; the rest are answered at once
+    assert all(r is False or isinstance(r, Busy) for r in results)
+    assert threading.active_count() - threads_before <= 2  # the derivations' own two threads
+    assert await guard.verify("wrong 0") is False  # a repeated wrong guess costs nothing
+    assert await guard.verify("the right one") is True and guard.remembered("the right one")
+    guard.close()

@@ -17,7 +17,9 @@ The guard (`Guard`, pure ASGI, outermost):
 - Bounds: the query string at most 2 KiB and 20 parameters, each value at most 500
   characters (400 otherwise); a POST body at most 256 KiB (413, read no further), the
   YAML in it at most 64 KiB once decoded.
-- Auth (`web.auth`): every request, see raqib/web/auth.py. Without auth the server only
+- Auth (`web.auth`): every request, see raqib/web/auth.py (at most two key derivations
+  at a time; 503 with Retry-After when too many wait). A reload that changes `web.auth`
+  applies to the next request (`WebView.set_auth`). Without auth the server only
   listens on loopback, and a request whose Host is not a loopback name is refused (421):
   a page of another site rebinding its name to 127.0.0.1 cannot read this one.
 - CSRF: a POST whose `Sec-Fetch-Site` is not same-origin, or whose Origin (else
@@ -50,7 +52,6 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import anyio.to_thread
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -65,7 +66,7 @@ from monitor.models import Watchlist
 from monitor.settings import LOOPBACK, WebAuth
 
 from . import views
-from .auth import REALM, Authenticator, presented_secret
+from .auth import REALM, Authenticator, Busy, presented_secret
 from .reader import Reader
 from .texts import LANGS, error_words, text
 
@@ -132,10 +133,17 @@ class WebView:
                                                                     BadParam: self._bad_param,
                                                                     Exception: self._crash}
         self.starlette = Starlette(routes=routes, exception_handlers=handlers)
-        self.app: ASGIApp = Guard(self.starlette, self, auth=auth, loopback_only=loopback_only)
+        self.guard = Guard(self.starlette, self, auth=auth, loopback_only=loopback_only)
+        self.app: ASGIApp = self.guard
 
     def close(self) -> None:
         self.reader.close()
+        if self.guard.auth is not None:
+            self.guard.auth.close()
+
+    def set_auth(self, auth: WebAuth | None) -> None:
+        """`web.auth` changed (the daemon's reload): applies to the next request."""
+        self.guard.set_auth(auth)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -380,8 +388,18 @@ class Guard:
     def __init__(self, app: ASGIApp, view: WebView, *, auth: WebAuth | None, loopback_only: bool) -> None:
         self.app = app
         self.view = view
-        self.auth = Authenticator(auth) if auth is not None else None
-        self.loopback_only = loopback_only and auth is None
+        self._loopback = loopback_only
+        self.auth: Authenticator | None = None
+        self.loopback_only = loopback_only
+        self.set_auth(auth)
+
+    def set_auth(self, auth: WebAuth | None) -> None:
+        """Take `web.auth` as it is now (the daemon's reload): the next request is checked
+        against it; credentials remembered under the old one are forgotten."""
+        old, self.auth = self.auth, Authenticator(auth) if auth is not None else None
+        self.loopback_only = self._loopback and auth is None
+        if old is not None:
+            old.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -412,8 +430,12 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if self.loopback_only and not _loopback_host(headers.get("host", "")):
             return _plain(421, "this server answers to its loopback address only")
-        if self.auth is not None and not await self._authenticated(headers.get("authorization")):
-            return _plain(401, "authentication required", {"www-authenticate": REALM})
+        if self.auth is not None:
+            try:
+                if not await self._authenticated(self.auth, headers.get("authorization")):
+                    return _plain(401, "authentication required", {"www-authenticate": REALM})
+            except Busy:
+                return _plain(503, "busy checking passwords; try again in a moment", {"retry-after": "1"})
         if method not in ("GET", "HEAD") and not (method == "POST" and path == "/try"):
             return _plain(405, "read-only: GET only (POST on /try)", {"allow": "GET, HEAD"})
         query = scope.get("query_string", b"")
@@ -423,14 +445,12 @@ class Guard:
             return _plain(403, "refused: the form must be sent from this site (Origin)")
         return None
 
-    async def _authenticated(self, header: str | None) -> bool:
-        assert self.auth is not None
+    @staticmethod
+    async def _authenticated(auth: Authenticator, header: str | None) -> bool:
         secret = presented_secret(header)
         if secret is None:
             return False
-        if self.auth.slow and not self.auth.remembered(secret):
-            return await anyio.to_thread.run_sync(self.auth.check, secret)
-        return self.auth.check(secret)
+        return await auth.verify(secret)
 
 
 _REPLACED = {h for h, _ in SECURITY_HEADERS}
