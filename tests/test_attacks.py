@@ -18,8 +18,8 @@ from test_cli import fill, write_config
 from web_site import desk_site
 
 from monitor.errors import StoreError
-from monitor.store import DatabaseLock, SearchWord, Store
 from monitor.settings import parse_web_auth
+from monitor.store import DatabaseLock, SearchWord, Store
 from raqib.cli import main
 from raqib.web import server
 from raqib.web.auth import Authenticator, Busy, hash_password
