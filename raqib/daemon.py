@@ -140,7 +140,8 @@ class Daemon:
         self.db = StoreThread()  # where the loop's store calls run
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
+        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles",
+                                          idle_timeout=3 * settings.node.role_retry)
                             if shared_database(config.database) else LocalLocks())
         self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
                                 on_loss=self._role_lost)
@@ -167,7 +168,8 @@ class Daemon:
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
                                  settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
-                                 events=self.events, seen_id=self._rebuilt_to)
+                                 events=self.events, seen_id=self._rebuilt_to,
+                                 max_new_items=settings.poll.max_new_items)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)

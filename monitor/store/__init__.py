@@ -28,7 +28,7 @@ small named values, which today holds only the write probe of `ping`.
 """
 from __future__ import annotations
 
-from .db import MIGRATIONS, Database, DatabaseLock
+from .db import MIGRATIONS, Database, DatabaseLock, IngestLockBusy
 from .desk import DeskReads, SearchWord, unindex_stories
 from .feeds import FeedTable
 from .locks import AdvisoryLocks, LocalLocks, RoleLocks
@@ -38,8 +38,8 @@ from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "AdvisoryLocks", "DatabaseLock", "LocalLocks", "OutboxState", "RoleLocks", "SearchWord",
-           "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "AdvisoryLocks", "DatabaseLock", "IngestLockBusy", "LocalLocks", "OutboxState", "RoleLocks",
+           "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 

@@ -209,6 +209,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         polls INTEGER NOT NULL DEFAULT 0
     )
     """),
+    # Bounds and agreement: new items a poll left for the next ones (`poll.max_new_items`),
+    # and the hash of each node's watchlists and settings (nodes that disagree are reported).
+    ("012_node_config", """
+    ALTER TABLE feeds ADD COLUMN items_deferred INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE nodes ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
+    """),
 ]
 
 Tx = Any  # the handle `transaction()` yields: a sqlite3 connection or a PgConnection, opaque to callers
@@ -257,6 +263,13 @@ class DatabaseLock:
             self.fd = None
 
     __del__ = release
+
+
+INGEST_LOCK_WAIT_MS = 100  # one wait for the ingest lock; the store thread serves others between two
+
+
+class IngestLockBusy(Exception):
+    """Another node holds the ingest lock: the transaction was rolled back; try again."""
 
 
 class Database:
@@ -502,20 +515,25 @@ class Database:
     _INGEST_KEY = "hashtextextended(current_schema() || ':raqib:ingest', 0)"
 
     def take_ingest_lock(self) -> None:
-        """Serialize ingest across every process writing stories: on PostgreSQL a session
-        advisory lock, keyed by the schema, held from the ids call of a feed's ingest to the
-        end of its writes (`release_ingest_lock`, always called, in a `finally`), so nodes of
-        one installation decide clusters one at a time. SQLite: one daemon owns the file and
-        is the only writer; nothing to take. A connection the server drops takes its locks
-        with it."""
-        if self.postgres:
-            with self.lock:
-                self.conn.execute(f"SELECT pg_advisory_lock({self._INGEST_KEY})")
-
-    def release_ingest_lock(self) -> None:
-        if self.postgres:
-            with self.lock:
-                self.conn.execute(f"SELECT pg_advisory_unlock({self._INGEST_KEY})")
+        """Serialize ingest across every process writing stories, inside the caller's
+        transaction: on PostgreSQL a transaction-level advisory lock, keyed by the schema,
+        waited for at most `INGEST_LOCK_WAIT_MS` (the server queues the waiters fairly);
+        then IngestLockBusy, the transaction is rolled back and the caller gives its store
+        thread back before trying again. COMMIT or ROLLBACK gives the lock back; a node
+        that stops answering with it held loses its session, and the lock, to the server's
+        `idle_in_transaction_session_timeout` (see `postgres`). SQLite: one daemon owns the
+        file and is the only writer; nothing to take."""
+        if not self.postgres:
+            return
+        with self.lock:
+            assert self.conn.in_transaction, "the ingest lock is taken inside a transaction"
+            self.conn.execute(f"SET LOCAL lock_timeout = {INGEST_LOCK_WAIT_MS}")
+            try:
+                self.conn.execute(f"SELECT pg_advisory_xact_lock({self._INGEST_KEY})")
+            except self.errors as exc:
+                if getattr(exc, "sqlstate", None) == "55P03":  # lock_not_available
+                    raise IngestLockBusy() from None
+                raise
 
     def _has_column(self, table: str, column: str) -> bool:
         return column in self._columns(table)
