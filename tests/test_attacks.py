@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from inprocess import make_daemon
 from test_cli import fill, write_config
 from web_site import desk_site
 
+from monitor.desk import Budget, search_stories, try_watchlist
 from monitor.errors import StoreError
 from monitor.settings import parse_web_auth
 from monitor.store import DatabaseLock, SearchWord, Store
@@ -196,3 +198,51 @@ async def test_02_password_checks_run_two_at_a_time_and_a_flood_is_answered_503(
     assert await guard.verify("wrong 0") is False  # a repeated wrong guess costs nothing
     assert await guard.verify("the right one") is True and guard.remembered("the right one")
     guard.close()
+
+
+# -- 5, 7: tries and searches within a budget ----------------------------------------------
+
+def _many_stories(path: Path, n: int) -> Store:
+    """`n` stories, each holding words that end with ات, fetched over the last day."""
+    store = Store(path)
+    now = time.time()
+    with store.transaction() as conn:
+        for i in range(1, n + 1):
+            store.insert_story(conn, {"feed": f"f{i % 7}", "guid": f"g{i}", "url": f"https://x.example/{i}",
+                                      "title": f"تصريحات ومفاوضات جديدة رقم {i}", "summary": "اجتماعات الحكومة",
+                                      "fetched": now - 3600 + i * 0.01, "cluster": i})
+    return store
+
+
+def test_07_a_short_suffix_reads_no_more_than_the_budget(tmp_path):
+    store = _many_stories(tmp_path / "raqib.db", 3000)
+    try:
+        result = search_stories(store, "ات", limit=1000, budget=Budget(stories=1000))
+        assert result.narrowed and result.scanned <= 1000
+        assert not result.complete and result.stopped == "stories"
+    finally:
+        store.close()
+
+
+WIDE = """name: wide
+terms:
+  - {regex: '(?:ت|ص|ر|ي|ح|ا|ن|م|و|ف|ض|د|ج|ة|ع|ل|ك|س|ه|ق)+(?:ات)'}
+"""
+
+
+def test_05_a_try_stops_at_its_deadline_when_cancelled_and_past_its_terms(tmp_path):
+    store = _many_stories(tmp_path / "raqib.db", 3000)
+    try:
+        started = time.monotonic()
+        report = try_watchlist(store, WIDE, days=2, budget=Budget(seconds=0.05))
+        assert report.stopped == "time" and report.read < 3000 and time.monotonic() - started < 2
+        cancelled = Budget()
+        cancelled.cancelled.set()
+        assert try_watchlist(store, WIDE, days=2, budget=cancelled).stopped == "cancelled"
+        many = "name: many\nterms:\n" + "".join(f"  - كلمة{i}\n" for i in range(300))
+        started = time.monotonic()
+        report = try_watchlist(store, many, days=2, budget=Budget(terms=200))
+        assert report.stopped == "terms" and report.read == 0 and time.monotonic() - started < 1
+        assert try_watchlist(store, WIDE, days=2).stopped == ""  # the command line: no budget, it reads all
+    finally:
+        store.close()

@@ -28,7 +28,10 @@ The guard (`Guard`, pure ASGI, outermost):
   script at all, styles and images from this origin only, forms post here only, no
   framing), nosniff, Referrer-Policy same-origin (so our own form's Origin is sent),
   no caching of pages.
-- A try or a search runs one at a time (the other reader thread stays free for pages).
+- A try or a search runs one at a time (the other reader thread stays free for pages),
+  at most `HEAVY_WAITING` wait (503 beyond), each within its budget (`TRY_*`,
+  `SEARCH_*`: seconds, stories read, terms compiled; the page says when one stopped it),
+  and one whose client hung up is given up at once, waiting or running.
 - A bad parameter (`days=nan`, `day=9999-99-99`) is 400 naming it and one INFO line,
   never a traceback (the client's mistake is no alarm).
 - An exception is logged with its traceback and answered with a short page saying it
@@ -49,7 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -60,7 +63,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from monitor.desk import MAX_QUERY
+from monitor.desk import MAX_QUERY, Budget
 from monitor.errors import ConfigError, RaqibError
 from monitor.models import Watchlist
 from monitor.settings import LOOPBACK, WebAuth
@@ -71,6 +74,7 @@ from .reader import Reader
 from .texts import LANGS, error_words, text
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_QUERY_STRING = 2048
 MAX_PARAMS = 20
@@ -80,6 +84,11 @@ MAX_TRY_TEXT = 64 * 1024
 MAX_DAYS = 30
 TRY_LIMIT = 200
 SEARCH_LIMIT = 50
+# The budgets of the web view's heavy work (monitor.desk.Budget): seconds, stories read,
+# terms compiled. When one stops the work, the page says so.
+TRY_SECONDS, TRY_STORIES, TRY_TERMS = 10.0, 50_000, 200
+SEARCH_SECONDS, SEARCH_STORIES = 5.0, 20_000
+HEAVY_WAITING = 8  # tries and searches waiting for their turn; more are 503
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
@@ -113,6 +122,7 @@ class WebView:
         self.desk = desk
         self.reader = Reader(desk.database)
         self.heavy = asyncio.Semaphore(1)  # a try or a search at a time: one reader stays free for pages
+        self.heavy_waiting = 0
         self.env = Environment(loader=PackageLoader("raqib.web", "templates"), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.css = resources.files("raqib.web").joinpath("static/style.css").read_bytes()
@@ -209,11 +219,38 @@ class WebView:
         yaml_text = form.text("yaml", MAX_TRY_TEXT)
         days = form.number("days", 1, MAX_DAYS, default=3)
         file = form.name("file") or "try.yaml"
-        async with self.heavy:
-            result = await self.reader(functools.partial(views.try_page, text=yaml_text, file=file, days=days,
-                                                         now=self.desk.clock(), limit=TRY_LIMIT))
+        budget = Budget(seconds=TRY_SECONDS, stories=TRY_STORIES, terms=TRY_TERMS)
+        result = await self._heavy(request, budget, functools.partial(
+            views.try_page, text=yaml_text, file=file, days=days, now=self.desk.clock(), limit=TRY_LIMIT,
+            budget=budget))
         return self.render(request, "try.html", section="watchlists", text=yaml_text, days=days, file=file,
                            result=result)
+
+    async def _heavy(self, request: Request, budget: Budget, work: Callable[[Any], T]) -> T:
+        """A try or a search: one at a time, `HEAVY_WAITING` at most waiting (503 beyond),
+        and given up as soon as its client hangs up: a waiting one leaves the queue, a
+        running one stops at its next story (`budget.cancelled`)."""
+        if self.heavy_waiting >= HEAVY_WAITING:
+            raise HTTPException(503, "busy")
+        self.heavy_waiting += 1
+
+        async def run() -> T:
+            async with self.heavy:
+                return await self.reader(work)
+
+        task = asyncio.ensure_future(run())
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                budget.cancelled.set()
+                task.cancel()
+                log.info("web request abandoned by its client path=%s", request.url.path)
+                raise HTTPException(499, "client closed request")
+            return task.result()
+        finally:
+            self.heavy_waiting -= 1
+            gone.cancel()
 
     async def feeds(self, request: Request) -> Response:
         lines = await self.reader(views.feeds_page, self.desk.clock())
@@ -228,9 +265,10 @@ class WebView:
         page, problem = None, ""
         if query:
             try:
-                async with self.heavy:
-                    page = await self.reader(functools.partial(views.search_page, query=query, days=days, source=source,
-                                                               limit=SEARCH_LIMIT, now=self.desk.clock()))
+                budget = Budget(seconds=SEARCH_SECONDS, stories=SEARCH_STORIES)
+                page = await self._heavy(request, budget, functools.partial(
+                    views.search_page, query=query, days=days, source=source, limit=SEARCH_LIMIT,
+                    now=self.desk.clock(), budget=budget))
             except ConfigError as exc:
                 problem = str(exc)
         sources = await self.reader(_feed_names)
@@ -265,7 +303,15 @@ class WebView:
         return self.render(request, "error.html", status=500, message_key="err_500")
 
 
-_ERROR_KEYS = {"err_400", "err_403", "err_404", "err_405", "err_413", "err_500"}
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has hung up (the body, if any, was read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+_ERROR_KEYS = {"err_400", "err_403", "err_404", "err_405", "err_413", "err_500", "err_503"}
 
 
 def _feed_names(store) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Sequence
 from markupsafe import Markup, escape
 
 from alerts.render import highlight, safe_url
-from monitor.desk import SearchResult, StoryHit, TryReport, search_stories, try_watchlist
+from monitor.desk import Budget, SearchResult, StoryHit, TryReport, search_stories, try_watchlist
 from monitor.display import one_line, visible
 from monitor.models import Match, Watchlist
 from monitor.pipeline import PERSONAL_PREFIX
@@ -300,9 +300,11 @@ class SearchPage:
 
 
 def search_page(store: Store, *, query: str, days: float | None, source: str | None, limit: int,
-                now: float) -> SearchPage:
+                now: float, budget: Budget | None = None) -> SearchPage:
     started = time.monotonic()
-    result = search_stories(store, query, days=days, source=source, limit=limit, now=now)
+    if budget is not None:
+        budget.started = started  # the budget counts the work, not the wait for a reader
+    result = search_stories(store, query, days=days, source=source, limit=limit, now=now, budget=budget)
     return SearchPage(result=result, hits=tuple(hit_item(h) for h in result.hits),
                       seconds=time.monotonic() - started)
 
@@ -316,9 +318,12 @@ class TryPage:
     seconds: float
 
 
-def try_page(store: Store, text: str, *, file: str, days: float, now: float, limit: int) -> TryPage:
+def try_page(store: Store, text: str, *, file: str, days: float, now: float, limit: int,
+             budget: Budget | None = None) -> TryPage:
     started = time.monotonic()
-    report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit)
+    if budget is not None:
+        budget.started = started
+    report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit, budget=budget)
     dropped = tuple((hit_item(_with_stops(d.story, d.stopped_by)), d.rule, d.terms) for d in report.dropped)
     per_day = charts.bars([n for _, n in report.per_day], [d for d, _ in report.per_day], width=420, height=50)
     return TryPage(report=report, hits=tuple(hit_item(h) for h in report.hits), dropped=dropped,
