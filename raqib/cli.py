@@ -447,7 +447,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     ]
     nodes = node_states(store.nodes(), now, read_settings(config).node.heartbeat)
     if nodes:
-        rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"))
+        differ = sum(1 for n in nodes if n["config_differs"])
+        rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"
+                              + (f", {differ} with different watchlists or settings" if differ else "")))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

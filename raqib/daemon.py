@@ -80,7 +80,7 @@ from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
-from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name, node_states
+from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, config_hash, node_name, node_states
 from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ class Daemon:
         self.roles = RoleKeeper(locks, retry=settings.node.role_retry, on_gain=self._role_gained,
                                 on_loss=self._role_lost)
         self._channels_started = False
+        self._disagreement: list[str] = []
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
@@ -312,9 +313,27 @@ class Daemon:
         try:
             self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
                                  now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
-                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls)
+                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls,
+                                 config_hash=self.config_hash())
+            self._check_agreement()
         except StoreError as exc:
             log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
+
+    def config_hash(self) -> str:
+        """This node's watchlists and alerting settings as one hash (`raqib.roles.config_hash`)."""
+        return config_hash(self.watchlists(), self.settings)
+
+    def _check_agreement(self) -> None:
+        """A WARNING when the nodes alive disagree on watchlists or settings (again only
+        when who disagrees changes): they would alert differently on the same stories."""
+        nodes = self.nodes(self.clock())
+        differ = sorted(f"{n['name']}:{n['config_hash']}" for n in nodes if n["config_differs"])
+        if differ and differ != self._disagreement:
+            log.warning("nodes disagree on watchlists or settings differ=%s this_node=%s:%s",
+                        ",".join(differ), self.node, self.config_hash())
+        elif not differ and self._disagreement:
+            log.info("nodes agree on watchlists and settings again")
+        self._disagreement = differ
 
     async def _heartbeat_job(self) -> None:
         await self.db(self.heartbeat)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from inprocess import make_daemon
+from inprocess import close_daemons, make_daemon
 from test_cli import fill, write_config
 from web_site import desk_site
 
@@ -246,3 +246,33 @@ def test_05_a_try_stops_at_its_deadline_when_cancelled_and_past_its_terms(tmp_pa
         assert try_watchlist(store, WIDE, days=2).stopped == ""  # the command line: no budget, it reads all
     finally:
         store.close()
+
+
+# -- 8: nodes that disagree on watchlists or settings are reported -------------------------
+
+@pytest.mark.asyncio
+async def test_08_a_node_with_other_watchlists_is_a_warning_a_status_line_and_a_metric(tmp_path, caplog, capsys):
+    caplog.set_level(logging.INFO)
+    made: list = []
+    daemon, _, config = make_daemon(made, tmp_path, {})
+    try:
+        now = daemon.clock()
+        daemon.heartbeat()
+        mine = daemon.config_hash()
+        assert daemon.store.nodes()[0]["config_hash"] == mine
+        for name, digest in (("node-b", mine), ("node-c", "0" * 16)):  # c runs an older copy of a watchlist
+            daemon.store.node_seen(name, host="h", pid=1, started=now, now=now, roles=(), feeds_in_flight=0,
+                                   alerts_in_flight=0, polls=0, config_hash=digest)
+        daemon.heartbeat()
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("nodes disagree on watchlists or settings differ=node-c:" + "0" * 16 in w for w in warnings)
+        status = daemon.status()
+        assert [n["name"] for n in status["nodes"] if n["config_differs"]] == ["node-c"]
+        assert (await daemon.gauges())["raqib_nodes_config_differs"] == 1
+        daemon.heartbeat()  # said once, not at every heartbeat
+        assert sum("nodes disagree" in r.getMessage() for r in caplog.records) == 1
+        assert main(["status", "--config", str(config)]) == 0
+        out = capsys.readouterr().out
+        assert "1 with different watchlists or settings" in out and "node-c" in out and "DIFFER" in out
+    finally:
+        await close_daemons(made)
