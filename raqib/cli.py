@@ -52,6 +52,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     daemon = load_daemon(_config_path(args))
     asyncio.run(daemon.run(seconds=args.seconds))
+    if daemon.fatal:
+        print(f"raqib: {daemon.fatal}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -147,6 +147,7 @@ class Daemon:
                                 on_loss=self._role_lost)
         self._channels_started = False
         self._disagreement: list[str] = []
+        self.fatal = ""  # why the daemon stopped by itself (`raqib run` exits 1, and systemd restarts it)
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
@@ -310,6 +311,17 @@ class Daemon:
     def heartbeat(self) -> None:
         """Write this node's row in `nodes`: what `raqib status` and /status show of it
         (a store call: the daemon makes it on its store thread)."""
+        try:
+            missing = self.store.schema_state()["missing"]
+        except StoreError as exc:
+            missing = [str(exc)]
+        if missing:  # dropped under us (a restored or re-created database): a restart migrates it
+            self.fatal = (f"the database schema is missing or incomplete ({self.store.where}: "
+                          f"{', '.join(missing[:3])}); stopping, a restart creates it")
+            log.critical("database schema missing, stopping database=%s missing=%s", self.store.where,
+                         ",".join(missing[:5]))
+            self.stop()
+            return
         try:
             self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
                                  now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
@@ -546,7 +558,11 @@ class Daemon:
         log.info("raqib stopped")
 
     def stop(self) -> None:
-        self.stop_event.set()
+        """Stop the daemon (from the loop, a signal, or another thread such as the store's)."""
+        if self._loop is not None and threading.current_thread() is not self._loop_thread:
+            self._loop.call_soon_threadsafe(self.stop_event.set)
+        else:
+            self.stop_event.set()
 
     def _reload_soon(self) -> None:
         task = asyncio.get_running_loop().create_task(self.reload(), name="reload")

@@ -10,10 +10,13 @@ import socket
 import threading
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
+import psycopg
 import pytest
 import pytest_asyncio
+from daemon_harness import Daemon, wait_for
 from inprocess import close_daemons, make_daemon
 from test_cli import fill, write_config
 from web_site import desk_site
@@ -25,6 +28,7 @@ from monitor.store import DatabaseLock, SearchWord, Store
 from raqib.cli import main
 from raqib.web import server
 from raqib.web.auth import Authenticator, Busy, hash_password
+from tests.pg import pg_url, server_url  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -276,3 +280,31 @@ async def test_08_a_node_with_other_watchlists_is_a_warning_a_status_line_and_a_
         assert "1 with different watchlists or settings" in out and "node-c" in out and "DIFFER" in out
     finally:
         await close_daemons(made)
+
+
+# -- 11: a schema dropped under a running daemon stops it with a clear error ---------------
+
+def test_11_a_dropped_postgresql_schema_stops_the_daemon_which_a_restart_repairs(tmp_path, pg_url):
+    schema = unquote(pg_url.rpartition("search_path%3D")[2] or pg_url.rpartition("search_path=")[2])
+    (tmp_path / "wl").mkdir()
+    (tmp_path / "wl" / "w.yaml").write_text("name: w\nterms: [بوتين]\n", encoding="utf-8")
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: '{pg_url}'\nwatchlists: {tmp_path / 'wl'}\nfeeds: []\n"
+                      "node:\n  heartbeat: 0.5\n", encoding="utf-8")
+    daemon = Daemon(config, tmp_path / "logs")
+    try:
+        wait_for(lambda: "node started" in daemon.stderr(), 30, 0.1, "the daemon running")
+        with psycopg.connect(server_url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        assert daemon.proc.wait(15) == 1
+        err = daemon.stderr()
+        assert "database schema missing, stopping" in err and "a restart creates it" in err
+    finally:
+        daemon.kill()
+    again = Daemon(config, tmp_path / "logs", tag="again")
+    try:
+        wait_for(lambda: "node started" in again.stderr(), 30, 0.1, "the restarted daemon running")
+        assert again.proc.poll() is None
+    finally:
+        assert again.stop(20) == 0
