@@ -10,7 +10,6 @@ import http.client
 import os
 import random
 import resource
-import signal
 import socket
 import subprocess
 import sys
@@ -19,9 +18,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
-from daemon_harness import (ROOT, Daemon, GrowingFeeds, Receiver, random_title, rss, wait_for, write_config,
-                            write_watchlist)
+from daemon_harness import (
+    ROOT,
+    Daemon,
+    GrowingFeeds,
+    Receiver,
+    random_title,
+    rss,
+    wait_for,
+    write_config,
+    write_watchlist,
+)
 from feedserver import FeedServer
 
 from raqib.web.auth import hash_password
