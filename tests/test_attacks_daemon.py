@@ -10,14 +10,16 @@ import http.client
 import os
 import random
 import resource
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
+import psycopg
 from daemon_harness import (
     ROOT,
     Daemon,
@@ -250,3 +252,128 @@ with store.transaction() as conn:
                                   "fetched": now - 86400 + i, "cluster": i})
 store.close()
 """
+
+
+# -- PostgreSQL: a frozen node, and nodes that disagree ------------------------------------
+
+INGEST_HOLDER = """
+SELECT a.pid, a.state, EXTRACT(EPOCH FROM now() - a.state_change)
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted
+  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s || ':raqib:ingest', 0)
+"""
+
+
+def two_nodes(tmp_path: Path, pg_url: str, feeds: dict[str, str], receiver: Receiver,
+              watchlists: tuple[Path, Path] | None = None) -> tuple[Daemon, Daemon]:
+    made = []
+    for i, name in enumerate(("node-a", "node-b")):
+        folder = watchlists[i] if watchlists else tmp_path / "watchlists"
+        lines = [f"database: '{pg_url}'", f"watchlists: {folder}",
+                 "poll: {interval: 1s, min_interval: 1s, adaptive: false, lease: 5s, parse_workers: 1}",
+                 "delivery: {lease: 5s, backoff: 0.2s, backoff_max: 1s}",
+                 f"node: {{name: {name}, role_retry: 1s, heartbeat: 0.5s}}",
+                 "channels:", "  webhook: {timeout: 5s, allow_private: true}", "feeds:"]
+        lines += [f'  - {{name: {n}, url: "{u}"}}' for n, u in feeds.items()]
+        config = tmp_path / f"{name}.yaml"
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        made.append(Daemon(config, tmp_path / "logs", tag=name))
+    return made[0], made[1]
+
+
+def schema_of(url: str) -> str:
+    return unquote(url).rpartition("search_path=")[2]
+
+
+def test_a_node_frozen_holding_the_ingest_lock_does_not_stop_the_other_from_alerting(tmp_path, pg_url):
+    server = FeedServer().start()
+    feeds = GrowingFeeds(server, 4)
+    receiver = Receiver()
+    churn = {"n": 0}
+    stop_churn = threading.Event()
+
+    def renew() -> None:  # a feed whose items are all new at every poll keeps both nodes ingesting
+        rng = random.Random(1)
+        while not stop_churn.wait(0.3):
+            churn["n"] += 1
+            items = [{"title": random_title(rng, "المطر"), "url": f"http://churn.example/{churn['n']}/{i}",
+                      "published": time.time() - i, "summary": ""} for i in range(200)]
+            server.routes["/churn.xml"].body = rss("churn", items)
+
+    server.route("/churn.xml", body=rss("churn", []))
+    write_watchlist(tmp_path / "watchlists", "w", ["بوتين"], notify={"webhook": [receiver.url]})
+    urls = {n: feeds.url(n) for n in feeds.names} | {"churn": server.url("/churn.xml")}
+    a, b = two_nodes(tmp_path, pg_url, urls, receiver)
+    schema = schema_of(pg_url)
+    threading.Thread(target=renew, daemon=True).start()
+    frozen_at = None
+    try:
+        wait_for(lambda: "node started" in a.stderr() and "node started" in b.stderr(), 30, 0.1, "both nodes")
+        first = feeds.publish()
+        wait_for(lambda: first in receiver.urls(), 20, 0.1, "the first story alerted")
+        with psycopg.connect(pg_url.partition("?")[0], autocommit=True) as watch:
+            b_pids = set()
+            for _ in range(400):  # freeze node-b at a moment it holds the ingest lock
+                b.signal(signal.SIGSTOP)
+                time.sleep(0.3)
+                rows = watch.execute(INGEST_HOLDER, (schema,)).fetchall()
+                holders = [r for r in rows if r[1] == "idle in transaction" and float(r[2]) > 0.25]
+                if holders:
+                    b_pids = {r[0] for r in holders}
+                    frozen_at = time.monotonic()
+                    break
+                b.signal(signal.SIGCONT)
+                time.sleep(random.uniform(0.05, 0.4))
+            assert frozen_at is not None, "node-b was never caught holding the ingest lock"
+            published = {}
+            for _ in range(12):
+                url = feeds.publish()
+                published[url] = time.monotonic()
+                time.sleep(0.5)
+            # node-a alerts every one within the bound: the frozen session is ended after
+            # idle_in_transaction_session_timeout (10 s), the feeds node-b held come back
+            # after their lease (5 s here), and node-a polls each second
+            wait_for(lambda: set(published) <= set(receiver.urls()), 40, 0.1, "every story alerted by node-a")
+            late = max(time.monotonic() - t for t in published.values())
+            released = watch.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                                     (list(b_pids),)).fetchone()[0]
+            assert released == 0  # the server ended the frozen node's session
+            roles = watch.execute(f'SELECT roles FROM "{schema}".nodes WHERE name = %s', ("node-a",)).fetchone()[0]
+        assert late < 35, late
+        wait_for(lambda: "role taken" in a.stderr(), 30, 0.2, "node-a taking the frozen node's roles")
+        print(f"frozen node: last of 12 stories alerted {late:.1f} s after publication; node-a roles {roles}")
+    finally:
+        stop_churn.set()
+        b.signal(signal.SIGCONT)
+        for d in (a, b):
+            if d.proc.poll() is None:
+                d.signal(signal.SIGTERM)
+        for d in (a, b):
+            d.stop(30)
+        receiver.close()
+        server.close()
+
+
+def test_a_node_with_other_watchlists_is_reported_on_postgresql(tmp_path, pg_url):
+    server = FeedServer().start()
+    feeds = GrowingFeeds(server, 1)
+    receiver = Receiver()
+    first, second = tmp_path / "wl-a", tmp_path / "wl-b"
+    write_watchlist(first, "w", ["بوتين", "زيلينسكي"], notify={"webhook": [receiver.url]})
+    write_watchlist(second, "w", ["بوتين"], notify={"webhook": [receiver.url]})  # an older copy: one term less
+    a, b = two_nodes(tmp_path, pg_url, {n: feeds.url(n) for n in feeds.names}, receiver, (first, second))
+    try:
+        wait_for(lambda: "nodes disagree on watchlists or settings" in a.stderr() + b.stderr(), 30, 0.2,
+                 "the disagreement reported")
+        with psycopg.connect(pg_url.partition("?")[0]) as conn:
+            hashes = conn.execute(f'SELECT name, config_hash FROM "{schema_of(pg_url)}".nodes').fetchall()
+        assert len({h for _, h in hashes}) == 2, hashes
+        status = subprocess.run([sys.executable, "-m", "raqib.cli", "status", "--config", str(a.stdout_path.parent.parent / "node-a.yaml")],
+                                capture_output=True, text=True, cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                timeout=60)
+        assert "with different watchlists or settings" in status.stdout, status.stdout + status.stderr
+    finally:
+        for d in (a, b):
+            d.stop(30)
+        receiver.close()
+        server.close()

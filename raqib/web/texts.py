@@ -47,6 +47,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "Nothing is saved or sent."),
     "try_days": ("الأيام", "Days"),
     "try_run": ("جرّب", "Try"),
+    "items_waiting": ("خبراً ينتظر الدورات التالية", "items waiting for the next polls"),
     "stories_read": ("قصة قُرئت", "stories read"),
     "stopped_time": ("توقّف عند حدّه الزمني؛ هذا ما وُجد حتى تلك اللحظة.",
                      "Stopped at its time limit: this is what was found until then."),
