@@ -19,12 +19,16 @@ import pytest_asyncio
 from daemon_harness import Daemon, wait_for
 from inprocess import close_daemons, make_daemon
 from test_cli import fill, write_config
+from test_pipeline import RUSSIA, Registry, story
 from web_site import desk_site
 
+from monitor.dedup import Clusterer
 from monitor.desk import Budget, search_stories, try_watchlist
 from monitor.errors import StoreError
+from monitor.pipeline import Pipeline
 from monitor.settings import parse_web_auth
 from monitor.store import DatabaseLock, SearchWord, Store
+from monitor.store.worker import StoreThread
 from raqib.cli import main
 from raqib.web import server
 from raqib.web.auth import Authenticator, Busy, hash_password
@@ -308,3 +312,52 @@ def test_11_a_dropped_postgresql_schema_stops_the_daemon_which_a_restart_repairs
         assert again.proc.poll() is None
     finally:
         assert again.stop(20) == 0
+
+
+# -- 1, 4: the ingest lock bounded in time, one feed's ingest bounded in size --------------
+
+def test_04_a_poll_takes_at_most_max_new_items_and_the_rest_come_with_the_next_polls(tmp_path):
+    store = Store(tmp_path / "raqib.db")
+    p = Pipeline(store, Registry([RUSSIA]), Clusterer(), channels=("console",), max_new_items=500)
+    items = [story("renewing", str(i), title=f"خبر {i} عن بوتين", summary="", minutes=i) for i in range(1300)]
+    try:
+        counts = []
+        for _ in range(4):
+            result = p.ingest("renewing", items)
+            counts.append((result.new, result.deferred))
+        assert counts == [(500, 800), (500, 300), (300, 0), (0, 0)]  # the oldest first, nothing lost
+    finally:
+        store.close()
+
+
+@pytest.mark.asyncio
+async def test_01_a_frozen_holder_of_the_ingest_lock_loses_it_and_the_waiter_keeps_its_store_thread(pg_url):
+    frozen, waiting = Store(pg_url), Store(pg_url)
+    hold = threading.Event()
+
+    def freeze() -> None:  # a node paused while it holds the lock: its session sits idle in a transaction
+        try:
+            with frozen.transaction():
+                frozen.take_ingest_lock()
+                hold.set()
+                time.sleep(25)
+        except StoreError:
+            pass  # the server ended the session
+
+    threading.Thread(target=freeze, daemon=True).start()
+    assert hold.wait(10)
+    thread = StoreThread()
+    p = Pipeline(waiting, Registry([RUSSIA]), Clusterer(), channels=("console",))
+    try:
+        started = time.monotonic()
+        ingest = asyncio.ensure_future(p.ingest_off_loop("agency", [story("agency", "1")], thread))
+        await asyncio.sleep(0.5)
+        asked = time.monotonic()
+        await thread(waiting.counts, time.time())  # what a delivery or a page asks meanwhile
+        assert time.monotonic() - asked < 1.0 and not ingest.done()
+        result = await asyncio.wait_for(ingest, 20)
+        took = time.monotonic() - started
+        assert result.new == 1 and took < 12.5, took  # idle_in_transaction_session_timeout: 10 s
+    finally:
+        thread.close()
+        waiting.close()
