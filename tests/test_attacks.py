@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 import pytest_asyncio
-from daemon_harness import Daemon, wait_for
+from daemon_harness import ROOT, Daemon, wait_for
 from inprocess import close_daemons, make_daemon
 from test_cli import fill, write_config
 from test_pipeline import RUSSIA, Registry, story
@@ -27,7 +30,7 @@ from monitor.desk import Budget, search_stories, try_watchlist
 from monitor.errors import StoreError
 from monitor.pipeline import Pipeline
 from monitor.settings import parse_web_auth
-from monitor.store import DatabaseLock, SearchWord, Store
+from monitor.store import DatabaseLock, IngestLockBusy, SearchWord, Store
 from monitor.store.worker import StoreThread
 from raqib.cli import main
 from raqib.web import server
@@ -361,3 +364,43 @@ async def test_01_a_frozen_holder_of_the_ingest_lock_loses_it_and_the_waiter_kee
     finally:
         thread.close()
         waiting.close()
+
+
+FROZEN_MID_READ = """
+import sys
+from monitor.store import Store
+store = Store(sys.argv[1])
+with store.transaction() as conn:
+    store.take_ingest_lock()
+    print("held", flush=True)
+    conn.execute("SELECT repeat('x', 1000) FROM generate_series(1, 3000000)").fetchall()
+"""
+
+
+def test_01_a_node_frozen_while_the_server_sends_it_a_result_loses_the_ingest_lock(pg_url):
+    """Frozen mid-read, the session stays "active" (ClientWrite), which no idle timeout
+    covers; the server's tcp_user_timeout (15 s) ends it."""
+    holder = subprocess.Popen([sys.executable, "-c", FROZEN_MID_READ, pg_url], stdout=subprocess.PIPE, text=True,
+                              cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        time.sleep(1.0)
+        holder.send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        other = Store(pg_url)
+        try:
+            while True:
+                try:
+                    with other.transaction():
+                        other.take_ingest_lock()
+                    break
+                except IngestLockBusy:
+                    assert time.monotonic() - frozen < 25, "the frozen node kept the ingest lock"
+        finally:
+            other.close()
+        assert time.monotonic() - frozen < 20
+    finally:
+        holder.kill()
+        holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()

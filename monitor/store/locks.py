@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Seconds: idle before the first probe, between probes, probes lost before the server (and
 # this node) drop the connection. A cut network frees the node's roles in about 25 s.
-KEEPALIVE = "keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3"
+KEEPALIVE = "keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 tcp_user_timeout=15000"
 CONNECT_TIMEOUT = 5
 
 

@@ -18,9 +18,12 @@ sessions are bounded by the server too, so whatever they hold is given back with
 stated time when the node stops answering (frozen, cut off or dead):
 `idle_in_transaction_session_timeout` (`IDLE_IN_TRANSACTION_MS`, 10 s) ends a session
 that sits in a transaction without a statement (a node paused while it holds the
-ingest lock, which lives only inside a transaction), and the server's own TCP keepalives
-(`SERVER_KEEPALIVES`, set per session: 10 s idle, then 5 s apart, 3 lost: about 25 s)
-end a session whose peer is gone; the client side sends keepalives at the same pace.
+ingest lock, which lives only inside a transaction); `tcp_user_timeout` (15 s) ends one
+whose node stopped reading while the server was sending it a result (frozen mid-read,
+the session "active" in ClientWrite, which no idle timeout covers); and the server's own
+TCP keepalives (`SERVER_KEEPALIVES`, set per session: 10 s idle, then 5 s apart, 3
+lost: about 25 s) end a session whose peer is gone. The client side uses the same
+keepalives and user timeout.
 The role-lock session (`locks`) adds `idle_session_timeout`. A connection
 that broke (server restart, network) is opened again at the next statement outside a
 transaction; a transaction it broke fails as a whole, like a full disk on SQLite.
@@ -46,8 +49,13 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5  # seconds to reach the server before `raqib` says it cannot
 STATEMENT_TIMEOUT_MS = 60_000
 IDLE_IN_TRANSACTION_MS = 10_000  # a session idle inside a transaction this long is ended by the server
-SERVER_KEEPALIVES = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
-CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+# tcp_user_timeout (ms): data the server sent that stays unacknowledged this long ends the
+# session; it covers a node frozen while a result is being sent to it (its kernel still
+# acknowledges keepalives and zero-window probes, and the session stays "active")
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3,
+                     "tcp_user_timeout": 15_000}
+CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+                     "tcp_user_timeout": 15_000}
 
 
 def session_bounds(*, readonly: bool = False) -> list[str]:
