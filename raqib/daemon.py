@@ -84,6 +84,7 @@ from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, config_hash, 
 from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
+SCHEMA_CHECK = 10.0  # seconds between two looks at the schema (at a heartbeat)
 
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
@@ -148,6 +149,8 @@ class Daemon:
         self._channels_started = False
         self._disagreement: list[str] = []
         self.fatal = ""  # why the daemon stopped by itself (`raqib run` exits 1, and systemd restarts it)
+        self._schema_checked = -SCHEMA_CHECK
+        self._config_hash: tuple[object, str] = ((), "")
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
@@ -311,10 +314,13 @@ class Daemon:
     def heartbeat(self) -> None:
         """Write this node's row in `nodes`: what `raqib status` and /status show of it
         (a store call: the daemon makes it on its store thread)."""
-        try:
-            missing = self.store.schema_state()["missing"]
-        except StoreError as exc:
-            missing = [str(exc)]
+        missing: list[str] = []
+        if time.monotonic() >= self._schema_checked + SCHEMA_CHECK:
+            self._schema_checked = time.monotonic()
+            try:
+                missing = self.store.schema_state()["missing"]
+            except StoreError as exc:
+                missing = [str(exc)]
         if missing:  # dropped under us (a restored or re-created database): a restart migrates it
             self.fatal = (f"the database schema is missing or incomplete ({self.store.where}: "
                           f"{', '.join(missing[:3])}); stopping, a restart creates it")
@@ -332,8 +338,13 @@ class Daemon:
             log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
 
     def config_hash(self) -> str:
-        """This node's watchlists and alerting settings as one hash (`raqib.roles.config_hash`)."""
-        return config_hash(self.watchlists(), self.settings)
+        """This node's watchlists and alerting settings as one hash (`raqib.roles.config_hash`),
+        computed again only when either changed."""
+        watchlists = self.watchlists()
+        key = (tuple(id(w) for w in watchlists), id(self.settings))
+        if self._config_hash[0] != key:
+            self._config_hash = (key, config_hash(watchlists, self.settings))
+        return self._config_hash[1]
 
     def _check_agreement(self) -> None:
         """A WARNING when the nodes alive disagree on watchlists or settings (again only

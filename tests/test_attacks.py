@@ -304,7 +304,7 @@ def test_11_a_dropped_postgresql_schema_stops_the_daemon_which_a_restart_repairs
         with psycopg.connect(server_url(), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{schema}"')
-        assert daemon.proc.wait(15) == 1
+        assert daemon.proc.wait(25) == 1  # the schema is looked at every 10 s
         err = daemon.stderr()
         assert "database schema missing, stopping" in err and "a restart creates it" in err
     finally:

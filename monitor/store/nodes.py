@@ -36,7 +36,9 @@ class NodeTable(Database):
         """Every node row, by name (a read-only store opened before the first node ran: none)."""
         if not self._has_table("nodes"):
             return []
-        hashed = ", config_hash" if self._has_column("nodes", "config_hash") else ""
+        if getattr(self, "_nodes_hashed", None) is None:  # the schema only grows: looked up once
+            self._nodes_hashed = self._has_column("nodes", "config_hash")
+        hashed = ", config_hash" if self._nodes_hashed else ""
         return self._query("SELECT name, host, pid, started, last_seen, roles, feeds_in_flight, alerts_in_flight, "
                            f"polls{hashed} FROM nodes ORDER BY name")
 
