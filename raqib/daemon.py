@@ -45,6 +45,7 @@ import asyncio
 import inspect
 import logging
 import os
+import resource
 import signal
 import socket
 import threading
@@ -85,6 +86,21 @@ from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
 SCHEMA_CHECK = 10.0  # seconds between two looks at the schema (at a heartbeat)
+DESCRIPTORS = 65_536  # the soft descriptor limit the daemon asks for, within the hard one
+
+
+def raise_descriptor_limit() -> None:
+    """Raise the soft limit on open files towards the hard one (systemd starts services
+    with 1,024 soft and 524,288 hard, for programs to raise): a burst of sockets on the
+    web view, accepted before they are closed, must not leave feeds unable to connect."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, DESCRIPTORS)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            log.info("file descriptor limit raised from=%d to=%d", soft, wanted)
+        except (ValueError, OSError) as exc:
+            log.warning("file descriptor limit not raised limit=%d error=%s", soft, exc)
 
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
@@ -461,6 +477,7 @@ class Daemon:
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, seconds: float | None = None) -> None:
+        raise_descriptor_limit()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
         await self.db(self.deliverer.recover)
