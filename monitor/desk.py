@@ -47,8 +47,8 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
     index (SQLite FTS5; `Store.search_candidates`, which can only narrow), and the
     Matcher decides, so search and alerts never disagree. A query the index cannot
     narrow (letters outside Arabic and Latin) is answered by reading the
-    newest stories of the window, at most `SCAN_LIMIT` of them: `SearchResult.complete`
-    is then False when older stories were left unread.
+    newest stories of the window. Either way at most `SCAN_LIMIT` stories are read:
+    `SearchResult.complete` is then False when older stories were left unread.
 
 The records (frozen dataclasses; times are Unix seconds):
 
@@ -76,15 +76,24 @@ The records (frozen dataclasses; times are Unix seconds):
               complete (False when the limit or the scan bound stopped it early),
               since (None for every stored day), source.
 
+Budgets: both take a `Budget` (the web view always gives one; the command line none):
+a deadline in seconds, the stories the Matcher may read, and (try) the terms it may
+compile, and a `cancelled` event the caller sets when its client has gone. The budget
+is checked at every story read; when it stops the work, the answer carries what was
+found so far and says why (`stopped`: "time", "stories", "terms" or "cancelled"; a
+search is then not `complete`). A search reads at most `SCAN_LIMIT` stories (or the
+budget's), narrowed by the index or not.
+
 Both functions raise ConfigError for input they refuse (a query, `days` out of range):
 its message names what was wrong.
 """
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Sequence
 
@@ -107,6 +116,31 @@ CANDIDATE_BATCH = 400
 TRY_BATCH = 5000
 MAX_DAYS = 3650.0
 _SEARCH = "search"
+
+
+@dataclass
+class Budget:
+    """What a try or a search may cost (see the module); `started` when the work begins."""
+
+    seconds: float = 10.0
+    stories: int = SCAN_LIMIT
+    terms: int = 200
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+
+    def stop(self, read: int) -> str:
+        """Why the work must stop now, after `read` stories ("" to go on)."""
+        if self.cancelled.is_set():
+            return "cancelled"
+        if read >= self.stories:
+            return "stories"
+        if time.monotonic() - self.started >= self.seconds:
+            return "time"
+        return ""
+
+
+def _unbounded() -> Budget:
+    return Budget(seconds=float("inf"), stories=SCAN_LIMIT, terms=10**9)
 
 
 @dataclass(frozen=True)
@@ -164,6 +198,7 @@ class TryReport:
     dropped_count: int = 0
     read: int = 0
     narrowed: bool = False
+    stopped: str = ""  # why the budget stopped it early ("" when it read the whole window)
 
     def to_dict(self) -> dict:
         """The report as JSON-ready data (`raqib try --json`): the fields above, problems
@@ -190,6 +225,7 @@ class SearchResult:
     since: float | None = None
     source: str | None = None
     reading: str = ""  # how the query was read, in words (`describe_query`)
+    stopped: str = ""  # why the budget stopped it early, if it did
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data (`raqib search --json`)."""
@@ -210,25 +246,34 @@ def _body_only_paragraphs(out: dict) -> dict:
 # -- try ------------------------------------------------------------------------------------
 
 def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float = 3.0, now: float | None = None,
-                  limit: int = 500, tz: tzinfo | None = None) -> TryReport:
+                  limit: int = 500, tz: tzinfo | None = None, budget: Budget | None = None) -> TryReport:
     """What the watchlist file `text` would have alerted on in the last `days` (see the module)."""
+    budget = budget or _unbounded()
     now = time.time() if now is None else now
     days = _days(days)
     since = now - days * DAY
     watchlists, problems = read_watchlist_text(text, file)
     if problems:
         return TryReport(file, (), since, now, days, problems=tuple(problems))
+    compiled = sum(len(wl.terms) + len(wl.require) + len(wl.exclude) for wl in watchlists)
+    if compiled > budget.terms:
+        return TryReport(file, tuple(wl.name for wl in watchlists), since, now, days, stopped="terms")
     matcher = Matcher(watchlists)
     by_name = {wl.name: wl for wl in watchlists}
     fired: dict[tuple[str, int], StoryHit] = {}  # (watchlist, cluster) -> the alert
     dropped: dict[tuple[str, int], Dropped] = {}
     explain = matcher.explain
     words = query_words([t for wl in watchlists for t in wl.terms])
-    candidates = None if words is None else _window_candidates(store, words, since, now)
+    candidates = None if words is None else _window_candidates(store, words, since, now, budget.stories)
     narrowed = candidates is not None
     rows: Iterable[tuple] = store.window_stories(since, now) if candidates is None else candidates
     read = 0
+    stopped = "stories" if candidates is not None and len(candidates) >= budget.stories else ""
     for row in rows:
+        why = budget.stop(read)
+        if why:
+            stopped = why
+            break
         read += 1
         verdicts = explain(*_fields(row))
         if not verdicts:
@@ -271,20 +316,21 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
         hits=tuple(kept), dropped=tuple(kept_drops), per_day=_per_day(hits, since, now, tz),
         top_terms=_top_terms(hits), never_fired=_never_fired(watchlists, hits),
         scanned=store.count_window(since, now) if narrowed else read, read=read, narrowed=narrowed,
-        alerts=len(hits), dropped_count=len(drops))
+        alerts=len(hits), dropped_count=len(drops), stopped=stopped)
 
 
-def _window_candidates(store: Store, words: list[list[SearchWord]], since: float, until: float) -> list[tuple] | None:
-    """The stories of [since, until) the index says a term may match, oldest first; None
-    when the store cannot narrow."""
+def _window_candidates(store: Store, words: list[list[SearchWord]], since: float, until: float,
+                       most: int) -> list[tuple] | None:
+    """The stories of [since, until) the index says a term may match, oldest first (the
+    newest `most` of them); None when the store cannot narrow."""
     out: list[tuple] = []
     before: int | None = None
     while True:
-        batch = store.search_candidates(words, since=since, limit=TRY_BATCH, before=before)
+        batch = store.search_candidates(words, since=since, limit=min(TRY_BATCH, most - len(out)), before=before)
         if batch is None:
             return None
         out.extend(_row(r) for r in batch if r["fetched"] < until)
-        if len(batch) < TRY_BATCH:
+        if len(batch) < TRY_BATCH or len(out) >= most:
             break
         before = batch[-1]["id"]
     out.reverse()
@@ -500,9 +546,10 @@ def query_words(terms: Sequence[Term]) -> list[list[SearchWord]] | None:
 
 
 def search_stories(store: Store, query: str, *, days: float | None = None, source: str | None = None,
-                   limit: int = 100, now: float | None = None) -> SearchResult:
+                   limit: int = 100, now: float | None = None, budget: Budget | None = None) -> SearchResult:
     """The stored stories `query` matches, newest first (see the module)."""
     clauses = parse_clauses(query)
+    budget = budget or _unbounded()
     terms = parse_query(query)
     now = time.time() if now is None else now
     since = None if days is None else now - _days(days) * DAY
@@ -518,7 +565,12 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
     before: int | None = None
     narrowed = False
     complete = True
+    stopped = ""
+    read_limit = min(SCAN_LIMIT, budget.stories)
     while True:
+        if scanned >= read_limit:  # narrowed or not: a short word's candidates can be most of the store
+            complete, stopped = False, "stories"
+            break
         batch = None
         # the first page about as large as the answer (the index picks few the matcher
         # refuses), the next ones larger
@@ -527,12 +579,12 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
             batch = store.search_candidates(words, since=since, source=source, limit=size, before=before)
             narrowed = batch is not None
         if batch is None:
-            if scanned >= SCAN_LIMIT:
-                complete = False
-                break
-            size = min(CANDIDATE_BATCH * 5, SCAN_LIMIT - scanned)
+            size = min(CANDIDATE_BATCH * 5, read_limit - scanned)
             batch = store.recent_stories(since=since, source=source, before=before, limit=size)
         for row in batch:
+            stopped = budget.stop(scanned)
+            if stopped:
+                break
             scanned += 1
             matches = _clause_matches(clauses, index, matcher.match(*_fields(_row(row))))
             if matches:
@@ -543,13 +595,16 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
             complete = False
             found = found[:limit]
             break
+        if stopped:
+            complete = False
+            break
         if len(batch) < size:
             break
         before = batch[-1]["id"]
     members = store.cluster_members([h.cluster for h in found])
     return SearchResult(query=query, terms=terms, hits=tuple(_with_outlets(h, members) for h in found),
                         scanned=scanned, narrowed=narrowed, complete=complete, since=since, source=source,
-                        reading=describe_query(clauses))
+                        reading=describe_query(clauses), stopped=stopped)
 
 
 def _clause_matches(clauses: Sequence[Clause], index: dict[Term, str], matches: Sequence[Match]) -> list[Match]:
@@ -569,5 +624,5 @@ def _row(row: dict) -> tuple:
             row["fetched"], row.get("body") or "")
 
 
-__all__ = ["Clause", "Dropped", "SearchResult", "StoryHit", "TryReport", "describe_query", "parse_clauses",
+__all__ = ["Budget", "Clause", "Dropped", "SearchResult", "StoryHit", "TryReport", "describe_query", "parse_clauses",
            "parse_query", "query_words", "search_stories", "try_watchlist"]

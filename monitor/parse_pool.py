@@ -31,10 +31,14 @@ Rules:
   stored, so the feed is fetched and parsed again later. A worker killed by SIGTERM
   (systemd stops the whole service at once) counts as stopped too. Workers ignore
   SIGINT, so Ctrl-C in a terminal reaches the daemon alone, which then stops them.
+- A feed's stories come back in messages of `CHUNK` (`_send`, `_receive`): unpickling
+  26,000 stories at once holds the interpreter for a few hundred milliseconds, which
+  the event loop would wait out; a chunk takes a few.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -173,7 +177,7 @@ class ParsePool:
         try:
             worker.conn.send(job)
             finished = self._wait(worker, deadline)
-            reply = worker.conn.recv() if finished else None
+            reply = _receive(worker.conn) if finished else None
         except (EOFError, OSError):
             finished, reply = True, None
         if reply is None:
@@ -264,6 +268,33 @@ def _serve(conn) -> None:
         except Exception as exc:  # reported to the daemon, which records it on the feed
             reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
         try:
-            conn.send(reply)
+            _send(conn, reply)
         except (EOFError, OSError):
             return
+
+
+CHUNK = 1000  # stories per message from a worker
+
+
+def _send(conn, reply: tuple) -> None:
+    """A worker's answer; a feed of many stories as a header and chunks of `CHUNK`."""
+    if reply[0] != "ok" or len(reply[1].stories) <= CHUNK:
+        conn.send(reply)
+        return
+    stories = reply[1].stories
+    chunks = range(0, len(stories), CHUNK)
+    conn.send(("chunked", dataclasses.replace(reply[1], stories=[]), len(chunks)))
+    for i in chunks:
+        conn.send(stories[i:i + CHUNK])
+
+
+def _receive(conn) -> tuple:
+    """What `_send` sent, put back together: ("ok", ParsedFeed) or the worker's error."""
+    reply = conn.recv()
+    if reply[0] != "chunked":
+        return reply
+    _, parsed, count = reply
+    stories: list = []
+    for _ in range(count):
+        stories += conn.recv()
+    return ("ok", dataclasses.replace(parsed, stories=stories))

@@ -50,21 +50,27 @@ timeout racing each other act once.
 Nothing here does network I/O; the store is the only side effect.
 
 Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread (the
-tests, `raqib demo`); `ingest_off_loop` — the daemon's — awaits each store call through
-`run` (the daemon's store thread, see `monitor.store.worker`), so the event loop never
-waits on the database, while dedup and match (steps 2-3) stay on the loop with the
-clusterer and the watchlists. One ingest at a time (`lock`), in three store calls: the
-known GUIDs, the new stories' ids, then their writes; a feed's stories are allocated,
-clustered and written before the next feed's start, so cluster ids keep arrival order.
+tests, `raqib demo`); `ingest_off_loop` — the daemon's — runs them through `run` (the
+daemon's store thread, see `monitor.store.worker`), so the event loop never waits on the
+database nor on a big feed's CPU work. One ingest at a time (`lock`). A poll takes at
+most `max_new_items` new stories (`poll.max_new_items`, the oldest; the rest are
+`deferred`, counted, and new again at the next poll). They go in slices of `SLICE`, each
+one store call and one transaction: dedup, events, matching and the writes of 50
+stories, after which the store thread serves what else is queued (deliveries, pages)
+and the loop its own work; a feed's slices are written before the next feed's, so
+cluster ids keep arrival order.
 
-Several nodes on one database: dedup and clustering stay global because steps 2-6 of a
-feed run inside the store's ingest lock (on PostgreSQL a session advisory lock; nothing
-on SQLite, whose one daemon is the only writer). The ids call takes it and also reads
-the stories other nodes stored since the last id this node saw (`seen_id`); on the loop
-the node indexes those (`Clusterer.learn`, `EventGrouper.learn`), then decides; the write
-call commits and gives the lock back in a `finally` (and the lock is given back however
-the steps between fail). So the same story reaching two nodes at once is one cluster, one
-event and one alert. The known-GUIDs call runs before the lock; it decides nothing.
+Several nodes on one database: dedup and clustering stay global because each slice runs
+inside the store's ingest lock (on PostgreSQL a transaction-level advisory lock; nothing
+on SQLite, whose one daemon is the only writer). Inside it the slice reads the stories
+other nodes stored since the last id this node saw (`seen_id`; most of them were read
+and indexed just before, outside the lock), indexes them (`Clusterer.learn`,
+`EventGrouper.learn`), then decides and writes; COMMIT gives the lock back. So the same
+story reaching two nodes at once is one cluster, one event and one alert, and the lock
+is held for one slice's work, never a whole feed's. A busy lock is waited for 100 ms at
+a time (`IngestLockBusy`), the store thread serving other calls between two waits; a
+node frozen with the lock held loses it to the server within
+`idle_in_transaction_session_timeout` (10 s, `monitor.store.postgres`).
 """
 from __future__ import annotations
 
@@ -73,13 +79,14 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Protocol, Sequence
 
 from .article import wants_article
 from .dedup import Clusterer
 from .dedup.events import EventGrouper
+from .errors import StoreError
 from .models import Match, Story, alert_payload
-from .store import BodyState, Store
+from .store import BodyState, IngestLockBusy, Store
 from .store.articles import MAX_BODY
 from .store.desk import reindex_story
 from .urls import canonical_url
@@ -87,6 +94,8 @@ from .urls import canonical_url
 log = logging.getLogger(__name__)
 
 PERSONAL_PREFIX = "personal:"
+SLICE = 50  # stories per slice: one store call, one transaction, the ingest lock held for it alone
+LOCK_WAIT = 120.0  # seconds of tries before the poll fails (a frozen holder is cut off within seconds)
 
 
 class WatchlistSource(Protocol):
@@ -110,6 +119,8 @@ class IngestResult:
     new_times: list[float] = field(default_factory=list)
     held: int = 0  # stored, waiting for their article's page before matching
     to_read: list[tuple[int, str]] = field(default_factory=list)  # (story id, page URL) to read
+    deferred: int = 0  # new items past `max_new_items`, left for the next polls
+    slice_seconds: float = 0.0  # time spent in slices (the rest of an ingest's time is waiting for the lock)
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,8 @@ class Pipeline:
                  channels: Iterable[str], settings: RouteSettings = RouteSettings(),
                  clock: Callable[[], float] = time.time,
                  on_ingest: Callable[[IngestResult], None] | None = None,
-                 events: EventGrouper | None = None, seen_id: int | None = None) -> None:
+                 events: EventGrouper | None = None, seen_id: int | None = None,
+                 max_new_items: int = 500) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
@@ -161,6 +173,7 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         self.on_ingest = on_ingest  # what each ingest added, for metrics
+        self.max_new_items = max_new_items  # poll.max_new_items
         self._last_id = 0
         self.lock = asyncio.Lock()  # one off-loop ingest at a time (and the clusterer's pruning)
         # the newest story id this node's dedup index holds (its own or caught up from
@@ -189,31 +202,69 @@ class Pipeline:
     async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
                               run: Callable[..., Awaitable[Any]], *, fulltext: str = "never",
                               alert_after: float | None = None) -> IngestResult:
-        """`ingest`, its store calls awaited through `run` (see the module docstring)."""
+        """`ingest`, its slices run through `run` (the store thread; see the module docstring)."""
         result = IngestResult(seen=len(stories))
         if stories:
             async with self.lock:
                 known = await run(self.store.known_guids, feed, [s.guid for s in stories])
                 watchlists = {w.name: w for w in self.registry.watchlists}
                 matcher = self.registry.matcher
-                fresh = self._fresh(stories, known)
-                if fresh:
-                    writing = False
-                    try:
-                        ids, others = await run(self._begin, len(fresh))
-                        self._catch_up(others)
-                        placed = [self._dedup(story, story_id, alert_after)
-                                  for story, story_id in zip(fresh, ids, strict=True)]
-                        texts = await run(self.store.cluster_texts, self._copied_clusters(placed, fulltext))
-                        plans = self._plans(placed, matcher, fulltext, texts)
-                        writing = True  # from here the write call gives the lock back
-                        await run(self._write_all, plans, watchlists, result)
-                    finally:
-                        if not writing:  # an error or a stop between the calls
-                            await run(self.store.release_ingest_lock)
+                fresh = self._capped(self._fresh(stories, known), result)
+                for piece in _slices(fresh, SLICE):
+                    waited, working = time.monotonic(), result.slice_seconds
+                    while not await run(self._slice, piece, matcher, watchlists, result, fulltext, alert_after):
+                        if time.monotonic() - waited > LOCK_WAIT:
+                            raise StoreError(f"the ingest lock was not free for {LOCK_WAIT:.0f}s feed={feed}",
+                                             hint="another node holds it; a frozen one loses it within "
+                                                  "idle_in_transaction_session_timeout")
+                        await asyncio.sleep(0)  # the store thread serves the calls queued meanwhile
+                    self.lock_wait += time.monotonic() - waited - (result.slice_seconds - working)
         if self.on_ingest:
             self.on_ingest(result)
         return result
+
+    def _capped(self, fresh: list[Story], result: IngestResult) -> list[Story]:
+        """At most `max_new_items` of a poll's new stories, the oldest; the rest are left
+        for the next polls (their GUIDs are not stored, so they are new again) and counted."""
+        if len(fresh) <= self.max_new_items:
+            return fresh
+        result.deferred = len(fresh) - self.max_new_items
+        return fresh[:self.max_new_items]
+
+    def _slice(self, stories: Sequence[Story], matcher, watchlists: dict, result: IngestResult,
+               fulltext: str = "never", alert_after: float | None = None) -> bool:
+        """One slice of a feed's new stories, in one store call and one transaction: the
+        ingest lock (PostgreSQL: a transaction lock, waited for 100 ms at most), the stories
+        other nodes stored since `seen_id`, the ids, dedup, the article text copies take from
+        their clusters, match, the writes. False when another node holds the lock (nothing
+        done; try again)."""
+        began = time.monotonic()
+        self._catch_up(self._stories_after(self.seen_id))  # most of it before the lock, so the lock is short
+        try:
+            with self.store.transaction():
+                self.store.take_ingest_lock()
+                self._catch_up(self._stories_after(self.seen_id))
+                ids = self._allocate_ids(len(stories))
+                placed = [self._dedup(story, story_id, alert_after)
+                          for story, story_id in zip(stories, ids, strict=True)]
+                texts = self.store.cluster_texts(self._copied_clusters(placed, fulltext))
+                plans = self._plans(placed, matcher, fulltext, texts)
+                for plan in plans:
+                    self._write(plan, watchlists, result)
+        except IngestLockBusy:
+            return False
+        result.slice_seconds += time.monotonic() - began
+        return True
+
+    def _stories_after(self, after: int) -> list[dict]:
+        """Stories other nodes stored after id `after`, in pages (a node that lagged far
+        behind reads them all the same)."""
+        others: list[dict] = []
+        while True:
+            page = self.store.stories_after(others[-1]["id"] if others else after, 10_000)
+            others += page
+            if len(page) < 10_000:
+                return others
 
     def _allocate_ids(self, n: int) -> list[int]:
         """`n` ids for one feed's new stories, in one store call (see `_allocate_id`)."""
@@ -222,23 +273,6 @@ class Pipeline:
             self._last_id = max(self._last_id + 1, candidate)
             out.append(self._last_id)
         return out
-
-    def _begin(self, n: int) -> tuple[list[int], list[dict]]:
-        """The ids call: take the ingest lock, then `n` new ids and the stories other nodes
-        stored since `seen_id` (the lock is given back if this fails)."""
-        waited = time.monotonic()
-        self.store.take_ingest_lock()
-        self.lock_wait += time.monotonic() - waited
-        try:
-            others: list[dict] = []
-            while True:  # in pages: a node that lagged far behind reads them all the same
-                page = self.store.stories_after(others[-1]["id"] if others else self.seen_id, 10_000)
-                others += page
-                if len(page) < 10_000:
-                    return self._allocate_ids(n), others
-        except BaseException:
-            self.store.release_ingest_lock()
-            raise
 
     def _catch_up(self, rows: Sequence[dict]) -> None:
         """Index the stories other nodes stored since this one last looked, so the decision
@@ -255,33 +289,16 @@ class Pipeline:
             self.seen_id = int(r["id"])
             self.caught_up += 1
 
-    def _write_all(self, plans: Sequence[_Plan], watchlists: dict, result: IngestResult) -> None:
-        """One feed's stories, oldest first, each in its own transaction (one store call);
-        then the ingest lock goes back, whatever happened."""
-        try:
-            for plan in plans:
-                self._write(plan, watchlists, result)
-        finally:
-            self.store.release_ingest_lock()
-
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never",
                 alert_after: float | None = None) -> None:
         known = self.store.known_guids(feed, [s.guid for s in stories])
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
-        fresh = self._fresh(stories, known)
-        if not fresh:
-            return
-        ids, others = self._begin(len(fresh))
-        try:
-            self._catch_up(others)
-            placed = [self._dedup(story, story_id, alert_after) for story, story_id in zip(fresh, ids, strict=True)]
-            texts = self.store.cluster_texts(self._copied_clusters(placed, fulltext))
-            plans = self._plans(placed, matcher, fulltext, texts)
-        except BaseException:
-            self.store.release_ingest_lock()
-            raise
-        self._write_all(plans, watchlists, result)
+        for piece in _slices(self._capped(self._fresh(stories, known), result), SLICE):
+            waited = time.monotonic()
+            while not self._slice(piece, matcher, watchlists, result, fulltext, alert_after):
+                if time.monotonic() - waited > LOCK_WAIT:
+                    raise StoreError(f"the ingest lock was not free for {LOCK_WAIT:.0f}s feed={feed}")
 
     @staticmethod
     def _fresh(stories: Sequence[Story], known: set[str]) -> list[Story]:
@@ -553,6 +570,11 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str],
 def _match(matcher, story: Story) -> list[Match]:
     """What a story fires: its title, summary and (when read) its article text."""
     return matcher.match(story.title, story.summary, story.body)
+
+
+def _slices(items: Sequence[Story], size: int) -> Iterator[Sequence[Story]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def _dt(ts: float) -> datetime:

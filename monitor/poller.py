@@ -26,8 +26,11 @@ disables the feed, and a permanent redirect replaces its URL. A parse that outla
 `parse_deadline` is stopped (its worker process killed, see `monitor.parse_pool`) and is
 such a failure too. Items of a feed that cannot be read are left out and counted on the
 feed's row (`bad_items`, `bad_item_error`: the count and a reason, from the last parse);
-the rest of the feed goes on. Health transitions (N consecutive failures → unhealthy, a
-success → healthy again) are reported once each through `on_health`.
+the rest of the feed goes on. A poll takes at most `poll.max_new_items` new items (the
+oldest); the rest are counted on the row (`items_deferred`) and taken by the next
+polls, which fetch the whole body again (no conditional GET) until none is left. Health
+transitions (N consecutive failures → unhealthy, a success → healthy again) are
+reported once each through `on_health`.
 
 Store calls are awaited through `db` (the daemon's store thread, `monitor.store.worker`;
 inline when none is given), so the loop never waits on the database.
@@ -226,6 +229,11 @@ class Poller:
                                                              alert_after=alert_after)
                 if ingest.to_read and self.on_articles:
                     self.on_articles(name, result.url or url, ingest.to_read)
+                changes["items_deferred"] = ingest.deferred
+                if ingest.deferred:  # fetch the whole body again next time: it holds the rest
+                    changes["etag"] = changes["last_modified"] = changes["body_hash"] = None
+                    log.warning("feed has more new items than one poll takes feed=%s taken=%d left=%d",
+                                name, ingest.new, ingest.deferred)
                 if ingest.new:
                     changes["items_seen"] = (feed["items_seen"] or 0) + ingest.new
                     changes["last_new_item"] = self.clock()

@@ -42,13 +42,15 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
   iterations from 100,000); unset in the file, it is read from RAQIB_WEB_AUTH, then
   from the systemd credential `web_auth`. A `web.listen` that is not a loopback
   address without `web.auth` is refused, naming `web.auth`.
+- A reload applies `RELOADABLE` (`web.auth`) at once; every other changed setting is
+  named by `changed_settings` and waits for a restart.
 """
 from __future__ import annotations
 
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,6 +126,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("parse_workers", "int", 0, 0, 64),
         Option("backfill", "duration", 0.0, 0.0, 100 * 365 * DAY),
         Option("max_age", "duration", 2 * DAY, MINUTE, 100 * 365 * DAY),
+        Option("max_new_items", "int", 500, 1, 100_000),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -247,6 +250,7 @@ class PollOptions:
     parse_workers: int  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
     backfill: float  # a feed's first poll alerts items published this long before it (0: none)
     max_age: float  # an item published longer ago than this is stored, never alerted
+    max_new_items: int = 500  # new items taken from one feed per poll; the rest wait for the next polls
 
 
 @dataclass(frozen=True)
@@ -409,6 +413,23 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                         event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]),
                         fulltext=FulltextSettings(**values["fulltext"]))
     return settings, problems
+
+
+# What a reload applies at once; every other setting that changed waits for a restart,
+# and the reload names it in a WARNING.
+RELOADABLE = frozenset({"web.auth"})
+
+
+def changed_settings(old: Settings, new: Settings) -> list[str]:
+    """The dotted keys (`poll.interval`, `web.auth`) whose values differ, sorted."""
+    out = []
+    for section in fields(Settings):
+        a, b = getattr(old, section.name), getattr(new, section.name)
+        for f in fields(a):
+            if getattr(a, f.name) != getattr(b, f.name):
+                name = "dedup.event" if section.name == "event" else section.name
+                out.append(f"{name}.{f.name}")
+    return sorted(out)
 
 
 def _bytes(bound: float | None) -> int | None:

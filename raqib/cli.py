@@ -52,6 +52,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     daemon = load_daemon(_config_path(args))
     asyncio.run(daemon.run(seconds=args.seconds))
+    if daemon.fatal:
+        print(f"raqib: {daemon.fatal}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -455,7 +458,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     ]
     nodes = node_states(store.nodes(), now, read_settings(config).node.heartbeat)
     if nodes:
-        rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"))
+        differ = sum(1 for n in nodes if n["config_differs"])
+        rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"
+                              + (f", {differ} with different watchlists or settings" if differ else "")))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

@@ -45,10 +45,12 @@ import asyncio
 import inspect
 import logging
 import os
+import resource
 import signal
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -73,7 +75,7 @@ from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
 from monitor.poller import HealthSettings, NewsAge, Poller
 from monitor.reading import ArticleQueue
 from monitor.schedule import ScheduleSettings
-from monitor.settings import LOOPBACK, read_settings
+from monitor.settings import LOOPBACK, RELOADABLE, Settings, changed_settings, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.store.worker import StoreThread
 from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
@@ -81,10 +83,26 @@ from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
 from . import sdnotify
 from .logs import register_secret
 from .metrics import Metrics, serve_metrics, status_gauges
-from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name, node_states
+from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, config_hash, node_name, node_states
 from .web import Desk, WebServer, WebView
 
 log = logging.getLogger(__name__)
+SCHEMA_CHECK = 10.0  # seconds between two looks at the schema (at a heartbeat)
+DESCRIPTORS = 65_536  # the soft descriptor limit the daemon asks for, within the hard one
+
+
+def raise_descriptor_limit() -> None:
+    """Raise the soft limit on open files towards the hard one (systemd starts services
+    with 1,024 soft and 524,288 hard, for programs to raise): a burst of sockets on the
+    web view, accepted before they are closed, must not leave feeds unable to connect."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, DESCRIPTORS)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            log.info("file descriptor limit raised from=%d to=%d", soft, wanted)
+        except (ValueError, OSError) as exc:
+            log.warning("file descriptor limit not raised limit=%d error=%s", soft, exc)
 
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
@@ -142,6 +160,10 @@ class Daemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._channels_started = False
+        self._disagreement: list[str] = []
+        self.fatal = ""  # why the daemon stopped by itself (`raqib run` exits 1, and systemd restarts it)
+        self._schema_checked = -SCHEMA_CHECK
+        self._config_hash: tuple[object, str] = ((), "")
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
@@ -162,7 +184,8 @@ class Daemon:
             ch.attach(self)
         # the roles that exist in this configuration: the bot's only with a channel taking updates
         roles = [r for r in ROLES if r != BOT or any(ch.takes_updates for ch in self.channels.values())]
-        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles")
+        locks: RoleLocks = (AdvisoryLocks(str(config.database), application_name=f"raqib {self.node} roles",
+                                          idle_timeout=3 * settings.node.role_retry)
                             if shared_database(config.database) else LocalLocks())
         self.roles = RoleKeeper(locks, roles=roles, retry=settings.node.role_retry, on_gain=self._role_gained,
                                 on_loss=self._role_lost)
@@ -170,7 +193,8 @@ class Daemon:
         route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
                                  settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
-                                 events=self.events, seen_id=self._rebuilt_to)
+                                 events=self.events, seen_id=self._rebuilt_to,
+                                 max_new_items=settings.poll.max_new_items)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -262,9 +286,10 @@ class Daemon:
         problems: list[str] = []
         try:
             fresh = load_config(self.config.path)
-            read_settings(fresh)  # refused like at start-up; settings other than feeds apply at restart
+            settings = read_settings(fresh)  # refused like at start-up
             await self.db(self.store.sync_feeds, fresh.feeds)
             self.config = fresh
+            self._apply_settings(settings)
         except ConfigError as exc:
             problems.append(str(exc))
             log.error("config reload failed, keeping the last good config error=%s", exc)
@@ -275,6 +300,19 @@ class Daemon:
         if changed:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
         return problems
+
+    def _apply_settings(self, settings: Settings) -> None:
+        """What a reload can apply (`RELOADABLE`: web.auth) it applies; every other setting
+        that changed is named in a WARNING, and takes effect at the next restart."""
+        changed = changed_settings(self.settings, settings)
+        if "web.auth" in changed:
+            self.settings = replace(self.settings, web=replace(self.settings.web, auth=settings.web.auth))
+            if self.web is not None:
+                self.web.view.set_auth(settings.web.auth)
+            log.info("web.auth reloaded: the next request is checked against it")
+        later = [key for key in changed if key not in RELOADABLE]
+        if later:
+            log.warning("settings changed that apply at restart only keys=%s", ",".join(later))
 
     def status(self) -> dict:
         now = self.clock()
@@ -304,12 +342,49 @@ class Daemon:
     def heartbeat(self) -> None:
         """Write this node's row in `nodes`: what `raqib status` and /status show of it
         (a store call: the daemon makes it on its store thread)."""
+        missing: list[str] = []
+        if time.monotonic() >= self._schema_checked + SCHEMA_CHECK:
+            self._schema_checked = time.monotonic()
+            try:
+                missing = self.store.schema_state()["missing"]
+            except StoreError as exc:
+                missing = [str(exc)]
+        if missing:  # dropped under us (a restored or re-created database): a restart migrates it
+            self.fatal = (f"the database schema is missing or incomplete ({self.store.where}: "
+                          f"{', '.join(missing[:3])}); stopping, a restart creates it")
+            log.critical("database schema missing, stopping database=%s missing=%s", self.store.where,
+                         ",".join(missing[:5]))
+            self.stop()
+            return
         try:
             self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
                                  now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
-                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls)
+                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls,
+                                 config_hash=self.config_hash())
+            self._check_agreement()
         except StoreError as exc:
             log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
+
+    def config_hash(self) -> str:
+        """This node's watchlists and alerting settings as one hash (`raqib.roles.config_hash`),
+        computed again only when either changed."""
+        watchlists = self.watchlists()
+        key = (tuple(id(w) for w in watchlists), id(self.settings))
+        if self._config_hash[0] != key:
+            self._config_hash = (key, config_hash(watchlists, self.settings))
+        return self._config_hash[1]
+
+    def _check_agreement(self) -> None:
+        """A WARNING when the nodes alive disagree on watchlists or settings (again only
+        when who disagrees changes): they would alert differently on the same stories."""
+        nodes = self.nodes(self.clock())
+        differ = sorted(f"{n['name']}:{n['config_hash']}" for n in nodes if n["config_differs"])
+        if differ and differ != self._disagreement:
+            log.warning("nodes disagree on watchlists or settings differ=%s this_node=%s:%s",
+                        ",".join(differ), self.node, self.config_hash())
+        elif not differ and self._disagreement:
+            log.info("nodes agree on watchlists and settings again")
+        self._disagreement = differ
 
     async def _heartbeat_job(self) -> None:
         await self.db(self.heartbeat)
@@ -427,6 +502,7 @@ class Daemon:
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, seconds: float | None = None) -> None:
+        raise_descriptor_limit()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
         await self.db(self.deliverer.recover)
@@ -542,7 +618,11 @@ class Daemon:
         log.info("raqib stopped")
 
     def stop(self) -> None:
-        self.stop_event.set()
+        """Stop the daemon (from the loop, a signal, or another thread such as the store's)."""
+        if self._loop is not None and threading.current_thread() is not self._loop_thread:
+            self._loop.call_soon_threadsafe(self.stop_event.set)
+        else:
+            self.stop_event.set()
 
     def _reload_soon(self) -> None:
         task = asyncio.get_running_loop().create_task(self.reload(), name="reload")

@@ -3,7 +3,9 @@
 Rules (one reading for both):
 - A disabled feed is DISABLED (with its reason); an enabled one is UNHEALTHY when the
   poller marked it so, failing while its last polls failed, new before its first
-  success, else ok. Items its last parse could not read are added ("ok, 1 bad item").
+  success, else ok. Items its last parse could not read are added ("ok, 1 bad item"),
+  and new items its last poll left for the next ones (`poll.max_new_items`: "ok, 25500
+  items waiting").
 - Marks make trouble stand out in a column: ✗ disabled, !! unhealthy, ! failing.
 - "every" is the feed's usual interval between new items, in minutes, once known.
 - The last error is the poll's own message, else why items were left out.
@@ -30,6 +32,7 @@ class FeedHealth:
     state: str  # the status in words, as `raqib feeds` prints it
     disabled_reason: str
     bad_items: int
+    deferred: int  # new items left for the next polls
     last_success: float | None
     failures: int
     items: int
@@ -71,9 +74,12 @@ def feed_health(f: dict) -> FeedHealth:
     bad = (f.get("bad_items") or 0) if f["enabled"] else 0
     if bad:
         state += f", {bad} bad item{'s' if bad > 1 else ''}"
+    deferred = (f.get("items_deferred") or 0) if f["enabled"] else 0
+    if deferred:
+        state += f", {deferred} item{'s' if deferred > 1 else ''} waiting"
     return FeedHealth(
         name=f["name"], status=status, mark=mark, state=state, disabled_reason=f["disabled_reason"] or "",
-        bad_items=bad, last_success=f["last_success"], failures=f["failures"], items=f["items_seen"],
+        bad_items=bad, deferred=deferred, last_success=f["last_success"], failures=f["failures"], items=f["items_seen"],
         every_minutes=f["avg_interval"] / 60 if f["avg_interval"] else None,
         last_error=cause(f["name"], f["last_error"] or f.get("bad_item_error") or ""),
         last_error_at=f.get("last_error_at") if f["last_error"] else None,

@@ -130,6 +130,7 @@ def status_gauges(s: dict, index_stories: int) -> dict[str, float]:
              for role in s.get("all_roles", ())}
     if "nodes" in s:
         nodes["raqib_nodes_alive"] = sum(1 for n in s["nodes"] if n["alive"])
+        nodes["raqib_nodes_config_differs"] = sum(1 for n in s["nodes"] if n.get("config_differs"))
         nodes["raqib_node_feeds_in_flight"] = s.get("feeds_in_flight", 0)
         nodes["raqib_node_alerts_in_flight"] = s.get("alerts_in_flight", 0)
     return {

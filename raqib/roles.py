@@ -24,14 +24,26 @@ Rules:
 - Taking or dropping a role calls the daemon's `on_gain(role)` / `on_loss(role)`; a hook
   that fails is logged and the role stays in the state the lock says.
 - On SQLite every role is held from the start (one daemon per file).
+
+Agreement: every node publishes `config_hash` (SHA-256 of its watchlists, without their
+paths, and of the settings that decide what is alerted: poll, dedup, event, delivery,
+health, retention; not node, web or metrics, which are each node's own) in its `nodes`
+row. Nodes alive with different hashes would alert differently on the same stories:
+each node that differs from the most common hash (every one, on a tie) is marked
+`config_differs`, which the daemon logs as a WARNING, and `raqib status`, the bot's
+/status and the metric `raqib_nodes_config_differs` show.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import logging
 import os
 import socket
-from typing import Awaitable, Callable, Iterable
+from collections import Counter
+from typing import Any, Awaitable, Callable, Iterable
 
 from monitor.errors import StoreError
 from monitor.store.locks import LocalLocks, RoleLocks
@@ -45,11 +57,33 @@ NAME_MAX = 64
 Hook = Callable[[str], Awaitable[None] | None]
 
 
+AGREED_SETTINGS = ("poll", "dedup", "event", "delivery", "health", "retention")
+
+
+def config_hash(watchlists: Iterable[Any], settings: Any) -> str:
+    """What a node alerts on, as one hash: its watchlists (paths left out) and the
+    settings of `AGREED_SETTINGS` (see the module)."""
+    lists = sorted((dataclasses.asdict(dataclasses.replace(w, path="", notify=dict(w.notify)))
+                    for w in watchlists), key=lambda w: w["name"])
+    agreed = {name: dataclasses.asdict(getattr(settings, name)) for name in AGREED_SETTINGS}
+    text = json.dumps([lists, agreed], sort_keys=True, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def node_states(rows: Iterable[dict], now: float, heartbeat: float, me: str | None = None) -> list[dict]:
     """The `nodes` table as status shows it: roles as a list, `alive` while the node wrote
-    its row within three heartbeats, `me` for the node asking."""
-    return [{**r, "roles": [x for x in (r["roles"] or "").split(",") if x],
-             "alive": now - r["last_seen"] <= 3 * heartbeat, "me": r["name"] == me} for r in rows]
+    its row within three heartbeats, `me` for the node asking, `config_differs` when its
+    hash is not the most common among the nodes alive (see the module)."""
+    out = [{**r, "roles": [x for x in (r["roles"] or "").split(",") if x],
+            "alive": now - r["last_seen"] <= 3 * heartbeat, "me": r["name"] == me} for r in rows]
+    counts = Counter(n.get("config_hash") or "" for n in out if n["alive"])
+    counts.pop("", None)  # a node of an earlier release publishes none
+    ranked = counts.most_common()
+    common = ranked[0][0] if len(ranked) == 1 or (ranked and ranked[0][1] > ranked[1][1]) else None
+    for n in out:
+        n["config_differs"] = bool(n["alive"] and len(counts) > 1 and n.get("config_hash")
+                                   and n["config_hash"] != common)
+    return out
 
 
 def describe_node(n: dict, now: float) -> str:
@@ -57,8 +91,10 @@ def describe_node(n: dict, now: float) -> str:
     ago = now - n["last_seen"]
     state = f"seen {ago:.0f}s ago" if n["alive"] else f"gone (last seen {ago:.0f}s ago)"
     roles = ",".join(n["roles"]) or "no role"
+    differs = (f", WATCHLISTS OR SETTINGS DIFFER from the other nodes (config {n.get('config_hash')})"
+               if n.get("config_differs") else "")
     return (f"{n['name']}: {state}, roles {roles}, polling {n['feeds_in_flight']} feeds, "
-            f"sending {n['alerts_in_flight']}, {n['polls']} polls since start")
+            f"sending {n['alerts_in_flight']}, {n['polls']} polls since start{differs}")
 
 
 def node_name(configured: str | None = None) -> str:

@@ -613,6 +613,9 @@ class RaqibBot:
             alive = [n["name"] + (f" ({', '.join(n['roles'])})" if n["roles"] else "") for n in nodes if n["alive"]]
             text += self.t(dest, "status_nodes", alive="، ".join(alive[:10]) or self.t(dest, "none"),
                            node=s.get("node", ""))
+            differ = [n["name"] for n in nodes if n.get("config_differs")]
+            if differ:
+                text += self.t(dest, "status_config_differs", nodes="، ".join(differ[:10]))
         settings = self.store.destination_settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")

@@ -63,6 +63,7 @@ TEXTS: dict[str, dict[str, str]] = {
                    "آخر جلب: {last_poll}\nأخبار اليوم: {stories_day}\nتنبيهات اليوم: {alerts_day}\n"
                    "في الانتظار: {pending}"),
         "status_nodes": "\nالعُقد العاملة: {alive}، وهذا الرد من {node}",
+        "status_config_differs": "\n⚠️ قوائم المتابعة أو الإعدادات تختلف في: {nodes}",
         "status_chat": "\n\nهذه المحادثة: {follows}{muted}{quiet}",
         "follows": "تتابع {count}", "follows_none": "لا تتابع أي قائمة",
         "status_muted": "، التنبيهات متوقفة حتى {until}",
@@ -149,6 +150,7 @@ TEXTS: dict[str, dict[str, str]] = {
                    "Last poll: {last_poll}\nStories today: {stories_day}\nAlerts today: {alerts_day}\n"
                    "Waiting: {pending}"),
         "status_nodes": "\nNodes running: {alive}; this answer comes from {node}",
+        "status_config_differs": "\n⚠️ Watchlists or settings differ on: {nodes}",
         "status_chat": "\n\nThis chat {follows}{muted}{quiet}",
         "follows": "follows {count}", "follows_none": "follows no watchlist",
         "status_muted": ", alerts paused until {until}",

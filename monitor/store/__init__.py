@@ -32,7 +32,7 @@ small named values, which today holds only the write probe of `ping`.
 from __future__ import annotations
 
 from .articles import ArticleTable, BodyState
-from .db import MIGRATIONS, Database, DatabaseLock
+from .db import MIGRATIONS, Database, DatabaseLock, IngestLockBusy
 from .desk import DeskReads, SearchWord, unindex_stories
 from .feedback import NOT_RELEVANT, FeedbackTables
 from .feeds import FeedTable
@@ -43,8 +43,8 @@ from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "NOT_RELEVANT", "AdvisoryLocks", "BodyState", "DatabaseLock", "LocalLocks", "OutboxState",
-           "RoleLocks", "SearchWord", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "NOT_RELEVANT", "AdvisoryLocks", "BodyState", "DatabaseLock", "IngestLockBusy", "LocalLocks",
+           "OutboxState", "RoleLocks", "SearchWord", "Store", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import StoreError
 from .db import Database
-from .desk import index_story
+from .desk import clear_index, index_story
 
 if TYPE_CHECKING:
     from . import Store
@@ -59,8 +59,7 @@ def copy_database(source: Store, target: Store, *, replace: bool = False, batch:
             if replace:
                 for table in reversed(TABLES):
                     out.execute(f"DELETE FROM {table}")
-            if replace:
-                out.execute("DELETE FROM story_search")
+                clear_index(out)
             for table in TABLES:
                 if table not in source_tables:  # a source of an earlier release
                     counts[table] = 0

@@ -7,7 +7,8 @@ This module owns the connection and nothing about any table but the migrations:
   (`monitor.store.postgres.translate` is the seam) and branches on `postgres` only where
   the engines cannot say a thing the same way.
 - Opening. The daemon opens a SQLite database `exclusive`: an exclusive `flock` on
-  `<db>.lock` (next to the database, holding the owner's pid) is taken before anything
+  `<db>.lock` (next to the database file as resolved: a symlink to the file, or to its
+  folder, names the same lock; holding the owner's pid) is taken before anything
   else and held until `close()`, so a second daemon on the same file refuses to start,
   naming the database and the other pid. Other commands take no lock and work while a
   daemon runs. PostgreSQL takes no such lock: nodes share it, through leases.
@@ -243,6 +244,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         PRIMARY KEY (channel, destination, event)
     )
     """),
+    # Bounds and agreement: new items a poll left for the next ones (`poll.max_new_items`),
+    # and the hash of each node's watchlists and settings (nodes that disagree are reported).
+    ("012_node_config", """
+    ALTER TABLE feeds ADD COLUMN items_deferred INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE nodes ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
+    """),
 ]
 
 Tx = Any  # the handle `transaction()` yields: a sqlite3 connection or a PgConnection, opaque to callers
@@ -263,6 +270,7 @@ class DatabaseLock:
 
     def __init__(self, database: Path) -> None:
         self.fd: int | None = None
+        database = database.resolve()  # named by what it is: a symlink to the file is the same database
         self.path = database.with_name(database.name + ".lock")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -290,6 +298,13 @@ class DatabaseLock:
             self.fd = None
 
     __del__ = release
+
+
+INGEST_LOCK_WAIT_MS = 100  # one wait for the ingest lock; the store thread serves others between two
+
+
+class IngestLockBusy(Exception):
+    """Another node holds the ingest lock: the transaction was rolled back; try again."""
 
 
 class Database:
@@ -537,20 +552,25 @@ class Database:
     _INGEST_KEY = "hashtextextended(current_schema() || ':raqib:ingest', 0)"
 
     def take_ingest_lock(self) -> None:
-        """Serialize ingest across every process writing stories: on PostgreSQL a session
-        advisory lock, keyed by the schema, held from the ids call of a feed's ingest to the
-        end of its writes (`release_ingest_lock`, always called, in a `finally`), so nodes of
-        one installation decide clusters one at a time. SQLite: one daemon owns the file and
-        is the only writer; nothing to take. A connection the server drops takes its locks
-        with it."""
-        if self.postgres:
-            with self.lock:
-                self.conn.execute(f"SELECT pg_advisory_lock({self._INGEST_KEY})")
-
-    def release_ingest_lock(self) -> None:
-        if self.postgres:
-            with self.lock:
-                self.conn.execute(f"SELECT pg_advisory_unlock({self._INGEST_KEY})")
+        """Serialize ingest across every process writing stories, inside the caller's
+        transaction: on PostgreSQL a transaction-level advisory lock, keyed by the schema,
+        waited for at most `INGEST_LOCK_WAIT_MS` (the server queues the waiters fairly);
+        then IngestLockBusy, the transaction is rolled back and the caller gives its store
+        thread back before trying again. COMMIT or ROLLBACK gives the lock back; a node
+        that stops answering with it held loses its session, and the lock, to the server's
+        `idle_in_transaction_session_timeout` (see `postgres`). SQLite: one daemon owns the
+        file and is the only writer; nothing to take."""
+        if not self.postgres:
+            return
+        with self.lock:
+            assert self.conn.in_transaction, "the ingest lock is taken inside a transaction"
+            self.conn.execute(f"SET LOCAL lock_timeout = {INGEST_LOCK_WAIT_MS}")
+            try:
+                self.conn.execute(f"SELECT pg_advisory_xact_lock({self._INGEST_KEY})")
+            except self.errors as exc:
+                if getattr(exc, "sqlstate", None) == "55P03":  # lock_not_available
+                    raise IngestLockBusy() from None
+                raise
 
     def _has_column(self, table: str, column: str) -> bool:
         return column in self._columns(table)
@@ -586,11 +606,13 @@ class Database:
 
     def backup(self, target: str | Path) -> None:
         """Online backup into `target` (a consistent copy while the daemon runs). SQLite
-        only: a PostgreSQL database is backed up with the server's own `pg_dump`."""
+        only: a PostgreSQL database is backed up with the server's own `pg_dump`. The
+        target is checked first (`_check_backup_target`)."""
         if self.postgres:
             raise StoreError(f"raqib backup copies SQLite files; {self.where} is PostgreSQL",
                              hint=f"use pg_dump: {pg_dump_command(self.url or '', str(target))}")
         target = Path(target)
+        self._check_backup_target(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))  # private from the first byte
         os.chmod(target, 0o600)
@@ -602,6 +624,30 @@ class Database:
         finally:
             dest.close()
         os.chmod(target, 0o600)
+
+
+    def _check_backup_target(self, target: Path) -> None:
+        """A backup overwrites only what is its own: a new file, or an earlier SQLite copy;
+        never the live database (or its -wal, -shm, .lock) and never another kind of file
+        (a config, a watchlist), whose mode and bytes are left as they were."""
+        if self.path is not None:
+            live = self.path.resolve()
+            own = {live, *(live.with_name(live.name + end) for end in ("-wal", "-shm", "-journal", ".lock"))}
+            if target.resolve() in own:
+                raise StoreError(f"refusing to back up {self.path} onto itself ({target})",
+                                 hint="name a new file, e.g. raqib-backup.db in another folder")
+        if not target.exists():
+            return
+        if not target.is_file():
+            raise StoreError(f"refusing to back up onto {target}: not a regular file")
+        with open(target, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+        if head and head != SQLITE_HEADER:
+            raise StoreError(f"refusing to overwrite {target}: it is not a SQLite database (an earlier backup)",
+                             hint="name a new file; raqib backup replaces only its own earlier copies")
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def pg_dump_command(url: str, target: str) -> str:

@@ -117,6 +117,15 @@ def unindex_stories(conn: Tx, rows: Iterable[Sequence]) -> None:
                      [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
 
 
+def clear_index(conn: Tx) -> None:
+    """Empty the search index (`raqib migrate-db --replace`): a contentless FTS5 table
+    refuses DELETE and is emptied by its `delete-all` command."""
+    if getattr(conn, "postgres", False):
+        conn.execute(f"DELETE FROM {SEARCH_TABLE}")
+        return
+    conn.execute(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('delete-all')")
+
+
 def narrowable(word: str) -> bool:
     """Whether FTS5's tokenizer reads `word` as one token, as Raqib does (letters and
     digits it knows: Latin and Arabic)."""

@@ -3,7 +3,8 @@
 One row per node (its name: `node.name` or host:pid), written by the node itself every
 `node.heartbeat` seconds and deleted when it stops cleanly: host, pid, start time,
 `last_seen`, the roles it holds (comma-separated, sorted), the feeds it is polling and
-the alerts it is sending right now (its leases), and its poll count since start.
+the alerts it is sending right now (its leases), its poll count since start, and the
+hash of its watchlists and settings (`config_hash`, see `raqib.roles`).
 
 The table is for people (`raqib status`, /status, /metrics), never for deciding who does
 what: roles are advisory locks (`locks`), work is leased row by row. A node that died
@@ -18,14 +19,15 @@ from .db import Database
 
 class NodeTable(Database):
     def node_seen(self, name: str, *, host: str, pid: int, started: float, now: float, roles: Iterable[str],
-                  feeds_in_flight: int, alerts_in_flight: int, polls: int) -> None:
+                  feeds_in_flight: int, alerts_in_flight: int, polls: int, config_hash: str = "") -> None:
         self._execute(
             "INSERT INTO nodes (name, host, pid, started, last_seen, roles, feeds_in_flight, alerts_in_flight, "
-            "polls) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET host=excluded.host, "
-            "pid=excluded.pid, started=excluded.started, last_seen=excluded.last_seen, roles=excluded.roles, "
-            "feeds_in_flight=excluded.feeds_in_flight, alerts_in_flight=excluded.alerts_in_flight, "
-            "polls=excluded.polls",
-            (name, host, pid, started, now, ",".join(sorted(roles)), feeds_in_flight, alerts_in_flight, polls))
+            "polls, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "host=excluded.host, pid=excluded.pid, started=excluded.started, last_seen=excluded.last_seen, "
+            "roles=excluded.roles, feeds_in_flight=excluded.feeds_in_flight, "
+            "alerts_in_flight=excluded.alerts_in_flight, polls=excluded.polls, config_hash=excluded.config_hash",
+            (name, host, pid, started, now, ",".join(sorted(roles)), feeds_in_flight, alerts_in_flight, polls,
+             config_hash))
 
     def node_gone(self, name: str) -> None:
         self._execute("DELETE FROM nodes WHERE name=?", (name,))
@@ -34,8 +36,11 @@ class NodeTable(Database):
         """Every node row, by name (a read-only store opened before the first node ran: none)."""
         if not self._has_table("nodes"):
             return []
+        if getattr(self, "_nodes_hashed", None) is None:  # the schema only grows: looked up once
+            self._nodes_hashed = self._has_column("nodes", "config_hash")
+        hashed = ", config_hash" if self._nodes_hashed else ""
         return self._query("SELECT name, host, pid, started, last_seen, roles, feeds_in_flight, alerts_in_flight, "
-                           "polls FROM nodes ORDER BY name")
+                           f"polls{hashed} FROM nodes ORDER BY name")
 
     def forget_nodes(self, before: float) -> int:
         """Drop rows of nodes not seen since `before` (housekeeping)."""

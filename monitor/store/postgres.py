@@ -13,7 +13,18 @@ branch on `Database.postgres` in the table module that owns it, beside the SQLit
 
 Connections: one per `Store`, autocommit with explicit BEGIN/COMMIT (the same unit of
 work as on SQLite), reached within `CONNECT_TIMEOUT` seconds and failing with a clear
-StoreError otherwise; every statement is bounded by `statement_timeout`. A connection
+StoreError otherwise; every statement is bounded by `statement_timeout`. A node's own
+sessions are bounded by the server too, so whatever they hold is given back within a
+stated time when the node stops answering (frozen, cut off or dead):
+`idle_in_transaction_session_timeout` (`IDLE_IN_TRANSACTION_MS`, 10 s) ends a session
+that sits in a transaction without a statement (a node paused while it holds the
+ingest lock, which lives only inside a transaction); `tcp_user_timeout` (15 s) ends one
+whose node stopped reading while the server was sending it a result (frozen mid-read,
+the session "active" in ClientWrite, which no idle timeout covers); and the server's own
+TCP keepalives (`SERVER_KEEPALIVES`, set per session: 10 s idle, then 5 s apart, 3
+lost: about 25 s) end a session whose peer is gone. The client side uses the same
+keepalives and user timeout.
+The role-lock session (`locks`) adds `idle_session_timeout`. A connection
 that broke (server restart, network) is opened again at the next statement outside a
 transaction; a transaction it broke fails as a whole, like a full disk on SQLite.
 
@@ -37,6 +48,24 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5  # seconds to reach the server before `raqib` says it cannot
 STATEMENT_TIMEOUT_MS = 60_000
+IDLE_IN_TRANSACTION_MS = 10_000  # a session idle inside a transaction this long is ended by the server
+# tcp_user_timeout (ms): data the server sent that stays unacknowledged this long ends the
+# session; it covers a node frozen while a result is being sent to it (its kernel still
+# acknowledges keepalives and zero-window probes, and the session stays "active")
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3,
+                     "tcp_user_timeout": 15_000}
+CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+                     "tcp_user_timeout": 15_000}
+
+
+def session_bounds(*, readonly: bool = False) -> list[str]:
+    """The SET statements every session of a node runs first (see the module docstring)."""
+    out = [f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}",
+           f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS}"]
+    out += [f"SET {name} = {value}" for name, value in SERVER_KEEPALIVES.items()]
+    if readonly:
+        out.append("SET default_transaction_read_only = on")
+    return out
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", """
@@ -226,6 +255,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         PRIMARY KEY (channel, destination, event)
     )
     """),
+    # Bounds and agreement: new items a poll left for the next ones (`poll.max_new_items`),
+    # and the hash of each node's watchlists and settings (nodes that disagree are reported).
+    ("012_node_config", """
+    ALTER TABLE feeds ADD COLUMN items_deferred INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE nodes ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
+    """),
 ]
 
 
@@ -257,24 +292,20 @@ class PgConnection:
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection:
-        options = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
-        if self.readonly:
-            options += " -c default_transaction_read_only=on"
         kwargs: dict[str, Any] = {"autocommit": True}
         if "connect_timeout" not in self.url:
             kwargs["connect_timeout"] = CONNECT_TIMEOUT
-        if "options=" not in self.url:
-            kwargs["options"] = options
+        for name, value in CLIENT_KEEPALIVES.items():
+            if name not in self.url:
+                kwargs[name] = value
         try:
             conn = psycopg.connect(self.url, **kwargs)
+            for statement in session_bounds(readonly=self.readonly):  # whatever options the URL chose
+                conn.execute(statement)
         except psycopg.Error as exc:
             raise StoreError(f"cannot reach PostgreSQL at {safe_url(self.url)}: {_first_line(exc)}",
                              hint="is the server running and the URL in `database:` right (user, host, "
                                   "port, database)?") from exc
-        if "options=" in self.url:  # the URL chose its own options (a schema); the bounds still apply
-            conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
-            if self.readonly:
-                conn.execute("SET default_transaction_read_only = on")
         return conn
 
     @property

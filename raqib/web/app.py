@@ -17,7 +17,9 @@ The guard (`Guard`, pure ASGI, outermost):
 - Bounds: the query string at most 2 KiB and 20 parameters, each value at most 500
   characters (400 otherwise); a POST body at most 256 KiB (413, read no further), the
   YAML in it at most 64 KiB once decoded.
-- Auth (`web.auth`): every request, see raqib/web/auth.py. Without auth the server only
+- Auth (`web.auth`): every request, see raqib/web/auth.py (at most two key derivations
+  at a time; 503 with Retry-After when too many wait). A reload that changes `web.auth`
+  applies to the next request (`WebView.set_auth`). Without auth the server only
   listens on loopback, and a request whose Host is not a loopback name is refused (421):
   a page of another site rebinding its name to 127.0.0.1 cannot read this one.
 - CSRF: a POST whose `Sec-Fetch-Site` is not same-origin, or whose Origin (else
@@ -26,7 +28,12 @@ The guard (`Guard`, pure ASGI, outermost):
   script at all, styles and images from this origin only, forms post here only, no
   framing), nosniff, Referrer-Policy same-origin (so our own form's Origin is sent),
   no caching of pages.
-- A try or a search runs one at a time (the other reader thread stays free for pages).
+- A try or a search runs one at a time (the other reader thread stays free for pages),
+  at most `HEAVY_WAITING` wait (503 beyond), each within its budget (`TRY_*`,
+  `SEARCH_*`: seconds, stories read, terms compiled; the page says when one stopped it),
+  and one whose client hung up is given up at once, waiting or running.
+- A bad parameter (`days=nan`, `day=9999-99-99`) is 400 naming it and one INFO line,
+  never a traceback (the client's mistake is no alarm).
 - An exception is logged with its traceback and answered with a short page saying it
   was logged; no traceback is ever sent.
 
@@ -46,10 +53,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import anyio.to_thread
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -59,17 +65,18 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerts.plurals import count
-from monitor.desk import MAX_QUERY
+from monitor.desk import MAX_QUERY, Budget
 from monitor.errors import ConfigError, RaqibError
 from monitor.models import Watchlist
 from monitor.settings import LOOPBACK, WebAuth
 
 from . import views
-from .auth import REALM, Authenticator, presented_secret
+from .auth import REALM, Authenticator, Busy, presented_secret
 from .reader import Reader
 from .texts import LANGS, error_words, text
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_QUERY_STRING = 2048
 MAX_PARAMS = 20
@@ -79,6 +86,11 @@ MAX_TRY_TEXT = 64 * 1024
 MAX_DAYS = 30
 TRY_LIMIT = 200
 SEARCH_LIMIT = 50
+# The budgets of the web view's heavy work (monitor.desk.Budget): seconds, stories read,
+# terms compiled. When one stops the work, the page says so.
+TRY_SECONDS, TRY_STORIES, TRY_TERMS = 10.0, 50_000, 200
+SEARCH_SECONDS, SEARCH_STORIES = 5.0, 20_000
+HEAVY_WAITING = 8  # tries and searches waiting for their turn; more are 503
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
@@ -113,6 +125,7 @@ class WebView:
         self.desk = desk
         self.reader = Reader(desk.database)
         self.heavy = asyncio.Semaphore(1)  # a try or a search at a time: one reader stays free for pages
+        self.heavy_waiting = 0
         self.env = Environment(loader=PackageLoader("raqib.web", "templates"), autoescape=True,
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.css = resources.files("raqib.web").joinpath("static/style.css").read_bytes()
@@ -127,13 +140,23 @@ class WebView:
             Route("/search", self.search),
             Route("/static/style.css", self.stylesheet),
         ]
+        # BadParam has its own handler: Starlette re-raises what reaches the catch-all
+        # (`Exception`), and a bad parameter is the client's mistake, one INFO line
         handlers: dict[Any, Callable[..., Awaitable[Response]]] = {HTTPException: self._http_error,
+                                                                    BadParam: self._bad_param,
                                                                     Exception: self._crash}
         self.starlette = Starlette(routes=routes, exception_handlers=handlers)
-        self.app: ASGIApp = Guard(self.starlette, self, auth=auth, loopback_only=loopback_only)
+        self.guard = Guard(self.starlette, self, auth=auth, loopback_only=loopback_only)
+        self.app: ASGIApp = self.guard
 
     def close(self) -> None:
         self.reader.close()
+        if self.guard.auth is not None:
+            self.guard.auth.close()
+
+    def set_auth(self, auth: WebAuth | None) -> None:
+        """`web.auth` changed (the daemon's reload): applies to the next request."""
+        self.guard.set_auth(auth)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -219,11 +242,38 @@ class WebView:
         yaml_text = form.text("yaml", MAX_TRY_TEXT)
         days = form.number("days", 1, MAX_DAYS, default=3)
         file = form.name("file") or "try.yaml"
-        async with self.heavy:
-            result = await self.reader(functools.partial(views.try_page, text=yaml_text, file=file, days=days,
-                                                         now=self.desk.clock(), limit=TRY_LIMIT, tz=self.desk.tz))
+        budget = Budget(seconds=TRY_SECONDS, stories=TRY_STORIES, terms=TRY_TERMS)
+        result = await self._heavy(request, budget, functools.partial(
+            views.try_page, text=yaml_text, file=file, days=days, now=self.desk.clock(), limit=TRY_LIMIT,
+            tz=self.desk.tz, budget=budget))
         return self.render(request, "try.html", section="watchlists", text=yaml_text, days=days, file=file,
                            result=result)
+
+    async def _heavy(self, request: Request, budget: Budget, work: Callable[[Any], T]) -> T:
+        """A try or a search: one at a time, `HEAVY_WAITING` at most waiting (503 beyond),
+        and given up as soon as its client hangs up: a waiting one leaves the queue, a
+        running one stops at its next story (`budget.cancelled`)."""
+        if self.heavy_waiting >= HEAVY_WAITING:
+            raise HTTPException(503, "busy")
+        self.heavy_waiting += 1
+
+        async def run() -> T:
+            async with self.heavy:
+                return await self.reader(work)
+
+        task = asyncio.ensure_future(run())
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                budget.cancelled.set()
+                task.cancel()
+                log.info("web request abandoned by its client path=%s", request.url.path)
+                raise HTTPException(499, "client closed request")
+            return task.result()
+        finally:
+            self.heavy_waiting -= 1
+            gone.cancel()
 
     async def feeds(self, request: Request) -> Response:
         lines = await self.reader(views.feeds_page, self.desk.clock(), self.desk.tz)
@@ -238,10 +288,10 @@ class WebView:
         page, problem = None, ""
         if query:
             try:
-                async with self.heavy:
-                    page = await self.reader(functools.partial(views.search_page, query=query, days=days, source=source,
-                                                               limit=SEARCH_LIMIT, now=self.desk.clock(),
-                                                               tz=self.desk.tz))
+                budget = Budget(seconds=SEARCH_SECONDS, stories=SEARCH_STORIES)
+                page = await self._heavy(request, budget, functools.partial(
+                    views.search_page, query=query, days=days, source=source, limit=SEARCH_LIMIT,
+                    now=self.desk.clock(), tz=self.desk.tz, budget=budget))
             except ConfigError as exc:
                 problem = str(exc)
         sources = await self.reader(_feed_names)
@@ -262,9 +312,13 @@ class WebView:
         key = f"err_{status}" if f"err_{status}" in _ERROR_KEYS else "err_400"
         return self.render(request, "error.html", status=status, message_key=key)
 
+    async def _bad_param(self, request: Request, exc: Exception) -> Response:
+        log.info("web request refused path=%s reason=%s", request.url.path, exc)
+        return self.render(request, "error.html", status=400, message_key="err_400", detail=str(exc))
+
     async def _crash(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, BadParam):
-            return self.render(request, "error.html", status=400, message_key="err_400", detail=str(exc))
+            return await self._bad_param(request, exc)
         if isinstance(exc, RaqibError):  # the store refused (damaged, unreadable): say so, no traceback
             log.error("web page failed path=%s error=%s", request.url.path, exc)
             return self.render(request, "error.html", status=503, message_key="err_500", detail=str(exc))
@@ -272,7 +326,15 @@ class WebView:
         return self.render(request, "error.html", status=500, message_key="err_500")
 
 
-_ERROR_KEYS = {"err_400", "err_403", "err_404", "err_405", "err_413", "err_500"}
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has hung up (the body, if any, was read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+_ERROR_KEYS = {"err_400", "err_403", "err_404", "err_405", "err_413", "err_500", "err_503"}
 
 
 def _count(n: int, noun: str, *, lang: str) -> str:
@@ -414,8 +476,18 @@ class Guard:
     def __init__(self, app: ASGIApp, view: WebView, *, auth: WebAuth | None, loopback_only: bool) -> None:
         self.app = app
         self.view = view
-        self.auth = Authenticator(auth) if auth is not None else None
-        self.loopback_only = loopback_only and auth is None
+        self._loopback = loopback_only
+        self.auth: Authenticator | None = None
+        self.loopback_only = loopback_only
+        self.set_auth(auth)
+
+    def set_auth(self, auth: WebAuth | None) -> None:
+        """Take `web.auth` as it is now (the daemon's reload): the next request is checked
+        against it; credentials remembered under the old one are forgotten."""
+        old, self.auth = self.auth, Authenticator(auth) if auth is not None else None
+        self.loopback_only = self._loopback and auth is None
+        if old is not None:
+            old.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -446,8 +518,12 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if self.loopback_only and not _loopback_host(headers.get("host", "")):
             return _plain(421, "this server answers to its loopback address only")
-        if self.auth is not None and not await self._authenticated(headers.get("authorization")):
-            return _plain(401, "authentication required", {"www-authenticate": REALM})
+        if self.auth is not None:
+            try:
+                if not await self._authenticated(self.auth, headers.get("authorization")):
+                    return _plain(401, "authentication required", {"www-authenticate": REALM})
+            except Busy:
+                return _plain(503, "busy checking passwords; try again in a moment", {"retry-after": "1"})
         if method not in ("GET", "HEAD") and not (method == "POST" and path == "/try"):
             return _plain(405, "read-only: GET only (POST on /try)", {"allow": "GET, HEAD"})
         query = scope.get("query_string", b"")
@@ -457,14 +533,12 @@ class Guard:
             return _plain(403, "refused: the form must be sent from this site (Origin)")
         return None
 
-    async def _authenticated(self, header: str | None) -> bool:
-        assert self.auth is not None
+    @staticmethod
+    async def _authenticated(auth: Authenticator, header: str | None) -> bool:
         secret = presented_secret(header)
         if secret is None:
             return False
-        if self.auth.slow and not self.auth.remembered(secret):
-            return await anyio.to_thread.run_sync(self.auth.check, secret)
-        return self.auth.check(secret)
+        return await auth.verify(secret)
 
 
 _REPLACED = {h for h, _ in SECURITY_HEADERS}

@@ -10,24 +10,42 @@ Rules:
 - A password hash is checked with hashlib: scrypt (N, r, p, salt) or PBKDF2-HMAC-SHA256
   (iterations, salt), the result compared in constant time. A password that passed is
   remembered for the life of the process as an HMAC under a random per-process key (at
-  most 64 of them), so a browser's requests do not each pay for scrypt again.
+  most 64 of them), so a browser's requests do not each pay for scrypt again. A password
+  that failed is remembered the same way for `FAILED_FOR` seconds (at most 1024), so
+  the same wrong guess repeated costs nothing.
+- Key derivations are bounded: at most `CHECKS` at a time, on a pool of that many
+  threads of their own (never the shared pool), and at most `WAITING` requests wait for
+  one; a request beyond that is answered 503 with Retry-After at once. Memory stays at
+  `CHECKS` x 128·r·N bytes (2 x 32 MiB for the default hash), far under the unit's
+  MemoryMax, whatever the flood; a remembered credential never waits.
 - A bad or missing credential is 401 with `WWW-Authenticate: Basic`; the answer never
   says which part was wrong.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 import os
 import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from monitor.settings import WebAuth
 
 REALM = 'Basic realm="Raqib", charset="UTF-8"'
 MAX_CREDENTIAL = 4096  # bytes of an Authorization header we look at
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+CHECKS = 2  # key derivations at once
+WAITING = 16  # requests waiting for one; more are 503 at once
+FAILED_FOR = 60.0  # seconds a failed password is answered from memory
+REMEMBERED, FAILED = 64, 1024
+
+
+class Busy(Exception):
+    """Too many password checks waiting: answer 503, try again shortly."""
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -60,19 +78,53 @@ def presented_secret(header: str | None) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, auth: WebAuth) -> None:
+    def __init__(self, auth: WebAuth, *, clock=time.monotonic) -> None:
         self.auth = auth
+        self.clock = clock
         self._key = secrets.token_bytes(32)
         self._passed: dict[bytes, None] = {}
+        self._failed: dict[bytes, float] = {}  # mac -> when it failed
+        self._slots = asyncio.Semaphore(CHECKS)
+        self._waiting = 0
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def slow(self) -> bool:
         """Whether checking a new password costs a key derivation (run it off the loop)."""
         return self.auth.scheme != "token"
 
+    def _mac(self, secret: str) -> bytes:
+        return hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).digest()
+
     def remembered(self, secret: str) -> bool:
-        mac = hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).digest()
+        mac = self._mac(secret)
         return any(hmac.compare_digest(mac, known) for known in self._passed)
+
+    def failed_lately(self, secret: str) -> bool:
+        failed = self._failed.get(self._mac(secret))
+        return failed is not None and self.clock() - failed < FAILED_FOR
+
+    async def verify(self, secret: str) -> bool:
+        """`check`, bounded: remembered answers at once; a key derivation waits for one of
+        `CHECKS` slots (Busy when `WAITING` already wait) and runs on its own threads."""
+        if not self.slow or self.remembered(secret):
+            return self.check(secret)
+        if self.failed_lately(secret):
+            return False
+        if self._waiting >= WAITING:
+            raise Busy()
+        self._waiting += 1
+        try:
+            async with self._slots:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=CHECKS, thread_name_prefix="web-auth")
+                return await asyncio.get_running_loop().run_in_executor(self._pool, self.check, secret)
+        finally:
+            self._waiting -= 1
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def check(self, secret: str) -> bool:
         """Whether `secret` is the token or the password; constant time in what it compares."""
@@ -90,8 +142,13 @@ class Authenticator:
         else:
             derived = hashlib.pbkdf2_hmac("sha256", given, salt, auth.iterations, dklen=len(expected))
         ok = hmac.compare_digest(derived, expected)
+        mac = self._mac(secret)
         if ok:
-            if len(self._passed) >= 64:
+            if len(self._passed) >= REMEMBERED:
                 self._passed.pop(next(iter(self._passed)))
-            self._passed[hmac.new(self._key, given, hashlib.sha256).digest()] = None
+            self._passed[mac] = None
+        else:
+            if len(self._failed) >= FAILED:
+                self._failed.pop(next(iter(self._failed)))
+            self._failed[mac] = self.clock()
         return ok

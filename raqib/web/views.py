@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 
 from alerts.render import first_hits, highlight, payload_snippets, safe_url, under_title, zone
 from alerts.render import marked as mark_snippet
-from monitor.desk import SearchResult, StoryHit, TryReport, search_stories, try_watchlist
+from monitor.desk import Budget, SearchResult, StoryHit, TryReport, search_stories, try_watchlist
 from monitor.display import one_line, visible
 from monitor.models import Match, Watchlist
 from monitor.pipeline import PERSONAL_PREFIX
@@ -406,9 +406,11 @@ class SearchPage:
 
 
 def search_page(store: Store, *, query: str, days: float | None, source: str | None, limit: int,
-                now: float, tz: str = "") -> SearchPage:
+                now: float, tz: str = "", budget: Budget | None = None) -> SearchPage:
     started = time.monotonic()
-    result = search_stories(store, query, days=days, source=source, limit=limit, now=now)
+    if budget is not None:
+        budget.started = started  # the budget counts the work, not the wait for a reader
+    result = search_stories(store, query, days=days, source=source, limit=limit, now=now, budget=budget)
     titles = store.feed_titles()
     return SearchPage(result=result, hits=tuple(hit_item(h, tz, titles) for h in result.hits),
                       seconds=time.monotonic() - started)
@@ -424,9 +426,11 @@ class TryPage:
 
 
 def try_page(store: Store, text: str, *, file: str, days: float, now: float, limit: int,
-             tz: str = "") -> TryPage:
+             tz: str = "", budget: Budget | None = None) -> TryPage:
     started = time.monotonic()
-    report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit)
+    if budget is not None:
+        budget.started = started
+    report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit, budget=budget)
     titles = store.feed_titles()
     dropped = tuple((hit_item(_with_stops(d.story, d.stopped_by), tz, titles), d.rule, d.terms)
                     for d in report.dropped)
