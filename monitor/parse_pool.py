@@ -278,7 +278,7 @@ CHUNK = 1000  # stories per message from a worker
 
 def _send(conn, reply: tuple) -> None:
     """A worker's answer; a feed of many stories as a header and chunks of `CHUNK`."""
-    if reply[0] != "ok" or len(reply[1].stories) <= CHUNK:
+    if reply[0] != "ok" or not isinstance(reply[1], ParsedFeed) or len(reply[1].stories) <= CHUNK:
         conn.send(reply)
         return
     stories = reply[1].stories

@@ -630,17 +630,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = load_config(_config_path(args))
-    if Path(args.file).exists() and not args.force:
-        raise StoreError(f"{args.file} exists; nothing was written",
-                         hint="pass --force to overwrite it, or name another file")
     if is_postgres(config.database):
+        if Path(args.file).exists() and not args.force:
+            raise StoreError(f"{args.file} exists; nothing was written",
+                             hint="pass --force to overwrite it, or name another file")
         return _pg_dump(str(config.database), args.file)
     if not Path(config.database).exists():
         raise StoreError(f"no database at {config.database} to back up",
                          hint="raqib run creates it; check `database:` in the config")
     store = Store(config.database, readonly=True)
     try:
-        store.backup(args.file)
+        store.backup(args.file, overwrite=args.force)
     finally:
         store.close()
     print(f"backup written to {args.file}")

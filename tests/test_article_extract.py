@@ -159,5 +159,5 @@ async def test_hostile_pages_cost_a_worker_never_the_loop(pool, name):
 async def test_extraction_past_its_deadline_kills_the_worker_and_says_so(pool):
     # 200,000 nested <div>s and 2 MiB on one line, with a deadline too short for them
     huge = _deep(400_000)
-    with pytest.raises(ParseError, match="extracting the text took longer than 0.05s"):
-        await pool.extract("http://news.example/x", huge, None, deadline=0.05)
+    with pytest.raises(ParseError, match="extracting the text took longer than 0.001s"):
+        await pool.extract("http://news.example/x", huge, None, deadline=0.001)

@@ -110,7 +110,8 @@ def test_12_backup_refuses_the_live_database_and_a_config(tmp_path, capsys):
     assert (config.stat().st_mode & 0o777) == 0o644 and config.read_text() == text
     copy = tmp_path / "copy.db"
     assert main(["backup", "--config", str(config), str(copy)]) == 0
-    assert main(["backup", "--config", str(config), str(copy)]) == 0  # its own earlier copy is replaced
+    assert main(["backup", "--config", str(config), str(copy)]) == 1  # an earlier copy: only with --force
+    assert main(["backup", "--config", str(config), "--force", str(copy)]) == 0  # its own earlier copy is replaced
     capsys.readouterr()
 
 
@@ -142,7 +143,8 @@ async def test_06_web_auth_applies_on_reload_and_restart_only_settings_are_named
     run = asyncio.create_task(daemon.run(seconds=30))
     try:
         assert (await _serving(port, {"authorization": "Bearer " + "a" * 20})).status_code == 200
-        path.write_text(path.read_text().replace(old, new) + "poll:\n  timeout: 33\n", encoding="utf-8")
+        path.write_text(path.read_text().replace(old, new).replace("poll: {", "poll: {timeout: 33, "),
+                        encoding="utf-8")
         assert await daemon.reload() == []
         assert (await _serving(port, {"authorization": "Bearer " + "a" * 20})).status_code == 401
         assert (await _serving(port, {"authorization": "Bearer " + "b" * 20})).status_code == 200

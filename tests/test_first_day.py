@@ -43,11 +43,12 @@ async def close_made():
     await close_daemons(_made)
 
 
-def rss(items: list[tuple[str, str, float | None]], title: str = "t") -> str:
-    """(title, link, published or None) items, newest first."""
+def rss(items: list[tuple], title: str = "t") -> str:
+    """(title, link, published or None[, description]) items, newest first."""
     body = "".join(f"<item><title>{escape(t)}</title><link>{escape(u)}</link><guid>{escape(u)}</guid>"
                    + (f"<pubDate>{formatdate(p, usegmt=True)}</pubDate>" if p is not None else "")
-                   + "</item>" for t, u, p in items)
+                   + (f"<description>{escape(more[0])}</description>" if more else "")
+                   + "</item>" for t, u, p, *more in items)
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
             f"{body}</channel></rss>")
 
@@ -146,7 +147,12 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
             fresh_at = datetime.fromtimestamp(now - 300, timezone.utc).replace(second=0, microsecond=0)
             old = ("بوتين يزور كورسك", "https://sky.example/2018", datetime(2018, 4, 10, 9, tzinfo=timezone.utc)
                    .timestamp())
-            fresh = ("بوتين يصل إلى أنقرة في زيارة رسمية", "https://sky.example/fresh", fresh_at.timestamp())
+            # a long lead whose watched name sits past its 400th character
+            lead = ("وصل الرئيس الروسي إلى العاصمة التركية في زيارة رسمية تستمر يومين يلتقي خلالها نظيره "
+                    "ويبحث معه ملفات التعاون الاقتصادي والطاقة والوضع في المنطقة. ") * 4
+            lead += "وقال مصدر دبلوماسي إن القوات الروسية ما زالت تتقدم في مقاطعة كورسك الحدودية منذ أيام."
+            assert lead.index("كورسك") > 400
+            fresh = ("بوتين يصل إلى أنقرة في زيارة رسمية", "https://sky.example/fresh", fresh_at.timestamp(), lead)
             route.body = rss([fresh, old, *backlog], title="Sky News Arabia - آخر الأخبار").encode()
             route.etag = '"1"'
             await until(lambda: tg.texts(42))
@@ -161,6 +167,8 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
     local = fresh_at.astimezone(ZoneInfo("Asia/Riyadh")).strftime("%Y-%m-%d %H:%M")
     assert f"<i>سكاي نيوز عربية · {local} Asia/Riyadh</i>" in alert
     assert "skynews-arabia" not in alert and "UTC" not in alert
+    # the name past the lead's 400th character is shown bold in its own sentence
+    assert "إن القوات الروسية ما زالت تتقدم في مقاطعة <b>كورسك</b> الحدودية منذ أيام." in alert
 
 
 # -- the server ---------------------------------------------------------------------------------

@@ -604,15 +604,19 @@ class Database:
                 self._lock.release()
                 self._lock = None
 
-    def backup(self, target: str | Path) -> None:
+    def backup(self, target: str | Path, *, overwrite: bool = True) -> None:
         """Online backup into `target` (a consistent copy while the daemon runs). SQLite
         only: a PostgreSQL database is backed up with the server's own `pg_dump`. The
-        target is checked first (`_check_backup_target`)."""
+        target is checked first (`_check_backup_target`); an earlier copy there is replaced
+        only with `overwrite`."""
         if self.postgres:
             raise StoreError(f"raqib backup copies SQLite files; {self.where} is PostgreSQL",
                              hint=f"use pg_dump: {pg_dump_command(self.url or '', str(target))}")
         target = Path(target)
         self._check_backup_target(target)
+        if target.exists() and not overwrite:
+            raise StoreError(f"{target} exists; nothing was written",
+                             hint="pass --force to overwrite it, or name another file")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))  # private from the first byte
         os.chmod(target, 0o600)
