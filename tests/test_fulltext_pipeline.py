@@ -9,13 +9,13 @@ import sql
 
 from monitor.dedup import Clusterer
 from monitor.desk import search_stories, try_watchlist
-from monitor.match import Matcher
 from monitor.models import Story
 from monitor.pipeline import Pipeline
 from monitor.store import BodyState, Store
 from monitor.store.worker import inline
 from monitor.watchlists import Term, Watchlist
 from tests.pg import postgres_url
+from tests.test_pipeline import Clock, Registry
 
 T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
 TITLE = "الكرملين يعلن نتائج اجتماع مجلس الأمن الروسي بشأن الوضع على الحدود"
@@ -26,20 +26,6 @@ BODY = ("عقد مجلس الأمن الروسي اجتماعا طارئا ال�
 
 KURSK = Watchlist(name="kursk", title="كورسك", terms=(Term(text="كورسك"),))
 KREMLIN = Watchlist(name="kremlin", title="الكرملين", terms=(Term(text="الكرملين"),))
-
-
-class Registry:
-    def __init__(self, watchlists):
-        self.watchlists = list(watchlists)
-        self.matcher = Matcher(self.watchlists)
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def story(feed: str, guid: str, *, title: str = TITLE, summary: str = LEAD, url: str | None = None,
