@@ -293,6 +293,40 @@ class Clusterer:
             log.debug("dedup index pruned dropped=%d kept=%d", n, len(self._ids))
         return n
 
+    # -- snapshots (monitor.dedup.snapshot writes and checks the file)
+
+    _STATE = ("_base", "_ids", "_clusters", "_texts", "_times", "_since", "_urls", "_keys", "_bkey",
+              "_next", "_heads", "_epoch", "_latest")
+
+    def newest(self) -> int | str | None:
+        """The id of the story indexed last (None when the index is empty)."""
+        return self._ids[-1] if self._ids else None
+
+    def state(self) -> dict:
+        """The index as plain values (the live containers, not copies: read it while
+        nothing adds to or prunes the index)."""
+        return {name: getattr(self, name) for name in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict, settings: DedupSettings = DedupSettings()) -> Clusterer:
+        """The index `state()` gave, under the same settings. Raises ValueError when the
+        state does not hold together (a column of the wrong type or length)."""
+        self = cls(settings)
+        for name in cls._STATE:
+            value, now = state[name], getattr(self, name)
+            if type(value) is not type(now) and not (now is None and isinstance(value, float)):
+                raise ValueError(f"dedup snapshot: {name} is a {type(value).__name__}")
+            if isinstance(now, array) and value.typecode != now.typecode:
+                raise ValueError(f"dedup snapshot: {name} has type code {value.typecode}")
+            setattr(self, name, value)
+        n = len(self._ids)
+        if not (len(self._clusters) == len(self._texts) == len(self._times) == len(self._since)
+                == len(self._urls) == len(self._keys) == n
+                and len(self._bkey) == len(self._next) == n * self._stride
+                and len(self._heads) >= len(self._bkey) and len(self._heads) & (len(self._heads) - 1) == 0):
+            raise ValueError("dedup snapshot: columns of different lengths")
+        return self
+
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: DedupSettings = DedupSettings()
                 ) -> Clusterer:

@@ -552,6 +552,48 @@ class EventGrouper:
         self.frequencies.update(counts)
         self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
+    # -- snapshots (monitor.dedup.snapshot writes and checks the file)
+
+    _STATE = ("_event_of_cluster", "_cluster_order", "_cluster_times", "_base", "_ids", "_events", "_times",
+              "_start", "_tbase", "_tids", "_weights", "_tweights", "_names", "_compacted", "_outlets",
+              "_postings", "_event_state", "_latest")
+
+    def newest(self) -> int | str | None:
+        """The id of the story indexed last (None when the index is empty)."""
+        return self._ids[-1] if self._ids else None
+
+    def state(self) -> dict:
+        """The index and its document frequencies as plain values (the live containers,
+        not copies: read it while nothing adds to or prunes the index)."""
+        out = {name: getattr(self, name) for name in self._STATE}
+        out["df"], out["documents"] = self.frequencies.df, self.frequencies.documents
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, settings: EventSettings = EventSettings()) -> EventGrouper:
+        """The index `state()` gave, under the same settings. Raises ValueError when the
+        state does not hold together (a column of the wrong type or length)."""
+        df, documents = state["df"], state["documents"]
+        if not isinstance(df, dict) or not isinstance(documents, int):
+            raise ValueError("event snapshot: document frequencies")
+        self = cls(settings, DocumentFrequencies(df, documents))
+        for name in cls._STATE:
+            value, now = state[name], getattr(self, name)
+            if type(value) is not type(now) and not (now is None and isinstance(value, float)):
+                raise ValueError(f"event snapshot: {name} is a {type(value).__name__}")
+            if isinstance(now, array) and value.typecode != now.typecode:
+                raise ValueError(f"event snapshot: {name} has type code {value.typecode}")
+            setattr(self, name, value)
+        self._vocab = {term: n for n, term in enumerate(self._names)}
+        n = len(self._ids)
+        if not (len(self._events) == len(self._times) == len(self._start) == n
+                and len(self._tids) == len(self._weights) == len(self._tweights)
+                and len(self._cluster_order) == len(self._cluster_times) == len(self._event_of_cluster)
+                and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
+                and all(isinstance(p, array) for p in self._postings.values())):
+            raise ValueError("event snapshot: columns of different lengths")
+        return self
+
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
                 frequencies: DocumentFrequencies | None = None) -> EventGrouper:
