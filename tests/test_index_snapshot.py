@@ -31,7 +31,6 @@ from feedserver import feed_server  # noqa: F401  (fixture)
 from inprocess import close_daemons, make_daemon, poll
 
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
-from monitor.dedup import snapshot as snapshots
 from monitor.indexes import IndexKeeper
 from monitor.store import Store
 from raqib.daemon import Daemon
@@ -98,9 +97,9 @@ def stored(tmp_path):
     store.close()
 
 
-def keeper(store: Store, path: Path, now: float, dedup: DedupSettings = DedupSettings(),
-           event: EventSettings = EventSettings()) -> IndexKeeper:
-    return IndexKeeper(store, dedup, event, snapshot=path, clock=lambda: now)
+def keeper(store: Store, path: Path | None, now: float, dedup: DedupSettings | None = None,
+           event: EventSettings | None = None) -> IndexKeeper:
+    return IndexKeeper(store, dedup or DedupSettings(), event or EventSettings(), snapshot=path, clock=lambda: now)
 
 
 def test_a_snapshot_decides_later_stories_as_the_rebuilt_indexes_do(stored, tmp_path, caplog):
@@ -114,7 +113,7 @@ def test_a_snapshot_decides_later_stories_as_the_rebuilt_indexes_do(stored, tmp_
     c2, g2, seen2 = again.load()
     assert again.source == "snapshot" and seen2 == seen
     assert len(c2) == len(c) and len(g2) == len(g)
-    fresh = keeper(store, None, now)  # type: ignore[arg-type]
+    fresh = keeper(store, None, now)
     c3, g3, _ = fresh.load()
     assert decisions(c2, g2, later, seen + 1, now) == decisions(c3, g3, later, seen + 1, now)
     assert any(v.kind in ("near", "content") for v, _e in decisions(*keeper(store, path, now).load()[:2], later,
@@ -131,7 +130,7 @@ def test_stories_stored_after_the_snapshot_are_caught_up_from_the_store(stored, 
     store_stories(store, later[:20], now + 60)
     c2, g2, seen2 = keeper(store, path, now + 60).load()
     assert seen2 == store.last_story_id() > seen
-    c3, g3, _ = keeper(store, None, now + 60).load()  # type: ignore[arg-type]
+    c3, g3, _ = keeper(store, None, now + 60).load()
     assert len(c2) == len(c3) and len(g2) == len(g3)
     assert decisions(c2, g2, later[20:], seen2 + 1, now + 60) == decisions(c3, g3, later[20:], seen2 + 1, now + 60)
 
@@ -170,7 +169,7 @@ def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, t
     c2, g2, seen2 = k2.load()
     assert k2.source == "rebuild"
     assert "index snapshot refused" in caplog.text
-    c3, g3, _ = keeper(store, None, now, dedup, event).load()  # type: ignore[arg-type]
+    c3, g3, _ = keeper(store, None, now, dedup, event).load()
     assert len(c2) == len(c3) and len(g2) == len(g3)
     assert decisions(c2, g2, later, seen2 + 1, now) == decisions(c3, g3, later, seen2 + 1, now)
 
@@ -197,7 +196,7 @@ def test_sigkill_while_a_snapshot_is_written_leaves_the_next_start_right(stored,
     db = tmp_path / "raqib.db"
     k = keeper(store, path, now)
     c, g, seen = k.load()
-    expected = decisions(*keeper(store, None, now).load()[:2], later, seen + 1, now)  # type: ignore[arg-type]
+    expected = decisions(*keeper(store, None, now).load()[:2], later, seen + 1, now)
     rng = random.Random(9)
     for attempt in range(6):
         if attempt % 2:
