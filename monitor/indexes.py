@@ -33,7 +33,7 @@ import logging
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
@@ -76,25 +76,41 @@ class IndexKeeper:
         return got
 
     def rebuild(self) -> tuple[Clusterer, EventGrouper, int]:
-        """Both indexes from the window's stories, in one read of the store."""
+        """Both indexes from the window's stories, read from the store in pages (one
+        level after the other: never the whole window's rows in memory at once)."""
         now = self.clock()
         copy_since = now - self.dedup.window_hours * 3600.0
         event_since = now - max(self.event.window_hours, self.event.copy_hours) * 3600.0
         seen = self.store.last_story_id()
-        rows = [r for r in self.store.stories_since(min(copy_since, event_since)) if r["id"] <= seen]
-        seen = max([seen] + [r["id"] for r in rows[-1:]])
         started = time.monotonic()
         clusterer = Clusterer.rebuild(
             ((r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"], _dt(r["published"] or r["fetched"]))
-             for r in rows if r["fetched"] >= copy_since), settings=self.dedup)
+             for r in self._window(copy_since, seen)), settings=self.dedup)
         took = time.monotonic() - started
         events = EventGrouper.rebuild(
             ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
-              _dt(r["published"] or r["fetched"])) for r in rows if r["fetched"] >= event_since),
+              _dt(r["published"] or r["fetched"])) for r in self._window(event_since, seen)),
             settings=self.event)
-        log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(rows), took,
+        log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)
         return clusterer, events, seen
+
+    def _window(self, since: float, upto: int) -> Iterator[dict]:
+        """The stories fetched since `since` with ids up to `upto`, oldest first, in pages."""
+        first = self.store.first_story_since(since)
+        if first is None:
+            return
+        after = first - 1
+        while after < upto:
+            page = self.store.stories_after(after, PAGE)
+            for r in page:
+                if r["id"] > upto:
+                    return
+                if r["fetched"] >= since:
+                    yield r
+            if len(page) < PAGE:
+                return
+            after = page[-1]["id"]
 
     def _from_snapshot(self) -> tuple[Clusterer, EventGrouper, int] | None:
         path = self.snapshot

@@ -74,11 +74,13 @@ import logging
 import math
 import re
 from array import array
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 import Stemmer
 
@@ -361,23 +363,22 @@ class EventGrouper:
 
     def _candidates(self, rare: list[int], ts: float) -> list[int]:
         """Stories in the window sharing index terms with the story, most shared first."""
-        shared: dict[int, int] = {}
-        base, times, window = self._base, self._times, self._window
-        for tid in rare:
-            posting = self._postings.get(tid)
-            if posting is None:
-                continue
-            for serial in posting:
-                i = serial - base
-                if i >= 0 and abs(times[i] - ts) <= window:
-                    shared[i] = shared.get(i, 0) + 1
-        least = self.settings.min_shared
-        if least > 1:
-            shared = {i: n for i, n in shared.items() if n >= least}
+        # Counted per posting entry in C (Counter over the postings); the window is then
+        # checked once per story, and the best are chosen by one sort of plain integers
+        # (count above, serial below: most shared first, then the newest).
+        postings = self._postings
+        counts = Counter(chain.from_iterable(postings[t] for t in rare if t in postings))
+        if not counts:
+            return []
+        base, times, window, least = self._base, self._times, self._window, self.settings.min_shared
+        ranked = [n << 40 | serial for serial, n in counts.items()
+                  if serial >= base and n >= least and abs(times[serial - base] - ts) <= window]
         cap = self.settings.max_candidates
-        if len(shared) <= cap:
-            return sorted(shared)
-        return sorted(i for i, _n in heapq.nsmallest(cap, shared.items(), key=lambda kv: (-kv[1], -kv[0])))
+        if len(ranked) > cap:
+            ranked.sort(reverse=True)
+            del ranked[cap:]
+        mask = (1 << 40) - 1
+        return sorted((key & mask) - base for key in ranked)
 
     def _vector(self, counts: dict[str, int], in_title: dict[str, int]
                 ) -> tuple[list[tuple[int, float, float]], list[int]]:

@@ -7,10 +7,12 @@ the store, which is always right):
 
 - Layout: `MAGIC` (8 bytes), the length of the body (8 bytes, big-endian), the SHA-256
   of the body (32 bytes), then the body: a pickle of plain values only (dicts, lists,
-  tuples, text, bytes, numbers; arrays travel as their type code and bytes). It is read
-  by an unpickler that refuses every class and function, so a file can carry data and
-  nothing else; a short, long or altered file fails the length or the checksum before
-  anything is unpickled.
+  tuples, text, bytes, numbers; each array is a marker with its type code and length),
+  then the arrays' bytes, in the order of their markers. It is read by an unpickler that
+  refuses every class and function, so a file can carry data and nothing else; a short,
+  long or altered file fails the length or the checksum before anything is unpickled.
+  Arrays are written and read as they are, so neither writing nor reading holds a
+  second copy of the index in memory.
 - `fingerprint`: what the indexes were built with: the format version, the settings of
   both levels, and the source of the code that decides what is indexed (the dedup
   package, the Arabic fold, the variant skeletons) with the shipped document
@@ -94,36 +96,54 @@ def fingerprint(dedup: DedupSettings, event: EventSettings) -> str:
 # --------------------------------------------------------------------------- encoding
 
 
-def _encode(state: dict) -> dict:
+class _Arrays:
+    """Collects the arrays of a state while it is encoded, in the order they are written."""
+
+    def __init__(self) -> None:
+        self.items: list[array] = []
+
+    def put(self, a: array) -> tuple:
+        self.items.append(a)
+        return (_ARRAY, a.typecode, len(a))
+
+
+def _encode(state: dict, arrays: _Arrays) -> dict:
     out: dict[str, Any] = {}
     for name, value in state.items():
         if isinstance(value, array):
-            out[name] = (_ARRAY, value.typecode, value.tobytes())
+            out[name] = arrays.put(value)
         elif isinstance(value, dict) and value and all(isinstance(v, array) for v in value.values()):
             keys = list(value)
             code = value[keys[0]].typecode
             lengths = array("q", [len(value[k]) for k in keys])
-            body = b"".join(value[k].tobytes() for k in keys)
-            out[name] = (_ARRAYS, keys, code, lengths.tobytes(), body)
+            flat = array(code)
+            for k in keys:
+                flat.extend(value[k])
+            out[name] = (_ARRAYS, keys, arrays.put(lengths), arrays.put(flat))
         else:
             out[name] = value
     return out
 
 
-def _decode(state: dict) -> dict:
+def _read_array(f: Any, marker: Any) -> array:
+    if not (isinstance(marker, tuple) and len(marker) == 3 and marker[0] == _ARRAY):
+        raise ValueError("snapshot: an array marker was expected")
+    _tag, code, n = marker
+    a = array(code)
+    if n:
+        a.fromfile(f, n)
+    return a
+
+
+def _decode(state: dict, f: Any) -> dict:
+    """The state with its arrays read from `f`, in the order `_encode` wrote them."""
     out: dict[str, Any] = {}
     for name, value in state.items():
         if isinstance(value, tuple) and value and value[0] == _ARRAY:
-            _tag, code, data = value
-            a = array(code)
-            a.frombytes(data)
-            out[name] = a
+            out[name] = _read_array(f, value)
         elif isinstance(value, tuple) and value and value[0] == _ARRAYS:
-            _tag, keys, code, lengths_b, body = value
-            lengths = array("q")
-            lengths.frombytes(lengths_b)
-            flat = array(code)
-            flat.frombytes(body)
+            _tag, keys, lengths_m, flat_m = value
+            lengths, flat = _read_array(f, lengths_m), _read_array(f, flat_m)
             if len(lengths) != len(keys) or sum(lengths) != len(flat):
                 raise ValueError(f"snapshot: {name} does not add up")
             d: dict = {}
@@ -144,23 +164,47 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"snapshot: refused {module}.{name}")
 
 
+class _Hashing(io.RawIOBase):
+    """Writes through to a file, hashing and counting what passes."""
+
+    def __init__(self, f: Any) -> None:
+        self.f, self.hash, self.size = f, hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        self.hash.update(view)
+        self.size += len(view)
+        self.f.write(view)
+        return len(view)
+
+
 # --------------------------------------------------------------------------- the file
 
 
 def write(path: Path, clusterer: Clusterer, events: EventGrouper, mark: Mark, *, saved_at: float) -> int:
     """Write the snapshot atomically (see the module docstring); return its size in bytes.
-    Read the indexes while nothing changes them (the caller holds the ingest lock)."""
-    body = pickle.dumps({"fingerprint": fingerprint(clusterer.settings, events.settings),
-                         "mark": (mark.story, mark.digest), "saved_at": saved_at,
-                         "clusterer": _encode(clusterer.state()), "events": _encode(events.state())},
-                        protocol=5)
-    head = MAGIC + len(body).to_bytes(8, "big") + hashlib.sha256(body).digest()
+    Read the indexes while nothing changes them (the caller holds the ingest lock). The
+    arrays go to the file as they are (no copy of the index is made in memory)."""
+    arrays = _Arrays()
+    meta = {"fingerprint": fingerprint(clusterer.settings, events.settings), "mark": (mark.story, mark.digest),
+            "saved_at": saved_at, "clusterer": _encode(clusterer.state(), arrays),
+            "events": _encode(events.state(), arrays)}
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(head)
-            f.write(body)
+            f.write(bytes(_HEAD))  # filled in once the body is written
+            body = _Hashing(f)
+            buffered = io.BufferedWriter(body, 1 << 20)
+            pickle.dump(meta, buffered, protocol=5)
+            for a in arrays.items:
+                a.tofile(buffered)
+            buffered.flush()
+            f.seek(0)
+            f.write(MAGIC + body.size.to_bytes(8, "big") + body.hash.digest())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -178,7 +222,7 @@ def write(path: Path, clusterer: Clusterer, events: EventGrouper, mark: Mark, *,
             os.close(dirfd)
     except OSError:
         pass  # a folder that cannot be synced (some filesystems): the rename stands
-    return len(head) + len(body)
+    return _HEAD + body.size
 
 
 @dataclass
@@ -191,30 +235,37 @@ class Loaded:
 
 def read(path: Path, dedup: DedupSettings, event: EventSettings) -> Loaded:
     """The snapshot at `path`, whole and written with these settings and this code.
-    Raises FileNotFoundError when there is none, ValueError naming why it is refused."""
+    Raises FileNotFoundError when there is none, ValueError naming why it is refused.
+    The body is checked (length, SHA-256) in one pass before anything of it is read."""
     with open(path, "rb") as f:
         head = f.read(_HEAD)
         if len(head) < _HEAD or head[:len(MAGIC)] != MAGIC:
             raise ValueError("not a snapshot of this format")
         size = int.from_bytes(head[len(MAGIC):len(MAGIC) + 8], "big")
-        body = f.read(size + 1)
-    if len(body) != size:
-        raise ValueError(f"truncated or overlong: {len(body)} bytes of body, {size} expected")
-    if hashlib.sha256(body).digest() != head[len(MAGIC) + 8:]:
-        raise ValueError("checksum does not match")
-    try:
-        data = _PlainUnpickler(io.BytesIO(body)).load()
-    except Exception as exc:  # noqa: BLE001 - any failure to read it means: rebuild
-        raise ValueError(f"unreadable body: {exc!r}") from exc
-    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint(dedup, event):
-        raise ValueError("written with other settings or another version of the dedup code")
-    try:
-        story, digest = data["mark"]
-        clusterer = Clusterer.from_state(_decode(data["clusterer"]), dedup)
-        events = EventGrouper.from_state(_decode(data["events"]), event)
-        return Loaded(clusterer, events, Mark(int(story), str(digest)), float(data["saved_at"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"does not hold together: {exc}") from exc
+        h, seen = hashlib.sha256(), 0
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            seen += len(chunk)
+        if seen != size:
+            raise ValueError(f"truncated or overlong: {seen} bytes of body, {size} expected")
+        if h.digest() != head[len(MAGIC) + 8:]:
+            raise ValueError("checksum does not match")
+        f.seek(_HEAD)
+        try:
+            data = _PlainUnpickler(f).load()
+        except Exception as exc:  # noqa: BLE001 - any failure to read it means: rebuild
+            raise ValueError(f"unreadable body: {exc!r}") from exc
+        if not isinstance(data, dict) or data.get("fingerprint") != fingerprint(dedup, event):
+            raise ValueError("written with other settings or another version of the dedup code")
+        try:
+            story, digest = data["mark"]
+            clusterer = Clusterer.from_state(_decode(data["clusterer"], f), dedup)
+            events = EventGrouper.from_state(_decode(data["events"], f), event)
+            if f.read(1):
+                raise ValueError("bytes left over")
+            return Loaded(clusterer, events, Mark(int(story), str(digest)), float(data["saved_at"]))
+        except (KeyError, TypeError, ValueError, EOFError) as exc:
+            raise ValueError(f"does not hold together: {exc}") from exc
 
 
 def newest_id(clusterer: Clusterer, events: EventGrouper) -> int:
