@@ -90,7 +90,8 @@ class IndexKeeper:
         events = EventGrouper.rebuild(
             ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
               _dt(r["published"] or r["fetched"])) for r in self._window(event_since, seen)),
-            settings=self.event)
+            settings=self.event, now=_dt(now))
+        clusterer.prune(_dt(now))
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)
         return clusterer, events, seen

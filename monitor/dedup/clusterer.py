@@ -148,6 +148,22 @@ def _timestamp(when: datetime) -> float:
     return when.timestamp()
 
 
+IdColumn = list[int | str] | array  # ids of stories, clusters or events, one per story
+
+
+def append_id(column: IdColumn, value: int | str) -> IdColumn:
+    """`column` with `value` appended. Ids are kept as 64-bit integers (8 bytes each, not
+    a Python object each) as long as every id is a whole number; from the first that is
+    not (the `raqib dedup` command takes any text), the column becomes a list."""
+    if isinstance(column, array):
+        if type(value) is int and -2**63 <= value < 2**63:
+            column.append(value)
+            return column
+        column = list(column)
+    column.append(value)
+    return column
+
+
 def _h64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
@@ -180,8 +196,8 @@ class Clusterer:
         self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
         self._window = s.window_hours * 3600.0
         self._base = 0  # serial of the oldest story still indexed
-        self._ids: list[int | str] = []
-        self._clusters: list[int | str] = []
+        self._ids: IdColumn = array("q")
+        self._clusters: IdColumn = array("q")
         self._texts: list[bytes | str] = []
         self._times = array("d")
         self._since = array("d")  # time of the cluster's first story still indexed
@@ -270,7 +286,7 @@ class Clusterer:
             try:  # the newest member of the cluster still indexed carries its first time
                 i = len(self._clusters) - 1 - self._clusters[::-1].index(cluster)
                 since = self._since[i]
-            except ValueError:
+            except (ValueError, TypeError):  # not indexed (or not a whole number, in an array of them)
                 pass
         self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p), since)
 
@@ -314,6 +330,8 @@ class Clusterer:
         self = cls(settings)
         for name in cls._STATE:
             value, now = state[name], getattr(self, name)
+            if name in ("_ids", "_clusters") and isinstance(value, list):
+                now = value  # ids that are not all whole numbers
             if type(value) is not type(now) and not (now is None and isinstance(value, float)):
                 raise ValueError(f"dedup snapshot: {name} is a {type(value).__name__}")
             if isinstance(now, array) and value.typecode != now.typecode:
@@ -503,8 +521,8 @@ class Clusterer:
     def _index(self, story_id: int | str, cluster: int | str, ts: float, text: bytes | str,
                url_h: int, key_h: int, bands: list[int], since: float,
                link: bool = True) -> None:
-        self._ids.append(story_id)
-        self._clusters.append(cluster)
+        self._ids = append_id(self._ids, story_id)
+        self._clusters = append_id(self._clusters, cluster)
         self._texts.append(text)
         self._times.append(ts)
         self._since.append(since)

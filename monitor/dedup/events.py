@@ -87,7 +87,7 @@ import Stemmer
 from monitor.match.variants import skeleton
 from monitor.normalize import normalize_text
 
-from .clusterer import parse_time
+from .clusterer import IdColumn, append_id, parse_time
 from .text import STOP_WORDS
 
 log = logging.getLogger(__name__)
@@ -268,12 +268,12 @@ class EventGrouper:
         self._copy_window = max(settings.copy_hours * 3600.0, self._window)
         # cluster -> event, for copies; and the clusters in the order they were seen, to prune
         self._event_of_cluster: dict[int | str, int | str] = {}
-        self._cluster_order: list[int | str] = []
+        self._cluster_order: IdColumn = array("q")
         self._cluster_times = array("d")
         # the indexed stories (not copies), one column entry each
         self._base = 0  # serial of the oldest story still indexed
-        self._ids: list[int | str] = []
-        self._events: list[int | str] = []
+        self._ids: IdColumn = array("q")
+        self._events: IdColumn = array("q")
         self._times = array("d")
         self._start = array("q")  # where the story's terms start in the term columns (absolute)
         self._tbase = 0  # absolute offset of the term columns' first entry
@@ -422,14 +422,14 @@ class EventGrouper:
     def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
         if cluster not in self._event_of_cluster:
             self._event_of_cluster[cluster] = event
-            self._cluster_order.append(cluster)
+            self._cluster_order = append_id(self._cluster_order, cluster)
             self._cluster_times.append(ts)
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
         serial = self._base + len(self._ids)
-        self._ids.append(story_id)
-        self._events.append(event)
+        self._ids = append_id(self._ids, story_id)
+        self._events = append_id(self._events, event)
         self._times.append(ts)
         self._start.append(self._tbase + len(self._tids))
         for tid, w, tw in vector:
@@ -580,6 +580,8 @@ class EventGrouper:
         self = cls(settings, DocumentFrequencies(df, documents))
         for name in cls._STATE:
             value, now = state[name], getattr(self, name)
+            if name in ("_ids", "_events", "_cluster_order") and isinstance(value, list):
+                now = value  # ids that are not all whole numbers
             if type(value) is not type(now) and not (now is None and isinstance(value, float)):
                 raise ValueError(f"event snapshot: {name} is a {type(value).__name__}")
             if isinstance(now, array) and value.typecode != now.typecode:
@@ -597,16 +599,23 @@ class EventGrouper:
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
-                frequencies: DocumentFrequencies | None = None) -> EventGrouper:
+                frequencies: DocumentFrequencies | None = None, *, now: datetime | None = None) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
         `rows` are (story_id, cluster, event, title, summary, source, published) in arrival
         order; `event` None means the story's own id (a database from before events);
         `published` may be a datetime, an ISO 8601 or RFC 822 string, or None. Every
-        story that is not a copy updates the document frequencies, as it did when it came."""
+        story that is not a copy updates the document frequencies, as it did when it came.
+        With `now`, the index is pruned to the window before `now` every 10,000 rows and
+        at the end, as a running daemon prunes it (copies read for `copy_hours` need not
+        hold the terms of stories older than the window in memory all at once)."""
         self = cls(settings, frequencies)
-        for story_id, cluster, event, title, summary, source, published in rows:
+        for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
+            if now is not None and n % 10_000 == 0:
+                self.prune(now)
+        if now is not None:
+            self.prune(now)
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self
