@@ -55,10 +55,12 @@ are scored.
 Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=...
 terms=...`, the terms that carried most of the score, as the story wrote them).
 
-Layout (compact; no object per story beyond its id and its event's id): stories are
-numbered in arrival order; their ids, events, times and where their terms start are
-columns (lists and arrays), their terms one shared array of term numbers beside two of
-float32 weights (story and title); an index term's posting is an array of story numbers.
+Layout (compact): stories are numbered in arrival order; their ids, events, times and
+where their terms start are columns (arrays; ids as 64-bit integers while every id is a
+whole number, `clusterer.append_id`), their terms one shared array of term numbers
+beside two of float32 weights (story and title); an index term's posting is an array of
+story numbers. Candidates are counted over the postings in C (`collections.Counter`),
+the window checked once per candidate story, not once per posting entry.
 `prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
 in the window, the postings whose stories are all gone, and the clusters' events older
 than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen;
