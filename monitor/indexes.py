@@ -7,11 +7,13 @@ other work), in this order:
    (`monitor.dedup.snapshot`: whole, same settings, same code) and checked against the
    store: the story it names as its newest (`mark`) must be stored with the same digest.
    Then the stories stored after `mark` are read from the store and indexed with their
-   stored clusters and events (`learn`, deciding nothing again), and entries older than
-   the window are pruned. A snapshot refused for any reason is logged with the reason
-   (`index snapshot refused path=... reason=...`) and never used.
-2. **rebuild** — otherwise both indexes are rebuilt from the window's stories (one read
-   of the store, oldest first), with their stored clusters and events.
+   stored clusters and events (`learn`, deciding nothing again). Entries older than the
+   window go at the daemon's next pruning, as they would have without the restart. A
+   snapshot refused for any reason is logged with the reason (`index snapshot refused
+   path=... reason=...`) and never used.
+2. **rebuild** — otherwise both indexes are rebuilt from the window's stories (read
+   from the store in pages, oldest first), with their stored clusters and events; the
+   event index drops what falls out of its own window as it goes.
 
 `load` returns the indexes and the newest story id they hold (the pipeline's `seen_id`,
 from where it catches up with stories stored later). Until the daemon installs them, no
@@ -90,8 +92,7 @@ class IndexKeeper:
         events = EventGrouper.rebuild(
             ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
               _dt(r["published"] or r["fetched"])) for r in self._window(event_since, seen)),
-            settings=self.event, now=_dt(now))
-        clusterer.prune(_dt(now))
+            settings=self.event, prune=True)
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)
         return clusterer, events, seen
@@ -138,9 +139,6 @@ class IndexKeeper:
             seen, learned = self._catch_up(clusterer, events, mark.story)
         except StoreError:
             raise
-        now = _dt(self.clock())
-        clusterer.prune(now)
-        events.prune(now)
         log.info("index snapshot loaded path=%s mark=%d caught_up=%d saved_at=%s", path, mark.story, learned,
                  _dt(loaded.saved_at).isoformat(timespec="seconds"))
         return clusterer, events, seen

@@ -601,23 +601,22 @@ class EventGrouper:
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
-                frequencies: DocumentFrequencies | None = None, *, now: datetime | None = None) -> EventGrouper:
+                frequencies: DocumentFrequencies | None = None, *, prune: bool = False) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
         `rows` are (story_id, cluster, event, title, summary, source, published) in arrival
         order; `event` None means the story's own id (a database from before events);
         `published` may be a datetime, an ISO 8601 or RFC 822 string, or None. Every
         story that is not a copy updates the document frequencies, as it did when it came.
-        With `now`, the index is pruned to the window before `now` every 10,000 rows and
-        at the end, as a running daemon prunes it (copies read for `copy_hours` need not
-        hold the terms of stories older than the window in memory all at once)."""
+        With `prune`, every 10,000 rows the index drops what is older than the window
+        before the newest story read so far (no story read later is that far from it):
+        the rows read for `copy_hours` need not hold the terms of stories older than the
+        window in memory all at once."""
         self = cls(settings, frequencies)
         for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
-            if now is not None and n % 10_000 == 0:
-                self.prune(now)
-        if now is not None:
-            self.prune(now)
+            if prune and n % 10_000 == 0 and self._latest is not None:
+                self.prune(datetime.fromtimestamp(self._latest, timezone.utc))
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self
