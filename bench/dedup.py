@@ -30,7 +30,10 @@ What it does, and why it is a fair test:
   61k-story corpus kept for the probes), RSS growth while indexing, and the bytes the
   index itself holds (deep size of its containers and their elements).
 * Rebuild: Clusterer.rebuild of 100k stored rows (the first 100k stories of the window),
-  what a restart costs.
+  what a restart without a snapshot costs; then the snapshot of both rebuilt indexes
+  (monitor.dedup.snapshot) is written and read back: what a restart with one costs.
+* Cost per story is printed as wall time and as this process's CPU time (both levels);
+  the closing line gives the ratio between the largest and the smallest window.
 * The event level, beside the copy level: every story, window and probe alike, also
   goes through EventGrouper.add with the cluster the Clusterer gave it (as the pipeline
   does) and an outlet of its own (one of 14, by its number). Its cost is printed as
@@ -52,10 +55,12 @@ import os
 import random
 import resource
 import sys
+import tempfile
 import time
 import zipfile
 from array import array
 from datetime import datetime, timezone
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -66,7 +71,7 @@ sys.path.insert(0, ROOT)
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from bench.antcorpus import stories as ant_stories  # noqa: E402
-from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings  # noqa: E402
+from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings, snapshot  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "corpora")
 SPAN = 72 * 3600.0 * 0.99  # timestamps of the whole run fit in one default window
@@ -187,7 +192,7 @@ def main() -> None:
     i = 0
     print(f"\n{'window':>8} {'ms/story':>9} {'new/near/content/same':>22} "
           f"{'brute ms/story':>15} {'index MB':>9} {'RSS +MB':>8} {'peak RSS MB':>12}"
-          f" | {'event ms/story':>14} {'CPU ms':>7} {'new/copy/related':>17} {'event B/story':>13}")
+          f" {'CPU ms':>7} | {'event ms/story':>14} {'CPU ms':>7} {'new/copy/related':>17} {'event B/story':>13}")
     results = []
     for n, size in enumerate(sizes):
         while len(c) < size:
@@ -201,12 +206,14 @@ def main() -> None:
         events = {"new": 0, "copy": 0, "related": 0}
         batch = probes[n * args.probes:(n + 1) * args.probes]
         when = window.when(i)
-        per = per_event = cpu_event = 0.0
+        per = per_event = cpu_event = cpu_copy = 0.0
         for k, (title, lead, url) in enumerate(batch):
+            c1 = time.process_time()
             t1 = time.perf_counter()
             v = c.add(f"p{n}-{k}", title=title, summary=lead, url=url, published=when)
             t2 = time.perf_counter()
             c2 = time.process_time()
+            cpu_copy += c2 - c1
             link = g.add(f"p{n}-{k}", cluster=v.cluster, title=title, summary=lead,
                          source=f"outlet{k % OUTLETS}", published=when)
             cpu_event += time.process_time() - c2
@@ -217,6 +224,7 @@ def main() -> None:
         per = per * 1000 / len(batch)
         per_event = per_event * 1000 / len(batch)
         cpu_event = cpu_event * 1000 / len(batch)
+        cpu_copy = cpu_copy * 1000 / len(batch)
         index_mb = deep_size(c) / 2**20
         grown = rss_now_mb() - rss0
         peak = rss_peak_mb()
@@ -229,9 +237,9 @@ def main() -> None:
         k = "/".join(str(kinds[x]) for x in ("new", "near", "content", "same"))
         e = "/".join(str(events[x]) for x in ("new", "copy", "related"))
         print(f"{size:>8} {per:>9.3f} {k:>22} {brute:>15.1f} {index_mb:>9.0f} "
-              f"{grown:>8.0f} {peak:>12.0f} | {per_event:>14.3f} {cpu_event:>7.3f} {e:>17} "
+              f"{grown:>8.0f} {peak:>12.0f} {cpu_copy:>7.3f} | {per_event:>14.3f} {cpu_event:>7.3f} {e:>17} "
               f"{event_bytes(g) / len(g):>13.0f}")
-        results.append((size, per))
+        results.append((size, per, cpu_copy, cpu_event))
     print(f"\nindex of {len(c)} stories: {deep_size(c) / len(c):.0f} bytes a story; "
           f"event index of {len(g)} stories: {event_bytes(g) / len(g):.0f} bytes a story")
     del c, g
@@ -246,7 +254,6 @@ def main() -> None:
     took = time.perf_counter() - t3
     print(f"rebuild of {len(rebuilt)} stored rows: {took:.1f}s "
           f"({took * 1e6 / len(rebuilt):.0f} us a row)")
-    del rebuilt
     rows_e = [(j, j, j, title, lead, f"outlet{j % OUTLETS}", when)
               for j, _c, title, lead, _url, _s, when in stored]
     del stored
@@ -255,8 +262,19 @@ def main() -> None:
     took = time.perf_counter() - t3
     print(f"event rebuild of {len(regrouped)} stored rows: {took:.1f}s "
           f"({took * 1e6 / len(regrouped):.0f} us a row)")
-    print(f"per-story cost {results[-1][0] // 1000}k / {results[0][0] // 1000}k window: "
-          f"x{results[-1][1] / results[0][1]:.2f}")
+    last, first = results[-1], results[0]
+    print(f"per-story cost {last[0] // 1000}k / {first[0] // 1000}k window: x{last[1] / first[1]:.2f} "
+          f"(copy level, wall); CPU: copy x{last[2] / first[2]:.2f}, event x{last[3] / first[3]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.index"
+        t3 = time.perf_counter()
+        snapshot.write(path, rebuilt, regrouped, snapshot.Mark(0, ""), saved_at=time.time())
+        took = time.perf_counter() - t3
+        t3 = time.perf_counter()
+        snapshot.read(path, settings, EVENT_SETTINGS)
+        print(f"snapshot of both indexes ({len(rebuilt)} stories): {path.stat().st_size / 2**20:.0f} MB, "
+              f"written in {took:.1f}s, read in {time.perf_counter() - t3:.1f}s")
+    print(f"peak RSS {rss_peak_mb():.0f} MB")
     print(f"total bench time {time.perf_counter() - t0:.0f}s")
 
 

@@ -164,7 +164,7 @@ class Pipeline:
                  clock: Callable[[], float] = time.time,
                  on_ingest: Callable[[IngestResult], None] | None = None,
                  events: EventGrouper | None = None, seen_id: int | None = None,
-                 max_new_items: int = 500) -> None:
+                 max_new_items: int = 500, ready: Callable[[], Awaitable[None]] | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
@@ -181,6 +181,9 @@ class Pipeline:
         self.seen_id = seen_id if seen_id is not None else store.last_story_id()
         self.caught_up = 0  # stories other nodes stored, indexed here (multi-node cost)
         self.lock_wait = 0.0  # seconds spent waiting for the ingest lock
+        # awaited before every off-loop ingest: the daemon's indexes are loaded (a story
+        # polled while they load waits, and is then checked against the whole window)
+        self.ready = ready
 
     def _allocate_id(self) -> int:
         """A story id never handed out before, even if an earlier write failed (disk full):
@@ -204,6 +207,8 @@ class Pipeline:
                               alert_after: float | None = None) -> IngestResult:
         """`ingest`, its slices run through `run` (the store thread; see the module docstring)."""
         result = IngestResult(seen=len(stories))
+        if stories and self.ready is not None:
+            await self.ready()
         if stories:
             async with self.lock:
                 known = await run(self.store.known_guids, feed, [s.guid for s in stories])

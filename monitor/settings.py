@@ -77,8 +77,8 @@ NAME_MAX = 64  # node.name
 
 @dataclass(frozen=True)
 class Option:
-    """One option: its key, kind (duration, size, int, number, bool, listen, choice), default and
-    range (or, for a choice, the words it may be)."""
+    """One option: its key, kind (duration, size, int, number, bool, listen, name, auth, path,
+    choice, zone), default and range (or, for a choice, the words it may be)."""
 
     key: str
     kind: str
@@ -146,6 +146,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("lead_rows", "int", _DEDUP_DEFAULTS.lead_rows, 1, 8),
         Option("bucket_cap", "int", _DEDUP_DEFAULTS.bucket_cap, 1, 10_000),
         Option("max_candidates", "int", _DEDUP_DEFAULTS.max_candidates, 1, 10_000),
+        Option("snapshot", "path", None),
+        Option("snapshot_every", "duration", 10 * MINUTE, MINUTE, DAY),
     ),
     "dedup.event": (
         Option("window", "duration", _EVENT_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -297,6 +299,12 @@ class WebOptions:
 
 
 @dataclass(frozen=True)
+class SnapshotOptions:
+    path: str | None  # dedup.snapshot: None = the default place (monitor.indexes.snapshot_path), "off"
+    every: float  # dedup.snapshot_every: seconds between snapshots while running
+
+
+@dataclass(frozen=True)
 class Settings:
     poll: PollOptions
     dedup: DedupSettings
@@ -308,6 +316,7 @@ class Settings:
     web: WebOptions
     event: EventSettings = EventSettings()  # dedup.event: the event level
     fulltext: FulltextSettings = FulltextSettings()
+    snapshot: SnapshotOptions = SnapshotOptions(None, 10 * MINUTE)  # dedup.snapshot, dedup.snapshot_every
 
 
 # A section inside another one (`dedup.event`): its parent's key that holds it.
@@ -403,6 +412,7 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                      "or listen on 127.0.0.1"))
     dedup = dict(values["dedup"])
     dedup["window_hours"] = dedup.pop("window") / HOUR
+    snapshot = SnapshotOptions(dedup.pop("snapshot"), dedup.pop("snapshot_every"))
     event = dict(values["dedup.event"])
     event["window_hours"] = event.pop("window") / HOUR
     event["copy_hours"] = event.pop("copy_window") / HOUR
@@ -411,7 +421,7 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                         delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
                         retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
                         event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]),
-                        fulltext=FulltextSettings(**values["fulltext"]))
+                        fulltext=FulltextSettings(**values["fulltext"]), snapshot=snapshot)
     return settings, problems
 
 
@@ -464,6 +474,12 @@ def _value(section: Section, name: str, option: Option) -> Any:
         return raw
     if option.kind == "zone":
         return _zone(raw, section, what, option.key)
+    if option.kind == "path":
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
+            raise section.error(f"{what}: expected a file path or off, got {shown(raw)}", option.key)
+        return raw
     if option.kind == "auth":
         if raw is None or raw == "":
             return None

@@ -6,9 +6,12 @@ second daemon on the same file exits 1 naming the other's pid), open the store a
 migrations → load watchlists (a broken file is logged with file:line and left out, the
 others are in force; with none at all the daemon still polls and stores stories) and
 every chat's own terms (a stored term that can never match is logged and skipped) →
-rebuild the dedup index and the event index from the window's stories (with their stored
-clusters and events, never deciding again) → put rows left `sending` by a crash
-back in the queue → start channels → READY to systemd.
+put rows left `sending` by a crash back in the queue → start channels → READY to systemd.
+The dedup index and the event index are loaded behind, in a thread of their own, from
+their snapshot or rebuilt from the window's stories (`monitor.indexes`: stored clusters
+and events, never deciding again); no story is decided before they hold the whole
+window (an ingest waits for them), so nothing polled meanwhile slips through as new.
+They are written to their snapshot every `dedup.snapshot_every` and at a clean stop.
 
 Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
 `web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
@@ -69,6 +72,7 @@ from monitor.dedup.events import EventGrouper
 from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
+from monitor.indexes import IndexKeeper, snapshot_path
 from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
@@ -174,9 +178,16 @@ class Daemon:
         self._apply_personal_terms()
         self.store.sync_feeds(config.feeds)
         self.dedup_settings = settings.dedup
-        self.clusterer = self._rebuild_index()
         self.event_settings = settings.event  # dedup.event
-        self.events = self._rebuild_events()
+        self.indexes = IndexKeeper(self.store, settings.dedup, settings.event, clock=clock,
+                                   snapshot=snapshot_path(settings.snapshot.path, config.database,
+                                                          Path(config.path).parent))
+        # empty until `indexes_loaded` puts the window's in place (no ingest before that)
+        self.clusterer = Clusterer(self.dedup_settings)
+        self.events = EventGrouper(self.event_settings)
+        self._rebuilt_to = self.store.last_story_id()
+        self._loading: asyncio.Future[None] | None = None
+        self.indexes_ready = False
         self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
             if ch.name == "console" and console_stream is not None:
@@ -194,7 +205,7 @@ class Daemon:
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
                                  settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
                                  events=self.events, seen_id=self._rebuilt_to,
-                                 max_new_items=settings.poll.max_new_items)
+                                 max_new_items=settings.poll.max_new_items, ready=self.indexes_loaded)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
@@ -238,32 +249,33 @@ class Daemon:
 
     # -- assembly -----------------------------------------------------------------------
 
-    def _rebuild_index(self) -> Clusterer:
-        """The dedup index from the window's stories; `_rebuilt_to` is the newest id it
-        holds, from where the pipeline catches up with other nodes' stories."""
-        since = self.clock() - self.dedup_settings.window_hours * 3600.0
-        started = time.monotonic()
-        self._rebuilt_to = self.store.last_story_id()
+    async def indexes_loaded(self) -> None:
+        """Load the indexes once, behind (started at run, or by the first ingest); every
+        ingest awaits this, so no story is decided against a partial window."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load_indexes())
+        await asyncio.shield(self._loading)
 
-        def rows():
-            for r in self.store.stories_since(since):
-                self._rebuilt_to = max(self._rebuilt_to, r["id"])
-                yield (r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"],
-                       datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
-        clusterer = Clusterer.rebuild(rows(), settings=self.dedup_settings)
-        log.info("dedup index rebuilt stories=%d seconds=%.2f", len(clusterer), time.monotonic() - started)
-        return clusterer
+    async def _load_indexes(self) -> None:
+        while True:
+            try:
+                clusterer, events, seen = await in_thread(self.indexes.load, name="indexes")
+                break
+            except StoreError as exc:  # the database is away: nothing is decided until it is back
+                log.error("dedup indexes not loaded, retrying error=%s", exc)
+                await asyncio.sleep(5.0)
+        self.clusterer = self.pipeline.clusterer = clusterer
+        self.events = self.pipeline.events = events
+        self.pipeline.seen_id = self._rebuilt_to = seen
+        self.indexes_ready = True
 
-    def _rebuild_events(self) -> EventGrouper:
-        hours = max(self.event_settings.window_hours, self.event_settings.copy_hours)  # copies inherit longer
-        since = self.clock() - hours * 3600.0
-        started = time.monotonic()
-        rows = ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
-                 datetime.fromtimestamp(r["published"] or r["fetched"], timezone.utc))
-                for r in self.store.stories_since(since) if r["id"] <= self._rebuilt_to)  # the rest: caught up
-        events = EventGrouper.rebuild(rows, settings=self.event_settings)
-        log.info("event index rebuilt stories=%d seconds=%.2f", len(events), time.monotonic() - started)
-        return events
+    async def save_indexes(self) -> bool:
+        """Write the indexes' snapshot (under the ingest lock, in a thread)."""
+        if not self.indexes_ready or self.indexes.snapshot is None:
+            return False
+        async with self.pipeline.lock:
+            clusterer, events, seen = self.clusterer, self.events, self.pipeline.seen_id
+            return await in_thread(lambda: self.indexes.save(clusterer, events, seen), name="snapshot")
 
     def policy_for(self, channel: str, destination: str) -> Policy:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
@@ -540,7 +552,11 @@ class Daemon:
         if watchdog:
             self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
                                    max_instances=1, coalesce=True)
+        if self.indexes.snapshot is not None:
+            self.scheduler.add_job(_on_loop(self.save_indexes), "interval", seconds=self.settings.snapshot.every,
+                                   id="snapshot", max_instances=1, coalesce=True)
         self.scheduler.start()
+        loading = asyncio.create_task(self.indexes_loaded(), name="indexes")  # behind: the rest starts meanwhile
         metrics_server = await self._start_metrics()
         try:
             self.web = await self._start_web()
@@ -550,7 +566,8 @@ class Daemon:
         resumed = await self.articles.resume()  # pages an earlier run left unread
         if resumed:
             log.info("article pages resumed count=%d", resumed)
-        tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
+        tasks = [loading,
+                 asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
         sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
@@ -601,6 +618,10 @@ class Daemon:
             self.web = None
         await self.fetcher.aclose()
         await self.article_reader.aclose()
+        try:
+            await asyncio.wait_for(self.save_indexes(), timeout=60.0)
+        except (asyncio.TimeoutError, StoreError) as exc:
+            log.warning("index snapshot not written at stop error=%r", exc)
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
             await self.db(self.store.node_gone, self.node)

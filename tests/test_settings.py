@@ -192,8 +192,8 @@ def test_the_readme_reference_names_every_key_with_its_default(tmp_path):
         assert set(_documented(documented, name)) == {o.key for o in options} | nested, name
         for option in options:
             if option.default is not None:
-                assert getattr(_part(from_readme, name), _field(name, option)) == \
-                    getattr(_part(defaults, name), _field(name, option)), f"{name}.{option.key}"
+                assert _setting(from_readme, name, option) == _setting(defaults, name, option), \
+                    f"{name}.{option.key}"
 
 
 def _documented(documented: dict, name: str) -> dict:
@@ -214,6 +214,17 @@ _FIELDS = {("dedup", "window"): "window_hours", ("dedup.event", "window"): "wind
 
 def _field(section: str, option: Option) -> str:
     return _FIELDS.get((section, option.key), option.key)
+
+
+# options read into another part of the settings than their section's
+_ELSEWHERE = {("dedup", "snapshot"): ("snapshot", "path"), ("dedup", "snapshot_every"): ("snapshot", "every")}
+
+
+def _setting(settings, name: str, option: Option):
+    if (name, option.key) in _ELSEWHERE:
+        part, field = _ELSEWHERE[(name, option.key)]
+        return getattr(getattr(settings, part), field)
+    return getattr(_part(settings, name), _field(name, option))
 
 
 # -- hypothesis: any value for any option ------------------------------------------------
@@ -251,7 +262,7 @@ def test_any_value_is_accepted_within_range_or_refused_with_its_line(tmp_path, c
         return
     settings = read_settings(config)  # check said yes: run says yes
     for name, option in ALL:
-        value = getattr(_part(settings, name), _field(name, option))
+        value = _setting(settings, name, option)
         if option.kind in ("duration", "size", "int", "number"):
             assert not isinstance(value, bool) and math.isfinite(value)
             if _field(name, option) in ("window_hours", "copy_hours"):

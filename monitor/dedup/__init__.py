@@ -59,7 +59,9 @@ has none (arrival order). Only stories within `window_hours` of each other are c
 
 The package, one module per concern: `text` (what dedup reads of a story: normalised,
 stripped words), `minhash` (signatures and band keys), `clusterer` (the decision and
-the index). Canonical URLs are `monitor.urls.canonical_url`.
+the index), `events` (the event level), `snapshot` (both indexes saved to a file and
+read back, for restarts; `monitor.indexes` decides when). Canonical URLs are
+`monitor.urls.canonical_url`.
 """
 from .clusterer import Clusterer, DedupSettings, Verdict, parse_time
 from .events import EventGrouper, EventLink, EventSettings

@@ -148,6 +148,22 @@ def _timestamp(when: datetime) -> float:
     return when.timestamp()
 
 
+IdColumn = list[int | str] | array  # ids of stories, clusters or events, one per story
+
+
+def append_id(column: IdColumn, value: int | str) -> IdColumn:
+    """`column` with `value` appended. Ids are kept as 64-bit integers (8 bytes each, not
+    a Python object each) as long as every id is a whole number; from the first that is
+    not (the `raqib dedup` command takes any text), the column becomes a list."""
+    if isinstance(column, array):
+        if type(value) is int and -2**63 <= value < 2**63:
+            column.append(value)
+            return column
+        column = list(column)
+    column.append(value)
+    return column
+
+
 def _h64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
@@ -180,8 +196,8 @@ class Clusterer:
         self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
         self._window = s.window_hours * 3600.0
         self._base = 0  # serial of the oldest story still indexed
-        self._ids: list[int | str] = []
-        self._clusters: list[int | str] = []
+        self._ids: IdColumn = array("q")
+        self._clusters: IdColumn = array("q")
         self._texts: list[bytes | str] = []
         self._times = array("d")
         self._since = array("d")  # time of the cluster's first story still indexed
@@ -270,7 +286,7 @@ class Clusterer:
             try:  # the newest member of the cluster still indexed carries its first time
                 i = len(self._clusters) - 1 - self._clusters[::-1].index(cluster)
                 since = self._since[i]
-            except ValueError:
+            except (ValueError, TypeError):  # not indexed (or not a whole number, in an array of them)
                 pass
         self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p), since)
 
@@ -292,6 +308,42 @@ class Clusterer:
             self._base += n
             log.debug("dedup index pruned dropped=%d kept=%d", n, len(self._ids))
         return n
+
+    # -- snapshots (monitor.dedup.snapshot writes and checks the file)
+
+    _STATE = ("_base", "_ids", "_clusters", "_texts", "_times", "_since", "_urls", "_keys", "_bkey",
+              "_next", "_heads", "_epoch", "_latest")
+
+    def newest(self) -> int | str | None:
+        """The id of the story indexed last (None when the index is empty)."""
+        return self._ids[-1] if self._ids else None
+
+    def state(self) -> dict:
+        """The index as plain values (the live containers, not copies: read it while
+        nothing adds to or prunes the index)."""
+        return {name: getattr(self, name) for name in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict, settings: DedupSettings = DedupSettings()) -> Clusterer:
+        """The index `state()` gave, under the same settings. Raises ValueError when the
+        state does not hold together (a column of the wrong type or length)."""
+        self = cls(settings)
+        for name in cls._STATE:
+            value, now = state[name], getattr(self, name)
+            if name in ("_ids", "_clusters") and isinstance(value, list):
+                now = value  # ids that are not all whole numbers
+            if type(value) is not type(now) and not (now is None and isinstance(value, float)):
+                raise ValueError(f"dedup snapshot: {name} is a {type(value).__name__}")
+            if isinstance(now, array) and value.typecode != now.typecode:
+                raise ValueError(f"dedup snapshot: {name} has type code {value.typecode}")
+            setattr(self, name, value)
+        n = len(self._ids)
+        if not (len(self._clusters) == len(self._texts) == len(self._times) == len(self._since)
+                == len(self._urls) == len(self._keys) == n
+                and len(self._bkey) == len(self._next) == n * self._stride
+                and len(self._heads) >= len(self._bkey) and len(self._heads) & (len(self._heads) - 1) == 0):
+            raise ValueError("dedup snapshot: columns of different lengths")
+        return self
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: DedupSettings = DedupSettings()
@@ -469,8 +521,8 @@ class Clusterer:
     def _index(self, story_id: int | str, cluster: int | str, ts: float, text: bytes | str,
                url_h: int, key_h: int, bands: list[int], since: float,
                link: bool = True) -> None:
-        self._ids.append(story_id)
-        self._clusters.append(cluster)
+        self._ids = append_id(self._ids, story_id)
+        self._clusters = append_id(self._clusters, cluster)
         self._texts.append(text)
         self._times.append(ts)
         self._since.append(since)

@@ -72,10 +72,12 @@ A rebuilt index (`learn`, `rebuild`) reads the body only when given one.
 Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=...
 terms=...`, the terms that carried most of the score, as the story wrote them).
 
-Layout (compact; no object per story beyond its id and its event's id): stories are
-numbered in arrival order; their ids, events, times and where their terms start are
-columns (lists and arrays), their terms one shared array of term numbers beside two of
-float32 weights (story and title); an index term's posting is an array of story numbers.
+Layout (compact): stories are numbered in arrival order; their ids, events, times and
+where their terms start are columns (arrays; ids as 64-bit integers while every id is a
+whole number, `clusterer.append_id`), their terms one shared array of term numbers
+beside two of float32 weights (story and title); an index term's posting is an array of
+story numbers. Candidates are counted over the postings in C (`collections.Counter`),
+the window checked once per candidate story, not once per posting entry.
 `prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
 in the window, the postings whose stories are all gone, and the clusters' events older
 than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen;
@@ -91,18 +93,20 @@ import logging
 import math
 import re
 from array import array
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 import Stemmer
 
 from monitor.match.variants import skeleton
 from monitor.normalize import normalize_text
 
-from .clusterer import parse_time
+from .clusterer import IdColumn, append_id, parse_time
 from .text import STOP_WORDS
 
 log = logging.getLogger(__name__)
@@ -299,12 +303,12 @@ class EventGrouper:
         self._copy_window = max(settings.copy_hours * 3600.0, self._window)
         # cluster -> event, for copies; and the clusters in the order they were seen, to prune
         self._event_of_cluster: dict[int | str, int | str] = {}
-        self._cluster_order: list[int | str] = []
+        self._cluster_order: IdColumn = array("q")
         self._cluster_times = array("d")
         # the indexed stories (not copies), one column entry each
         self._base = 0  # serial of the oldest story still indexed
-        self._ids: list[int | str] = []
-        self._events: list[int | str] = []
+        self._ids: IdColumn = array("q")
+        self._events: IdColumn = array("q")
         self._times = array("d")
         self._start = array("q")  # where the story's terms start in the term columns (absolute)
         self._tbase = 0  # absolute offset of the term columns' first entry
@@ -398,23 +402,22 @@ class EventGrouper:
 
     def _candidates(self, rare: list[int], ts: float) -> list[int]:
         """Stories in the window sharing index terms with the story, most shared first."""
-        shared: dict[int, int] = {}
-        base, times, window = self._base, self._times, self._window
-        for tid in rare:
-            posting = self._postings.get(tid)
-            if posting is None:
-                continue
-            for serial in posting:
-                i = serial - base
-                if i >= 0 and abs(times[i] - ts) <= window:
-                    shared[i] = shared.get(i, 0) + 1
-        least = self.settings.min_shared
-        if least > 1:
-            shared = {i: n for i, n in shared.items() if n >= least}
+        # Counted per posting entry in C (Counter over the postings); the window is then
+        # checked once per story, and the best are chosen by one sort of plain integers
+        # (count above, serial below: most shared first, then the newest).
+        postings = self._postings
+        counts = Counter(chain.from_iterable(postings[t] for t in rare if t in postings))
+        if not counts:
+            return []
+        base, times, window, least = self._base, self._times, self._window, self.settings.min_shared
+        ranked = [n << 40 | serial for serial, n in counts.items()
+                  if serial >= base and n >= least and abs(times[serial - base] - ts) <= window]
         cap = self.settings.max_candidates
-        if len(shared) <= cap:
-            return sorted(shared)
-        return sorted(i for i, _n in heapq.nsmallest(cap, shared.items(), key=lambda kv: (-kv[1], -kv[0])))
+        if len(ranked) > cap:
+            ranked.sort(reverse=True)
+            del ranked[cap:]
+        mask = (1 << 40) - 1
+        return sorted((key & mask) - base for key in ranked)
 
     def _vector(self, counts: dict[str, int], in_title: dict[str, int]
                 ) -> tuple[list[tuple[int, float, float]], list[int]]:
@@ -458,14 +461,14 @@ class EventGrouper:
     def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
         if cluster not in self._event_of_cluster:
             self._event_of_cluster[cluster] = event
-            self._cluster_order.append(cluster)
+            self._cluster_order = append_id(self._cluster_order, cluster)
             self._cluster_times.append(ts)
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
         serial = self._base + len(self._ids)
-        self._ids.append(story_id)
-        self._events.append(event)
+        self._ids = append_id(self._ids, story_id)
+        self._events = append_id(self._events, event)
         self._times.append(ts)
         self._start.append(self._tbase + len(self._tids))
         for tid, w, tw in vector:
@@ -591,18 +594,68 @@ class EventGrouper:
         self.frequencies.update(counts)
         self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
+    # -- snapshots (monitor.dedup.snapshot writes and checks the file)
+
+    _STATE = ("_event_of_cluster", "_cluster_order", "_cluster_times", "_base", "_ids", "_events", "_times",
+              "_start", "_tbase", "_tids", "_weights", "_tweights", "_names", "_compacted", "_outlets",
+              "_postings", "_event_state", "_latest")
+
+    def newest(self) -> int | str | None:
+        """The id of the story indexed last (None when the index is empty)."""
+        return self._ids[-1] if self._ids else None
+
+    def state(self) -> dict:
+        """The index and its document frequencies as plain values (the live containers,
+        not copies: read it while nothing adds to or prunes the index)."""
+        out = {name: getattr(self, name) for name in self._STATE}
+        out["df"], out["documents"] = self.frequencies.df, self.frequencies.documents
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, settings: EventSettings = EventSettings()) -> EventGrouper:
+        """The index `state()` gave, under the same settings. Raises ValueError when the
+        state does not hold together (a column of the wrong type or length)."""
+        df, documents = state["df"], state["documents"]
+        if not isinstance(df, dict) or not isinstance(documents, int):
+            raise ValueError("event snapshot: document frequencies")
+        self = cls(settings, DocumentFrequencies(df, documents))
+        for name in cls._STATE:
+            value, now = state[name], getattr(self, name)
+            if name in ("_ids", "_events", "_cluster_order") and isinstance(value, list):
+                now = value  # ids that are not all whole numbers
+            if type(value) is not type(now) and not (now is None and isinstance(value, float)):
+                raise ValueError(f"event snapshot: {name} is a {type(value).__name__}")
+            if isinstance(now, array) and value.typecode != now.typecode:
+                raise ValueError(f"event snapshot: {name} has type code {value.typecode}")
+            setattr(self, name, value)
+        self._vocab = {term: n for n, term in enumerate(self._names)}
+        n = len(self._ids)
+        if not (len(self._events) == len(self._times) == len(self._start) == n
+                and len(self._tids) == len(self._weights) == len(self._tweights)
+                and len(self._cluster_order) == len(self._cluster_times) == len(self._event_of_cluster)
+                and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
+                and all(isinstance(p, array) for p in self._postings.values())):
+            raise ValueError("event snapshot: columns of different lengths")
+        return self
+
     @classmethod
     def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
-                frequencies: DocumentFrequencies | None = None) -> EventGrouper:
+                frequencies: DocumentFrequencies | None = None, *, prune: bool = False) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
         `rows` are (story_id, cluster, event, title, summary, source, published) in arrival
         order; `event` None means the story's own id (a database from before events);
         `published` may be a datetime, an ISO 8601 or RFC 822 string, or None. Every
-        story that is not a copy updates the document frequencies, as it did when it came."""
+        story that is not a copy updates the document frequencies, as it did when it came.
+        With `prune`, every 10,000 rows the index drops what is older than the window
+        before the newest story read so far (no story read later is that far from it):
+        the rows read for `copy_hours` need not hold the terms of stories older than the
+        window in memory all at once."""
         self = cls(settings, frequencies)
-        for story_id, cluster, event, title, summary, source, published in rows:
+        for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
+            if prune and n % 10_000 == 0 and self._latest is not None:
+                self.prune(datetime.fromtimestamp(self._latest, timezone.utc))
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self

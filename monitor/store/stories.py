@@ -95,6 +95,12 @@ class StoryTable(Database):
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
+    def first_story_since(self, since: float) -> int | None:
+        """The id of the oldest story fetched since `since` (None when none was): where a
+        paged read of the window (`stories_after`) starts."""
+        first = self._scalar("SELECT MIN(id) FROM stories WHERE fetched >= ?", (since,))
+        return None if first is None else int(first)
+
     def stories_after(self, last_id: int, limit: int = 10_000) -> list[dict]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""

@@ -1,0 +1,205 @@
+"""The daemon's dedup indexes over the window: loaded at start, saved while running.
+
+At start (`IndexKeeper.load`, run in a thread of its own while the daemon starts its
+other work), in this order:
+
+1. **snapshot** — when a snapshot file is configured and exists, it is read
+   (`monitor.dedup.snapshot`: whole, same settings, same code) and checked against the
+   store: the story it names as its newest (`mark`) must be stored with the same digest.
+   Then the stories stored after `mark` are read from the store and indexed with their
+   stored clusters and events (`learn`, deciding nothing again). Entries older than the
+   window go at the daemon's next pruning, as they would have without the restart. A
+   snapshot refused for any reason is logged with the reason (`index snapshot refused
+   path=... reason=...`) and never used.
+2. **rebuild** — otherwise both indexes are rebuilt from the window's stories (read
+   from the store in pages, oldest first), with their stored clusters and events; the
+   event index drops what falls out of its own window as it goes.
+
+`load` returns the indexes and the newest story id they hold (the pipeline's `seen_id`,
+from where it catches up with stories stored later). Until the daemon installs them, no
+story is decided: the daemon holds the pipeline's ingest lock from its start until then,
+so a story polled while the indexes load waits, and is checked against the whole window.
+
+While running (`save`): every `dedup.snapshot_every`, and at a clean stop, the indexes
+are written to the snapshot file, atomically, under the ingest lock (nothing is decided
+or pruned meanwhile). A write that fails is logged and changes nothing; the next start
+rebuilds or uses the previous snapshot, caught up from the store.
+
+Where the file is: `dedup.snapshot` (a path; relative to the config file's folder);
+by default `<database>.index` beside a SQLite database; on PostgreSQL there is no
+default (each node keeps its own, on its own disk, when set); `off` turns snapshots off.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
+from .dedup import snapshot as snapshots
+from .errors import StoreError
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+PAGE = 10_000  # stories read per store call when catching up after a snapshot
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+class IndexKeeper:
+    def __init__(self, store: Store, dedup: DedupSettings, event: EventSettings, *,
+                 snapshot: Path | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.dedup = dedup
+        self.event = event
+        self.snapshot = snapshot
+        self.clock = clock
+        self.source = ""  # how the last load got its indexes: "snapshot" or "rebuild"
+
+    # -- start
+
+    def load(self) -> tuple[Clusterer, EventGrouper, int]:
+        """The indexes and the newest story id they hold (see the module docstring)."""
+        started = time.monotonic()
+        got = self._from_snapshot() if self.snapshot is not None else None
+        if got is None:
+            got = self.rebuild()
+            self.source = "rebuild"
+        else:
+            self.source = "snapshot"
+        clusterer, events, seen = got
+        log.info("dedup indexes ready source=%s stories=%d events=%d seen_id=%d seconds=%.2f", self.source,
+                 len(clusterer), len(events), seen, time.monotonic() - started)
+        return got
+
+    def rebuild(self) -> tuple[Clusterer, EventGrouper, int]:
+        """Both indexes from the window's stories, read from the store in pages (one
+        level after the other: never the whole window's rows in memory at once)."""
+        now = self.clock()
+        copy_since = now - self.dedup.window_hours * 3600.0
+        event_since = now - max(self.event.window_hours, self.event.copy_hours) * 3600.0
+        seen = self.store.last_story_id()
+        started = time.monotonic()
+        clusterer = Clusterer.rebuild(
+            ((r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"], _dt(r["published"] or r["fetched"]))
+             for r in self._window(copy_since, seen)), settings=self.dedup)
+        took = time.monotonic() - started
+        events = EventGrouper.rebuild(
+            ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
+              _dt(r["published"] or r["fetched"])) for r in self._window(event_since, seen)),
+            settings=self.event, prune=True)
+        log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
+                 time.monotonic() - started - took)
+        return clusterer, events, seen
+
+    def _window(self, since: float, upto: int) -> Iterator[dict]:
+        """The stories fetched since `since` with ids up to `upto`, oldest first, in pages."""
+        first = self.store.first_story_since(since)
+        if first is None:
+            return
+        after = first - 1
+        while after < upto:
+            page = self.store.stories_after(after, PAGE)
+            for r in page:
+                if r["id"] > upto:
+                    return
+                if r["fetched"] >= since:
+                    yield r
+            if len(page) < PAGE:
+                return
+            after = page[-1]["id"]
+
+    def _from_snapshot(self) -> tuple[Clusterer, EventGrouper, int] | None:
+        path = self.snapshot
+        assert path is not None
+        try:
+            loaded = snapshots.read(path, self.dedup, self.event)
+        except FileNotFoundError:
+            log.info("no index snapshot, rebuilding from the store path=%s", path)
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("index snapshot refused, rebuilding from the store path=%s reason=%s", path, exc)
+            return None
+        mark = loaded.mark
+        try:
+            stored = self.store.stories_after(mark.story - 1, 1) if mark.story else []
+            if mark.story:
+                row = stored[0] if stored and stored[0]["id"] == mark.story else None
+                if row is None or snapshots.story_digest(row["id"], row["cluster"], row["event"],
+                                                         row["title"]) != mark.digest:
+                    log.warning("index snapshot refused, rebuilding from the store path=%s reason=%s", path,
+                                f"the store does not hold story {mark.story} as the snapshot does")
+                    return None
+            clusterer, events = loaded.clusterer, loaded.events
+            seen, learned = self._catch_up(clusterer, events, mark.story)
+        except StoreError:
+            raise
+        log.info("index snapshot loaded path=%s mark=%d caught_up=%d saved_at=%s", path, mark.story, learned,
+                 _dt(loaded.saved_at).isoformat(timespec="seconds"))
+        return clusterer, events, seen
+
+    def _catch_up(self, clusterer: Clusterer, events: EventGrouper, after: int) -> tuple[int, int]:
+        """Index the stories stored after `after`; the newest id read and how many."""
+        seen, learned = after, 0
+        while True:
+            page = self.store.stories_after(seen, PAGE)
+            for r in page:
+                published = _dt(r["published"] or r["fetched"])
+                clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
+                                published=published)
+                events.learn(r["id"], cluster=r["cluster"], event=r["event"], title=r["title"],
+                             summary=r["summary"], source=r["feed"], published=published)
+                seen = int(r["id"])
+                learned += 1
+            if len(page) < PAGE:
+                return seen, learned
+
+    # -- running
+
+    def save(self, clusterer: Clusterer, events: EventGrouper, seen_id: int) -> bool:
+        """Write the snapshot of indexes that hold stories up to `seen_id` (call it under
+        the ingest lock); False when there is no file to write or the state is not one to
+        keep (a story indexed beyond `seen_id`, never stored)."""
+        path = self.snapshot
+        if path is None:
+            return False
+        newest = snapshots.newest_id(clusterer, events)
+        if newest > seen_id:
+            log.warning("index snapshot skipped: the index holds a story not stored newest=%d seen_id=%d",
+                        newest, seen_id)
+            return False
+        started = time.monotonic()
+        digest = ""
+        if seen_id:
+            stored = self.store.stories_after(seen_id - 1, 1)
+            if not stored or stored[0]["id"] != seen_id:
+                log.warning("index snapshot skipped: its newest story is not stored story=%d", seen_id)
+                return False
+            r = stored[0]
+            digest = snapshots.story_digest(r["id"], r["cluster"], r["event"], r["title"])
+        try:
+            size = snapshots.write(path, clusterer, events, snapshots.Mark(seen_id, digest), saved_at=self.clock())
+        except OSError as exc:
+            log.error("index snapshot not written path=%s error=%s", path, exc)
+            return False
+        log.info("index snapshot written path=%s stories=%d bytes=%d seconds=%.2f", path, len(clusterer), size,
+                 time.monotonic() - started)
+        return True
+
+
+def snapshot_path(setting: str | None, database: Path | str, config_dir: Path) -> Path | None:
+    """Where the snapshot lives: `dedup.snapshot` (relative to the config's folder), by
+    default `<database>.index` beside a SQLite file, none on PostgreSQL or when `off`."""
+    if setting is not None and setting.strip().lower() == "off":
+        return None
+    if setting:
+        path = Path(setting).expanduser()
+        return path if path.is_absolute() else config_dir / path
+    if isinstance(database, str):
+        return None  # a PostgreSQL URL: nodes set their own
+    return Path(str(database) + ".index")
