@@ -30,7 +30,7 @@ from alerts.telegram.render import render_alert
 from alerts.telegram.texts import LABELS
 from monitor.config import load_config
 from raqib.daemon import Daemon
-from raqib.demo import OUTLETS, FeedServer, bundled, write_config
+from raqib.demo import OUTLETS, FeedServer, bundled, publish_articles, write_config
 from raqib.web import Desk, WebServer, WebView
 
 HOUR = 3600.0
@@ -70,6 +70,8 @@ async def build(folder: Path, base_url: str) -> Daemon:
     for i, name in enumerate([*OUTLETS, "gone-feed"]):
         clock["now"] = now - (40 - 7 * i) * HOUR
         await daemon.poller.poll_feed(daemon.store.feed(name))
+        while daemon.articles.open:  # the agency story's page: its body-only names in their sentences
+            await asyncio.sleep(0.05)
         await daemon.deliverer.run_once()
     return daemon
 
@@ -80,6 +82,7 @@ async def shoot(out: Path, chromium: str) -> None:
         feeds = folder / "feeds"
         shutil.copytree(bundled("feeds"), feeds)
         with FeedServer(feeds) as server:
+            publish_articles(feeds, server.base_url)
             daemon = await build(folder, server.base_url)
         view = WebView(Desk(database=daemon.config.database, watchlists=daemon.watchlists, tz=TZ))
         alert = telegram_alert(daemon)
