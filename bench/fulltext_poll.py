@@ -75,7 +75,8 @@ async def cycle(server: FeedServer, n: int, mode: str, pool: list[tuple[str, str
             server.route(f"/{mode}{round_no}/f{f}.xml", text='<?xml version="1.0" encoding="utf-8"?><rss '
                          'version="2.0"><channel><title>t</title>' + "".join(entries) + "</channel></rss>")
             lines.append(f'  - {{name: f{f}, url: "{server.url(f"/{mode}{round_no}/f{f}.xml")}", fulltext: {mode}}}')
-        lines += ["fulltext: {wait: 120s, interval: 0.05s, per_host: 4, concurrency: 16}",
+        lines += ["poll: {backfill: 1d}",  # a new feed's items alert (and so are read) on its first poll
+                  "fulltext: {wait: 120s, interval: 0.05s, per_host: 4, concurrency: 16}",
                   "channels:", "  console: {}"]
         (Path(tmp) / "raqib.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         daemon = Daemon(load_config(Path(tmp) / "raqib.yaml"), console_stream=io.StringIO())
