@@ -11,7 +11,8 @@ The dedup index and the event index are loaded behind, in a thread of their own,
 their snapshot or rebuilt from the window's stories (`monitor.indexes`: stored clusters
 and events, never deciding again); no story is decided before they hold the whole
 window (an ingest waits for them), so nothing polled meanwhile slips through as new.
-They are written to their snapshot every `dedup.snapshot_every` and at a clean stop.
+They are written to their snapshot every `dedup.snapshot_every`, at a clean stop, and
+as soon as a rebuild at start is done (a crash soon after costs no second rebuild).
 
 Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
 `web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
@@ -268,6 +269,11 @@ class Daemon:
         self.events = self.pipeline.events = events
         self.pipeline.seen_id = self._rebuilt_to = seen
         self.indexes_ready = True
+        if self.indexes.source == "rebuild" and len(clusterer):
+            # a rebuild is the slow start: snapshot it at once, so a crash soon after costs no second one
+            saving = asyncio.ensure_future(self.save_indexes())
+            self._background.add(saving)
+            saving.add_done_callback(self._background.discard)
 
     async def save_indexes(self) -> bool:
         """Write the indexes' snapshot (under the ingest lock, in a thread)."""

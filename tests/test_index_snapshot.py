@@ -258,3 +258,28 @@ async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_
         assert row["cluster"] == original_id  # folded with the copy stored before the restart
     finally:
         await close_daemons(made)
+
+
+async def test_a_rebuild_at_start_is_snapshotted_at_once(tmp_path, feed_server):
+    """The slow start (no snapshot) is written to a snapshot as soon as it is done, so a
+    crash soon after costs no second rebuild."""
+    made: list[Daemon] = []
+    try:
+        daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")})[0]
+        store_stories(daemon.store, [filler(random.Random(7), n) for n in range(200)], time.time())
+        await close_daemons(made)
+        snapshot = tmp_path / "raqib.db.index"
+        snapshot.unlink(missing_ok=True)
+        daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")})[0]
+        await daemon.indexes_loaded()
+        assert daemon.indexes.source == "rebuild"
+        for _ in range(100):
+            if snapshot.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert snapshot.exists()
+        keeper = IndexKeeper(daemon.store, daemon.settings.dedup, daemon.settings.event, snapshot=snapshot)
+        keeper.load()
+        assert keeper.source == "snapshot"  # and the next start would load it
+    finally:
+        await close_daemons(made)
