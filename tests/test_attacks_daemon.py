@@ -271,6 +271,8 @@ def two_nodes(tmp_path: Path, pg_url: str, feeds: dict[str, str], receiver: Rece
         folder = watchlists[i] if watchlists else tmp_path / "watchlists"
         lines = [f"database: '{pg_url}'", f"watchlists: {folder}",
                  "poll: {interval: 1s, min_interval: 1s, adaptive: false, lease: 5s, parse_workers: 1}",
+                 # these nodes are about the ingest lock; a churning feed's pages would only add load
+                 "fulltext: {mode: never}",
                  "delivery: {lease: 5s, backoff: 0.2s, backoff_max: 1s}",
                  f"node: {{name: {name}, role_retry: 1s, heartbeat: 0.5s}}",
                  "channels:", "  webhook: {timeout: 5s, allow_private: true}", "feeds:"]

@@ -179,7 +179,7 @@ class ArticleReader:
             final_url = result.url
             body = await self._extract(result)
         except _Failed as failed:
-            logger.info("article not read url=%s fetches=%d reason=%s", url, fetches, failed.reason)
+            logger.debug("article not read url=%s fetches=%d reason=%s", url, fetches, failed.reason)
             return ArticleResult(url=url, final_url=final_url, body="", reason=failed.reason, fetches=fetches)
         return ArticleResult(url=url, final_url=final_url, body=body, reason="", fetches=fetches)
 

@@ -39,7 +39,7 @@ Fetch = Callable[[str], Awaitable[FetchResult]]  # robots.txt URL -> result; Fet
 
 
 DISALLOWED = "robots.txt disallows it"
-UNREACHABLE = "robots.txt could not be read (the site is down or refuses), so the page was not"
+UNREACHABLE = "robots.txt could not be read (the site is down or refuses), so its pages are not read for now"
 BLOCKED = "private address refused"
 
 
