@@ -42,15 +42,20 @@ CORPUS = ROOT.parent / "shared" / "data" / "corpora" / "antcorpus"
 WORD = re.compile(r"[\u0621-\u064a]{3,}")
 
 
-def load_stories(limit: int) -> list[tuple[str, str]]:
-    stories = []
+def load_stories(limit: int, *, body: bool = False) -> list:
+    """`limit` ANT stories as (title, abstract), the same draw every time; with `body`,
+    (title, abstract, body): the text's lines as paragraphs, as `Story.body` holds them."""
+    stories: list = []
     files = sorted(CORPUS.glob("*.jsonl.gz"))
     per_file = limit // len(files) + 1
     for path in files:
         for n, doc in enumerate(ant_stories(path)):
             if n >= per_file:
                 break
-            stories.append((doc.get("title") or "", doc.get("abstract") or ""))
+            story = (doc.get("title") or "", doc.get("abstract") or "")
+            if body:
+                story += ("\n\n".join(line.strip() for line in (doc.get("text") or "").split("\n") if line.strip()),)
+            stories.append(story)
     random.Random(7).shuffle(stories)
     return stories[:limit]
 

@@ -40,9 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.antcorpus import stories as ant_stories  # noqa: E402
 from bench.form_reach import TERMS, matchers  # noqa: E402
-from bench.match import CORPUS, draw_terms, load_stories  # noqa: E402
+from bench.match import draw_terms, load_stories  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
 from monitor.models import Term, Watchlist  # noqa: E402
 
@@ -85,21 +84,6 @@ def best_of(matchers: dict[str, Matcher], stories: list[tuple[str, str]], rounds
                 matcher.match(title, abstract)
             best[name] = min(best[name], time.process_time() - started)
     return best
-
-
-def load_bodies(limit: int) -> list[tuple[str, str, str]]:
-    """The stories of `load_stories(limit)` (same draw, same order), each with its body."""
-    stories = []
-    files = sorted(CORPUS.glob("*.jsonl.gz"))
-    per_file = limit // len(files) + 1
-    for path in files:
-        for n, doc in enumerate(ant_stories(path)):
-            if n >= per_file:
-                break
-            body = "\n\n".join(line.strip() for line in (doc.get("text") or "").split("\n") if line.strip())
-            stories.append((doc.get("title") or "", doc.get("abstract") or "", body))
-    random.Random(7).shuffle(stories)
-    return stories[:limit]
 
 
 def best_of_three(matcher: Matcher, stories: list) -> float:
@@ -146,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_body:
         return 0
     matcher, without = timed[""], best[""]
-    full = load_bodies(args.stories)
+    full = load_stories(args.stories, body=True)
     assert [s[:2] for s in full] == stories  # the same stories, in the same order
     words = sum(len(b.split()) for _, _, b in full) / len(full)
     with_body = best_of_three(matcher, full)

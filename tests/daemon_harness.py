@@ -13,6 +13,7 @@ socket, a webhook receiver and feeds that grow, all on 127.0.0.1.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,29 @@ def wait_for(predicate: Callable[[], object], timeout: float, step: float = 0.05
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what or predicate}")
         time.sleep(step)
+
+
+async def until(predicate: Callable[[], object], seconds: float = 20.0) -> None:
+    """`wait_for` for a test on the event loop: the loop runs while it waits."""
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never met")
+
+
+def closed_by_peer(sockets: Iterable[socket.socket]) -> int:
+    """How many of these non-blocking client sockets the server has closed (a read gives
+    EOF or an error; one with nothing to read is still open)."""
+    closed = 0
+    for s in sockets:
+        try:
+            closed += s.recv(1) == b""
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    return closed
 
 
 class NotifySocket:

@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 import pytest_asyncio
-from daemon_harness import ROOT, Daemon, wait_for
+from daemon_harness import ROOT, Daemon, closed_by_peer, wait_for
 from inprocess import close_daemons, make_daemon
 from test_cli import fill, write_config
 from test_pipeline import RUSSIA, Registry, story
@@ -180,15 +180,7 @@ async def test_03_idle_sockets_never_crowd_out_a_page_and_are_closed(tmp_path, m
         r = await _serving(port)
         assert r.status_code == 200 and time.monotonic() - started < 5
         await asyncio.sleep(2.5)  # past IDLE_TIMEOUT: every idle socket was closed by the server
-        closed = 0
-        for s in idle:
-            try:
-                closed += s.recv(1) == b""
-            except BlockingIOError:
-                pass
-            except OSError:
-                closed += 1
-        assert closed == len(idle)
+        assert closed_by_peer(idle) == len(idle)
     finally:
         for s in idle:
             s.close()

@@ -25,6 +25,7 @@ from daemon_harness import (
     Daemon,
     GrowingFeeds,
     Receiver,
+    closed_by_peer,
     random_title,
     rss,
     wait_for,
@@ -156,18 +157,7 @@ def test_idle_sockets_past_the_descriptor_limit_leave_pages_answering_and_are_cl
         url = feeds.publish()  # polling and delivery go on meanwhile
         wait_for(lambda: url in receiver.urls(), 15, 0.1, "the story alerted beside the idle sockets")
 
-        def closed() -> int:
-            n = 0
-            for s in idle:
-                try:
-                    n += s.recv(1) == b""
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    n += 1
-            return n
-
-        wait_for(lambda: closed() == len(idle), 30, 0.5, "every idle socket closed by the daemon")
+        wait_for(lambda: closed_by_peer(idle) == len(idle), 30, 0.5, "every idle socket closed by the daemon")
         log_size = Path(daemon.stderr_path).stat().st_size
         assert page < 5 and log_size < 200_000, (page, log_size)
         assert "Traceback" not in daemon.stderr()

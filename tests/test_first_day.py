@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pytest
+from daemon_harness import until
 from feedserver import feed_server  # noqa: F401  (fixture)
 from inprocess import close_daemons, make_daemon, poll
 
@@ -112,14 +113,6 @@ async def test_backfill_lets_a_new_feeds_recent_items_alert(tmp_path, feed_serve
 
 TOKEN = "123456789:AAE2eTestTokenForRaqib_abcdefghijkl"
 WATCHLISTS = Path(__file__).parent / "data" / "e2e" / "watchlists"  # russia-ukraine: بوتين, كورسك, دوروف
-
-
-async def until(predicate, seconds: float = 20.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition never met")
 
 
 async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_server, monkeypatch):

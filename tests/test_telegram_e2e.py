@@ -19,7 +19,7 @@ from feedserver import feed_server  # noqa: F401  (fixture)
 from monitor.config import load_config
 from raqib.daemon import Daemon
 from tests.daemon_harness import Daemon as HarnessDaemon
-from tests.daemon_harness import wait_for
+from tests.daemon_harness import until, wait_for
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAE2eTestTokenForRaqib_abcdefghijkl"
@@ -33,14 +33,6 @@ def rss(items: list[tuple[str, str, str]]) -> str:
                    f"<pubDate>Thu, 05 Sep 2024 14:30:00 +0000</pubDate>"
                    f"<description>{escape(d)}</description></item>" for t, u, d in items)
     return f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
-
-
-async def until(predicate, seconds: float = 20.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition never met")
 
 
 @pytest.fixture

@@ -151,6 +151,23 @@ def _timestamp(when: datetime) -> float:
 IdColumn = list[int | str] | array  # ids of stories, clusters or events, one per story
 
 
+def restore_columns(index: object, state: dict, names: tuple[str, ...], id_columns: tuple[str, ...],
+                    what: str) -> None:
+    """Put a snapshot's columns (`state`) into a fresh `index`, each checked against the
+    fresh one's own: the same type (an id column may also be a list, when its ids are not
+    all whole numbers; a value the fresh index has as None may be a float) and, for an
+    array, the same type code. ValueError, naming `what`, for anything else."""
+    for name in names:
+        value, now = state[name], getattr(index, name)
+        if name in id_columns and isinstance(value, list):
+            now = value  # ids that are not all whole numbers
+        if type(value) is not type(now) and not (now is None and isinstance(value, float)):
+            raise ValueError(f"{what}: {name} is a {type(value).__name__}")
+        if isinstance(now, array) and value.typecode != now.typecode:
+            raise ValueError(f"{what}: {name} has type code {value.typecode}")
+        setattr(index, name, value)
+
+
 def append_id(column: IdColumn, value: int | str) -> IdColumn:
     """`column` with `value` appended. Ids are kept as 64-bit integers (8 bytes each, not
     a Python object each) as long as every id is a whole number; from the first that is
@@ -328,15 +345,7 @@ class Clusterer:
         """The index `state()` gave, under the same settings. Raises ValueError when the
         state does not hold together (a column of the wrong type or length)."""
         self = cls(settings)
-        for name in cls._STATE:
-            value, now = state[name], getattr(self, name)
-            if name in ("_ids", "_clusters") and isinstance(value, list):
-                now = value  # ids that are not all whole numbers
-            if type(value) is not type(now) and not (now is None and isinstance(value, float)):
-                raise ValueError(f"dedup snapshot: {name} is a {type(value).__name__}")
-            if isinstance(now, array) and value.typecode != now.typecode:
-                raise ValueError(f"dedup snapshot: {name} has type code {value.typecode}")
-            setattr(self, name, value)
+        restore_columns(self, state, cls._STATE, ("_ids", "_clusters"), "dedup snapshot")
         n = len(self._ids)
         if not (len(self._clusters) == len(self._texts) == len(self._times) == len(self._since)
                 == len(self._urls) == len(self._keys) == n

@@ -106,7 +106,7 @@ import Stemmer
 from monitor.match.variants import skeleton
 from monitor.normalize import normalize_text
 
-from .clusterer import IdColumn, append_id, parse_time
+from .clusterer import IdColumn, append_id, parse_time, restore_columns
 from .text import STOP_WORDS
 
 log = logging.getLogger(__name__)
@@ -619,15 +619,7 @@ class EventGrouper:
         if not isinstance(df, dict) or not isinstance(documents, int):
             raise ValueError("event snapshot: document frequencies")
         self = cls(settings, DocumentFrequencies(df, documents))
-        for name in cls._STATE:
-            value, now = state[name], getattr(self, name)
-            if name in ("_ids", "_events", "_cluster_order") and isinstance(value, list):
-                now = value  # ids that are not all whole numbers
-            if type(value) is not type(now) and not (now is None and isinstance(value, float)):
-                raise ValueError(f"event snapshot: {name} is a {type(value).__name__}")
-            if isinstance(now, array) and value.typecode != now.typecode:
-                raise ValueError(f"event snapshot: {name} has type code {value.typecode}")
-            setattr(self, name, value)
+        restore_columns(self, state, cls._STATE, ("_ids", "_events", "_cluster_order"), "event snapshot")
         self._vocab = {term: n for n, term in enumerate(self._names)}
         n = len(self._ids)
         if not (len(self._events) == len(self._times) == len(self._start) == n
