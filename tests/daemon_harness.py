@@ -55,6 +55,19 @@ async def until(predicate: Callable[[], object], seconds: float = 20.0) -> None:
     raise AssertionError("condition never met")
 
 
+def idle_sockets(port: int, n: int, into: list[socket.socket]) -> None:
+    """Open `n` non-blocking connections to 127.0.0.1:`port` that never send a byte,
+    appended to `into` as they open (so the caller closes them whatever happens)."""
+    for _ in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        into.append(s)
+
+
 def closed_by_peer(sockets: Iterable[socket.socket]) -> int:
     """How many of these non-blocking client sockets the server has closed (a read gives
     EOF or an error; one with nothing to read is still open)."""

@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 import pytest_asyncio
-from daemon_harness import ROOT, Daemon, closed_by_peer, wait_for
+from daemon_harness import ROOT, Daemon, closed_by_peer, idle_sockets, wait_for
 from inprocess import close_daemons, make_daemon
 from test_cli import fill, write_config
 from test_pipeline import RUSSIA, Registry, story
@@ -167,14 +167,7 @@ async def test_03_idle_sockets_never_crowd_out_a_page_and_are_closed(tmp_path, m
     idle: list[socket.socket] = []
     try:
         await _serving(port)
-        for _ in range(300):  # more than MAX_CONNECTIONS, none sending a byte
-            s = socket.socket()
-            s.setblocking(False)
-            try:
-                s.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-            idle.append(s)
+        idle_sockets(port, 300, idle)  # more than MAX_CONNECTIONS, none sending a byte
         await asyncio.sleep(0.3)
         started = time.monotonic()
         r = await _serving(port)

@@ -26,6 +26,7 @@ from daemon_harness import (
     GrowingFeeds,
     Receiver,
     closed_by_peer,
+    idle_sockets,
     random_title,
     rss,
     wait_for,
@@ -142,14 +143,7 @@ def test_idle_sockets_past_the_descriptor_limit_leave_pages_answering_and_are_cl
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))  # this process holds 1,100
         wait_for(lambda: "web view listening" in daemon.stderr(), 30, 0.1, "the web view")
         assert "file descriptor limit raised from=1024" in daemon.stderr()
-        for _ in range(1100):
-            s = socket.socket()
-            s.setblocking(False)
-            try:
-                s.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-            idle.append(s)
+        idle_sockets(port, 1100, idle)
         time.sleep(1)
         started = time.monotonic()
         assert get(port) == 200
