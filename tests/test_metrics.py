@@ -64,8 +64,10 @@ async def test_metrics_count_polls_errors_stories_duplicates_matches_and_alerts(
                 except httpx.ConnectError:  # not listening yet
                     return None
                 t = r.text
+                # the stories wait for their pages: their matches are counted when those settle,
+                # which the delivery of their alert may overtake by a moment
                 return t if ('raqib_alerts_total{channel="webhook",outcome="dead"} 1' in t
-                             and "raqib_duplicates_folded_total 1" in t) else None
+                             and "raqib_duplicates_folded_total 1" in t and "raqib_matches_total 4" in t) else None
             text = await until(settled, 15, "the alerts to settle")
             health = await client.get("/healthz")
             assert (health.status_code, health.text) == (200, "ok\n")
