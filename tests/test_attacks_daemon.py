@@ -138,7 +138,7 @@ def test_idle_sockets_past_the_descriptor_limit_leave_pages_answering_and_are_cl
         config = write_config(tmp_path, {feeds.names[0]: feeds.url(feeds.names[0])},
                               watchlists=tmp_path / "watchlists",
                               extra=f"web:\n  listen: 127.0.0.1:{port}\npoll: {{interval: 1s, min_interval: 1s, "
-                                    f"adaptive: false}}\n" + WEBHOOK)
+                                    f"adaptive: false, backfill: 1h}}\n" + WEBHOOK)
         daemon = Daemon(config, tmp_path / "logs", args=())
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))  # this process holds 1,100
         wait_for(lambda: "web view listening" in daemon.stderr(), 30, 0.1, "the web view")
@@ -177,7 +177,8 @@ def test_a_26000_item_feed_does_not_delay_a_normal_feeds_alerts(tmp_path):
     write_watchlist(tmp_path / "watchlists", "w", ["بوتين"], notify={"webhook": [receiver.url]})
     config = write_config(tmp_path, {feeds.names[0]: feeds.url(feeds.names[0]), "big": server.url("/big.xml")},
                           watchlists=tmp_path / "watchlists",
-                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, max_bytes: 20MB}\n"
+                          extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, max_bytes: 20MB, "
+                                "backfill: 1h}\n"
                                 + WEBHOOK)
     daemon = Daemon(config, tmp_path / "logs")
     try:
@@ -254,7 +255,8 @@ def two_nodes(tmp_path: Path, pg_url: str, feeds: dict[str, str], receiver: Rece
     for i, name in enumerate(("node-a", "node-b")):
         folder = watchlists[i] if watchlists else tmp_path / "watchlists"
         lines = [f"database: '{pg_url}'", f"watchlists: {folder}",
-                 "poll: {interval: 1s, min_interval: 1s, adaptive: false, lease: 5s, parse_workers: 1}",
+                 # backfill: a story published as the nodes start, before a feed's first poll, still alerts
+                 "poll: {interval: 1s, min_interval: 1s, adaptive: false, lease: 5s, parse_workers: 1, backfill: 1h}",
                  # these nodes are about the ingest lock; a churning feed's pages would only add load
                  "fulltext: {mode: never}",
                  "delivery: {lease: 5s, backoff: 0.2s, backoff_max: 1s}",
