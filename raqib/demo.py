@@ -167,7 +167,7 @@ def write_config(folder: Path, base_url: str, watchlists: Path, *, web_port: int
         "fulltext:",  # one local host serves every page: no pacing, and a short wait for a demo of seconds
         "  per_host: 8",
         "  interval: 0s",
-        "  wait: 3s",
+        "  wait: 6s",
         "feeds:",
     ]
     for name, file in OUTLETS.items():

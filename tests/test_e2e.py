@@ -155,7 +155,7 @@ def test_demo_prints_the_putin_kursk_durov_alert(capsys):
     from raqib.cli import main
 
     watchlists = Path(__file__).resolve().parents[1] / "watchlists"
-    assert main(["demo", "--seconds", "8", "--watchlists", str(watchlists)]) == 0
+    assert main(["demo", "--seconds", "10", "--watchlists", str(watchlists)]) == 0
     out = capsys.readouterr().out
     assert "russia-ukraine" in out
     assert TITLE in out
