@@ -164,10 +164,12 @@ def write_config(folder: Path, base_url: str, watchlists: Path, *, web_port: int
         "  min_interval: 1s",
         "  backfill: 36500d   # the bundled items are from 2018: a real desk keeps the defaults",
         "  max_age: 36500d",
-        "fulltext:",  # one local host serves every page: no pacing, and a short wait for a demo of seconds
+        # one local host serves every page: no pacing; and a wait longer than a demo lasts, so
+        # the agency story's alert always shows what its page says, however busy the machine
+        "fulltext:",
         "  per_host: 8",
         "  interval: 0s",
-        "  wait: 6s",
+        "  wait: 60s",
         "feeds:",
     ]
     for name, file in OUTLETS.items():
