@@ -36,11 +36,10 @@ from pathlib import Path
 import httpcore
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 from antcorpus import stories as ant_stories  # noqa: E402
 from build_article_pages import NAMES, furniture, page  # noqa: E402
-from feedserver import FeedServer  # noqa: E402
 
 from monitor.article import ArticleReader  # noqa: E402
 from monitor.article.extract import extract_article  # noqa: E402
@@ -48,6 +47,7 @@ from monitor.match import Matcher  # noqa: E402
 from monitor.models import Term, Watchlist  # noqa: E402
 from monitor.parse_pool import ParsePool  # noqa: E402
 from monitor.settings import FulltextSettings  # noqa: E402
+from tests.support.feedserver import FeedServer  # noqa: E402
 
 ANT = ROOT.parent / "shared" / "data" / "corpora" / "antcorpus"
 PAGES = ROOT / "tests" / "data" / "pages"

@@ -29,12 +29,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from feedserver import FeedServer  # noqa: E402
 
 from monitor.config import load_config  # noqa: E402
 from raqib.daemon import Daemon  # noqa: E402
+from tests.support.feedserver import FeedServer  # noqa: E402
 
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 if not FEEDS.is_dir():

@@ -46,6 +46,7 @@ ROOT = Path(os.environ.get("RAQIB_BENCH_TREE") or HERE.parent).resolve()  # the 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # the helpers, here or in an older tree
 
 from daemon_harness import GrowingFeeds, random_title, rss, write_watchlist  # noqa: E402
 from feedserver import FeedServer  # noqa: E402
@@ -145,8 +146,7 @@ async def ingest_throughput(n: int, tmp: Path) -> dict:
 
 def pg_schema(url: str) -> tuple[str, str]:
     import psycopg
-
-    from tests.pg import with_schema
+    from pg import with_schema
 
     schema = f"raqib_bench_{secrets.token_hex(4)}"
     with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
@@ -192,7 +192,7 @@ def main() -> None:
                                              args.warmup, args.big))
                 finally:
                     if schema:
-                        from tests.pg import drop_schema
+                        from pg import drop_schema
                         drop_schema(database, schema)
             where = "sqlite" if database == "sqlite" else "postgresql"
             mode = "store calls on the loop" if on_loop else "store thread"

@@ -39,7 +39,6 @@ ROOT = HERE.parent
 # bench/ holds other scripts whose names may shadow the standard library (email.py).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from monitor.decode import decode_feed  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402

@@ -42,12 +42,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from feedserver import FeedServer  # noqa: E402
 
 from bench.dedup import Window, corpus  # noqa: E402
 from monitor.store import Store  # noqa: E402
+from tests.support.feedserver import FeedServer  # noqa: E402
 
 TERM = "بوتين"
 HOURS = 70

@@ -162,7 +162,7 @@ class TelegramReceiver:
 
     def __init__(self) -> None:
         sys.path.insert(0, str(ROOT))
-        from tests.fake_telegram import FakeTelegram
+        from tests.support.fake_telegram import FakeTelegram
 
         self.fake = FakeTelegram(long_poll=1.0)
         self.fake.start()

@@ -31,7 +31,7 @@ from alerts.telegram import TelegramChannel  # noqa: E402
 from monitor.config import Section  # noqa: E402
 from monitor.models import Match, alert_payload  # noqa: E402
 from monitor.store import Store  # noqa: E402
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.support.fake_telegram import FakeTelegram  # noqa: E402
 
 TOKEN = "111222333:AAbenchTokenNotReal_abcdefghijklmn"
 

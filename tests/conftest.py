@@ -25,7 +25,7 @@ def restore_logging():
 def pytest_terminal_summary(terminalreporter):
     """One line, once, when PostgreSQL tests were skipped for want of a server (read from
     the skip reports, so it works when workers ran the tests)."""
-    from tests import pg
+    from tests.support import pg
 
     skipped = terminalreporter.stats.get("skipped", [])
     if any(pg.SKIP_REASON in str(getattr(r, "longrepr", "")) for r in skipped):

@@ -1,0 +1,285 @@
+"""Restarts: the dedup indexes come back from their snapshot or from the store, and no
+copy slips through as new meanwhile (monitor.indexes, monitor.dedup.snapshot).
+
+- A snapshot gives back indexes that decide every later story as the live ones do.
+- A snapshot that is corrupt, truncated, written with other settings, or that names a
+  story the store does not hold as it does (stale: a database restored or replaced) is
+  refused and the indexes are rebuilt from the store.
+- A process killed (SIGKILL) while it writes a snapshot leaves the previous one whole,
+  and the next start is right.
+- A story polled while the daemon rebuilds its indexes waits for them, and is folded
+  with its copy stored before the restart.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
+from monitor.indexes import IndexKeeper
+from monitor.store import Store
+from raqib.daemon import Daemon
+from tests.support.feedserver import feed_server  # noqa: F401  (fixture)
+from tests.support.inprocess import close_daemons, make_daemon, poll
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parents[1] / "data"
+LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+
+
+def labelled() -> list[dict]:
+    with open(DATA / "dedup_labelled.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def filler(rng: random.Random, n: int) -> dict:
+    """A story of random words: folds with nothing."""
+    def words(k: int) -> str:
+        return " ".join("".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 7))) for _ in range(k))
+    return {"title": words(8), "summary": words(30), "url": f"https://filler.example/{n}"}
+
+
+def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
+    """Decide each story's cluster and event with fresh indexes, as the daemon did, and
+    store it; the ids, in order."""
+    c, g = Clusterer(), EventGrouper()
+    ids = []
+    with store.transaction() as conn:
+        first = store.next_story_id()
+        for k, s in enumerate(stories):
+            sid = first + k
+            published = datetime.fromtimestamp(now - 3600 + k * 0.1, timezone.utc)
+            v = c.add(sid, title=s["title"], summary=s["summary"], url=s["url"], published=published)
+            e = g.add(sid, cluster=v.cluster, title=s["title"], summary=s["summary"], source=s.get("source", "x"),
+                      published=published)
+            store.insert_story(conn, {"id": sid, "feed": s.get("source", "x"), "guid": f"{sid}:{s['url']}", "url": s["url"],
+                                      "canonical_url": s["url"], "title": s["title"], "summary": s["summary"],
+                                      "published": published.timestamp(), "fetched": now - 3600 + k * 0.1,
+                                      "cluster": int(v.cluster), "event": int(e.event), "dedup_kind": v.kind})
+            ids.append(sid)
+    return ids
+
+
+def decisions(c: Clusterer, g: EventGrouper, stories: list[dict], first_id: int, now: float) -> list:
+    out = []
+    for k, s in enumerate(stories):
+        published = datetime.fromtimestamp(now + k, timezone.utc)
+        v = c.add(first_id + k, title=s["title"], summary=s["summary"], url=s["url"], published=published)
+        e = g.add(first_id + k, cluster=v.cluster, title=s["title"], summary=s["summary"],
+                  source=s.get("source", "x"), published=published)
+        out.append((v, e))
+    return out
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """A database holding the first half of the labelled stories and some filler."""
+    now = time.time()
+    stories = labelled()
+    half = len(stories) // 2
+    rng = random.Random(4)
+    store = Store(tmp_path / "raqib.db")
+    store_stories(store, stories[:half] + [filler(rng, n) for n in range(200)], now)
+    yield store, stories[half:], now
+    store.close()
+
+
+def keeper(store: Store, path: Path | None, now: float, dedup: DedupSettings | None = None,
+           event: EventSettings | None = None) -> IndexKeeper:
+    return IndexKeeper(store, dedup or DedupSettings(), event or EventSettings(), snapshot=path, clock=lambda: now)
+
+
+def test_a_snapshot_decides_later_stories_as_the_rebuilt_indexes_do(stored, tmp_path, caplog):
+    store, later, now = stored
+    path = tmp_path / "raqib.db.index"
+    first = keeper(store, path, now)
+    c, g, seen = first.load()
+    assert first.source == "rebuild" and seen == store.last_story_id()
+    assert first.save(c, g, seen)
+    again = keeper(store, path, now)
+    c2, g2, seen2 = again.load()
+    assert again.source == "snapshot" and seen2 == seen
+    assert len(c2) == len(c) and len(g2) == len(g)
+    fresh = keeper(store, None, now)
+    c3, g3, _ = fresh.load()
+    assert decisions(c2, g2, later, seen + 1, now) == decisions(c3, g3, later, seen + 1, now)
+    assert any(v.kind in ("near", "content") for v, _e in decisions(*keeper(store, path, now).load()[:2], later,
+                                                                      seen + 1, now))
+
+
+def test_stories_stored_after_the_snapshot_are_caught_up_from_the_store(stored, tmp_path):
+    store, later, now = stored
+    path = tmp_path / "raqib.db.index"
+    k = keeper(store, path, now)
+    c, g, seen = k.load()
+    k.save(c, g, seen)
+    # stored after the snapshot (by this daemon before a crash, or by another node)
+    store_stories(store, later[:20], now + 60)
+    c2, g2, seen2 = keeper(store, path, now + 60).load()
+    assert seen2 == store.last_story_id() > seen
+    c3, g3, _ = keeper(store, None, now + 60).load()
+    assert len(c2) == len(c3) and len(g2) == len(g3)
+    assert decisions(c2, g2, later[20:], seen2 + 1, now + 60) == decisions(c3, g3, later[20:], seen2 + 1, now + 60)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "append", "empty", "garbage", "settings", "stale",
+                                    "replaced"])
+def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, tmp_path, damage, caplog):
+    store, later, now = stored
+    path = tmp_path / "raqib.db.index"
+    k = keeper(store, path, now)
+    c, g, seen = k.load()
+    assert k.save(c, g, seen)
+    data = bytearray(path.read_bytes())
+    dedup, event = DedupSettings(), EventSettings()
+    if damage == "flip":
+        data[len(data) // 2] ^= 0x40
+    elif damage == "truncate":
+        del data[len(data) - 100:]
+    elif damage == "append":
+        data += b"\0" * 10
+    elif damage == "empty":
+        data = bytearray()
+    elif damage == "garbage":
+        data = bytearray(os.urandom(len(data)))
+    elif damage == "settings":
+        dedup = DedupSettings(title_alone=91)
+    path.write_bytes(bytes(data))
+    if damage == "stale":  # the database went back: a restored backup lacks the snapshot's newest story
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM stories WHERE id = ?", (seen,))
+    if damage == "replaced":  # another database under the same name: same id, another story
+        with store.transaction() as conn:
+            conn.execute("UPDATE stories SET title = ? WHERE id = ?", ("قصة أخرى تماما", seen))
+    caplog.set_level(logging.INFO, logger="monitor.indexes")
+    k2 = keeper(store, path, now, dedup, event)
+    c2, g2, seen2 = k2.load()
+    assert k2.source == "rebuild"
+    assert "index snapshot refused" in caplog.text
+    c3, g3, _ = keeper(store, None, now, dedup, event).load()
+    assert len(c2) == len(c3) and len(g2) == len(g3)
+    assert decisions(c2, g2, later, seen2 + 1, now) == decisions(c3, g3, later, seen2 + 1, now)
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from monitor.dedup import snapshot as snapshots
+from monitor.indexes import IndexKeeper
+from monitor.dedup import DedupSettings, EventSettings
+from monitor.store import Store
+store = Store(Path(sys.argv[1]))
+k = IndexKeeper(store, DedupSettings(), EventSettings(), snapshot=Path(sys.argv[2]), clock=lambda: float(sys.argv[3]))
+c, g, seen = k.load()
+print("ready", flush=True)
+while True:
+    k.save(c, g, seen)
+"""
+
+
+def test_sigkill_while_a_snapshot_is_written_leaves_the_next_start_right(stored, tmp_path):
+    store, later, now = stored
+    path = tmp_path / "raqib.db.index"
+    db = tmp_path / "raqib.db"
+    k = keeper(store, path, now)
+    c, g, seen = k.load()
+    expected = decisions(*keeper(store, None, now).load()[:2], later, seen + 1, now)
+    rng = random.Random(9)
+    for attempt in range(6):
+        if attempt % 2:
+            path.unlink(missing_ok=True)  # killed during the very first write too
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(path), str(now)], cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.4))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        k2 = keeper(store, path, now)
+        c2, g2, _ = k2.load()
+        assert decisions(c2, g2, later, seen + 1, now) == expected
+
+
+def rss(items: list[dict]) -> str:
+    out = ['<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>']
+    for it in items:
+        out.append(f'<item><title>{escape(it["title"])}</title><link>{escape(it["url"])}</link>'
+                   f'<guid>{escape(it["url"])}</guid><pubDate>{format_datetime(it["published"])}</pubDate>'
+                   f'<description>{escape(it["summary"])}</description></item>')
+    out.append("</channel></rss>")
+    return "".join(out)
+
+
+async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_before(tmp_path, feed_server,
+                                                                                      caplog):
+    made: list[Daemon] = []
+    try:
+        # The first start stores the original, with enough other stories that the rebuild
+        # at the next start takes a while.
+        original = {"title": "الكرملين ينفي أي دور في تسميم العميل الروسي المزدوج سكريبال في بريطانيا",
+                    "summary": "أعلن المتحدث باسم الكرملين أن موسكو ليس لها أي دور في تسميم الجاسوس الروسي "
+                               "المزدوج السابق سيرغي سكريبال في بريطانيا وطالب لندن بتقديم أدلة على اتهاماتها",
+                    "url": "https://sky.example/kremlin", "source": "sky"}
+        daemon, _console, config = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")},
+                                               extra="dedup: {snapshot: 'off'}")
+        rng = random.Random(5)
+        now = time.time()
+        store_stories(daemon.store, [filler(rng, n) for n in range(3000)] + [original], now)
+        original_id = daemon.store.last_story_id()
+        await close_daemons(made)
+        # Another outlet's copy, in its own feed, polled as the restarted daemon loads.
+        copy = {"title": "عاجل | الكرملين ينفي أي دور في تسميم العميل الروسي المزدوج سكريبال",
+                "summary": original["summary"], "url": "https://other.example/kremlin-copy",
+                "published": datetime.now(timezone.utc) - timedelta(minutes=1)}
+        feed_server.route("/copy.xml", text=rss([copy]))
+        caplog.set_level(logging.INFO)
+        daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")},
+                             extra="dedup: {snapshot: 'off'}")[0]
+        loading = asyncio.create_task(daemon.indexes_loaded())
+        await asyncio.sleep(0.05)
+        assert not daemon.indexes_ready  # the rebuild runs behind
+        await poll(daemon, "copy")  # polled now: its ingest waits for the indexes
+        assert loading.done() and daemon.indexes_ready
+        row = daemon.store.stories_after(original_id, 1)[0]
+        assert row["url"] == copy["url"]
+        assert row["cluster"] == original_id  # folded with the copy stored before the restart
+    finally:
+        await close_daemons(made)
+
+
+async def test_a_rebuild_at_start_is_snapshotted_at_once(tmp_path, feed_server):
+    """The slow start (no snapshot) is written to a snapshot as soon as it is done, so a
+    crash soon after costs no second rebuild."""
+    made: list[Daemon] = []
+    try:
+        daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")})[0]
+        store_stories(daemon.store, [filler(random.Random(7), n) for n in range(200)], time.time())
+        await close_daemons(made)
+        snapshot = tmp_path / "raqib.db.index"
+        snapshot.unlink(missing_ok=True)
+        daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")})[0]
+        await daemon.indexes_loaded()
+        assert daemon.indexes.source == "rebuild"
+        for _ in range(100):
+            if snapshot.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert snapshot.exists()
+        keeper = IndexKeeper(daemon.store, daemon.settings.dedup, daemon.settings.event, snapshot=snapshot)
+        keeper.load()
+        assert keeper.source == "snapshot"  # and the next start would load it
+    finally:
+        await close_daemons(made)
