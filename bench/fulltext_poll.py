@@ -1,7 +1,7 @@
 """Polling with full text on and off: does reading the pages slow polling down?
 
 The real Daemon (in this process, SQLite in a temporary folder, the console channel
-into a buffer) polls N feeds served on 127.0.0.1 (tests/feedserver.py), each with five
+into a buffer) polls N feeds served on 127.0.0.1 (tests/support/feedserver.py), each with five
 new items of real Arabic text (../shared/data/feeds, or the copies in tests/data) whose
 links lead to article pages answered after 50 ms. The same cycle runs with
 `fulltext: never` (the feeds' text alone) and with `auto` (every page read: the reader's

@@ -5,7 +5,7 @@
     .venv/bin/python bench/loop_lag.py --feeds 300 --seconds 20 --inline  # store calls on the loop
 
 The real Daemon runs in this process against `--feeds` RSS feeds on loopback
-(tests/feedserver.py, its own thread), polled every 2 s; a story carrying a watchlist
+(tests/support/feedserver.py, its own thread), polled every 2 s; a story carrying a watchlist
 term is published every `--every` seconds, so polls store stories and queue console
 alerts all along. A ticker on the daemon's loop sleeps 10 ms at a time; its lag is how
 much later than asked each tick woke. Printed per database: polls, stories stored,

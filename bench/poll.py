@@ -5,7 +5,7 @@
 
 The feeds are real Arabic items (../shared/data/feeds: Al Arabiya, BBC Arabic, CNN
 Arabic, France 24, Sky News Arabia), each feed a 40-item window of one outlet's items, as
-live feeds carry. The server (tests/feedserver.py) runs in a separate process, listening
+live feeds carry. The server (tests/support/feedserver.py) runs in a separate process, listening
 on one port of 127.0.0.1 ... 127.0.0.K (20 feeds a host), so per-host limits act as they
 would against real outlets, and its CPU is measured apart from the client's.
 

@@ -10,7 +10,7 @@ What it does:
   (`raqib-restart-N.db`); every run starts from a fresh copy of it. The stories are
   those of bench/dedup.py (the ANT corpus and SaudiNewsNet read in place from
   ../shared/data, then synthetic ones of real word runs), so the rebuild reads real text.
-* A feed served on 127.0.0.1 (tests/feedserver.py) carries one new story with the term
+* A feed served on 127.0.0.1 (tests/support/feedserver.py) carries one new story with the term
   of the one watchlist; the console channel prints its alert on the daemon's stdout.
 * `raqib run` is started as a process (`python -m raqib.cli run --config ...`); the
   figure is the wall time from Popen to the alert's line on its stdout. The daemon's

@@ -10,7 +10,7 @@ Parts, all on 127.0.0.1:
 - the real daemon (`python -m raqib.cli run`) as a subprocess, with a fresh SQLite file,
   polling every `--interval` seconds (jitter ±10%, adaptive off), delivering through the
   Telegram channel (the real python-telegram-bot client and rate limiter) to the fake Bot
-  API of tests/fake_telegram.py, or with `--channel webhook` through the webhook channel;
+  API of tests/support/fake_telegram.py, or with `--channel webhook` through the webhook channel;
 - the receiving end in this process, recording when each alert arrives.
 Titles are random letters (no two fold together); half of them carry one of ten watched
 names, and each name's watchlist alerts its own chat — ten desks, each well inside

@@ -19,7 +19,7 @@ release's deliverer and Telegram channel wrote:
   quiet hours, digest mode, a mute) and personal terms.
 
 Every time is fixed (`NOW` and offsets from it), so the file is the same on every run
-but for SQLite's page layout. tests/test_store_upgrade.py opens a copy with today's
+but for SQLite's page layout. tests/monitor/test_store_upgrade.py opens a copy with today's
 Store and checks that all of it is there.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ story's cluster first indexes what the others stored since it last looked.
 
 Two pipelines, each with its own dedup index, share one database (two connections to one
 SQLite file here; on PostgreSQL the same steps run under the ingest advisory lock, see
-tests/test_cluster_nodes.py). Without the catch-up the second node, never having seen
+tests/system/test_cluster_nodes.py). Without the catch-up the second node, never having seen
 the first node's story, would open a second cluster and queue a second alert."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The store's conformance suite: every test runs once on SQLite (a temporary file) and
-once on PostgreSQL (a schema of its own, see tests/pg.py), and must see the same rows.
+once on PostgreSQL (a schema of its own, see tests/support/pg.py), and must see the same rows.
 Tests named `test_pg_*` are about what only PostgreSQL does: leases shared by nodes."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The web view at the HTTP level, on real Arabic stories polled through the real daemon
-(tests/web_site.py): every page, the language switch, escaping of hostile feed text, the
+(tests/support/web_site.py): every page, the language switch, escaping of hostile feed text, the
 security headers, the bounds, read-only methods, CSRF, auth, and the server inside the
 daemon's loop stopping with it."""
 from __future__ import annotations

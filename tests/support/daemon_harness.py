@@ -8,7 +8,7 @@ socket, a webhook receiver and feeds that grow, all on 127.0.0.1.
 - `Receiver` is an HTTP server that takes the webhook channel's POSTs and records every
   alert it was given (digests unpacked), in arrival order. It listens on loopback, so
   the webhook channel pointing at it needs `allow_private: true`.
-- `GrowingFeeds` publishes RSS items over time on a tests/feedserver.py server; every
+- `GrowingFeeds` publishes RSS items over time on a tests/support/feedserver.py server; every
   item title is unique random letters plus a watchlist term, so no two fold together.
 """
 from __future__ import annotations

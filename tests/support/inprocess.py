@@ -3,7 +3,7 @@
 `make_daemon` writes a config (the given feeds, the e2e watchlists or the given folder,
 the console channel into a StringIO, and any `extra` lines: more channels, indented), builds the Daemon and records it in `made`.
 The test feeds are old news: `poll` options default to alerting them as if fresh
-(`OLD_NEWS_ALERTS`; tests/test_first_day.py holds the rule itself), and more options join them;
+(`OLD_NEWS_ALERTS`; tests/system/test_first_day.py holds the rule itself), and more options join them;
 `poll` polls one feed, waits for the article pages it handed on (read, or failed: items
 whose links lead nowhere fail at once here) and delivers what it queued; `close_daemons` stops what was made.
 """

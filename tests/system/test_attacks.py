@@ -1,6 +1,6 @@
 """The second round of attacks (issue: no client, feed or node stalls the others), one
 test per finding, each asserting the figure the fix promises. The through-the-daemon
-and PostgreSQL cases are in tests/test_attacks_daemon.py."""
+and PostgreSQL cases are in tests/system/test_attacks_daemon.py."""
 from __future__ import annotations
 
 import asyncio
