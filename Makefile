@@ -1,4 +1,5 @@
-# The two commands a newcomer needs: `make run` (the daemon) and `make test` (the suite).
+# The two commands a newcomer needs: `make run` (the daemon) and `make test` (the suite);
+# `make test-fast` runs the tests not marked slow (no daemon, browser, PostgreSQL or sleep) in under a minute.
 # Both create the virtual environment and install Raqib on first use: `make run` what the
 # daemon needs and nothing else; `make test` (and lint, bench) the test tools on top.
 PYTHON ?= python3
@@ -10,7 +11,7 @@ CONFIG ?= raqib.yaml
 # Test workers (pytest-xdist): most tests wait on daemons and sockets. JOBS=0 runs them in one process.
 JOBS ?= 2
 
-.PHONY: run test lint demo check bench clean
+.PHONY: run test test-fast lint demo check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ run: $(STAMP)
 
 test: $(TEST_STAMP) lint
 	$(BIN)/python -m pytest -q -n $(JOBS)
+
+# tests/conftest.py marks the slow tests and fails a test of this tier that takes over 2 s
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not slow"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

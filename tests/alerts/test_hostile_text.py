@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -148,6 +149,7 @@ def _no_bidi(text: str) -> bool:
     return not any(ch in text for ch in BIDI)
 
 
+@pytest.mark.slow
 @FAST
 @given(st.lists(_alerts, min_size=1, max_size=4), st.sampled_from(["ar", "en"]))
 def test_any_alert_renders_everywhere_in_bounded_time_without_bidi_controls(alerts, lang):

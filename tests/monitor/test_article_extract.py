@@ -156,6 +156,7 @@ async def test_hostile_pages_cost_a_worker_never_the_loop(pool, name):
     assert len(good) > 200
 
 
+@pytest.mark.slow
 async def test_extraction_past_its_deadline_kills_the_worker_and_says_so(pool):
     # 200,000 nested <div>s and 2 MiB on one line, with a deadline too short for them
     huge = _deep(400_000)

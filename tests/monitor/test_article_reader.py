@@ -56,6 +56,10 @@ class Network(httpcore.AsyncNetworkBackend):
         await self.real.sleep(seconds)
 
 
+# pacing, back-off and deadlines are waited out on the clock, and the pool starts processes
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def pool():
     parse_pool = ParsePool(2)

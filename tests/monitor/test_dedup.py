@@ -272,6 +272,7 @@ def _filler(n: int, seed: int = 7) -> list[dict]:
              "url": f"https://filler.example/{seed}/{i}"} for i in range(n)]
 
 
+@pytest.mark.slow
 def test_index_keeps_finding_duplicates_as_it_grows_past_its_first_size() -> None:
     # 6,000 stories hold about 100k bucket slots: the index is resized and relinked on the
     # way; the first story must still be found, by link, by text and as a near-duplicate.

@@ -100,6 +100,7 @@ def through_the_input_side(body: bytes, charset: str | None) -> ParsedFeed | Non
     return parsed
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(feeds())
 def test_built_feeds_never_raise_and_never_hang(case):

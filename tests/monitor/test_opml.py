@@ -229,6 +229,7 @@ def test_read_commands_print_no_migration_lines_and_the_last_error_is_its_cause(
     assert line.endswith("HTTP 404 Not Found") and "https://bbc.example" not in line
 
 
+@pytest.mark.slow
 def test_twenty_thousand_outlines_import_in_one_go(tmp_path, capsys):
     config = write_config(tmp_path)
     opml = tmp_path / "f.opml"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from monitor.article import ArticleReader, wants_article
 from monitor.decode import decode_feed
 from monitor.match import Matcher
@@ -14,6 +16,7 @@ from monitor.watchlists import load_watchlists
 from raqib.demo import OUTLETS, SAMPLE_GUID, FeedServer, bundled, publish_articles
 
 
+@pytest.mark.slow
 async def test_the_demo_serves_each_items_page_and_the_sample_story_whole(tmp_path):
     feeds = tmp_path / "feeds"
     shutil.copytree(bundled("feeds"), feeds)
