@@ -51,7 +51,7 @@ import json
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import BotCommand, CallbackQuery, Update
 from telegram.constants import ParseMode
@@ -60,14 +60,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from monitor.display import REASON_MAX, one_line
 from monitor.watchlists import exclude_suggestion
 
+from ..channel import Services
 from ..plurals import count
 from .botbase import ChatChannel, Context, Handler, chat_of, escape
 from .commands import ChatCommands
 from .texts import COMMANDS, TEXTS
 from .updates import ChatUpdates, CommandBudget
-
-if TYPE_CHECKING:
-    from ..channel import Services
 
 log = logging.getLogger(__name__)
 

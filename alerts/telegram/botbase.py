@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Protocol
+from typing import Any, Callable, Coroutine, Protocol
 
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -15,15 +15,12 @@ from telegram.ext import ContextTypes
 
 from monitor.display import one_line, visible
 from monitor.errors import DeliveryError
+from monitor.models import Watchlist
 from monitor.normalize import normalize_text
 
+from ..channel import Services
 from ..render import local_time
 from .texts import TEXTS
-
-if TYPE_CHECKING:
-    from monitor.watchlists import Watchlist
-
-    from ..channel import Services
 
 log = logging.getLogger(__name__)
 
