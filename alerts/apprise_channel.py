@@ -25,7 +25,7 @@ from monitor.display import display_url, one_line
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
+from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, ChannelOption
 from .email import counts
 from .render import group_alerts, lead, plain_lines
 
@@ -52,10 +52,10 @@ class AppriseChannel(Channel):
     name: ClassVar[str] = "apprise"
     concurrency: ClassVar[int] = 4
 
-    options: ClassVar[tuple[Option, ...]] = (
+    options: ClassVar[tuple[ChannelOption, ...]] = (
         ENABLED,
-        Option("urls", "mapping", {}),  # name → Apprise URL or {url, mode, quiet, tz}
-        Option("timeout", "duration", 30.0),
+        ChannelOption("urls", "mapping", {}),  # name → Apprise URL or {url, mode, quiet, tz}
+        ChannelOption("timeout", "duration", 30.0),
         MAX_ATTEMPTS,
         *DELIVERY_OPTIONS,
     )

@@ -21,8 +21,8 @@ quiet hours, bursts); a channel only knows *how*.
 - `concurrency` is how many destinations may be served at once; within one destination
   alerts go in order.
 
-Options are data: a channel declares each option of its config section once, as an
-`Option` (name, kind, default, required, secret, choices or a lower bound). The base
+Options are data: a channel declares each option of its config section once, as a
+`ChannelOption` (name, kind, default, required, secret, choices or a lower bound). The base
 checks the section against them before the channel sees it — an unknown key, a value of
 the wrong kind or outside its choices, a missing required option is a `ConfigError`
 naming `file:line` and `channels.<name>.<key>` — fills the defaults, never shows a secret
@@ -82,7 +82,7 @@ KIND_WORDS = {"bool": "true or false", "text": "text", "int": "a whole number", 
 
 
 @dataclass(frozen=True)
-class Option:
+class ChannelOption:
     """One option of a channel's config section, as the README's reference lists it."""
 
     name: str
@@ -101,18 +101,18 @@ class Option:
 
 
 #: the delivery settings every channel but the console accepts for all its destinations
-DELIVERY_OPTIONS: tuple[Option, ...] = (
-    Option("digest", "text", "instant"),  # the default mode: instant | hourly | daily@HH:MM
-    Option("quiet", "any"),  # "22:00-07:00" or off
-    Option("tz", "text"),  # IANA zone name; UTC when not given
-    Option("related", "text", choices=RELATED_MODES),  # reply | edit | alert; else each watchlist's related:
+DELIVERY_OPTIONS: tuple[ChannelOption, ...] = (
+    ChannelOption("digest", "text", "instant"),  # the default mode: instant | hourly | daily@HH:MM
+    ChannelOption("quiet", "any"),  # "22:00-07:00" or off
+    ChannelOption("tz", "text"),  # IANA zone name; UTC when not given
+    ChannelOption("related", "text", choices=RELATED_MODES),  # reply | edit | alert; else each watchlist's related:
 )
-ENABLED = Option("enabled", "bool", True)
-MAX_ATTEMPTS = Option("max_attempts", "int", low=1)
+ENABLED = ChannelOption("enabled", "bool", True)
+MAX_ATTEMPTS = ChannelOption("max_attempts", "int", low=1)
 DESTINATION_KEYS = ("mode", "quiet", "tz", "related")  # what a named destination may set for itself
 
 
-def read_options(section: "Section", channel: str, options: Sequence[Option]) -> dict[str, Any]:
+def read_options(section: "Section", channel: str, options: Sequence[ChannelOption]) -> dict[str, Any]:
     """The section's values checked against `options`, defaults filled in; a ConfigError
     naming the file, line and `channels.<channel>.<key>` for the first problem."""
     values = section.values
@@ -136,7 +136,7 @@ def read_options(section: "Section", channel: str, options: Sequence[Option]) ->
     return out
 
 
-def _checked(section: "Section", channel: str, opt: Option, raw: Any) -> Any:
+def _checked(section: "Section", channel: str, opt: ChannelOption, raw: Any) -> Any:
     where = f"channels.{channel}.{opt.name}"
     if opt.kind == "duration":
         value: Any = section.duration(opt.name, 0.0)
@@ -171,7 +171,7 @@ class Channel:
     name: ClassVar[str] = ""
     can_edit: ClassVar[bool] = False
     concurrency: ClassVar[int] = 1
-    options: ClassVar[tuple[Option, ...]] = (ENABLED,)
+    options: ClassVar[tuple[ChannelOption, ...]] = (ENABLED,)
     destination_table: ClassVar[str] = ""  # the option naming destinations with their own settings
 
     def __init__(self, section: "Section", store: "Store | None" = None) -> None:

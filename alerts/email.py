@@ -70,7 +70,7 @@ from monitor.display import display_url, one_line, visible
 from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 
-from .channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
+from .channel import DELIVERY_OPTIONS, ENABLED, Channel, ChannelOption
 from .plurals import count
 from .render import (
     bounded,
@@ -103,21 +103,21 @@ class EmailChannel(Channel):
     name: ClassVar[str] = "email"
     concurrency: ClassVar[int] = 1  # one SMTP connection per batch; messages go one after another
 
-    options: ClassVar[tuple[Option, ...]] = (
+    options: ClassVar[tuple[ChannelOption, ...]] = (
         ENABLED,
-        Option("host", "text", required=True, help="the SMTP server"),
-        Option("port", "int", low=1, high=65535),  # default by security: 587, 465 or 25
-        Option("security", "text", "starttls", choices=tuple(SECURITY)),
-        Option("username", "text"),
-        Option("password", "text", secret=True),  # else RAQIB_SMTP_PASSWORD or the credential smtp_password
-        Option("from", "text", required=True, help='an address like "Raqib <raqib@example.org>"'),
-        Option("timeout", "duration", 30.0),
+        ChannelOption("host", "text", required=True, help="the SMTP server"),
+        ChannelOption("port", "int", low=1, high=65535),  # default by security: 587, 465 or 25
+        ChannelOption("security", "text", "starttls", choices=tuple(SECURITY)),
+        ChannelOption("username", "text"),
+        ChannelOption("password", "text", secret=True),  # else RAQIB_SMTP_PASSWORD or the credential smtp_password
+        ChannelOption("from", "text", required=True, help='an address like "Raqib <raqib@example.org>"'),
+        ChannelOption("timeout", "duration", 30.0),
         *DELIVERY_OPTIONS,
-        Option("recipients", "mapping", {}),  # address → {mode, quiet, tz}
-        Option("unsubscribe", "text"),  # default: mailto:<from>?subject=unsubscribe
-        Option("ca_file", "text"),
-        Option("local_hostname", "text"),
-        Option("subject_prefix", "text", "رقيب"),
+        ChannelOption("recipients", "mapping", {}),  # address → {mode, quiet, tz}
+        ChannelOption("unsubscribe", "text"),  # default: mailto:<from>?subject=unsubscribe
+        ChannelOption("ca_file", "text"),
+        ChannelOption("local_hostname", "text"),
+        ChannelOption("subject_prefix", "text", "رقيب"),
     )
     destination_table: ClassVar[str] = "recipients"
 

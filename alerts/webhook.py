@@ -45,7 +45,7 @@ from monitor.guard import BlockedAddress, PublicOnlyTransport
 from monitor.models import Alert
 from monitor.urls import private_target
 
-from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, Option
+from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, ChannelOption
 from .render import outlet, outlets, when
 from .secrets import mask_destination
 
@@ -62,14 +62,14 @@ class WebhookChannel(Channel):
     name: ClassVar[str] = "webhook"
     concurrency: ClassVar[int] = 4
 
-    options: ClassVar[tuple[Option, ...]] = (
+    options: ClassVar[tuple[ChannelOption, ...]] = (
         ENABLED,
-        Option("secret", "text", secret=True),  # signs every request; ≥ 16 characters
-        Option("timeout", "duration", 10.0),
-        Option("allow_private", "bool", False),
+        ChannelOption("secret", "text", secret=True),  # signs every request; ≥ 16 characters
+        ChannelOption("timeout", "duration", 10.0),
+        ChannelOption("allow_private", "bool", False),
         MAX_ATTEMPTS,
         *DELIVERY_OPTIONS,
-        Option("endpoints", "mapping", {}),  # name → URL or {url, secret, mode, quiet, tz}
+        ChannelOption("endpoints", "mapping", {}),  # name → URL or {url, secret, mode, quiet, tz}
     )
     destination_table: ClassVar[str] = "endpoints"
 

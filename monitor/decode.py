@@ -58,6 +58,8 @@ import codecs
 import logging
 import re
 
+from charset_normalizer import from_bytes
+
 from .match import word_data
 from .normalize import normalize_text
 
@@ -202,8 +204,6 @@ def _reads_as_cp1256_arabic(body: bytes) -> bool:
 
 
 def _detect(body: bytes) -> tuple[str, str] | None:
-    from charset_normalizer import from_bytes
-
     best = from_bytes(body).best()
     if best is None:
         return None

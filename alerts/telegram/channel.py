@@ -65,7 +65,7 @@ from monitor.errors import ConfigError, DeliveryError
 from monitor.models import Alert
 from monitor.yamlfile import shown
 
-from ..channel import DELIVERY_OPTIONS, ENABLED, Channel, Option
+from ..channel import DELIVERY_OPTIONS, ENABLED, Channel, ChannelOption
 from ..render import safe_url
 from ..secrets import SecretFilter, describe, register_secret
 from .bot import RaqibBot
@@ -128,21 +128,21 @@ class TelegramChannel(Channel):
     can_edit: ClassVar[bool] = True
     concurrency: ClassVar[int] = 30
 
-    options: ClassVar[tuple[Option, ...]] = (
+    options: ClassVar[tuple[ChannelOption, ...]] = (
         ENABLED,
-        Option("token", "text", secret=True),  # as ${VAR}; else RAQIB_TELEGRAM_TOKEN or the credential
-        Option("api_url", "text", "https://api.telegram.org"),
-        Option("admins", "any", []),  # chat ids (one, or a list)
-        Option("access", "text", "open", choices=ACCESS_MODES),
-        Option("allow", "any", []),  # chat ids, for access: allow
-        Option("channels", "any", []),  # [@name, -100…] or {@name: [watchlists]}
-        Option("lang", "text", "ar", choices=LANGS),
-        Option("link_preview", "bool", False),
-        Option("polling", "bool", True),
+        ChannelOption("token", "text", secret=True),  # as ${VAR}; else RAQIB_TELEGRAM_TOKEN or the credential
+        ChannelOption("api_url", "text", "https://api.telegram.org"),
+        ChannelOption("admins", "any", []),  # chat ids (one, or a list)
+        ChannelOption("access", "text", "open", choices=ACCESS_MODES),
+        ChannelOption("allow", "any", []),  # chat ids, for access: allow
+        ChannelOption("channels", "any", []),  # [@name, -100…] or {@name: [watchlists]}
+        ChannelOption("lang", "text", "ar", choices=LANGS),
+        ChannelOption("link_preview", "bool", False),
+        ChannelOption("polling", "bool", True),
         *DELIVERY_OPTIONS,
-        Option("rate", "mapping", dict(RATE_DEFAULTS)),
-        Option("timeout", "duration", 20.0),
-        Option("poll_timeout", "duration", 10.0),
+        ChannelOption("rate", "mapping", dict(RATE_DEFAULTS)),
+        ChannelOption("timeout", "duration", 20.0),
+        ChannelOption("poll_timeout", "duration", 10.0),
     )
 
     def __init__(self, section, store=None, *, clock: Callable[[], float] | None = None,

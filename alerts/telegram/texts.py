@@ -1,5 +1,5 @@
 """What the bot and its alerts say, in Arabic and English: message texts, command menu,
-alert labels. A reply is formatted from these by `alerts.telegram.bot`; every value put
+alert labels. A reply is formatted from these by `alerts.telegram.botbase`; every value put
 into one is escaped there."""
 from __future__ import annotations
 

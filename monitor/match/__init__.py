@@ -107,16 +107,18 @@ summary, body), start, end and term.
 
 The package, one module per concern: `lexicon` (tokens, proclitics, the corpus word
 counts), `forms` (group names' forms and the particles written with ى), `variants`
-(variant spellings and their skeletons), `views` (tokens read off encoded bytes,
-offsets mapped back), `regex` (RE2 terms) and `matcher` (the compiled `Matcher` and
-`MatcherGroup`). The text fold is `monitor.normalize`'s, the only one.
+(variant spellings and their skeletons), `textviews` (tokens read off encoded bytes,
+offsets mapped back), `regex` (RE2 terms), `plans` (a term compiled), `compiled` (every
+watchlist's terms in the indexes, changed in place), `hits` (phrase, near and field
+hits) and `matcher` (the `Matcher` that reads those indexes, and `MatcherGroup`). The
+text fold is `monitor.normalize`'s, the only one.
 """
 from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
-from .matcher import Matcher, MatcherGroup, Verdict
+from .matcher import Matcher, MatcherGroup, MatchVerdict
 from .regex import compile_regex, printable, quote
 from .variants import skeleton, skeletons, variant_pattern
 
 __all__ = [
     "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
-    "Verdict", "tokenize", "variant_pattern", "word_data",
+    "MatchVerdict", "tokenize", "variant_pattern", "word_data",
 ]

@@ -48,10 +48,13 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import quote
 
+import psycopg
 import sqlite_utils
 
 from ..dburl import is_postgres, safe_url
 from ..errors import StoreError
+from .postgres import MIGRATIONS as PG_MIGRATIONS
+from .postgres import PgConnection
 
 log = logging.getLogger(__name__)
 
@@ -330,9 +333,6 @@ class Database:
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
         if self.postgres:
             assert self.url is not None
-            import psycopg  # here, not above: 0.2 s that `raqib check` and SQLite users need not pay
-
-            from .postgres import PgConnection
             self.errors = (sqlite3.Error, psycopg.Error)
             self.conn = PgConnection(self.url, readonly=readonly)
             try:
@@ -435,7 +435,6 @@ class Database:
     def migrations(self) -> list[tuple[str, str]]:
         """This backend's named migrations, in order."""
         if self.postgres:
-            from .postgres import MIGRATIONS as PG_MIGRATIONS
             return PG_MIGRATIONS
         return MIGRATIONS
 
