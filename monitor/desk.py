@@ -98,11 +98,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Iterable, Sequence
 
 from .errors import ConfigError
-from .match import Matcher
-from .match.compounds import compound_spellings
-from .match.forms import form_data
-from .match.lexicon import bare, word_data
-from .match.variants import skeletons
+from .match import Matcher, bare, compound_spellings, form_data, skeletons, word_data
 from .models import Match, Term, Watchlist
 from .normalize import normalize_text, tokenize
 from .store import SearchWord, Store

@@ -109,14 +109,18 @@ The package, one module per concern: `lexicon` (tokens, proclitics, the corpus w
 counts), `forms` (group names' forms and the particles written with ى), `variants`
 (variant spellings and their skeletons), `views` (tokens read off encoded bytes,
 offsets mapped back), `regex` (RE2 terms) and `matcher` (the compiled `Matcher` and
-`MatcherGroup`). The text fold is `monitor.normalize`'s, the only one.
+`MatcherGroup`). The text fold is `monitor.normalize`'s, the only one. Outside the
+package only these names are imported, from `monitor.match` itself (an import-linter
+contract in pyproject.toml).
 """
-from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
+from .compounds import compound_spellings
+from .forms import form_data
+from .lexicon import CLITICS, TOKEN_RE, bare, tokenize, word_data
 from .matcher import Matcher, MatcherGroup, Verdict
 from .regex import compile_regex, printable, quote
 from .variants import skeleton, skeletons, variant_pattern
 
 __all__ = [
     "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
-    "Verdict", "tokenize", "variant_pattern", "word_data",
+    "Verdict", "tokenize", "variant_pattern", "word_data", "bare", "compound_spellings", "form_data",
 ]
