@@ -7,7 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,7 +23,7 @@ from tests.support import sql
 
 
 def at(hh: int, mm: int, day: int = 9) -> float:
-    return datetime(2025, 10, day, hh, mm, tzinfo=timezone.utc).timestamp()
+    return datetime(2025, 10, day, hh, mm, tzinfo=UTC).timestamp()
 
 
 class Inbox:

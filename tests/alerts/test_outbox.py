@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -182,14 +182,14 @@ async def test_a_burst_for_one_destination_becomes_one_digest():
 
 async def test_quiet_hours_hold_alerts_and_send_one_digest_after():
     store = Store(memory=True)
-    night = datetime(2026, 1, 5, 23, 30, tzinfo=timezone.utc).timestamp()
+    night = datetime(2026, 1, 5, 23, 30, tzinfo=UTC).timestamp()
     enqueue(store, 3, now=night)
     clock = Clock(night)
     channel = ScriptedChannel()
     policy = Policy(quiet=parse_quiet("22:00-07:00"))
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock, policy_for=lambda c, d: policy)
     assert await deliverer.run_once() == 0
-    morning = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
+    morning = datetime(2026, 1, 6, 7, 0, tzinfo=UTC).timestamp()
     assert sql.value(store, "SELECT MIN(next_try) FROM outbox") == morning
     clock.t = morning - 1
     assert await deliverer.run_once() == 0
@@ -216,9 +216,9 @@ async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
 
 
 @pytest.mark.parametrize("mode, created, expected", [
-    ("hourly", datetime(2026, 1, 5, 10, 20, tzinfo=timezone.utc), datetime(2026, 1, 5, 11, 0, tzinfo=timezone.utc)),
-    ("daily@08:00", datetime(2026, 1, 5, 7, 10, tzinfo=timezone.utc), datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)),
-    ("daily@08:00", datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), datetime(2026, 1, 6, 8, 0, tzinfo=timezone.utc)),
+    ("hourly", datetime(2026, 1, 5, 10, 20, tzinfo=UTC), datetime(2026, 1, 5, 11, 0, tzinfo=UTC)),
+    ("daily@08:00", datetime(2026, 1, 5, 7, 10, tzinfo=UTC), datetime(2026, 1, 5, 8, 0, tzinfo=UTC)),
+    ("daily@08:00", datetime(2026, 1, 5, 9, 0, tzinfo=UTC), datetime(2026, 1, 6, 8, 0, tzinfo=UTC)),
 ])
 def test_digest_slots(mode, created, expected):
     assert Policy(mode=mode).next_slot(created.timestamp()) == expected.timestamp()
@@ -270,7 +270,7 @@ async def test_two_deliverers_on_one_database_send_each_alert_once(tmp_path):
 async def test_held_alerts_leave_as_one_digest_from_the_node_holding_the_digests_role_only(tmp_path):
     """Two nodes on one outbox: the node without the digests role holds rows back and sends
     instant ones, but never a held row, so a digest is never split between nodes."""
-    night = datetime(2026, 1, 5, 23, 30, tzinfo=timezone.utc).timestamp()
+    night = datetime(2026, 1, 5, 23, 30, tzinfo=UTC).timestamp()
     quiet = Policy(quiet=parse_quiet("22:00-07:00"))
     store_a, store_b = Store(tmp_path / "shared.db"), Store(tmp_path / "shared.db")
     try:
@@ -284,7 +284,7 @@ async def test_held_alerts_leave_as_one_digest_from_the_node_holding_the_digests
                       policy_for=lambda c, d: quiet if d == "d1" else Policy(), send_held=lambda: False)
         assert await b.run_once() == 1  # d2's instant alert; d1's are held until morning
         assert b_channel.sent == [("one", ["خبر 10"])]
-        clock.t = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
+        clock.t = datetime(2026, 1, 6, 7, 0, tzinfo=UTC).timestamp()
         assert await b.run_once() == 0 and b_channel.sent == [("one", ["خبر 10"])]
         assert store_b.next_alert_due(["scripted"], held=False) is None  # so b does not spin on them
         assert await a.run_once() == 3

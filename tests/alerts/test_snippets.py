@@ -9,7 +9,7 @@ import io
 import json
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
 from html.parser import HTMLParser
@@ -41,7 +41,7 @@ from raqib.web.views import body_paragraphs
 from tests.support import sql
 from tests.support.fake_telegram import FakeTelegram
 
-T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 5, 14, 0, tzinfo=UTC)
 TOKEN = "123456789:AAHfakeTokenForTests_abcdefghijklmno"
 TITLE = "الكرملين يرد على الهجوم"
 # a lead longer than Telegram's 280 characters, naming nobody

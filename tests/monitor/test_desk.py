@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,7 @@ def _ingest(store: Store, feeds: list[tuple[Path, float]]) -> None:
     for path, at in feeds:
         clock[0] = at
         parsed = parse_feed(path.stem, path.read_text(encoding="utf-8"), f"https://{path.stem}.example/",
-                            datetime.fromtimestamp(at, timezone.utc))
+                            datetime.fromtimestamp(at, UTC))
         pipeline.ingest(path.stem, parsed.stories)
 
 
@@ -133,7 +133,7 @@ def test_try_names_a_require_rule_and_the_terms_that_never_fired(store):
     assert report.top_terms == (("putin-ukraine", "أوكرانيا", 1), ("putin-ukraine", "بوتين", 1))
     days = dict(report.per_day)
     assert sum(days.values()) == 1
-    assert days[datetime.fromtimestamp(NOW - DAY, timezone.utc).date().isoformat()] == 1
+    assert days[datetime.fromtimestamp(NOW - DAY, UTC).date().isoformat()] == 1
 
 
 def test_try_reads_only_the_days_asked_and_a_file_of_several_watchlists(store):

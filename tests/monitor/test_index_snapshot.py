@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -61,7 +61,7 @@ def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
         first = store.next_story_id()
         for k, s in enumerate(stories):
             sid = first + k
-            published = datetime.fromtimestamp(now - 3600 + k * 0.1, timezone.utc)
+            published = datetime.fromtimestamp(now - 3600 + k * 0.1, UTC)
             v = c.add(sid, title=s["title"], summary=s["summary"], url=s["url"], published=published)
             e = g.add(sid, cluster=v.cluster, title=s["title"], summary=s["summary"], source=s.get("source", "x"),
                       published=published)
@@ -76,7 +76,7 @@ def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
 def decisions(c: Clusterer, g: EventGrouper, stories: list[dict], first_id: int, now: float) -> list:
     out = []
     for k, s in enumerate(stories):
-        published = datetime.fromtimestamp(now + k, timezone.utc)
+        published = datetime.fromtimestamp(now + k, UTC)
         v = c.add(first_id + k, title=s["title"], summary=s["summary"], url=s["url"], published=published)
         e = g.add(first_id + k, cluster=v.cluster, title=s["title"], summary=s["summary"],
                   source=s.get("source", "x"), published=published)
@@ -243,7 +243,7 @@ async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_
         # Another outlet's copy, in its own feed, polled as the restarted daemon loads.
         copy = {"title": "عاجل | الكرملين ينفي أي دور في تسميم العميل الروسي المزدوج سكريبال",
                 "summary": original["summary"], "url": "https://other.example/kremlin-copy",
-                "published": datetime.now(timezone.utc) - timedelta(minutes=1)}
+                "published": datetime.now(UTC) - timedelta(minutes=1)}
         feed_server.route("/copy.xml", text=rss([copy]))
         caplog.set_level(logging.INFO)
         daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")},

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.dedup import Clusterer
@@ -13,7 +13,7 @@ from monitor.store import Store
 from monitor.watchlists import Term, Watchlist
 from tests.support import sql
 
-T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 5, 14, 0, tzinfo=UTC)
 TITLE = "بوتين يدعم هاريس لرئاسة أميركا ويؤكد استعداده لمفاوضات مع أوكرانيا"
 LEAD = "أكد الرئيس الروسي فلاديمير بوتين الخميس دعمه للمرشحة الديمقراطية كامالا هاريس في الانتخابات"
 

@@ -4,7 +4,7 @@ Tests named `test_pg_*` are about what only PostgreSQL does: leases shared by no
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -163,15 +163,13 @@ def test_subscriptions_settings_terms_and_a_chat_that_moves(store):
 
 
 def test_a_failed_unit_of_work_leaves_nothing(store):
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            store.insert_story(conn, {"id": store.next_story_id(), "feed": "f", "guid": "g", "fetched": 1.0,
-                                      "cluster": 1})
-            raise RuntimeError("crash between the story and its alert")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.insert_story(conn, {"id": store.next_story_id(), "feed": "f", "guid": "g", "fetched": 1.0,
+                                  "cluster": 1})
+        raise RuntimeError("crash between the story and its alert")
     assert store.known_guids("f", ["g"]) == set()
-    with pytest.raises(StoreError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO feeds (name) VALUES (?)", ("no url",))  # NOT NULL
+    with pytest.raises(StoreError), store.transaction() as conn:
+        conn.execute("INSERT INTO feeds (name) VALUES (?)", ("no url",))  # NOT NULL
     assert store.ping()
 
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_config
@@ -41,7 +41,7 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
     write_watchlist(tmp_path / "wl", "w", ["بوتين"])
     config = write_config(tmp_path, {"outlet": "http://127.0.0.1:9/feed.xml"}, watchlists=tmp_path / "wl",
                           extra="retention: {stories: 7d, outbox: 7d}\nchannels:\n  console: {}\n")
-    now = [datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()]
+    now = [datetime(2025, 1, 1, tzinfo=UTC).timestamp()]
     daemon = Daemon(load_config(config), clock=lambda: now[0], console_stream=io.StringIO())
     db = tmp_path / "state" / "raqib.db"
     rng = random.Random(3)
@@ -55,7 +55,7 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
                 n += 1
                 title = random_title(rng, "بوتين" if n % 3 == 0 else "اقتصاد")
                 batch.append(Story(feed="outlet", guid=f"g{n}", url=f"https://outlet.example/{n}", title=title,
-                                   published=datetime.fromtimestamp(now[0], timezone.utc)))
+                                   published=datetime.fromtimestamp(now[0], UTC)))
             daemon.pipeline.ingest("outlet", batch)
             await daemon.deliverer.run_once()
         daemon.housekeeping()

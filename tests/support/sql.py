@@ -3,7 +3,8 @@ state no public path reaches. The project's own code goes through `Store` method
 The SQL is written as both backends read it (`?` placeholders; see monitor.store.postgres)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from monitor.store import Store
 

@@ -9,7 +9,7 @@ import asyncio
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -26,7 +26,7 @@ MANIFEST = json.loads((PAGES / "manifest.json").read_text(encoding="utf-8"))
 
 
 def rss(items: list[tuple[str, str, str, str]]) -> str:
-    now = format_datetime(datetime.now(timezone.utc))
+    now = format_datetime(datetime.now(UTC))
     parts = [f"<item><guid>{escape(g)}</guid><title>{escape(t)}</title><link>{escape(link)}</link>"
              f"<description>{escape(d)}</description><pubDate>{now}</pubDate></item>" for g, t, d, link in items]
     return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>outlet</title>'

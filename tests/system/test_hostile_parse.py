@@ -81,7 +81,7 @@ async def test_bad_items_are_left_out_and_counted_the_rest_alerts(tmp_path, feed
 async def test_declared_utf8_feed_with_one_stray_byte_still_alerts(tmp_path, feed_server, daemons):
     body = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
             "<item><title>بوتين يلتقي</title>\xa0<link>http://news.example/1</link></item></channel></rss>")
-    body_bytes = body.encode("utf-8").replace("\xa0".encode("utf-8"), b"\xa0")  # one byte that is not UTF-8
+    body_bytes = body.encode("utf-8").replace("\xa0".encode(), b"\xa0")  # one byte that is not UTF-8
     feed_server.route("/short.xml", body=body_bytes, content_type="application/rss+xml; charset=utf-8")
     daemon, out, _ = make_daemon(daemons, tmp_path, {"short": feed_server.url("/short.xml")})
     assert await poll(daemon, "short") == "new"
