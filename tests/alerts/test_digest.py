@@ -85,7 +85,7 @@ def enqueue(store: Store, destination: str, *, cluster: int, watchlist: str, tit
 
 
 def states(store: Store) -> list[str]:
-    return [r["state"] for r in sql.rows(store, "SELECT state FROM outbox ORDER BY id")]
+    return [r["state"] for r in sql.outbox_rows(store, "state")]
 
 
 async def test_daily_digest_holds_until_eight_and_sends_one_grouped_email(inbox):

@@ -78,7 +78,7 @@ def ingest(store: Store, channels=("console",), watchlists=(RUSSIA,), **story) -
 
 
 def row(store: Store, channel: str) -> dict:
-    return sql.rows(store, "SELECT * FROM outbox WHERE channel = ? ORDER BY id", (channel,))[0]
+    return sql.outbox_rows(store, channel=channel)[0]
 
 
 # -- the snippet rules ----------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_telegram_alerts_keep_tags_balanced_however_hostile_the_body(pieces):
     body = "".join(w + s for w, s in pieces)
     store = Store(memory=True)
     ingest(store, body=body)
-    rows = sql.rows(store, "SELECT * FROM outbox")
+    rows = sql.outbox_rows(store)
     for r in rows:
         text = render_alert(alert_from_row(r))
         for part in split_html(text):

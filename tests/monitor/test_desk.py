@@ -172,7 +172,7 @@ def test_raqib_try_shows_the_stories_marked_and_saves_nothing(desk, tmp_path, ca
     assert "exclude: كرة القدم" in out and "مباراة «كرة القدم»" in out
     assert re.search(r"terms that never fired:\n  كورسك\n  دوروف\n  بافيل دوروف", out)
     assert (desk / "raqib.db").read_bytes() == before
-    assert sql.value(Store(desk / "raqib.db", readonly=True), "SELECT COUNT(*) FROM outbox") == 0
+    assert sql.outbox_count(Store(desk / "raqib.db", readonly=True)) == 0
 
 
 def test_raqib_try_json(desk, tmp_path, capsys):
@@ -378,14 +378,14 @@ def test_a_release_0_1_database_upgrades_and_its_stories_are_searched(tmp_path):
         before.close()
     store = Store(path)
     try:
-        assert "006_story_search" in {r["name"] for r in sql.rows(store, "SELECT name FROM migrations")}
+        assert "006_story_search" in sql.migrations(store)
         result = search_stories(store, "عنوان")
         assert result.narrowed and [h.id for h in result.hits] == [3, 2, 1]
-        kept = sql.value(store, "SELECT COUNT(*) FROM stories")
+        kept = sql.story_count(store)
         store.prune(stories_before=time.time() + DAY, outbox_before=0)  # pruned stories leave the index
-        left = sql.value(store, "SELECT COUNT(*) FROM stories")
+        left = sql.story_count(store)
         assert left < kept
-        indexed = sql.value(store, "SELECT COUNT(*) FROM story_search WHERE story_search MATCH ?", ('"ناونع"',))
+        indexed = sql.search_hits(store, '"ناونع"')
         assert indexed == left  # عنوان, backwards
     finally:
         store.close()

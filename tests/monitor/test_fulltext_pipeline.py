@@ -54,11 +54,11 @@ def pipeline(store, watchlists=(KURSK, KREMLIN)):
 
 
 def alerts(store):
-    return sql.rows(store, "SELECT watchlist, story_id, kind, payload FROM outbox WHERE kind='story' ORDER BY id")
+    return sql.outbox_rows(store, "watchlist", "story_id", "kind", "payload", kind="story")
 
 
 def state(store, story_id):
-    return sql.rows(store, "SELECT body_state, body, body_reason FROM stories WHERE id=?", (story_id,))[0]
+    return sql.story_rows(store, "body_state", "body", "body_reason", id=story_id)[0]
 
 
 async def test_a_story_waits_for_its_page_and_alerts_on_a_name_only_in_the_body(backend):

@@ -32,6 +32,7 @@ from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from monitor.indexes import IndexKeeper
 from monitor.store import Store
 from raqib.daemon import Daemon
+from tests.support import sql
 from tests.support.feedserver import feed_server  # noqa: F401  (fixture)
 from tests.support.inprocess import close_daemons, make_daemon, poll
 
@@ -159,11 +160,9 @@ def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, t
         dedup = DedupSettings(title_alone=91)
     path.write_bytes(bytes(data))
     if damage == "stale":  # the database went back: a restored backup lacks the snapshot's newest story
-        with store.transaction() as conn:
-            conn.execute("DELETE FROM stories WHERE id = ?", (seen,))
+        sql.delete_stories(store, id=seen)
     if damage == "replaced":  # another database under the same name: same id, another story
-        with store.transaction() as conn:
-            conn.execute("UPDATE stories SET title = ? WHERE id = ?", ("قصة أخرى تماما", seen))
+        sql.set_stories(store, {"id": seen}, title="قصة أخرى تماما")
     caplog.set_level(logging.INFO, logger="monitor.indexes")
     k2 = keeper(store, path, now, dedup, event)
     c2, g2, seen2 = k2.load()

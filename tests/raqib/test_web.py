@@ -33,7 +33,7 @@ async def site(tmp_path_factory):
 
 
 def story_id(site, title: str) -> int:
-    return sql.value(site.daemon.store, "SELECT MIN(id) FROM stories WHERE title = ?", (title,))
+    return sql.story_value(site.daemon.store, "id", title=title)  # the first of its copies
 
 
 # -- pages ----------------------------------------------------------------------------------
