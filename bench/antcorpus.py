@@ -10,11 +10,12 @@ falls in those days. A story with neither date readable is skipped too: its day 
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -30,15 +31,13 @@ def reserved(doc: dict) -> bool:
         when = parsedate_to_datetime(doc.get("time") or "")
         days.add(when.date())
         if when.tzinfo is not None:
-            days.add(when.astimezone(timezone.utc).date())
+            days.add(when.astimezone(UTC).date())
     except (TypeError, ValueError):
         pass
     m = _DOCNO_DATE.search(doc.get("docno") or "")
     if m:
-        try:
+        with contextlib.suppress(ValueError):
             days.add(datetime.strptime(m.group(1), "%Y%m%d").date())
-        except ValueError:
-            pass
     return not days or any(RESERVED_FIRST <= day <= RESERVED_LAST for day in days)
 
 

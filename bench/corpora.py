@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from antcorpus import reserved
 from antcorpus import stories as ant_stories

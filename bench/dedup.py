@@ -59,7 +59,7 @@ import tempfile
 import time
 import zipfile
 from array import array
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,7 +75,7 @@ from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings,
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "corpora")
 SPAN = 72 * 3600.0 * 0.99  # timestamps of the whole run fit in one default window
-BASE = datetime(2018, 4, 1, tzinfo=timezone.utc).timestamp()
+BASE = datetime(2018, 4, 1, tzinfo=UTC).timestamp()
 
 
 def lead_of(text: str, chars: int = 300) -> str:
@@ -112,7 +112,7 @@ class Window:
         self.leads = [s for _, s, _ in real if len(s.split()) >= 4]
 
     def when(self, i: int) -> datetime:
-        return datetime.fromtimestamp(BASE + SPAN * i / self.total, timezone.utc)
+        return datetime.fromtimestamp(BASE + SPAN * i / self.total, UTC)
 
     def story(self, i: int) -> tuple[str, str, str]:
         if i < len(self.real):

@@ -42,7 +42,7 @@ import sys
 import time
 import zipfile
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -84,7 +84,7 @@ def load_saudinewsnet() -> list[dict]:
     stories = []
     for i, r in enumerate(rows):
         when = datetime.strptime(r["date_extracted"], "%Y-%m-%d %H:%M:%S").replace(
-            tzinfo=timezone.utc)
+            tzinfo=UTC)
         stories.append({"id": i, "title": r["title"] or "", "summary": lead_of(r["content"]),
                         "url": r["url"], "source": r["source"], "published": when.isoformat(),
                         "content": r["content"] or "", "_ts": when.timestamp()})

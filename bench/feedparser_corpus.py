@@ -40,7 +40,7 @@ import re
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ import feedparser  # noqa: E402
 from monitor import decode, parse  # noqa: E402
 from monitor.errors import ParseError  # noqa: E402
 
-NOW = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
 URL = "http://example.com/feed.xml"
 _COMMENT = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?<!--(.*?)-->", re.S)
 _FIELD = re.compile(r"^\s*(Header|Expect|Description|SkipUnless):\s*(.*)$", re.M)

@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -60,7 +60,7 @@ async def cycle(server: FeedServer, n: int, mode: str, pool: list[tuple[str, str
         folder.mkdir()
         (folder / "w.yaml").write_text("name: w\nterms: [بوتين, ترامب, الأسد]\n", encoding="utf-8")
         lines = [f"database: {Path(tmp) / 'raqib.db'}", f"watchlists: {folder}", "feeds:"]
-        now = format_datetime(datetime.now(timezone.utc))
+        now = format_datetime(datetime.now(UTC))
         for f in range(n):
             entries = []
             for k in range(5):

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -130,7 +130,7 @@ async def ingest_throughput(n: int, tmp: Path) -> dict:
     thread = StoreThread()
     pipeline = Pipeline(store, WatchlistRegistry(tmp / "wl"), Clusterer(), channels=("console",))
     rng = random.Random(5)
-    start = datetime.now(timezone.utc) - timedelta(hours=6)
+    start = datetime.now(UTC) - timedelta(hours=6)
     stories = [Story(feed=f"f{i // 500}", guid=f"g{i}", url=f"https://news.example/{i}",
                      title=random_title(rng, "بوتين" if i % 10 == 0 else "الطقس"),
                      summary=random_title(rng, "المطر"), published=start + timedelta(seconds=i)) for i in range(n)]

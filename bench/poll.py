@@ -31,7 +31,7 @@ import re
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +97,7 @@ def serve(conn, feeds: list[dict], bodies: list, delay: float) -> None:
 async def cycle(feeds: list[dict], hashes: list, port: int) -> dict:
 
     counts = {"ok": 0, "not_modified": 0, "unchanged": 0, "error": 0, "stories": 0}
-    fetched = datetime.now(timezone.utc)
+    fetched = datetime.now(UTC)
 
     async def one(fetcher: Fetcher, f: dict) -> None:
         url = f"http://{f['host']}:{port}{f['path']}"

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -78,7 +78,7 @@ def build(n: int, path: Path) -> None:
 
 def rss(items: list[tuple[str, str]]) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>new</title>']
-    when = format_datetime(datetime.now(timezone.utc))
+    when = format_datetime(datetime.now(UTC))
     for title, url in items:
         out.append(f"<item><title>{escape(title)}</title><link>{url}</link><guid>{url}</guid>"
                    f"<pubDate>{when}</pubDate><description>{escape(title)}</description></item>")

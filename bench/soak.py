@@ -240,7 +240,7 @@ def main() -> int:
     lines += [f'  - {{name: f{i:04d}, url: "http://127.0.0.1:{port}/feed/{i}.xml"}}' for i in range(args.feeds)]
     (tmp / "raqib.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAQIB_LOG_LEVEL": "WARNING", **env_extra}
-    log = open(tmp / "daemon.log", "wb")
+    log = open(tmp / "daemon.log", "wb")  # noqa: SIM115 (the daemon writes it; closed when it stops)
     daemon = subprocess.Popen([sys.executable, "-m", "raqib.cli", "run", "--config", str(tmp / "raqib.yaml")],
                               stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=str(ROOT))
     print(f"soak: delivering through {args.channel}; {args.feeds} feeds, {args.rate:g} new stories/s "

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .errors import ConfigError
-from .match.compounds import compound_spellings
-from .match.forms import form_data
-from .match.lexicon import bare, word_data
-from .match.variants import skeletons
+from .match import bare, compound_spellings, form_data, skeletons, word_data
 from .models import Term
 from .normalize import normalize_text, tokenize
 from .store import SearchWord

@@ -54,7 +54,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -517,7 +517,7 @@ def main() -> int:
     labelled, distractors = [], []
     for path in sorted(ANT.glob("*.jsonl.gz")):
         for doc in ant_stories(path):
-            when = parsedate_to_datetime(doc["time"]).astimezone(timezone.utc)
+            when = parsedate_to_datetime(doc["time"]).astimezone(UTC)
             if when.strftime("%Y-%m-%d") not in DAYS and doc["docno"] not in event_of:
                 continue
             rec = record(doc, when)

@@ -107,9 +107,8 @@ class _Reach:
                     obj = scope[name]
                     if _is_slow_object(obj):
                         found = getattr(obj, "__qualname__", getattr(obj, "__name__", name))
-                    elif (inner := _suite_function(obj)) is not None and inner is not func:
-                        if (why := self.why(inner)) is not None:
-                            found = f"{name} → {why}"
+                    elif (inner := _suite_function(obj)) not in (None, func) and (why := self.why(inner)) is not None:
+                        found = f"{name} → {why}"
                 elif name in ("subprocess", "psycopg", "playwright"):  # imported inside the function
                     found = name
                 if found:

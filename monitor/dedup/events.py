@@ -103,7 +103,7 @@ from itertools import chain
 
 import Stemmer
 
-from monitor.match.variants import skeleton
+from monitor.match import skeleton
 from monitor.normalize import normalize_text
 
 from .clusterer import IdColumn, append_id, parse_time, restore_columns

@@ -111,14 +111,17 @@ counts), `forms` (group names' forms and the particles written with ى), `varian
 offsets mapped back), `regex` (RE2 terms), `plans` (a term compiled), `compiled` (every
 watchlist's terms in the indexes, changed in place), `hits` (phrase, near and field
 hits) and `matcher` (the `Matcher` that reads those indexes, and `MatcherGroup`). The
-text fold is `monitor.normalize`'s, the only one.
+text fold is `monitor.normalize`'s, the only one. Outside the package only these names
+are imported, from `monitor.match` itself (an import-linter contract in pyproject.toml).
 """
-from .lexicon import CLITICS, TOKEN_RE, tokenize, word_data
+from .compounds import compound_spellings
+from .forms import form_data
+from .lexicon import CLITICS, TOKEN_RE, bare, tokenize, word_data
 from .matcher import Matcher, MatcherGroup, MatchVerdict
 from .regex import compile_regex, printable, quote
 from .variants import skeleton, skeletons, variant_pattern
 
 __all__ = [
     "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
-    "MatchVerdict", "tokenize", "variant_pattern", "word_data",
+    "MatchVerdict", "tokenize", "variant_pattern", "word_data", "bare", "compound_spellings", "form_data",
 ]

@@ -78,7 +78,7 @@ async def test_alert_goes_out_through_an_apprise_url(receiver):
     assert path == "/desk"
     assert body["title"] == "الطاقة: أرامكو تعلن نتائج الربع 1"
     assert "https://www.alriyadh.com/1" in body["message"] and "أرامكو" in body["message"]
-    assert sql.rows(store, "SELECT state FROM outbox")[0]["state"] == "sent"
+    assert sql.outbox_rows(store, "state")[0]["state"] == "sent"
 
 
 async def test_failure_is_retried_then_dead_after_max_attempts(receiver):
@@ -90,12 +90,12 @@ async def test_failure_is_retried_then_dead_after_max_attempts(receiver):
     now = [NOW]
     d = deliverer(store, ch, clock=lambda: now[0])
     assert await d.run_once() == 0
-    row = sql.rows(store, "SELECT * FROM outbox")[0]
+    row = sql.outbox_rows(store)[0]
     assert row["state"] == "pending" and "json" in row["last_error"]
     assert host not in row["last_error"]  # URLs (and their tokens) stay out of the reason
     now[0] = row["next_try"]
     assert await d.run_once() == 0
-    row = sql.rows(store, "SELECT * FROM outbox")[0]
+    row = sql.outbox_rows(store)[0]
     assert row["state"] == "dead" and row["last_error"].startswith("gave up after 2 attempts")
     assert len(got) == 2
 

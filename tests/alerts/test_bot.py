@@ -358,7 +358,7 @@ async def test_a_flood_wait_met_by_a_reply_holds_alerts_to_that_chat_too(tg, sto
             store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
                           cluster=1, story_id=1, payload=payload, now=time.time())
         assert await Deliverer(store, {"telegram": channel}).run_once() == 0
-        row = sql.rows(store, "SELECT state, next_try, last_error FROM outbox")[0]
+        row = sql.outbox_rows(store, "state", "next_try", "last_error")[0]
         assert row["state"] == "pending" and row["next_try"] >= time.time() + 20
         assert "wait" in row["last_error"]
         tg.push_command(42, "/status")  # dropped at once: the chat is still under its flood wait
@@ -442,7 +442,7 @@ async def test_alert_buttons_mute_the_event_for_a_day_and_not_relevant_reaches_t
         assert await deliverer.run_once() == 1
         [alert] = tg.sent(42)
         [row] = json.loads(alert.params["reply_markup"])["inline_keyboard"]
-        alert_id = sql.value(store, "SELECT id FROM outbox WHERE story_id=1")
+        alert_id = sql.outbox_value(store, "id", story_id=1)
         assert row == [{"callback_data": f"mute:{alert_id}", "text": "🔕 كتم هذا الحدث"},
                        {"callback_data": f"nr:{alert_id}", "text": "ليس ذا صلة"}]
 
@@ -468,4 +468,4 @@ async def test_alert_buttons_mute_the_event_for_a_day_and_not_relevant_reaches_t
         assert await deliverer.run_once() == 1
         assert [m.text for m in tg.sent(42)][1:] and "أنقرة" in tg.sent(42)[-1].text
         assert len(tg.sent(42)) == 2
-        assert sql.value(store, "SELECT state FROM outbox WHERE story_id=2") == "sent"
+        assert sql.outbox_value(store, "state", story_id=2) == "sent"

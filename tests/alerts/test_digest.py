@@ -7,7 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,7 +23,7 @@ from tests.support import sql
 
 
 def at(hh: int, mm: int, day: int = 9) -> float:
-    return datetime(2025, 10, day, hh, mm, tzinfo=timezone.utc).timestamp()
+    return datetime(2025, 10, day, hh, mm, tzinfo=UTC).timestamp()
 
 
 class Inbox:
@@ -85,7 +85,7 @@ def enqueue(store: Store, destination: str, *, cluster: int, watchlist: str, tit
 
 
 def states(store: Store) -> list[str]:
-    return [r["state"] for r in sql.rows(store, "SELECT state FROM outbox ORDER BY id")]
+    return [r["state"] for r in sql.outbox_rows(store, "state")]
 
 
 async def test_daily_digest_holds_until_eight_and_sends_one_grouped_email(inbox):

@@ -114,7 +114,7 @@ def enqueue(store: Store, destination: str, cluster: int, *, title: str = TITLE,
 
 
 def rows(store: Store) -> dict[str, dict]:
-    return {r["destination"]: r for r in sql.rows(store, "SELECT * FROM outbox ORDER BY id")}
+    return {r["destination"]: r for r in sql.outbox_rows(store)}
 
 
 def deliverer(store: Store, ch: EmailChannel, **settings) -> Deliverer:
@@ -334,7 +334,7 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     import ipaddress
     private = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
                    .public_key(private.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
@@ -374,7 +374,7 @@ async def test_starttls_with_login_over_a_verified_certificate(tmp_path):
         enqueue(store, "desk@example.org", 2)
         ch = channel(controller.port, security="starttls", ca_file=str(cert), username="raqib", password="wrong")
         assert await deliverer(store, ch).run_once() == 0
-        row = sql.rows(store, "SELECT * FROM outbox WHERE cluster=2")[0]
+        row = sql.outbox_rows(store, cluster=2)[0]
         assert row["state"] == "pending" and "login refused" in row["last_error"]
 
         # without the CA the certificate is not trusted, and nothing is sent in the clear
@@ -382,7 +382,7 @@ async def test_starttls_with_login_over_a_verified_certificate(tmp_path):
         ch = channel(controller.port, security="starttls", username="raqib", password="pw-123")
         assert await deliverer(store, ch).run_once() == 0
         assert len(inbox.messages) == 1
-        row = sql.rows(store, "SELECT * FROM outbox WHERE cluster=3")[0]
+        row = sql.outbox_rows(store, cluster=3)[0]
         assert row["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
     finally:
         controller.stop()
@@ -413,7 +413,7 @@ async def test_messages_of_one_event_share_a_thread_and_another_event_starts_its
     assert "تغطية ذات صلة · okaz" in second.get_body(("html",)).get_content()
     assert other["In-Reply-To"] is None and "أرباح الربع الثالث" in other["Subject"]
     assert [m["In-Reply-To"] for m in inbox.to("news@example.org")] == [None, None]
-    assert sql.value(store, "SELECT ref FROM outbox WHERE cluster=1") == head
+    assert sql.outbox_value(store, "ref", cluster=1) == head
 
 
 async def test_a_recipients_time_zone_and_the_outlets_name_are_in_the_message(smtp):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -62,7 +62,7 @@ def enqueue(store: Store, n: int, *, channel: str = "scripted", destination: str
 
 
 def states(store: Store) -> dict[str, int]:
-    return {r["state"]: r["n"] for r in sql.rows(store, "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")}
+    return sql.outbox_states(store)
 
 
 async def test_the_same_alert_is_queued_once_per_cluster_watchlist_destination():
@@ -90,7 +90,7 @@ async def test_console_prints_one_line_per_alert_with_the_original_title_and_lin
 async def test_a_console_digest_lists_an_events_stories_together():
     store = Store(memory=True)
     enqueue(store, 3, channel="console", destination="-")  # clusters 1, 2, 3
-    sql.run(store, "UPDATE outbox SET event=1 WHERE cluster=3")  # 3 is another outlet's words on 1's event
+    sql.set_outbox(store, {"cluster": 3}, event=1)  # 3 is another outlet's words on 1's event
     out = io.StringIO()
     deliverer = Deliverer(store, {"console": ConsoleChannel(Section({}, "<t>"), stream=out)}, clock=Clock(1000),
                           settings=DeliverySettings(burst=2))
@@ -109,17 +109,17 @@ async def test_failures_retry_with_backoff_then_succeed():
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock,
                           settings=DeliverySettings(backoff_base=10, backoff_max=100))
     assert await deliverer.run_once() == 0
-    row = sql.rows(store, "SELECT * FROM outbox")[0]
+    row = sql.outbox_rows(store)[0]
     assert row["state"] == "pending" and row["attempts"] == 1 and "connection reset" in row["last_error"]
     assert 1000 <= row["next_try"] <= 1010
     clock.t = row["next_try"]
     assert await deliverer.run_once() == 0
-    row = sql.rows(store, "SELECT * FROM outbox")[0]
+    row = sql.outbox_rows(store)[0]
     assert row["attempts"] == 2 and clock.t <= row["next_try"] <= clock.t + 20
     clock.t = row["next_try"]
     assert await deliverer.run_once() == 1
     assert channel.sent == [("one", ["خبر 1"])]
-    assert sql.rows(store, "SELECT state, ref FROM outbox") == [{"state": "sent", "ref": "ref-1"}]
+    assert sql.outbox_rows(store, "state", "ref") == [{"state": "sent", "ref": "ref-1"}]
 
 
 async def test_retry_after_is_honoured():
@@ -129,7 +129,7 @@ async def test_retry_after_is_honoured():
     deliverer = Deliverer(store, {"scripted": ScriptedChannel([DeliveryError("slow down", retry_after=3600)])},
                           clock=clock)
     await deliverer.run_once()
-    assert sql.value(store, "SELECT next_try FROM outbox") == 4600
+    assert sql.outbox_value(store, "next_try") == 4600
     clock.t = 4599
     assert await deliverer.run_once() == 0
     clock.t = 4600
@@ -143,7 +143,7 @@ async def test_permanent_failures_become_dead_letters_that_can_be_retried():
     channel = ScriptedChannel([DeliveryError("bot was blocked by the user", permanent=True, unsubscribe=True)])
     deliverer = Deliverer(store, {"scripted": channel}, clock=Clock(1000))
     await deliverer.run_once()
-    dead = sql.rows(store, "SELECT state, last_error FROM outbox WHERE state='dead'")
+    dead = sql.outbox_rows(store, "state", "last_error", state="dead")
     assert dead == [{"state": "dead", "last_error": "bot was blocked by the user"}]
     assert store.subscribers("w") == []  # the blocked chat is no longer subscribed
     assert store.retry_dead() == 1
@@ -161,7 +161,7 @@ async def test_after_max_attempts_an_alert_is_dead_not_retried_forever():
     for _ in range(5):
         clock.t += 10
         await deliverer.run_once()
-    row = sql.rows(store, "SELECT state, attempts FROM outbox")[0]
+    row = sql.outbox_rows(store, "state", "attempts")[0]
     assert row == {"state": "dead", "attempts": 3}
 
 
@@ -182,15 +182,15 @@ async def test_a_burst_for_one_destination_becomes_one_digest():
 
 async def test_quiet_hours_hold_alerts_and_send_one_digest_after():
     store = Store(memory=True)
-    night = datetime(2026, 1, 5, 23, 30, tzinfo=timezone.utc).timestamp()
+    night = datetime(2026, 1, 5, 23, 30, tzinfo=UTC).timestamp()
     enqueue(store, 3, now=night)
     clock = Clock(night)
     channel = ScriptedChannel()
     policy = Policy(quiet=parse_quiet("22:00-07:00"))
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock, policy_for=lambda c, d: policy)
     assert await deliverer.run_once() == 0
-    morning = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
-    assert sql.value(store, "SELECT MIN(next_try) FROM outbox") == morning
+    morning = datetime(2026, 1, 6, 7, 0, tzinfo=UTC).timestamp()
+    assert sql.earliest_next_try(store) == morning
     clock.t = morning - 1
     assert await deliverer.run_once() == 0
     clock.t = morning
@@ -202,7 +202,7 @@ async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
     path = tmp_path / "raqib.db"
     store = Store(path)
     enqueue(store, 3)
-    ids = [r["id"] for r in sql.rows(store, "SELECT id FROM outbox")]
+    ids = [r["id"] for r in sql.outbox_rows(store, "id")]
     store.claim(ids[:2])
     store.mark_sent(ids[:1], 1000)
     store.conn.close()  # no clean shutdown
@@ -216,9 +216,9 @@ async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
 
 
 @pytest.mark.parametrize("mode, created, expected", [
-    ("hourly", datetime(2026, 1, 5, 10, 20, tzinfo=timezone.utc), datetime(2026, 1, 5, 11, 0, tzinfo=timezone.utc)),
-    ("daily@08:00", datetime(2026, 1, 5, 7, 10, tzinfo=timezone.utc), datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)),
-    ("daily@08:00", datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), datetime(2026, 1, 6, 8, 0, tzinfo=timezone.utc)),
+    ("hourly", datetime(2026, 1, 5, 10, 20, tzinfo=UTC), datetime(2026, 1, 5, 11, 0, tzinfo=UTC)),
+    ("daily@08:00", datetime(2026, 1, 5, 7, 10, tzinfo=UTC), datetime(2026, 1, 5, 8, 0, tzinfo=UTC)),
+    ("daily@08:00", datetime(2026, 1, 5, 9, 0, tzinfo=UTC), datetime(2026, 1, 6, 8, 0, tzinfo=UTC)),
 ])
 def test_digest_slots(mode, created, expected):
     assert Policy(mode=mode).next_slot(created.timestamp()) == expected.timestamp()
@@ -270,7 +270,7 @@ async def test_two_deliverers_on_one_database_send_each_alert_once(tmp_path):
 async def test_held_alerts_leave_as_one_digest_from_the_node_holding_the_digests_role_only(tmp_path):
     """Two nodes on one outbox: the node without the digests role holds rows back and sends
     instant ones, but never a held row, so a digest is never split between nodes."""
-    night = datetime(2026, 1, 5, 23, 30, tzinfo=timezone.utc).timestamp()
+    night = datetime(2026, 1, 5, 23, 30, tzinfo=UTC).timestamp()
     quiet = Policy(quiet=parse_quiet("22:00-07:00"))
     store_a, store_b = Store(tmp_path / "shared.db"), Store(tmp_path / "shared.db")
     try:
@@ -284,7 +284,7 @@ async def test_held_alerts_leave_as_one_digest_from_the_node_holding_the_digests
                       policy_for=lambda c, d: quiet if d == "d1" else Policy(), send_held=lambda: False)
         assert await b.run_once() == 1  # d2's instant alert; d1's are held until morning
         assert b_channel.sent == [("one", ["خبر 10"])]
-        clock.t = datetime(2026, 1, 6, 7, 0, tzinfo=timezone.utc).timestamp()
+        clock.t = datetime(2026, 1, 6, 7, 0, tzinfo=UTC).timestamp()
         assert await b.run_once() == 0 and b_channel.sent == [("one", ["خبر 10"])]
         assert store_b.next_alert_due(["scripted"], held=False) is None  # so b does not spin on them
         assert await a.run_once() == 3

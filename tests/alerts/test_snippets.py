@@ -9,7 +9,7 @@ import io
 import json
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
 from html.parser import HTMLParser
@@ -41,7 +41,7 @@ from raqib.web.views import body_paragraphs
 from tests.support import sql
 from tests.support.fake_telegram import FakeTelegram
 
-T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 5, 14, 0, tzinfo=UTC)
 TOKEN = "123456789:AAHfakeTokenForTests_abcdefghijklmno"
 TITLE = "الكرملين يرد على الهجوم"
 # a lead longer than Telegram's 280 characters, naming nobody
@@ -78,7 +78,7 @@ def ingest(store: Store, channels=("console",), watchlists=(RUSSIA,), **story) -
 
 
 def row(store: Store, channel: str) -> dict:
-    return sql.rows(store, "SELECT * FROM outbox WHERE channel = ? ORDER BY id", (channel,))[0]
+    return sql.outbox_rows(store, channel=channel)[0]
 
 
 # -- the snippet rules ----------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_telegram_alerts_keep_tags_balanced_however_hostile_the_body(pieces):
     body = "".join(w + s for w, s in pieces)
     store = Store(memory=True)
     ingest(store, body=body)
-    rows = sql.rows(store, "SELECT * FROM outbox")
+    rows = sql.outbox_rows(store)
     for r in rows:
         text = render_alert(alert_from_row(r))
         for part in split_html(text):

@@ -113,7 +113,7 @@ def test_alert_escapes_feed_text_and_bolds_matched_words(tg, store):
     assert "aljazeera" in msg.text and "2024-08-10 09:30 UTC" in msg.text
     assert "روسيا وأوكرانيا" in msg.text
     assert "\u200f" in msg.text  # the Latin source line is marked right-to-left
-    row = sql.rows(store, "SELECT state, ref FROM outbox")[0]
+    row = sql.outbox_rows(store, "state", "ref")[0]
     assert row == {"state": "sent", "ref": f"42:{msg.message_id}"}
     assert '"is_disabled": true' in msg.params["link_preview_options"]
 
@@ -157,7 +157,7 @@ def test_long_alert_is_split_at_4096_utf16_units_without_breaking_tags(tg, store
     assert utf16_len(html.unescape(re.sub(r"<[^>]*>", "", parts[0].text))) > 3000  # not cut needlessly early
     joined = " ".join(html.unescape(re.sub(r"<[^>]*>", "", p.text)) for p in parts)
     assert joined.count("كلمة𝕏") == 900  # nothing lost at the cut
-    ref = sql.rows(store, "SELECT ref FROM outbox")[0]["ref"]
+    ref = sql.outbox_rows(store, "ref")[0]["ref"]
     assert ref == f"42:{parts[0].message_id}"  # the first part is the one later edited
 
 
@@ -200,7 +200,7 @@ def test_cluster_update_edits_the_first_message(tg, store):
             ch.clock.now += 10.0
             assert await deliverer(store, ch).run_once() == 1
             # the same update again: Telegram says "not modified", which is success
-            sql.run(store, "UPDATE outbox SET state='pending', next_try=0 WHERE kind='update'")
+            sql.set_outbox(store, {"kind": "update"}, state="pending", next_try=0)
             assert await deliverer(store, ch).run_once() == 1
         finally:
             await ch.close()
@@ -210,7 +210,7 @@ def test_cluster_update_edits_the_first_message(tg, store):
     assert len(tg.calls_of("editMessageText")) == 2
     assert "نقلته أيضاً: bbcarabic، skynews" in msg.text
     assert msg.edits and msg.edits[-1] == msg.text
-    assert sql.value(store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
+    assert sql.outbox_count(store, state=sql.Not("sent")) == 0
 
 
 # -- Telegram's refusals ----------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_retry_after_is_honoured_and_nothing_is_lost(tg, store):
         d = deliverer(store, ch)
         try:
             assert await d.run_once() == 0
-            row = sql.rows(store, "SELECT state, next_try FROM outbox")[0]
+            row = sql.outbox_rows(store, "state", "next_try")[0]
             assert row["state"] == "pending" and row["next_try"] == pytest.approx(ch.clock.now + 37, abs=2)
             ch.clock.now += 20.0
             assert await d.run_once() == 0  # not yet
@@ -249,7 +249,7 @@ def test_hours_long_retry_after_folds_into_a_digest(tg, store):
         d = deliverer(store, ch)
         try:
             await d.run_once()
-            assert sql.value(store, "SELECT COUNT(*) FROM outbox WHERE state='pending'") == 3
+            assert sql.outbox_count(store, state="pending") == 3
             ch.clock.now += 3 * 3600 + 2
             for i in range(3, 15):  # more news piles up meanwhile
                 enqueue(store, "42", cluster=i + 1, title=f"خبر {i}", now=ch.clock.now)
@@ -277,7 +277,7 @@ def test_forbidden_deactivates_the_subscription(tg, store):
 
     asyncio.run(run())
     assert store.subscriptions_of("telegram", "42") == []
-    assert sql.rows(store, "SELECT state FROM outbox")[0]["state"] == "dead"
+    assert sql.outbox_rows(store, "state")[0]["state"] == "dead"
 
 
 def test_group_upgraded_to_supergroup_moves_the_destination(tg, store):
@@ -315,7 +315,7 @@ def test_bad_request_is_permanent_and_network_errors_retry(tg, store):
             await ch.close()
 
     asyncio.run(run())
-    states = {r["destination"]: r["state"] for r in sql.rows(store, "SELECT destination, state FROM outbox")}
+    states = {r["destination"]: r["state"] for r in sql.outbox_rows(store, "destination", "state")}
     assert states == {"42": "dead", "43": "pending"}
 
 
@@ -334,7 +334,7 @@ def test_unreachable_api_is_a_retry_not_a_loss(store):
             await ch.close()
 
     asyncio.run(run())
-    row = sql.rows(store, "SELECT state, last_error FROM outbox")[0]
+    row = sql.outbox_rows(store, "state", "last_error")[0]
     assert row["state"] == "pending" and "unreachable" in row["last_error"]
 
 
@@ -567,7 +567,7 @@ def test_a_related_story_waits_for_its_events_first_alert_then_replies_to_it(tg,
         try:
             await d.run_once()
             assert tg.sent(42) == []  # the related story did not jump ahead of the first alert
-            rows = sql.rows(store, "SELECT cluster, state, attempts, next_try FROM outbox ORDER BY id")
+            rows = sql.outbox_rows(store, "cluster", "state", "attempts", "next_try")
             assert [(r["cluster"], r["state"]) for r in rows] == [(7, "pending"), (9, "pending")]
             assert rows[1]["attempts"] == 0 and rows[1]["next_try"] > rows[0]["next_try"]
             for _ in range(4):
@@ -604,7 +604,7 @@ def test_a_related_story_whose_first_alert_died_or_was_pruned_is_a_normal_alert(
     *_, last = tg.sent(42)
     assert SECOND in html.unescape(last.text) and reply_of(last) is None
     assert last.text.startswith("📌")
-    assert sql.value(store, "SELECT state FROM outbox WHERE cluster=9") == "sent"
+    assert sql.outbox_value(store, "state", cluster=9) == "sent"
 
 
 def test_a_digest_lists_an_events_other_outlets_under_its_first_story():
@@ -660,6 +660,6 @@ def test_stories_folded_into_a_deleted_first_message_come_as_alerts_of_their_own
     first, second = tg.sent(42)  # the edit failed for good: CNN's story is not lost
     assert not first.edits and reply_of(second) is None
     assert second.text.startswith("📌") and html.escape(SECOND, quote=False) in second.text
-    assert sql.rows(store, "SELECT kind, state, related FROM outbox ORDER BY id") == [
+    assert sql.outbox_rows(store, "kind", "state", "related") == [
         {"kind": "story", "state": "sent", "related": None}, {"kind": "story", "state": "sent", "related": "own"},
         {"kind": "update", "state": "dead", "related": None}]

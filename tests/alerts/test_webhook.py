@@ -113,7 +113,7 @@ def deliverer(store: Store, ch: WebhookChannel, clock: Clock | None = None, **se
 
 
 def the_row(store: Store) -> dict:
-    [row] = sql.rows(store, "SELECT * FROM outbox")
+    [row] = sql.outbox_rows(store)
     return row
 
 
@@ -252,7 +252,7 @@ async def test_a_timeout_and_a_refused_connection_are_retried(receiver):
         assert await deliverer(store, ch).run_once() == 0
     finally:
         await ch.close()
-    rows = {r["cluster"]: r for r in sql.rows(store, "SELECT * FROM outbox")}
+    rows = {r["cluster"]: r for r in sql.outbox_rows(store)}
     assert rows[1]["state"] == "pending" and "timed out" in rows[1]["last_error"]
     assert rows[2]["state"] == "pending" and "network error" in rows[2]["last_error"]
 
@@ -324,7 +324,7 @@ async def test_private_targets_are_refused_at_send_time_unless_allowed(receiver)
     finally:
         await ch.close()
     assert receiver.requests == []
-    for row in sql.rows(store, "SELECT * FROM outbox"):
+    for row in sql.outbox_rows(store):
         assert row["state"] == "dead" and row["last_error"].startswith("refused: "), row
         assert "127.0.0.1" in row["last_error"] and "allow_private: true" in row["last_error"]
 

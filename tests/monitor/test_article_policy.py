@@ -2,7 +2,7 @@
 page behind an item is read (fulltext: auto | always | never), and the fulltext options."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -17,7 +17,7 @@ from monitor.models import Story
 from monitor.parse import MAX_BODY, html_to_paragraphs, parse_feed
 from monitor.settings import FulltextSettings, read_settings, settings_problems
 
-NOW = datetime(2024, 9, 5, tzinfo=timezone.utc)
+NOW = datetime(2024, 9, 5, tzinfo=UTC)
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>وكالة</title>

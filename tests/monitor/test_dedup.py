@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from monitor.urls import canonical_url
 from raqib.jsonl import dedup_stream
 
 DATA = Path(__file__).parents[1] / "data"
-T0 = datetime(2018, 4, 14, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2018, 4, 14, 2, 0, tzinfo=UTC)
 
 # Real items from the ANT corpus (Sky News Arabia and Al Arabiya, 14 March 2018).
 KREMLIN_SKY = dict(

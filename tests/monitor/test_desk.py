@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,7 @@ def _ingest(store: Store, feeds: list[tuple[Path, float]]) -> None:
     for path, at in feeds:
         clock[0] = at
         parsed = parse_feed(path.stem, path.read_text(encoding="utf-8"), f"https://{path.stem}.example/",
-                            datetime.fromtimestamp(at, timezone.utc))
+                            datetime.fromtimestamp(at, UTC))
         pipeline.ingest(path.stem, parsed.stories)
 
 
@@ -133,7 +133,7 @@ def test_try_names_a_require_rule_and_the_terms_that_never_fired(store):
     assert report.top_terms == (("putin-ukraine", "أوكرانيا", 1), ("putin-ukraine", "بوتين", 1))
     days = dict(report.per_day)
     assert sum(days.values()) == 1
-    assert days[datetime.fromtimestamp(NOW - DAY, timezone.utc).date().isoformat()] == 1
+    assert days[datetime.fromtimestamp(NOW - DAY, UTC).date().isoformat()] == 1
 
 
 def test_try_reads_only_the_days_asked_and_a_file_of_several_watchlists(store):
@@ -172,7 +172,7 @@ def test_raqib_try_shows_the_stories_marked_and_saves_nothing(desk, tmp_path, ca
     assert "exclude: كرة القدم" in out and "مباراة «كرة القدم»" in out
     assert re.search(r"terms that never fired:\n  كورسك\n  دوروف\n  بافيل دوروف", out)
     assert (desk / "raqib.db").read_bytes() == before
-    assert sql.value(Store(desk / "raqib.db", readonly=True), "SELECT COUNT(*) FROM outbox") == 0
+    assert sql.outbox_count(Store(desk / "raqib.db", readonly=True)) == 0
 
 
 def test_raqib_try_json(desk, tmp_path, capsys):
@@ -378,14 +378,14 @@ def test_a_release_0_1_database_upgrades_and_its_stories_are_searched(tmp_path):
         before.close()
     store = Store(path)
     try:
-        assert "006_story_search" in {r["name"] for r in sql.rows(store, "SELECT name FROM migrations")}
+        assert "006_story_search" in sql.migrations(store)
         result = search_stories(store, "عنوان")
         assert result.narrowed and [h.id for h in result.hits] == [3, 2, 1]
-        kept = sql.value(store, "SELECT COUNT(*) FROM stories")
+        kept = sql.story_count(store)
         store.prune(stories_before=time.time() + DAY, outbox_before=0)  # pruned stories leave the index
-        left = sql.value(store, "SELECT COUNT(*) FROM stories")
+        left = sql.story_count(store)
         assert left < kept
-        indexed = sql.value(store, "SELECT COUNT(*) FROM story_search WHERE story_search MATCH ?", ('"ناونع"',))
+        indexed = sql.search_hits(store, '"ناونع"')
         assert indexed == left  # عنوان, backwards
     finally:
         store.close()

@@ -2,7 +2,7 @@
 matched on the feed's text when the wait runs out; copies take their cluster's text."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.monitor.test_pipeline import Clock, Registry
 from tests.support import sql
 from tests.support.pg import postgres_url
 
-T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 5, 14, 0, tzinfo=UTC)
 TITLE = "الكرملين يعلن نتائج اجتماع مجلس الأمن الروسي بشأن الوضع على الحدود"
 LEAD = "عقد مجلس الأمن الروسي اجتماعا طارئا الخميس برئاسة الرئيس لبحث التطورات الأخيرة"
 BODY = ("عقد مجلس الأمن الروسي اجتماعا طارئا الخميس.\n\n"
@@ -54,11 +54,11 @@ def pipeline(store, watchlists=(KURSK, KREMLIN)):
 
 
 def alerts(store):
-    return sql.rows(store, "SELECT watchlist, story_id, kind, payload FROM outbox WHERE kind='story' ORDER BY id")
+    return sql.outbox_rows(store, "watchlist", "story_id", "kind", "payload", kind="story")
 
 
 def state(store, story_id):
-    return sql.rows(store, "SELECT body_state, body, body_reason FROM stories WHERE id=?", (story_id,))[0]
+    return sql.story_rows(store, "body_state", "body", "body_reason", id=story_id)[0]
 
 
 async def test_a_story_waits_for_its_page_and_alerts_on_a_name_only_in_the_body(backend):

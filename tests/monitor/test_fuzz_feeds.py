@@ -9,7 +9,7 @@ with stray bytes dropped in; plain random bytes too.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from monitor.watchlists import load_watchlists
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = Path(__file__).parents[1] / "data" / "fuzz"
-NOW = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
 BOUND = 10.0  # seconds any one stage may take on one input; the cases here take milliseconds
 MATCHER = Matcher(load_watchlists(ROOT / "watchlists"))
 

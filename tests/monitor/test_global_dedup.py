@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-import psycopg
 import pytest
 
 from monitor.dedup import Clusterer
@@ -18,7 +17,7 @@ from monitor.pipeline import Pipeline
 from monitor.store import Store
 from monitor.store.worker import inline
 from tests.monitor.test_pipeline import LEAD, RUSSIA, T0, TITLE, Clock, Registry, story
-from tests.support import sql
+from tests.support import pg, sql
 from tests.support.pg import pg_url  # noqa: F401  (the fixture)
 
 
@@ -36,25 +35,15 @@ def test_a_copy_reaching_another_node_joins_the_cluster_the_first_node_stored(tm
         b.ingest("paper", [story("paper", "7", title="عاجل | " + TITLE, minutes=2)])  # the agency's copy
         b.ingest("radio", [story("radio", "3", title="ماكرون يزور الجزائر", summary="زيارة رسمية", minutes=3)])
         a.ingest("tv", [story("tv", "5", title=TITLE + " - تلفزيون", minutes=4, summary=LEAD)])
-        rows = sql.rows(store_a, "SELECT feed, cluster, event FROM stories ORDER BY id")
+        rows = sql.story_rows(store_a, "feed", "cluster", "event")
         assert [r["cluster"] for r in rows if r["feed"] != "radio"] == [rows[0]["cluster"]] * 3
         assert [r["event"] for r in rows if r["feed"] != "radio"] == [rows[0]["cluster"]] * 3  # one event too
-        stories = sql.rows(store_a, "SELECT destination FROM outbox WHERE kind='story'")
+        stories = sql.outbox_rows(store_a, "destination", kind="story")
         assert stories == [{"destination": "@desk"}]  # one alert, whichever node saw which copy
         assert b.caught_up == 1 and a.caught_up == 2  # each node indexed exactly what the other stored
     finally:
         store_a.close()
         store_b.close()
-
-
-def _ingest_lock_free(url: str) -> bool:
-    """Whether another session can take the ingest lock of the test's schema now."""
-    key = "hashtextextended(current_schema() || ':raqib:ingest', 0)"
-    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
-        free = bool(conn.execute(f"SELECT pg_try_advisory_lock({key})").fetchone()[0])
-        if free:
-            conn.execute(f"SELECT pg_advisory_unlock({key})")
-        return free
 
 
 def test_on_postgresql_a_failed_write_gives_the_ingest_lock_back_and_nodes_stay_one_cluster(pg_url):
@@ -65,13 +54,13 @@ def test_on_postgresql_a_failed_write_gives_the_ingest_lock_back_and_nodes_stay_
         bad = story("agency", "0", title="ماكرون يزور الجزائر\x00")  # PostgreSQL refuses NUL in text
         with pytest.raises(StoreError):
             asyncio.run(a.ingest_off_loop("agency", [bad], inline))
-        assert _ingest_lock_free(pg_url)  # else every other node's ingest would wait for ever
+        assert pg.ingest_lock_free(pg_url)  # else every other node's ingest would wait for ever
         asyncio.run(a.ingest_off_loop("agency", [story("agency", "1")], inline))
-        assert _ingest_lock_free(pg_url)
+        assert pg.ingest_lock_free(pg_url)
         asyncio.run(b.ingest_off_loop("paper", [story("paper", "7", title="عاجل | " + TITLE, minutes=2)], inline))
-        rows = sql.rows(store_a, "SELECT feed, cluster, event FROM stories ORDER BY id")
+        rows = sql.story_rows(store_a, "feed", "cluster", "event")
         assert [(r["cluster"], r["event"]) for r in rows] == [(rows[0]["cluster"], rows[0]["cluster"])] * 2
-        assert sql.rows(store_a, "SELECT destination FROM outbox WHERE kind='story'") == [{"destination": "@desk"}]
+        assert sql.outbox_rows(store_a, "destination", kind="story") == [{"destination": "@desk"}]
         assert b.caught_up == 1
     finally:
         store_a.close()

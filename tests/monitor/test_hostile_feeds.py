@@ -3,7 +3,7 @@ fetch → decode → parse as the poller does. Every one must end in stories or 
 FetchError/ParseError naming the feed, quickly and without unbounded memory."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -16,7 +16,7 @@ from monitor.parse import ParsedFeed, parse_feed_async
 from tests.support.feedserver import closed_port, feed_server, gzip_bomb  # noqa: F401
 
 HOSTILE = Path(__file__).parents[1] / "data" / "feeds" / "hostile"
-NOW = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
 # The titles of the first five items of the BBC Arabic sample, as published.
 BBC_TITLES = [
     "روسيا: الخبراء الدوليون يصلون إلى مدينة دوما السورية الأربعاء",

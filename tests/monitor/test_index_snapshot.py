@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -32,6 +32,7 @@ from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from monitor.indexes import IndexKeeper
 from monitor.store import Store
 from raqib.daemon import Daemon
+from tests.support import sql
 from tests.support.feedserver import feed_server  # noqa: F401  (fixture)
 from tests.support.inprocess import close_daemons, make_daemon, poll
 
@@ -61,7 +62,7 @@ def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
         first = store.next_story_id()
         for k, s in enumerate(stories):
             sid = first + k
-            published = datetime.fromtimestamp(now - 3600 + k * 0.1, timezone.utc)
+            published = datetime.fromtimestamp(now - 3600 + k * 0.1, UTC)
             v = c.add(sid, title=s["title"], summary=s["summary"], url=s["url"], published=published)
             e = g.add(sid, cluster=v.cluster, title=s["title"], summary=s["summary"], source=s.get("source", "x"),
                       published=published)
@@ -76,7 +77,7 @@ def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
 def decisions(c: Clusterer, g: EventGrouper, stories: list[dict], first_id: int, now: float) -> list:
     out = []
     for k, s in enumerate(stories):
-        published = datetime.fromtimestamp(now + k, timezone.utc)
+        published = datetime.fromtimestamp(now + k, UTC)
         v = c.add(first_id + k, title=s["title"], summary=s["summary"], url=s["url"], published=published)
         e = g.add(first_id + k, cluster=v.cluster, title=s["title"], summary=s["summary"],
                   source=s.get("source", "x"), published=published)
@@ -159,11 +160,9 @@ def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, t
         dedup = DedupSettings(title_alone=91)
     path.write_bytes(bytes(data))
     if damage == "stale":  # the database went back: a restored backup lacks the snapshot's newest story
-        with store.transaction() as conn:
-            conn.execute("DELETE FROM stories WHERE id = ?", (seen,))
+        sql.delete_stories(store, id=seen)
     if damage == "replaced":  # another database under the same name: same id, another story
-        with store.transaction() as conn:
-            conn.execute("UPDATE stories SET title = ? WHERE id = ?", ("قصة أخرى تماما", seen))
+        sql.set_stories(store, {"id": seen}, title="قصة أخرى تماما")
     caplog.set_level(logging.INFO, logger="monitor.indexes")
     k2 = keeper(store, path, now, dedup, event)
     c2, g2, seen2 = k2.load()
@@ -243,7 +242,7 @@ async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_
         # Another outlet's copy, in its own feed, polled as the restarted daemon loads.
         copy = {"title": "عاجل | الكرملين ينفي أي دور في تسميم العميل الروسي المزدوج سكريبال",
                 "summary": original["summary"], "url": "https://other.example/kremlin-copy",
-                "published": datetime.now(timezone.utc) - timedelta(minutes=1)}
+                "published": datetime.now(UTC) - timedelta(minutes=1)}
         feed_server.route("/copy.xml", text=rss([copy]))
         caplog.set_level(logging.INFO)
         daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")},

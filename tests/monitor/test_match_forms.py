@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.desk import search_stories
-from monitor.match import Matcher
-from monitor.match.forms import form_data
+from monitor.match import Matcher, form_data
 from monitor.models import Term, Watchlist
 from monitor.store import Store
 from raqib.jsonl import match_stream

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from monitor.errors import ParseError
 from monitor.parse import MAX_HTML, html_to_text, parse_date, parse_feed, parse_feed_async
 
 FEEDS = Path(__file__).parents[1] / "data" / "feeds"
-NOW = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
 
 
 def parse(text: str, url: str = "https://example.org/rss"):
@@ -36,7 +36,7 @@ def test_real_feeds(name, count, title):
         assert story.feed == "test" and story.guid and story.url.startswith("http")
         assert story.title and "<" not in story.summary
         assert story.published is not None and story.published.tzinfo is not None
-        assert datetime(2018, 4, 1, tzinfo=timezone.utc) < story.published < datetime(2018, 5, 1, tzinfo=timezone.utc)
+        assert datetime(2018, 4, 1, tzinfo=UTC) < story.published < datetime(2018, 5, 1, tzinfo=UTC)
         assert story.fetched == NOW
 
 
@@ -44,7 +44,7 @@ def test_bbc_first_story_exactly():
     story = parse(decode_feed((FEEDS / "bbc-2018-04-10.xml").read_bytes(), None)).stories[0]
     assert story.title == "روسيا: الخبراء الدوليون يصلون إلى مدينة دوما السورية الأربعاء"
     assert story.url == story.guid == "http://www.bbc.co.uk/arabic/world-43789490"
-    assert story.published == datetime(2018, 4, 16, 19, 11, 21, tzinfo=timezone.utc)
+    assert story.published == datetime(2018, 4, 16, 19, 11, 21, tzinfo=UTC)
     assert story.summary.startswith("مسؤولون روس يقولون إن خبراء دوليين")
 
 
@@ -84,7 +84,7 @@ def test_guid_fallbacks():
 def test_arabic_pubdate_in_a_feed():
     parsed = parse(rss("""<item><title>خبر</title><link>https://e.org/1</link>
         <pubDate>الاثنين, 06 يناير 2025 14:30:00 +0300</pubDate></item>"""))
-    assert parsed.stories[0].published == datetime(2025, 1, 6, 11, 30, tzinfo=timezone.utc)
+    assert parsed.stories[0].published == datetime(2025, 1, 6, 11, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -100,7 +100,7 @@ def test_arabic_pubdate_in_a_feed():
     ("Mon, 06 Jan 2025 10:00:00 GMT", datetime(2025, 1, 6, 10, 0)),
 ])
 def test_parse_date(raw, expected):
-    assert parse_date(raw) == expected.replace(tzinfo=timezone.utc)
+    assert parse_date(raw) == expected.replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize("raw", ["", "قريباً", "الاثنين", "12:30 ص", "not a date"])
@@ -117,7 +117,7 @@ def test_atom_feed():
     story = parsed.stories[0]
     assert (parsed.title, story.title, story.summary, story.url, story.guid) == (
         "أطلس", "عنوان", "نص", "https://e.org/x", "urn:uuid:1")
-    assert story.published == datetime(2025, 1, 6, 10, 0, tzinfo=timezone.utc)
+    assert story.published == datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
 
 
 def test_empty_valid_feed_is_no_stories():

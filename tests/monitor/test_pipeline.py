@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.dedup import Clusterer
@@ -13,7 +13,7 @@ from monitor.store import Store
 from monitor.watchlists import Term, Watchlist
 from tests.support import sql
 
-T0 = datetime(2024, 9, 5, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 5, 14, 0, tzinfo=UTC)
 TITLE = "بوتين يدعم هاريس لرئاسة أميركا ويؤكد استعداده لمفاوضات مع أوكرانيا"
 LEAD = "أكد الرئيس الروسي فلاديمير بوتين الخميس دعمه للمرشحة الديمقراطية كامالا هاريس في الانتخابات"
 
@@ -44,7 +44,7 @@ def pipeline(watchlists, channels=("console",), clock=None):
 
 
 def outbox(store):
-    return sql.rows(store, "SELECT channel, destination, kind, watchlist, story_id, state FROM outbox ORDER BY id")
+    return sql.outbox_rows(store, "channel", "destination", "kind", "watchlist", "story_id", "state")
 
 
 RUSSIA = Watchlist(name="russia", title="روسيا", terms=(Term(text="بوتين"),),
@@ -63,7 +63,7 @@ def test_a_story_retold_by_other_outlets_is_one_alert_per_destination():
     # the editable channel is asked (once) to add the other sources to its message
     updates = [r for r in rows if r["kind"] == "update"]
     assert [(r["channel"], r["destination"]) for r in updates] == [("telegram", "@desk")]
-    assert sql.value(store, "SELECT COUNT(DISTINCT cluster) FROM stories") == 1
+    assert sql.cluster_count(store) == 1
 
 
 def test_re_polling_the_same_items_adds_nothing():
@@ -127,9 +127,9 @@ def test_spread_counts_the_outlets_of_the_event_not_of_the_copy_cluster():
     assert outbox(store) == []  # two outlets, but of two events
     clock.t += 300
     p.ingest("cnn", [ant("CNN", 15)])
-    stories = sql.rows(store, "SELECT id, cluster, event FROM stories ORDER BY id")
+    stories = sql.story_rows(store, "id", "cluster", "event")
     assert len({s["cluster"] for s in stories}) == 3 and stories[2]["event"] == stories[1]["id"]
-    [row] = sql.rows(store, "SELECT kind, cluster, event, story_id, payload FROM outbox")
+    [row] = sql.outbox_rows(store, "kind", "cluster", "event", "story_id", "payload")
     assert (row["kind"], row["cluster"], row["event"], row["story_id"]) == ("spread", stories[1]["id"],
                                                                             stories[1]["id"], stories[1]["id"])
     assert json.loads(row["payload"])["sources"] == ["france24", "cnn"]

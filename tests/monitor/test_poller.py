@@ -40,7 +40,7 @@ async def test_conditional_get_and_unchanged_bodies_skip_parsing(tmp_path, feed_
     assert feed_server.requests[-1].headers["if-none-match"] == '"v1"'
     route.etag = None  # the server forgets its validators but sends the same bytes
     assert await poll(daemon, "bbc") == "unchanged"
-    assert sql.value(daemon.store, "SELECT COUNT(*) FROM stories") == 113
+    assert sql.story_count(daemon.store) == 113
 
 
 async def test_a_permanent_redirect_becomes_the_feed_url(tmp_path, feed_server):

@@ -4,7 +4,7 @@ Tests named `test_pg_*` are about what only PostgreSQL does: leases shared by no
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -110,7 +110,7 @@ def test_outbox_lifecycle_reads_the_same(store):
     for now in (1600.0, 1800.0):  # two more outlets: updates, the second no sooner than throttle after the first
         with store.transaction() as conn:
             store.queue_updates(conn, sid, sid, now, channels={"telegram"}, throttle=600.0)
-        [update] = [r for r in sql.rows(store, "SELECT * FROM outbox WHERE kind='update'")]
+        [update] = [r for r in sql.outbox_rows(store, kind="update")]
         store.mark_sent([update["id"]], 1700.0)
     assert update["next_try"] == 2300.0
     assert alert(store, sid, destination="d2")
@@ -163,15 +163,13 @@ def test_subscriptions_settings_terms_and_a_chat_that_moves(store):
 
 
 def test_a_failed_unit_of_work_leaves_nothing(store):
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            store.insert_story(conn, {"id": store.next_story_id(), "feed": "f", "guid": "g", "fetched": 1.0,
-                                      "cluster": 1})
-            raise RuntimeError("crash between the story and its alert")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.insert_story(conn, {"id": store.next_story_id(), "feed": "f", "guid": "g", "fetched": 1.0,
+                                  "cluster": 1})
+        raise RuntimeError("crash between the story and its alert")
     assert store.known_guids("f", ["g"]) == set()
-    with pytest.raises(StoreError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO feeds (name) VALUES (?)", ("no url",))  # NOT NULL
+    with pytest.raises(StoreError), store.transaction() as conn:
+        sql.add_feed_without_url(conn, "no url")  # NOT NULL
     assert store.ping()
 
 
@@ -239,13 +237,13 @@ def test_pg_story_ids_from_two_nodes_never_collide(pg):
 def test_pg_a_connection_the_server_dropped_is_opened_again(pg):
     store = Store(pg)
     try:
-        pid = sql.value(store, "SELECT pg_backend_pid()")
+        pid = sql.backend_pid(store)
         killer = Store(pg)
-        sql.value(killer, "SELECT pg_terminate_backend(?)", (pid,))
+        sql.terminate_backend(killer, pid)
         killer.close()
         store.ping()  # the statement that finds the connection gone fails (a transaction cannot be replayed)
         assert store.ping() and store.feeds() == []
-        assert sql.value(store, "SELECT pg_backend_pid()") != pid
+        assert sql.backend_pid(store) != pid
     finally:
         store.close()
 

@@ -40,15 +40,15 @@ def old_db(tmp_path: Path) -> Path:
 
 def outbox(store: Store) -> dict[tuple[str, str], tuple[str, int, str | None]]:
     return {(r["watchlist"], r["kind"]): (r["state"], r["held"], r["last_error"])
-            for r in sql.rows(store, "SELECT * FROM outbox")}
+            for r in sql.outbox_rows(store)}
 
 
 def test_the_release_database_is_what_release_0_1_wrote(old_db):
     store = Store(old_db, readonly=True)  # a copy: even a read-only look leaves -shm beside the file
     try:
-        applied = [r["name"] for r in sql.rows(store, "SELECT name FROM migrations ORDER BY name")]
+        applied = sql.migrations(store)
         assert applied == ["001_initial", "002_feed_last_published", "003_feed_bad_items"]
-        columns = {r["name"] for r in sql.rows(store, "PRAGMA table_info(outbox)")}
+        columns = sql.columns(store, "outbox")
         assert "held" not in columns
     finally:
         store.close()
@@ -57,7 +57,7 @@ def test_the_release_database_is_what_release_0_1_wrote(old_db):
 def test_a_release_0_1_database_migrates_in_place_and_keeps_its_state(old_db):
     store = Store(old_db)
     try:
-        applied = [r["name"] for r in sql.rows(store, "SELECT name FROM migrations ORDER BY name")]
+        applied = sql.migrations(store)
         assert applied == sorted(name for name, _ in MIGRATIONS)
         assert outbox(store) == EXPECTED_OUTBOX
         assert [f["name"] for f in store.feeds()] == ["agency", "paper"]
@@ -120,11 +120,11 @@ def test_migrating_twice_changes_nothing(old_db):
 def test_a_release_0_1_database_gains_events_equal_to_clusters_and_prunes_as_before(old_db):
     store = Store(old_db)
     try:
-        stories = sql.rows(store, "SELECT id, cluster, event FROM stories ORDER BY id")
+        stories = sql.story_rows(store, "id", "cluster", "event")
         assert stories and all(s["event"] == s["cluster"] for s in stories)
-        alerts = sql.rows(store, "SELECT cluster, event, related FROM outbox")
+        alerts = sql.outbox_rows(store, "cluster", "event", "related")
         assert alerts and all(a["event"] == a["cluster"] and a["related"] is None for a in alerts)
-        indexes = {r["name"] for r in sql.rows(store, "SELECT name FROM sqlite_master WHERE type='index'")}
+        indexes = sql.index_names(store)
         assert {"stories_event", "outbox_event"} <= indexes
         assert [r["event"] for r in store.stories_since(0)] == [s["event"] for s in stories]
         # an old row is nobody's related story: it goes as it always did

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.match.forms import form_data
+from monitor.match import form_data
 from monitor.watchlists import (
     Term,
     Watchlist,

@@ -24,6 +24,7 @@ import pytest
 
 from monitor.store import Store
 from raqib.cli import main
+from tests.support import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,7 +157,7 @@ def test_read_commands_work_on_a_read_only_database(tmp_path):
     tried = run("try", str(tmp_path / "wl" / "w.yaml"), "--config", str(config))
     assert tried.returncode == 0 and "w: 3 alerts among the 3 stories of the last 3 days" in tried.stdout, tried.stderr
     with sqlite3.connect(tmp_path / "copy.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 3
+        assert sql.story_count(conn) == 3
     assert db.read_bytes() == before
 
 
@@ -187,8 +188,8 @@ def garble_header(db: Path) -> None:
 
 def garble_stories_page(db: Path) -> None:
     with sqlite3.connect(db) as conn:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name='stories'").fetchone()[0]
+        page_size = sql.page_size(conn)
+        root = sql.root_page(conn, "stories")
     with open(db, "r+b") as f:
         f.seek((root - 1) * page_size)
         f.write(b"\xff" * page_size)

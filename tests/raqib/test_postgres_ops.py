@@ -64,7 +64,7 @@ def single_node(db: Path) -> None:
 
 def table(store: Store, name: str) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in ("leased_until", "leased_by")}
-            for r in sql.rows(store, f"SELECT * FROM {name} ORDER BY {TABLES[name]}")]
+            for r in sql.table_rows(store, name, order=TABLES[name])]
 
 
 def test_migrate_db_moves_a_single_node_to_postgresql_losing_nothing(tmp_path, pg_url, capsys):

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import functools
 import io
 import os
 import random
@@ -20,7 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_config
@@ -41,7 +40,7 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
     write_watchlist(tmp_path / "wl", "w", ["بوتين"])
     config = write_config(tmp_path, {"outlet": "http://127.0.0.1:9/feed.xml"}, watchlists=tmp_path / "wl",
                           extra="retention: {stories: 7d, outbox: 7d}\nchannels:\n  console: {}\n")
-    now = [datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()]
+    now = [datetime(2025, 1, 1, tzinfo=UTC).timestamp()]
     daemon = Daemon(load_config(config), clock=lambda: now[0], console_stream=io.StringIO())
     db = tmp_path / "state" / "raqib.db"
     rng = random.Random(3)
@@ -55,13 +54,12 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
                 n += 1
                 title = random_title(rng, "بوتين" if n % 3 == 0 else "اقتصاد")
                 batch.append(Story(feed="outlet", guid=f"g{n}", url=f"https://outlet.example/{n}", title=title,
-                                   published=datetime.fromtimestamp(now[0], timezone.utc)))
+                                   published=datetime.fromtimestamp(now[0], UTC)))
             daemon.pipeline.ingest("outlet", batch)
             await daemon.deliverer.run_once()
         daemon.housekeeping()
-        q = functools.partial(sql.value, daemon.store)
-        history.append((q("SELECT COUNT(*) FROM stories"), q("SELECT COUNT(*) FROM outbox"),
-                        q("SELECT COUNT(*) FROM cluster_watchlists"), len(daemon.clusterer), db_bytes(db)))
+        history.append((sql.story_count(daemon.store), sql.outbox_count(daemon.store),
+                        sql.count(daemon.store, "cluster_watchlists"), len(daemon.clusterer), db_bytes(db)))
     await daemon.fetcher.aclose()
     daemon.store.close()
 
@@ -125,11 +123,8 @@ def test_online_backup_while_a_writer_is_busy_is_consistent_and_private(tmp_path
     for target in copies:
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
         with sqlite3.connect(target) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            stories = conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
-            alerts = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-            orphans = conn.execute("SELECT COUNT(*) FROM outbox WHERE story_id NOT IN "
-                                   "(SELECT id FROM stories)").fetchone()[0]
+            assert sql.integrity(conn) == "ok"
+            stories, alerts, orphans = sql.story_count(conn), sql.outbox_count(conn), sql.orphan_alerts(conn)
         assert stories == alerts and orphans == 0 and stories % 20 == 0  # whole transactions only
         counts.append(stories)
     assert counts == sorted(counts) and counts[0] >= 2000
@@ -146,6 +141,6 @@ def test_story_ids_are_never_reused_after_everything_was_pruned(tmp_path):
         for i in (1, 2, 3):
             store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "fetched": 0.0, "cluster": i})
     store.prune(stories_before=10.0, outbox_before=10.0)
-    assert sql.value(store, "SELECT COUNT(*) FROM stories") == 0
+    assert sql.story_count(store) == 0
     store.close()
     assert Store(tmp_path / "raqib.db").next_story_id() == 4

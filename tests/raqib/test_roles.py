@@ -14,6 +14,7 @@ import pytest
 
 from monitor.store import AdvisoryLocks, LocalLocks
 from raqib.roles import BOT, ROLES, RoleKeeper
+from tests.support import pg
 from tests.support.pg import pg_url, server_url, with_schema  # noqa: F401  (pg_url: the fixture)
 
 
@@ -46,8 +47,7 @@ async def test_a_killed_holder_frees_its_roles_at_once(pg_url):
     code = textwrap.dedent(f"""
         import psycopg, sys, time
         conn = psycopg.connect({pg_url!r}, autocommit=True)
-        got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':raqib:' || %s, 0))",
-                           ({BOT!r},)).fetchone()[0]
+        got = conn.execute({pg.ROLE_LOCK!r}, ({BOT!r},)).fetchone()[0]
         print(got, flush=True)
         time.sleep(60)
     """)
@@ -82,7 +82,7 @@ async def test_a_lost_lock_connection_drops_every_role_before_anyone_else_can_ta
         await a.round()
         assert a.held == set(ROLES)
         with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends a's session
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name='node-a'")
+            pg.terminate_application(admin, "node-a")
         await b.round()
         assert b.held == set(ROLES)
         await a.round()  # a notices, drops everything locally, and cannot take them back
@@ -96,7 +96,7 @@ async def test_a_lost_lock_connection_drops_every_role_before_anyone_else_can_ta
 async def test_installations_in_two_schemas_do_not_share_roles(pg_url):
     other = "t_other_" + os.urandom(4).hex()
     with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {other}")
+        pg.create_schema(conn, other)
     a, b = keeper(pg_url, [], "a"), keeper(with_schema(server_url(), other), [], "b")
     try:
         await a.round()
@@ -106,7 +106,7 @@ async def test_installations_in_two_schemas_do_not_share_roles(pg_url):
         await a.close()
         await b.close()
         with psycopg.connect(server_url(), autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {other} CASCADE")
+            pg.drop_schema_now(conn, other)
 
 
 async def test_on_sqlite_the_one_daemon_holds_every_role():

@@ -8,7 +8,7 @@ import asyncio
 import base64
 import re
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -33,7 +33,7 @@ async def site(tmp_path_factory):
 
 
 def story_id(site, title: str) -> int:
-    return sql.value(site.daemon.store, "SELECT MIN(id) FROM stories WHERE title = ?", (title,))
+    return sql.story_value(site.daemon.store, "id", title=title)  # the first of its copies
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ async def test_alerts_filter_by_watchlist_source_and_day(site):
     card = next(c for c in page.split('<article class="alert">') if "يدعم هاريس" in c)
     day = re.search(r"<time>(\d{4}-\d\d-\d\d) ", card)[1]
     assert "يدعم هاريس" in (await site.client.get("/", params={"day": day})).text
-    today = datetime.fromtimestamp(site.daemon.clock(), timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.fromtimestamp(site.daemon.clock(), UTC).strftime("%Y-%m-%d")
     if today != day:
         assert "يدعم هاريس" not in (await site.client.get("/", params={"day": today})).text
     assert "يدعم هاريس" not in (await site.client.get("/", params={"day": "2001-01-01"})).text

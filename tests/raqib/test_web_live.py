@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,7 @@ from monitor.store import Store
 from raqib.web import Desk, WebView
 
 ORIGIN = "http://127.0.0.1"
-T0 = datetime(2024, 9, 5, 14, 30, tzinfo=timezone.utc)
+T0 = datetime(2024, 9, 5, 14, 30, tzinfo=UTC)
 RUSSIA = Watchlist(name="russia", title="روسيا", terms=(Term(text="بوتين"),))
 LABELLED = Path(__file__).parents[1] / "data" / "events" / "labelled.jsonl"
 SKRIPAL = {"FR-internationalNews-427-20180314", "CN-internationalNews-122-20180314"}  # one event, two outlets

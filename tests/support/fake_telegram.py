@@ -76,7 +76,7 @@ class FakeTelegram:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def __enter__(self) -> "FakeTelegram":
+    def __enter__(self) -> FakeTelegram:
         self.start()
         return self
 

@@ -48,10 +48,10 @@ import gzip as gzip_module
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
-from typing import Iterator
 
 try:
     import pytest
@@ -130,7 +130,7 @@ class FeedServer:
 
     # --- life -----------------------------------------------------------------------------
 
-    def start(self) -> "FeedServer":
+    def start(self) -> FeedServer:
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
 
@@ -179,7 +179,7 @@ class FeedServer:
         self._loop.close()
         self._loop = None
 
-    def __enter__(self) -> "FeedServer":
+    def __enter__(self) -> FeedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import psycopg
@@ -71,3 +71,53 @@ def postgres_url(name: str = "t") -> Iterator[str]:
 @pytest.fixture
 def pg_url(request) -> Iterator[str]:
     yield from postgres_url(request.node.name)
+
+
+# -- the server's own views and locks, for tests that play an administrator or a stuck node --
+
+# The advisory lock a node holds for a role (raqib.roles), taken by a session of the test's
+# own: `conn.execute(ROLE_LOCK, (role,))` answers whether it was free.
+ROLE_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':raqib:' || %s, 0))"
+# The ingest lock's key (monitor.store: one writer of new stories at a time).
+INGEST_KEY = "hashtextextended(current_schema() || ':raqib:ingest', 0)"
+# A statement whose result is large enough to keep the server sending for a while.
+LONG_RESULT = "SELECT repeat('x', 1000) FROM generate_series(1, 3000000)"
+
+
+def create_schema(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+
+
+def drop_schema_now(conn: psycopg.Connection, schema: str) -> None:
+    """Drop `schema` and what is in it on this connection, under the feet of whoever uses it."""
+    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def terminate_application(conn: psycopg.Connection, application_name: str) -> None:
+    """End, from the server's side, every session of that application name."""
+    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                 (application_name,))
+
+
+def live_sessions(conn: psycopg.Connection, pids: list[int]) -> int:
+    """How many of these server processes still have a session."""
+    return conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()[0]
+
+
+def ingest_lock_free(url: str) -> bool:
+    """Whether another session can take the ingest lock of the URL's schema now."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+        free = bool(conn.execute(f"SELECT pg_try_advisory_lock({INGEST_KEY})").fetchone()[0])
+        if free:
+            conn.execute(f"SELECT pg_advisory_unlock({INGEST_KEY})")
+        return free
+
+
+def ingest_holders(conn: psycopg.Connection, schema: str) -> list[tuple[int, str, float]]:
+    """(pid, state, seconds in that state) of each session holding `schema`'s ingest lock."""
+    return conn.execute("""
+        SELECT a.pid, a.state, EXTRACT(EPOCH FROM now() - a.state_change)
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted
+          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s || ':raqib:ingest', 0)
+    """, (schema,)).fetchall()

@@ -15,9 +15,9 @@ httpx client on the view through ASGITransport, the feed server).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 

@@ -32,6 +32,7 @@ from raqib.web import server
 from raqib.web.auth import Authenticator, Busy, hash_password
 from tests.monitor.test_pipeline import RUSSIA, Registry, story
 from tests.raqib.test_cli import fill, write_config
+from tests.support import pg, sql
 from tests.support.daemon_harness import ROOT, Daemon, closed_by_peer, idle_sockets, wait_for
 from tests.support.inprocess import close_daemons, make_daemon
 from tests.support.pg import pg_url, server_url  # noqa: F401  (the fixture)
@@ -86,7 +87,7 @@ def test_10_migrate_db_replace_into_a_filled_sqlite_target(tmp_path, capsys):
     assert main(["migrate-db", "--from", str(source), "--to", str(target), "--replace"]) == 0, capsys.readouterr().err
     store = Store(target, readonly=True)
     try:
-        assert store._scalar("SELECT COUNT(*) FROM stories") == 3
+        assert sql.story_count(store) == 3
         found = store.search_candidates([[SearchWord("بوتين")]], limit=100) or []
         assert sorted(r["id"] for r in found) == [1, 2, 3]  # the index holds the copied stories only
     finally:
@@ -289,8 +290,8 @@ def test_11_a_dropped_postgresql_schema_stops_the_daemon_which_a_restart_repairs
     try:
         wait_for(lambda: "node started" in daemon.stderr(), 30, 0.1, "the daemon running")
         with psycopg.connect(server_url(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            conn.execute(f'CREATE SCHEMA "{schema}"')
+            pg.drop_schema_now(conn, schema)
+            pg.create_schema(conn, schema)
         assert daemon.proc.wait(25) == 1  # the schema is looked at every 10 s
         err = daemon.stderr()
         assert "database schema missing, stopping" in err and "a restart creates it" in err
@@ -353,14 +354,14 @@ async def test_01_a_frozen_holder_of_the_ingest_lock_loses_it_and_the_waiter_kee
         waiting.close()
 
 
-FROZEN_MID_READ = """
+FROZEN_MID_READ = f"""
 import sys
 from monitor.store import Store
 store = Store(sys.argv[1])
 with store.transaction() as conn:
     store.take_ingest_lock()
     print("held", flush=True)
-    conn.execute("SELECT repeat('x', 1000) FROM generate_series(1, 3000000)").fetchall()
+    conn.execute({pg.LONG_RESULT!r}).fetchall()
 """
 
 

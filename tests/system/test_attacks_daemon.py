@@ -6,6 +6,7 @@ differ. What each asserts is the figure the README's guarantees table states."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import os
 import random
@@ -22,6 +23,7 @@ from urllib.parse import unquote, urlencode
 import psycopg
 
 from raqib.web.auth import hash_password
+from tests.support import pg, sql
 from tests.support.daemon_harness import (
     ROOT,
     Daemon,
@@ -93,10 +95,8 @@ def test_a_wrong_password_flood_keeps_memory_bounded_and_the_desk_answered(tmp_p
             n = 0
             while not stop.is_set():
                 n += 1
-                try:
+                with contextlib.suppress(OSError):
                     answers.append(get(port, headers=basic(f"guess {i} {n}"), timeout=30))
-                except OSError:
-                    pass
 
         threads = [threading.Thread(target=flood, args=(i,), daemon=True) for i in range(48)]
         for t in threads:
@@ -241,14 +241,6 @@ store.close()
 
 # -- PostgreSQL: a frozen node, and nodes that disagree ------------------------------------
 
-INGEST_HOLDER = """
-SELECT a.pid, a.state, EXTRACT(EPOCH FROM now() - a.state_change)
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted
-  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s || ':raqib:ingest', 0)
-"""
-
-
 def two_nodes(tmp_path: Path, pg_url: str, feeds: dict[str, str], receiver: Receiver,
               watchlists: tuple[Path, Path] | None = None) -> tuple[Daemon, Daemon]:
     made = []
@@ -304,7 +296,7 @@ def test_a_node_frozen_holding_the_ingest_lock_does_not_stop_the_other_from_aler
             for _ in range(400):  # freeze node-b at a moment it holds the ingest lock
                 b.signal(signal.SIGSTOP)
                 time.sleep(0.3)
-                rows = watch.execute(INGEST_HOLDER, (schema,)).fetchall()
+                rows = pg.ingest_holders(watch, schema)
                 holders = [r for r in rows if r[1] == "idle in transaction" and float(r[2]) > 0.25]
                 if holders:
                     b_pids = {r[0] for r in holders}
@@ -323,10 +315,9 @@ def test_a_node_frozen_holding_the_ingest_lock_does_not_stop_the_other_from_aler
             # after their lease (5 s here), and node-a polls each second
             wait_for(lambda: set(published) <= set(receiver.urls()), 40, 0.1, "every story alerted by node-a")
             late = max(time.monotonic() - t for t in published.values())
-            released = watch.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
-                                     (list(b_pids),)).fetchone()[0]
+            released = pg.live_sessions(watch, list(b_pids))
             assert released == 0  # the server ended the frozen node's session
-            roles = watch.execute(f'SELECT roles FROM "{schema}".nodes WHERE name = %s', ("node-a",)).fetchone()[0]
+            [roles] = [r["roles"] for r in sql.node_rows(watch, "roles", schema=schema, name="node-a")]
         assert late < 35, late
         wait_for(lambda: "role taken" in a.stderr(), 30, 0.2, "node-a taking the frozen node's roles")
         print(f"frozen node: last of 12 stories alerted {late:.1f} s after publication; node-a roles {roles}")
@@ -354,8 +345,8 @@ def test_a_node_with_other_watchlists_is_reported_on_postgresql(tmp_path, pg_url
         wait_for(lambda: "nodes disagree on watchlists or settings" in a.stderr() + b.stderr(), 30, 0.2,
                  "the disagreement reported")
         with psycopg.connect(pg_url.partition("?")[0]) as conn:
-            hashes = conn.execute(f'SELECT name, config_hash FROM "{schema_of(pg_url)}".nodes').fetchall()
-        assert len({h for _, h in hashes}) == 2, hashes
+            hashes = sql.node_rows(conn, "name", "config_hash", schema=schema_of(pg_url))
+        assert len({r["config_hash"] for r in hashes}) == 2, hashes
         status = subprocess.run([sys.executable, "-m", "raqib.cli", "status", "--config", str(a.stdout_path.parent.parent / "node-a.yaml")],
                                 capture_output=True, text=True, cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)},
                                 timeout=60)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support import sql
 from tests.support.daemon_harness import LETTERS, TERM, Daemon, Receiver, random_title, rss, wait_for, write_watchlist
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.feedserver import FeedServer
@@ -85,10 +86,10 @@ def nodes(url: str) -> list[dict]:
     """The `nodes` table (empty until the first node has migrated the schema)."""
     with psycopg.connect(url) as conn:
         try:
-            cur = conn.execute("SELECT name, roles, last_seen FROM nodes ORDER BY name")
+            rows = sql.node_rows(conn, "name", "roles", "last_seen")
         except psycopg.errors.UndefinedTable:
             return []
-        return [{"name": r[0], "roles": r[1].split(","), "last_seen": r[2]} for r in cur.fetchall()]
+        return [{**r, "roles": r["roles"].split(",")} for r in rows]
 
 
 def holder(url: str, role: str, alive: set[str]) -> str | None:

@@ -24,6 +24,7 @@ from collections import Counter
 
 import pytest
 
+from tests.support import sql
 from tests.support.daemon_harness import (
     Daemon,
     GrowingFeeds,
@@ -145,7 +146,6 @@ def test_sigkill_at_random_moments_loses_no_alert_and_repeats_at_most_one_per_ki
     print(f"kills={kills} runs={run + 1} received={sum(received.values())} repeats={repeats}")
     assert repeats <= kills, f"{repeats} repeats after {kills} kills: {received.most_common(5)}"
     with sqlite3.connect(tmp_path / "state" / "raqib.db") as db:
-        states = dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
-        stories = db.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+        states, stories = sql.outbox_states(db), sql.story_count(db)
     assert states == {"sent": ITEMS}
     assert stories == ITEMS

@@ -83,10 +83,10 @@ async def test_one_alert_per_story_across_outlets_polls_and_restarts(tmp_path, s
     again = Daemon(load_config(config), console_stream=out2)
     await cycle(again)
     assert alert_lines(out2) == []
-    clusters = sql.rows(again.store, "SELECT feed, cluster FROM stories ORDER BY id")
+    clusters = sql.story_rows(again.store, "feed", "cluster")
     assert len(clusters) == 5
     by_feed = {}
-    for row in sql.rows(again.store, "SELECT feed, guid, cluster FROM stories"):
+    for row in sql.story_rows(again.store, "feed", "guid", "cluster"):
         by_feed[(row["feed"], row["guid"])] = row["cluster"]
     assert by_feed[("agency-a", "a-1")] == by_feed[("paper-b", "b-1")]
     await again.fetcher.aclose()
@@ -102,8 +102,7 @@ async def test_the_daemon_runs_its_loops_and_stops_cleanly(tmp_path, site):
     assert len([line for line in alert_lines(out) if "russia-ukraine" in line]) == 1
     # the store was closed on the way out: a new daemon opens it and finds everything sent
     again = Daemon(load_config(config), console_stream=io.StringIO())
-    states = sql.rows(again.store, "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-    assert states == [{"state": "sent", "n": 2}]
+    assert sql.outbox_states(again.store) == {"sent": 2}
     again.store.close()
 
 
@@ -135,9 +134,9 @@ async def test_stories_seen_before_a_crash_are_still_alerted(tmp_path, site):
     daemon = Daemon(load_config(config), console_stream=io.StringIO())
     await daemon.poller.poll_all()  # stored and queued, then the process "dies"
     await pages_read(daemon)
-    pending = sql.value(daemon.store, "SELECT COUNT(*) FROM outbox WHERE state='pending'")
+    pending = sql.outbox_count(daemon.store, state="pending")
     assert pending == 2
-    daemon.store.claim([r["id"] for r in sql.rows(daemon.store, "SELECT id FROM outbox")])  # mid-send
+    daemon.store.claim([r["id"] for r in sql.outbox_rows(daemon.store, "id")])  # mid-send
     await daemon.articles.close()
     await daemon.fetcher.aclose()
     daemon.store.close()

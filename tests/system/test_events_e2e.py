@@ -97,7 +97,7 @@ async def test_two_outlets_on_one_event_are_one_alert_and_a_reply_and_a_same_top
     assert reply.text.startswith("🔗 <b>تغطية ذات صلة</b> · CNN بالعربية")
     assert f'<a href="{STORIES["CNN"]["url"]}">' in reply.text and "تطرد 23 دبلوماسيا" in reply.text
 
-    stories = sql.rows(daemon.store, "SELECT id, feed, cluster, event FROM stories ORDER BY id")
+    stories = sql.story_rows(daemon.store, "id", "feed", "cluster", "event")
     assert [(s["feed"], s["cluster"] == s["id"]) for s in stories] == [("skynews", True), ("france24", True),
                                                                        ("cnn", True)]  # three texts
     assert [s["event"] for s in stories] == [stories[0]["id"], stories[1]["id"], stories[1]["id"]]
@@ -125,4 +125,4 @@ async def test_the_event_thresholds_of_the_config_are_the_daemons(tmp_path, feed
             await poll(daemon, name)
         expulsion, other = tg.sent(42)
     assert reply_of(other) is None and other.text.startswith("📌") and "تطرد 23 دبلوماسيا" in other.text
-    assert sql.value(daemon.store, "SELECT COUNT(DISTINCT event) FROM stories") == 2
+    assert sql.event_count(daemon.store) == 2

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -81,7 +81,7 @@ async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(
     assert await poll(daemon, "agency") == "new"
     assert len(alerts(out)) == 1 and "بوتين يصل إلى أنقرة" in alerts(out)[0]
     # the console line: the story's own time, the outlet as its feed calls itself (its id stays in the logs)
-    when = datetime.fromtimestamp(fresh, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.fromtimestamp(fresh, UTC).strftime("%Y-%m-%d %H:%M UTC")
     assert alerts(out)[0].startswith(f"{when}  russia-ukraine  وكالة الأنباء  بوتين يصل إلى أنقرة  ")
     await poll(daemon, "agency")
     assert len(alerts(out)) == 1
@@ -137,8 +137,8 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
             # the first poll stored the backlog as seen: nothing alerted
             assert daemon.store.feed("skynews-arabia")["items_seen"] == 2
 
-            fresh_at = datetime.fromtimestamp(now - 300, timezone.utc).replace(second=0, microsecond=0)
-            old = ("بوتين يزور كورسك", "https://sky.example/2018", datetime(2018, 4, 10, 9, tzinfo=timezone.utc)
+            fresh_at = datetime.fromtimestamp(now - 300, UTC).replace(second=0, microsecond=0)
+            old = ("بوتين يزور كورسك", "https://sky.example/2018", datetime(2018, 4, 10, 9, tzinfo=UTC)
                    .timestamp())
             # a long lead whose watched name sits past its 400th character
             lead = ("وصل الرئيس الروسي إلى العاصمة التركية في زيارة رسمية تستمر يومين يلتقي خلالها نظيره "

@@ -9,7 +9,7 @@ import asyncio
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -19,6 +19,7 @@ import pytest
 from monitor.config import load_config
 from monitor.store import BodyState
 from raqib.daemon import Daemon
+from tests.support import sql
 from tests.support.feedserver import FeedServer, feed_server  # noqa: F401
 
 PAGES = Path(__file__).parents[1] / "data" / "pages"
@@ -26,7 +27,7 @@ MANIFEST = json.loads((PAGES / "manifest.json").read_text(encoding="utf-8"))
 
 
 def rss(items: list[tuple[str, str, str, str]]) -> str:
-    now = format_datetime(datetime.now(timezone.utc))
+    now = format_datetime(datetime.now(UTC))
     parts = [f"<item><guid>{escape(g)}</guid><title>{escape(t)}</title><link>{escape(link)}</link>"
              f"<description>{escape(d)}</description><pubDate>{now}</pubDate></item>" for g, t, d, link in items]
     return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>outlet</title>'
@@ -50,7 +51,7 @@ def config(tmp_path: Path, feed_url: str, names: list[str], extra: str = "") -> 
 async def settled(daemon: Daemon, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = daemon.store._scalar("SELECT COUNT(*) FROM stories WHERE body_state IN ('waiting', 'joined')")
+        left = sql.story_count(daemon.store, body_state=("waiting", "joined"))
         if not left and not daemon.articles.open:
             return
         await asyncio.sleep(0.05)
@@ -85,9 +86,9 @@ async def test_names_only_in_the_article_alert_and_names_only_in_the_furniture_n
         await daemon.poller.poll_feed(daemon.store.feed("outlet"))
         await settled(daemon)
         await daemon.deliverer.run_once()
-        stories = {r["url"].rsplit("/", 1)[1]: r for r in daemon.store._query(
-            "SELECT id, cluster, url, body_state, body FROM stories")}
-        rows = daemon.store._query("SELECT cluster, watchlist, payload FROM outbox WHERE kind='story'")
+        stories = {r["url"].rsplit("/", 1)[1]: r for r in sql.story_rows(
+            daemon.store, "id", "cluster", "url", "body_state", "body")}
+        rows = sql.outbox_rows(daemon.store, "cluster", "watchlist", "payload", kind="story")
         fired: dict[int, dict[str, dict]] = {}  # one alert a cluster: two pages of one ANT story are copies
         for r in rows:
             fired.setdefault(r["cluster"], {})[names[int(r["watchlist"][1:])]] = json.loads(r["payload"])
@@ -142,16 +143,14 @@ async def test_a_slow_page_holds_only_its_own_story_and_the_wait_then_alerts_on_
             await daemon.poller.poll_feed(daemon.store.feed("outlet"))
             assert time.monotonic() - started < 2.5  # polling never waited for a page
             await asyncio.sleep(1.6)  # the fast page is read; the slow one's wait ran out
-            watchlists = [r["watchlist"] for r in daemon.store._query(
-                "SELECT watchlist FROM outbox WHERE kind='story' ORDER BY id")]
+            watchlists = [r["watchlist"] for r in sql.outbox_rows(daemon.store, "watchlist", kind="story")]
             assert sorted(watchlists) == ["w0", "w2"]  # بوتين on the feed's text, بيلغورود in the fast page
             await settled(daemon)
             for _ in range(100):
-                if daemon.store._scalar("SELECT body_state FROM stories WHERE guid='1'") == BodyState.READ:
+                if sql.story_value(daemon.store, "body_state", guid="1") == BodyState.READ:
                     break
                 await asyncio.sleep(0.1)
-            watchlists = [r["watchlist"] for r in daemon.store._query(
-                "SELECT watchlist FROM outbox WHERE kind='story' ORDER BY id")]
+            watchlists = [r["watchlist"] for r in sql.outbox_rows(daemon.store, "watchlist", kind="story")]
             assert sorted(watchlists) == ["w0", "w1", "w2"]  # كورسك came late, بوتين not twice
             assert server.routes["/slow.html"].hits == 1 and server.routes["/fast.html"].hits == 1
         finally:
@@ -178,15 +177,15 @@ async def test_a_page_cut_short_by_a_stop_is_read_at_the_next_start(tmp_path):
             await stop(first)  # what the daemon's shutdown does with pages in flight
         second = Daemon(load_config(path), console_stream=io.StringIO())
         try:
-            assert second.store._scalar("SELECT body_state FROM stories") == BodyState.WAITING
-            assert second.store._scalar("SELECT COUNT(*) FROM outbox") == 0
+            assert sql.story_value(second.store, "body_state") == BodyState.WAITING
+            assert sql.outbox_count(second.store) == 0
             assert await second.articles.resume() == 1
             await settled(second)
             for _ in range(50):
-                if second.store._scalar("SELECT body_state FROM stories") == BodyState.READ:
+                if sql.story_value(second.store, "body_state") == BodyState.READ:
                     break
                 await asyncio.sleep(0.1)
-            assert [r["watchlist"] for r in second.store._query("SELECT watchlist FROM outbox")] == ["w0"]
+            assert [r["watchlist"] for r in sql.outbox_rows(second.store, "watchlist")] == ["w0"]
             assert page.hits == 2  # the read cut short, and the one after the restart
         finally:
             await stop(second)
@@ -223,7 +222,7 @@ async def test_a_feed_whose_pages_give_no_text_is_reported_once_and_a_dead_site_
             health = daemon.store.fulltext_health(0)
             assert health["outlet"]["rate"] == 0 and health["outlet"]["problem"] == "no article text on the page"
             assert health["dead"]["problem"] == "page not found (HTTP 404)"
-            alerted = daemon.store._scalar("SELECT COUNT(*) FROM outbox WHERE kind='story'")
+            alerted = sql.outbox_count(daemon.store, kind="story")
             assert alerted == 12  # every story still alerted on its feed's text
         finally:
             await stop(daemon)

@@ -64,7 +64,7 @@ async def test_bad_items_are_left_out_and_counted_the_rest_alerts(tmp_path, feed
     assert await poll(daemon, "agency") == "new"
     alerts = [line for line in out.getvalue().splitlines() if "russia-ukraine" in line]
     assert len(alerts) == 1 and "بوتين يلتقي دوروف في كورسك" in alerts[0]
-    stored = {r["guid"] for r in sql.rows(daemon.store, "SELECT guid FROM stories")}
+    stored = {r["guid"] for r in sql.story_rows(daemon.store, "guid")}
     assert stored == {f"http://news.example/{n}" for n in (1, 2, 4)} | {"http://news.example/good"}
     row = daemon.store.feed("agency")
     assert row["failures"] == 0 and row["last_error"] is None
@@ -81,7 +81,7 @@ async def test_bad_items_are_left_out_and_counted_the_rest_alerts(tmp_path, feed
 async def test_declared_utf8_feed_with_one_stray_byte_still_alerts(tmp_path, feed_server, daemons):
     body = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
             "<item><title>بوتين يلتقي</title>\xa0<link>http://news.example/1</link></item></channel></rss>")
-    body_bytes = body.encode("utf-8").replace("\xa0".encode("utf-8"), b"\xa0")  # one byte that is not UTF-8
+    body_bytes = body.encode("utf-8").replace("\xa0".encode(), b"\xa0")  # one byte that is not UTF-8
     feed_server.route("/short.xml", body=body_bytes, content_type="application/rss+xml; charset=utf-8")
     daemon, out, _ = make_daemon(daemons, tmp_path, {"short": feed_server.url("/short.xml")})
     assert await poll(daemon, "short") == "new"
@@ -176,5 +176,5 @@ def test_seven_hostile_feeds_neither_delay_a_normal_feed_nor_stop_sigterm(tmp_pa
         finally:
             daemon.kill()
         with sqlite3.connect(tmp_path / "state" / "raqib.db") as conn:
-            failures = dict(conn.execute("SELECT name, failures FROM feeds"))
+            failures = {r["name"]: r["failures"] for r in sql.feed_rows(conn, "name", "failures")}
         assert failures == dict.fromkeys([*hostile, *normal.names], 0)  # a stopped parse is no failure

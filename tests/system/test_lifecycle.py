@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import sql
 from tests.support.daemon_harness import (
     Daemon,
     GrowingFeeds,
@@ -72,8 +73,8 @@ def test_sigterm_finishes_the_send_in_flight_checkpoints_and_speaks_sd_notify(tm
         wal = db.with_name("raqib.db-wal")
         assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and closed
         with sqlite3.connect(db) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            assert conn.execute("SELECT state FROM outbox").fetchall() == [("sent",)]
+            assert sql.integrity(conn) == "ok"
+            assert sql.outbox_rows(conn, "state") == [{"state": "sent"}]
         assert len(receiver.alerts) == 1
     finally:
         receiver.close()
@@ -166,7 +167,7 @@ def test_status_shows_feeds_alerts_outbox_and_dead_letters(tmp_path, server):
 
     def dead() -> int:
         with sqlite3.connect(db) as c:
-            return c.execute("SELECT COUNT(*) FROM outbox WHERE state='dead'").fetchone()[0]
+            return sql.outbox_count(c, state="dead")
     wait_for(dead, 10, what="the webhook alert to die")
     wait_for(lambda: "feed unhealthy: outlet01" in daemon.stdout(), 10, what="the feed health alert")
     assert daemon.stop() == 0
@@ -209,7 +210,7 @@ def test_a_second_daemon_on_the_same_database_refuses_to_start_and_nothing_is_se
 
         def sent() -> bool:
             with sqlite3.connect(db) as c:
-                return c.execute("SELECT state FROM outbox").fetchall() == [("sent",)]
+                return sql.outbox_rows(c, "state") == [{"state": "sent"}]
         wait_for(sent, 15, what="the first daemon to finish its send")
         assert first.stop() == 0
         assert receiver.urls() == [url]  # once, by the first daemon

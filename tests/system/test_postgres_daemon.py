@@ -31,7 +31,7 @@ def test_the_daemon_on_postgresql_polls_stores_and_delivers_once(tmp_path, feed_
         assert "database=postgresql://" in daemon.stderr()
         store = Store(pg_url, readonly=True)
         try:
-            assert sql.rows(store, "SELECT state FROM outbox") == [{"state": "sent"}]
+            assert sql.outbox_rows(store, "state") == [{"state": "sent"}]
             feed = store.feed(feeds.names[0])
             assert feed is not None and feed["last_success"] and feed["leased_by"] is None  # lease given back
         finally:

@@ -76,8 +76,7 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
         assert (await client.get("/healthz")).status_code == 200
 
         # the disk fills up: the file may not grow by a single page
-        pages = sql.value(daemon.store, "PRAGMA page_count")
-        daemon.store.conn.execute(f"PRAGMA max_page_count = {pages}")
+        sql.cap_pages(daemon.store, sql.page_count(daemon.store))
         titles = [f"بوتين خبر رقم {i} " + "نص طويل " * 300 for i in range(20)]
         for t in titles:
             feeds.publish(name, t)
@@ -97,7 +96,7 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
         assert not any(t.split(" نص")[0] in out.getvalue() for t in titles)
 
         # space returns
-        daemon.store.conn.execute("PRAGMA max_page_count = 1073741823")
+        sql.cap_pages(daemon.store)
         await until(lambda: all(t.split(" نص")[0] in out.getvalue() for t in titles), 15,
                     "every story published while the disk was full to be alerted")
         assert (await client.get("/healthz")).status_code == 200
@@ -105,8 +104,8 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
         assert any("healthy again, watchdog resumed" in r.getMessage() for r in caplog.records)
         for t in titles:
             assert out.getvalue().count(t.split(" نص")[0] + " ") == 1, t[:20]
-        assert sql.value(daemon.store, "SELECT COUNT(*) FROM stories") == 1 + len(titles)
-        assert sql.value(daemon.store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
+        assert sql.story_count(daemon.store) == 1 + len(titles)
+        assert sql.outbox_count(daemon.store, state=sql.Not("sent")) == 0
     finally:
         daemon.stop()
         await asyncio.wait_for(task, 30)

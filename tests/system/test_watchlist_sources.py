@@ -76,7 +76,7 @@ async def test_with_no_watchlist_in_force_the_daemon_still_polls_and_stores(tmp_
     feeds.publish(title=TITLE)
     task = asyncio.create_task(daemon.run())
     try:
-        await until(lambda: sql.value(daemon.store, "SELECT COUNT(*) FROM stories"), 20, "the story to be stored")
+        await until(lambda: sql.story_count(daemon.store), 20, "the story to be stored")
         # the file is fixed while running: it takes effect without a restart
         (tmp_path / "wl" / "only.yaml").write_text("terms: [جنيف]\n", encoding="utf-8")
         await until(lambda: names(daemon) == ["only"], 20, "the fixed watchlist")
