@@ -62,7 +62,7 @@ class Services(Protocol):
 
     def watchlists(self) -> "list[Watchlist]": ...
     async def reload(self) -> list[str]: ...  # re-read config and watchlists; returns problems
-    def status(self) -> dict: ...  # feeds ok/failing, last poll, alerts today, outbox depth
+    def status(self) -> dict[str, Any]: ...  # feeds ok/failing, last poll, alerts today, outbox depth
     def personal_terms_changed(self, channel: str, destination: str) -> None: ...  # recompile that chat's own terms
     def wake_delivery(self) -> None: ...
 
@@ -87,7 +87,7 @@ class Option:
 
     name: str
     kind: str  # one of KINDS
-    default: Any = None
+    default: object = None
     required: bool = False
     secret: bool = False
     choices: tuple[str, ...] = ()  # allowed values of a text option, compared lower-cased
