@@ -179,7 +179,7 @@ class Channel:
         self.store = store
         self.services: "Services | None" = None
         self.values = read_options(section, self.name, self.options)
-        self.defaults: dict[str, Any] = {}
+        self.defaults: dict[str, object] = {}
         if "digest" in self.values:
             self.defaults = {k: self.values[k] for k in ("quiet", "tz", "related") if self.values[k] is not None}
             self.defaults["mode"] = self.values["digest"]
@@ -244,7 +244,7 @@ class Channel:
         """How a destination is looked up in the destination table."""
         return destination
 
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
+    def destination_defaults(self, destination: str) -> dict[str, object]:
         """Delivery settings the config gives this destination (mode, quiet, tz): the
         channel's defaults, overlaid with its entry in the destination table."""
         spec = self.named.get(self.named_key(destination), {})
