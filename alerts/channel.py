@@ -50,9 +50,8 @@ from monitor.yamlfile import shown
 from .policy import policy_from_settings
 
 if TYPE_CHECKING:
-    from monitor.models import Alert
+    from monitor.models import Alert, Watchlist
     from monitor.store import Store
-    from monitor.watchlists import Watchlist
 
 
 class Services(Protocol):
