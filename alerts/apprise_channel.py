@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import ClassVar, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from monitor.display import display_url, one_line
 from monitor.errors import ConfigError, DeliveryError
@@ -29,12 +30,16 @@ from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, ChannelOp
 from .email import counts
 from .render import group_alerts, lead, plain_lines
 
+if TYPE_CHECKING:
+    from monitor.config import Section
+    from monitor.store import Store
+
 log = logging.getLogger(__name__)
 
 URL_KEYS = {"url", "mode", "quiet", "tz"}
 
 
-def _apprise():
+def _apprise() -> ModuleType:
     try:
         with warnings.catch_warnings():
             # apprise's plugins import the deprecated stdlib imghdr (a shim of theirs) when
@@ -61,7 +66,7 @@ class AppriseChannel(Channel):
     )
     destination_table: ClassVar[str] = "urls"
 
-    def __init__(self, section, store=None) -> None:
+    def __init__(self, section: Section, store: Store | None = None) -> None:
         self.apprise = _apprise()
         super().__init__(section, store)
 

@@ -50,9 +50,8 @@ from monitor.yamlfile import shown
 from .policy import policy_from_settings
 
 if TYPE_CHECKING:
-    from monitor.models import Alert
+    from monitor.models import Alert, Watchlist
     from monitor.store import Store
-    from monitor.watchlists import Watchlist
 
 
 class Services(Protocol):
@@ -62,7 +61,7 @@ class Services(Protocol):
 
     def watchlists(self) -> "list[Watchlist]": ...
     async def reload(self) -> list[str]: ...  # re-read config and watchlists; returns problems
-    def status(self) -> dict: ...  # feeds ok/failing, last poll, alerts today, outbox depth
+    def status(self) -> dict[str, Any]: ...  # feeds ok/failing, last poll, alerts today, outbox depth
     def personal_terms_changed(self, channel: str, destination: str) -> None: ...  # recompile that chat's own terms
     def wake_delivery(self) -> None: ...
 
@@ -87,7 +86,7 @@ class ChannelOption:
 
     name: str
     kind: str  # one of KINDS
-    default: Any = None
+    default: object = None
     required: bool = False
     secret: bool = False
     choices: tuple[str, ...] = ()  # allowed values of a text option, compared lower-cased
@@ -179,7 +178,7 @@ class Channel:
         self.store = store
         self.services: "Services | None" = None
         self.values = read_options(section, self.name, self.options)
-        self.defaults: dict[str, Any] = {}
+        self.defaults: dict[str, object] = {}
         if "digest" in self.values:
             self.defaults = {k: self.values[k] for k in ("quiet", "tz", "related") if self.values[k] is not None}
             self.defaults["mode"] = self.values["digest"]
@@ -244,7 +243,7 @@ class Channel:
         """How a destination is looked up in the destination table."""
         return destination
 
-    def destination_defaults(self, destination: str) -> dict[str, Any]:
+    def destination_defaults(self, destination: str) -> dict[str, object]:
         """Delivery settings the config gives this destination (mode, quiet, tz): the
         channel's defaults, overlaid with its entry in the destination table."""
         spec = self.named.get(self.named_key(destination), {})

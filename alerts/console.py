@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import ClassVar, Sequence, TextIO
+from typing import TYPE_CHECKING, ClassVar, Sequence, TextIO
 
 from monitor.display import display_url, one_line, visible
 from monitor.models import Alert
@@ -32,13 +32,17 @@ from monitor.models import Alert
 from .channel import Channel
 from .render import bounded, group_alerts, marked, outlet, outlets, when, where
 
+if TYPE_CHECKING:
+    from monitor.config import Section
+    from monitor.store import Store
+
 
 class ConsoleChannel(Channel):
     name: ClassVar[str] = "console"
     BOLD: ClassVar[tuple[str, str]] = ("\x1b[1m", "\x1b[0m")
     QUOTED: ClassVar[tuple[str, str]] = ("«", "»")
 
-    def __init__(self, section, store=None, stream: TextIO | None = None) -> None:
+    def __init__(self, section: Section, store: Store | None = None, stream: TextIO | None = None) -> None:
         self.stream = stream
         super().__init__(section, store)
 

@@ -59,9 +59,10 @@ from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import AsyncIterator, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Callable, ClassVar, Sequence
 from urllib.parse import quote
 
 import aiosmtplib
@@ -87,6 +88,10 @@ from .render import (
     under_title,
     when,
 )
+
+if TYPE_CHECKING:
+    from monitor.config import Section
+    from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +126,7 @@ class EmailChannel(Channel):
     )
     destination_table: ClassVar[str] = "recipients"
 
-    def __init__(self, section, store=None) -> None:
+    def __init__(self, section: Section, store: Store | None = None) -> None:
         self._smtp: aiosmtplib.SMTP | None = None
         self._batch = 0
         self._batch_error: DeliveryError | None = None
@@ -412,7 +417,7 @@ class _EncodedHeader(str):
         self.name = name
         return self
 
-    def fold(self, *, policy) -> str:
+    def fold(self, *, policy: Policy) -> str:
         encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
         return f"{self.name}: {encoded}{policy.linesep}"
 
@@ -490,7 +495,7 @@ def _page(title: str, body: str, unsubscribe: str) -> str:
     )
 
 
-def _password(section) -> str | None:
+def _password(section: Section) -> str | None:
     value = section.get("password")
     if value:
         return str(value)

@@ -36,13 +36,13 @@ import dataclasses
 import json
 import re
 from datetime import datetime, timezone, tzinfo
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.display import REASON_MAX, display_url, one_line, visible
 from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
 from monitor.pipeline import PERSONAL_PREFIX
-from monitor.snippet import distinct
+from monitor.snippet import PayloadSnippet, distinct
 
 from .plurals import count
 
@@ -74,7 +74,7 @@ def highlight(text: str, matches: Sequence[Match], field: str, *, open_: str, cl
     return wrap_spans(text, ((m.start, m.end) for m in matches if m.field == field), open_, close, escape)
 
 
-def marked(snippet: dict, *, open_: str, close: str, escape: Callable[[str], str] = lambda s: s) -> str:
+def marked(snippet: PayloadSnippet, *, open_: str, close: str, escape: Callable[[str], str] = lambda s: s) -> str:
     """A snippet's text with its marks wrapped in open_/close, the rest escaped."""
     return wrap_spans(snippet["text"], ((s, e) for s, e in snippet["marks"]), open_, close, escape)
 
@@ -129,7 +129,7 @@ def places(alert: Alert, lang: str = "ar") -> list[tuple[str, str]]:
     return [(m.term, where(m.field, m.paragraph, lang)) for m in first_hits(alert.matches)]
 
 
-def under_title(summary: str, snippets: Sequence[dict], limit: int) -> tuple[str, list[dict]]:
+def under_title(summary: str, snippets: Sequence[PayloadSnippet], limit: int) -> tuple[str, list[PayloadSnippet]]:
     """What shows under an alert's title (module rules): ("whole" | "cut" | "", snippets)."""
     snips = distinct([sn for sn in snippets if sn["field"] != "title"])
     if summary and lead(summary, limit) == " ".join(summary.split()) == summary:
@@ -217,7 +217,7 @@ def for_destination(alert: Alert, *, tz: str | None, titles: Mapping[str, str]) 
     return dataclasses.replace(alert, tz=tz or "", outlets=titles)
 
 
-def alert_from_row(row: dict) -> Alert:
+def alert_from_row(row: Mapping[str, Any]) -> Alert:
     """Decode one outbox row into an Alert."""
     payload = json.loads(row["payload"])
     matches = tuple(Match(**m) for m in payload.get("matches", ()))
@@ -233,9 +233,9 @@ def alert_from_row(row: dict) -> Alert:
     )
 
 
-def payload_snippets(value: object) -> list[dict]:
+def payload_snippets(value: object) -> list[PayloadSnippet]:
     """The payload's snippets that have the expected shape (a row written before them has none)."""
-    out = []
+    out: list[PayloadSnippet] = []
     for sn in value if isinstance(value, list) else ():
         if isinstance(sn, dict) and isinstance(sn.get("text"), str) and isinstance(sn.get("term"), str):
             marks = [(int(m[0]), int(m[1])) for m in sn.get("marks") or ()

@@ -36,7 +36,7 @@ import re
 import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 import httpx
 
@@ -48,6 +48,10 @@ from monitor.urls import private_target
 from .channel import DELIVERY_OPTIONS, ENABLED, MAX_ATTEMPTS, Channel, ChannelOption
 from .render import outlet, outlets, when
 from .secrets import mask_destination
+
+if TYPE_CHECKING:
+    from monitor.config import Section
+    from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,8 @@ class WebhookChannel(Channel):
     )
     destination_table: ClassVar[str] = "endpoints"
 
-    def __init__(self, section, store=None, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, section: Section, store: Store | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         super().__init__(section, store)
@@ -166,7 +171,8 @@ class WebhookChannel(Channel):
                                 hint="name it under channels.webhook.endpoints or use a URL")
         return destination, self._secret
 
-    async def _post(self, destination: str, kind: str, fields: dict, alerts: Sequence[Alert]) -> str | None:
+    async def _post(self, destination: str, kind: str, fields: Mapping[str, object],
+                    alerts: Sequence[Alert]) -> str | None:
         url, secret = self._target(destination)
         sent_at = int(time.time())
         raw = json.dumps({"type": kind, "version": SCHEMA_VERSION, "sent_at": sent_at, **fields},

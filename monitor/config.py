@@ -52,7 +52,7 @@ def as_float(value: int | float) -> float:
         return math.inf if value > 0 else -math.inf
 
 
-def parse_duration(value: Any, *, file: str | None = None, line: int | None = None,
+def parse_duration(value: object, *, file: str | None = None, line: int | None = None,
                    what: str = "duration", low: float | None = None, high: float | None = None) -> float:
     """Seconds in `value` (a number or '90s', '5m', '2h', '3d', '1w'), finite, not negative,
     and within [`low`, `high`] when given."""
@@ -70,7 +70,7 @@ def parse_duration(value: Any, *, file: str | None = None, line: int | None = No
                    file=file, line=line)
 
 
-def _within(amount: float, value: Any, noun: str, fmt: Callable[[Any], str], *, what: str,
+def _within(amount: float, value: object, noun: str, fmt: Callable[[Any], str], *, what: str,
             low: float | None, high: float | None, file: str | None, line: int | None) -> float:
     """`amount` (read from `value`) if finite, not negative and within [`low`, `high`]."""
     if not math.isfinite(amount):
@@ -92,7 +92,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def parse_size(value: Any, *, file: str | None = None, line: int | None = None,
+def parse_size(value: object, *, file: str | None = None, line: int | None = None,
                what: str = "size", low: int | None = None, high: int | None = None) -> int:
     """Bytes in `value` (a number or '10MB', '512KiB'), finite, not negative, and within
     [`low`, `high`] when given."""
@@ -264,7 +264,7 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
                   allow_private_feeds=allow_private)
 
 
-def _load_feeds(raw: Any, file: str, line: int) -> tuple[FeedConfig, ...]:
+def _load_feeds(raw: object, file: str, line: int) -> tuple[FeedConfig, ...]:
     if not isinstance(raw, list):
         raise ConfigError(f"feeds: expected a list of {{name, url}}, got {kind_of(raw)}", file=file, line=line)
     feeds: list[FeedConfig] = []

@@ -94,7 +94,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import ConfigError
 from .match import Matcher
@@ -104,6 +104,8 @@ from .store import SearchWord, Store
 from .watchlists import read_watchlist_text
 
 DAY = 86400.0
+#: a stories row as the store reads it: id, cluster, feed, title, summary, url, published, fetched[, body]
+Row = tuple[Any, ...]
 SCAN_LIMIT = 50_000  # stories a search reads when the index cannot narrow it
 CANDIDATE_BATCH = 400
 TRY_BATCH = 5000
@@ -155,7 +157,7 @@ class StoryHit:
     body: str = ""  # the article's text when it was read (not in the JSON output: it is long)
 
 
-def _without_bodies(hits: list) -> list:
+def _without_bodies(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for h in hits:
         (h["story"] if "story" in h else h).pop("body", None)
     return hits
@@ -193,7 +195,7 @@ class TryReport:
     narrowed: bool = False
     stopped: str = ""  # why the budget stopped it early ("" when it read the whole window)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (`raqib try --json`): the fields above, problems
         as {file, line, message, text}."""
         out = asdict(replace(self, problems=()))
@@ -220,14 +222,14 @@ class SearchResult:
     reading: str = ""  # how the query was read, in words (`describe_query`)
     stopped: str = ""  # why the budget stopped it early, if it did
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data (`raqib search --json`)."""
         out = asdict(self)
         _without_bodies(out["hits"])
         return _body_only_paragraphs(out)
 
 
-def _body_only_paragraphs(out: dict) -> dict:
+def _body_only_paragraphs(out: dict[str, Any]) -> dict[str, Any]:
     """A match's `paragraph` only where it says something (in the body), as `raqib match` prints it."""
     for hit in out.get("hits", ()):
         for m in hit.get("matches", ()):
@@ -259,7 +261,7 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
     words = query_words([t for wl in watchlists for t in wl.terms])
     candidates = None if words is None else _window_candidates(store, words, since, now, budget.stories)
     narrowed = candidates is not None
-    rows: Iterable[tuple] = store.window_stories(since, now) if candidates is None else candidates
+    rows: Iterable[Row] = store.window_stories(since, now) if candidates is None else candidates
     read = 0
     stopped = "stories" if candidates is not None and len(candidates) >= budget.stories else ""
     for row in rows:
@@ -313,10 +315,10 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
 
 
 def _window_candidates(store: Store, words: list[list[SearchWord]], since: float, until: float,
-                       most: int) -> list[tuple] | None:
+                       most: int) -> list[Row] | None:
     """The stories of [since, until) the index says a term may match, oldest first (the
     newest `most` of them); None when the store cannot narrow."""
-    out: list[tuple] = []
+    out: list[Row] = []
     before: int | None = None
     while True:
         batch = store.search_candidates(words, since=since, limit=min(TRY_BATCH, most - len(out)), before=before)
@@ -336,23 +338,23 @@ def _days(days: float) -> float:
     return float(days)
 
 
-def _hit(row: Sequence, watchlist: str, matches: Sequence[Match]) -> StoryHit:
+def _hit(row: Row, watchlist: str, matches: Sequence[Match]) -> StoryHit:
     return StoryHit(id=row[0], cluster=row[1], feed=row[2], title=row[3], summary=row[4], url=row[5],
                     published=row[6], fetched=row[7], watchlist=watchlist, matches=tuple(matches),
                     terms=tuple(dict.fromkeys(m.term for m in matches)), body=_body(row))
 
 
-def _body(row: Sequence) -> str:
+def _body(row: Row) -> str:
     return (row[8] or "") if len(row) > 8 else ""
 
 
-def _fields(row: Sequence) -> tuple[str, ...]:
+def _fields(row: Row) -> tuple[str, ...]:
     """What a stored story is matched on: title, summary and, once read, its article text."""
     body = _body(row)
     return (row[3], row[4], body) if body else (row[3], row[4])
 
 
-def _with_outlets(hit: StoryHit, members: dict[int, list[dict]]) -> StoryHit:
+def _with_outlets(hit: StoryHit, members: Mapping[int, Sequence[Mapping[str, Any]]]) -> StoryHit:
     feeds = dict.fromkeys(m["feed"] for m in members.get(hit.cluster, ()))
     feeds.pop(hit.feed, None)
     return StoryHit(**{**hit.__dict__, "outlets": tuple(feeds)})
@@ -457,7 +459,7 @@ def _clause_matches(clauses: Sequence[Clause], index: dict[Term, str], matches: 
     return sorted(set(out), key=lambda m: (m.field, m.start, m.end, m.term))
 
 
-def _row(row: dict) -> tuple:
+def _row(row: Mapping[str, Any]) -> Row:
     return (row["id"], row["cluster"], row["feed"], row["title"], row["summary"], row["url"], row["published"],
             row["fetched"], row.get("body") or "")
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
+from .snippet import PayloadSnippet
 from .snippet import snippets as story_snippets
 
 #: how a watchlist (or a destination) wants a later story of an already-alerted event:
@@ -97,12 +98,12 @@ class Alert:
     matches: tuple[Match, ...] = ()
     sources: tuple[str, ...] = ()
     attempts: int = 0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # the payload's `extra` (JSON)
     event: int | None = None  # the story's event (the id of its first story); None: the cluster
     related: str = ""  # "reply": sent threaded under its event's first alert ("تغطية ذات صلة")
     # the sentence around each matched term's first hit (monitor.snippet): dicts of term,
     # field, paragraph, text and marks ([start, end] in text); () in rows written before them
-    snippets: tuple[dict, ...] = ()
+    snippets: tuple[PayloadSnippet, ...] = ()
     seen: str | None = None  # when the story was first seen (ISO): its time when it has no `published`
     tz: str = ""  # the destination's time zone (IANA name) its times are shown in; "": UTC
     outlets: Mapping[str, str] = field(default_factory=dict)  # feed name → the outlet's name people read
@@ -110,8 +111,8 @@ class Alert:
 
 def alert_payload(*, title: str, url: str, summary: str, source: str, published: str | None,
                   watchlist_title: str, matches: Sequence[Match], sources: Sequence[str] = (),
-                  extra: dict | None = None, related: str | None = None, body: str = "",
-                  seen: str | None = None) -> dict:
+                  extra: dict[str, Any] | None = None, related: str | None = None, body: str = "",
+                  seen: str | None = None) -> dict[str, Any]:
     """The JSON kept in an outbox row: everything a channel needs, frozen at match time.
 
     This is where the two sides meet: `monitor` writes it, `alerts` reads it back as an

@@ -107,7 +107,7 @@ def fold_char(ch: str) -> str:
     return "".join(out).casefold()
 
 
-class _FoldTable(dict):
+class _FoldTable(dict[int, str]):
     """`str.translate` table: code point -> folded string, filled on first sight."""
 
     def __missing__(self, code: int) -> str:
@@ -116,7 +116,7 @@ class _FoldTable(dict):
         return folded
 
 
-class _LengthTable(dict):
+class _LengthTable(dict[int, str]):
     """`str.translate` table: code point -> how many characters it becomes ("0", "1", "2")."""
 
     def __missing__(self, code: int) -> str:

@@ -51,7 +51,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -66,6 +66,7 @@ _ENTITY = re.compile(r"<!ENTITY", re.I)
 _SUBSET_END = re.compile(r"\]\s*>")
 _PROLOG_LIMIT = 65536  # a DOCTYPE further in than this is not a feed's prolog
 _REASON_LIMIT = 300  # characters of an error kept as a reason
+Entry = dict[str, Any]  # one item as feedparser read it: raw feed data, any key may be missing
 _BAD_CHARREF = re.compile(r"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
 _ROOT = re.compile(r"<((?:[\w.-]+:)?(?:rss|feed|RDF))\b")
 _ITEM_OPEN = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)[\s>]")
@@ -106,7 +107,7 @@ def parse_feed(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
     stories: list[Story] = []
     bad: list[str] = []
     for number, entry in enumerate(entries, 1):
-        def read_entry(entry: dict = entry) -> dict:
+        def read_entry(entry: Entry = entry) -> Entry:
             return entry
         _add_story(stories, bad, number, read_entry, feed, url, fetched)
     channel = result.get("feed") or {}
@@ -127,7 +128,7 @@ def _feedparser(text: str, url: str) -> feedparser.FeedParserDict:
                             sanitize_html=False, resolve_relative_uris=False)
 
 
-def _add_story(stories: list[Story], bad: list[str], number: int, read_entry: Callable[[], dict],
+def _add_story(stories: list[Story], bad: list[str], number: int, read_entry: Callable[[], Entry],
                feed: str, url: str, fetched: datetime) -> None:
     """Read one item into `stories`; if anything about it fails, say why in `bad` instead."""
     try:
@@ -160,7 +161,7 @@ def _parse_items_apart(feed: str, text: str, url: str, fetched: datetime, exc: E
     opening = text[:root_end + 1]
     closing = f"</{root.group(1)}>"
 
-    def read(start: int, stop: int) -> dict:
+    def read(start: int, stop: int) -> Entry:
         entries = _feedparser(opening + text[start:stop] + closing, url).get("entries") or []
         if not entries:
             raise ValueError("not an item feedparser can read")
@@ -228,7 +229,7 @@ def _strip_doctype_subset(text: str) -> str:
     return "".join(parts) + text[_PROLOG_LIMIT:]
 
 
-def _story(feed: str, entry: dict, base: str, fetched: datetime) -> Story | None:
+def _story(feed: str, entry: Entry, base: str, fetched: datetime) -> Story | None:
     title = html_to_text(entry.get("title", ""))
     summary = entry.get("summary") or ""
     if not summary and entry.get("content"):
@@ -251,7 +252,7 @@ def _story(feed: str, entry: dict, base: str, fetched: datetime) -> Story | None
                  published=_published(entry), fetched=fetched, body=body)
 
 
-def _content(entry: dict) -> str:
+def _content(entry: Entry) -> str:
     """The article an entry carries: its first content block that is HTML or text."""
     for block in entry.get("content") or ():
         kind = (block.get("type") or "text/html").lower()
@@ -260,7 +261,7 @@ def _content(entry: dict) -> str:
     return ""
 
 
-def _published(entry: dict) -> datetime | None:
+def _published(entry: Entry) -> datetime | None:
     for key in ("published", "updated", "created"):
         parsed = entry.get(f"{key}_parsed")
         if parsed:

@@ -48,14 +48,23 @@ import time
 import weakref
 from concurrent.futures import Future
 from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any, TypeAlias
 
 from .article.extract import extract_article
 from .decode import decode_feed
 from .errors import ParseError
+from .models import Story
 from .parse import ParsedFeed, parse_feed
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["monitor.parse", "monitor.decode", "monitor.article.extract"])
+
+#: ("feed", feed, body, charset, url, fetched) or ("article", url, body, charset)
+Job = tuple[Any, ...]
+#: ("ok", ParsedFeed or the article's text), ("parse", message, hint) or ("error", description)
+Reply = tuple[Any, ...]
+Pipe: TypeAlias = "Connection[Any, Any]"  # a worker's end or the pool's: pickled jobs, replies and chunks of stories
 
 
 class ParsingStopped(Exception):
@@ -95,7 +104,7 @@ class ParsePool:
 
     def __init__(self, size: int | None = None) -> None:
         self.size = size or min(8, max(2, 2 * (os.cpu_count() or 1)))
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Job, float] | None] = queue.SimpleQueue()
         self._threads = 0  # threads started, each owning one worker process at a time
         self._idle = 0  # threads waiting for a job
         self._waiting = 0  # jobs queued and not yet taken
@@ -116,8 +125,8 @@ class ParsePool:
         in a worker within `deadline` seconds: paragraphs one blank line apart, "" if none."""
         return await self._submit(("article", url, body, charset), deadline)
 
-    async def _submit(self, job: tuple, deadline: float):
-        future: Future = Future()
+    async def _submit(self, job: Job, deadline: float) -> Any:  # a ParsedFeed, or an article's text
+        future: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 raise ParsingStopped()
@@ -170,7 +179,7 @@ class ParsePool:
             except BaseException as exc:  # handed to the waiting coroutine
                 future.set_exception(exc)
 
-    def _run(self, job: tuple, deadline: float) -> ParsedFeed | str:
+    def _run(self, job: Job, deadline: float) -> ParsedFeed | str:
         article = job[0] == "article"
         feed, url = ("", job[1]) if article else (job[1], job[4])
         worker = self._worker()
@@ -246,7 +255,7 @@ def _kill_all(workers: set[_Worker], lock: threading.Lock) -> None:
         worker.stop()
 
 
-def _serve(conn) -> None:
+def _serve(conn: Pipe) -> None:
     """A worker: decode and parse (or extract) each job received, answer ("ok", ParsedFeed or the
     article's text) or ("parse", message, hint) or ("error", description); exit when the daemon's
     end of the pipe closes."""
@@ -259,7 +268,7 @@ def _serve(conn) -> None:
         try:
             if job[0] == "article":
                 _, url, body, charset = job
-                reply: tuple = ("ok", extract_article(body, charset, url))
+                reply: Reply = ("ok", extract_article(body, charset, url))
             else:
                 _, feed, body, charset, url, fetched = job
                 reply = ("ok", parse_feed(feed, decode_feed(body, charset), url, fetched))
@@ -276,7 +285,7 @@ def _serve(conn) -> None:
 CHUNK = 1000  # stories per message from a worker
 
 
-def _send(conn, reply: tuple) -> None:
+def _send(conn: Pipe, reply: Reply) -> None:
     """A worker's answer; a feed of many stories as a header and chunks of `CHUNK`."""
     if reply[0] != "ok" or not isinstance(reply[1], ParsedFeed) or len(reply[1].stories) <= CHUNK:
         conn.send(reply)
@@ -288,13 +297,13 @@ def _send(conn, reply: tuple) -> None:
         conn.send(stories[i:i + CHUNK])
 
 
-def _receive(conn) -> tuple:
+def _receive(conn: Pipe) -> Reply:
     """What `_send` sent, put back together: ("ok", ParsedFeed) or the worker's error."""
     reply = conn.recv()
     if reply[0] != "chunked":
         return reply
     _, parsed, count = reply
-    stories: list = []
+    stories: list[Story] = []
     for _ in range(count):
         stories += conn.recv()
     return ("ok", dataclasses.replace(parsed, stories=stories))

@@ -77,17 +77,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from .article import wants_article
 from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .errors import StoreError
-from .models import Match, Story, alert_payload
+from .models import Match, Story, Watchlist, alert_payload
 from .store import BodyState, IngestLockBusy, Store
 from .store.articles import MAX_BODY
+from .store.db import Tx
 from .store.desk import reindex_story
 from .urls import canonical_url
 
@@ -98,14 +100,34 @@ SLICE = 50  # stories per slice: one store call, one transaction, the ingest loc
 LOCK_WAIT = 120.0  # seconds of tries before the poll fails (a frozen holder is cut off within seconds)
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
+Row = Mapping[str, Any]  # a stories row as the store hands it back (column → value)
+Watchlists = Mapping[str, Watchlist]  # the watchlists in force, by name
+
+
+class StoryMatcher(Protocol):
+    """The compiled watchlists (monitor.match `Matcher`, `MatcherGroup`): what a story fires."""
+
+    def match(self, title: str, summary: str = "", body: str = "") -> list[Match]: ...
+
+
 class WatchlistSource(Protocol):
     """What the pipeline needs from the watchlist registry: the current set and matcher."""
 
     @property
-    def watchlists(self) -> list: ...
+    def watchlists(self) -> Sequence[Watchlist]: ...
 
     @property
-    def matcher(self): ...
+    def matcher(self) -> StoryMatcher: ...
+
+
+class Run(Protocol):
+    """Where store calls run: `await run(fn, *args)` is `fn(*args)` on the store thread
+    (monitor.store.worker `StoreThread`, or `inline` in the caller's thread)."""
+
+    def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]: ...
 
 
 @dataclass
@@ -147,7 +169,7 @@ class _Plan:
 @dataclass(frozen=True)
 class _Settled:
     """A stored story moving to `state` (from one of `leaving`), matched again if `rematch`."""
-    row: dict
+    row: Row
     story: Story
     state: str
     leaving: tuple[str, ...]
@@ -203,7 +225,7 @@ class Pipeline:
         return result
 
     async def ingest_off_loop(self, feed: str, stories: Sequence[Story],
-                              run: Callable[..., Awaitable[Any]], *, fulltext: str = "never",
+                              run: Run, *, fulltext: str = "never",
                               alert_after: float | None = None) -> IngestResult:
         """`ingest`, its slices run through `run` (the store thread; see the module docstring)."""
         result = IngestResult(seen=len(stories))
@@ -236,7 +258,7 @@ class Pipeline:
         result.deferred = len(fresh) - self.max_new_items
         return fresh[:self.max_new_items]
 
-    def _slice(self, stories: Sequence[Story], matcher, watchlists: dict, result: IngestResult,
+    def _slice(self, stories: Sequence[Story], matcher: StoryMatcher, watchlists: Watchlists, result: IngestResult,
                fulltext: str = "never", alert_after: float | None = None) -> bool:
         """One slice of a feed's new stories, in one store call and one transaction: the
         ingest lock (PostgreSQL: a transaction lock, waited for 100 ms at most), the stories
@@ -261,10 +283,10 @@ class Pipeline:
         result.slice_seconds += time.monotonic() - began
         return True
 
-    def _stories_after(self, after: int) -> list[dict]:
+    def _stories_after(self, after: int) -> list[Row]:
         """Stories other nodes stored after id `after`, in pages (a node that lagged far
         behind reads them all the same)."""
-        others: list[dict] = []
+        others: list[Row] = []
         while True:
             page = self.store.stories_after(others[-1]["id"] if others else after, 10_000)
             others += page
@@ -279,7 +301,7 @@ class Pipeline:
             out.append(self._last_id)
         return out
 
-    def _catch_up(self, rows: Sequence[dict]) -> None:
+    def _catch_up(self, rows: Sequence[Row]) -> None:
         """Index the stories other nodes stored since this one last looked, so the decision
         about to be made sees every story in the database. Under the ingest lock ids are
         handed out and committed in order, so `seen_id` is a complete watermark."""
@@ -341,7 +363,7 @@ class Pipeline:
             return []
         return [p.cluster for p in placed if p.kind != "new" and wants_article(p.story, fulltext)]
 
-    def _plans(self, placed: Sequence[_Plan], matcher, fulltext: str,
+    def _plans(self, placed: Sequence[_Plan], matcher: StoryMatcher, fulltext: str,
                texts: dict[int, tuple[str, str]]) -> list[_Plan]:
         """Step 3 for each placed story: its body state, then what it matched (nothing yet
         when it waits for a page). Stories of this same batch count as known clusters."""
@@ -381,7 +403,7 @@ class Pipeline:
                 return BodyState.NONE, ""
         return BodyState.WAITING, ""
 
-    def _write(self, plan: _Plan, watchlists: dict, result: IngestResult) -> None:
+    def _write(self, plan: _Plan, watchlists: Watchlists, result: IngestResult) -> None:
         """Steps 4-6: the story, its routes and outbox rows, in one transaction (the story
         alone while it waits for its page)."""
         story, story_id, now, cluster, event = plan.story, plan.story_id, plan.now, plan.cluster, plan.event
@@ -410,8 +432,8 @@ class Pipeline:
                 result.to_read.append((story_id, story.url))
         result.new_times.append(story.published.timestamp() if story.published else now)
 
-    def _route(self, conn, story: Story, story_id: int, cluster: int, event: int, kind: str,
-               fired: dict[str, list[Match]], watchlists: dict, now: float, *, first: bool, old: bool = False,
+    def _route(self, conn: Tx, story: Story, story_id: int, cluster: int, event: int, kind: str,
+               fired: dict[str, list[Match]], watchlists: Watchlists, now: float, *, first: bool, old: bool = False,
                seen: float | None = None) -> int:
         """Steps 4-6 inside the caller's transaction; the alerts queued. `first`: the story
         was never routed before (later, only watchlists the body adds can queue anything);
@@ -440,19 +462,19 @@ class Pipeline:
         return alerts
 
     async def settle(self, story_id: int, body: str, reason: str,
-                     run: Callable[..., Awaitable[Any]]) -> int:
+                     run: Run) -> int:
         """A story's page came (`body`) or failed for good (`reason`): match the story and
         the members of its cluster waiting on it, and queue what they fire; the alerts queued."""
         return await self._advance(story_id, body=body, reason=reason, run=run)
 
-    async def expire(self, story_id: int, run: Callable[..., Awaitable[Any]],
+    async def expire(self, story_id: int, run: Run,
                      reason: str = "") -> int:
         """A story's wait ran out: match it (and its cluster's members waiting on it) on the
         feed's text; its page may still come (`late`). The alerts queued."""
         return await self._advance(story_id, body=None, reason=reason, run=run)
 
     async def _advance(self, story_id: int, *, body: str | None, reason: str,
-                       run: Callable[..., Awaitable[Any]]) -> int:
+                       run: Run) -> int:
         row = await run(self.store.story_for_article, story_id)
         if row is None:
             return 0
@@ -468,7 +490,7 @@ class Pipeline:
             self.on_ingest(result)
         return result.alerts
 
-    def _step(self, row: dict, own: bool, body: str | None, reason: str, matcher) -> _Settled | None:
+    def _step(self, row: Row, own: bool, body: str | None, reason: str, matcher: StoryMatcher) -> _Settled | None:
         """What a page (`body`: text, or "" when it failed) or an expired wait (`body` None)
         does to one stored story (`own`: the story whose page it is)."""
         state = row["body_state"]
@@ -497,15 +519,15 @@ class Pipeline:
                              f"its copy's page: {reason}", matcher, first=True)
 
     @staticmethod
-    def _settled(row: dict, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
-                 reason: str | None, matcher, *, first: bool, rematch: bool = True) -> _Settled:
+    def _settled(row: Row, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
+                 reason: str | None, matcher: StoryMatcher, *, first: bool, rematch: bool = True) -> _Settled:
         fired: dict[str, list[Match]] = {}
         matches = _match(matcher, story) if rematch else []
         for m in matches:
             fired.setdefault(m.watchlist, []).append(m)
         return _Settled(row, story, state, leaving, body, reason, fired, len(matches), first)
 
-    def _write_steps(self, steps: Sequence[_Settled], watchlists: dict, result: IngestResult) -> None:
+    def _write_steps(self, steps: Sequence[_Settled], watchlists: Watchlists, result: IngestResult) -> None:
         """Each step in its own transaction: the state moved (or nothing, when another path
         moved it first), the text stored and indexed, and what it fires routed."""
         for step in steps:
@@ -523,7 +545,7 @@ class Pipeline:
                                              first=step.first_routing, seen=row["fetched"])
             result.matches += step.matches
 
-    def destinations(self, wl) -> list[tuple[str, str]]:
+    def destinations(self, wl: Watchlist) -> list[tuple[str, str]]:
         """Where one watchlist's alerts go: notify entries, subscribers, and the console."""
         out: list[tuple[str, str]] = []
         for channel, dests in (wl.notify or {}).items():
@@ -535,7 +557,8 @@ class Pipeline:
                 out.append(("console", "-"))
         return _distinct(out)
 
-    def _spread(self, conn, event: int, watchlists: dict, fired: dict, now: float) -> int:
+    def _spread(self, conn: Tx, event: int, watchlists: Watchlists, fired: Mapping[str, list[Match]],
+                now: float) -> int:
         """One `spread` row per (event, watchlist, destination) once enough outlets carried
         the event (any of its stories, copies or own words) within the watchlist's time."""
         names = self.store.event_watchlists(conn, event)
@@ -564,7 +587,8 @@ class Pipeline:
         return added
 
 
-def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str], *, seen: float | None) -> dict:
+def _payload(story: Story, wl: Watchlist, matches: Sequence[Match], sources: Sequence[str], *,
+             seen: float | None) -> dict[str, Any]:
     return alert_payload(
         title=story.title, url=story.url, summary=story.summary, source=story.feed,
         published=story.published.isoformat() if story.published else None,
@@ -572,7 +596,7 @@ def _payload(story: Story, wl, matches: Sequence[Match], sources: Sequence[str],
         body=story.body, seen=_dt(seen).isoformat() if seen else None)
 
 
-def _match(matcher, story: Story) -> list[Match]:
+def _match(matcher: StoryMatcher, story: Story) -> list[Match]:
     """What a story fires: its title, summary and (when read) its article text."""
     return matcher.match(story.title, story.summary, story.body)
 
@@ -586,9 +610,9 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
-def _distinct(items: Iterable) -> list:
-    out: list = []
-    seen = set()
+def _distinct(items: Iterable[H]) -> list[H]:
+    out: list[H] = []
+    seen: set[H] = set()
     for item in items:
         if item not in seen:
             seen.add(item)

@@ -36,12 +36,12 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 from urllib.parse import urlsplit
 
 from .article import gives_no_text
 from .parse_pool import ParsingStopped
-from .pipeline import Pipeline
+from .pipeline import Pipeline, Run
 from .store import BodyState, Store
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,15 @@ FLAG_AFTER = 10  # pages in a row with no text before the admins are told
 
 
 class PageResult(Protocol):
-    body: str
-    reason: str
+    @property
+    def body(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 class PageReader(Protocol):
-    async def read(self, url: str, *, feed_url: str) -> Any: ...
+    async def read(self, url: str, *, feed_url: str) -> PageResult: ...
 
 
 FlagHook = Callable[[str, str], Awaitable[None]]  # (feed, reason)
@@ -65,7 +68,7 @@ FlagHook = Callable[[str, str], Awaitable[None]]  # (feed, reason)
 
 class ArticleQueue:
     def __init__(self, reader: PageReader, pipeline: Pipeline, store: Store, *, wait: float,
-                 run: Callable[..., Awaitable[Any]], clock: Callable[[], float] = time.time,
+                 run: Run, clock: Callable[[], float] = time.time,
                  max_open: int = 10_000, on_alerts: Callable[[], None] | None = None,
                  on_flag: FlagHook | None = None, running: int = 32, per_host: int = 1) -> None:
         self.reader = reader
@@ -77,14 +80,14 @@ class ArticleQueue:
         self.max_open = max_open
         self.on_alerts = on_alerts
         self.on_flag = on_flag
-        self._tasks: dict[int, asyncio.Task] = {}  # reads started
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # reads started
         self._queued: dict[str, list[tuple[int, str, str, str]]] = {}  # host -> (id, url, feed, feed URL), newest last
         self._queued_ids: set[int] = set()
         self._host_running: dict[str, int] = {}
         self.running = max(1, running)
         self.per_host = max(1, per_host)
         self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._background: set[asyncio.Task] = set()  # expiries running
+        self._background: set[asyncio.Task[None]] = set()  # expiries running
         self.read = self.failed = self.expired = 0  # for metrics and tests
 
     @property
@@ -133,7 +136,7 @@ class ArticleQueue:
             self._tasks[story_id] = task
             task.add_done_callback(functools.partial(self._done, story_id, host))
 
-    def _done(self, story_id: int, host: str, task: asyncio.Task) -> None:
+    def _done(self, story_id: int, host: str, task: asyncio.Task[None]) -> None:
         self._tasks.pop(story_id, None)
         left = self._host_running.get(host, 1) - 1
         if left > 0:

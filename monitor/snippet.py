@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence, TypedDict, TypeVar
 
 SNIPPET_CHARS = 220
 SNIPPETS_MAX = 8
@@ -44,6 +44,19 @@ FIELD_ORDER = ("title", "summary", "body")
 _BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")
 _SENTENCE_END = re.compile(r"[.!?؟…](?=\s)|\n")
 _SPACE = re.compile(r"\s+")
+
+
+class PayloadSnippet(TypedDict):
+    """One snippet as an alert's payload keeps it (the `snippets` below)."""
+
+    term: str
+    field: str  # "title" | "summary" | "body"
+    paragraph: int  # in the body, from 1; 0 elsewhere
+    text: str
+    marks: Sequence[Sequence[int]]  # [start, end] in `text`, a matched span each
+
+
+S = TypeVar("S", bound=Mapping[str, object])
 
 
 class Hit(Protocol):
@@ -77,14 +90,14 @@ def paragraph_at(starts: Sequence[int], offset: int) -> int:
     return bisect_right(starts, offset) or 1
 
 
-def snippets(title: str, summary: str, body: str, matches: Sequence[Hit]) -> list[dict]:
+def snippets(title: str, summary: str, body: str, matches: Sequence[Hit]) -> list[PayloadSnippet]:
     """The payload's snippets: [{"term", "field", "paragraph", "text", "marks"}] (module rules)."""
     texts = {"title": title, "summary": summary, "body": body}
     firsts: dict[str, Hit] = {}
     for m in sorted(matches, key=_order):
         if m.term not in firsts and m.end > m.start and m.end <= len(texts.get(m.field, "")):
             firsts[m.term] = m
-    out: list[dict] = []
+    out: list[PayloadSnippet] = []
     for term, first in firsts.items():
         if len(out) >= SNIPPETS_MAX:
             break
@@ -98,9 +111,9 @@ def snippets(title: str, summary: str, body: str, matches: Sequence[Hit]) -> lis
     return out
 
 
-def distinct(found: Sequence[dict]) -> list[dict]:
+def distinct(found: Sequence[S]) -> list[S]:
     """The snippets with each (field, paragraph, text) once, first kept: what a reader sees."""
-    seen: set[tuple] = set()
+    seen: set[tuple[object, object, object]] = set()
     out = []
     for sn in found:
         key = (sn.get("field"), sn.get("paragraph"), sn.get("text"))

@@ -49,20 +49,20 @@ MAX_VALUES = 200_000  # values in the document once every alias is expanded
 MAX_TEXT = 8_000_000  # characters of text in the document once every alias is expanded
 
 
-class YDict(dict):
+class YDict(dict[Any, Any]):
     """A dict that knows the line of itself and of each of its keys."""
 
     line: int = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.key_lines: dict[Any, int] = {}
+        self.key_lines: dict[object, int] = {}
 
-    def line_of(self, key: Any) -> int:
+    def line_of(self, key: object) -> int:
         return self.key_lines.get(key, self.line)
 
 
-class YList(list):
+class YList(list[Any]):
     """A list that knows the line of itself and of each item."""
 
     line: int = 0
@@ -75,12 +75,12 @@ class YList(list):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
-def line_of(value: Any, default: int = 0) -> int:
+def line_of(value: object, default: int = 0) -> int:
     """The line a loaded value started on, when known."""
     return getattr(value, "line", default) or default
 
 
-def kind_of(value: Any) -> str:
+def kind_of(value: object) -> str:
     """What a loaded value is, in the words of YAML: 'a mapping', 'a list', 'text' ..."""
     if value is None:
         return "null"
@@ -103,7 +103,7 @@ def kind_of(value: Any) -> str:
     return "a value of another kind"
 
 
-def shown(value: Any, limit: int = 60) -> str:
+def shown(value: object, limit: int = 60) -> str:
     """A loaded value as a person would write it in YAML, for error messages.
 
     Scalars are shown as written (text quoted, cut at `limit` characters); lists and
@@ -153,7 +153,7 @@ class _Loader(_Base):
         self._aliased = False
         self._sizes: dict[yaml.Node, tuple[int, int, int]] = {}  # node -> (values, text, height)
 
-    def compose_node(self, parent: Any, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node:
         event = self.peek_event()
         if event is None or event.start_mark is None:  # the composer asks for a node only where one starts
             raise ConfigError("YAML ended where a value was expected")
@@ -188,7 +188,7 @@ class _Loader(_Base):
         self._sizes[node] = (self._values - values, self._text - text, height)
         return node
 
-    def _compose(self, parent: Any, index: Any) -> yaml.Node:
+    def _compose(self, parent: yaml.Node | None, index: int) -> yaml.Node:
         node = super().compose_node(parent, index)
         if node is None:  # PyYAML's composer returns a node or raises
             raise ConfigError("YAML ended where a value was expected")

@@ -6,7 +6,8 @@ The matching and the folding themselves are `monitor.match` and `monitor.dedup`.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from datetime import datetime
+from typing import Iterable, Iterator, TypedDict
 
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings, parse_time
 from monitor.errors import ConfigError
@@ -14,7 +15,7 @@ from monitor.match import Matcher
 from monitor.models import Match
 
 
-def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>") -> Iterator[dict]:
+def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>") -> Iterator[dict[str, object]]:
     """`raqib match`: one output dict per input story line, in input order (README, Commands).
 
     Input: JSON Lines `{"id", "title", "summary"?, "body"?}` (a body's paragraphs apart
@@ -52,8 +53,9 @@ def match_stream(matcher: Matcher, lines: Iterable[str], source: str = "<stdin>"
                                               for m in matcher.match(title, summary, body)]}
 
 
-def _match_out(matcher: Matcher, m: Match, text: str) -> dict:
-    out: dict = {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start, "end": m.end}
+def _match_out(matcher: Matcher, m: Match, text: str) -> dict[str, object]:
+    out: dict[str, object] = {"watchlist": m.watchlist, "term": m.term, "field": m.field, "start": m.start,
+                              "end": m.end}
     if m.field == "body":
         out["paragraph"] = m.paragraph
     form = matcher.form_of(m, text)
@@ -62,7 +64,19 @@ def _match_out(matcher: Matcher, m: Match, text: str) -> dict:
     return out
 
 
-def _story(line: str, number: int) -> dict:
+class _StoryIn(TypedDict):
+    """One input line of `raqib dedup`, checked."""
+
+    id: str | int
+    title: str
+    summary: str
+    url: str
+    source: str
+    published: datetime | None
+    body: str
+
+
+def _story(line: str, number: int) -> _StoryIn:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -92,7 +106,7 @@ def _story(line: str, number: int) -> dict:
 
 def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None,
                  event_settings: EventSettings | None = None, *, explain: bool = False
-                 ) -> Iterator[dict]:
+                 ) -> Iterator[dict[str, object]]:
     """`raqib dedup` (README, Commands): JSON Lines of stories in arrival order in, one
     {"id": ..., "cluster": ID_OF_FIRST_STORY_IN_ITS_CLUSTER, "event": ID_OF_FIRST_STORY_IN_ITS_EVENT}
     per story out, in order. With `explain`, each line also says why the story is in its
@@ -111,7 +125,7 @@ def dedup_stream(lines: Iterable[str], settings: DedupSettings | None = None,
                                 published=s["published"])
         link = grouper.add(s["id"], cluster=verdict.cluster, title=s["title"], summary=s["summary"],
                            source=s["source"], published=s["published"], body=s["body"])
-        out = {"id": s["id"], "cluster": verdict.cluster, "event": link.event}
+        out: dict[str, object] = {"id": s["id"], "cluster": verdict.cluster, "event": link.event}
         if explain:
             out.update(kind=link.kind, of=link.of, score=link.score, terms=list(link.terms))
         yield out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 
 from monitor.pipeline import IngestResult
 
@@ -123,7 +123,7 @@ class Observed(Protocol):
     async def gauges(self) -> dict[str, float]: ...
 
 
-def status_gauges(s: dict, index_stories: int) -> dict[str, float]:
+def status_gauges(s: Mapping[str, Any], index_stories: int) -> dict[str, float]:
     """The gauges of /metrics from the daemon's status and the size of its dedup index.
     Across nodes: this node's roles (1 held, 0 not) and its leases, and the nodes alive."""
     nodes = {f'raqib_node_role{{role="{_escape(role)}"}}': float(role in s.get("roles", ()))

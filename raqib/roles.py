@@ -43,10 +43,14 @@ import logging
 import os
 import socket
 from collections import Counter
-from typing import Any, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
 from monitor.errors import StoreError
 from monitor.store.locks import LocalLocks, RoleLocks
+
+if TYPE_CHECKING:
+    from monitor.models import Watchlist
+    from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ Hook = Callable[[str], Awaitable[None] | None]
 AGREED_SETTINGS = ("poll", "dedup", "event", "delivery", "health", "retention")
 
 
-def config_hash(watchlists: Iterable[Any], settings: Any) -> str:
+def config_hash(watchlists: Iterable[Watchlist], settings: Settings) -> str:
     """What a node alerts on, as one hash: its watchlists (paths left out) and the
     settings of `AGREED_SETTINGS` (see the module)."""
     lists = sorted((dataclasses.asdict(dataclasses.replace(w, path="", notify=dict(w.notify)))
@@ -70,7 +74,8 @@ def config_hash(watchlists: Iterable[Any], settings: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def node_states(rows: Iterable[dict], now: float, heartbeat: float, me: str | None = None) -> list[dict]:
+def node_states(rows: Iterable[Mapping[str, Any]], now: float, heartbeat: float,
+                me: str | None = None) -> list[dict[str, Any]]:
     """The `nodes` table as status shows it: roles as a list, `alive` while the node wrote
     its row within three heartbeats, `me` for the node asking, `config_differs` when its
     hash is not the most common among the nodes alive (see the module)."""
@@ -86,7 +91,7 @@ def node_states(rows: Iterable[dict], now: float, heartbeat: float, me: str | No
     return out
 
 
-def describe_node(n: dict, now: float) -> str:
+def describe_node(n: Mapping[str, Any], now: float) -> str:
     """One line of `raqib status` for a node."""
     ago = now - n["last_seen"]
     state = f"seen {ago:.0f}s ago" if n["alive"] else f"gone (last seen {ago:.0f}s ago)"

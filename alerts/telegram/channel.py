@@ -44,7 +44,7 @@ import re
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Sequence, TypedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
@@ -73,6 +73,10 @@ from .limiter import PAUSE_WAIT, RATE_DEFAULTS, BotRateLimiter, retry_seconds
 from .render import render_alert, render_digest, split_html
 from .texts import LABELS, LANGS
 
+if TYPE_CHECKING:
+    from monitor.config import Section
+    from monitor.store import Store
+
 log = logging.getLogger(__name__)
 
 HELD_AFTER = 60.0  # a RetryAfter this long marks the alerts held: they leave as one digest
@@ -81,7 +85,7 @@ _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _DEST = re.compile(r"^(-?\d+|@[A-Za-z][A-Za-z0-9_]{3,})$")
 
 
-def read_token(section) -> str | None:
+def read_token(section: Section) -> str | None:
     """The bot token from ${VAR} in the config, RAQIB_TELEGRAM_TOKEN, or the credential file."""
     value = section.get("token")
     if value:
@@ -106,7 +110,7 @@ def read_token(section) -> str | None:
     return None
 
 
-def _literal_in_file(section, key: str) -> bool:
+def _literal_in_file(section: Section, key: str) -> bool:
     """True when the config file's line for `key` holds the value itself, not ${VAR}."""
     try:
         lines = Path(section.file).read_text(encoding="utf-8").splitlines()
@@ -116,6 +120,13 @@ def _literal_in_file(section, key: str) -> bool:
     if not 0 < line <= len(lines):
         return False
     return "${" not in lines[line - 1]
+
+
+class _Where(TypedDict):
+    """Where a delivery failed: what every DeliveryError of this channel names."""
+
+    channel: str
+    destination: str
 
 
 def chat_ref(destination: str) -> int | str:
@@ -145,15 +156,15 @@ class TelegramChannel(Channel):
         ChannelOption("poll_timeout", "duration", 10.0),
     )
 
-    def __init__(self, section, store=None, *, clock: Callable[[], float] | None = None,
-                 sleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
+    def __init__(self, section: Section, store: Store | None = None, *, clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], Awaitable[object]] | None = None) -> None:
         self.clock = clock or time.monotonic
         self._sleep = sleep or asyncio.sleep
-        self.app: Any = None
-        self.bot_handlers: Any = None
+        self.app: Any = None  # python-telegram-bot's Application, built on first use
+        self.bot_handlers: RaqibBot | None = None
         self._ready = False
         self._init_lock = asyncio.Lock()
-        self._starter: asyncio.Task | None = None
+        self._starter: asyncio.Task[None] | None = None
         self._closing = False
         self.updates_on = True  # False while another node holds the bot role (getUpdates)
         super().__init__(section, store)
@@ -223,7 +234,7 @@ class TelegramChannel(Channel):
             out.add(text)
         return out
 
-    def _configured_channels(self, raw: Any) -> dict[str, list[str]]:
+    def _configured_channels(self, raw: object) -> dict[str, list[str]]:
         problem = self.section.error("channels.telegram.channels: expected a list of channels (@name or -100…) "
                                      "or a mapping channel → [watchlists]", "channels")
         if isinstance(raw, dict):
@@ -394,7 +405,7 @@ class TelegramChannel(Channel):
         ids = await self.send_html(alert.destination, text, preview_url=alert.url, reply_markup=self.buttons(alert))
         return f"{alert.destination}:{ids[0]}"
 
-    def buttons(self, alert: Alert) -> Any:
+    def buttons(self, alert: Alert) -> InlineKeyboardMarkup | None:
         """Under a story alert: mute its event for a day, and "not relevant" (feedback).
         The data names the outbox row; the bot checks it belongs to the chat pressing."""
         if alert.kind not in ("story", "spread") or not alert.id:
@@ -437,7 +448,8 @@ class TelegramChannel(Channel):
             raise self.translate(exc, destination) from None
 
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
-                        reply_markup: Any = None, reply_parameters: Any = None) -> list[int]:
+                        reply_markup: InlineKeyboardMarkup | None = None,
+                        reply_parameters: ReplyParameters | None = None) -> list[int]:
         """Send HTML to a chat, split as needed; message ids back. Alerts and command
         replies both come here: paced by the Application's rate limiter, errors translated."""
         await self._ensure_ready_or_retry(destination)
@@ -476,14 +488,14 @@ class TelegramChannel(Channel):
         except Exception as exc:
             raise self.translate(exc, destination) from None
 
-    def _preview(self, url: str) -> Any:
+    def _preview(self, url: str) -> LinkPreviewOptions:
         if not self.link_preview or not safe_url(url):
             return LinkPreviewOptions(is_disabled=True)
         return LinkPreviewOptions(url=safe_url(url), prefer_small_media=True)
 
     def translate(self, exc: Exception, destination: str) -> DeliveryError:
         what = describe(exc)
-        common: dict[str, Any] = {"channel": self.name, "destination": destination}
+        common: _Where = {"channel": self.name, "destination": destination}
         if isinstance(exc, ChatMigrated):
             return DeliveryError(f"chat moved to {exc.new_chat_id}", migrate_to=str(exc.new_chat_id), **common)
         if isinstance(exc, RetryAfter):

@@ -44,7 +44,7 @@ class RateLimiter:
 
     def __init__(self, *, per_second: float = 29.0, chat_interval: float = 1.1, group_per_minute: int = 20,
                  group_window: float = 61.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.spacing = 1.0 / per_second
         self.chat_interval = chat_interval
         self.group_per_minute = group_per_minute
@@ -100,14 +100,14 @@ class RateLimiter:
             self._group_times.pop(chat, None)
 
 
-class BotRateLimiter(BaseRateLimiter):
+class BotRateLimiter(BaseRateLimiter[None]):
     """`RateLimiter` as python-telegram-bot's rate limiter: every Bot API request of the
     Application passes here (getUpdates excepted), alerts and command replies alike."""
 
     PACED = ("send", "edit", "copy", "forward")  # requests that put something in a chat
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, **limits: Any) -> None:
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep, **limits: Any) -> None:
         self._sleep = sleep
         self._closing: asyncio.Event | None = None
         self._closed = False
@@ -141,7 +141,7 @@ class BotRateLimiter(BaseRateLimiter):
             raise TimedOut("Raqib is stopping")
 
     async def process_request(self, callback: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any],
-                              endpoint: str, data: dict[str, Any], rate_limit_args: Any) -> Any:
+                              endpoint: str, data: dict[str, Any], rate_limit_args: None) -> Any:
         chat = data.get("chat_id")
         if chat is None or not endpoint.startswith(self.PACED):
             return await callback(*args, **kwargs)
@@ -162,7 +162,7 @@ class BotRateLimiter(BaseRateLimiter):
             raise
 
 
-def retry_seconds(exc: Any) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
     """RetryAfter.retry_after in seconds (an int, or a timedelta with PTB_TIMEDELTA)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)

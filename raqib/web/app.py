@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Awaitable, Callable, Mapping, Sequence, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -69,6 +69,7 @@ from monitor.desk import MAX_QUERY, Budget
 from monitor.errors import ConfigError, RaqibError
 from monitor.models import Watchlist
 from monitor.settings import LOOPBACK, WebAuth
+from monitor.store import Store
 
 from . import views
 from .auth import REALM, Authenticator, Busy, presented_secret
@@ -77,6 +78,7 @@ from .texts import LANGS, error_words, text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+D = TypeVar("D")
 
 MAX_QUERY_STRING = 2048
 MAX_PARAMS = 20
@@ -142,7 +144,7 @@ class WebView:
         ]
         # BadParam has its own handler: Starlette re-raises what reaches the catch-all
         # (`Exception`), and a bad parameter is the client's mistake, one INFO line
-        handlers: dict[Any, Callable[..., Awaitable[Response]]] = {HTTPException: self._http_error,
+        handlers: dict[int | type[Exception], Callable[..., Awaitable[Response]]] = {HTTPException: self._http_error,
                                                                     BadParam: self._bad_param,
                                                                     Exception: self._crash}
         self.starlette = Starlette(routes=routes, exception_handlers=handlers)
@@ -167,7 +169,7 @@ class WebView:
         cookie = request.cookies.get("lang")
         return cookie if cookie in LANGS else "ar"
 
-    def render(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    def render(self, request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
         lang = self.lang(request)
         other = "en" if lang == "ar" else "ar"
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
@@ -249,7 +251,7 @@ class WebView:
         return self.render(request, "try.html", section="watchlists", text=yaml_text, days=days, file=file,
                            result=result)
 
-    async def _heavy(self, request: Request, budget: Budget, work: Callable[[Any], T]) -> T:
+    async def _heavy(self, request: Request, budget: Budget, work: Callable[[Store], T]) -> T:
         """A try or a search: one at a time, `HEAVY_WAITING` at most waiting (503 beyond),
         and given up as soon as its client hangs up: a waiting one leaves the queue, a
         running one stops at its next story (`budget.cancelled`)."""
@@ -341,7 +343,7 @@ def _count(n: int, noun: str, *, lang: str) -> str:
     return count(n, noun, lang)
 
 
-def _feed_names(store) -> list[str]:
+def _feed_names(store: Store) -> list[str]:
     return [f["name"] for f in store.feeds()]
 
 
@@ -378,7 +380,7 @@ def _unit(lang: str, key: str, n: int) -> str:
 class Params:
     """Query parameters (or form fields) read with bounds; a bad one is BadParam naming it."""
 
-    def __init__(self, values: Any) -> None:
+    def __init__(self, values: Mapping[str, str]) -> None:
         self.values = values
 
     def get(self, key: str) -> str | None:
@@ -421,7 +423,7 @@ class Params:
         except ValueError:
             raise BadParam(f"{key}: expected a day as YYYY-MM-DD") from None
 
-    def number(self, key: str, low: float, high: float, default: Any) -> Any:
+    def number(self, key: str, low: float, high: float, default: D) -> float | D:
         value = (self.get(key) or "").strip()
         if not value:
             return default

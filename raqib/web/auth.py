@@ -32,6 +32,7 @@ import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from monitor.settings import WebAuth
 
@@ -78,7 +79,7 @@ def presented_secret(header: str | None) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, auth: WebAuth, *, clock=time.monotonic) -> None:
+    def __init__(self, auth: WebAuth, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.auth = auth
         self.clock = clock
         self._key = secrets.token_bytes(32)

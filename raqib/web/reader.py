@@ -13,7 +13,7 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 from monitor.dburl import is_postgres
 from monitor.store import Store
@@ -34,10 +34,10 @@ class Reader:
             self._local.store = store  # closed with its thread (the connection is collected with it)
         return store
 
-    def _run(self, fn: Callable[..., T], args: tuple) -> T:
+    def _run(self, fn: Callable[..., T], args: tuple[object, ...]) -> T:
         return fn(self._store(), *args)
 
-    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+    async def __call__(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._run, fn, args)
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ import contextlib
 import logging
 import socket
 import time
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import h11
 import uvicorn
@@ -41,6 +41,7 @@ from monitor.errors import ConfigError
 from .app import WebView
 
 log = logging.getLogger(__name__)
+Handler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]  # a loop exception handler
 
 GRACE = 3  # seconds
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay open without a request in progress
@@ -54,7 +55,7 @@ class BoundedH11(H11Protocol):
 
     idle_since: float
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._idle()
         self._make_room()
@@ -116,12 +117,12 @@ class _AcceptWarnings:
     """The loop's exception handler, with "socket.accept() out of system resource" cut
     to one line a minute (asyncio retries the accept by itself a second later)."""
 
-    def __init__(self, previous) -> None:
+    def __init__(self, previous: Handler | None) -> None:
         self.previous = previous
         self.last = 0.0
         self.dropped = 0
 
-    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if str(context.get("message", "")).startswith("socket.accept() out of system resource"):
             now = time.monotonic()
             self.dropped += 1
@@ -148,7 +149,7 @@ class WebServer:
         self.view = view
         self.listen = listen
         self.server: _InLoopServer | None = None
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
         self.sock: socket.socket | None = None
 
     @property

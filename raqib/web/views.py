@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -36,7 +36,7 @@ from monitor.desk import Budget, SearchResult, StoryHit, TryReport, search_stori
 from monitor.display import one_line, visible
 from monitor.models import Match, Watchlist
 from monitor.pipeline import PERSONAL_PREFIX
-from monitor.snippet import paragraph_starts, snippets
+from monitor.snippet import PayloadSnippet, paragraph_starts, snippets
 from monitor.store import Store
 
 from ..feedhealth import PAGES_DAYS, FeedHealth, feed_health, with_pages
@@ -75,7 +75,7 @@ def _places(matches: Sequence[Match]) -> tuple[Place, ...]:
     return tuple((one_line(m.term, 80), m.field, m.paragraph) for m in first_hits(matches))
 
 
-def lead_and_snippets(summary: str, matches: Sequence[Match], found: Sequence[dict],
+def lead_and_snippets(summary: str, matches: Sequence[Match], found: Sequence[PayloadSnippet],
                       limit: int = SUMMARY_CHARS) -> tuple[Markup, tuple[Snippet, ...]]:
     """The card's lead (whole, cut, or none) and the sentences shown with it (module rules)."""
     shown, snips = under_title(summary or "", found, limit)
@@ -165,7 +165,8 @@ class AlertItem:
     id: int = 0
 
 
-def _alert_item(row: dict, outlets: Sequence[dict], tz: str = "", titles: dict[str, str] | None = None) -> AlertItem:
+def _alert_item(row: Mapping[str, Any], outlets: Sequence[Mapping[str, Any]], tz: str = "",
+                titles: dict[str, str] | None = None) -> AlertItem:
     titles = titles or {}
     try:
         payload = json.loads(row["payload"])
