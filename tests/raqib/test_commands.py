@@ -9,7 +9,7 @@ from pathlib import Path
 
 from raqib.cli import COMMANDS, build_parser, command
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_command_of_the_parser_has_its_module_and_function() -> None:
