@@ -90,6 +90,7 @@ class _Reach:
 
     def why(self, func: types.FunctionType) -> str | None:
         """The slow object `func` reaches (its name), or None."""
+        func = inspect.unwrap(func)
         if func in self.known:
             return self.known[func]
         self.known[func] = None  # a cycle reaches nothing new

@@ -1,4 +1,5 @@
-"""The suite's own rules: tests read the database through named helpers, never raw SQL."""
+"""The suite's own rules: tests read the database through named helpers, never raw SQL, and
+the slow marker follows what a test reaches."""
 from __future__ import annotations
 
 import ast
@@ -50,3 +51,17 @@ def test_no_test_file_holds_an_sql_statement():
                  and path != Path(__file__).resolve() and "data" not in path.relative_to(TESTS).parts
                  for line, text in sql_literals(path)]
     assert not offenders, "SQL in test files (move it to a named helper in tests/support/sql.py):\n" + "\n".join(offenders)
+
+
+def test_the_slow_marker_follows_what_a_test_reaches():
+    """conftest marks a test slow when its code reaches a daemon, a subprocess, PostgreSQL,
+    the browser or time.sleep, through the suite's own functions."""
+    from tests import conftest
+    from tests.support import daemon_harness, inprocess, pg, sql, web_site
+
+    reach = conftest._Reach()
+    assert reach.why(inprocess.make_daemon) is not None  # builds the Daemon
+    assert reach.why(web_site.desk_site) is not None  # through make_daemon
+    assert reach.why(daemon_harness.wait_for) is not None  # time.sleep
+    assert reach.why(pg.postgres_url) is not None  # psycopg
+    assert reach.why(sql.outbox_rows) is None and reach.why(inprocess.pages_read) is None

@@ -189,7 +189,7 @@ def search_hits(db: Any, words: str) -> int:
 
 
 def feed_rows(db: Any, *columns: str, **where: Any) -> list[dict]:
-    return table_rows(db, "feeds", *columns, **where)
+    return table_rows(db, "feeds", *columns, order="name", **where)
 
 
 def add_feed_without_url(conn: Any, name: str) -> None:
