@@ -64,7 +64,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
 
 from alerts.channel import Channel, build_channels
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.policy import Policy, policy_from_settings
 from monitor.article import ArticleReader
 from monitor.config import Config, load_config
@@ -76,10 +76,9 @@ from monitor.fetch import Fetcher
 from monitor.indexes import IndexKeeper, snapshot_path
 from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
-from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
-from monitor.poller import HealthSettings, NewsAge, Poller
+from monitor.pipeline import PERSONAL_PREFIX, Pipeline
+from monitor.poller import Poller
 from monitor.reading import ArticleQueue
-from monitor.schedule import ScheduleSettings
 from monitor.settings import LOOPBACK, RELOADABLE, Settings, changed_settings, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.store.worker import StoreThread
@@ -202,43 +201,29 @@ class Daemon:
         self.roles = RoleKeeper(locks, roles=roles, retry=settings.node.role_retry, on_gain=self._role_gained,
                                 on_loss=self._role_lost)
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
-        route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
-                                 events=self.events, seen_id=self._rebuilt_to,
-                                 max_new_items=settings.poll.max_new_items, ready=self.indexes_loaded)
+                                 poll=settings.poll, delivery=settings.delivery, editable=editable, clock=clock,
+                                 on_ingest=self.metrics.ingest_done, events=self.events, seen_id=self._rebuilt_to,
+                                 ready=self.indexes_loaded)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
         self.parse_pool = ParsePool(poll.parse_workers or None)  # feeds and article pages alike
         # the pages behind new items (monitor.reading): read beside polling, never in its way
         self.article_reader = ArticleReader(settings.fulltext, pool=self.parse_pool)
-        self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, wait=settings.fulltext.wait,
+        self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, settings=settings.fulltext,
                                      run=self.db, clock=clock, on_alerts=self.wake_delivery,
-                                     on_flag=self._pages_without_text, running=4 * settings.fulltext.concurrency,
-                                     per_host=settings.fulltext.per_host)
+                                     on_flag=self._pages_without_text)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
-            schedule=ScheduleSettings(interval=poll.interval, min_interval=poll.min_interval,
-                                      max_interval=poll.max_interval, adaptive=poll.adaptive,
-                                      respect_ttl=poll.respect_ttl),
-            health=HealthSettings(failures=settings.health.failures,
-                                  silence_factor=settings.health.silence_factor,
-                                  min_silence=settings.health.min_silence),
+            settings=poll, health=settings.health, fulltext=settings.fulltext,
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
-            parser=self.parse_pool, on_articles=self.articles.submit, fulltext=settings.fulltext.mode,
-            news_age=NewsAge(backfill=poll.backfill, max_age=poll.max_age))
+            db=self.db, parser=self.parse_pool, on_articles=self.articles.submit)
         self.poller.on_new_alerts = self.wake_delivery
-        delivery = settings.delivery
-        self.deliverer = Deliverer(
-            self.store, self.channels,
-            settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
-                                      backoff_max=delivery.backoff_max, burst=delivery.burst,
-                                      update_throttle=delivery.update_every, lease=delivery.lease),
-            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, db=self.db,
-            send_held=lambda: self.roles.holds(DIGESTS))
+        self.deliverer = Deliverer(self.store, self.channels, settings=settings.delivery, policy_for=self.policy_for,
+                                   clock=clock, on_result=self.metrics.delivery_done, db=self.db,
+                                   send_held=lambda: self.roles.holds(DIGESTS))
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
         self._background: set[asyncio.Task] = set()

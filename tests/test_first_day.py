@@ -30,7 +30,8 @@ from feedserver import feed_server  # noqa: F401  (fixture)
 from inprocess import close_daemons, make_daemon, poll
 
 from monitor.config import load_config
-from monitor.poller import NewsAge
+from monitor.poller import alert_after
+from monitor.settings import PollSettings
 from raqib.cli import main
 from raqib.daemon import Daemon
 from tests.fake_telegram import FakeTelegram
@@ -60,10 +61,10 @@ def alerts(out) -> list[str]:
 
 def test_the_cut_off_of_a_poll():
     now = 1_000_000.0
-    assert NewsAge().alert_after(now, first_poll=False) == now - 2 * 86400
-    assert NewsAge().alert_after(now, first_poll=True) == float("inf")  # the whole backlog is old
-    assert NewsAge(backfill=3600).alert_after(now, first_poll=True) == now - 3600
-    assert NewsAge(backfill=30 * 86400).alert_after(now, first_poll=True) == now - 2 * 86400  # max_age still holds
+    assert alert_after(PollSettings(), now, first_poll=False) == now - 2 * 86400
+    assert alert_after(PollSettings(), now, first_poll=True) == float("inf")  # the whole backlog is old
+    assert alert_after(PollSettings(backfill=3600), now, first_poll=True) == now - 3600
+    assert alert_after(PollSettings(backfill=30 * 86400), now, first_poll=True) == now - 2 * 86400  # max_age still holds
 
 
 async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(tmp_path, feed_server):

@@ -137,12 +137,14 @@ def test_good_settings_reach_the_daemon(tmp_path):
     daemon = Daemon(load_config(config))
     try:
         assert daemon.fetcher.max_bytes == 64 * 1024
-        assert (daemon.poller.schedule.interval, daemon.poller.schedule.min_interval,
-                daemon.poller.schedule.adaptive) == (120.0, 30.0, False)
+        assert daemon.poller.settings is daemon.settings.poll  # as read: no copy
+        assert (daemon.poller.settings.interval, daemon.poller.settings.min_interval,
+                daemon.poller.settings.adaptive) == (120.0, 30.0, False)
         assert daemon.dedup_settings.window_hours == 6.0 and daemon.dedup_settings.title_alone == 92
         assert daemon.settings.event.threshold == 0.4 and daemon.settings.event.window_hours == 12.0
         assert daemon.deliverer.settings.max_attempts == 3 and daemon.deliverer.settings.backoff_max == 10.0
-        assert daemon.pipeline.settings.update_throttle == 60.0
+        assert daemon.pipeline.delivery.update_every == 60.0
+        assert daemon.deliverer.settings is daemon.pipeline.delivery is daemon.settings.delivery
         assert daemon.poller.health.failures == 2 and daemon.poller.health.min_silence == 3600.0
         assert daemon.retention.stories == 7 * 86400.0 and daemon.retention.outbox == 30 * 86400.0
         assert daemon.settings.metrics.listen == "127.0.0.1:9311"
