@@ -32,6 +32,8 @@ from monitor.models import Alert
 from .channel import Channel
 from .render import bounded, group_alerts, marked, outlet, outlets, when, where
 
+DESTINATION = "-"  # the console's one destination: its stream
+
 
 class ConsoleChannel(Channel):
     name: ClassVar[str] = "console"
@@ -44,6 +46,10 @@ class ConsoleChannel(Channel):
 
     def _out(self) -> TextIO:
         return self.stream or sys.stdout
+
+    def admin_destinations(self) -> tuple[str, ...]:
+        """Whoever reads the console (its one destination) hears of feed health."""
+        return (DESTINATION,)
 
     def line(self, alert: Alert) -> str:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")

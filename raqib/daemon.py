@@ -64,17 +64,16 @@ from zoneinfo import ZoneInfoNotFoundError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
 
 from alerts.channel import Channel, build_channels
+from alerts.health import FeedHealthAlerts
 from alerts.outbox import Deliverer
 from alerts.policy import Policy, policy_from_settings
 from monitor.article import ArticleReader
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
 from monitor.dedup.events import EventGrouper
-from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.indexes import IndexKeeper, snapshot_path
-from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline
 from monitor.poller import Poller
@@ -211,13 +210,15 @@ class Daemon:
         self.parse_pool = ParsePool(poll.parse_workers or None)  # feeds and article pages alike
         # the pages behind new items (monitor.reading): read beside polling, never in its way
         self.article_reader = ArticleReader(settings.fulltext, pool=self.parse_pool)
+        # the admins hear when a feed turns unhealthy or recovers (alerts.health); a store call
+        self.feed_health = FeedHealthAlerts(self.store, self.channels, clock=clock, on_queued=self._health_queued)
         self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, settings=settings.fulltext,
                                      run=self.db, clock=clock, on_alerts=self.wake_delivery,
                                      on_flag=self._pages_without_text)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
             settings=poll, health=settings.health, fulltext=settings.fulltext,
-            clock=clock, on_health=self._feed_health,
+            clock=clock, on_health=self.feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
             db=self.db, parser=self.parse_pool, on_articles=self.articles.submit)
         self.poller.on_new_alerts = self.wake_delivery
@@ -462,42 +463,12 @@ class Daemon:
         self.registry.put_extra(name, Watchlist(name=name, title=PERSONAL_TITLE, terms=tuple(terms),
                                                 notify={channel: (destination,)}) if terms else None)
 
-    # -- feed health --------------------------------------------------------------------
+    async def _pages_without_text(self, feed: str, reason: str) -> None:
+        await self.db(self.feed_health.pages_without_text, feed, reason)
 
-    def _feed_health(self, feed: str, healthy: bool, reason: str) -> None:
-        """Tell the admins once when a feed turns unhealthy and once when it recovers.
-
-        The reason may quote a server (an HTTP reason phrase, an error message): it is
-        made one short line of visible text before it goes anywhere."""
-        now = self.clock()
-        reason = one_line(reason, REASON_MAX)
-        row = self.store.feed(feed) or {}
-        title = (f"✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}" if healthy
-                 else f"⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}")
-        payload = alert_payload(title=title, url=row.get("url", ""), summary=reason, source=feed,
-                                published=None, watchlist_title="feed health", matches=())
-        targets: list[tuple[str, str]] = []
-        if "console" in self.channels:
-            targets.append(("console", "-"))
-        tg = self.config.channels.get("telegram")
-        if "telegram" in self.channels and tg is not None:
-            targets.extend(("telegram", str(a)) for a in (tg.get("admins") or []))
-        em = self.config.channels.get("email")
-        if "email" in self.channels and em is not None:
-            targets.extend(("email", str(a)) for a in (em.get("admins") or []))
-        event = int(now * 1000)
-        with self.store.transaction() as conn:
-            for channel, dest in targets:
-                self.store.enqueue(conn, channel=channel, destination=dest, kind="health",
-                                   watchlist=f"feed:{feed}:{'up' if healthy else 'down'}", cluster=-event,
-                                   story_id=0, payload=payload, now=now)
+    def _health_queued(self, healthy: bool) -> None:
         self.metrics.inc("raqib_feed_health_changes_total", healthy=str(healthy).lower())
         self.wake_delivery()
-
-    async def _pages_without_text(self, feed: str, reason: str) -> None:
-        """A feed whose pages give no article text lately: told once, like a dead feed."""
-        await self.db(self._feed_health, feed, False,
-                      f"its article pages give no text (a paywall, or pages built by script?); last: {reason}")
 
     async def _articles_job(self) -> None:
         await self.articles.sweep()
