@@ -147,19 +147,37 @@ def register_config_secrets(config: Config) -> int:
 
 
 class Daemon:
+    """The daemon. Building one reads the config's settings and nothing else: no file, no
+    socket, no thread; `open()` (called by `run()`, or by a test that drives the parts
+    itself) opens the store and builds the parts."""
+
+    store: Store
+    registry: WatchlistRegistry
+    indexes: IndexKeeper
+    clusterer: Clusterer
+    events: EventGrouper
+    channels: dict[str, Channel]
+    roles: RoleKeeper
+    pipeline: Pipeline
+    fetcher: Fetcher
+    parse_pool: ParsePool
+    article_reader: ArticleReader
+    feed_health: FeedHealthAlerts
+    articles: ArticleQueue
+    poller: Poller
+    deliverer: Deliverer
+
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
                  console_stream=None) -> None:
         self.config = config
-        self.settings = settings = read_settings(config)  # the one reading `raqib check` also runs
+        self.settings = read_settings(config)  # the one reading `raqib check` also runs
         self.clock = clock
         self.console_stream = console_stream
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
-        register_config_secrets(config)
-        self.node = node_name(settings.node.name)
-        # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
-        self.store = Store(config.database, exclusive=True, node=self.node)
-        self.db = StoreThread()  # where the loop's store calls run
+        self.node = node_name(self.settings.node.name)
+        self.db = StoreThread()  # where the loop's store calls run (its thread starts with the first call)
+        self.opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._channels_started = False
@@ -167,17 +185,39 @@ class Daemon:
         self.fatal = ""  # why the daemon stopped by itself (`raqib run` exits 1, and systemd restarts it)
         self._schema_checked = -SCHEMA_CHECK
         self._config_hash: tuple[object, str] = ((), "")
+        self._watchlists_lock = asyncio.Lock()
+        self._loading: asyncio.Future[None] | None = None
+        self.indexes_ready = False
+        self.dedup_settings = self.settings.dedup
+        self.event_settings = self.settings.event  # dedup.event
+        self.retention = self.settings.retention
+        self.scheduler: AsyncIOScheduler | None = None
+        self._background: set[asyncio.Task] = set()
+        self.started = clock()
+        self._unhealthy = False
+        self.web: WebServer | None = None
+
+    def open(self) -> Daemon:
+        """Open the store (migrations applied), load watchlists and every chat's own terms,
+        sync the feed list and build the parts; once (again: nothing). Returns the daemon."""
+        if self.opened:
+            return self
+        config, settings, clock = self.config, self.settings, self.clock
+        register_config_secrets(config)
+        if settings.web.auth is not None:
+            register_secret(settings.web.auth.secret)
+        # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
+        self.store = Store(config.database, exclusive=True, node=self.node)
+        self.opened = True
+        self.started = clock()
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
         if not self.registry.watchlists:
             log.warning("no watchlist in force: stories are polled and stored, nothing alerts until one loads "
                         "path=%s", config.watchlists)
-        self._watchlists_lock = asyncio.Lock()
         self._apply_personal_terms()
         self.store.sync_feeds(config.feeds)
-        self.dedup_settings = settings.dedup
-        self.event_settings = settings.event  # dedup.event
         self.indexes = IndexKeeper(self.store, settings.dedup, settings.event, clock=clock,
                                    snapshot=snapshot_path(settings.snapshot.path, config.database,
                                                           Path(config.path).parent))
@@ -185,12 +225,10 @@ class Daemon:
         self.clusterer = Clusterer(self.dedup_settings)
         self.events = EventGrouper(self.event_settings)
         self._rebuilt_to = self.store.last_story_id()
-        self._loading: asyncio.Future[None] | None = None
-        self.indexes_ready = False
-        self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
+        self.channels = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
-            if ch.name == "console" and console_stream is not None:
-                ch.stream = console_stream  # type: ignore[attr-defined]
+            if ch.name == "console" and self.console_stream is not None:
+                ch.stream = self.console_stream  # type: ignore[attr-defined]
             ch.attach(self)
         # the roles that exist in this configuration: the bot's only with a channel taking updates
         roles = [r for r in ROLES if r != BOT or any(ch.takes_updates for ch in self.channels.values())]
@@ -225,14 +263,7 @@ class Daemon:
         self.deliverer = Deliverer(self.store, self.channels, settings=settings.delivery, policy_for=self.policy_for,
                                    clock=clock, on_result=self.metrics.delivery_done, db=self.db,
                                    send_held=lambda: self.roles.holds(DIGESTS))
-        self.retention = settings.retention
-        self.scheduler: AsyncIOScheduler | None = None
-        self._background: set[asyncio.Task] = set()
-        self.started = clock()
-        self._unhealthy = False
-        self.web: WebServer | None = None
-        if settings.web.auth is not None:
-            register_secret(settings.web.auth.secret)
+        return self
 
     # -- assembly -----------------------------------------------------------------------
 
@@ -477,6 +508,7 @@ class Daemon:
 
     async def run(self, *, seconds: float | None = None) -> None:
         raise_descriptor_limit()
+        self.open()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
         await self.db(self.deliverer.recover)

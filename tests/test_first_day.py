@@ -130,7 +130,7 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
             "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"  # backfill and max_age: the defaults
             f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", poll_timeout: 1, tz: Asia/Riyadh}}\n",
             encoding="utf-8")
-        daemon = Daemon(load_config(config))
+        daemon = Daemon(load_config(config)).open()
         daemon.store.subscribe("telegram", "42", "russia-ukraine")
         run = asyncio.create_task(daemon.run(seconds=60))
         try:

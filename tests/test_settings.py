@@ -134,7 +134,7 @@ def test_good_settings_reach_the_daemon(tmp_path):
                              "health: {failures: 2, min_silence: 1h}\n"
                              "retention: {stories: 7d}\n"
                              "metrics: {listen: 9311}")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     try:
         assert daemon.fetcher.max_bytes == 64 * 1024
         assert daemon.poller.settings is daemon.settings.poll  # as read: no copy
@@ -162,7 +162,7 @@ async def test_a_reload_with_bad_settings_keeps_the_config_in_force(tmp_path):
     from raqib.daemon import Daemon
 
     config = write(tmp_path, "feeds: [{name: a, url: 'https://a.example/rss'}]")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     try:
         config.write_text(config.read_text(encoding="utf-8") + "poll: {interval: 0}\n", encoding="utf-8")
         problems = await daemon.reload()
