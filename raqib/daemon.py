@@ -1,12 +1,17 @@
 """The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping.
+It wires the parts; each concern is a module of its own: `raqib.process` (descriptor
+limit, secrets to the log filter, threads), `raqib.jobs` (the timers), `raqib.heartbeat`
+(this node's row), `raqib.personal` (each chat's own terms), `raqib.serving` (/metrics,
+the web view), `alerts.health` (feed-health alerts).
 
-Start-up: read the config and its settings (`monitor.settings`, the same reading `raqib
-check` does; errors name file and line, exit 1) → take the database's daemon lock (a
-second daemon on the same file exits 1 naming the other's pid), open the store and apply
-migrations → load watchlists (a broken file is logged with file:line and left out, the
-others are in force; with none at all the daemon still polls and stores stories) and
-every chat's own terms (a stored term that can never match is logged and skipped) →
-put rows left `sending` by a crash back in the queue → start channels → READY to systemd.
+Building a `Daemon` reads the config's settings (`monitor.settings`, the same reading
+`raqib check` does; errors name file and line, exit 1) and nothing else: no file, no
+socket, no thread. `open()` (the first thing `run()` does) takes the database's daemon
+lock (a second daemon on the same file exits 1 naming the other's pid), opens the store
+and applies migrations → loads watchlists (a broken file is logged with file:line and
+left out; with none at all the daemon still polls and stores stories) and every chat's
+own terms → syncs the feed list → builds the parts. `run()` then puts rows left
+`sending` by a crash back in the queue → starts channels → READY to systemd.
 The dedup index and the event index are loaded behind, in a thread of their own, from
 their snapshot or rebuilt from the window's stories (`monitor.indexes`: stored clusters
 and events, never deciding again); no story is decided before they hold the whole
@@ -15,12 +20,11 @@ They are written to their snapshot every `dedup.snapshot_every`, at a clean stop
 as soon as a rebuild at start is done (a crash soon after costs no second rebuild).
 
 Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
-`web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
-read-only connections in threads of its own; APScheduler runs
+`web.listen` is set, is served by uvicorn on this same loop (raqib/web); the jobs run
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling and the web view, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
-then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
+SIGINT stop polling and the web view, give in-flight deliveries `STOP_GRACE` seconds,
+then one last round of at most `FINAL_ROUND` seconds, checkpoint the WAL and close the
 database.
 
 Watchlists: files are read and compiled in a worker thread and put in force on the
@@ -30,35 +34,25 @@ terms alone, in place, before the bot answers.
 
 The store: every store call of the poller, the pipeline's writes, the deliverer,
 housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`),
-so the event loop never waits on the database — a PostgreSQL round trip or a SQLite
-fsync; dedup and matching stay on the loop. Bot commands and /status read the store
-from the loop under the store's lock (short reads of one chat's rows).
+so the event loop never waits on the database; dedup and matching stay on the loop.
+Bot commands and /status read the store from the loop under the store's lock.
 
 Health (`/healthz`, the systemd watchdog): the database answers a write, the last
 attempt to store stories did not fail (disk full, read-only), and polling makes
 progress. While any of these fails the watchdog is withheld and /healthz says 503 with
 the reason; the poller pauses and retries, so nothing is lost once space returns.
-
-Secrets: values the config reads from the environment under secret-looking keys
-(password, secret, token), `RAQIB_SMTP_PASSWORD`, `RAQIB_TELEGRAM_TOKEN` and systemd
-credential files are registered with the log filter, so no log line carries them.
 """
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import os
-import resource
 import signal
-import socket
 import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
-from urllib.parse import unquote, urlsplit
+from typing import Callable
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
@@ -78,72 +72,25 @@ from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline
 from monitor.poller import Poller
 from monitor.reading import ArticleQueue
-from monitor.settings import LOOPBACK, RELOADABLE, Settings, changed_settings, read_settings
+from monitor.settings import RELOADABLE, Settings, changed_settings, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.store.worker import StoreThread
-from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
+from monitor.watchlists import Watchlist, WatchlistRegistry
 
 from . import sdnotify
+from .heartbeat import Heartbeat, Load
+from .jobs import Job, start_jobs
 from .logs import register_secret
-from .metrics import Metrics, serve_metrics, status_gauges
-from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, config_hash, node_name, node_states
-from .web import Desk, WebServer, WebView
+from .metrics import Metrics, status_gauges
+from .personal import PersonalTerms
+from .process import in_thread, raise_descriptor_limit, register_config_secrets, shared_database
+from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name
+from .serving import start_metrics, start_web
+from .web import WebServer
 
 log = logging.getLogger(__name__)
-SCHEMA_CHECK = 10.0  # seconds between two looks at the schema (at a heartbeat)
-DESCRIPTORS = 65_536  # the soft descriptor limit the daemon asks for, within the hard one
-
-
-def raise_descriptor_limit() -> None:
-    """Raise the soft limit on open files towards the hard one (systemd starts services
-    with 1,024 soft and 524,288 hard, for programs to raise): a burst of sockets on the
-    web view, accepted before they are closed, must not leave feeds unable to connect."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, DESCRIPTORS)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            log.info("file descriptor limit raised from=%d to=%d", soft, wanted)
-        except (ValueError, OSError) as exc:
-            log.warning("file descriptor limit not raised limit=%d error=%s", soft, exc)
-
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
-SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
-SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET", "RAQIB_WEB_AUTH")
-PERSONAL_TITLE = "كلماتي"  # what the web view shows; an alert names it in its reader's language
-T = TypeVar("T")
-
-
-def register_config_secrets(config: Config) -> int:
-    """Hand every secret the config or the environment holds to the log filter."""
-    found: list[str] = []
-
-    def walk(value, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, str(k).lower())
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and any(k in key for k in SECRET_KEYS):
-            found.append(value)
-
-    for section in config.sections.values():
-        walk(section.values)
-    if isinstance(config.database, str):  # a PostgreSQL URL's password
-        found.append(unquote(urlsplit(config.database).password or ""))
-    found.extend(os.environ.get(name, "") for name in SECRET_ENV)
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
-    if creds and os.path.isdir(creds):
-        for entry in os.scandir(creds):
-            try:
-                found.append(Path(entry.path).read_text(encoding="utf-8").strip())
-            except (OSError, UnicodeDecodeError):
-                pass
-    for value in found:
-        register_secret(value)
-    return len([v for v in found if v])
 
 
 class Daemon:
@@ -153,6 +100,7 @@ class Daemon:
 
     store: Store
     registry: WatchlistRegistry
+    personal: PersonalTerms
     indexes: IndexKeeper
     clusterer: Clusterer
     events: EventGrouper
@@ -166,6 +114,7 @@ class Daemon:
     articles: ArticleQueue
     poller: Poller
     deliverer: Deliverer
+    node_row: Heartbeat
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
                  console_stream=None) -> None:
@@ -181,10 +130,7 @@ class Daemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._channels_started = False
-        self._disagreement: list[str] = []
         self.fatal = ""  # why the daemon stopped by itself (`raqib run` exits 1, and systemd restarts it)
-        self._schema_checked = -SCHEMA_CHECK
-        self._config_hash: tuple[object, str] = ((), "")
         self._watchlists_lock = asyncio.Lock()
         self._loading: asyncio.Future[None] | None = None
         self.indexes_ready = False
@@ -216,7 +162,8 @@ class Daemon:
         if not self.registry.watchlists:
             log.warning("no watchlist in force: stories are polled and stored, nothing alerts until one loads "
                         "path=%s", config.watchlists)
-        self._apply_personal_terms()
+        self.personal = PersonalTerms(self.registry, self.store)
+        self.personal.apply_all()
         self.store.sync_feeds(config.feeds)
         self.indexes = IndexKeeper(self.store, settings.dedup, settings.event, clock=clock,
                                    snapshot=snapshot_path(settings.snapshot.path, config.database,
@@ -263,6 +210,10 @@ class Daemon:
         self.deliverer = Deliverer(self.store, self.channels, settings=settings.delivery, policy_for=self.policy_for,
                                    clock=clock, on_result=self.metrics.delivery_done, db=self.db,
                                    send_held=lambda: self.roles.holds(DIGESTS))
+        # this node's row in `nodes`, at every heartbeat (raqib.heartbeat)
+        self.node_row = Heartbeat(self.store, self.node, started=self.started, clock=clock,
+                                  settings=lambda: self.settings, watchlists=self.watchlists, load=self._load,
+                                  on_fatal=self._fatal)
         return self
 
     # -- assembly -----------------------------------------------------------------------
@@ -370,56 +321,21 @@ class Daemon:
         }
 
     def nodes(self, now: float) -> list[dict]:
-        """Every node sharing the database as it last reported itself; `alive` while it
-        reported within three heartbeats."""
-        return node_states(self.store.nodes(), now, self.settings.node.heartbeat, me=self.node)
+        return self.node_row.nodes(now)
 
     def heartbeat(self) -> None:
-        """Write this node's row in `nodes`: what `raqib status` and /status show of it
-        (a store call: the daemon makes it on its store thread)."""
-        missing: list[str] = []
-        if time.monotonic() >= self._schema_checked + SCHEMA_CHECK:
-            self._schema_checked = time.monotonic()
-            try:
-                missing = self.store.schema_state()["missing"]
-            except StoreError as exc:
-                missing = [str(exc)]
-        if missing:  # dropped under us (a restored or re-created database): a restart migrates it
-            self.fatal = (f"the database schema is missing or incomplete ({self.store.where}: "
-                          f"{', '.join(missing[:3])}); stopping, a restart creates it")
-            log.critical("database schema missing, stopping database=%s missing=%s", self.store.where,
-                         ",".join(missing[:5]))
-            self.stop()
-            return
-        try:
-            self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
-                                 now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
-                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls,
-                                 config_hash=self.config_hash())
-            self._check_agreement()
-        except StoreError as exc:
-            log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
+        self.node_row.beat()
 
     def config_hash(self) -> str:
-        """This node's watchlists and alerting settings as one hash (`raqib.roles.config_hash`),
-        computed again only when either changed."""
-        watchlists = self.watchlists()
-        key = (tuple(id(w) for w in watchlists), id(self.settings))
-        if self._config_hash[0] != key:
-            self._config_hash = (key, config_hash(watchlists, self.settings))
-        return self._config_hash[1]
+        return self.node_row.config_hash()
 
-    def _check_agreement(self) -> None:
-        """A WARNING when the nodes alive disagree on watchlists or settings (again only
-        when who disagrees changes): they would alert differently on the same stories."""
-        nodes = self.nodes(self.clock())
-        differ = sorted(f"{n['name']}:{n['config_hash']}" for n in nodes if n["config_differs"])
-        if differ and differ != self._disagreement:
-            log.warning("nodes disagree on watchlists or settings differ=%s this_node=%s:%s",
-                        ",".join(differ), self.node, self.config_hash())
-        elif not differ and self._disagreement:
-            log.info("nodes agree on watchlists and settings again")
-        self._disagreement = differ
+    def _load(self) -> Load:
+        return Load(roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
+                    alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls)
+
+    def _fatal(self, reason: str) -> None:
+        self.fatal = reason
+        self.stop()
 
     async def _heartbeat_job(self) -> None:
         await self.db(self.heartbeat)
@@ -457,10 +373,7 @@ class Daemon:
     def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
         """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled
         again, in place, and no other; without a chat, every chat's is."""
-        if channel is None or destination is None:
-            self._apply_personal_terms()
-            return
-        self._put_personal(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
+        self.personal.changed(channel, destination)
 
     def wake_delivery(self) -> None:
         """Wake the deliverer; from the store thread too (a feed-health alert queued there)."""
@@ -468,31 +381,6 @@ class Daemon:
             self._loop.call_soon_threadsafe(self.deliverer.wake)
         else:
             self.deliverer.wake()
-
-    def _apply_personal_terms(self) -> None:
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for row in self.store.personal_terms():
-            grouped.setdefault((row["channel"], row["destination"]), []).append(row["term"])
-        names = {_personal_name(channel, dest) for channel, dest in grouped}
-        for wl in self.registry.watchlists:
-            if wl.name.startswith(PERSONAL_PREFIX) and wl.name not in names:
-                self.registry.put_extra(wl.name, None)
-        for (channel, dest), terms in grouped.items():
-            self._put_personal(channel, dest, terms)
-
-    def _put_personal(self, channel: str, destination: str, texts: Sequence[str]) -> None:
-        """One chat's own terms as its watchlist. A stored term that can never match (kept
-        by an older version) is skipped and logged; it never stops the others."""
-        terms = []
-        for text in texts:
-            try:
-                terms.append(personal_term(text))
-            except ConfigError as exc:
-                log.warning("personal term skipped, it can never match channel=%s chat=%s term=%s error=%s",
-                            channel, destination, text, exc)
-        name = _personal_name(channel, destination)
-        self.registry.put_extra(name, Watchlist(name=name, title=PERSONAL_TITLE, terms=tuple(terms),
-                                                notify={channel: (destination,)}) if terms else None)
 
     async def _pages_without_text(self, feed: str, reason: str) -> None:
         await self.db(self.feed_health.pages_without_text, feed, reason)
@@ -503,6 +391,20 @@ class Daemon:
 
     async def _articles_job(self) -> None:
         await self.articles.sweep()
+
+    def _jobs(self) -> list[Job]:
+        jobs: list[Job] = [("watchlists", self._refresh_watchlists, 2.0),
+                           ("housekeeping", self._housekeeping_job, 3600.0), ("silence", self.check_silence, 600.0),
+                           ("articles", self._articles_job, 30.0),
+                           ("heartbeat", self._heartbeat_job, self.settings.node.heartbeat)]
+        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
+            jobs.append(("recover", self._recover_job, 60.0))
+        watchdog = sdnotify.watchdog_interval()
+        if watchdog:
+            jobs.append(("watchdog", self._watchdog, watchdog))
+        if self.indexes.snapshot is not None:
+            jobs.append(("snapshot", self.save_indexes, self.settings.snapshot.every))
+        return jobs
 
     # -- running ------------------------------------------------------------------------
 
@@ -526,34 +428,11 @@ class Daemon:
                 await ch.take_updates(False)  # another node takes the bot's updates
             await ch.start()
         self._channels_started = True
-        self.scheduler = AsyncIOScheduler(event_loop=loop)
-        # every job runs on the event loop (a coroutine), never in APScheduler's thread
-        # pool: the store's SQLite connection belongs to this thread
-        self.scheduler.add_job(_on_loop(self._refresh_watchlists), "interval", seconds=2, id="watchlists",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self._housekeeping_job), "interval", hours=1, id="housekeeping",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self.check_silence), "interval", minutes=10, id="silence",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self._heartbeat_job), "interval", seconds=self.settings.node.heartbeat,
-                               id="heartbeat", max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self._articles_job), "interval", seconds=30, id="articles",
-                               max_instances=1, coalesce=True)
-        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
-            self.scheduler.add_job(_on_loop(self._recover_job), "interval", seconds=60, id="recover",
-                                   max_instances=1, coalesce=True)
-        watchdog = sdnotify.watchdog_interval()
-        if watchdog:
-            self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
-                                   max_instances=1, coalesce=True)
-        if self.indexes.snapshot is not None:
-            self.scheduler.add_job(_on_loop(self.save_indexes), "interval", seconds=self.settings.snapshot.every,
-                                   id="snapshot", max_instances=1, coalesce=True)
-        self.scheduler.start()
+        self.scheduler = start_jobs(loop, self._jobs())
         loading = asyncio.create_task(self.indexes_loaded(), name="indexes")  # behind: the rest starts meanwhile
-        metrics_server = await self._start_metrics()
+        metrics_server = await start_metrics(self.settings.metrics, self)
         try:
-            self.web = await self._start_web()
+            self.web = await start_web(self.settings.web, self.config.database, self.watchlists, self.clock)
         except BaseException:
             await self.shutdown([], metrics_server)
             raise
@@ -713,80 +592,6 @@ class Daemon:
             self._unhealthy = True
             log.error("watchdog withheld problems=%s", "; ".join(problems))
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
-
-    async def _start_web(self) -> WebServer | None:
-        """The web view, when `web.listen` is set: uvicorn on this loop, reading the
-        database through read-only connections of its own."""
-        web = self.settings.web
-        if not web.listen:
-            return None
-        host = web.listen.rpartition(":")[0].strip("[]")
-        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock,
-                            tz=web.tz or ""),
-                       auth=web.auth, loopback_only=host in LOOPBACK)
-        server = WebServer(view, web.listen)
-        try:
-            await server.start()
-        except BaseException:
-            view.close()
-            raise
-        return server
-
-    async def _start_metrics(self):
-        listen = self.settings.metrics.listen
-        if not listen:
-            return None
-        return await serve_metrics(listen, self, allow_remote=self.settings.metrics.allow_remote)
-
-
-def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
-    """`fn` as a coroutine function, so AsyncIOScheduler runs it on the loop; errors logged."""
-    async def job() -> None:
-        try:
-            result = fn()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("scheduled job failed job=%s", getattr(fn, "__name__", fn))
-    job.__name__ = getattr(fn, "__name__", "job")
-    return job
-
-
-def shared_database(database: object) -> bool:
-    """Whether `database` is a PostgreSQL URL (several nodes may share it) rather than a file."""
-    return str(database).startswith(("postgresql://", "postgres://"))
-
-
-def _personal_name(channel: str, destination: str) -> str:
-    return f"{PERSONAL_PREFIX}{channel}:{destination}"
-
-
-async def in_thread(fn: Callable[[], T], *, name: str) -> T:
-    """`fn()` in a daemon thread of its own, awaited on the loop. Not the default executor:
-    asyncio.run waits for that at exit, and a stop must not wait for a long compile."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(ok: bool, value) -> None:
-        if not done.done():
-            if ok:
-                done.set_result(value)
-            else:
-                done.set_exception(value)
-
-    def run() -> None:
-        outcome: tuple[bool, object]
-        try:
-            outcome = (True, fn())
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            outcome = (False, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:
-            pass  # the loop is closed: nobody waits any more
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return await done
 
 
 def load_daemon(config_path: str | Path, **kwargs) -> Daemon:
