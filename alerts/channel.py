@@ -20,6 +20,9 @@ quiet hours, bursts); a channel only knows *how*.
   the daemon calls it as this node takes or gives up the bot role.
 - `concurrency` is how many destinations may be served at once; within one destination
   alerts go in order.
+- `admin_destinations()` names who hears of the program's own trouble (a feed unhealthy or
+  recovered, `alerts.health`): none by default; the console's one stream, Telegram's
+  `admins` chats.
 
 Options are data: a channel declares each option of its config section once, as a
 `ChannelOption` (name, kind, default, required, secret, choices or a lower bound). The base
@@ -242,6 +245,10 @@ class Channel:
     def named_key(self, destination: str) -> str:
         """How a destination is looked up in the destination table."""
         return destination
+
+    def admin_destinations(self) -> tuple[str, ...]:
+        """The destinations of this channel's admins, told of feed health (`alerts.health`)."""
+        return ()
 
     def destination_defaults(self, destination: str) -> dict[str, object]:
         """Delivery settings the config gives this destination (mode, quiet, tz): the

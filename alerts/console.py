@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from monitor.config import Section
     from monitor.store import Store
 
+DESTINATION = "-"  # the console's one destination: its stream
+
 
 class ConsoleChannel(Channel):
     name: ClassVar[str] = "console"
@@ -48,6 +50,10 @@ class ConsoleChannel(Channel):
 
     def _out(self) -> TextIO:
         return self.stream or sys.stdout
+
+    def admin_destinations(self) -> tuple[str, ...]:
+        """Whoever reads the console (its one destination) hears of feed health."""
+        return (DESTINATION,)
 
     def line(self, alert: Alert) -> str:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")

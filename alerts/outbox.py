@@ -17,8 +17,9 @@ Rules, per round:
    of the pause and then sent as one digest; `hourly`/`daily@HH:MM` modes → held until
    the next slot, then one digest; instant mode → sent one by one, except a burst of
    more than `burst` alerts, which is folded into one digest.
-4. A failure retries with exponential backoff and full jitter (or the channel's
-   `retry_after`), up to `max_attempts`; a permanent failure, or the last attempt,
+4. A failure retries with exponential backoff and full jitter (`monitor.schedule.full_jitter`
+   with `delivery.backoff` and `delivery.backoff_max`, or the channel's `retry_after`),
+   up to `max_attempts`; a permanent failure, or the last attempt,
    makes the row `dead` with its reason (`raqib outbox retry` revives dead rows).
 5. `update` rows edit the first message of a cluster ("also reported by …", and the
    related stories folded into it), where the channel can edit; they are throttled by
@@ -57,11 +58,12 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from monitor.errors import DeliveryError, StoreError
 from monitor.models import Alert
+from monitor.schedule import full_jitter
+from monitor.settings import DeliverySettings
 from monitor.store import OutboxState, Store
 from monitor.store.worker import inline
 
@@ -75,16 +77,8 @@ log = logging.getLogger(__name__)
 HELD_REASON = "quiet hours, mute or digest mode"  # the outbox's last_error of a held row
 
 
-@dataclass(frozen=True)
-class DeliverySettings:
-    max_attempts: int = 10
-    backoff_base: float = 30.0
-    backoff_max: float = 3600.0
-    burst: int = 10  # more due alerts than this for one destination → one digest
-    batch: int = 500  # rows read per round
-    update_throttle: float = 600.0  # at most one edit of a first message per 10 min (delivery.update_every)
-    head_wait: float = 2.0  # a related row waiting for its event's first alert looks again after this
-    lease: float = 300.0  # PostgreSQL: a claimed row is this node's this long; then another recovers it
+BATCH = 500  # rows read per round
+HEAD_WAIT = 2.0  # a related row waiting for its event's first alert looks again after this
 
 
 PolicyFor = Callable[[str, str], Policy]
@@ -92,7 +86,7 @@ PolicyFor = Callable[[str, str], Policy]
 
 class Deliverer:
     def __init__(self, store: Store, channels: Mapping[str, Channel], *,
-                 settings: DeliverySettings = DeliverySettings(),
+                 settings: DeliverySettings = DeliverySettings(), batch: int = BATCH,
                  policy_for: PolicyFor | None = None,
                  clock: Callable[[], float] = time.time,
                  on_result: Callable[[str, str, float | None], None] | None = None,
@@ -101,7 +95,8 @@ class Deliverer:
         self.store = store
         self.db = db  # how store calls are made: the daemon's store thread, or inline
         self.channels = dict(channels)
-        self.settings = settings
+        self.settings = settings  # `delivery` as read (monitor.settings)
+        self.batch = batch
         self.policy_for = policy_for or (lambda channel, destination: Policy())
         self.clock = clock
         self.on_result = on_result  # (channel, outcome, latency seconds) for metrics
@@ -142,7 +137,7 @@ class Deliverer:
     async def run_once(self) -> int:
         """One round: deliver everything due now. Returns the number of rows sent."""
         now = self.clock()
-        rows = await self.db(self.store.due_alerts, now, self.settings.batch, list(self.channels),
+        rows = await self.db(self.store.due_alerts, now, self.batch, list(self.channels),
                              held=self.send_held())
         if not rows:
             return 0
@@ -234,7 +229,7 @@ class Deliverer:
         if mode == "alert":
             return await self._send(channel, [row], digest=False, policy=policy)
         if head["state"] in (OutboxState.PENDING, OutboxState.SENDING):
-            until = max(self.clock() + self.settings.head_wait, head["next_try"] + self.settings.head_wait)
+            until = max(self.clock() + HEAD_WAIT, head["next_try"] + HEAD_WAIT)
             await self.db(self.store.postpone, [row["id"]], until)
             log.info("related alert waits for its event's first alert channel=%s destination=%s event=%s",
                      channel.name, _mask(row["destination"]), row["event"])
@@ -242,7 +237,7 @@ class Deliverer:
         if mode == "edit" and channel.can_edit:
             if not await self.db(self.store.claim, [row["id"]], lease=self.settings.lease, now=self.clock()):
                 return 0
-            await self.db(self.store.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
+            await self.db(self.store.fold, row, head, self.clock(), throttle=self.settings.update_every)
             self.wake()
             return 1
         return await self._send(channel, [row], digest=False, head=head, policy=policy)
@@ -321,9 +316,8 @@ class Deliverer:
         return outcome
 
     def backoff(self, attempts: int) -> float:
-        """Exponential backoff with full jitter: uniform(0, min(max, base·2^(n−1)))."""
-        cap = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** max(0, attempts - 1))
-        return self.rng.uniform(0, cap)
+        """The delay before the next try (`monitor.schedule.full_jitter`)."""
+        return full_jitter(attempts, self.settings.backoff, self.settings.backoff_max, self.rng)
 
     async def _update(self, channel: Channel, row: dict, policy: Policy) -> int:
         first = await self.db(self.store.sent_story, row["cluster"], row["watchlist"], row["channel"],

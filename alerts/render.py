@@ -47,6 +47,13 @@ from monitor.snippet import PayloadSnippet, distinct
 from .plurals import count
 
 HEALTH_TITLE = 300  # characters of a feed-health alert's title: labels, the feed's name, the reason
+# A feed-health alert (`alerts.health`), in both languages: it goes to admins of any channel.
+FEED_HEALTH = {
+    False: "⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}",
+    True: "✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}",
+}
+FEED_HEALTH_HEADING = "feed health"  # the watchlist title a feed-health alert carries
+PAGES_WITHOUT_TEXT = "its article pages give no text (a paywall, or pages built by script?); last: {reason}"
 
 PLACES = {
     "ar": {"title": "في العنوان", "summary": "في المقدمة", "body": "في نص الخبر",
@@ -137,6 +144,11 @@ def under_title(summary: str, snippets: Sequence[PayloadSnippet], limit: int) ->
     if snips:
         return "", snips
     return ("cut" if summary else ""), []
+
+
+def feed_health_title(feed: str, healthy: bool, reason: str) -> str:
+    """The title of a feed-health alert: the feed turned unhealthy, or recovered."""
+    return FEED_HEALTH[healthy].format(feed=feed, reason=reason)
 
 
 def personal_title(lang: str = "ar") -> str:

@@ -25,10 +25,11 @@ import time  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from alerts.email import EmailChannel  # noqa: E402
-from alerts.outbox import Deliverer, DeliverySettings  # noqa: E402
+from alerts.outbox import Deliverer  # noqa: E402
 from alerts.render import alert_payload  # noqa: E402
 from monitor.config import Section  # noqa: E402
 from monitor.models import Alert, Match  # noqa: E402
+from monitor.settings import DeliverySettings  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 TITLE = "وزير الطاقة يعلن خطة جديدة لشركة أرامكو في الربع الثالث"
@@ -79,7 +80,7 @@ async def through_deliverer(ch: EmailChannel, n: int) -> float:
             store.enqueue(conn, channel="email", destination=a.destination, kind="story", watchlist="energy",
                           cluster=i, story_id=i, payload=payload, now=0.0)
     # burst above n: every alert is its own message, as in instant mode
-    d = Deliverer(store, {"email": ch}, settings=DeliverySettings(burst=n + 1, batch=n))
+    d = Deliverer(store, {"email": ch}, settings=DeliverySettings(burst=n + 1), batch=n)
     started = time.perf_counter()
     sent = 0
     while sent < n:

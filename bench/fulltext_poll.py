@@ -77,7 +77,7 @@ async def cycle(server: FeedServer, n: int, mode: str, pool: list[tuple[str, str
                   "fulltext: {wait: 120s, interval: 0.05s, per_host: 4, concurrency: 16}",
                   "channels:", "  console: {}"]
         (Path(tmp) / "raqib.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        daemon = Daemon(load_config(Path(tmp) / "raqib.yaml"), console_stream=io.StringIO())
+        daemon = Daemon(load_config(Path(tmp) / "raqib.yaml"), console_stream=io.StringIO()).open()
         try:
             feeds = daemon.store.feeds()
             started = time.monotonic()

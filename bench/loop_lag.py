@@ -79,7 +79,7 @@ async def run_once(database: str, tmp: Path, feeds: int, seconds: float, every: 
                   "channels:", "  console: {}"]
         config = tmp / "raqib.yaml"
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        daemon = Daemon(load_config(config), console_stream=io.StringIO())
+        daemon = Daemon(load_config(config), console_stream=io.StringIO()).open()
         if on_loop:
             daemon.poller.db = daemon.deliverer.db = inline
         lags: list[float] = []

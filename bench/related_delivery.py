@@ -22,9 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alerts.channel import Channel  # noqa: E402
-from alerts.outbox import Deliverer, DeliverySettings  # noqa: E402
+from alerts.outbox import Deliverer  # noqa: E402
 from monitor.config import Section  # noqa: E402
 from monitor.models import alert_payload  # noqa: E402
+from monitor.settings import DeliverySettings  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 NOW = 1_780_000_000.0
@@ -70,7 +71,7 @@ def fill(store: Store, history: int, alerts: int, related: float, events: bool) 
 
 
 async def drain(store: Store, channel: ReferenceChannel) -> float:
-    deliverer = Deliverer(store, {"bench": channel}, settings=DeliverySettings(burst=10**9, batch=10**6),
+    deliverer = Deliverer(store, {"bench": channel}, settings=DeliverySettings(burst=10**9), batch=10**6,
                           clock=lambda: NOW)
     started = time.perf_counter()
     await deliverer.run_once()

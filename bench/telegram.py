@@ -26,10 +26,11 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from alerts.outbox import Deliverer, DeliverySettings  # noqa: E402
+from alerts.outbox import Deliverer  # noqa: E402
 from alerts.telegram import TelegramChannel  # noqa: E402
 from monitor.config import Section  # noqa: E402
 from monitor.models import Match, alert_payload  # noqa: E402
+from monitor.settings import DeliverySettings  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from tests.support.fake_telegram import FakeTelegram  # noqa: E402
 
@@ -64,7 +65,7 @@ async def run(args: argparse.Namespace) -> None:
                 store.enqueue(conn, channel="telegram", destination=dest, kind="story", watchlist="russia",
                               cluster=i + 1, story_id=i + 1, payload=payload, now=now)
         channel = TelegramChannel(Section({"api_url": tg.api_url, "polling": False}, "<bench>"), store)
-        deliverer = Deliverer(store, {"telegram": channel}, settings=DeliverySettings(burst=10, batch=500))
+        deliverer = Deliverer(store, {"telegram": channel}, settings=DeliverySettings(burst=10), batch=500)
         started = time.monotonic()
         sent = 0
         while store.due_alerts(time.time(), limit=1):

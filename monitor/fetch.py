@@ -61,6 +61,7 @@ import httpx
 from .display import REASON_MAX, one_line
 from .errors import FetchError
 from .guard import BlockedAddress, PublicOnlyBackend, PublicOnlyTransport, public_addresses
+from .settings import PollSettings
 from .urls import literal_target_problem
 
 logger = logging.getLogger(__name__)
@@ -140,10 +141,12 @@ class _PrivacyRouter(httpx.AsyncBaseTransport):
 
 
 class Fetcher:
-    """Fetches feeds concurrently over one shared client. Use one per process."""
+    """Fetches feeds concurrently over one shared client. Use one per process. Its bounds
+    default to the `poll` options' defaults; the article reader passes `fulltext`'s."""
 
-    def __init__(self, *, concurrency: int = 50, per_host: int = 4, connect_timeout: float = 10.0,
-                 read_timeout: float = 20.0, deadline: float = 60.0, max_bytes: int = 10 * 2**20,
+    def __init__(self, *, concurrency: int = PollSettings.concurrency, per_host: int = PollSettings.per_host,
+                 connect_timeout: float = 10.0, read_timeout: float = PollSettings.timeout,
+                 deadline: float = PollSettings.deadline, max_bytes: int = PollSettings.max_bytes,
                  max_redirects: int = 5, user_agent: str = "Raqib/0.1 (+feed monitor)",
                  transport: httpx.AsyncBaseTransport | None = None, accept: str = ACCEPT,
                  backend: PublicOnlyBackend | None = None) -> None:

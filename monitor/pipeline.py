@@ -87,6 +87,7 @@ from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .errors import StoreError
 from .models import Match, Story, Watchlist, alert_payload
+from .settings import DeliverySettings, PollSettings
 from .store import BodyState, IngestLockBusy, Store
 from .store.articles import MAX_BODY
 from .store.db import Tx
@@ -145,10 +146,7 @@ class IngestResult:
     slice_seconds: float = 0.0  # time spent in slices (the rest of an ingest's time is waiting for the lock)
 
 
-@dataclass(frozen=True)
-class RouteSettings:
-    update_throttle: float = 600.0  # at most one "also reported by" edit per cluster per 10 min
-    editable_channels: frozenset[str] = frozenset({"telegram"})
+EDITABLE = frozenset({"telegram"})  # the channels whose first message is edited ("also reported by")
 
 
 @dataclass(frozen=True)
@@ -182,20 +180,22 @@ class _Settled:
 
 class Pipeline:
     def __init__(self, store: Store, watchlists: WatchlistSource, clusterer: Clusterer, *,
-                 channels: Iterable[str], settings: RouteSettings = RouteSettings(),
+                 channels: Iterable[str], poll: PollSettings = PollSettings(),
+                 delivery: DeliverySettings = DeliverySettings(), editable: frozenset[str] = EDITABLE,
                  clock: Callable[[], float] = time.time,
                  on_ingest: Callable[[IngestResult], None] | None = None,
                  events: EventGrouper | None = None, seen_id: int | None = None,
-                 max_new_items: int = 500, ready: Callable[[], Awaitable[None]] | None = None) -> None:
+                 ready: Callable[[], Awaitable[None]] | None = None) -> None:
         self.store = store
         self.registry = watchlists
         self.clusterer = clusterer
         self.events = events if events is not None else EventGrouper()
         self.channels = set(channels)
-        self.settings = settings
+        self.poll = poll  # poll.max_new_items
+        self.delivery = delivery  # delivery.update_every: the "also reported by" edits' throttle
+        self.editable = editable
         self.clock = clock
         self.on_ingest = on_ingest  # what each ingest added, for metrics
-        self.max_new_items = max_new_items  # poll.max_new_items
         self._last_id = 0
         self.lock = asyncio.Lock()  # one off-loop ingest at a time (and the clusterer's pruning)
         # the newest story id this node's dedup index holds (its own or caught up from
@@ -253,10 +253,10 @@ class Pipeline:
     def _capped(self, fresh: list[Story], result: IngestResult) -> list[Story]:
         """At most `max_new_items` of a poll's new stories, the oldest; the rest are left
         for the next polls (their GUIDs are not stored, so they are new again) and counted."""
-        if len(fresh) <= self.max_new_items:
+        if len(fresh) <= self.poll.max_new_items:
             return fresh
-        result.deferred = len(fresh) - self.max_new_items
-        return fresh[:self.max_new_items]
+        result.deferred = len(fresh) - self.poll.max_new_items
+        return fresh[:self.poll.max_new_items]
 
     def _slice(self, stories: Sequence[Story], matcher: StoryMatcher, watchlists: Watchlists, result: IngestResult,
                fulltext: str = "never", alert_after: float | None = None) -> bool:
@@ -455,8 +455,8 @@ class Pipeline:
                                       payload=payload, now=now, event=event):
                     alerts += 1
         if first and kind != "new":  # ask editable channels to add the new source to what they sent
-            self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
-                                     throttle=self.settings.update_throttle)
+            self.store.queue_updates(conn, cluster, story_id, now, channels=self.editable,
+                                     throttle=self.delivery.update_every)
         if kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
             alerts += self._spread(conn, event, watchlists, fired, now)
         return alerts

@@ -12,7 +12,7 @@ leases of polls cut short (`release_feeds`). `Poller.poll_feed` reads top to bot
     `parse_deadline`) → pipeline → pages to read handed on (`on_articles`, never waited
     for) → store fetch state, health and the next due time
 
-Old news never floods a desk (`NewsAge`): every poll hands the pipeline a cut-off, and a
+Old news never floods a desk (`alert_after`): every poll hands the pipeline a cut-off, and a
 story published before it is stored as seen and alerts nothing. The cut-off is
 `max_age` before the poll (default two days); on a feed's first successful poll
 (`last_success` still empty) its whole backlog is old, unless `backfill` is set, when
@@ -32,6 +32,9 @@ polls, which fetch the whole body again (no conditional GET) until none is left.
 transitions (N consecutive failures → unhealthy, a success → healthy again) are
 reported once each through `on_health`.
 
+The poller takes the `poll`, `health` and `fulltext` settings (`monitor.settings`) as
+they are.
+
 Store calls are awaited through `db` (the daemon's store thread, `monitor.store.worker`;
 inline when none is given), so the loop never waits on the database.
 
@@ -44,7 +47,7 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
@@ -52,31 +55,21 @@ from .errors import FetchError, StoreError
 from .fetch import Fetcher
 from .parse_pool import ParsePool, ParsingStopped
 from .pipeline import Pipeline
-from .schedule import ScheduleSettings, next_poll_after_failure, next_poll_after_success, update_publish_interval
+from .schedule import next_poll_after_failure, next_poll_after_success, update_publish_interval
+from .settings import FulltextSettings, HealthSettings, PollSettings
 from .store import Store
 from .store.worker import inline
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class HealthSettings:
-    failures: int = 5  # consecutive failures that make a feed unhealthy
-    silence_factor: float = 10.0  # no new item for this many average intervals → unhealthy
-    min_silence: float = 24 * 3600.0  # ... and never sooner than this
-
-
-@dataclass(frozen=True)
-class NewsAge:
-    backfill: float = 0.0  # a feed's first poll alerts items published this long before it (0: none)
-    max_age: float = 2 * 86400.0  # older items are stored, never alerted
-
-    def alert_after(self, now: float, *, first_poll: bool) -> float:
-        """The cut-off of a poll at `now`: stories published before it alert nothing."""
-        cutoff = now - self.max_age
-        if first_poll:
-            cutoff = max(cutoff, now - self.backfill) if self.backfill > 0 else math.inf
-        return cutoff
+def alert_after(poll: PollSettings, now: float, *, first_poll: bool) -> float:
+    """The cut-off of a poll at `now`: stories published before it alert nothing
+    (`poll.max_age`; on a feed's first poll, `poll.backfill`)."""
+    cutoff = now - poll.max_age
+    if first_poll:
+        cutoff = max(cutoff, now - poll.backfill) if poll.backfill > 0 else math.inf
+    return cutoff
 
 
 HealthHook = Callable[[str, bool, str], None]  # (feed name, healthy, reason)
@@ -86,33 +79,29 @@ ArticleHook = Callable[[str, str, list], None]  # (feed name, feed URL, [(story 
 
 class Poller:
     def __init__(self, store: Store, fetcher: Fetcher, pipeline: Pipeline, *,
-                 schedule: ScheduleSettings = ScheduleSettings(),
+                 settings: PollSettings = PollSettings(),
                  health: HealthSettings = HealthSettings(),
+                 fulltext: FulltextSettings = FulltextSettings(),
                  clock: Callable[[], float] = time.time,
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
                  max_in_flight: int = 200, allow_private: bool = False,
-                 parse_deadline: float = 60.0, parser: ParsePool | None = None,
-                 db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0,
-                 on_articles: ArticleHook | None = None, fulltext: str = "auto",
-                 news_age: NewsAge = NewsAge()) -> None:
+                 parser: ParsePool | None = None, db: Callable[..., Awaitable[Any]] = inline,
+                 on_articles: ArticleHook | None = None) -> None:
         self.store = store
         self.db = db
         self.fetcher = fetcher
         self.pipeline = pipeline
-        self.schedule = schedule
+        self.settings = settings
         self.health = health
         self.clock = clock
         self.on_health = on_health
         self.on_poll = on_poll
         self.on_articles = on_articles  # pages to read (monitor.reading); None: feeds' text alone
-        self.fulltext = fulltext  # a feed's fulltext mode when it names none (`fulltext.mode`)
+        self.fulltext = fulltext  # its mode is a feed's when the feed names none
         self.max_in_flight = max_in_flight
         self.allow_private = allow_private  # may feeds added at run time reach private addresses?
-        self.parse_deadline = parse_deadline
-        self.lease = lease  # PostgreSQL: how long a feed claimed for a poll stays this node's
         self.parser = parser or ParsePool()
-        self.news_age = news_age
         self.in_flight: dict[str, asyncio.Task] = {}
         self._slot_free = asyncio.Event()  # a poll ended: room for the next one
         self.last_progress = clock()
@@ -127,9 +116,9 @@ class Poller:
         renewed = self.clock()
         while not stop.is_set():
             try:
-                if self.in_flight and self.clock() - renewed >= self.lease / 3:
+                if self.in_flight and self.clock() - renewed >= self.settings.lease / 3:
                     renewed = self.clock()
-                    await self.db(self.store.renew_feed_leases, list(self.in_flight), renewed + self.lease)
+                    await self.db(self.store.renew_feed_leases, list(self.in_flight), renewed + self.settings.lease)
                 await self.dispatch_due()
                 # full: nothing more can start before a poll ends, so wait for that
                 nxt = None if len(self.in_flight) >= self.max_in_flight else await self.db(self.store.next_due,
@@ -159,7 +148,7 @@ class Poller:
         # SQLite: a feed being polled is still due (no lease), so ask for room for those too;
         # PostgreSQL: feeds claimed and not started would stay leased here, so claim no more than room
         limit = room if self.store.postgres else room + len(self.in_flight)
-        due = await self.db(self.store.claim_due_feeds, self.clock(), limit=limit, lease=self.lease,
+        due = await self.db(self.store.claim_due_feeds, self.clock(), limit=limit, lease=self.settings.lease,
                             busy=list(self.in_flight))
         for feed in due:
             if feed["name"] in self.in_flight:
@@ -211,7 +200,7 @@ class Poller:
             if result.status == "ok" and result.body is not None:
                 parsed = await self.parser.parse(name, result.body, result.charset, result.url,
                                                  datetime.fromtimestamp(self.clock(), timezone.utc),
-                                                 deadline=self.parse_deadline)
+                                                 deadline=self.settings.parse_deadline)
                 if parsed.malformed:
                     log.info("feed malformed but readable feed=%s url=%s error=%s items=%d",
                              name, result.url, parsed.malformed, len(parsed.stories))
@@ -223,10 +212,10 @@ class Poller:
                 ttl = parsed.ttl_seconds
                 if parsed.title and parsed.title != feed.get("title"):  # the outlet's name follows its feed
                     changes["title"] = parsed.title
-                alert_after = self.news_age.alert_after(started, first_poll=not feed.get("last_success"))
-                fulltext = (feed.get("fulltext") or self.fulltext) if self.on_articles else "never"
+                cutoff = alert_after(self.settings, started, first_poll=not feed.get("last_success"))
+                fulltext = (feed.get("fulltext") or self.fulltext.mode) if self.on_articles else "never"
                 ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext,
-                                                             alert_after=alert_after)
+                                                             alert_after=cutoff)
                 if ingest.to_read and self.on_articles:
                     self.on_articles(name, result.url or url, ingest.to_read)
                 changes["items_deferred"] = ingest.deferred
@@ -285,7 +274,7 @@ class Poller:
                 self.on_poll(name, outcome, self.clock() - started)
         return outcome
 
-    async def _failed(self, feed: dict, settings: ScheduleSettings, exc: FetchError, started: float) -> None:
+    async def _failed(self, feed: dict, settings: PollSettings, exc: FetchError, started: float) -> None:
         name = feed["name"]
         failures = (feed["failures"] or 0) + 1
         # the cause in words: the row already names the feed and its URL
@@ -326,10 +315,10 @@ class Poller:
         if self.on_health:
             await self.db(self.on_health, name, healthy, reason)  # it queues alerts: a store call
 
-    def _settings_for(self, feed: dict) -> ScheduleSettings:
+    def _settings_for(self, feed: dict) -> PollSettings:
+        """The poll settings for `feed`: its own `interval`, when it has one, stands."""
         interval = feed.get("interval")
         if not interval:
-            return self.schedule
-        return ScheduleSettings(**{**self.schedule.__dict__, "interval": float(interval),
-                                   "adaptive": False, "min_interval": min(self.schedule.min_interval,
-                                                                          float(interval))})
+            return self.settings
+        return replace(self.settings, interval=float(interval), adaptive=False,
+                       min_interval=min(self.settings.min_interval, float(interval)))

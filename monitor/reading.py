@@ -7,10 +7,11 @@ polling at once. Rules:
 - Pages wait in a queue per host and are started newest stored first: in a backlog (a
   burst, many feeds added at once) the freshest news is read first, and the older
   stories, past their wait, are matched on their feeds' text meanwhile. At most
-  `running` reads are started at once, and at most `per_host` of them on one host, so a
+  `RUNNING` × `fulltext.concurrency` reads are started at once, and at most
+  `fulltext.per_host` of them on one host, so a
   slow or paced host holds only its own pages, never another host's turn. The reader
   (`monitor.article.ArticleReader`) then paces each host and bounds the fetches.
-- A story waits at most `wait` seconds from when it was stored. Then `Pipeline.expire`
+- A story waits at most `fulltext.wait` seconds from when it was stored. Then `Pipeline.expire`
   matches it on the feed's text (and alerts); its page is still read, and when it comes
   `Pipeline.settle` matches the text again: only what the feed's text did not fire alerts.
 - A page that came (or failed for good) goes to `Pipeline.settle` with its text or the
@@ -42,11 +43,13 @@ from urllib.parse import urlsplit
 from .article import gives_no_text
 from .parse_pool import ParsingStopped
 from .pipeline import Pipeline, Run
+from .settings import FulltextSettings
 from .store import BodyState, Store
 
 log = logging.getLogger(__name__)
 
 RESUME_WINDOW = 6 * 3600.0  # an open page older than this is not read again at start
+RUNNING = 4  # reads started at once, per page the reader fetches at once (they wait on its pacing)
 SWEEP_GRACE = 60.0  # a held story whose wait ran out this long ago, with no task here, is matched
 FLAG_AFTER = 10  # pages in a row with no text before the admins are told
 
@@ -67,14 +70,15 @@ FlagHook = Callable[[str, str], Awaitable[None]]  # (feed, reason)
 
 
 class ArticleQueue:
-    def __init__(self, reader: PageReader, pipeline: Pipeline, store: Store, *, wait: float,
+    def __init__(self, reader: PageReader, pipeline: Pipeline, store: Store, *,
+                 settings: FulltextSettings = FulltextSettings(),
                  run: Run, clock: Callable[[], float] = time.time,
                  max_open: int = 10_000, on_alerts: Callable[[], None] | None = None,
-                 on_flag: FlagHook | None = None, running: int = 32, per_host: int = 1) -> None:
+                 on_flag: FlagHook | None = None) -> None:
         self.reader = reader
         self.pipeline = pipeline
         self.store = store
-        self.wait = wait
+        self.wait = settings.wait
         self.run = run
         self.clock = clock
         self.max_open = max_open
@@ -84,8 +88,8 @@ class ArticleQueue:
         self._queued: dict[str, list[tuple[int, str, str, str]]] = {}  # host -> (id, url, feed, feed URL), newest last
         self._queued_ids: set[int] = set()
         self._host_running: dict[str, int] = {}
-        self.running = max(1, running)
-        self.per_host = max(1, per_host)
+        self.running = max(1, RUNNING * settings.concurrency)
+        self.per_host = max(1, settings.per_host)
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Task[None]] = set()  # expiries running
         self.read = self.failed = self.expired = 0  # for metrics and tests

@@ -7,9 +7,12 @@ reload (a refused reload keeps the settings in force), and `raqib check` calls
 of stopping at the first. So `check` passes exactly what `run` accepts.
 
 Rules (each problem is a ConfigError naming the file and the line of the key):
-- Every option has a kind and a range, in `OPTIONS`; the defaults live there and nowhere
-  else (dedup's thresholds are `DedupSettings`' own defaults, dedup.event's
-  `EventSettings`'). A key not in the table is an error that lists the known ones.
+- Every option has a kind and a range, in `OPTIONS`, and one default: its field's in the
+  section's frozen dataclass here (`PollSettings`, `DeliverySettings` …; dedup's thresholds
+  are `DedupSettings`' own, dedup.event's `EventSettings`'), which `OPTIONS` reads. The
+  components (poller, schedule, deliverer, pipeline, reading queue …) take these objects
+  as they are: no copy, no renaming, no second default (`tests/test_one_default.py`).
+  A key not in the table is an error that lists the known ones.
   `dedup.event` is a mapping inside `dedup` (`SUBSECTIONS`); anything else there is an
   error naming its line.
 - Durations are seconds or `90s`, `5m`, `2h`, `3d`; sizes bytes or `10MB`; both must be
@@ -105,28 +108,138 @@ class FulltextSettings:
     extract_deadline: float = 10.0  # extracting one page's text, in a parse worker killed after it
 
 
-_DEDUP_DEFAULTS = DedupSettings()
-_FULLTEXT_DEFAULTS = FulltextSettings()
-_EVENT_DEFAULTS = EventSettings()
+@dataclass(frozen=True, repr=False)
+class WebAuth:
+    """How the web view checks a visitor: a shared token, or a password against its hash.
+    `secret` is the token or the hash (bytes as hex in `salt`); never shown by repr."""
+
+    scheme: str  # token | scrypt | pbkdf2_sha256
+    secret: str
+    salt: str = ""
+    n: int = 0
+    r: int = 0
+    p: int = 0
+    iterations: int = 0
+
+    def __repr__(self) -> str:
+        return f"WebAuth(scheme={self.scheme!r}, secret=***)"
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """poll: how feeds are fetched and scheduled (`monitor.poller`, `monitor.schedule`)."""
+
+    interval: float = 300.0
+    min_interval: float = 60.0
+    max_interval: float = 3600.0
+    adaptive: bool = True
+    respect_ttl: bool = True
+    concurrency: int = 50
+    per_host: int = 4
+    timeout: float = 20.0
+    deadline: float = 60.0
+    parse_deadline: float = 60.0
+    max_bytes: int = 10 * 2**20
+    lease: float = 300.0  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
+    parse_workers: int = 0  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
+    backfill: float = 0.0  # a feed's first poll alerts items published this long before it (0: none)
+    max_age: float = 2 * DAY  # an item published longer ago than this is stored, never alerted
+    max_new_items: int = 500  # new items taken from one feed per poll; the rest wait for the next polls
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """delivery: how the outbox is drained (`alerts.outbox`)."""
+
+    max_attempts: int = 10
+    backoff: float = 30.0  # the first retry's longest delay; doubled each attempt, up to backoff_max
+    backoff_max: float = HOUR
+    burst: int = 10  # more due alerts than this for one destination → one digest
+    update_every: float = 600.0  # at most one edit of a cluster's first message this often
+    lease: float = 300.0  # PostgreSQL: a claimed alert is this node's for this long (a dead node's are sent after it)
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """health: when a feed is unhealthy (`monitor.poller`)."""
+
+    failures: int = 5  # consecutive failures that make a feed unhealthy
+    silence_factor: float = 10.0  # no new item for this many average intervals → unhealthy
+    min_silence: float = DAY  # ... and never sooner than this
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    stories: float = 30 * DAY
+    outbox: float = 30 * DAY
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: str | None = None  # "HOST:PORT" ready for the server, or None: no metrics endpoint
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    name: str | None = None  # None: host:pid
+    role_retry: float = 5.0  # a node without a role tries to take it this often
+    heartbeat: float = 10.0  # how often the node writes its row in `nodes` (for status, not for roles)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    listen: str | None = None  # "HOST:PORT", or None: no web view
+    auth: WebAuth | None = None
+    tz: str | None = None  # the zone the pages show times in (IANA name); None: UTC
+
+
+@dataclass(frozen=True)
+class SnapshotSettings:
+    path: str | None = None  # dedup.snapshot: None = the default place (monitor.indexes.snapshot_path), "off"
+    every: float = 10 * MINUTE  # dedup.snapshot_every: seconds between snapshots while running
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every section's settings; `Settings()` is the defaults."""
+
+    poll: PollSettings = PollSettings()
+    dedup: DedupSettings = DedupSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    health: HealthSettings = HealthSettings()
+    retention: RetentionSettings = RetentionSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    node: NodeSettings = NodeSettings()
+    web: WebSettings = WebSettings()
+    event: EventSettings = EventSettings()  # dedup.event: the event level
+    fulltext: FulltextSettings = FulltextSettings()
+    snapshot: SnapshotSettings = SnapshotSettings()  # dedup.snapshot, dedup.snapshot_every
+
+
+# The defaults, read from the dataclasses above (and the dedup stage's own): written nowhere else.
+_POLL, _DELIVERY, _HEALTH, _RETENTION = PollSettings(), DeliverySettings(), HealthSettings(), RetentionSettings()
+_METRICS, _NODE, _WEB, _SNAPSHOT = MetricsSettings(), NodeSettings(), WebSettings(), SnapshotSettings()
+_DEDUP_DEFAULTS, _EVENT_DEFAULTS, _FULLTEXT_DEFAULTS = DedupSettings(), EventSettings(), FulltextSettings()
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "poll": (
-        Option("interval", "duration", 300.0, MIN_INTERVAL, MAX_INTERVAL),
-        Option("min_interval", "duration", 60.0, MIN_INTERVAL, MAX_INTERVAL),
-        Option("max_interval", "duration", 3600.0, MIN_INTERVAL, 30 * DAY),
-        Option("adaptive", "bool", True),
-        Option("respect_ttl", "bool", True),
-        Option("concurrency", "int", 50, 1, 10_000),
-        Option("per_host", "int", 4, 1, 1_000),
-        Option("timeout", "duration", 20.0, 1.0, HOUR),
-        Option("deadline", "duration", 60.0, 1.0, HOUR),
-        Option("parse_deadline", "duration", 60.0, 1.0, HOUR),
-        Option("max_bytes", "size", 10 * 2**20, 1024, 2**30),
-        Option("lease", "duration", 300.0, 1.0, DAY),
-        Option("parse_workers", "int", 0, 0, 64),
-        Option("backfill", "duration", 0.0, 0.0, 100 * 365 * DAY),
-        Option("max_age", "duration", 2 * DAY, MINUTE, 100 * 365 * DAY),
-        Option("max_new_items", "int", 500, 1, 100_000),
+        Option("interval", "duration", _POLL.interval, MIN_INTERVAL, MAX_INTERVAL),
+        Option("min_interval", "duration", _POLL.min_interval, MIN_INTERVAL, MAX_INTERVAL),
+        Option("max_interval", "duration", _POLL.max_interval, MIN_INTERVAL, 30 * DAY),
+        Option("adaptive", "bool", _POLL.adaptive),
+        Option("respect_ttl", "bool", _POLL.respect_ttl),
+        Option("concurrency", "int", _POLL.concurrency, 1, 10_000),
+        Option("per_host", "int", _POLL.per_host, 1, 1_000),
+        Option("timeout", "duration", _POLL.timeout, 1.0, HOUR),
+        Option("deadline", "duration", _POLL.deadline, 1.0, HOUR),
+        Option("parse_deadline", "duration", _POLL.parse_deadline, 1.0, HOUR),
+        Option("max_bytes", "size", _POLL.max_bytes, 1024, 2**30),
+        Option("lease", "duration", _POLL.lease, 1.0, DAY),
+        Option("parse_workers", "int", _POLL.parse_workers, 0, 64),
+        Option("backfill", "duration", _POLL.backfill, 0.0, 100 * 365 * DAY),
+        Option("max_age", "duration", _POLL.max_age, MINUTE, 100 * 365 * DAY),
+        Option("max_new_items", "int", _POLL.max_new_items, 1, 100_000),
     ),
     "dedup": (
         Option("window", "duration", _DEDUP_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -146,8 +259,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("lead_rows", "int", _DEDUP_DEFAULTS.lead_rows, 1, 8),
         Option("bucket_cap", "int", _DEDUP_DEFAULTS.bucket_cap, 1, 10_000),
         Option("max_candidates", "int", _DEDUP_DEFAULTS.max_candidates, 1, 10_000),
-        Option("snapshot", "path", None),
-        Option("snapshot_every", "duration", 10 * MINUTE, MINUTE, DAY),
+        Option("snapshot", "path", _SNAPSHOT.path),
+        Option("snapshot_every", "duration", _SNAPSHOT.every, MINUTE, DAY),
     ),
     "dedup.event": (
         Option("window", "duration", _EVENT_DEFAULTS.window_hours * HOUR, MINUTE, 30 * DAY),
@@ -165,35 +278,35 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("decay", "number", _EVENT_DEFAULTS.decay, 0, 1),
     ),
     "delivery": (
-        Option("max_attempts", "int", 10, 1, 1_000),
-        Option("backoff", "duration", 30.0, 0.1, DAY),
-        Option("backoff_max", "duration", HOUR, 0.1, 7 * DAY),
-        Option("burst", "int", 10, 1, 1_000_000),
-        Option("update_every", "duration", 600.0, 1.0, 7 * DAY),
-        Option("lease", "duration", 300.0, 1.0, DAY),
+        Option("max_attempts", "int", _DELIVERY.max_attempts, 1, 1_000),
+        Option("backoff", "duration", _DELIVERY.backoff, 0.1, DAY),
+        Option("backoff_max", "duration", _DELIVERY.backoff_max, 0.1, 7 * DAY),
+        Option("burst", "int", _DELIVERY.burst, 1, 1_000_000),
+        Option("update_every", "duration", _DELIVERY.update_every, 1.0, 7 * DAY),
+        Option("lease", "duration", _DELIVERY.lease, 1.0, DAY),
     ),
     "health": (
-        Option("failures", "int", 5, 1, 1_000),
-        Option("silence_factor", "number", 10.0, 1, 1_000),
-        Option("min_silence", "duration", DAY, MINUTE, 365 * DAY),
+        Option("failures", "int", _HEALTH.failures, 1, 1_000),
+        Option("silence_factor", "number", _HEALTH.silence_factor, 1, 1_000),
+        Option("min_silence", "duration", _HEALTH.min_silence, MINUTE, 365 * DAY),
     ),
     "retention": (
-        Option("stories", "duration", 30 * DAY, HOUR, 3650 * DAY),
-        Option("outbox", "duration", 30 * DAY, HOUR, 3650 * DAY),
+        Option("stories", "duration", _RETENTION.stories, HOUR, 3650 * DAY),
+        Option("outbox", "duration", _RETENTION.outbox, HOUR, 3650 * DAY),
     ),
     "metrics": (
-        Option("listen", "listen", None),
-        Option("allow_remote", "bool", False),
+        Option("listen", "listen", _METRICS.listen),
+        Option("allow_remote", "bool", _METRICS.allow_remote),
     ),
     "node": (
-        Option("name", "name", None),
-        Option("role_retry", "duration", 5.0, 0.1, 5 * MINUTE),
-        Option("heartbeat", "duration", 10.0, 0.1, 5 * MINUTE),
+        Option("name", "name", _NODE.name),
+        Option("role_retry", "duration", _NODE.role_retry, 0.1, 5 * MINUTE),
+        Option("heartbeat", "duration", _NODE.heartbeat, 0.1, 5 * MINUTE),
     ),
     "web": (
-        Option("listen", "listen", None),
-        Option("auth", "auth", None),
-        Option("tz", "zone", None),
+        Option("listen", "listen", _WEB.listen),
+        Option("auth", "auth", _WEB.auth),
+        Option("tz", "zone", _WEB.tz),
     ),
     "fulltext": (
         Option("mode", "choice", _FULLTEXT_DEFAULTS.mode, choices=FULLTEXT_MODES),
@@ -216,107 +329,6 @@ _AUTH_FORMS = {
                          rf"(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
     "pbkdf2_sha256": re.compile(rf"^pbkdf2_sha256:(?P<iterations>\d{{1,8}}):(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
 }
-
-
-@dataclass(frozen=True, repr=False)
-class WebAuth:
-    """How the web view checks a visitor: a shared token, or a password against its hash.
-    `secret` is the token or the hash (bytes as hex in `salt`); never shown by repr."""
-
-    scheme: str  # token | scrypt | pbkdf2_sha256
-    secret: str
-    salt: str = ""
-    n: int = 0
-    r: int = 0
-    p: int = 0
-    iterations: int = 0
-
-    def __repr__(self) -> str:
-        return f"WebAuth(scheme={self.scheme!r}, secret=***)"
-
-
-@dataclass(frozen=True)
-class PollOptions:
-    interval: float
-    min_interval: float
-    max_interval: float
-    adaptive: bool
-    respect_ttl: bool
-    concurrency: int
-    per_host: int
-    timeout: float
-    deadline: float
-    parse_deadline: float
-    max_bytes: int
-    lease: float  # PostgreSQL: a polled feed is this node's for this long (a dead node's come back after it)
-    parse_workers: int  # worker processes parsing feeds; 0: twice the CPUs, 2 to 8
-    backfill: float  # a feed's first poll alerts items published this long before it (0: none)
-    max_age: float  # an item published longer ago than this is stored, never alerted
-    max_new_items: int = 500  # new items taken from one feed per poll; the rest wait for the next polls
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    max_attempts: int
-    backoff: float
-    backoff_max: float
-    burst: int
-    update_every: float
-    lease: float  # PostgreSQL: a claimed alert is this node's for this long (a dead node's are sent after it)
-
-
-@dataclass(frozen=True)
-class HealthOptions:
-    failures: int
-    silence_factor: float
-    min_silence: float
-
-
-@dataclass(frozen=True)
-class RetentionOptions:
-    stories: float
-    outbox: float
-
-
-@dataclass(frozen=True)
-class MetricsOptions:
-    listen: str | None  # "HOST:PORT" ready for the server, or None: no metrics endpoint
-    allow_remote: bool
-
-
-@dataclass(frozen=True)
-class NodeOptions:
-    name: str | None  # None: host:pid
-    role_retry: float  # a node without a role tries to take it this often
-    heartbeat: float  # how often the node writes its row in `nodes` (for status, not for roles)
-
-
-@dataclass(frozen=True)
-class WebOptions:
-    listen: str | None  # "HOST:PORT", or None: no web view
-    auth: WebAuth | None
-    tz: str | None = None  # the zone the pages show times in (IANA name); None: UTC
-
-
-@dataclass(frozen=True)
-class SnapshotOptions:
-    path: str | None  # dedup.snapshot: None = the default place (monitor.indexes.snapshot_path), "off"
-    every: float  # dedup.snapshot_every: seconds between snapshots while running
-
-
-@dataclass(frozen=True)
-class Settings:
-    poll: PollOptions
-    dedup: DedupSettings
-    delivery: DeliveryOptions
-    health: HealthOptions
-    retention: RetentionOptions
-    metrics: MetricsOptions
-    node: NodeOptions
-    web: WebOptions
-    event: EventSettings = EventSettings()  # dedup.event: the event level
-    fulltext: FulltextSettings = FulltextSettings()
-    snapshot: SnapshotOptions = SnapshotOptions(None, 10 * MINUTE)  # dedup.snapshot, dedup.snapshot_every
 
 
 # A section inside another one (`dedup.event`): its parent's key that holds it.
@@ -412,15 +424,15 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
                      "or listen on 127.0.0.1"))
     dedup = dict(values["dedup"])
     dedup["window_hours"] = dedup.pop("window") / HOUR
-    snapshot = SnapshotOptions(dedup.pop("snapshot"), dedup.pop("snapshot_every"))
+    snapshot = SnapshotSettings(dedup.pop("snapshot"), dedup.pop("snapshot_every"))
     event = dict(values["dedup.event"])
     event["window_hours"] = event.pop("window") / HOUR
     event["copy_hours"] = event.pop("copy_window") / HOUR
     problems.sort(key=lambda p: (p.line or 0))
-    settings = Settings(poll=PollOptions(**poll), dedup=DedupSettings(**dedup),
-                        delivery=DeliveryOptions(**delivery), health=HealthOptions(**values["health"]),
-                        retention=RetentionOptions(**values["retention"]), metrics=MetricsOptions(**metrics),
-                        event=EventSettings(**event), web=WebOptions(**web), node=NodeOptions(**values["node"]),
+    settings = Settings(poll=PollSettings(**poll), dedup=DedupSettings(**dedup),
+                        delivery=DeliverySettings(**delivery), health=HealthSettings(**values["health"]),
+                        retention=RetentionSettings(**values["retention"]), metrics=MetricsSettings(**metrics),
+                        event=EventSettings(**event), web=WebSettings(**web), node=NodeSettings(**values["node"]),
                         fulltext=FulltextSettings(**values["fulltext"]), snapshot=snapshot)
     return settings, problems
 

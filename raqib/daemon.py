@@ -1,12 +1,17 @@
 """The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping.
+It wires the parts; each concern is a module of its own: `raqib.process` (descriptor
+limit, secrets to the log filter, threads), `raqib.jobs` (the timers), `raqib.heartbeat`
+(this node's row), `raqib.personal` (each chat's own terms), `raqib.serving` (/metrics,
+the web view), `alerts.health` (feed-health alerts).
 
-Start-up: read the config and its settings (`monitor.settings`, the same reading `raqib
-check` does; errors name file and line, exit 1) → take the database's daemon lock (a
-second daemon on the same file exits 1 naming the other's pid), open the store and apply
-migrations → load watchlists (a broken file is logged with file:line and left out, the
-others are in force; with none at all the daemon still polls and stores stories) and
-every chat's own terms (a stored term that can never match is logged and skipped) →
-put rows left `sending` by a crash back in the queue → start channels → READY to systemd.
+Building a `Daemon` reads the config's settings (`monitor.settings`, the same reading
+`raqib check` does; errors name file and line, exit 1) and nothing else: no file, no
+socket, no thread. `open()` (the first thing `run()` does) takes the database's daemon
+lock (a second daemon on the same file exits 1 naming the other's pid), opens the store
+and applies migrations → loads watchlists (a broken file is logged with file:line and
+left out; with none at all the daemon still polls and stores stories) and every chat's
+own terms → syncs the feed list → builds the parts. `run()` then puts rows left
+`sending` by a crash back in the queue → starts channels → READY to systemd.
 The dedup index and the event index are loaded behind, in a thread of their own, from
 their snapshot or rebuilt from the window's stories (`monitor.indexes`: stored clusters
 and events, never deciding again); no story is decided before they hold the whole
@@ -15,12 +20,11 @@ They are written to their snapshot every `dedup.snapshot_every`, at a clean stop
 as soon as a rebuild at start is done (a crash soon after costs no second rebuild).
 
 Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
-`web.listen` is set, is served by uvicorn on this same loop (raqib/web), reading through
-read-only connections in threads of its own; APScheduler runs
+`web.listen` is set, is served by uvicorn on this same loop (raqib/web); the jobs run
 housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
 feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling and the web view, give in-flight deliveries a bounded time (`STOP_GRACE` seconds,
-then one last round of at most `FINAL_ROUND` seconds), checkpoint the WAL and close the
+SIGINT stop polling and the web view, give in-flight deliveries `STOP_GRACE` seconds,
+then one last round of at most `FINAL_ROUND` seconds, checkpoint the WAL and close the
 database.
 
 Watchlists: files are read and compiled in a worker thread and put in force on the
@@ -30,156 +34,137 @@ terms alone, in place, before the bot answers.
 
 The store: every store call of the poller, the pipeline's writes, the deliverer,
 housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`),
-so the event loop never waits on the database — a PostgreSQL round trip or a SQLite
-fsync; dedup and matching stay on the loop. Bot commands and /status read the store
-from the loop under the store's lock (short reads of one chat's rows).
+so the event loop never waits on the database; dedup and matching stay on the loop.
+Bot commands and /status read the store from the loop under the store's lock.
 
 Health (`/healthz`, the systemd watchdog): the database answers a write, the last
 attempt to store stories did not fail (disk full, read-only), and polling makes
 progress. While any of these fails the watchdog is withheld and /healthz says 503 with
 the reason; the poller pauses and retries, so nothing is lost once space returns.
-
-Secrets: values the config reads from the environment under secret-looking keys
-(password, secret, token), `RAQIB_SMTP_PASSWORD`, `RAQIB_TELEGRAM_TOKEN` and systemd
-credential files are registered with the log filter, so no log line carries them.
 """
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import os
-import resource
 import signal
-import socket
 import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
-from urllib.parse import unquote, urlsplit
+from typing import Callable
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
 
 from alerts.channel import Channel, build_channels
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.health import FeedHealthAlerts
+from alerts.outbox import Deliverer
 from alerts.policy import Policy, policy_from_settings
 from monitor.article import ArticleReader
 from monitor.config import Config, load_config
 from monitor.dedup import Clusterer
 from monitor.dedup.events import EventGrouper
-from monitor.display import REASON_MAX, one_line
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.indexes import IndexKeeper, snapshot_path
-from monitor.models import alert_payload
 from monitor.parse_pool import ParsePool
-from monitor.pipeline import PERSONAL_PREFIX, Pipeline, RouteSettings
-from monitor.poller import HealthSettings, NewsAge, Poller
+from monitor.pipeline import PERSONAL_PREFIX, Pipeline
+from monitor.poller import Poller
 from monitor.reading import ArticleQueue
-from monitor.schedule import ScheduleSettings
-from monitor.settings import LOOPBACK, RELOADABLE, Settings, changed_settings, read_settings
+from monitor.settings import RELOADABLE, Settings, changed_settings, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.store.worker import StoreThread
-from monitor.watchlists import Watchlist, WatchlistRegistry, personal_term
+from monitor.watchlists import Watchlist, WatchlistRegistry
 
 from . import sdnotify
+from .heartbeat import Heartbeat, Load
+from .jobs import Job, start_jobs
 from .logs import register_secret
-from .metrics import Metrics, serve_metrics, status_gauges
-from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, config_hash, node_name, node_states
-from .web import Desk, WebServer, WebView
+from .metrics import Metrics, status_gauges
+from .personal import PersonalTerms
+from .process import in_thread, raise_descriptor_limit, register_config_secrets, shared_database
+from .roles import BOT, DIGESTS, HEALTH, PRUNE, ROLES, RoleKeeper, node_name
+from .serving import start_metrics, start_web
+from .web import WebServer
 
 log = logging.getLogger(__name__)
-SCHEMA_CHECK = 10.0  # seconds between two looks at the schema (at a heartbeat)
-DESCRIPTORS = 65_536  # the soft descriptor limit the daemon asks for, within the hard one
-
-
-def raise_descriptor_limit() -> None:
-    """Raise the soft limit on open files towards the hard one (systemd starts services
-    with 1,024 soft and 524,288 hard, for programs to raise): a burst of sockets on the
-    web view, accepted before they are closed, must not leave feeds unable to connect."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, DESCRIPTORS)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            log.info("file descriptor limit raised from=%d to=%d", soft, wanted)
-        except (ValueError, OSError) as exc:
-            log.warning("file descriptor limit not raised limit=%d error=%s", soft, exc)
-
 STOP_GRACE = 10.0  # seconds in-flight polls and deliveries get after SIGTERM
 FINAL_ROUND = 5.0  # then one last delivery round of queued alerts, at most this long
-SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
-SECRET_ENV = ("RAQIB_SMTP_PASSWORD", "RAQIB_TELEGRAM_TOKEN", "RAQIB_WEBHOOK_SECRET", "RAQIB_WEB_AUTH")
-PERSONAL_TITLE = "كلماتي"  # what the web view shows; an alert names it in its reader's language
-T = TypeVar("T")
-
-
-def register_config_secrets(config: Config) -> int:
-    """Hand every secret the config or the environment holds to the log filter."""
-    found: list[str] = []
-
-    def walk(value, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, str(k).lower())
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and any(k in key for k in SECRET_KEYS):
-            found.append(value)
-
-    for section in config.sections.values():
-        walk(section.values)
-    if isinstance(config.database, str):  # a PostgreSQL URL's password
-        found.append(unquote(urlsplit(config.database).password or ""))
-    found.extend(os.environ.get(name, "") for name in SECRET_ENV)
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
-    if creds and os.path.isdir(creds):
-        for entry in os.scandir(creds):
-            try:
-                found.append(Path(entry.path).read_text(encoding="utf-8").strip())
-            except (OSError, UnicodeDecodeError):
-                pass
-    for value in found:
-        register_secret(value)
-    return len([v for v in found if v])
 
 
 class Daemon:
+    """The daemon. Building one reads the config's settings and nothing else: no file, no
+    socket, no thread; `open()` (called by `run()`, or by a test that drives the parts
+    itself) opens the store and builds the parts."""
+
+    store: Store
+    registry: WatchlistRegistry
+    personal: PersonalTerms
+    indexes: IndexKeeper
+    clusterer: Clusterer
+    events: EventGrouper
+    channels: dict[str, Channel]
+    roles: RoleKeeper
+    pipeline: Pipeline
+    fetcher: Fetcher
+    parse_pool: ParsePool
+    article_reader: ArticleReader
+    feed_health: FeedHealthAlerts
+    articles: ArticleQueue
+    poller: Poller
+    deliverer: Deliverer
+    node_row: Heartbeat
+
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
                  console_stream=None) -> None:
         self.config = config
-        self.settings = settings = read_settings(config)  # the one reading `raqib check` also runs
+        self.settings = read_settings(config)  # the one reading `raqib check` also runs
         self.clock = clock
         self.console_stream = console_stream
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
-        register_config_secrets(config)
-        self.node = node_name(settings.node.name)
-        # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
-        self.store = Store(config.database, exclusive=True, node=self.node)
-        self.db = StoreThread()  # where the loop's store calls run
+        self.node = node_name(self.settings.node.name)
+        self.db = StoreThread()  # where the loop's store calls run (its thread starts with the first call)
+        self.opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._channels_started = False
-        self._disagreement: list[str] = []
         self.fatal = ""  # why the daemon stopped by itself (`raqib run` exits 1, and systemd restarts it)
-        self._schema_checked = -SCHEMA_CHECK
-        self._config_hash: tuple[object, str] = ((), "")
+        self._watchlists_lock = asyncio.Lock()
+        self._loading: asyncio.Future[None] | None = None
+        self.indexes_ready = False
+        self.dedup_settings = self.settings.dedup
+        self.event_settings = self.settings.event  # dedup.event
+        self.retention = self.settings.retention
+        self.scheduler: AsyncIOScheduler | None = None
+        self._background: set[asyncio.Task] = set()
+        self.started = clock()
+        self._unhealthy = False
+        self.web: WebServer | None = None
+
+    def open(self) -> Daemon:
+        """Open the store (migrations applied), load watchlists and every chat's own terms,
+        sync the feed list and build the parts; once (again: nothing). Returns the daemon."""
+        if self.opened:
+            return self
+        config, settings, clock = self.config, self.settings, self.clock
+        register_config_secrets(config)
+        if settings.web.auth is not None:
+            register_secret(settings.web.auth.secret)
+        # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
+        self.store = Store(config.database, exclusive=True, node=self.node)
+        self.opened = True
+        self.started = clock()
         self.registry = WatchlistRegistry(config.watchlists)
         for e in self.registry.errors:
             log.error("watchlist refused at start, the others are in force error=%s", e)
         if not self.registry.watchlists:
             log.warning("no watchlist in force: stories are polled and stored, nothing alerts until one loads "
                         "path=%s", config.watchlists)
-        self._watchlists_lock = asyncio.Lock()
-        self._apply_personal_terms()
+        self.personal = PersonalTerms(self.registry, self.store)
+        self.personal.apply_all()
         self.store.sync_feeds(config.feeds)
-        self.dedup_settings = settings.dedup
-        self.event_settings = settings.event  # dedup.event
         self.indexes = IndexKeeper(self.store, settings.dedup, settings.event, clock=clock,
                                    snapshot=snapshot_path(settings.snapshot.path, config.database,
                                                           Path(config.path).parent))
@@ -187,12 +172,10 @@ class Daemon:
         self.clusterer = Clusterer(self.dedup_settings)
         self.events = EventGrouper(self.event_settings)
         self._rebuilt_to = self.store.last_story_id()
-        self._loading: asyncio.Future[None] | None = None
-        self.indexes_ready = False
-        self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
+        self.channels = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
-            if ch.name == "console" and console_stream is not None:
-                ch.stream = console_stream  # type: ignore[attr-defined]
+            if ch.name == "console" and self.console_stream is not None:
+                ch.stream = self.console_stream  # type: ignore[attr-defined]
             ch.attach(self)
         # the roles that exist in this configuration: the bot's only with a channel taking updates
         roles = [r for r in ROLES if r != BOT or any(ch.takes_updates for ch in self.channels.values())]
@@ -202,51 +185,36 @@ class Daemon:
         self.roles = RoleKeeper(locks, roles=roles, retry=settings.node.role_retry, on_gain=self._role_gained,
                                 on_loss=self._role_lost)
         editable = frozenset(name for name, ch in self.channels.items() if ch.can_edit)
-        route = RouteSettings(update_throttle=settings.delivery.update_every, editable_channels=editable)
         self.pipeline = Pipeline(self.store, self.registry, self.clusterer, channels=self.channels,
-                                 settings=route, clock=clock, on_ingest=self.metrics.ingest_done,
-                                 events=self.events, seen_id=self._rebuilt_to,
-                                 max_new_items=settings.poll.max_new_items, ready=self.indexes_loaded)
+                                 poll=settings.poll, delivery=settings.delivery, editable=editable, clock=clock,
+                                 on_ingest=self.metrics.ingest_done, events=self.events, seen_id=self._rebuilt_to,
+                                 ready=self.indexes_loaded)
         poll = settings.poll
         self.fetcher = Fetcher(concurrency=poll.concurrency, per_host=poll.per_host,
                                read_timeout=poll.timeout, deadline=poll.deadline, max_bytes=poll.max_bytes)
         self.parse_pool = ParsePool(poll.parse_workers or None)  # feeds and article pages alike
         # the pages behind new items (monitor.reading): read beside polling, never in its way
         self.article_reader = ArticleReader(settings.fulltext, pool=self.parse_pool)
-        self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, wait=settings.fulltext.wait,
+        # the admins hear when a feed turns unhealthy or recovers (alerts.health); a store call
+        self.feed_health = FeedHealthAlerts(self.store, self.channels, clock=clock, on_queued=self._health_queued)
+        self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, settings=settings.fulltext,
                                      run=self.db, clock=clock, on_alerts=self.wake_delivery,
-                                     on_flag=self._pages_without_text, running=4 * settings.fulltext.concurrency,
-                                     per_host=settings.fulltext.per_host)
+                                     on_flag=self._pages_without_text)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
-            schedule=ScheduleSettings(interval=poll.interval, min_interval=poll.min_interval,
-                                      max_interval=poll.max_interval, adaptive=poll.adaptive,
-                                      respect_ttl=poll.respect_ttl),
-            health=HealthSettings(failures=settings.health.failures,
-                                  silence_factor=settings.health.silence_factor,
-                                  min_silence=settings.health.min_silence),
-            clock=clock, on_health=self._feed_health,
+            settings=poll, health=settings.health, fulltext=settings.fulltext,
+            clock=clock, on_health=self.feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
-            parser=self.parse_pool, on_articles=self.articles.submit, fulltext=settings.fulltext.mode,
-            news_age=NewsAge(backfill=poll.backfill, max_age=poll.max_age))
+            db=self.db, parser=self.parse_pool, on_articles=self.articles.submit)
         self.poller.on_new_alerts = self.wake_delivery
-        delivery = settings.delivery
-        self.deliverer = Deliverer(
-            self.store, self.channels,
-            settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
-                                      backoff_max=delivery.backoff_max, burst=delivery.burst,
-                                      update_throttle=delivery.update_every, lease=delivery.lease),
-            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, db=self.db,
-            send_held=lambda: self.roles.holds(DIGESTS))
-        self.retention = settings.retention
-        self.scheduler: AsyncIOScheduler | None = None
-        self._background: set[asyncio.Task] = set()
-        self.started = clock()
-        self._unhealthy = False
-        self.web: WebServer | None = None
-        if settings.web.auth is not None:
-            register_secret(settings.web.auth.secret)
+        self.deliverer = Deliverer(self.store, self.channels, settings=settings.delivery, policy_for=self.policy_for,
+                                   clock=clock, on_result=self.metrics.delivery_done, db=self.db,
+                                   send_held=lambda: self.roles.holds(DIGESTS))
+        # this node's row in `nodes`, at every heartbeat (raqib.heartbeat)
+        self.node_row = Heartbeat(self.store, self.node, started=self.started, clock=clock,
+                                  settings=lambda: self.settings, watchlists=self.watchlists, load=self._load,
+                                  on_fatal=self._fatal)
+        return self
 
     # -- assembly -----------------------------------------------------------------------
 
@@ -353,56 +321,21 @@ class Daemon:
         }
 
     def nodes(self, now: float) -> list[dict]:
-        """Every node sharing the database as it last reported itself; `alive` while it
-        reported within three heartbeats."""
-        return node_states(self.store.nodes(), now, self.settings.node.heartbeat, me=self.node)
+        return self.node_row.nodes(now)
 
     def heartbeat(self) -> None:
-        """Write this node's row in `nodes`: what `raqib status` and /status show of it
-        (a store call: the daemon makes it on its store thread)."""
-        missing: list[str] = []
-        if time.monotonic() >= self._schema_checked + SCHEMA_CHECK:
-            self._schema_checked = time.monotonic()
-            try:
-                missing = self.store.schema_state()["missing"]
-            except StoreError as exc:
-                missing = [str(exc)]
-        if missing:  # dropped under us (a restored or re-created database): a restart migrates it
-            self.fatal = (f"the database schema is missing or incomplete ({self.store.where}: "
-                          f"{', '.join(missing[:3])}); stopping, a restart creates it")
-            log.critical("database schema missing, stopping database=%s missing=%s", self.store.where,
-                         ",".join(missing[:5]))
-            self.stop()
-            return
-        try:
-            self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
-                                 now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
-                                 alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls,
-                                 config_hash=self.config_hash())
-            self._check_agreement()
-        except StoreError as exc:
-            log.warning("node heartbeat failed node=%s error=%s", self.node, exc)
+        self.node_row.beat()
 
     def config_hash(self) -> str:
-        """This node's watchlists and alerting settings as one hash (`raqib.roles.config_hash`),
-        computed again only when either changed."""
-        watchlists = self.watchlists()
-        key = (tuple(id(w) for w in watchlists), id(self.settings))
-        if self._config_hash[0] != key:
-            self._config_hash = (key, config_hash(watchlists, self.settings))
-        return self._config_hash[1]
+        return self.node_row.config_hash()
 
-    def _check_agreement(self) -> None:
-        """A WARNING when the nodes alive disagree on watchlists or settings (again only
-        when who disagrees changes): they would alert differently on the same stories."""
-        nodes = self.nodes(self.clock())
-        differ = sorted(f"{n['name']}:{n['config_hash']}" for n in nodes if n["config_differs"])
-        if differ and differ != self._disagreement:
-            log.warning("nodes disagree on watchlists or settings differ=%s this_node=%s:%s",
-                        ",".join(differ), self.node, self.config_hash())
-        elif not differ and self._disagreement:
-            log.info("nodes agree on watchlists and settings again")
-        self._disagreement = differ
+    def _load(self) -> Load:
+        return Load(roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
+                    alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls)
+
+    def _fatal(self, reason: str) -> None:
+        self.fatal = reason
+        self.stop()
 
     async def _heartbeat_job(self) -> None:
         await self.db(self.heartbeat)
@@ -440,10 +373,7 @@ class Daemon:
     def personal_terms_changed(self, channel: str | None = None, destination: str | None = None) -> None:
         """A chat's own terms changed (/watch, /unwatch): that chat's watchlist is compiled
         again, in place, and no other; without a chat, every chat's is."""
-        if channel is None or destination is None:
-            self._apply_personal_terms()
-            return
-        self._put_personal(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
+        self.personal.changed(channel, destination)
 
     def wake_delivery(self) -> None:
         """Wake the deliverer; from the store thread too (a feed-health alert queued there)."""
@@ -452,75 +382,35 @@ class Daemon:
         else:
             self.deliverer.wake()
 
-    def _apply_personal_terms(self) -> None:
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for row in self.store.personal_terms():
-            grouped.setdefault((row["channel"], row["destination"]), []).append(row["term"])
-        names = {_personal_name(channel, dest) for channel, dest in grouped}
-        for wl in self.registry.watchlists:
-            if wl.name.startswith(PERSONAL_PREFIX) and wl.name not in names:
-                self.registry.put_extra(wl.name, None)
-        for (channel, dest), terms in grouped.items():
-            self._put_personal(channel, dest, terms)
+    async def _pages_without_text(self, feed: str, reason: str) -> None:
+        await self.db(self.feed_health.pages_without_text, feed, reason)
 
-    def _put_personal(self, channel: str, destination: str, texts: Sequence[str]) -> None:
-        """One chat's own terms as its watchlist. A stored term that can never match (kept
-        by an older version) is skipped and logged; it never stops the others."""
-        terms = []
-        for text in texts:
-            try:
-                terms.append(personal_term(text))
-            except ConfigError as exc:
-                log.warning("personal term skipped, it can never match channel=%s chat=%s term=%s error=%s",
-                            channel, destination, text, exc)
-        name = _personal_name(channel, destination)
-        self.registry.put_extra(name, Watchlist(name=name, title=PERSONAL_TITLE, terms=tuple(terms),
-                                                notify={channel: (destination,)}) if terms else None)
-
-    # -- feed health --------------------------------------------------------------------
-
-    def _feed_health(self, feed: str, healthy: bool, reason: str) -> None:
-        """Tell the admins once when a feed turns unhealthy and once when it recovers.
-
-        The reason may quote a server (an HTTP reason phrase, an error message): it is
-        made one short line of visible text before it goes anywhere."""
-        now = self.clock()
-        reason = one_line(reason, REASON_MAX)
-        row = self.store.feed(feed) or {}
-        title = (f"✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}" if healthy
-                 else f"⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}")
-        payload = alert_payload(title=title, url=row.get("url", ""), summary=reason, source=feed,
-                                published=None, watchlist_title="feed health", matches=())
-        targets: list[tuple[str, str]] = []
-        if "console" in self.channels:
-            targets.append(("console", "-"))
-        tg = self.config.channels.get("telegram")
-        if "telegram" in self.channels and tg is not None:
-            targets.extend(("telegram", str(a)) for a in (tg.get("admins") or []))
-        em = self.config.channels.get("email")
-        if "email" in self.channels and em is not None:
-            targets.extend(("email", str(a)) for a in (em.get("admins") or []))
-        event = int(now * 1000)
-        with self.store.transaction() as conn:
-            for channel, dest in targets:
-                self.store.enqueue(conn, channel=channel, destination=dest, kind="health",
-                                   watchlist=f"feed:{feed}:{'up' if healthy else 'down'}", cluster=-event,
-                                   story_id=0, payload=payload, now=now)
+    def _health_queued(self, healthy: bool) -> None:
         self.metrics.inc("raqib_feed_health_changes_total", healthy=str(healthy).lower())
         self.wake_delivery()
 
-    async def _pages_without_text(self, feed: str, reason: str) -> None:
-        """A feed whose pages give no article text lately: told once, like a dead feed."""
-        await self.db(self._feed_health, feed, False,
-                      f"its article pages give no text (a paywall, or pages built by script?); last: {reason}")
-
     async def _articles_job(self) -> None:
         await self.articles.sweep()
+
+    def _jobs(self) -> list[Job]:
+        jobs: list[Job] = [("watchlists", self._refresh_watchlists, 2.0),
+                           ("housekeeping", self._housekeeping_job, 3600.0), ("silence", self.check_silence, 600.0),
+                           ("articles", self._articles_job, 30.0),
+                           ("heartbeat", self._heartbeat_job, self.settings.node.heartbeat)]
+        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
+            jobs.append(("recover", self._recover_job, 60.0))
+        watchdog = sdnotify.watchdog_interval()
+        if watchdog:
+            jobs.append(("watchdog", self._watchdog, watchdog))
+        if self.indexes.snapshot is not None:
+            jobs.append(("snapshot", self.save_indexes, self.settings.snapshot.every))
+        return jobs
 
     # -- running ------------------------------------------------------------------------
 
     async def run(self, *, seconds: float | None = None) -> None:
         raise_descriptor_limit()
+        self.open()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
         await self.db(self.deliverer.recover)
@@ -538,34 +428,11 @@ class Daemon:
                 await ch.take_updates(False)  # another node takes the bot's updates
             await ch.start()
         self._channels_started = True
-        self.scheduler = AsyncIOScheduler(event_loop=loop)
-        # every job runs on the event loop (a coroutine), never in APScheduler's thread
-        # pool: the store's SQLite connection belongs to this thread
-        self.scheduler.add_job(_on_loop(self._refresh_watchlists), "interval", seconds=2, id="watchlists",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self._housekeeping_job), "interval", hours=1, id="housekeeping",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self.check_silence), "interval", minutes=10, id="silence",
-                               max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self._heartbeat_job), "interval", seconds=self.settings.node.heartbeat,
-                               id="heartbeat", max_instances=1, coalesce=True)
-        self.scheduler.add_job(_on_loop(self._articles_job), "interval", seconds=30, id="articles",
-                               max_instances=1, coalesce=True)
-        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
-            self.scheduler.add_job(_on_loop(self._recover_job), "interval", seconds=60, id="recover",
-                                   max_instances=1, coalesce=True)
-        watchdog = sdnotify.watchdog_interval()
-        if watchdog:
-            self.scheduler.add_job(_on_loop(self._watchdog), "interval", seconds=watchdog, id="watchdog",
-                                   max_instances=1, coalesce=True)
-        if self.indexes.snapshot is not None:
-            self.scheduler.add_job(_on_loop(self.save_indexes), "interval", seconds=self.settings.snapshot.every,
-                                   id="snapshot", max_instances=1, coalesce=True)
-        self.scheduler.start()
+        self.scheduler = start_jobs(loop, self._jobs())
         loading = asyncio.create_task(self.indexes_loaded(), name="indexes")  # behind: the rest starts meanwhile
-        metrics_server = await self._start_metrics()
+        metrics_server = await start_metrics(self.settings.metrics, self)
         try:
-            self.web = await self._start_web()
+            self.web = await start_web(self.settings.web, self.config.database, self.watchlists, self.clock)
         except BaseException:
             await self.shutdown([], metrics_server)
             raise
@@ -725,80 +592,6 @@ class Daemon:
             self._unhealthy = True
             log.error("watchdog withheld problems=%s", "; ".join(problems))
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
-
-    async def _start_web(self) -> WebServer | None:
-        """The web view, when `web.listen` is set: uvicorn on this loop, reading the
-        database through read-only connections of its own."""
-        web = self.settings.web
-        if not web.listen:
-            return None
-        host = web.listen.rpartition(":")[0].strip("[]")
-        view = WebView(Desk(database=self.config.database, watchlists=self.watchlists, clock=self.clock,
-                            tz=web.tz or ""),
-                       auth=web.auth, loopback_only=host in LOOPBACK)
-        server = WebServer(view, web.listen)
-        try:
-            await server.start()
-        except BaseException:
-            view.close()
-            raise
-        return server
-
-    async def _start_metrics(self):
-        listen = self.settings.metrics.listen
-        if not listen:
-            return None
-        return await serve_metrics(listen, self, allow_remote=self.settings.metrics.allow_remote)
-
-
-def _on_loop(fn: Callable[[], object]) -> Callable[[], object]:
-    """`fn` as a coroutine function, so AsyncIOScheduler runs it on the loop; errors logged."""
-    async def job() -> None:
-        try:
-            result = fn()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("scheduled job failed job=%s", getattr(fn, "__name__", fn))
-    job.__name__ = getattr(fn, "__name__", "job")
-    return job
-
-
-def shared_database(database: object) -> bool:
-    """Whether `database` is a PostgreSQL URL (several nodes may share it) rather than a file."""
-    return str(database).startswith(("postgresql://", "postgres://"))
-
-
-def _personal_name(channel: str, destination: str) -> str:
-    return f"{PERSONAL_PREFIX}{channel}:{destination}"
-
-
-async def in_thread(fn: Callable[[], T], *, name: str) -> T:
-    """`fn()` in a daemon thread of its own, awaited on the loop. Not the default executor:
-    asyncio.run waits for that at exit, and a stop must not wait for a long compile."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(ok: bool, value) -> None:
-        if not done.done():
-            if ok:
-                done.set_result(value)
-            else:
-                done.set_exception(value)
-
-    def run() -> None:
-        outcome: tuple[bool, object]
-        try:
-            outcome = (True, fn())
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            outcome = (False, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:
-            pass  # the loop is closed: nobody waits any more
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return await done
 
 
 def load_daemon(config_path: str | Path, **kwargs) -> Daemon:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any, Mapping, Protocol
 
 from monitor.pipeline import IngestResult
+from monitor.settings import MetricsSettings
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ def status_gauges(s: Mapping[str, Any], index_stories: int) -> dict[str, float]:
     }
 
 
-async def serve_metrics(listen: str, daemon: Observed, *, allow_remote: bool = False) -> asyncio.Server:
+async def serve_metrics(listen: str, daemon: Observed, *,
+                        allow_remote: bool = MetricsSettings.allow_remote) -> asyncio.Server:
     host, _, port = listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     if host not in ("127.0.0.1", "::1", "localhost") and not allow_remote:

@@ -46,6 +46,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
 from monitor.errors import StoreError
+from monitor.settings import NodeSettings
 from monitor.store.locks import LocalLocks, RoleLocks
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def node_name(configured: str | None = None) -> str:
 class RoleKeeper:
     """Holds what roles it can, retries the rest, and drops all when the lock connection goes."""
 
-    def __init__(self, locks: RoleLocks, *, roles: Iterable[str] = ROLES, retry: float = 5.0,
+    def __init__(self, locks: RoleLocks, *, roles: Iterable[str] = ROLES, retry: float = NodeSettings.role_retry,
                  on_gain: Hook | None = None, on_loss: Hook | None = None) -> None:
         self.locks = locks
         self.roles = tuple(roles)

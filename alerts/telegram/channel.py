@@ -221,6 +221,10 @@ class TelegramChannel(Channel):
                                            group_per_minute=group_per_minute, clock=self.clock, sleep=self._sleep)
         self.limiter = self.rate_limiter.limiter
 
+    def admin_destinations(self) -> tuple[str, ...]:
+        """The `admins` chats: they hear of feed health as of people's requests."""
+        return tuple(sorted(self.admins))
+
     def _chat_ids(self, key: str) -> set[str]:
         raw = self.values[key]
         if not isinstance(raw, list):

@@ -205,7 +205,8 @@ def _read(text: str, limit: int) -> list[str]:
             if w not in STOP_WORDS]
 
 
-def words(title: str, summary: str = "", summary_words: int = 30, body: str = "", body_words: int = 0
+def words(title: str, summary: str = "", summary_words: int = EventSettings.summary_words, body: str = "",
+          body_words: int = EventSettings.body_words
           ) -> tuple[list[str], list[str]]:
     """The normalised content words of the title (its first `TITLE_WORDS`), and of the
     summary's first `summary_words` words followed by the body's first `body_words`. Text
@@ -218,8 +219,10 @@ def words(title: str, summary: str = "", summary_words: int = 30, body: str = ""
     return t, s
 
 
-def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words: int = 30,
-          body: str = "", body_words: int = 0) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+def terms(title: str, summary: str = "", *, title_weight: int = EventSettings.title_weight,
+          summary_words: int = EventSettings.summary_words,
+          body: str = "", body_words: int = EventSettings.body_words
+          ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
     """Term counts of a story (a title word counts `title_weight` times), term counts of
     its title alone and, per term, the first word of the story it came from (for
     explaining a link)."""

@@ -50,7 +50,7 @@ class Prepared:
     lead: tuple[str, ...]
 
 
-def prepare(title: str, summary: str = "", *, lead_words: int = 40) -> Prepared:
+def prepare(title: str, summary: str = "", *, lead_words: int) -> Prepared:
     """Normalise and strip a title and take the lead's first `lead_words` words."""
     t = tuple(WORD.findall(_strip_title(normalize_text(title or ""))))
     lead = tuple(WORD.findall(normalize_text(summary or ""))[:lead_words])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..settings import PollSettings
 from ..urls import canonical_url
 from .db import Database, Tx
 
@@ -166,7 +167,7 @@ class FeedTable(Database):
         return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "
                            "ORDER BY next_poll LIMIT ?", (now, limit))
 
-    def claim_due_feeds(self, now: float, limit: int = 1000, *, lease: float = 300.0,
+    def claim_due_feeds(self, now: float, limit: int = 1000, *, lease: float = PollSettings.lease,
                         busy: Iterable[str] = ()) -> list[dict]:
         """Due feeds this node may poll now, soonest due first (see Leases above); `busy`
         are feeds this node is polling already, left out (they are due until their poll ends)."""

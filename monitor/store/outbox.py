@@ -41,6 +41,7 @@ import time
 from enum import StrEnum
 from typing import Any, Collection, Sequence
 
+from ..settings import DeliverySettings
 from .db import Database, Tx
 
 
@@ -185,7 +186,8 @@ class OutboxTable(Database):
         return self._query("SELECT id, channel, destination, attempts, last_error FROM outbox "
                            f"WHERE state='{DEAD}' ORDER BY id DESC LIMIT ?", (limit,))
 
-    def claim(self, ids: Sequence[int], *, lease: float = 300.0, now: float | None = None) -> list[int]:
+    def claim(self, ids: Sequence[int], *, lease: float = DeliverySettings.lease,
+              now: float | None = None) -> list[int]:
         """Mark pending alerts as being sent and return the ids this call claimed: a row
         another connection claimed first (or that is no longer pending) is not ours to
         send. A crash leaves claimed rows 'sending' for recovery. On PostgreSQL the rows

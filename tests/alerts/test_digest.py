@@ -13,11 +13,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.email import EmailChannel
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
 from monitor.config import Section
 from monitor.models import Match
+from monitor.settings import DeliverySettings
 from monitor.store import Store
 from tests.support import sql
 

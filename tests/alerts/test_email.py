@@ -18,12 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerts.email import EmailChannel
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
 from monitor.config import FeedConfig, Section
 from monitor.errors import ConfigError
 from monitor.models import Alert, Match
+from monitor.settings import DeliverySettings
 from monitor.store import Store
 from tests.support import sql
 

@@ -9,11 +9,12 @@ import pytest
 
 from alerts.channel import Channel
 from alerts.console import ConsoleChannel
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.policy import Policy, parse_quiet
 from monitor.config import Section
 from monitor.errors import DeliveryError
 from monitor.models import Match, alert_payload
+from monitor.settings import DeliverySettings
 from monitor.store import Store
 from tests.support import sql
 
@@ -107,7 +108,7 @@ async def test_failures_retry_with_backoff_then_succeed():
     clock = Clock(1000)
     channel = ScriptedChannel([DeliveryError("connection reset"), DeliveryError("timeout")])
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock,
-                          settings=DeliverySettings(backoff_base=10, backoff_max=100))
+                          settings=DeliverySettings(backoff=10, backoff_max=100))
     assert await deliverer.run_once() == 0
     row = sql.outbox_rows(store)[0]
     assert row["state"] == "pending" and row["attempts"] == 1 and "connection reset" in row["last_error"]
@@ -157,7 +158,7 @@ async def test_after_max_attempts_an_alert_is_dead_not_retried_forever():
     clock = Clock(1000)
     channel = ScriptedChannel([DeliveryError("down")] * 5)
     deliverer = Deliverer(store, {"scripted": channel}, clock=clock,
-                          settings=DeliverySettings(max_attempts=3, backoff_base=1, backoff_max=1))
+                          settings=DeliverySettings(max_attempts=3, backoff=1, backoff_max=1))
     for _ in range(5):
         clock.t += 10
         await deliverer.run_once()

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from alerts.console import ConsoleChannel
 from alerts.email import EmailChannel
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.render import alert_from_row
 from alerts.telegram import TelegramChannel, render_alert, split_html
 from alerts.webhook import WebhookChannel
@@ -34,6 +34,7 @@ from monitor.match import Matcher
 from monitor.models import Match, Story, Term, Watchlist
 from monitor.normalize import normalize_text
 from monitor.pipeline import Pipeline
+from monitor.settings import DeliverySettings
 from monitor.snippet import SNIPPET_CHARS, SNIPPETS_MAX, paragraph_starts, snippets
 from monitor.store import Store
 from raqib.web import Desk, WebView

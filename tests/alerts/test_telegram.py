@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.policy import policy_from_settings
 from alerts.telegram import RateLimiter, TelegramChannel, render_alert, render_digest, split_html, utf16_len
 from monitor.config import Section, load_config
 from monitor.errors import ConfigError
 from monitor.models import Alert, Match, alert_payload
+from monitor.settings import DeliverySettings
 from monitor.store import Store
 from tests.support import sql
 from tests.support.fake_telegram import FakeTelegram
@@ -501,7 +502,7 @@ def related_pair(store: Store, listed: str | None) -> None:
 async def drain(store: Store, ch: TelegramChannel, rounds: int = 3) -> None:
     """Delivery rounds 10 virtual seconds apart (a throttled edit is due within 5 s); the
     chat's settings read as the daemon reads them."""
-    d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(update_throttle=1.0), clock=ch.clock,
+    d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(update_every=1.0), clock=ch.clock,
                   policy_for=lambda c, dest: policy_from_settings({**ch.destination_defaults(dest),
                                                                    **store.destination_settings(c, dest)}))
     for _ in range(rounds):
@@ -562,7 +563,7 @@ def test_a_related_story_waits_for_its_events_first_alert_then_replies_to_it(tg,
 
     async def run():
         ch = make_channel(tg, store)
-        d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(backoff_base=30, backoff_max=30),
+        d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(backoff=30, backoff_max=30),
                       clock=ch.clock)
         try:
             await d.run_once()

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from alerts.outbox import Deliverer, DeliverySettings
+from alerts.outbox import Deliverer
 from alerts.policy import policy_from_settings
 from alerts.render import alert_payload
 from alerts.webhook import WebhookChannel, retry_after, verify
 from monitor.config import FeedConfig, Section
 from monitor.errors import ConfigError
 from monitor.models import Match
+from monitor.settings import DeliverySettings
 from monitor.store import Store
 from tests.support import sql
 

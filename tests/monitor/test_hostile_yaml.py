@@ -70,7 +70,7 @@ async def test_a_reload_of_an_alias_bomb_is_refused_and_the_daemon_keeps_its_con
     good = (f"database: {tmp_path / 'x.db'}\nwatchlists: {tmp_path / 'wl'}\n"
             "feeds: [{name: a, url: 'https://a.example/rss'}]\nchannels: {console: {}}\n")
     config.write_text(good, encoding="utf-8")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     try:
         config.write_text(good + laughs(9), encoding="utf-8")
         started = time.monotonic()

@@ -7,10 +7,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.schedule import ScheduleSettings, next_poll_after_failure, next_poll_after_success, update_publish_interval
+from monitor.schedule import (
+    BACKOFF_MAX,
+    JITTER,
+    MAX_TTL,
+    full_jitter,
+    next_poll_after_failure,
+    next_poll_after_success,
+    update_publish_interval,
+)
+from monitor.settings import PollSettings
 
 NOW = 1_000_000.0
-S = ScheduleSettings()
+S = PollSettings()
 
 
 class Fixed:
@@ -39,7 +48,7 @@ def test_ttl_and_max_age_are_floors():
     assert next_poll_after_success(NOW, S, ttl=1800, rng=Fixed(1)) == NOW + 1800
     assert next_poll_after_success(NOW, S, max_age=900, ttl=600, rng=Fixed(1)) == NOW + 900
     # ... unless the user says otherwise
-    own = ScheduleSettings(respect_ttl=False)
+    own = PollSettings(respect_ttl=False)
     assert next_poll_after_success(NOW, own, ttl=1800, rng=Fixed(0.5)) == NOW + 300
     # a feed cannot ask to be left alone for a month
     assert next_poll_after_success(NOW, S, ttl=30 * 86400, rng=Fixed(0.5)) == NOW + 86400
@@ -52,7 +61,7 @@ def test_adaptive_busy_feed_polled_more_often_within_bounds():
     assert flood == NOW + S.min_interval
     quiet = next_poll_after_success(NOW, S, avg_publish_interval=86400, rng=Fixed(0.5))
     assert quiet == NOW + S.max_interval
-    fixed = ScheduleSettings(adaptive=False)
+    fixed = PollSettings(adaptive=False)
     assert next_poll_after_success(NOW, fixed, avg_publish_interval=240, rng=Fixed(0.5)) == NOW + 300
 
 
@@ -60,19 +69,26 @@ def test_backoff_grows_exponentially_with_full_jitter():
     highs = [next_poll_after_failure(NOW, S, failures=n, rng=Fixed(1)) - NOW for n in range(1, 7)]
     assert highs == [60, 120, 240, 480, 960, 1920]
     assert next_poll_after_failure(NOW, S, failures=3, rng=Fixed(0)) == NOW + S.min_interval
-    assert next_poll_after_failure(NOW, S, failures=500, rng=Fixed(1)) == NOW + S.backoff_max
+    assert next_poll_after_failure(NOW, S, failures=500, rng=Fixed(1)) == NOW + BACKOFF_MAX
+
+
+def test_one_backoff_for_polls_and_deliveries():
+    # the deliverer's backoff is the same function, with delivery.backoff and delivery.backoff_max
+    assert [full_jitter(n, 30, 3600, Fixed(1)) for n in (0, 1, 2, 3, 8, 9, 10**6)] == [30, 30, 60, 120, 3600, 3600, 3600]
+    assert full_jitter(5, 30, 3600, Fixed(0)) == 0
+    assert full_jitter(2, 30, 3600, Fixed(0.5)) == 30
 
 
 def test_retry_after_honoured_and_capped():
     assert next_poll_after_failure(NOW, S, failures=1, retry_after=900, rng=Fixed(0)) == NOW + 900
-    assert next_poll_after_failure(NOW, S, failures=1, retry_after=10**9, rng=Fixed(0)) == NOW + S.backoff_max
+    assert next_poll_after_failure(NOW, S, failures=1, retry_after=10**9, rng=Fixed(0)) == NOW + BACKOFF_MAX
 
 
 @given(st.integers(min_value=0, max_value=10**6), st.floats(min_value=0, max_value=1),
        st.one_of(st.none(), st.floats(min_value=0, max_value=10**9)))
 def test_failure_delay_always_within_bounds(failures, at, retry_after):
     delay = next_poll_after_failure(NOW, S, failures=failures, retry_after=retry_after, rng=Fixed(at)) - NOW
-    assert S.min_interval <= delay <= S.backoff_max
+    assert S.min_interval <= delay <= BACKOFF_MAX
 
 
 @given(st.one_of(st.none(), st.floats(min_value=1, max_value=10**7)),
@@ -80,9 +96,9 @@ def test_failure_delay_always_within_bounds(failures, at, retry_after):
        st.floats(min_value=0, max_value=1))
 def test_success_delay_never_below_min_or_ttl(avg, ttl, at):
     delay = next_poll_after_success(NOW, S, ttl=ttl, avg_publish_interval=avg, rng=Fixed(at)) - NOW
-    assert delay >= S.min_interval * (1 - S.jitter)
-    assert delay >= min(ttl or 0, S.max_ttl) - 1e-6
-    assert delay <= max(S.max_interval * (1 + S.jitter), S.max_ttl)
+    assert delay >= S.min_interval * (1 - JITTER)
+    assert delay >= min(ttl or 0, MAX_TTL) - 1e-6
+    assert delay <= max(S.max_interval * (1 + JITTER), MAX_TTL)
 
 
 def test_publish_interval_ewma():

@@ -134,15 +134,17 @@ def test_good_settings_reach_the_daemon(tmp_path):
                              "health: {failures: 2, min_silence: 1h}\n"
                              "retention: {stories: 7d}\n"
                              "metrics: {listen: 9311}")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     try:
         assert daemon.fetcher.max_bytes == 64 * 1024
-        assert (daemon.poller.schedule.interval, daemon.poller.schedule.min_interval,
-                daemon.poller.schedule.adaptive) == (120.0, 30.0, False)
+        assert daemon.poller.settings is daemon.settings.poll  # as read: no copy
+        assert (daemon.poller.settings.interval, daemon.poller.settings.min_interval,
+                daemon.poller.settings.adaptive) == (120.0, 30.0, False)
         assert daemon.dedup_settings.window_hours == 6.0 and daemon.dedup_settings.title_alone == 92
         assert daemon.settings.event.threshold == 0.4 and daemon.settings.event.window_hours == 12.0
         assert daemon.deliverer.settings.max_attempts == 3 and daemon.deliverer.settings.backoff_max == 10.0
-        assert daemon.pipeline.settings.update_throttle == 60.0
+        assert daemon.pipeline.delivery.update_every == 60.0
+        assert daemon.deliverer.settings is daemon.pipeline.delivery is daemon.settings.delivery
         assert daemon.poller.health.failures == 2 and daemon.poller.health.min_silence == 3600.0
         assert daemon.retention.stories == 7 * 86400.0 and daemon.retention.outbox == 30 * 86400.0
         assert daemon.settings.metrics.listen == "127.0.0.1:9311"
@@ -160,7 +162,7 @@ async def test_a_reload_with_bad_settings_keeps_the_config_in_force(tmp_path):
     from raqib.daemon import Daemon
 
     config = write(tmp_path, "feeds: [{name: a, url: 'https://a.example/rss'}]")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     try:
         config.write_text(config.read_text(encoding="utf-8") + "poll: {interval: 0}\n", encoding="utf-8")
         problems = await daemon.reload()

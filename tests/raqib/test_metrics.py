@@ -54,7 +54,7 @@ async def test_metrics_count_polls_errors_stories_duplicates_matches_and_alerts(
     feeds.publish(a, TITLE)
     feeds.publish(b, "عاجل | " + TITLE)
     out = io.StringIO()
-    daemon = Daemon(load_config(config), console_stream=out)
+    daemon = Daemon(load_config(config), console_stream=out).open()
     task = asyncio.create_task(daemon.run())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -105,7 +105,7 @@ def test_metrics_endpoint_refuses_a_public_address(tmp_path):
     with pytest.raises(ConfigError, match=r"raqib.yaml:\d+: metrics.listen: 0.0.0.0 is not a loopback address"):
         Daemon(load_config(config), console_stream=io.StringIO())
     config = write_config(tmp_path, {}, watchlists=tmp_path / "wl", extra="channels:\n  console: {}\n")
-    daemon = Daemon(load_config(config), console_stream=io.StringIO())
+    daemon = Daemon(load_config(config), console_stream=io.StringIO()).open()
     try:
         with pytest.raises(ValueError, match="loopback"):
             asyncio.run(serve_metrics("0.0.0.0:9311", daemon))

@@ -41,7 +41,7 @@ async def test_months_of_traffic_keep_the_database_bounded(tmp_path):
     config = write_config(tmp_path, {"outlet": "http://127.0.0.1:9/feed.xml"}, watchlists=tmp_path / "wl",
                           extra="retention: {stories: 7d, outbox: 7d}\nchannels:\n  console: {}\n")
     now = [datetime(2025, 1, 1, tzinfo=UTC).timestamp()]
-    daemon = Daemon(load_config(config), clock=lambda: now[0], console_stream=io.StringIO())
+    daemon = Daemon(load_config(config), clock=lambda: now[0], console_stream=io.StringIO()).open()
     db = tmp_path / "state" / "raqib.db"
     rng = random.Random(3)
     history: list[tuple[int, int, int, int, int]] = []

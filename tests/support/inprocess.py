@@ -32,7 +32,7 @@ def make_daemon(made: list[Daemon], tmp_path: Path, feeds: dict[str, str],
     path = tmp_path / "raqib.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = io.StringIO()
-    daemon = Daemon(load_config(path), console_stream=out)
+    daemon = Daemon(load_config(path), console_stream=out).open()
     made.append(daemon)
     return daemon, out, path
 

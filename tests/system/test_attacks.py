@@ -24,7 +24,7 @@ from monitor.dedup import Clusterer
 from monitor.desk import Budget, search_stories, try_watchlist
 from monitor.errors import StoreError
 from monitor.pipeline import Pipeline
-from monitor.settings import parse_web_auth
+from monitor.settings import PollSettings, parse_web_auth
 from monitor.store import DatabaseLock, IngestLockBusy, SearchWord, Store
 from monitor.store.worker import StoreThread
 from raqib.cli import main
@@ -309,7 +309,7 @@ def test_11_a_dropped_postgresql_schema_stops_the_daemon_which_a_restart_repairs
 
 def test_04_a_poll_takes_at_most_max_new_items_and_the_rest_come_with_the_next_polls(tmp_path):
     store = Store(tmp_path / "raqib.db")
-    p = Pipeline(store, Registry([RUSSIA]), Clusterer(), channels=("console",), max_new_items=500)
+    p = Pipeline(store, Registry([RUSSIA]), Clusterer(), channels=("console",), poll=PollSettings(max_new_items=500))
     items = [story("renewing", str(i), title=f"خبر {i} عن بوتين", summary="", minutes=i) for i in range(1300)]
     try:
         counts = []

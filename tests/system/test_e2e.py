@@ -59,7 +59,7 @@ async def test_one_alert_per_story_across_outlets_polls_and_restarts(tmp_path, s
     _, base = site
     config = write_config(tmp_path, base, {"agency-a": "agency-a.xml", "paper-b": "paper-b.xml"})
     out = io.StringIO()
-    daemon = Daemon(load_config(config), console_stream=out)
+    daemon = Daemon(load_config(config), console_stream=out).open()
     await cycle(daemon)
     lines = alert_lines(out)
     putin = [line for line in lines if "russia-ukraine" in line]
@@ -80,7 +80,7 @@ async def test_one_alert_per_story_across_outlets_polls_and_restarts(tmp_path, s
 
     # a restart on the same database sends nothing again
     out2 = io.StringIO()
-    again = Daemon(load_config(config), console_stream=out2)
+    again = Daemon(load_config(config), console_stream=out2).open()
     await cycle(again)
     assert alert_lines(out2) == []
     clusters = sql.story_rows(again.store, "feed", "cluster")
@@ -97,11 +97,11 @@ async def test_the_daemon_runs_its_loops_and_stops_cleanly(tmp_path, site):
     _, base = site
     config = write_config(tmp_path, base, {"agency-a": "agency-a.xml", "paper-b": "paper-b.xml"})
     out = io.StringIO()
-    daemon = Daemon(load_config(config), console_stream=out)
+    daemon = Daemon(load_config(config), console_stream=out).open()
     await daemon.run(seconds=3)
     assert len([line for line in alert_lines(out) if "russia-ukraine" in line]) == 1
     # the store was closed on the way out: a new daemon opens it and finds everything sent
-    again = Daemon(load_config(config), console_stream=io.StringIO())
+    again = Daemon(load_config(config), console_stream=io.StringIO()).open()
     assert sql.outbox_states(again.store) == {"sent": 2}
     again.store.close()
 
@@ -113,7 +113,7 @@ async def test_a_broken_feed_is_recorded_and_the_others_still_alert(tmp_path, si
     config = write_config(tmp_path, base, {"agency-a": "agency-a.xml", "broken": "broken.xml",
                                            "missing": "missing.xml"})
     out = io.StringIO()
-    daemon = Daemon(load_config(config), console_stream=out)
+    daemon = Daemon(load_config(config), console_stream=out).open()
     await cycle(daemon)
     assert len([line for line in alert_lines(out) if "russia-ukraine" in line]) == 1
     feeds = {f["name"]: f for f in daemon.store.feeds()}
@@ -131,7 +131,7 @@ async def test_stories_seen_before_a_crash_are_still_alerted(tmp_path, site):
     """A story stored with its outbox row but not yet delivered is delivered after restart."""
     _, base = site
     config = write_config(tmp_path, base, {"agency-a": "agency-a.xml"})
-    daemon = Daemon(load_config(config), console_stream=io.StringIO())
+    daemon = Daemon(load_config(config), console_stream=io.StringIO()).open()
     await daemon.poller.poll_all()  # stored and queued, then the process "dies"
     await pages_read(daemon)
     pending = sql.outbox_count(daemon.store, state="pending")
@@ -142,7 +142,7 @@ async def test_stories_seen_before_a_crash_are_still_alerted(tmp_path, site):
     daemon.store.close()
 
     out = io.StringIO()
-    again = Daemon(load_config(config), console_stream=out)
+    again = Daemon(load_config(config), console_stream=out).open()
     again.deliverer.recover()
     await cycle(again)
     assert len(alert_lines(out)) == 2

@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.config import load_config
-from monitor.poller import NewsAge
+from monitor.poller import alert_after
+from monitor.settings import PollSettings
 from raqib.cli import main
 from raqib.daemon import Daemon
 from tests.support.daemon_harness import until
@@ -60,10 +61,10 @@ def alerts(out) -> list[str]:
 
 def test_the_cut_off_of_a_poll():
     now = 1_000_000.0
-    assert NewsAge().alert_after(now, first_poll=False) == now - 2 * 86400
-    assert NewsAge().alert_after(now, first_poll=True) == float("inf")  # the whole backlog is old
-    assert NewsAge(backfill=3600).alert_after(now, first_poll=True) == now - 3600
-    assert NewsAge(backfill=30 * 86400).alert_after(now, first_poll=True) == now - 2 * 86400  # max_age still holds
+    assert alert_after(PollSettings(), now, first_poll=False) == now - 2 * 86400
+    assert alert_after(PollSettings(), now, first_poll=True) == float("inf")  # the whole backlog is old
+    assert alert_after(PollSettings(backfill=3600), now, first_poll=True) == now - 3600
+    assert alert_after(PollSettings(backfill=30 * 86400), now, first_poll=True) == now - 2 * 86400  # max_age still holds
 
 
 async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(tmp_path, feed_server):
@@ -129,7 +130,7 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
             "poll: {interval: 1s, min_interval: 1s, adaptive: false}\n"  # backfill and max_age: the defaults
             f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", poll_timeout: 1, tz: Asia/Riyadh}}\n",
             encoding="utf-8")
-        daemon = Daemon(load_config(config))
+        daemon = Daemon(load_config(config)).open()
         daemon.store.subscribe("telegram", "42", "russia-ukraine")
         run = asyncio.create_task(daemon.run(seconds=60))
         try:

@@ -81,7 +81,7 @@ def pages_site(feed_server):  # noqa: F811
 async def test_names_only_in_the_article_alert_and_names_only_in_the_furniture_never_do(tmp_path, pages_site):
     names = MANIFEST["names"]
     out = io.StringIO()
-    daemon = Daemon(load_config(config(tmp_path, pages_site.url("/feed.xml"), names)), console_stream=out)
+    daemon = Daemon(load_config(config(tmp_path, pages_site.url("/feed.xml"), names)), console_stream=out).open()
     try:
         await daemon.poller.poll_feed(daemon.store.feed("outlet"))
         await settled(daemon)
@@ -137,7 +137,7 @@ async def test_a_slow_page_holds_only_its_own_story_and_the_wait_then_alerts_on_
         tmp.mkdir()
         path = config(tmp, server.url("/feed.xml"), ["بوتين", "كورسك", "بيلغورود"])
         path.write_text(path.read_text(encoding="utf-8").replace("wait: 30s", "wait: 1s"), encoding="utf-8")
-        daemon = Daemon(load_config(path), console_stream=io.StringIO())
+        daemon = Daemon(load_config(path), console_stream=io.StringIO()).open()
         try:
             started = time.monotonic()
             await daemon.poller.poll_feed(daemon.store.feed("outlet"))
@@ -168,14 +168,14 @@ async def test_a_page_cut_short_by_a_stop_is_read_at_the_next_start(tmp_path):
         server.route("/feed.xml", text=rss([("1", "اجتماع لمجلس الأمن الروسي في موسكو", "عقد المجلس اجتماعا",
                                              server.url("/page.html"))]))
         path = config(tmp_path, server.url("/feed.xml"), ["كورسك"])
-        first = Daemon(load_config(path), console_stream=io.StringIO())
+        first = Daemon(load_config(path), console_stream=io.StringIO()).open()
         try:
             await first.poller.poll_feed(first.store.feed("outlet"))
             await asyncio.sleep(0.3)
             assert first.articles.open == 1
         finally:
             await stop(first)  # what the daemon's shutdown does with pages in flight
-        second = Daemon(load_config(path), console_stream=io.StringIO())
+        second = Daemon(load_config(path), console_stream=io.StringIO()).open()
         try:
             assert sql.story_value(second.store, "body_state") == BodyState.WAITING
             assert sql.outbox_count(second.store) == 0
@@ -209,7 +209,7 @@ async def test_a_feed_whose_pages_give_no_text_is_reported_once_and_a_dead_site_
         path.write_text(path.read_text(encoding="utf-8").replace(
             "feeds:\n", f'feeds:\n  - {{name: dead, url: "{server.url("/dead.xml")}"}}\n'), encoding="utf-8")
         out = io.StringIO()
-        daemon = Daemon(load_config(path), console_stream=out)
+        daemon = Daemon(load_config(path), console_stream=out).open()
         try:
             for name in ("outlet", "dead"):
                 await daemon.poller.poll_feed(daemon.store.feed(name))

@@ -64,7 +64,7 @@ async def test_disk_full_is_reported_and_nothing_is_lost_when_space_returns(tmp_
                           extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
                                 f"metrics: {{listen: '127.0.0.1:{port}'}}\nchannels:\n  console: {{}}\n")
     out = io.StringIO()
-    daemon = Daemon(load_config(config), console_stream=out)
+    daemon = Daemon(load_config(config), console_stream=out).open()
     daemon.poller.store_pause = 0.5  # retry sooner than the default 5 s
     task = asyncio.create_task(daemon.run())
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")

@@ -55,7 +55,7 @@ async def test_subscribe_then_one_escaped_alert_then_an_also_reported_by_edit(tm
         "delivery: {update_every: 1s}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     run = asyncio.create_task(daemon.run(seconds=60))
     try:
         tg.push_command(42, "/subscribe russia-ukraine")
@@ -101,7 +101,7 @@ async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watch
         "poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n"
         f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", admins: [500], poll_timeout: 1}}\n",
         encoding="utf-8")
-    daemon = Daemon(load_config(config))
+    daemon = Daemon(load_config(config)).open()
     run = asyncio.create_task(daemon.run(seconds=60))
     try:
         # tatweel alone, punctuation alone, an emoji: nothing is left to match once normalised

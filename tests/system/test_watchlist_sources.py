@@ -50,7 +50,7 @@ async def test_a_watchlist_broken_at_start_is_reported_and_the_others_alert(tmp_
     assert main(["check", "--config", str(config)]) == 1  # `raqib check` still refuses it
     out = io.StringIO()
     with caplog.at_level(logging.ERROR, logger="raqib.daemon"):
-        daemon = Daemon(load_config(config), console_stream=out)
+        daemon = Daemon(load_config(config), console_stream=out).open()
     assert any(f"{broken}:3:" in r.getMessage() for r in caplog.records)
     assert names(daemon) == ["russia"]
     feeds.publish(title=TITLE)
@@ -70,7 +70,7 @@ async def test_with_no_watchlist_in_force_the_daemon_still_polls_and_stores(tmp_
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
                           extra="poll: {interval: 1s, min_interval: 1s, adaptive: false, backfill: 36500d, max_age: 36500d}\n")
     with caplog.at_level(logging.WARNING, logger="raqib.daemon"):
-        daemon = Daemon(load_config(config), console_stream=io.StringIO())
+        daemon = Daemon(load_config(config), console_stream=io.StringIO()).open()
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert "only.yaml:2:" in messages and "no watchlist in force" in messages
     feeds.publish(title=TITLE)
@@ -97,7 +97,7 @@ def test_stored_terms_that_can_never_match_are_skipped_and_named_by_check(tmp_pa
         store.add_personal_term("telegram", chat, term)  # as an older version stored them
     store.close()
     with caplog.at_level(logging.WARNING, logger="raqib.daemon"):
-        daemon = Daemon(load_config(config))  # it used to refuse to start
+        daemon = Daemon(load_config(config)).open()  # it used to refuse to start
     try:
         skipped = [r.getMessage() for r in caplog.records if "personal term skipped" in r.getMessage()]
         assert len(skipped) == 3
@@ -126,7 +126,7 @@ def test_one_chats_watch_recompiles_that_chat_alone(tmp_path):
         for i, word in enumerate(words[:6_000]):  # 120 chats of 50 terms each
             store.add_personal_term("telegram", str(1000 + i // 50), word)
     store.close()
-    daemon = Daemon(load_config(_personal_config(tmp_path)))
+    daemon = Daemon(load_config(_personal_config(tmp_path))).open()
     try:
         started = time.perf_counter()
         Matcher(daemon.registry.watchlists)  # what each command cost: every term compiled again
@@ -162,7 +162,7 @@ async def test_healthz_answers_while_a_huge_watchlist_file_is_compiled(tmp_path,
     config = write_config(tmp_path, {n: feeds.url(n) for n in feeds.names}, watchlists=tmp_path / "wl",
                           extra=f"metrics: {{listen: '127.0.0.1:{port}'}}\n")
     words = vocabulary(20_000)
-    daemon = Daemon(load_config(config), console_stream=io.StringIO())
+    daemon = Daemon(load_config(config), console_stream=io.StringIO()).open()
     task = asyncio.create_task(daemon.run())
     loop = asyncio.get_running_loop()
     try:
