@@ -354,7 +354,7 @@ def _fields(row: Row) -> tuple[str, ...]:
     return (row[3], row[4], body) if body else (row[3], row[4])
 
 
-def _with_outlets(hit: StoryHit, members: Mapping[int, Sequence[Mapping[str, Any]]]) -> StoryHit:
+def _with_outlets(hit: StoryHit, members: Mapping[int, Sequence[Mapping[str, object]]]) -> StoryHit:
     feeds = dict.fromkeys(m["feed"] for m in members.get(hit.cluster, ()))
     feeds.pop(hit.feed, None)
     return StoryHit(**{**hit.__dict__, "outlets": tuple(feeds)})
@@ -459,7 +459,7 @@ def _clause_matches(clauses: Sequence[Clause], index: dict[Term, str], matches: 
     return sorted(set(out), key=lambda m: (m.field, m.start, m.end, m.term))
 
 
-def _row(row: Mapping[str, Any]) -> Row:
+def _row(row: Mapping[str, object]) -> Row:
     return (row["id"], row["cluster"], row["feed"], row["title"], row["summary"], row["url"], row["published"],
             row["fetched"], row.get("body") or "")
 

@@ -80,13 +80,14 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from .article import wants_article
 from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .errors import StoreError
 from .models import Match, Story, Watchlist, alert_payload
+from .protocols import Run, StoryMatcher, WatchlistSource
 from .settings import DeliverySettings, PollSettings
 from .store import BodyState, IngestLockBusy, Store
 from .store.articles import MAX_BODY
@@ -101,34 +102,9 @@ SLICE = 50  # stories per slice: one store call, one transaction, the ingest loc
 LOCK_WAIT = 120.0  # seconds of tries before the poll fails (a frozen holder is cut off within seconds)
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
 H = TypeVar("H", bound=Hashable)
 Row = Mapping[str, Any]  # a stories row as the store hands it back (column → value)
 Watchlists = Mapping[str, Watchlist]  # the watchlists in force, by name
-
-
-class StoryMatcher(Protocol):
-    """The compiled watchlists (monitor.match `Matcher`, `MatcherGroup`): what a story fires."""
-
-    def match(self, title: str, summary: str = "", body: str = "") -> list[Match]: ...
-
-
-class WatchlistSource(Protocol):
-    """What the pipeline needs from the watchlist registry: the current set and matcher."""
-
-    @property
-    def watchlists(self) -> Sequence[Watchlist]: ...
-
-    @property
-    def matcher(self) -> StoryMatcher: ...
-
-
-class Run(Protocol):
-    """Where store calls run: `await run(fn, *args)` is `fn(*args)` on the store thread
-    (monitor.store.worker `StoreThread`, or `inline` in the caller's thread)."""
-
-    def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]: ...
 
 
 @dataclass

@@ -42,7 +42,8 @@ from urllib.parse import urlsplit
 
 from .article import gives_no_text
 from .parse_pool import ParsingStopped
-from .pipeline import Pipeline, Run
+from .pipeline import Pipeline
+from .protocols import Run
 from .settings import FulltextSettings
 from .store import BodyState, Store
 

@@ -241,7 +241,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
     merged = len(node.value) - own  # flatten_mapping puts the merged pairs first
     out = YDict()
     out.line = node.start_mark.line + 1
-    from_merge: set[Any] = set()
+    from_merge: set[object] = set()
     for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         try:
