@@ -105,7 +105,7 @@ from .match.lexicon import bare, word_data
 from .match.variants import skeletons
 from .models import Match, Term, Watchlist
 from .normalize import normalize_text, tokenize
-from .store import SearchWord, Store
+from .store import ClusterMember, DeskStory, SearchWord, Store
 from .watchlists import read_watchlist_text, term_problem
 
 DAY = 86400.0
@@ -329,10 +329,10 @@ def _window_candidates(store: Store, words: list[list[SearchWord]], since: float
         batch = store.search_candidates(words, since=since, limit=min(TRY_BATCH, most - len(out)), before=before)
         if batch is None:
             return None
-        out.extend(_row(r) for r in batch if r["fetched"] < until)
+        out.extend(_row(r) for r in batch if r.fetched < until)
         if len(batch) < TRY_BATCH or len(out) >= most:
             break
-        before = batch[-1]["id"]
+        before = batch[-1].id
     out.reverse()
     return out
 
@@ -359,8 +359,8 @@ def _fields(row: Sequence) -> tuple[str, ...]:
     return (row[3], row[4], body) if body else (row[3], row[4])
 
 
-def _with_outlets(hit: StoryHit, members: dict[int, list[dict]]) -> StoryHit:
-    feeds = dict.fromkeys(m["feed"] for m in members.get(hit.cluster, ()))
+def _with_outlets(hit: StoryHit, members: dict[int, list[ClusterMember]]) -> StoryHit:
+    feeds = dict.fromkeys(m.feed for m in members.get(hit.cluster, ()))
     feeds.pop(hit.feed, None)
     return StoryHit(**{**hit.__dict__, "outlets": tuple(feeds)})
 
@@ -600,7 +600,7 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
             break
         if len(batch) < size:
             break
-        before = batch[-1]["id"]
+        before = batch[-1].id
     members = store.cluster_members([h.cluster for h in found])
     return SearchResult(query=query, terms=terms, hits=tuple(_with_outlets(h, members) for h in found),
                         scanned=scanned, narrowed=narrowed, complete=complete, since=since, source=source,
@@ -619,9 +619,9 @@ def _clause_matches(clauses: Sequence[Clause], index: dict[Term, str], matches: 
     return sorted(set(out), key=lambda m: (m.field, m.start, m.end, m.term))
 
 
-def _row(row: dict) -> tuple:
-    return (row["id"], row["cluster"], row["feed"], row["title"], row["summary"], row["url"], row["published"],
-            row["fetched"], row.get("body") or "")
+def _row(row: DeskStory) -> tuple:
+    return (row.id, row.cluster, row.feed, row.title, row.summary, row.url, row.published, row.fetched,
+            row.body or "")
 
 
 __all__ = ["Budget", "Clause", "Dropped", "SearchResult", "StoryHit", "TryReport", "describe_query", "parse_clauses",

@@ -86,7 +86,7 @@ from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .errors import StoreError
 from .models import Match, Story, alert_payload
-from .store import BodyState, IngestLockBusy, Store
+from .store import ArticleStory, BodyState, IngestLockBusy, Store, StoryRef
 from .store.articles import MAX_BODY
 from .store.desk import reindex_story
 from .urls import canonical_url
@@ -147,7 +147,7 @@ class _Plan:
 @dataclass(frozen=True)
 class _Settled:
     """A stored story moving to `state` (from one of `leaving`), matched again if `rematch`."""
-    row: dict
+    row: ArticleStory
     story: Story
     state: str
     leaving: tuple[str, ...]
@@ -261,12 +261,12 @@ class Pipeline:
         result.slice_seconds += time.monotonic() - began
         return True
 
-    def _stories_after(self, after: int) -> list[dict]:
+    def _stories_after(self, after: int) -> list[StoryRef]:
         """Stories other nodes stored after id `after`, in pages (a node that lagged far
         behind reads them all the same)."""
-        others: list[dict] = []
+        others: list[StoryRef] = []
         while True:
-            page = self.store.stories_after(others[-1]["id"] if others else after, 10_000)
+            page = self.store.stories_after(others[-1].id if others else after, 10_000)
             others += page
             if len(page) < 10_000:
                 return others
@@ -279,19 +279,19 @@ class Pipeline:
             out.append(self._last_id)
         return out
 
-    def _catch_up(self, rows: Sequence[dict]) -> None:
+    def _catch_up(self, rows: Sequence[StoryRef]) -> None:
         """Index the stories other nodes stored since this one last looked, so the decision
         about to be made sees every story in the database. Under the ingest lock ids are
         handed out and committed in order, so `seen_id` is a complete watermark."""
         for r in rows:
-            if r["id"] <= self.seen_id:
+            if r.id <= self.seen_id:
                 continue
-            published = _dt(r["published"] or r["fetched"])
-            self.clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
+            published = _dt(r.published or r.fetched)
+            self.clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url,
                                  published=published)
-            self.events.learn(r["id"], cluster=r["cluster"], event=r["event"], title=r["title"],
-                              summary=r["summary"], source=r["feed"], published=published)
-            self.seen_id = int(r["id"])
+            self.events.learn(r.id, cluster=r.cluster, event=r.event, title=r.title,
+                              summary=r.summary, source=r.feed, published=published)
+            self.seen_id = int(r.id)
             self.caught_up += 1
 
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never",
@@ -458,7 +458,7 @@ class Pipeline:
             return 0
         matcher = self.registry.matcher
         watchlists = {w.name: w for w in self.registry.watchlists}
-        steps = [step for r in (row, *row["members"])
+        steps = [step for r in (row, *row.members)
                  if (step := self._step(r, r is row, body, reason, matcher)) is not None]
         if not steps:
             return 0
@@ -468,13 +468,13 @@ class Pipeline:
             self.on_ingest(result)
         return result.alerts
 
-    def _step(self, row: dict, own: bool, body: str | None, reason: str, matcher) -> _Settled | None:
+    def _step(self, row: ArticleStory, own: bool, body: str | None, reason: str, matcher) -> _Settled | None:
         """What a page (`body`: text, or "" when it failed) or an expired wait (`body` None)
         does to one stored story (`own`: the story whose page it is)."""
-        state = row["body_state"]
-        story = Story(feed=row["feed"], guid=row["guid"], url=row["url"], title=row["title"],
-                      summary=row["summary"], body=row["body"] or "",
-                      published=_dt(row["published"]) if row["published"] else None)
+        state = row.body_state
+        story = Story(feed=row.feed, guid=row.guid, url=row.url, title=row.title,
+                      summary=row.summary, body=row.body or "",
+                      published=_dt(row.published) if row.published else None)
         if body is None:  # the wait ran out: the held are matched on the feed's text
             if state not in BodyState.HELD or (not own and state != BodyState.JOINED):
                 return None
@@ -497,7 +497,7 @@ class Pipeline:
                              f"its copy's page: {reason}", matcher, first=True)
 
     @staticmethod
-    def _settled(row: dict, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
+    def _settled(row: ArticleStory, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
                  reason: str | None, matcher, *, first: bool, rematch: bool = True) -> _Settled:
         fired: dict[str, list[Match]] = {}
         matches = _match(matcher, story) if rematch else []
@@ -512,15 +512,15 @@ class Pipeline:
             row, story = step.row, step.story
             now = self.clock()
             with self.store.transaction() as conn:
-                if not self.store.set_body(conn, row["id"], state=step.state, leaving=step.leaving,
+                if not self.store.set_body(conn, row.id, state=step.state, leaving=step.leaving,
                                            body=step.body, reason=step.reason):
                     continue
-                if step.body is not None and step.body != row["body"]:
-                    reindex_story(conn, row["id"], row["title"], row["summary"], row["body"] or "",
+                if step.body is not None and step.body != row.body:
+                    reindex_story(conn, row.id, row.title, row.summary, row.body or "",
                                   step.body[:MAX_BODY])
-                result.alerts += self._route(conn, story, row["id"], int(row["cluster"]), int(row["event"]),
-                                             row["dedup_kind"], step.fired, watchlists, now,
-                                             first=step.first_routing, seen=row["fetched"])
+                result.alerts += self._route(conn, story, row.id, int(row.cluster), int(row.event),
+                                             row.dedup_kind, step.fired, watchlists, now,
+                                             first=step.first_routing, seen=row.fetched)
             result.matches += step.matches
 
     def destinations(self, wl) -> list[tuple[str, str]]:
@@ -551,14 +551,14 @@ class Pipeline:
             first = self.store.event_lead(conn, event)
             if first is None:
                 continue
-            lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
-                         summary=first["summary"], published=_dt(first["published"]) if first["published"] else None,
-                         body=first.get("body") or "")
+            lead = Story(feed=first.feed, guid="", url=first.url, title=first.title,
+                         summary=first.summary, published=_dt(first.published) if first.published else None,
+                         body=first.body or "")
             rematch = [m for m in _match(self.registry.matcher, lead) if m.watchlist == name]
-            payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.get("fetched"))
+            payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.fetched)
             for channel, destination in self.destinations(wl):
                 if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
-                                      watchlist=name, cluster=event, story_id=first["id"],
+                                      watchlist=name, cluster=event, story_id=first.id,
                                       payload=payload, now=now, event=event):
                     added += 1
         return added

@@ -205,7 +205,7 @@ class ArticleQueue:
         rows = await self.run(self.store.open_articles, states=(BodyState.WAITING, BodyState.LATE),
                               fetched_before=now + 1, fetched_after=now - RESUME_WINDOW, limit=self.max_open)
         for r in rows:
-            self._queue(int(r["id"]), r["url"], r["feed"], r["feed_url"] or "", float(r["fetched"]))
+            self._queue(int(r.id), r.url, r.feed, r.feed_url or "", float(r.fetched))
         self._pump()
         await self.sweep()
         return len(rows)
@@ -217,7 +217,7 @@ class ArticleQueue:
                               fetched_before=now - self.wait - SWEEP_GRACE, limit=1000)
         n = 0
         for r in rows:
-            sid = int(r["id"])
+            sid = int(r.id)
             if sid in self._tasks or sid in self._queued_ids or sid in self._timers:
                 continue
             await self._expire(sid, "")

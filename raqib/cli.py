@@ -132,12 +132,12 @@ def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bo
     except StoreError as exc:
         problems.append(ConfigError(f"database: {exc}", file=config.path))
         return False
-    if state["missing"]:
-        schema = (f"schema not current: {len(state['missing'])} migrations to apply "
-                  f"({', '.join(state['missing'])}); raqib run applies them at start")
+    if state.missing:
+        schema = (f"schema not current: {len(state.missing)} migrations to apply "
+                  f"({', '.join(state.missing)}); raqib run applies them at start")
     else:
-        schema = f"schema current ({len(state['applied'])} migrations)"
-    notes.append(f"database: {state['backend']} {state['where']}: {schema}")
+        schema = f"schema current ({len(state.applied)} migrations)"
+    notes.append(f"database: {state.backend} {state.where}: {schema}")
     return True
 
 
@@ -157,10 +157,10 @@ def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[Con
         return []
     problems: list[ConfigError] = []
     for row in rows:
-        problem = term_problem(row["term"])
+        problem = term_problem(row.term)
         if problem:
             problems.append(ConfigError(
-                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=where,
+                f"{row.channel} chat {row.destination}: own term: {problem}", file=where,
                 hint="the daemon skips it; the chat can remove it with /unwatch"))
     return problems
 
@@ -444,13 +444,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=True)
     now = time.time()
     feeds = store.feeds()
-    enabled = [f for f in feeds if f["enabled"]]
-    failing = [f for f in enabled if not f["healthy"] or f["failures"]]
+    enabled = [f for f in feeds if f.enabled]
+    failing = [f for f in enabled if not f.healthy or f.failures]
     c = store.counts(now)
     rows = [
         ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
-                  + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
-        ("last poll", ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
+                  + (f" ({', '.join(f.name for f in failing)})" if failing else "")),
+        ("last poll", ago(max((f.last_poll or 0 for f in feeds), default=0), now)),
         ("stories", f"{c['stories_hour']} last hour, {c['stories_day']} last day"),
         ("alerts sent", f"{c['alerts_hour']} last hour, {c['alerts_day']} last day"),
         ("outbox", f"{c['outbox_pending']} waiting"),
@@ -467,8 +467,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for n in nodes:
         print(f"  node {describe_node(n, now)}")
     for d in store.dead_letters(10):
-        print(f"  dead #{d['id']} {d['channel']}:{d['destination']} after {d['attempts']} attempts: "
-              f"{d['last_error']}")
+        print(f"  dead #{d.id} {d.channel}:{d.destination} after {d.attempts} attempts: "
+              f"{d.last_error}")
     store.close()
     return 0
 
@@ -490,7 +490,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         if args.feeds_command == "export":
             from monitor.opml import export_opml
 
-            known = {f["name"]: f["url"] for f in store.feeds() if f["enabled"]}
+            known = {f.name: f.url for f in store.feeds() if f.enabled}
             for f in config.feeds:
                 known.setdefault(f.name, f.url)
             sys.stdout.write(export_opml(sorted(known.items())))
@@ -532,7 +532,7 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
                           file=str(path))
     verdicts: dict[tuple[str, str, int | None], str | None] = {}  # one look-up per host
     known = store.feed_urls()
-    names = {f["name"] for f in store.feeds()}
+    names = {f.name for f in store.feeds()}
     accepted: list[tuple[str, str]] = []
     for feed in feeds:
         where = f"{path}:{feed.line}: {feed.name} <{feed.url}>"
@@ -584,7 +584,7 @@ def _feeds_change(store, config, args) -> int:
                           f"{args.feeds_command} it there", file=str(config.path), line=configured[name].line,
                           hint=f"{hint}, then `systemctl reload raqib` (or SIGHUP)")
     if store.feed(name) is None:
-        known = sorted(f["name"] for f in store.feeds())
+        known = sorted(f.name for f in store.feeds())
         close = [k for k in known if name.lower() in k.lower() or k.lower() in name.lower()][:5]
         raise ConfigError(f"no feed named {name}" + (f" (did you mean: {', '.join(close)}?)" if close else ""),
                           hint="`raqib feeds` lists them")
@@ -613,10 +613,10 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             return 0
         rows = store.unsent()
         for r in rows:
-            error = ("held: " if r["held"] else "") + (r["last_error"] or "")
-            print(f"#{r['id']} {r['state']:<8} {r['channel']}:{r['destination']} {r['kind']} "
-                  f"{r['watchlist']} attempts={r['attempts']} "
-                  f"next={datetime.fromtimestamp(r['next_try'], timezone.utc):%Y-%m-%d %H:%M:%S}"
+            error = ("held: " if r.held else "") + (r.last_error or "")
+            print(f"#{r.id} {r.state:<8} {r.channel}:{r.destination} {r.kind} "
+                  f"{r.watchlist} attempts={r.attempts} "
+                  f"next={datetime.fromtimestamp(r.next_try, timezone.utc):%Y-%m-%d %H:%M:%S}"
                   + (f" error={error}" if error else ""))
         print(f"{len(rows)} alerts not yet sent")
         return 0

@@ -335,7 +335,7 @@ class Daemon:
     def status(self) -> dict:
         now = self.clock()
         feeds = self.store.feeds()
-        enabled = [f for f in feeds if f["enabled"]]
+        enabled = [f for f in feeds if f.enabled]
         return {
             "node": self.node,
             "roles": sorted(self.roles.held),
@@ -344,9 +344,9 @@ class Daemon:
             "feeds_in_flight": len(self.poller.in_flight),
             "alerts_in_flight": self.deliverer.in_flight,
             "feeds": len(enabled),
-            "feeds_ok": sum(1 for f in enabled if f["healthy"] and not f["failures"]),
-            "feeds_failing": [f["name"] for f in enabled if not f["healthy"] or f["failures"]],
-            "last_poll": max((f["last_poll"] or 0 for f in feeds), default=0) or None,
+            "feeds_ok": sum(1 for f in enabled if f.healthy and not f.failures),
+            "feeds_failing": [f.name for f in enabled if not f.healthy or f.failures],
+            "last_poll": max((f.last_poll or 0 for f in feeds), default=0) or None,
             **self.store.counts(now),
             "watchlists": len(self.watchlists()),
             "uptime": now - self.started,
@@ -364,7 +364,7 @@ class Daemon:
         if time.monotonic() >= self._schema_checked + SCHEMA_CHECK:
             self._schema_checked = time.monotonic()
             try:
-                missing = self.store.schema_state()["missing"]
+                missing = self.store.schema_state().missing
             except StoreError as exc:
                 missing = [str(exc)]
         if missing:  # dropped under us (a restored or re-created database): a restart migrates it
@@ -443,7 +443,7 @@ class Daemon:
         if channel is None or destination is None:
             self._apply_personal_terms()
             return
-        self._put_personal(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
+        self._put_personal(channel, destination, [r.term for r in self.store.personal_terms(channel, destination)])
 
     def wake_delivery(self) -> None:
         """Wake the deliverer; from the store thread too (a feed-health alert queued there)."""
@@ -455,7 +455,7 @@ class Daemon:
     def _apply_personal_terms(self) -> None:
         grouped: dict[tuple[str, str], list[str]] = {}
         for row in self.store.personal_terms():
-            grouped.setdefault((row["channel"], row["destination"]), []).append(row["term"])
+            grouped.setdefault((row.channel, row.destination), []).append(row.term)
         names = {_personal_name(channel, dest) for channel, dest in grouped}
         for wl in self.registry.watchlists:
             if wl.name.startswith(PERSONAL_PREFIX) and wl.name not in names:
@@ -486,10 +486,10 @@ class Daemon:
         made one short line of visible text before it goes anywhere."""
         now = self.clock()
         reason = one_line(reason, REASON_MAX)
-        row = self.store.feed(feed) or {}
+        row = self.store.feed(feed)
         title = (f"✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}" if healthy
                  else f"⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}")
-        payload = alert_payload(title=title, url=row.get("url", ""), summary=reason, source=feed,
+        payload = alert_payload(title=title, url=row.url if row else "", summary=reason, source=feed,
                                 published=None, watchlist_title="feed health", matches=())
         targets: list[tuple[str, str]] = []
         if "console" in self.channels:

@@ -29,6 +29,8 @@ from alerts.render import alert_from_row, for_destination
 from alerts.telegram.render import render_alert
 from alerts.telegram.texts import LABELS
 from monitor.config import load_config
+from monitor.store import OutboxRow
+from monitor.store.rows import row_of
 from raqib.daemon import Daemon
 from raqib.demo import OUTLETS, FeedServer, bundled, publish_articles, write_config
 from raqib.web import Desk, WebServer, WebView
@@ -53,7 +55,7 @@ def telegram_alert(daemon: Daemon) -> str:
     alert), as Telegram would show it in a chat whose zone is Asia/Riyadh."""
     rows = daemon.store._query("SELECT * FROM outbox WHERE kind='story' ORDER BY "
                                "(payload LIKE '%دوروف%') DESC, id LIMIT 1")
-    alert = for_destination(alert_from_row(rows[0]), tz=TZ, titles=daemon.store.feed_titles())
+    alert = for_destination(alert_from_row(row_of(OutboxRow, rows[0])), tz=TZ, titles=daemon.store.feed_titles())
     labels = LABELS["ar"]
     buttons = "".join(f"<span>{labels[k]}</span>" for k in ("mute_event", "not_relevant"))
     return BUBBLE.format(chat="مكتب الأخبار", text=render_alert(alert), buttons=buttons)

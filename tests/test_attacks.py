@@ -88,7 +88,7 @@ def test_10_migrate_db_replace_into_a_filled_sqlite_target(tmp_path, capsys):
     try:
         assert store._scalar("SELECT COUNT(*) FROM stories") == 3
         found = store.search_candidates([[SearchWord("بوتين")]], limit=100) or []
-        assert sorted(r["id"] for r in found) == [1, 2, 3]  # the index holds the copied stories only
+        assert sorted(r.id for r in found) == [1, 2, 3]  # the index holds the copied stories only
     finally:
         store.close()
 
@@ -257,7 +257,7 @@ async def test_08_a_node_with_other_watchlists_is_a_warning_a_status_line_and_a_
         now = daemon.clock()
         daemon.heartbeat()
         mine = daemon.config_hash()
-        assert daemon.store.nodes()[0]["config_hash"] == mine
+        assert daemon.store.nodes()[0].config_hash == mine
         for name, digest in (("node-b", mine), ("node-c", "0" * 16)):  # c runs an older copy of a watchlist
             daemon.store.node_seen(name, host="h", pid=1, started=now, now=now, roles=(), feeds_in_flight=0,
                                    alerts_in_flight=0, polls=0, config_hash=digest)

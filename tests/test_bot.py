@@ -16,7 +16,7 @@ from alerts.policy import policy_from_settings
 from alerts.telegram import TelegramChannel
 from monitor.config import Section
 from monitor.models import Match, alert_payload
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from monitor.watchlists import Term, Watchlist
 from tests.fake_telegram import FakeTelegram
 
@@ -266,7 +266,7 @@ async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store)
 
 async def test_admin_commands(tg, store):
     store.add_feed("aljazeera", "https://aljazeera.example/rss")
-    store.update_feed("aljazeera", title="الجزيرة نت")
+    store.update_feed("aljazeera", FeedUpdate(title="الجزيرة نت"))
     async with bot(tg, store) as (_, services):
         [refused] = await say(tg, 42, "/reload")
         assert "للمشرفين" in refused and services.reloads == 0

@@ -117,13 +117,13 @@ async def test_a_broken_feed_is_recorded_and_the_others_still_alert(tmp_path, si
     daemon = Daemon(load_config(config), console_stream=out)
     await cycle(daemon)
     assert len([line for line in alert_lines(out) if "russia-ukraine" in line]) == 1
-    feeds = {f["name"]: f for f in daemon.store.feeds()}
-    assert feeds["agency-a"]["failures"] == 0
+    feeds = {f.name: f for f in daemon.store.feeds()}
+    assert feeds["agency-a"].failures == 0
     for name in ("broken", "missing"):
-        assert feeds[name]["failures"] == 1
-        assert feeds[name]["last_error"]
-        assert feeds[name]["next_poll"] > feeds[name]["last_poll"]  # retried later, not dropped
-    assert "404" in feeds["missing"]["last_error"]
+        assert feeds[name].failures == 1
+        assert feeds[name].last_error
+        assert feeds[name].next_poll > feeds[name].last_poll  # retried later, not dropped
+    assert "404" in feeds["missing"].last_error
     await daemon.fetcher.aclose()
     daemon.store.close()
 

@@ -74,7 +74,7 @@ async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(
     daemon, out, _ = make_daemon(_made, tmp_path, {"agency": feed_server.url("/a.xml")}, poll_options="")
     assert await poll(daemon, "agency") == "new"
     assert alerts(out) == []
-    assert daemon.store.feed("agency")["items_seen"] == 3  # stored as seen, searchable
+    assert daemon.store.feed("agency").items_seen == 3  # stored as seen, searchable
 
     fresh = float(int(time.time()))
     route.body = rss([("بوتين يصل إلى أنقرة", "https://a.example/3", fresh)] + backlog, title="وكالة الأنباء").encode()
@@ -133,9 +133,9 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
         daemon.store.subscribe("telegram", "42", "russia-ukraine")
         run = asyncio.create_task(daemon.run(seconds=60))
         try:
-            await until(lambda: (daemon.store.feed("skynews-arabia") or {}).get("last_success"))
+            await until(lambda: getattr(daemon.store.feed("skynews-arabia"), "last_success", None))
             # the first poll stored the backlog as seen: nothing alerted
-            assert daemon.store.feed("skynews-arabia")["items_seen"] == 2
+            assert daemon.store.feed("skynews-arabia").items_seen == 2
 
             fresh_at = datetime.fromtimestamp(now - 300, timezone.utc).replace(second=0, microsecond=0)
             old = ("بوتين يزور كورسك", "https://sky.example/2018", datetime(2018, 4, 10, 9, tzinfo=timezone.utc)

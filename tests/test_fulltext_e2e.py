@@ -218,11 +218,11 @@ async def test_a_feed_whose_pages_give_no_text_is_reported_once_and_a_dead_site_
             await daemon.deliverer.run_once()
             told = [line for line in out.getvalue().splitlines() if "article pages give no text" in line]
             assert len(told) == 1 and "outlet" in told[0] and "no article text on the page" in told[0]
-            feeds = {f["name"]: f for f in daemon.store.feeds()}
-            assert feeds["outlet"]["fulltext_flagged"] == 1 and feeds["dead"]["fulltext_flagged"] == 0
+            feeds = {f.name: f for f in daemon.store.feeds()}
+            assert feeds["outlet"].fulltext_flagged == 1 and feeds["dead"].fulltext_flagged == 0
             health = daemon.store.fulltext_health(0)
-            assert health["outlet"]["rate"] == 0 and health["outlet"]["problem"] == "no article text on the page"
-            assert health["dead"]["problem"] == "page not found (HTTP 404)"
+            assert health["outlet"].rate == 0 and health["outlet"].problem == "no article text on the page"
+            assert health["dead"].problem == "page not found (HTTP 404)"
             alerted = daemon.store._scalar("SELECT COUNT(*) FROM outbox WHERE kind='story'")
             assert alerted == 12  # every story still alerted on its feed's text
         finally:

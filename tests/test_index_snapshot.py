@@ -254,8 +254,8 @@ async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_
         await poll(daemon, "copy")  # polled now: its ingest waits for the indexes
         assert loading.done() and daemon.indexes_ready
         row = daemon.store.stories_after(original_id, 1)[0]
-        assert row["url"] == copy["url"]
-        assert row["cluster"] == original_id  # folded with the copy stored before the restart
+        assert row.url == copy["url"]
+        assert row.cluster == original_id  # folded with the copy stored before the restart
     finally:
         await close_daemons(made)
 

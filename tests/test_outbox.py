@@ -236,8 +236,8 @@ def test_a_row_claimed_by_one_connection_is_not_claimed_by_another(tmp_path):
     one, other = Store(tmp_path / "raqib.db"), Store(tmp_path / "raqib.db")
     try:
         enqueue(one, 3)
-        ids = [r["id"] for r in one.due_alerts(2000.0)]
-        assert [r["id"] for r in other.due_alerts(2000.0)] == ids  # both saw them pending
+        ids = [r.id for r in one.due_alerts(2000.0)]
+        assert [r.id for r in other.due_alerts(2000.0)] == ids  # both saw them pending
         assert one.claim(ids[:2]) == ids[:2]
         assert other.claim(ids) == ids[2:]  # only the row nobody had claimed
         assert one.claim(ids) == []

@@ -34,7 +34,7 @@ def test_the_daemon_on_postgresql_polls_stores_and_delivers_once(tmp_path, feed_
         try:
             assert sql.rows(store, "SELECT state FROM outbox") == [{"state": "sent"}]
             feed = store.feed(feeds.names[0])
-            assert feed is not None and feed["last_success"] and feed["leased_by"] is None  # lease given back
+            assert feed is not None and feed.last_success and feed.leased_by is None  # lease given back
         finally:
             store.close()
         again = Daemon(config, tmp_path / "logs", tag="again")  # restart: nothing sent twice, new ones go

@@ -12,7 +12,7 @@ import pytest
 import sql
 
 from monitor.config import FeedConfig
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from monitor.store.desk import SearchWord
 from raqib.cli import main
 from tests.pg import pg_url  # noqa: F401  (a fixture)
@@ -32,8 +32,8 @@ def single_node(db: Path) -> None:
     store = Store(db)
     try:
         store.sync_feeds([FeedConfig("aj", "https://aj.test/rss", 300.0), FeedConfig("bbc", "https://bbc.test/rss")])
-        store.update_feed("aj", etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT", next_poll=1e9 + 0.5,
-                          failures=3, healthy=0, last_error="503", avg_interval=812.25, items_seen=40)
+        store.update_feed("aj", FeedUpdate(etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT", next_poll=1e9 + 0.5,
+                          failures=3, healthy=0, last_error="503", avg_interval=812.25, items_seen=40))
         now = time.time()
         with store.transaction() as conn:
             for i in range(1, 31):
@@ -48,7 +48,7 @@ def single_node(db: Path) -> None:
                 for dest in ("-100", "-200"):
                     store.enqueue(conn, channel="telegram", destination=dest, kind="story", watchlist="w",
                                   cluster=sid, story_id=sid, payload={"title": f"بوتين {sid}"}, now=now)
-        ids = [r["id"] for r in store.due_alerts(now + 1, limit=100)]
+        ids = [r.id for r in store.due_alerts(now + 1, limit=100)]
         store.claim(ids[:8])
         store.mark_sent(ids[:4], now, ref="77")
         store.mark_dead(ids[4:6], "blocked")
@@ -85,8 +85,8 @@ def test_migrate_db_moves_a_single_node_to_postgresql_losing_nothing(tmp_path, p
         assert dst.subscribers("w") == [("telegram", "-100")]
         assert dst.destination_settings("telegram", "-100")["tz"] == "Asia/Riyadh"
         putin = [[SearchWord("بوتين")]]  # the search index is written again from the stories moved
-        found = {r["id"] for r in dst.search_candidates(putin, limit=100) or []}
-        assert found == {r["id"] for r in src.search_candidates(putin, limit=100) or []} and len(found) == 20
+        found = {r.id for r in dst.search_candidates(putin, limit=100) or []}
+        assert found == {r.id for r in src.search_candidates(putin, limit=100) or []} and len(found) == 20
     finally:
         src.close()
         dst.close()

@@ -11,7 +11,7 @@ import sql
 
 from monitor.config import FeedConfig
 from monitor.errors import StoreError
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from tests.pg import postgres_url
 
 
@@ -54,28 +54,28 @@ def alert(store: Store, cluster: int, *, destination: str = "d1", kind: str = "s
 
 def test_schema_is_current_and_names_its_backend(store, database):
     state = store.schema_state()
-    assert state["backend"] == ("postgresql" if database.startswith("postgresql") else "sqlite")
-    assert state["missing"] == []
-    assert "008_leases" in state["applied"]
+    assert state.backend == ("postgresql" if database.startswith("postgresql") else "sqlite")
+    assert state.missing == []
+    assert "008_leases" in state.applied
     again = Store(database)  # migrating twice is a no-op
-    assert again.schema_state()["applied"] == state["applied"]
+    assert again.schema_state().applied == state.applied
     again.close()
 
 
 def test_feeds_follow_the_config_and_their_state_reads_back_typed(store):
     store.sync_feeds([FeedConfig("a", "https://a.test/rss", 300.0), FeedConfig("b", "https://b.test/rss")])
-    store.update_feed("a", etag='"x"', next_poll=1234.5, failures=2, healthy=0, last_success=99.25)
+    store.update_feed("a", FeedUpdate(etag='"x"', next_poll=1234.5, failures=2, healthy=0, last_success=99.25))
     a = store.feed("a")
     assert a is not None
-    assert (a["etag"], a["next_poll"], a["failures"], a["healthy"], a["interval"]) == ('"x"', 1234.5, 2, 0, 300.0)
-    assert [f["name"] for f in store.due_feeds(2000.0)] == ["b", "a"]
+    assert (a.etag, a.next_poll, a.failures, a.healthy, a.interval) == ('"x"', 1234.5, 2, 0, 300.0)
+    assert [f.name for f in store.due_feeds(2000.0)] == ["b", "a"]
     store.sync_feeds([FeedConfig("b", "https://b2.test/rss")])  # a removed, b moved
-    feeds = {f["name"]: f for f in store.feeds()}
-    assert feeds["a"]["enabled"] == 0 and feeds["a"]["disabled_reason"] == "removed from config"
-    assert feeds["b"]["url"] == "https://b2.test/rss"
+    feeds = {f.name: f for f in store.feeds()}
+    assert feeds["a"].enabled == 0 and feeds["a"].disabled_reason == "removed from config"
+    assert feeds["b"].url == "https://b2.test/rss"
     assert store.add_feeds([("c", "https://c.test"), ("d", "https://b2.test/rss")]) == ["c"]
     assert not store.add_feed("c", "https://other.test")
-    assert {f["name"] for f in store.feeds_as_configured([FeedConfig("z", "https://z.test")])} >= {"z", "c"}
+    assert {f.name for f in store.feeds_as_configured([FeedConfig("z", "https://z.test")])} >= {"z", "c"}
     assert store.next_due() == 0
 
 
@@ -86,7 +86,7 @@ def test_story_ids_are_never_reused_after_pruning(store):
     with store.transaction() as conn:
         assert store.cluster_feeds(conn, first) == ["f", "f"]
         assert store.event_feeds(conn, first) == ["f", "f"]
-        assert store.event_lead(conn, first)["id"] == first
+        assert store.event_lead(conn, first).id == first
         store.add_cluster_watchlists(conn, first, ["wl", "wl"])
         assert store.event_watchlists(conn, first) == {"wl"}
     assert store.story_counts()["clusters"] == 1
@@ -102,11 +102,11 @@ def test_outbox_lifecycle_reads_the_same(store):
     sid = story(store, "f", "g1")
     assert alert(store, sid) and not alert(store, sid)  # one row per cluster/watchlist/destination/kind
     [row] = store.due_alerts(2000.0)
-    assert row["state"] == "pending" and row["payload"].startswith("{")
-    assert store.claim([row["id"]]) == [row["id"]]
-    assert store.claim([row["id"]]) == []  # already being sent
-    store.mark_sent([row["id"]], 1500.0, ref="42")
-    assert store.sent_story(sid, "wl", "telegram", "d1")["ref"] == "42"
+    assert row.state == "pending" and row.payload.startswith("{")
+    assert store.claim([row.id]) == [row.id]
+    assert store.claim([row.id]) == []  # already being sent
+    store.mark_sent([row.id], 1500.0, ref="42")
+    assert store.sent_story(sid, "wl", "telegram", "d1").ref == "42"
     for now in (1600.0, 1800.0):  # two more outlets: updates, the second no sooner than throttle after the first
         with store.transaction() as conn:
             store.queue_updates(conn, sid, sid, now, channels={"telegram"}, throttle=600.0)
@@ -114,18 +114,18 @@ def test_outbox_lifecycle_reads_the_same(store):
         store.mark_sent([update["id"]], 1700.0)
     assert update["next_try"] == 2300.0
     assert alert(store, sid, destination="d2")
-    [d2] = [r["id"] for r in store.due_alerts(3000.0) if r["destination"] == "d2"]
+    [d2] = [r.id for r in store.due_alerts(3000.0) if r.destination == "d2"]
     store.claim([d2])
     store.mark_retry([d2], 5000.0, "boom", held=True)
     store.claim([d2])
     store.mark_dead([d2], "gone")
-    assert [r["id"] for r in store.dead_letters()] == [d2]
+    assert [r.id for r in store.dead_letters()] == [d2]
     assert store.retry_dead() == 1
     store.hold([d2], 9000.0, "quiet hours")
     assert store.release_held("telegram", "d2", 100.0) == 1
     counts = store.counts(2000.0)
     assert counts["outbox_pending"] == 1 and counts["dead"] == 0
-    assert {r["kind"] for r in store.unsent()} == {"story"}
+    assert {r.kind for r in store.unsent()} == {"story"}
     assert store.alerts_raised() == 1  # updates are not alerts raised
 
 
@@ -133,12 +133,12 @@ def test_a_crash_mid_send_is_recovered_at_start(store, database):
     sid = story(store, "f", "g1")
     alert(store, sid)
     [row] = store.due_alerts(2000.0)
-    store.claim([row["id"]], lease=0.0, now=time.time() - 1)  # a lease that already ran out
+    store.claim([row.id], lease=0.0, now=time.time() - 1)  # a lease that already ran out
     store.close()
     again = Store(database, node="node-b")
     try:
         assert again.recover_sending() == 1
-        assert [r["state"] for r in again.due_alerts(2000.0)] == ["pending"]
+        assert [r.state for r in again.due_alerts(2000.0)] == ["pending"]
     finally:
         again.close()
 
@@ -156,8 +156,8 @@ def test_subscriptions_settings_terms_and_a_chat_that_moves(store):
     store.move_destination("telegram", "-1", "-2")
     assert store.subscribers("wl") == [("telegram", "-2")]
     assert store.destination_settings("telegram", "-2") == {"lang": "ar"}
-    assert [r["term"] for r in store.personal_terms("telegram", "-2")] == ["كورسك"]
-    assert sorted(r["destination"] for r in store.due_alerts(2000.0)) == ["-1", "-2"]
+    assert [r.term for r in store.personal_terms("telegram", "-2")] == ["كورسك"]
+    assert sorted(r.destination for r in store.due_alerts(2000.0)) == ["-1", "-2"]
     assert store.remove_personal_term("telegram", "-2", "كورسك")
     assert store.unsubscribe("telegram", "-2") == 1 and store.subscriptions_of("telegram", "-2") == []
 
@@ -179,9 +179,9 @@ def test_readonly_opening_reads_and_refuses_writes(store, database):
     store.sync_feeds([FeedConfig("a", "https://a.test/rss")])
     ro = Store(database, readonly=True)
     try:
-        assert [f["name"] for f in ro.feeds()] == ["a"]
+        assert [f.name for f in ro.feeds()] == ["a"]
         with pytest.raises(StoreError):
-            ro.update_feed("a", failures=1)
+            ro.update_feed("a", FeedUpdate(failures=1))
     finally:
         ro.close()
 
@@ -192,14 +192,14 @@ def test_pg_due_feeds_are_leased_to_one_node_until_the_lease_ends_or_is_released
     a, b = Store(pg, node="a"), Store(pg, node="b")
     try:
         a.sync_feeds([FeedConfig(f"f{i}", f"https://f{i}.test") for i in range(10)])
-        mine = {f["name"] for f in a.claim_due_feeds(100.0, limit=6, lease=60.0)}
-        theirs = {f["name"] for f in b.claim_due_feeds(100.0, lease=60.0)}
+        mine = {f.name for f in a.claim_due_feeds(100.0, limit=6, lease=60.0)}
+        theirs = {f.name for f in b.claim_due_feeds(100.0, lease=60.0)}
         assert len(mine) == 6 and len(theirs) == 4 and not mine & theirs
-        assert {f["name"] for f in b.claim_due_feeds(150.0)} == theirs  # a's feeds stay a's while it lives
+        assert {f.name for f in b.claim_due_feeds(150.0)} == theirs  # a's feeds stay a's while it lives
         released = sorted(mine)[0]
         assert a.release_feeds([released]) == 1
-        assert {f["name"] for f in b.claim_due_feeds(150.0)} == theirs | {released}
-        assert {f["name"] for f in b.claim_due_feeds(161.0)} == mine | theirs  # a's lease ran out: a died
+        assert {f.name for f in b.claim_due_feeds(150.0)} == theirs | {released}
+        assert {f.name for f in b.claim_due_feeds(161.0)} == mine | theirs  # a's lease ran out: a died
         assert b.release_feeds() == 10  # b stops: all its leases go back at once
         assert len(a.claim_due_feeds(162.0)) == 10
     finally:
@@ -212,7 +212,7 @@ def test_pg_two_nodes_claiming_the_same_alerts_split_them(pg):
     try:
         for i in range(6):
             alert(a, 1000 + i)
-        ids = [r["id"] for r in a.due_alerts(2000.0)]
+        ids = [r.id for r in a.due_alerts(2000.0)]
         with a.transaction():  # a holds its claim open while b tries: b skips the locked rows
             got_a = a.claim(ids[:4])
             got_b = b.claim(ids)
@@ -270,7 +270,7 @@ def test_search_candidates_narrow_alike_and_the_window_and_pruning_hold(store):
     story(store, "f", "d", fetched=now, title="خبر عن الطقس")
 
     def ids(any_of, **kw) -> list[int]:
-        return [r["id"] for r in store.search_candidates(any_of, limit=50, **kw) or []]
+        return [r.id for r in store.search_candidates(any_of, limit=50, **kw) or []]
 
     assert ids([[SearchWord("بوتين")]]) == [c, b, a]  # a token ending with it: لبوتين too; newest first
     assert ids([[SearchWord("بوتين", whole=True)]]) == [c, a]

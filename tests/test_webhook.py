@@ -24,7 +24,7 @@ from alerts.webhook import WebhookChannel, retry_after, verify
 from monitor.config import FeedConfig, Section
 from monitor.errors import ConfigError
 from monitor.models import Match
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 
 NOW = 1_760_000_000.0
 SECRET = "a-shared-secret-of-32-characters"
@@ -121,7 +121,7 @@ async def test_signed_json_alert_follows_the_documented_schema(receiver):
     store = Store(memory=True)
     store.sync_feeds([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض"),
                       FeedConfig("okaz", "https://www.okaz.com.sa/rss")])
-    store.update_feed("okaz", title="عكاظ")  # the feed's own <title>, read at its first poll
+    store.update_feed("okaz", FeedUpdate(title="عكاظ"))  # the feed's own <title>, read at its first poll
     enqueue(store, receiver.url + "/hook")
     ch = channel(tz="Asia/Riyadh")
     try:

@@ -629,7 +629,7 @@ class RaqibBot:
         await self.reply_to(dest, text)
 
     def _terms_of(self, dest: str) -> list[str]:
-        return [r["term"] for r in self.store.personal_terms(self.name, dest)]
+        return [r.term for r in self.store.personal_terms(self.name, dest)]
 
     async def cmd_watch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
@@ -706,18 +706,18 @@ class RaqibBot:
         if not await self._admin(update):
             return
         dest = str(_chat(update).id)
-        feeds = [f for f in self.store.feeds() if f.get("enabled")]
+        feeds = [f for f in self.store.feeds() if f.enabled]
         lines = [self.t(dest, "feeds_head", n=len(feeds))]
         for f in feeds:
-            ok = f.get("healthy") and not f.get("failures")
-            line = f"{'✅' if ok else '⚠️'} <code>{_e(f['name'])}</code>"
-            title = f.get("config_title") or f.get("title")
+            ok = f.healthy and not f.failures
+            line = f"{'✅' if ok else '⚠️'} <code>{_e(f.name)}</code>"
+            title = f.config_title or f.title
             if title:  # the outlet as people know it, beside the id the config and the logs use
                 line += f" {_e(one_line(str(title), 80))}"
-            if f.get("last_success"):
-                line += " · " + _e(self._time(f["last_success"], dest))
-            if not ok and f.get("last_error"):
-                line += f" · {_e(one_line(str(f['last_error']), REASON_MAX))}"
+            if f.last_success:
+                line += " · " + _e(self._time(f.last_success, dest))
+            if not ok and f.last_error:
+                line += f" · {_e(one_line(str(f.last_error), REASON_MAX))}"
             lines.append(line)
         await self.reply_to(dest, "\n".join(lines))
 
@@ -754,7 +754,7 @@ class RaqibBot:
         story's words the watchlist does not name. A button of another chat's alert (a
         forwarded message) does nothing."""
         row = self.store.outbox_row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
-        if row is None or row["channel"] != self.name or row["destination"] != dest:
+        if row is None or row.channel != self.name or row.destination != dest:
             await self._answer(query, dest, html.unescape(self.t(dest, "button_gone")), show_alert=True)
             return
         if not await self.may_change(update):
@@ -762,23 +762,23 @@ class RaqibBot:
             return
         if action == "mute":
             until = time.time() + EVENT_MUTE
-            self.store.mute_event(self.name, dest, int(row["event"]), until)
-            log.info("telegram event muted chat=%s event=%s", dest, row["event"])
+            self.store.mute_event(self.name, dest, int(row.event), until)
+            log.info("telegram event muted chat=%s event=%s", dest, row.event)
             await self._answer(query, dest, html.unescape(self.t(dest, "event_muted", until=self._time(until, dest))))
             return
-        wl = next((w for w in self.services.watchlists() if w.name == row["watchlist"]), None)
-        title = (wl.title or wl.name) if wl is not None else row["watchlist"]
-        first = self.store.add_feedback(self.name, dest, row["watchlist"], int(row["story_id"]), time.time())
+        wl = next((w for w in self.services.watchlists() if w.name == row.watchlist), None)
+        title = (wl.title or wl.name) if wl is not None else row.watchlist
+        first = self.store.add_feedback(self.name, dest, row.watchlist, int(row.story_id), time.time())
         log.info("telegram alert marked not relevant chat=%s watchlist=%s story=%s new=%s", dest,
-                 row["watchlist"], row["story_id"], first)
+                 row.watchlist, row.story_id, first)
         await self._answer(query, dest, html.unescape(self.t(dest, "feedback_thanks", title=title)))
         if not first:
             return
-        story = _story_title(row.get("payload"))
+        story = _story_title(row.payload)
         words = exclude_suggestion(story, wl) if wl is not None else []
         for admin in sorted(self.channel.admins):
             key = "feedback_admin" if words else "feedback_admin_none"
-            await self.reply_to(admin, self.t(admin, key, chat=dest, title=title, name=row["watchlist"],
+            await self.reply_to(admin, self.t(admin, key, chat=dest, title=title, name=row.watchlist,
                                               story=_e(one_line(story, 300)), words=_e(", ".join(words))))
 
     async def on_button(self, update: Update, context: Context) -> None:

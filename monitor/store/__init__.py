@@ -39,12 +39,40 @@ from .feeds import FeedTable
 from .locks import AdvisoryLocks, LocalLocks, RoleLocks
 from .nodes import NodeTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
+from .rows import (
+    UNSET,
+    AlertRef,
+    AlertView,
+    ArticleStory,
+    ClusterMember,
+    ClusterOutlet,
+    DeadLetter,
+    DeskStory,
+    EventLead,
+    FeedRow,
+    FeedUpdate,
+    FulltextHealth,
+    NodeRow,
+    OpenArticle,
+    OutboxRow,
+    PersonalTerm,
+    SchemaState,
+    SentStory,
+    StoryAlert,
+    StoryRef,
+    StoryRow,
+    StorySource,
+    UnsentRow,
+)
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "NOT_RELEVANT", "AdvisoryLocks", "BodyState", "DatabaseLock", "IngestLockBusy", "LocalLocks",
-           "OutboxState", "RoleLocks", "SearchWord", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "NOT_RELEVANT", "UNSET", "AdvisoryLocks", "AlertRef", "AlertView", "ArticleStory",
+           "BodyState", "ClusterMember", "ClusterOutlet", "DatabaseLock", "DeadLetter", "DeskStory", "EventLead",
+           "FeedRow", "FeedUpdate", "FulltextHealth", "IngestLockBusy", "LocalLocks", "NodeRow", "OpenArticle",
+           "OutboxRow", "OutboxState", "PersonalTerm", "RoleLocks", "SchemaState", "SearchWord", "SentStory",
+           "Store", "StoryAlert", "StoryRef", "StoryRow", "StorySource", "UnsentRow", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 

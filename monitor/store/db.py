@@ -52,6 +52,7 @@ import sqlite_utils
 
 from ..dburl import is_postgres, safe_url
 from ..errors import StoreError
+from .rows import R, SchemaState, row_of
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +465,7 @@ class Database:
             if self.postgres and not self.conn.in_transaction:
                 self.conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
 
-    def schema_state(self) -> dict[str, Any]:
+    def schema_state(self) -> SchemaState:
         """Which backend, and the migrations applied and missing (`raqib check`)."""
         try:
             if self.postgres:
@@ -474,8 +475,8 @@ class Database:
             applied = [r[0] for r in self.conn.execute("SELECT name FROM migrations")] if exists else []
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
-        return {"backend": self.backend, "where": self.where, "applied": applied,
-                "missing": [name for name, _ in self.migrations() if name not in applied]}
+        return SchemaState(backend=self.backend, where=self.where, applied=applied,
+                           missing=[name for name, _ in self.migrations() if name not in applied])
 
     def set_id_floors(self, *, stories: int, outbox: int) -> None:
         """Story and outbox ids handed out from now on are above these (`raqib migrate-db`)."""
@@ -515,7 +516,7 @@ class Database:
                                       "is the disk full or the database read-only?") from exc
                 raise
 
-    def _rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[dict]:
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Iterator[dict[str, Any]]:
         with self.lock:
             cur = self.conn.execute(sql, params)
             names = [d[0] for d in cur.description or ()]
@@ -523,11 +524,15 @@ class Database:
         for row in rows:
             yield dict(zip(names, row, strict=True))
 
-    def _query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         try:
             return list(self._rows(sql, params))
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
+
+    def _typed(self, cls: type[R], sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[R]:
+        """The rows of a read as `cls` rows (`rows.row_of`)."""
+        return [row_of(cls, r) for r in self._query(sql, params)]
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:

@@ -54,6 +54,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..normalize import normalize_text, skeleton_words, tokenize
 from .db import Database, Tx
+from .rows import ClusterMember, DeskStory, row_of
 
 SEARCH_TABLE = "story_search"
 STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched, s.body"
@@ -201,7 +202,7 @@ class DeskReads(Database):
 
     def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], since: float | None = None,
                           source: str | None = None, limit: int = 500, *,
-                          before: int | None = None) -> list[dict] | None:
+                          before: int | None = None) -> list[DeskStory] | None:
         """Stories that may match: those holding every word of one of the alternatives
         (see the module), fetched since `since`, from feed `source`, with an id below
         `before`; newest first, at most `limit`. None when this store cannot narrow (no
@@ -221,13 +222,13 @@ class DeskReads(Database):
             params = [_fts_query(any_of), self.first_id_since(since)]
         more, more_params = _newest_first("f.id" if self.postgres else "f.rowid", before=before, since=since,
                                           source=source, limit=limit)
-        return self._query(sql + more, params + more_params)
+        return self._typed(DeskStory, sql + more, params + more_params)
 
     def recent_stories(self, *, since: float | None = None, source: str | None = None, limit: int = 500,
-                       before: int | None = None) -> list[dict]:
+                       before: int | None = None) -> list[DeskStory]:
         """Stories fetched since `since` (from `source`, with an id below `before`), newest first."""
         more, more_params = _newest_first("s.id", before=before, since=since, source=source, limit=limit)
-        return self._query(f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ?" + more,
+        return self._typed(DeskStory, f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ?" + more,
                            [self.first_id_since(since), *more_params])
 
     def window_stories(self, since: float, until: float | None = None) -> Iterator[tuple]:
@@ -264,16 +265,16 @@ class DeskReads(Database):
             return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (since,)))
         return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ? AND fetched < ?", (since, until)))
 
-    def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[dict]]:
+    def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[ClusterMember]]:
         """Every stored member of these clusters, first first: id, feed, url, published, fetched."""
-        out: dict[int, list[dict]] = {}
+        out: dict[int, list[ClusterMember]] = {}
         ids = list(dict.fromkeys(clusters))
         for i in range(0, len(ids), _BATCH):
             chunk = ids[i:i + _BATCH]
             marks = ",".join("?" * len(chunk))
             for row in self._query(f"SELECT cluster, id, feed, url, published, fetched FROM stories "
                                    f"WHERE cluster IN ({marks}) ORDER BY id", chunk):
-                out.setdefault(row.pop("cluster"), []).append(row)
+                out.setdefault(row["cluster"], []).append(row_of(ClusterMember, row))
         return out
 
     def story_sources(self) -> list[str]:

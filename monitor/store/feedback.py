@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .db import Database
+from .rows import AlertRef
 
 NOT_RELEVANT = "not_relevant"
 
@@ -51,8 +52,8 @@ class FeedbackTables(Database):
                 f"AND event IN ({','.join('?' * len(chunk))})", (channel, destination, now, *chunk))}
         return out
 
-    def outbox_row(self, alert_id: int) -> dict | None:
+    def outbox_row(self, alert_id: int) -> AlertRef | None:
         """One outbox row by id (a button on an alert names its row)."""
-        rows = self._query("SELECT id, channel, destination, kind, watchlist, cluster, story_id, "
+        rows = self._typed(AlertRef, "SELECT id, channel, destination, kind, watchlist, cluster, story_id, "
                            "COALESCE(event, cluster) AS event, payload FROM outbox WHERE id=?", (alert_id,))
         return rows[0] if rows else None

@@ -23,6 +23,7 @@ from typing import Any, Iterable
 
 from ..urls import canonical_url
 from .db import Database, Tx
+from .rows import FeedRow, FeedUpdate, row_of
 
 
 class FeedTable(Database):
@@ -132,15 +133,15 @@ class FeedTable(Database):
         with self.transaction() as conn:
             return conn.execute("DELETE FROM feeds WHERE name=?", (name,)).rowcount > 0
 
-    def feeds_as_configured(self, feeds: Iterable[Any]) -> list[dict]:
+    def feeds_as_configured(self, feeds: Iterable[Any]) -> list[FeedRow]:
         """The feed table as it will be once synced with these config feeds, without
         writing to this database (it may be open read-only): synced in a scratch copy."""
         scratch = type(self)(memory=True)
         try:
             columns = set(scratch._columns("feeds"))
             with scratch.transaction() as conn:
-                for row in self.feeds():
-                    row = {k: v for k, v in row.items() if k in columns}
+                for every in self._query("SELECT * FROM feeds ORDER BY name"):
+                    row = {k: v for k, v in every.items() if k in columns}
                     conn.execute(f"INSERT INTO feeds ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                                  tuple(row.values()))
             scratch.sync_feeds(feeds)
@@ -148,12 +149,12 @@ class FeedTable(Database):
         finally:
             scratch.close()
 
-    def feed(self, name: str) -> dict | None:
-        rows = self._query("SELECT * FROM feeds WHERE name = ?", (name,))
+    def feed(self, name: str) -> FeedRow | None:
+        rows = self._typed(FeedRow, "SELECT * FROM feeds WHERE name = ?", (name,))
         return rows[0] if rows else None
 
-    def feeds(self) -> list[dict]:
-        return self._query("SELECT * FROM feeds ORDER BY name")
+    def feeds(self) -> list[FeedRow]:
+        return self._typed(FeedRow, "SELECT * FROM feeds ORDER BY name")
 
     def feed_titles(self) -> dict[str, str]:
         """Each feed's outlet name as people read it: the config's `title:`, else the
@@ -162,12 +163,12 @@ class FeedTable(Database):
             "SELECT name, COALESCE(NULLIF(config_title, ''), NULLIF(title, '')) AS shown FROM feeds")
             if r["shown"]}
 
-    def due_feeds(self, now: float, limit: int = 1000) -> list[dict]:
-        return self._query("SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "
+    def due_feeds(self, now: float, limit: int = 1000) -> list[FeedRow]:
+        return self._typed(FeedRow, "SELECT * FROM feeds WHERE enabled=1 AND next_poll <= ? "
                            "ORDER BY next_poll LIMIT ?", (now, limit))
 
     def claim_due_feeds(self, now: float, limit: int = 1000, *, lease: float = 300.0,
-                        busy: Iterable[str] = ()) -> list[dict]:
+                        busy: Iterable[str] = ()) -> list[FeedRow]:
         """Due feeds this node may poll now, soonest due first (see Leases above); `busy`
         are feeds this node is polling already, left out (they are due until their poll ends)."""
         if not self.postgres:
@@ -181,7 +182,8 @@ class FeedTable(Database):
                 return []
             conn.execute("UPDATE feeds SET leased_until=?, leased_by=? WHERE name = ANY(?)",
                          (now + lease, self.node, names))
-            return list(self._rows("SELECT * FROM feeds WHERE name = ANY(?) ORDER BY next_poll", (names,)))
+            return [row_of(FeedRow, r) for r in self._rows("SELECT * FROM feeds WHERE name = ANY(?) "
+                                                           "ORDER BY next_poll", (names,))]
 
     def release_feeds(self, names: Iterable[str] | None = None) -> int:
         """Give back this node's leases on these feeds, or on all it holds (at stop)."""
@@ -202,12 +204,12 @@ class FeedTable(Database):
         return self._execute("UPDATE feeds SET leased_until=? WHERE name = ANY(?) AND leased_by=?",
                              (until, names, self.node)).rowcount
 
-    def enabled_feeds(self) -> list[dict]:
-        return self._query("SELECT * FROM feeds WHERE enabled=1")
+    def enabled_feeds(self) -> list[FeedRow]:
+        return self._typed(FeedRow, "SELECT * FROM feeds WHERE enabled=1")
 
-    def quiet_candidates(self) -> list[dict]:
+    def quiet_candidates(self) -> list[FeedRow]:
         """Enabled, healthy feeds with a known publishing rhythm: the ones that can fall silent."""
-        return self._query("SELECT * FROM feeds WHERE enabled=1 AND healthy=1 "
+        return self._typed(FeedRow, "SELECT * FROM feeds WHERE enabled=1 AND healthy=1 "
                            "AND last_new_item IS NOT NULL AND avg_interval IS NOT NULL")
 
     def next_due(self, now: float | None = None) -> float | None:
@@ -218,7 +220,9 @@ class FeedTable(Database):
         return self._scalar("SELECT MIN(CASE WHEN leased_until IS NOT NULL AND leased_until > ? AND leased_by != ? "
                             "THEN leased_until ELSE next_poll END) FROM feeds WHERE enabled=1", (now, self.node))
 
-    def update_feed(self, name: str, **values: Any) -> None:
+    def update_feed(self, name: str, update: FeedUpdate) -> None:
+        """Write the fields `update` gives (a poll's outcome, a health change)."""
+        values = update.columns()
         if not values:
             return
         cols = ", ".join(f"{k}=?" for k in values)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .db import Database
+from .rows import NodeRow
 
 
 class NodeTable(Database):
@@ -32,15 +33,15 @@ class NodeTable(Database):
     def node_gone(self, name: str) -> None:
         self._execute("DELETE FROM nodes WHERE name=?", (name,))
 
-    def nodes(self) -> list[dict]:
+    def nodes(self) -> list[NodeRow]:
         """Every node row, by name (a read-only store opened before the first node ran: none)."""
         if not self._has_table("nodes"):
             return []
         if getattr(self, "_nodes_hashed", None) is None:  # the schema only grows: looked up once
             self._nodes_hashed = self._has_column("nodes", "config_hash")
         hashed = ", config_hash" if self._nodes_hashed else ""
-        return self._query("SELECT name, host, pid, started, last_seen, roles, feeds_in_flight, alerts_in_flight, "
-                           f"polls{hashed} FROM nodes ORDER BY name")
+        return self._typed(NodeRow, "SELECT name, host, pid, started, last_seen, roles, feeds_in_flight, "
+                           f"alerts_in_flight, polls{hashed} FROM nodes ORDER BY name")
 
     def forget_nodes(self, before: float) -> int:
         """Drop rows of nodes not seen since `before` (housekeeping)."""

@@ -17,10 +17,11 @@ Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest me
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from .db import Database, Tx
 from .desk import index_story
+from .rows import EventLead, StoryRef, StorySource
 
 
 class StoryTable(Database):
@@ -64,7 +65,7 @@ class StoryTable(Database):
         first = self.next_story_id()
         return list(range(first, first + n))
 
-    def insert_story(self, conn: Tx, row: dict) -> int:
+    def insert_story(self, conn: Tx, row: dict[str, Any]) -> int:
         """Store one story inside the caller's transaction; returns its id (the row's own,
         from `next_story_id`, or else the engine's next)."""
         cols = ", ".join(row)
@@ -83,15 +84,16 @@ class StoryTable(Database):
         index_story(conn, story_id, row.get("title") or "", row.get("summary") or "", row.get("body") or "")
         return story_id
 
-    def cluster_sources(self, cluster: int) -> list[dict]:
+    def cluster_sources(self, cluster: int) -> list[StorySource]:
         """Members of a cluster, first first: feed, url, title, fetched."""
-        return self._query("SELECT id, feed, url, title, published, fetched FROM stories "
+        return self._typed(StorySource, "SELECT id, feed, url, title, published, fetched FROM stories "
                            "WHERE cluster=? ORDER BY id", (cluster,))
 
-    def stories_since(self, since: float) -> Iterator[dict]:
+    def stories_since(self, since: float) -> Iterator[StoryRef]:
         try:
-            yield from self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
-                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+            for row in self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,)):
+                yield StoryRef(**row)
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
@@ -101,11 +103,12 @@ class StoryTable(Database):
         first = self._scalar("SELECT MIN(id) FROM stories WHERE fetched >= ?", (since,))
         return None if first is None else int(first)
 
-    def stories_after(self, last_id: int, limit: int = 10_000) -> list[dict]:
+    def stories_after(self, last_id: int, limit: int = 10_000) -> list[StoryRef]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""
-        return self._query("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, feed, "
-                           "published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+        return [StoryRef(**r) for r in self._query(
+            "SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, feed, "
+            "published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))]
 
     def add_cluster_watchlists(self, conn: Tx, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""
@@ -132,15 +135,14 @@ class StoryTable(Database):
                                 (event, since))
         return [r[0] for r in rows]
 
-    def event_lead(self, conn: Tx, event: int) -> dict | None:
+    def event_lead(self, conn: Tx, event: int) -> EventLead | None:
         """An event's first story still stored: id, cluster, feed, title, summary, url,
         published, fetched, body."""
         row = conn.execute("SELECT id, cluster, feed, title, summary, url, published, fetched, body FROM stories "
                            "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published", "fetched", "body"), row,
-                        strict=True))
+        return EventLead(*row)
 
     def story_counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
