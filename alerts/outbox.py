@@ -25,7 +25,7 @@ Rules, per round:
    their `next_try`.
 6. Related coverage is grouped, never suppressed. A `story` row of a later cluster of an
    event (another outlet's own words) sent on its own looks up its event's first alert
-   for the same watchlist and destination (`Store.event_head`). No head (none, dead,
+   for the same watchlist and destination (`Store.outbox.event_head`). No head (none, dead,
    pruned, or sent in a digest without a reference) → a normal alert. A head still
    pending or being sent → the row waits for it (put off, no attempt counted). A sent
    head → the destination's `related` setting, else the watchlist's `related:`, decides:
@@ -37,11 +37,11 @@ Rules, per round:
    first message was deleted), the stories folded into it go back to the queue as
    alerts of their own (`own`): a grouping never hides a story. In a digest, alerts are
    grouped by event instead.
-7. An event a destination muted (Telegram's "🔕 كتم هذا الحدث", `Store.mute_event`) sends it
+7. An event a destination muted (Telegram's "🔕 كتم هذا الحدث", `Store.feedback.mute_event`) sends it
    nothing more until the mute ends: its story and spread rows are marked done unsent.
 Every alert is handed to its channel as its destination reads it (`render.for_destination`):
 times in the destination's zone (its policy's `tz`), outlets by their names
-(`Store.feed_titles`, read once a round).
+(`Store.feeds.titles`, read once a round).
 Destinations are served concurrently up to the channel's `concurrency`; within one
 destination alerts go in order. Store calls are awaited through `db` (the daemon's store
 thread; inline when none is given), so a slow database never holds the event loop. Of
@@ -110,13 +110,13 @@ class Deliverer:
         self.send_held = send_held or (lambda: True)
         self._wake = asyncio.Event()
         self.in_flight = 0
-        self.titles: dict[str, str] = {}  # feed name → outlet name (`Store.feed_titles`), each round
+        self.titles: dict[str, str] = {}  # feed name → outlet name (`Store.feeds.titles`), each round
 
     def wake(self) -> None:
         self._wake.set()
 
     def recover(self) -> int:
-        n = self.store.recover_sending()
+        n = self.store.outbox.recover_sending()
         if n:
             log.warning("alerts interrupted mid-send go back to the queue count=%d", n)
         return n
@@ -131,7 +131,7 @@ class Deliverer:
                 await _wait_any(stop, None, 5.0)
                 continue
             try:
-                nxt = await self.db(self.store.next_alert_due, list(self.channels), held=self.send_held())
+                nxt = await self.db(self.store.outbox.next_due, list(self.channels), held=self.send_held())
             except StoreError as exc:
                 log.error("outbox unavailable error=%s", exc)
                 nxt = None
@@ -142,11 +142,11 @@ class Deliverer:
     async def run_once(self) -> int:
         """One round: deliver everything due now. Returns the number of rows sent."""
         now = self.clock()
-        rows = await self.db(self.store.due_alerts, now, self.settings.batch, list(self.channels),
+        rows = await self.db(self.store.outbox.due, now, self.settings.batch, list(self.channels),
                              held=self.send_held())
         if not rows:
             return 0
-        self.titles = await self.db(self.store.feed_titles)  # outlets by their names, read once a round
+        self.titles = await self.db(self.store.feeds.titles)  # outlets by their names, read once a round
         groups: dict[tuple[str, str], list[OutboxRow]] = {}
         for row in rows:
             groups.setdefault((row.channel, row.destination), []).append(row)
@@ -183,9 +183,9 @@ class Deliverer:
             oldest = min(r.created for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
-                await self.db(self.store.hold, [r.id for r in alerts_rows], hold, HELD_REASON)
+                await self.db(self.store.outbox.hold, [r.id for r in alerts_rows], hold, HELD_REASON)
                 # the destination's other pending rows wait too, so the digest is whole
-                await self.db(self.store.hold_destination, channel.name, destination, hold, HELD_REASON)
+                await self.db(self.store.outbox.hold_destination, channel.name, destination, hold, HELD_REASON)
             else:
                 held_before = any(r.held for r in alerts_rows)
                 digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
@@ -211,11 +211,11 @@ class Deliverer:
                   if r.kind in ("story", "spread")}
         if not events:
             return rows
-        muted = await self.db(self.store.muted_events, channel.name, destination, now, events.values())
+        muted = await self.db(self.store.feedback.muted_events, channel.name, destination, now, events.values())
         if not muted:
             return rows
         skipped = [i for i, event in events.items() if event in muted]
-        await self.db(self.store.mark_sent, skipped, now)
+        await self.db(self.store.outbox.mark_sent, skipped, now)
         log.info("alerts of a muted event left unsent channel=%s destination=%s count=%d", channel.name,
                  _mask(destination), len(skipped))
         return [r for r in rows if r.id not in skipped]
@@ -227,7 +227,7 @@ class Deliverer:
     async def _send_one(self, channel: Channel, row: OutboxRow, policy: Policy) -> int:
         """One alert on its own: a related story grouped under its event's first alert
         (rule 6), anything else as it is."""
-        head = await self.db(self.store.event_head, row) if row.kind == "story" and row.related is None else None
+        head = await self.db(self.store.outbox.event_head, row) if row.kind == "story" and row.related is None else None
         if head is None:  # not a related story, or one its event's first message could not take
             return await self._send(channel, [row], digest=False, policy=policy)
         mode = policy.related or json.loads(row.payload).get("related") or "reply"
@@ -235,21 +235,21 @@ class Deliverer:
             return await self._send(channel, [row], digest=False, policy=policy)
         if head.state in (OutboxState.PENDING, OutboxState.SENDING):
             until = max(self.clock() + self.settings.head_wait, head.next_try + self.settings.head_wait)
-            await self.db(self.store.postpone, [row.id], until)
+            await self.db(self.store.outbox.postpone, [row.id], until)
             log.info("related alert waits for its event's first alert channel=%s destination=%s event=%s",
                      channel.name, _mask(row.destination), row.event)
             return 0
         if mode == "edit" and channel.can_edit:
-            if not await self.db(self.store.claim, [row.id], lease=self.settings.lease, now=self.clock()):
+            if not await self.db(self.store.outbox.claim, [row.id], lease=self.settings.lease, now=self.clock()):
                 return 0
-            await self.db(self.store.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
+            await self.db(self.store.outbox.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
             self.wake()
             return 1
         return await self._send(channel, [row], digest=False, head=head, policy=policy)
 
     async def _send(self, channel: Channel, rows: list[OutboxRow], *, digest: bool, head: OutboxRow | None = None,
                     policy: Policy | None = None) -> int:
-        claimed = set(await self.db(self.store.claim, [r.id for r in rows], lease=self.settings.lease,
+        claimed = set(await self.db(self.store.outbox.claim, [r.id for r in rows], lease=self.settings.lease,
                                          now=self.clock()))
         rows = [r for r in rows if r.id in claimed]
         if not rows:
@@ -278,7 +278,7 @@ class Deliverer:
         finally:
             self.in_flight -= 1
         done = self.clock()
-        await self.db(self.store.mark_sent, ids, done, ref, related="reply" if head is not None else None)
+        await self.db(self.store.outbox.mark_sent, ids, done, ref, related="reply" if head is not None else None)
         if self.on_result:
             for r in rows:
                 self.on_result(channel.name, "sent", done - r.created)
@@ -292,18 +292,18 @@ class Deliverer:
         ids = [r.id for r in rows]
         destination = rows[0].destination
         if exc.migrate_to:
-            self.store.move_destination(channel.name, destination, exc.migrate_to)
-            self.store.mark_retry(ids, self.clock(), f"moved to {exc.migrate_to}")
+            self.store.subscriptions.move_destination(channel.name, destination, exc.migrate_to)
+            self.store.outbox.mark_retry(ids, self.clock(), f"moved to {exc.migrate_to}")
             log.warning("destination moved channel=%s old=%s new=%s", channel.name,
                         _mask(destination), _mask(exc.migrate_to))
             return "moved"
         if exc.unsubscribe:
-            n = self.store.unsubscribe(channel.name, destination)
+            n = self.store.subscriptions.unsubscribe(channel.name, destination)
             log.warning("destination gone, subscriptions deactivated channel=%s destination=%s count=%d",
                         channel.name, _mask(destination), n)
         attempts = max(r.attempts for r in rows) + 1
         if exc.permanent or attempts >= self.settings.max_attempts:
-            self.store.mark_dead(ids, str(exc), held=exc.held)
+            self.store.outbox.mark_dead(ids, str(exc), held=exc.held)
             outcome = "dead"
             log.error("alert failed for good channel=%s destination=%s attempts=%d error=%s",
                       channel.name, _mask(destination), attempts, exc)
@@ -311,7 +311,7 @@ class Deliverer:
             delay = self.backoff(attempts)
             if exc.retry_after is not None:
                 delay = max(exc.retry_after, 0.0)
-            self.store.mark_retry(ids, self.clock() + delay, str(exc), held=exc.held)
+            self.store.outbox.mark_retry(ids, self.clock() + delay, str(exc), held=exc.held)
             outcome = "retry"
             log.warning("alert send failed, will retry channel=%s destination=%s attempts=%d "
                         "in_seconds=%.1f error=%s", channel.name, _mask(destination), attempts, delay, exc)
@@ -326,21 +326,21 @@ class Deliverer:
         return self.rng.uniform(0, cap)
 
     async def _update(self, channel: Channel, row: OutboxRow, policy: Policy) -> int:
-        first = await self.db(self.store.sent_story, row.cluster, row.watchlist, row.channel,
+        first = await self.db(self.store.outbox.sent_story, row.cluster, row.watchlist, row.channel,
                               row.destination)
         if not channel.can_edit or first is None:
-            await self.db(self.store.mark_sent, [row.id], self.clock())  # nothing to edit: the update is moot
+            await self.db(self.store.outbox.mark_sent, [row.id], self.clock())  # nothing to edit: the update is moot
             return 0
         sources = []
-        for member in await self.db(self.store.cluster_sources, row.cluster):
+        for member in await self.db(self.store.stories.cluster_sources, row.cluster):
             if member.feed not in sources:
                 sources.append(member.feed)
         related: list[Alert] = []
         if first.related is None:  # a head: the related stories folded into it
-            related = [self._for(r, policy) for r in await self.db(self.store.folded, first.event,
+            related = [self._for(r, policy) for r in await self.db(self.store.outbox.folded, first.event,
                                                                         row.watchlist, row.channel,
                                                                         row.destination)]
-        if not await self.db(self.store.claim, [row.id], lease=self.settings.lease, now=self.clock()):
+        if not await self.db(self.store.outbox.claim, [row.id], lease=self.settings.lease, now=self.clock()):
             return 0  # another sender has it
         alert = dataclasses.replace(self._for(row, policy), related=first.related or "")
         try:
@@ -351,11 +351,11 @@ class Deliverer:
                 exc = DeliveryError(str(exc), channel=channel.name)
             if await self.db(self._failed, channel, [row], exc) == "dead" and related:
                 # the first message cannot take them (deleted, say): never hide a story
-                n = await self.db(self.store.unfold, [a.id for a in related], self.clock())
+                n = await self.db(self.store.outbox.unfold, [a.id for a in related], self.clock())
                 log.warning("related stories folded into a message that cannot be edited go as alerts "
                             "channel=%s destination=%s count=%d", channel.name, _mask(row.destination), n)
             return 0
-        await self.db(self.store.mark_sent, [row.id], self.clock())
+        await self.db(self.store.outbox.mark_sent, [row.id], self.clock())
         return 1
 
 

@@ -83,7 +83,7 @@ class IndexKeeper:
         now = self.clock()
         copy_since = now - self.dedup.window_hours * 3600.0
         event_since = now - max(self.event.window_hours, self.event.copy_hours) * 3600.0
-        seen = self.store.last_story_id()
+        seen = self.store.stories.last_id()
         started = time.monotonic()
         clusterer = Clusterer.rebuild(
             ((r.id, r.cluster, r.title, r.summary, r.url, r.feed, _dt(r.published or r.fetched))
@@ -99,12 +99,12 @@ class IndexKeeper:
 
     def _window(self, since: float, upto: int) -> Iterator[StoryRef]:
         """The stories fetched since `since` with ids up to `upto`, oldest first, in pages."""
-        first = self.store.first_story_since(since)
+        first = self.store.stories.first_since(since)
         if first is None:
             return
         after = first - 1
         while after < upto:
-            page = self.store.stories_after(after, PAGE)
+            page = self.store.stories.after(after, PAGE)
             for r in page:
                 if r.id > upto:
                     return
@@ -127,7 +127,7 @@ class IndexKeeper:
             return None
         mark = loaded.mark
         try:
-            stored = self.store.stories_after(mark.story - 1, 1) if mark.story else []
+            stored = self.store.stories.after(mark.story - 1, 1) if mark.story else []
             if mark.story:
                 row = stored[0] if stored and stored[0].id == mark.story else None
                 if row is None or snapshots.story_digest(row.id, row.cluster, row.event,
@@ -147,7 +147,7 @@ class IndexKeeper:
         """Index the stories stored after `after`; the newest id read and how many."""
         seen, learned = after, 0
         while True:
-            page = self.store.stories_after(seen, PAGE)
+            page = self.store.stories.after(seen, PAGE)
             for r in page:
                 published = _dt(r.published or r.fetched)
                 clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url,
@@ -176,7 +176,7 @@ class IndexKeeper:
         started = time.monotonic()
         digest = ""
         if seen_id:
-            stored = self.store.stories_after(seen_id - 1, 1)
+            stored = self.store.stories.after(seen_id - 1, 1)
             if not stored or stored[0].id != seen_id:
                 log.warning("index snapshot skipped: its newest story is not stored story=%d", seen_id)
                 return False

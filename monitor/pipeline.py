@@ -178,7 +178,7 @@ class Pipeline:
         self.lock = asyncio.Lock()  # one off-loop ingest at a time (and the clusterer's pruning)
         # the newest story id this node's dedup index holds (its own or caught up from
         # other nodes); the daemon sets it to the newest id its rebuilt index holds
-        self.seen_id = seen_id if seen_id is not None else store.last_story_id()
+        self.seen_id = seen_id if seen_id is not None else store.stories.last_id()
         self.caught_up = 0  # stories other nodes stored, indexed here (multi-node cost)
         self.lock_wait = 0.0  # seconds spent waiting for the ingest lock
         # awaited before every off-loop ingest: the daemon's indexes are loaded (a story
@@ -188,7 +188,7 @@ class Pipeline:
     def _allocate_id(self) -> int:
         """A story id never handed out before, even if an earlier write failed (disk full):
         the dedup index may hold an id whose row never landed, and it must stay unique."""
-        self._last_id = max(self._last_id, self.store.next_story_id() - 1) + 1
+        self._last_id = max(self._last_id, self.store.stories.next_id() - 1) + 1
         return self._last_id
 
     def ingest(self, feed: str, stories: Sequence[Story], *, fulltext: str = "never",
@@ -211,7 +211,7 @@ class Pipeline:
             await self.ready()
         if stories:
             async with self.lock:
-                known = await run(self.store.known_guids, feed, [s.guid for s in stories])
+                known = await run(self.store.stories.known_guids, feed, [s.guid for s in stories])
                 watchlists = {w.name: w for w in self.registry.watchlists}
                 matcher = self.registry.matcher
                 fresh = self._capped(self._fresh(stories, known), result)
@@ -252,7 +252,7 @@ class Pipeline:
                 ids = self._allocate_ids(len(stories))
                 placed = [self._dedup(story, story_id, alert_after)
                           for story, story_id in zip(stories, ids, strict=True)]
-                texts = self.store.cluster_texts(self._copied_clusters(placed, fulltext))
+                texts = self.store.articles.cluster_texts(self._copied_clusters(placed, fulltext))
                 plans = self._plans(placed, matcher, fulltext, texts)
                 for plan in plans:
                     self._write(plan, watchlists, result)
@@ -266,7 +266,7 @@ class Pipeline:
         behind reads them all the same)."""
         others: list[StoryRef] = []
         while True:
-            page = self.store.stories_after(others[-1].id if others else after, 10_000)
+            page = self.store.stories.after(others[-1].id if others else after, 10_000)
             others += page
             if len(page) < 10_000:
                 return others
@@ -274,7 +274,7 @@ class Pipeline:
     def _allocate_ids(self, n: int) -> list[int]:
         """`n` ids for one feed's new stories, in one store call (see `_allocate_id`)."""
         out = []
-        for candidate in self.store.next_story_ids(n):
+        for candidate in self.store.stories.next_ids(n):
             self._last_id = max(self._last_id + 1, candidate)
             out.append(self._last_id)
         return out
@@ -296,7 +296,7 @@ class Pipeline:
 
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never",
                 alert_after: float | None = None) -> None:
-        known = self.store.known_guids(feed, [s.guid for s in stories])
+        known = self.store.stories.known_guids(feed, [s.guid for s in stories])
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
         for piece in _slices(self._capped(self._fresh(stories, known), result), SLICE):
@@ -388,7 +388,7 @@ class Pipeline:
         canon = canonical_url(story.url) if story.url else ""
         held = plan.body_state in BodyState.HELD
         with self.store.transaction() as conn:
-            self.store.insert_story(conn, {
+            self.store.stories.insert(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
@@ -420,20 +420,20 @@ class Pipeline:
         if old:
             return 0
         alerts = 0
-        self.store.add_cluster_watchlists(conn, cluster, fired)
-        sources = _distinct(self.store.cluster_feeds(conn, cluster))
+        self.store.stories.add_cluster_watchlists(conn, cluster, fired)
+        sources = _distinct(self.store.stories.cluster_feeds(conn, cluster))
         for name, wl_matches in fired.items():
             wl = watchlists.get(name)
             if wl is None or wl.when == "spread":
                 continue
             payload = _payload(story, wl, wl_matches, sources, seen=seen)
             for channel, destination in self.destinations(wl):
-                if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
+                if self.store.outbox.enqueue(conn, channel=channel, destination=destination, kind="story",
                                       watchlist=name, cluster=cluster, story_id=story_id,
                                       payload=payload, now=now, event=event):
                     alerts += 1
         if first and kind != "new":  # ask editable channels to add the new source to what they sent
-            self.store.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
+            self.store.outbox.queue_updates(conn, cluster, story_id, now, channels=self.settings.editable_channels,
                                      throttle=self.settings.update_throttle)
         if kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
             alerts += self._spread(conn, event, watchlists, fired, now)
@@ -453,7 +453,7 @@ class Pipeline:
 
     async def _advance(self, story_id: int, *, body: str | None, reason: str,
                        run: Callable[..., Awaitable[Any]]) -> int:
-        row = await run(self.store.story_for_article, story_id)
+        row = await run(self.store.articles.story_for_article, story_id)
         if row is None:
             return 0
         matcher = self.registry.matcher
@@ -512,7 +512,7 @@ class Pipeline:
             row, story = step.row, step.story
             now = self.clock()
             with self.store.transaction() as conn:
-                if not self.store.set_body(conn, row.id, state=step.state, leaving=step.leaving,
+                if not self.store.articles.set_body(conn, row.id, state=step.state, leaving=step.leaving,
                                            body=step.body, reason=step.reason):
                     continue
                 if step.body is not None and step.body != row.body:
@@ -530,7 +530,7 @@ class Pipeline:
             if channel in self.channels:
                 out.extend((channel, str(d)) for d in dests)
         if not wl.name.startswith(PERSONAL_PREFIX):
-            out.extend((c, d) for c, d in self.store.subscribers(wl.name) if c in self.channels)
+            out.extend((c, d) for c, d in self.store.subscriptions.subscribers(wl.name) if c in self.channels)
             if "console" in self.channels:
                 out.append(("console", "-"))
         return _distinct(out)
@@ -538,17 +538,17 @@ class Pipeline:
     def _spread(self, conn, event: int, watchlists: dict, fired: dict, now: float) -> int:
         """One `spread` row per (event, watchlist, destination) once enough outlets carried
         the event (any of its stories, copies or own words) within the watchlist's time."""
-        names = self.store.event_watchlists(conn, event)
+        names = self.store.stories.event_watchlists(conn, event)
         added = 0
         for name in sorted(names):
             wl = watchlists.get(name)
             if wl is None or wl.when != "spread":
                 continue
             window = max(1, wl.within_minutes or 60) * 60.0
-            sources = _distinct(self.store.event_feeds(conn, event, since=now - window))
+            sources = _distinct(self.store.stories.event_feeds(conn, event, since=now - window))
             if len(sources) < max(1, wl.outlets or 1):
                 continue
-            first = self.store.event_lead(conn, event)
+            first = self.store.stories.event_lead(conn, event)
             if first is None:
                 continue
             lead = Story(feed=first.feed, guid="", url=first.url, title=first.title,
@@ -557,7 +557,7 @@ class Pipeline:
             rematch = [m for m in _match(self.registry.matcher, lead) if m.watchlist == name]
             payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.fetched)
             for channel, destination in self.destinations(wl):
-                if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
+                if self.store.outbox.enqueue(conn, channel=channel, destination=destination, kind="spread",
                                       watchlist=name, cluster=event, story_id=first.id,
                                       payload=payload, now=now, event=event):
                     added += 1

@@ -276,7 +276,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=True)
     try:
         result = search_stories(store, args.query, days=args.days, source=args.source, limit=args.limit)
-        sources = store.story_sources() if args.source is not None and not result.hits else None
+        sources = store.desk.story_sources() if args.source is not None and not result.hits else None
     finally:
         store.close()
     if sources is not None and args.source not in sources:
@@ -443,7 +443,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
     store = Store(config.database, readonly=True)
     now = time.time()
-    feeds = store.feeds()
+    feeds = store.feeds.all()
     enabled = [f for f in feeds if f.enabled]
     failing = [f for f in enabled if not f.healthy or f.failures]
     c = store.counts(now)
@@ -456,7 +456,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         ("outbox", f"{c['outbox_pending']} waiting"),
         ("dead letters", str(c["dead"])),
     ]
-    nodes = node_states(store.nodes(), now, read_settings(config).node.heartbeat)
+    nodes = node_states(store.nodes.all(), now, read_settings(config).node.heartbeat)
     if nodes:
         differ = sum(1 for n in nodes if n["config_differs"])
         rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"
@@ -466,7 +466,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{k:<{width}}  {v}")
     for n in nodes:
         print(f"  node {describe_node(n, now)}")
-    for d in store.dead_letters(10):
+    for d in store.outbox.dead_letters(10):
         print(f"  dead #{d.id} {d.channel}:{d.destination} after {d.attempts} attempts: "
               f"{d.last_error}")
     store.close()
@@ -490,14 +490,14 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         if args.feeds_command == "export":
             from monitor.opml import export_opml
 
-            known = {f.name: f.url for f in store.feeds() if f.enabled}
+            known = {f.name: f.url for f in store.feeds.all() if f.enabled}
             for f in config.feeds:
                 known.setdefault(f.name, f.url)
             sys.stdout.write(export_opml(sorted(known.items())))
             return 0
         now = time.time()
-        pages = store.fulltext_health(now - PAGES_DAYS * 86400.0)
-        print(format_feeds_table(with_pages(store.feeds_as_configured(config.feeds), pages), now))
+        pages = store.articles.fulltext_health(now - PAGES_DAYS * 86400.0)
+        print(format_feeds_table(with_pages(store.feeds.as_configured(config.feeds), pages), now))
         return 0
     finally:
         store.close()
@@ -531,8 +531,8 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
         raise ConfigError(f"{len(problems)} outline(s) with a bad feed URL; nothing imported (--strict)",
                           file=str(path))
     verdicts: dict[tuple[str, str, int | None], str | None] = {}  # one look-up per host
-    known = store.feed_urls()
-    names = {f.name for f in store.feeds()}
+    known = store.feeds.urls()
+    names = {f.name for f in store.feeds.all()}
     accepted: list[tuple[str, str]] = []
     for feed in feeds:
         where = f"{path}:{feed.line}: {feed.name} <{feed.url}>"
@@ -557,7 +557,7 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
         known[canon] = feed.name
         names.add(feed.name)
         accepted.append((feed.name, feed.url))
-    added = store.add_feeds(accepted, source="opml")
+    added = store.feeds.add_many(accepted, source="opml")
     _print_notes(notes)
     print(f"imported {len(added)} feeds, skipped {len(feeds) + len(problems) - len(added)}"
           + (f" ({len(problems)} bad outline(s) named above)" if problems else ""))
@@ -583,19 +583,19 @@ def _feeds_change(store, config, args) -> int:
         raise ConfigError(f"feed {name} is defined in the config file, not by an import: "
                           f"{args.feeds_command} it there", file=str(config.path), line=configured[name].line,
                           hint=f"{hint}, then `systemctl reload raqib` (or SIGHUP)")
-    if store.feed(name) is None:
-        known = sorted(f.name for f in store.feeds())
+    if store.feeds.get(name) is None:
+        known = sorted(f.name for f in store.feeds.all())
         close = [k for k in known if name.lower() in k.lower() or k.lower() in name.lower()][:5]
         raise ConfigError(f"no feed named {name}" + (f" (did you mean: {', '.join(close)}?)" if close else ""),
                           hint="`raqib feeds` lists them")
     if args.feeds_command == "remove":
-        store.remove_feed(name)
+        store.feeds.remove(name)
         print(f"feed {name} removed; its stories stay until retention prunes them")
     elif args.feeds_command == "disable":
-        store.set_feed_enabled(name, False, reason="disabled by raqib feeds disable")
+        store.feeds.set_enabled(name, False, reason="disabled by raqib feeds disable")
         print(f"feed {name} disabled; the daemon stops polling it at its next round")
     else:
-        store.set_feed_enabled(name, True)
+        store.feeds.set_enabled(name, True)
         print(f"feed {name} enabled; the daemon polls it at its next round")
     return 0
 
@@ -608,10 +608,10 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=args.outbox_command != "retry")
     try:
         if args.outbox_command == "retry":
-            n = store.retry_dead(args.ids or None)
+            n = store.outbox.retry_dead(args.ids or None)
             print(f"{n} dead alerts queued again")
             return 0
-        rows = store.unsent()
+        rows = store.outbox.unsent()
         for r in rows:
             error = ("held: " if r.held else "") + (r.last_error or "")
             print(f"#{r.id} {r.state:<8} {r.channel}:{r.destination} {r.kind} "

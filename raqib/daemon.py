@@ -177,7 +177,7 @@ class Daemon:
                         "path=%s", config.watchlists)
         self._watchlists_lock = asyncio.Lock()
         self._apply_personal_terms()
-        self.store.sync_feeds(config.feeds)
+        self.store.feeds.sync(config.feeds)
         self.dedup_settings = settings.dedup
         self.event_settings = settings.event  # dedup.event
         self.indexes = IndexKeeper(self.store, settings.dedup, settings.event, clock=clock,
@@ -186,7 +186,7 @@ class Daemon:
         # empty until `indexes_loaded` puts the window's in place (no ingest before that)
         self.clusterer = Clusterer(self.dedup_settings)
         self.events = EventGrouper(self.event_settings)
-        self._rebuilt_to = self.store.last_story_id()
+        self._rebuilt_to = self.store.stories.last_id()
         self._loading: asyncio.Future[None] | None = None
         self.indexes_ready = False
         self.channels: dict[str, Channel] = build_channels(dict(config.channels), self.store)
@@ -287,7 +287,7 @@ class Daemon:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
         ch = self.channels.get(channel)
         settings: dict = dict(ch.destination_defaults(destination)) if ch else {}
-        settings.update(self.store.destination_settings(channel, destination))
+        settings.update(self.store.subscriptions.settings(channel, destination))
         try:
             return policy_from_settings(settings)
         except (ValueError, ZoneInfoNotFoundError) as exc:
@@ -305,7 +305,7 @@ class Daemon:
         try:
             fresh = load_config(self.config.path)
             settings = read_settings(fresh)  # refused like at start-up
-            await self.db(self.store.sync_feeds, fresh.feeds)
+            await self.db(self.store.feeds.sync, fresh.feeds)
             self.config = fresh
             self._apply_settings(settings)
         except ConfigError as exc:
@@ -334,7 +334,7 @@ class Daemon:
 
     def status(self) -> dict:
         now = self.clock()
-        feeds = self.store.feeds()
+        feeds = self.store.feeds.all()
         enabled = [f for f in feeds if f.enabled]
         return {
             "node": self.node,
@@ -355,7 +355,7 @@ class Daemon:
     def nodes(self, now: float) -> list[dict]:
         """Every node sharing the database as it last reported itself; `alive` while it
         reported within three heartbeats."""
-        return node_states(self.store.nodes(), now, self.settings.node.heartbeat, me=self.node)
+        return node_states(self.store.nodes.all(), now, self.settings.node.heartbeat, me=self.node)
 
     def heartbeat(self) -> None:
         """Write this node's row in `nodes`: what `raqib status` and /status show of it
@@ -375,7 +375,7 @@ class Daemon:
             self.stop()
             return
         try:
-            self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
+            self.store.nodes.seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
                                  now=self.clock(), roles=self.roles.held, feeds_in_flight=len(self.poller.in_flight),
                                  alerts_in_flight=self.deliverer.in_flight, polls=self.poller.polls,
                                  config_hash=self.config_hash())
@@ -443,7 +443,8 @@ class Daemon:
         if channel is None or destination is None:
             self._apply_personal_terms()
             return
-        self._put_personal(channel, destination, [r.term for r in self.store.personal_terms(channel, destination)])
+        terms = self.store.subscriptions.personal_terms(channel, destination)
+        self._put_personal(channel, destination, [r.term for r in terms])
 
     def wake_delivery(self) -> None:
         """Wake the deliverer; from the store thread too (a feed-health alert queued there)."""
@@ -454,7 +455,7 @@ class Daemon:
 
     def _apply_personal_terms(self) -> None:
         grouped: dict[tuple[str, str], list[str]] = {}
-        for row in self.store.personal_terms():
+        for row in self.store.subscriptions.personal_terms():
             grouped.setdefault((row.channel, row.destination), []).append(row.term)
         names = {_personal_name(channel, dest) for channel, dest in grouped}
         for wl in self.registry.watchlists:
@@ -486,7 +487,7 @@ class Daemon:
         made one short line of visible text before it goes anywhere."""
         now = self.clock()
         reason = one_line(reason, REASON_MAX)
-        row = self.store.feed(feed)
+        row = self.store.feeds.get(feed)
         title = (f"✅ المصدر عاد للعمل / feed recovered: {feed} — {reason}" if healthy
                  else f"⚠️ مشكلة في المصدر / feed unhealthy: {feed} — {reason}")
         payload = alert_payload(title=title, url=row.url if row else "", summary=reason, source=feed,
@@ -503,7 +504,7 @@ class Daemon:
         event = int(now * 1000)
         with self.store.transaction() as conn:
             for channel, dest in targets:
-                self.store.enqueue(conn, channel=channel, destination=dest, kind="health",
+                self.store.outbox.enqueue(conn, channel=channel, destination=dest, kind="health",
                                    watchlist=f"feed:{feed}:{'up' if healthy else 'down'}", cluster=-event,
                                    story_id=0, payload=payload, now=now)
         self.metrics.inc("raqib_feed_health_changes_total", healthy=str(healthy).lower())
@@ -576,7 +577,7 @@ class Daemon:
                  asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
-        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
+        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds.all))} feeds")
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s node=%s",
                  len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.store.where,
                  self.node)
@@ -630,14 +631,14 @@ class Daemon:
             log.warning("index snapshot not written at stop error=%r", exc)
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
-            await self.db(self.store.node_gone, self.node)
+            await self.db(self.store.nodes.gone, self.node)
         except StoreError as exc:
             log.warning("node row not removed node=%s error=%s", self.node, exc)
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
         try:
-            await self.db(self.store.release_feeds)  # polls cut short: other nodes need not wait out the lease
+            await self.db(self.store.feeds.release)  # polls cut short: other nodes need not wait out the lease
         except StoreError as exc:
             log.warning("feed leases not given back, they run out by themselves error=%s", exc)
         await self.db(self.store.close)  # after every call still queued there
@@ -687,7 +688,7 @@ class Daemon:
             if self.roles.holds(PRUNE):
                 pruned = self.store.prune(stories_before=now - self.retention.stories,
                                           outbox_before=now - self.retention.outbox)
-                self.store.forget_nodes(now - 86400.0)
+                self.store.nodes.forget(now - 86400.0)
             dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
             dropped += self.events.prune(datetime.fromtimestamp(now, timezone.utc))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
@@ -706,7 +707,7 @@ class Daemon:
         if not problems:
             # stalled: a feed is overdue and no poll has finished for a long while
             now, interval = self.clock(), sdnotify.watchdog_interval() or 30
-            overdue = await self.db(self.store.next_due)
+            overdue = await self.db(self.store.feeds.next_due)
             idle = now - max(self.poller.last_progress, overdue or now)
             if overdue is not None and idle > max(600.0, 20 * interval):
                 problems.append(f"polling stalled: no poll finished for {idle:.0f} s")

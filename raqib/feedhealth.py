@@ -48,7 +48,7 @@ class FeedHealth:
 
 
 def pages_in_words(stats: FulltextHealth | None, flagged: bool = False) -> str:
-    """A feed's full-text figures (`Store.fulltext_health`, one feed's entry) in words."""
+    """A feed's full-text figures (`Store.articles.fulltext_health`, one feed's entry) in words."""
     if not stats or not stats.tried:
         return "-"
     out = f"pages {(stats.rate or 0.0) * 100:.0f}%"
@@ -60,7 +60,7 @@ def pages_in_words(stats: FulltextHealth | None, flagged: bool = False) -> str:
 
 
 def feed_health(f: FeedRow, pages: FulltextHealth | None = None) -> FeedHealth:
-    """One row of the feeds table (as `Store.feeds()` returns it, with its full-text
+    """One row of the feeds table (as `Store.feeds.all()` returns it, with its full-text
     figures when read) in words."""
     if not f.enabled:
         status, mark = DISABLED, "✗"
@@ -114,7 +114,7 @@ FeedPages = tuple[FeedRow, FulltextHealth | None]  # a feed row and its full-tex
 
 
 def with_pages(feeds: Sequence[FeedRow], stats: dict[str, FulltextHealth]) -> list[FeedPages]:
-    """The feed rows with their full-text figures (`Store.fulltext_health`)."""
+    """The feed rows with their full-text figures (`Store.articles.fulltext_health`)."""
     return [(f, stats.get(f.name)) for f in feeds]
 
 

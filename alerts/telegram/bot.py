@@ -330,7 +330,7 @@ class RaqibBot:
             return "yes"
         if self.channel.access == "allow":
             return "yes" if dest in self.channel.allow else "no"
-        state = self.store.destination_settings(self.name, dest).get("access")
+        state = self.store.subscriptions.settings(self.name, dest).get("access")
         if state == "approved" or dest in self.channel.allow:
             return "yes"
         return "pending" if state == "pending" else ("denied" if state == "denied" else "no")
@@ -378,7 +378,7 @@ class RaqibBot:
     async def _request_access(self, update: Update) -> None:
         chat = _chat(update)
         dest = str(chat.id)
-        self.store.update_destination_settings(self.name, dest, access="pending", requested=time.time())
+        self.store.subscriptions.update_settings(self.name, dest, access="pending", requested=time.time())
         who = chat.title or " ".join(x for x in (chat.first_name, chat.last_name) if x) or dest
         if chat.username:
             who += f" @{chat.username}"
@@ -409,12 +409,12 @@ class RaqibBot:
 
     def release_held(self, dest: str) -> None:
         """Alerts held by a mute or quiet hours may go now (as one digest)."""
-        self.store.release_held(self.name, dest, time.time())
+        self.store.outbox.release_held(self.name, dest, time.time())
         self.services.wake_delivery()
 
     def zone_of(self, dest: str) -> str:
         """The chat's time zone: its own (/tz), else the config's for it, else UTC ("")."""
-        own = self.store.destination_settings(self.name, dest).get("tz")
+        own = self.store.subscriptions.settings(self.name, dest).get("tz")
         return str(own or self.channel.destination_defaults(dest).get("tz") or "")
 
     def _time(self, epoch: float, dest: str) -> str:
@@ -444,7 +444,7 @@ class RaqibBot:
         lists = self.services.watchlists()
         if not lists:
             return self.t(dest, "list_empty"), None
-        mine = set(self.store.subscriptions_of(self.name, dest))
+        mine = set(self.store.subscriptions.of(self.name, dest))
         lines = [self.t(dest, "list_head")]
         buttons = []
         for wl in lists:
@@ -485,7 +485,7 @@ class RaqibBot:
         if wl is None:
             return
         dest = str(_chat(update).id)
-        if self.store.subscribe(self.name, dest, wl.name):
+        if self.store.subscriptions.subscribe(self.name, dest, wl.name):
             log.info("telegram subscribed chat=%s watchlist=%s", dest, wl.name)
             await self.reply(update, "subscribed", title=wl.title or wl.name)
         else:
@@ -496,13 +496,13 @@ class RaqibBot:
             return
         dest = str(_chat(update).id)
         if [a.lower() for a in (context.args or [])] == ["all"]:
-            n = self.store.unsubscribe(self.name, dest)
+            n = self.store.subscriptions.unsubscribe(self.name, dest)
             await self.reply(update, "unsubscribed_all", count=count(n, "watchlist", self.lang(dest)))
             return
         wl = await self._named(update, context, "unsubscribe")
         if wl is None:
             return
-        if self.store.unsubscribe(self.name, dest, wl.name):
+        if self.store.subscriptions.unsubscribe(self.name, dest, wl.name):
             log.info("telegram unsubscribed chat=%s watchlist=%s", dest, wl.name)
             await self.reply(update, "unsubscribed", title=wl.title or wl.name)
         else:
@@ -522,14 +522,14 @@ class RaqibBot:
             await self.reply(update, "bad_duration", text=text)
             return
         until = time.time() + min(seconds, 366 * 86400.0)
-        self.store.update_destination_settings(self.name, dest, muted_until=until)
+        self.store.subscriptions.update_settings(self.name, dest, muted_until=until)
         await self.reply(update, "muted", until=self._time(until, dest))
 
     async def cmd_unmute(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
         dest = str(_chat(update).id)
-        self.store.update_destination_settings(self.name, dest, muted_until=None)
+        self.store.subscriptions.update_settings(self.name, dest, muted_until=None)
         self.release_held(dest)
         await self.reply(update, "unmuted")
 
@@ -539,7 +539,7 @@ class RaqibBot:
         dest = str(_chat(update).id)
         text = "".join(context.args or []).strip()
         if text.lower() in ("off", "0", "no", "لا", "إلغاء"):
-            self.store.update_destination_settings(self.name, dest, quiet="off")
+            self.store.subscriptions.update_settings(self.name, dest, quiet="off")
             self.release_held(dest)
             await self.reply(update, "quiet_off")
             return
@@ -549,7 +549,7 @@ class RaqibBot:
             await self.reply(update, "bad_quiet")
             return
         quiet = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
-        self.store.update_destination_settings(self.name, dest, quiet=quiet)
+        self.store.subscriptions.update_settings(self.name, dest, quiet=quiet)
         await self.reply(update, "quiet_set", quiet=quiet, tz=self.zone_of(dest) or "UTC")
 
     async def cmd_tz(self, update: Update, context: Context) -> None:
@@ -564,7 +564,7 @@ class RaqibBot:
         if not await self.may_change(update):
             return
         if text.lower() in ("default", "off", "افتراضي"):
-            self.store.update_destination_settings(self.name, dest, tz=None)
+            self.store.subscriptions.update_settings(self.name, dest, tz=None)
             await self.reply(update, "tz_set", tz=self.zone_of(dest) or "UTC", now=self._time(time.time(), dest))
             return
         name = {"utc": "UTC", "riyadh": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "القاهرة": "Africa/Cairo",
@@ -573,14 +573,14 @@ class RaqibBot:
         if zone(name) is timezone.utc and name != "UTC":
             await self.reply(update, "bad_tz", text=text)
             return
-        self.store.update_destination_settings(self.name, dest, tz=name)
+        self.store.subscriptions.update_settings(self.name, dest, tz=name)
         await self.reply(update, "tz_set", tz=name, now=self._time(time.time(), dest))
 
     async def cmd_related(self, update: Update, context: Context) -> None:
         dest = str(_chat(update).id)
         choice = "".join(context.args or []).strip().lower()[:ECHO_MAX]
         if not choice:
-            current = self.store.destination_settings(self.name, dest).get("related")
+            current = self.store.subscriptions.settings(self.name, dest).get("related")
             await self.reply(update, f"related_{current}" if current in RELATED_MODES else "related_default")
             return
         choice = {"رد": "reply", "ردّ": "reply", "تعديل": "edit", "تنبيه": "alert", "off": "default",
@@ -590,7 +590,7 @@ class RaqibBot:
             return
         if not await self.may_change(update):
             return
-        self.store.update_destination_settings(self.name, dest, related=None if choice == "default" else choice)
+        self.store.subscriptions.update_settings(self.name, dest, related=None if choice == "default" else choice)
         await self.reply(update, f"related_{choice}")
 
     async def cmd_status(self, update: Update, context: Context) -> None:
@@ -616,10 +616,10 @@ class RaqibBot:
             differ = [n["name"] for n in nodes if n.get("config_differs")]
             if differ:
                 text += self.t(dest, "status_config_differs", nodes="، ".join(differ[:10]))
-        settings = self.store.destination_settings(self.name, dest)
+        settings = self.store.subscriptions.settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")
-        n = len(self.store.subscriptions_of(self.name, dest))
+        n = len(self.store.subscriptions.of(self.name, dest))
         follows = (self.t(dest, "follows", count=count(n, "watchlist-object", self.lang(dest))) if n
                    else self.t(dest, "follows_none"))
         text += self.t(dest, "status_chat", follows=follows,
@@ -629,7 +629,7 @@ class RaqibBot:
         await self.reply_to(dest, text)
 
     def _terms_of(self, dest: str) -> list[str]:
-        return [r.term for r in self.store.personal_terms(self.name, dest)]
+        return [r.term for r in self.store.subscriptions.personal_terms(self.name, dest)]
 
     async def cmd_watch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
@@ -652,7 +652,7 @@ class RaqibBot:
         if len(self._terms_of(dest)) >= MAX_TERMS:
             await self.reply(update, "too_many_terms", max=MAX_TERMS)
             return
-        if self.store.add_personal_term(self.name, dest, term):
+        if self.store.subscriptions.add_personal_term(self.name, dest, term):
             self.services.personal_terms_changed(self.name, dest)
             await self.reply(update, "watching", term=term)
         else:
@@ -663,7 +663,7 @@ class RaqibBot:
             return
         dest = str(_chat(update).id)
         term = " ".join(context.args or [])
-        if self.store.remove_personal_term(self.name, dest, term):
+        if self.store.subscriptions.remove_personal_term(self.name, dest, term):
             self.services.personal_terms_changed(self.name, dest)
             await self.reply(update, "unwatched", term=term)
         else:
@@ -680,7 +680,7 @@ class RaqibBot:
         if chat.type in ("group", "supergroup") and not self.is_admin(update) and not await self._group_admin(update):
             await self.reply(update, "group_admins_only")
             return
-        self.store.update_destination_settings(self.name, dest, lang=choice)
+        self.store.subscriptions.update_settings(self.name, dest, lang=choice)
         await self.reply(update, "lang_set")
 
     # -- admin commands ------------------------------------------------------------------------
@@ -706,7 +706,7 @@ class RaqibBot:
         if not await self._admin(update):
             return
         dest = str(_chat(update).id)
-        feeds = [f for f in self.store.feeds() if f.enabled]
+        feeds = [f for f in self.store.feeds.all() if f.enabled]
         lines = [self.t(dest, "feeds_head", n=len(feeds))]
         for f in feeds:
             ok = f.healthy and not f.failures
@@ -722,7 +722,7 @@ class RaqibBot:
         await self.reply_to(dest, "\n".join(lines))
 
     async def _decide(self, admin_dest: str, target: str, approve: bool) -> str:
-        self.store.update_destination_settings(self.name, target, access="approved" if approve else "denied")
+        self.store.subscriptions.update_settings(self.name, target, access="approved" if approve else "denied")
         log.info("telegram access decided chat=%s approved=%s", target, approve)
         try:
             await self.reply_to(target, self.t(target, "approved" if approve else "denied"))
@@ -753,7 +753,7 @@ class RaqibBot:
         "ليس ذا صلة" records the feedback and offers the admins an `exclude` built from the
         story's words the watchlist does not name. A button of another chat's alert (a
         forwarded message) does nothing."""
-        row = self.store.outbox_row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
+        row = self.store.outbox.row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
         if row is None or row.channel != self.name or row.destination != dest:
             await self._answer(query, dest, html.unescape(self.t(dest, "button_gone")), show_alert=True)
             return
@@ -762,13 +762,13 @@ class RaqibBot:
             return
         if action == "mute":
             until = time.time() + EVENT_MUTE
-            self.store.mute_event(self.name, dest, int(row.event), until)
+            self.store.feedback.mute_event(self.name, dest, int(row.event), until)
             log.info("telegram event muted chat=%s event=%s", dest, row.event)
             await self._answer(query, dest, html.unescape(self.t(dest, "event_muted", until=self._time(until, dest))))
             return
         wl = next((w for w in self.services.watchlists() if w.name == row.watchlist), None)
         title = (wl.title or wl.name) if wl is not None else row.watchlist
-        first = self.store.add_feedback(self.name, dest, row.watchlist, int(row.story_id), time.time())
+        first = self.store.feedback.add(self.name, dest, row.watchlist, int(row.story_id), time.time())
         log.info("telegram alert marked not relevant chat=%s watchlist=%s story=%s new=%s", dest,
                  row.watchlist, row.story_id, first)
         await self._answer(query, dest, html.unescape(self.t(dest, "feedback_thanks", title=title)))
@@ -811,10 +811,10 @@ class RaqibBot:
             await self._answer(query, dest, html.unescape(self.t(dest, "unknown_list", name=arg)), show_alert=True)
             return
         if action == "sub":
-            self.store.subscribe(self.name, dest, wl.name)
+            self.store.subscriptions.subscribe(self.name, dest, wl.name)
             note = self.t(dest, "subscribed", title=wl.title or wl.name)
         else:
-            self.store.unsubscribe(self.name, dest, wl.name)
+            self.store.subscriptions.unsubscribe(self.name, dest, wl.name)
             note = self.t(dest, "unsubscribed", title=wl.title or wl.name)
         log.info("telegram %s by button chat=%s watchlist=%s", action, dest, wl.name)
         await self._answer(query, dest, html.unescape(note))

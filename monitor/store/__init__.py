@@ -1,7 +1,8 @@
 """The store: all of Raqib's state, and every SQL statement of the project.
 
-`Store` is the one object callers use (`from monitor.store import Store`). It is put
-together from one module per table family, each stating its own rules:
+`Store` is the one object callers use (`from monitor.store import Store`): the database
+and, by composition, one part per table family (`store.feeds`, `store.outbox` …), each a
+`Part` over the same connection and each module stating its own rules:
 
 - `db`            the connection: opening (exclusive lock, read-only, damaged files),
                   named migrations, transactions, ping, backup; SQLite or PostgreSQL
@@ -31,9 +32,11 @@ small named values, which today holds only the write probe of `ping`.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from .articles import ArticleTable, BodyState
-from .db import MIGRATIONS, Database, DatabaseLock, IngestLockBusy
-from .desk import DeskReads, SearchWord, unindex_stories
+from .db import MIGRATIONS, Database, DatabaseLock, IngestLockBusy, Tx
+from .desk import DeskReads, SearchWord, fill_search_index, unindex_stories
 from .feedback import NOT_RELEVANT, FeedbackTables
 from .feeds import FeedTable
 from .locks import AdvisoryLocks, LocalLocks, RoleLocks
@@ -77,10 +80,29 @@ __all__ = ["MIGRATIONS", "NOT_RELEVANT", "UNSET", "AdvisoryLocks", "AlertRef", "
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, ArticleTable, OutboxTable, SubscriptionTables, FeedbackTables, NodeTable, DeskReads,
-            WebViews,
-            Database):
-    """All reads and writes of Raqib's state. Not shared across threads."""
+class Store(Database):
+    """All of Raqib's state: the database (opening, migrations, transactions, ping,
+    backup, close) and its parts, one per table family, each holding the same
+    connection: `feeds`, `stories`, `articles`, `outbox`, `subscriptions`, `feedback`,
+    `nodes`, `desk` and `web`. Not shared across threads."""
+
+    def __init__(self, path: str | Path | None = None, *, memory: bool = False, readonly: bool = False,
+                 exclusive: bool = False, node: str | None = None) -> None:
+        # the parts first: a migration may call on one (the search index fills itself)
+        self.feeds = FeedTable(self)
+        self.stories = StoryTable(self)
+        self.articles = ArticleTable(self)
+        self.outbox = OutboxTable(self)
+        self.subscriptions = SubscriptionTables(self)
+        self.feedback = FeedbackTables(self)
+        self.nodes = NodeTable(self)
+        self.desk = DeskReads(self)
+        self.web = WebViews(self)
+        super().__init__(path, memory=memory, readonly=readonly, exclusive=exclusive, node=node)
+
+    def _after_migration(self, name: str, conn: Tx) -> None:
+        if name == "006_story_search":
+            fill_search_index(conn, postgres=self.postgres)
 
     def counts(self, now: float) -> dict[str, int]:
         """Stories stored and alerts sent in the last hour and day, alerts waiting

@@ -28,7 +28,8 @@ from dataclasses import replace
 from statistics import median
 from typing import Any, Iterable, Sequence
 
-from .db import Database, Tx
+from .db import Tx
+from .part import Part
 from .rows import ArticleStory, FulltextHealth, OpenArticle
 
 
@@ -53,7 +54,7 @@ _STORY = ("id, feed, guid, url, title, summary, published, fetched, cluster, COA
           "dedup_kind, body, body_state")
 
 
-class ArticleTable(Database):
+class ArticleTable(Part):
     def cluster_texts(self, clusters: Iterable[int]) -> dict[int, tuple[str, str]]:
         """For each cluster: (state, body) of what its members know of the article —
         (`read`|`feed`|`copied`, text) when one has text to share, (`waiting`, '') when a
@@ -103,7 +104,7 @@ class ArticleTable(Database):
                            (*params, story_id, *leaving))
         return bool(cur.rowcount)
 
-    def open_articles(self, *, states: Sequence[str], fetched_before: float, fetched_after: float = 0.0,
+    def open(self, *, states: Sequence[str], fetched_before: float, fetched_after: float = 0.0,
                       limit: int = 1000) -> list[OpenArticle]:
         """Stories whose page may still come (`states` among `BodyState.OPEN`), stored in
         [fetched_after, fetched_before), oldest first, with their feed's URL (`feed_url`)."""

@@ -4,7 +4,7 @@ Table `story_search` (SQLite FTS5, migration `006_story_search`): one row per st
 rowid the story's id, holding the story's words: the tokens of its normalised title and
 summary (`monitor.normalize.tokenize`, the matcher's own tokens) and their skeletons,
 each once and each written backwards. The row is written with the story
-(`insert_story`, same transaction), taken out as it is pruned (`unindex_stories`, in
+(`stories.insert`, same transaction), taken out as it is pruned (`unindex_stories`, in
 `Store.prune`'s transaction), and written for every stored story when a database of an
 earlier release upgrades.
 
@@ -53,7 +53,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from ..normalize import normalize_text, skeleton_words, tokenize
-from .db import Database, Tx
+from .db import Tx
+from .part import Part
 from .rows import ClusterMember, DeskStory, row_of
 
 SEARCH_TABLE = "story_search"
@@ -157,23 +158,22 @@ def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list]:
     return " OR ".join(groups), params
 
 
-class DeskReads(Database):
-    """The desk's reads and the search index's writes (see the module)."""
+def fill_search_index(conn: Tx, *, postgres: bool) -> None:
+    """Every stored story into the search index, in batches (migration `006_story_search`)."""
+    into = f"INSERT INTO {SEARCH_TABLE} (id, words)" if postgres else f"INSERT INTO {SEARCH_TABLE}(rowid, words)"
+    last = 0
+    while True:
+        rows = conn.execute("SELECT id, title, summary FROM stories WHERE id > ? ORDER BY id LIMIT ?",
+                            (last, _BATCH)).fetchall()
+        if not rows:
+            break
+        conn.executemany(f"{into} VALUES (?, ?)",
+                         [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
+        last = rows[-1][0]
 
-    def _after_migration(self, name: str, conn: Tx) -> None:
-        if name == "006_story_search":
-            into = f"INSERT INTO {SEARCH_TABLE} (id, words)" if self.postgres else \
-                f"INSERT INTO {SEARCH_TABLE}(rowid, words)"
-            last = 0
-            while True:  # every stored story, in batches
-                rows = conn.execute("SELECT id, title, summary FROM stories WHERE id > ? ORDER BY id LIMIT ?",
-                                    (last, _BATCH)).fetchall()
-                if not rows:
-                    break
-                conn.executemany(f"{into} VALUES (?, ?)",
-                                 [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
-                last = rows[-1][0]
-        super()._after_migration(name, conn)
+
+class DeskReads(Part):
+    """The desk's reads and the search index's writes (see the module)."""
 
     def _story_columns(self) -> str:
         """`STORY_COLUMNS`, or on a database read before its upgrade (no article text yet)

@@ -41,8 +41,9 @@ import time
 from enum import StrEnum
 from typing import Any, Collection, Sequence
 
-from .db import Database, Tx
-from .rows import DeadLetter, OutboxRow, SentStory, UnsentRow
+from .db import Tx
+from .part import Part
+from .rows import AlertRef, DeadLetter, OutboxRow, SentStory, UnsentRow
 
 
 class OutboxState(StrEnum):
@@ -59,7 +60,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-class OutboxTable(Database):
+class OutboxTable(Part):
     def enqueue(self, conn: Tx, *, channel: str, destination: str, kind: str,
                 watchlist: str, cluster: int, story_id: int, payload: dict[str, Any], now: float,
                 not_before: float | None = None, event: int | None = None) -> bool:
@@ -115,7 +116,13 @@ class OutboxTable(Database):
             (channel, destination, watchlist, cluster, cluster if event is None else event, story_id, payload,
              now + min(5.0, throttle), now, throttle))
 
-    def due_alerts(self, now: float, limit: int = 500, channels: Sequence[str] | None = None, *,
+    def row(self, alert_id: int) -> AlertRef | None:
+        """One row by id (a button on an alert names its row)."""
+        rows = self._typed(AlertRef, "SELECT id, channel, destination, kind, watchlist, cluster, story_id, "
+                           "COALESCE(event, cluster) AS event, payload FROM outbox WHERE id=?", (alert_id,))
+        return rows[0] if rows else None
+
+    def due(self, now: float, limit: int = 500, channels: Sequence[str] | None = None, *,
                    held: bool = True) -> list[OutboxRow]:
         """Pending rows due by `now`; `held=False` leaves out held rows (they leave as
         digests from the one node holding the digests role)."""
@@ -128,7 +135,7 @@ class OutboxTable(Database):
             params.extend(channels)
         return self._typed(OutboxRow, sql + " ORDER BY next_try, id LIMIT ?", (*params, limit))
 
-    def next_alert_due(self, channels: Sequence[str] | None = None, *, held: bool = True) -> float | None:
+    def next_due(self, channels: Sequence[str] | None = None, *, held: bool = True) -> float | None:
         sql = f"SELECT MIN(next_try) FROM outbox WHERE state='{PENDING}'"
         if not held:
             sql += " AND held=0"

@@ -129,7 +129,7 @@ class FeedUpdate:
 
 @dataclass(frozen=True, slots=True)
 class StoryRef:
-    """A stored story as the dedup indexes learn it (`stories_since`, `stories_after`)."""
+    """A stored story as the dedup indexes learn it (`stories.since`, `stories.after`)."""
 
     id: int
     cluster: int

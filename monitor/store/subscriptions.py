@@ -23,15 +23,16 @@ from ..dburl import is_postgres
 from ..errors import StoreError
 from .db import Database
 from .outbox import PENDING, SENDING
+from .part import Part
 from .rows import PersonalTerm
 
 
-class SubscriptionTables(Database):
+class SubscriptionTables(Part):
     def subscribers(self, watchlist: str) -> list[tuple[str, str]]:
         return [(r["channel"], r["destination"]) for r in self._query(
             "SELECT channel, destination FROM subscriptions WHERE watchlist=? AND active=1", (watchlist,))]
 
-    def subscriptions_of(self, channel: str, destination: str) -> list[str]:
+    def of(self, channel: str, destination: str) -> list[str]:
         return [r["watchlist"] for r in self._query(
             "SELECT watchlist FROM subscriptions WHERE channel=? AND destination=? AND active=1 "
             "ORDER BY watchlist", (channel, destination))]
@@ -52,14 +53,14 @@ class SubscriptionTables(Database):
                                 "AND watchlist=? AND active=1", (channel, destination, watchlist))
         return cur.rowcount
 
-    def destination_settings(self, channel: str, destination: str) -> dict[str, Any]:
+    def settings(self, channel: str, destination: str) -> dict[str, Any]:
         raw = self._scalar("SELECT settings FROM destinations WHERE channel=? AND destination=?",
                            (channel, destination))
         return json.loads(raw) if raw else {}
 
-    def update_destination_settings(self, channel: str, destination: str, **changes: Any) -> dict[str, Any]:
+    def update_settings(self, channel: str, destination: str, **changes: Any) -> dict[str, Any]:
         with self.transaction():
-            settings = self.destination_settings(channel, destination)
+            settings = self.settings(channel, destination)
             for k, v in changes.items():
                 if v is None:
                     settings.pop(k, None)
@@ -109,11 +110,12 @@ def read_personal_terms(path: str | Path) -> list[PersonalTerm]:
     running daemon may hold it, and a check never writes). No file or no table: none.
     On PostgreSQL, a read-only session."""
     if is_postgres(path):
-        store = SubscriptionTables(path, readonly=True)
+        database = Database(path, readonly=True)
         try:
+            store = SubscriptionTables(database)
             return store.personal_terms() if store._columns("personal_terms") else []
         finally:
-            store.close()
+            database.close()
     path = Path(path)
     if not path.exists():
         return []

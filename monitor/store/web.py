@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .db import Database
+from .part import Part
 from .rows import AlertView, ClusterOutlet, StoryAlert, StoryRow, StorySource, row_of
 
 ALERT_KINDS = ("story", "spread")
@@ -29,7 +29,7 @@ _BATCH = 500
 _MAX_SCAN = 20_000  # outbox rows looked at for one page of alerts, at most
 
 
-class WebViews(Database):
+class WebViews(Part):
     @property
     def _hour_bucket(self) -> str:
         """Whole hours since the first parameter (truncated: PostgreSQL's CAST would round)."""

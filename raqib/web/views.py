@@ -204,13 +204,13 @@ class AlertsPage:
 def alerts_page(store: Store, *, watchlist: str | None, source: str | None, day: str | None,
                 limit: int = ALERTS_PAGE, tz: str = "", before: tuple[float, int] | None = None) -> AlertsPage:
     story_since, story_until = day_range(day, tz) if day else (None, None)
-    rows = store.latest_alerts(limit=limit + 1, watchlist=watchlist, source=source, story_since=story_since,
+    rows = store.web.latest_alerts(limit=limit + 1, watchlist=watchlist, source=source, story_since=story_since,
                                story_until=story_until, hidden_prefix=PERSONAL_PREFIX, before=before)
     more = len(rows) > limit
     rows = rows[:limit]
-    outlets = store.cluster_outlets([r.cluster for r in rows])
-    titles = store.feed_titles()
-    names = tuple(f.name for f in store.feeds())
+    outlets = store.web.cluster_outlets([r.cluster for r in rows])
+    titles = store.feeds.titles()
+    names = tuple(f.name for f in store.feeds.all())
     return AlertsPage(items=tuple(_alert_item(r, outlets.get(r.cluster, ()), tz, titles) for r in rows),
                       sources=names, source_titles=tuple((n, _outlet(titles, n)) for n in names),
                       older=f"{rows[-1].created!r}:{rows[-1].id}" if more and rows else "")
@@ -244,11 +244,11 @@ class StoryPage:
 
 
 def story_page(store: Store, story_id: int, tz: str = "", rtl: bool = False) -> StoryPage | None:
-    story = store.story(story_id)
+    story = store.web.story(story_id)
     if story is None:
         return None
-    members = store.cluster_sources(story.cluster)
-    alerts = store.story_alerts(story.cluster, hidden_prefix=PERSONAL_PREFIX)
+    members = store.stories.cluster_sources(story.cluster)
+    alerts = store.web.story_alerts(story.cluster, hidden_prefix=PERSONAL_PREFIX)
     matches: list[Match] = []
     alerted = []
     for a in alerts:
@@ -264,7 +264,7 @@ def story_page(store: Store, story_id: int, tz: str = "", rtl: bool = False) -> 
                 except TypeError:
                     continue
     first = min((m.fetched for m in members), default=story.fetched)
-    titles = store.feed_titles()
+    titles = store.feeds.titles()
     outlets = tuple(Outlet(
         story_id=m.id, feed=_outlet(titles, m.feed), title=marked(m.title, (), "title"),
         url=safe_url(m.url), fetched=stamp(m.fetched, tz), published=_published(m.published, tz),
@@ -275,7 +275,7 @@ def story_page(store: Store, story_id: int, tz: str = "", rtl: bool = False) -> 
         story_id=r.id, feed=_outlet(titles, r.feed), title=marked(r.title, (), "title"),
         url=safe_url(r.url), fetched=stamp(r.fetched, tz), published=_published(r.published, tz),
         after=r.fetched - first, current=False)
-        for r in store.related_coverage(story.event, story.cluster))
+        for r in store.web.related_coverage(story.event, story.cluster))
     return StoryPage(story_id=story_id, title=marked(story.title, matches, "title"),
                      summary=marked(story.summary, matches, "summary"), url=safe_url(story.url),
                      feed=_outlet(titles, story.feed), fetched=stamp(story.published or story.fetched, tz),
@@ -307,13 +307,13 @@ def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float,
                     latest: int = CARD_ALERTS, tz: str = "") -> tuple[WatchlistCard, ...]:
     since = hours_since(now)
     names = [w.name for w in watchlists]
-    counts = store.alerts_per_hour(since, CHART_HOURS, names)
+    counts = store.web.alerts_per_hour(since, CHART_HOURS, names)
     labels = _hour_labels(since, CHART_HOURS, tz)
-    titles = store.feed_titles()
-    feedback = store.feedback_counts()
+    titles = store.feeds.titles()
+    feedback = store.feedback.counts()
     cards = []
     for w in watchlists:
-        rows = store.latest_alerts(limit=latest, watchlist=w.name) if latest else []
+        rows = store.web.latest_alerts(limit=latest, watchlist=w.name) if latest else []
         cards.append(WatchlistCard(name=w.name, title=one_line(w.title or w.name, 120), terms=len(w.terms),
                                    path=w.path, chart=charts.bars(counts.get(w.name, [0] * CHART_HOURS), labels),
                                    latest=tuple(_alert_item(r, (), tz, titles) for r in rows),
@@ -342,9 +342,9 @@ def read_watchlist_file(path: str) -> str:
 
 def watchlist_page(store: Store, watchlist: Watchlist, now: float, tz: str = "") -> WatchlistPage:
     card = watchlists_page(store, [watchlist], now, latest=0, tz=tz)[0]
-    titles = store.feed_titles()
-    rows = store.latest_alerts(limit=WATCHLIST_ALERTS, watchlist=watchlist.name)
-    outlets = store.cluster_outlets([r.cluster for r in rows])
+    titles = store.feeds.titles()
+    rows = store.web.latest_alerts(limit=WATCHLIST_ALERTS, watchlist=watchlist.name)
+    outlets = store.web.cluster_outlets([r.cluster for r in rows])
     return WatchlistPage(card=card, alerts=tuple(_alert_item(r, outlets.get(r.cluster, ()), tz, titles)
                                                  for r in rows),
                          text=read_watchlist_file(watchlist.path))
@@ -361,9 +361,9 @@ class FeedLine:
 
 def feeds_page(store: Store, now: float, tz: str = "") -> tuple[FeedLine, ...]:
     since = (now // DAY) * DAY - (SPARK_DAYS - 1) * DAY
-    per_day = store.stories_per_day(since, SPARK_DAYS)
+    per_day = store.web.stories_per_day(since, SPARK_DAYS)
     out = []
-    for row, pages in with_pages(store.feeds(), store.fulltext_health(now - PAGES_DAYS * DAY)):
+    for row, pages in with_pages(store.feeds.all(), store.articles.fulltext_health(now - PAGES_DAYS * DAY)):
         health = feed_health(row, pages)
         spark = charts.sparkline(per_day.get(row.name, [0] * SPARK_DAYS))
         title = row.config_title or row.title or ""  # the outlet's name, as alerts give it
@@ -412,7 +412,7 @@ def search_page(store: Store, *, query: str, days: float | None, source: str | N
     if budget is not None:
         budget.started = started  # the budget counts the work, not the wait for a reader
     result = search_stories(store, query, days=days, source=source, limit=limit, now=now, budget=budget)
-    titles = store.feed_titles()
+    titles = store.feeds.titles()
     return SearchPage(result=result, hits=tuple(hit_item(h, tz, titles) for h in result.hits),
                       seconds=time.monotonic() - started)
 
@@ -432,7 +432,7 @@ def try_page(store: Store, text: str, *, file: str, days: float, now: float, lim
     if budget is not None:
         budget.started = started
     report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit, budget=budget)
-    titles = store.feed_titles()
+    titles = store.feeds.titles()
     dropped = tuple((hit_item(_with_stops(d.story, d.stopped_by), tz, titles), d.rule, d.terms)
                     for d in report.dropped)
     per_day = charts.bars([n for _, n in report.per_day], [d for d, _ in report.per_day], width=420, height=50)
