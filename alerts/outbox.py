@@ -43,7 +43,7 @@ Every alert is handed to its channel as its destination reads it (`render.for_de
 times in the destination's zone (its policy's `tz`), outlets by their names
 (`Store.feeds.titles`, read once a round).
 Destinations are served concurrently up to the channel's `concurrency`; within one
-destination alerts go in order. Store calls are awaited through `db` (the daemon's store
+destination alerts go in order. Store calls are awaited through `on_store` (the daemon's store
 thread; inline when none is given), so a slow database never holds the event loop. Of
 several nodes on one database, only the one holding the digests role (`send_held`) reads
 held rows, so a digest leaves whole from one node; any node holds new rows back, and any
@@ -97,9 +97,9 @@ class Deliverer:
                  clock: Callable[[], float] = time.time,
                  on_result: Callable[[str, str, float | None], None] | None = None,
                  rng: random.Random | None = None, send_held: Callable[[], bool] | None = None,
-                 db: Callable[..., Awaitable[Any]] = inline) -> None:
+                 on_store: Callable[..., Awaitable[Any]] = inline) -> None:
         self.store = store
-        self.db = db  # how store calls are made: the daemon's store thread, or inline
+        self.on_store = on_store  # how store calls are made: the daemon's store thread, or inline
         self.channels = dict(channels)
         self.settings = settings
         self.policy_for = policy_for or (lambda channel, destination: Policy())
@@ -131,7 +131,7 @@ class Deliverer:
                 await _wait_any(stop, None, 5.0)
                 continue
             try:
-                nxt = await self.db(self.store.outbox.next_due, list(self.channels), held=self.send_held())
+                nxt = await self.on_store(self.store.outbox.next_due, list(self.channels), held=self.send_held())
             except StoreError as exc:
                 log.error("outbox unavailable error=%s", exc)
                 nxt = None
@@ -142,11 +142,11 @@ class Deliverer:
     async def run_once(self) -> int:
         """One round: deliver everything due now. Returns the number of rows sent."""
         now = self.clock()
-        rows = await self.db(self.store.outbox.due, now, self.settings.batch, list(self.channels),
+        rows = await self.on_store(self.store.outbox.due, now, self.settings.batch, list(self.channels),
                              held=self.send_held())
         if not rows:
             return 0
-        self.titles = await self.db(self.store.feeds.titles)  # outlets by their names, read once a round
+        self.titles = await self.on_store(self.store.feeds.titles)  # outlets by their names, read once a round
         groups: dict[tuple[str, str], list[OutboxRow]] = {}
         for row in rows:
             groups.setdefault((row.channel, row.destination), []).append(row)
@@ -176,16 +176,16 @@ class Deliverer:
         sent = 0
         if alerts_rows:
             try:
-                policy = await self.db(self.policy_for, channel.name, destination)  # reads the store
+                policy = await self.on_store(self.policy_for, channel.name, destination)  # reads the store
             except Exception:  # a bad setting must not stop delivery: fall back to instant
                 log.exception("bad delivery settings channel=%s destination=%s", channel.name, _mask(destination))
                 policy = Policy()
             oldest = min(r.created for r in alerts_rows)
             hold = policy.hold_until(now, oldest)
             if hold is not None:
-                await self.db(self.store.outbox.hold, [r.id for r in alerts_rows], hold, HELD_REASON)
+                await self.on_store(self.store.outbox.hold, [r.id for r in alerts_rows], hold, HELD_REASON)
                 # the destination's other pending rows wait too, so the digest is whole
-                await self.db(self.store.outbox.hold_destination, channel.name, destination, hold, HELD_REASON)
+                await self.on_store(self.store.outbox.hold_destination, channel.name, destination, hold, HELD_REASON)
             else:
                 held_before = any(r.held for r in alerts_rows)
                 digest = policy.digest_mode or held_before or len(alerts_rows) > self.settings.burst
@@ -196,7 +196,7 @@ class Deliverer:
                         sent += await self._send_one(channel, row, policy)
         if updates and not alerts_rows:
             try:
-                policy = await self.db(self.policy_for, channel.name, destination)
+                policy = await self.on_store(self.policy_for, channel.name, destination)
             except Exception:
                 log.exception("bad delivery settings channel=%s destination=%s", channel.name, _mask(destination))
                 policy = Policy()
@@ -211,11 +211,11 @@ class Deliverer:
                   if r.kind in ("story", "spread")}
         if not events:
             return rows
-        muted = await self.db(self.store.feedback.muted_events, channel.name, destination, now, events.values())
+        muted = await self.on_store(self.store.feedback.muted_events, channel.name, destination, now, events.values())
         if not muted:
             return rows
         skipped = [i for i, event in events.items() if event in muted]
-        await self.db(self.store.outbox.mark_sent, skipped, now)
+        await self.on_store(self.store.outbox.mark_sent, skipped, now)
         log.info("alerts of a muted event left unsent channel=%s destination=%s count=%d", channel.name,
                  _mask(destination), len(skipped))
         return [r for r in rows if r.id not in skipped]
@@ -227,7 +227,8 @@ class Deliverer:
     async def _send_one(self, channel: Channel, row: OutboxRow, policy: Policy) -> int:
         """One alert on its own: a related story grouped under its event's first alert
         (rule 6), anything else as it is."""
-        head = await self.db(self.store.outbox.event_head, row) if row.kind == "story" and row.related is None else None
+        may_group = row.kind == "story" and row.related is None
+        head = await self.on_store(self.store.outbox.event_head, row) if may_group else None
         if head is None:  # not a related story, or one its event's first message could not take
             return await self._send(channel, [row], digest=False, policy=policy)
         mode = policy.related or json.loads(row.payload).get("related") or "reply"
@@ -235,21 +236,21 @@ class Deliverer:
             return await self._send(channel, [row], digest=False, policy=policy)
         if head.state in (OutboxState.PENDING, OutboxState.SENDING):
             until = max(self.clock() + self.settings.head_wait, head.next_try + self.settings.head_wait)
-            await self.db(self.store.outbox.postpone, [row.id], until)
+            await self.on_store(self.store.outbox.postpone, [row.id], until)
             log.info("related alert waits for its event's first alert channel=%s destination=%s event=%s",
                      channel.name, _mask(row.destination), row.event)
             return 0
         if mode == "edit" and channel.can_edit:
-            if not await self.db(self.store.outbox.claim, [row.id], lease=self.settings.lease, now=self.clock()):
+            if not await self.on_store(self.store.outbox.claim, [row.id], lease=self.settings.lease, now=self.clock()):
                 return 0
-            await self.db(self.store.outbox.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
+            await self.on_store(self.store.outbox.fold, row, head, self.clock(), throttle=self.settings.update_throttle)
             self.wake()
             return 1
         return await self._send(channel, [row], digest=False, head=head, policy=policy)
 
     async def _send(self, channel: Channel, rows: list[OutboxRow], *, digest: bool, head: OutboxRow | None = None,
                     policy: Policy | None = None) -> int:
-        claimed = set(await self.db(self.store.outbox.claim, [r.id for r in rows], lease=self.settings.lease,
+        claimed = set(await self.on_store(self.store.outbox.claim, [r.id for r in rows], lease=self.settings.lease,
                                          now=self.clock()))
         rows = [r for r in rows if r.id in claimed]
         if not rows:
@@ -268,17 +269,17 @@ class Deliverer:
             else:
                 ref = await channel.send(alerts[0])
         except DeliveryError as exc:
-            await self.db(self._failed, channel, rows, exc)
+            await self.on_store(self._failed, channel, rows, exc)
             return 0
         except Exception as exc:  # a channel bug must not stop delivery of the others
             log.exception("channel failed unexpectedly channel=%s", channel.name)
-            await self.db(self._failed, channel, rows,
+            await self.on_store(self._failed, channel, rows,
                           DeliveryError(f"{type(exc).__name__}: {exc}", channel=channel.name))
             return 0
         finally:
             self.in_flight -= 1
         done = self.clock()
-        await self.db(self.store.outbox.mark_sent, ids, done, ref, related="reply" if head is not None else None)
+        await self.on_store(self.store.outbox.mark_sent, ids, done, ref, related="reply" if head is not None else None)
         if self.on_result:
             for r in rows:
                 self.on_result(channel.name, "sent", done - r.created)
@@ -326,21 +327,22 @@ class Deliverer:
         return self.rng.uniform(0, cap)
 
     async def _update(self, channel: Channel, row: OutboxRow, policy: Policy) -> int:
-        first = await self.db(self.store.outbox.sent_story, row.cluster, row.watchlist, row.channel,
+        first = await self.on_store(self.store.outbox.sent_story, row.cluster, row.watchlist, row.channel,
                               row.destination)
         if not channel.can_edit or first is None:
-            await self.db(self.store.outbox.mark_sent, [row.id], self.clock())  # nothing to edit: the update is moot
+            # nothing to edit: the update is moot
+            await self.on_store(self.store.outbox.mark_sent, [row.id], self.clock())
             return 0
         sources = []
-        for member in await self.db(self.store.stories.cluster_sources, row.cluster):
+        for member in await self.on_store(self.store.stories.cluster_sources, row.cluster):
             if member.feed not in sources:
                 sources.append(member.feed)
         related: list[Alert] = []
         if first.related is None:  # a head: the related stories folded into it
-            related = [self._for(r, policy) for r in await self.db(self.store.outbox.folded, first.event,
+            related = [self._for(r, policy) for r in await self.on_store(self.store.outbox.folded, first.event,
                                                                         row.watchlist, row.channel,
                                                                         row.destination)]
-        if not await self.db(self.store.outbox.claim, [row.id], lease=self.settings.lease, now=self.clock()):
+        if not await self.on_store(self.store.outbox.claim, [row.id], lease=self.settings.lease, now=self.clock()):
             return 0  # another sender has it
         alert = dataclasses.replace(self._for(row, policy), related=first.related or "")
         try:
@@ -349,13 +351,13 @@ class Deliverer:
             if not isinstance(exc, DeliveryError):
                 log.exception("channel edit failed unexpectedly channel=%s", channel.name)
                 exc = DeliveryError(str(exc), channel=channel.name)
-            if await self.db(self._failed, channel, [row], exc) == "dead" and related:
+            if await self.on_store(self._failed, channel, [row], exc) == "dead" and related:
                 # the first message cannot take them (deleted, say): never hide a story
-                n = await self.db(self.store.outbox.unfold, [a.id for a in related], self.clock())
+                n = await self.on_store(self.store.outbox.unfold, [a.id for a in related], self.clock())
                 log.warning("related stories folded into a message that cannot be edited go as alerts "
                             "channel=%s destination=%s count=%d", channel.name, _mask(row.destination), n)
             return 0
-        await self.db(self.store.outbox.mark_sent, [row.id], self.clock())
+        await self.on_store(self.store.outbox.mark_sent, [row.id], self.clock())
         return 1
 
 

@@ -80,7 +80,7 @@ async def run_once(database: str, tmp: Path, feeds: int, seconds: float, every: 
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         daemon = Daemon(load_config(config), console_stream=io.StringIO())
         if on_loop:
-            daemon.poller.db = daemon.deliverer.db = inline
+            daemon.poller.on_store = daemon.deliverer.on_store = inline
         lags: list[float] = []
         begin = time.perf_counter()
 

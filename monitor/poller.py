@@ -32,7 +32,7 @@ polls, which fetch the whole body again (no conditional GET) until none is left.
 transitions (N consecutive failures → unhealthy, a success → healthy again) are
 reported once each through `on_health`.
 
-Store calls are awaited through `db` (the daemon's store thread, `monitor.store.worker`;
+Store calls are awaited through `on_store` (the daemon's store thread, `monitor.store.worker`;
 inline when none is given), so the loop never waits on the database.
 
 At stop, parses not finished are abandoned (the pool is closed): nothing of those polls
@@ -94,11 +94,11 @@ class Poller:
                  on_poll: PollHook | None = None,
                  max_in_flight: int = 200, allow_private: bool = False,
                  parse_deadline: float = 60.0, parser: ParsePool | None = None,
-                 db: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0,
+                 on_store: Callable[..., Awaitable[Any]] = inline, lease: float = 300.0,
                  on_articles: ArticleHook | None = None, fulltext: str = "auto",
                  news_age: NewsAge = NewsAge()) -> None:
         self.store = store
-        self.db = db
+        self.on_store = on_store
         self.fetcher = fetcher
         self.pipeline = pipeline
         self.schedule = schedule
@@ -130,11 +130,11 @@ class Poller:
             try:
                 if self.in_flight and self.clock() - renewed >= self.lease / 3:
                     renewed = self.clock()
-                    await self.db(self.store.feeds.renew_leases, list(self.in_flight), renewed + self.lease)
+                    await self.on_store(self.store.feeds.renew_leases, list(self.in_flight), renewed + self.lease)
                 await self.dispatch_due()
                 # full: nothing more can start before a poll ends, so wait for that
-                nxt = None if len(self.in_flight) >= self.max_in_flight else await self.db(self.store.feeds.next_due,
-                                                                                            self.clock())
+                full = len(self.in_flight) >= self.max_in_flight
+                nxt = None if full else await self.on_store(self.store.feeds.next_due, self.clock())
             except StoreError as exc:
                 log.error("cannot read the feed schedule error=%s", exc)
                 nxt = None
@@ -160,7 +160,7 @@ class Poller:
         # SQLite: a feed being polled is still due (no lease), so ask for room for those too;
         # PostgreSQL: feeds claimed and not started would stay leased here, so claim no more than room
         limit = room if self.store.postgres else room + len(self.in_flight)
-        due = await self.db(self.store.feeds.claim_due, self.clock(), limit=limit, lease=self.lease,
+        due = await self.on_store(self.store.feeds.claim_due, self.clock(), limit=limit, lease=self.lease,
                             busy=list(self.in_flight))
         for feed in due:
             if feed.name in self.in_flight:
@@ -188,7 +188,7 @@ class Poller:
 
     async def poll_all(self) -> None:
         """Poll every enabled feed once, now (tests, `raqib demo`)."""
-        feeds = await self.db(self.store.feeds.enabled)
+        feeds = await self.on_store(self.store.feeds.enabled)
         await asyncio.gather(*(self.poll_feed(f) for f in feeds))
 
     async def poll_feed(self, feed: FeedRow) -> str:
@@ -224,7 +224,7 @@ class Poller:
                     changes = replace(changes, title=parsed.title)
                 alert_after = self.news_age.alert_after(started, first_poll=not feed.last_success)
                 fulltext = (feed.fulltext or self.fulltext) if self.on_articles else "never"
-                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext,
+                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.on_store, fulltext=fulltext,
                                                              alert_after=alert_after)
                 if ingest.to_read and self.on_articles:
                     self.on_articles(name, result.url or url, ingest.to_read)
@@ -252,7 +252,7 @@ class Poller:
             changes = replace(changes, next_poll=next_poll_after_success(
                 self.clock(), settings, max_age=result.max_age, ttl=ttl, avg_publish_interval=avg),
                 last_error=None, leased_until=None, leased_by=None)  # polled: the lease ends with the poll
-            await self.db(self.store.feeds.update, name, changes)
+            await self.on_store(self.store.feeds.update, name, changes)
             self.store_error = None
             if not feed.healthy and (feed.failures or outcome == "new"):
                 await self._set_health(name, True, "polled successfully again" if feed.failures
@@ -299,7 +299,7 @@ class Poller:
         log.warning("feed poll failed feed=%s url=%s kind=%s failures=%d error=%s",
                     name, feed.url, exc.kind, failures, exc.message)
         try:
-            await self.db(self.store.feeds.update, name, changes)
+            await self.on_store(self.store.feeds.update, name, changes)
         except StoreError as store_exc:
             self.store_error = str(store_exc)
             self.paused_until = self.clock() + self.store_pause
@@ -311,7 +311,7 @@ class Poller:
     async def check_silence(self) -> None:
         """Feeds that poll fine but stopped publishing for far longer than usual."""
         now = self.clock()
-        for feed in await self.db(self.store.feeds.quiet_candidates):
+        for feed in await self.on_store(self.store.feeds.quiet_candidates):
             assert feed.avg_interval is not None and feed.last_new_item is not None  # what makes it a candidate
             limit = max(self.health.min_silence, self.health.silence_factor * feed.avg_interval)
             if now - feed.last_new_item > limit:
@@ -320,10 +320,10 @@ class Poller:
                                  f"(usually one every {feed.avg_interval / 60:.0f} min)")
 
     async def _set_health(self, name: str, healthy: bool, reason: str) -> None:
-        await self.db(self.store.feeds.update, name, FeedUpdate(healthy=int(healthy)))
+        await self.on_store(self.store.feeds.update, name, FeedUpdate(healthy=int(healthy)))
         log.warning("feed health changed feed=%s healthy=%s reason=%s", name, healthy, reason)
         if self.on_health:
-            await self.db(self.on_health, name, healthy, reason)  # it queues alerts: a store call
+            await self.on_store(self.on_health, name, healthy, reason)  # it queues alerts: a store call
 
     def _settings_for(self, feed: FeedRow) -> ScheduleSettings:
         interval = feed.interval

@@ -161,7 +161,7 @@ class Daemon:
         self.node = node_name(settings.node.name)
         # one daemon per SQLite file, for its life; PostgreSQL is shared by nodes through leases
         self.store = Store(config.database, exclusive=True, node=self.node)
-        self.db = StoreThread()  # where the loop's store calls run
+        self.on_store = StoreThread()  # where the loop's store calls run
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._channels_started = False
@@ -214,7 +214,7 @@ class Daemon:
         # the pages behind new items (monitor.reading): read beside polling, never in its way
         self.article_reader = ArticleReader(settings.fulltext, pool=self.parse_pool)
         self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, wait=settings.fulltext.wait,
-                                     run=self.db, clock=clock, on_alerts=self.wake_delivery,
+                                     run=self.on_store, clock=clock, on_alerts=self.wake_delivery,
                                      on_flag=self._pages_without_text, running=4 * settings.fulltext.concurrency,
                                      per_host=settings.fulltext.per_host)
         self.poller = Poller(
@@ -227,7 +227,7 @@ class Daemon:
                                   min_silence=settings.health.min_silence),
             clock=clock, on_health=self._feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            parse_deadline=poll.parse_deadline, db=self.db, lease=poll.lease,
+            parse_deadline=poll.parse_deadline, on_store=self.on_store, lease=poll.lease,
             parser=self.parse_pool, on_articles=self.articles.submit, fulltext=settings.fulltext.mode,
             news_age=NewsAge(backfill=poll.backfill, max_age=poll.max_age))
         self.poller.on_new_alerts = self.wake_delivery
@@ -237,7 +237,7 @@ class Daemon:
             settings=DeliverySettings(max_attempts=delivery.max_attempts, backoff_base=delivery.backoff,
                                       backoff_max=delivery.backoff_max, burst=delivery.burst,
                                       update_throttle=delivery.update_every, lease=delivery.lease),
-            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, db=self.db,
+            policy_for=self.policy_for, clock=clock, on_result=self.metrics.delivery_done, on_store=self.on_store,
             send_held=lambda: self.roles.holds(DIGESTS))
         self.retention = settings.retention
         self.scheduler: AsyncIOScheduler | None = None
@@ -305,7 +305,7 @@ class Daemon:
         try:
             fresh = load_config(self.config.path)
             settings = read_settings(fresh)  # refused like at start-up
-            await self.db(self.store.feeds.sync, fresh.feeds)
+            await self.on_store(self.store.feeds.sync, fresh.feeds)
             self.config = fresh
             self._apply_settings(settings)
         except ConfigError as exc:
@@ -405,19 +405,19 @@ class Daemon:
         self._disagreement = differ
 
     async def _heartbeat_job(self) -> None:
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
 
     async def _role_gained(self, role: str) -> None:
         if role == BOT and self._channels_started:
             for ch in self.channels.values():
                 await ch.take_updates(True)
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
 
     async def _role_lost(self, role: str) -> None:
         if role == BOT:
             for ch in self.channels.values():
                 await ch.take_updates(False)
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
 
     async def check_silence(self) -> None:
         """The silent-feed check, on the node holding the feed-health role."""
@@ -426,7 +426,7 @@ class Daemon:
 
     async def gauges(self) -> dict[str, float]:
         """The gauges of /metrics."""
-        return {**status_gauges(await self.db(self.status), len(self.clusterer)),
+        return {**status_gauges(await self.on_store(self.status), len(self.clusterer)),
                 # the cost of global dedup across nodes: time waiting for the ingest lock,
                 # and stories other nodes stored that this node's index caught up with
                 "raqib_ingest_lock_wait_seconds": self.pipeline.lock_wait,
@@ -512,7 +512,7 @@ class Daemon:
 
     async def _pages_without_text(self, feed: str, reason: str) -> None:
         """A feed whose pages give no article text lately: told once, like a dead feed."""
-        await self.db(self._feed_health, feed, False,
+        await self.on_store(self._feed_health, feed, False,
                       f"its article pages give no text (a paywall, or pages built by script?); last: {reason}")
 
     async def _articles_job(self) -> None:
@@ -524,10 +524,10 @@ class Daemon:
         raise_descriptor_limit()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
-        await self.db(self.deliverer.recover)
+        await self.on_store(self.deliverer.recover)
         await self.roles.round()  # the roles free now are this node's before anything starts
         log.info("node started node=%s roles=%s", self.node, ",".join(sorted(self.roles.held)) or "none")
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
                              (signal.SIGHUP, self._reload_soon)):
             try:
@@ -577,7 +577,7 @@ class Daemon:
                  asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
-        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds.all))} feeds")
+        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.on_store(self.store.feeds.all))} feeds")
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s node=%s",
                  len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.store.where,
                  self.node)
@@ -631,18 +631,18 @@ class Daemon:
             log.warning("index snapshot not written at stop error=%r", exc)
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
-            await self.db(self.store.nodes.gone, self.node)
+            await self.on_store(self.store.nodes.gone, self.node)
         except StoreError as exc:
             log.warning("node row not removed node=%s error=%s", self.node, exc)
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
         try:
-            await self.db(self.store.feeds.release)  # polls cut short: other nodes need not wait out the lease
+            await self.on_store(self.store.feeds.release)  # polls cut short: other nodes need not wait out the lease
         except StoreError as exc:
             log.warning("feed leases not given back, they run out by themselves error=%s", exc)
-        await self.db(self.store.close)  # after every call still queued there
-        self.db.close()
+        await self.on_store(self.store.close)  # after every call still queued there
+        self.on_store.close()
         log.info("raqib stopped")
 
     def stop(self) -> None:
@@ -672,12 +672,12 @@ class Daemon:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
 
     async def _recover_job(self) -> None:
-        if await self.db(self.deliverer.recover):
+        if await self.on_store(self.deliverer.recover):
             self.wake_delivery()
 
     async def _housekeeping_job(self) -> None:
         async with self.pipeline.lock:  # the dedup index is pruned between ingests, never during one
-            await self.db(self.housekeeping)
+            await self.on_store(self.housekeeping)
 
     def housekeeping(self) -> None:
         """Every node prunes its own dedup index; the node holding the prune role prunes
@@ -700,14 +700,14 @@ class Daemon:
         """(healthy, problems): the database answers a write, stories could be stored at
         the last attempt, and polling makes progress."""
         problems: list[str] = []
-        if not await self.db(self.store.ping):
+        if not await self.on_store(self.store.ping):
             problems.append("database does not answer")
         if self.poller.store_error:
             problems.append(f"cannot store stories: {self.poller.store_error}")
         if not problems:
             # stalled: a feed is overdue and no poll has finished for a long while
             now, interval = self.clock(), sdnotify.watchdog_interval() or 30
-            overdue = await self.db(self.store.feeds.next_due)
+            overdue = await self.on_store(self.store.feeds.next_due)
             idle = now - max(self.poller.last_progress, overdue or now)
             if overdue is not None and idle > max(600.0, 20 * interval):
                 problems.append(f"polling stalled: no poll finished for {idle:.0f} s")

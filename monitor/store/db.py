@@ -326,7 +326,7 @@ class Database:
         # held for a whole transaction and for every statement outside one: a caller in
         # another thread than the daemon's store thread waits instead of interleaving
         self.lock = threading.RLock()
-        self.db: sqlite_utils.Database | None = None
+        self.sqlite: sqlite_utils.Database | None = None  # the sqlite-utils handle (SQLite only)
         self.conn: Any
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
         if self.postgres:
@@ -347,9 +347,9 @@ class Database:
             self.path = None  # nothing stored yet: an empty store answers every read
         try:
             if self.path is None:
-                self.db = sqlite_utils.Database(memory=True)
+                self.sqlite = sqlite_utils.Database(memory=True)
             elif readonly:
-                self.db = sqlite_utils.Database(self._connect_readonly(self.path))
+                self.sqlite = sqlite_utils.Database(self._connect_readonly(self.path))
             else:
                 if not self.path.parent.exists():
                     self.path.parent.mkdir(mode=0o700, parents=True)  # state is private
@@ -358,14 +358,14 @@ class Database:
                 new = not self.path.exists()
                 # one thread at a time uses it (the daemon's store thread), not always the opener
                 conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
-                self.db = sqlite_utils.Database(conn)
+                self.sqlite = sqlite_utils.Database(conn)
                 if new:
                     os.chmod(self.path, 0o600)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            self.conn = self.db.conn
+                self.sqlite.execute("PRAGMA journal_mode=WAL")
+                self.sqlite.execute("PRAGMA synchronous=NORMAL")
+            self.sqlite.execute("PRAGMA foreign_keys=ON")
+            self.sqlite.execute("PRAGMA busy_timeout=30000")
+            self.conn = self.sqlite.conn
             if self.path is None or not readonly:
                 self._migrate()
         except BaseException as exc:
