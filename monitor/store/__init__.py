@@ -7,6 +7,10 @@ and, by composition, one part per table family (`store.feeds`, `store.outbox` â€
 - `db`            the connection: opening (exclusive lock, read-only, damaged files),
                   named migrations, transactions, ping, backup; SQLite or PostgreSQL
                   (`database:` a path or a postgresql:// URL);
+- `migrations`    the SQLite schema, as named migrations;
+- `rows`          the rows the parts hand out (`FeedRow`, `OutboxRow` â€¦) and the updates
+                  they take (`FeedUpdate`): frozen dataclasses named for what they are;
+- `part`          `Part`, what every table family reads and writes through;
 - `postgres`      the PostgreSQL side of the dialect seam: the connection, the statement
                   translation, its migrations;
 - `feeds`         `feeds`: fetch state, schedule, health;
