@@ -385,7 +385,7 @@ class Database:
     def _has_column(self, table: str, column: str) -> bool:
         return column in self._columns(table)
 
-    def _execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+    def _execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         try:
             with self.transaction() as conn:
                 return conn.execute(sql, params)

@@ -50,7 +50,7 @@ range of rowids.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..normalize import normalize_text, skeleton_words, tokenize
 from .db import Tx
@@ -59,6 +59,9 @@ from .rows import ClusterMember, DeskStory, row_of
 
 SEARCH_TABLE = "story_search"
 STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched, s.body"
+# a story as `window_stories` and `earlier_members` read it, in the order of `STORY_COLUMNS`:
+# id, cluster, feed, title, summary, url, published, fetched, body
+StoryTuple = tuple[int, int, str, str, str, str, float | None, float, str]
 _OLD_STORY_COLUMNS = STORY_COLUMNS.replace("s.body", "'' AS body")  # a database not yet upgraded (read-only)
 _BATCH = 500
 
@@ -109,7 +112,7 @@ def reindex_story(conn: Tx, story_id: int, title: str, summary: str, old_body: s
     index_story(conn, story_id, title, summary, body)
 
 
-def unindex_stories(conn: Tx, rows: Iterable[Sequence]) -> None:
+def unindex_stories(conn: Tx, rows: Iterable[Sequence[Any]]) -> None:
     """Take stories (id, title, summary[, body]) out of the search index, before they are
     deleted (inside the transaction that deletes them)."""
     if getattr(conn, "postgres", False):
@@ -142,7 +145,7 @@ def _fts_query(any_of: Sequence[Sequence[SearchWord]]) -> str:
     return " OR ".join(groups)
 
 
-def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list]:
+def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list[Any]]:
     """The FTS5 query of `_fts_query` said with LIKE over a PostgreSQL row's words (each
     word a space-separated token, backwards): a token starting with the word backwards
     (`' ' || words LIKE '% drow%'`), or exactly it for a `whole` word. The same superset:
@@ -231,11 +234,11 @@ class DeskReads(Part):
         return self._typed(DeskStory, f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ?" + more,
                            [self.first_id_since(since), *more_params])
 
-    def window_stories(self, since: float, until: float | None = None) -> Iterator[tuple]:
+    def window_stories(self, since: float, until: float | None = None) -> Iterator[StoryTuple]:
         """Stories fetched in [since, until), oldest first (a cluster's first story before
         its copies), as tuples in the order of `STORY_COLUMNS`."""
         sql = f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ? AND s.fetched >= ?"
-        params: list = [self.first_id_since(since), since]
+        params: list[Any] = [self.first_id_since(since), since]
         if until is not None:
             sql += " AND s.fetched < ?"
             params.append(until)
@@ -244,10 +247,10 @@ class DeskReads(Part):
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
-    def earlier_members(self, clusters: Sequence[int], before: int) -> list[tuple]:
+    def earlier_members(self, clusters: Sequence[int], before: int) -> list[StoryTuple]:
         """Members of these clusters with an id below `before` (stored before a window),
         oldest first, as tuples in the order of `STORY_COLUMNS`."""
-        out: list[tuple] = []
+        out: list[StoryTuple] = []
         ids = sorted(set(clusters))
         try:
             for i in range(0, len(ids), _BATCH):
@@ -283,7 +286,7 @@ class DeskReads(Part):
 
 
 def _newest_first(id_column: str, *, before: int | None, since: float | None, source: str | None,
-                  limit: int) -> tuple[str, list]:
+                  limit: int) -> tuple[str, list[Any]]:
     """The filters and order that search candidates and recent stories share: an id below
     `before`, fetched since `since`, from `source`; newest first, at most `limit`."""
     sql = ""

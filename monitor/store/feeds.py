@@ -41,7 +41,7 @@ class FeedTable(Part):
                 "SELECT name, configured_url, interval, enabled, disabled_reason, source, fulltext, config_title "
                 "FROM feeds").fetchall()}
             configured = set()
-            new: list[tuple] = []
+            new: list[tuple[Any, ...]] = []
             for f in feeds:
                 configured.add(f.name)
                 row = existing.get(f.name)
