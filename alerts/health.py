@@ -48,15 +48,15 @@ class FeedHealthAlerts:
         """Queue the alert of a feed's health change for every admin."""
         now = self.clock()
         reason = one_line(reason, REASON_MAX)
-        row = self.store.feed(feed) or {}
-        payload = alert_payload(title=feed_health_title(feed, healthy, reason), url=row.get("url", ""),
+        row = self.store.feeds.get(feed)
+        payload = alert_payload(title=feed_health_title(feed, healthy, reason), url=row.url if row else "",
                                 summary=reason, source=feed, published=None, watchlist_title=FEED_HEALTH_HEADING,
                                 matches=())
         targets = self.admins()
         event = int(now * 1000)
         with self.store.transaction() as conn:
             for channel, dest in targets:
-                self.store.enqueue(conn, channel=channel, destination=dest, kind=KIND,
+                self.store.outbox.enqueue(conn, channel=channel, destination=dest, kind=KIND,
                                    watchlist=f"feed:{feed}:{'up' if healthy else 'down'}", cluster=-event,
                                    story_id=0, payload=payload, now=now)
         log.info("feed health alert queued feed=%s healthy=%s admins=%d", feed, healthy, len(targets))

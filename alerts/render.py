@@ -36,13 +36,14 @@ import dataclasses
 import json
 import re
 from datetime import datetime, timezone, tzinfo
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.display import REASON_MAX, display_url, one_line, visible
 from monitor.models import Alert, Match, alert_payload  # noqa: F401  (re-exported)
 from monitor.pipeline import PERSONAL_PREFIX
 from monitor.snippet import PayloadSnippet, distinct
+from monitor.store import OutboxRow
 
 from .plurals import count
 
@@ -229,18 +230,18 @@ def for_destination(alert: Alert, *, tz: str | None, titles: Mapping[str, str]) 
     return dataclasses.replace(alert, tz=tz or "", outlets=titles)
 
 
-def alert_from_row(row: Mapping[str, Any]) -> Alert:
+def alert_from_row(row: OutboxRow) -> Alert:
     """Decode one outbox row into an Alert."""
-    payload = json.loads(row["payload"])
+    payload = json.loads(row.payload)
     matches = tuple(Match(**m) for m in payload.get("matches", ()))
     return Alert(
-        id=row["id"], channel=row["channel"], destination=row["destination"], kind=row["kind"],
-        watchlist=row["watchlist"], watchlist_title=payload.get("watchlist_title") or row["watchlist"],
-        story_id=row["story_id"], cluster=row["cluster"], title=payload.get("title", ""),
+        id=row.id, channel=row.channel, destination=row.destination, kind=row.kind,
+        watchlist=row.watchlist, watchlist_title=payload.get("watchlist_title") or row.watchlist,
+        story_id=row.story_id, cluster=row.cluster, title=payload.get("title", ""),
         url=payload.get("url", ""), summary=payload.get("summary", ""), source=payload.get("source", ""),
         published=payload.get("published"), matches=matches, sources=tuple(payload.get("sources", ())),
-        attempts=row.get("attempts", 0), extra=payload.get("extra", {}),
-        event=row.get("event") if row.get("event") is not None else row["cluster"], seen=payload.get("seen"),
+        attempts=row.attempts or 0, extra=payload.get("extra", {}),
+        event=row.event if row.event is not None else row.cluster, seen=payload.get("seen"),
         snippets=tuple(payload_snippets(payload.get("snippets"))),
     )
 

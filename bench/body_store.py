@@ -2,7 +2,7 @@
 
 Stores N ANT stories (outside the reserved days, cycled with fresh GUIDs when N is larger
 than the corpus) twice — once with their article text as `stories.body` (what a daemon
-reading pages keeps), once without — through the project's own `Store.insert_story`
+reading pages keeps), once without — through the project's own `Store.stories.insert`
 (which also writes the search index, now holding the body's words), and prints the
 difference scaled to 100,000 stories. On PostgreSQL (when a server answers at
 RAQIB_TEST_POSTGRES or postgresql://postgres@127.0.0.1:5432/test) the same into two
@@ -57,12 +57,12 @@ def fill(store: Store, docs: list[dict], n: int, with_body: bool) -> float:
         if len(batch) == 1000:
             with store.transaction() as conn:
                 for row in batch:
-                    store.insert_story(conn, row)
+                    store.stories.insert(conn, row)
             batch = []
     if batch:
         with store.transaction() as conn:
             for row in batch:
-                store.insert_story(conn, row)
+                store.stories.insert(conn, row)
     return time.process_time() - started
 
 

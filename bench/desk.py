@@ -79,7 +79,7 @@ def build_store(path: str | Path, stories: int = 200_000, *, now: float = NOW, s
                         title, summary, url = texts[(n - n // 5) % len(texts)]
                     fetched = now - SPAN + n * step
                     feed = OUTLETS[n % len(OUTLETS)]
-                    store.insert_story(conn, {
+                    store.stories.insert(conn, {
                         "id": story_id, "feed": feed, "guid": f"{feed}-{story_id}", "url": f"{url}#{story_id}",
                         "canonical_url": url, "title": title, "summary": summary,
                         "published": fetched - 600, "fetched": fetched, "cluster": cluster,

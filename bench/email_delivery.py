@@ -77,7 +77,7 @@ async def through_deliverer(ch: EmailChannel, n: int) -> float:
             payload = alert_payload(title=a.title, url=a.url, summary=a.summary, source=a.source,
                                     published=a.published, watchlist_title=a.watchlist_title, matches=a.matches,
                                     sources=a.sources)
-            store.enqueue(conn, channel="email", destination=a.destination, kind="story", watchlist="energy",
+            store.outbox.enqueue(conn, channel="email", destination=a.destination, kind="story", watchlist="energy",
                           cluster=i, story_id=i, payload=payload, now=0.0)
     # burst above n: every alert is its own message, as in instant mode
     d = Deliverer(store, {"email": ch}, settings=DeliverySettings(burst=n + 1), batch=n)

@@ -79,7 +79,7 @@ async def cycle(server: FeedServer, n: int, mode: str, pool: list[tuple[str, str
         (Path(tmp) / "raqib.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         daemon = Daemon(load_config(Path(tmp) / "raqib.yaml"), console_stream=io.StringIO()).open()
         try:
-            feeds = daemon.store.feeds()
+            feeds = daemon.store.feeds.all()
             started = time.monotonic()
             cpu = time.process_time()
             await asyncio.gather(*(daemon.poller.poll_feed(f) for f in feeds))

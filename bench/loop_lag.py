@@ -81,7 +81,7 @@ async def run_once(database: str, tmp: Path, feeds: int, seconds: float, every: 
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         daemon = Daemon(load_config(config), console_stream=io.StringIO()).open()
         if on_loop:
-            daemon.poller.db = daemon.deliverer.db = inline
+            daemon.poller.on_store = daemon.deliverer.on_store = inline
         lags: list[float] = []
         begin = time.perf_counter()
 
@@ -106,7 +106,7 @@ async def run_once(database: str, tmp: Path, feeds: int, seconds: float, every: 
 
     store = Store(database, readonly=True)
     try:
-        counts = store.story_counts()
+        counts = store.stories.counts()
         sent = store.alerts_raised()
     finally:
         store.close()
@@ -138,7 +138,7 @@ async def ingest_throughput(n: int, tmp: Path) -> dict:
     for i in range(0, n, 500):
         await pipeline.ingest_off_loop(f"f{i // 500}", stories[i:i + 500], thread)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    stored = store.story_counts()["stories"]
+    stored = store.stories.counts()["stories"]
     thread.close()
     store.close()
     return {"stories": stored, "wall": wall, "cpu": cpu}

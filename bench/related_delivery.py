@@ -5,7 +5,7 @@ earlier days; then `--alerts` new alerts are queued for one destination, a share
 `--related` of them later stories of an event whose first alert is among them. The real
 Deliverer drains them through a channel that only returns a reference (no network), once
 with the events and once with every row its own event, and prints per alert: the time of
-a round, and of `Store.event_head` alone (the indexed look-up a related row adds).
+a round, and of `Store.outbox.event_head` alone (the indexed look-up a related row adds).
 
     .venv/bin/python bench/related_delivery.py [--history 200000] [--alerts 2000] [--related 0.5]
 """
@@ -55,7 +55,7 @@ def fill(store: Store, history: int, alerts: int, related: float, events: bool) 
     with store.transaction() as conn:
         for i in range(1, history + 1):  # earlier days: sent, some of them events of several clusters
             event = i - rng.randrange(3) if events and i > 3 else i
-            store.enqueue(conn, channel="bench", destination=f"d{i % 50}", kind="story", watchlist="w",
+            store.outbox.enqueue(conn, channel="bench", destination=f"d{i % 50}", kind="story", watchlist="w",
                           cluster=i, story_id=i, payload=payload, now=NOW - 86400, event=event)
         conn.execute("UPDATE outbox SET state='sent', sent_at=?, ref='d:' || id", (NOW - 86400,))
         heads: list[int] = []
@@ -66,7 +66,7 @@ def fill(store: Store, history: int, alerts: int, related: float, events: bool) 
                 event = rng.choice(heads[-50:])
             else:
                 heads.append(cluster)
-            store.enqueue(conn, channel="bench", destination="desk", kind="story", watchlist="w",
+            store.outbox.enqueue(conn, channel="bench", destination="desk", kind="story", watchlist="w",
                           cluster=cluster, story_id=cluster, payload=payload, now=NOW, event=event)
 
 
@@ -88,10 +88,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "bench.db")
             fill(store, args.history, args.alerts, args.related, events)
-            rows = store.due_alerts(NOW, limit=10**6)
+            rows = store.outbox.due(NOW, limit=10**6)
             started = time.perf_counter()
             for row in rows:
-                store.event_head(row)
+                store.outbox.event_head(row)
             lookup = (time.perf_counter() - started) / len(rows)
             channel = ReferenceChannel()
             seconds = asyncio.run(drain(store, channel))

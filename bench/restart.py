@@ -67,7 +67,7 @@ def build(n: int, path: Path) -> None:
             for i in range(done, min(n, done + 10_000)):
                 title, lead, url = window.story(i)
                 t = start + (now - start - 600) * i / n
-                store.insert_story(conn, {"id": i + 1, "feed": f"outlet{i % 40}", "guid": f"g{i}",
+                store.stories.insert(conn, {"id": i + 1, "feed": f"outlet{i % 40}", "guid": f"g{i}",
                                           "url": url or f"https://x.example/{i}", "canonical_url": url,
                                           "title": title, "summary": lead, "published": t, "fetched": t,
                                           "cluster": i + 1, "event": i + 1, "dedup_kind": "new"})

@@ -62,13 +62,13 @@ async def run(args: argparse.Namespace) -> None:
                                         source="aljazeera", published=None, watchlist_title="روسيا وأوكرانيا",
                                         matches=[Match("russia", "بوتين", "title", title.index("بوتين"),
                                                        title.index("بوتين") + 5)])
-                store.enqueue(conn, channel="telegram", destination=dest, kind="story", watchlist="russia",
+                store.outbox.enqueue(conn, channel="telegram", destination=dest, kind="story", watchlist="russia",
                               cluster=i + 1, story_id=i + 1, payload=payload, now=now)
         channel = TelegramChannel(Section({"api_url": tg.api_url, "polling": False}, "<bench>"), store)
         deliverer = Deliverer(store, {"telegram": channel}, settings=DeliverySettings(burst=10), batch=500)
         started = time.monotonic()
         sent = 0
-        while store.due_alerts(time.time(), limit=1):
+        while store.outbox.due(time.time(), limit=1):
             sent += await deliverer.run_once()
         elapsed = time.monotonic() - started
         await channel.close()

@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 
 from bench.desk import NOW, OUTLETS, ant_texts, build_store, watchlist_text  # noqa: E402
 from monitor.models import Match, alert_payload  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.store import FeedUpdate, Store  # noqa: E402
 from monitor.watchlists import read_watchlist_text  # noqa: E402
 from raqib.web import Desk, WebView  # noqa: E402
 
@@ -45,12 +45,12 @@ def add_alerts(path: Path) -> None:
     try:
         if store._scalar("SELECT COUNT(*) FROM outbox"):
             return
-        store.add_feeds([(name, f"https://{name}.example/rss") for name in OUTLETS], source="config")
+        store.feeds.add_many([(name, f"https://{name}.example/rss") for name in OUTLETS], source="config")
         for i, name in enumerate(OUTLETS):
-            store.update_feed(name, last_success=NOW - 300 * (i + 1), last_poll=NOW - 300, items_seen=20_000,
-                              avg_interval=600.0, title=f"{name} عربي")
-        store.update_feed("rt", failures=3, last_error="feed rt <https://rt.example/rss>: HTTP 503 Service Unavailable",
-                          last_error_at=NOW - 900)
+            store.feeds.update(name, FeedUpdate(last_success=NOW - 300 * (i + 1), last_poll=NOW - 300,
+                                               items_seen=20_000, avg_interval=600.0, title=f"{name} عربي"))
+        store.feeds.update("rt", FeedUpdate(failures=3, last_error_at=NOW - 900,
+                                           last_error="feed rt <https://rt.example/rss>: HTTP 503 Service Unavailable"))
         rows = store._query("SELECT id, cluster, feed, title, summary, url, fetched FROM stories WHERE id = cluster "
                             f"AND id % {ALERT_EVERY} = 0 ORDER BY id")
         for start in range(0, len(rows), 5000):
@@ -63,7 +63,7 @@ def add_alerts(path: Path) -> None:
                                             published=None, watchlist_title=watchlist, matches=matches,
                                             sources=[r["feed"]])
                     for channel, dest in (("console", "-"), ("telegram", "@desk")):
-                        store.enqueue(conn, channel=channel, destination=dest, kind="story", watchlist=watchlist,
+                        store.outbox.enqueue(conn, channel=channel, destination=dest, kind="story", watchlist=watchlist,
                                       cluster=r["cluster"], story_id=r["id"], payload=payload, now=r["fetched"])
     finally:
         store.close()

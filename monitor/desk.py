@@ -44,7 +44,7 @@ search_stories(store, query, days=, source=, limit=, now=) -> SearchResult
     `SearchResult.reading` says how the query was read, in words.
 
     A query is at most 500 characters. The store narrows the candidates with its search
-    index (SQLite FTS5; `Store.search_candidates`, which can only narrow), and the
+    index (SQLite FTS5; `Store.desk.search_candidates`, which can only narrow), and the
     Matcher decides, so search and alerts never disagree. A query the index cannot
     narrow (letters outside Arabic and Latin) is answered by reading the
     newest stories of the window. Either way at most `SCAN_LIMIT` stories are read:
@@ -100,7 +100,7 @@ from .errors import ConfigError
 from .match import Matcher
 from .models import Match, Term, Watchlist
 from .query import MAX_QUERY, Clause, describe_query, parse_clauses, parse_query, query_words
-from .store import SearchWord, Store
+from .store import ClusterMember, DeskStory, SearchWord, Store
 from .watchlists import read_watchlist_text
 
 DAY = 86400.0
@@ -261,7 +261,7 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
     words = query_words([t for wl in watchlists for t in wl.terms])
     candidates = None if words is None else _window_candidates(store, words, since, now, budget.stories)
     narrowed = candidates is not None
-    rows: Iterable[Row] = store.window_stories(since, now) if candidates is None else candidates
+    rows: Iterable[Row] = store.desk.window_stories(since, now) if candidates is None else candidates
     read = 0
     stopped = "stories" if candidates is not None and len(candidates) >= budget.stories else ""
     for row in rows:
@@ -291,10 +291,10 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
                 dropped[key] = Dropped(story, v.rule, terms, v.stopped_by)
     # A cluster that began before the window was alerted on then, if a member of that
     # time fired: it is not this window's alert (nor its drop).
-    first = store.first_id_since(since)
+    first = store.desk.first_id_since(since)
     older = {cluster for _, cluster in (*fired, *dropped) if cluster < first}
     if older:
-        for row in store.earlier_members(sorted(older), first):
+        for row in store.desk.earlier_members(sorted(older), first):
             for v in explain(*_fields(row)):
                 if v.fired:
                     fired.pop((v.watchlist, row[1]), None)
@@ -303,14 +303,14 @@ def try_watchlist(store: Store, text: str, *, file: str = "<try>", days: float =
     drops = sorted(dropped.values(), key=lambda d: d.story.id, reverse=True)
     kept = hits[:max(0, limit)]
     kept_drops = drops[:max(0, limit)]
-    members = store.cluster_members([h.cluster for h in kept] + [d.story.cluster for d in kept_drops])
+    members = store.desk.cluster_members([h.cluster for h in kept] + [d.story.cluster for d in kept_drops])
     kept = [_with_outlets(h, members) for h in kept]
     kept_drops = [Dropped(_with_outlets(d.story, members), d.rule, d.terms, d.stopped_by) for d in kept_drops]
     return TryReport(
         file=file, watchlists=tuple(wl.name for wl in watchlists), since=since, until=now, days=days,
         hits=tuple(kept), dropped=tuple(kept_drops), per_day=_per_day(hits, since, now, tz),
         top_terms=_top_terms(hits), never_fired=_never_fired(watchlists, hits),
-        scanned=store.count_window(since, now) if narrowed else read, read=read, narrowed=narrowed,
+        scanned=store.desk.count_window(since, now) if narrowed else read, read=read, narrowed=narrowed,
         alerts=len(hits), dropped_count=len(drops), stopped=stopped)
 
 
@@ -321,13 +321,13 @@ def _window_candidates(store: Store, words: list[list[SearchWord]], since: float
     out: list[Row] = []
     before: int | None = None
     while True:
-        batch = store.search_candidates(words, since=since, limit=min(TRY_BATCH, most - len(out)), before=before)
+        batch = store.desk.search_candidates(words, since=since, limit=min(TRY_BATCH, most - len(out)), before=before)
         if batch is None:
             return None
-        out.extend(_row(r) for r in batch if r["fetched"] < until)
+        out.extend(_row(r) for r in batch if r.fetched < until)
         if len(batch) < TRY_BATCH or len(out) >= most:
             break
-        before = batch[-1]["id"]
+        before = batch[-1].id
     out.reverse()
     return out
 
@@ -354,8 +354,8 @@ def _fields(row: Row) -> tuple[str, ...]:
     return (row[3], row[4], body) if body else (row[3], row[4])
 
 
-def _with_outlets(hit: StoryHit, members: Mapping[int, Sequence[Mapping[str, object]]]) -> StoryHit:
-    feeds = dict.fromkeys(m["feed"] for m in members.get(hit.cluster, ()))
+def _with_outlets(hit: StoryHit, members: Mapping[int, Sequence[ClusterMember]]) -> StoryHit:
+    feeds = dict.fromkeys(m.feed for m in members.get(hit.cluster, ()))
     feeds.pop(hit.feed, None)
     return StoryHit(**{**hit.__dict__, "outlets": tuple(feeds)})
 
@@ -416,11 +416,11 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
         # refuses), the next ones larger
         size = min(CANDIDATE_BATCH, limit + 20) if before is None else CANDIDATE_BATCH
         if words is not None:
-            batch = store.search_candidates(words, since=since, source=source, limit=size, before=before)
+            batch = store.desk.search_candidates(words, since=since, source=source, limit=size, before=before)
             narrowed = batch is not None
         if batch is None:
             size = min(CANDIDATE_BATCH * 5, read_limit - scanned)
-            batch = store.recent_stories(since=since, source=source, before=before, limit=size)
+            batch = store.desk.recent_stories(since=since, source=source, before=before, limit=size)
         for row in batch:
             stopped = budget.stop(scanned)
             if stopped:
@@ -440,8 +440,8 @@ def search_stories(store: Store, query: str, *, days: float | None = None, sourc
             break
         if len(batch) < size:
             break
-        before = batch[-1]["id"]
-    members = store.cluster_members([h.cluster for h in found])
+        before = batch[-1].id
+    members = store.desk.cluster_members([h.cluster for h in found])
     return SearchResult(query=query, terms=terms, hits=tuple(_with_outlets(h, members) for h in found),
                         scanned=scanned, narrowed=narrowed, complete=complete, since=since, source=source,
                         reading=describe_query(clauses), stopped=stopped)
@@ -459,9 +459,9 @@ def _clause_matches(clauses: Sequence[Clause], index: dict[Term, str], matches: 
     return sorted(set(out), key=lambda m: (m.field, m.start, m.end, m.term))
 
 
-def _row(row: Mapping[str, object]) -> Row:
-    return (row["id"], row["cluster"], row["feed"], row["title"], row["summary"], row["url"], row["published"],
-            row["fetched"], row.get("body") or "")
+def _row(row: DeskStory) -> Row:
+    return (row.id, row.cluster, row.feed, row.title, row.summary, row.url, row.published, row.fetched,
+            row.body or "")
 
 
 __all__ = ["MAX_QUERY", "Budget", "Clause", "Dropped", "SearchResult", "StoryHit", "TryReport", "describe_query",

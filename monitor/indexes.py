@@ -40,7 +40,7 @@ from typing import Callable, Iterator
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
 from .errors import StoreError
-from .store import Store
+from .store import Store, StoryRef
 
 log = logging.getLogger(__name__)
 
@@ -83,36 +83,36 @@ class IndexKeeper:
         now = self.clock()
         copy_since = now - self.dedup.window_hours * 3600.0
         event_since = now - max(self.event.window_hours, self.event.copy_hours) * 3600.0
-        seen = self.store.last_story_id()
+        seen = self.store.stories.last_id()
         started = time.monotonic()
         clusterer = Clusterer.rebuild(
-            ((r["id"], r["cluster"], r["title"], r["summary"], r["url"], r["feed"], _dt(r["published"] or r["fetched"]))
+            ((r.id, r.cluster, r.title, r.summary, r.url, r.feed, _dt(r.published or r.fetched))
              for r in self._window(copy_since, seen)), settings=self.dedup)
         took = time.monotonic() - started
         events = EventGrouper.rebuild(
-            ((r["id"], r["cluster"], r["event"], r["title"], r["summary"], r["feed"],
-              _dt(r["published"] or r["fetched"])) for r in self._window(event_since, seen)),
+            ((r.id, r.cluster, r.event, r.title, r.summary, r.feed,
+              _dt(r.published or r.fetched)) for r in self._window(event_since, seen)),
             settings=self.event, prune=True)
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)
         return clusterer, events, seen
 
-    def _window(self, since: float, upto: int) -> Iterator[dict]:
+    def _window(self, since: float, upto: int) -> Iterator[StoryRef]:
         """The stories fetched since `since` with ids up to `upto`, oldest first, in pages."""
-        first = self.store.first_story_since(since)
+        first = self.store.stories.first_since(since)
         if first is None:
             return
         after = first - 1
         while after < upto:
-            page = self.store.stories_after(after, PAGE)
+            page = self.store.stories.after(after, PAGE)
             for r in page:
-                if r["id"] > upto:
+                if r.id > upto:
                     return
-                if r["fetched"] >= since:
+                if r.fetched >= since:
                     yield r
             if len(page) < PAGE:
                 return
-            after = page[-1]["id"]
+            after = page[-1].id
 
     def _from_snapshot(self) -> tuple[Clusterer, EventGrouper, int] | None:
         path = self.snapshot
@@ -127,11 +127,11 @@ class IndexKeeper:
             return None
         mark = loaded.mark
         try:
-            stored = self.store.stories_after(mark.story - 1, 1) if mark.story else []
+            stored = self.store.stories.after(mark.story - 1, 1) if mark.story else []
             if mark.story:
-                row = stored[0] if stored and stored[0]["id"] == mark.story else None
-                if row is None or snapshots.story_digest(row["id"], row["cluster"], row["event"],
-                                                         row["title"]) != mark.digest:
+                row = stored[0] if stored and stored[0].id == mark.story else None
+                if row is None or snapshots.story_digest(row.id, row.cluster, row.event,
+                                                         row.title) != mark.digest:
                     log.warning("index snapshot refused, rebuilding from the store path=%s reason=%s", path,
                                 f"the store does not hold story {mark.story} as the snapshot does")
                     return None
@@ -147,14 +147,14 @@ class IndexKeeper:
         """Index the stories stored after `after`; the newest id read and how many."""
         seen, learned = after, 0
         while True:
-            page = self.store.stories_after(seen, PAGE)
+            page = self.store.stories.after(seen, PAGE)
             for r in page:
-                published = _dt(r["published"] or r["fetched"])
-                clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
+                published = _dt(r.published or r.fetched)
+                clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url,
                                 published=published)
-                events.learn(r["id"], cluster=r["cluster"], event=r["event"], title=r["title"],
-                             summary=r["summary"], source=r["feed"], published=published)
-                seen = int(r["id"])
+                events.learn(r.id, cluster=r.cluster, event=r.event, title=r.title,
+                             summary=r.summary, source=r.feed, published=published)
+                seen = int(r.id)
                 learned += 1
             if len(page) < PAGE:
                 return seen, learned
@@ -176,12 +176,12 @@ class IndexKeeper:
         started = time.monotonic()
         digest = ""
         if seen_id:
-            stored = self.store.stories_after(seen_id - 1, 1)
-            if not stored or stored[0]["id"] != seen_id:
+            stored = self.store.stories.after(seen_id - 1, 1)
+            if not stored or stored[0].id != seen_id:
                 log.warning("index snapshot skipped: its newest story is not stored story=%d", seen_id)
                 return False
             r = stored[0]
-            digest = snapshots.story_digest(r["id"], r["cluster"], r["event"], r["title"])
+            digest = snapshots.story_digest(r.id, r.cluster, r.event, r.title)
         try:
             size = snapshots.write(path, clusterer, events, snapshots.Mark(seen_id, digest), saved_at=self.clock())
         except OSError as exc:

@@ -89,7 +89,7 @@ from .errors import StoreError
 from .models import Match, Story, Watchlist, alert_payload
 from .protocols import Run, StoryMatcher, WatchlistSource
 from .settings import DeliverySettings, PollSettings
-from .store import BodyState, IngestLockBusy, Store
+from .store import ArticleStory, BodyState, IngestLockBusy, Store, StoryRef
 from .store.articles import MAX_BODY
 from .store.db import Tx
 from .store.desk import reindex_story
@@ -103,7 +103,6 @@ LOCK_WAIT = 120.0  # seconds of tries before the poll fails (a frozen holder is 
 
 
 H = TypeVar("H", bound=Hashable)
-Row = Mapping[str, Any]  # a stories row as the store hands it back (column → value)
 Watchlists = Mapping[str, Watchlist]  # the watchlists in force, by name
 
 
@@ -143,7 +142,7 @@ class _Plan:
 @dataclass(frozen=True)
 class _Settled:
     """A stored story moving to `state` (from one of `leaving`), matched again if `rematch`."""
-    row: Row
+    row: ArticleStory
     story: Story
     state: str
     leaving: tuple[str, ...]
@@ -176,7 +175,7 @@ class Pipeline:
         self.lock = asyncio.Lock()  # one off-loop ingest at a time (and the clusterer's pruning)
         # the newest story id this node's dedup index holds (its own or caught up from
         # other nodes); the daemon sets it to the newest id its rebuilt index holds
-        self.seen_id = seen_id if seen_id is not None else store.last_story_id()
+        self.seen_id = seen_id if seen_id is not None else store.stories.last_id()
         self.caught_up = 0  # stories other nodes stored, indexed here (multi-node cost)
         self.lock_wait = 0.0  # seconds spent waiting for the ingest lock
         # awaited before every off-loop ingest: the daemon's indexes are loaded (a story
@@ -186,7 +185,7 @@ class Pipeline:
     def _allocate_id(self) -> int:
         """A story id never handed out before, even if an earlier write failed (disk full):
         the dedup index may hold an id whose row never landed, and it must stay unique."""
-        self._last_id = max(self._last_id, self.store.next_story_id() - 1) + 1
+        self._last_id = max(self._last_id, self.store.stories.next_id() - 1) + 1
         return self._last_id
 
     def ingest(self, feed: str, stories: Sequence[Story], *, fulltext: str = "never",
@@ -209,7 +208,7 @@ class Pipeline:
             await self.ready()
         if stories:
             async with self.lock:
-                known = await run(self.store.known_guids, feed, [s.guid for s in stories])
+                known = await run(self.store.stories.known_guids, feed, [s.guid for s in stories])
                 watchlists = {w.name: w for w in self.registry.watchlists}
                 matcher = self.registry.matcher
                 fresh = self._capped(self._fresh(stories, known), result)
@@ -250,7 +249,7 @@ class Pipeline:
                 ids = self._allocate_ids(len(stories))
                 placed = [self._dedup(story, story_id, alert_after)
                           for story, story_id in zip(stories, ids, strict=True)]
-                texts = self.store.cluster_texts(self._copied_clusters(placed, fulltext))
+                texts = self.store.articles.cluster_texts(self._copied_clusters(placed, fulltext))
                 plans = self._plans(placed, matcher, fulltext, texts)
                 for plan in plans:
                     self._write(plan, watchlists, result)
@@ -259,12 +258,12 @@ class Pipeline:
         result.slice_seconds += time.monotonic() - began
         return True
 
-    def _stories_after(self, after: int) -> list[Row]:
+    def _stories_after(self, after: int) -> list[StoryRef]:
         """Stories other nodes stored after id `after`, in pages (a node that lagged far
         behind reads them all the same)."""
-        others: list[Row] = []
+        others: list[StoryRef] = []
         while True:
-            page = self.store.stories_after(others[-1]["id"] if others else after, 10_000)
+            page = self.store.stories.after(others[-1].id if others else after, 10_000)
             others += page
             if len(page) < 10_000:
                 return others
@@ -272,29 +271,29 @@ class Pipeline:
     def _allocate_ids(self, n: int) -> list[int]:
         """`n` ids for one feed's new stories, in one store call (see `_allocate_id`)."""
         out = []
-        for candidate in self.store.next_story_ids(n):
+        for candidate in self.store.stories.next_ids(n):
             self._last_id = max(self._last_id + 1, candidate)
             out.append(self._last_id)
         return out
 
-    def _catch_up(self, rows: Sequence[Row]) -> None:
+    def _catch_up(self, rows: Sequence[StoryRef]) -> None:
         """Index the stories other nodes stored since this one last looked, so the decision
         about to be made sees every story in the database. Under the ingest lock ids are
         handed out and committed in order, so `seen_id` is a complete watermark."""
         for r in rows:
-            if r["id"] <= self.seen_id:
+            if r.id <= self.seen_id:
                 continue
-            published = _dt(r["published"] or r["fetched"])
-            self.clusterer.learn(r["id"], r["cluster"], title=r["title"], summary=r["summary"], url=r["url"],
+            published = _dt(r.published or r.fetched)
+            self.clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url,
                                  published=published)
-            self.events.learn(r["id"], cluster=r["cluster"], event=r["event"], title=r["title"],
-                              summary=r["summary"], source=r["feed"], published=published)
-            self.seen_id = int(r["id"])
+            self.events.learn(r.id, cluster=r.cluster, event=r.event, title=r.title,
+                              summary=r.summary, source=r.feed, published=published)
+            self.seen_id = int(r.id)
             self.caught_up += 1
 
     def _ingest(self, feed: str, stories: Sequence[Story], result: IngestResult, fulltext: str = "never",
                 alert_after: float | None = None) -> None:
-        known = self.store.known_guids(feed, [s.guid for s in stories])
+        known = self.store.stories.known_guids(feed, [s.guid for s in stories])
         watchlists = {w.name: w for w in self.registry.watchlists}
         matcher = self.registry.matcher
         for piece in _slices(self._capped(self._fresh(stories, known), result), SLICE):
@@ -386,7 +385,7 @@ class Pipeline:
         canon = canonical_url(story.url) if story.url else ""
         held = plan.body_state in BodyState.HELD
         with self.store.transaction() as conn:
-            self.store.insert_story(conn, {
+            self.store.stories.insert(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
                 "canonical_url": canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
@@ -418,20 +417,20 @@ class Pipeline:
         if old:
             return 0
         alerts = 0
-        self.store.add_cluster_watchlists(conn, cluster, fired)
-        sources = _distinct(self.store.cluster_feeds(conn, cluster))
+        self.store.stories.add_cluster_watchlists(conn, cluster, fired)
+        sources = _distinct(self.store.stories.cluster_feeds(conn, cluster))
         for name, wl_matches in fired.items():
             wl = watchlists.get(name)
             if wl is None or wl.when == "spread":
                 continue
             payload = _payload(story, wl, wl_matches, sources, seen=seen)
             for channel, destination in self.destinations(wl):
-                if self.store.enqueue(conn, channel=channel, destination=destination, kind="story",
+                if self.store.outbox.enqueue(conn, channel=channel, destination=destination, kind="story",
                                       watchlist=name, cluster=cluster, story_id=story_id,
                                       payload=payload, now=now, event=event):
                     alerts += 1
         if first and kind != "new":  # ask editable channels to add the new source to what they sent
-            self.store.queue_updates(conn, cluster, story_id, now, channels=self.editable,
+            self.store.outbox.queue_updates(conn, cluster, story_id, now, channels=self.editable,
                                      throttle=self.delivery.update_every)
         if kind != "new" or event != cluster or fired:  # a lone unmatched story spreads nothing
             alerts += self._spread(conn, event, watchlists, fired, now)
@@ -451,12 +450,12 @@ class Pipeline:
 
     async def _advance(self, story_id: int, *, body: str | None, reason: str,
                        run: Run) -> int:
-        row = await run(self.store.story_for_article, story_id)
+        row = await run(self.store.articles.story_for_article, story_id)
         if row is None:
             return 0
         matcher = self.registry.matcher
         watchlists = {w.name: w for w in self.registry.watchlists}
-        steps = [step for r in (row, *row["members"])
+        steps = [step for r in (row, *row.members)
                  if (step := self._step(r, r is row, body, reason, matcher)) is not None]
         if not steps:
             return 0
@@ -466,13 +465,14 @@ class Pipeline:
             self.on_ingest(result)
         return result.alerts
 
-    def _step(self, row: Row, own: bool, body: str | None, reason: str, matcher: StoryMatcher) -> _Settled | None:
+    def _step(self, row: ArticleStory, own: bool, body: str | None, reason: str,
+              matcher: StoryMatcher) -> _Settled | None:
         """What a page (`body`: text, or "" when it failed) or an expired wait (`body` None)
         does to one stored story (`own`: the story whose page it is)."""
-        state = row["body_state"]
-        story = Story(feed=row["feed"], guid=row["guid"], url=row["url"], title=row["title"],
-                      summary=row["summary"], body=row["body"] or "",
-                      published=_dt(row["published"]) if row["published"] else None)
+        state = row.body_state
+        story = Story(feed=row.feed, guid=row.guid, url=row.url, title=row.title,
+                      summary=row.summary, body=row.body or "",
+                      published=_dt(row.published) if row.published else None)
         if body is None:  # the wait ran out: the held are matched on the feed's text
             if state not in BodyState.HELD or (not own and state != BodyState.JOINED):
                 return None
@@ -495,7 +495,7 @@ class Pipeline:
                              f"its copy's page: {reason}", matcher, first=True)
 
     @staticmethod
-    def _settled(row: Row, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
+    def _settled(row: ArticleStory, story: Story, state: str, leaving: tuple[str, ...], body: str | None,
                  reason: str | None, matcher: StoryMatcher, *, first: bool, rematch: bool = True) -> _Settled:
         fired: dict[str, list[Match]] = {}
         matches = _match(matcher, story) if rematch else []
@@ -510,15 +510,15 @@ class Pipeline:
             row, story = step.row, step.story
             now = self.clock()
             with self.store.transaction() as conn:
-                if not self.store.set_body(conn, row["id"], state=step.state, leaving=step.leaving,
+                if not self.store.articles.set_body(conn, row.id, state=step.state, leaving=step.leaving,
                                            body=step.body, reason=step.reason):
                     continue
-                if step.body is not None and step.body != row["body"]:
-                    reindex_story(conn, row["id"], row["title"], row["summary"], row["body"] or "",
+                if step.body is not None and step.body != row.body:
+                    reindex_story(conn, row.id, row.title, row.summary, row.body or "",
                                   step.body[:MAX_BODY])
-                result.alerts += self._route(conn, story, row["id"], int(row["cluster"]), int(row["event"]),
-                                             row["dedup_kind"], step.fired, watchlists, now,
-                                             first=step.first_routing, seen=row["fetched"])
+                result.alerts += self._route(conn, story, row.id, int(row.cluster), int(row.event),
+                                             row.dedup_kind, step.fired, watchlists, now,
+                                             first=step.first_routing, seen=row.fetched)
             result.matches += step.matches
 
     def destinations(self, wl: Watchlist) -> list[tuple[str, str]]:
@@ -528,7 +528,7 @@ class Pipeline:
             if channel in self.channels:
                 out.extend((channel, str(d)) for d in dests)
         if not wl.name.startswith(PERSONAL_PREFIX):
-            out.extend((c, d) for c, d in self.store.subscribers(wl.name) if c in self.channels)
+            out.extend((c, d) for c, d in self.store.subscriptions.subscribers(wl.name) if c in self.channels)
             if "console" in self.channels:
                 out.append(("console", "-"))
         return _distinct(out)
@@ -537,27 +537,27 @@ class Pipeline:
                 now: float) -> int:
         """One `spread` row per (event, watchlist, destination) once enough outlets carried
         the event (any of its stories, copies or own words) within the watchlist's time."""
-        names = self.store.event_watchlists(conn, event)
+        names = self.store.stories.event_watchlists(conn, event)
         added = 0
         for name in sorted(names):
             wl = watchlists.get(name)
             if wl is None or wl.when != "spread":
                 continue
             window = max(1, wl.within_minutes or 60) * 60.0
-            sources = _distinct(self.store.event_feeds(conn, event, since=now - window))
+            sources = _distinct(self.store.stories.event_feeds(conn, event, since=now - window))
             if len(sources) < max(1, wl.outlets or 1):
                 continue
-            first = self.store.event_lead(conn, event)
+            first = self.store.stories.event_lead(conn, event)
             if first is None:
                 continue
-            lead = Story(feed=first["feed"], guid="", url=first["url"], title=first["title"],
-                         summary=first["summary"], published=_dt(first["published"]) if first["published"] else None,
-                         body=first.get("body") or "")
+            lead = Story(feed=first.feed, guid="", url=first.url, title=first.title,
+                         summary=first.summary, published=_dt(first.published) if first.published else None,
+                         body=first.body or "")
             rematch = [m for m in _match(self.registry.matcher, lead) if m.watchlist == name]
-            payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.get("fetched"))
+            payload = _payload(lead, wl, rematch or fired.get(name, []), sources, seen=first.fetched)
             for channel, destination in self.destinations(wl):
-                if self.store.enqueue(conn, channel=channel, destination=destination, kind="spread",
-                                      watchlist=name, cluster=event, story_id=first["id"],
+                if self.store.outbox.enqueue(conn, channel=channel, destination=destination, kind="spread",
+                                      watchlist=name, cluster=event, story_id=first.id,
                                       payload=payload, now=now, event=event):
                     added += 1
         return added

@@ -35,7 +35,7 @@ reported once each through `on_health`.
 The poller takes the `poll`, `health` and `fulltext` settings (`monitor.settings`) as
 they are.
 
-Store calls are awaited through `db` (the daemon's store thread, `monitor.store.worker`;
+Store calls are awaited through `on_store` (the daemon's store thread, `monitor.store.worker`;
 inline when none is given), so the loop never waits on the database.
 
 At stop, parses not finished are abandoned (the pool is closed): nothing of those polls
@@ -58,6 +58,7 @@ from .pipeline import Pipeline
 from .schedule import next_poll_after_failure, next_poll_after_success, update_publish_interval
 from .settings import FulltextSettings, HealthSettings, PollSettings
 from .store import Store
+from .store.rows import FeedRow, FeedUpdate, Unset
 from .store.worker import inline
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,10 @@ class Poller:
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
                  max_in_flight: int = 200, allow_private: bool = False,
-                 parser: ParsePool | None = None, db: Callable[..., Awaitable[Any]] = inline,
+                 parser: ParsePool | None = None, on_store: Callable[..., Awaitable[Any]] = inline,
                  on_articles: ArticleHook | None = None) -> None:
         self.store = store
-        self.db = db
+        self.on_store = on_store
         self.fetcher = fetcher
         self.pipeline = pipeline
         self.settings = settings
@@ -118,11 +119,12 @@ class Poller:
             try:
                 if self.in_flight and self.clock() - renewed >= self.settings.lease / 3:
                     renewed = self.clock()
-                    await self.db(self.store.renew_feed_leases, list(self.in_flight), renewed + self.settings.lease)
+                    await self.on_store(self.store.feeds.renew_leases, list(self.in_flight),
+                                        renewed + self.settings.lease)
                 await self.dispatch_due()
                 # full: nothing more can start before a poll ends, so wait for that
-                nxt = None if len(self.in_flight) >= self.max_in_flight else await self.db(self.store.next_due,
-                                                                                            self.clock())
+                full = len(self.in_flight) >= self.max_in_flight
+                nxt = None if full else await self.on_store(self.store.feeds.next_due, self.clock())
             except StoreError as exc:
                 log.error("cannot read the feed schedule error=%s", exc)
                 nxt = None
@@ -148,14 +150,14 @@ class Poller:
         # SQLite: a feed being polled is still due (no lease), so ask for room for those too;
         # PostgreSQL: feeds claimed and not started would stay leased here, so claim no more than room
         limit = room if self.store.postgres else room + len(self.in_flight)
-        due = await self.db(self.store.claim_due_feeds, self.clock(), limit=limit, lease=self.settings.lease,
+        due = await self.on_store(self.store.feeds.claim_due, self.clock(), limit=limit, lease=self.settings.lease,
                             busy=list(self.in_flight))
         for feed in due:
-            if feed["name"] in self.in_flight:
+            if feed.name in self.in_flight:
                 continue
-            task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed['name']}")
-            self.in_flight[feed["name"]] = task
-            def forget(_task: asyncio.Task, name: str = feed["name"]) -> None:
+            task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed.name}")
+            self.in_flight[feed.name] = task
+            def forget(_task: asyncio.Task, name: str = feed.name) -> None:
                 self.in_flight.pop(name, None)
                 self._slot_free.set()
             task.add_done_callback(forget)
@@ -176,26 +178,24 @@ class Poller:
 
     async def poll_all(self) -> None:
         """Poll every enabled feed once, now (tests, `raqib demo`)."""
-        feeds = await self.db(self.store.enabled_feeds)
+        feeds = await self.on_store(self.store.feeds.enabled)
         await asyncio.gather(*(self.poll_feed(f) for f in feeds))
 
-    async def poll_feed(self, feed: dict) -> str:
+    async def poll_feed(self, feed: FeedRow) -> str:
         """Poll one feed; never raises for the feed's own faults. Returns the outcome."""
-        name, url = feed["name"], feed["url"]
+        name, url = feed.name, feed.url
         started = self.clock()
         settings = self._settings_for(feed)
         outcome = "error"
         try:
-            result = await self.fetcher.fetch(name, url, etag=feed["etag"],
-                                              last_modified=feed["last_modified"],
-                                              body_hash=feed["body_hash"],
-                                              private_ok=self.allow_private or feed["source"] == "config")
-            changes: dict = {"last_poll": started, "last_success": self.clock(), "failures": 0,
-                             "etag": result.etag, "last_modified": result.last_modified,
-                             "body_hash": result.body_hash}
+            result = await self.fetcher.fetch(name, url, etag=feed.etag, last_modified=feed.last_modified,
+                                              body_hash=feed.body_hash,
+                                              private_ok=self.allow_private or feed.source == "config")
+            changes = FeedUpdate(last_poll=started, last_success=self.clock(), failures=0, etag=result.etag,
+                                 last_modified=result.last_modified, body_hash=result.body_hash)
             if result.permanent_url and result.permanent_url != url:
                 log.warning("feed moved permanently feed=%s old=%s new=%s", name, url, result.permanent_url)
-                changes["url"] = result.permanent_url
+                changes = replace(changes, url=result.permanent_url)
             ttl = None
             if result.status == "ok" and result.body is not None:
                 parsed = await self.parser.parse(name, result.body, result.charset, result.url,
@@ -204,33 +204,33 @@ class Poller:
                 if parsed.malformed:
                     log.info("feed malformed but readable feed=%s url=%s error=%s items=%d",
                              name, result.url, parsed.malformed, len(parsed.stories))
-                changes["bad_items"] = len(parsed.bad_items)
-                changes["bad_item_error"] = parsed.bad_items[-1] if parsed.bad_items else None
+                changes = replace(changes, bad_items=len(parsed.bad_items),
+                                  bad_item_error=parsed.bad_items[-1] if parsed.bad_items else None)
                 if parsed.bad_items:
                     log.warning("feed items left out feed=%s url=%s count=%d error=%s", name,
                                 result.url, len(parsed.bad_items), parsed.bad_items[-1])
                 ttl = parsed.ttl_seconds
-                if parsed.title and parsed.title != feed.get("title"):  # the outlet's name follows its feed
-                    changes["title"] = parsed.title
-                cutoff = alert_after(self.settings, started, first_poll=not feed.get("last_success"))
-                fulltext = (feed.get("fulltext") or self.fulltext.mode) if self.on_articles else "never"
-                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.db, fulltext=fulltext,
+                if parsed.title and parsed.title != feed.title:  # the outlet's name follows its feed
+                    changes = replace(changes, title=parsed.title)
+                cutoff = alert_after(self.settings, started, first_poll=not feed.last_success)
+                fulltext = (feed.fulltext or self.fulltext.mode) if self.on_articles else "never"
+                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.on_store, fulltext=fulltext,
                                                              alert_after=cutoff)
                 if ingest.to_read and self.on_articles:
                     self.on_articles(name, result.url or url, ingest.to_read)
-                changes["items_deferred"] = ingest.deferred
+                changes = replace(changes, items_deferred=ingest.deferred)
                 if ingest.deferred:  # fetch the whole body again next time: it holds the rest
-                    changes["etag"] = changes["last_modified"] = changes["body_hash"] = None
+                    changes = replace(changes, etag=None, last_modified=None, body_hash=None)
                     log.warning("feed has more new items than one poll takes feed=%s taken=%d left=%d",
                                 name, ingest.new, ingest.deferred)
                 if ingest.new:
-                    changes["items_seen"] = (feed["items_seen"] or 0) + ingest.new
-                    changes["last_new_item"] = self.clock()
                     # the gap back to the newest item seen before counts too
-                    previous = [feed["last_published"]] if feed.get("last_published") else []
-                    changes["avg_interval"] = update_publish_interval(feed["avg_interval"],
-                                                                      previous + ingest.new_times)
-                    changes["last_published"] = max(previous + ingest.new_times)
+                    previous = [feed.last_published] if feed.last_published else []
+                    changes = replace(changes, items_seen=(feed.items_seen or 0) + ingest.new,
+                                      last_new_item=self.clock(),
+                                      avg_interval=update_publish_interval(feed.avg_interval,
+                                                                           previous + ingest.new_times),
+                                      last_published=max(previous + ingest.new_times))
                 if ingest.alerts and self.on_new_alerts:
                     self.on_new_alerts()
                 outcome = "new" if ingest.new else "unchanged"
@@ -238,15 +238,14 @@ class Poller:
                          name, ingest.seen, ingest.new, ingest.duplicates, ingest.old, ingest.alerts)
             else:
                 outcome = result.status
-            changes["next_poll"] = next_poll_after_success(
-                self.clock(), settings, max_age=result.max_age, ttl=ttl,
-                avg_publish_interval=changes.get("avg_interval", feed["avg_interval"]))
-            changes["last_error"] = None
-            changes["leased_until"] = changes["leased_by"] = None  # polled: the lease ends with the poll
-            await self.db(self.store.update_feed, name, **changes)
+            avg = feed.avg_interval if isinstance(changes.avg_interval, Unset) else changes.avg_interval
+            changes = replace(changes, next_poll=next_poll_after_success(
+                self.clock(), settings, max_age=result.max_age, ttl=ttl, avg_publish_interval=avg),
+                last_error=None, leased_until=None, leased_by=None)  # polled: the lease ends with the poll
+            await self.on_store(self.store.feeds.update, name, changes)
             self.store_error = None
-            if not feed["healthy"] and (feed["failures"] or outcome == "new"):
-                await self._set_health(name, True, "polled successfully again" if feed["failures"]
+            if not feed.healthy and (feed.failures or outcome == "new"):
+                await self._set_health(name, True, "polled successfully again" if feed.failures
                                  else "publishing again")
         except ParsingStopped:
             outcome = "stopped"  # shutting down: not the feed's fault, and nothing was stored
@@ -274,50 +273,51 @@ class Poller:
                 self.on_poll(name, outcome, self.clock() - started)
         return outcome
 
-    async def _failed(self, feed: dict, settings: PollSettings, exc: FetchError, started: float) -> None:
-        name = feed["name"]
-        failures = (feed["failures"] or 0) + 1
+    async def _failed(self, feed: FeedRow, settings: PollSettings, exc: FetchError, started: float) -> None:
+        name = feed.name
+        failures = (feed.failures or 0) + 1
         # the cause in words: the row already names the feed and its URL
         cause = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
-        changes: dict = {"last_poll": started, "failures": failures, "last_error": cause[:500],
-                         "last_error_at": self.clock(), "leased_until": None, "leased_by": None}
+        changes = FeedUpdate(last_poll=started, failures=failures, last_error=cause[:500],
+                             last_error_at=self.clock(), leased_until=None, leased_by=None,
+                             next_poll=next_poll_after_failure(self.clock(), settings, failures=failures,
+                                                               retry_after=exc.retry_after))
         if exc.kind == "gone":
-            changes["enabled"] = 0
-            changes["disabled_reason"] = "410 Gone: the server says this feed is gone for good"
-            log.error("feed gone, disabled feed=%s url=%s", name, feed["url"])
-        changes["next_poll"] = next_poll_after_failure(self.clock(), settings, failures=failures,
-                                                       retry_after=exc.retry_after)
+            changes = replace(changes, enabled=0,
+                              disabled_reason="410 Gone: the server says this feed is gone for good")
+            log.error("feed gone, disabled feed=%s url=%s", name, feed.url)
         log.warning("feed poll failed feed=%s url=%s kind=%s failures=%d error=%s",
-                    name, feed["url"], exc.kind, failures, exc.message)
+                    name, feed.url, exc.kind, failures, exc.message)
         try:
-            await self.db(self.store.update_feed, name, **changes)
+            await self.on_store(self.store.feeds.update, name, changes)
         except StoreError as store_exc:
             self.store_error = str(store_exc)
             self.paused_until = self.clock() + self.store_pause
             log.error("database write failed, polling paused feed=%s error=%s", name, store_exc)
             return
-        if feed["healthy"] and (failures >= self.health.failures or exc.kind == "gone"):
+        if feed.healthy and (failures >= self.health.failures or exc.kind == "gone"):
             await self._set_health(name, False, f"{failures} consecutive failures, last: {exc.message}")
 
     async def check_silence(self) -> None:
         """Feeds that poll fine but stopped publishing for far longer than usual."""
         now = self.clock()
-        for feed in await self.db(self.store.quiet_candidates):
-            limit = max(self.health.min_silence, self.health.silence_factor * feed["avg_interval"])
-            if now - feed["last_new_item"] > limit:
-                hours = (now - feed["last_new_item"]) / 3600
-                await self._set_health(feed["name"], False, f"no new item for {hours:.0f} h "
-                                 f"(usually one every {feed['avg_interval'] / 60:.0f} min)")
+        for feed in await self.on_store(self.store.feeds.quiet_candidates):
+            assert feed.avg_interval is not None and feed.last_new_item is not None  # what makes it a candidate
+            limit = max(self.health.min_silence, self.health.silence_factor * feed.avg_interval)
+            if now - feed.last_new_item > limit:
+                hours = (now - feed.last_new_item) / 3600
+                await self._set_health(feed.name, False, f"no new item for {hours:.0f} h "
+                                 f"(usually one every {feed.avg_interval / 60:.0f} min)")
 
     async def _set_health(self, name: str, healthy: bool, reason: str) -> None:
-        await self.db(self.store.update_feed, name, healthy=int(healthy))
+        await self.on_store(self.store.feeds.update, name, FeedUpdate(healthy=int(healthy)))
         log.warning("feed health changed feed=%s healthy=%s reason=%s", name, healthy, reason)
         if self.on_health:
-            await self.db(self.on_health, name, healthy, reason)  # it queues alerts: a store call
+            await self.on_store(self.on_health, name, healthy, reason)  # it queues alerts: a store call
 
-    def _settings_for(self, feed: dict) -> PollSettings:
+    def _settings_for(self, feed: FeedRow) -> PollSettings:
         """The poll settings for `feed`: its own `interval`, when it has one, stands."""
-        interval = feed.get("interval")
+        interval = feed.interval
         if not interval:
             return self.settings
         return replace(self.settings, interval=float(interval), adaptive=False,

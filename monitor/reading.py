@@ -198,11 +198,11 @@ class ArticleQueue:
 
     async def _health(self, feed: str, body: str, reason: str) -> None:
         if body:
-            await self.run(self.store.flag_fulltext, feed, False)
+            await self.run(self.store.articles.flag_fulltext, feed, False)
             return
-        recent = await self.run(self.store.recent_page_outcomes, feed, FLAG_AFTER)
+        recent = await self.run(self.store.articles.recent_page_outcomes, feed, FLAG_AFTER)
         if len(recent) >= FLAG_AFTER and all(s == BodyState.FAILED and gives_no_text(why) for s, why in recent):
-            if await self.run(self.store.flag_fulltext, feed, True):
+            if await self.run(self.store.articles.flag_fulltext, feed, True):
                 log.warning("feed pages give no article text feed=%s pages=%d reason=%s", feed, FLAG_AFTER, reason)
                 if self.on_flag:
                     await self.on_flag(feed, reason)
@@ -210,10 +210,10 @@ class ArticleQueue:
     async def resume(self) -> int:
         """Pick up the pages an earlier run left open (see the module docstring)."""
         now = self.clock()
-        rows = await self.run(self.store.open_articles, states=(BodyState.WAITING, BodyState.LATE),
+        rows = await self.run(self.store.articles.open, states=(BodyState.WAITING, BodyState.LATE),
                               fetched_before=now + 1, fetched_after=now - RESUME_WINDOW, limit=self.max_open)
         for r in rows:
-            self._queue(int(r["id"]), r["url"], r["feed"], r["feed_url"] or "", float(r["fetched"]))
+            self._queue(int(r.id), r.url, r.feed, r.feed_url or "", float(r.fetched))
         self._pump()
         await self.sweep()
         return len(rows)
@@ -221,11 +221,11 @@ class ArticleQueue:
     async def sweep(self) -> int:
         """Match the held stories whose wait ran out with no task of this node on them."""
         now = self.clock()
-        rows = await self.run(self.store.open_articles, states=BodyState.HELD,
+        rows = await self.run(self.store.articles.open, states=BodyState.HELD,
                               fetched_before=now - self.wait - SWEEP_GRACE, limit=1000)
         n = 0
         for r in rows:
-            sid = int(r["id"])
+            sid = int(r.id)
             if sid in self._tasks or sid in self._queued_ids or sid in self._timers:
                 continue
             await self._expire(sid, "")

@@ -125,7 +125,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
         self.node = node_name(self.settings.node.name)
-        self.db = StoreThread()  # where the loop's store calls run (its thread starts with the first call)
+        self.on_store = StoreThread()  # where the loop's store calls run (its thread starts with the first call)
         self.opened = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -164,14 +164,14 @@ class Daemon:
                         "path=%s", config.watchlists)
         self.personal = PersonalTerms(self.registry, self.store)
         self.personal.apply_all()
-        self.store.sync_feeds(config.feeds)
+        self.store.feeds.sync(config.feeds)
         self.indexes = IndexKeeper(self.store, settings.dedup, settings.event, clock=clock,
                                    snapshot=snapshot_path(settings.snapshot.path, config.database,
                                                           Path(config.path).parent))
         # empty until `indexes_loaded` puts the window's in place (no ingest before that)
         self.clusterer = Clusterer(self.dedup_settings)
         self.events = EventGrouper(self.event_settings)
-        self._rebuilt_to = self.store.last_story_id()
+        self._rebuilt_to = self.store.stories.last_id()
         self.channels = build_channels(dict(config.channels), self.store)
         for ch in self.channels.values():
             if ch.name == "console" and self.console_stream is not None:
@@ -198,17 +198,17 @@ class Daemon:
         # the admins hear when a feed turns unhealthy or recovers (alerts.health); a store call
         self.feed_health = FeedHealthAlerts(self.store, self.channels, clock=clock, on_queued=self._health_queued)
         self.articles = ArticleQueue(self.article_reader, self.pipeline, self.store, settings=settings.fulltext,
-                                     run=self.db, clock=clock, on_alerts=self.wake_delivery,
+                                     run=self.on_store, clock=clock, on_alerts=self.wake_delivery,
                                      on_flag=self._pages_without_text)
         self.poller = Poller(
             self.store, self.fetcher, self.pipeline,
             settings=poll, health=settings.health, fulltext=settings.fulltext,
             clock=clock, on_health=self.feed_health,
             on_poll=self.metrics.poll_done, allow_private=config.allow_private_feeds,
-            db=self.db, parser=self.parse_pool, on_articles=self.articles.submit)
+            on_store=self.on_store, parser=self.parse_pool, on_articles=self.articles.submit)
         self.poller.on_new_alerts = self.wake_delivery
         self.deliverer = Deliverer(self.store, self.channels, settings=settings.delivery, policy_for=self.policy_for,
-                                   clock=clock, on_result=self.metrics.delivery_done, db=self.db,
+                                   clock=clock, on_result=self.metrics.delivery_done, on_store=self.on_store,
                                    send_held=lambda: self.roles.holds(DIGESTS))
         # this node's row in `nodes`, at every heartbeat (raqib.heartbeat)
         self.node_row = Heartbeat(self.store, self.node, started=self.started, clock=clock,
@@ -255,7 +255,7 @@ class Daemon:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
         ch = self.channels.get(channel)
         settings: dict = dict(ch.destination_defaults(destination)) if ch else {}
-        settings.update(self.store.destination_settings(channel, destination))
+        settings.update(self.store.subscriptions.settings(channel, destination))
         try:
             return policy_from_settings(settings)
         except (ValueError, ZoneInfoNotFoundError) as exc:
@@ -273,7 +273,7 @@ class Daemon:
         try:
             fresh = load_config(self.config.path)
             settings = read_settings(fresh)  # refused like at start-up
-            await self.db(self.store.sync_feeds, fresh.feeds)
+            await self.on_store(self.store.feeds.sync, fresh.feeds)
             self.config = fresh
             self._apply_settings(settings)
         except ConfigError as exc:
@@ -302,8 +302,8 @@ class Daemon:
 
     def status(self) -> dict:
         now = self.clock()
-        feeds = self.store.feeds()
-        enabled = [f for f in feeds if f["enabled"]]
+        feeds = self.store.feeds.all()
+        enabled = [f for f in feeds if f.enabled]
         return {
             "node": self.node,
             "roles": sorted(self.roles.held),
@@ -312,9 +312,9 @@ class Daemon:
             "feeds_in_flight": len(self.poller.in_flight),
             "alerts_in_flight": self.deliverer.in_flight,
             "feeds": len(enabled),
-            "feeds_ok": sum(1 for f in enabled if f["healthy"] and not f["failures"]),
-            "feeds_failing": [f["name"] for f in enabled if not f["healthy"] or f["failures"]],
-            "last_poll": max((f["last_poll"] or 0 for f in feeds), default=0) or None,
+            "feeds_ok": sum(1 for f in enabled if f.healthy and not f.failures),
+            "feeds_failing": [f.name for f in enabled if not f.healthy or f.failures],
+            "last_poll": max((f.last_poll or 0 for f in feeds), default=0) or None,
             **self.store.counts(now),
             "watchlists": len(self.watchlists()),
             "uptime": now - self.started,
@@ -338,19 +338,19 @@ class Daemon:
         self.stop()
 
     async def _heartbeat_job(self) -> None:
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
 
     async def _role_gained(self, role: str) -> None:
         if role == BOT and self._channels_started:
             for ch in self.channels.values():
                 await ch.take_updates(True)
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
 
     async def _role_lost(self, role: str) -> None:
         if role == BOT:
             for ch in self.channels.values():
                 await ch.take_updates(False)
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
 
     async def check_silence(self) -> None:
         """The silent-feed check, on the node holding the feed-health role."""
@@ -359,7 +359,7 @@ class Daemon:
 
     async def gauges(self) -> dict[str, float]:
         """The gauges of /metrics."""
-        return {**status_gauges(await self.db(self.status), len(self.clusterer)),
+        return {**status_gauges(await self.on_store(self.status), len(self.clusterer)),
                 # the cost of global dedup across nodes: time waiting for the ingest lock,
                 # and stories other nodes stored that this node's index caught up with
                 "raqib_ingest_lock_wait_seconds": self.pipeline.lock_wait,
@@ -383,7 +383,7 @@ class Daemon:
             self.deliverer.wake()
 
     async def _pages_without_text(self, feed: str, reason: str) -> None:
-        await self.db(self.feed_health.pages_without_text, feed, reason)
+        await self.on_store(self.feed_health.pages_without_text, feed, reason)
 
     def _health_queued(self, healthy: bool) -> None:
         self.metrics.inc("raqib_feed_health_changes_total", healthy=str(healthy).lower())
@@ -413,10 +413,10 @@ class Daemon:
         self.open()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
-        await self.db(self.deliverer.recover)
+        await self.on_store(self.deliverer.recover)
         await self.roles.round()  # the roles free now are this node's before anything starts
         log.info("node started node=%s roles=%s", self.node, ",".join(sorted(self.roles.held)) or "none")
-        await self.db(self.heartbeat)
+        await self.on_store(self.heartbeat)
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
                              (signal.SIGHUP, self._reload_soon)):
             try:
@@ -443,7 +443,7 @@ class Daemon:
                  asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
-        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.db(self.store.feeds))} feeds")
+        sdnotify.notify("READY=1", f"STATUS=watching {len(await self.on_store(self.store.feeds.all))} feeds")
         log.info("raqib running feeds=%d watchlists=%d channels=%s database=%s node=%s",
                  len(self.config.feeds), len(self.watchlists()), ",".join(self.channels), self.store.where,
                  self.node)
@@ -497,18 +497,18 @@ class Daemon:
             log.warning("index snapshot not written at stop error=%r", exc)
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
-            await self.db(self.store.node_gone, self.node)
+            await self.on_store(self.store.nodes.gone, self.node)
         except StoreError as exc:
             log.warning("node row not removed node=%s error=%s", self.node, exc)
         if metrics_server is not None:
             metrics_server.close()
             await metrics_server.wait_closed()
         try:
-            await self.db(self.store.release_feeds)  # polls cut short: other nodes need not wait out the lease
+            await self.on_store(self.store.feeds.release)  # polls cut short: other nodes need not wait out the lease
         except StoreError as exc:
             log.warning("feed leases not given back, they run out by themselves error=%s", exc)
-        await self.db(self.store.close)  # after every call still queued there
-        self.db.close()
+        await self.on_store(self.store.close)  # after every call still queued there
+        self.on_store.close()
         log.info("raqib stopped")
 
     def stop(self) -> None:
@@ -538,12 +538,12 @@ class Daemon:
             log.info("watchlists reloaded count=%d", len(self.registry.watchlists))
 
     async def _recover_job(self) -> None:
-        if await self.db(self.deliverer.recover):
+        if await self.on_store(self.deliverer.recover):
             self.wake_delivery()
 
     async def _housekeeping_job(self) -> None:
         async with self.pipeline.lock:  # the dedup index is pruned between ingests, never during one
-            await self.db(self.housekeeping)
+            await self.on_store(self.housekeeping)
 
     def housekeeping(self) -> None:
         """Every node prunes its own dedup index; the node holding the prune role prunes
@@ -554,7 +554,7 @@ class Daemon:
             if self.roles.holds(PRUNE):
                 pruned = self.store.prune(stories_before=now - self.retention.stories,
                                           outbox_before=now - self.retention.outbox)
-                self.store.forget_nodes(now - 86400.0)
+                self.store.nodes.forget(now - 86400.0)
             dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
             dropped += self.events.prune(datetime.fromtimestamp(now, timezone.utc))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
@@ -566,14 +566,14 @@ class Daemon:
         """(healthy, problems): the database answers a write, stories could be stored at
         the last attempt, and polling makes progress."""
         problems: list[str] = []
-        if not await self.db(self.store.ping):
+        if not await self.on_store(self.store.ping):
             problems.append("database does not answer")
         if self.poller.store_error:
             problems.append(f"cannot store stories: {self.poller.store_error}")
         if not problems:
             # stalled: a feed is overdue and no poll has finished for a long while
             now, interval = self.clock(), sdnotify.watchdog_interval() or 30
-            overdue = await self.db(self.store.next_due)
+            overdue = await self.on_store(self.store.feeds.next_due)
             idle = now - max(self.poller.last_progress, overdue or now)
             if overdue is not None and idle > max(600.0, 20 * interval):
                 problems.append(f"polling stalled: no poll finished for {idle:.0f} s")

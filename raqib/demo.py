@@ -215,7 +215,7 @@ def run_demo(*, seconds: float = 8.0, watchlists: str | None = None, keep: bool 
 def summarise(database: Path) -> None:
     store = Store(database)
     try:
-        c = store.story_counts()
+        c = store.stories.counts()
         print(f"\nraqib demo: {c['feeds_polled']} feeds polled, {c['stories']} stories in {c['clusters']} clusters "
               f"({c['multi_outlet']} told by more than one outlet), {store.alerts_raised()} alerts raised")
     finally:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from monitor.store import FeedRow, FulltextHealth
+
 DISABLED, UNHEALTHY, FAILING, NEW, OK = "disabled", "unhealthy", "failing", "new", "ok"
 PAGES_DAYS = 7
 
@@ -45,47 +47,47 @@ class FeedHealth:
     pages_problem: str = ""  # the newest reason a page gave no text
 
 
-def pages_in_words(stats: dict | None, flagged: bool = False) -> str:
-    """A feed's full-text figures (`Store.fulltext_health`, one feed's entry) in words."""
-    if not stats or not stats.get("tried"):
+def pages_in_words(stats: FulltextHealth | None, flagged: bool = False) -> str:
+    """A feed's full-text figures (`Store.articles.fulltext_health`, one feed's entry) in words."""
+    if not stats or not stats.tried:
         return "-"
-    out = f"pages {stats['rate'] * 100:.0f}%"
-    if stats.get("median_chars"):
-        out += f", {stats['median_chars']:,} chars"
-    if stats.get("problem"):
-        out += f"; last: {stats['problem']}"
+    out = f"pages {(stats.rate or 0.0) * 100:.0f}%"
+    if stats.median_chars:
+        out += f", {stats.median_chars:,} chars"
+    if stats.problem:
+        out += f"; last: {stats.problem}"
     return ("no text! " if flagged else "") + out
 
 
-def feed_health(f: dict) -> FeedHealth:
-    """One row of the feeds table (a dict as `Store.feeds()` returns, with its full-text
-    figures under `pages` when read) in words."""
-    if not f["enabled"]:
+def feed_health(f: FeedRow, pages: FulltextHealth | None = None) -> FeedHealth:
+    """One row of the feeds table (as `Store.feeds.all.all()` returns it, with its full-text
+    figures when read) in words."""
+    if not f.enabled:
         status, mark = DISABLED, "✗"
-        state = "DISABLED" + (f" ({f['disabled_reason']})" if f["disabled_reason"] else "")
-    elif not f["healthy"]:
+        state = "DISABLED" + (f" ({f.disabled_reason})" if f.disabled_reason else "")
+    elif not f.healthy:
         status, mark, state = UNHEALTHY, "!!", "UNHEALTHY"
-    elif f["failures"]:
+    elif f.failures:
         status, mark, state = FAILING, "!", "failing"
-    elif not f["last_success"]:
+    elif not f.last_success:
         status, mark, state = NEW, "", "new"
     else:
         status, mark, state = OK, "", "ok"
-    bad = (f.get("bad_items") or 0) if f["enabled"] else 0
+    bad = (f.bad_items or 0) if f.enabled else 0
     if bad:
         state += f", {bad} bad item{'s' if bad > 1 else ''}"
-    deferred = (f.get("items_deferred") or 0) if f["enabled"] else 0
+    deferred = (f.items_deferred or 0) if f.enabled else 0
     if deferred:
         state += f", {deferred} item{'s' if deferred > 1 else ''} waiting"
     return FeedHealth(
-        name=f["name"], status=status, mark=mark, state=state, disabled_reason=f["disabled_reason"] or "",
-        bad_items=bad, deferred=deferred, last_success=f["last_success"], failures=f["failures"], items=f["items_seen"],
-        every_minutes=f["avg_interval"] / 60 if f["avg_interval"] else None,
-        last_error=cause(f["name"], f["last_error"] or f.get("bad_item_error") or ""),
-        last_error_at=f.get("last_error_at") if f["last_error"] else None,
-        pages=pages_in_words(f.get("pages"), bool(f.get("fulltext_flagged"))),
-        pages_rate=(f.get("pages") or {}).get("rate"), pages_chars=(f.get("pages") or {}).get("median_chars"),
-        pages_problem=(f.get("pages") or {}).get("problem") or "")
+        name=f.name, status=status, mark=mark, state=state, disabled_reason=f.disabled_reason or "",
+        bad_items=bad, deferred=deferred, last_success=f.last_success, failures=f.failures, items=f.items_seen,
+        every_minutes=f.avg_interval / 60 if f.avg_interval else None,
+        last_error=cause(f.name, f.last_error or f.bad_item_error or ""),
+        last_error_at=f.last_error_at if f.last_error else None,
+        pages=pages_in_words(pages, bool(f.fulltext_flagged)),
+        pages_rate=pages.rate if pages else None, pages_chars=pages.median_chars if pages else None,
+        pages_problem=(pages.problem if pages else None) or "")
 
 
 def cause(name: str, error: str) -> str:
@@ -108,22 +110,25 @@ def ago(ts: float, now: float) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
-def with_pages(feeds: Sequence[dict], stats: dict[str, dict]) -> list[dict]:
-    """The feed rows with their full-text figures (`Store.fulltext_health`) under `pages`."""
-    return [{**f, "pages": stats.get(f["name"])} for f in feeds]
+FeedPages = tuple[FeedRow, FulltextHealth | None]  # a feed row and its full-text figures
 
 
-def format_feeds_table(feeds: Sequence[dict], now: float) -> str:
+def with_pages(feeds: Sequence[FeedRow], stats: dict[str, FulltextHealth]) -> list[FeedPages]:
+    """The feed rows with their full-text figures (`Store.articles.fulltext_health`)."""
+    return [(f, stats.get(f.name)) for f in feeds]
+
+
+def format_feeds_table(feeds: Sequence[FeedPages], now: float) -> str:
     """One line per feed; unhealthy, failing or disabled feeds are marked so they stand out,
     and a feed being polled right now by one of several nodes says which."""
     header = ("", "feed", "state", "last success", "failures", "items", "every", "full text", "last error")
     rows = [header]
-    for f in feeds:
-        h = feed_health(f)
+    for f, pages in feeds:
+        h = feed_health(f, pages)
         every = f"{h.every_minutes:.0f} min" if h.every_minutes else "-"
         state = h.state
-        if f.get("leased_by") and (f.get("leased_until") or 0) > now:  # PostgreSQL: the node polling it
-            state += f", polling on {f['leased_by']}"
+        if f.leased_by and (f.leased_until or 0) > now:  # PostgreSQL: the node polling it
+            state += f", polling on {f.leased_by}"
         rows.append((h.mark, h.name, state, ago(h.last_success or 0, now), str(h.failures), str(h.items),
                      every, h.pages[:70], h.last_error[:70]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

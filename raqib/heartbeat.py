@@ -61,7 +61,7 @@ class Heartbeat:
     def nodes(self, now: float) -> list[dict]:
         """Every node sharing the database as it last reported itself; `alive` while it
         reported within three heartbeats."""
-        return node_states(self.store.nodes(), now, self.settings().node.heartbeat, me=self.node)
+        return node_states(self.store.nodes.all(), now, self.settings().node.heartbeat, me=self.node)
 
     def beat(self) -> None:
         """Write this node's row (a store call: the daemon makes it on its store thread)."""
@@ -69,7 +69,7 @@ class Heartbeat:
         if time.monotonic() >= self._schema_checked + SCHEMA_CHECK:
             self._schema_checked = time.monotonic()
             try:
-                missing = self.store.schema_state()["missing"]
+                missing = self.store.schema_state().missing
             except StoreError as exc:
                 missing = [str(exc)]
         if missing:
@@ -80,7 +80,7 @@ class Heartbeat:
             return
         try:
             load = self.load()
-            self.store.node_seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
+            self.store.nodes.seen(self.node, host=socket.gethostname(), pid=os.getpid(), started=self.started,
                                  now=self.clock(), roles=load.roles, feeds_in_flight=load.feeds_in_flight,
                                  alerts_in_flight=load.alerts_in_flight, polls=load.polls,
                                  config_hash=self.config_hash())

@@ -35,12 +35,12 @@ class PersonalTerms:
         if channel is None or destination is None:
             self.apply_all()
             return
-        self.put(channel, destination, [r["term"] for r in self.store.personal_terms(channel, destination)])
+        self.put(channel, destination, [r.term for r in self.store.subscriptions.personal_terms(channel, destination)])
 
     def apply_all(self) -> None:
         grouped: dict[tuple[str, str], list[str]] = {}
-        for row in self.store.personal_terms():
-            grouped.setdefault((row["channel"], row["destination"]), []).append(row["term"])
+        for row in self.store.subscriptions.personal_terms():
+            grouped.setdefault((row.channel, row.destination), []).append(row.term)
         names = {personal_name(channel, dest) for channel, dest in grouped}
         for wl in self.registry.watchlists:
             if wl.name.startswith(PERSONAL_PREFIX) and wl.name not in names:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
 from monitor.errors import StoreError
 from monitor.settings import NodeSettings
+from monitor.store import NodeRow
 from monitor.store.locks import LocalLocks, RoleLocks
 
 if TYPE_CHECKING:
@@ -75,13 +76,13 @@ def config_hash(watchlists: Iterable[Watchlist], settings: Settings) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def node_states(rows: Iterable[Mapping[str, Any]], now: float, heartbeat: float,
+def node_states(rows: Iterable[NodeRow], now: float, heartbeat: float,
                 me: str | None = None) -> list[dict[str, Any]]:
-    """The `nodes` table as status shows it: roles as a list, `alive` while the node wrote
-    its row within three heartbeats, `me` for the node asking, `config_differs` when its
-    hash is not the most common among the nodes alive (see the module)."""
-    out = [{**r, "roles": [x for x in (r["roles"] or "").split(",") if x],
-            "alive": now - r["last_seen"] <= 3 * heartbeat, "me": r["name"] == me} for r in rows]
+    """The `nodes` table as status shows it (JSON): roles as a list, `alive` while the node
+    wrote its row within three heartbeats, `me` for the node asking, `config_differs` when
+    its hash is not the most common among the nodes alive (see the module)."""
+    out = [{**dataclasses.asdict(r), "roles": [x for x in (r.roles or "").split(",") if x],
+            "alive": now - r.last_seen <= 3 * heartbeat, "me": r.name == me} for r in rows]
     counts = Counter(n.get("config_hash") or "" for n in out if n["alive"])
     counts.pop("", None)  # a node of an earlier release publishes none
     ranked = counts.most_common()

@@ -29,6 +29,8 @@ from alerts.render import alert_from_row, for_destination
 from alerts.telegram.render import render_alert
 from alerts.telegram.texts import LABELS
 from monitor.config import load_config
+from monitor.store import OutboxRow
+from monitor.store.rows import row_of
 from raqib.daemon import Daemon
 from raqib.demo import OUTLETS, FeedServer, bundled, publish_articles, write_config
 from raqib.web import Desk, WebServer, WebView
@@ -53,7 +55,7 @@ def telegram_alert(daemon: Daemon) -> str:
     alert), as Telegram would show it in a chat whose zone is Asia/Riyadh."""
     rows = daemon.store._query("SELECT * FROM outbox WHERE kind='story' ORDER BY "
                                "(payload LIKE '%دوروف%') DESC, id LIMIT 1")
-    alert = for_destination(alert_from_row(rows[0]), tz=TZ, titles=daemon.store.feed_titles())
+    alert = for_destination(alert_from_row(row_of(OutboxRow, rows[0])), tz=TZ, titles=daemon.store.feeds.titles())
     labels = LABELS["ar"]
     buttons = "".join(f"<span>{labels[k]}</span>" for k in ("mute_event", "not_relevant"))
     return BUBBLE.format(chat="مكتب الأخبار", text=render_alert(alert), buttons=buttons)
@@ -69,7 +71,7 @@ async def build(folder: Path, base_url: str) -> Daemon:
     daemon = Daemon(load_config(config), clock=lambda: clock["now"], console_stream=io.StringIO())
     for i, name in enumerate([*OUTLETS, "gone-feed"]):
         clock["now"] = now - (40 - 7 * i) * HOUR
-        await daemon.poller.poll_feed(daemon.store.feed(name))
+        await daemon.poller.poll_feed(daemon.store.feeds.get(name))
         while daemon.articles.open:  # the agency story's page: its body-only names in their sentences
             await asyncio.sleep(0.05)
         await daemon.deliverer.run_once()

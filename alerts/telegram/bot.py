@@ -169,23 +169,23 @@ class RaqibBot(ChatCommands):
         if not await self._admin(update):
             return
         dest = str(chat_of(update).id)
-        feeds = [f for f in self.store.feeds() if f.get("enabled")]
+        feeds = [f for f in self.store.feeds.all() if f.enabled]
         lines = [self.t(dest, "feeds_head", n=len(feeds))]
         for f in feeds:
-            ok = f.get("healthy") and not f.get("failures")
-            line = f"{'✅' if ok else '⚠️'} <code>{escape(f['name'])}</code>"
-            title = f.get("config_title") or f.get("title")
+            ok = f.healthy and not f.failures
+            line = f"{'✅' if ok else '⚠️'} <code>{escape(f.name)}</code>"
+            title = f.config_title or f.title
             if title:  # the outlet as people know it, beside the id the config and the logs use
                 line += f" {escape(one_line(str(title), 80))}"
-            if f.get("last_success"):
-                line += " · " + escape(self._time(f["last_success"], dest))
-            if not ok and f.get("last_error"):
-                line += f" · {escape(one_line(str(f['last_error']), REASON_MAX))}"
+            if f.last_success:
+                line += " · " + escape(self._time(f.last_success, dest))
+            if not ok and f.last_error:
+                line += f" · {escape(one_line(str(f.last_error), REASON_MAX))}"
             lines.append(line)
         await self.reply_to(dest, "\n".join(lines))
 
     async def _decide(self, admin_dest: str, target: str, approve: bool) -> str:
-        self.store.update_destination_settings(self.name, target, access="approved" if approve else "denied")
+        self.store.subscriptions.update_settings(self.name, target, access="approved" if approve else "denied")
         log.info("telegram access decided chat=%s approved=%s", target, approve)
         try:
             await self.reply_to(target, self.t(target, "approved" if approve else "denied"))
@@ -216,8 +216,8 @@ class RaqibBot(ChatCommands):
         "ليس ذا صلة" records the feedback and offers the admins an `exclude` built from the
         story's words the watchlist does not name. A button of another chat's alert (a
         forwarded message) does nothing."""
-        row = self.store.outbox_row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
-        if row is None or row["channel"] != self.name or row["destination"] != dest:
+        row = self.store.outbox.row(int(arg)) if arg.isdigit() and len(arg) < 19 else None
+        if row is None or row.channel != self.name or row.destination != dest:
             await self._answer(query, dest, html.unescape(self.t(dest, "button_gone")), show_alert=True)
             return
         if not await self.may_change(update):
@@ -225,23 +225,23 @@ class RaqibBot(ChatCommands):
             return
         if action == "mute":
             until = time.time() + EVENT_MUTE
-            self.store.mute_event(self.name, dest, int(row["event"]), until)
-            log.info("telegram event muted chat=%s event=%s", dest, row["event"])
+            self.store.feedback.mute_event(self.name, dest, int(row.event), until)
+            log.info("telegram event muted chat=%s event=%s", dest, row.event)
             await self._answer(query, dest, html.unescape(self.t(dest, "event_muted", until=self._time(until, dest))))
             return
-        wl = next((w for w in self.services.watchlists() if w.name == row["watchlist"]), None)
-        title = (wl.title or wl.name) if wl is not None else row["watchlist"]
-        first = self.store.add_feedback(self.name, dest, row["watchlist"], int(row["story_id"]), time.time())
+        wl = next((w for w in self.services.watchlists() if w.name == row.watchlist), None)
+        title = (wl.title or wl.name) if wl is not None else row.watchlist
+        first = self.store.feedback.add(self.name, dest, row.watchlist, int(row.story_id), time.time())
         log.info("telegram alert marked not relevant chat=%s watchlist=%s story=%s new=%s", dest,
-                 row["watchlist"], row["story_id"], first)
+                 row.watchlist, row.story_id, first)
         await self._answer(query, dest, html.unescape(self.t(dest, "feedback_thanks", title=title)))
         if not first:
             return
-        story = _story_title(row.get("payload"))
+        story = _story_title(row.payload)
         words = exclude_suggestion(story, wl) if wl is not None else []
         for admin in sorted(self.channel.admins):
             key = "feedback_admin" if words else "feedback_admin_none"
-            await self.reply_to(admin, self.t(admin, key, chat=dest, title=title, name=row["watchlist"],
+            await self.reply_to(admin, self.t(admin, key, chat=dest, title=title, name=row.watchlist,
                                               story=escape(one_line(story, 300)), words=escape(", ".join(words))))
 
     async def on_button(self, update: Update, context: Context) -> None:
@@ -274,10 +274,10 @@ class RaqibBot(ChatCommands):
             await self._answer(query, dest, html.unescape(self.t(dest, "unknown_list", name=arg)), show_alert=True)
             return
         if action == "sub":
-            self.store.subscribe(self.name, dest, wl.name)
+            self.store.subscriptions.subscribe(self.name, dest, wl.name)
             note = self.t(dest, "subscribed", title=wl.title or wl.name)
         else:
-            self.store.unsubscribe(self.name, dest, wl.name)
+            self.store.subscriptions.unsubscribe(self.name, dest, wl.name)
             note = self.t(dest, "unsubscribed", title=wl.title or wl.name)
         log.info("telegram %s by button chat=%s watchlist=%s", action, dest, wl.name)
         await self._answer(query, dest, html.unescape(note))

@@ -120,7 +120,7 @@ class BotBase:
             return "yes"
         if self.channel.access == "allow":
             return "yes" if dest in self.channel.allow else "no"
-        state = self.store.destination_settings(self.name, dest).get("access")
+        state = self.store.subscriptions.settings(self.name, dest).get("access")
         if state == "approved" or dest in self.channel.allow:
             return "yes"
         return "pending" if state == "pending" else ("denied" if state == "denied" else "no")
@@ -168,7 +168,7 @@ class BotBase:
     async def _request_access(self, update: Update) -> None:
         chat = chat_of(update)
         dest = str(chat.id)
-        self.store.update_destination_settings(self.name, dest, access="pending", requested=time.time())
+        self.store.subscriptions.update_settings(self.name, dest, access="pending", requested=time.time())
         who = chat.title or " ".join(x for x in (chat.first_name, chat.last_name) if x) or dest
         if chat.username:
             who += f" @{chat.username}"
@@ -199,12 +199,12 @@ class BotBase:
 
     def release_held(self, dest: str) -> None:
         """Alerts held by a mute or quiet hours may go now (as one digest)."""
-        self.store.release_held(self.name, dest, time.time())
+        self.store.outbox.release_held(self.name, dest, time.time())
         self.services.wake_delivery()
 
     def zone_of(self, dest: str) -> str:
         """The chat's time zone: its own (/tz), else the config's for it, else UTC ("")."""
-        own = self.store.destination_settings(self.name, dest).get("tz")
+        own = self.store.subscriptions.settings(self.name, dest).get("tz")
         return str(own or self.channel.destination_defaults(dest).get("tz") or "")
 
     def _time(self, epoch: float, dest: str) -> str:

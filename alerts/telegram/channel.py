@@ -270,7 +270,7 @@ class TelegramChannel(Channel):
     def lang_of(self, destination: str) -> str:
         if self.store is None:
             return self.lang
-        lang = self.store.destination_settings(self.name, destination).get("lang")
+        lang = self.store.subscriptions.settings(self.name, destination).get("lang")
         return lang if lang in LANGS else self.lang
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -395,12 +395,12 @@ class TelegramChannel(Channel):
         for dest, lists in self.configured.items():
             if not lists:
                 continue
-            current = set(store.subscriptions_of(self.name, dest))
+            current = set(store.subscriptions.of(self.name, dest))
             for wl in lists:
                 if wl not in current:
-                    store.subscribe(self.name, dest, wl)
+                    store.subscriptions.subscribe(self.name, dest, wl)
             for wl in current - set(lists):
-                store.unsubscribe(self.name, dest, wl)
+                store.subscriptions.unsubscribe(self.name, dest, wl)
 
     # -- sending ------------------------------------------------------------------------------
 

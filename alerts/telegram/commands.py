@@ -53,7 +53,7 @@ class ChatCommands(BotBase):
         lists = self.services.watchlists()
         if not lists:
             return self.t(dest, "list_empty"), None
-        mine = set(self.store.subscriptions_of(self.name, dest))
+        mine = set(self.store.subscriptions.of(self.name, dest))
         lines = [self.t(dest, "list_head")]
         buttons = []
         for wl in lists:
@@ -94,7 +94,7 @@ class ChatCommands(BotBase):
         if wl is None:
             return
         dest = str(chat_of(update).id)
-        if self.store.subscribe(self.name, dest, wl.name):
+        if self.store.subscriptions.subscribe(self.name, dest, wl.name):
             log.info("telegram subscribed chat=%s watchlist=%s", dest, wl.name)
             await self.reply(update, "subscribed", title=wl.title or wl.name)
         else:
@@ -105,13 +105,13 @@ class ChatCommands(BotBase):
             return
         dest = str(chat_of(update).id)
         if [a.lower() for a in (context.args or [])] == ["all"]:
-            n = self.store.unsubscribe(self.name, dest)
+            n = self.store.subscriptions.unsubscribe(self.name, dest)
             await self.reply(update, "unsubscribed_all", count=count(n, "watchlist", self.lang(dest)))
             return
         wl = await self._named(update, context, "unsubscribe")
         if wl is None:
             return
-        if self.store.unsubscribe(self.name, dest, wl.name):
+        if self.store.subscriptions.unsubscribe(self.name, dest, wl.name):
             log.info("telegram unsubscribed chat=%s watchlist=%s", dest, wl.name)
             await self.reply(update, "unsubscribed", title=wl.title or wl.name)
         else:
@@ -131,14 +131,14 @@ class ChatCommands(BotBase):
             await self.reply(update, "bad_duration", text=text)
             return
         until = time.time() + min(seconds, 366 * 86400.0)
-        self.store.update_destination_settings(self.name, dest, muted_until=until)
+        self.store.subscriptions.update_settings(self.name, dest, muted_until=until)
         await self.reply(update, "muted", until=self._time(until, dest))
 
     async def cmd_unmute(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
             return
         dest = str(chat_of(update).id)
-        self.store.update_destination_settings(self.name, dest, muted_until=None)
+        self.store.subscriptions.update_settings(self.name, dest, muted_until=None)
         self.release_held(dest)
         await self.reply(update, "unmuted")
 
@@ -148,7 +148,7 @@ class ChatCommands(BotBase):
         dest = str(chat_of(update).id)
         text = "".join(context.args or []).strip()
         if text.lower() in ("off", "0", "no", "لا", "إلغاء"):
-            self.store.update_destination_settings(self.name, dest, quiet="off")
+            self.store.subscriptions.update_settings(self.name, dest, quiet="off")
             self.release_held(dest)
             await self.reply(update, "quiet_off")
             return
@@ -158,7 +158,7 @@ class ChatCommands(BotBase):
             await self.reply(update, "bad_quiet")
             return
         quiet = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
-        self.store.update_destination_settings(self.name, dest, quiet=quiet)
+        self.store.subscriptions.update_settings(self.name, dest, quiet=quiet)
         await self.reply(update, "quiet_set", quiet=quiet, tz=self.zone_of(dest) or "UTC")
 
     async def cmd_tz(self, update: Update, context: Context) -> None:
@@ -173,7 +173,7 @@ class ChatCommands(BotBase):
         if not await self.may_change(update):
             return
         if text.lower() in ("default", "off", "افتراضي"):
-            self.store.update_destination_settings(self.name, dest, tz=None)
+            self.store.subscriptions.update_settings(self.name, dest, tz=None)
             await self.reply(update, "tz_set", tz=self.zone_of(dest) or "UTC", now=self._time(time.time(), dest))
             return
         name = {"utc": "UTC", "riyadh": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "القاهرة": "Africa/Cairo",
@@ -182,14 +182,14 @@ class ChatCommands(BotBase):
         if zone(name) is timezone.utc and name != "UTC":
             await self.reply(update, "bad_tz", text=text)
             return
-        self.store.update_destination_settings(self.name, dest, tz=name)
+        self.store.subscriptions.update_settings(self.name, dest, tz=name)
         await self.reply(update, "tz_set", tz=name, now=self._time(time.time(), dest))
 
     async def cmd_related(self, update: Update, context: Context) -> None:
         dest = str(chat_of(update).id)
         choice = "".join(context.args or []).strip().lower()[:ECHO_MAX]
         if not choice:
-            current = self.store.destination_settings(self.name, dest).get("related")
+            current = self.store.subscriptions.settings(self.name, dest).get("related")
             await self.reply(update, f"related_{current}" if current in RELATED_MODES else "related_default")
             return
         choice = {"رد": "reply", "ردّ": "reply", "تعديل": "edit", "تنبيه": "alert", "off": "default",
@@ -199,7 +199,7 @@ class ChatCommands(BotBase):
             return
         if not await self.may_change(update):
             return
-        self.store.update_destination_settings(self.name, dest, related=None if choice == "default" else choice)
+        self.store.subscriptions.update_settings(self.name, dest, related=None if choice == "default" else choice)
         await self.reply(update, f"related_{choice}")
 
     async def cmd_status(self, update: Update, context: Context) -> None:
@@ -225,10 +225,10 @@ class ChatCommands(BotBase):
             differ = [n["name"] for n in nodes if n.get("config_differs")]
             if differ:
                 text += self.t(dest, "status_config_differs", nodes="، ".join(differ[:10]))
-        settings = self.store.destination_settings(self.name, dest)
+        settings = self.store.subscriptions.settings(self.name, dest)
         muted = settings.get("muted_until")
         quiet = settings.get("quiet")
-        n = len(self.store.subscriptions_of(self.name, dest))
+        n = len(self.store.subscriptions.of(self.name, dest))
         follows = (self.t(dest, "follows", count=count(n, "watchlist-object", self.lang(dest))) if n
                    else self.t(dest, "follows_none"))
         text += self.t(dest, "status_chat", follows=follows,
@@ -238,7 +238,7 @@ class ChatCommands(BotBase):
         await self.reply_to(dest, text)
 
     def _terms_of(self, dest: str) -> list[str]:
-        return [r["term"] for r in self.store.personal_terms(self.name, dest)]
+        return [r.term for r in self.store.subscriptions.personal_terms(self.name, dest)]
 
     async def cmd_watch(self, update: Update, context: Context) -> None:
         if not await self.may_change(update):
@@ -261,7 +261,7 @@ class ChatCommands(BotBase):
         if len(self._terms_of(dest)) >= MAX_TERMS:
             await self.reply(update, "too_many_terms", max=MAX_TERMS)
             return
-        if self.store.add_personal_term(self.name, dest, term):
+        if self.store.subscriptions.add_personal_term(self.name, dest, term):
             self.services.personal_terms_changed(self.name, dest)
             await self.reply(update, "watching", term=term)
         else:
@@ -272,7 +272,7 @@ class ChatCommands(BotBase):
             return
         dest = str(chat_of(update).id)
         term = " ".join(context.args or [])
-        if self.store.remove_personal_term(self.name, dest, term):
+        if self.store.subscriptions.remove_personal_term(self.name, dest, term):
             self.services.personal_terms_changed(self.name, dest)
             await self.reply(update, "unwatched", term=term)
         else:
@@ -289,5 +289,5 @@ class ChatCommands(BotBase):
         if chat.type in ("group", "supergroup") and not self.is_admin(update) and not await self._group_admin(update):
             await self.reply(update, "group_admins_only")
             return
-        self.store.update_destination_settings(self.name, dest, lang=choice)
+        self.store.subscriptions.update_settings(self.name, dest, lang=choice)
         await self.reply(update, "lang_set")

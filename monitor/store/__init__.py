@@ -1,11 +1,16 @@
 """The store: all of Raqib's state, and every SQL statement of the project.
 
-`Store` is the one object callers use (`from monitor.store import Store`). It is put
-together from one module per table family, each stating its own rules:
+`Store` is the one object callers use (`from monitor.store import Store`): the database
+and, by composition, one part per table family (`store.feeds`, `store.outbox` …), each a
+`Part` over the same connection and each module stating its own rules:
 
 - `db`            the connection: opening (exclusive lock, read-only, damaged files),
                   named migrations, transactions, ping, backup; SQLite or PostgreSQL
                   (`database:` a path or a postgresql:// URL);
+- `migrations`    the SQLite schema, as named migrations;
+- `rows`          the rows the parts hand out (`FeedRow`, `OutboxRow` …) and the updates
+                  they take (`FeedUpdate`): frozen dataclasses named for what they are;
+- `part`          `Part`, what every table family reads and writes through;
 - `postgres`      the PostgreSQL side of the dialect seam: the connection, the statement
                   translation, its migrations;
 - `feeds`         `feeds`: fetch state, schedule, health;
@@ -31,28 +36,77 @@ small named values, which today holds only the write probe of `ping`.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from .articles import ArticleTable, BodyState
-from .db import MIGRATIONS, Database, DatabaseLock, IngestLockBusy
-from .desk import DeskReads, SearchWord, unindex_stories
+from .db import MIGRATIONS, Database, DatabaseLock, IngestLockBusy, Tx
+from .desk import DeskReads, SearchWord, fill_search_index, unindex_stories
 from .feedback import NOT_RELEVANT, FeedbackTables
 from .feeds import FeedTable
 from .locks import AdvisoryLocks, LocalLocks, RoleLocks
 from .nodes import NodeTable
 from .outbox import DEAD, PENDING, SENDING, SENT, OutboxState, OutboxTable
+from .rows import (
+    UNSET,
+    AlertRef,
+    AlertView,
+    ArticleStory,
+    ClusterMember,
+    ClusterOutlet,
+    DeadLetter,
+    DeskStory,
+    EventLead,
+    FeedRow,
+    FeedUpdate,
+    FulltextHealth,
+    NodeRow,
+    OpenArticle,
+    OutboxRow,
+    PersonalTerm,
+    SchemaState,
+    SentStory,
+    StoryAlert,
+    StoryRef,
+    StoryRow,
+    StorySource,
+    UnsentRow,
+)
 from .stories import StoryTable
 from .subscriptions import SubscriptionTables, read_personal_terms
 from .web import WebViews
 
-__all__ = ["MIGRATIONS", "NOT_RELEVANT", "AdvisoryLocks", "BodyState", "DatabaseLock", "IngestLockBusy", "LocalLocks",
-           "OutboxState", "RoleLocks", "SearchWord", "Store", "read_personal_terms"]
+__all__ = ["MIGRATIONS", "NOT_RELEVANT", "UNSET", "AdvisoryLocks", "AlertRef", "AlertView", "ArticleStory",
+           "BodyState", "ClusterMember", "ClusterOutlet", "DatabaseLock", "DeadLetter", "DeskStory", "EventLead",
+           "FeedRow", "FeedUpdate", "FulltextHealth", "IngestLockBusy", "LocalLocks", "NodeRow", "OpenArticle",
+           "OutboxRow", "OutboxState", "PersonalTerm", "RoleLocks", "SchemaState", "SearchWord", "SentStory",
+           "Store", "StoryAlert", "StoryRef", "StoryRow", "StorySource", "UnsentRow", "read_personal_terms"]
 
 HOUR, DAY = 3600.0, 86400.0
 
 
-class Store(FeedTable, StoryTable, ArticleTable, OutboxTable, SubscriptionTables, FeedbackTables, NodeTable, DeskReads,
-            WebViews,
-            Database):
-    """All reads and writes of Raqib's state. Not shared across threads."""
+class Store(Database):
+    """All of Raqib's state: the database (opening, migrations, transactions, ping,
+    backup, close) and its parts, one per table family, each holding the same
+    connection: `feeds`, `stories`, `articles`, `outbox`, `subscriptions`, `feedback`,
+    `nodes`, `desk` and `web`. Not shared across threads."""
+
+    def __init__(self, path: str | Path | None = None, *, memory: bool = False, readonly: bool = False,
+                 exclusive: bool = False, node: str | None = None) -> None:
+        # the parts first: a migration may call on one (the search index fills itself)
+        self.feeds = FeedTable(self)
+        self.stories = StoryTable(self)
+        self.articles = ArticleTable(self)
+        self.outbox = OutboxTable(self)
+        self.subscriptions = SubscriptionTables(self)
+        self.feedback = FeedbackTables(self)
+        self.nodes = NodeTable(self)
+        self.desk = DeskReads(self)
+        self.web = WebViews(self)
+        super().__init__(path, memory=memory, readonly=readonly, exclusive=exclusive, node=node)
+
+    def _after_migration(self, name: str, conn: Tx) -> None:
+        if name == "006_story_search":
+            fill_search_index(conn, postgres=self.postgres)
 
     def counts(self, now: float) -> dict[str, int]:
         """Stories stored and alerts sent in the last hour and day, alerts waiting

@@ -24,10 +24,13 @@ Bodies are bounded when stored (`MAX_BODY`) and go with their story at pruning.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from statistics import median
 from typing import Any, Iterable, Sequence
 
-from .db import Database, Tx
+from .db import Tx
+from .part import Part
+from .rows import ArticleStory, FulltextHealth, OpenArticle
 
 
 class BodyState:
@@ -51,7 +54,7 @@ _STORY = ("id, feed, guid, url, title, summary, published, fetched, cluster, COA
           "dedup_kind, body, body_state")
 
 
-class ArticleTable(Database):
+class ArticleTable(Part):
     def cluster_texts(self, clusters: Iterable[int]) -> dict[int, tuple[str, str]]:
         """For each cluster: (state, body) of what its members know of the article —
         (`read`|`feed`|`copied`, text) when one has text to share, (`waiting`, '') when a
@@ -77,16 +80,16 @@ class ArticleTable(Database):
                     out[cluster] = (BodyState.FAILED, "")
         return out
 
-    def story_for_article(self, story_id: int) -> dict | None:
+    def story_for_article(self, story_id: int) -> ArticleStory | None:
         """One story with its cluster's members still waiting on a page (`members`)."""
-        rows = self._query(f"SELECT {_STORY} FROM stories WHERE id=?", (story_id,))
+        rows = self._typed(ArticleStory, f"SELECT {_STORY} FROM stories WHERE id=?", (story_id,))
         if not rows:
             return None
         story = rows[0]
-        story["members"] = self._query(
-            f"SELECT {_STORY} FROM stories WHERE cluster=? AND id<>? AND body_state IN ('waiting', 'joined', 'late') "
-            "ORDER BY id", (story["cluster"], story_id))
-        return story
+        members = self._typed(
+            ArticleStory, f"SELECT {_STORY} FROM stories WHERE cluster=? AND id<>? "
+            "AND body_state IN ('waiting', 'joined', 'late') ORDER BY id", (story.cluster, story_id))
+        return replace(story, members=tuple(members))
 
     def set_body(self, conn: Tx, story_id: int, *, state: str, leaving: Sequence[str], body: str | None = None,
                  reason: str | None = None) -> bool:
@@ -101,17 +104,17 @@ class ArticleTable(Database):
                            (*params, story_id, *leaving))
         return bool(cur.rowcount)
 
-    def open_articles(self, *, states: Sequence[str], fetched_before: float, fetched_after: float = 0.0,
-                      limit: int = 1000) -> list[dict]:
+    def open(self, *, states: Sequence[str], fetched_before: float, fetched_after: float = 0.0,
+                      limit: int = 1000) -> list[OpenArticle]:
         """Stories whose page may still come (`states` among `BodyState.OPEN`), stored in
         [fetched_after, fetched_before), oldest first, with their feed's URL (`feed_url`)."""
         marks = ",".join("?" * len(states))
-        return self._query(
-            f"SELECT s.id, s.feed, s.url, s.cluster, s.fetched, s.body_state, f.url AS feed_url FROM stories s "
-            f"LEFT JOIN feeds f ON f.name = s.feed WHERE s.body_state IN ({marks}) AND s.fetched >= ? "
+        return self._typed(
+            OpenArticle, "SELECT s.id, s.feed, s.url, s.cluster, s.fetched, s.body_state, f.url AS feed_url "
+            f"FROM stories s LEFT JOIN feeds f ON f.name = s.feed WHERE s.body_state IN ({marks}) AND s.fetched >= ? "
             "AND s.fetched < ? ORDER BY s.fetched LIMIT ?", (*states, fetched_after, fetched_before, limit))
 
-    def fulltext_health(self, since: float, feed: str | None = None) -> dict[str, dict[str, Any]]:
+    def fulltext_health(self, since: float, feed: str | None = None) -> dict[str, FulltextHealth]:
         """Per feed, over the stories stored since `since`: `tried` (pages asked for and
         settled), `read`, `rate` (read / tried, None when none tried), `problem` (the
         newest reason a page gave no text) and `median_chars` (of the bodies read)."""
@@ -120,24 +123,25 @@ class ArticleTable(Database):
         if feed is not None:
             where += " AND feed=?"
             params.append(feed)
-        out: dict[str, dict[str, Any]] = {}
+        counts: dict[str, list[int]] = {}  # feed → [tried, read]
         for row in self._query(
                 f"SELECT feed, body_state, COUNT(*) AS n FROM stories WHERE {where} "
                 "AND body_state IN ('read', 'failed', 'late') GROUP BY feed, body_state", params):
-            entry = out.setdefault(row["feed"], {"tried": 0, "read": 0, "problem": None, "median_chars": None})
-            entry["tried"] += int(row["n"])
+            entry = counts.setdefault(row["feed"], [0, 0])
+            entry[0] += int(row["n"])
             if row["body_state"] == BodyState.READ:
-                entry["read"] += int(row["n"])
-        for name, entry in out.items():
-            entry["rate"] = entry["read"] / entry["tried"] if entry["tried"] else None
+                entry[1] += int(row["n"])
+        out: dict[str, FulltextHealth] = {}
+        for name, (tried, read) in counts.items():
             problem = self._query(
                 "SELECT body_reason FROM stories WHERE feed=? AND body_state='failed' AND fetched >= ? "
                 "ORDER BY id DESC LIMIT 1", (name, since))
-            entry["problem"] = problem[0]["body_reason"] if problem else None
             lengths = [len(r["body"]) for r in self._query(
                 "SELECT body FROM stories WHERE feed=? AND body_state='read' AND fetched >= ? "
                 "ORDER BY id DESC LIMIT 200", (name, since))]
-            entry["median_chars"] = int(median(lengths)) if lengths else None
+            out[name] = FulltextHealth(tried=tried, read=read, rate=read / tried if tried else None,
+                                       problem=problem[0]["body_reason"] if problem else None,
+                                       median_chars=int(median(lengths)) if lengths else None)
         return out
 
     def recent_page_outcomes(self, feed: str, n: int) -> list[tuple[str, str]]:

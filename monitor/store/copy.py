@@ -86,7 +86,7 @@ def copy_database(source: Store, target: Store, *, replace: bool = False, batch:
                 counts[table] = n
             # SQLite's AUTOINCREMENT remembers ids of pruned stories too; a read-only
             # PostgreSQL session cannot take from its sequence, its rows say enough
-            stories = target_max(source, "stories") if source.postgres else source.next_story_id() - 1
+            stories = target_max(source, "stories") if source.postgres else source.stories.next_id() - 1
             target.set_id_floors(stories=stories, outbox=target_max(source, "outbox"))
     except source.errors as exc:
         raise StoreError(f"copying into {target.where} failed: {exc}") from exc

@@ -21,14 +21,15 @@ This module owns the connection and nothing about any table but the migrations:
   server that does not answer within `CONNECT_TIMEOUT` is a StoreError naming the URL
   (without its password).
 - Schema changes are named migrations (one list per backend, the same names where both
-  have the change), applied in order at start-up, each in its own transaction and
-  recorded in `migrations` (with any step a table module adds in `_after_migration`: the
-  search index fills itself from the stories there); a database written by an earlier
+  have the change: SQLite's in `monitor.store.migrations`, PostgreSQL's in `postgres`),
+  applied in order at start-up, each in its own transaction and recorded in `migrations`
+  (with any step `Store._after_migration` adds: the search index fills itself from the
+  stories there); a database written by an earlier
   release upgrades in place. A migration once released is never edited: a change is a
   new one. On PostgreSQL an advisory lock lets one of several nodes starting together
   migrate.
 - `transaction()` is the unit of work: everything inside commits or nothing does; the
-  table modules' methods that take a `conn` (an opaque handle) write inside the caller's
+  parts' methods (`monitor.store.part`) that take a `conn` (an opaque handle) write inside the caller's
   transaction.
 - Errors of either engine (`Database.errors`) leave the store as a StoreError.
 """
@@ -53,207 +54,12 @@ import sqlite_utils
 
 from ..dburl import is_postgres, safe_url
 from ..errors import StoreError
+from .migrations import MIGRATIONS
 from .postgres import MIGRATIONS as PG_MIGRATIONS
 from .postgres import PgConnection
+from .rows import R, SchemaState, row_of
 
 log = logging.getLogger(__name__)
-
-MIGRATIONS: list[tuple[str, str]] = [
-    ("001_initial", """
-    CREATE TABLE IF NOT EXISTS feeds (
-        name TEXT PRIMARY KEY,
-        url TEXT NOT NULL,
-        configured_url TEXT,
-        interval REAL,
-        enabled INTEGER NOT NULL DEFAULT 1,
-        disabled_reason TEXT,
-        etag TEXT,
-        last_modified TEXT,
-        body_hash TEXT,
-        next_poll REAL NOT NULL DEFAULT 0,
-        failures INTEGER NOT NULL DEFAULT 0,
-        last_poll REAL,
-        last_success REAL,
-        last_error TEXT,
-        last_error_at REAL,
-        last_new_item REAL,
-        items_seen INTEGER NOT NULL DEFAULT 0,
-        avg_interval REAL,
-        healthy INTEGER NOT NULL DEFAULT 1,
-        title TEXT,
-        source TEXT NOT NULL DEFAULT 'config'
-    );
-    CREATE TABLE IF NOT EXISTS stories (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        feed TEXT NOT NULL,
-        guid TEXT NOT NULL,
-        url TEXT NOT NULL DEFAULT '',
-        canonical_url TEXT NOT NULL DEFAULT '',
-        title TEXT NOT NULL DEFAULT '',
-        summary TEXT NOT NULL DEFAULT '',
-        published REAL,
-        fetched REAL NOT NULL,
-        cluster INTEGER NOT NULL,
-        dedup_kind TEXT NOT NULL DEFAULT 'new',
-        UNIQUE (feed, guid)
-    );
-    CREATE INDEX IF NOT EXISTS stories_cluster ON stories (cluster);
-    CREATE INDEX IF NOT EXISTS stories_canonical_url ON stories (canonical_url);
-    CREATE INDEX IF NOT EXISTS stories_fetched ON stories (fetched);
-    CREATE TABLE IF NOT EXISTS outbox (
-        id INTEGER PRIMARY KEY,
-        channel TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        kind TEXT NOT NULL DEFAULT 'story',
-        watchlist TEXT NOT NULL,
-        cluster INTEGER NOT NULL,
-        story_id INTEGER NOT NULL,
-        payload TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_try REAL NOT NULL DEFAULT 0,
-        last_error TEXT,
-        created REAL NOT NULL,
-        sent_at REAL,
-        ref TEXT,
-        UNIQUE (cluster, watchlist, channel, destination, kind)
-    );
-    CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_try);
-    CREATE TABLE IF NOT EXISTS subscriptions (
-        channel TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        watchlist TEXT NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1,
-        created REAL NOT NULL,
-        PRIMARY KEY (channel, destination, watchlist)
-    );
-    CREATE TABLE IF NOT EXISTS destinations (
-        channel TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        settings TEXT NOT NULL DEFAULT '{}',
-        PRIMARY KEY (channel, destination)
-    );
-    CREATE TABLE IF NOT EXISTS personal_terms (
-        channel TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        term TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (channel, destination, term)
-    );
-    CREATE TABLE IF NOT EXISTS cluster_watchlists (
-        cluster INTEGER NOT NULL,
-        watchlist TEXT NOT NULL,
-        PRIMARY KEY (cluster, watchlist)
-    );
-    CREATE TABLE IF NOT EXISTS kv (
-        key TEXT PRIMARY KEY,
-        value TEXT
-    );
-    """),
-    ("002_feed_last_published", """
-    ALTER TABLE feeds ADD COLUMN last_published REAL
-    """),
-    ("003_feed_bad_items", """
-    ALTER TABLE feeds ADD COLUMN bad_items INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE feeds ADD COLUMN bad_item_error TEXT
-    """),
-    ("004_outbox_held", """
-    ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
-    UPDATE outbox SET held=1, last_error=LTRIM(SUBSTR(last_error, 6)) WHERE SUBSTR(last_error, 1, 5)='held:'
-    """),
-    # a story's event (the first story of the same event told by other outlets); an alert
-    # row's event, and how a related story's alert went (`related`: reply or edit)
-    ("005_story_event", """
-    ALTER TABLE stories ADD COLUMN event INTEGER;
-    UPDATE stories SET event=cluster;
-    CREATE INDEX IF NOT EXISTS stories_event ON stories (event);
-    ALTER TABLE outbox ADD COLUMN event INTEGER;
-    UPDATE outbox SET event=cluster;
-    ALTER TABLE outbox ADD COLUMN related TEXT;
-    CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event, watchlist, channel, destination)
-    """),
-    # The search index (monitor/store/desk.py); the rows of the stories already stored
-    # are written by DeskReads._after_migration.
-    ("006_story_search", """
-    CREATE VIRTUAL TABLE IF NOT EXISTS story_search USING fts5(
-        words, content='', tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)
-    """),
-    # The web view's reads (monitor/store/web.py): alerts newest first, by watchlist or by
-    # source, and stories per feed and day, counted as they are stored.
-    ("007_desk_view", """
-    CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
-    CREATE INDEX IF NOT EXISTS outbox_watchlist_created ON outbox (watchlist, created, kind, cluster);
-    CREATE INDEX IF NOT EXISTS outbox_source_created ON outbox (json_extract(payload, '$.source'), created);
-    CREATE TABLE IF NOT EXISTS feed_days (
-        feed TEXT NOT NULL,
-        day INTEGER NOT NULL,
-        stories INTEGER NOT NULL,
-        PRIMARY KEY (feed, day)
-    ) WITHOUT ROWID;
-    INSERT OR IGNORE INTO feed_days SELECT feed, CAST(fetched / 86400 AS INTEGER), COUNT(*) FROM stories
-        GROUP BY 1, 2
-    """),
-    ("008_leases", """
-    ALTER TABLE feeds ADD COLUMN leased_until REAL;
-    ALTER TABLE feeds ADD COLUMN leased_by TEXT;
-    ALTER TABLE outbox ADD COLUMN leased_until REAL;
-    ALTER TABLE outbox ADD COLUMN leased_by TEXT
-    """),
-    ("009_nodes", """
-    CREATE TABLE IF NOT EXISTS nodes (
-        name TEXT PRIMARY KEY,
-        host TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        started REAL NOT NULL,
-        last_seen REAL NOT NULL,
-        roles TEXT NOT NULL DEFAULT '',
-        feeds_in_flight INTEGER NOT NULL DEFAULT 0,
-        alerts_in_flight INTEGER NOT NULL DEFAULT 0,
-        polls INTEGER NOT NULL DEFAULT 0
-    )
-    """),
-    # the article behind each story (issue: read the whole story): its main text, how it
-    # was got (`body_state`, see monitor/store/articles.py) and why not; per feed, whether
-    # pages are read (`fulltext`) and whether the admins were told its pages give no text
-    ("010_story_body", """
-    ALTER TABLE stories ADD COLUMN body TEXT NOT NULL DEFAULT '';
-    ALTER TABLE stories ADD COLUMN body_state TEXT NOT NULL DEFAULT '';
-    ALTER TABLE stories ADD COLUMN body_reason TEXT;
-    CREATE INDEX IF NOT EXISTS stories_body_open ON stories (body_state, fetched)
-        WHERE body_state IN ('waiting', 'joined', 'late');
-    ALTER TABLE feeds ADD COLUMN fulltext TEXT;
-    ALTER TABLE feeds ADD COLUMN fulltext_flagged INTEGER NOT NULL DEFAULT 0
-    """),
-    # A desk's first day: the outlet's name the config gives a feed (`title:`), feedback on
-    # an alert ("not relevant", counted per watchlist), and events a chat muted for a while.
-    ("011_desk_first_day", """
-    ALTER TABLE feeds ADD COLUMN config_title TEXT;
-    CREATE TABLE IF NOT EXISTS feedback (
-        id INTEGER PRIMARY KEY,
-        channel TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        watchlist TEXT NOT NULL,
-        story_id INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        created REAL NOT NULL,
-        UNIQUE (channel, destination, watchlist, story_id, kind)
-    );
-    CREATE INDEX IF NOT EXISTS feedback_watchlist ON feedback (watchlist, kind);
-    CREATE TABLE IF NOT EXISTS muted_events (
-        channel TEXT NOT NULL,
-        destination TEXT NOT NULL,
-        event INTEGER NOT NULL,
-        until REAL NOT NULL,
-        PRIMARY KEY (channel, destination, event)
-    )
-    """),
-    # Bounds and agreement: new items a poll left for the next ones (`poll.max_new_items`),
-    # and the hash of each node's watchlists and settings (nodes that disagree are reported).
-    ("012_node_config", """
-    ALTER TABLE feeds ADD COLUMN items_deferred INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE nodes ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
-    """),
-]
 
 Tx = Any  # the handle `transaction()` yields: a sqlite3 connection or a PgConnection, opaque to callers
 MIGRATION_LOCK = 0x72716D67  # the advisory lock key of PostgreSQL migrations ("rqmg")
@@ -328,7 +134,7 @@ class Database:
         # held for a whole transaction and for every statement outside one: a caller in
         # another thread than the daemon's store thread waits instead of interleaving
         self.lock = threading.RLock()
-        self.db: sqlite_utils.Database | None = None
+        self.sqlite: sqlite_utils.Database | None = None  # the sqlite-utils handle (SQLite only)
         self.conn: Any
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
         if self.postgres:
@@ -346,9 +152,9 @@ class Database:
             self.path = None  # nothing stored yet: an empty store answers every read
         try:
             if self.path is None:
-                self.db = sqlite_utils.Database(memory=True)
+                self.sqlite = sqlite_utils.Database(memory=True)
             elif readonly:
-                self.db = sqlite_utils.Database(self._connect_readonly(self.path))
+                self.sqlite = sqlite_utils.Database(self._connect_readonly(self.path))
             else:
                 if not self.path.parent.exists():
                     self.path.parent.mkdir(mode=0o700, parents=True)  # state is private
@@ -357,14 +163,14 @@ class Database:
                 new = not self.path.exists()
                 # one thread at a time uses it (the daemon's store thread), not always the opener
                 conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
-                self.db = sqlite_utils.Database(conn)
+                self.sqlite = sqlite_utils.Database(conn)
                 if new:
                     os.chmod(self.path, 0o600)
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            self.conn = self.db.conn
+                self.sqlite.execute("PRAGMA journal_mode=WAL")
+                self.sqlite.execute("PRAGMA synchronous=NORMAL")
+            self.sqlite.execute("PRAGMA foreign_keys=ON")
+            self.sqlite.execute("PRAGMA busy_timeout=30000")
+            self.conn = self.sqlite.conn
             if self.path is None or not readonly:
                 self._migrate()
         except BaseException as exc:
@@ -463,7 +269,7 @@ class Database:
             if self.postgres and not self.conn.in_transaction:
                 self.conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
 
-    def schema_state(self) -> dict[str, Any]:
+    def schema_state(self) -> SchemaState:
         """Which backend, and the migrations applied and missing (`raqib check`)."""
         try:
             if self.postgres:
@@ -473,8 +279,8 @@ class Database:
             applied = [r[0] for r in self.conn.execute("SELECT name FROM migrations")] if exists else []
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
-        return {"backend": self.backend, "where": self.where, "applied": applied,
-                "missing": [name for name, _ in self.migrations() if name not in applied]}
+        return SchemaState(backend=self.backend, where=self.where, applied=applied,
+                           missing=[name for name, _ in self.migrations() if name not in applied])
 
     def set_id_floors(self, *, stories: int, outbox: int) -> None:
         """Story and outbox ids handed out from now on are above these (`raqib migrate-db`)."""
@@ -514,7 +320,7 @@ class Database:
                                       "is the disk full or the database read-only?") from exc
                 raise
 
-    def _rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[dict]:
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Iterator[dict[str, Any]]:
         with self.lock:
             cur = self.conn.execute(sql, params)
             names = [d[0] for d in cur.description or ()]
@@ -522,11 +328,15 @@ class Database:
         for row in rows:
             yield dict(zip(names, row, strict=True))
 
-    def _query(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict]:
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         try:
             return list(self._rows(sql, params))
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
+
+    def _typed(self, cls: type[R], sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[R]:
+        """The rows of a read as `cls` rows (`rows.row_of`)."""
+        return [row_of(cls, r) for r in self._query(sql, params)]
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
@@ -574,7 +384,7 @@ class Database:
     def _has_column(self, table: str, column: str) -> bool:
         return column in self._columns(table)
 
-    def _execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+    def _execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         try:
             with self.transaction() as conn:
                 return conn.execute(sql, params)

@@ -4,7 +4,7 @@ Table `story_search` (SQLite FTS5, migration `006_story_search`): one row per st
 rowid the story's id, holding the story's words: the tokens of its normalised title and
 summary (`monitor.normalize.tokenize`, the matcher's own tokens) and their skeletons,
 each once and each written backwards. The row is written with the story
-(`insert_story`, same transaction), taken out as it is pruned (`unindex_stories`, in
+(`stories.insert`, same transaction), taken out as it is pruned (`unindex_stories`, in
 `Store.prune`'s transaction), and written for every stored story when a database of an
 earlier release upgrades.
 
@@ -50,13 +50,18 @@ range of rowids.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..normalize import normalize_text, skeleton_words, tokenize
-from .db import Database, Tx
+from .db import Tx
+from .part import Part
+from .rows import ClusterMember, DeskStory, row_of
 
 SEARCH_TABLE = "story_search"
 STORY_COLUMNS = "s.id, s.cluster, s.feed, s.title, s.summary, s.url, s.published, s.fetched, s.body"
+# a story as `window_stories` and `earlier_members` read it, in the order of `STORY_COLUMNS`:
+# id, cluster, feed, title, summary, url, published, fetched, body
+StoryTuple = tuple[int, int, str, str, str, str, float | None, float, str]
 _OLD_STORY_COLUMNS = STORY_COLUMNS.replace("s.body", "'' AS body")  # a database not yet upgraded (read-only)
 _BATCH = 500
 
@@ -107,7 +112,7 @@ def reindex_story(conn: Tx, story_id: int, title: str, summary: str, old_body: s
     index_story(conn, story_id, title, summary, body)
 
 
-def unindex_stories(conn: Tx, rows: Iterable[Sequence]) -> None:
+def unindex_stories(conn: Tx, rows: Iterable[Sequence[Any]]) -> None:
     """Take stories (id, title, summary[, body]) out of the search index, before they are
     deleted (inside the transaction that deletes them)."""
     if getattr(conn, "postgres", False):
@@ -140,7 +145,7 @@ def _fts_query(any_of: Sequence[Sequence[SearchWord]]) -> str:
     return " OR ".join(groups)
 
 
-def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list]:
+def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list[Any]]:
     """The FTS5 query of `_fts_query` said with LIKE over a PostgreSQL row's words (each
     word a space-separated token, backwards): a token starting with the word backwards
     (`' ' || words LIKE '% drow%'`), or exactly it for a `whole` word. The same superset:
@@ -156,23 +161,22 @@ def _like_query(any_of: Sequence[Sequence[SearchWord]]) -> tuple[str, list]:
     return " OR ".join(groups), params
 
 
-class DeskReads(Database):
-    """The desk's reads and the search index's writes (see the module)."""
+def fill_search_index(conn: Tx, *, postgres: bool) -> None:
+    """Every stored story into the search index, in batches (migration `006_story_search`)."""
+    into = f"INSERT INTO {SEARCH_TABLE} (id, words)" if postgres else f"INSERT INTO {SEARCH_TABLE}(rowid, words)"
+    last = 0
+    while True:
+        rows = conn.execute("SELECT id, title, summary FROM stories WHERE id > ? ORDER BY id LIMIT ?",
+                            (last, _BATCH)).fetchall()
+        if not rows:
+            break
+        conn.executemany(f"{into} VALUES (?, ?)",
+                         [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
+        last = rows[-1][0]
 
-    def _after_migration(self, name: str, conn: Tx) -> None:
-        if name == "006_story_search":
-            into = f"INSERT INTO {SEARCH_TABLE} (id, words)" if self.postgres else \
-                f"INSERT INTO {SEARCH_TABLE}(rowid, words)"
-            last = 0
-            while True:  # every stored story, in batches
-                rows = conn.execute("SELECT id, title, summary FROM stories WHERE id > ? ORDER BY id LIMIT ?",
-                                    (last, _BATCH)).fetchall()
-                if not rows:
-                    break
-                conn.executemany(f"{into} VALUES (?, ?)",
-                                 [(r[0], search_words(r[1], r[2], r[3] if len(r) > 3 else "")) for r in rows])
-                last = rows[-1][0]
-        super()._after_migration(name, conn)
+
+class DeskReads(Part):
+    """The desk's reads and the search index's writes (see the module)."""
 
     def _story_columns(self) -> str:
         """`STORY_COLUMNS`, or on a database read before its upgrade (no article text yet)
@@ -201,7 +205,7 @@ class DeskReads(Database):
 
     def search_candidates(self, any_of: Sequence[Sequence[SearchWord]], since: float | None = None,
                           source: str | None = None, limit: int = 500, *,
-                          before: int | None = None) -> list[dict] | None:
+                          before: int | None = None) -> list[DeskStory] | None:
         """Stories that may match: those holding every word of one of the alternatives
         (see the module), fetched since `since`, from feed `source`, with an id below
         `before`; newest first, at most `limit`. None when this store cannot narrow (no
@@ -221,20 +225,20 @@ class DeskReads(Database):
             params = [_fts_query(any_of), self.first_id_since(since)]
         more, more_params = _newest_first("f.id" if self.postgres else "f.rowid", before=before, since=since,
                                           source=source, limit=limit)
-        return self._query(sql + more, params + more_params)
+        return self._typed(DeskStory, sql + more, params + more_params)
 
     def recent_stories(self, *, since: float | None = None, source: str | None = None, limit: int = 500,
-                       before: int | None = None) -> list[dict]:
+                       before: int | None = None) -> list[DeskStory]:
         """Stories fetched since `since` (from `source`, with an id below `before`), newest first."""
         more, more_params = _newest_first("s.id", before=before, since=since, source=source, limit=limit)
-        return self._query(f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ?" + more,
+        return self._typed(DeskStory, f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ?" + more,
                            [self.first_id_since(since), *more_params])
 
-    def window_stories(self, since: float, until: float | None = None) -> Iterator[tuple]:
+    def window_stories(self, since: float, until: float | None = None) -> Iterator[StoryTuple]:
         """Stories fetched in [since, until), oldest first (a cluster's first story before
         its copies), as tuples in the order of `STORY_COLUMNS`."""
         sql = f"SELECT {self._story_columns()} FROM stories s WHERE s.id >= ? AND s.fetched >= ?"
-        params: list = [self.first_id_since(since), since]
+        params: list[Any] = [self.first_id_since(since), since]
         if until is not None:
             sql += " AND s.fetched < ?"
             params.append(until)
@@ -243,10 +247,10 @@ class DeskReads(Database):
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
-    def earlier_members(self, clusters: Sequence[int], before: int) -> list[tuple]:
+    def earlier_members(self, clusters: Sequence[int], before: int) -> list[StoryTuple]:
         """Members of these clusters with an id below `before` (stored before a window),
         oldest first, as tuples in the order of `STORY_COLUMNS`."""
-        out: list[tuple] = []
+        out: list[StoryTuple] = []
         ids = sorted(set(clusters))
         try:
             for i in range(0, len(ids), _BATCH):
@@ -264,16 +268,16 @@ class DeskReads(Database):
             return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ?", (since,)))
         return int(self._scalar("SELECT COUNT(*) FROM stories WHERE fetched >= ? AND fetched < ?", (since, until)))
 
-    def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[dict]]:
+    def cluster_members(self, clusters: Sequence[int]) -> dict[int, list[ClusterMember]]:
         """Every stored member of these clusters, first first: id, feed, url, published, fetched."""
-        out: dict[int, list[dict]] = {}
+        out: dict[int, list[ClusterMember]] = {}
         ids = list(dict.fromkeys(clusters))
         for i in range(0, len(ids), _BATCH):
             chunk = ids[i:i + _BATCH]
             marks = ",".join("?" * len(chunk))
             for row in self._query(f"SELECT cluster, id, feed, url, published, fetched FROM stories "
                                    f"WHERE cluster IN ({marks}) ORDER BY id", chunk):
-                out.setdefault(row.pop("cluster"), []).append(row)
+                out.setdefault(row["cluster"], []).append(row_of(ClusterMember, row))
         return out
 
     def story_sources(self) -> list[str]:
@@ -282,7 +286,7 @@ class DeskReads(Database):
 
 
 def _newest_first(id_column: str, *, before: int | None, since: float | None, source: str | None,
-                  limit: int) -> tuple[str, list]:
+                  limit: int) -> tuple[str, list[Any]]:
     """The filters and order that search candidates and recent stories share: an id below
     `before`, fetched since `since`, from `source`; newest first, at most `limit`."""
     sql = ""

@@ -2,7 +2,7 @@
 
 - `feedback`: one row per (channel, destination, watchlist, story, kind) — today the one
   kind `not_relevant` (Telegram's "ليس ذا صلة" button); pressing twice counts once.
-  `feedback_counts` gives each watchlist's count, which the web view shows.
+  `counts` gives each watchlist's count, which the web view shows.
 - `muted_events`: a destination that muted one event (Telegram's "🔕 كتم هذا الحدث") until
   a time; the deliverer leaves that event's later alerts to it unsent (`muted_events`).
 Both come from migration `011_desk_first_day`.
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .db import Database
+from .part import Part
 
 NOT_RELEVANT = "not_relevant"
 
 
-class FeedbackTables(Database):
-    def add_feedback(self, channel: str, destination: str, watchlist: str, story_id: int, now: float,
+class FeedbackTables(Part):
+    def add(self, channel: str, destination: str, watchlist: str, story_id: int, now: float,
                      kind: str = NOT_RELEVANT) -> bool:
         """Record it; False when this destination had said so already."""
         with self.transaction() as conn:
@@ -28,7 +28,7 @@ class FeedbackTables(Database):
                          "VALUES (?, ?, ?, ?, ?, ?)", (channel, destination, watchlist, story_id, kind, now))
         return True
 
-    def feedback_counts(self, kind: str = NOT_RELEVANT) -> dict[str, int]:
+    def counts(self, kind: str = NOT_RELEVANT) -> dict[str, int]:
         """Watchlist → how many times its alerts got this feedback."""
         return {r["watchlist"]: int(r["n"]) for r in self._query(
             "SELECT watchlist, COUNT(*) AS n FROM feedback WHERE kind=? GROUP BY watchlist", (kind,))}
@@ -50,9 +50,3 @@ class FeedbackTables(Database):
                 f"SELECT event FROM muted_events WHERE channel=? AND destination=? AND until > ? "
                 f"AND event IN ({','.join('?' * len(chunk))})", (channel, destination, now, *chunk))}
         return out
-
-    def outbox_row(self, alert_id: int) -> dict | None:
-        """One outbox row by id (a button on an alert names its row)."""
-        rows = self._query("SELECT id, channel, destination, kind, watchlist, cluster, story_id, "
-                           "COALESCE(event, cluster) AS event, payload FROM outbox WHERE id=?", (alert_id,))
-        return rows[0] if rows else None

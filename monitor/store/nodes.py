@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .db import Database
+from .part import Part
+from .rows import NodeRow
 
 
-class NodeTable(Database):
-    def node_seen(self, name: str, *, host: str, pid: int, started: float, now: float, roles: Iterable[str],
+class NodeTable(Part):
+    def seen(self, name: str, *, host: str, pid: int, started: float, now: float, roles: Iterable[str],
                   feeds_in_flight: int, alerts_in_flight: int, polls: int, config_hash: str = "") -> None:
         self._execute(
             "INSERT INTO nodes (name, host, pid, started, last_seen, roles, feeds_in_flight, alerts_in_flight, "
@@ -29,19 +30,19 @@ class NodeTable(Database):
             (name, host, pid, started, now, ",".join(sorted(roles)), feeds_in_flight, alerts_in_flight, polls,
              config_hash))
 
-    def node_gone(self, name: str) -> None:
+    def gone(self, name: str) -> None:
         self._execute("DELETE FROM nodes WHERE name=?", (name,))
 
-    def nodes(self) -> list[dict]:
+    def all(self) -> list[NodeRow]:
         """Every node row, by name (a read-only store opened before the first node ran: none)."""
         if not self._has_table("nodes"):
             return []
         if getattr(self, "_nodes_hashed", None) is None:  # the schema only grows: looked up once
             self._nodes_hashed = self._has_column("nodes", "config_hash")
         hashed = ", config_hash" if self._nodes_hashed else ""
-        return self._query("SELECT name, host, pid, started, last_seen, roles, feeds_in_flight, alerts_in_flight, "
-                           f"polls{hashed} FROM nodes ORDER BY name")
+        return self._typed(NodeRow, "SELECT name, host, pid, started, last_seen, roles, feeds_in_flight, "
+                           f"alerts_in_flight, polls{hashed} FROM nodes ORDER BY name")
 
-    def forget_nodes(self, before: float) -> int:
+    def forget(self, before: float) -> int:
         """Drop rows of nodes not seen since `before` (housekeeping)."""
         return self._execute("DELETE FROM nodes WHERE last_seen < ?", (before,)).rowcount

@@ -42,7 +42,9 @@ from enum import StrEnum
 from typing import Any, Collection, Sequence
 
 from ..settings import DeliverySettings
-from .db import Database, Tx
+from .db import Tx
+from .part import Part
+from .rows import AlertRef, DeadLetter, OutboxRow, SentStory, UnsentRow
 
 
 class OutboxState(StrEnum):
@@ -59,9 +61,9 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-class OutboxTable(Database):
+class OutboxTable(Part):
     def enqueue(self, conn: Tx, *, channel: str, destination: str, kind: str,
-                watchlist: str, cluster: int, story_id: int, payload: dict, now: float,
+                watchlist: str, cluster: int, story_id: int, payload: dict[str, Any], now: float,
                 not_before: float | None = None, event: int | None = None) -> bool:
         """Add one alert unless this (cluster, watchlist, channel, destination, kind) has one."""
         cur = conn.execute(
@@ -84,15 +86,15 @@ class OutboxTable(Database):
                 self._queue_update(conn, channel, destination, watchlist, cluster, event, story_id, payload,
                                    now, throttle)
 
-    def fold(self, row: dict, head: dict, now: float, *, throttle: float) -> None:
+    def fold(self, row: OutboxRow, head: OutboxRow, now: float, *, throttle: float) -> None:
         """A related row goes into its head's message: marked sent as `edit`, and an `update`
         row for the head (as `queue_updates` makes them) asks for the message to be
         rewritten — both or neither."""
         with self.transaction() as conn:
             conn.execute(f"UPDATE outbox SET state='{SENT}', sent_at=?, last_error=NULL, held=0, related='edit' "
-                         "WHERE id=?", (now, row["id"]))
-            self._queue_update(conn, head["channel"], head["destination"], head["watchlist"], head["cluster"],
-                               head["event"], row["story_id"], head["payload"], now, throttle)
+                         "WHERE id=?", (now, row.id))
+            self._queue_update(conn, head.channel, head.destination, head.watchlist, head.cluster,
+                               head.event, row.story_id, head.payload, now, throttle)
 
     def unfold(self, ids: Sequence[int], now: float) -> int:
         """Folded rows whose head's message cannot be edited go back to the queue as alerts
@@ -115,8 +117,14 @@ class OutboxTable(Database):
             (channel, destination, watchlist, cluster, cluster if event is None else event, story_id, payload,
              now + min(5.0, throttle), now, throttle))
 
-    def due_alerts(self, now: float, limit: int = 500, channels: Sequence[str] | None = None, *,
-                   held: bool = True) -> list[dict]:
+    def row(self, alert_id: int) -> AlertRef | None:
+        """One row by id (a button on an alert names its row)."""
+        rows = self._typed(AlertRef, "SELECT id, channel, destination, kind, watchlist, cluster, story_id, "
+                           "COALESCE(event, cluster) AS event, payload FROM outbox WHERE id=?", (alert_id,))
+        return rows[0] if rows else None
+
+    def due(self, now: float, limit: int = 500, channels: Sequence[str] | None = None, *,
+                   held: bool = True) -> list[OutboxRow]:
         """Pending rows due by `now`; `held=False` leaves out held rows (they leave as
         digests from the one node holding the digests role)."""
         sql = f"SELECT * FROM outbox WHERE state='{PENDING}' AND next_try <= ?"
@@ -126,9 +134,9 @@ class OutboxTable(Database):
         if channels is not None:
             sql += f" AND channel IN ({_marks(channels)})"
             params.extend(channels)
-        return self._query(sql + " ORDER BY next_try, id LIMIT ?", (*params, limit))
+        return self._typed(OutboxRow, sql + " ORDER BY next_try, id LIMIT ?", (*params, limit))
 
-    def next_alert_due(self, channels: Sequence[str] | None = None, *, held: bool = True) -> float | None:
+    def next_due(self, channels: Sequence[str] | None = None, *, held: bool = True) -> float | None:
         sql = f"SELECT MIN(next_try) FROM outbox WHERE state='{PENDING}'"
         if not held:
             sql += " AND held=0"
@@ -138,30 +146,30 @@ class OutboxTable(Database):
             params.extend(channels)
         return self._scalar(sql, params)
 
-    def sent_story(self, cluster: int, watchlist: str, channel: str, destination: str) -> dict | None:
+    def sent_story(self, cluster: int, watchlist: str, channel: str, destination: str) -> SentStory | None:
         """The sent `story` alert of this cluster with a reference: ref, related, event."""
-        rows = self._query(
-            "SELECT ref, related, COALESCE(event, cluster) AS event FROM outbox WHERE cluster=? AND watchlist=? "
-            f"AND channel=? AND destination=? AND kind='story' AND state='{SENT}' AND ref IS NOT NULL",
+        rows = self._typed(
+            SentStory, "SELECT ref, related, COALESCE(event, cluster) AS event FROM outbox WHERE cluster=? "
+            f"AND watchlist=? AND channel=? AND destination=? AND kind='story' AND state='{SENT}' AND ref IS NOT NULL",
             (cluster, watchlist, channel, destination))
         return rows[0] if rows else None
 
-    def event_head(self, row: dict) -> dict | None:
+    def event_head(self, row: OutboxRow) -> OutboxRow | None:
         """The row a related `story` row groups under (see the module's rules), or None
         when it has none and goes as an alert of its own."""
-        if row["event"] is None or row["event"] == row["cluster"]:
+        if row.event is None or row.event == row.cluster:
             return None  # the cluster that opened the event: nothing of its event came before
-        rows = self._query(
-            "SELECT * FROM outbox WHERE event=? AND watchlist=? AND channel=? AND destination=? AND id < ? "
+        rows = self._typed(
+            OutboxRow, "SELECT * FROM outbox WHERE event=? AND watchlist=? AND channel=? AND destination=? AND id < ? "
             f"AND kind='story' AND related IS NULL AND (state IN ('{PENDING}', '{SENDING}') "
             f"OR (state='{SENT}' AND ref IS NOT NULL)) ORDER BY id LIMIT 1",
-            (row["event"], row["watchlist"], row["channel"], row["destination"], row["id"]))
+            (row.event, row.watchlist, row.channel, row.destination, row.id))
         return rows[0] if rows else None
 
-    def folded(self, event: int, watchlist: str, channel: str, destination: str) -> list[dict]:
+    def folded(self, event: int, watchlist: str, channel: str, destination: str) -> list[OutboxRow]:
         """Related rows folded into the message of their event's head, first first."""
-        return self._query(
-            "SELECT * FROM outbox WHERE event=? AND watchlist=? AND channel=? AND destination=? "
+        return self._typed(
+            OutboxRow, "SELECT * FROM outbox WHERE event=? AND watchlist=? AND channel=? AND destination=? "
             f"AND kind='story' AND related='edit' AND state='{SENT}' ORDER BY id",
             (event, watchlist, channel, destination))
 
@@ -172,18 +180,18 @@ class OutboxTable(Database):
             conn.executemany(f"UPDATE outbox SET next_try=? WHERE id=? AND state='{PENDING}'",
                              [(until, i) for i in ids])
 
-    def unsent(self) -> list[dict]:
+    def unsent(self) -> list[UnsentRow]:
         """Every row not sent yet, oldest first (`raqib outbox`)."""
         held = "last_error, held"
         if not self._has_column("outbox", "held"):  # read-only, before the daemon migrated the file
             held = ("CASE WHEN SUBSTR(last_error, 1, 5)='held:' THEN LTRIM(SUBSTR(last_error, 6)) "
                     "ELSE last_error END AS last_error, COALESCE(SUBSTR(last_error, 1, 5)='held:', 0) AS held")
-        return self._query("SELECT id, channel, destination, kind, watchlist, state, attempts, next_try, "
+        return self._typed(UnsentRow, "SELECT id, channel, destination, kind, watchlist, state, attempts, next_try, "
                            f"{held} FROM outbox WHERE state != '{SENT}' ORDER BY id")
 
-    def dead_letters(self, limit: int = 10) -> list[dict]:
+    def dead_letters(self, limit: int = 10) -> list[DeadLetter]:
         """The newest dead rows first."""
-        return self._query("SELECT id, channel, destination, attempts, last_error FROM outbox "
+        return self._typed(DeadLetter, "SELECT id, channel, destination, attempts, last_error FROM outbox "
                            f"WHERE state='{DEAD}' ORDER BY id DESC LIMIT ?", (limit,))
 
     def claim(self, ids: Sequence[int], *, lease: float = DeliverySettings.lease,

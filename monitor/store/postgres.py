@@ -319,7 +319,7 @@ class PgConnection:
             self._conn = self._connect()
         return self._conn
 
-    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> psycopg.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> psycopg.Cursor:
         conn = self._conn if self.in_transaction else self._live()
         return conn.execute(translate(sql), params or None, prepare=False)
 
@@ -329,7 +329,7 @@ class PgConnection:
         cur.executemany(translate(sql), seq)
         return cur
 
-    def rows(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterator[tuple]:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self.execute(sql, params)
 
     def close(self) -> None:

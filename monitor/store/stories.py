@@ -17,13 +17,15 @@ Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest me
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from .db import Database, Tx
+from .db import Tx
 from .desk import index_story
+from .part import Part
+from .rows import EventLead, StoryRef, StorySource
 
 
-class StoryTable(Database):
+class StoryTable(Part):
     def known_guids(self, feed: str, guids: Sequence[str]) -> set[str]:
         """Which of these GUIDs this feed has already delivered to us."""
         known: set[str] = set()
@@ -38,7 +40,7 @@ class StoryTable(Database):
             raise self._error(exc, "database read failed") from exc
         return known
 
-    def next_story_id(self) -> int:
+    def next_id(self) -> int:
         """An id no story ever had: AUTOINCREMENT's high-water mark survives pruning, so a
         cluster id (the first story's id) is never reused for a different story. On
         PostgreSQL the id is taken from the sequence (taken for good: no other node gets it)."""
@@ -47,12 +49,12 @@ class StoryTable(Database):
         seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name='stories'") or 0
         return max(seq, self._scalar("SELECT MAX(id) FROM stories") or 0) + 1
 
-    def last_story_id(self) -> int:
+    def last_id(self) -> int:
         """The newest story id stored (0 when none): a watermark for catching up with what
         other nodes store next. It takes no id (a sequence would hand one out)."""
         return int(self._scalar("SELECT MAX(id) FROM stories") or 0)
 
-    def next_story_ids(self, n: int) -> list[int]:
+    def next_ids(self, n: int) -> list[int]:
         """`n` ids no story ever had, increasing (one round trip on PostgreSQL; they need
         not be consecutive there: other nodes take from the same sequence)."""
         if n <= 0:
@@ -61,12 +63,12 @@ class StoryTable(Database):
             with self.lock:
                 return sorted(int(r[0]) for r in self.conn.execute(
                     "SELECT nextval('story_ids') FROM generate_series(1, ?)", (n,)))
-        first = self.next_story_id()
+        first = self.next_id()
         return list(range(first, first + n))
 
-    def insert_story(self, conn: Tx, row: dict) -> int:
+    def insert(self, conn: Tx, row: dict[str, Any]) -> int:
         """Store one story inside the caller's transaction; returns its id (the row's own,
-        from `next_story_id`, or else the engine's next)."""
+        from `next_id`, or else the engine's next)."""
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
         sql = f"INSERT INTO stories ({cols}) VALUES ({marks})"
@@ -83,29 +85,31 @@ class StoryTable(Database):
         index_story(conn, story_id, row.get("title") or "", row.get("summary") or "", row.get("body") or "")
         return story_id
 
-    def cluster_sources(self, cluster: int) -> list[dict]:
+    def cluster_sources(self, cluster: int) -> list[StorySource]:
         """Members of a cluster, first first: feed, url, title, fetched."""
-        return self._query("SELECT id, feed, url, title, published, fetched FROM stories "
+        return self._typed(StorySource, "SELECT id, feed, url, title, published, fetched FROM stories "
                            "WHERE cluster=? ORDER BY id", (cluster,))
 
-    def stories_since(self, since: float) -> Iterator[dict]:
+    def since(self, since: float) -> Iterator[StoryRef]:
         try:
-            yield from self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
-                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,))
+            for row in self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,)):
+                yield StoryRef(**row)
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
-    def first_story_since(self, since: float) -> int | None:
+    def first_since(self, since: float) -> int | None:
         """The id of the oldest story fetched since `since` (None when none was): where a
-        paged read of the window (`stories_after`) starts."""
+        paged read of the window (`after`) starts."""
         first = self._scalar("SELECT MIN(id) FROM stories WHERE fetched >= ?", (since,))
         return None if first is None else int(first)
 
-    def stories_after(self, last_id: int, limit: int = 10_000) -> list[dict]:
+    def after(self, last_id: int, limit: int = 10_000) -> list[StoryRef]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""
-        return self._query("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, feed, "
-                           "published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+        return [StoryRef(**r) for r in self._query(
+            "SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, feed, "
+            "published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))]
 
     def add_cluster_watchlists(self, conn: Tx, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""
@@ -132,17 +136,16 @@ class StoryTable(Database):
                                 (event, since))
         return [r[0] for r in rows]
 
-    def event_lead(self, conn: Tx, event: int) -> dict | None:
+    def event_lead(self, conn: Tx, event: int) -> EventLead | None:
         """An event's first story still stored: id, cluster, feed, title, summary, url,
         published, fetched, body."""
         row = conn.execute("SELECT id, cluster, feed, title, summary, url, published, fetched, body FROM stories "
                            "WHERE event=? ORDER BY id LIMIT 1", (event,)).fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "cluster", "feed", "title", "summary", "url", "published", "fetched", "body"), row,
-                        strict=True))
+        return EventLead(*row)
 
-    def story_counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         """Stories, clusters, clusters told by more than one feed, feeds polled (`raqib demo`)."""
         return {
             "stories": self._scalar("SELECT COUNT(*) FROM stories"),

@@ -23,14 +23,16 @@ from ..dburl import is_postgres
 from ..errors import StoreError
 from .db import Database
 from .outbox import PENDING, SENDING
+from .part import Part
+from .rows import PersonalTerm
 
 
-class SubscriptionTables(Database):
+class SubscriptionTables(Part):
     def subscribers(self, watchlist: str) -> list[tuple[str, str]]:
         return [(r["channel"], r["destination"]) for r in self._query(
             "SELECT channel, destination FROM subscriptions WHERE watchlist=? AND active=1", (watchlist,))]
 
-    def subscriptions_of(self, channel: str, destination: str) -> list[str]:
+    def of(self, channel: str, destination: str) -> list[str]:
         return [r["watchlist"] for r in self._query(
             "SELECT watchlist FROM subscriptions WHERE channel=? AND destination=? AND active=1 "
             "ORDER BY watchlist", (channel, destination))]
@@ -51,14 +53,14 @@ class SubscriptionTables(Database):
                                 "AND watchlist=? AND active=1", (channel, destination, watchlist))
         return cur.rowcount
 
-    def destination_settings(self, channel: str, destination: str) -> dict:
+    def settings(self, channel: str, destination: str) -> dict[str, Any]:
         raw = self._scalar("SELECT settings FROM destinations WHERE channel=? AND destination=?",
                            (channel, destination))
         return json.loads(raw) if raw else {}
 
-    def update_destination_settings(self, channel: str, destination: str, **changes: Any) -> dict:
+    def update_settings(self, channel: str, destination: str, **changes: Any) -> dict[str, Any]:
         with self.transaction():
-            settings = self.destination_settings(channel, destination)
+            settings = self.settings(channel, destination)
             for k, v in changes.items():
                 if v is None:
                     settings.pop(k, None)
@@ -84,12 +86,13 @@ class SubscriptionTables(Database):
                          "WHERE o.cluster=outbox.cluster AND o.watchlist=outbox.watchlist AND o.channel=outbox.channel "
                          "AND o.destination=? AND o.kind=outbox.kind)", (new, channel, old, new))
 
-    def personal_terms(self, channel: str | None = None, destination: str | None = None) -> list[dict]:
+    def personal_terms(self, channel: str | None = None, destination: str | None = None) -> list[PersonalTerm]:
         """Every destination's own terms, or one destination's."""
         if channel is not None and destination is not None:
-            return self._query("SELECT channel, destination, term FROM personal_terms WHERE channel=? AND "
-                               "destination=? ORDER BY term", (channel, destination))
-        return self._query("SELECT channel, destination, term FROM personal_terms ORDER BY channel, destination, term")
+            return self._typed(PersonalTerm, "SELECT channel, destination, term FROM personal_terms "
+                               "WHERE channel=? AND destination=? ORDER BY term", (channel, destination))
+        return self._typed(PersonalTerm, "SELECT channel, destination, term FROM personal_terms "
+                           "ORDER BY channel, destination, term")
 
     def add_personal_term(self, channel: str, destination: str, term: str) -> bool:
         cur = self._execute("INSERT OR IGNORE INTO personal_terms VALUES (?, ?, ?, ?)",
@@ -102,26 +105,26 @@ class SubscriptionTables(Database):
         return cur.rowcount > 0
 
 
-def read_personal_terms(path: str | Path) -> list[dict]:
+def read_personal_terms(path: str | Path) -> list[PersonalTerm]:
     """The personal terms of a database file, opened read-only (for `raqib check`: a
     running daemon may hold it, and a check never writes). No file or no table: none.
     On PostgreSQL, a read-only session."""
     if is_postgres(path):
-        store = SubscriptionTables(path, readonly=True)
+        database = Database(path, readonly=True)
         try:
+            store = SubscriptionTables(database)
             return store.personal_terms() if store._columns("personal_terms") else []
         finally:
-            store.close()
+            database.close()
     path = Path(path)
     if not path.exists():
         return []
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         try:
-            conn.row_factory = sqlite3.Row
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='personal_terms'").fetchone():
                 return []
-            return [dict(r) for r in conn.execute(
+            return [PersonalTerm(*r) for r in conn.execute(
                 "SELECT channel, destination, term FROM personal_terms ORDER BY channel, destination, term")]
         finally:
             conn.close()

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .db import Database
+from .part import Part
+from .rows import AlertView, ClusterOutlet, StoryAlert, StoryRow, StorySource, row_of
 
 ALERT_KINDS = ("story", "spread")
 _KINDS = "('story', 'spread')"
@@ -28,7 +29,7 @@ _BATCH = 500
 _MAX_SCAN = 20_000  # outbox rows looked at for one page of alerts, at most
 
 
-class WebViews(Database):
+class WebViews(Part):
     @property
     def _hour_bucket(self) -> str:
         """Whole hours since the first parameter (truncated: PostgreSQL's CAST would round)."""
@@ -42,7 +43,7 @@ class WebViews(Database):
     def latest_alerts(self, *, limit: int = 50, watchlist: str | None = None, source: str | None = None,
                       since: float | None = None, until: float | None = None,
                       hidden_prefix: str = "", story_since: float | None = None, story_until: float | None = None,
-                      before: tuple[float, int] | None = None) -> list[dict]:
+                      before: tuple[float, int] | None = None) -> list[AlertView]:
         """The newest alerts, one per (cluster, watchlist), newest first: id, watchlist,
         cluster, story_id, kind, payload (JSON text), created, feed."""
         where = [f"o.kind IN {_KINDS}"]
@@ -77,7 +78,7 @@ class WebViews(Database):
         sql = ("SELECT o.id, o.watchlist, o.cluster, o.story_id, o.kind, o.payload, o.created, "
                f"{self._payload_source} AS feed FROM outbox o WHERE " + " AND ".join(where))
         seen: set[tuple[int, str]] = set()
-        out: list[dict] = []
+        out: list[AlertView] = []
         after: tuple[float, int] | None = before  # paging: rows older than the last one shown
         scanned = 0
         while len(out) < limit and scanned < _MAX_SCAN:
@@ -90,7 +91,7 @@ class WebViews(Database):
                 key = (row["cluster"], row["watchlist"])
                 if key not in seen:
                     seen.add(key)
-                    out.append(row)
+                    out.append(row_of(AlertView, row))
                     if len(out) == limit:
                         break
             scanned += len(rows)
@@ -99,10 +100,10 @@ class WebViews(Database):
             after = (rows[-1]["created"], rows[-1]["id"])
         return out
 
-    def cluster_outlets(self, clusters: Sequence[int]) -> dict[int, list[dict]]:
+    def cluster_outlets(self, clusters: Sequence[int]) -> dict[int, list[ClusterOutlet]]:
         """For each cluster, every feed that carried it, first first: feed, story_id,
         fetched (when that feed's first copy arrived)."""
-        out: dict[int, list[dict]] = {c: [] for c in clusters}
+        out: dict[int, list[ClusterOutlet]] = {c: [] for c in clusters}
         ids = list(dict.fromkeys(clusters))
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
@@ -110,29 +111,29 @@ class WebViews(Database):
                     "SELECT cluster, feed, MIN(id) AS story_id, MIN(fetched) AS fetched FROM stories "
                     f"WHERE cluster IN ({','.join('?' * len(chunk))}) GROUP BY cluster, feed "
                     "ORDER BY fetched, story_id", chunk):
-                out[row.pop("cluster")].append(row)
+                out[row["cluster"]].append(row_of(ClusterOutlet, row))
         return out
 
-    def story(self, story_id: int) -> dict | None:
+    def story(self, story_id: int) -> StoryRow | None:
         """One stored story: id, feed, guid, url, title, summary, published, fetched, cluster,
         event, and its article: body, body_state, body_reason."""
-        rows = self._query("SELECT id, feed, guid, url, title, summary, published, fetched, cluster, "
+        rows = self._typed(StoryRow, "SELECT id, feed, guid, url, title, summary, published, fetched, cluster, "
                            "COALESCE(event, cluster) AS event, body, body_state, body_reason FROM stories "
                            "WHERE id = ?", (story_id,))
         return rows[0] if rows else None
 
-    def related_coverage(self, event: int, cluster: int, limit: int = 50) -> list[dict]:
+    def related_coverage(self, event: int, cluster: int, limit: int = 50) -> list[StorySource]:
         """The event's other stories (other outlets' own words: clusters other than
         `cluster`), first first: id, feed, url, title, published, fetched."""
-        return self._query("SELECT id, feed, url, title, published, fetched FROM stories "
+        return self._typed(StorySource, "SELECT id, feed, url, title, published, fetched FROM stories "
                            "WHERE event = ? AND cluster != ? ORDER BY id LIMIT ?", (event, cluster, limit))
 
-    def story_alerts(self, cluster: int, hidden_prefix: str = "") -> list[dict]:
+    def story_alerts(self, cluster: int, hidden_prefix: str = "") -> list[StoryAlert]:
         """The watchlists that alerted on a cluster, with the payload of each one's newest row."""
-        rows = self._query(
-            f"SELECT watchlist, kind, payload, MAX(created) AS created FROM outbox WHERE cluster = ? "
+        rows = self._typed(
+            StoryAlert, f"SELECT watchlist, kind, payload, MAX(created) AS created FROM outbox WHERE cluster = ? "
             f"AND kind IN {_KINDS} GROUP BY watchlist ORDER BY created", (cluster,))
-        return [r for r in rows if not (hidden_prefix and r["watchlist"].startswith(hidden_prefix))]
+        return [r for r in rows if not (hidden_prefix and r.watchlist.startswith(hidden_prefix))]
 
     def alerts_per_hour(self, since: float, hours: int,
                         watchlists: Sequence[str] | None = None) -> dict[str, list[int]]:

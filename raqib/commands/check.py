@@ -83,12 +83,12 @@ def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bo
     except StoreError as exc:
         problems.append(ConfigError(f"database: {exc}", file=config.path))
         return False
-    if state["missing"]:
-        schema = (f"schema not current: {len(state['missing'])} migrations to apply "
-                  f"({', '.join(state['missing'])}); raqib run applies them at start")
+    if state.missing:
+        schema = (f"schema not current: {len(state.missing)} migrations to apply "
+                  f"({', '.join(state.missing)}); raqib run applies them at start")
     else:
-        schema = f"schema current ({len(state['applied'])} migrations)"
-    notes.append(f"database: {state['backend']} {state['where']}: {schema}")
+        schema = f"schema current ({len(state.applied)} migrations)"
+    notes.append(f"database: {state.backend} {state.where}: {schema}")
     return True
 
 
@@ -103,10 +103,10 @@ def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[Con
         return []
     problems: list[ConfigError] = []
     for row in rows:
-        problem = term_problem(row["term"])
+        problem = term_problem(row.term)
         if problem:
             problems.append(ConfigError(
-                f"{row['channel']} chat {row['destination']}: own term: {problem}", file=where,
+                f"{row.channel} chat {row.destination}: own term: {problem}", file=where,
                 hint="the daemon skips it; the chat can remove it with /unwatch"))
     return problems
 

@@ -29,14 +29,14 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         if args.feeds_command in FEED_CHANGES:
             return _feeds_change(store, config, args)
         if args.feeds_command == "export":
-            known = {f["name"]: f["url"] for f in store.feeds() if f["enabled"]}
+            known = {f.name: f.url for f in store.feeds.all() if f.enabled}
             for f in config.feeds:
                 known.setdefault(f.name, f.url)
             sys.stdout.write(export_opml(sorted(known.items())))
             return 0
         now = time.time()
-        pages = store.fulltext_health(now - PAGES_DAYS * 86400.0)
-        print(format_feeds_table(with_pages(store.feeds_as_configured(config.feeds), pages), now))
+        pages = store.articles.fulltext_health(now - PAGES_DAYS * 86400.0)
+        print(format_feeds_table(with_pages(store.feeds.as_configured(config.feeds), pages), now))
         return 0
     finally:
         store.close()
@@ -65,8 +65,8 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
         raise ConfigError(f"{len(problems)} outline(s) with a bad feed URL; nothing imported (--strict)",
                           file=str(path))
     verdicts: dict[tuple[str, str, int | None], str | None] = {}  # one look-up per host
-    known = store.feed_urls()
-    names = {f["name"] for f in store.feeds()}
+    known = store.feeds.urls()
+    names = {f.name for f in store.feeds.all()}
     accepted: list[tuple[str, str]] = []
     for feed in feeds:
         where = f"{path}:{feed.line}: {feed.name} <{feed.url}>"
@@ -91,7 +91,7 @@ def _feeds_import(store, args, *, allow_private: bool = False) -> int:
         known[canon] = feed.name
         names.add(feed.name)
         accepted.append((feed.name, feed.url))
-    added = store.add_feeds(accepted, source="opml")
+    added = store.feeds.add_many(accepted, source="opml")
     _print_notes(notes)
     print(f"imported {len(added)} feeds, skipped {len(feeds) + len(problems) - len(added)}"
           + (f" ({len(problems)} bad outline(s) named above)" if problems else ""))
@@ -117,18 +117,18 @@ def _feeds_change(store, config, args) -> int:
         raise ConfigError(f"feed {name} is defined in the config file, not by an import: "
                           f"{args.feeds_command} it there", file=str(config.path), line=configured[name].line,
                           hint=f"{hint}, then `systemctl reload raqib` (or SIGHUP)")
-    if store.feed(name) is None:
-        known = sorted(f["name"] for f in store.feeds())
+    if store.feeds.get(name) is None:
+        known = sorted(f.name for f in store.feeds.all())
         close = [k for k in known if name.lower() in k.lower() or k.lower() in name.lower()][:5]
         raise ConfigError(f"no feed named {name}" + (f" (did you mean: {', '.join(close)}?)" if close else ""),
                           hint="`raqib feeds` lists them")
     if args.feeds_command == "remove":
-        store.remove_feed(name)
+        store.feeds.remove(name)
         print(f"feed {name} removed; its stories stay until retention prunes them")
     elif args.feeds_command == "disable":
-        store.set_feed_enabled(name, False, reason="disabled by raqib feeds disable")
+        store.feeds.set_enabled(name, False, reason="disabled by raqib feeds disable")
         print(f"feed {name} disabled; the daemon stops polling it at its next round")
     else:
-        store.set_feed_enabled(name, True)
+        store.feeds.set_enabled(name, True)
         print(f"feed {name} enabled; the daemon polls it at its next round")
     return 0

@@ -15,15 +15,15 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=args.outbox_command != "retry")
     try:
         if args.outbox_command == "retry":
-            n = store.retry_dead(args.ids or None)
+            n = store.outbox.retry_dead(args.ids or None)
             print(f"{n} dead alerts queued again")
             return 0
-        rows = store.unsent()
+        rows = store.outbox.unsent()
         for r in rows:
-            error = ("held: " if r["held"] else "") + (r["last_error"] or "")
-            print(f"#{r['id']} {r['state']:<8} {r['channel']}:{r['destination']} {r['kind']} "
-                  f"{r['watchlist']} attempts={r['attempts']} "
-                  f"next={datetime.fromtimestamp(r['next_try'], timezone.utc):%Y-%m-%d %H:%M:%S}"
+            error = ("held: " if r.held else "") + (r.last_error or "")
+            print(f"#{r.id} {r.state:<8} {r.channel}:{r.destination} {r.kind} "
+                  f"{r.watchlist} attempts={r.attempts} "
+                  f"next={datetime.fromtimestamp(r.next_try, timezone.utc):%Y-%m-%d %H:%M:%S}"
                   + (f" error={error}" if error else ""))
         print(f"{len(rows)} alerts not yet sent")
         return 0

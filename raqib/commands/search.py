@@ -18,7 +18,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     store = Store(config.database, readonly=True)
     try:
         result = search_stories(store, args.query, days=args.days, source=args.source, limit=args.limit)
-        sources = store.story_sources() if args.source is not None and not result.hits else None
+        sources = store.desk.story_sources() if args.source is not None and not result.hits else None
     finally:
         store.close()
     if sources is not None and args.source not in sources:

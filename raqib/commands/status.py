@@ -17,20 +17,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(config_path(args))
     store = Store(config.database, readonly=True)
     now = time.time()
-    feeds = store.feeds()
-    enabled = [f for f in feeds if f["enabled"]]
-    failing = [f for f in enabled if not f["healthy"] or f["failures"]]
+    feeds = store.feeds.all()
+    enabled = [f for f in feeds if f.enabled]
+    failing = [f for f in enabled if not f.healthy or f.failures]
     c = store.counts(now)
     rows = [
         ("feeds", f"{len(enabled)} enabled, {len(enabled) - len(failing)} ok, {len(failing)} failing"
-                  + (f" ({', '.join(f['name'] for f in failing)})" if failing else "")),
-        ("last poll", ago(max((f["last_poll"] or 0 for f in feeds), default=0), now)),
+                  + (f" ({', '.join(f.name for f in failing)})" if failing else "")),
+        ("last poll", ago(max((f.last_poll or 0 for f in feeds), default=0), now)),
         ("stories", f"{c['stories_hour']} last hour, {c['stories_day']} last day"),
         ("alerts sent", f"{c['alerts_hour']} last hour, {c['alerts_day']} last day"),
         ("outbox", f"{c['outbox_pending']} waiting"),
         ("dead letters", str(c["dead"])),
     ]
-    nodes = node_states(store.nodes(), now, read_settings(config).node.heartbeat)
+    nodes = node_states(store.nodes.all(), now, read_settings(config).node.heartbeat)
     if nodes:
         differ = sum(1 for n in nodes if n["config_differs"])
         rows.append(("nodes", f"{sum(1 for n in nodes if n['alive'])} running"
@@ -40,8 +40,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{k:<{width}}  {v}")
     for n in nodes:
         print(f"  node {describe_node(n, now)}")
-    for d in store.dead_letters(10):
-        print(f"  dead #{d['id']} {d['channel']}:{d['destination']} after {d['attempts']} attempts: "
-              f"{d['last_error']}")
+    for d in store.outbox.dead_letters(10):
+        print(f"  dead #{d.id} {d.channel}:{d.destination} after {d.attempts} attempts: "
+              f"{d.last_error}")
     store.close()
     return 0

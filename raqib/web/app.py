@@ -344,7 +344,7 @@ def _count(n: int, noun: str, *, lang: str) -> str:
 
 
 def _feed_names(store: Store) -> list[str]:
-    return [f["name"] for f in store.feeds()]
+    return [f.name for f in store.feeds.all()]
 
 
 def ago(lang: str, now: float, ts: float | None) -> str:

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from markupsafe import Markup, escape
 
@@ -37,7 +37,7 @@ from monitor.display import one_line, visible
 from monitor.models import Match, Watchlist
 from monitor.pipeline import PERSONAL_PREFIX
 from monitor.snippet import PayloadSnippet, paragraph_starts, snippets
-from monitor.store import Store
+from monitor.store import AlertView, ClusterOutlet, Store
 
 from ..feedhealth import PAGES_DAYS, FeedHealth, feed_health, with_pages
 from . import charts
@@ -165,11 +165,11 @@ class AlertItem:
     id: int = 0
 
 
-def _alert_item(row: Mapping[str, Any], outlets: Sequence[Mapping[str, Any]], tz: str = "",
+def _alert_item(row: AlertView, outlets: Sequence[ClusterOutlet], tz: str = "",
                 titles: dict[str, str] | None = None) -> AlertItem:
     titles = titles or {}
     try:
-        payload = json.loads(row["payload"])
+        payload = json.loads(row.payload)
     except (TypeError, ValueError):
         payload = {}
     matches = []
@@ -178,19 +178,19 @@ def _alert_item(row: Mapping[str, Any], outlets: Sequence[Mapping[str, Any]], tz
             matches.append(Match(**m))
         except TypeError:
             continue
-    source = row.get("feed") or payload.get("source") or ""
+    source = row.feed or payload.get("source") or ""
     terms = tuple(dict.fromkeys(m.term for m in matches))
     summary, snips = lead_and_snippets(payload.get("summary", ""), matches, payload_snippets(payload.get("snippets")))
     return AlertItem(
-        story_id=row["story_id"], cluster=row["cluster"], watchlist=row["watchlist"],
-        watchlist_title=one_line(payload.get("watchlist_title") or row["watchlist"], 120), kind=row["kind"],
-        source=one_line(source, 80), when=stamp(row["created"], tz),
+        story_id=row.story_id, cluster=row.cluster, watchlist=row.watchlist,
+        watchlist_title=one_line(payload.get("watchlist_title") or row.watchlist, 120), kind=row.kind,
+        source=one_line(source, 80), when=stamp(row.created, tz),
         published=_published(payload.get("published") or payload.get("seen"), tz),
         title=marked(payload.get("title", ""), matches, "title"),
         summary=summary, url=safe_url(payload.get("url", "")), terms=tuple(one_line(t, 80) for t in terms),
-        also=tuple(_outlet(titles, o["feed"]) for o in outlets if o["feed"] != source),
+        also=tuple(_outlet(titles, o.feed) for o in outlets if o.feed != source),
         places=_places(matches), snippets=snips,
-        outlet=_outlet(titles, source), created=row["created"], id=row["id"])
+        outlet=_outlet(titles, source), created=row.created, id=row.id)
 
 
 @dataclass(frozen=True)
@@ -204,16 +204,16 @@ class AlertsPage:
 def alerts_page(store: Store, *, watchlist: str | None, source: str | None, day: str | None,
                 limit: int = ALERTS_PAGE, tz: str = "", before: tuple[float, int] | None = None) -> AlertsPage:
     story_since, story_until = day_range(day, tz) if day else (None, None)
-    rows = store.latest_alerts(limit=limit + 1, watchlist=watchlist, source=source, story_since=story_since,
+    rows = store.web.latest_alerts(limit=limit + 1, watchlist=watchlist, source=source, story_since=story_since,
                                story_until=story_until, hidden_prefix=PERSONAL_PREFIX, before=before)
     more = len(rows) > limit
     rows = rows[:limit]
-    outlets = store.cluster_outlets([r["cluster"] for r in rows])
-    titles = store.feed_titles()
-    names = tuple(f["name"] for f in store.feeds())
-    return AlertsPage(items=tuple(_alert_item(r, outlets.get(r["cluster"], ()), tz, titles) for r in rows),
+    outlets = store.web.cluster_outlets([r.cluster for r in rows])
+    titles = store.feeds.titles()
+    names = tuple(f.name for f in store.feeds.all())
+    return AlertsPage(items=tuple(_alert_item(r, outlets.get(r.cluster, ()), tz, titles) for r in rows),
                       sources=names, source_titles=tuple((n, _outlet(titles, n)) for n in names),
-                      older=f"{rows[-1]['created']!r}:{rows[-1]['id']}" if more and rows else "")
+                      older=f"{rows[-1].created!r}:{rows[-1].id}" if more and rows else "")
 
 
 @dataclass(frozen=True)
@@ -244,43 +244,43 @@ class StoryPage:
 
 
 def story_page(store: Store, story_id: int, tz: str = "", rtl: bool = False) -> StoryPage | None:
-    story = store.story(story_id)
+    story = store.web.story(story_id)
     if story is None:
         return None
-    members = store.cluster_sources(story["cluster"])
-    alerts = store.story_alerts(story["cluster"], hidden_prefix=PERSONAL_PREFIX)
+    members = store.stories.cluster_sources(story.cluster)
+    alerts = store.web.story_alerts(story.cluster, hidden_prefix=PERSONAL_PREFIX)
     matches: list[Match] = []
     alerted = []
     for a in alerts:
         try:
-            payload = json.loads(a["payload"])
+            payload = json.loads(a.payload)
         except (TypeError, ValueError):
             payload = {}
-        alerted.append((a["watchlist"], one_line(payload.get("watchlist_title") or a["watchlist"], 120)))
-        if payload.get("title") == story["title"]:
+        alerted.append((a.watchlist, one_line(payload.get("watchlist_title") or a.watchlist, 120)))
+        if payload.get("title") == story.title:
             for m in payload.get("matches") or ():
                 try:
                     matches.append(Match(**m))
                 except TypeError:
                     continue
-    first = min((m["fetched"] for m in members), default=story["fetched"])
-    titles = store.feed_titles()
+    first = min((m.fetched for m in members), default=story.fetched)
+    titles = store.feeds.titles()
     outlets = tuple(Outlet(
-        story_id=m["id"], feed=_outlet(titles, m["feed"]), title=marked(m["title"], (), "title"),
-        url=safe_url(m["url"]), fetched=stamp(m["fetched"], tz), published=_published(m["published"], tz),
-        after=m["fetched"] - first, current=m["id"] == story_id) for m in members)
-    timeline = charts.timeline([m["fetched"] for m in members], [_outlet(titles, m["feed"])[:40] for m in members],
+        story_id=m.id, feed=_outlet(titles, m.feed), title=marked(m.title, (), "title"),
+        url=safe_url(m.url), fetched=stamp(m.fetched, tz), published=_published(m.published, tz),
+        after=m.fetched - first, current=m.id == story_id) for m in members)
+    timeline = charts.timeline([m.fetched for m in members], [_outlet(titles, m.feed)[:40] for m in members],
                                rtl=rtl)
     related = tuple(Outlet(
-        story_id=r["id"], feed=_outlet(titles, r["feed"]), title=marked(r["title"], (), "title"),
-        url=safe_url(r["url"]), fetched=stamp(r["fetched"], tz), published=_published(r["published"], tz),
-        after=r["fetched"] - first, current=False)
-        for r in store.related_coverage(story["event"], story["cluster"]))
-    return StoryPage(story_id=story_id, title=marked(story["title"], matches, "title"),
-                     summary=marked(story["summary"], matches, "summary"), url=safe_url(story["url"]),
-                     feed=_outlet(titles, story["feed"]), fetched=stamp(story["published"] or story["fetched"], tz),
+        story_id=r.id, feed=_outlet(titles, r.feed), title=marked(r.title, (), "title"),
+        url=safe_url(r.url), fetched=stamp(r.fetched, tz), published=_published(r.published, tz),
+        after=r.fetched - first, current=False)
+        for r in store.web.related_coverage(story.event, story.cluster))
+    return StoryPage(story_id=story_id, title=marked(story.title, matches, "title"),
+                     summary=marked(story.summary, matches, "summary"), url=safe_url(story.url),
+                     feed=_outlet(titles, story.feed), fetched=stamp(story.published or story.fetched, tz),
                      outlets=outlets, timeline=timeline, alerted=tuple(alerted), related=related,
-                     body=body_paragraphs(story.get("body") or "", matches))
+                     body=body_paragraphs(story.body or "", matches))
 
 
 def hours_since(now: float, hours: int = CHART_HOURS) -> float:
@@ -307,13 +307,13 @@ def watchlists_page(store: Store, watchlists: Sequence[Watchlist], now: float,
                     latest: int = CARD_ALERTS, tz: str = "") -> tuple[WatchlistCard, ...]:
     since = hours_since(now)
     names = [w.name for w in watchlists]
-    counts = store.alerts_per_hour(since, CHART_HOURS, names)
+    counts = store.web.alerts_per_hour(since, CHART_HOURS, names)
     labels = _hour_labels(since, CHART_HOURS, tz)
-    titles = store.feed_titles()
-    feedback = store.feedback_counts()
+    titles = store.feeds.titles()
+    feedback = store.feedback.counts()
     cards = []
     for w in watchlists:
-        rows = store.latest_alerts(limit=latest, watchlist=w.name) if latest else []
+        rows = store.web.latest_alerts(limit=latest, watchlist=w.name) if latest else []
         cards.append(WatchlistCard(name=w.name, title=one_line(w.title or w.name, 120), terms=len(w.terms),
                                    path=w.path, chart=charts.bars(counts.get(w.name, [0] * CHART_HOURS), labels),
                                    latest=tuple(_alert_item(r, (), tz, titles) for r in rows),
@@ -342,10 +342,10 @@ def read_watchlist_file(path: str) -> str:
 
 def watchlist_page(store: Store, watchlist: Watchlist, now: float, tz: str = "") -> WatchlistPage:
     card = watchlists_page(store, [watchlist], now, latest=0, tz=tz)[0]
-    titles = store.feed_titles()
-    rows = store.latest_alerts(limit=WATCHLIST_ALERTS, watchlist=watchlist.name)
-    outlets = store.cluster_outlets([r["cluster"] for r in rows])
-    return WatchlistPage(card=card, alerts=tuple(_alert_item(r, outlets.get(r["cluster"], ()), tz, titles)
+    titles = store.feeds.titles()
+    rows = store.web.latest_alerts(limit=WATCHLIST_ALERTS, watchlist=watchlist.name)
+    outlets = store.web.cluster_outlets([r.cluster for r in rows])
+    return WatchlistPage(card=card, alerts=tuple(_alert_item(r, outlets.get(r.cluster, ()), tz, titles)
                                                  for r in rows),
                          text=read_watchlist_file(watchlist.path))
 
@@ -361,12 +361,12 @@ class FeedLine:
 
 def feeds_page(store: Store, now: float, tz: str = "") -> tuple[FeedLine, ...]:
     since = (now // DAY) * DAY - (SPARK_DAYS - 1) * DAY
-    per_day = store.stories_per_day(since, SPARK_DAYS)
+    per_day = store.web.stories_per_day(since, SPARK_DAYS)
     out = []
-    for row in with_pages(store.feeds(), store.fulltext_health(now - PAGES_DAYS * DAY)):
-        health = feed_health(row)
-        spark = charts.sparkline(per_day.get(row["name"], [0] * SPARK_DAYS))
-        title = row.get("config_title") or row.get("title") or ""  # the outlet's name, as alerts give it
+    for row, pages in with_pages(store.feeds.all(), store.articles.fulltext_health(now - PAGES_DAYS * DAY)):
+        health = feed_health(row, pages)
+        spark = charts.sparkline(per_day.get(row.name, [0] * SPARK_DAYS))
+        title = row.config_title or row.title or ""  # the outlet's name, as alerts give it
         out.append(FeedLine(health=health, title=one_line(title, 120), spark=spark,
                             last_error=one_line(health.last_error, 300), last_error_at=stamp(health.last_error_at, tz)))
     return tuple(out)
@@ -412,7 +412,7 @@ def search_page(store: Store, *, query: str, days: float | None, source: str | N
     if budget is not None:
         budget.started = started  # the budget counts the work, not the wait for a reader
     result = search_stories(store, query, days=days, source=source, limit=limit, now=now, budget=budget)
-    titles = store.feed_titles()
+    titles = store.feeds.titles()
     return SearchPage(result=result, hits=tuple(hit_item(h, tz, titles) for h in result.hits),
                       seconds=time.monotonic() - started)
 
@@ -432,7 +432,7 @@ def try_page(store: Store, text: str, *, file: str, days: float, now: float, lim
     if budget is not None:
         budget.started = started
     report = try_watchlist(store, text, file=file, days=days, now=now, limit=limit, budget=budget)
-    titles = store.feed_titles()
+    titles = store.feeds.titles()
     dropped = tuple((hit_item(_with_stops(d.story, d.stopped_by), tz, titles), d.rule, d.terms)
                     for d in report.dropped)
     per_day = charts.bars([n for _, n in report.per_day], [d for d, _ in report.per_day], width=420, height=50)

@@ -59,7 +59,7 @@ def enqueue(store: Store, destination: str, cluster: int, created: float = NOW) 
                             published=None, watchlist_title="الطاقة",
                             matches=[Match("energy", "أرامكو", "title", 0, 6)], sources=["alriyadh"])
     with store.transaction() as conn:
-        store.enqueue(conn, channel="apprise", destination=destination, kind="story", watchlist="energy",
+        store.outbox.enqueue(conn, channel="apprise", destination=destination, kind="story", watchlist="energy",
                       cluster=cluster, story_id=cluster, payload=payload, now=created)
 
 

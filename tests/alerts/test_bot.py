@@ -15,7 +15,7 @@ from alerts.policy import policy_from_settings
 from alerts.telegram import TelegramChannel
 from monitor.config import Section
 from monitor.models import Match, alert_payload
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from monitor.watchlists import Term, Watchlist
 from tests.support import sql
 from tests.support.fake_telegram import FakeTelegram
@@ -115,15 +115,15 @@ async def test_subscribe_by_command_then_the_alert_arrives_once_escaped(tg, stor
     async with bot(tg, store) as (channel, services):
         [reply] = await say(tg, 42, "/subscribe russia")
         assert "تتابع الآن" in reply and "روسيا وأوكرانيا" in reply
-        assert store.subscriptions_of("telegram", "42") == ["russia"]
+        assert store.subscriptions.of("telegram", "42") == ["russia"]
 
         title = 'بوتين: <script>x</script> & "كورسك"'
         payload = alert_payload(title=title, url="https://news.example/1", summary="", source="aljazeera",
                                 published=None, watchlist_title="روسيا وأوكرانيا",
                                 matches=[Match("russia", "بوتين", "title", 0, 5)])
         with store.transaction() as conn:
-            for ch, dest in store.subscribers("russia"):
-                store.enqueue(conn, channel=ch, destination=dest, kind="story", watchlist="russia",
+            for ch, dest in store.subscriptions.subscribers("russia"):
+                store.outbox.enqueue(conn, channel=ch, destination=dest, kind="story", watchlist="russia",
                               cluster=1, story_id=1, payload=payload, now=time.time())
         deliverer = Deliverer(store, {"telegram": channel})
         assert await deliverer.run_once() == 1
@@ -144,7 +144,7 @@ async def test_replies_in_arabic_then_english_after_lang_en(tg, store):
         assert en.startswith("Commands:")
         [unknown] = await say(tg, 42, "/subscribe nosuchlist")
         assert unknown == "No watchlist called “nosuchlist”. Send /list to see them."
-    assert store.destination_settings("telegram", "42")["lang"] == "en"
+    assert store.subscriptions.settings("telegram", "42")["lang"] == "en"
 
 
 async def test_in_groups_only_administrators_change_subscriptions(tg, store):
@@ -152,18 +152,18 @@ async def test_in_groups_only_administrators_change_subscriptions(tg, store):
     async with bot(tg, store):
         [refused] = await say(tg, -100200, "/subscribe gaza", user_id=8)
         assert "مشرفو المجموعة" in refused
-        assert store.subscriptions_of("telegram", "-100200") == []
+        assert store.subscriptions.of("telegram", "-100200") == []
         [ok] = await say(tg, -100200, "/subscribe gaza", user_id=7)
         assert "غزة" in ok
         # an anonymous administrator posts as the group itself
         await say(tg, -100200, "/subscribe russia", user_id=1087968824,
                   sender_chat={"id": -100200, "type": "supergroup", "title": "Group"})
-    assert store.subscriptions_of("telegram", "-100200") == ["gaza", "russia"]
+    assert store.subscriptions.of("telegram", "-100200") == ["gaza", "russia"]
     assert {c.params["user_id"] for c in tg.calls_of("getChatMember")} == {"8", "7"}
 
 
 async def test_list_shows_what_the_chat_follows_and_buttons_toggle(tg, store):
-    store.subscribe("telegram", "42", "gaza")
+    store.subscriptions.subscribe("telegram", "42", "gaza")
     async with bot(tg, store):
         [listing] = await say(tg, 42, "/list")
         assert "✓ <b>غزة</b>" in listing and "▫️ <b>روسيا وأوكرانيا</b>" in listing
@@ -173,7 +173,7 @@ async def test_list_shows_what_the_chat_follows_and_buttons_toggle(tg, store):
         tg.push_callback(42, "sub:russia", message_id=message_id)
         await until(lambda: tg.calls_of("answerCallbackQuery"))
         await until(lambda: tg.sent(42)[-1].edits)
-    assert store.subscriptions_of("telegram", "42") == ["gaza", "russia"]
+    assert store.subscriptions.of("telegram", "42") == ["gaza", "russia"]
     assert "✓ <b>روسيا وأوكرانيا</b>" in tg.sent(42)[-1].text
 
 
@@ -181,20 +181,20 @@ async def test_mute_quiet_and_their_undoing_are_destination_settings(tg, store):
     async with bot(tg, store) as (_, services):
         [muted] = await say(tg, 42, "/mute 2h")
         assert "🔕" in muted
-        until_ = store.destination_settings("telegram", "42")["muted_until"]
+        until_ = store.subscriptions.settings("telegram", "42")["muted_until"]
         assert 7100 < until_ - time.time() <= 7200
         [bad] = await say(tg, 42, "/mute soon")
         assert "مدة غير مفهومة" in bad
         await say(tg, 42, "/unmute")
-        assert "muted_until" not in store.destination_settings("telegram", "42")
+        assert "muted_until" not in store.subscriptions.settings("telegram", "42")
         assert services.wakes == 1  # held alerts are released at once
         [quiet] = await say(tg, 42, "/quiet 22:00-07:00")
         assert "22:00-07:00" in quiet
-        assert store.destination_settings("telegram", "42")["quiet"] == "22:00-07:00"
+        assert store.subscriptions.settings("telegram", "42")["quiet"] == "22:00-07:00"
         [bad] = await say(tg, 42, "/quiet late")
         assert "/quiet 22:00-07:00" in bad
         await say(tg, 42, "/quiet off")
-        assert store.destination_settings("telegram", "42")["quiet"] == "off"
+        assert store.subscriptions.settings("telegram", "42")["quiet"] == "off"
 
 
 async def test_related_sets_how_other_outlets_on_an_alerted_event_come_to_this_chat(tg, store):
@@ -203,13 +203,13 @@ async def test_related_sets_how_other_outlets_on_an_alerted_event_come_to_this_c
         assert "تتبع إعداد كل قائمة" in now
         [reply] = await say(tg, 42, "/related edit")
         assert "تُضاف إلى التنبيه الأول" in reply
-        assert store.destination_settings("telegram", "42")["related"] == "edit"
+        assert store.subscriptions.settings("telegram", "42")["related"] == "edit"
         [now] = await say(tg, 42, "/related")
         assert "تُضاف إلى التنبيه الأول" in now
         [bad] = await say(tg, 42, "/related sometimes")
-        assert "/related reply" in bad and store.destination_settings("telegram", "42")["related"] == "edit"
+        assert "/related reply" in bad and store.subscriptions.settings("telegram", "42")["related"] == "edit"
         await say(tg, 42, "/related default")
-        assert "related" not in store.destination_settings("telegram", "42")
+        assert "related" not in store.subscriptions.settings("telegram", "42")
 
 
 async def test_personal_terms_are_stored_and_the_matcher_is_told(tg, store):
@@ -221,7 +221,7 @@ async def test_personal_terms_are_stored_and_the_matcher_is_told(tg, store):
         assert "بافيل دوروف" in listed
         await say(tg, 42, "/unwatch بافيل دوروف")
         assert services.terms_changed == 2
-    assert store.personal_terms() == []
+    assert store.subscriptions.personal_terms() == []
 
 
 async def test_status_reports_feeds_and_alerts(tg, store):
@@ -236,7 +236,7 @@ async def test_allow_list_keeps_strangers_out(tg, store):
         assert "غزة" in ok
         [no] = await say(tg, 43, "/subscribe gaza")
         assert "43" in no and "خاص" in no
-    assert store.subscriptions_of("telegram", "43") == []
+    assert store.subscriptions.of("telegram", "43") == []
 
 
 async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store):
@@ -247,7 +247,7 @@ async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store)
         await replies_to(tg, ADMIN, before + 1)
         request = tg.sent(ADMIN)[-1]
         assert "43" in request.text and '"callback_data": "approve:43"' in request.params["reply_markup"]
-        assert store.subscriptions_of("telegram", "43") == []
+        assert store.subscriptions.of("telegram", "43") == []
         [still] = await say(tg, 43, "/subscribe gaza")
         assert "لم يُبتّ" in still
         before = len(tg.sent(43))
@@ -260,13 +260,13 @@ async def test_approve_mode_asks_the_admins_who_approve_with_a_button(tg, store)
         [refused] = await say(tg, 44, "/approve 44")
         assert "للمشرفين" in refused
         await say(tg, ADMIN, "/approve 45", replies=1)
-    assert store.subscriptions_of("telegram", "43") == ["gaza"]
-    assert store.destination_settings("telegram", "45")["access"] == "approved"
+    assert store.subscriptions.of("telegram", "43") == ["gaza"]
+    assert store.subscriptions.settings("telegram", "45")["access"] == "approved"
 
 
 async def test_admin_commands(tg, store):
-    store.add_feed("aljazeera", "https://aljazeera.example/rss")
-    store.update_feed("aljazeera", title="الجزيرة نت")
+    store.feeds.add("aljazeera", "https://aljazeera.example/rss")
+    store.feeds.update("aljazeera", FeedUpdate(title="الجزيرة نت"))
     async with bot(tg, store) as (_, services):
         [refused] = await say(tg, 42, "/reload")
         assert "للمشرفين" in refused and services.reloads == 0
@@ -288,7 +288,7 @@ async def test_commands_posted_in_channels_are_ignored(tg, store):
     async with bot(tg, store):
         tg.push_command(-100300, "/subscribe gaza", chat_type="channel")
         await say(tg, 42, "/help")  # handled after the channel post: it was seen and ignored
-    assert store.subscriptions_of("telegram", "-100300") == []
+    assert store.subscriptions.of("telegram", "-100300") == []
     assert tg.sent(-100300) == []
 
 
@@ -319,7 +319,7 @@ async def test_a_group_member_sending_100_commands_costs_ten_and_gets_one_notice
     assert 10 <= work <= 11
     assert sum("مشرفو المجموعة" in r for r in replies) == work
     assert sum("⏳" in r for r in replies) == 1 and len(replies) == work + 1
-    assert store.subscriptions_of("telegram", "-100200") == []
+    assert store.subscriptions.of("telegram", "-100200") == []
 
 
 async def test_a_chat_waiting_for_its_reply_slots_holds_no_one_else_up_nor_the_shutdown(tg, store):
@@ -355,7 +355,7 @@ async def test_a_flood_wait_met_by_a_reply_holds_alerts_to_that_chat_too(tg, sto
         payload = alert_payload(title="بوتين في كورسك", url="https://news.example/1", summary="",
                                 source="agency", published=None, watchlist_title="روسيا", matches=[])
         with store.transaction() as conn:
-            store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+            store.outbox.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
                           cluster=1, story_id=1, payload=payload, now=time.time())
         assert await Deliverer(store, {"telegram": channel}).run_once() == 0
         row = sql.outbox_rows(store, "state", "next_try", "last_error")[0]
@@ -390,8 +390,8 @@ async def test_junk_from_chat_members_is_answered_briefly_or_ignored(tg, store):
         assert "/subscribe" in after
     errors = [t for chat in (42, 43, 44, 45, ADMIN) for t in tg.texts(chat) if "حدث خطأ" in t]
     assert errors == []
-    assert [k for k in ("../../x", "") if store.destination_settings("telegram", k)] == []
-    assert store.subscriptions_of("telegram", "44") == ["gaza"]
+    assert [k for k in ("../../x", "") if store.subscriptions.settings("telegram", k)] == []
+    assert store.subscriptions.of("telegram", "44") == ["gaza"]
 
 
 async def test_tz_sets_the_chats_zone_for_alerts_and_replies_and_subscribe_takes_the_title(tg, store):
@@ -402,7 +402,7 @@ async def test_tz_sets_the_chats_zone_for_alerts_and_replies_and_subscribe_takes
         assert bad == "منطقة زمنية غير معروفة: «Mars/Olympus». اكتبها هكذا: /tz Asia/Riyadh أو /tz UTC"
         [ok] = await say(tg, 42, "/tz الرياض")
         assert ok.startswith("🕰 صارت الأوقات هنا بتوقيت Asia/Riyadh (الآن ")
-        assert store.destination_settings("telegram", "42")["tz"] == "Asia/Riyadh"
+        assert store.subscriptions.settings("telegram", "42")["tz"] == "Asia/Riyadh"
         # the title, with hamza and taa marbuta written loosely, finds the watchlist
         [sub] = await say(tg, 42, "/subscribe روسيا واوكرانيا")
         assert sub == "✓ تتابع الآن «روسيا وأوكرانيا»."
@@ -414,10 +414,10 @@ async def test_tz_sets_the_chats_zone_for_alerts_and_replies_and_subscribe_takes
                                 published="2024-09-05T14:30:00+00:00", watchlist_title="روسيا وأوكرانيا",
                                 matches=[Match("russia", "بوتين", "title", 0, 5)])
         with store.transaction() as conn:
-            store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+            store.outbox.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
                           cluster=1, story_id=1, payload=payload, now=time.time())
         deliverer = Deliverer(store, {"telegram": channel},
-                              policy_for=lambda c, d: policy_from_settings(store.destination_settings(c, d)))
+                              policy_for=lambda c, d: policy_from_settings(store.subscriptions.settings(c, d)))
         assert await deliverer.run_once() == 1
     [alert] = [t for t in tg.texts(42) if "news.example" in t]
     assert "aljazeera · 2024-09-05 17:30 Asia/Riyadh" in alert
@@ -434,7 +434,7 @@ async def test_alert_buttons_mute_the_event_for_a_day_and_not_relevant_reaches_t
                                     matches=[Match("russia", "بوتين", "title", title.index("بوتين"),
                                                    title.index("بوتين") + 5)])
             with store.transaction() as conn:
-                store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
+                store.outbox.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia",
                               cluster=story_id, story_id=story_id, payload=payload, now=time.time(), event=event)
 
         deliverer = Deliverer(store, {"telegram": channel})
@@ -448,16 +448,16 @@ async def test_alert_buttons_mute_the_event_for_a_day_and_not_relevant_reaches_t
 
         tg.push_callback(43, f"nr:{alert_id}")  # another chat's button (a forwarded alert): nothing
         await until(lambda: tg.calls_of("answerCallbackQuery"))
-        assert store.feedback_counts() == {}
+        assert store.feedback.counts() == {}
         tg.push_callback(42, f"nr:{alert_id}", message_id=alert.message_id)
         [note] = await replies_to(tg, ADMIN, 1)
         assert note == ("👎 محادثة 42 ترى أن هذا الخبر ليس ذا صلة بـ«روسيا وأوكرانيا» (<code>russia</code>):\n"
                         "مباراة كرة الطائرة بين فريقي بوتين والأصدقاء تنتهي بالتعادل\n\n"
                         "إن تكرر مثله فأضف إلى ملف القائمة:\n<code>exclude: [مباراة, الطائرة, فريقي]</code>")
-        assert store.feedback_counts() == {"russia": 1}
+        assert store.feedback.counts() == {"russia": 1}
         tg.push_callback(42, f"nr:{alert_id}", message_id=alert.message_id)  # twice counts once
         await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 3)
-        assert store.feedback_counts() == {"russia": 1} and len(tg.texts(ADMIN)) == 1
+        assert store.feedback.counts() == {"russia": 1} and len(tg.texts(ADMIN)) == 1
 
         tg.push_callback(42, f"mute:{alert_id}", message_id=alert.message_id)
         await until(lambda: len(tg.calls_of("answerCallbackQuery")) == 4)

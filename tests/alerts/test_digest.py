@@ -68,7 +68,7 @@ def setup(inbox: Inbox, clock: Clock, **section) -> tuple[Store, EmailChannel, D
     def policy_for(channel: str, destination: str):
         # what the daemon does: config defaults for the address, overlaid with the destinations table
         return policy_from_settings({**ch.destination_defaults(destination),
-                                     **store.destination_settings(channel, destination)})
+                                     **store.subscriptions.settings(channel, destination)})
 
     d = Deliverer(store, {"email": ch}, settings=DeliverySettings(burst=3), policy_for=policy_for, clock=clock)
     return store, ch, d
@@ -81,7 +81,7 @@ def enqueue(store: Store, destination: str, *, cluster: int, watchlist: str, tit
                             source=source, published=None, watchlist_title=f"قائمة {watchlist}",
                             matches=[Match(watchlist, term, "title", 0, len(term))], sources=[source])
     with store.transaction() as conn:
-        store.enqueue(conn, channel="email", destination=destination, kind=kind, watchlist=watchlist,
+        store.outbox.enqueue(conn, channel="email", destination=destination, kind=kind, watchlist=watchlist,
                       cluster=cluster, story_id=cluster, payload=payload, now=created, event=event)
 
 
@@ -152,7 +152,7 @@ async def test_daily_slot_is_in_the_destination_time_zone(inbox):
 async def test_hourly_mode_set_in_the_destinations_table_overrides_instant_config(inbox):
     clock = Clock(at(10, 5))
     store, ch, d = setup(inbox, clock)
-    store.update_destination_settings("email", "a@example.org", mode="hourly")
+    store.subscriptions.update_settings("email", "a@example.org", mode="hourly")
     for cluster in (1, 2):
         enqueue(store, "a@example.org", cluster=cluster, watchlist="energy", title=f"أرامكو {cluster}",
                 created=clock.now)

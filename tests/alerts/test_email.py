@@ -110,7 +110,7 @@ def enqueue(store: Store, destination: str, cluster: int, *, title: str = TITLE,
                             source=source, published="2025-10-09T08:00:00+00:00", watchlist_title=watchlist_title,
                             matches=matches, sources=[source], related=related)
     with store.transaction() as conn:
-        store.enqueue(conn, channel="email", destination=destination, kind=kind, watchlist=watchlist,
+        store.outbox.enqueue(conn, channel="email", destination=destination, kind=kind, watchlist=watchlist,
                       cluster=cluster, story_id=cluster, payload=payload, now=created, event=event)
 
 
@@ -225,7 +225,7 @@ async def test_a_javascript_link_is_not_made_clickable(smtp):
     payload = alert_payload(title="خبر عن أرامكو", url="javascript:alert(1)", summary="", source="x",
                             published=None, watchlist_title="الطاقة", matches=[])
     with store.transaction() as conn:
-        store.enqueue(conn, channel="email", destination="d@example.org", kind="story", watchlist="energy",
+        store.outbox.enqueue(conn, channel="email", destination="d@example.org", kind="story", watchlist="energy",
                       cluster=1, story_id=1, payload=payload, now=NOW)
     await deliverer(store, channel(port)).run_once()
     page = inbox.messages[0][1].get_body(("html",)).get_content()
@@ -420,7 +420,7 @@ async def test_messages_of_one_event_share_a_thread_and_another_event_starts_its
 async def test_a_recipients_time_zone_and_the_outlets_name_are_in_the_message(smtp):
     inbox, port = smtp
     store = Store(memory=True)
-    store.sync_feeds([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض")])
+    store.feeds.sync([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض")])
     enqueue(store, "desk@example.org", 1)
     ch = channel(port, recipients={"desk@example.org": {"tz": "Asia/Riyadh"}})
     d = Deliverer(store, {"email": ch}, clock=lambda: NOW,

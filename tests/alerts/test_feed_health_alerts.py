@@ -41,7 +41,7 @@ def test_each_channel_names_its_admins(sections, admins):
 @pytest.fixture
 def store(tmp_path: Path):
     s = Store(tmp_path / "raqib.db")
-    s.add_feed("bbc", "https://feeds.example.org/bbc.xml")
+    s.feeds.add("bbc", "https://feeds.example.org/bbc.xml")
     yield s
     s.close()
 
@@ -50,7 +50,7 @@ def test_a_change_queues_one_row_per_admin_and_tells_the_daemon(store):
     queued: list[bool] = []
     alerts = FeedHealthAlerts(store, _channels(CASES[-1][0], store), clock=lambda: NOW, on_queued=queued.append)
     alerts("bbc", False, "HTTP 500\u202e Internal\nServer Error " + "x" * 500)
-    rows = store.due_alerts(NOW + 1)
+    rows = store.outbox.due(NOW + 1)
     assert [(r["channel"], r["destination"], r["kind"], r["watchlist"]) for r in rows] == [
         ("console", "-", "health", "feed:bbc:down"), ("telegram", "5", "health", "feed:bbc:down")]
     payload = json.loads(rows[0]["payload"])
@@ -59,7 +59,7 @@ def test_a_change_queues_one_row_per_admin_and_tells_the_daemon(store):
     assert len(payload["summary"]) <= REASON_MAX and payload["url"] == "https://feeds.example.org/bbc.xml"
     assert rows[0]["cluster"] == rows[1]["cluster"] < 0  # a cluster of their own
     alerts("bbc", True, "polled successfully again")
-    up = [r for r in store.due_alerts(NOW + 1) if r["watchlist"] == "feed:bbc:up"]
+    up = [r for r in store.outbox.due(NOW + 1) if r["watchlist"] == "feed:bbc:up"]
     assert len(up) == 2 and "recovered" in json.loads(up[0]["payload"])["title"]
     assert queued == [False, True]
 
@@ -67,7 +67,7 @@ def test_a_change_queues_one_row_per_admin_and_tells_the_daemon(store):
 def test_pages_without_text_are_told_like_a_dead_feed(store):
     alerts = FeedHealthAlerts(store, _channels({"console": {}}, store), clock=lambda: NOW)
     alerts.pages_without_text("bbc", "no article text on the page")
-    [row] = store.due_alerts(NOW + 1)
+    [row] = store.outbox.due(NOW + 1)
     summary = json.loads(row["payload"])["summary"]
     assert summary == PAGES_WITHOUT_TEXT.format(reason="no article text on the page")
     assert row["watchlist"] == "feed:bbc:down"

@@ -196,7 +196,7 @@ def test_a_title_with_a_bidi_override_reaches_telegram_without_it(monkeypatch):
                             source="agency\u202e", published=None, watchlist_title="روسيا",
                             matches=[Match("russia", "بوتين", "title", start, start + 5)])
     with store.transaction() as conn:
-        store.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia", cluster=1,
+        store.outbox.enqueue(conn, channel="telegram", destination="42", kind="story", watchlist="russia", cluster=1,
                       story_id=1, payload=payload, now=0.0)
 
     async def run(tg: FakeTelegram) -> None:

@@ -58,7 +58,7 @@ def enqueue(store: Store, n: int, *, channel: str = "scripted", destination: str
             payload = alert_payload(title=f"خبر {cluster}", url=f"https://x.example/{cluster}", summary="",
                                     source="agency", published=None, watchlist_title="قائمة",
                                     matches=[Match("w", "خبر", "title", 0, 3)])
-            assert store.enqueue(conn, channel=channel, destination=destination, kind="story", watchlist="w",
+            assert store.outbox.enqueue(conn, channel=channel, destination=destination, kind="story", watchlist="w",
                                  cluster=cluster, story_id=cluster, payload=payload, now=now)
 
 
@@ -70,7 +70,7 @@ async def test_the_same_alert_is_queued_once_per_cluster_watchlist_destination()
     store = Store(memory=True)
     enqueue(store, 1)
     with store.transaction() as conn:
-        assert not store.enqueue(conn, channel="scripted", destination="d1", kind="story", watchlist="w",
+        assert not store.outbox.enqueue(conn, channel="scripted", destination="d1", kind="story", watchlist="w",
                                  cluster=1, story_id=99, payload={}, now=1.0)
     assert states(store) == {"pending": 1}
 
@@ -140,14 +140,14 @@ async def test_retry_after_is_honoured():
 async def test_permanent_failures_become_dead_letters_that_can_be_retried():
     store = Store(memory=True)
     enqueue(store, 2)
-    store.subscribe("scripted", "d1", "w")
+    store.subscriptions.subscribe("scripted", "d1", "w")
     channel = ScriptedChannel([DeliveryError("bot was blocked by the user", permanent=True, unsubscribe=True)])
     deliverer = Deliverer(store, {"scripted": channel}, clock=Clock(1000))
     await deliverer.run_once()
     dead = sql.outbox_rows(store, "state", "last_error", state="dead")
     assert dead == [{"state": "dead", "last_error": "bot was blocked by the user"}]
-    assert store.subscribers("w") == []  # the blocked chat is no longer subscribed
-    assert store.retry_dead() == 1
+    assert store.subscriptions.subscribers("w") == []  # the blocked chat is no longer subscribed
+    assert store.outbox.retry_dead() == 1
     assert await deliverer.run_once() >= 1
     assert states(store) == {"sent": 2}
 
@@ -204,8 +204,8 @@ async def test_alerts_caught_mid_send_by_a_crash_go_back_to_the_queue(tmp_path):
     store = Store(path)
     enqueue(store, 3)
     ids = [r["id"] for r in sql.outbox_rows(store, "id")]
-    store.claim(ids[:2])
-    store.mark_sent(ids[:1], 1000)
+    store.outbox.claim(ids[:2])
+    store.outbox.mark_sent(ids[:1], 1000)
     store.conn.close()  # no clean shutdown
 
     store = Store(path)
@@ -237,11 +237,11 @@ def test_a_row_claimed_by_one_connection_is_not_claimed_by_another(tmp_path):
     one, other = Store(tmp_path / "raqib.db"), Store(tmp_path / "raqib.db")
     try:
         enqueue(one, 3)
-        ids = [r["id"] for r in one.due_alerts(2000.0)]
-        assert [r["id"] for r in other.due_alerts(2000.0)] == ids  # both saw them pending
-        assert one.claim(ids[:2]) == ids[:2]
-        assert other.claim(ids) == ids[2:]  # only the row nobody had claimed
-        assert one.claim(ids) == []
+        ids = [r.id for r in one.outbox.due(2000.0)]
+        assert [r.id for r in other.outbox.due(2000.0)] == ids  # both saw them pending
+        assert one.outbox.claim(ids[:2]) == ids[:2]
+        assert other.outbox.claim(ids) == ids[2:]  # only the row nobody had claimed
+        assert one.outbox.claim(ids) == []
     finally:
         one.close()
         other.close()
@@ -287,7 +287,7 @@ async def test_held_alerts_leave_as_one_digest_from_the_node_holding_the_digests
         assert b_channel.sent == [("one", ["خبر 10"])]
         clock.t = datetime(2026, 1, 6, 7, 0, tzinfo=UTC).timestamp()
         assert await b.run_once() == 0 and b_channel.sent == [("one", ["خبر 10"])]
-        assert store_b.next_alert_due(["scripted"], held=False) is None  # so b does not spin on them
+        assert store_b.outbox.next_due(["scripted"], held=False) is None  # so b does not spin on them
         assert await a.run_once() == 3
         assert a_channel.sent == [("digest", ["خبر 1", "خبر 2", "خبر 3"])]
     finally:

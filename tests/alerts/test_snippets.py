@@ -5,6 +5,7 @@ the web view — with the exact texts a reader sees; rows written before snippet
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import socket
@@ -36,7 +37,8 @@ from monitor.normalize import normalize_text
 from monitor.pipeline import Pipeline
 from monitor.settings import DeliverySettings
 from monitor.snippet import SNIPPET_CHARS, SNIPPETS_MAX, paragraph_starts, snippets
-from monitor.store import Store
+from monitor.store import OutboxRow, Store
+from monitor.store.rows import row_of
 from raqib.web import Desk, WebView
 from raqib.web.views import body_paragraphs
 from tests.support import sql
@@ -78,8 +80,8 @@ def ingest(store: Store, channels=("console",), watchlists=(RUSSIA,), **story) -
              clock=lambda: T0.timestamp()).ingest(fields["feed"], [Story(**fields)])
 
 
-def row(store: Store, channel: str) -> dict:
-    return sql.outbox_rows(store, channel=channel)[0]
+def row(store: Store, channel: str) -> OutboxRow:
+    return row_of(OutboxRow, sql.outbox_rows(store, channel=channel)[0])
 
 
 # -- the snippet rules ----------------------------------------------------------------------
@@ -171,7 +173,7 @@ def test_snippets_never_cut_a_word_and_marks_point_at_the_names(pieces):
 def test_the_outbox_payload_holds_body_matches_and_snippets():
     store = Store(memory=True)
     ingest(store)
-    payload = json.loads(row(store, "console")["payload"])
+    payload = json.loads(row(store, "console").payload)
     assert [(m["term"], m["field"], m["paragraph"], BODY[m["start"]:m["end"]]) for m in payload["matches"]] == [
         ("كورسك", "body", 7, "كورسك"), ("دوروف", "body", 12, "دوروف")]
     assert payload["snippets"] == [
@@ -265,7 +267,7 @@ def test_telegram_alerts_keep_tags_balanced_however_hostile_the_body(pieces):
     ingest(store, body=body)
     rows = sql.outbox_rows(store)
     for r in rows:
-        text = render_alert(alert_from_row(r))
+        text = render_alert(alert_from_row(row_of(OutboxRow, r)))
         for part in split_html(text):
             parser = Balance()
             parser.feed(part)
@@ -277,12 +279,12 @@ def test_telegram_alerts_keep_tags_balanced_however_hostile_the_body(pieces):
 def test_a_row_written_before_snippets_still_renders_on_every_channel():
     store = Store(memory=True)
     ingest(store, title="كورسك تحت القصف", summary="قال الحاكم إن كورسك آمنة.", body="")
-    old = dict(row(store, "console"))
-    payload = json.loads(old["payload"])
+    old = row(store, "console")
+    payload = json.loads(old.payload)
     del payload["snippets"]
     for m in payload["matches"]:
         del m["paragraph"]
-    old["payload"] = json.dumps(payload, ensure_ascii=False)
+    old = dataclasses.replace(old, payload=json.dumps(payload, ensure_ascii=False))
     alert = alert_from_row(old)
     assert alert.snippets == ()
     assert "قال الحاكم إن <b>كورسك</b> آمنة." in render_alert(alert)
@@ -295,10 +297,10 @@ def test_a_chats_own_terms_are_headed_in_one_language():
                      notify={"telegram": ("42",)})
     ingest(store, watchlists=(mine,), channels=("telegram",))
     # a row written with the old two-language title reads in the chat's language all the same
-    old = dict(row(store, "telegram"))
-    payload = json.loads(old["payload"])
+    old = row(store, "telegram")
+    payload = json.loads(old.payload)
     payload["watchlist_title"] = "كلماتي / my terms"
-    old["payload"] = json.dumps(payload)
+    old = dataclasses.replace(old, payload=json.dumps(payload))
     ar, en = render_alert(alert_from_row(old)), render_alert(alert_from_row(old), lang="en")
     assert ar.startswith("📌 كلماتي\n") and en.startswith("\u200f📌 My terms\n")
     assert "my terms" not in ar and "كلماتي" not in en

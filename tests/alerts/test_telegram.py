@@ -72,7 +72,7 @@ def enqueue(store: Store, destination: str, *, cluster: int, title: str, summary
                             published="2024-08-10T09:30:00+00:00", watchlist_title="روسيا وأوكرانيا",
                             matches=matches, related=related)
     with store.transaction() as conn:
-        store.enqueue(conn, channel="telegram", destination=destination, kind=kind, watchlist=watchlist,
+        store.outbox.enqueue(conn, channel="telegram", destination=destination, kind=kind, watchlist=watchlist,
                       cluster=cluster, story_id=cluster, payload=payload, now=now, event=event)
 
 
@@ -190,7 +190,7 @@ def test_cluster_update_edits_the_first_message(tg, store):
     enqueue(store, "42", cluster=5, title="بوتين في كورسك")
     with store.transaction() as conn:
         for i, feed in enumerate(("aljazeera", "bbcarabic", "skynews")):
-            store.insert_story(conn, {"id": 5 + i * 10, "feed": feed, "guid": f"g{i}", "title": "t",
+            store.stories.insert(conn, {"id": 5 + i * 10, "feed": feed, "guid": f"g{i}", "title": "t",
                                       "fetched": 1.0, "cluster": 5})
 
     async def run():
@@ -265,7 +265,7 @@ def test_hours_long_retry_after_folds_into_a_digest(tg, store):
 
 
 def test_forbidden_deactivates_the_subscription(tg, store):
-    store.subscribe("telegram", "42", "russia")
+    store.subscriptions.subscribe("telegram", "42", "russia")
     enqueue(store, "42", cluster=1, title="خبر")
     tg.fail("sendMessage", "403", chat_id=42)
 
@@ -277,13 +277,13 @@ def test_forbidden_deactivates_the_subscription(tg, store):
             await ch.close()
 
     asyncio.run(run())
-    assert store.subscriptions_of("telegram", "42") == []
+    assert store.subscriptions.of("telegram", "42") == []
     assert sql.outbox_rows(store, "state")[0]["state"] == "dead"
 
 
 def test_group_upgraded_to_supergroup_moves_the_destination(tg, store):
-    store.subscribe("telegram", "-4001", "russia")
-    store.update_destination_settings("telegram", "-4001", lang="en")
+    store.subscriptions.subscribe("telegram", "-4001", "russia")
+    store.subscriptions.update_settings("telegram", "-4001", lang="en")
     enqueue(store, "-4001", cluster=1, title="خبر")
     tg.fail("sendMessage", "migrate", chat_id=-4001, migrate_to=-1004001)
 
@@ -296,9 +296,9 @@ def test_group_upgraded_to_supergroup_moves_the_destination(tg, store):
             await ch.close()
 
     asyncio.run(run())
-    assert store.subscriptions_of("telegram", "-1004001") == ["russia"]
-    assert store.subscriptions_of("telegram", "-4001") == []
-    assert store.destination_settings("telegram", "-1004001") == {"lang": "en"}
+    assert store.subscriptions.of("telegram", "-1004001") == ["russia"]
+    assert store.subscriptions.of("telegram", "-4001") == []
+    assert store.subscriptions.settings("telegram", "-1004001") == {"lang": "en"}
     assert len(tg.sent(-1004001)) == 1 and tg.sent(-4001) == []
 
 
@@ -504,7 +504,7 @@ async def drain(store: Store, ch: TelegramChannel, rounds: int = 3) -> None:
     chat's settings read as the daemon reads them."""
     d = Deliverer(store, {"telegram": ch}, settings=DeliverySettings(update_every=1.0), clock=ch.clock,
                   policy_for=lambda c, dest: policy_from_settings({**ch.destination_defaults(dest),
-                                                                   **store.destination_settings(c, dest)}))
+                                                                   **store.subscriptions.settings(c, dest)}))
     for _ in range(rounds):
         await d.run_once()
         ch.clock.now += 10
@@ -527,7 +527,7 @@ RELATED_CASES = [  # the watchlist's related:, channels.telegram.related, the ch
 def test_a_related_story_is_a_reply_an_edit_or_an_alert_as_the_watchlist_and_the_chat_say(
         tg, store, listed, config, chat, seen):
     if chat:
-        store.update_destination_settings("telegram", "42", related=chat)
+        store.subscriptions.update_settings("telegram", "42", related=chat)
     related_pair(store, listed)
 
     async def run():
@@ -633,9 +633,9 @@ def test_a_reply_edited_for_copies_of_its_text_stays_related_coverage(tg, store)
             await drain(store, ch, rounds=1)
             with store.transaction() as conn:  # CNN's text, then a copy of it by another outlet
                 for sid, feed in ((9, "CNN"), (10, "alhurra")):
-                    store.insert_story(conn, {"id": sid, "feed": feed, "guid": str(sid), "url": SECOND_URL,
+                    store.stories.insert(conn, {"id": sid, "feed": feed, "guid": str(sid), "url": SECOND_URL,
                                               "title": SECOND, "fetched": ch.clock.now, "cluster": 9, "event": 7})
-                store.queue_updates(conn, 9, 10, ch.clock.now, channels={"telegram"}, throttle=1.0)
+                store.outbox.queue_updates(conn, 9, 10, ch.clock.now, channels={"telegram"}, throttle=1.0)
             await drain(store, ch, rounds=2)
         finally:
             await ch.close()

@@ -24,7 +24,7 @@ from monitor.config import FeedConfig, Section
 from monitor.errors import ConfigError
 from monitor.models import Match
 from monitor.settings import DeliverySettings
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from tests.support import sql
 
 NOW = 1_760_000_000.0
@@ -95,7 +95,7 @@ def enqueue(store: Store, destination: str, cluster: int = 1, *, kind: str = "st
                             matches=[Match("energy", "أرامكو", "title", start, start + 6)],
                             sources=["alriyadh", "okaz"])
     with store.transaction() as conn:
-        store.enqueue(conn, channel="webhook", destination=destination, kind=kind, watchlist="energy",
+        store.outbox.enqueue(conn, channel="webhook", destination=destination, kind=kind, watchlist="energy",
                       cluster=cluster, story_id=cluster, payload=payload, now=created, event=event)
 
 
@@ -120,9 +120,9 @@ def the_row(store: Store) -> dict:
 
 async def test_signed_json_alert_follows_the_documented_schema(receiver):
     store = Store(memory=True)
-    store.sync_feeds([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض"),
+    store.feeds.sync([FeedConfig("alriyadh", "https://www.alriyadh.com/rss", title="جريدة الرياض"),
                       FeedConfig("okaz", "https://www.okaz.com.sa/rss")])
-    store.update_feed("okaz", title="عكاظ")  # the feed's own <title>, read at its first poll
+    store.feeds.update("okaz", FeedUpdate(title="عكاظ"))  # the feed's own <title>, read at its first poll
     enqueue(store, receiver.url + "/hook")
     ch = channel(tz="Asia/Riyadh")
     try:

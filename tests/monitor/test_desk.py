@@ -267,7 +267,7 @@ def test_matched_words_are_coloured_on_a_terminal_and_feed_text_cannot_colour_it
     folder = tmp_path / "state"
     store = Store(folder / "raqib.db")
     with store.transaction() as conn:
-        store.insert_story(conn, {"feed": "bbc", "guid": "1", "url": "https://x.example/1", "fetched": NOW,
+        store.stories.insert(conn, {"feed": "bbc", "guid": "1", "url": "https://x.example/1", "fetched": NOW,
                                   "cluster": 1, "title": "رسالة لبوتين \x1b[2J\x1b]0;pwned\x07من واشنطن"})
     store.close()
     config = tmp_path / "raqib.yaml"
@@ -315,7 +315,7 @@ def test_the_index_narrows_but_never_loses_a_story_the_matcher_accepts(stories, 
     store = Store(memory=True)
     with store.transaction() as conn:
         for i, (title, summary) in enumerate(stories, 1):
-            store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "title": sep.join(title),
+            store.stories.insert(conn, {"id": i, "feed": "f", "guid": str(i), "title": sep.join(title),
                                       "summary": sep.join(summary), "fetched": NOW, "cluster": i})
     found = search_stories(store, query, now=NOW, limit=1000)
     assert found.narrowed

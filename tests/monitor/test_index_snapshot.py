@@ -59,14 +59,14 @@ def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
     c, g = Clusterer(), EventGrouper()
     ids = []
     with store.transaction() as conn:
-        first = store.next_story_id()
+        first = store.stories.next_id()
         for k, s in enumerate(stories):
             sid = first + k
             published = datetime.fromtimestamp(now - 3600 + k * 0.1, UTC)
             v = c.add(sid, title=s["title"], summary=s["summary"], url=s["url"], published=published)
             e = g.add(sid, cluster=v.cluster, title=s["title"], summary=s["summary"], source=s.get("source", "x"),
                       published=published)
-            store.insert_story(conn, {"id": sid, "feed": s.get("source", "x"), "guid": f"{sid}:{s['url']}", "url": s["url"],
+            store.stories.insert(conn, {"id": sid, "feed": s.get("source", "x"), "guid": f"{sid}:{s['url']}", "url": s["url"],
                                       "canonical_url": s["url"], "title": s["title"], "summary": s["summary"],
                                       "published": published.timestamp(), "fetched": now - 3600 + k * 0.1,
                                       "cluster": int(v.cluster), "event": int(e.event), "dedup_kind": v.kind})
@@ -108,7 +108,7 @@ def test_a_snapshot_decides_later_stories_as_the_rebuilt_indexes_do(stored, tmp_
     path = tmp_path / "raqib.db.index"
     first = keeper(store, path, now)
     c, g, seen = first.load()
-    assert first.source == "rebuild" and seen == store.last_story_id()
+    assert first.source == "rebuild" and seen == store.stories.last_id()
     assert first.save(c, g, seen)
     again = keeper(store, path, now)
     c2, g2, seen2 = again.load()
@@ -130,7 +130,7 @@ def test_stories_stored_after_the_snapshot_are_caught_up_from_the_store(stored, 
     # stored after the snapshot (by this daemon before a crash, or by another node)
     store_stories(store, later[:20], now + 60)
     c2, g2, seen2 = keeper(store, path, now + 60).load()
-    assert seen2 == store.last_story_id() > seen
+    assert seen2 == store.stories.last_id() > seen
     c3, g3, _ = keeper(store, None, now + 60).load()
     assert len(c2) == len(c3) and len(g2) == len(g3)
     assert decisions(c2, g2, later[20:], seen2 + 1, now + 60) == decisions(c3, g3, later[20:], seen2 + 1, now + 60)
@@ -237,7 +237,7 @@ async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_
         rng = random.Random(5)
         now = time.time()
         store_stories(daemon.store, [filler(rng, n) for n in range(3000)] + [original], now)
-        original_id = daemon.store.last_story_id()
+        original_id = daemon.store.stories.last_id()
         await close_daemons(made)
         # Another outlet's copy, in its own feed, polled as the restarted daemon loads.
         copy = {"title": "عاجل | الكرملين ينفي أي دور في تسميم العميل الروسي المزدوج سكريبال",
@@ -252,9 +252,9 @@ async def test_a_story_polled_during_the_rebuild_is_folded_with_its_copy_stored_
         assert not daemon.indexes_ready  # the rebuild runs behind
         await poll(daemon, "copy")  # polled now: its ingest waits for the indexes
         assert loading.done() and daemon.indexes_ready
-        row = daemon.store.stories_after(original_id, 1)[0]
-        assert row["url"] == copy["url"]
-        assert row["cluster"] == original_id  # folded with the copy stored before the restart
+        row = daemon.store.stories.after(original_id, 1)[0]
+        assert row.url == copy["url"]
+        assert row.cluster == original_id  # folded with the copy stored before the restart
     finally:
         await close_daemons(made)
 

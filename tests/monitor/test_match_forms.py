@@ -91,7 +91,7 @@ def test_search_finds_a_story_that_holds_only_a_form() -> None:
     titles = ["هجوم للحوثيين على مأرب", "الجماعة الحوثية ترفض", "حوثيين في صنعاء", "الحوثيات"]
     with store.transaction() as conn:
         for i, title in enumerate(titles, 1):
-            store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "title": title, "summary": "",
+            store.stories.insert(conn, {"id": i, "feed": "f", "guid": str(i), "title": title, "summary": "",
                                       "fetched": 1e9, "cluster": i})
     found = search_stories(store, "الحوثي", now=1e9 + 1)
     assert found.narrowed

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from monitor.errors import ConfigError
 from monitor.opml import export_opml, parse_opml, read_opml
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from raqib.cli import main
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -135,7 +135,7 @@ def write_config(tmp_path):
 def stored_feeds(tmp_path) -> list[str]:
     store = Store(tmp_path / "raqib.db")
     try:
-        return [f["name"] for f in store.feeds()]
+        return [f.name for f in store.feeds.all()]
     finally:
         store.close()
 
@@ -196,8 +196,8 @@ def test_feeds_remove_disable_enable_act_on_imported_feeds_and_refuse_config_one
     assert capsys.readouterr().out == "feed bbc disabled; the daemon stops polling it at its next round\n"
     store = Store(tmp_path / "raqib.db")
     try:
-        assert store.feed("bbc")["enabled"] == 0
-        assert [f["name"] for f in store.enabled_feeds()] == ["cnn"]
+        assert store.feeds.get("bbc").enabled == 0
+        assert [f.name for f in store.feeds.enabled()] == ["cnn"]
     finally:
         store.close()
     assert main(["feeds", "enable", "bbc", "--config", str(config)]) == 0
@@ -218,8 +218,8 @@ def test_feeds_remove_disable_enable_act_on_imported_feeds_and_refuse_config_one
 def test_read_commands_print_no_migration_lines_and_the_last_error_is_its_cause(tmp_path, capfd):
     config = write_config(tmp_path)
     store = Store(tmp_path / "raqib.db")
-    store.add_feed("bbc", "https://bbc.example/rss")
-    store.update_feed("bbc", failures=2, last_error="feed bbc <https://bbc.example/rss>: HTTP 404 Not Found")
+    store.feeds.add("bbc", "https://bbc.example/rss")
+    store.feeds.update("bbc", FeedUpdate(failures=2, last_error="feed bbc <https://bbc.example/rss>: HTTP 404 Not Found"))
     store.close()
     capfd.readouterr()
     assert main(["feeds", "--config", str(config)]) == 0

@@ -143,8 +143,8 @@ def test_subscribers_and_personal_terms_are_routed_to_their_own_destinations():
                          notify={"telegram": ("42",)})
     plain = Watchlist(name="russia", title="روسيا", terms=(Term(text="بوتين"),))
     p, store = pipeline([plain, personal], channels=("console", "telegram"))
-    store.subscribe("telegram", "7", "russia")
-    store.subscribe("email", "a@b.example", "russia")  # email is not configured: not routed
+    store.subscriptions.subscribe("telegram", "7", "russia")
+    store.subscriptions.subscribe("email", "a@b.example", "russia")  # email is not configured: not routed
     p.ingest("agency", [story("agency", "1")])
     got = {(r["watchlist"], r["channel"], r["destination"]) for r in outbox(store)}
     assert got == {("russia", "telegram", "7"), ("russia", "console", "-"),

@@ -35,7 +35,7 @@ async def test_conditional_get_and_unchanged_bodies_skip_parsing(tmp_path, feed_
     route = feed_server.file("/bbc.xml", BBC, etag='"v1"')
     daemon, _, _ = make_daemon(tmp_path, {"bbc": feed_server.url("/bbc.xml")})
     assert await poll(daemon, "bbc") == "new"
-    assert daemon.store.feed("bbc")["items_seen"] == 113  # 114 items, one GUID twice
+    assert daemon.store.feeds.get("bbc").items_seen == 113  # 114 items, one GUID twice
     assert await poll(daemon, "bbc") == "not_modified"
     assert feed_server.requests[-1].headers["if-none-match"] == '"v1"'
     route.etag = None  # the server forgets its validators but sends the same bytes
@@ -48,7 +48,7 @@ async def test_a_permanent_redirect_becomes_the_feed_url(tmp_path, feed_server):
     feed_server.route("/old.xml", status=301, location="/new.xml")
     daemon, _, _ = make_daemon(tmp_path, {"bbc": feed_server.url("/old.xml")})
     assert await poll(daemon, "bbc") == "new"
-    assert daemon.store.feed("bbc")["url"] == feed_server.url("/new.xml")
+    assert daemon.store.feeds.get("bbc").url == feed_server.url("/new.xml")
     await poll(daemon, "bbc")
     assert feed_server.routes["/old.xml"].hits == 1
 
@@ -57,9 +57,9 @@ async def test_gone_feeds_are_disabled_and_stand_out_in_the_feed_table(tmp_path,
     feed_server.route("/gone.xml", status=410)
     daemon, _, config = make_daemon(tmp_path, {"gone": feed_server.url("/gone.xml")})
     assert await poll(daemon, "gone") == "gone"
-    row = daemon.store.feed("gone")
-    assert row["enabled"] == 0 and "410" in row["disabled_reason"]
-    assert daemon.store.due_feeds(time.time() + 10**6) == []
+    row = daemon.store.feeds.get("gone")
+    assert row.enabled == 0 and "410" in row.disabled_reason
+    assert daemon.store.feeds.due(time.time() + 10**6) == []
     assert main(["feeds", "--config", str(config)]) == 0
     table = capsys.readouterr().out
     line = next(line for line in table.splitlines() if " gone " in line)
@@ -71,9 +71,9 @@ async def test_retry_after_pushes_the_next_poll_back(tmp_path, feed_server):
     daemon, _, _ = make_daemon(tmp_path, {"busy": feed_server.url("/busy.xml")})
     before = time.time()
     assert await poll(daemon, "busy") == "http"
-    row = daemon.store.feed("busy")
-    assert row["next_poll"] >= before + 900
-    assert row["failures"] == 1 and "429" in row["last_error"]
+    row = daemon.store.feeds.get("busy")
+    assert row.next_poll >= before + 900
+    assert row.failures == 1 and "429" in row.last_error
 
 
 async def test_admins_hear_once_when_a_feed_fails_and_once_when_it_recovers(tmp_path, feed_server):
@@ -83,14 +83,14 @@ async def test_admins_hear_once_when_a_feed_fails_and_once_when_it_recovers(tmp_
         await poll(daemon, "flaky")
     health = [line for line in out.getvalue().splitlines() if "feed-health" in line]
     assert len(health) == 1 and "flaky" in health[0] and "500" in health[0]
-    assert daemon.store.feed("flaky")["healthy"] == 0
+    assert daemon.store.feeds.get("flaky").healthy == 0
     route.status = 200
     route.body = BBC.read_bytes()
     await poll(daemon, "flaky")
     await poll(daemon, "flaky")
     health = [line for line in out.getvalue().splitlines() if "feed-health" in line]
     assert len(health) == 2 and "recovered" in health[1]
-    assert daemon.store.feed("flaky")["healthy"] == 1
+    assert daemon.store.feeds.get("flaky").healthy == 1
 
 
 def test_opml_import_refuses_private_addresses_and_export_lists_everything(tmp_path, capsys):

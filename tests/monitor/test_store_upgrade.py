@@ -60,17 +60,17 @@ def test_a_release_0_1_database_migrates_in_place_and_keeps_its_state(old_db):
         applied = sql.migrations(store)
         assert applied == sorted(name for name, _ in MIGRATIONS)
         assert outbox(store) == EXPECTED_OUTBOX
-        assert [f["name"] for f in store.feeds()] == ["agency", "paper"]
-        assert store.feed("paper")["interval"] == 600.0
-        assert store.known_guids("agency", ["g1", "g2", "g3"]) == {"g1", "g2"}
-        assert [s["feed"] for s in store.cluster_sources(1)] == ["agency", "paper"]
-        assert store.subscriptions_of("telegram", "100") == ["oil", "russia"]
-        assert store.subscriptions_of("telegram", "200") == []  # left before the upgrade
-        assert store.subscribers("oil") == [("telegram", "100")]
-        assert store.destination_settings("telegram", "100") == {"lang": "ar", "quiet": "22:00-07:00",
+        assert [f.name for f in store.feeds.all()] == ["agency", "paper"]
+        assert store.feeds.get("paper").interval == 600.0
+        assert store.stories.known_guids("agency", ["g1", "g2", "g3"]) == {"g1", "g2"}
+        assert [s.feed for s in store.stories.cluster_sources(1)] == ["agency", "paper"]
+        assert store.subscriptions.of("telegram", "100") == ["oil", "russia"]
+        assert store.subscriptions.of("telegram", "200") == []  # left before the upgrade
+        assert store.subscriptions.subscribers("oil") == [("telegram", "100")]
+        assert store.subscriptions.settings("telegram", "100") == {"lang": "ar", "quiet": "22:00-07:00",
                                                                  "mode": "daily@08:00"}
-        assert store.destination_settings("telegram", "200") == {"muted_until": NOW + 86400}
-        assert [t["term"] for t in store.personal_terms("telegram", "100")] == ["OPEC+", "خامنئي"]
+        assert store.subscriptions.settings("telegram", "200") == {"muted_until": NOW + 86400}
+        assert [t.term for t in store.subscriptions.personal_terms("telegram", "100")] == ["OPEC+", "خامنئي"]
         assert store.counts(NOW) == {"stories_hour": 3, "stories_day": 3, "alerts_hour": 1, "alerts_day": 1,
                                      "outbox_pending": 5, "dead": 1}
     finally:
@@ -80,13 +80,13 @@ def test_a_release_0_1_database_migrates_in_place_and_keeps_its_state(old_db):
 def test_held_rows_of_release_0_1_are_held_and_released_as_such(old_db):
     store = Store(old_db)
     try:
-        assert store.recover_sending() == 1  # the row 0.1 left mid-send goes back to the queue
-        assert store.release_held("telegram", "200", NOW) == 1  # the quiet-hours row, no other
-        assert store.release_held("telegram", "100", NOW) == 0  # a pending row that was never held
-        due = {(r["watchlist"], r["kind"]): r["held"] for r in store.due_alerts(NOW)}
+        assert store.outbox.recover_sending() == 1  # the row 0.1 left mid-send goes back to the queue
+        assert store.outbox.release_held("telegram", "200", NOW) == 1  # the quiet-hours row, no other
+        assert store.outbox.release_held("telegram", "100", NOW) == 0  # a pending row that was never held
+        due = {(r.watchlist, r.kind): r.held for r in store.outbox.due(NOW)}
         assert due == {("pending", "story"): 0, ("quiet", "story"): 1, ("sending", "story"): 0,
                        ("sent", "update"): 0}  # the RetryAfter row still waits its 120 s
-        store.mark_sent([r["id"] for r in store.due_alerts(NOW)], NOW)
+        store.outbox.mark_sent([r.id for r in store.outbox.due(NOW)], NOW)
         assert outbox(store)[("quiet", "story")] == (OutboxState.SENT, 0, None)  # a sent row is never held
     finally:
         store.close()
@@ -95,13 +95,13 @@ def test_held_rows_of_release_0_1_are_held_and_released_as_such(old_db):
 def test_reading_a_release_0_1_database_before_it_migrates_shows_held_rows_the_same(old_db):
     before = Store(old_db, readonly=True)
     try:
-        unsent_before = before.unsent()
+        unsent_before = before.outbox.unsent()
     finally:
         before.close()
     after = Store(old_db)
     try:
-        assert after.unsent() == unsent_before
-        assert [(r["watchlist"], r["held"]) for r in unsent_before if r["held"]] == [("quiet", 1), ("retry-after", 1)]
+        assert after.outbox.unsent() == unsent_before
+        assert [(r.watchlist, r.held) for r in unsent_before if r.held] == [("quiet", 1), ("retry-after", 1)]
     finally:
         after.close()
 
@@ -126,9 +126,9 @@ def test_a_release_0_1_database_gains_events_equal_to_clusters_and_prunes_as_bef
         assert alerts and all(a["event"] == a["cluster"] and a["related"] is None for a in alerts)
         indexes = sql.index_names(store)
         assert {"stories_event", "outbox_event"} <= indexes
-        assert [r["event"] for r in store.stories_since(0)] == [s["event"] for s in stories]
+        assert [r.event for r in store.stories.since(0)] == [s["event"] for s in stories]
         # an old row is nobody's related story: it goes as it always did
-        assert all(store.event_head(r) is None for r in store.due_alerts(NOW + 10**6))
+        assert all(store.outbox.event_head(r) is None for r in store.outbox.due(NOW + 10**6))
         pruned = store.prune(stories_before=NOW + 10**6, outbox_before=NOW + 10**6)
         assert pruned["outbox"] == 1  # the sent alert; stories of unsent alerts stay
     finally:

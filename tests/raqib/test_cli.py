@@ -51,18 +51,18 @@ def fill(db: Path, stories: int = 3) -> None:
     """A database as a daemon leaves it: a feed, stories, a sent and a dead alert."""
     store = Store(db)
     try:
-        store.sync_feeds([type("F", (), {"name": "bbc", "url": "https://feeds.bbci.co.uk/arabic/rss.xml",
+        store.feeds.sync([type("F", (), {"name": "bbc", "url": "https://feeds.bbci.co.uk/arabic/rss.xml",
                                           "interval": None, "enabled": True})()])
         now = time.time()
         with store.transaction() as conn:
             for i in range(1, stories + 1):
-                story = store.insert_story(conn, {"feed": "bbc", "guid": f"g{i}", "url": f"https://x.example/{i}",
+                story = store.stories.insert(conn, {"feed": "bbc", "guid": f"g{i}", "url": f"https://x.example/{i}",
                                                   "title": f"بوتين {i}", "summary": "ملخص " * 200,
                                                   "fetched": now, "cluster": i})
-                store.enqueue(conn, channel="webhook", destination="https://hooks.example/x", kind="story",
+                store.outbox.enqueue(conn, channel="webhook", destination="https://hooks.example/x", kind="story",
                               watchlist="w", cluster=i, story_id=story, payload={"title": f"بوتين {i}"}, now=now)
-        store.mark_sent([1], now)
-        store.mark_dead([2], "HTTP 404")
+        store.outbox.mark_sent([1], now)
+        store.outbox.mark_dead([2], "HTTP 404")
     finally:
         store.close()
 

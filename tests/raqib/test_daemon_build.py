@@ -52,7 +52,7 @@ def test_building_a_daemon_creates_no_file_and_opens_no_socket_thread_or_process
     daemon.open()
     try:
         assert (tmp_path / "raqib.db").exists()
-        assert daemon.store.feed("bbc") is not None  # the feed list synced
+        assert daemon.store.feeds.get("bbc") is not None  # the feed list synced
         assert [w.name for w in daemon.watchlists()] == ["w"]
         assert daemon.open() is daemon  # once
     finally:
@@ -60,6 +60,6 @@ def test_building_a_daemon_creates_no_file_and_opens_no_socket_thread_or_process
         daemon.store.close()
     again = Store(tmp_path / "raqib.db")
     try:
-        assert again.feed("bbc") is not None
+        assert again.feeds.get("bbc") is not None
     finally:
         again.close()

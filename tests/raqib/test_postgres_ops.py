@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import FeedConfig
-from monitor.store import Store
+from monitor.store import FeedUpdate, Store
 from monitor.store.desk import SearchWord
 from raqib.cli import main
 from tests.support import sql
@@ -31,33 +31,33 @@ def single_node(db: Path) -> None:
     every state."""
     store = Store(db)
     try:
-        store.sync_feeds([FeedConfig("aj", "https://aj.test/rss", 300.0), FeedConfig("bbc", "https://bbc.test/rss")])
-        store.update_feed("aj", etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT", next_poll=1e9 + 0.5,
-                          failures=3, healthy=0, last_error="503", avg_interval=812.25, items_seen=40)
+        store.feeds.sync([FeedConfig("aj", "https://aj.test/rss", 300.0), FeedConfig("bbc", "https://bbc.test/rss")])
+        store.feeds.update("aj", FeedUpdate(etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT", next_poll=1e9 + 0.5,
+                          failures=3, healthy=0, last_error="503", avg_interval=812.25, items_seen=40))
         now = time.time()
         with store.transaction() as conn:
             for i in range(1, 31):
-                sid = store.next_story_id()
-                store.insert_story(conn, {"id": sid, "feed": "aj" if i % 2 else "bbc", "guid": f"g{i}",
+                sid = store.stories.next_id()
+                store.stories.insert(conn, {"id": sid, "feed": "aj" if i % 2 else "bbc", "guid": f"g{i}",
                                           "title": f"بوتين {i}", "summary": "ملخص", "fetched": 100.0 if i <= 10 else now,
                                           "cluster": sid if i % 3 else sid - 1, "dedup_kind": "new"})
-                store.add_cluster_watchlists(conn, sid, ["w"])
+                store.stories.add_cluster_watchlists(conn, sid, ["w"])
         store.prune(stories_before=200.0, outbox_before=200.0)  # ids 1-10 gone, never to be reused
         with store.transaction() as conn:
             for sid in range(11, 21):
                 for dest in ("-100", "-200"):
-                    store.enqueue(conn, channel="telegram", destination=dest, kind="story", watchlist="w",
+                    store.outbox.enqueue(conn, channel="telegram", destination=dest, kind="story", watchlist="w",
                                   cluster=sid, story_id=sid, payload={"title": f"بوتين {sid}"}, now=now)
-        ids = [r["id"] for r in store.due_alerts(now + 1, limit=100)]
-        store.claim(ids[:8])
-        store.mark_sent(ids[:4], now, ref="77")
-        store.mark_dead(ids[4:6], "blocked")
-        store.mark_retry(ids[6:7], now + 600, "quiet hours", held=True)  # ids[7] stays sending: a crash
-        store.subscribe("telegram", "-100", "w")
-        store.subscribe("telegram", "-200", "w")
-        store.unsubscribe("telegram", "-200", "w")
-        store.update_destination_settings("telegram", "-100", lang="ar", quiet="22-07", tz="Asia/Riyadh")
-        store.add_personal_term("telegram", "-100", "كورسك")
+        ids = [r.id for r in store.outbox.due(now + 1, limit=100)]
+        store.outbox.claim(ids[:8])
+        store.outbox.mark_sent(ids[:4], now, ref="77")
+        store.outbox.mark_dead(ids[4:6], "blocked")
+        store.outbox.mark_retry(ids[6:7], now + 600, "quiet hours", held=True)  # ids[7] stays sending: a crash
+        store.subscriptions.subscribe("telegram", "-100", "w")
+        store.subscriptions.subscribe("telegram", "-200", "w")
+        store.subscriptions.unsubscribe("telegram", "-200", "w")
+        store.subscriptions.update_settings("telegram", "-100", lang="ar", quiet="22-07", tz="Asia/Riyadh")
+        store.subscriptions.add_personal_term("telegram", "-100", "كورسك")
     finally:
         store.close()
 
@@ -77,16 +77,16 @@ def test_migrate_db_moves_a_single_node_to_postgresql_losing_nothing(tmp_path, p
     try:
         for name in TABLES:
             assert table(dst, name) == table(src, name), name
-        assert dst.next_story_id() > 30  # past the pruned ones too: a cluster id is never reused
+        assert dst.stories.next_id() > 30  # past the pruned ones too: a cluster id is never reused
         with dst.transaction() as conn:  # the next outbox row does not collide with a moved one
-            assert dst.enqueue(conn, channel="telegram", destination="-300", kind="story", watchlist="w",
+            assert dst.outbox.enqueue(conn, channel="telegram", destination="-300", kind="story", watchlist="w",
                                cluster=25, story_id=25, payload={}, now=1.0)
-        assert dst.recover_sending() == 1  # the row caught mid-send goes out again, as after a crash
-        assert dst.subscribers("w") == [("telegram", "-100")]
-        assert dst.destination_settings("telegram", "-100")["tz"] == "Asia/Riyadh"
+        assert dst.outbox.recover_sending() == 1  # the row caught mid-send goes out again, as after a crash
+        assert dst.subscriptions.subscribers("w") == [("telegram", "-100")]
+        assert dst.subscriptions.settings("telegram", "-100")["tz"] == "Asia/Riyadh"
         putin = [[SearchWord("بوتين")]]  # the search index is written again from the stories moved
-        found = {r["id"] for r in dst.search_candidates(putin, limit=100) or []}
-        assert found == {r["id"] for r in src.search_candidates(putin, limit=100) or []} and len(found) == 20
+        found = {r.id for r in dst.desk.search_candidates(putin, limit=100) or []}
+        assert found == {r.id for r in src.desk.search_candidates(putin, limit=100) or []} and len(found) == 20
     finally:
         src.close()
         dst.close()
@@ -120,7 +120,7 @@ def test_check_names_the_backend_and_whether_the_schema_is_current(tmp_path, pg_
 
 def test_backup_on_postgresql_is_pg_dump(tmp_path, pg_url, capsys, monkeypatch):
     store = Store(pg_url)
-    store.subscribe("telegram", "-100", "w")
+    store.subscriptions.subscribe("telegram", "-100", "w")
     store.close()
     config = write_config(tmp_path, pg_url)
     target = tmp_path / "raqib.dump"

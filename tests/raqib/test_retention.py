@@ -87,9 +87,9 @@ WRITER = textwrap.dedent("""
         with store.transaction() as conn:
             for _ in range(20):
                 i += 1
-                sid = store.insert_story(conn, {"feed": "w", "guid": f"g{i}", "title": "x" * 200,
+                sid = store.stories.insert(conn, {"feed": "w", "guid": f"g{i}", "title": "x" * 200,
                                                 "fetched": time.time(), "cluster": i})
-                store.enqueue(conn, channel="console", destination="-", kind="story", watchlist="w",
+                store.outbox.enqueue(conn, channel="console", destination="-", kind="story", watchlist="w",
                               cluster=sid, story_id=sid, payload={"title": "x" * 200}, now=time.time())
         print(i, flush=True)
 """)
@@ -139,8 +139,8 @@ def test_story_ids_are_never_reused_after_everything_was_pruned(tmp_path):
     store = Store(tmp_path / "raqib.db")
     with store.transaction() as conn:
         for i in (1, 2, 3):
-            store.insert_story(conn, {"id": i, "feed": "f", "guid": str(i), "fetched": 0.0, "cluster": i})
+            store.stories.insert(conn, {"id": i, "feed": "f", "guid": str(i), "fetched": 0.0, "cluster": i})
     store.prune(stories_before=10.0, outbox_before=10.0)
     assert sql.story_count(store) == 0
     store.close()
-    assert Store(tmp_path / "raqib.db").next_story_id() == 4
+    assert Store(tmp_path / "raqib.db").stories.next_id() == 4

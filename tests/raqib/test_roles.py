@@ -133,7 +133,7 @@ async def test_a_sqlite_daemon_is_one_node_with_every_role_in_status_metrics_and
     run = asyncio.create_task(daemon.run(seconds=30))
     try:
         for _ in range(100):
-            if daemon.store.nodes():
+            if daemon.store.nodes.all():
                 break
             await asyncio.sleep(0.05)
         status = daemon.status()
@@ -152,7 +152,7 @@ async def test_a_sqlite_daemon_is_one_node_with_every_role_in_status_metrics_and
         daemon.stop()
         await run
     reopened = type(daemon.store)(tmp_path / "raqib.db", readonly=True)
-    assert reopened.nodes() == []  # a clean stop removes the node's row
+    assert reopened.nodes.all() == []  # a clean stop removes the node's row
     reopened.close()
 
 

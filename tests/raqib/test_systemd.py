@@ -131,7 +131,7 @@ def _import(config: Path, opml: Path, *extra: str) -> subprocess.CompletedProces
 def _feeds(db: Path) -> set[str]:
     store = Store(db)
     try:
-        return {f["name"] for f in store.feeds()}
+        return {f.name for f in store.feeds.all()}
     finally:
         store.close()
 

@@ -43,7 +43,7 @@ def fill(path: Path, n: int, start: int = 0, clock: list[float] | None = None) -
     (two outbox rows, one alert on the page)."""
     store = Store(path)
     try:
-        store.sync_feeds([FeedConfig("agency", "https://agency.example/rss", title="وكالة الأنباء")])
+        store.feeds.sync([FeedConfig("agency", "https://agency.example/rss", title="وكالة الأنباء")])
         now = clock or [T0.timestamp()]
         watchlist = Watchlist(name=RUSSIA.name, title=RUSSIA.title, terms=RUSSIA.terms, notify={"telegram": ("42",)})
         pipeline = Pipeline(store, Registry([watchlist]), Clusterer(), channels=("console", "telegram"),
@@ -130,7 +130,7 @@ def fill_event(path: Path) -> dict[str, int]:
             pipeline.ingest(source.lower(), [Story(feed=source.lower(), guid=s["id"], url=s["url"], title=s["title"],
                                                    summary=s["summary"],
                                                    published=datetime.fromisoformat(s["published"]))])
-            ids[source] = store.last_story_id()
+            ids[source] = store.stories.last_id()
     finally:
         store.close()
     return ids
@@ -155,8 +155,8 @@ async def test_the_story_page_lists_the_events_related_coverage(tmp_path):
 async def test_the_watchlists_page_counts_alerts_in_arabic_and_the_not_relevant_feedback(tmp_path):
     fill(tmp_path / "raqib.db", 12, clock=[time.time() - 3600])
     store = Store(tmp_path / "raqib.db")
-    store.add_feedback("telegram", "42", "russia", 1, 0.0)
-    store.add_feedback("telegram", "43", "russia", 2, 0.0)
+    store.feedback.add("telegram", "42", "russia", 1, 0.0)
+    store.feedback.add("telegram", "43", "russia", 2, 0.0)
     store.close()
     view = WebView(Desk(database=tmp_path / "raqib.db", watchlists=lambda: [RUSSIA]))
     try:

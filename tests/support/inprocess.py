@@ -38,7 +38,7 @@ def make_daemon(made: list[Daemon], tmp_path: Path, feeds: dict[str, str],
 
 
 async def poll(daemon: Daemon, name: str) -> str:
-    feed = daemon.store.feed(name)
+    feed = daemon.store.feeds.get(name)
     assert feed is not None
     outcome = await daemon.poller.poll_feed(feed)
     await pages_read(daemon)

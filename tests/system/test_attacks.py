@@ -88,8 +88,8 @@ def test_10_migrate_db_replace_into_a_filled_sqlite_target(tmp_path, capsys):
     store = Store(target, readonly=True)
     try:
         assert sql.story_count(store) == 3
-        found = store.search_candidates([[SearchWord("بوتين")]], limit=100) or []
-        assert sorted(r["id"] for r in found) == [1, 2, 3]  # the index holds the copied stories only
+        found = store.desk.search_candidates([[SearchWord("بوتين")]], limit=100) or []
+        assert sorted(r.id for r in found) == [1, 2, 3]  # the index holds the copied stories only
     finally:
         store.close()
 
@@ -207,7 +207,7 @@ def _many_stories(path: Path, n: int) -> Store:
     now = time.time()
     with store.transaction() as conn:
         for i in range(1, n + 1):
-            store.insert_story(conn, {"feed": f"f{i % 7}", "guid": f"g{i}", "url": f"https://x.example/{i}",
+            store.stories.insert(conn, {"feed": f"f{i % 7}", "guid": f"g{i}", "url": f"https://x.example/{i}",
                                       "title": f"تصريحات ومفاوضات جديدة رقم {i}", "summary": "اجتماعات الحكومة",
                                       "fetched": now - 3600 + i * 0.01, "cluster": i})
     return store
@@ -258,9 +258,9 @@ async def test_08_a_node_with_other_watchlists_is_a_warning_a_status_line_and_a_
         now = daemon.clock()
         daemon.heartbeat()
         mine = daemon.config_hash()
-        assert daemon.store.nodes()[0]["config_hash"] == mine
+        assert daemon.store.nodes.all()[0].config_hash == mine
         for name, digest in (("node-b", mine), ("node-c", "0" * 16)):  # c runs an older copy of a watchlist
-            daemon.store.node_seen(name, host="h", pid=1, started=now, now=now, roles=(), feeds_in_flight=0,
+            daemon.store.nodes.seen(name, host="h", pid=1, started=now, now=now, roles=(), feeds_in_flight=0,
                                    alerts_in_flight=0, polls=0, config_hash=digest)
         daemon.heartbeat()
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -232,7 +232,7 @@ store = Store(sys.argv[1])
 now = time.time()
 with store.transaction() as conn:
     for i in range(1, int(sys.argv[2]) + 1):
-        store.insert_story(conn, {"feed": f"f{i % 7}", "guid": f"g{i}", "url": f"https://x.example/{i}",
+        store.stories.insert(conn, {"feed": f"f{i % 7}", "guid": f"g{i}", "url": f"https://x.example/{i}",
                                   "title": f"تصريحات ومفاوضات بوتين رقم {i}", "summary": "اجتماعات الحكومة",
                                   "fetched": now - 86400 + i, "cluster": i})
 store.close()

@@ -46,7 +46,7 @@ async def cycle(daemon: Daemon) -> None:
     """One poll of every feed in config order (the agency before the paper that copies
     it), then one delivery round — what the loops do, minus the waiting."""
     for feed in daemon.config.feeds:
-        await daemon.poller.poll_feed(daemon.store.feed(feed.name))
+        await daemon.poller.poll_feed(daemon.store.feeds.get(feed.name))
         await pages_read(daemon)
     await daemon.deliverer.run_once()
 
@@ -116,13 +116,13 @@ async def test_a_broken_feed_is_recorded_and_the_others_still_alert(tmp_path, si
     daemon = Daemon(load_config(config), console_stream=out).open()
     await cycle(daemon)
     assert len([line for line in alert_lines(out) if "russia-ukraine" in line]) == 1
-    feeds = {f["name"]: f for f in daemon.store.feeds()}
-    assert feeds["agency-a"]["failures"] == 0
+    feeds = {f.name: f for f in daemon.store.feeds.all()}
+    assert feeds["agency-a"].failures == 0
     for name in ("broken", "missing"):
-        assert feeds[name]["failures"] == 1
-        assert feeds[name]["last_error"]
-        assert feeds[name]["next_poll"] > feeds[name]["last_poll"]  # retried later, not dropped
-    assert "404" in feeds["missing"]["last_error"]
+        assert feeds[name].failures == 1
+        assert feeds[name].last_error
+        assert feeds[name].next_poll > feeds[name].last_poll  # retried later, not dropped
+    assert "404" in feeds["missing"].last_error
     await daemon.fetcher.aclose()
     daemon.store.close()
 
@@ -136,7 +136,7 @@ async def test_stories_seen_before_a_crash_are_still_alerted(tmp_path, site):
     await pages_read(daemon)
     pending = sql.outbox_count(daemon.store, state="pending")
     assert pending == 2
-    daemon.store.claim([r["id"] for r in sql.outbox_rows(daemon.store, "id")])  # mid-send
+    daemon.store.outbox.claim([r["id"] for r in sql.outbox_rows(daemon.store, "id")])  # mid-send
     await daemon.articles.close()
     await daemon.fetcher.aclose()
     daemon.store.close()

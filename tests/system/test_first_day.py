@@ -75,7 +75,7 @@ async def test_a_new_feeds_backlog_alerts_nothing_and_its_next_item_alerts_once(
     daemon, out, _ = make_daemon(_made, tmp_path, {"agency": feed_server.url("/a.xml")}, poll_options="")
     assert await poll(daemon, "agency") == "new"
     assert alerts(out) == []
-    assert daemon.store.feed("agency")["items_seen"] == 3  # stored as seen, searchable
+    assert daemon.store.feeds.get("agency").items_seen == 3  # stored as seen, searchable
 
     fresh = float(int(time.time()))
     route.body = rss([("بوتين يصل إلى أنقرة", "https://a.example/3", fresh)] + backlog, title="وكالة الأنباء").encode()
@@ -131,12 +131,12 @@ async def test_a_desks_first_day_through_the_daemon_and_telegram(tmp_path, feed_
             f"channels:\n  telegram: {{api_url: \"{tg.api_url}\", poll_timeout: 1, tz: Asia/Riyadh}}\n",
             encoding="utf-8")
         daemon = Daemon(load_config(config)).open()
-        daemon.store.subscribe("telegram", "42", "russia-ukraine")
+        daemon.store.subscriptions.subscribe("telegram", "42", "russia-ukraine")
         run = asyncio.create_task(daemon.run(seconds=60))
         try:
-            await until(lambda: (daemon.store.feed("skynews-arabia") or {}).get("last_success"))
+            await until(lambda: getattr(daemon.store.feeds.get("skynews-arabia"), "last_success", None))
             # the first poll stored the backlog as seen: nothing alerted
-            assert daemon.store.feed("skynews-arabia")["items_seen"] == 2
+            assert daemon.store.feeds.get("skynews-arabia").items_seen == 2
 
             fresh_at = datetime.fromtimestamp(now - 300, UTC).replace(second=0, microsecond=0)
             old = ("بوتين يزور كورسك", "https://sky.example/2018", datetime(2018, 4, 10, 9, tzinfo=UTC)
@@ -231,7 +231,7 @@ async def test_a_feed_disabled_or_removed_from_the_command_line_is_followed_by_t
                                                                                                  feed_server):
     feed_server.route("/imported.xml", text=rss([]))
     daemon, _, config = make_daemon(_made, tmp_path, {}, extra="allow_private_feeds: true")  # the test's server
-    daemon.store.add_feed("imported", feed_server.url("/imported.xml"), source="opml")
+    daemon.store.feeds.add("imported", feed_server.url("/imported.xml"), source="opml")
     assert main(["feeds", "disable", "imported", "--config", str(config)]) == 0
     assert await daemon.poller.dispatch_due() == 0  # the daemon's next round: nothing to poll
     assert main(["feeds", "enable", "imported", "--config", str(config)]) == 0
@@ -239,4 +239,4 @@ async def test_a_feed_disabled_or_removed_from_the_command_line_is_followed_by_t
     await daemon.poller.drain()
     assert feed_server.routes["/imported.xml"].hits == 1
     assert main(["feeds", "remove", "imported", "--config", str(config)]) == 0
-    assert await daemon.poller.dispatch_due() == 0 and daemon.store.feed("imported") is None
+    assert await daemon.poller.dispatch_due() == 0 and daemon.store.feeds.get("imported") is None

@@ -83,7 +83,7 @@ async def test_names_only_in_the_article_alert_and_names_only_in_the_furniture_n
     out = io.StringIO()
     daemon = Daemon(load_config(config(tmp_path, pages_site.url("/feed.xml"), names)), console_stream=out).open()
     try:
-        await daemon.poller.poll_feed(daemon.store.feed("outlet"))
+        await daemon.poller.poll_feed(daemon.store.feeds.get("outlet"))
         await settled(daemon)
         await daemon.deliverer.run_once()
         stories = {r["url"].rsplit("/", 1)[1]: r for r in sql.story_rows(
@@ -140,7 +140,7 @@ async def test_a_slow_page_holds_only_its_own_story_and_the_wait_then_alerts_on_
         daemon = Daemon(load_config(path), console_stream=io.StringIO()).open()
         try:
             started = time.monotonic()
-            await daemon.poller.poll_feed(daemon.store.feed("outlet"))
+            await daemon.poller.poll_feed(daemon.store.feeds.get("outlet"))
             assert time.monotonic() - started < 2.5  # polling never waited for a page
             await asyncio.sleep(1.6)  # the fast page is read; the slow one's wait ran out
             watchlists = [r["watchlist"] for r in sql.outbox_rows(daemon.store, "watchlist", kind="story")]
@@ -170,7 +170,7 @@ async def test_a_page_cut_short_by_a_stop_is_read_at_the_next_start(tmp_path):
         path = config(tmp_path, server.url("/feed.xml"), ["كورسك"])
         first = Daemon(load_config(path), console_stream=io.StringIO()).open()
         try:
-            await first.poller.poll_feed(first.store.feed("outlet"))
+            await first.poller.poll_feed(first.store.feeds.get("outlet"))
             await asyncio.sleep(0.3)
             assert first.articles.open == 1
         finally:
@@ -212,16 +212,16 @@ async def test_a_feed_whose_pages_give_no_text_is_reported_once_and_a_dead_site_
         daemon = Daemon(load_config(path), console_stream=out).open()
         try:
             for name in ("outlet", "dead"):
-                await daemon.poller.poll_feed(daemon.store.feed(name))
+                await daemon.poller.poll_feed(daemon.store.feeds.get(name))
             await settled(daemon)
             await daemon.deliverer.run_once()
             told = [line for line in out.getvalue().splitlines() if "article pages give no text" in line]
             assert len(told) == 1 and "outlet" in told[0] and "no article text on the page" in told[0]
-            feeds = {f["name"]: f for f in daemon.store.feeds()}
-            assert feeds["outlet"]["fulltext_flagged"] == 1 and feeds["dead"]["fulltext_flagged"] == 0
-            health = daemon.store.fulltext_health(0)
-            assert health["outlet"]["rate"] == 0 and health["outlet"]["problem"] == "no article text on the page"
-            assert health["dead"]["problem"] == "page not found (HTTP 404)"
+            feeds = {f.name: f for f in daemon.store.feeds.all()}
+            assert feeds["outlet"].fulltext_flagged == 1 and feeds["dead"].fulltext_flagged == 0
+            health = daemon.store.articles.fulltext_health(0)
+            assert health["outlet"].rate == 0 and health["outlet"].problem == "no article text on the page"
+            assert health["dead"].problem == "page not found (HTTP 404)"
             alerted = sql.outbox_count(daemon.store, kind="story")
             assert alerted == 12  # every story still alerted on its feed's text
         finally:

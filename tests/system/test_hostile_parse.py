@@ -49,7 +49,7 @@ async def test_one_odd_item_never_loses_the_feed(tmp_path, feed_server, daemons,
     daemon, out, _ = make_daemon(daemons, tmp_path, {"agency": feed_server.url("/agency.xml")})
     assert await poll(daemon, "agency") == "new"
     assert "بوتين يلتقي دوروف في كورسك" in out.getvalue()
-    assert daemon.store.feed("agency")["failures"] == 0
+    assert daemon.store.feeds.get("agency").failures == 0
 
 
 async def test_bad_items_are_left_out_and_counted_the_rest_alerts(tmp_path, feed_server, daemons, capsys):
@@ -66,16 +66,16 @@ async def test_bad_items_are_left_out_and_counted_the_rest_alerts(tmp_path, feed
     assert len(alerts) == 1 and "بوتين يلتقي دوروف في كورسك" in alerts[0]
     stored = {r["guid"] for r in sql.story_rows(daemon.store, "guid")}
     assert stored == {f"http://news.example/{n}" for n in (1, 2, 4)} | {"http://news.example/good"}
-    row = daemon.store.feed("agency")
-    assert row["failures"] == 0 and row["last_error"] is None
-    assert row["bad_items"] == 1 and row["bad_item_error"].startswith("item 3: KeyError")
+    row = daemon.store.feeds.get("agency")
+    assert row.failures == 0 and row.last_error is None
+    assert row.bad_items == 1 and row.bad_item_error.startswith("item 3: KeyError")
     assert main(["feeds", "--config", str(config)]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if " agency " in line)
     assert "1 bad item" in line and "item 3: KeyError" in line
     # the publisher fixes the item: the count goes back to nought
     feed_server.routes["/agency.xml"].body = (HEAD + item(3, "") + GOOD + TAIL).encode("utf-8")
     assert await poll(daemon, "agency") == "new"
-    assert daemon.store.feed("agency")["bad_items"] == 0
+    assert daemon.store.feeds.get("agency").bad_items == 0
 
 
 async def test_declared_utf8_feed_with_one_stray_byte_still_alerts(tmp_path, feed_server, daemons):
@@ -131,9 +131,9 @@ async def test_a_parse_past_its_deadline_is_stopped_and_recorded_other_feeds_go_
     assert time.monotonic() - started < 15  # feedparser alone would take about 20 s
     assert (slow, good) == ("parse", "new")
     assert "بوتين" in out.getvalue()
-    row = daemon.store.feed("slow")
-    assert row["failures"] == 1 and "parsing took longer than 1s" in row["last_error"]
-    assert row["next_poll"] > time.time()  # backed off, tried again later
+    row = daemon.store.feeds.get("slow")
+    assert row.failures == 1 and "parsing took longer than 1s" in row.last_error
+    assert row.next_poll > time.time()  # backed off, tried again later
 
 
 # --- the real daemon: seven hostile feeds beside one normal feed ---------------------------

@@ -32,8 +32,8 @@ def test_the_daemon_on_postgresql_polls_stores_and_delivers_once(tmp_path, feed_
         store = Store(pg_url, readonly=True)
         try:
             assert sql.outbox_rows(store, "state") == [{"state": "sent"}]
-            feed = store.feed(feeds.names[0])
-            assert feed is not None and feed["last_success"] and feed["leased_by"] is None  # lease given back
+            feed = store.feeds.get(feeds.names[0])
+            assert feed is not None and feed.last_success and feed.leased_by is None  # lease given back
         finally:
             store.close()
         again = Daemon(config, tmp_path / "logs", tag="again")  # restart: nothing sent twice, new ones go

@@ -109,7 +109,7 @@ async def test_a_term_that_can_never_match_is_refused_and_every_chat_keeps_watch
             tg.push_command(77, f"/watch {term}")
             await until(lambda: len(tg.texts(77)) > n)
             assert tg.texts(77)[n].startswith(f"لا أستطيع متابعة «{term}»")
-        assert daemon.store.personal_terms() == []
+        assert daemon.store.subscriptions.personal_terms() == []
         tg.push_command(77, "/lang en")
         tg.push_command(77, "/watch ـًـ")
         await until(lambda: len(tg.texts(77)) >= 5)

@@ -94,7 +94,7 @@ def test_stored_terms_that_can_never_match_are_skipped_and_named_by_check(tmp_pa
     config = _personal_config(tmp_path)
     store = Store(tmp_path / "state" / "raqib.db")
     for chat, term in (("41", "ـــ"), ("41", "كورسك"), ("42", "!!!"), ("42", "جنيف"), ("43", "😀")):
-        store.add_personal_term("telegram", chat, term)  # as an older version stored them
+        store.subscriptions.add_personal_term("telegram", chat, term)  # as an older version stored them
     store.close()
     with caplog.at_level(logging.WARNING, logger="raqib.daemon"):
         daemon = Daemon(load_config(config)).open()  # it used to refuse to start
@@ -124,7 +124,7 @@ def test_one_chats_watch_recompiles_that_chat_alone(tmp_path):
     store = Store(tmp_path / "state" / "raqib.db")
     with store.transaction():
         for i, word in enumerate(words[:6_000]):  # 120 chats of 50 terms each
-            store.add_personal_term("telegram", str(1000 + i // 50), word)
+            store.subscriptions.add_personal_term("telegram", str(1000 + i // 50), word)
     store.close()
     daemon = Daemon(load_config(_personal_config(tmp_path))).open()
     try:
@@ -133,13 +133,13 @@ def test_one_chats_watch_recompiles_that_chat_alone(tmp_path):
         everything = time.perf_counter() - started
         one_chat = []
         for n in range(5):
-            daemon.store.add_personal_term("telegram", "1003", words[6_000] if n % 2 == 0 else "كورسك")
+            daemon.store.subscriptions.add_personal_term("telegram", "1003", words[6_000] if n % 2 == 0 else "كورسك")
             started = time.perf_counter()
             daemon.personal_terms_changed("telegram", "1003")  # what /watch does before it answers
             one_chat.append(time.perf_counter() - started)
             assert {m.watchlist for m in daemon.registry.matcher.match(f"{words[6_000]} كورسك")} == {
                 "personal:telegram:1003"}
-            daemon.store.remove_personal_term("telegram", "1003", words[6_000] if n % 2 == 0 else "كورسك")
+            daemon.store.subscriptions.remove_personal_term("telegram", "1003", words[6_000] if n % 2 == 0 else "كورسك")
             daemon.personal_terms_changed("telegram", "1003")
             assert not daemon.registry.matcher.match(f"{words[6_000]} كورسك")
         # it used to compile all 6,000 terms again on the event loop for each command
@@ -147,7 +147,7 @@ def test_one_chats_watch_recompiles_that_chat_alone(tmp_path):
         assert {m.watchlist for m in daemon.registry.matcher.match(words[0] + " " + words[-2])} == {
             "personal:telegram:1000", "personal:telegram:1119"}
         for word in words[:50]:
-            daemon.store.remove_personal_term("telegram", "1000", word)
+            daemon.store.subscriptions.remove_personal_term("telegram", "1000", word)
         daemon.personal_terms_changed()  # every chat read again: chat 1000 has none left
         assert {m.watchlist for m in daemon.registry.matcher.match(words[0] + " " + words[-2])} == {
             "personal:telegram:1119"}
