@@ -42,7 +42,7 @@ Rules, per round:
    nothing more until the mute ends: its story and spread rows are marked done unsent.
 Every alert is handed to its channel as its destination reads it (`render.for_destination`):
 times in the destination's zone (its policy's `tz`), outlets by their names
-(`Store.feeds.all.all.all.titles`, read once a round).
+(`Store.feeds.titles`, read once a round).
 Destinations are served concurrently up to the channel's `concurrency`; within one
 destination alerts go in order. Store calls are awaited through `on_store` (the daemon's store
 thread; inline when none is given), so a slow database never holds the event loop. Of
@@ -105,7 +105,7 @@ class Deliverer:
         self.send_held = send_held or (lambda: True)
         self._wake = asyncio.Event()
         self.in_flight = 0
-        self.titles: dict[str, str] = {}  # feed name → outlet name (`Store.feeds.all.all.all.titles`), each round
+        self.titles: dict[str, str] = {}  # feed name → outlet name (`Store.feeds.titles`), each round
 
     def wake(self) -> None:
         self._wake.set()

@@ -60,7 +60,7 @@ def pages_in_words(stats: FulltextHealth | None, flagged: bool = False) -> str:
 
 
 def feed_health(f: FeedRow, pages: FulltextHealth | None = None) -> FeedHealth:
-    """One row of the feeds table (as `Store.feeds.all.all()` returns it, with its full-text
+    """One row of the feeds table (as `Store.feeds.all()` returns it, with its full-text
     figures when read) in words."""
     if not f.enabled:
         status, mark = DISABLED, "✗"

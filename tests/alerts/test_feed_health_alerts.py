@@ -51,16 +51,16 @@ def test_a_change_queues_one_row_per_admin_and_tells_the_daemon(store):
     alerts = FeedHealthAlerts(store, _channels(CASES[-1][0], store), clock=lambda: NOW, on_queued=queued.append)
     alerts("bbc", False, "HTTP 500\u202e Internal\nServer Error " + "x" * 500)
     rows = store.outbox.due(NOW + 1)
-    assert [(r["channel"], r["destination"], r["kind"], r["watchlist"]) for r in rows] == [
+    assert [(r.channel, r.destination, r.kind, r.watchlist) for r in rows] == [
         ("console", "-", "health", "feed:bbc:down"), ("telegram", "5", "health", "feed:bbc:down")]
-    payload = json.loads(rows[0]["payload"])
+    payload = json.loads(rows[0].payload)
     assert payload["title"].startswith(FEED_HEALTH[False].split("{")[0]) and "bbc" in payload["title"]
     assert "\n" not in payload["summary"] and "\u202e" not in payload["summary"]
     assert len(payload["summary"]) <= REASON_MAX and payload["url"] == "https://feeds.example.org/bbc.xml"
-    assert rows[0]["cluster"] == rows[1]["cluster"] < 0  # a cluster of their own
+    assert rows[0].cluster == rows[1].cluster < 0  # a cluster of their own
     alerts("bbc", True, "polled successfully again")
-    up = [r for r in store.outbox.due(NOW + 1) if r["watchlist"] == "feed:bbc:up"]
-    assert len(up) == 2 and "recovered" in json.loads(up[0]["payload"])["title"]
+    up = [r for r in store.outbox.due(NOW + 1) if r.watchlist == "feed:bbc:up"]
+    assert len(up) == 2 and "recovered" in json.loads(up[0].payload)["title"]
     assert queued == [False, True]
 
 
@@ -68,6 +68,6 @@ def test_pages_without_text_are_told_like_a_dead_feed(store):
     alerts = FeedHealthAlerts(store, _channels({"console": {}}, store), clock=lambda: NOW)
     alerts.pages_without_text("bbc", "no article text on the page")
     [row] = store.outbox.due(NOW + 1)
-    summary = json.loads(row["payload"])["summary"]
+    summary = json.loads(row.payload)["summary"]
     assert summary == PAGES_WITHOUT_TEXT.format(reason="no article text on the page")
-    assert row["watchlist"] == "feed:bbc:down"
+    assert row.watchlist == "feed:bbc:down"
