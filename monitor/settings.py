@@ -51,10 +51,7 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
 from __future__ import annotations
 
 import math
-import os
-import re
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -71,6 +68,7 @@ from .config import (
 )
 from .dedup import DedupSettings, EventSettings
 from .errors import ConfigError
+from .webauth import WEB_AUTH_CREDENTIAL, WEB_AUTH_ENV, WebAuth, auth_from_environment, parse_web_auth
 from .yamlfile import YDict, kind_of, line_of, shown
 
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
@@ -106,23 +104,6 @@ class FulltextSettings:
     wait: float = 60.0  # how long a story waits for its page before it is matched on the feed's text
     robots: bool = True  # honour robots.txt
     extract_deadline: float = 10.0  # extracting one page's text, in a parse worker killed after it
-
-
-@dataclass(frozen=True, repr=False)
-class WebAuth:
-    """How the web view checks a visitor: a shared token, or a password against its hash.
-    `secret` is the token or the hash (bytes as hex in `salt`); never shown by repr."""
-
-    scheme: str  # token | scrypt | pbkdf2_sha256
-    secret: str
-    salt: str = ""
-    n: int = 0
-    r: int = 0
-    p: int = 0
-    iterations: int = 0
-
-    def __repr__(self) -> str:
-        return f"WebAuth(scheme={self.scheme!r}, secret=***)"
 
 
 @dataclass(frozen=True)
@@ -321,14 +302,6 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("extract_deadline", "duration", _FULLTEXT_DEFAULTS.extract_deadline, 1.0, HOUR),
     ),
 }
-WEB_AUTH_ENV, WEB_AUTH_CREDENTIAL = "RAQIB_WEB_AUTH", "web_auth"
-_HEX = r"[0-9a-fA-F]{16,1024}"
-_AUTH_FORMS = {
-    "token": re.compile(r"^token:(?P<secret>\S{16,1024})$"),
-    "scrypt": re.compile(rf"^scrypt:(?P<n>\d{{1,8}}):(?P<r>\d{{1,2}}):(?P<p>\d{{1,2}}):"
-                         rf"(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
-    "pbkdf2_sha256": re.compile(rf"^pbkdf2_sha256:(?P<iterations>\d{{1,8}}):(?P<salt>{_HEX}):(?P<hash>{_HEX})$"),
-}
 
 
 # A section inside another one (`dedup.event`): its parent's key that holds it.
@@ -408,7 +381,7 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     web = values["web"]
     if "auth" not in config.section("web").values:
         try:
-            web["auth"] = _auth_from_environment(config.section("web"))
+            web["auth"] = auth_from_environment(config.section("web"))
         except ConfigError as exc:
             problems.append(exc)
     auth_refused = any(str(p.message).startswith("web.auth") for p in problems)
@@ -549,52 +522,6 @@ def _zone(raw: Any, section: Section, what: str, key: str) -> str | None:
         raise section.error(f"{what}: unknown time zone {shown(raw)} (use an IANA name like Asia/Riyadh)",
                             key) from None
     return raw
-
-
-def parse_web_auth(text: str, error) -> WebAuth:
-    """`token:SECRET`, `scrypt:N:r:p:SALT:HASH` or `pbkdf2_sha256:ITERATIONS:SALT:HASH`;
-    anything else is `error(message)` raised (the message never quotes the value)."""
-    text = text.strip()
-    scheme = text.partition(":")[0]
-    form = _AUTH_FORMS.get(scheme)
-    m = form.match(text) if form else None
-    if m is None:
-        if scheme == "token":
-            raise error("a token must be token: and at least 16 characters without spaces")
-        raise error("expected token:SECRET (at least 16 characters), scrypt:N:r:p:SALT:HASH or "
-                    "pbkdf2_sha256:ITERATIONS:SALT:HASH (the value is not shown)")
-    if scheme == "token":
-        return WebAuth("token", m["secret"])
-    if scheme == "scrypt":
-        n, r, p = int(m["n"]), int(m["r"]), int(m["p"])
-        if n < 2**10 or n > 2**20 or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= 16 or n * r * 128 > 2**30:
-            raise error("scrypt: N must be a power of two from 1024 to 1048576, r 1-32, p 1-16")
-        return WebAuth("scrypt", m["hash"].lower(), salt=m["salt"].lower(), n=n, r=r, p=p)
-    iterations = int(m["iterations"])
-    if not 100_000 <= iterations <= 10_000_000:
-        raise error("pbkdf2_sha256: iterations must be from 100,000 to 10,000,000")
-    return WebAuth("pbkdf2_sha256", m["hash"].lower(), salt=m["salt"].lower(), iterations=iterations)
-
-
-def _auth_from_environment(section: Section) -> WebAuth | None:
-    """web.auth when the file leaves it out: RAQIB_WEB_AUTH, then the credential web_auth."""
-    value = os.environ.get(WEB_AUTH_ENV, "").strip()
-    where = WEB_AUTH_ENV
-    if not value:
-        creds = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not creds:
-            return None
-        path = Path(creds) / WEB_AUTH_CREDENTIAL
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise section.error(f"web.auth: cannot read the credential {path}: {exc}", "auth") from None
-        where = f"the credential {path}"
-    if not value:
-        return None
-    return parse_web_auth(value, lambda message: section.error(f"web.auth (from {where}): {message}", "auth"))
 
 
 def _number(value: float) -> str:
