@@ -75,7 +75,7 @@ def alert_after(poll: PollSettings, now: float, *, first_poll: bool) -> float:
 
 HealthHook = Callable[[str, bool, str], None]  # (feed name, healthy, reason)
 PollHook = Callable[[str, str, float], None]  # (feed name, outcome, seconds)
-ArticleHook = Callable[[str, str, list], None]  # (feed name, feed URL, [(story id, page URL)])
+ArticleHook = Callable[[str, str, list[tuple[int, str]]], None]  # (feed name, feed URL, [(story id, page URL)])
 
 
 class Poller:
@@ -103,7 +103,7 @@ class Poller:
         self.max_in_flight = max_in_flight
         self.allow_private = allow_private  # may feeds added at run time reach private addresses?
         self.parser = parser or ParsePool()
-        self.in_flight: dict[str, asyncio.Task] = {}
+        self.in_flight: dict[str, asyncio.Task[str]] = {}
         self._slot_free = asyncio.Event()  # a poll ended: room for the next one
         self.last_progress = clock()
         self.polls = 0
@@ -157,7 +157,7 @@ class Poller:
                 continue
             task = asyncio.create_task(self.poll_feed(feed), name=f"poll:{feed.name}")
             self.in_flight[feed.name] = task
-            def forget(_task: asyncio.Task, name: str = feed.name) -> None:
+            def forget(_task: asyncio.Task[str], name: str = feed.name) -> None:
                 self.in_flight.pop(name, None)
                 self._slot_free.set()
             task.add_done_callback(forget)

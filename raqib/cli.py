@@ -21,7 +21,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from monitor.errors import RaqibError
 
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _parser_with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
     """The parser class sub-commands are made with: each one takes the global options."""
     class SubParser(argparse.ArgumentParser):
-        def __init__(self, *args, **kwargs) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["parents"] = [*kwargs.get("parents", ()), common]
             super().__init__(*args, **kwargs)
     return SubParser

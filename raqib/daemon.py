@@ -52,7 +52,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, TextIO
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
@@ -117,7 +117,7 @@ class Daemon:
     node_row: Heartbeat
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
-                 console_stream=None) -> None:
+                 console_stream: TextIO | None = None) -> None:
         self.config = config
         self.settings = read_settings(config)  # the one reading `raqib check` also runs
         self.clock = clock
@@ -138,7 +138,7 @@ class Daemon:
         self.event_settings = self.settings.event  # dedup.event
         self.retention = self.settings.retention
         self.scheduler: AsyncIOScheduler | None = None
-        self._background: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self.started = clock()
         self._unhealthy = False
         self.web: WebServer | None = None
@@ -254,7 +254,7 @@ class Daemon:
     def policy_for(self, channel: str, destination: str) -> Policy:
         """Config defaults for the destination, overlaid with what its people set (/mute, /quiet)."""
         ch = self.channels.get(channel)
-        settings: dict = dict(ch.destination_defaults(destination)) if ch else {}
+        settings: dict[str, object] = dict(ch.destination_defaults(destination)) if ch else {}
         settings.update(self.store.subscriptions.settings(channel, destination))
         try:
             return policy_from_settings(settings)
@@ -300,7 +300,7 @@ class Daemon:
         if later:
             log.warning("settings changed that apply at restart only keys=%s", ",".join(later))
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         now = self.clock()
         feeds = self.store.feeds.all()
         enabled = [f for f in feeds if f.enabled]
@@ -320,7 +320,7 @@ class Daemon:
             "uptime": now - self.started,
         }
 
-    def nodes(self, now: float) -> list[dict]:
+    def nodes(self, now: float) -> list[dict[str, Any]]:
         return self.node_row.nodes(now)
 
     def heartbeat(self) -> None:
@@ -464,7 +464,7 @@ class Daemon:
             sdnotify.notify("STOPPING=1")
             await self.shutdown(tasks, metrics_server)
 
-    async def shutdown(self, tasks, metrics_server) -> None:
+    async def shutdown(self, tasks: list[asyncio.Task[Any]], metrics_server: asyncio.Server | None) -> None:
         self.stop_event.set()
         await self.articles.close()  # pages not read stay open in the store for the next start
         self.poller.parser.close()
@@ -594,5 +594,5 @@ class Daemon:
             sdnotify.notify("STATUS=unhealthy: " + "; ".join(problems))
 
 
-def load_daemon(config_path: str | Path, **kwargs) -> Daemon:
+def load_daemon(config_path: str | Path, **kwargs: Any) -> Daemon:
     return Daemon(load_config(config_path), **kwargs)

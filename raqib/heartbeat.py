@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from monitor.errors import StoreError
 from monitor.settings import Settings
@@ -58,7 +58,7 @@ class Heartbeat:
         self._config_hash: tuple[object, str] = ((), "")
         self._disagreement: list[str] = []
 
-    def nodes(self, now: float) -> list[dict]:
+    def nodes(self, now: float) -> list[dict[str, Any]]:
         """Every node sharing the database as it last reported itself; `alive` while it
         reported within three heartbeats."""
         return node_states(self.store.nodes.all(), now, self.settings().node.heartbeat, me=self.node)

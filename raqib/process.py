@@ -15,7 +15,7 @@ import os
 import resource
 import threading
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from monitor.config import Config
@@ -47,7 +47,7 @@ def register_config_secrets(config: Config) -> int:
     """Hand every secret the config or the environment holds to the log filter."""
     found: list[str] = []
 
-    def walk(value, key: str = "") -> None:
+    def walk(value: object, key: str = "") -> None:
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(v, str(k).lower())
@@ -85,7 +85,7 @@ async def in_thread(fn: Callable[[], T], *, name: str) -> T:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[T] = loop.create_future()
 
-    def settle(ok: bool, value) -> None:
+    def settle(ok: bool, value: Any) -> None:
         if not done.done():
             if ok:
                 done.set_result(value)

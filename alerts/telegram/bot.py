@@ -84,7 +84,7 @@ class RaqibBot(ChatCommands):
 
     # -- wiring -------------------------------------------------------------------------------
 
-    def install(self, app: Application) -> None:
+    def install(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & filters.UpdateType.MESSAGE
         table: dict[str, Handler] = {
             "start": self.cmd_start, "help": self.cmd_help, "list": self.cmd_list,

@@ -11,7 +11,7 @@ chats' own terms).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import re2
 
@@ -41,7 +41,7 @@ class CompiledTerms:
         self._rules: list[tuple[Watchlist, list[TermRule], list[TermRule], list[TermRule]] | None] = []
         self._names: list[str] = []
         self._generic_terms: list[list[TermRule]] = []
-        self._checks: list[tuple | None] = []
+        self._checks: list[tuple[Any, ...] | None] = []
         self._plans: list[TermPlan | None] = []
         self._plan_keys: list[PlanKey | None] = []
         self._plan_refs: list[int] = []

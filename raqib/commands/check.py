@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from alerts.channel import build_channel
-from monitor.config import load_config
+from alerts.channel import Channel, build_channel
+from monitor.config import Config, load_config
 from monitor.dburl import is_postgres, safe_url
 from monitor.errors import ConfigError, StoreError
 from monitor.settings import settings_problems
@@ -28,7 +28,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.append(exc)
     if config is not None:
         problems.extend(settings_problems(config))  # the same reading `raqib run` does
-    channels: dict = {}
+    channels: dict[str, Channel] = {}
     warnings: list[str] = []
     notes: list[str] = []
     if config is not None:
@@ -56,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_channels(config, built: dict) -> list[ConfigError]:
+def _check_channels(config: Config, built: dict[str, Channel]) -> list[ConfigError]:
     problems: list[ConfigError] = []
     for name, section in config.channels.items():
         try:
@@ -66,7 +66,7 @@ def _check_channels(config, built: dict) -> list[ConfigError]:
     return problems
 
 
-def _check_database(config, notes: list[str], problems: list[ConfigError]) -> bool:
+def _check_database(config: Config, notes: list[str], problems: list[ConfigError]) -> bool:
     """Which backend `database:` selects and whether its schema is current (the daemon
     applies missing migrations at start). A PostgreSQL server that does not answer within
     the connect timeout is a problem; a SQLite file not there yet is not. True when the
@@ -111,7 +111,7 @@ def _check_personal_terms(database: Path | str, warnings: list[str]) -> list[Con
     return problems
 
 
-def _check_notify(path: Path, channels: dict, warnings: list[str]) -> list[ConfigError]:
+def _check_notify(path: Path, channels: dict[str, Channel], warnings: list[str]) -> list[ConfigError]:
     """Each watchlist's `notify:` destinations, as their channel understands them."""
     problems: list[ConfigError] = []
     for wl in load_watchlists(path):

@@ -27,7 +27,7 @@ class open_input:
         self.path = path
         self.handle: TextIO | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> TextIO:
         if not self.path or self.path == "-":
             sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
             return sys.stdin
@@ -37,6 +37,6 @@ class open_input:
             raise ConfigError(f"cannot read input: {exc.strerror}", file=self.path) from None
         return self.handle
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.handle:
             self.handle.close()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.opml import export_opml, read_opml
 from monitor.store import Store
@@ -45,7 +45,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 REPORTED = 100  # lines printed per kind of note on an import; then how many more
 
 
-def _feeds_import(store, args, *, allow_private: bool = False) -> int:
+def _feeds_import(store: Store, args: argparse.Namespace, *, allow_private: bool = False) -> int:
     """Every outline is checked, each refusal named with its line, and the good ones are
     added in one transaction: an outline whose URL cannot be a feed, or that points at a
     private address, is left out; a feed already present (the same URL in canonical form)
@@ -106,7 +106,7 @@ def _print_notes(notes: dict[str, list[str]]) -> None:
             print(f"... and {len(lines) - REPORTED} more like it", file=sys.stderr)
 
 
-def _feeds_change(store, config, args) -> int:
+def _feeds_change(store: Store, config: Config, args: argparse.Namespace) -> int:
     """`raqib feeds remove|disable|enable NAME`: feeds added at run time (OPML, the bot);
     a feed of the config file is refused, naming its line there."""
     name = args.name

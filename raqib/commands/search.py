@@ -6,7 +6,7 @@ import json
 import sys
 
 from monitor.config import load_config
-from monitor.desk import search_stories
+from monitor.desk import SearchResult, search_stories
 from monitor.store import Store
 
 from .common import config_path
@@ -31,7 +31,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_search(result, marks: Marks) -> str:
+def format_search(result: SearchResult, marks: Marks) -> str:
     """`raqib search` for people: the stories newest first, matched words marked."""
     out: list[str] = [f"read as: {result.reading}", ""] if result.reading else []
     for hit in result.hits:

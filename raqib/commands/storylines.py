@@ -4,15 +4,17 @@ the first match, and its link."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import datetime, timezone, tzinfo
 from typing import TextIO
 
 from alerts.render import highlight
+from monitor.desk import StoryHit
 from monitor.display import ELLIPSIS, display_url, one_line, visible
 from monitor.models import Match
 
 
-def local_zone():
+def local_zone() -> tzinfo | None:
     return datetime.now().astimezone().tzinfo
 
 
@@ -34,7 +36,7 @@ def local_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
-def _shown(text: str, matches, field: str, marks: Marks, width: int = 0) -> str:
+def _shown(text: str, matches: Sequence[Match], field: str, marks: Marks, width: int = 0) -> str:
     """A title or summary on one line with its matched spans marked; with `width`, only
     the part around the first match (feed text: invisible and control characters dropped)."""
     spans = [m for m in matches if m.field == field]
@@ -51,7 +53,7 @@ def _shown(text: str, matches, field: str, marks: Marks, width: int = 0) -> str:
     return prefix + " ".join(marked.split()) + suffix
 
 
-def story_lines(hit, marks: Marks, note: str = "", matches=None) -> list[str]:
+def story_lines(hit: StoryHit, marks: Marks, note: str = "", matches: Sequence[Match] | None = None) -> list[str]:
     matches = hit.matches if matches is None else matches
     head = f"{local_time(hit.published or hit.fetched)}  {one_line(hit.feed, 60)}"  # its own time, as alerts show it
     if hit.outlets:

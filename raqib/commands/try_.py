@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from monitor.config import load_config
-from monitor.desk import try_watchlist
+from monitor.desk import TryReport, try_watchlist
 from monitor.display import one_line
 from monitor.errors import ConfigError
 from monitor.store import Store
@@ -52,7 +52,7 @@ def _read_text(path: Path, limit: int) -> str:
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
 
 
-def format_try(report, marks: Marks) -> str:
+def format_try(report: TryReport, marks: Marks) -> str:
     """`raqib try` for people: each alert, each dropped story and its rule, alerts per day,
     the terms that fired most and those that never did."""
     several = len(report.watchlists) > 1
