@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from monitor.display import display_url, one_line
 from monitor.errors import ConfigError, DeliveryError

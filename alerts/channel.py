@@ -41,9 +41,10 @@ from __future__ import annotations
 import copy
 import importlib
 import math
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from monitor.config import Section
 from monitor.errors import ConfigError
@@ -60,9 +61,9 @@ if TYPE_CHECKING:
 class Services(Protocol):
     """What the running daemon offers to channels that talk back (the Telegram bot)."""
 
-    store: "Store"
+    store: Store
 
-    def watchlists(self) -> "list[Watchlist]": ...
+    def watchlists(self) -> list[Watchlist]: ...
     async def reload(self) -> list[str]: ...  # re-read config and watchlists; returns problems
     def status(self) -> dict[str, Any]: ...  # feeds ok/failing, last poll, alerts today, outbox depth
     def personal_terms_changed(self, channel: str, destination: str) -> None: ...  # recompile that chat's own terms
@@ -114,7 +115,7 @@ MAX_ATTEMPTS = ChannelOption("max_attempts", "int", low=1)
 DESTINATION_KEYS = ("mode", "quiet", "tz", "related")  # what a named destination may set for itself
 
 
-def read_options(section: "Section", channel: str, options: Sequence[ChannelOption]) -> dict[str, Any]:
+def read_options(section: Section, channel: str, options: Sequence[ChannelOption]) -> dict[str, Any]:
     """The section's values checked against `options`, defaults filled in; a ConfigError
     naming the file, line and `channels.<channel>.<key>` for the first problem."""
     values = section.values
@@ -138,7 +139,7 @@ def read_options(section: "Section", channel: str, options: Sequence[ChannelOpti
     return out
 
 
-def _checked(section: "Section", channel: str, opt: ChannelOption, raw: Any) -> Any:
+def _checked(section: Section, channel: str, opt: ChannelOption, raw: Any) -> Any:
     where = f"channels.{channel}.{opt.name}"
     if opt.kind == "duration":
         value: Any = section.duration(opt.name, 0.0)
@@ -176,10 +177,10 @@ class Channel:
     options: ClassVar[tuple[ChannelOption, ...]] = (ENABLED,)
     destination_table: ClassVar[str] = ""  # the option naming destinations with their own settings
 
-    def __init__(self, section: "Section", store: "Store | None" = None) -> None:
+    def __init__(self, section: Section, store: Store | None = None) -> None:
         self.section = section
         self.store = store
-        self.services: "Services | None" = None
+        self.services: Services | None = None
         self.values = read_options(section, self.name, self.options)
         self.defaults: dict[str, object] = {}
         if "digest" in self.values:
@@ -203,7 +204,7 @@ class Channel:
                 raise self.section.error(f"channels.{self.name}.{where}: {exc}",
                                          self.destination_table if name else "digest") from exc
 
-    def attach(self, services: "Services") -> None:
+    def attach(self, services: Services) -> None:
         """The daemon hands over what interactive channels (the bot) need."""
         self.services = services
 
@@ -222,20 +223,20 @@ class Channel:
         """Start (True) or stop (False) taking incoming updates (commands): one node of
         several does, the one holding the bot role. Sending is not affected."""
 
-    async def send(self, alert: "Alert") -> str | None:
+    async def send(self, alert: Alert) -> str | None:
         raise NotImplementedError
 
-    async def send_digest(self, destination: str, alerts: Sequence["Alert"]) -> str | None:
+    async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         ref = None
         for alert in alerts:
             ref = await self.send(alert)
         return ref
 
-    async def send_related(self, alert: "Alert", ref: str, *, head: "Alert | None" = None) -> str | None:
+    async def send_related(self, alert: Alert, ref: str, *, head: Alert | None = None) -> str | None:
         return await self.send(alert)
 
-    async def edit(self, alert: "Alert", ref: str, sources: Sequence[str], *,
-                   related: Sequence["Alert"] = ()) -> None:
+    async def edit(self, alert: Alert, ref: str, sources: Sequence[str], *,
+                   related: Sequence[Alert] = ()) -> None:
         raise NotImplementedError(f"channel {self.name} cannot edit messages")
 
     @asynccontextmanager
@@ -296,7 +297,7 @@ def channel_class(name: str) -> type[Channel]:
     return getattr(mod, cls)
 
 
-def build_channel(name: str, section: "Section", store: "Store | None") -> Channel:
+def build_channel(name: str, section: Section, store: Store | None) -> Channel:
     """One channel from its config section; every problem with the section, whatever its
     kind, is a ConfigError naming the file and line (`raqib check` and `raqib run` alike)."""
     try:
@@ -311,7 +312,7 @@ def build_channel(name: str, section: "Section", store: "Store | None") -> Chann
                           file=section.file, line=section.line) from exc
 
 
-def build_channels(sections: Mapping[str, Section], store: "Store | None") -> dict[str, Channel]:
+def build_channels(sections: Mapping[str, Section], store: Store | None) -> dict[str, Channel]:
     """Channels named in the config; the console channel when none is configured."""
     chosen = dict(sections)
     if not chosen:

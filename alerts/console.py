@@ -23,8 +23,9 @@ alert lines skips them by that.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, ClassVar, Sequence, TextIO
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 from monitor.display import display_url, one_line, visible
 from monitor.models import Alert
@@ -56,7 +57,7 @@ class ConsoleChannel(Channel):
         return (DESTINATION,)
 
     def line(self, alert: Alert) -> str:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
         alert = bounded(alert)
         title = one_line(alert.title)
         parts = [when(alert) or now, one_line(alert.watchlist), one_line(outlet(alert)), title]

@@ -53,8 +53,9 @@ import logging
 import os
 import re
 import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
@@ -62,7 +63,7 @@ from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Callable, ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
 import aiosmtplib
@@ -211,7 +212,7 @@ class EmailChannel(Channel):
                                 hint="check channels.email username and password")
         except aiosmtplib.SMTPResponseException as exc:
             err = DeliveryError(f"SMTP server refused the connection: {exc.code} {exc.message}", channel=self.name)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             err = DeliveryError(f"cannot reach SMTP server {self.host}:{self.port}: {type(exc).__name__}: {exc}",
                                 channel=self.name)
         else:
@@ -229,7 +230,7 @@ class EmailChannel(Channel):
             return
         try:
             await smtp.quit()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             smtp.close()
 
     @asynccontextmanager
@@ -302,7 +303,7 @@ class EmailChannel(Channel):
             except aiosmtplib.SMTPNotSupported as exc:  # e.g. a non-ASCII address without SMTPUTF8
                 raise DeliveryError(f"SMTP server cannot take this message: {exc}", channel=self.name,
                                     destination=recipient, permanent=True) from exc
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 await self._disconnect()
                 raise DeliveryError(f"SMTP send failed: {type(exc).__name__}: {exc}", channel=self.name,
                                     destination=recipient) from exc
@@ -314,7 +315,7 @@ class EmailChannel(Channel):
         msg["From"] = self.sender
         msg["To"] = Address(addr_spec=to)
         msg["Subject"] = _EncodedHeader("Subject", subject)
-        msg["Date"] = format_datetime(datetime.now(timezone.utc))
+        msg["Date"] = format_datetime(datetime.now(UTC))
         msg["Message-ID"] = make_msgid(idstring="raqib", domain=self.domain)
         msg["List-Unsubscribe"] = f"<{self.unsubscribe.replace('{address}', quote(to, safe=''))}>"
         msg["Auto-Submitted"] = "auto-generated"
@@ -412,7 +413,7 @@ class _EncodedHeader(str):
 
     name: str
 
-    def __new__(cls, name: str, value: str) -> "_EncodedHeader":
+    def __new__(cls, name: str, value: str) -> _EncodedHeader:
         self = super().__new__(cls, value)
         self.name = name
         return self

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from monitor.display import REASON_MAX, one_line
 from monitor.models import alert_payload

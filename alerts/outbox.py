@@ -58,7 +58,8 @@ import json
 import logging
 import random
 import time
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from monitor.errors import DeliveryError, StoreError
 from monitor.models import Alert

@@ -14,9 +14,9 @@ Rules:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.models import RELATED_MODES
@@ -29,7 +29,7 @@ class Policy:
     mode: str = "instant"  # "instant" | "hourly" | "daily@HH:MM"
     quiet: tuple[int, int] | None = None  # minutes of day [start, end) in `tz`
     muted_until: float | None = None
-    tz: tzinfo = timezone.utc
+    tz: tzinfo = UTC
     related: str | None = None  # one of RELATED_MODES; None: as the watchlist says
 
     def hold_until(self, now: float, oldest_created: float) -> float | None:
@@ -118,7 +118,7 @@ def policy_from_settings(settings: Mapping[str, object], default_mode: str = "in
         raise ValueError(f"quiet: expected hours like 22:00-07:00, got {quiet_raw!r}")
     muted_raw = settings.get("muted_until")
     muted_until = float(muted_raw) if muted_raw not in (None, "") else None  # type: ignore[arg-type]
-    tz: tzinfo = timezone.utc
+    tz: tzinfo = UTC
     tz_name = settings.get("tz")
     if tz_name:
         try:

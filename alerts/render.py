@@ -35,8 +35,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import datetime, timezone, tzinfo
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.display import REASON_MAX, display_url, one_line, visible
@@ -182,11 +182,11 @@ def matched_terms(alert: Alert) -> list[str]:
 def zone(name: str | None) -> tzinfo:
     """The IANA zone `name`; UTC for none or one this system does not know."""
     if not name:
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+        return UTC
 
 
 def local_time(moment: datetime | float, tz: str | None = None) -> str:
@@ -194,10 +194,10 @@ def local_time(moment: datetime | float, tz: str | None = None) -> str:
     the one way every channel, the bot and the web view print a time."""
     where = zone(tz)
     if isinstance(moment, datetime):
-        dt = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+        dt = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     else:
-        dt = datetime.fromtimestamp(moment, timezone.utc)
-    label = tz if where is not timezone.utc and tz else "UTC"
+        dt = datetime.fromtimestamp(moment, UTC)
+    label = tz if where is not UTC and tz else "UTC"
     return dt.astimezone(where).strftime("%Y-%m-%d %H:%M ") + label
 
 

@@ -34,9 +34,10 @@ import json
 import logging
 import re
 import time
-from datetime import timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -273,6 +274,6 @@ def retry_after(value: str | None) -> float | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
 

@@ -92,9 +92,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from .errors import ConfigError
 from .match import Matcher
@@ -361,7 +362,7 @@ def _with_outlets(hit: StoryHit, members: Mapping[int, Sequence[ClusterMember]])
 
 
 def _per_day(hits: Iterable[StoryHit], since: float, until: float, tz: tzinfo | None) -> tuple[tuple[str, int], ...]:
-    zone = tz or timezone.utc
+    zone = tz or UTC
     counts = Counter(datetime.fromtimestamp(h.fetched, zone).date() for h in hits)
     day = datetime.fromtimestamp(since, zone).date()
     last = datetime.fromtimestamp(until, zone).date()

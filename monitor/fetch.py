@@ -52,7 +52,7 @@ import time
 import urllib.request
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpcore
@@ -181,7 +181,7 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -385,7 +385,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
@@ -414,9 +414,9 @@ def _max_age(headers: httpx.Headers) -> float | None:
         except (TypeError, ValueError, IndexError):
             base = None
     if base is None:
-        base = datetime.now(timezone.utc)
+        base = datetime.now(UTC)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     if base.tzinfo is None:
-        base = base.replace(tzinfo=timezone.utc)
+        base = base.replace(tzinfo=UTC)
     return max(0.0, (when - base).total_seconds())

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import httpcore
 import httpx
@@ -55,7 +55,7 @@ async def public_addresses(host: str, port: int, timeout: float | None = None,
         pass
     try:
         answer = await asyncio.wait_for(resolver(host, port), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise httpcore.ConnectTimeout(f"no DNS answer for {host} within {timeout:g}s") from None
     except (OSError, UnicodeError) as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc

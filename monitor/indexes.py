@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
@@ -48,7 +48,7 @@ PAGE = 10_000  # stories read per store call when catching up after a snapshot
 
 
 def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 class IndexKeeper:

@@ -5,10 +5,11 @@ which reads them from YAML) and the matcher (monitor.match, which compiles them)
 imports go one way: watchlists → match → models."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .snippet import PayloadSnippet
 from .snippet import snippets as story_snippets

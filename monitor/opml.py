@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Iterable, NoReturn
+from typing import NoReturn
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 

@@ -48,10 +48,11 @@ import hashlib
 import html
 import io
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -247,7 +248,7 @@ def _story(feed: str, entry: Entry, base: str, fetched: datetime) -> Story | Non
     if not (title or summary or link):
         return None
     if not guid:
-        guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode("utf-8")).hexdigest()
+        guid = "sha1:" + hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
     return Story(feed=feed, guid=guid, url=link, title=title, summary=summary,
                  published=_published(entry), fetched=fetched, body=body)
 
@@ -266,7 +267,7 @@ def _published(entry: Entry) -> datetime | None:
         parsed = entry.get(f"{key}_parsed")
         if parsed:
             try:
-                return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
             except (OverflowError, OSError, ValueError):  # a year past 9999: not a date
                 return None
     for key in ("published", "updated", "created", "date"):
@@ -351,21 +352,21 @@ def parse_date(raw: str) -> datetime | None:
     if parsed is not None and parsed[0] > 1900:
         try:
             stamp = email.utils.mktime_tz(parsed)
-            when = datetime.fromtimestamp(stamp, tz=timezone.utc)
+            when = datetime.fromtimestamp(stamp, tz=UTC)
         except (OverflowError, ValueError):
             when = None
     if when is None:
         parsed_struct = feedparser.datetimes._parse_date(text)  # the same readers feedparser uses
         # Its last-resort readers may invent a date; keep it only if its year is in the text.
         if parsed_struct and str(parsed_struct.tm_year) in text:
-            when = datetime.fromtimestamp(calendar.timegm(parsed_struct), tz=timezone.utc)
+            when = datetime.fromtimestamp(calendar.timegm(parsed_struct), tz=UTC)
     if when is None:
         try:
             iso = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
         except ValueError:
             return None
-        when = iso if iso.tzinfo else iso.replace(tzinfo=timezone.utc)
-        when = when.astimezone(timezone.utc)
+        when = iso if iso.tzinfo else iso.replace(tzinfo=UTC)
+        when = when.astimezone(UTC)
     return when
 
 

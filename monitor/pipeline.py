@@ -79,7 +79,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .article import wants_article
@@ -583,7 +583,7 @@ def _slices(items: Sequence[Story], size: int) -> Iterator[Sequence[Story]]:
 
 
 def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def _distinct(items: Iterable[H]) -> list[H]:

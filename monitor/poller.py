@@ -47,9 +47,10 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .errors import FetchError, StoreError
 from .fetch import Fetcher
@@ -199,7 +200,7 @@ class Poller:
             ttl = None
             if result.status == "ok" and result.body is not None:
                 parsed = await self.parser.parse(name, result.body, result.charset, result.url,
-                                                 datetime.fromtimestamp(self.clock(), timezone.utc),
+                                                 datetime.fromtimestamp(self.clock(), UTC),
                                                  deadline=self.settings.parse_deadline)
                 if parsed.malformed:
                     log.info("feed malformed but readable feed=%s url=%s error=%s items=%d",

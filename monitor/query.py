@@ -3,8 +3,8 @@ terms, how it was read in words, and the words the store's search index may narr
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .errors import ConfigError
 from .match import bare, compound_spellings, form_data, skeletons, word_data

@@ -37,7 +37,8 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from .article import gives_no_text

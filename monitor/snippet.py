@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Iterable, Mapping, Protocol, Sequence, TypedDict, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol, TypedDict, TypeVar
 
 SNIPPET_CHARS = 220
 SNIPPETS_MAX = 8

@@ -21,7 +21,8 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from monitor.errors import RaqibError
 

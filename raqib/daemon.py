@@ -49,10 +49,11 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # no types in 3.x
@@ -450,7 +451,7 @@ class Daemon:
         try:
             try:
                 await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.stop()
             log.info("raqib stopping: polling stopped, finishing in-flight work seconds=%.0f", STOP_GRACE)
             done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
@@ -479,7 +480,7 @@ class Daemon:
         # it cannot finish stays in the outbox for the next start
         try:
             await asyncio.wait_for(self.deliverer.run_once(), timeout=FINAL_ROUND)
-        except (asyncio.TimeoutError, StoreError) as exc:
+        except (TimeoutError, StoreError) as exc:
             log.warning("final delivery round cut short error=%r", exc)
         for ch in self.channels.values():
             try:
@@ -493,7 +494,7 @@ class Daemon:
         await self.article_reader.aclose()
         try:
             await asyncio.wait_for(self.save_indexes(), timeout=60.0)
-        except (asyncio.TimeoutError, StoreError) as exc:
+        except (TimeoutError, StoreError) as exc:
             log.warning("index snapshot not written at stop error=%r", exc)
         await self.roles.close()  # normally done by its task; again in case the task was cut short
         try:
@@ -555,8 +556,8 @@ class Daemon:
                 pruned = self.store.prune(stories_before=now - self.retention.stories,
                                           outbox_before=now - self.retention.outbox)
                 self.store.nodes.forget(now - 86400.0)
-            dropped = self.clusterer.prune(datetime.fromtimestamp(now, timezone.utc))
-            dropped += self.events.prune(datetime.fromtimestamp(now, timezone.utc))
+            dropped = self.clusterer.prune(datetime.fromtimestamp(now, UTC))
+            dropped += self.events.prune(datetime.fromtimestamp(now, UTC))
             log.info("housekeeping stories_pruned=%d alerts_pruned=%d index_pruned=%d",
                      pruned["stories"], pruned["outbox"], dropped)
         except StoreError as exc:

@@ -17,8 +17,8 @@ Rules (one reading for both):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from monitor.store import FeedRow, FulltextHealth
 

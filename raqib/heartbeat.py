@@ -18,8 +18,9 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from monitor.errors import StoreError
 from monitor.settings import Settings

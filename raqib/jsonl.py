@@ -6,8 +6,9 @@ The matching and the folding themselves are `monitor.match` and `monitor.dedup`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Iterable, Iterator, TypedDict
+from typing import TypedDict
 
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings, parse_time
 from monitor.errors import ConfigError

@@ -9,7 +9,7 @@ version) is skipped and logged; it never stops the others.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from monitor.errors import ConfigError
 from monitor.pipeline import PERSONAL_PREFIX

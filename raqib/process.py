@@ -14,8 +14,9 @@ import logging
 import os
 import resource
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from monitor.config import Config

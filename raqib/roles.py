@@ -43,7 +43,8 @@ import logging
 import os
 import socket
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import StoreError
 from monitor.settings import NodeSettings
@@ -135,7 +136,7 @@ class RoleKeeper:
                 await self.round()
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.retry)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             await self.close()

@@ -6,8 +6,8 @@ Either is None when its option is unset.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from monitor.settings import LOOPBACK, MetricsSettings, WebSettings
 from monitor.watchlists import Watchlist

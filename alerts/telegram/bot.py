@@ -77,7 +77,7 @@ class RaqibBot(ChatCommands):
     """Command handlers on a PTB Application; state lives in the store. The chat commands
     are `ChatCommands`' (alerts/telegram/commands.py); the admins' and the buttons are here."""
 
-    def __init__(self, channel: ChatChannel, services: "Services") -> None:
+    def __init__(self, channel: ChatChannel, services: Services) -> None:
         super().__init__(channel, services)
         self.budget = CommandBudget(channel.clock)
         self.updates = ChatUpdates(self)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import Any, Callable, Coroutine, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -73,7 +74,7 @@ class ChatChannel(Protocol):
 class BotBase:
     """The bot's state and the helpers its commands and buttons share (see `RaqibBot`)."""
 
-    def __init__(self, channel: ChatChannel, services: "Services") -> None:
+    def __init__(self, channel: ChatChannel, services: Services) -> None:
         self.channel = channel
         self.services = services
         self.store = services.store
@@ -183,7 +184,7 @@ class BotBase:
         log.info("telegram access requested chat=%s", dest)
         await self.reply(update, "requested")
 
-    def find_watchlist(self, text: str) -> "Watchlist | None":
+    def find_watchlist(self, text: str) -> Watchlist | None:
         """The watchlist named `text`, by its name or its title, read with the matching
         rules' Arabic folding (hamza forms, ى/ي, ة/ه, diacritics, tatweel, case)."""
         wanted = " ".join(visible(text).split()).casefold()

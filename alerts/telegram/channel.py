@@ -42,9 +42,10 @@ import logging
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Sequence, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode

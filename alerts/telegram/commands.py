@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -179,7 +179,7 @@ class ChatCommands(BotBase):
         name = {"utc": "UTC", "riyadh": "Asia/Riyadh", "الرياض": "Asia/Riyadh", "القاهرة": "Africa/Cairo",
                 "دبي": "Asia/Dubai", "بيروت": "Asia/Beirut", "عمّان": "Asia/Amman", "عمان": "Asia/Amman",
                 "بغداد": "Asia/Baghdad", "الدوحة": "Asia/Qatar"}.get(text.lower(), text)
-        if zone(name) is timezone.utc and name != "UTC":
+        if zone(name) is UTC and name != "UTC":
             await self.reply(update, "bad_tz", text=text)
             return
         self.store.subscriptions.update_settings(self.name, dest, tz=name)

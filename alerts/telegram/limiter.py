@@ -22,8 +22,9 @@ import asyncio
 import time
 import warnings
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from telegram.error import RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter

@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from monitor.display import visible
 from monitor.models import Alert

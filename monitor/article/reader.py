@@ -37,8 +37,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -140,7 +141,7 @@ class ArticleReader:
         await self._robots.aclose()
         await self._fetcher.aclose()
 
-    async def __aenter__(self) -> "ArticleReader":
+    async def __aenter__(self) -> ArticleReader:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -225,7 +226,7 @@ class ArticleReader:
             if not host.users and host.next_start <= now:
                 del self._hosts[name]
 
-    def _turn(self, host: _Host) -> "_Turn":
+    def _turn(self, host: _Host) -> _Turn:
         return _Turn(self, host)
 
     def _back_off(self, host: _Host, exc: FetchError) -> None:

@@ -24,7 +24,7 @@ import asyncio
 import time
 import urllib.robotparser
 from collections import OrderedDict
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from ..errors import FetchError
 from ..fetch import FetchResult

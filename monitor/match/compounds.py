@@ -26,8 +26,8 @@ matcher keys a term by.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import product
-from typing import Mapping
 
 COMPOUND_PREFIXES = ("عبد", "ابو", "ابي", "ابا", "ابن", "بن")
 MIN_REST = 3

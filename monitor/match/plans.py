@@ -5,8 +5,8 @@ a watchlist holds (one plan, near parts, or a regex, and the fields it reads).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from monitor.models import Term
 from monitor.normalize import normalize_text
@@ -38,7 +38,7 @@ class TermPlan:
     has_article: bool = False
     # The term's other compound spellings (عبدالله beside عبد الله), each a plan of its own
     # whose hits count as this plan's.
-    others: tuple["TermPlan", ...] = ()
+    others: tuple[TermPlan, ...] = ()
     # A group name's forms matched beside the word (monitor/match/forms.py), as (written
     # word, kind): ("الحوثيين", "plural").
     forms: tuple[tuple[str, str], ...] = ()

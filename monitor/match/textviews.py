@@ -25,7 +25,7 @@ _DIGIT = re.compile(r"\d")
 _SPLIT_RE = re.compile(r"([^\W\d_]+|\d+)")  # TOKEN_RE, keeping the text between tokens
 
 
-def _byte_view(keep: "re.Pattern[str]") -> bytes:
+def _byte_view(keep: re.Pattern[str]) -> bytes:
     """A `bytes.translate` table over `encode`d text: a byte whose folded character is
     one `keep` matches becomes the folded byte, any other byte a space."""
     table = bytearray(b" " * 256)

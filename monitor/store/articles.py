@@ -24,9 +24,10 @@ Bodies are bounded when stored (`MAX_BODY`) and go with their story at pruning.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from statistics import median
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .db import Tx
 from .part import Part

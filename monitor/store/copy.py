@@ -22,7 +22,8 @@ Rules:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 from .db import Database

@@ -49,8 +49,9 @@ range of rowids.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..normalize import normalize_text, skeleton_words, tokenize
 from .db import Tx

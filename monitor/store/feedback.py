@@ -9,7 +9,7 @@ Both come from migration `011_desk_first_day`.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .part import Part
 

@@ -19,7 +19,8 @@ daemon per file, no lease is needed or taken: due is due.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..settings import PollSettings
 from ..urls import canonical_url

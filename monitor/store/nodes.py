@@ -12,7 +12,7 @@ leaves its row; readers show it as gone once `last_seen` is older than three hea
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .part import Part
 from .rows import NodeRow

@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection, Sequence
 from enum import StrEnum
-from typing import Any, Collection, Sequence
+from typing import Any
 
 from ..settings import DeliverySettings
 from .db import Tx

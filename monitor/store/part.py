@@ -8,8 +8,9 @@ database, so a part's writes join the caller's `transaction()` like any other.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..errors import StoreError
 from .db import Database

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import pq

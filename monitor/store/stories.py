@@ -17,7 +17,8 @@ Clusters are pruned whole (see `Store.prune`): a cluster goes when its newest me
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from .db import Tx
 from .desk import index_story

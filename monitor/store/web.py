@@ -18,7 +18,8 @@ Rules:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .part import Part
 from .rows import AlertView, ClusterOutlet, StoryAlert, StoryRow, StorySource, row_of

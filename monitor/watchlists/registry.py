@@ -6,9 +6,9 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import ConfigError
 from ..match import Matcher, MatcherGroup

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from monitor.config import load_config
 from monitor.store import Store
@@ -23,7 +23,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             error = ("held: " if r.held else "") + (r.last_error or "")
             print(f"#{r.id} {r.state:<8} {r.channel}:{r.destination} {r.kind} "
                   f"{r.watchlist} attempts={r.attempts} "
-                  f"next={datetime.fromtimestamp(r.next_try, timezone.utc):%Y-%m-%d %H:%M:%S}"
+                  f"next={datetime.fromtimestamp(r.next_try, UTC):%Y-%m-%d %H:%M:%S}"
                   + (f" error={error}" if error else ""))
         print(f"{len(rows)} alerts not yet sent")
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TextIO
 
 from alerts.render import highlight
@@ -25,7 +25,7 @@ class Marks:
         self.open, self.close = open_, close
 
     @classmethod
-    def for_stream(cls, stream: TextIO) -> "Marks":
+    def for_stream(cls, stream: TextIO) -> Marks:
         tty = hasattr(stream, "isatty") and stream.isatty() and os.environ.get("NO_COLOR") is None
         return cls("\x1b[1;33m", "\x1b[0m") if tty else cls("«", "»")
 
@@ -33,7 +33,7 @@ class Marks:
 def local_time(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts, timezone.utc).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ts, UTC).astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _shown(text: str, matches: Sequence[Match], field: str, marks: Marks, width: int = 0) -> str:

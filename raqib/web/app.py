@@ -49,11 +49,12 @@ import logging
 import math
 import re
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined

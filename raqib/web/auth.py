@@ -31,8 +31,8 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from monitor.settings import WebAuth
 

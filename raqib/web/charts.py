@@ -16,8 +16,8 @@ inline style. Every number is rounded to 0.1 so a page stays small.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(frozen=True)

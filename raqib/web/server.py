@@ -30,7 +30,8 @@ import contextlib
 import logging
 import socket
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import h11
 import uvicorn
@@ -191,7 +192,7 @@ class WebServer:
             self.server.should_exit = True
             try:
                 await asyncio.wait_for(asyncio.shield(self.task), timeout=GRACE + 2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.task.cancel()
                 log.warning("web view cut short at shutdown")
             except Exception:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Sequence
 
 from markupsafe import Markup, escape
 
@@ -134,7 +134,7 @@ def _published(value: object, tz: str = "") -> str:
         except ValueError:
             return one_line(value, 40)
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return dt.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
     return ""
 
