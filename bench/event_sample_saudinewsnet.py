@@ -27,6 +27,7 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import replace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -34,6 +35,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, ROOT)
 
 from bench.dedup_eval import load_saudinewsnet  # noqa: E402
+from monitor.dedup import EventSettings  # noqa: E402
 from raqib.jsonl import dedup_stream  # noqa: E402
 
 READING = """Read by a person, the 50 related links of seed 2015 (default settings):
@@ -64,12 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--seed", type=int, default=2015)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="an event setting other than the default (e.g. decay_hours=24), repeatable")
     args = ap.parse_args(argv)
+    settings = EventSettings()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        settings = replace(settings, **{name: type(getattr(settings, name))(value)})
     stories = load_saudinewsnet()
     by_id = {s["id"]: s for s in stories}
     lines = [json.dumps({k: s[k] for k in ("id", "title", "summary", "url", "source", "published")},
                         ensure_ascii=False) for s in stories]
-    out = list(dedup_stream(lines, explain=True))
+    out = list(dedup_stream(lines, event_settings=settings, explain=True))
     kinds = Counter(o["kind"] for o in out)
     related = [o for o in out if o["kind"] == "related"]
     events = Counter(o["event"] for o in out)

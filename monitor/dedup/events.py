@@ -158,6 +158,7 @@ class EventSettings:
     min_shared: int = 1
     body_words: int = 0
     decay: float = 0.2
+    decay_hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -364,14 +365,15 @@ class EventGrouper:
         tquery = {t: tw for t, _w, tw in vector if tw}
         tids, weights, tweights = self._tids, self._weights, self._tweights
         threshold, floor = s.threshold, s.title_floor
-        slope = s.decay / self._window if self._window > 0 else 0.0
+        knee = s.decay_hours * 3600.0 if s.decay_hours > 0 else self._window
+        slope = s.decay / knee if knee > 0 else 0.0
         times = self._times
         scored: list[tuple[float, int, float]] = []
         for i in self._candidates(rare, ts):
             lo, hi = self._span(i)
             terms_i = tids[lo:hi]
             dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
-            if dot < threshold + slope * abs(ts - times[i]):
+            if dot < threshold + slope * min(abs(ts - times[i]), knee):
                 continue
             if floor > 0 and sum(tquery.get(t, 0.0) * w
                                  for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:
