@@ -80,6 +80,7 @@ FIELDS = ("id", "title", "summary", "url", "source", "published", "body")
 THRESHOLDS = (0.3, 0.325, 0.35, 0.375, 0.4, 0.45)
 TITLE_FLOORS = (0.0, 0.2)
 DECAYS = (0.0, 0.2, 0.3)
+DECAY_HOURS = (24.0, 12.0, 6.0)
 
 
 def load_labelled() -> list[dict]:
@@ -168,11 +169,12 @@ def folds_of(labelled: list[dict], k: int) -> list[list[str]]:
 # --------------------------------------------------------------------------- cross-validation
 
 
-def grid(base: EventSettings, decays: tuple[float, ...] = (None,)) -> list[EventSettings]:
+def grid(base: EventSettings, decays: tuple = (None,), hours: tuple = (None,)) -> list[EventSettings]:
     out = []
-    for t, f, d in product(THRESHOLDS, TITLE_FLOORS, decays):
+    for t, f, d, h in product(THRESHOLDS, TITLE_FLOORS, decays, hours):
         s = replace(base, threshold=t, title_floor=f)
-        out.append(s if d is None else replace(s, decay=d))
+        s = s if d is None else replace(s, decay=d)
+        out.append(s if h is None else replace(s, decay_hours=h))
     return out
 
 
@@ -180,12 +182,14 @@ def describe(s: EventSettings, base: EventSettings) -> str:
     parts = [f"threshold={s.threshold}", f"title_floor={s.title_floor}"]
     if s.decay != EventSettings().decay or base.decay != s.decay:
         parts.append(f"decay={s.decay}")
+    if s.decay_hours != EventSettings().decay_hours or base.decay_hours != s.decay_hours:
+        parts.append(f"decay_hours={s.decay_hours}")
     return " ".join(parts)
 
 
 def cross_validate(name: str, labelled: list[dict], stories: list[dict], base: EventSettings,
-                   k: int, min_precision: float, decays=(None,)) -> dict:
-    settings = grid(base, decays)
+                   k: int, min_precision: float, decays=(None,), hours=(None,)) -> dict:
+    settings = grid(base, decays, hours)
     runs = []
     for s in settings:
         out, _ms = run(stories, s)
@@ -294,13 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cross_validate("shipped features", labelled, stories, shipped, k, mp)
         return 0
-    off = replace(shipped, body_words=0, decay=0.0)
+    off = replace(shipped, body_words=0, decay=0.0, decay_hours=0.0, min_common=1)
     cross_validate("title and summary alone (no decay, no body)", labelled, stories, off, k, mp)
-    cross_validate("+ time-decayed threshold (decay tuned too: the shipped features)", labelled, stories, off, k,
+    cross_validate("+ threshold rising over the whole window (decay tuned too)", labelled, stories, off, k,
                    mp, DECAYS)
+    cross_validate("+ rising over decay_hours only (decay and decay_hours tuned too)", labelled, stories,
+                   replace(off, decay_hours=shipped.decay_hours), k, mp, DECAYS, DECAY_HOURS)
+    cross_validate("+ min_common (the shipped features; decay and decay_hours tuned too)", labelled, stories,
+                   replace(shipped, body_words=0), k, mp, DECAYS, DECAY_HOURS)
     for words in (60,):
-        cross_validate(f"shipped features + body ({words} words), every story carrying its ANT text",
-                       labelled_body, stories_body, replace(shipped, body_words=words), k, mp, DECAYS)
+        for label, hours in (("rising over the window", (0.0,)), ("decay_hours tuned", DECAY_HOURS)):
+            cross_validate(f"shipped features + body ({words} words, {label}), every story carrying its ANT text",
+                           labelled_body, stories_body, replace(shipped, body_words=words), k, mp, DECAYS, hours)
     return 0
 
 

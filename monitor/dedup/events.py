@@ -125,7 +125,7 @@ class EventSettings:
 
     window_hours   stories further apart than this are never compared (24).
     threshold      lowest cosine similarity of the stories' TF-IDF vectors that joins
-                   an event, for two stories of the same moment (0.4).
+                   an event, for two stories of the same moment (0.35).
     title_floor    ... and the cosine of the titles' own vectors must reach this too
                    (0: off; the decay below guards better against two events of one
                    story line, measured by bench/event_eval.py).
@@ -140,13 +140,18 @@ class EventSettings:
                    level's window, `dedup.window`).
     body_words     words of the article's body read after the summary (0: the body is
                    not read; see the module docstring for when it pays).
-    decay          how much higher the threshold is for two stories a whole window apart
-                   than for two of the same moment; it grows linearly with the time
-                   between them (0.2: 0.4 at once, 0.5 a day apart). A preview and the
-                   result, a statement and the reply come hours apart.
+    decay          how much higher the threshold is for two stories `decay_hours` or more
+                   apart than for two of the same moment; it grows linearly with the time
+                   between them up to `decay_hours` (0.2: 0.35 at once, 0.45 three hours
+                   apart, 0.55 from six hours on). A preview and the result, a statement
+                   and the reply come hours apart.
+    decay_hours    the time over which the threshold rises by `decay`, flat after it (6;
+                   0 or more than the window: the whole window).
+    min_common     terms two stories must share to be linked (3: a cosine carried by one
+                   or two words, a column's name, is no event).
     """
     window_hours: float = 24.0
-    threshold: float = 0.4
+    threshold: float = 0.35
     title_floor: float = 0.0
     title_weight: int = 2
     summary_words: int = 30
@@ -158,7 +163,8 @@ class EventSettings:
     min_shared: int = 1
     body_words: int = 0
     decay: float = 0.2
-    decay_hours: float = 0.0
+    decay_hours: float = 6.0
+    min_common: int = 3
 
 
 @dataclass(frozen=True)
@@ -365,7 +371,8 @@ class EventGrouper:
         tquery = {t: tw for t, _w, tw in vector if tw}
         tids, weights, tweights = self._tids, self._weights, self._tweights
         threshold, floor = s.threshold, s.title_floor
-        knee = s.decay_hours * 3600.0 if s.decay_hours > 0 else self._window
+        common = s.min_common
+        knee = min(s.decay_hours * 3600.0, self._window) if s.decay_hours > 0 else self._window
         slope = s.decay / knee if knee > 0 else 0.0
         times = self._times
         scored: list[tuple[float, int, float]] = []
@@ -374,6 +381,8 @@ class EventGrouper:
             terms_i = tids[lo:hi]
             dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
             if dot < threshold + slope * min(abs(ts - times[i]), knee):
+                continue
+            if common > 1 and sum(1 for t in terms_i if t in query) < common:
                 continue
             if floor > 0 and sum(tquery.get(t, 0.0) * w
                                  for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:
