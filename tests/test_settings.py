@@ -209,7 +209,7 @@ def _part(settings, name: str):
 
 
 _FIELDS = {("dedup", "window"): "window_hours", ("dedup.event", "window"): "window_hours",
-           ("dedup.event", "copy_window"): "copy_hours"}
+           ("dedup.event", "copy_window"): "copy_hours", ("dedup.event", "decay_window"): "decay_hours"}
 
 
 def _field(section: str, option: Option) -> str:
