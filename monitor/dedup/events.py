@@ -11,10 +11,13 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
 2. **related** — otherwise the story is compared with the stories of other clusters
    within `window_hours` of it and joins the event of its best match: a story whose
    cosine similarity with it (below) is at least `threshold` plus `decay` times the
-   share of the window between them (a threshold that rises with time: a preview and
-   the result, a statement and the reply to it come hours apart, one event's coverage
-   mostly within two), whose title's cosine with its title is at least `title_floor`
-   (off by default), unless that event already holds a story of the same outlet
+   share of `decay_hours` between them, and `threshold + decay` for stories further
+   apart (a threshold that rises with time: a preview and the result, a statement and
+   the reply to it come hours apart, one event's coverage mostly within two or three;
+   past six hours the labelled pairs of one event with a cosine under 0.5 were
+   outnumbered by those of two), that shares at least `min_common` terms with it (a
+   cosine carried by one or two words, a column's recurring name, is no event), whose
+   title's cosine with its title is at least `title_floor` (off by default), unless that event already holds a story of the same outlet
    (`source`): **an event holds at most one story per outlet**. An
    outlet does not tell one event twice in its own words within a day; two of its
    stories on one topic are two events (the rule alone cut wrong merges of same-topic
