@@ -56,7 +56,7 @@ The draw before (threshold 0.4 rising by 0.2 over the whole window, no min_commo
 2,256 related links) shares 42 of these 50 links and read 5 wrong, 5 borderline: its
 cartoon pair (two columns' titles, one shared word) is cut by min_common 3; of the 8
 links new to the draw, 6 scored 0.36-0.40 (below the old threshold): 3 are one event, 1
-and 2 are the links of one topic above. Before the
+borderline (the election centres) and 2 the links of one topic above. Before the
 time-rising threshold (threshold 0.35, title floor 0.2; 3,199 related links), the same
 reading found 10 wrong and 8 borderline of 50. What is left is one topic told as two
 stories and one template told of two actors, which shared words cannot tell apart."""
