@@ -17,8 +17,9 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
    past six hours the labelled pairs of one event with a cosine under 0.5 were
    outnumbered by those of two), that shares at least `min_common` terms with it (a
    cosine carried by one or two words, a column's recurring name, is no event), whose
-   title's cosine with its title is at least `title_floor` (off by default), unless that event already holds a story of the same outlet
-   (`source`): **an event holds at most one story per outlet**. An
+   title's cosine with its title is at least `title_floor` (off by default), unless
+   that event already holds a story of the same outlet (`source`): **an event holds at
+   most one story per outlet**. An
    outlet does not tell one event twice in its own words within a day; two of its
    stories on one topic are two events (the rule alone cut wrong merges of same-topic
    stories about twentyfold). A story without a source is exempt from the rule. When
