@@ -257,6 +257,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("copy_window", "duration", _EVENT_DEFAULTS.copy_hours * HOUR, MINUTE, 30 * DAY),
         Option("body_words", "int", _EVENT_DEFAULTS.body_words, 0, 1_000),
         Option("decay", "number", _EVENT_DEFAULTS.decay, 0, 1),
+        Option("decay_window", "duration", _EVENT_DEFAULTS.decay_hours * HOUR, MINUTE, 30 * DAY),
+        Option("min_common", "int", _EVENT_DEFAULTS.min_common, 1, 100),
     ),
     "delivery": (
         Option("max_attempts", "int", _DELIVERY.max_attempts, 1, 1_000),
@@ -401,6 +403,7 @@ def _read(config: Config) -> tuple[Settings, list[ConfigError]]:
     event = dict(values["dedup.event"])
     event["window_hours"] = event.pop("window") / HOUR
     event["copy_hours"] = event.pop("copy_window") / HOUR
+    event["decay_hours"] = event.pop("decay_window") / HOUR
     problems.sort(key=lambda p: (p.line or 0))
     settings = Settings(poll=PollSettings(**poll), dedup=DedupSettings(**dedup),
                         delivery=DeliverySettings(**delivery), health=HealthSettings(**values["health"]),

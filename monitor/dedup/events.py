@@ -11,11 +11,15 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
 2. **related** — otherwise the story is compared with the stories of other clusters
    within `window_hours` of it and joins the event of its best match: a story whose
    cosine similarity with it (below) is at least `threshold` plus `decay` times the
-   share of the window between them (a threshold that rises with time: a preview and
-   the result, a statement and the reply to it come hours apart, one event's coverage
-   mostly within two), whose title's cosine with its title is at least `title_floor`
-   (off by default), unless that event already holds a story of the same outlet
-   (`source`): **an event holds at most one story per outlet**. An
+   share of `decay_hours` between them, and `threshold + decay` for stories further
+   apart (a threshold that rises with time: a preview and the result, a statement and
+   the reply to it come hours apart, one event's coverage mostly within two or three;
+   past six hours the labelled pairs of one event with a cosine under 0.5 were
+   outnumbered by those of two), that shares at least `min_common` terms with it (a
+   cosine carried by one or two words, a column's recurring name, is no event), whose
+   title's cosine with its title is at least `title_floor` (off by default), unless
+   that event already holds a story of the same outlet (`source`): **an event holds at
+   most one story per outlet**. An
    outlet does not tell one event twice in its own words within a day; two of its
    stories on one topic are two events (the rule alone cut wrong merges of same-topic
    stories about twentyfold). A story without a source is exempt from the rule. When
@@ -59,14 +63,12 @@ are scored.
 
 The body: `EventGrouper.add(body=...)` (and `raqib dedup`'s "body" field) gives the
 article text; `body_words` is 0 by default, so it is not read. Measured on the labelled
-set (bench/event_eval.py --features, leave-days-out, thresholds re-tuned for each): when
-every story carries its body, 60 words of it raise held-out recall from 0.537 to 0.602
-and precision from 0.946 to 0.956 (30 words: recall 0.512, lower than none); but the
-thresholds that suit bodies (0.325, decay 0.3: precision 0.964, recall 0.779 on all the
-labelled days) lose precision where stories have none (0.935), and the daemon decides a
-story's event when it arrives, before its page is read: most stories have no body then,
-so the default reads none. A deployment whose feeds carry the whole article
-(`content:encoded`) can set `body_words: 60` with `threshold: 0.325` and `decay: 0.3`.
+set (bench/event_eval.py --features, leave-days-out, thresholds re-tuned for each): with
+the threshold rising over the whole window, 60 words of body (every story carrying it)
+raised held-out recall from 0.537 to 0.602 at precision 0.956 (30 words: recall 0.512);
+with the rise over `decay_hours` (what ships, held-out recall 0.619 without a body) the
+body gives 0.591 at precision 0.953: no gain that the folds can tell. The daemon decides
+a story's event when it arrives, before its page is read, so the default reads none.
 A rebuilt index (`learn`, `rebuild`) reads the body only when given one.
 
 Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=...
@@ -125,7 +127,7 @@ class EventSettings:
 
     window_hours   stories further apart than this are never compared (24).
     threshold      lowest cosine similarity of the stories' TF-IDF vectors that joins
-                   an event, for two stories of the same moment (0.4).
+                   an event, for two stories of the same moment (0.35).
     title_floor    ... and the cosine of the titles' own vectors must reach this too
                    (0: off; the decay below guards better against two events of one
                    story line, measured by bench/event_eval.py).
@@ -140,13 +142,18 @@ class EventSettings:
                    level's window, `dedup.window`).
     body_words     words of the article's body read after the summary (0: the body is
                    not read; see the module docstring for when it pays).
-    decay          how much higher the threshold is for two stories a whole window apart
-                   than for two of the same moment; it grows linearly with the time
-                   between them (0.2: 0.4 at once, 0.5 a day apart). A preview and the
-                   result, a statement and the reply come hours apart.
+    decay          how much higher the threshold is for two stories `decay_hours` or more
+                   apart than for two of the same moment; it grows linearly with the time
+                   between them up to `decay_hours` (0.2: 0.35 at once, 0.45 three hours
+                   apart, 0.55 from six hours on). A preview and the result, a statement
+                   and the reply come hours apart.
+    decay_hours    the time over which the threshold rises by `decay`, flat after it (6;
+                   0 or more than the window: the whole window).
+    min_common     terms two stories must share to be linked (3: a cosine carried by one
+                   or two words, a column's name, is no event).
     """
     window_hours: float = 24.0
-    threshold: float = 0.4
+    threshold: float = 0.35
     title_floor: float = 0.0
     title_weight: int = 2
     summary_words: int = 30
@@ -158,6 +165,8 @@ class EventSettings:
     min_shared: int = 1
     body_words: int = 0
     decay: float = 0.2
+    decay_hours: float = 6.0
+    min_common: int = 3
 
 
 @dataclass(frozen=True)
@@ -367,14 +376,18 @@ class EventGrouper:
         tquery = {t: tw for t, _w, tw in vector if tw}
         tids, weights, tweights = self._tids, self._weights, self._tweights
         threshold, floor = s.threshold, s.title_floor
-        slope = s.decay / self._window if self._window > 0 else 0.0
+        common = s.min_common
+        knee = min(s.decay_hours * 3600.0, self._window) if s.decay_hours > 0 else self._window
+        slope = s.decay / knee if knee > 0 else 0.0
         times = self._times
         scored: list[tuple[float, int, float]] = []
         for i in self._candidates(rare, ts):
             lo, hi = self._span(i)
             terms_i = tids[lo:hi]
             dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
-            if dot < threshold + slope * abs(ts - times[i]):
+            if dot < threshold + slope * min(abs(ts - times[i]), knee):
+                continue
+            if common > 1 and sum(1 for t in terms_i if t in query) < common:
                 continue
             if floor > 0 and sum(tquery.get(t, 0.0) * w
                                  for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:

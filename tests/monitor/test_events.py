@@ -14,7 +14,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from itertools import combinations
 from pathlib import Path
 
@@ -71,8 +72,8 @@ def test_the_labelled_set_is_what_it_claims():
 def test_pairwise_precision_and_recall_on_the_labelled_set(with_distractors):
     stories = LABELLED + (DISTRACTORS if with_distractors else [])
     precision, recall = _pairwise(_events(stories))
-    assert precision >= 0.95, precision
-    assert recall >= 0.6, recall
+    assert precision >= 0.96, precision
+    assert recall >= 0.64, recall
 
 
 def _add(g: EventGrouper, story_id: str, *, source: str | None = None, cluster: str | None = None,
@@ -170,10 +171,46 @@ def test_the_threshold_rises_with_the_time_between_two_stories():
         link = _add(g, UK_EXPELS[1], at=start + timedelta(hours=hours))
         assert (link.event == UK_EXPELS[0]) is joins, hours
         score = link.score if joins else score
-    assert score is not None and score < g.settings.threshold + g.settings.decay * 20 / 24
+    assert score is not None and score < g.settings.threshold + g.settings.decay
     g = EventGrouper(EventSettings(decay=0.0))
     _add(g, UK_EXPELS[0], at=start)
     assert _add(g, UK_EXPELS[1], at=start + timedelta(hours=20)).event == UK_EXPELS[0]
+
+
+def test_the_threshold_rises_over_decay_hours_and_no_further():
+    """decay_hours: the threshold reaches threshold + decay that long after a story and
+    stays there; 0 spreads the rise over the whole window."""
+    start = parse_time(BY_ID[UK_EXPELS[0]]["published"])
+
+    def joins(settings: EventSettings, hours: float) -> bool:
+        g = EventGrouper(settings)
+        _add(g, UK_EXPELS[0], at=start)
+        return _add(g, UK_EXPELS[1], at=start + timedelta(hours=hours)).event == UK_EXPELS[0]
+
+    g = EventGrouper(EventSettings(decay=0.0))
+    _add(g, UK_EXPELS[0], at=start)
+    score = _add(g, UK_EXPELS[1], at=start + timedelta(hours=1)).score
+    assert score is not None
+    # A threshold 0.05 under the pair's score that rises by 0.1: reached after half the rise.
+    low = EventSettings(threshold=score - 0.05, decay=0.1)
+    assert joins(replace(low, decay_hours=24.0), 6) and joins(replace(low, decay_hours=0.0), 6)
+    assert not joins(replace(low, decay_hours=6.0), 6)
+    assert not joins(replace(low, decay_hours=6.0), 12)  # flat past decay_hours
+    assert joins(replace(low, decay_hours=6.0), 2)
+    assert not joins(replace(low, decay_hours=24.0), 18)
+
+
+def test_a_link_needs_min_common_shared_terms():
+    """Two column titles sharing the column's name and the day: a high cosine carried by
+    two words is no event."""
+    when = datetime(2018, 3, 2, 9, 0, tzinfo=timezone.utc)
+    links = {}
+    for common in (1, 2, 3):
+        g = EventGrouper(EventSettings(min_common=common))
+        g.add("a", cluster="a", title="كاريكاتير الجمعة عكاظ", source="okaz", published=when)
+        links[common] = g.add("b", cluster="b", title="كاريكاتير الجمعة المدينة", source="madina", published=when)
+    assert links[1].kind == links[2].kind == "related" and links[1].event == "a"
+    assert links[3].kind == "new" and EventSettings().min_common == 3
 
 
 def test_the_body_is_read_only_when_asked_and_as_far_as_asked():

@@ -211,7 +211,7 @@ def _part(settings, name: str):
 
 
 _FIELDS = {("dedup", "window"): "window_hours", ("dedup.event", "window"): "window_hours",
-           ("dedup.event", "copy_window"): "copy_hours"}
+           ("dedup.event", "copy_window"): "copy_hours", ("dedup.event", "decay_window"): "decay_hours"}
 
 
 def _field(section: str, option: Option) -> str:
@@ -267,7 +267,7 @@ def test_any_value_is_accepted_within_range_or_refused_with_its_line(tmp_path, c
         value = _setting(settings, name, option)
         if option.kind in ("duration", "size", "int", "number"):
             assert not isinstance(value, bool) and math.isfinite(value)
-            if _field(name, option) in ("window_hours", "copy_hours"):
+            if _field(name, option) in ("window_hours", "copy_hours", "decay_hours"):
                 value *= 3600
             low, high = option.low, option.high
             if (name, option.key) == ("poll", "min_interval"):
