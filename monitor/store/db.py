@@ -45,7 +45,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -312,10 +312,8 @@ class Database:
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
-                    try:
+                    with suppress(self.errors):  # the connection itself failed: nothing was committed
                         conn.execute("ROLLBACK")
-                    except self.errors:
-                        pass  # the connection itself failed: nothing was committed
                 if isinstance(exc, self.errors):
                     raise self._error(exc, "database write failed",
                                       "is the disk full or the database read-only?") from exc
