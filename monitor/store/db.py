@@ -312,7 +312,7 @@ class Database:
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
-                    with suppress(self.errors):  # the connection itself failed: nothing was committed
+                    with suppress(*self.errors):  # the connection itself failed: nothing was committed
                         conn.execute("ROLLBACK")
                 if isinstance(exc, self.errors):
                     raise self._error(exc, "database write failed",
