@@ -196,7 +196,7 @@ class EmailChannel(Channel):
         return aiosmtplib.SMTP(
             hostname=self.host, port=self.port, username=self.username or None,
             password=self._password if self.username else None, timeout=self.timeout,
-            use_tls=self.security == "tls", start_tls=True if self.security == "starttls" else False,
+            use_tls=self.security == "tls", start_tls=self.security == "starttls",
             tls_context=context, local_hostname=self.local_hostname)
 
     async def _connect(self) -> aiosmtplib.SMTP:

@@ -160,7 +160,7 @@ class StoryHit:
 
 def _without_bodies(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for h in hits:
-        (h["story"] if "story" in h else h).pop("body", None)
+        h.get("story", h).pop("body", None)
     return hits
 
 

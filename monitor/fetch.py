@@ -230,19 +230,7 @@ class Fetcher:
                         last_modified=response.headers.get("last-modified") or last_modified,
                         body_hash=body_hash, body=None, charset=None, max_age=_max_age(response.headers),
                         elapsed=time.monotonic() - start)
-                if code == 410:
-                    raise FetchError("the feed is gone (HTTP 410)", feed=feed, url=final_url,
-                                     kind="gone", status=code,
-                                     hint="the publisher removed it; disable or replace the feed")
-                if not 200 <= code < 300:
-                    retry_after = None
-                    if code in (429, 503):
-                        retry_after = parse_retry_after(response.headers.get("retry-after"))
-                    # the reason phrase is the server's text: one short line, no controls
-                    reason = one_line(response.reason_phrase, REASON_MAX)
-                    raise FetchError(f"HTTP {code} {reason}".rstrip(), feed=feed,
-                                     url=final_url, kind="http", status=code,
-                                     retry_after=retry_after)
+                _check_status(feed, final_url, response)
                 body = await self._read_capped(response)
         except FetchError:
             raise
@@ -348,6 +336,25 @@ class _Inflater:
                 out += self._obj.flush(room)
             except zlib.error as exc:
                 raise httpx.DecodingError(f"bad {self._coding} body: {exc}") from exc
+
+
+def _check_status(feed: str, url: str, response: httpx.Response) -> None:
+    """Raise the FetchError an answer's status means: 410 (gone), anything else not 2xx (a
+    304 is handled before)."""
+    code = response.status_code
+    if code == 410:
+        raise FetchError("the feed is gone (HTTP 410)", feed=feed, url=url,
+                         kind="gone", status=code,
+                         hint="the publisher removed it; disable or replace the feed")
+    if not 200 <= code < 300:
+        retry_after = None
+        if code in (429, 503):
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+        # the reason phrase is the server's text: one short line, no controls
+        reason = one_line(response.reason_phrase, REASON_MAX)
+        raise FetchError(f"HTTP {code} {reason}".rstrip(), feed=feed,
+                         url=url, kind="http", status=code,
+                         retry_after=retry_after)
 
 
 def _permanent_target(url: str, response: httpx.Response) -> str | None:

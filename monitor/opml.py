@@ -118,7 +118,12 @@ def read_opml(data: bytes | str, source: str = "<opml>") -> tuple[list[OpmlFeed]
                           file=source, line=exc.lineno) from None
     if not seen_root:
         raise ConfigError("empty OPML file", file=source)
+    return _unique(found), problems
 
+
+def _unique(found: list[tuple[str, str, int]]) -> list[OpmlFeed]:
+    """One feed per URL (the first outline naming it), each under a name of its own: a
+    name met again is numbered (name-2, name-3 ...)."""
     feeds: list[OpmlFeed] = []
     urls: set[str] = set()
     names: set[str] = set()
@@ -136,7 +141,7 @@ def read_opml(data: bytes | str, source: str = "<opml>") -> tuple[list[OpmlFeed]
             last_number[name] = n
         names.add(unique)
         feeds.append(OpmlFeed(unique, url, line))
-    return feeds, problems
+    return feeds
 
 
 def export_opml(feeds: Iterable[tuple[str, str]], title: str = "Raqib feeds") -> str:

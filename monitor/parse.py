@@ -395,10 +395,7 @@ def html_to_text(value: str) -> str:
     if not value:
         return ""
     value = value[:MAX_HTML]
-    if "<" not in value:
-        text = html.unescape(value) if "&" in value else value
-    else:
-        text = "".join(_html_parts(value))
+    text = _unescape(value) if "<" not in value else "".join(_html_parts(value))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -415,7 +412,7 @@ def html_to_paragraphs(value: str, limit: int = MAX_BODY) -> str:
         return ""
     value = value[:MAX_BODY_HTML]
     if "<" not in value:
-        lines = (html.unescape(value) if "&" in value else value).splitlines()
+        lines = _unescape(value).splitlines()
     else:  # a line break in HTML source is a space; a block tag ends a paragraph
         lines = "".join(_html_parts(value, _PARAGRAPH)).split(_PARAGRAPH)
     return fit_paragraphs(lines, limit)
@@ -454,75 +451,101 @@ def _html_parts(value: str, block: str = " ") -> Iterator[str]:
     one is found open to the end of the text; from there on tags end at the first >.
     A block tag yields `block` (a space; a line break for `html_to_paragraphs`).
     """
-    pos, end, skip, quotes = 0, len(value), 0, True
-    while pos < end:
-        lt = value.find("<", pos)
-        if lt < 0:
-            lt = end
-        if lt > pos and not skip:
-            yield _unescape(value[pos:lt])
-        if lt >= end:
+    return _HtmlScan(value, block).parts()
+
+
+class _HtmlScan:
+    """One pass of `_html_parts`: the position (it only moves on), how many skipped
+    elements are open, and whether quotes in a tag are still honoured."""
+
+    def __init__(self, value: str, block: str) -> None:
+        self.value, self.block = value, block
+        self.pos, self.end, self.skip, self.quotes = 0, len(value), 0, True
+
+    def parts(self) -> Iterator[str]:
+        value, end = self.value, self.end
+        while self.pos < end:
+            lt = value.find("<", self.pos)
+            if lt < 0:
+                lt = end
+            if lt > self.pos and not self.skip:
+                yield _unescape(value[self.pos:lt])
+            if lt >= end:
+                return
+            nxt = value[lt + 1:lt + 2]
+            if _letter(nxt) or nxt == "/" and _letter(value[lt + 2:lt + 3]):
+                yield from self._tag(lt, closing=nxt == "/")
+            elif value.startswith("<!--", lt):
+                yield from self._dropped(lt, "-->", lt + 4)
+            elif value.startswith("<![CDATA[", lt):
+                close = value.find("]]>", lt + 9)
+                stop = end if close < 0 else close
+                if not self.skip:
+                    yield value[lt + 9:stop]
+                self.pos = stop + 3
+            elif nxt in ("!", "?", "/"):  # <!DOCTYPE>, <![if]>, <?php?>, </>, </ x>: dropped
+                yield from self._dropped(lt, ">", lt + 2)
+            else:  # a lone "<" (a < b, <3, </ 5): text
+                if not self.skip:
+                    yield "<"
+                self.pos = lt + 1
+
+    def _rest(self, lt: int) -> Iterator[str]:
+        """A construct open to the end: text to the end, as html.parser leaves it."""
+        if not self.skip:
+            yield _unescape(self.value[lt:])
+        self.pos = self.end
+
+    def _dropped(self, lt: int, closer: str, start: int) -> Iterator[str]:
+        """A comment or other markup from `lt` to `closer` (searched from `start`): dropped."""
+        close = self.value.find(closer, start)
+        if close < 0:
+            yield from self._rest(lt)
+        else:
+            self.pos = close + len(closer)
+
+    def _tag(self, lt: int, closing: bool) -> Iterator[str]:
+        name_m = _TAG_NAME.match(self.value, lt + 1 + closing)
+        if name_m is None:  # cannot be: the character there is an ASCII letter
+            raise AssertionError(f"no tag name at offset {lt + 1 + closing}")
+        stop, self.quotes = _tag_end(self.value, name_m.end(), self.quotes)
+        if stop < 0:
+            yield from self._rest(lt)
             return
-        nxt = value[lt + 1:lt + 2]
-        if _letter(nxt) or nxt == "/" and _letter(value[lt + 2:lt + 3]):
-            closing = nxt == "/"
-            name_m = _TAG_NAME.match(value, lt + 1 + closing)
-            if name_m is None:  # cannot be: the character there is an ASCII letter
-                raise AssertionError(f"no tag name at offset {lt + 1 + closing}")
-            stop, quotes = _tag_end(value, name_m.end(), quotes)
-            if stop < 0:  # open to the end: text, as html.parser leaves it
-                if not skip:
-                    yield _unescape(value[lt:])
+        name = name_m.group().lower()
+        self.pos = stop
+        if closing:
+            yield from self._end_tag(name)
+        else:
+            yield from self._start_tag(name, name_m.end(), stop)
+
+    def _end_tag(self, name: str) -> Iterator[str]:
+        if name in _SKIP and self.skip:
+            self.skip -= 1
+        elif name in _BLOCK and not self.skip:
+            yield self.block
+
+    def _start_tag(self, name: str, attrs: int, stop: int) -> Iterator[str]:
+        """The tag `name` whose attributes run from `attrs` to `stop` (just past its >)."""
+        if name in _SKIP and self.value[stop - 2:stop] == "/>":
+            return  # <iframe/>: nothing inside
+        if name in _RAW:  # its text is not HTML: straight to its end tag
+            m = _RAW[name].search(self.value, self.pos)
+            if m is None:
+                self.pos = self.end
                 return
-            name = name_m.group().lower()
-            pos = stop
-            if closing:
-                if name in _SKIP and skip:
-                    skip -= 1
-                elif name in _BLOCK and not skip:
-                    yield block
-            elif name in _SKIP and value[stop - 2:stop] == "/>":
-                pass  # <iframe/>: nothing inside
-            elif name in _RAW:  # its text is not HTML: straight to its end tag
-                m = _RAW[name].search(value, pos)
-                if m is None:
-                    return
-                pos = m.start()
-                skip += 1  # the end tag, read next, takes it off again
-            elif name in _SKIP:
-                skip += 1
-            elif skip:
-                pass
-            elif name in _BLOCK:
-                yield block
-            elif name == "img":
-                alt = _alt(value, name_m.end(), stop)
-                if alt:
-                    yield f" {alt} "
-        elif value.startswith("<!--", lt):
-            close = value.find("-->", lt + 4)
-            if close < 0:
-                if not skip:
-                    yield _unescape(value[lt:])
-                return
-            pos = close + 3
-        elif value.startswith("<![CDATA[", lt):
-            close = value.find("]]>", lt + 9)
-            stop = end if close < 0 else close
-            if not skip:
-                yield value[lt + 9:stop]
-            pos = stop + 3
-        elif nxt in ("!", "?", "/"):  # <!DOCTYPE>, <![if]>, <?php?>, </>, </ x>: dropped
-            close = value.find(">", lt + 2)
-            if close < 0:
-                if not skip:
-                    yield _unescape(value[lt:])
-                return
-            pos = close + 1
-        else:  # a lone "<" (a < b, <3, </ 5): text
-            if not skip:
-                yield "<"
-            pos = lt + 1
+            self.pos = m.start()
+            self.skip += 1  # the end tag, read next, takes it off again
+        elif name in _SKIP:
+            self.skip += 1
+        elif self.skip:
+            return
+        elif name in _BLOCK:
+            yield self.block
+        elif name == "img":
+            alt = _alt(self.value, attrs, stop)
+            if alt:
+                yield f" {alt} "
 
 
 def _tag_end(value: str, pos: int, quotes: bool) -> tuple[int, bool]:

@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import FetchError, StoreError
-from .fetch import Fetcher
+from .fetch import Fetcher, FetchResult
 from .parse_pool import ParsePool, ParsingStopped
 from .pipeline import Pipeline
 from .schedule import next_poll_after_failure, next_poll_after_success, update_publish_interval
@@ -199,44 +199,7 @@ class Poller:
                 changes = replace(changes, url=result.permanent_url)
             ttl = None
             if result.status == "ok" and result.body is not None:
-                parsed = await self.parser.parse(name, result.body, result.charset, result.url,
-                                                 datetime.fromtimestamp(self.clock(), UTC),
-                                                 deadline=self.settings.parse_deadline)
-                if parsed.malformed:
-                    log.info("feed malformed but readable feed=%s url=%s error=%s items=%d",
-                             name, result.url, parsed.malformed, len(parsed.stories))
-                changes = replace(changes, bad_items=len(parsed.bad_items),
-                                  bad_item_error=parsed.bad_items[-1] if parsed.bad_items else None)
-                if parsed.bad_items:
-                    log.warning("feed items left out feed=%s url=%s count=%d error=%s", name,
-                                result.url, len(parsed.bad_items), parsed.bad_items[-1])
-                ttl = parsed.ttl_seconds
-                if parsed.title and parsed.title != feed.title:  # the outlet's name follows its feed
-                    changes = replace(changes, title=parsed.title)
-                cutoff = alert_after(self.settings, started, first_poll=not feed.last_success)
-                fulltext = (feed.fulltext or self.fulltext.mode) if self.on_articles else "never"
-                ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.on_store, fulltext=fulltext,
-                                                             alert_after=cutoff)
-                if ingest.to_read and self.on_articles:
-                    self.on_articles(name, result.url or url, ingest.to_read)
-                changes = replace(changes, items_deferred=ingest.deferred)
-                if ingest.deferred:  # fetch the whole body again next time: it holds the rest
-                    changes = replace(changes, etag=None, last_modified=None, body_hash=None)
-                    log.warning("feed has more new items than one poll takes feed=%s taken=%d left=%d",
-                                name, ingest.new, ingest.deferred)
-                if ingest.new:
-                    # the gap back to the newest item seen before counts too
-                    previous = [feed.last_published] if feed.last_published else []
-                    changes = replace(changes, items_seen=(feed.items_seen or 0) + ingest.new,
-                                      last_new_item=self.clock(),
-                                      avg_interval=update_publish_interval(feed.avg_interval,
-                                                                           previous + ingest.new_times),
-                                      last_published=max(previous + ingest.new_times))
-                if ingest.alerts and self.on_new_alerts:
-                    self.on_new_alerts()
-                outcome = "new" if ingest.new else "unchanged"
-                log.info("feed polled feed=%s items=%d new=%d duplicates=%d old=%d alerts=%d",
-                         name, ingest.seen, ingest.new, ingest.duplicates, ingest.old, ingest.alerts)
+                changes, ttl, outcome = await self._take_items(feed, result, result.body, started, changes)
             else:
                 outcome = result.status
             avg = feed.avg_interval if isinstance(changes.avg_interval, Unset) else changes.avg_interval
@@ -273,6 +236,49 @@ class Poller:
             if self.on_poll:
                 self.on_poll(name, outcome, self.clock() - started)
         return outcome
+
+    async def _take_items(self, feed: FeedRow, result: FetchResult, body: bytes, started: float,
+                          changes: FeedUpdate) -> tuple[FeedUpdate, float | None, str]:
+        """Parse a fetched body and ingest its stories: (the feed's changes with what they
+        tell, the feed's own <ttl>, the poll's outcome: new or unchanged)."""
+        name, url = feed.name, feed.url
+        parsed = await self.parser.parse(name, body, result.charset, result.url,
+                                         datetime.fromtimestamp(self.clock(), UTC),
+                                         deadline=self.settings.parse_deadline)
+        if parsed.malformed:
+            log.info("feed malformed but readable feed=%s url=%s error=%s items=%d",
+                     name, result.url, parsed.malformed, len(parsed.stories))
+        changes = replace(changes, bad_items=len(parsed.bad_items),
+                          bad_item_error=parsed.bad_items[-1] if parsed.bad_items else None)
+        if parsed.bad_items:
+            log.warning("feed items left out feed=%s url=%s count=%d error=%s", name,
+                        result.url, len(parsed.bad_items), parsed.bad_items[-1])
+        if parsed.title and parsed.title != feed.title:  # the outlet's name follows its feed
+            changes = replace(changes, title=parsed.title)
+        cutoff = alert_after(self.settings, started, first_poll=not feed.last_success)
+        fulltext = (feed.fulltext or self.fulltext.mode) if self.on_articles else "never"
+        ingest = await self.pipeline.ingest_off_loop(name, parsed.stories, self.on_store, fulltext=fulltext,
+                                                     alert_after=cutoff)
+        if ingest.to_read and self.on_articles:
+            self.on_articles(name, result.url or url, ingest.to_read)
+        changes = replace(changes, items_deferred=ingest.deferred)
+        if ingest.deferred:  # fetch the whole body again next time: it holds the rest
+            changes = replace(changes, etag=None, last_modified=None, body_hash=None)
+            log.warning("feed has more new items than one poll takes feed=%s taken=%d left=%d",
+                        name, ingest.new, ingest.deferred)
+        if ingest.new:
+            # the gap back to the newest item seen before counts too
+            previous = [feed.last_published] if feed.last_published else []
+            changes = replace(changes, items_seen=(feed.items_seen or 0) + ingest.new,
+                              last_new_item=self.clock(),
+                              avg_interval=update_publish_interval(feed.avg_interval,
+                                                                   previous + ingest.new_times),
+                              last_published=max(previous + ingest.new_times))
+        if ingest.alerts and self.on_new_alerts:
+            self.on_new_alerts()
+        log.info("feed polled feed=%s items=%d new=%d duplicates=%d old=%d alerts=%d",
+                 name, ingest.seen, ingest.new, ingest.duplicates, ingest.old, ingest.alerts)
+        return changes, parsed.ttl_seconds, "new" if ingest.new else "unchanged"
 
     async def _failed(self, feed: FeedRow, settings: PollSettings, exc: FetchError, started: float) -> None:
         name = feed.name

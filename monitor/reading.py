@@ -202,11 +202,11 @@ class ArticleQueue:
             await self.run(self.store.articles.flag_fulltext, feed, False)
             return
         recent = await self.run(self.store.articles.recent_page_outcomes, feed, FLAG_AFTER)
-        if len(recent) >= FLAG_AFTER and all(s == BodyState.FAILED and gives_no_text(why) for s, why in recent):
-            if await self.run(self.store.articles.flag_fulltext, feed, True):
-                log.warning("feed pages give no article text feed=%s pages=%d reason=%s", feed, FLAG_AFTER, reason)
-                if self.on_flag:
-                    await self.on_flag(feed, reason)
+        failing = len(recent) >= FLAG_AFTER and all(s == BodyState.FAILED and gives_no_text(why) for s, why in recent)
+        if failing and await self.run(self.store.articles.flag_fulltext, feed, True):
+            log.warning("feed pages give no article text feed=%s pages=%d reason=%s", feed, FLAG_AFTER, reason)
+            if self.on_flag:
+                await self.on_flag(feed, reason)
 
     async def resume(self) -> int:
         """Pick up the pages an earlier run left open (see the module docstring)."""

@@ -51,6 +51,7 @@ Rules (each problem is a ConfigError naming the file and the line of the key):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -440,41 +441,51 @@ def _bytes(bound: float | None) -> int | None:
 
 
 def _value(section: Section, name: str, option: Option) -> Any:
-    raw = section.values[option.key]
-    what = f"{name}.{option.key}"
-    line = section.line_of(option.key)
-    if option.kind == "duration":
-        return parse_duration(raw, file=section.file, line=line, what=what, low=option.low, high=option.high)
-    if option.kind == "size":
-        return parse_size(raw, file=section.file, line=line, what=what, low=_bytes(option.low),
-                          high=_bytes(option.high))
-    if option.kind == "bool":
-        if not isinstance(raw, bool):
-            raise section.error(f"{what}: expected true or false, got {shown(raw)}", option.key)
-        return raw
-    if option.kind == "listen":
-        return _listen(raw, section, what, option.key)
-    if option.kind == "name":
-        return _name(raw, section, what, option.key)
-    if option.kind == "choice":
-        if raw not in option.choices:
-            raise section.error(f"{what}: expected one of {', '.join(option.choices)}, got {shown(raw)}", option.key)
-        return raw
-    if option.kind == "zone":
-        return _zone(raw, section, what, option.key)
-    if option.kind == "path":
-        if raw is None or raw == "":
-            return None
-        if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
-            raise section.error(f"{what}: expected a file path or off, got {shown(raw)}", option.key)
-        return raw
-    if option.kind == "auth":
-        if raw is None or raw == "":
-            return None
-        if not isinstance(raw, str):
-            raise section.error(f"{what}: expected token:SECRET or a password hash, got a {type(raw).__name__}",
-                                option.key)
-        return parse_web_auth(raw, lambda message: section.error(f"{what}: {message}", option.key))
+    read = _READERS.get(option.kind, _number_value)  # int and number: _number_value
+    return read(section.values[option.key], section, f"{name}.{option.key}", option)
+
+
+def _duration(raw: Any, section: Section, what: str, option: Option) -> float:
+    return parse_duration(raw, file=section.file, line=section.line_of(option.key), what=what,
+                          low=option.low, high=option.high)
+
+
+def _size(raw: Any, section: Section, what: str, option: Option) -> int:
+    return parse_size(raw, file=section.file, line=section.line_of(option.key), what=what,
+                      low=_bytes(option.low), high=_bytes(option.high))
+
+
+def _bool(raw: Any, section: Section, what: str, option: Option) -> bool:
+    if not isinstance(raw, bool):
+        raise section.error(f"{what}: expected true or false, got {shown(raw)}", option.key)
+    return raw
+
+
+def _choice(raw: Any, section: Section, what: str, option: Option) -> Any:
+    if raw not in option.choices:
+        raise section.error(f"{what}: expected one of {', '.join(option.choices)}, got {shown(raw)}", option.key)
+    return raw
+
+
+def _path(raw: Any, section: Section, what: str, option: Option) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
+        raise section.error(f"{what}: expected a file path or off, got {shown(raw)}", option.key)
+    return raw
+
+
+def _auth(raw: Any, section: Section, what: str, option: Option) -> WebAuth | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise section.error(f"{what}: expected token:SECRET or a password hash, got a {type(raw).__name__}",
+                            option.key)
+    return parse_web_auth(raw, lambda message: section.error(f"{what}: {message}", option.key))
+
+
+def _number_value(raw: Any, section: Section, what: str, option: Option) -> int | float:
+    """An int (a whole number) or number option, within its bounds."""
     whole = option.kind == "int"
     if isinstance(raw, bool) or not isinstance(raw, int if whole else (int, float)):
         expected = "a whole number" if whole else "a number"
@@ -488,33 +499,33 @@ def _value(section: Section, name: str, option: Option) -> Any:
     return raw if whole else float(raw)
 
 
-def _listen(raw: Any, section: Section, what: str, key: str) -> str | None:
+def _listen(raw: Any, section: Section, what: str, option: Option) -> str | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str):
-        raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311, got {shown(raw)}", key)
+        raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311, got {shown(raw)}", option.key)
     host, _, port = raw.strip().rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     if (not port.isascii() or not port.isdigit() or len(port) > 5 or not 1 <= int(port) <= 65535
             or any(c.isspace() for c in host)):
         raise section.error(f"{what}: expected HOST:PORT like 127.0.0.1:9311 (port 1-65535), "
-                            f"got {shown(raw)}", key)
+                            f"got {shown(raw)}", option.key)
     return f"[{host}]:{int(port)}" if ":" in host else f"{host}:{int(port)}"
 
 
-def _name(raw: Any, section: Section, what: str, key: str) -> str | None:
+def _name(raw: Any, section: Section, what: str, option: Option) -> str | None:
     if raw is None or raw == "":
         return None
     if (not isinstance(raw, str) or len(raw) > NAME_MAX or not raw.isprintable()
             or any(c.isspace() for c in raw)):
         raise section.error(f"{what}: expected a name of at most {NAME_MAX} visible characters without "
-                            f"spaces, like desk-1, got {shown(raw)}", key)
+                            f"spaces, like desk-1, got {shown(raw)}", option.key)
     return raw
 
 
-def _zone(raw: Any, section: Section, what: str, key: str) -> str | None:
+def _zone(raw: Any, section: Section, what: str, option: Option) -> str | None:
     if raw is None or raw == "":
         return None
     try:
@@ -523,9 +534,15 @@ def _zone(raw: Any, section: Section, what: str, key: str) -> str | None:
         ZoneInfo(raw)
     except (ValueError, ZoneInfoNotFoundError):
         raise section.error(f"{what}: unknown time zone {shown(raw)} (use an IANA name like Asia/Riyadh)",
-                            key) from None
+                            option.key) from None
     return raw
 
 
 def _number(value: float) -> str:
     return f"{int(value):,}" if value == int(value) else f"{value:g}"
+
+
+# how each kind of option is read and checked (`_value`); int and number: `_number_value`
+_READERS: dict[str, Callable[[Any, Section, str, Option], Any]] = {
+    "duration": _duration, "size": _size, "bool": _bool, "listen": _listen, "name": _name, "choice": _choice,
+    "zone": _zone, "path": _path, "auth": _auth}

@@ -45,6 +45,7 @@ the reason; the poller pauses and retries, so nothing is lost once space returns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import threading
@@ -420,10 +421,9 @@ class Daemon:
         await self.on_store(self.heartbeat)
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
                              (signal.SIGHUP, self._reload_soon)):
-            try:
+            # not the main thread (tests) or no signals on this platform
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, handler)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread (tests) or no signals on this platform
         for ch in self.channels.values():
             if not self.roles.holds(BOT):
                 await ch.take_updates(False)  # another node takes the bot's updates

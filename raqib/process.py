@@ -10,6 +10,7 @@ filter, so no log line carries them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import resource
@@ -66,10 +67,8 @@ def register_config_secrets(config: Config) -> int:
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     if creds and os.path.isdir(creds):
         for entry in os.scandir(creds):
-            try:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
                 found.append(Path(entry.path).read_text(encoding="utf-8").strip())
-            except (OSError, UnicodeDecodeError):
-                pass
     for value in found:
         register_secret(value)
     return len([v for v in found if v])
@@ -99,10 +98,8 @@ async def in_thread(fn: Callable[[], T], *, name: str) -> T:
             outcome = (True, fn())
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
             outcome = (False, exc)
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:
-            pass  # the loop is closed: nobody waits any more
 
     threading.Thread(target=run, name=name, daemon=True).start()
     return await done

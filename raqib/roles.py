@@ -36,6 +36,7 @@ each node that differs from the most common hash (every one, on a tie) is marked
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -134,10 +135,8 @@ class RoleKeeper:
         try:
             while not stop.is_set():
                 await self.round()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.retry)
-                except TimeoutError:
-                    pass
         finally:
             await self.close()
 

@@ -46,6 +46,7 @@ Rules:
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
@@ -141,10 +142,8 @@ class RaqibBot(ChatCommands):
         log.error("telegram command failed error=%s", f"{type(exc).__name__}: {exc}"[:300])
         chat = getattr(update, "effective_chat", None)
         if chat is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self.reply_to(str(chat.id), self.t(str(chat.id), "error"))
-            except Exception:
-                pass
 
     # -- admin commands ------------------------------------------------------------------------
 

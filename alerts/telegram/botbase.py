@@ -134,10 +134,10 @@ class BotBase:
             await self._refuse(update, state)
             return False
         chat = chat_of(update)
-        if chat.type in ("group", "supergroup") and not self.is_admin(update):
-            if not await self._group_admin(update):
-                await self.reply(update, "group_admins_only")
-                return False
+        if (chat.type in ("group", "supergroup") and not self.is_admin(update)
+                and not await self._group_admin(update)):
+            await self.reply(update, "group_admins_only")
+            return False
         return True
 
     async def _group_admin(self, update: Update) -> bool:

@@ -38,6 +38,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -370,10 +371,8 @@ class TelegramChannel(Channel):
         self.rate_limiter.close()  # requests waiting for a slot give up: shutdown is never held
         if self._starter is not None:
             self._starter.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._starter
-            except (asyncio.CancelledError, Exception):
-                pass
         app = self.app
         if app is None:
             return

@@ -25,12 +25,8 @@ def carries_article(story: Story) -> bool:
     """Whether the feed item carries its article (see the module docstring)."""
     if story.body.strip():
         return True
-    words = 0
-    for _ in _WORD.finditer(story.summary):
-        words += 1
-        if words >= LONG_DESCRIPTION:
-            return True
-    return False
+    counted = enumerate(_WORD.finditer(story.summary), start=1)
+    return any(words >= LONG_DESCRIPTION for words, _ in counted)  # stops counting at the threshold
 
 
 def wants_article(story: Story, mode: str) -> bool:

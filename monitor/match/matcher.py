@@ -105,7 +105,14 @@ class Matcher(CompiledTerms):
         if self._owner:  # hits of another compound spelling are the term's own
             for sub in [pid for pid in plan_hits if pid in self._owner]:
                 plan_hits.setdefault(self._owner[sub], []).extend(plan_hits.pop(sub))
-        # Which watchlists have a term that matched, and with which hits.
+        found = self._terms_found(plan_hits)
+        if self._generic_by_plan or self._generic_by_regex:
+            self._generic_found(found, plan_hits, regex_hits, fields)
+        return plan_hits, regex_hits, fields, found
+
+    def _terms_found(self, plan_hits: dict[int, list[Hit]]) -> dict[int, list[tuple[str, list[Hit]]]]:
+        """Which watchlists (by slot) have a plain term that matched, and with which hits
+        (those in the fields the term reads)."""
         found: dict[int, list[tuple[str, list[Hit]]]] = {}
         term_refs = self._term_refs
         for pid, hits in plan_hits.items():
@@ -120,17 +127,20 @@ class Matcher(CompiledTerms):
                         found[index] = [(label, own)]
                     else:
                         entry.append((label, own))
-        if self._generic_by_plan or self._generic_by_regex:
-            generic: set[int] = set()
-            for pid in plan_hits:
-                generic.update(self._generic_by_plan.get(pid, ()))
-            for rid in regex_hits:
-                generic.update(self._generic_by_regex.get(rid, ()))
-            for index in generic:
-                for rule in self._generic_terms[index]:
-                    for label, hit in self._rule_hits(rule, plan_hits, regex_hits, fields):
-                        found.setdefault(index, []).append((label, [hit]))
-        return plan_hits, regex_hits, fields, found
+        return found
+
+    def _generic_found(self, found: dict[int, list[tuple[str, list[Hit]]]], plan_hits: dict[int, list[Hit]],
+                       regex_hits: dict[int, list[Hit]], fields: list[Field | None]) -> None:
+        """Add to `found` the generic terms (near, regex, ...) that matched, with their hits."""
+        generic: set[int] = set()
+        for pid in plan_hits:
+            generic.update(self._generic_by_plan.get(pid, ()))
+        for rid in regex_hits:
+            generic.update(self._generic_by_regex.get(rid, ()))
+        for index in generic:
+            for rule in self._generic_terms[index]:
+                for label, hit in self._rule_hits(rule, plan_hits, regex_hits, fields):
+                    found.setdefault(index, []).append((label, [hit]))
 
     def match(self, title: str, summary: str = "", body: str = "") -> list[Match]:
         """The matches of every watchlist that fires on this story (see module rules)."""
@@ -295,29 +305,39 @@ class Matcher(CompiledTerms):
             forms = not self._keys.isdisjoint(fld.tokens)
             variant = bool(self._variant_ids) and not self._skeleton_keys.isdisjoint(token_skeletons(fld.tokens))
         fields[order] = fld
-        tokens, bounds = fld.tokens, fld.bounds
         if forms:
-            last = len(tokens) - 1
-            looked_up = list(map(self._forms.get, tokens))
-            for i, entry in compress(enumerate(looked_up), looked_up):
-                assert entry is not None  # compress kept only the tokens that are forms
-                singles, phrases = entry
-                start = bounds[2 * i]
-                for pid, offset in singles:
-                    hit = (order, start + offset, bounds[2 * i + 1], i, i + 1)
-                    hits = plan_hits.get(pid)
-                    if hits is None:
-                        plan_hits[pid] = [hit]
-                    else:
-                        hits.append(hit)
-                if phrases and i < last and tokens[i + 1] in phrases:
-                    for pid, offset in phrases[tokens[i + 1]]:
-                        j = phrase_end(self._plan(pid), tokens, i)
-                        if j:
-                            plan_hits.setdefault(pid, []).append((order, start + offset, bounds[2 * j - 1], i, j))
+            self._scan_forms(order, fld, plan_hits)
         if variant:
             self._scan_variants(order, fld, plan_hits)
-        norm = fld.norm
+        if self._regexes:
+            self._scan_regexes(order, fld, regex_hits)
+
+    def _scan_forms(self, order: int, fld: Field, plan_hits: dict[int, list[Hit]]) -> None:
+        """The words and phrases of the plans written in the field, as they are written."""
+        tokens, bounds = fld.tokens, fld.bounds
+        last = len(tokens) - 1
+        looked_up = list(map(self._forms.get, tokens))
+        for i, entry in compress(enumerate(looked_up), looked_up):
+            assert entry is not None  # compress kept only the tokens that are forms
+            singles, phrases = entry
+            start = bounds[2 * i]
+            for pid, offset in singles:
+                hit = (order, start + offset, bounds[2 * i + 1], i, i + 1)
+                hits = plan_hits.get(pid)
+                if hits is None:
+                    plan_hits[pid] = [hit]
+                else:
+                    hits.append(hit)
+            if phrases and i < last and tokens[i + 1] in phrases:
+                for pid, offset in phrases[tokens[i + 1]]:
+                    j = phrase_end(self._plan(pid), tokens, i)
+                    if j:
+                        plan_hits.setdefault(pid, []).append((order, start + offset, bounds[2 * j - 1], i, j))
+
+    def _scan_regexes(self, order: int, fld: Field, regex_hits: dict[int, list[Hit]]) -> None:
+        """The regex terms' matches in the field's normalised text (at most
+        MAX_MATCHES_PER_REGEX each), with the tokens they cover."""
+        norm, bounds = fld.norm, fld.bounds
         for rid, rx in self._regexes.items():
             found = []
             for m in rx.finditer(norm):

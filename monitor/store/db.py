@@ -45,7 +45,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -139,16 +139,22 @@ class Database:
         self.conn: Any
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # what the engine raises; leaves as StoreError
         if self.postgres:
-            assert self.url is not None
-            self.errors = (sqlite3.Error, psycopg.Error)
-            self.conn = PgConnection(self.url, readonly=readonly)
-            try:
-                if not readonly:
-                    self._migrate()
-            except BaseException:
-                self.conn.close()
-                raise
-            return
+            self._open_postgres(readonly)
+        else:
+            self._open_sqlite(readonly, exclusive)
+
+    def _open_postgres(self, readonly: bool) -> None:
+        assert self.url is not None
+        self.errors = (sqlite3.Error, psycopg.Error)
+        self.conn = PgConnection(self.url, readonly=readonly)
+        try:
+            if not readonly:
+                self._migrate()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open_sqlite(self, readonly: bool, exclusive: bool) -> None:
         if readonly and self.path is not None and not self.path.exists():
             self.path = None  # nothing stored yet: an empty store answers every read
         try:
@@ -157,18 +163,7 @@ class Database:
             elif readonly:
                 self.sqlite = sqlite_utils.Database(self._connect_readonly(self.path))
             else:
-                if not self.path.parent.exists():
-                    self.path.parent.mkdir(mode=0o700, parents=True)  # state is private
-                if exclusive:
-                    self._lock = DatabaseLock(self.path)
-                new = not self.path.exists()
-                # one thread at a time uses it (the daemon's store thread), not always the opener
-                conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
-                self.sqlite = sqlite_utils.Database(conn)
-                if new:
-                    os.chmod(self.path, 0o600)
-                self.sqlite.execute("PRAGMA journal_mode=WAL")
-                self.sqlite.execute("PRAGMA synchronous=NORMAL")
+                self.sqlite = self._open_file(self.path, exclusive)
             self.sqlite.execute("PRAGMA foreign_keys=ON")
             self.sqlite.execute("PRAGMA busy_timeout=30000")
             self.conn = self.sqlite.conn
@@ -187,6 +182,23 @@ class Database:
                 raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}",
                                  hint="check the path and its permissions") from exc
             raise
+
+    def _open_file(self, path: Path, exclusive: bool) -> sqlite_utils.Database:
+        """The SQLite file to write, made (private) when missing, in WAL mode; `exclusive`
+        takes this process's lock on it first."""
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True)  # state is private
+        if exclusive:
+            self._lock = DatabaseLock(path)
+        new = not path.exists()
+        # one thread at a time uses it (the daemon's store thread), not always the opener
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        handle = sqlite_utils.Database(conn)
+        if new:
+            os.chmod(path, 0o600)
+        handle.execute("PRAGMA journal_mode=WAL")
+        handle.execute("PRAGMA synchronous=NORMAL")
+        return handle
 
     @property
     def backend(self) -> str:
@@ -312,10 +324,8 @@ class Database:
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
-                    try:
+                    with suppress(*self.errors):  # the connection itself failed: nothing was committed
                         conn.execute("ROLLBACK")
-                    except self.errors:
-                        pass  # the connection itself failed: nothing was committed
                 if isinstance(exc, self.errors):
                     raise self._error(exc, "database write failed",
                                       "is the disk full or the database read-only?") from exc

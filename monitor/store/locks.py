@@ -25,6 +25,7 @@ All SQL of the roles is here; `raqib.roles.RoleKeeper` decides when to take and 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Protocol
 
@@ -131,7 +132,5 @@ class AdvisoryLocks:
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close; it is gone either way
                 await conn.close()
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone either way
-                pass

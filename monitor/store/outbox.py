@@ -275,8 +275,5 @@ class OutboxTable(Part):
 
     def retry_dead(self, ids: Sequence[int] | None = None) -> int:
         sql = f"UPDATE outbox SET state='{PENDING}', next_try=0, attempts=0 WHERE state='{DEAD}'"
-        if ids:
-            cur = self._execute(sql + f" AND id IN ({_marks(ids)})", tuple(ids))
-        else:
-            cur = self._execute(sql)
+        cur = self._execute(sql + f" AND id IN ({_marks(ids)})", tuple(ids)) if ids else self._execute(sql)
         return cur.rowcount

@@ -95,57 +95,14 @@ class WatchlistRegistry:
             del files[gone]
             changed = True
             log.info("watchlist file removed file=%s", gone)
-        others_taken = {}
+        others_taken: dict[str, Path] = {}
         for file, state in files.items():
             for wl in state.good:
                 others_taken[wl.name] = file
         fresh: dict[Path, _FileState | None] = {}  # file -> its last good state, for files read anew
         for file in present:
-            try:
-                st = file.stat()
-            except OSError as exc:
-                errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
-                continue
-            sig = (st.st_mtime_ns, st.st_size)
-            old = files.get(file)
-            if old is not None and old.stat == sig and now - st.st_mtime > 2 and not force:
-                errors.extend(old.errors)  # still refused: still a problem
-                continue
-            try:
-                data = file.read_bytes()
-            except OSError as exc:
-                errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            if old is not None and old.digest == digest and not force:
-                files[file] = replace(old, stat=sig)
-                errors.extend(old.errors)
-                continue
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                err = ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(file))
-                errors.append(err)
-                files[file] = _last_good(old, sig, digest, [err])
-                continue
-            good, errs = parse_file(file, text, strict=False)
-            if not errs:
-                for wl in good:
-                    holder = others_taken.get(wl.name)
-                    if holder is not None and holder != file:
-                        errs.append(ConfigError(f"duplicate watchlist name {wl.name!r} (also in {holder})",
-                                                file=str(file)))
-            if errs:
-                errors.extend(errs)
-                files[file] = _last_good(old, sig, digest, errs)
-                log.warning("watchlist file refused, last good version stays file=%s problems=%d",
-                            file, len(errs))
-                continue
-            files[file] = _FileState(sig, digest, good)
-            fresh[file] = old
-            for wl in good:
-                others_taken[wl.name] = file
-            changed = True
+            if _take_file(file, files, fresh, others_taken, errors, now=now, force=force):
+                changed = True
         if not changed:
             return Reload(files, self._file_order, None, False, errors)
         matcher, order = self._compile(files, fresh, errors)
@@ -240,3 +197,61 @@ def _last_good(old: _FileState | None, sig: tuple[int, int], digest: str,
     # Remember the bad version's signature so it is not re-parsed every tick;
     # its watchlists stay those of the last good version (none for a new file).
     return _FileState(sig, digest, old.good if old else [], list(errors))
+
+
+def _take_file(file: Path, files: dict[Path, _FileState], fresh: dict[Path, _FileState | None],
+               others_taken: dict[str, Path], errors: list[ConfigError], *, now: float, force: bool) -> bool:
+    """Bring `files[file]` up to date with the disk (a file unchanged since it was read is not
+    read again); whether it was read anew and taken. Its problems go to `errors`; once taken,
+    its last good state goes to `fresh` and its watchlists' names to `others_taken`."""
+    try:
+        st = file.stat()
+    except OSError as exc:
+        errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
+        return False
+    sig = (st.st_mtime_ns, st.st_size)
+    old = files.get(file)
+    if old is not None and old.stat == sig and now - st.st_mtime > 2 and not force:
+        errors.extend(old.errors)  # still refused: still a problem
+        return False
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(file)))
+        return False
+    digest = hashlib.sha256(data).hexdigest()
+    if old is not None and old.digest == digest and not force:
+        files[file] = replace(old, stat=sig)
+        errors.extend(old.errors)
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        err = ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(file))
+        errors.append(err)
+        files[file] = _last_good(old, sig, digest, [err])
+        return False
+    good, errs = parse_file(file, text, strict=False)
+    if not errs:
+        errs = _duplicates(file, good, others_taken)
+    if errs:
+        errors.extend(errs)
+        files[file] = _last_good(old, sig, digest, errs)
+        log.warning("watchlist file refused, last good version stays file=%s problems=%d",
+                    file, len(errs))
+        return False
+    files[file] = _FileState(sig, digest, good)
+    fresh[file] = old
+    for wl in good:
+        others_taken[wl.name] = file
+    return True
+
+
+def _duplicates(file: Path, good: list[Watchlist], others_taken: dict[str, Path]) -> list[ConfigError]:
+    """A problem for each watchlist of `file` whose name another file already holds."""
+    errs: list[ConfigError] = []
+    for wl in good:
+        holder = others_taken.get(wl.name)
+        if holder is not None and holder != file:
+            errs.append(ConfigError(f"duplicate watchlist name {wl.name!r} (also in {holder})", file=str(file)))
+    return errs

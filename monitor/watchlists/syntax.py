@@ -89,7 +89,11 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     if not isinstance(value, dict):
         problems.add(f"{where}: expected a word, a phrase or a mapping, got {kind_of(value)}", line)
         return None
-    line = line_of(value, line)
+    return _parse_term_mapping(value, line_of(value, line), where, problems)
+
+
+def _parse_term_mapping(value: dict[Any, Any], line: int, where: str, problems: _Problems) -> Term | None:
+    """A term written as a mapping: one of `term:`, `near:` or `regex:`, with its options."""
     ok = True
     for key in value:
         if key not in TERM_KEYS:
@@ -118,46 +122,60 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
     if "within" in value and kind != "near":
         problems.add(f"{where}: within applies to near terms only", _key_line(value, "within", line))
         ok = False
-    if kind == "regex":
-        pattern = value["regex"]
-        if flags:
-            problems.add(f"{where}: exact/variants do not apply to regex terms", line)
+    return _TERM_KINDS[kind](value, line, where, problems, fields=fields, flags=flags, ok=ok)
+
+
+def _regex_term(value: dict[Any, Any], line: int, where: str, problems: _Problems, *,
+                fields: tuple[str, ...], flags: dict[str, Any], ok: bool) -> Term | None:
+    """`regex:`; `ok` is False when an earlier option of the mapping had a problem."""
+    pattern = value["regex"]
+    if flags:
+        problems.add(f"{where}: exact/variants do not apply to regex terms", line)
+        ok = False
+    if not isinstance(pattern, str) or not pattern.strip():
+        problems.add(f"{where}: regex must be a non-empty string", _key_line(value, "regex", line))
+        return None
+    try:
+        compile_regex(pattern)
+    except ValueError as exc:
+        problems.add(f"{where}: bad regex {quote(pattern)}: {exc}", _key_line(value, "regex", line))
+        return None
+    return Term(text=pattern, regex=True, line=line, fields=fields) if ok else None
+
+
+def _near_term(value: dict[Any, Any], line: int, where: str, problems: _Problems, *,
+               fields: tuple[str, ...], flags: dict[str, Any], ok: bool) -> Term | None:
+    """`near:` (two or more words or phrases) and its `within:`."""
+    parts = value["near"]
+    nline = _key_line(value, "near", line)
+    if not isinstance(parts, list) or len(parts) < 2:
+        problems.add(f"{where}: near needs a list of two or more terms", nline)
+        return None
+    texts = []
+    for i, part in enumerate(parts):
+        pline = parts.line_of(i) if isinstance(parts, YList) else nline
+        if not isinstance(part, (str, int, float)) or isinstance(part, bool) or not str(part).strip():
+            problems.add(f"{where}: near item {i + 1} must be a word or phrase", pline)
             ok = False
-        if not isinstance(pattern, str) or not pattern.strip():
-            problems.add(f"{where}: regex must be a non-empty string", _key_line(value, "regex", line))
-            return None
-        try:
-            compile_regex(pattern)
-        except ValueError as exc:
-            problems.add(f"{where}: bad regex {quote(pattern)}: {exc}", _key_line(value, "regex", line))
-            return None
-        return Term(text=pattern, regex=True, line=line, fields=fields) if ok else None
-    if kind == "near":
-        parts = value["near"]
-        nline = _key_line(value, "near", line)
-        if not isinstance(parts, list) or len(parts) < 2:
-            problems.add(f"{where}: near needs a list of two or more terms", nline)
-            return None
-        texts = []
-        for i, part in enumerate(parts):
-            pline = parts.line_of(i) if isinstance(parts, YList) else nline
-            if not isinstance(part, (str, int, float)) or isinstance(part, bool) or not str(part).strip():
-                problems.add(f"{where}: near item {i + 1} must be a word or phrase", pline)
-                ok = False
-            elif not _term_has_words(str(part)):
-                problems.add(f"{where}: near item {quote(str(part))} has no letters or digits once normalised",
-                             pline)
-                ok = False
-            else:
-                texts.append(str(part).strip())
-        within = value.get("within", DEFAULT_NEAR_WITHIN)
-        if isinstance(within, bool) or not isinstance(within, int) or within < 1:
-            problems.add(f"{where}: within must be a whole number of words (1 or more), got {within!r}",
-                         _key_line(value, "within", line))
+        elif not _term_has_words(str(part)):
+            problems.add(f"{where}: near item {quote(str(part))} has no letters or digits once normalised",
+                         pline)
             ok = False
-        if not ok:
-            return None
-        return Term(text=" ~ ".join(texts), near=tuple(texts), within=within, line=line, fields=fields, **flags)
+        else:
+            texts.append(str(part).strip())
+    within = value.get("within", DEFAULT_NEAR_WITHIN)
+    if isinstance(within, bool) or not isinstance(within, int) or within < 1:
+        problems.add(f"{where}: within must be a whole number of words (1 or more), got {within!r}",
+                     _key_line(value, "within", line))
+        ok = False
+    if not ok:
+        return None
+    return Term(text=" ~ ".join(texts), near=tuple(texts), within=within, line=line, fields=fields, **flags)
+
+
+def _word_term(value: dict[Any, Any], line: int, where: str, problems: _Problems, *,
+               fields: tuple[str, ...], flags: dict[str, Any], ok: bool) -> Term | None:
+    """`term:` (a word or phrase)."""
     text = value["term"]
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         text = str(text)
@@ -169,6 +187,9 @@ def _parse_term(value: Any, line: int, where: str, problems: _Problems) -> Term 
         problems.add(f"{where}: {problem}", line)
         return None
     return Term(text=text.strip(), line=line, fields=fields, **flags) if ok else None
+
+
+_TERM_KINDS = {"regex": _regex_term, "near": _near_term, "term": _word_term}
 
 
 def _parse_in(value: Any, line: int, where: str, problems: _Problems) -> tuple[str, ...] | None:
@@ -245,6 +266,38 @@ def _parse_notify(value: Any, line: int, problems: _Problems) -> Mapping[str, tu
     return MappingProxyType(out)
 
 
+def _parse_name(doc: YDict, default_name: str | None, problems: _Problems) -> str:
+    """`name:` (the file's name when it holds one watchlist); "" when missing."""
+    name = doc.get("name", default_name)
+    if name is None:
+        problems.add("name: needed when a file holds several watchlists", doc.line)
+        name = ""
+    name = str(name).strip()
+    if name and not _NAME.match(name):
+        problems.add(f"name: {name!r} may hold only letters, digits, '-' and '_'", _key_line(doc, "name", doc.line))
+    return name
+
+
+def _parse_spread(doc: YDict, file: str, problems: _Problems) -> tuple[int, int]:
+    """(`outlets:`, `within:` in minutes) of a `when: spread` watchlist."""
+    outlets = doc.get("outlets", DEFAULT_SPREAD_OUTLETS)
+    if isinstance(outlets, bool) or not isinstance(outlets, int) or outlets < 2:
+        problems.add(f"outlets: expected a whole number of outlets, 2 or more, got {outlets!r}",
+                     _key_line(doc, "outlets", doc.line))
+    within_minutes = DEFAULT_SPREAD_MINUTES
+    if "within" in doc:
+        wline = _key_line(doc, "within", doc.line)
+        try:
+            seconds = parse_duration(doc["within"], file=file, line=wline, what="within")
+        except ConfigError as exc:
+            problems.add(exc.message, wline)
+        else:
+            if seconds < 60:
+                problems.add("within: must be at least one minute (e.g. 60m)", wline)
+            within_minutes = int(round(seconds / 60))
+    return outlets, within_minutes
+
+
 def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _Problems) -> Watchlist | None:
     if not isinstance(doc, YDict):
         problems.add("a watchlist must be a mapping with at least `terms:`", line_of(doc, 1))
@@ -254,13 +307,7 @@ def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _P
         if key not in WATCHLIST_KEYS:
             problems.add(f"unknown key {key!r}", _key_line(doc, key, doc.line),
                          hint="a watchlist takes " + ", ".join(sorted(WATCHLIST_KEYS)))
-    name = doc.get("name", default_name)
-    if name is None:
-        problems.add("name: needed when a file holds several watchlists", doc.line)
-        name = ""
-    name = str(name).strip()
-    if name and not _NAME.match(name):
-        problems.add(f"name: {name!r} may hold only letters, digits, '-' and '_'", _key_line(doc, "name", doc.line))
+    name = _parse_name(doc, default_name, problems)
     title = doc.get("title", name)
     if not isinstance(title, (str, int, float)) or isinstance(title, bool) or not str(title).strip():
         problems.add("title: expected text", _key_line(doc, "title", doc.line))
@@ -274,21 +321,7 @@ def _parse_watchlist(doc: Any, file: str, default_name: str | None, problems: _P
     if when not in WHEN:
         problems.add(f"when: expected first or spread, got {when!r}", _key_line(doc, "when", doc.line))
     elif when == "spread":
-        outlets = doc.get("outlets", DEFAULT_SPREAD_OUTLETS)
-        if isinstance(outlets, bool) or not isinstance(outlets, int) or outlets < 2:
-            problems.add(f"outlets: expected a whole number of outlets, 2 or more, got {outlets!r}",
-                         _key_line(doc, "outlets", doc.line))
-        within_minutes = DEFAULT_SPREAD_MINUTES
-        if "within" in doc:
-            wline = _key_line(doc, "within", doc.line)
-            try:
-                seconds = parse_duration(doc["within"], file=file, line=wline, what="within")
-            except ConfigError as exc:
-                problems.add(exc.message, wline)
-            else:
-                if seconds < 60:
-                    problems.add("within: must be at least one minute (e.g. 60m)", wline)
-                within_minutes = int(round(seconds / 60))
+        outlets, within_minutes = _parse_spread(doc, file, problems)
     else:
         for key in ("outlets", "within"):
             if key in doc:

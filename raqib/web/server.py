@@ -90,10 +90,8 @@ class BoundedH11(H11Protocol):
     def close(self) -> None:
         if not self.transport.is_closing():
             if self.conn.our_state not in (h11.ERROR, h11.CLOSED, h11.MUST_CLOSE):
-                try:
+                with contextlib.suppress(h11.LocalProtocolError):
                     self.conn.send(h11.ConnectionClosed())
-                except h11.LocalProtocolError:
-                    pass
             self.transport.close()
 
     def _make_room(self) -> None:

@@ -14,6 +14,7 @@ socket, a webhook receiver and feeds that grow, all on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -61,10 +62,8 @@ def idle_sockets(port: int, n: int, into: list[socket.socket]) -> None:
     for _ in range(n):
         s = socket.socket()
         s.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             s.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         into.append(s)
 
 
