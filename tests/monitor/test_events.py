@@ -15,7 +15,7 @@ import gzip
 import json
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
@@ -203,7 +203,7 @@ def test_the_threshold_rises_over_decay_hours_and_no_further():
 def test_a_link_needs_min_common_shared_terms():
     """Two column titles sharing the column's name and the day: a high cosine carried by
     two words is no event."""
-    when = datetime(2018, 3, 2, 9, 0, tzinfo=timezone.utc)
+    when = datetime(2018, 3, 2, 9, 0, tzinfo=UTC)
     links = {}
     for common in (1, 2, 3):
         g = EventGrouper(EventSettings(min_common=common))
