@@ -479,8 +479,7 @@ def _auth(raw: Any, section: Section, what: str, option: Option) -> WebAuth | No
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str):
-        raise section.error(f"{what}: expected token:SECRET or a password hash, got a {type(raw).__name__}",
-                            option.key)
+        raise section.error(f"{what}: expected token:SECRET or a password hash, got {kind_of(raw)}", option.key)
     return parse_web_auth(raw, lambda message: section.error(f"{what}: {message}", option.key))
 
 
