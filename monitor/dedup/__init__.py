@@ -63,9 +63,10 @@ the index), `events` (the event level), `snapshot` (both indexes saved to a file
 read back, for restarts; `monitor.indexes` decides when). Canonical URLs are
 `monitor.urls.canonical_url`.
 """
-from .clusterer import Clusterer, DedupSettings, Verdict, parse_time
+from .clusterer import Clusterer, DedupSettings, Verdict
 from .events import EventGrouper, EventLink, EventSettings
 from .text import Prepared, prepare
+from .window import parse_time
 
 __all__ = ["Clusterer", "DedupSettings", "EventGrouper", "EventLink", "EventSettings", "Prepared", "Verdict",
            "parse_time", "prepare"]

@@ -74,7 +74,7 @@ terms=...`, the terms that carried most of the score, as the story wrote them).
 
 Layout (compact): stories are numbered in arrival order; their ids, events, times and
 where their terms start are columns (arrays; ids as 64-bit integers while every id is a
-whole number, `clusterer.append_id`), their terms one shared array of term numbers
+whole number, `window.append_id`), their terms one shared array of term numbers
 beside two of float32 weights (story and title); an index term's posting is an array of
 story numbers. Candidates are counted over the postings in C (`collections.Counter`),
 the window checked once per candidate story, not once per posting entry.
@@ -106,8 +106,8 @@ import Stemmer
 from monitor.match.variants import skeleton
 from monitor.normalize import normalize_text
 
-from .clusterer import IdColumn, append_id, parse_time, restore_columns
 from .text import STOP_WORDS
+from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
 
@@ -282,12 +282,6 @@ def _shipped() -> tuple[dict[str, int], int]:
 # --------------------------------------------------------------------------- the grouper
 
 
-def _timestamp(when: datetime) -> float:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
-
-
 class EventGrouper:
     """The in-memory event index over a sliding window of stories (see module docstring)."""
 
@@ -299,17 +293,12 @@ class EventGrouper:
                  frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
         self.frequencies = frequencies if frequencies is not None else DocumentFrequencies.shipped()
-        self._window = settings.window_hours * 3600.0
-        self._copy_window = max(settings.copy_hours * 3600.0, self._window)
         # cluster -> event, for copies; and the clusters in the order they were seen, to prune
         self._event_of_cluster: dict[int | str, int | str] = {}
-        self._cluster_order: IdColumn = array("q")
-        self._cluster_times = array("d")
-        # the indexed stories (not copies), one column entry each
-        self._base = 0  # serial of the oldest story still indexed
-        self._ids: IdColumn = array("q")
+        self._copies = Window(max(settings.copy_hours, settings.window_hours), _UNDATED)
+        # the indexed stories (not copies), one column entry each beside the window's ids and times
+        self._w = Window(settings.window_hours, _UNDATED)
         self._events: IdColumn = array("q")
-        self._times = array("d")
         self._start = array("q")  # where the story's terms start in the term columns (absolute)
         self._tbase = 0  # absolute offset of the term columns' first entry
         self._tids = array("i")  # term numbers
@@ -322,10 +311,15 @@ class EventGrouper:
         self._postings: dict[int, array] = {}
         # event -> (serial of its last story, then the outlets of its stories, copies aside)
         self._event_state: dict[int | str, tuple[int, ...]] = {}
-        self._latest: float | None = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._w)
+
+    # the window's columns, by the names the decision reads
+    _ids = property(lambda self: self._w.ids)
+    _times = property(lambda self: self._w.times)
+    _base = property(lambda self: self._w.base)
+    _window = property(lambda self: self._w.span)
 
     # -- the decision
 
@@ -461,15 +455,12 @@ class EventGrouper:
     def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
         if cluster not in self._event_of_cluster:
             self._event_of_cluster[cluster] = event
-            self._cluster_order = append_id(self._cluster_order, cluster)
-            self._cluster_times.append(ts)
+            self._copies.append(cluster, ts)
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
-        serial = self._base + len(self._ids)
-        self._ids = append_id(self._ids, story_id)
+        serial = self._w.append(story_id, ts)
         self._events = append_id(self._events, event)
-        self._times.append(ts)
         self._start.append(self._tbase + len(self._tids))
         for tid, w, tw in vector:
             self._tids.append(tid)
@@ -494,30 +485,13 @@ class EventGrouper:
     def _time(self, published: datetime | None) -> float:
         """A story's time: its `published` time, or the latest seen when it has none (as
         the copy level does; stories before the first dated one take its time)."""
-        if published is None:
-            return self._latest if self._latest is not None else _UNDATED
-        ts = _timestamp(published)
-        if self._latest is None:
-            for column in (self._times, self._cluster_times):
-                for i, t in enumerate(column):
-                    if t == _UNDATED:
-                        column[i] = ts
-        if self._latest is None or ts > self._latest:
-            self._latest = ts
-        return ts
+        return self._w.time(published, self._copies.times)
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
-        now_ts = _timestamp(now)
-        limit = now_ts - self._window
-        times = self._times
-        n, total = 0, len(times)
-        # Arrival order is nearly time order; an entry older than one before it waits
-        # for that one (it is never compared outside the window meanwhile).
-        while n < total and times[n] < limit:
-            n += 1
+        n = self._w.expired(now)
         if n:
-            gone = self._base + n  # serials below this are dropped
+            gone = self._w.base + n  # serials below this are dropped
             for i in range(n):
                 event = self._events[i]
                 state = self._event_state.get(event)
@@ -527,25 +501,19 @@ class EventGrouper:
             for column in (self._tids, self._weights, self._tweights):
                 del column[:cut]
             self._tbase += cut
-            del self._ids[:n]
             del self._events[:n]
-            del self._times[:n]
             del self._start[:n]
-            self._base = gone
+            self._w.cut(n)
             for tid in [t for t, p in self._postings.items() if p[-1] < gone]:
                 del self._postings[tid]
             log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
             if len(self._names) > self.vocabulary_slack + 2 * self._compacted:
                 self._compact()
-        climit = now_ts - self._copy_window
-        k, ctimes = 0, self._cluster_times
-        while k < len(ctimes) and ctimes[k] < climit:
-            k += 1
+        k = self._copies.expired(now)
         if k:
-            for cluster in self._cluster_order[:k]:
+            for cluster in self._copies.ids[:k]:
                 del self._event_of_cluster[cluster]
-            del self._cluster_order[:k]
-            del ctimes[:k]
+            self._copies.cut(k)
         return n
 
     @property
@@ -596,18 +564,18 @@ class EventGrouper:
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
-    _STATE = ("_event_of_cluster", "_cluster_order", "_cluster_times", "_base", "_ids", "_events", "_times",
-              "_start", "_tbase", "_tids", "_weights", "_tweights", "_names", "_compacted", "_outlets",
-              "_postings", "_event_state", "_latest")
+    _STATE = ("_event_of_cluster", "_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
+              "_compacted", "_outlets", "_postings", "_event_state")
 
     def newest(self) -> int | str | None:
         """The id of the story indexed last (None when the index is empty)."""
-        return self._ids[-1] if self._ids else None
+        return self._w.newest()
 
     def state(self) -> dict:
         """The index and its document frequencies as plain values (the live containers,
         not copies: read it while nothing adds to or prunes the index)."""
         out = {name: getattr(self, name) for name in self._STATE}
+        out |= self._w.state("window.") | self._copies.state("copies.")
         out["df"], out["documents"] = self.frequencies.df, self.frequencies.documents
         return out
 
@@ -619,12 +587,14 @@ class EventGrouper:
         if not isinstance(df, dict) or not isinstance(documents, int):
             raise ValueError("event snapshot: document frequencies")
         self = cls(settings, DocumentFrequencies(df, documents))
-        restore_columns(self, state, cls._STATE, ("_ids", "_events", "_cluster_order"), "event snapshot")
+        restore_columns(self, state, cls._STATE, ("_events",), "event snapshot")
+        self._w.restore(state, "window.", "event snapshot")
+        self._copies.restore(state, "copies.", "event snapshot")
         self._vocab = {term: n for n, term in enumerate(self._names)}
         n = len(self._ids)
         if not (len(self._events) == len(self._times) == len(self._start) == n
                 and len(self._tids) == len(self._weights) == len(self._tweights)
-                and len(self._cluster_order) == len(self._cluster_times) == len(self._event_of_cluster)
+                and len(self._copies) == len(self._event_of_cluster)
                 and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
                 and all(isinstance(p, array) for p in self._postings.values())):
             raise ValueError("event snapshot: columns of different lengths")
@@ -647,7 +617,7 @@ class EventGrouper:
         for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
-            if prune and n % 10_000 == 0 and self._latest is not None:
-                self.prune(datetime.fromtimestamp(self._latest, timezone.utc))
+            if prune and n % 10_000 == 0 and self._w.latest is not None:
+                self.prune(datetime.fromtimestamp(self._w.latest, timezone.utc))
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self
