@@ -87,7 +87,6 @@ terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
-import gzip
 import heapq
 import logging
 import math
@@ -98,7 +97,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from importlib import resources
 from itertools import chain
 
 import Stemmer
@@ -106,12 +104,12 @@ import Stemmer
 from monitor.match.variants import skeleton
 from monitor.normalize import normalize_text
 
+from .frequencies import DocumentFrequencies, shipped_table
 from .text import STOP_WORDS
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
 
-DF_RESOURCE = "arabic_df.tsv.gz"
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _UNDATED = 0.0
@@ -239,44 +237,6 @@ def terms(title: str, summary: str = "", *, title_weight: int = 2, summary_words
             counts[term] = counts.get(term, 0) + 1
             surface.setdefault(term, w)
     return counts, in_title, surface
-
-
-class DocumentFrequencies:
-    """Document frequencies of terms: the shipped table plus every story seen since."""
-
-    def __init__(self, df: dict[str, int] | None = None, documents: int = 0) -> None:
-        self.df: dict[str, int] = df if df is not None else {}
-        self.documents = documents
-
-    @classmethod
-    def shipped(cls) -> DocumentFrequencies:
-        """The table in monitor/data (a fresh copy: it is updated online)."""
-        df, n = _shipped()
-        return cls(dict(df), n)
-
-    def idf(self, term: str) -> float:
-        return math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
-
-    def update(self, seen: Iterable[str]) -> None:
-        self.documents += 1
-        df = self.df
-        for term in seen:
-            df[term] = df.get(term, 0) + 1
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> tuple[dict[str, int], int]:
-    data = resources.files("monitor.data").joinpath(DF_RESOURCE).read_bytes()
-    df: dict[str, int] = {}
-    documents = 0
-    for line in gzip.decompress(data).decode("utf-8").splitlines():
-        if line.startswith("#"):
-            if line.startswith("# documents\t"):
-                documents = int(line.split("\t")[1])
-            continue
-        term, _, count = line.partition("\t")
-        df[term] = int(count)
-    return df, documents
 
 
 # --------------------------------------------------------------------------- the grouper
@@ -534,7 +494,7 @@ class EventGrouper:
         self._vocab = {term: n for n, term in enumerate(names)}
         self._tids = array("i", [renumber[t] for t in self._tids])
         self._postings = {renumber[t]: p for t, p in self._postings.items() if t in renumber}
-        shipped, kept = _shipped()[0], self._vocab
+        shipped, kept = shipped_table()[0], self._vocab
         df = self.frequencies.df
         for term in [t for t, n in df.items() if n <= 1 and t not in shipped and t not in kept]:
             del df[term]

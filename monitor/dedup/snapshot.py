@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from .clusterer import Clusterer, DedupSettings
-from .events import DF_RESOURCE, EventGrouper, EventSettings
+from .events import EventGrouper, EventSettings
+from .frequencies import DF_RESOURCE
 
 log = logging.getLogger(__name__)
 
