@@ -10,12 +10,13 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 
 from rapidfuzz import fuzz
 
 from monitor.urls import canonical_url
 
-from .minhash import MASK32, item_hashes, minhash_bands, permutations
+from .minhash import MASK32, item_hashes, minhash_bands, minhash_bands_bulk, permutations
 from .text import STOP_WORDS, Prepared, prepare
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
@@ -134,6 +135,7 @@ class _View:
 # --------------------------------------------------------------------------- clusterer
 
 
+_BATCH = 4096  # rows of a rebuild whose signatures are computed together
 _OFFSET_LIMIT = 2**31 - 2**20  # relink before slot offsets leave int32
 _UNDATED = float("-inf")  # before any dated story: the time of the first one, once known
 
@@ -308,23 +310,15 @@ class Clusterer:
 
         `rows` are (story_id, cluster, title, summary, url, source, published) in arrival
         order, as the database keeps them; `published` may be a datetime, an ISO 8601 or
-        RFC 822 string, or None. Buckets are linked once, at the end.
+        RFC 822 string, or None. Rows are read in batches whose MinHash signatures are
+        computed together (`minhash_bands_bulk`); buckets are linked once, at the end.
         """
         self = cls(settings)
         first: dict[int | str, float] = {}
-        lead_words = settings.lead_words
-        for story_id, cluster, title, summary, url, _source, published in rows:
-            if isinstance(published, str):
-                published = parse_time(published)
-            ts = self._time(published)
-            p = prepare(title or "", summary or "", lead_words=lead_words)
-            canon = canonical_url(url or "")
-            url_h = _h64(canon) if canon else 0
-            text = " ".join(p.title) + "\n" + " ".join(p.lead)
-            key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
-            cluster = story_id if cluster is None else cluster
-            self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p),
-                        first.setdefault(cluster, ts), link=False)
+        rows = iter(rows)
+        while batch := list(islice(rows, _BATCH)):
+            self._index_batch(batch, first)
+        del first
         self._relink()
         log.info("dedup index rebuilt stories=%d", len(self._w.ids))
         return self
@@ -358,16 +352,36 @@ class Clusterer:
             steps += 1
         return found
 
+    def _index_batch(self, batch: list[tuple], first: dict[int | str, float]) -> None:
+        """`rebuild`'s rows indexed unlinked, their signatures computed together."""
+        s = self.settings
+        prepared = []
+        for _id, _cluster, title, summary, *_rest in batch:
+            p = prepare(title or "", summary or "", lead_words=s.lead_words)
+            prepared.append((p, *_items(p)))
+        title_keys = minhash_bands_bulk([r[1] for r in prepared], self._title_perms, s.title_rows, 1 << 20)
+        lead_keys = minhash_bands_bulk([r[2] for r in prepared], self._lead_perms, s.lead_rows, 2 << 20)
+        for (story_id, cluster, _t, _s, url, _o, published), (p, _th, _lh), tk, lk in zip(
+                batch, prepared, title_keys, lead_keys, strict=True):
+            if isinstance(published, str):
+                published = parse_time(published)
+            ts = self._time(published)  # in row order: the first dated story dates those before it
+            canon = canonical_url(url or "")
+            url_h = _h64(canon) if canon else 0
+            text = " ".join(p.title) + "\n" + " ".join(p.lead)
+            key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
+            cluster = story_id if cluster is None else cluster
+            bands = tk + [0] * (s.title_bands - len(tk)) + lk
+            bands += [0] * (self._nb - len(bands))
+            self._index(story_id, cluster, ts, _pack(text), url_h, key_h, bands,
+                        first.setdefault(cluster, ts), link=False)
+
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
-        title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
-        keys = minhash_bands(item_hashes(title_words), self._title_perms, s.title_rows, 1 << 20,
-                              self._title_lanes)
+        title_items, lead_items = _items(p)
+        keys = minhash_bands(title_items, self._title_perms, s.title_rows, 1 << 20, self._title_lanes)
         keys += [0] * (s.title_bands - len(keys))
-        lead = p.lead
-        bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
-        keys += minhash_bands(item_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20,
-                               self._lead_lanes)
+        keys += minhash_bands(lead_items, self._lead_perms, s.lead_rows, 2 << 20, self._lead_lanes)
         keys += [0] * (self._nb - len(keys))
         return keys
 
@@ -509,6 +523,14 @@ class Clusterer:
                 heads[h] = j
         self._heads = heads
         self._epoch = self._w.base * self._stride
+
+
+def _items(p: Prepared) -> tuple[list[int], list[int]]:
+    """The item hashes MinHash reads: the title's content words, the lead's word pairs."""
+    title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
+    lead = p.lead
+    bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
+    return item_hashes(title_words), item_hashes(bigrams)
 
 
 def _near_in_time(a: float, b: float, window: float) -> bool:
