@@ -386,8 +386,10 @@ class Clusterer:
         return keys
 
     def _candidates(self, bands: list[int], ts: float) -> list[int]:
-        """Indexes of the stories sharing a bucket, most shared buckets first."""
-        counts: dict[int, int] = {}
+        """Indexes of the stories sharing a bucket, most shared buckets first; a story that
+        shares only one bucket, and that one full (a stop-band: a band of words so common
+        that `bucket_cap` stories of the window share it), is no candidate."""
+        counts: dict[int, int] = {}  # twice the buckets shared, plus 1 when one is not full
         cap = self.settings.bucket_cap
         stride, floor = self._stride, self._w.base * self._stride - self._epoch
         bkey, nxt, heads = self._bkey, self._next, self._heads
@@ -397,26 +399,28 @@ class Clusterer:
             if not key:
                 continue
             slot = heads[key & mask]
-            found = other = 0
+            members = []
+            other = 0
             while slot >= floor:
                 j = slot - floor
                 if bkey[j] == key:
-                    i = j // stride
-                    counts[i] = get(i, 0) + 1
-                    found += 1
-                    if found >= cap:
+                    members.append(j // stride)
+                    if len(members) >= cap:
                         break
                 else:
                     other += 1
                     if other > 4 * cap:  # a crowded head shared with another bucket
                         break
                 slot = nxt[j]
+            flag = len(members) < cap
+            for i in members:
+                counts[i] = (get(i, 0) + 2) | flag
         if not counts:
             return []
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted([(-(v >> 1), i) for i, v in counts.items() if v > 2])
         out = []
         times, window, limit = self._w.times, self._w.span, self.settings.max_candidates
-        for i, _ in ranked:
+        for _n, i in ranked:
             if _near_in_time(times[i], ts, window):
                 out.append(i)
                 if len(out) >= limit:
