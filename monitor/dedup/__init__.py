@@ -30,7 +30,10 @@ of candidates, never with the whole window:
   one and keep the other (the agency lead under a new headline, or the reverse). A
   bucket keeps its `bucket_cap` most recent stories (buckets of very common words do
   not grow with the window); candidates are ranked by how many buckets they share and
-  the best `max_candidates` are verified. Hashes are deterministic (CRC-32 and fixed
+  the best `max_candidates` are verified. A full bucket is a stop-band (a band of words
+  so common that it says little): a story that shares only that one bucket is no
+  candidate (without this rule, the candidates verified per story grew with the window:
+  a larger window fills more buckets to the cap). Hashes are deterministic (CRC-32 and fixed
   multipliers): the same input gives the same clusters in every run.
 * **Verification** — rapidfuzz on the normalised text. Title score T: the larger of
   `token_sort_ratio` and `token_set_ratio`, but `token_set_ratio` counts only when the

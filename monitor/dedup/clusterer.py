@@ -148,8 +148,9 @@ class Clusterer:
     """The in-memory dedup index over a sliding window of stories (see module docstring).
 
     Layout (compact: about 0.6 KB a story, no object per story). Stories are numbered
-    in arrival order; column lists and arrays hold, per story still indexed, its id,
-    cluster, time, time of its cluster's first story, URL and content hashes, and its
+    in arrival order; the window (`monitor.dedup.window`) holds their ids and times, and
+    column lists and arrays beside it hold, per story still indexed, its
+    cluster, time of its cluster's first story, URL and content hashes, and its
     text (title and lead; one byte a letter when it has only ASCII and Arabic letters).
     Every story owns `bands + 2` slots: its bucket keys, then its URL and content-key
     hashes. `_bkey` holds each slot's 32-bit key and `_next` the previous slot whose key
