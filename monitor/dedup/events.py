@@ -422,10 +422,11 @@ class EventGrouper:
         serial = self._w.append(story_id, ts)
         self._events = append_id(self._events, event)
         self._start.append(self._tbase + len(self._tids))
-        for tid, w, tw in vector:
-            self._tids.append(tid)
-            self._weights.append(w)
-            self._tweights.append(tw)
+        if vector:
+            tids, ws, tws = zip(*vector, strict=True)
+            self._tids.extend(tids)
+            self._weights.extend(ws)
+            self._tweights.extend(tws)
         outlets = self._event_state.get(event, (0,))[1:]
         if outlet >= 0 and outlet not in outlets:
             outlets += (outlet,)
