@@ -30,7 +30,10 @@ of candidates, never with the whole window:
   one and keep the other (the agency lead under a new headline, or the reverse). A
   bucket keeps its `bucket_cap` most recent stories (buckets of very common words do
   not grow with the window); candidates are ranked by how many buckets they share and
-  the best `max_candidates` are verified. Hashes are deterministic (CRC-32 and fixed
+  the best `max_candidates` are verified. A full bucket is a stop-band (a band of words
+  so common that it says little): a story that shares only that one bucket is no
+  candidate (without this rule, the candidates verified per story grew with the window:
+  a larger window fills more buckets to the cap). Hashes are deterministic (CRC-32 and fixed
   multipliers): the same input gives the same clusters in every run.
 * **Verification** — rapidfuzz on the normalised text. Title score T: the larger of
   `token_sort_ratio` and `token_set_ratio`, but `token_set_ratio` counts only when the
@@ -58,14 +61,16 @@ has none (arrival order). Only stories within `window_hours` of each other are c
 `prune(now)` drops index entries older than `now - window`.
 
 The package, one module per concern: `text` (what dedup reads of a story: normalised,
-stripped words), `minhash` (signatures and band keys), `clusterer` (the decision and
-the index), `events` (the event level), `snapshot` (both indexes saved to a file and
+stripped words), `minhash` (signatures and band keys), `window` (the sliding window of
+stories both levels keep), `clusterer` (the decision and the index), `events` (the event
+level), `frequencies` (its document frequencies), `snapshot` (both indexes saved to a file and
 read back, for restarts; `monitor.indexes` decides when). Canonical URLs are
 `monitor.urls.canonical_url`.
 """
-from .clusterer import Clusterer, DedupSettings, Verdict, parse_time
+from .clusterer import Clusterer, DedupSettings, Verdict
 from .events import EventGrouper, EventLink, EventSettings
 from .text import Prepared, prepare
+from .window import parse_time
 
 __all__ = ["Clusterer", "DedupSettings", "EventGrouper", "EventLink", "EventSettings", "Prepared", "Verdict",
            "parse_time", "prepare"]

@@ -3,7 +3,6 @@ index over a sliding window of stories. The rules are in `monitor.dedup`."""
 from __future__ import annotations
 
 import codecs
-import email.utils
 import hashlib
 import logging
 import re
@@ -11,13 +10,15 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 
 from rapidfuzz import fuzz
 
 from monitor.urls import canonical_url
 
-from .minhash import MASK32, item_hashes, minhash_bands, permutations
+from .minhash import MASK32, item_hashes, minhash_bands, minhash_bands_bulk, permutations
 from .text import STOP_WORDS, Prepared, prepare
+from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
 
@@ -134,51 +135,9 @@ class _View:
 # --------------------------------------------------------------------------- clusterer
 
 
+_BATCH = 4096  # rows of a rebuild whose signatures are computed together
 _OFFSET_LIMIT = 2**31 - 2**20  # relink before slot offsets leave int32
 _UNDATED = float("-inf")  # before any dated story: the time of the first one, once known
-
-
-def _to_ts(when: datetime | None) -> float | None:
-    return None if when is None else _timestamp(when)
-
-
-def _timestamp(when: datetime) -> float:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
-
-
-IdColumn = list[int | str] | array  # ids of stories, clusters or events, one per story
-
-
-def restore_columns(index: object, state: dict, names: tuple[str, ...], id_columns: tuple[str, ...],
-                    what: str) -> None:
-    """Put a snapshot's columns (`state`) into a fresh `index`, each checked against the
-    fresh one's own: the same type (an id column may also be a list, when its ids are not
-    all whole numbers; a value the fresh index has as None may be a float) and, for an
-    array, the same type code. ValueError, naming `what`, for anything else."""
-    for name in names:
-        value, now = state[name], getattr(index, name)
-        if name in id_columns and isinstance(value, list):
-            now = value  # ids that are not all whole numbers
-        if type(value) is not type(now) and not (now is None and isinstance(value, float)):
-            raise ValueError(f"{what}: {name} is a {type(value).__name__}")
-        if isinstance(now, array) and value.typecode != now.typecode:
-            raise ValueError(f"{what}: {name} has type code {value.typecode}")
-        setattr(index, name, value)
-
-
-def append_id(column: IdColumn, value: int | str) -> IdColumn:
-    """`column` with `value` appended. Ids are kept as 64-bit integers (8 bytes each, not
-    a Python object each) as long as every id is a whole number; from the first that is
-    not (the `raqib dedup` command takes any text), the column becomes a list."""
-    if isinstance(column, array):
-        if type(value) is int and -2**63 <= value < 2**63:
-            column.append(value)
-            return column
-        column = list(column)
-    column.append(value)
-    return column
 
 
 def _h64(text: str) -> int:
@@ -189,8 +148,9 @@ class Clusterer:
     """The in-memory dedup index over a sliding window of stories (see module docstring).
 
     Layout (compact: about 0.6 KB a story, no object per story). Stories are numbered
-    in arrival order; column lists and arrays hold, per story still indexed, its id,
-    cluster, time, time of its cluster's first story, URL and content hashes, and its
+    in arrival order; the window (`monitor.dedup.window`) holds their ids and times, and
+    column lists and arrays beside it hold, per story still indexed, its
+    cluster, time of its cluster's first story, URL and content hashes, and its
     text (title and lead; one byte a letter when it has only ASCII and Arabic letters).
     Every story owns `bands + 2` slots: its bucket keys, then its URL and content-key
     hashes. `_bkey` holds each slot's 32-bit key and `_next` the previous slot whose key
@@ -211,12 +171,9 @@ class Clusterer:
         self._lead_lanes: dict[int, list[tuple[int, int]]] = {}
         self._nb = s.title_bands + s.lead_bands
         self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
-        self._window = s.window_hours * 3600.0
-        self._base = 0  # serial of the oldest story still indexed
-        self._ids: IdColumn = array("q")
+        self._w = Window(s.window_hours, _UNDATED)  # ids and times of the stories indexed
         self._clusters: IdColumn = array("q")
         self._texts: list[bytes | str] = []
-        self._times = array("d")
         self._since = array("d")  # time of the cluster's first story still indexed
         self._urls = array("Q")
         self._keys = array("Q")
@@ -224,15 +181,15 @@ class Clusterer:
         self._next = array("i")
         self._heads = array("i", [-1]) * (1 << 16)
         self._epoch = 0  # slot numbers are kept as int32 offsets from this slot
-        self._latest: float | None = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._w)
 
     @property
     def latest(self) -> datetime | None:
         """The latest story time seen so far (None before the first dated story)."""
-        return None if self._latest is None else datetime.fromtimestamp(self._latest, timezone.utc)
+        latest = self._w.latest
+        return None if latest is None else datetime.fromtimestamp(latest, timezone.utc)
 
     # -- the decision
 
@@ -246,7 +203,7 @@ class Clusterer:
         if url_h:
             i = self._exact(url_h, self._nb, self._urls, ts, newest=True)
             if i is not None:
-                return Verdict(self._clusters[i], "same", self._ids[i], 100.0)
+                return Verdict(self._clusters[i], "same", self._w.ids[i], 100.0)
         text = " ".join(p.title) + "\n" + " ".join(p.lead)
         key_h = 0
         if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS:
@@ -255,7 +212,7 @@ class Clusterer:
             if i is not None:
                 self._index(story_id, self._clusters[i], ts, _pack(text), url_h, key_h,
                             self._bands(p), self._since[i])
-                return Verdict(self._clusters[i], "content", self._ids[i], 100.0)
+                return Verdict(self._clusters[i], "content", self._w.ids[i], 100.0)
         bands = self._bands(p)
         packed = _pack(text)
         best: tuple[float, float, int] | None = None
@@ -282,7 +239,7 @@ class Clusterer:
                     break  # candidates come most-shared-buckets first: this one will do
         if best is not None:
             i = best[2]
-            cluster, of = self._clusters[i], self._ids[i]
+            cluster, of = self._clusters[i], self._w.ids[i]
             self._index(story_id, cluster, ts, packed, url_h, key_h, bands, self._since[i])
             return Verdict(cluster, "near", of, round(best[0], 1))
         self._index(story_id, story_id, ts, packed, url_h, key_h, bands, ts)
@@ -309,45 +266,38 @@ class Clusterer:
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
-        limit = _timestamp(now) - self._window
-        times = self._times
-        n, total = 0, len(times)
-        # Arrival order is nearly time order; an entry older than one before it waits
-        # for that one (it is never compared outside the window meanwhile).
-        while n < total and times[n] < limit:
-            n += 1
+        n = self._w.expired(now)
         if n:
-            for column in (self._ids, self._clusters, self._texts, self._times, self._since,
-                           self._urls, self._keys):
+            for column in (self._clusters, self._texts, self._since, self._urls, self._keys):
                 del column[:n]
             del self._bkey[:n * self._stride]
             del self._next[:n * self._stride]
-            self._base += n
-            log.debug("dedup index pruned dropped=%d kept=%d", n, len(self._ids))
+            self._w.cut(n)
+            log.debug("dedup index pruned dropped=%d kept=%d", n, len(self._w.ids))
         return n
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
-    _STATE = ("_base", "_ids", "_clusters", "_texts", "_times", "_since", "_urls", "_keys", "_bkey",
-              "_next", "_heads", "_epoch", "_latest")
+    _STATE = ("_clusters", "_texts", "_since", "_urls", "_keys", "_bkey", "_next", "_heads", "_epoch")
 
     def newest(self) -> int | str | None:
         """The id of the story indexed last (None when the index is empty)."""
-        return self._ids[-1] if self._ids else None
+        return self._w.newest()
 
     def state(self) -> dict:
         """The index as plain values (the live containers, not copies: read it while
         nothing adds to or prunes the index)."""
-        return {name: getattr(self, name) for name in self._STATE}
+        return {name: getattr(self, name) for name in self._STATE} | self._w.state("window.")
 
     @classmethod
     def from_state(cls, state: dict, settings: DedupSettings = DedupSettings()) -> Clusterer:
         """The index `state()` gave, under the same settings. Raises ValueError when the
         state does not hold together (a column of the wrong type or length)."""
         self = cls(settings)
-        restore_columns(self, state, cls._STATE, ("_ids", "_clusters"), "dedup snapshot")
-        n = len(self._ids)
-        if not (len(self._clusters) == len(self._texts) == len(self._times) == len(self._since)
+        restore_columns(self, state, cls._STATE, ("_clusters",), "dedup snapshot")
+        self._w.restore(state, "window.", "dedup snapshot")
+        n = len(self._w.ids)
+        if not (len(self._clusters) == len(self._texts) == len(self._w.times) == len(self._since)
                 == len(self._urls) == len(self._keys) == n
                 and len(self._bkey) == len(self._next) == n * self._stride
                 and len(self._heads) >= len(self._bkey) and len(self._heads) & (len(self._heads) - 1) == 0):
@@ -361,50 +311,29 @@ class Clusterer:
 
         `rows` are (story_id, cluster, title, summary, url, source, published) in arrival
         order, as the database keeps them; `published` may be a datetime, an ISO 8601 or
-        RFC 822 string, or None. Buckets are linked once, at the end.
+        RFC 822 string, or None. Rows are read in batches whose MinHash signatures are
+        computed together (`minhash_bands_bulk`); buckets are linked once, at the end.
         """
         self = cls(settings)
         first: dict[int | str, float] = {}
-        lead_words = settings.lead_words
-        for story_id, cluster, title, summary, url, _source, published in rows:
-            if isinstance(published, str):
-                published = parse_time(published)
-            ts = self._time(published)
-            p = prepare(title or "", summary or "", lead_words=lead_words)
-            canon = canonical_url(url or "")
-            url_h = _h64(canon) if canon else 0
-            text = " ".join(p.title) + "\n" + " ".join(p.lead)
-            key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
-            cluster = story_id if cluster is None else cluster
-            self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p),
-                        first.setdefault(cluster, ts), link=False)
+        rows = iter(rows)
+        while batch := list(islice(rows, _BATCH)):
+            self._index_batch(batch, first)
+        del first
         self._relink()
-        log.info("dedup index rebuilt stories=%d", len(self._ids))
+        log.info("dedup index rebuilt stories=%d", len(self._w.ids))
         return self
 
     # -- internals
 
     def _time(self, published: datetime | None) -> float:
-        ts = _to_ts(published)
-        if ts is None:
-            return self._latest if self._latest is not None else _UNDATED
-        if self._latest is None:
-            # Stories that came before any dated one take the first time seen.
-            times, since = self._times, self._since
-            for i in range(len(times)):
-                if times[i] == _UNDATED:
-                    times[i] = ts
-                if since[i] == _UNDATED:
-                    since[i] = ts
-        if self._latest is None or ts > self._latest:
-            self._latest = ts
-        return ts
+        return self._w.time(published, self._since)
 
     def _exact(self, h: int, position: int, column: array, ts: float,
                newest: bool) -> int | None:
         """Index of the newest (or oldest) story in the window whose URL/content hash is h."""
         key = (h & MASK32) or 1
-        stride, floor = self._stride, self._base * self._stride - self._epoch
+        stride, floor = self._stride, self._w.base * self._stride - self._epoch
         bkey, nxt = self._bkey, self._next
         slot = self._heads[key & (len(self._heads) - 1)]
         found = None
@@ -413,7 +342,7 @@ class Clusterer:
             j = slot - floor
             if bkey[j] == key and j % stride == position and column[j // stride] == h:
                 i = j // stride
-                if not _near_in_time(self._times[i], ts, self._window):
+                if not _near_in_time(self._w.times[i], ts, self._w.span):
                     if newest:
                         return None
                 else:
@@ -424,24 +353,46 @@ class Clusterer:
             steps += 1
         return found
 
+    def _index_batch(self, batch: list[tuple], first: dict[int | str, float]) -> None:
+        """`rebuild`'s rows indexed unlinked, their signatures computed together."""
+        s = self.settings
+        prepared = []
+        for _id, _cluster, title, summary, *_rest in batch:
+            p = prepare(title or "", summary or "", lead_words=s.lead_words)
+            prepared.append((p, *_items(p)))
+        title_keys = minhash_bands_bulk([r[1] for r in prepared], self._title_perms, s.title_rows, 1 << 20)
+        lead_keys = minhash_bands_bulk([r[2] for r in prepared], self._lead_perms, s.lead_rows, 2 << 20)
+        for (story_id, cluster, _t, _s, url, _o, published), (p, _th, _lh), tk, lk in zip(
+                batch, prepared, title_keys, lead_keys, strict=True):
+            if isinstance(published, str):
+                published = parse_time(published)
+            ts = self._time(published)  # in row order: the first dated story dates those before it
+            canon = canonical_url(url or "")
+            url_h = _h64(canon) if canon else 0
+            text = " ".join(p.title) + "\n" + " ".join(p.lead)
+            key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
+            cluster = story_id if cluster is None else cluster
+            bands = tk + [0] * (s.title_bands - len(tk)) + lk
+            bands += [0] * (self._nb - len(bands))
+            self._index(story_id, cluster, ts, _pack(text), url_h, key_h, bands,
+                        first.setdefault(cluster, ts), link=False)
+
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
-        title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
-        keys = minhash_bands(item_hashes(title_words), self._title_perms, s.title_rows, 1 << 20,
-                              self._title_lanes)
+        title_items, lead_items = _items(p)
+        keys = minhash_bands(title_items, self._title_perms, s.title_rows, 1 << 20, self._title_lanes)
         keys += [0] * (s.title_bands - len(keys))
-        lead = p.lead
-        bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
-        keys += minhash_bands(item_hashes(bigrams), self._lead_perms, s.lead_rows, 2 << 20,
-                               self._lead_lanes)
+        keys += minhash_bands(lead_items, self._lead_perms, s.lead_rows, 2 << 20, self._lead_lanes)
         keys += [0] * (self._nb - len(keys))
         return keys
 
     def _candidates(self, bands: list[int], ts: float) -> list[int]:
-        """Indexes of the stories sharing a bucket, most shared buckets first."""
-        counts: dict[int, int] = {}
+        """Indexes of the stories sharing a bucket, most shared buckets first; a story that
+        shares only one bucket, and that one full (a stop-band: a band of words so common
+        that `bucket_cap` stories of the window share it), is no candidate."""
+        counts: dict[int, int] = {}  # twice the buckets shared, plus 1 when one is not full
         cap = self.settings.bucket_cap
-        stride, floor = self._stride, self._base * self._stride - self._epoch
+        stride, floor = self._stride, self._w.base * self._stride - self._epoch
         bkey, nxt, heads = self._bkey, self._next, self._heads
         mask = len(heads) - 1
         get = counts.get
@@ -449,26 +400,28 @@ class Clusterer:
             if not key:
                 continue
             slot = heads[key & mask]
-            found = other = 0
+            members = []
+            other = 0
             while slot >= floor:
                 j = slot - floor
                 if bkey[j] == key:
-                    i = j // stride
-                    counts[i] = get(i, 0) + 1
-                    found += 1
-                    if found >= cap:
+                    members.append(j // stride)
+                    if len(members) >= cap:
                         break
                 else:
                     other += 1
                     if other > 4 * cap:  # a crowded head shared with another bucket
                         break
                 slot = nxt[j]
+            flag = len(members) < cap
+            for i in members:
+                counts[i] = (get(i, 0) + 2) | flag
         if not counts:
             return []
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted([(-(v >> 1), i) for i, v in counts.items() if v > 2])
         out = []
-        times, window, limit = self._times, self._window, self.settings.max_candidates
-        for i, _ in ranked:
+        times, window, limit = self._w.times, self._w.span, self.settings.max_candidates
+        for _n, i in ranked:
             if _near_in_time(times[i], ts, window):
                 out.append(i)
                 if len(out) >= limit:
@@ -530,17 +483,16 @@ class Clusterer:
     def _index(self, story_id: int | str, cluster: int | str, ts: float, text: bytes | str,
                url_h: int, key_h: int, bands: list[int], since: float,
                link: bool = True) -> None:
-        self._ids = append_id(self._ids, story_id)
+        self._w.append(story_id, ts)
         self._clusters = append_id(self._clusters, cluster)
         self._texts.append(text)
-        self._times.append(ts)
         self._since.append(since)
         self._urls.append(url_h)
         self._keys.append(key_h)
         keys = bands + [(url_h & MASK32) or 1 if url_h else 0,
                         (key_h & MASK32) or 1 if key_h else 0]
         bkey, nxt = self._bkey, self._next
-        slot = (self._base + len(self._ids) - 1) * self._stride - self._epoch
+        slot = (self._w.base + len(self._w.ids) - 1) * self._stride - self._epoch
         if not link:
             bkey.extend(keys)
             nxt.extend([-1] * len(keys))
@@ -575,7 +527,15 @@ class Clusterer:
                 nxt[j] = heads[h]
                 heads[h] = j
         self._heads = heads
-        self._epoch = self._base * self._stride
+        self._epoch = self._w.base * self._stride
+
+
+def _items(p: Prepared) -> tuple[list[int], list[int]]:
+    """The item hashes MinHash reads: the title's content words, the lead's word pairs."""
+    title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
+    lead = p.lead
+    bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
+    return item_hashes(title_words), item_hashes(bigrams)
 
 
 def _near_in_time(a: float, b: float, window: float) -> bool:
@@ -592,17 +552,3 @@ def _score(sa: str, sb: str, a: list[str], b: list[str], subset_ratio: float,
         # token_ratio: the larger of token_sort_ratio and token_set_ratio, in one pass.
         return fuzz.token_ratio(sa, sb, score_cutoff=cutoff)
     return fuzz.token_sort_ratio(sa, sb, score_cutoff=cutoff)
-
-
-def parse_time(text: str) -> datetime:
-    """ISO 8601 or RFC 822 time; naive times are UTC. Raises ValueError."""
-    text = text.strip()
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(text)  # raises ValueError/TypeError
-        if when is None:
-            raise ValueError(f"not a time: {text!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when

@@ -76,7 +76,7 @@ terms=...`, the terms that carried most of the score, as the story wrote them).
 
 Layout (compact): stories are numbered in arrival order; their ids, events, times and
 where their terms start are columns (arrays; ids as 64-bit integers while every id is a
-whole number, `clusterer.append_id`), their terms one shared array of term numbers
+whole number, `window.append_id`), their terms one shared array of term numbers
 beside two of float32 weights (story and title); an index term's posting is an array of
 story numbers. Candidates are counted over the postings in C (`collections.Counter`),
 the window checked once per candidate story, not once per posting entry.
@@ -89,7 +89,6 @@ terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
-import gzip
 import heapq
 import logging
 import math
@@ -100,7 +99,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from importlib import resources
 from itertools import chain
 
 import Stemmer
@@ -108,12 +106,12 @@ import Stemmer
 from monitor.match import skeleton
 from monitor.normalize import normalize_text
 
-from .clusterer import IdColumn, append_id, parse_time, restore_columns
+from .frequencies import DocumentFrequencies, shipped_table
 from .text import STOP_WORDS
+from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
 
-DF_RESOURCE = "arabic_df.tsv.gz"
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _UNDATED = 0.0
@@ -253,51 +251,7 @@ def terms(title: str, summary: str = "", *, title_weight: int = EventSettings.ti
     return counts, in_title, surface
 
 
-class DocumentFrequencies:
-    """Document frequencies of terms: the shipped table plus every story seen since."""
-
-    def __init__(self, df: dict[str, int] | None = None, documents: int = 0) -> None:
-        self.df: dict[str, int] = df if df is not None else {}
-        self.documents = documents
-
-    @classmethod
-    def shipped(cls) -> DocumentFrequencies:
-        """The table in monitor/data (a fresh copy: it is updated online)."""
-        df, n = _shipped()
-        return cls(dict(df), n)
-
-    def idf(self, term: str) -> float:
-        return math.log((self.documents + 1) / (self.df.get(term, 0) + 1)) + 1.0
-
-    def update(self, seen: Iterable[str]) -> None:
-        self.documents += 1
-        df = self.df
-        for term in seen:
-            df[term] = df.get(term, 0) + 1
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> tuple[dict[str, int], int]:
-    data = resources.files("monitor.data").joinpath(DF_RESOURCE).read_bytes()
-    df: dict[str, int] = {}
-    documents = 0
-    for line in gzip.decompress(data).decode("utf-8").splitlines():
-        if line.startswith("#"):
-            if line.startswith("# documents\t"):
-                documents = int(line.split("\t")[1])
-            continue
-        term, _, count = line.partition("\t")
-        df[term] = int(count)
-    return df, documents
-
-
 # --------------------------------------------------------------------------- the grouper
-
-
-def _timestamp(when: datetime) -> float:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
 
 
 class EventGrouper:
@@ -311,17 +265,12 @@ class EventGrouper:
                  frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
         self.frequencies = frequencies if frequencies is not None else DocumentFrequencies.shipped()
-        self._window = settings.window_hours * 3600.0
-        self._copy_window = max(settings.copy_hours * 3600.0, self._window)
         # cluster -> event, for copies; and the clusters in the order they were seen, to prune
         self._event_of_cluster: dict[int | str, int | str] = {}
-        self._cluster_order: IdColumn = array("q")
-        self._cluster_times = array("d")
-        # the indexed stories (not copies), one column entry each
-        self._base = 0  # serial of the oldest story still indexed
-        self._ids: IdColumn = array("q")
+        self._copies = Window(max(settings.copy_hours, settings.window_hours), _UNDATED)
+        # the indexed stories (not copies), one column entry each beside the window's ids and times
+        self._w = Window(settings.window_hours, _UNDATED)
         self._events: IdColumn = array("q")
-        self._times = array("d")
         self._start = array("q")  # where the story's terms start in the term columns (absolute)
         self._tbase = 0  # absolute offset of the term columns' first entry
         self._tids = array("i")  # term numbers
@@ -334,10 +283,15 @@ class EventGrouper:
         self._postings: dict[int, array] = {}
         # event -> (serial of its last story, then the outlets of its stories, copies aside)
         self._event_state: dict[int | str, tuple[int, ...]] = {}
-        self._latest: float | None = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._w)
+
+    # the window's columns, by the names the decision reads
+    _ids = property(lambda self: self._w.ids)
+    _times = property(lambda self: self._w.times)
+    _base = property(lambda self: self._w.base)
+    _window = property(lambda self: self._w.span)
 
     # -- the decision
 
@@ -477,20 +431,18 @@ class EventGrouper:
     def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
         if cluster not in self._event_of_cluster:
             self._event_of_cluster[cluster] = event
-            self._cluster_order = append_id(self._cluster_order, cluster)
-            self._cluster_times.append(ts)
+            self._copies.append(cluster, ts)
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
-        serial = self._base + len(self._ids)
-        self._ids = append_id(self._ids, story_id)
+        serial = self._w.append(story_id, ts)
         self._events = append_id(self._events, event)
-        self._times.append(ts)
         self._start.append(self._tbase + len(self._tids))
-        for tid, w, tw in vector:
-            self._tids.append(tid)
-            self._weights.append(w)
-            self._tweights.append(tw)
+        if vector:
+            tids, ws, tws = zip(*vector, strict=True)
+            self._tids.extend(tids)
+            self._weights.extend(ws)
+            self._tweights.extend(tws)
         outlets = self._event_state.get(event, (0,))[1:]
         if outlet >= 0 and outlet not in outlets:
             outlets += (outlet,)
@@ -510,30 +462,13 @@ class EventGrouper:
     def _time(self, published: datetime | None) -> float:
         """A story's time: its `published` time, or the latest seen when it has none (as
         the copy level does; stories before the first dated one take its time)."""
-        if published is None:
-            return self._latest if self._latest is not None else _UNDATED
-        ts = _timestamp(published)
-        if self._latest is None:
-            for column in (self._times, self._cluster_times):
-                for i, t in enumerate(column):
-                    if t == _UNDATED:
-                        column[i] = ts
-        if self._latest is None or ts > self._latest:
-            self._latest = ts
-        return ts
+        return self._w.time(published, self._copies.times)
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
-        now_ts = _timestamp(now)
-        limit = now_ts - self._window
-        times = self._times
-        n, total = 0, len(times)
-        # Arrival order is nearly time order; an entry older than one before it waits
-        # for that one (it is never compared outside the window meanwhile).
-        while n < total and times[n] < limit:
-            n += 1
+        n = self._w.expired(now)
         if n:
-            gone = self._base + n  # serials below this are dropped
+            gone = self._w.base + n  # serials below this are dropped
             for i in range(n):
                 event = self._events[i]
                 state = self._event_state.get(event)
@@ -543,25 +478,19 @@ class EventGrouper:
             for column in (self._tids, self._weights, self._tweights):
                 del column[:cut]
             self._tbase += cut
-            del self._ids[:n]
             del self._events[:n]
-            del self._times[:n]
             del self._start[:n]
-            self._base = gone
+            self._w.cut(n)
             for tid in [t for t, p in self._postings.items() if p[-1] < gone]:
                 del self._postings[tid]
             log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
             if len(self._names) > self.vocabulary_slack + 2 * self._compacted:
                 self._compact()
-        climit = now_ts - self._copy_window
-        k, ctimes = 0, self._cluster_times
-        while k < len(ctimes) and ctimes[k] < climit:
-            k += 1
+        k = self._copies.expired(now)
         if k:
-            for cluster in self._cluster_order[:k]:
+            for cluster in self._copies.ids[:k]:
                 del self._event_of_cluster[cluster]
-            del self._cluster_order[:k]
-            del ctimes[:k]
+            self._copies.cut(k)
         return n
 
     @property
@@ -582,7 +511,7 @@ class EventGrouper:
         self._vocab = {term: n for n, term in enumerate(names)}
         self._tids = array("i", [renumber[t] for t in self._tids])
         self._postings = {renumber[t]: p for t, p in self._postings.items() if t in renumber}
-        shipped, kept = _shipped()[0], self._vocab
+        shipped, kept = shipped_table()[0], self._vocab
         df = self.frequencies.df
         for term in [t for t, n in df.items() if n <= 1 and t not in shipped and t not in kept]:
             del df[term]
@@ -612,18 +541,18 @@ class EventGrouper:
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
-    _STATE = ("_event_of_cluster", "_cluster_order", "_cluster_times", "_base", "_ids", "_events", "_times",
-              "_start", "_tbase", "_tids", "_weights", "_tweights", "_names", "_compacted", "_outlets",
-              "_postings", "_event_state", "_latest")
+    _STATE = ("_event_of_cluster", "_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
+              "_compacted", "_outlets", "_postings", "_event_state")
 
     def newest(self) -> int | str | None:
         """The id of the story indexed last (None when the index is empty)."""
-        return self._ids[-1] if self._ids else None
+        return self._w.newest()
 
     def state(self) -> dict:
         """The index and its document frequencies as plain values (the live containers,
         not copies: read it while nothing adds to or prunes the index)."""
         out = {name: getattr(self, name) for name in self._STATE}
+        out |= self._w.state("window.") | self._copies.state("copies.")
         out["df"], out["documents"] = self.frequencies.df, self.frequencies.documents
         return out
 
@@ -635,12 +564,14 @@ class EventGrouper:
         if not isinstance(df, dict) or not isinstance(documents, int):
             raise ValueError("event snapshot: document frequencies")
         self = cls(settings, DocumentFrequencies(df, documents))
-        restore_columns(self, state, cls._STATE, ("_ids", "_events", "_cluster_order"), "event snapshot")
+        restore_columns(self, state, cls._STATE, ("_events",), "event snapshot")
+        self._w.restore(state, "window.", "event snapshot")
+        self._copies.restore(state, "copies.", "event snapshot")
         self._vocab = {term: n for n, term in enumerate(self._names)}
         n = len(self._ids)
         if not (len(self._events) == len(self._times) == len(self._start) == n
                 and len(self._tids) == len(self._weights) == len(self._tweights)
-                and len(self._cluster_order) == len(self._cluster_times) == len(self._event_of_cluster)
+                and len(self._copies) == len(self._event_of_cluster)
                 and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
                 and all(isinstance(p, array) for p in self._postings.values())):
             raise ValueError("event snapshot: columns of different lengths")
@@ -663,7 +594,7 @@ class EventGrouper:
         for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
-            if prune and n % 10_000 == 0 and self._latest is not None:
-                self.prune(datetime.fromtimestamp(self._latest, timezone.utc))
+            if prune and n % 10_000 == 0 and self._w.latest is not None:
+                self.prune(datetime.fromtimestamp(self._w.latest, timezone.utc))
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self

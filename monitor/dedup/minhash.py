@@ -7,6 +7,9 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterable
+from itertools import chain
+
+import numpy as np
 
 MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
@@ -77,3 +80,39 @@ def minhash_bands(hs: list[int], perms: tuple[tuple[int, int], ...], rows: int,
         keys.append(_finish(k))
     return keys
 
+
+
+def minhash_bands_bulk(signatures: list[list[int]], perms: tuple[tuple[int, int], ...], rows: int,
+                       salt: int) -> list[list[int]]:
+    """`minhash_bands` of many item-hash lists at once, the same keys bit for bit: each
+    permutation is one numpy pass over the items of all of them (uint64 arithmetic wraps
+    modulo 2**64 as the masks above do), each band one pass over their signatures."""
+    full = [n for n, hs in enumerate(signatures) if hs]
+    out: list[list[int]] = [[] for _ in signatures]
+    if not full:
+        return out
+    lengths = np.fromiter((len(signatures[n]) for n in full), dtype=np.int64, count=len(full))
+    starts = np.zeros(len(full), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    flat = np.fromiter(chain.from_iterable(signatures[n] for n in full), dtype=np.uint64,
+                       count=int(lengths.sum()))
+    shift = np.uint64(32)
+    mins = np.empty((len(perms), len(full)), dtype=np.uint64)
+    work = np.empty_like(flat)
+    for p, (a, b) in enumerate(perms):
+        np.multiply(flat, np.uint64(a & _MASK64), out=work)
+        work += np.uint64(b & _MASK64)
+        work >>= shift
+        mins[p] = np.minimum.reduceat(work, starts)
+    keys = np.empty((len(perms) // rows + (len(perms) % rows > 0), len(full)), dtype=np.uint64)
+    mix2, mix = np.uint64(_MIX2), np.uint64(_MIX)
+    for band, i in enumerate(range(0, len(perms), rows)):
+        k = np.full(len(full), salt + i, dtype=np.uint64)
+        for v in mins[i:i + rows]:
+            k = k * mix2 + v
+        k = (k ^ (k >> np.uint64(31))) * mix >> shift
+        k[k == 0] = 1
+        keys[band] = k
+    for n, column in zip(full, keys.T.tolist(), strict=True):
+        out[n] = column
+    return out

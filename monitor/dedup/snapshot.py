@@ -44,12 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from .clusterer import Clusterer, DedupSettings
-from .events import DF_RESOURCE, EventGrouper, EventSettings
+from .events import EventGrouper, EventSettings
+from .frequencies import DF_RESOURCE
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"RQIDX\x00\x00\x01"
-FORMAT = 1
+MAGIC = b"RQIDX\x00\x00\x02"
+FORMAT = 2
 _HEAD = len(MAGIC) + 8 + 32
 _ARRAY = "\x00array"  # a tagged (type code, bytes) pair in the body
 _ARRAYS = "\x00arrays"  # a dict whose values are all arrays: keys, type code, lengths, bytes

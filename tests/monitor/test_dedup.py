@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.dedup import Clusterer, DedupSettings, Verdict
+from monitor.dedup.minhash import minhash_bands, minhash_bands_bulk, permutations
 from monitor.errors import ConfigError
 from monitor.urls import canonical_url
 from raqib.jsonl import dedup_stream
@@ -307,3 +309,13 @@ def test_text_with_letters_outside_arabic_is_compared_like_any_other() -> None:
         assert (v.cluster, v.kind) == (1, "near")
         scores.add(v.score)
     assert len(scores) == 1
+
+
+def test_bulk_signatures_are_those_of_one_story_at_a_time():
+    rng = random.Random(7)
+    sizes = [0, 1, 2, 7, 8, 9, 40]
+    signatures = [[rng.getrandbits(32) for _ in range(rng.choice(sizes))] for _ in range(500)]
+    for n, rows in ((16, 2), (12, 2), (12, 5)):
+        perms = permutations(n, 0x5EED2)
+        assert minhash_bands_bulk(signatures, perms, rows, 2 << 20) == [
+            minhash_bands(s, perms, rows, 2 << 20, {}) for s in signatures]

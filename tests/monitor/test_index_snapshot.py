@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
+from monitor.dedup import snapshot as snapshots
 from monitor.indexes import IndexKeeper
 from monitor.store import Store
 from raqib.daemon import Daemon
@@ -137,7 +138,7 @@ def test_stories_stored_after_the_snapshot_are_caught_up_from_the_store(stored, 
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "append", "empty", "garbage", "settings", "stale",
-                                    "replaced"])
+                                    "replaced", "format1"])
 def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, tmp_path, damage, caplog):
     store, later, now = stored
     path = tmp_path / "raqib.db.index"
@@ -158,6 +159,8 @@ def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, t
         data = bytearray(os.urandom(len(data)))
     elif damage == "settings":
         dedup = DedupSettings(title_alone=91)
+    elif damage == "format1":  # the layout before the shared window: its columns are named otherwise
+        data[len(snapshots.MAGIC) - 1] = 1
     path.write_bytes(bytes(data))
     if damage == "stale":  # the database went back: a restored backup lacks the snapshot's newest story
         sql.delete_stories(store, id=seen)
