@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("monitor", "alerts", "raqib")
 MAX_LINES = 600
 # Split on their own branches; each entry goes when its split is merged (the test says so).
-BEING_SPLIT = {"monitor/dedup/clusterer.py", "monitor/dedup/events.py"}
+BEING_SPLIT: set[str] = set()  # modules over the limit while a split is under way
 
 
 def _modules() -> list[Path]:

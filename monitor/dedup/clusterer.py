@@ -9,8 +9,9 @@ import re
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -189,7 +190,7 @@ class Clusterer:
     def latest(self) -> datetime | None:
         """The latest story time seen so far (None before the first dated story)."""
         latest = self._w.latest
-        return None if latest is None else datetime.fromtimestamp(latest, timezone.utc)
+        return None if latest is None else datetime.fromtimestamp(latest, UTC)
 
     # -- the decision
 
@@ -258,7 +259,7 @@ class Clusterer:
         since = ts
         if cluster != story_id:
             try:  # the newest member of the cluster still indexed carries its first time
-                i = len(self._clusters) - 1 - self._clusters[::-1].index(cluster)
+                i = len(self._clusters) - 1 - self._clusters[::-1].index(cluster)  # type: ignore[arg-type]  # str in ints: caught
                 since = self._since[i]
             except (ValueError, TypeError):  # not indexed (or not a whole number, in an array of them)
                 pass
@@ -284,13 +285,13 @@ class Clusterer:
         """The id of the story indexed last (None when the index is empty)."""
         return self._w.newest()
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """The index as plain values (the live containers, not copies: read it while
         nothing adds to or prunes the index)."""
         return {name: getattr(self, name) for name in self._STATE} | self._w.state("window.")
 
     @classmethod
-    def from_state(cls, state: dict, settings: DedupSettings = DedupSettings()) -> Clusterer:
+    def from_state(cls, state: dict[str, Any], settings: DedupSettings = DedupSettings()) -> Clusterer:
         """The index `state()` gave, under the same settings. Raises ValueError when the
         state does not hold together (a column of the wrong type or length)."""
         self = cls(settings)
@@ -305,7 +306,7 @@ class Clusterer:
         return self
 
     @classmethod
-    def rebuild(cls, rows: Iterable[tuple], settings: DedupSettings = DedupSettings()
+    def rebuild(cls, rows: Iterable[tuple[Any, ...]], settings: DedupSettings = DedupSettings()
                 ) -> Clusterer:
         """Index stored stories with their stored clusters, without deciding again.
 
@@ -329,7 +330,7 @@ class Clusterer:
     def _time(self, published: datetime | None) -> float:
         return self._w.time(published, self._since)
 
-    def _exact(self, h: int, position: int, column: array, ts: float,
+    def _exact(self, h: int, position: int, column: array[int], ts: float,
                newest: bool) -> int | None:
         """Index of the newest (or oldest) story in the window whose URL/content hash is h."""
         key = (h & MASK32) or 1
@@ -353,7 +354,7 @@ class Clusterer:
             steps += 1
         return found
 
-    def _index_batch(self, batch: list[tuple], first: dict[int | str, float]) -> None:
+    def _index_batch(self, batch: list[tuple[Any, ...]], first: dict[int | str, float]) -> None:
         """`rebuild`'s rows indexed unlinked, their signatures computed together."""
         s = self.settings
         prepared = []
@@ -475,9 +476,8 @@ class Clusterer:
         (nt1, n1), (nt2, n2) = a.numbers(), b.numbers()
         if nt1 and nt2 and not nt1 & nt2:
             return None
-        if len(n1) >= 2 and len(n2) >= 2:
-            if len(n1 & n2) < s.numbers_overlap * min(len(n1), len(n2)):
-                return None
+        if len(n1) >= 2 and len(n2) >= 2 and len(n1 & n2) < s.numbers_overlap * min(len(n1), len(n2)):
+            return None
         return score
 
     def _index(self, story_id: int | str, cluster: int | str, ts: float, text: bytes | str,

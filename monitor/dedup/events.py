@@ -19,12 +19,11 @@ decides, after `Clusterer.add` decided the story's cluster, in this order:
    cosine carried by one or two words, a column's recurring name, is no event), whose
    title's cosine with its title is at least `title_floor` (off by default), unless
    that event already holds a story of the same outlet (`source`): **an event holds at
-   most one story per outlet**. An
-   outlet does not tell one event twice in its own words within a day; two of its
-   stories on one topic are two events (the rule alone cut wrong merges of same-topic
-   stories about twentyfold). A story without a source is exempt from the rule. When
-   the best match's event is closed to the story's outlet, the next best match is tried.
-   Equal scores go to the older story.
+   most one story per outlet**. An outlet does not tell one event twice in its own words
+   within a day; two of its stories on one topic are two events (the rule alone cut wrong
+   merges of same-topic stories about twentyfold). A story without a source is exempt
+   from the rule. When the best match's event is closed to the story's outlet, the next
+   best match is tried. Equal scores go to the older story.
 3. **new** — otherwise the story opens an event of its own.
 
 Events are decided online, in arrival order, deterministically (no randomness, no
@@ -97,9 +96,10 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import chain
+from typing import Any
 
 import Stemmer
 
@@ -280,7 +280,7 @@ class EventGrouper:
         self._names: list[str] = []  # number -> term
         self._compacted = 0  # terms kept by the last compaction
         self._outlets: dict[str, int] = {}
-        self._postings: dict[int, array] = {}
+        self._postings: dict[int, array[int]] = {}
         # event -> (serial of its last story, then the outlets of its stories, copies aside)
         self._event_state: dict[int | str, tuple[int, ...]] = {}
 
@@ -548,7 +548,7 @@ class EventGrouper:
         """The id of the story indexed last (None when the index is empty)."""
         return self._w.newest()
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """The index and its document frequencies as plain values (the live containers,
         not copies: read it while nothing adds to or prunes the index)."""
         out = {name: getattr(self, name) for name in self._STATE}
@@ -557,7 +557,7 @@ class EventGrouper:
         return out
 
     @classmethod
-    def from_state(cls, state: dict, settings: EventSettings = EventSettings()) -> EventGrouper:
+    def from_state(cls, state: dict[str, Any], settings: EventSettings = EventSettings()) -> EventGrouper:
         """The index `state()` gave, under the same settings. Raises ValueError when the
         state does not hold together (a column of the wrong type or length)."""
         df, documents = state["df"], state["documents"]
@@ -578,7 +578,7 @@ class EventGrouper:
         return self
 
     @classmethod
-    def rebuild(cls, rows: Iterable[tuple], settings: EventSettings = EventSettings(),
+    def rebuild(cls, rows: Iterable[tuple[Any, ...]], settings: EventSettings = EventSettings(),
                 frequencies: DocumentFrequencies | None = None, *, prune: bool = False) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
@@ -595,6 +595,6 @@ class EventGrouper:
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
             if prune and n % 10_000 == 0 and self._w.latest is not None:
-                self.prune(datetime.fromtimestamp(self._w.latest, timezone.utc))
+                self.prune(datetime.fromtimestamp(self._w.latest, UTC))
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self

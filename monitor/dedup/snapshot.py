@@ -32,6 +32,7 @@ the store, which is always right):
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -101,14 +102,14 @@ class _Arrays:
     """Collects the arrays of a state while it is encoded, in the order they are written."""
 
     def __init__(self) -> None:
-        self.items: list[array] = []
+        self.items: list[array[Any]] = []
 
-    def put(self, a: array) -> tuple:
+    def put(self, a: array[Any]) -> tuple[str, str, int]:
         self.items.append(a)
         return (_ARRAY, a.typecode, len(a))
 
 
-def _encode(state: dict, arrays: _Arrays) -> dict:
+def _encode(state: dict[str, Any], arrays: _Arrays) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in state.items():
         if isinstance(value, array):
@@ -126,7 +127,7 @@ def _encode(state: dict, arrays: _Arrays) -> dict:
     return out
 
 
-def _read_array(f: Any, marker: Any) -> array:
+def _read_array(f: Any, marker: Any) -> array[Any]:
     if not (isinstance(marker, tuple) and len(marker) == 3 and marker[0] == _ARRAY):
         raise ValueError("snapshot: an array marker was expected")
     _tag, code, n = marker
@@ -136,7 +137,7 @@ def _read_array(f: Any, marker: Any) -> array:
     return a
 
 
-def _decode(state: dict, f: Any) -> dict:
+def _decode(state: dict[str, Any], f: Any) -> dict[str, Any]:
     """The state with its arrays read from `f`, in the order `_encode` wrote them."""
     out: dict[str, Any] = {}
     for name, value in state.items():
@@ -147,7 +148,7 @@ def _decode(state: dict, f: Any) -> dict:
             lengths, flat = _read_array(f, lengths_m), _read_array(f, flat_m)
             if len(lengths) != len(keys) or sum(lengths) != len(flat):
                 raise ValueError(f"snapshot: {name} does not add up")
-            d: dict = {}
+            d: dict[str, Any] = {}
             at = 0
             for key, n in zip(keys, lengths, strict=True):
                 d[key] = flat[at:at + n]
@@ -210,10 +211,8 @@ def write(path: Path, clusterer: Clusterer, events: EventGrouper, mark: Mark, *,
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     try:
         dirfd = os.open(path.parent, os.O_RDONLY)

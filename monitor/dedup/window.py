@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import email.utils
 from array import array
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
-IdColumn = list[int | str] | array  # ids of stories, clusters or events, one per story
+IdColumn: TypeAlias = "list[int | str] | array[int]"  # ids of stories, clusters or events, one per story
 
 
 def timestamp(when: datetime) -> float:
     """Seconds since the epoch; a naive time is UTC."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.timestamp()
 
 
@@ -42,7 +43,7 @@ def parse_time(text: str) -> datetime:
         if when is None:
             raise ValueError(f"not a time: {text!r}") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when
 
 
@@ -59,7 +60,7 @@ def append_id(column: IdColumn, value: int | str) -> IdColumn:
     return column
 
 
-def restore_columns(index: object, state: dict, names: tuple[str, ...], id_columns: tuple[str, ...],
+def restore_columns(index: object, state: dict[str, Any], names: tuple[str, ...], id_columns: tuple[str, ...],
                     what: str, prefix: str = "") -> None:
     """Put a snapshot's columns (`state`, each under `prefix` + its name) into a fresh
     `index`, each checked against the fresh one's own: the same type (an id column may
@@ -97,7 +98,7 @@ class Window:
         """The id of the story held last (None when the window is empty)."""
         return self.ids[-1] if self.ids else None
 
-    def time(self, published: datetime | None, *others: array) -> float:
+    def time(self, published: datetime | None, *others: array[Any]) -> float:
         """A story's time (see module docstring); the first dated story also gives its
         time to the undated entries of `others` (the owner's columns of times)."""
         if published is None:
@@ -137,12 +138,12 @@ class Window:
 
     # -- snapshots
 
-    def state(self, prefix: str) -> dict:
+    def state(self, prefix: str) -> dict[str, Any]:
         """The window as plain values, each under `prefix` + its name (the live
         containers, not copies)."""
         return {prefix + name: getattr(self, name) for name in self._STATE}
 
-    def restore(self, state: dict, prefix: str, what: str) -> None:
+    def restore(self, state: dict[str, Any], prefix: str, what: str) -> None:
         """Take the values `state(prefix)` gave. ValueError when they do not hold together."""
         restore_columns(self, state, self._STATE, ("ids",), what, prefix)
         if not isinstance(self.base, int) or len(self.ids) != len(self.times):
