@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.decode import decode_feed  # noqa: E402
 from monitor.fetch import Fetcher  # noqa: E402
 from monitor.parse import parse_feed_async  # noqa: E402
+from tests.support.feedserver import FeedServer  # noqa: E402
 
 FEEDS_DIR = ROOT.parent / "shared" / "data" / "feeds"
 if not FEEDS_DIR.is_dir():
@@ -80,8 +81,6 @@ def plan(n: int, bodies: list, seed: int = 5) -> list[dict]:
 
 
 def serve(conn, feeds: list[dict], bodies: list, delay: float) -> None:
-    from feedserver import FeedServer
-
     hosts = sorted({f["host"] for f in feeds}, key=lambda h: int(h.rsplit(".", 1)[1]))
     server = FeedServer(hosts=hosts, record=False)
     for f in feeds:
