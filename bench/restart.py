@@ -152,6 +152,9 @@ def main() -> None:
                 config = work / "raqib.yaml"
                 config.write_text(f"database: {db}\nwatchlists: {work / 'wl'}\nallow_private_feeds: true\n"
                                   f"feeds:\n  - {{name: new{count}, url: \"{server.url(feed)}\"}}\n"
+                                  # a feed's first poll alerts what it published in the last hour
+                                  # (poll.backfill; by default a new feed's backlog alerts nothing)
+                                  "poll: {backfill: 1h}\n"
                                   "channels:\n  console: {}\n", encoding="utf-8")
                 took, peak, source = start_to_alert(code, config, marker)
                 label = "this" if code == ROOT else code.name
