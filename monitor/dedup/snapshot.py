@@ -145,14 +145,14 @@ def _decode(state: dict[str, Any], f: Any) -> dict[str, Any]:
             out[name] = _read_array(f, value)
         elif isinstance(value, tuple) and value and value[0] == _ARRAYS:
             _tag, keys, lengths_m, flat_m = value
-            lengths, flat = _read_array(f, lengths_m), _read_array(f, flat_m)
-            if len(lengths) != len(keys) or sum(lengths) != len(flat):
+            lengths = _read_array(f, lengths_m)
+            if not (isinstance(flat_m, tuple) and len(flat_m) == 3 and flat_m[0] == _ARRAY):
+                raise ValueError("snapshot: an array marker was expected")
+            if len(lengths) != len(keys) or sum(lengths) != flat_m[2]:
                 raise ValueError(f"snapshot: {name} does not add up")
             d: dict[str, Any] = {}
-            at = 0
-            for key, n in zip(keys, lengths, strict=True):
-                d[key] = flat[at:at + n]
-                at += n
+            for key, n in zip(keys, lengths, strict=True):  # each read in place: no flat copy beside them
+                d[key] = _read_array(f, (_ARRAY, flat_m[1], n))
             out[name] = d
         else:
             out[name] = value
