@@ -28,15 +28,14 @@ from monitor.settings import OPTIONS, SUBSECTIONS
 from monitor.store import Store
 from monitor.store import rows as store_rows
 from monitor.store.part import Part
+from tests.support import readme
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _reference() -> dict:
-    block = re.search(r"```yaml\n(.*?)```", README.split("## Configuration reference", 1)[1], re.S)
-    assert block, "the README's configuration reference is a yaml block"
-    return yaml.safe_load(block.group(1))
+    return readme.reference()
 
 
 def _path(name: str) -> tuple[str, ...]:

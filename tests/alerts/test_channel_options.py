@@ -18,6 +18,7 @@ from alerts.webhook import WebhookChannel
 from monitor.config import Section, load_config, parse_duration
 from monitor.errors import ConfigError
 from raqib.cli import main
+from tests.support import readme
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES: dict[str, type[Channel]] = {"console": ConsoleChannel, "telegram": TelegramChannel, "email": EmailChannel,
@@ -27,9 +28,7 @@ TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
 
 def _readme_channels() -> tuple[dict, dict[tuple[str, str], str]]:
     """The `channels:` part of the README's configuration reference, and each line's comment."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Configuration reference", 1)[1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    block = readme.reference_block()
     part = block[block.index("\nchannels:"):]
     comments: dict[tuple[str, str], str] = {}
     channel = ""

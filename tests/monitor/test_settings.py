@@ -9,7 +9,6 @@ names every option with its default.
 from __future__ import annotations
 
 import math
-import re
 import signal
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from monitor.config import FEED_KEYS, TOP_LEVEL_KEYS, load_config, parse_duratio
 from monitor.errors import ConfigError
 from monitor.settings import OPTIONS, SUBSECTIONS, Option, read_settings, settings_problems
 from raqib.cli import main
+from tests.support import readme
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,10 +175,7 @@ async def test_a_reload_with_bad_settings_keeps_the_config_in_force(tmp_path):
 # -- the README names every option, with its default ------------------------------------
 
 def _readme_config() -> dict:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Configuration reference", 1)[1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
-    return yaml.safe_load(block)
+    return readme.reference()
 
 
 def test_the_readme_reference_names_every_key_with_its_default(tmp_path):
