@@ -288,7 +288,10 @@ def test_11_a_dropped_postgresql_schema_stops_the_daemon_which_a_restart_repairs
                       "node:\n  heartbeat: 0.5\n", encoding="utf-8")
     daemon = Daemon(config, tmp_path / "logs")
     try:
-        wait_for(lambda: "node started" in daemon.stderr(), 30, 0.1, "the daemon running")
+        # running, its indexes loaded (they load behind the start; a schema dropped while they
+        # read it stops the daemon at that read instead of at the heartbeat's check)
+        wait_for(lambda: "node started" in daemon.stderr() and "dedup indexes ready" in daemon.stderr(), 30, 0.1,
+                 "the daemon running")
         with psycopg.connect(server_url(), autocommit=True) as conn:
             pg.drop_schema_now(conn, schema)
             pg.create_schema(conn, schema)
