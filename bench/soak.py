@@ -236,6 +236,7 @@ def main() -> int:
     lines = [f"database: {tmp / 'raqib.db'}", f"watchlists: {tmp / 'wl'}",
              f"poll: {{interval: {args.interval}s, min_interval: {args.interval}s, adaptive: false, "
              f"concurrency: 100, per_host: 100, backfill: 1h}}",  # items before a first poll alert too
+             "fulltext: {mode: never}",  # news.example pages cannot be read: no wait for them
              "delivery: {burst: 100000}", *channel_lines, "feeds:"]
     lines += [f'  - {{name: f{i:04d}, url: "http://127.0.0.1:{port}/feed/{i}.xml"}}' for i in range(args.feeds)]
     (tmp / "raqib.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -63,6 +63,7 @@ from .store.rows import FeedRow, FeedUpdate, Unset
 from .store.worker import inline
 
 log = logging.getLogger(__name__)
+MAX_IN_FLIGHT = 200  # feeds claimed (leased on PostgreSQL) and being polled at once on one node
 
 
 def alert_after(poll: PollSettings, now: float, *, first_poll: bool) -> float:
@@ -87,7 +88,7 @@ class Poller:
                  clock: Callable[[], float] = time.time,
                  on_health: HealthHook | None = None,
                  on_poll: PollHook | None = None,
-                 max_in_flight: int = 200, allow_private: bool = False,
+                 max_in_flight: int = MAX_IN_FLIGHT, allow_private: bool = False,
                  parser: ParsePool | None = None, on_store: Callable[..., Awaitable[Any]] = inline,
                  on_articles: ArticleHook | None = None) -> None:
         self.store = store

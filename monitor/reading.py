@@ -20,9 +20,12 @@ polling at once. Rules:
   on the feed's text at once, with the reason recorded (a backlog never holds alerts).
 - At start (`resume`), the stories left open in the store by an earlier run of the last
   `RESUME_WINDOW` (still waiting, or late) have their pages read again, and the held
-  ones whose wait ran out are matched at once. `sweep` (called periodically) does the
-  same for held stories that no task of this node holds and whose wait ran out by
-  `SWEEP_GRACE` (a node that died with them), so nothing is held for ever.
+  ones whose wait ran out are matched at once. `sweep` (called every `SWEEP_EVERY`) does
+  the same for held stories that no task of this node holds and whose wait ran out by
+  `SWEEP_GRACE`: a node that died with them (on PostgreSQL, any live node sweeps up after
+  a dead one), so a story is never held much past `fulltext.wait`, whoever stored it.
+  The node holding a story matches it itself when its wait runs out; a sweep racing it
+  finds the story moved and does nothing.
 - A feed whose last `FLAG_AFTER` pages were all fetched but gave no text, or were refused
   (401/403), is reported once (`on_flag`, with the last reason): a paywall, or pages
   built by script (`monitor.article.gives_no_text`). A site or network that is down is
@@ -52,7 +55,8 @@ log = logging.getLogger(__name__)
 
 RESUME_WINDOW = 6 * 3600.0  # an open page older than this is not read again at start
 RUNNING = 4  # reads started at once, per page the reader fetches at once (they wait on its pacing)
-SWEEP_GRACE = 60.0  # a held story whose wait ran out this long ago, with no task here, is matched
+SWEEP_EVERY = 5.0  # how often `sweep` runs: a dead node's held stories alert this soon after their wait
+SWEEP_GRACE = 5.0  # a held story whose wait ran out this long ago, with no task here, is matched
 FLAG_AFTER = 10  # pages in a row with no text before the admins are told
 
 

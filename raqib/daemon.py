@@ -73,7 +73,7 @@ from monitor.indexes import IndexKeeper, snapshot_path
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import PERSONAL_PREFIX, Pipeline
 from monitor.poller import Poller
-from monitor.reading import ArticleQueue
+from monitor.reading import SWEEP_EVERY, ArticleQueue
 from monitor.settings import RELOADABLE, Settings, changed_settings, read_settings
 from monitor.store import AdvisoryLocks, LocalLocks, RoleLocks, Store
 from monitor.store.worker import StoreThread
@@ -397,10 +397,11 @@ class Daemon:
     def _jobs(self) -> list[Job]:
         jobs: list[Job] = [("watchlists", self._refresh_watchlists, 2.0),
                            ("housekeeping", self._housekeeping_job, 3600.0), ("silence", self.check_silence, 600.0),
-                           ("articles", self._articles_job, 30.0),
+                           ("articles", self._articles_job, SWEEP_EVERY),
                            ("heartbeat", self._heartbeat_job, self.settings.node.heartbeat)]
-        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending
-            jobs.append(("recover", self._recover_job, 60.0))
+        if self.store.postgres:  # nodes share the outbox: take over what a dead node was sending,
+            # soon after its lease ran out (a quarter of the lease later at most, and at least every minute)
+            jobs.append(("recover", self._recover_job, min(60.0, max(1.0, self.settings.delivery.lease / 4))))
         watchdog = sdnotify.watchdog_interval()
         if watchdog:
             jobs.append(("watchdog", self._watchdog, watchdog))

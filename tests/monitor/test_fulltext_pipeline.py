@@ -10,6 +10,8 @@ from monitor.dedup import Clusterer
 from monitor.desk import search_stories, try_watchlist
 from monitor.models import Story
 from monitor.pipeline import Pipeline
+from monitor.reading import SWEEP_EVERY, SWEEP_GRACE, ArticleQueue, PageResult
+from monitor.settings import FulltextSettings
 from monitor.store import BodyState, Store
 from monitor.store.worker import inline
 from monitor.watchlists import Term, Watchlist
@@ -145,3 +147,28 @@ async def test_search_and_try_find_a_name_that_only_the_article_holds(backend):
     tried = try_watchlist(store, "name: k\nterms: [كورسك]\n", days=1, now=now)
     assert [h.id for h in tried.hits] == [1]
     assert "body" not in found.to_dict()["hits"][0]  # the JSON output keeps the article out: it is long
+
+
+class NeverAsked:
+    """The page reader of a node that holds no page of the story: never called."""
+
+    async def read(self, url: str, *, feed_url: str) -> PageResult:
+        raise AssertionError(f"{url} read by a node that did not store it")
+
+
+async def test_a_story_held_by_a_node_that_died_alerts_soon_after_its_wait_on_another_node(backend):
+    """Node A stores a story to wait for its page, then dies before reading it; node B's
+    periodic sweep matches it on the feed's text shortly after its wait ran out, once."""
+    node_a, store = pipeline(backend)
+    node_a.ingest("agency", [story("agency", "1")], fulltext="always")
+    node_b, _ = pipeline(backend)
+    clock = Clock(T0.timestamp())
+    queue = ArticleQueue(NeverAsked(), node_b, store, settings=FulltextSettings(wait=60.0), run=inline, clock=clock)
+    clock.t += 60.0  # the wait ran out: node A would have matched it now
+    assert await queue.sweep() == 0 and alerts(store) == []  # node A may still be doing it
+    clock.t += SWEEP_GRACE + 0.1
+    assert await queue.sweep() == 1  # swept up within SWEEP_EVERY of this, well before a minute more
+    assert [r["watchlist"] for r in alerts(store)] == ["kremlin"]
+    assert state(store, 1)["body_state"] == BodyState.LATE
+    assert await queue.sweep() == 0 and len(alerts(store)) == 1
+    assert SWEEP_GRACE + SWEEP_EVERY <= 15.0
