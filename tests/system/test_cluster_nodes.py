@@ -38,9 +38,9 @@ from tests.support.pg import pg_url  # noqa: F401  (the fixture)
 
 FEEDS = 2000
 NODES = 4
-INTERVAL = 12.0  # seconds between two polls of one feed (four nodes on two cores poll ~150 feeds/s)
+INTERVAL = 16.0  # seconds between two polls of one feed (four nodes on two cores poll ~150 feeds/s)
 ROLE_RETRY = 0.5
-LEASE = 6.0  # feed leases and outbox claims of a dead node are taken over after this
+LEASE = 8.0  # feed leases and outbox claims of a dead node are taken over after this
 WAIT = 4.0  # a story waits this long for its page (news.example is never read): a dead node's are swept up after it
 TOKEN = "123456:" + "A" * 35
 
