@@ -1,7 +1,7 @@
 """Scale-out benchmark: 1, 2 and 4 nodes on one PostgreSQL beside one node on SQLite.
 
     .venv/bin/python bench/scale.py                              # 20,000 feeds, 60 s per setup
-    .venv/bin/python bench/scale.py --feeds 2000 --seconds 20    # a short run
+    .venv/bin/python bench/scale.py --feeds 2000 --seconds 20 --warmup 15 --interval 10  # a short run
     .venv/bin/python bench/scale.py --nodes 1,4 --no-sqlite
 
 Every setup gets a fresh database (a SQLite file, or a PostgreSQL schema of its own on
@@ -241,6 +241,11 @@ def main() -> int:
     ap.add_argument("--nodes", default="1,2,4", help="PostgreSQL node counts to run")
     ap.add_argument("--no-sqlite", action="store_true", help="leave out the single-node SQLite setup")
     args = ap.parse_args()
+    if args.warmup + args.seconds < 2 * args.interval:
+        # every feed is due at the start and polled in the warm-up: the next polls, and with
+        # them the alerts, come an interval later
+        ap.error(f"warm-up + seconds ({args.warmup + args.seconds:g}) must cover two poll intervals "
+                 f"({2 * args.interval:g} s), or the measured window sees no second poll")
     setups = [] if args.no_sqlite else [("sqlite", 1)]
     setups += [("postgresql", int(n)) for n in args.nodes.split(",") if n.strip()]
     print(f"scale: {args.feeds} feeds polled every {args.interval:g} s "
