@@ -260,6 +260,8 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("decay", "number", _EVENT_DEFAULTS.decay, 0, 1),
         Option("decay_window", "duration", _EVENT_DEFAULTS.decay_hours * HOUR, MINUTE, 30 * DAY),
         Option("min_common", "int", _EVENT_DEFAULTS.min_common, 1, 100),
+        Option("places", "bool", _EVENT_DEFAULTS.places),
+        Option("idf_power", "number", _EVENT_DEFAULTS.idf_power, 0, 2),
     ),
     "delivery": (
         Option("max_attempts", "int", _DELIVERY.max_attempts, 1, 1_000),

@@ -6,7 +6,9 @@ Reads the ANT corpus through bench/antcorpus.py (stories published 10-20 May 201
 reserved for evaluation and skipped), makes of every story what the event level reads
 of it (`monitor.dedup.events.terms`: title and the summary's first words; ANT's
 abstract is the RSS description, the summary Raqib sees), and writes how many stories
-hold each term, for every term held by at least `--min-df` stories:
+hold each term, for every term held by at least `--min-df` stories (the terms of a story
+are those it gives with `dedup.event.places` on and off, so that either setting finds the
+frequencies of its own terms: a country's term, and the terms its words give alone):
 
     # documents <TAB> N
     term <TAB> document frequency
@@ -41,9 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     documents = 0
     for path in sorted((args.corpora / "antcorpus").glob("*.jsonl.gz")):
         for doc in ant_stories(path):
-            counts, _in_title, _surface = terms(doc.get("title") or "", doc.get("abstract") or "",
-                                     title_weight=s.title_weight, summary_words=s.summary_words)
-            df.update(counts.keys())
+            seen: set[str] = set()
+            for places in (True, False):  # the terms of either setting of dedup.event.places
+                counts, _in_title, _surface = terms(doc.get("title") or "", doc.get("abstract") or "",
+                                                    title_weight=s.title_weight, summary_words=s.summary_words,
+                                                    places=places)
+                seen.update(counts)
+            df.update(seen)
             documents += 1
     rows = [f"{term}\t{n}\n" for term, n in sorted(df.items(), key=lambda kv: (-kv[1], kv[0]))
             if n >= args.min_df]

@@ -63,7 +63,8 @@ has none (arrival order). Only stories within `window_hours` of each other are c
 The package, one module per concern: `text` (what dedup reads of a story: normalised,
 stripped words), `minhash` (signatures and band keys), `window` (the sliding window of
 stories both levels keep), `clusterer` (the decision and the index), `events` (the event
-level), `frequencies` (its document frequencies), `snapshot` (both indexes saved to a file and
+level), `stems` (the term a word counts as there), `places` (countries, their people and
+capitals as one term, from CLDR), `frequencies` (its document frequencies), `snapshot` (both indexes saved to a file and
 read back, for restarts; `monitor.indexes` decides when). Canonical URLs are
 `monitor.urls.canonical_url`.
 """

@@ -39,12 +39,14 @@ word stemmed with the Snowball Arabic stemmer (PyStemmer; Latin words by the Eng
 one) and then reduced to its variant skeleton (`monitor.match.variants.skeleton`: long
 vowels, hamza seats and ه dropped, letter classes folded), so that the spellings outlets
 give one name (ترمب/ترامب, بوتن/بوتين, سكريبل/سكريبال) and the forms the stemmer leaves
-apart (روسيا/الروسية) are one term. A term shorter than two letters is dropped (a number
-keeps all its digits).
+apart (روسيا/الروسية) are one term (`monitor.dedup.stems`). A term shorter than two
+letters is dropped (a number keeps all its digits). With `places` (off by default), a
+country's name, its people's nisba forms and its capital are one term, from CLDR's Arabic
+names (`monitor.dedup.places`: الأردن/الأردني/الأردنيين, دمشق also counts as سوريا).
 
 Weights: sublinear TF-IDF. A term's count is twice its count in the title plus its
-count in the summary (`title_weight`); its weight (1 + ln count) x idf, idf =
-ln((N + 1) / (df + 1)) + 1, where df and N come from a document-frequency table shipped
+count in the summary (`title_weight`); its weight (1 + ln count) x idf ** `idf_power`
+(1 by default), idf = ln((N + 1) / (df + 1)) + 1, where df and N come from a document-frequency table shipped
 with Raqib (`monitor/data/arabic_df.tsv.gz`, counts only, built by
 `scripts/build_event_df.py` from the ANT corpus) and are updated online: every story
 that is not a copy adds one to N and to the df of each of its terms. Vectors are
@@ -97,23 +99,19 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-import Stemmer
-
-from monitor.match import skeleton
 from monitor.normalize import normalize_text
 
 from .frequencies import DocumentFrequencies, shipped_table
+from .places import place_terms
 from .text import STOP_WORDS
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
 _UNDATED = 0.0
 TITLE_WORDS = 60  # words of a title that are read (a headline has about ten)
 _CHARS_PER_WORD = 40  # text read per word wanted: a cut never shortens real prose
@@ -149,6 +147,11 @@ class EventSettings:
                    0 or more than the window: the whole window).
     min_common     terms two stories must share to be linked (3: a cosine carried by one
                    or two words, a column's name, is no event).
+    places         a country, its people and its capital are one term (False:
+                   monitor.dedup.places, from CLDR's names; bench/event_eval.py measured
+                   no held-out gain beyond the folds' noise).
+    idf_power      idf is raised to this in the weights (1; below 1 common words weigh
+                   more: more links, on the labelled days and in templates alike).
     """
     window_hours: float = 24.0
     threshold: float = 0.35
@@ -165,6 +168,8 @@ class EventSettings:
     decay: float = 0.2
     decay_hours: float = 6.0
     min_common: int = 3
+    places: bool = False
+    idf_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -182,26 +187,6 @@ class EventLink:
 
 
 # --------------------------------------------------------------------------- terms
-
-_AR_STEMMER = Stemmer.Stemmer("arabic")
-_EN_STEMMER = Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def term_of(word: str) -> str:
-    """The term a normalised word counts as: stemmed, then its variant skeleton ("" when
-    nothing of it is left to compare)."""
-    if word.isdigit():
-        return word
-    if _ARABIC.search(word):
-        stem = _AR_STEMMER.stemWord(word)
-        term = skeleton(stem)
-        if len(term) < 2:
-            term = stem if len(stem) >= 2 else ""
-        return term
-    stem = _EN_STEMMER.stemWord(word)
-    return stem if len(stem) >= 2 else ""
-
 
 def _read(text: str, limit: int) -> list[str]:
     """The first `limit` normalised words of `text`, function words dropped; the text past
@@ -228,26 +213,23 @@ def words(title: str, summary: str = "", summary_words: int = EventSettings.summ
 
 def terms(title: str, summary: str = "", *, title_weight: int = EventSettings.title_weight,
           summary_words: int = EventSettings.summary_words,
-          body: str = "", body_words: int = EventSettings.body_words
+          body: str = "", body_words: int = EventSettings.body_words, places: bool = EventSettings.places
           ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
     """Term counts of a story (a title word counts `title_weight` times), term counts of
     its title alone and, per term, the first word of the story it came from (for
-    explaining a link)."""
+    explaining a link). With `places`, countries, their people and capitals are one term
+    each (`monitor.dedup.places`)."""
     t, s = words(title, summary, summary_words, body, body_words)
     counts: dict[str, int] = {}
     in_title: dict[str, int] = {}
     surface: dict[str, str] = {}
-    for w in t:
-        term = term_of(w)
-        if term:
-            in_title[term] = in_title.get(term, 0) + 1
-            counts[term] = counts.get(term, 0) + title_weight
-            surface.setdefault(term, w)
-    for w in s:
-        term = term_of(w)
-        if term:
-            counts[term] = counts.get(term, 0) + 1
-            surface.setdefault(term, w)
+    for term, w in place_terms(t, places):
+        in_title[term] = in_title.get(term, 0) + 1
+        counts[term] = counts.get(term, 0) + title_weight
+        surface.setdefault(term, w)
+    for term, w in place_terms(s, places):
+        counts[term] = counts.get(term, 0) + 1
+        surface.setdefault(term, w)
     return counts, in_title, surface
 
 
@@ -307,7 +289,8 @@ class EventGrouper:
                 return EventLink(known, "copy", cluster)
         s = self.settings
         counts, in_title, surface = terms(title, summary, title_weight=s.title_weight,
-                                          summary_words=s.summary_words, body=body, body_words=s.body_words)
+                                          summary_words=s.summary_words, body=body, body_words=s.body_words,
+                                          places=s.places)
         self.frequencies.update(counts)
         vector, rare = self._vector(counts, in_title)
         outlet = self._outlet(source)
@@ -397,6 +380,7 @@ class EventGrouper:
         vocab, names, df = self._vocab, self._names, self.frequencies.df
         log = math.log
         top = log(self.frequencies.documents + 1) + 1.0  # idf = ln((N + 1) / (df + 1)) + 1
+        power = self.settings.idf_power
         raw: list[tuple[int, float, float]] = []
         rarity: list[tuple[float, str, int]] = []
         norm = tnorm = 0.0
@@ -407,6 +391,7 @@ class EventGrouper:
                 names.append(term)
             idf = top - log(df.get(term, 0) + 1)
             rarity.append((-idf, term, tid))
+            idf **= power
             w = (1.0 + log(count)) * idf if count > 1 else idf
             tc = in_title.get(term, 0)
             tw = ((1.0 + log(tc)) * idf if tc > 1 else idf) if tc else 0.0
@@ -535,7 +520,7 @@ class EventGrouper:
         s = self.settings
         counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
                                            summary_words=s.summary_words, body=body or "",
-                                           body_words=s.body_words)
+                                           body_words=s.body_words, places=s.places)
         self.frequencies.update(counts)
         self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
