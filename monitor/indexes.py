@@ -13,7 +13,9 @@ other work), in this order:
    path=... reason=...`) and never used.
 2. **rebuild** — otherwise both indexes are rebuilt from the window's stories (read
    from the store in pages, oldest first), with their stored clusters and events; the
-   event index drops what falls out of its own window as it goes.
+   event index drops what falls out of its own window as it goes, and of the stories
+   older than its window (read for their copies: `copy_hours`) keeps only which event
+   each cluster belongs to, without reading their words.
 
 `load` returns the indexes and the newest story id they hold (the pipeline's `seen_id`,
 from where it catches up with stories stored later). Until the daemon installs them, no
@@ -92,7 +94,7 @@ class IndexKeeper:
         events = EventGrouper.rebuild(
             ((r.id, r.cluster, r.event, r.title, r.summary, r.feed,
               _dt(r.published or r.fetched)) for r in self._window(event_since, seen)),
-            settings=self.event, prune=True)
+            settings=self.event, prune=True, terms_since=_dt(now - self.event.window_hours * 3600.0))
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)
         return clusterer, events, seen

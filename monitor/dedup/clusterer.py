@@ -2,7 +2,6 @@
 index over a sliding window of stories. The rules are in `monitor.dedup`."""
 from __future__ import annotations
 
-import codecs
 import hashlib
 import logging
 import re
@@ -17,6 +16,7 @@ from rapidfuzz import fuzz
 
 from monitor.urls import canonical_url
 
+from .compact import PACKED, TextColumn, pack
 from .minhash import MASK32, item_hashes, minhash_bands, minhash_bands_bulk, permutations
 from .text import STOP_WORDS, Prepared, prepare
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
@@ -82,31 +82,6 @@ _SURE = 97.0  # a match this close ends the search among candidates
 _DIGIT = re.compile(r"\d")
 
 
-# --------------------------------------------------------------------------- compact text
-
-# Folded Arabic letters (U+0621-U+064A) take one byte each in the index, at 0xC0-0xE9
-# (Latin-1 letters: neither spaces nor digits, and above ASCII, so word splitting, sorting
-# and every rapidfuzz score are the same on the compact form as on the text itself).
-# A text with any other non-ASCII character is kept as it is.
-_DECODING = "".join(
-    chr(i) if i < 0x80 else chr(0x621 + i - 0xC0) if 0xC0 <= i < 0xC0 + 42 else "\ufffe"
-    for i in range(256))
-_ENCODING = codecs.charmap_build(_DECODING)
-
-
-def _pack(text: str) -> bytes | str:
-    try:
-        return codecs.charmap_encode(text, "strict", _ENCODING)[0]
-    except UnicodeEncodeError:
-        return text
-
-
-def _unpack(stored: bytes | str) -> str:
-    if isinstance(stored, str):
-        return stored
-    return codecs.charmap_decode(stored, "strict", _DECODING)[0]
-
-
 class _View:
     """One story's text as verification reads it; word pairs and figures on demand."""
 
@@ -150,9 +125,10 @@ class Clusterer:
 
     Layout (compact: about 0.6 KB a story, no object per story). Stories are numbered
     in arrival order; the window (`monitor.dedup.window`) holds their ids and times, and
-    column lists and arrays beside it hold, per story still indexed, its
-    cluster, time of its cluster's first story, URL and content hashes, and its
-    text (title and lead; one byte a letter when it has only ASCII and Arabic letters).
+    column arrays beside it hold, per story still indexed, its cluster, time of its
+    cluster's first story, URL and content hashes, and its text (title and lead; one
+    byte a letter when it has only ASCII and Arabic letters), all texts in one byte
+    array (`monitor.dedup.compact`).
     Every story owns `bands + 2` slots: its bucket keys, then its URL and content-key
     hashes. `_bkey` holds each slot's 32-bit key and `_next` the previous slot whose key
     has the same head; `_heads` (a power of two entries, at least one a slot, grown and
@@ -174,7 +150,7 @@ class Clusterer:
         self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
         self._w = Window(s.window_hours, _UNDATED)  # ids and times of the stories indexed
         self._clusters: IdColumn = array("q")
-        self._texts: list[bytes | str] = []
+        self._texts = TextColumn()
         self._since = array("d")  # time of the cluster's first story still indexed
         self._urls = array("Q")
         self._keys = array("Q")
@@ -211,26 +187,29 @@ class Clusterer:
             key_h = _h64(text)
             i = self._exact(key_h, self._nb + 1, self._keys, ts, newest=False)
             if i is not None:
-                self._index(story_id, self._clusters[i], ts, _pack(text), url_h, key_h,
+                self._index(story_id, self._clusters[i], ts, pack(text), url_h, key_h,
                             self._bands(p), self._since[i])
                 return Verdict(self._clusters[i], "content", self._w.ids[i], 100.0)
         bands = self._bands(p)
-        packed = _pack(text)
+        packed = pack(text)
         best: tuple[float, float, int] | None = None
         candidates = self._candidates(bands, ts)
         if candidates:
-            views: dict[str, _View] = {}
+            texts = self._texts
+            view = compact_view = None
             for i in candidates:
-                stored = self._texts[i]
-                if isinstance(stored, bytes) and isinstance(packed, bytes):
-                    other, mine = _View(stored.decode("latin-1")), "packed"
+                other_compact = texts.compact(i) if packed[1] == PACKED else None
+                if other_compact is not None:
+                    other = _View(other_compact)
+                    if compact_view is None:
+                        compact_view = _View(packed[0].decode("latin-1"))
+                    mine = compact_view
                 else:
-                    other, mine = _View(_unpack(stored)), "raw"
-                view = views.get(mine)
-                if view is None:
-                    view = views[mine] = _View(packed.decode("latin-1")
-                                               if mine == "packed" and isinstance(packed, bytes) else text)
-                score = self._verify(view, other)
+                    other = _View(texts.text(i))
+                    if view is None:
+                        view = _View(text)
+                    mine = view
+                score = self._verify(mine, other)
                 if score is None:
                     continue
                 rank = (score, -self._since[i])
@@ -263,14 +242,15 @@ class Clusterer:
                 since = self._since[i]
             except (ValueError, TypeError):  # not indexed (or not a whole number, in an array of them)
                 pass
-        self._index(story_id, cluster, ts, _pack(text), url_h, key_h, self._bands(p), since)
+        self._index(story_id, cluster, ts, pack(text), url_h, key_h, self._bands(p), since)
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
         n = self._w.expired(now)
         if n:
-            for column in (self._clusters, self._texts, self._since, self._urls, self._keys):
+            for column in (self._clusters, self._since, self._urls, self._keys):
                 del column[:n]
+            self._texts.cut(n)
             del self._bkey[:n * self._stride]
             del self._next[:n * self._stride]
             self._w.cut(n)
@@ -279,7 +259,7 @@ class Clusterer:
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
-    _STATE = ("_clusters", "_texts", "_since", "_urls", "_keys", "_bkey", "_next", "_heads", "_epoch")
+    _STATE = ("_clusters", "_since", "_urls", "_keys", "_bkey", "_next", "_heads", "_epoch")
 
     def newest(self) -> int | str | None:
         """The id of the story indexed last (None when the index is empty)."""
@@ -288,7 +268,8 @@ class Clusterer:
     def state(self) -> dict[str, Any]:
         """The index as plain values (the live containers, not copies: read it while
         nothing adds to or prunes the index)."""
-        return {name: getattr(self, name) for name in self._STATE} | self._w.state("window.")
+        return ({name: getattr(self, name) for name in self._STATE} | self._w.state("window.")
+                | self._texts.state("text."))
 
     @classmethod
     def from_state(cls, state: dict[str, Any], settings: DedupSettings = DedupSettings()) -> Clusterer:
@@ -297,6 +278,7 @@ class Clusterer:
         self = cls(settings)
         restore_columns(self, state, cls._STATE, ("_clusters",), "dedup snapshot")
         self._w.restore(state, "window.", "dedup snapshot")
+        self._texts.restore(state, "text.", "dedup snapshot")
         n = len(self._w.ids)
         if not (len(self._clusters) == len(self._texts) == len(self._w.times) == len(self._since)
                 == len(self._urls) == len(self._keys) == n
@@ -375,7 +357,7 @@ class Clusterer:
             cluster = story_id if cluster is None else cluster
             bands = tk + [0] * (s.title_bands - len(tk)) + lk
             bands += [0] * (self._nb - len(bands))
-            self._index(story_id, cluster, ts, _pack(text), url_h, key_h, bands,
+            self._index(story_id, cluster, ts, pack(text), url_h, key_h, bands,
                         first.setdefault(cluster, ts), link=False)
 
     def _bands(self, p: Prepared) -> list[int]:
@@ -480,12 +462,12 @@ class Clusterer:
             return None
         return score
 
-    def _index(self, story_id: int | str, cluster: int | str, ts: float, text: bytes | str,
+    def _index(self, story_id: int | str, cluster: int | str, ts: float, text: tuple[bytes, int],
                url_h: int, key_h: int, bands: list[int], since: float,
                link: bool = True) -> None:
         self._w.append(story_id, ts)
         self._clusters = append_id(self._clusters, cluster)
-        self._texts.append(text)
+        self._texts.append(*text)
         self._since.append(since)
         self._urls.append(url_h)
         self._keys.append(key_h)

@@ -107,7 +107,7 @@ from monitor.normalize import normalize_text
 from .frequencies import DocumentFrequencies, shipped_table
 from .places import place_terms
 from .text import STOP_WORDS
-from .window import IdColumn, Window, append_id, parse_time, restore_columns
+from .window import IdColumn, Window, append_id, parse_time, restore_columns, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class EventGrouper:
         self._tbase = 0  # absolute offset of the term columns' first entry
         self._tids = array("i")  # term numbers
         self._weights = array("f")  # the term's weight in the story's vector
-        self._tweights = array("f")  # its weight in the title's vector (0: not in the title)
+        self._tweights = array("f")  # its weight in the title's vector (0: not in it); only with title_floor
         self._vocab: dict[str, int] = {}  # term -> its number
         self._names: list[str] = []  # number -> term
         self._compacted = 0  # terms kept by the last compaction
@@ -427,7 +427,8 @@ class EventGrouper:
             tids, ws, tws = zip(*vector, strict=True)
             self._tids.extend(tids)
             self._weights.extend(ws)
-            self._tweights.extend(tws)
+            if self.settings.title_floor > 0:
+                self._tweights.extend(tws)
         outlets = self._event_state.get(event, (0,))[1:]
         if outlet >= 0 and outlet not in outlets:
             outlets += (outlet,)
@@ -555,7 +556,8 @@ class EventGrouper:
         self._vocab = {term: n for n, term in enumerate(self._names)}
         n = len(self._ids)
         if not (len(self._events) == len(self._times) == len(self._start) == n
-                and len(self._tids) == len(self._weights) == len(self._tweights)
+                and len(self._tids) == len(self._weights)
+                and len(self._tweights) == (len(self._tids) if settings.title_floor > 0 else 0)
                 and len(self._copies) == len(self._event_of_cluster)
                 and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
                 and all(isinstance(p, array) for p in self._postings.values())):
@@ -564,7 +566,8 @@ class EventGrouper:
 
     @classmethod
     def rebuild(cls, rows: Iterable[tuple[Any, ...]], settings: EventSettings = EventSettings(),
-                frequencies: DocumentFrequencies | None = None, *, prune: bool = False) -> EventGrouper:
+                frequencies: DocumentFrequencies | None = None, *, prune: bool = False,
+                terms_since: datetime | None = None) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
         `rows` are (story_id, cluster, event, title, summary, source, published) in arrival
@@ -574,9 +577,19 @@ class EventGrouper:
         With `prune`, every 10,000 rows the index drops what is older than the window
         before the newest story read so far (no story read later is that far from it):
         the rows read for `copy_hours` need not hold the terms of stories older than the
-        window in memory all at once."""
+        window in memory all at once. With `terms_since`, a story published before it
+        gives only its cluster's event, for the copies that may still come (`copy_hours`):
+        its words are not read, so it adds nothing to the document frequencies (the daemon
+        passes the start of the window: two thirds of a 72-hour read, and of its time)."""
         self = cls(settings, frequencies)
+        limit = timestamp(terms_since) if terms_since is not None else None
         for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
+            if isinstance(published, str):
+                published = parse_time(published)
+            if limit is not None and published is not None and timestamp(published) < limit:
+                self._remember(story_id if cluster is None else cluster, story_id if event is None else event,
+                               self._time(published))
+                continue
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)
             if prune and n % 10_000 == 0 and self._w.latest is not None:

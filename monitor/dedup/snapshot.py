@@ -50,8 +50,8 @@ from .frequencies import DF_RESOURCE
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"RQIDX\x00\x00\x02"
-FORMAT = 2
+MAGIC = b"RQIDX\x00\x00\x03"
+FORMAT = 3
 _HEAD = len(MAGIC) + 8 + 32
 _ARRAY = "\x00array"  # a tagged (type code, bytes) pair in the body
 _ARRAYS = "\x00arrays"  # a dict whose values are all arrays: keys, type code, lengths, bytes
