@@ -7,7 +7,7 @@ What it does:
 
 * A SQLite database with N stories, all within the dedup window (fetched over the last
   70 hours), built once per N with the store's own `insert_story` and kept in /tmp
-  (`raqib-restart-N.db`); every run starts from a fresh copy of it. The stories are
+  (`raqib-restart-N.v2.db`); every run starts from a fresh copy of it. The stories are
   those of bench/dedup.py (the ANT corpus and SaudiNewsNet read in place from
   ../shared/data, then synthetic ones of real word runs), so the rebuild reads real text.
 * A feed served on 127.0.0.1 (tests/support/feedserver.py) carries one new story with the term
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dedup import Window, corpus  # noqa: E402
 from monitor.store import Store  # noqa: E402
+from monitor.urls import canonical_url  # noqa: E402
 from tests.support.feedserver import FeedServer  # noqa: E402
 
 TERM = "بوتين"
@@ -68,7 +69,8 @@ def build(n: int, path: Path) -> None:
                 title, lead, url = window.story(i)
                 t = start + (now - start - 600) * i / n
                 store.stories.insert(conn, {"id": i + 1, "feed": f"outlet{i % 40}", "guid": f"g{i}",
-                                          "url": url or f"https://x.example/{i}", "canonical_url": url,
+                                          "url": url or f"https://x.example/{i}",
+                                          "canonical_url": canonical_url(url or f"https://x.example/{i}"),
                                           "title": title, "summary": lead, "published": t, "fetched": t,
                                           "cluster": i + 1, "event": i + 1, "dedup_kind": "new"})
         done = min(n, done + 10_000)
@@ -136,7 +138,7 @@ def main() -> None:
     count = 0
     try:
         for n in (int(x) for x in args.sizes.split(",")):
-            cached = Path(tempfile.gettempdir()) / f"raqib-restart-{n}.db"
+            cached = Path(tempfile.gettempdir()) / f"raqib-restart-{n}.v2.db"
             build(n, cached)
             runs = [(Path(c).resolve(), "cold") for c in args.code] + [(ROOT, "cold"), (ROOT, "snapshot")]
             for code, kind in runs:

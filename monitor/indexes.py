@@ -43,6 +43,7 @@ from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
 from .errors import StoreError
 from .store import Store, StoryRef
+from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,9 @@ class IndexKeeper:
         seen = self.store.stories.last_id()
         started = time.monotonic()
         clusterer = Clusterer.rebuild(
-            ((r.id, r.cluster, r.title, r.summary, r.url, r.feed, _dt(r.published or r.fetched))
-             for r in self._window(copy_since, seen)), settings=self.dedup)
+            ((r.id, r.cluster, r.title, r.summary, r.canonical_url if r.canonical_url or not r.url
+              else canonical_url(r.url), r.feed, _dt(r.published or r.fetched))
+             for r in self._window(copy_since, seen)), settings=self.dedup, canonical=True)
         took = time.monotonic() - started
         events = EventGrouper.rebuild(
             ((r.id, r.cluster, r.event, r.title, r.summary, r.feed,

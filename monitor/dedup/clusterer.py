@@ -288,20 +288,22 @@ class Clusterer:
         return self
 
     @classmethod
-    def rebuild(cls, rows: Iterable[tuple[Any, ...]], settings: DedupSettings = DedupSettings()
-                ) -> Clusterer:
+    def rebuild(cls, rows: Iterable[tuple[Any, ...]], settings: DedupSettings = DedupSettings(), *,
+                canonical: bool = False) -> Clusterer:
         """Index stored stories with their stored clusters, without deciding again.
 
         `rows` are (story_id, cluster, title, summary, url, source, published) in arrival
         order, as the database keeps them; `published` may be a datetime, an ISO 8601 or
         RFC 822 string, or None. Rows are read in batches whose MinHash signatures are
         computed together (`minhash_bands_bulk`); buckets are linked once, at the end.
+        With `canonical`, the rows' URLs are already canonical (`canonical_url`, as the
+        pipeline stores them beside the URL): they are not worked out again.
         """
         self = cls(settings)
         first: dict[int | str, float] = {}
         rows = iter(rows)
         while batch := list(islice(rows, _BATCH)):
-            self._index_batch(batch, first)
+            self._index_batch(batch, first, canonical)
         del first
         self._relink()
         log.info("dedup index rebuilt stories=%d", len(self._w.ids))
@@ -336,7 +338,8 @@ class Clusterer:
             steps += 1
         return found
 
-    def _index_batch(self, batch: list[tuple[Any, ...]], first: dict[int | str, float]) -> None:
+    def _index_batch(self, batch: list[tuple[Any, ...]], first: dict[int | str, float],
+                     canonical: bool) -> None:
         """`rebuild`'s rows indexed unlinked, their signatures computed together."""
         s = self.settings
         prepared = []
@@ -350,7 +353,7 @@ class Clusterer:
             if isinstance(published, str):
                 published = parse_time(published)
             ts = self._time(published)  # in row order: the first dated story dates those before it
-            canon = canonical_url(url or "")
+            canon = (url or "") if canonical else canonical_url(url or "")
             url_h = _h64(canon) if canon else 0
             text = " ".join(p.title) + "\n" + " ".join(p.lead)
             key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0

@@ -525,6 +525,19 @@ class EventGrouper:
         self.frequencies.update(counts)
         self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
+    def _count(self, story_id: int | str, cluster: int | str | None, event: int | str | None, title: str | None,
+               summary: str | None, published: datetime) -> None:
+        """`learn` for a story older than the window: its cluster's event and its terms'
+        document frequencies are kept, the story is not indexed."""
+        ts = self._time(published)
+        cluster = story_id if cluster is None else cluster
+        if cluster != story_id and cluster in self._event_of_cluster:
+            return
+        self._remember(cluster, story_id if event is None else event, ts)
+        s = self.settings
+        self.frequencies.update(terms(title or "", summary or "", title_weight=s.title_weight,
+                                      summary_words=s.summary_words, places=s.places)[0])
+
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
     _STATE = ("_event_of_cluster", "_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
@@ -578,17 +591,17 @@ class EventGrouper:
         before the newest story read so far (no story read later is that far from it):
         the rows read for `copy_hours` need not hold the terms of stories older than the
         window in memory all at once. With `terms_since`, a story published before it
-        gives only its cluster's event, for the copies that may still come (`copy_hours`):
-        its words are not read, so it adds nothing to the document frequencies (the daemon
-        passes the start of the window: two thirds of a 72-hour read, and of its time)."""
+        gives its cluster's event, for the copies that may still come (`copy_hours`), and
+        its terms to the document frequencies, but is not indexed (the daemon passes the
+        start of the window: nothing later is compared with it; two thirds of a 72-hour
+        read are such stories)."""
         self = cls(settings, frequencies)
         limit = timestamp(terms_since) if terms_since is not None else None
         for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             if isinstance(published, str):
                 published = parse_time(published)
             if limit is not None and published is not None and timestamp(published) < limit:
-                self._remember(story_id if cluster is None else cluster, story_id if event is None else event,
-                               self._time(published))
+                self._count(story_id, cluster, event, title, summary, published)
                 continue
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)

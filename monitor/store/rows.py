@@ -138,6 +138,7 @@ class StoryRef:
     title: str
     summary: str
     url: str
+    canonical_url: str  # as the pipeline stored it ('' in rows stored before it was kept)
     feed: str
     published: float | None
     fetched: float

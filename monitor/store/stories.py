@@ -94,7 +94,8 @@ class StoryTable(Part):
     def since(self, since: float) -> Iterator[StoryRef]:
         try:
             for row in self._rows("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
-                                  "feed, published, fetched FROM stories WHERE fetched >= ? ORDER BY id", (since,)):
+                                  "canonical_url, feed, published, fetched FROM stories WHERE fetched >= ? "
+                                  "ORDER BY id", (since,)):
                 yield StoryRef(**row)
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
@@ -109,8 +110,8 @@ class StoryTable(Part):
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""
         return [StoryRef(**r) for r in self._query(
-            "SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, feed, "
-            "published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))]
+            "SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+            "canonical_url, feed, published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))]
 
     def add_cluster_watchlists(self, conn: Tx, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""

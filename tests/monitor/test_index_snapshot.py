@@ -32,6 +32,7 @@ from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from monitor.dedup import snapshot as snapshots
 from monitor.indexes import IndexKeeper
 from monitor.store import Store
+from monitor.urls import canonical_url
 from raqib.daemon import Daemon
 from tests.support import sql
 from tests.support.feedserver import feed_server  # noqa: F401  (fixture)
@@ -68,7 +69,7 @@ def store_stories(store: Store, stories: list[dict], now: float) -> list[int]:
             e = g.add(sid, cluster=v.cluster, title=s["title"], summary=s["summary"], source=s.get("source", "x"),
                       published=published)
             store.stories.insert(conn, {"id": sid, "feed": s.get("source", "x"), "guid": f"{sid}:{s['url']}", "url": s["url"],
-                                      "canonical_url": s["url"], "title": s["title"], "summary": s["summary"],
+                                      "canonical_url": canonical_url(s["url"]), "title": s["title"], "summary": s["summary"],
                                       "published": published.timestamp(), "fetched": now - 3600 + k * 0.1,
                                       "cluster": int(v.cluster), "event": int(e.event), "dedup_kind": v.kind})
             ids.append(sid)
@@ -285,3 +286,25 @@ async def test_a_rebuild_at_start_is_snapshotted_at_once(tmp_path, feed_server):
         assert keeper.source == "snapshot"  # and the next start would load it
     finally:
         await close_daemons(made)
+
+
+def test_a_rebuild_finds_the_same_url_whether_or_not_the_row_kept_its_canonical_form(tmp_path):
+    """A rebuild reads the canonical URL the pipeline stored beside each story; a row
+    stored before it was kept ('') is canonicalised again: both still catch a repost."""
+    now = time.time()
+    store = Store(tmp_path / "raqib.db")
+    try:
+        with store.transaction() as conn:
+            for sid, url, canon in ((1, "https://www.example.com/a?utm_source=x", "https://example.com/a"),
+                                    (2, "http://example.com/b?utm_medium=feed", "")):
+                store.stories.insert(conn, {"id": sid, "feed": "x", "guid": str(sid), "url": url,
+                                            "canonical_url": canon, "title": f"عنوان الخبر رقم {sid} كاملا",
+                                            "summary": "", "published": now - 60, "fetched": now - 60,
+                                            "cluster": sid, "event": sid, "dedup_kind": "new"})
+        c, _g, _seen = keeper(store, None, now).load()
+        for sid, url in ((1, "https://example.com/a"), (2, "https://www.example.com/b?utm_campaign=y")):
+            v = c.add(10 + sid, title="نص آخر تماما لا يشبه شيئا", url=url,
+                      published=datetime.fromtimestamp(now, UTC))
+            assert (v.kind, v.cluster) == ("same", sid)
+    finally:
+        store.close()
