@@ -11,15 +11,20 @@ A job is the body as fetched (bytes and the HTTP charset): the worker decodes it
 and parses it, so neither ever runs on the daemon's event loop. An article job
 (`extract`) is a fetched article page: the worker decodes it and extracts its main text
 (`monitor.article.extract`), under the same deadline and kill rules; a page past its
-deadline or one that kills its worker fails with ParseError, as a feed does.
+deadline or one that kills its worker fails with ParseError, as a feed does. What a
+worker does with a job is `monitor.parse_worker`.
 
 Rules:
 - At most `size` worker processes (default twice the CPUs, at least 2, at most 8), each
   owned by one thread of the pool and started when that thread first needs it, from a
-  forkserver that has imported `monitor.parse` already: a worker starts in milliseconds
-  and inherits none of the daemon's threads, sockets or SQLite connections. The pool's
-  threads only wait on their workers, and are daemon threads: an exiting interpreter
-  never waits for a parse.
+  forkserver that has imported `monitor.parse_worker` already (the parser, the decoder
+  and the extractor with it): a worker starts in milliseconds and inherits none of the
+  daemon's threads, sockets or SQLite connections. The pool's threads only wait on
+  their workers, and are daemon threads: an exiting interpreter never waits for a parse.
+- This module never imports `monitor.parse_worker`, nor the extractor: a worker's target
+  (`_work`) looks the worker module up by name in the worker. trafilatura and lxml,
+  about 11 MB of memory the daemon's own process would never use, stay out of it
+  (tests/raqib/test_daemon_imports.py checks it).
 - Jobs wait in arrival order for a free worker; the deadline counts from when the job
   reaches its worker.
 - A parse past its deadline: the worker is killed (SIGKILL) and a new one started for
@@ -31,14 +36,15 @@ Rules:
   stored, so the feed is fetched and parsed again later. A worker killed by SIGTERM
   (systemd stops the whole service at once) counts as stopped too. Workers ignore
   SIGINT, so Ctrl-C in a terminal reaches the daemon alone, which then stops them.
-- A feed's stories come back in messages of `CHUNK` (`_send`, `_receive`): unpickling
-  26,000 stories at once holds the interpreter for a few hundred milliseconds, which
-  the event loop would wait out; a chunk takes a few.
+- A feed's stories come back in messages of `CHUNK` (`monitor.parse_worker._send`,
+  `_receive`): unpickling 26,000 stories at once holds the interpreter for a few hundred
+  milliseconds, which the event loop would wait out; a chunk takes a few.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import multiprocessing
 import os
 import queue
@@ -51,14 +57,15 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any, TypeAlias
 
-from .article.extract import extract_article
-from .decode import decode_feed
 from .errors import ParseError
 from .models import Story
-from .parse import ParsedFeed, parse_feed
+from .parse import ParsedFeed
+
+WORKER = "monitor.parse_worker"  # what a worker process runs; named, never imported here
+CHUNK = 1000  # stories per message from a worker
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["monitor.parse", "monitor.decode", "monitor.article.extract"])
+_CONTEXT.set_forkserver_preload([WORKER])
 
 #: ("feed", feed, body, charset, url, fetched) or ("article", url, body, charset)
 Job = tuple[Any, ...]
@@ -74,7 +81,7 @@ class ParsingStopped(Exception):
 class _Worker:
     def __init__(self) -> None:
         self.conn, child = _CONTEXT.Pipe(duplex=True)
-        self.process = _CONTEXT.Process(target=_serve, args=(child,), name="raqib-parse", daemon=True)
+        self.process = _CONTEXT.Process(target=_work, args=(child,), name="raqib-parse", daemon=True)
         self.process.start()
         child.close()
 
@@ -255,50 +262,15 @@ def _kill_all(workers: set[_Worker], lock: threading.Lock) -> None:
         worker.stop()
 
 
-def _serve(conn: Pipe) -> None:
-    """A worker: decode and parse (or extract) each job received, answer ("ok", ParsedFeed or the
-    article's text) or ("parse", message, hint) or ("error", description); exit when the daemon's
-    end of the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            if job[0] == "article":
-                _, url, body, charset = job
-                reply: Reply = ("ok", extract_article(body, charset, url))
-            else:
-                _, feed, body, charset, url, fetched = job
-                reply = ("ok", parse_feed(feed, decode_feed(body, charset), url, fetched))
-        except ParseError as exc:
-            reply = ("parse", exc.message, exc.hint)
-        except Exception as exc:  # reported to the daemon, which records it on the feed
-            reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
-        try:
-            _send(conn, reply)
-        except (EOFError, OSError):
-            return
-
-
-CHUNK = 1000  # stories per message from a worker
-
-
-def _send(conn: Pipe, reply: Reply) -> None:
-    """A worker's answer; a feed of many stories as a header and chunks of `CHUNK`."""
-    if reply[0] != "ok" or not isinstance(reply[1], ParsedFeed) or len(reply[1].stories) <= CHUNK:
-        conn.send(reply)
-        return
-    stories = reply[1].stories
-    chunks = range(0, len(stories), CHUNK)
-    conn.send(("chunked", dataclasses.replace(reply[1], stories=[]), len(chunks)))
-    for i in chunks:
-        conn.send(stories[i:i + CHUNK])
+def _work(conn: Pipe) -> None:
+    """A worker process's target: `serve` of the module named `WORKER`, looked up by name in
+    the worker (where the forkserver has imported it already), so that this module, and the
+    daemon with it, never imports the extractor's trafilatura and lxml."""
+    importlib.import_module(WORKER).serve(conn)
 
 
 def _receive(conn: Pipe) -> Reply:
-    """What `_send` sent, put back together: ("ok", ParsedFeed) or the worker's error."""
+    """What `monitor.parse_worker._send` sent, put back together: ("ok", ParsedFeed) or the worker's error."""
     reply = conn.recv()
     if reply[0] != "chunked":
         return reply
