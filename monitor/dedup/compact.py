@@ -93,7 +93,16 @@ class TextColumn:
                 raise ValueError(f"{what}: {prefix}{name} is not an array of type {code}")
         if (not isinstance(base, int) or len(ends) != len(kinds)
                 or (ends[-1] if ends else base) != base + len(data)
-                or any(k not in (PACKED, UTF8) for k in set(kinds))
-                or any(b < a for a, b in zip([base, *ends[:-1]], ends, strict=True))):
+                or any(k not in (PACKED, UTF8) for k in set(kinds)) or not _rising(base, ends)):
             raise ValueError(f"{what}: {prefix}texts do not add up")
         self.data, self.ends, self.kinds, self.base = data, ends, kinds, base
+
+
+def _rising(start: int, ends: array[int]) -> bool:
+    """Whether every end is at or after the one before it (the first after `start`)."""
+    last = start
+    for end in ends:
+        if end < last:
+            return False
+        last = end
+    return True

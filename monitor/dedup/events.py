@@ -95,6 +95,7 @@ import logging
 import math
 import re
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -247,9 +248,13 @@ class EventGrouper:
                  frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
         self.frequencies = frequencies if frequencies is not None else DocumentFrequencies.shipped()
-        # cluster -> event, for copies; and the clusters in the order they were seen, to prune
-        self._event_of_cluster: dict[int | str, int | str] = {}
+        # cluster -> event, for copies (`_event_of`): clusters seen in increasing order (as
+        # stories come: a cluster is named by its first story) in a window of their own,
+        # its events beside it, found by bisection; any other (a copy of a cluster older
+        # than the window, an id that is no whole number) in `_late`, with its time
         self._copies = Window(max(settings.copy_hours, settings.window_hours), _UNDATED)
+        self._copy_events: IdColumn = array("q")
+        self._late: dict[int | str, tuple[int | str, float]] = {}
         # the indexed stories (not copies), one column entry each beside the window's ids and times
         self._w = Window(settings.window_hours, _UNDATED)
         self._events: IdColumn = array("q")
@@ -283,7 +288,7 @@ class EventGrouper:
         `body` is the article's text when it is known (read only with `body_words`)."""
         ts = self._time(published)
         if cluster != story_id:
-            known = self._event_of_cluster.get(cluster)
+            known = self._event_of(cluster)
             if known is not None:
                 log.debug("event link story=%s kind=copy event=%s of=%s", story_id, known, cluster)
                 return EventLink(known, "copy", cluster)
@@ -413,10 +418,28 @@ class EventGrouper:
             n = self._outlets[source] = len(self._outlets)
         return n
 
+    def _event_of(self, cluster: int | str) -> int | str | None:
+        """The event remembered for a cluster's copies (None: not remembered)."""
+        late = self._late.get(cluster)
+        if late is not None:
+            return late[0]
+        ids = self._copies.ids
+        if type(cluster) is int and isinstance(ids, array) and ids:
+            i = bisect_left(ids, cluster)
+            if i < len(ids) and ids[i] == cluster:
+                return self._copy_events[i]
+        return None
+
     def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
-        if cluster not in self._event_of_cluster:
-            self._event_of_cluster[cluster] = event
+        if self._event_of(cluster) is not None:
+            return
+        ids = self._copies.ids
+        if (type(cluster) is int and -2**63 <= cluster < 2**63 and isinstance(ids, array)
+                and (not ids or cluster > ids[-1])):
             self._copies.append(cluster, ts)
+            self._copy_events = append_id(self._copy_events, event)
+        else:
+            self._late[cluster] = (event, ts)
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
@@ -474,9 +497,11 @@ class EventGrouper:
                 self._compact()
         k = self._copies.expired(now)
         if k:
-            for cluster in self._copies.ids[:k]:
-                del self._event_of_cluster[cluster]
+            del self._copy_events[:k]
             self._copies.cut(k)
+        limit = timestamp(now) - self._copies.span
+        for cluster in [c for c, (_e, t) in self._late.items() if t != _UNDATED and t < limit]:
+            del self._late[cluster]
         return n
 
     @property
@@ -515,7 +540,7 @@ class EventGrouper:
         ts = self._time(published)
         cluster = story_id if cluster is None else cluster
         event = story_id if event is None else event
-        if cluster != story_id and cluster in self._event_of_cluster:
+        if cluster != story_id and self._event_of(cluster) is not None:
             return
         self._remember(cluster, event, ts)
         s = self.settings
@@ -531,7 +556,7 @@ class EventGrouper:
         document frequencies are kept, the story is not indexed."""
         ts = self._time(published)
         cluster = story_id if cluster is None else cluster
-        if cluster != story_id and cluster in self._event_of_cluster:
+        if cluster != story_id and self._event_of(cluster) is not None:
             return
         self._remember(cluster, story_id if event is None else event, ts)
         s = self.settings
@@ -540,7 +565,7 @@ class EventGrouper:
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
-    _STATE = ("_event_of_cluster", "_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
+    _STATE = ("_copy_events", "_late", "_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
               "_compacted", "_outlets", "_postings", "_event_state")
 
     def newest(self) -> int | str | None:
@@ -563,7 +588,7 @@ class EventGrouper:
         if not isinstance(df, dict) or not isinstance(documents, int):
             raise ValueError("event snapshot: document frequencies")
         self = cls(settings, DocumentFrequencies(df, documents))
-        restore_columns(self, state, cls._STATE, ("_events",), "event snapshot")
+        restore_columns(self, state, cls._STATE, ("_events", "_copy_events"), "event snapshot")
         self._w.restore(state, "window.", "event snapshot")
         self._copies.restore(state, "copies.", "event snapshot")
         self._vocab = {term: n for n, term in enumerate(self._names)}
@@ -571,7 +596,8 @@ class EventGrouper:
         if not (len(self._events) == len(self._times) == len(self._start) == n
                 and len(self._tids) == len(self._weights)
                 and len(self._tweights) == (len(self._tids) if settings.title_floor > 0 else 0)
-                and len(self._copies) == len(self._event_of_cluster)
+                and len(self._copies) == len(self._copy_events) and isinstance(self._copies.ids, array)
+                and all(a < b for a, b in zip(self._copies.ids, self._copies.ids[1:], strict=False))
                 and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
                 and all(isinstance(p, array) for p in self._postings.values())):
             raise ValueError("event snapshot: columns of different lengths")

@@ -131,9 +131,18 @@ def _read_array(f: Any, marker: Any) -> array[Any]:
     if not (isinstance(marker, tuple) and len(marker) == 3 and marker[0] == _ARRAY):
         raise ValueError("snapshot: an array marker was expected")
     _tag, code, n = marker
-    a = array(code)
-    if n:
-        a.fromfile(f, n)
+    if not isinstance(n, int) or n < 0:
+        raise ValueError("snapshot: an array length was expected")
+    if not n:
+        return array(code)
+    a = array(code, [0]) * n  # read in place: no bytes object of the array's size beside it
+    with memoryview(a) as view, view.cast("B") as raw:
+        done = 0
+        while done < len(raw):
+            got = f.readinto(raw[done:])
+            if not got:
+                raise EOFError("snapshot: the file ends inside an array")
+            done += got
     return a
 
 

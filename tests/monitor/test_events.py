@@ -397,3 +397,30 @@ def test_a_rebuild_indexes_no_story_older_than_the_window_yet_their_copies_inher
         kwargs = dict(cluster=r["id"], title=r["title"], summary=r["summary"], source=r["source"],
                       published=parse_time(r["published"]))
         assert rebuilt.add(r["id"], **kwargs) == live.add(r["id"], **kwargs), r["id"]
+
+
+def test_copies_inherit_their_clusters_event_whatever_order_clusters_come_in():
+    """Clusters are remembered for their copies in the order they come; a copy of a
+    cluster older than the last remembered (its first story fell out of the window, or
+    another node stored it late) or one with a text id inherits all the same, after a
+    snapshot too, until `copy_hours` have passed."""
+    r = BY_ID[UK_EXPELS[0]]
+    at = parse_time(r["published"])
+    g = EventGrouper()
+
+    def add(story_id, cluster, hours=0.0, title=r["title"], summary=r["summary"]):
+        return g.add(story_id, cluster=cluster, title=title, summary=summary, source=f"s{story_id}",
+                     published=at + timedelta(hours=hours))
+
+    first = add(100, 100)
+    assert add(200, 200, title="عنوان لا علاقة له بأي خبر آخر هنا", summary="").event == 200
+    late = add(300, 50)  # a copy of cluster 50, which this index never saw: decided, then remembered
+    assert late.kind == "related" and late.event == first.event
+    named = add("text-id", "text-cluster")
+    for grouper in (g, EventGrouper.from_state(g.state())):
+        for cluster, event in ((100, first.event), (200, 200), (50, first.event), ("text-cluster", named.event)):
+            link = grouper.add(f"copy-{cluster}", cluster=cluster, title="", published=at + timedelta(hours=1))
+            assert (link.kind, link.event) == ("copy", event), cluster
+    g.prune(at + timedelta(hours=EventSettings().copy_hours + 2))
+    assert g.add("copy-late", cluster=50, title="", published=at + timedelta(hours=75)).kind == "new"
+    assert g.add("copy-first", cluster=100, title="", published=at + timedelta(hours=75)).kind == "new"
