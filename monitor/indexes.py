@@ -42,12 +42,13 @@ from pathlib import Path
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
 from .errors import StoreError
+from .memory import give_back
 from .store import Store, StoryRef
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
-PAGE = 10_000  # stories read per store call when catching up after a snapshot
+PAGE = 2_000  # stories read per store call (a rebuild, a catch-up): a few MB of rows at a time
 
 
 def _dt(ts: float) -> datetime:
@@ -93,10 +94,12 @@ class IndexKeeper:
               else canonical_url(r.url), r.feed, _dt(r.published or r.fetched))
              for r in self._window(copy_since, seen)), settings=self.dedup, canonical=True)
         took = time.monotonic() - started
+        give_back()
         events = EventGrouper.rebuild(
             ((r.id, r.cluster, r.event, r.title, r.summary, r.feed,
               _dt(r.published or r.fetched)) for r in self._window(event_since, seen)),
             settings=self.event, prune=True, terms_since=_dt(now - self.event.window_hours * 3600.0))
+        give_back()
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)
         return clusterer, events, seen

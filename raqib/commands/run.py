@@ -6,6 +6,8 @@ import asyncio
 import signal
 import sys
 
+from monitor.memory import map_large_blocks
+
 from ..daemon import load_daemon
 from .common import config_path
 
@@ -13,6 +15,7 @@ from .common import config_path
 def cmd_run(args: argparse.Namespace) -> int:
     # until the event loop installs its own handlers, SIGTERM during start-up is a clean exit
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    map_large_blocks()  # the process runs for months: what it frees goes back (monitor.memory)
     daemon = load_daemon(config_path(args))
     asyncio.run(daemon.run(seconds=args.seconds))
     if daemon.fatal:
