@@ -72,6 +72,8 @@ from rapidfuzz import fuzz, process  # noqa: E402
 
 from bench.antcorpus import stories as ant_stories  # noqa: E402
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings, snapshot  # noqa: E402
+from monitor.dedup.compact import TextColumn  # noqa: E402
+from monitor.dedup.window import Window as IndexWindow  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "corpora")
 SPAN = 72 * 3600.0 * 0.99  # timestamps of the whole run fit in one default window
@@ -141,7 +143,8 @@ def rss_peak_mb() -> float:
 
 
 def deep_size(obj: object) -> int:
-    """Bytes held by an object's containers and their elements (shared elements once)."""
+    """Bytes held by an object's containers and their elements (shared elements once),
+    and by the columns it keeps in objects of their own (its window, its texts)."""
     seen: set[int] = set()
 
     def size(o: object) -> int:
@@ -155,8 +158,9 @@ def deep_size(obj: object) -> int:
             n += sum(size(k) + size(v) for k, v in o.items())
         return n
 
-    return sum(size(v) for k, v in vars(obj).items() if k != "settings" and
-               isinstance(v, (list, dict, array, set)))
+    return sum(deep_size(v) if isinstance(v, (TextColumn, IndexWindow)) else size(v)
+               for k, v in vars(obj).items() if k != "settings" and
+               isinstance(v, (list, dict, array, set, TextColumn, IndexWindow)))
 
 
 OUTLETS = 14
