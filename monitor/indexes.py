@@ -98,7 +98,8 @@ class IndexKeeper:
         events = EventGrouper.rebuild(
             ((r.id, r.cluster, r.event, r.title, r.summary, r.feed,
               _dt(r.published or r.fetched)) for r in self._window(event_since, seen)),
-            settings=self.event, prune=True, terms_since=_dt(now - self.event.window_hours * 3600.0))
+            settings=self.event, prune=True,
+            index_from=self.store.stories.first_since(now - self.event.window_hours * 3600.0) or seen + 1)
         give_back()
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f", len(clusterer), took,
                  time.monotonic() - started - took)

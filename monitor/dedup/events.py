@@ -95,7 +95,6 @@ import logging
 import math
 import re
 from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -105,10 +104,11 @@ from typing import Any
 
 from monitor.normalize import normalize_text
 
+from .copies import CopyEvents
 from .frequencies import DocumentFrequencies, shipped_table
 from .places import place_terms
 from .text import STOP_WORDS
-from .window import IdColumn, Window, append_id, parse_time, restore_columns, timestamp
+from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
 
@@ -248,13 +248,7 @@ class EventGrouper:
                  frequencies: DocumentFrequencies | None = None) -> None:
         self.settings = settings
         self.frequencies = frequencies if frequencies is not None else DocumentFrequencies.shipped()
-        # cluster -> event, for copies (`_event_of`): clusters seen in increasing order (as
-        # stories come: a cluster is named by its first story) in a window of their own,
-        # its events beside it, found by bisection; any other (a copy of a cluster older
-        # than the window, an id that is no whole number) in `_late`, with its time
-        self._copies = Window(max(settings.copy_hours, settings.window_hours), _UNDATED)
-        self._copy_events: IdColumn = array("q")
-        self._late: dict[int | str, tuple[int | str, float]] = {}
+        self._copies = CopyEvents(max(settings.copy_hours, settings.window_hours), _UNDATED)  # for copies
         # the indexed stories (not copies), one column entry each beside the window's ids and times
         self._w = Window(settings.window_hours, _UNDATED)
         self._events: IdColumn = array("q")
@@ -288,7 +282,7 @@ class EventGrouper:
         `body` is the article's text when it is known (read only with `body_words`)."""
         ts = self._time(published)
         if cluster != story_id:
-            known = self._event_of(cluster)
+            known = self._copies.event_of(cluster)
             if known is not None:
                 log.debug("event link story=%s kind=copy event=%s of=%s", story_id, known, cluster)
                 return EventLink(known, "copy", cluster)
@@ -302,7 +296,7 @@ class EventGrouper:
         link = EventLink(story_id, "new")
         if len(vector) >= s.min_terms:
             link = self._best(vector, rare, surface, outlet, ts) or link
-        self._remember(cluster, link.event, ts)
+        self._copies.remember(cluster, link.event, ts)
         self._index(story_id, link.event, ts, outlet, vector, rare)
         if link.kind == "related":
             log.debug("event link story=%s kind=related event=%s of=%s score=%.3f terms=%s",
@@ -418,29 +412,6 @@ class EventGrouper:
             n = self._outlets[source] = len(self._outlets)
         return n
 
-    def _event_of(self, cluster: int | str) -> int | str | None:
-        """The event remembered for a cluster's copies (None: not remembered)."""
-        late = self._late.get(cluster)
-        if late is not None:
-            return late[0]
-        ids = self._copies.ids
-        if type(cluster) is int and isinstance(ids, array) and ids:
-            i = bisect_left(ids, cluster)
-            if i < len(ids) and ids[i] == cluster:
-                return self._copy_events[i]
-        return None
-
-    def _remember(self, cluster: int | str, event: int | str, ts: float) -> None:
-        if self._event_of(cluster) is not None:
-            return
-        ids = self._copies.ids
-        if (type(cluster) is int and -2**63 <= cluster < 2**63 and isinstance(ids, array)
-                and (not ids or cluster > ids[-1])):
-            self._copies.append(cluster, ts)
-            self._copy_events = append_id(self._copy_events, event)
-        else:
-            self._late[cluster] = (event, ts)
-
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
         serial = self._w.append(story_id, ts)
@@ -471,7 +442,7 @@ class EventGrouper:
     def _time(self, published: datetime | None) -> float:
         """A story's time: its `published` time, or the latest seen when it has none (as
         the copy level does; stories before the first dated one take its time)."""
-        return self._w.time(published, self._copies.times)
+        return self._w.time(published, self._copies.window.times)
 
     def prune(self, now: datetime) -> int:
         """Drop index entries older than the window before `now`; return how many."""
@@ -495,13 +466,7 @@ class EventGrouper:
             log.debug("event index pruned dropped=%d kept=%d", n, len(self._ids))
             if len(self._names) > self.vocabulary_slack + 2 * self._compacted:
                 self._compact()
-        k = self._copies.expired(now)
-        if k:
-            del self._copy_events[:k]
-            self._copies.cut(k)
-        limit = timestamp(now) - self._copies.span
-        for cluster in [c for c, (_e, t) in self._late.items() if t != _UNDATED and t < limit]:
-            del self._late[cluster]
+        self._copies.prune(now)
         return n
 
     @property
@@ -540,9 +505,9 @@ class EventGrouper:
         ts = self._time(published)
         cluster = story_id if cluster is None else cluster
         event = story_id if event is None else event
-        if cluster != story_id and self._event_of(cluster) is not None:
+        if cluster != story_id and self._copies.event_of(cluster) is not None:
             return
-        self._remember(cluster, event, ts)
+        self._copies.remember(cluster, event, ts)
         s = self.settings
         counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
                                            summary_words=s.summary_words, body=body or "",
@@ -551,21 +516,21 @@ class EventGrouper:
         self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
     def _count(self, story_id: int | str, cluster: int | str | None, event: int | str | None, title: str | None,
-               summary: str | None, published: datetime) -> None:
+               summary: str | None, published: datetime | None) -> None:
         """`learn` for a story older than the window: its cluster's event and its terms'
         document frequencies are kept, the story is not indexed."""
         ts = self._time(published)
         cluster = story_id if cluster is None else cluster
-        if cluster != story_id and self._event_of(cluster) is not None:
+        if cluster != story_id and self._copies.event_of(cluster) is not None:
             return
-        self._remember(cluster, story_id if event is None else event, ts)
+        self._copies.remember(cluster, story_id if event is None else event, ts)
         s = self.settings
         self.frequencies.update(terms(title or "", summary or "", title_weight=s.title_weight,
                                       summary_words=s.summary_words, places=s.places)[0])
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
-    _STATE = ("_copy_events", "_late", "_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
+    _STATE = ("_events", "_start", "_tbase", "_tids", "_weights", "_tweights", "_names",
               "_compacted", "_outlets", "_postings", "_event_state")
 
     def newest(self) -> int | str | None:
@@ -588,7 +553,7 @@ class EventGrouper:
         if not isinstance(df, dict) or not isinstance(documents, int):
             raise ValueError("event snapshot: document frequencies")
         self = cls(settings, DocumentFrequencies(df, documents))
-        restore_columns(self, state, cls._STATE, ("_events", "_copy_events"), "event snapshot")
+        restore_columns(self, state, cls._STATE, ("_events",), "event snapshot")
         self._w.restore(state, "window.", "event snapshot")
         self._copies.restore(state, "copies.", "event snapshot")
         self._vocab = {term: n for n, term in enumerate(self._names)}
@@ -596,8 +561,6 @@ class EventGrouper:
         if not (len(self._events) == len(self._times) == len(self._start) == n
                 and len(self._tids) == len(self._weights)
                 and len(self._tweights) == (len(self._tids) if settings.title_floor > 0 else 0)
-                and len(self._copies) == len(self._copy_events) and isinstance(self._copies.ids, array)
-                and all(a < b for a, b in zip(self._copies.ids, self._copies.ids[1:], strict=False))
                 and len(self._vocab) == len(self._names) and max(self._tids, default=-1) < len(self._names)
                 and all(isinstance(p, array) for p in self._postings.values())):
             raise ValueError("event snapshot: columns of different lengths")
@@ -606,7 +569,7 @@ class EventGrouper:
     @classmethod
     def rebuild(cls, rows: Iterable[tuple[Any, ...]], settings: EventSettings = EventSettings(),
                 frequencies: DocumentFrequencies | None = None, *, prune: bool = False,
-                terms_since: datetime | None = None) -> EventGrouper:
+                index_from: int | None = None) -> EventGrouper:
         """Index stored stories with their stored clusters and events, without deciding again.
 
         `rows` are (story_id, cluster, event, title, summary, source, published) in arrival
@@ -616,17 +579,15 @@ class EventGrouper:
         With `prune`, every 10,000 rows the index drops what is older than the window
         before the newest story read so far (no story read later is that far from it):
         the rows read for `copy_hours` need not hold the terms of stories older than the
-        window in memory all at once. With `terms_since`, a story published before it
-        gives its cluster's event, for the copies that may still come (`copy_hours`), and
-        its terms to the document frequencies, but is not indexed (the daemon passes the
-        start of the window: nothing later is compared with it; two thirds of a 72-hour
-        read are such stories)."""
+        window in memory all at once. With `index_from`, a story whose id is below it gives
+        its cluster's event, for the copies that may still come (`copy_hours`), and its
+        terms to the document frequencies, but is not indexed (the daemon passes the first
+        story fetched within the window: two thirds of a 72-hour read are older)."""
         self = cls(settings, frequencies)
-        limit = timestamp(terms_since) if terms_since is not None else None
         for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
             if isinstance(published, str):
                 published = parse_time(published)
-            if limit is not None and published is not None and timestamp(published) < limit:
+            if index_from is not None and story_id < index_from:
                 self._count(story_id, cluster, event, title, summary, published)
                 continue
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,

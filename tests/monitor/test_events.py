@@ -371,32 +371,31 @@ def test_stories_without_a_time_take_the_time_of_the_stories_around_them():
 
 def test_a_rebuild_indexes_no_story_older_than_the_window_yet_their_copies_inherit():
     """The daemon's rebuild reads 72 hours of stories for their clusters' events and the
-    document frequencies, but indexes the last 24 only: a copy of an older cluster still
-    joins that cluster's event, and every new story is decided as if the process had
-    kept running."""
+    document frequencies, but indexes only those fetched within the window: a copy of an
+    older cluster still joins that cluster's event, and every new story is decided as if
+    the process had kept running."""
     stories = sorted(LABELLED + DISTRACTORS, key=lambda r: (r["published"], r["id"]))
     stories = [r for r in stories if r["published"] < "2018-03-18"]
     half = len(stories) // 2
     live = EventGrouper()
     rows = []
-    for r in stories[:half]:
-        link = live.add(r["id"], cluster=r["id"], title=r["title"], summary=r["summary"], source=r["source"],
+    for n, r in enumerate(stories[:half], 1):
+        link = live.add(n, cluster=n, title=r["title"], summary=r["summary"], source=r["source"],
                         published=parse_time(r["published"]))
-        rows.append((r["id"], r["id"], link.event, r["title"], r["summary"], r["source"], r["published"]))
-    newest = parse_time(rows[-1][-1])
-    since = newest - timedelta(hours=24)
-    old = [r for r in rows if parse_time(r[-1]) < since]
-    assert old, "the labelled days reach further back than one window"
-    rebuilt = EventGrouper.rebuild(rows, terms_since=since)
-    assert len(rebuilt) == len(rows) - len(old) < len(live)
-    first = old[0]
-    copy = rebuilt.add("copy", cluster=first[0], title=first[3], summary=first[4], source="another",
-                       published=newest)
+        rows.append((n, n, link.event, r["title"], r["summary"], r["source"], r["published"]))
+    since = parse_time(rows[-1][-1]) - timedelta(hours=24)
+    index_from = next(row[0] for row in rows if parse_time(row[-1]) >= since)
+    assert index_from > 1, "the labelled days reach further back than one window"
+    rebuilt = EventGrouper.rebuild(rows, index_from=index_from)
+    assert len(rebuilt) == len(rows) - index_from + 1 < len(live)
+    first = rows[0]
+    copy = rebuilt.add(10_000, cluster=first[0], title=first[3], summary=first[4], source="another",
+                       published=parse_time(rows[-1][-1]))
     assert (copy.kind, copy.event) == ("copy", first[2])
-    for r in stories[half:]:
-        kwargs = dict(cluster=r["id"], title=r["title"], summary=r["summary"], source=r["source"],
+    for n, r in enumerate(stories[half:], half + 1):
+        kwargs = dict(cluster=n, title=r["title"], summary=r["summary"], source=r["source"],
                       published=parse_time(r["published"]))
-        assert rebuilt.add(r["id"], **kwargs) == live.add(r["id"], **kwargs), r["id"]
+        assert rebuilt.add(n, **kwargs) == live.add(n, **kwargs), r["id"]
 
 
 def test_copies_inherit_their_clusters_event_whatever_order_clusters_come_in():
