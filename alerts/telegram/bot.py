@@ -287,7 +287,7 @@ class RaqibBot(ChatCommands):
             log.debug("telegram list not refreshed chat=%s error=%s", dest, type(exc).__name__)
 
 
-def _story_title(payload: Any) -> str:
+def _story_title(payload: str) -> str:
     try:
         return str(json.loads(payload or "{}").get("title") or "")
     except (TypeError, ValueError):

@@ -38,7 +38,7 @@ def chat_of(update: Update) -> Chat:
     return chat
 
 
-def escape(text: Any) -> str:
+def escape(text: object) -> str:
     return html.escape(visible(str(text)), quote=False)
 
 
@@ -66,7 +66,7 @@ class ChatChannel(Protocol):
     def destination_defaults(self, destination: str) -> dict[str, Any]: ...
 
     async def send_html(self, destination: str, text: str, *, preview_url: str = "",
-                        reply_markup: Any = None) -> list[int]: ...
+                        reply_markup: InlineKeyboardMarkup | None = None) -> list[int]: ...
 
     def translate(self, exc: Exception, destination: str) -> DeliveryError: ...
 
@@ -83,12 +83,12 @@ class BotBase:
     def lang(self, dest: str) -> str:
         return self.channel.lang_of(dest)
 
-    def t(self, dest: str, key: str, **values: Any) -> str:
+    def t(self, dest: str, key: str, **values: object) -> str:
         text = TEXTS[self.lang(dest)][key]
         return text.format(**{k: escape(one_line(str(v), ECHO_MAX) if k in ECHOED else v)
                               for k, v in values.items()}) if values else text
 
-    async def reply_to(self, dest: str, text: str, markup: Any = None) -> bool:
+    async def reply_to(self, dest: str, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
         """Send a reply the way alerts go (rate limiter, error translation); False if it was not."""
         try:
             await self.channel.send_html(dest, text, reply_markup=markup)
@@ -105,7 +105,8 @@ class BotBase:
             log.warning("telegram button answer failed chat=%s error=%s", dest,
                         self.channel.translate(exc, dest).message)
 
-    async def reply(self, update: Update, key: str, markup: Any = None, **values: Any) -> None:
+    async def reply(self, update: Update, key: str, markup: InlineKeyboardMarkup | None = None,
+                    **values: object) -> None:
         dest = str(chat_of(update).id)
         await self.reply_to(dest, self.t(dest, key, **values), markup)
 

@@ -7,13 +7,12 @@ import html
 import logging
 import time
 from datetime import UTC
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from monitor.config import parse_duration
 from monitor.errors import ConfigError
-from monitor.models import RELATED_MODES
+from monitor.models import RELATED_MODES, Watchlist
 from monitor.watchlists import personal_term
 
 from ..plurals import count
@@ -49,7 +48,7 @@ class ChatCommands(BotBase):
     async def cmd_help(self, update: Update, context: Context) -> None:
         await self.reply_to(str(chat_of(update).id), self._help(update))
 
-    def _list_view(self, dest: str) -> tuple[str, Any]:
+    def _list_view(self, dest: str) -> tuple[str, InlineKeyboardMarkup | None]:
         lists = self.services.watchlists()
         if not lists:
             return self.t(dest, "list_empty"), None
@@ -75,7 +74,7 @@ class ChatCommands(BotBase):
         text, markup = self._list_view(dest)
         await self.reply_to(dest, text, markup)
 
-    async def _named(self, update: Update, context: Context, cmd: str) -> Any:
+    async def _named(self, update: Update, context: Context, cmd: str) -> Watchlist | None:
         dest = str(chat_of(update).id)
         name = " ".join(context.args or [])
         if not name:
