@@ -14,8 +14,8 @@ and line breaks become one space, bidi overrides and control characters are remo
 feed text can neither break the one-line format nor make a line display as something
 else.
 
-A story alert whose names are found past its title adds, under its line, one line per
-sentence around a name (`monitor.snippet`): two spaces, `↳`, where it was found («في
+A story alert whose names are found past its title adds, under its line (in a digest
+too), one line per sentence around a name (`monitor.snippet`): two spaces, `↳`, where it was found («في
 المقدمة», «في نص الخبر، الفقرة 7»), a colon and the sentence, each name in bold on a
 terminal and between «» otherwise. These lines start with a space, so a script reading
 alert lines skips them by that.
@@ -102,11 +102,12 @@ class ConsoleChannel(Channel):
 
     async def send_digest(self, destination: str, alerts: Sequence[Alert]) -> str | None:
         out = self._out()
+        terminal = self._terminal()
         out.write(f"-- digest: {len(alerts)} alerts --\n")
         for _watchlist, events in group_alerts(alerts):
             for clusters in events:
                 for members in clusters:
                     for alert in members:
-                        out.write(self.line(alert) + "\n")
+                        out.write("\n".join([self.line(alert), *self.snippet_lines(alert, terminal)]) + "\n")
         out.flush()
         return None

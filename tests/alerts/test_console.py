@@ -62,3 +62,18 @@ def test_a_digest_is_its_alerts_lines_under_a_head():
 
 def test_the_console_is_who_hears_of_feed_health():
     assert ConsoleChannel(Section({}, "raqib.yaml")).admin_destinations() == ("-",)
+
+
+def test_a_digest_shows_each_story_s_names_in_their_sentences_too():
+    """A burst of alerts becomes a digest; a name found only in a story's body is still
+    shown in its sentence, under that story's line."""
+    out = io.StringIO()
+    channel = ConsoleChannel(Section({}, "raqib.yaml"), stream=out)
+    alerts = [Alert(**{**BASE, "kind": "story", "id": 1, "story_id": 1, "cluster": 1, "title": "خبر 1",
+                       "snippets": (SNIPPET,)}),
+              Alert(**{**BASE, "kind": "story", "id": 2, "story_id": 2, "cluster": 2, "title": "خبر 2"})]
+    asyncio.run(channel.send_digest("-", alerts))
+    lines = out.getvalue().splitlines()
+    first = next(n for n, line in enumerate(lines) if "خبر 1" in line)
+    assert lines[first + 1].startswith("  ↳ ") and "«دوروف»" in lines[first + 1] and "الفقرة 3" in lines[first + 1]
+    assert sum(line.startswith("  ↳ ") for line in lines) == 1

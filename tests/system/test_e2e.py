@@ -159,5 +159,6 @@ def test_demo_prints_the_putin_kursk_durov_alert(capsys):
     assert "russia-ukraine" in out
     assert TITLE in out
     # the agency story's page was read: كورسك, only in its body, is shown in its sentence
-    assert "↳ في نص الخبر، الفقرة" in out and "«كورسك»" in out
+    assert "↳ في نص الخبر، الفقرة" in out and "«كورسك»" in out, \
+        "\n".join(line for line in out.splitlines() if TITLE[:20] in line or "digest" in line or "↳ في نص" in line)
     assert "alerts raised" in out
