@@ -13,9 +13,9 @@ other work), in this order:
    path=... reason=...`) and never used.
 2. **rebuild** — otherwise both indexes are rebuilt from the window's stories (read
    from the store in pages, oldest first), with their stored clusters and events; the
-   event index drops what falls out of its own window as it goes, and of the stories
-   older than its window (read for their copies: `copy_hours`) keeps only which event
-   each cluster belongs to, without reading their words.
+   event index drops what falls out of its own window as it goes, and does not index the
+   stories fetched before its window (read for their copies, `copy_hours`): of those it
+   keeps which event each cluster belongs to and their terms' document frequencies.
 
 `load` returns the indexes and the newest story id they hold (the pipeline's `seen_id`,
 from where it catches up with stories stored later). Until the daemon installs them, no
@@ -90,8 +90,8 @@ class IndexKeeper:
         seen = self.store.stories.last_id()
         started = time.monotonic()
         clusterer = Clusterer.rebuild(
-            ((r.id, r.cluster, r.title, r.summary, r.canonical_url if r.canonical_url or not r.url
-              else canonical_url(r.url), r.feed, _dt(r.published or r.fetched))
+            ((r.id, r.cluster, r.title, r.summary, r.canonical_url or canonical_url(r.url), r.feed,
+              _dt(r.published or r.fetched))
              for r in self._window(copy_since, seen)), settings=self.dedup, canonical=True)
         took = time.monotonic() - started
         give_back()

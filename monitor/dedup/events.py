@@ -502,31 +502,30 @@ class EventGrouper:
         `event` None means the story's own id; `published` may be an ISO 8601 or RFC 822 string."""
         if isinstance(published, str):
             published = parse_time(published)
+        counted = self._count(story_id, cluster, event, title, summary, published, body)
+        if counted is not None:
+            ts, event_id, counts, in_title = counted
+            self._index(story_id, event_id, ts, self._outlet(source or ""), *self._vector(counts, in_title))
+
+    def _count(self, story_id: int | str, cluster: int | str | None, event: int | str | None, title: str | None,
+               summary: str | None, published: datetime | None, body: str | None = ""
+               ) -> tuple[float, int | str, dict[str, int], dict[str, int]] | None:
+        """What `learn` does short of indexing: the cluster's event is remembered for its
+        copies and the story's terms counted in the document frequencies. None for a copy
+        of a cluster remembered already; else its time, event and term counts (of the
+        story and of its title). A rebuild stops here for a story older than the window."""
         ts = self._time(published)
         cluster = story_id if cluster is None else cluster
         event = story_id if event is None else event
         if cluster != story_id and self._copies.event_of(cluster) is not None:
-            return
+            return None
         self._copies.remember(cluster, event, ts)
         s = self.settings
         counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
                                            summary_words=s.summary_words, body=body or "",
                                            body_words=s.body_words, places=s.places)
         self.frequencies.update(counts)
-        self._index(story_id, event, ts, self._outlet(source or ""), *self._vector(counts, in_title))
-
-    def _count(self, story_id: int | str, cluster: int | str | None, event: int | str | None, title: str | None,
-               summary: str | None, published: datetime | None) -> None:
-        """`learn` for a story older than the window: its cluster's event and its terms'
-        document frequencies are kept, the story is not indexed."""
-        ts = self._time(published)
-        cluster = story_id if cluster is None else cluster
-        if cluster != story_id and self._copies.event_of(cluster) is not None:
-            return
-        self._copies.remember(cluster, story_id if event is None else event, ts)
-        s = self.settings
-        self.frequencies.update(terms(title or "", summary or "", title_weight=s.title_weight,
-                                      summary_words=s.summary_words, places=s.places)[0])
+        return ts, event, counts, in_title
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 
