@@ -192,6 +192,26 @@ class _Hashing(io.RawIOBase):
         return len(view)
 
 
+def dump_state(f: Any, state: dict[str, Any]) -> None:
+    """One index's `state()` to a binary stream, as a snapshot holds it (plain values,
+    then the arrays as they are): how a rebuild in another process hands its index over."""
+    arrays = _Arrays()
+    pickle.dump(_encode(state, arrays), f, protocol=5)
+    for a in arrays.items:
+        a.tofile(f)
+
+
+def load_state(f: Any) -> dict[str, Any]:
+    """The state `dump_state` wrote, its arrays read in place. Raises ValueError when the
+    stream holds anything but plain values, or ends early."""
+    try:
+        return _decode(_PlainUnpickler(f).load(), f)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - anything unreadable is refused alike
+        raise ValueError(f"unreadable index state: {exc!r}") from exc
+
+
 # --------------------------------------------------------------------------- the file
 
 

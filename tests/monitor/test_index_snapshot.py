@@ -16,10 +16,12 @@ import asyncio
 import json
 import logging
 import os
+import pickle
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -136,6 +138,60 @@ def test_stories_stored_after_the_snapshot_are_caught_up_from_the_store(stored, 
     c3, g3, _ = keeper(store, None, now + 60).load()
     assert len(c2) == len(c3) and len(g2) == len(g3)
     assert decisions(c2, g2, later[20:], seen2 + 1, now + 60) == decisions(c3, g3, later[20:], seen2 + 1, now + 60)
+
+
+def apart(store: Store, now: float, parallel_from: int) -> IndexKeeper:
+    return IndexKeeper(store, DedupSettings(), EventSettings(), clock=lambda: now, parallel_from=parallel_from)
+
+
+@pytest.mark.slow
+def test_a_large_window_rebuilds_its_event_index_in_a_process_of_its_own_as_it_would_here(stored, caplog):
+    store, later, now = stored
+    caplog.set_level(logging.INFO, logger="monitor.indexes")
+    c1, g1, seen = apart(store, now, parallel_from=10**9).rebuild()
+    assert "apart=no" in caplog.text and "process of its own" not in caplog.text
+    c2, g2, seen2 = apart(store, now, parallel_from=1).rebuild()
+    assert "event index rebuilt in a process of its own" in caplog.text and "apart=yes" in caplog.text
+    assert seen2 == seen and len(g2) == len(g1) > 0 and len(c2) == len(c1)
+    here, there = decisions(c1, g1, later, seen + 1, now), decisions(c2, g2, later, seen + 1, now)
+    assert here == there
+    assert any(e.kind == "related" for _v, e in here)  # the event index decides something
+    assert not list(Path(tempfile.gettempdir()).glob("raqib-events-*.state"))  # the hand-over file is gone
+
+
+@pytest.mark.slow
+def test_a_rebuild_apart_that_cannot_read_the_same_database_is_done_here(stored, caplog):
+    store, later, now = stored
+    caplog.set_level(logging.INFO, logger="monitor.indexes")
+    want = decisions(*apart(store, now, parallel_from=10**9).rebuild()[:2], later, store.stories.last_id() + 1, now)
+    path = store.path
+    assert path is not None
+    moved = path.with_name("moved.db")
+    os.rename(path, moved)  # this process reads on through its open file; another finds none there
+    try:
+        c, g, seen = apart(store, now, parallel_from=1).rebuild()
+    finally:
+        os.rename(moved, path)
+    assert "event index rebuild in a process of its own failed, rebuilding here" in caplog.text
+    assert "does not hold the stories" in caplog.text
+    assert decisions(c, g, later, seen + 1, now) == want
+
+
+def test_an_index_handed_over_holds_plain_values_only(tmp_path):
+    g = EventGrouper()
+    g.add(1, cluster=1, title="بوتين يزور كورسك", summary="زيارة مفاجئة إلى المنطقة الحدودية", source="a")
+    path = tmp_path / "state"
+    with open(path, "wb") as f:
+        snapshots.dump_state(f, g.state())
+    with open(path, "rb") as f:
+        again = EventGrouper.from_state(snapshots.load_state(f))
+    assert len(again) == 1 and again.state()["_names"] == g.state()["_names"]
+    path.write_bytes(pickle.dumps({"x": Path("/")}))  # a class: refused, never looked up
+    with open(path, "rb") as f, pytest.raises(ValueError, match="refused"):
+        snapshots.load_state(f)
+    path.write_bytes(path.read_bytes()[:5])
+    with open(path, "rb") as f, pytest.raises(ValueError):
+        snapshots.load_state(f)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "append", "empty", "garbage", "settings", "stale",
