@@ -23,6 +23,7 @@ other work), in this order:
    Its index comes back through a temporary file, as a snapshot holds it (plain values,
    arrays read in place: no second copy in memory); a process that fails, or whose
    index does not hold together, is logged and the event index is rebuilt here instead.
+   The process is a daemonic one: a daemon stopped meanwhile stops it, never waits for it.
 
 `load` returns the indexes and the newest story id they hold (the pipeline's `seen_id`,
 from where it catches up with stories stored later). Until the daemon installs them, no
@@ -40,6 +41,7 @@ default (each node keeps its own, on its own disk, when set); `off` turns snapsh
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -47,8 +49,8 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
@@ -111,22 +113,30 @@ class IndexKeeper:
         apart = target is not None and first is not None and seen - first + 1 >= self.parallel_from
         started = time.monotonic()
         events = None
-        with ProcessPoolExecutor(1, mp_context=_CONTEXT) if apart else _Nothing() as pool:
-            job = pool.submit(_event_state, str(target), self.event, event_since, seen, index_from) if pool else None
+        helper = None
+        if apart:
+            try:
+                helper = _EventRebuild(str(target), self.event, event_since, seen, index_from)
+            except OSError as exc:  # no temporary file, no process: both levels here, one after the other
+                log.warning("event index rebuild in a process of its own not started error=%s", exc)
+        try:
             clusterer = Clusterer.rebuild(
                 ((r.id, r.cluster, r.title, r.summary, r.canonical_url or canonical_url(r.url), r.feed,
                   _dt(r.published or r.fetched))
                  for r in _window(self.store, copy_since, seen)), settings=self.dedup, canonical=True)
             took = time.monotonic() - started
             give_back()
-            if job is not None:
+            if helper is not None:
                 try:
-                    events, peak = _received(job.result(), self.event)
+                    events, peak = helper.result()
                     log.info("event index rebuilt in a process of its own stories=%d peak_rss_mb=%d",
                              len(events), peak)
-                except Exception as exc:  # the process died, could not read the store, or sent junk
-                    log.warning("event index rebuild in a process of its own failed, rebuilding here "
-                                "error=%s: %s", type(exc).__name__, exc)
+                except (OSError, EOFError, ValueError, StoreError) as exc:
+                    log.warning("event index rebuild in a process of its own failed, rebuilding here error=%s",
+                                str(exc) or type(exc).__name__)
+        finally:
+            if helper is not None:
+                helper.close()
         if events is None:
             events = _rebuild_events(self.store, self.event, event_since, seen, index_from)
         give_back()
@@ -212,16 +222,6 @@ class IndexKeeper:
         return True
 
 
-class _Nothing:
-    """No process pool: both rebuilds in this process."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _window(store: Store, since: float, upto: int) -> Iterator[StoryRef]:
     """The stories fetched since `since` with ids up to `upto`, oldest first, in pages."""
     first = store.stories.first_since(since)
@@ -246,36 +246,70 @@ def _rebuild_events(store: Store, settings: EventSettings, since: float, upto: i
          for r in _window(store, since, upto)), settings=settings, prune=True, index_from=index_from)
 
 
-def _event_state(target: str, settings: EventSettings, since: float, upto: int,
-                 index_from: int) -> tuple[str, int]:
-    """In a process of its own: the event index rebuilt from the store at `target` (opened
-    read-only), written to a temporary file (`snapshots.dump_state`); its path, and this
-    process's peak RSS in MB."""
-    store = Store(target, readonly=True)
+class _EventRebuild:
+    """The event index rebuilt in a process of its own (a daemonic one: a daemon that
+    stops meanwhile does not wait for it). It opens the store at `target` read-only and
+    writes the index to a temporary file this side made and removes; a pipe says how it
+    went."""
+
+    def __init__(self, target: str, settings: EventSettings, since: float, upto: int, index_from: int) -> None:
+        self.settings = settings
+        fd, self.path = tempfile.mkstemp(prefix="raqib-events-", suffix=".state")
+        os.close(fd)
+        self.answer, told = _CONTEXT.Pipe(duplex=False)
+        self.process = _CONTEXT.Process(target=_event_process, name="raqib-event-rebuild", daemon=True,
+                                        args=(told, self.path, target, settings, since, upto, index_from))
+        try:
+            self.process.start()
+        except BaseException:
+            self.answer.close()
+            os.unlink(self.path)
+            raise
+        finally:
+            told.close()
+
+    def result(self) -> tuple[EventGrouper, int]:
+        """The index and the process's peak RSS in MB. Raises EOFError when the process
+        died, StoreError with its reason when it failed, ValueError when what it wrote does
+        not hold together."""
+        outcome = self.answer.recv()
+        if not (isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[1], (int, str))):
+            raise ValueError("the event index rebuild answered junk")
+        if outcome[0] != "ok" or not isinstance(outcome[1], int):
+            raise StoreError(str(outcome[1]))
+        with open(self.path, "rb") as f:
+            return EventGrouper.from_state(snapshots.load_state(f), self.settings), outcome[1]
+
+    def close(self) -> None:
+        """The process gone (it has answered, or is stopped) and the file removed."""
+        self.answer.close()
+        self.process.join(1)  # it exits once it has answered; if not (this side failed first), it is stopped
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _event_process(told: Connection, path: str, target: str, settings: EventSettings, since: float, upto: int,
+                   index_from: int) -> None:
+    """`_EventRebuild`'s process: ("ok", peak RSS in MB) once the index is in `path`, or
+    ("failed", why)."""
     try:
-        if store.stories.last_id() < upto:  # another file now at that path, or none (an empty store)
-            raise StoreError(f"the database at {store.where} does not hold the stories up to {upto}")
-        events = _rebuild_events(store, settings, since, upto, index_from)
-    finally:
-        store.close()
-    fd, path = tempfile.mkstemp(prefix="raqib-events-", suffix=".state")
-    try:
-        with os.fdopen(fd, "wb") as f:
+        store = Store(target, readonly=True)
+        try:
+            if store.stories.last_id() < upto:  # another file now at that path, or none (an empty store)
+                raise StoreError(f"the database at {store.where} does not hold the stories up to {upto}")
+            events = _rebuild_events(store, settings, since, upto, index_from)
+        finally:
+            store.close()
+        with open(path, "wb") as f:
             snapshots.dump_state(f, events.state())
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
-def _received(result: tuple[str, int], settings: EventSettings) -> tuple[EventGrouper, int]:
-    """The event index `_event_state` wrote, read (and its file removed); its peak RSS."""
-    path, peak = result
-    try:
-        with open(path, "rb") as f:
-            return EventGrouper.from_state(snapshots.load_state(f), settings), peak
+        told.send(("ok", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
+    except Exception as exc:  # noqa: BLE001 - told to the daemon, which rebuilds the index itself
+        told.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
-        os.unlink(path)
+        told.close()
 
 
 def snapshot_path(setting: str | None, database: Path | str, config_dir: Path) -> Path | None:
