@@ -56,9 +56,10 @@ band), of which none verifies; more of the real ones verify at 200k (1,420 again
 for the 200k window holds 56k real stories against 20k and so more copies of the probes.
 Cutting the candidates changes what folds (bands, candidates and verification timed
 alone, base x1.48; near verdicts at 200k against 540): at most 12 candidates x1.43, 4
-folds lost; at most 8 x1.32, 7 lost; bucket_cap 32 x1.49, 1 lost; 24 x1.37, 2 lost. No cap reaches x1.3 without losing folds, and verification that is
-cheaper per candidate moves the ratio little (at 15 us a candidate, x1.40): it is the
-count of single-bucket candidates that grows with the window.
+folds lost; at most 8 x1.32, 7 lost; bucket_cap 32 x1.49, 1 lost; 24 x1.37, 2 lost. No
+cap reaches x1.3 without losing folds, and verification that is cheaper per candidate
+moves the ratio little (at 15 us a candidate, x1.40): it is the count of single-bucket
+candidates that grows with the window.
 """
 from __future__ import annotations
 
