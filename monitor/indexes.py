@@ -272,13 +272,11 @@ class _EventRebuild:
         """The index and the process's peak RSS in MB. Raises EOFError when the process
         died, StoreError with its reason when it failed, ValueError when what it wrote does
         not hold together."""
-        outcome = self.answer.recv()
-        if not (isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[1], (int, str))):
-            raise ValueError("the event index rebuild answered junk")
-        if outcome[0] != "ok" or not isinstance(outcome[1], int):
-            raise StoreError(str(outcome[1]))
+        status, value = self.answer.recv()
+        if status != "ok":
+            raise StoreError(value)
         with open(self.path, "rb") as f:
-            return EventGrouper.from_state(snapshots.load_state(f), self.settings), outcome[1]
+            return EventGrouper.from_state(snapshots.load_state(f), self.settings), value
 
     def close(self) -> None:
         """The process gone (it has answered, or is stopped) and the file removed."""

@@ -206,8 +206,6 @@ def load_state(f: Any) -> dict[str, Any]:
     stream holds anything but plain values, or ends early."""
     try:
         return _decode(_PlainUnpickler(f).load(), f)
-    except ValueError:
-        raise
     except Exception as exc:  # noqa: BLE001 - anything unreadable is refused alike
         raise ValueError(f"unreadable index state: {exc!r}") from exc
 

@@ -103,8 +103,9 @@ def stored(tmp_path):
 
 
 def keeper(store: Store, path: Path | None, now: float, dedup: DedupSettings | None = None,
-           event: EventSettings | None = None) -> IndexKeeper:
-    return IndexKeeper(store, dedup or DedupSettings(), event or EventSettings(), snapshot=path, clock=lambda: now)
+           event: EventSettings | None = None, **options: int) -> IndexKeeper:
+    return IndexKeeper(store, dedup or DedupSettings(), event or EventSettings(), snapshot=path, clock=lambda: now,
+                       **options)
 
 
 def test_a_snapshot_decides_later_stories_as_the_rebuilt_indexes_do(stored, tmp_path, caplog):
@@ -140,17 +141,13 @@ def test_stories_stored_after_the_snapshot_are_caught_up_from_the_store(stored, 
     assert decisions(c2, g2, later[20:], seen2 + 1, now + 60) == decisions(c3, g3, later[20:], seen2 + 1, now + 60)
 
 
-def apart(store: Store, now: float, parallel_from: int) -> IndexKeeper:
-    return IndexKeeper(store, DedupSettings(), EventSettings(), clock=lambda: now, parallel_from=parallel_from)
-
-
 @pytest.mark.slow
 def test_a_large_window_rebuilds_its_event_index_in_a_process_of_its_own_as_it_would_here(stored, caplog):
     store, later, now = stored
     caplog.set_level(logging.INFO, logger="monitor.indexes")
-    c1, g1, seen = apart(store, now, parallel_from=10**9).rebuild()
+    c1, g1, seen = keeper(store, None, now, parallel_from=10**9).rebuild()
     assert "apart=no" in caplog.text and "process of its own" not in caplog.text
-    c2, g2, seen2 = apart(store, now, parallel_from=1).rebuild()
+    c2, g2, seen2 = keeper(store, None, now, parallel_from=1).rebuild()
     assert "event index rebuilt in a process of its own" in caplog.text and "apart=yes" in caplog.text
     assert seen2 == seen and len(g2) == len(g1) > 0 and len(c2) == len(c1)
     here, there = decisions(c1, g1, later, seen + 1, now), decisions(c2, g2, later, seen + 1, now)
@@ -163,13 +160,13 @@ def test_a_large_window_rebuilds_its_event_index_in_a_process_of_its_own_as_it_w
 def test_a_rebuild_apart_that_cannot_read_the_same_database_is_done_here(stored, caplog):
     store, later, now = stored
     caplog.set_level(logging.INFO, logger="monitor.indexes")
-    want = decisions(*apart(store, now, parallel_from=10**9).rebuild()[:2], later, store.stories.last_id() + 1, now)
+    want = decisions(*keeper(store, None, now, parallel_from=10**9).rebuild()[:2], later, store.stories.last_id() + 1, now)
     path = store.path
     assert path is not None
     moved = path.with_name("moved.db")
     os.rename(path, moved)  # this process reads on through its open file; another finds none there
     try:
-        c, g, seen = apart(store, now, parallel_from=1).rebuild()
+        c, g, seen = keeper(store, None, now, parallel_from=1).rebuild()
     finally:
         os.rename(moved, path)
     assert "event index rebuild in a process of its own failed, rebuilding here" in caplog.text
