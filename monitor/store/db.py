@@ -413,16 +413,21 @@ class Database:
             return False
 
     def close(self) -> None:
-        try:
-            if self.path is not None and not self.readonly:
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.conn.close()
-        except self.errors as exc:
-            log.warning("database close failed error=%s", exc)
-        finally:
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+        """Close the connection once no other thread is inside a statement (`lock`): a
+        statement still running in another thread (a rebuild behind a daemon that is
+        stopping) would otherwise read a closed connection's freed memory. A statement
+        tried afterwards fails as StoreError."""
+        with self.lock:
+            try:
+                if self.path is not None and not self.readonly:
+                    self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.conn.close()
+            except self.errors as exc:
+                log.warning("database close failed error=%s", exc)
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
+                    self._lock = None
 
     def backup(self, target: str | Path, *, overwrite: bool = True) -> None:
         """Online backup into `target` (a consistent copy while the daemon runs). SQLite

@@ -290,6 +290,7 @@ class PgConnection:
     def __init__(self, url: str, *, readonly: bool = False) -> None:
         self.url = url
         self.readonly = readonly
+        self._closed = False  # by `close`: never connected again (a lost connection is)
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection:
@@ -315,6 +316,8 @@ class PgConnection:
         return self._conn.info.transaction_status in _IN_TRANSACTION
 
     def _live(self) -> psycopg.Connection:
+        if self._closed:
+            raise psycopg.OperationalError("the connection is closed")
         if self._conn.broken or self._conn.closed:
             log.warning("PostgreSQL connection lost, connecting again url=%s", safe_url(self.url))
             self._conn = self._connect()
@@ -334,6 +337,7 @@ class PgConnection:
         yield from self.execute(sql, params)
 
     def close(self) -> None:
+        self._closed = True
         self._conn.close()
 
 

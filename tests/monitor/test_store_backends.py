@@ -3,6 +3,7 @@ once on PostgreSQL (a schema of its own, see tests/support/pg.py), and must see 
 Tests named `test_pg_*` are about what only PostgreSQL does: leases shared by nodes."""
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -277,3 +278,37 @@ def test_search_candidates_narrow_alike_and_the_window_and_pruning_hold(store):
     assert ids([[SearchWord(skeleton("بوتين"), skeleton=True)]], source="g") == [b]
     store.prune(stories_before=now - 5 * 86400, outbox_before=0)
     assert ids([[SearchWord("بوتين")]]) == [b, a]
+
+
+def test_a_store_closed_while_another_thread_reads_fails_that_read_and_nothing_else(database):
+    """A daemon stopping during its index rebuild closes the store from its store thread
+    while the rebuild's thread is still reading pages of stories: the close waits for the
+    statement under way, and the thread's next read fails as StoreError. (Closed under a
+    running statement, the connection's memory was freed beneath it: a crash, not an error.)"""
+    first = Store(database, node="node-a")
+    with first.transaction() as conn:
+        for n in range(1, 3001):
+            first.stories.insert(conn, {
+                "id": n, "feed": "f", "guid": f"g{n}", "url": f"https://x.test/{n}", "canonical_url": f"https://x.test/{n}",
+                "title": f"عنوان الخبر رقم {n}", "summary": "ملخص " * 40, "published": None,
+                "fetched": 1000.0 + n, "cluster": n, "event": n, "dedup_kind": "new"})
+    first.close()
+    for _ in range(12):
+        s = Store(database, node="node-a")
+        outcome: list[BaseException] = []
+        reading = threading.Event()
+
+        def read(s: Store = s, outcome: list[BaseException] = outcome, reading: threading.Event = reading) -> None:
+            try:
+                while True:
+                    s.stories.after(0, 3000)
+                    reading.set()
+            except BaseException as exc:  # noqa: BLE001 - what the test looks at
+                outcome.append(exc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert reading.wait(10)
+        s.close()
+        reader.join(10)
+        assert not reader.is_alive() and len(outcome) == 1 and isinstance(outcome[0], StoreError), outcome
