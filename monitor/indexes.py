@@ -47,6 +47,7 @@ import multiprocessing
 import os
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 PAGE = 2_000  # stories read per store call (a rebuild, a catch-up): a few MB of rows at a time
 PARALLEL_FROM = 20_000  # stories in the window from which the event index is rebuilt in a process of its own
 _CONTEXT = multiprocessing.get_context("forkserver")  # as the parse pool: never a fork of a threaded process
+STOPPING = "index load given up: the daemon is stopping"
 
 
 def _dt(ts: float) -> datetime:
@@ -82,6 +84,21 @@ class IndexKeeper:
         self.snapshot = snapshot
         self.clock = clock
         self.source = ""  # how the last load got its indexes: "snapshot" or "rebuild"
+        self._stopping = threading.Event()
+        self._helper: _EventRebuild | None = None
+
+    def stop(self) -> None:
+        """Give up a rebuild under way (the daemon is stopping; from any thread): its
+        process of its own is stopped at once, and the rebuild raises StoreError at its
+        next page instead of finishing, or of rebuilding the event index here."""
+        self._stopping.set()
+        helper = self._helper
+        if helper is not None:
+            helper.stop()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     # -- start
 
@@ -116,14 +133,17 @@ class IndexKeeper:
         helper = None
         if apart:
             try:
-                helper = _EventRebuild(str(target), self.event, event_since, seen, index_from)
+                helper = self._helper = _EventRebuild(str(target), self.event, event_since, seen, index_from)
             except OSError as exc:  # no temporary file, no process: both levels here, one after the other
                 log.warning("event index rebuild in a process of its own not started error=%s", exc)
+            if helper is not None and self.stopping:  # stopped while the process started
+                helper.stop()
         try:
             clusterer = Clusterer.rebuild(
                 ((r.id, r.cluster, r.title, r.summary, r.canonical_url or canonical_url(r.url), r.feed,
                   _dt(r.published or r.fetched))
-                 for r in _window(self.store, copy_since, seen)), settings=self.dedup, canonical=True)
+                 for r in _window(self.store, copy_since, seen, self._stopping)), settings=self.dedup,
+                canonical=True)
             took = time.monotonic() - started
             give_back()
             if helper is not None:
@@ -132,13 +152,16 @@ class IndexKeeper:
                     log.info("event index rebuilt in a process of its own stories=%d peak_rss_mb=%d",
                              len(events), peak)
                 except (OSError, EOFError, ValueError, StoreError) as exc:
+                    if self.stopping:
+                        raise StoreError(STOPPING) from exc
                     log.warning("event index rebuild in a process of its own failed, rebuilding here error=%s",
                                 str(exc) or type(exc).__name__)
         finally:
             if helper is not None:
+                self._helper = None
                 helper.close()
         if events is None:
-            events = _rebuild_events(self.store, self.event, event_since, seen, index_from)
+            events = _rebuild_events(self.store, self.event, event_since, seen, index_from, self._stopping)
         give_back()
         log.info("dedup indexes rebuilt stories=%d copy_seconds=%.2f event_seconds=%.2f apart=%s", len(clusterer),
                  took, time.monotonic() - started - took, "yes" if apart else "no")
@@ -222,13 +245,16 @@ class IndexKeeper:
         return True
 
 
-def _window(store: Store, since: float, upto: int) -> Iterator[StoryRef]:
-    """The stories fetched since `since` with ids up to `upto`, oldest first, in pages."""
+def _window(store: Store, since: float, upto: int, stopping: threading.Event | None = None) -> Iterator[StoryRef]:
+    """The stories fetched since `since` with ids up to `upto`, oldest first, in pages;
+    StoreError before a page once `stopping` is set."""
     first = store.stories.first_since(since)
     if first is None:
         return
     after = first - 1
     while after < upto:
+        if stopping is not None and stopping.is_set():
+            raise StoreError(STOPPING)
         page = store.stories.after(after, PAGE)
         for r in page:
             if r.id > upto:
@@ -240,10 +266,11 @@ def _window(store: Store, since: float, upto: int) -> Iterator[StoryRef]:
         after = page[-1].id
 
 
-def _rebuild_events(store: Store, settings: EventSettings, since: float, upto: int, index_from: int) -> EventGrouper:
+def _rebuild_events(store: Store, settings: EventSettings, since: float, upto: int, index_from: int,
+                    stopping: threading.Event | None = None) -> EventGrouper:
     return EventGrouper.rebuild(
         ((r.id, r.cluster, r.event, r.title, r.summary, r.feed, _dt(r.published or r.fetched))
-         for r in _window(store, since, upto)), settings=settings, prune=True, index_from=index_from)
+         for r in _window(store, since, upto, stopping)), settings=settings, prune=True, index_from=index_from)
 
 
 class _EventRebuild:
@@ -277,6 +304,11 @@ class _EventRebuild:
             raise StoreError(value)
         with open(self.path, "rb") as f:
             return EventGrouper.from_state(snapshots.load_state(f), self.settings), value
+
+    def stop(self) -> None:
+        """Stop the process now (from any thread); `result` then raises EOFError."""
+        with contextlib.suppress(OSError, ValueError):
+            self.process.kill()
 
     def close(self) -> None:
         """The process gone (it has answered, or is stopped) and the file removed."""

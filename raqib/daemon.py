@@ -233,6 +233,8 @@ class Daemon:
                 clusterer, events, seen = await in_thread(self.indexes.load, name="indexes")
                 break
             except StoreError as exc:  # the database is away: nothing is decided until it is back
+                if self.indexes.stopping:  # given up at shutdown: whatever waits for them is stopping too
+                    raise asyncio.CancelledError() from exc
                 log.error("dedup indexes not loaded, retrying error=%s", exc)
                 await asyncio.sleep(5.0)
         self.clusterer = self.pipeline.clusterer = clusterer
@@ -468,6 +470,7 @@ class Daemon:
 
     async def shutdown(self, tasks: list[asyncio.Task[Any]], metrics_server: asyncio.Server | None) -> None:
         self.stop_event.set()
+        self.indexes.stop()  # a rebuild still under way is given up (its process stopped), not read from a closed store
         await self.articles.close()  # pages not read stay open in the store for the next start
         self.poller.parser.close()
         if self.scheduler is not None and self.scheduler.running:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import pickle
 import random
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -32,6 +34,7 @@ import pytest
 
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from monitor.dedup import snapshot as snapshots
+from monitor.errors import StoreError
 from monitor.indexes import IndexKeeper
 from monitor.store import Store
 from monitor.urls import canonical_url
@@ -172,6 +175,44 @@ def test_a_rebuild_apart_that_cannot_read_the_same_database_is_done_here(stored,
     assert "event index rebuild in a process of its own failed, rebuilding here" in caplog.text
     assert "does not hold the stories" in caplog.text
     assert decisions(c, g, later, seen + 1, now) == want
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["at once", "once its process is started", "while it waits for its process"])
+def test_a_rebuild_given_up_at_stop_ends_at_once_and_rebuilds_nothing_here(stored, caplog, when):
+    """A daemon stopped during its start's rebuild: the rebuild ends with StoreError (its
+    loader gives up, nothing is decided against a partial window), the process of its own
+    is stopped rather than waited for, and nothing claims the event index is rebuilt here."""
+    store, _later, now = stored
+    caplog.set_level(logging.INFO, logger="monitor")
+    k = keeper(store, None, now, parallel_from=1)
+    outcome: list[object] = []
+
+    def rebuild() -> None:
+        try:
+            outcome.append(k.rebuild())
+        except StoreError as exc:
+            outcome.append(exc)
+
+    handovers = Path(tempfile.gettempdir()).glob
+    loader = threading.Thread(target=rebuild)
+    loader.start()
+    deadline = time.monotonic() + 10
+    if when == "once its process is started":  # the hand-over file is made just before the process starts
+        while not list(handovers("raqib-events-*.state")) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert list(handovers("raqib-events-*.state"))
+    elif when == "while it waits for its process":  # the copy index is done here, the event index not there
+        while "dedup index rebuilt" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert "event index rebuilt in a process" not in caplog.text
+    k.stop()
+    loader.join(10)
+    assert not loader.is_alive()
+    assert isinstance(outcome[0], StoreError) and "stopping" in str(outcome[0])
+    assert "rebuilding here" not in caplog.text and "dedup indexes rebuilt" not in caplog.text
+    assert not [p for p in multiprocessing.active_children() if p.name == "raqib-event-rebuild"]
+    assert not list(Path(tempfile.gettempdir()).glob("raqib-events-*.state"))
 
 
 def test_an_index_handed_over_holds_plain_values_only(tmp_path):
