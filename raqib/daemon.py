@@ -12,30 +12,27 @@ and applies migrations → loads watchlists (a broken file is logged with file:l
 left out; with none at all the daemon still polls and stores stories) and every chat's
 own terms → syncs the feed list → builds the parts. `run()` then puts rows left
 `sending` by a crash back in the queue → starts channels → READY to systemd.
-The dedup index and the event index are loaded behind, in a thread of their own, from
-their snapshot or rebuilt from the window's stories (`monitor.indexes`: stored clusters
-and events, never deciding again); no story is decided before they hold the whole
-window (an ingest waits for them), so nothing polled meanwhile slips through as new.
-They are written to their snapshot every `dedup.snapshot_every`, at a clean stop, and
-as soon as a rebuild at start is done (a crash soon after costs no second rebuild).
+The dedup index and the event index are loaded behind, in a thread of their own, from their snapshot
+or rebuilt from the window's stories (`monitor.indexes`: stored clusters and events, never deciding
+again); no story is decided before they hold the whole window (an ingest waits for them), so nothing
+polled meanwhile slips through as new; a stop gives up a rebuild under way. They are written to their
+snapshot every `dedup.snapshot_every`, at a clean stop, and as soon as a rebuild at start is done.
 
 Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
 `web.listen` is set, is served by uvicorn on this same loop (raqib/web); the jobs run
-housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent
-feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and
-SIGINT stop polling and the web view, give in-flight deliveries `STOP_GRACE` seconds,
-then one last round of at most `FINAL_ROUND` seconds, checkpoint the WAL and close the
-database.
+housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent feed
+check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and SIGINT stop
+polling and the web view, give in-flight deliveries `STOP_GRACE` seconds, then one last
+round of at most `FINAL_ROUND` seconds, checkpoint the WAL and close the database.
 
-Watchlists: files are read and compiled in a worker thread and put in force on the
-loop, so a huge file never stalls polling, delivery or /healthz; while running, a broken
-file keeps its last good version. A chat's /watch or /unwatch recompiles that chat's
-terms alone, in place, before the bot answers.
+Watchlists: files are read and compiled in a worker thread and put in force on the loop, so a huge
+file never stalls polling, delivery or /healthz; while running, a broken file keeps its last good
+version. A chat's /watch or /unwatch recompiles that chat's terms alone, in place, before the bot answers.
 
 The store: every store call of the poller, the pipeline's writes, the deliverer,
-housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`),
-so the event loop never waits on the database; dedup and matching stay on the loop.
-Bot commands and /status read the store from the loop under the store's lock.
+housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`), so
+the event loop never waits on the database; dedup and matching stay on the loop. Bot
+commands and /status read the store from the loop under the store's lock.
 
 Health (`/healthz`, the systemd watchdog): the database answers a write, the last
 attempt to store stories did not fail (disk full, read-only), and polling makes
