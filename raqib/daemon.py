@@ -440,8 +440,8 @@ class Daemon:
         resumed = await self.articles.resume()  # pages an earlier run left unread
         if resumed:
             log.info("article pages resumed count=%d", resumed)
-        tasks = [loading,
-                 asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
+        # not the indexes' loader: a stop waits for it only through what waits for it (an ingest in flight)
+        tasks = [asyncio.create_task(self.poller.run(self.stop_event), name="poller"),
                  asyncio.create_task(self.deliverer.run(self.stop_event), name="deliverer"),
                  asyncio.create_task(self.roles.run(self.stop_event), name="roles")]
         sdnotify.notify("READY=1", f"STATUS=watching {len(await self.on_store(self.store.feeds.all))} feeds")
@@ -463,7 +463,7 @@ class Daemon:
                             ",".join(t.get_name() for t in pending))
         finally:
             sdnotify.notify("STOPPING=1")
-            await self.shutdown(tasks, metrics_server)
+            await self.shutdown([loading, *tasks], metrics_server)
 
     async def shutdown(self, tasks: list[asyncio.Task[Any]], metrics_server: asyncio.Server | None) -> None:
         self.stop_event.set()
