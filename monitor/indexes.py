@@ -49,6 +49,7 @@ import resource
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -133,7 +134,8 @@ class IndexKeeper:
         helper = None
         if apart:
             try:
-                helper = self._helper = _EventRebuild(str(target), self.event, event_since, seen, index_from)
+                helper = self._helper = _EventRebuild(str(target), self.event, event_since, seen, index_from,
+                                                      folder=self.store.path.parent if self.store.path else None)
             except OSError as exc:  # no temporary file, no process: both levels here, one after the other
                 log.warning("event index rebuild in a process of its own not started error=%s", exc)
             if helper is not None and self.stopping:  # stopped while the process started
@@ -276,13 +278,17 @@ def _rebuild_events(store: Store, settings: EventSettings, since: float, upto: i
 class _EventRebuild:
     """The event index rebuilt in a process of its own (a daemonic one: a daemon that
     stops meanwhile does not wait for it). It opens the store at `target` read-only and
-    writes the index to a temporary file this side made and removes; a pipe says how it
-    went."""
+    writes the index to a temporary file this side made (in `folder`, the database's, as
+    private as it and with room for it; else the system's) and removes: at `close`, or at
+    this process's exit if the thread that made it never gets there. A pipe says how it
+    went; a process with nobody left to tell removes the file itself."""
 
-    def __init__(self, target: str, settings: EventSettings, since: float, upto: int, index_from: int) -> None:
+    def __init__(self, target: str, settings: EventSettings, since: float, upto: int, index_from: int, *,
+                 folder: Path | None = None) -> None:
         self.settings = settings
-        fd, self.path = tempfile.mkstemp(prefix="raqib-events-", suffix=".state")
+        fd, self.path = tempfile.mkstemp(prefix="raqib-events-", suffix=".state", dir=folder)
         os.close(fd)
+        self._remove = weakref.finalize(self, _remove, self.path)
         self.answer, told = _CONTEXT.Pipe(duplex=False)
         self.process = _CONTEXT.Process(target=_event_process, name="raqib-event-rebuild", daemon=True,
                                         args=(told, self.path, target, settings, since, upto, index_from))
@@ -290,7 +296,7 @@ class _EventRebuild:
             self.process.start()
         except BaseException:
             self.answer.close()
-            os.unlink(self.path)
+            self._remove()
             raise
         finally:
             told.close()
@@ -317,8 +323,12 @@ class _EventRebuild:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        self._remove()
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _event_process(told: Connection, path: str, target: str, settings: EventSettings, since: float, upto: int,
@@ -333,11 +343,15 @@ def _event_process(told: Connection, path: str, target: str, settings: EventSett
             events = _rebuild_events(store, settings, since, upto, index_from)
         finally:
             store.close()
-        with open(path, "wb") as f:
+        with open(path, "r+b") as f:  # the daemon's file, never a new one: gone, the daemon no longer wants it
             snapshots.dump_state(f, events.state())
-        told.send(("ok", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
+        answer: tuple[str, object] = ("ok", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     except Exception as exc:  # noqa: BLE001 - told to the daemon, which rebuilds the index itself
-        told.send(("failed", f"{type(exc).__name__}: {exc}"))
+        answer = ("failed", f"{type(exc).__name__}: {exc}")
+    try:
+        told.send(answer)
+    except OSError:  # the daemon is gone (killed): nobody will read the file
+        _remove(path)
     finally:
         told.close()
 

@@ -22,7 +22,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ import pytest
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from monitor.dedup import snapshot as snapshots
 from monitor.errors import StoreError
-from monitor.indexes import IndexKeeper
+from monitor.indexes import IndexKeeper, _EventRebuild
 from monitor.store import Store
 from monitor.urls import canonical_url
 from raqib.daemon import Daemon
@@ -156,7 +155,8 @@ def test_a_large_window_rebuilds_its_event_index_in_a_process_of_its_own_as_it_w
     here, there = decisions(c1, g1, later, seen + 1, now), decisions(c2, g2, later, seen + 1, now)
     assert here == there
     assert any(e.kind == "related" for _v, e in here)  # the event index decides something
-    assert not list(Path(tempfile.gettempdir()).glob("raqib-events-*.state"))  # the hand-over file is gone
+    assert store.path is not None  # the hand-over file was beside the database, and is gone
+    assert not list(store.path.parent.glob("raqib-events-*.state"))
 
 
 @pytest.mark.slow
@@ -194,7 +194,8 @@ def test_a_rebuild_given_up_at_stop_ends_at_once_and_rebuilds_nothing_here(store
         except StoreError as exc:
             outcome.append(exc)
 
-    handovers = Path(tempfile.gettempdir()).glob
+    assert store.path is not None
+    handovers = store.path.parent.glob  # the hand-over file is made beside the database
     loader = threading.Thread(target=rebuild)
     loader.start()
     deadline = time.monotonic() + 10
@@ -212,7 +213,24 @@ def test_a_rebuild_given_up_at_stop_ends_at_once_and_rebuilds_nothing_here(store
     assert isinstance(outcome[0], StoreError) and "stopping" in str(outcome[0])
     assert "rebuilding here" not in caplog.text and "dedup indexes rebuilt" not in caplog.text
     assert not [p for p in multiprocessing.active_children() if p.name == "raqib-event-rebuild"]
-    assert not list(Path(tempfile.gettempdir()).glob("raqib-events-*.state"))
+    assert not list(handovers("raqib-events-*.state"))
+
+
+@pytest.mark.slow
+def test_a_rebuild_apart_whose_daemon_is_gone_removes_its_hand_over_file(stored):
+    """A daemon killed during its rebuild cannot remove the file its event rebuild writes
+    to: the rebuild finds nobody to tell, and removes the file itself."""
+    store, _later, now = stored
+    assert store.path is not None
+    helper = _EventRebuild(str(store.path), EventSettings(), now - 72 * 3600, store.stories.last_id(), 1,
+                           folder=store.path.parent)
+    made = Path(helper.path)
+    assert made.parent == store.path.parent and made.exists()
+    helper.answer.close()  # the daemon's end of the pipe, as a killed daemon leaves it
+    helper.process.join(60)
+    assert helper.process.exitcode == 0
+    assert not made.exists()
+    helper.close()
 
 
 def test_an_index_handed_over_holds_plain_values_only(tmp_path):
