@@ -15,10 +15,10 @@ feed text can neither break the one-line format nor make a line display as somet
 else.
 
 A story alert whose names are found past its title adds, under its line (in a digest
-too), one line per sentence around a name (`monitor.snippet`): two spaces, `↳`, where it was found («في
-المقدمة», «في نص الخبر، الفقرة 7»), a colon and the sentence, each name in bold on a
-terminal and between «» otherwise. These lines start with a space, so a script reading
-alert lines skips them by that.
+too), one line per sentence around a name (`monitor.snippet`): two spaces, `↳`, where it
+was found («في المقدمة», «في نص الخبر، الفقرة 7»), a colon and the sentence, each name in
+bold on a terminal and between «» otherwise. These lines start with a space, so a script
+reading alert lines skips them by that.
 """
 from __future__ import annotations
 
@@ -71,6 +71,10 @@ class ConsoleChannel(Channel):
         parts.append(display_url(alert.url))
         return "  ".join(p for p in parts if p)
 
+    def block(self, alert: Alert, terminal: bool) -> str:
+        """The alert's line and, under it, its names' sentences; one newline at the end."""
+        return "\n".join([self.line(alert), *self.snippet_lines(alert, terminal)]) + "\n"
+
     def snippet_lines(self, alert: Alert, terminal: bool = False) -> list[str]:
         """The sentences around the names found past the title (module rules)."""
         if alert.kind == "health":
@@ -96,7 +100,7 @@ class ConsoleChannel(Channel):
 
     async def send(self, alert: Alert) -> str | None:
         out = self._out()
-        out.write("\n".join([self.line(alert), *self.snippet_lines(alert, self._terminal())]) + "\n")
+        out.write(self.block(alert, self._terminal()))
         out.flush()
         return None
 
@@ -108,6 +112,6 @@ class ConsoleChannel(Channel):
             for clusters in events:
                 for members in clusters:
                     for alert in members:
-                        out.write("\n".join([self.line(alert), *self.snippet_lines(alert, terminal)]) + "\n")
+                        out.write(self.block(alert, terminal))
         out.flush()
         return None

@@ -20,10 +20,11 @@ other work), in this order:
    can open (a file or a PostgreSQL URL), the event index is rebuilt in a process of its
    own (a read-only connection, the same rows) while this one rebuilds the copy index:
    the two take about as long, so on two cores the rebuild takes about half the time.
-   Its index comes back through a temporary file, as a snapshot holds it (plain values,
-   arrays read in place: no second copy in memory); a process that fails, or whose
-   index does not hold together, is logged and the event index is rebuilt here instead.
-   The process is a daemonic one: a daemon stopped meanwhile stops it, never waits for it.
+   Its index comes back through a temporary file beside the database, as a snapshot
+   holds it (plain values, arrays read in place: no second copy in memory); a process
+   that fails, or whose index does not hold together, is logged and the event index is
+   rebuilt here instead. A daemon that stops meanwhile gives the rebuild up (`stop`): the
+   process is stopped, never waited for, and the rebuild ends with StoreError.
 
 `load` returns the indexes and the newest story id they hold (the pipeline's `seen_id`,
 from where it catches up with stories stored later). Until the daemon installs them, no
