@@ -17,8 +17,12 @@ What it does:
   peak RSS (VmHWM) is read before it is stopped with SIGTERM.
 * Per N: "cold" (no index snapshot: the indexes are rebuilt from the store), then the
   daemon is stopped (it writes its snapshot) and started again with one more new story:
-  "snapshot". `--code DIR` runs the same cold start with another checkout of Raqib (an
-  earlier release, for a before/after in one run; it has no snapshot, so cold only).
+  "snapshot". Then an upgrade: the dedup settings change (`dedup.max_candidates`, which
+  changes the snapshot's fingerprint as new dedup code does), `raqib index` is run first
+  (its wall time printed; an operator runs it while the old daemon still works), and the
+  daemon started again: "prepared". `--code DIR` runs the same cold start with another
+  checkout of Raqib (an earlier release, for a before/after in one run; it has no
+  snapshot, so cold only).
 
 The machine's load average is printed with the figures: wall times on a shared machine
 move with it.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -121,7 +126,18 @@ def start_to_alert(code: Path, config: Path, marker: str, timeout: float = 900.0
         proc.stdout.close()
     text = log.read_text(errors="replace")
     source = "snapshot" if "source=snapshot" in text else "rebuild"
+    if source == "snapshot" and re.search(r"index snapshot loaded path=\S+\.index\.[0-9a-f]{16} ", text):
+        source = "prepared"
     return took, peak, source
+
+
+def prepare(code: Path, config: Path) -> float:
+    """Wall seconds of `raqib index` (the indexes built ahead of the restart)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "raqib.cli", "index", "--config", str(config)], cwd=code, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -140,7 +156,8 @@ def main() -> None:
         for n in (int(x) for x in args.sizes.split(",")):
             cached = Path(tempfile.gettempdir()) / f"raqib-restart-{n}.v2.db"
             build(n, cached)
-            runs = [(Path(c).resolve(), "cold") for c in args.code] + [(ROOT, "cold"), (ROOT, "snapshot")]
+            runs = [(Path(c).resolve(), "cold") for c in args.code] + [(ROOT, "cold"), (ROOT, "snapshot"),
+                                                                        (ROOT, "prepared")]
             for code, kind in runs:
                 db = work / "raqib.db"
                 if kind == "cold":
@@ -157,7 +174,11 @@ def main() -> None:
                                   # a feed's first poll alerts what it published in the last hour
                                   # (poll.backfill; by default a new feed's backlog alerts nothing)
                                   "poll: {backfill: 1h}\n"
-                                  "channels:\n  console: {}\n", encoding="utf-8")
+                                  "channels:\n  console: {}\n"
+                                  + ("dedup: {max_candidates: 41}\n" if kind == "prepared" else ""), encoding="utf-8")
+                if kind == "prepared":
+                    print(f"{n:>8} {'this':>10} {'index':>9} {prepare(code, config):>11.1f}   (raqib index, "
+                          f"run before the restart)", flush=True)
                 took, peak, source = start_to_alert(code, config, marker)
                 label = "this" if code == ROOT else code.name
                 print(f"{n:>8} {label:>10} {source if code == ROOT else 'rebuild':>9} {took:>11.1f} {peak:>12.0f}"

@@ -46,6 +46,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import tempfile
 import threading
@@ -88,6 +89,9 @@ class IndexKeeper:
         self.source = ""  # how the last load got its indexes: "snapshot" or "rebuild"
         self._stopping = threading.Event()
         self._helper: _EventRebuild | None = None
+        # the code's version as it is now: a snapshot written later by this process is of this code, even
+        # when the files are replaced by an upgrade meanwhile
+        snapshots.fingerprint(dedup, event)
 
     def stop(self) -> None:
         """Give up a rebuild under way (the daemon is stopping; from any thread): its
@@ -107,7 +111,7 @@ class IndexKeeper:
     def load(self) -> tuple[Clusterer, EventGrouper, int]:
         """The indexes and the newest story id they hold (see the module docstring)."""
         started = time.monotonic()
-        got = self._from_snapshot() if self.snapshot is not None else None
+        got = self._from_snapshots() if self.snapshot is not None else None
         if got is None:
             got = self.rebuild()
             self.source = "rebuild"
@@ -170,16 +174,37 @@ class IndexKeeper:
                  took, time.monotonic() - started - took, "yes" if apart else "no")
         return clusterer, events, seen
 
-    def _from_snapshot(self) -> tuple[Clusterer, EventGrouper, int] | None:
+    def _from_snapshots(self) -> tuple[Clusterer, EventGrouper, int] | None:
+        """The indexes of the snapshot, else of the one `raqib index` prepared (which then
+        takes the snapshot's place); None when neither is to be trusted."""
         path = self.snapshot
         assert path is not None
+        prepared = prepared_path(path, self.dedup, self.event)
+        got = self._from_snapshot(path)
+        if got is not None:
+            if prepared.exists():  # prepared for this code: not needed
+                log.info("prepared index snapshot not needed, removed path=%s", prepared)
+                _remove(str(prepared))
+            return got
+        if prepared.exists():
+            got = self._from_snapshot(prepared)
+            if got is not None:
+                try:
+                    os.replace(prepared, path)
+                except OSError as exc:
+                    log.warning("prepared index snapshot not moved into place path=%s error=%s", prepared, exc)
+        if got is None:
+            log.info("rebuilding the indexes from the store")
+        return got
+
+    def _from_snapshot(self, path: Path) -> tuple[Clusterer, EventGrouper, int] | None:
         try:
             loaded = snapshots.read(path, self.dedup, self.event)
         except FileNotFoundError:
-            log.info("no index snapshot, rebuilding from the store path=%s", path)
+            log.info("no index snapshot path=%s", path)
             return None
         except (OSError, ValueError) as exc:
-            log.warning("index snapshot refused, rebuilding from the store path=%s reason=%s", path, exc)
+            log.warning("index snapshot refused path=%s reason=%s", path, exc)
             return None
         mark = loaded.mark
         try:
@@ -188,7 +213,7 @@ class IndexKeeper:
                 row = stored[0] if stored and stored[0].id == mark.story else None
                 if row is None or snapshots.story_digest(row.id, row.cluster, row.event,
                                                          row.title) != mark.digest:
-                    log.warning("index snapshot refused, rebuilding from the store path=%s reason=%s", path,
+                    log.warning("index snapshot refused path=%s reason=%s", path,
                                 f"the store does not hold story {mark.story} as the snapshot does")
                     return None
             clusterer, events = loaded.clusterer, loaded.events
@@ -355,6 +380,22 @@ def _event_process(told: Connection, path: str, target: str, settings: EventSett
         _remove(path)
     finally:
         told.close()
+
+
+def prepared_path(snapshot: Path, dedup: DedupSettings, event: EventSettings) -> Path:
+    """Where `raqib index` leaves the indexes it built ahead of a restart, for the code
+    and settings of its fingerprint: beside the snapshot, which the daemon running
+    meanwhile goes on writing (its own code's, which another start of it still finds)."""
+    return snapshot.with_name(f"{snapshot.name}.{snapshots.fingerprint(dedup, event)[:16]}")
+
+
+def prepared_paths(snapshot: Path) -> list[Path]:
+    """Every prepared file beside `snapshot`, whatever its code and settings."""
+    shape = re.compile(re.escape(snapshot.name) + r"\.[0-9a-f]{16}")
+    try:
+        return sorted(p for p in snapshot.parent.iterdir() if shape.fullmatch(p.name))
+    except OSError:
+        return []
 
 
 def snapshot_path(setting: str | None, database: Path | str, config_dir: Path) -> Path | None:

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "outbox": "outbox:cmd_outbox",
     "web": "web:cmd_web_password",
     "backup": "backup:cmd_backup",
+    "index": "index:cmd_index",
     "migrate-db": "migrate_db:cmd_migrate_db",
 }
 
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="online backup of the database (pg_dump on PostgreSQL)")
     p.add_argument("file")
     p.add_argument("--force", action="store_true", help="overwrite FILE when it exists")
+    sub.add_parser("index", help="build the dedup indexes for the next start now, while the daemon runs "
+                                 "(after an upgrade: the restart then takes seconds)")
     p = sub.add_parser("migrate-db", help="move all state to another database (SQLite to PostgreSQL)")
     p.add_argument("--from", dest="source", required=True, help="the database now in use (a SQLite file)")
     p.add_argument("--to", dest="target", required=True, help="the new one, e.g. postgresql://raqib@db/raqib")

@@ -34,9 +34,10 @@ import pytest
 from monitor.dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from monitor.dedup import snapshot as snapshots
 from monitor.errors import StoreError
-from monitor.indexes import IndexKeeper, _EventRebuild
+from monitor.indexes import IndexKeeper, _EventRebuild, prepared_path
 from monitor.store import Store
 from monitor.urls import canonical_url
+from raqib.cli import main
 from raqib.daemon import Daemon
 from tests.support import sql
 from tests.support.feedserver import feed_server  # noqa: F401  (fixture)
@@ -289,6 +290,70 @@ def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, t
     assert decisions(c2, g2, later, seen2 + 1, now) == decisions(c3, g3, later, seen2 + 1, now)
 
 
+def test_indexes_prepared_for_an_upgrade_are_taken_at_the_next_start_and_caught_up(stored, tmp_path, caplog):
+    """`raqib index` before an upgrade's restart: the running daemon (the old settings or
+    code) keeps writing its own snapshot and storing stories; the new one refuses that
+    snapshot, takes the prepared indexes, indexes what was stored since, and decides as
+    a rebuild with the new settings would."""
+    store, later, now = stored
+    path = tmp_path / "raqib.db.index"
+    old = keeper(store, path, now)
+    c, g, seen = old.load()
+    assert old.save(c, g, seen)
+    new = DedupSettings(title_alone=91)  # the upgrade: what is indexed changes
+    prep = keeper(store, prepared_path(path, new, EventSettings()), now, new)
+    assert prep.save(*prep.rebuild())
+    store_stories(store, later[:20], now + 60)  # stored by the old daemon meanwhile
+    assert old.save(*old.load())  # which also writes its snapshot again
+    caplog.set_level(logging.INFO, logger="monitor.indexes")
+    k = keeper(store, path, now + 60, new)
+    c2, g2, seen2 = k.load()
+    assert k.source == "snapshot" and seen2 == store.stories.last_id() > seen
+    assert "caught_up=20" in caplog.text
+    assert not prepared_path(path, new, EventSettings()).exists()  # it took the snapshot's place
+    assert keeper(store, path, now + 60, new).load() and "index snapshot loaded" in caplog.text
+    c3, g3, _ = keeper(store, None, now + 60, new).load()
+    assert len(c2) == len(c3) and len(g2) == len(g3)
+    assert decisions(c2, g2, later[20:], seen2 + 1, now + 60) == decisions(c3, g3, later[20:], seen2 + 1, now + 60)
+
+
+@pytest.mark.parametrize("case", ["other settings", "damaged", "stale"])
+def test_prepared_indexes_are_trusted_on_the_terms_of_a_snapshot(stored, tmp_path, case, caplog):
+    store, _later, now = stored
+    path = tmp_path / "raqib.db.index"
+    prepared = prepared_path(path, DedupSettings(), EventSettings())
+    if case == "other settings":  # under this code's name, written by other settings
+        prep = keeper(store, prepared, now, DedupSettings(title_alone=91))
+    else:
+        prep = keeper(store, prepared, now)
+    assert prep.save(*prep.rebuild())
+    if case == "damaged":
+        data = bytearray(prepared.read_bytes())
+        data[len(data) // 2] ^= 0x40
+        prepared.write_bytes(bytes(data))
+    if case == "stale":  # the database went back after it was prepared
+        sql.delete_stories(store, id=store.stories.last_id())
+    caplog.set_level(logging.INFO, logger="monitor.indexes")
+    k = keeper(store, path, now)
+    k.load()
+    assert k.source == "rebuild"
+    assert f"index snapshot refused path={prepared}" in caplog.text
+
+
+def test_a_snapshot_that_serves_removes_a_prepared_one(stored, tmp_path):
+    store, _later, now = stored
+    path = tmp_path / "raqib.db.index"
+    k = keeper(store, path, now)
+    assert k.save(*k.load())
+    mine = prepared_path(path, DedupSettings(), EventSettings())
+    theirs = prepared_path(path, DedupSettings(title_alone=91), EventSettings())  # for an upgrade to come
+    mine.write_bytes(path.read_bytes())
+    theirs.write_bytes(path.read_bytes())
+    again = keeper(store, path, now)
+    again.load()
+    assert again.source == "snapshot" and not mine.exists() and theirs.exists()
+
+
 WRITER = """
 import sys, time
 from pathlib import Path
@@ -398,6 +463,45 @@ async def test_a_rebuild_at_start_is_snapshotted_at_once(tmp_path, feed_server):
         assert keeper.source == "snapshot"  # and the next start would load it
     finally:
         await close_daemons(made)
+
+
+async def test_raqib_index_beside_the_running_daemon_makes_the_upgraded_start_a_snapshot_start(tmp_path, feed_server,
+                                                                                               capsys, caplog):
+    """The upgrade recipe: `raqib index` with the new code and settings while the old
+    daemon runs on and stores stories, then the restart: the indexes come from what was
+    prepared, caught up with what the old daemon stored since, not rebuilt."""
+    made: list[Daemon] = []
+    upgrade = "dedup: {title_alone: 91}"  # what is indexed changes, as with new dedup code
+    try:
+        daemon, _console, config = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")})
+        await daemon.indexes_loaded()
+        store_stories(daemon.store, [filler(random.Random(8), n) for n in range(300)], time.time())
+        upgraded = tmp_path / "upgraded.yaml"
+        upgraded.write_text(config.read_text(encoding="utf-8") + upgrade + "\n", encoding="utf-8")
+        assert await asyncio.to_thread(main, ["index", "--config", str(upgraded)]) == 0
+        assert "indexes of 300 stories" in capsys.readouterr().out
+        store_stories(daemon.store, [filler(random.Random(9), n) for n in range(7)], time.time())
+        await close_daemons(made)  # the old daemon writes its own snapshot at its stop
+        caplog.set_level(logging.INFO, logger="monitor.indexes")
+        daemon = make_daemon(made, tmp_path, {"copy": feed_server.url("/copy.xml")}, extra=upgrade)[0]
+        await daemon.indexes_loaded()
+        assert daemon.indexes.source == "snapshot" and "caught_up=7" in caplog.text
+        assert len(daemon.clusterer) == 307
+        assert (tmp_path / "raqib.db.index").exists()  # what was prepared is now the snapshot
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith("raqib.db.index.")]
+    finally:
+        await close_daemons(made)
+    off = tmp_path / "off.yaml"
+    off.write_text(config.read_text(encoding="utf-8").replace(upgrade, "dedup: {snapshot: 'off'}"), encoding="utf-8")
+    assert main(["index", "--config", str(off)]) == 1
+    assert f"{off}: the indexes have no snapshot file here" in capsys.readouterr().err
+    old = tmp_path / "old" / "raqib.db"  # an earlier release's database: the start migrates it, then indexes
+    old.parent.mkdir()
+    old.write_bytes((DATA / "release-0.1.db").read_bytes())
+    (old.parent / "raqib.yaml").write_text(f"database: {old}\nfeeds: []\nwatchlists: {old.parent}\n", encoding="utf-8")
+    assert main(["index", "--config", str(old.parent / "raqib.yaml")]) == 1
+    assert "is not yet migrated to this release" in capsys.readouterr().err
+    assert not [p for p in old.parent.iterdir() if ".index" in p.name]
 
 
 def test_a_rebuild_finds_the_same_url_whether_or_not_the_row_kept_its_canonical_form(tmp_path):
