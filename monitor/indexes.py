@@ -76,6 +76,15 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def learn_stored(clusterer: Clusterer, events: EventGrouper, r: StoryRef) -> None:
+    """Index a stored story with the cluster and event it was stored with (deciding
+    nothing again): a catch-up after a snapshot, and a node's catch-up with the others'."""
+    published = _dt(r.published or r.fetched)
+    clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url, published=published)
+    events.learn(r.id, cluster=r.cluster, event=r.event, title=r.title, summary=r.summary, source=r.feed,
+                 published=published)
+
+
 class IndexKeeper:
     def __init__(self, store: Store, dedup: DedupSettings, event: EventSettings, *,
                  snapshot: Path | None = None, clock: Callable[[], float] = time.time,
@@ -230,11 +239,7 @@ class IndexKeeper:
         while True:
             page = self.store.stories.after(seen, PAGE)
             for r in page:
-                published = _dt(r.published or r.fetched)
-                clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url,
-                                published=published)
-                events.learn(r.id, cluster=r.cluster, event=r.event, title=r.title,
-                             summary=r.summary, source=r.feed, published=published)
+                learn_stored(clusterer, events, r)
                 seen = int(r.id)
                 learned += 1
             if len(page) < PAGE:

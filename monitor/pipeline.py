@@ -49,16 +49,16 @@ timeout racing each other act once.
 
 Nothing here does network I/O; the store is the only side effect.
 
-Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread (the
-tests, `raqib demo`); `ingest_off_loop` — the daemon's — runs them through `run` (the
-daemon's store thread, see `monitor.store.worker`), so the event loop never waits on the
-database nor on a big feed's CPU work. One ingest at a time (`lock`). A poll takes at
-most `max_new_items` new stories (`poll.max_new_items`, the oldest; the rest are
-`deferred`, counted, and new again at the next poll). They go in slices of `SLICE`, each
-one store call and one transaction: dedup, events, matching and the writes of 50
-stories, after which the store thread serves what else is queued (deliveries, pages)
-and the loop its own work; a feed's slices are written before the next feed's, so
-cluster ids keep arrival order.
+Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread
+(the tests, `raqib demo`); `ingest_off_loop` — the daemon's — runs them through `run`
+(the daemon's store thread, see `monitor.store.worker`), so the event loop never waits
+on the database nor on a big feed's CPU work. One ingest at a time (`lock`). A poll
+takes at most `max_new_items` new stories (`poll.max_new_items`, the oldest; the rest
+are `deferred`, counted, and new again at the next poll). They go in slices of `SLICE`,
+each one store call and one transaction: dedup, events, matching and the writes of 50
+stories, after which the store thread serves what else is queued (deliveries, pages) and
+the loop its own work; a feed's slices are written before the next feed's, so cluster
+ids keep arrival order.
 
 Several nodes on one database: dedup and clustering stay global because each slice runs
 inside the store's ingest lock (on PostgreSQL a transaction-level advisory lock; nothing
@@ -69,7 +69,8 @@ and indexed just before, outside the lock), indexes them (`Clusterer.learn`,
 story reaching two nodes at once is one cluster, one event and one alert, and the lock
 is held for one slice's work, never a whole feed's. A busy lock is waited for 100 ms at
 a time (`IngestLockBusy`), the store thread serving other calls between two waits; a
-node frozen with the lock held loses it to the server within
+wait of `LOCK_WARN` is logged with the holder's node, and after `LOCK_WAIT` the poll
+fails. A node frozen with the lock loses it to the server within
 `idle_in_transaction_session_timeout` (10 s, `monitor.store.postgres`).
 """
 from __future__ import annotations
@@ -86,6 +87,7 @@ from .article import wants_article
 from .dedup import Clusterer
 from .dedup.events import EventGrouper
 from .errors import StoreError
+from .indexes import learn_stored
 from .models import Match, Story, Watchlist, alert_payload
 from .protocols import Run, StoryMatcher, WatchlistSource
 from .settings import DeliverySettings, PollSettings
@@ -100,6 +102,7 @@ log = logging.getLogger(__name__)
 PERSONAL_PREFIX = "personal:"
 SLICE = 50  # stories per slice: one store call, one transaction, the ingest lock held for it alone
 LOCK_WAIT = 120.0  # seconds of tries before the poll fails (a frozen holder is cut off within seconds)
+LOCK_WARN = 5.0  # seconds of waiting for the ingest lock after which it is logged with its holder (again at 2x, 4x…)
 
 
 H = TypeVar("H", bound=Hashable)
@@ -213,12 +216,17 @@ class Pipeline:
                 matcher = self.registry.matcher
                 fresh = self._capped(self._fresh(stories, known), result)
                 for piece in _slices(fresh, SLICE):
-                    waited, working = time.monotonic(), result.slice_seconds
+                    waited, working, warn = time.monotonic(), result.slice_seconds, LOCK_WARN
                     while not await run(self._slice, piece, matcher, watchlists, result, fulltext, alert_after):
-                        if time.monotonic() - waited > LOCK_WAIT:
+                        busy = time.monotonic() - waited
+                        if busy > LOCK_WAIT:
                             raise StoreError(f"the ingest lock was not free for {LOCK_WAIT:.0f}s feed={feed}",
                                              hint="another node holds it; a frozen one loses it within "
                                                   "idle_in_transaction_session_timeout")
+                        if busy > warn:  # every feed of this node waits behind this one meanwhile
+                            log.warning("ingest waiting for the lock another node holds feed=%s seconds=%.0f holder="
+                                        "%s", feed, busy, await run(self.store.ingest_lock_holder) or "unknown")
+                            warn *= 2
                         await asyncio.sleep(0)  # the store thread serves the calls queued meanwhile
                     self.lock_wait += time.monotonic() - waited - (result.slice_seconds - working)
         if self.on_ingest:
@@ -283,11 +291,7 @@ class Pipeline:
         for r in rows:
             if r.id <= self.seen_id:
                 continue
-            published = _dt(r.published or r.fetched)
-            self.clusterer.learn(r.id, r.cluster, title=r.title, summary=r.summary, url=r.url,
-                                 published=published)
-            self.events.learn(r.id, cluster=r.cluster, event=r.event, title=r.title,
-                              summary=r.summary, source=r.feed, published=published)
+            learn_stored(self.clusterer, self.events, r)
             self.seen_id = int(r.id)
             self.caught_up += 1
 

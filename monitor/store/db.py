@@ -146,7 +146,7 @@ class Database:
     def _open_postgres(self, readonly: bool) -> None:
         assert self.url is not None
         self.errors = (sqlite3.Error, psycopg.Error)
-        self.conn = PgConnection(self.url, readonly=readonly)
+        self.conn = PgConnection(self.url, readonly=readonly, application_name=f"raqib {self.node}")
         try:
             if not readonly:
                 self._migrate()
@@ -391,6 +391,26 @@ class Database:
                 if getattr(exc, "sqlstate", None) == "55P03":  # lock_not_available
                     raise IngestLockBusy() from None
                 raise
+
+    def ingest_lock_holder(self) -> str:
+        """Who holds the ingest lock, in words (PostgreSQL: the session's application name,
+        which names its node, its pid, its state and for how long); "" when nobody does,
+        on SQLite, or when the server does not say."""
+        if not self.postgres:
+            return ""
+        try:
+            with self.lock:
+                row = self.conn.execute(
+                    "SELECT a.application_name, a.pid, a.state, EXTRACT(EPOCH FROM now() - a.state_change) "
+                    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                    f"AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = {self._INGEST_KEY}"
+                ).fetchone()
+        except self.errors:
+            return ""
+        if row is None:
+            return ""
+        name, pid, state, seconds = row
+        return f"{name or '?'} (pid {pid}, {state or 'state unknown'} for {float(seconds or 0):.0f}s)"
 
     def _has_column(self, table: str, column: str) -> bool:
         return column in self._columns(table)

@@ -287,9 +287,10 @@ class PgConnection:
     were written for: `execute`, `executemany` (cursors with rowcount, fetchone,
     fetchall, iteration, description), `in_transaction`, `close`."""
 
-    def __init__(self, url: str, *, readonly: bool = False) -> None:
+    def __init__(self, url: str, *, readonly: bool = False, application_name: str = "raqib") -> None:
         self.url = url
         self.readonly = readonly
+        self.application_name = application_name[:63]  # what pg_stat_activity shows of this session
         self._closed = False  # by `close`: never connected again (a lost connection is)
         self._conn = self._connect()
 
@@ -300,6 +301,8 @@ class PgConnection:
         for name, value in CLIENT_KEEPALIVES.items():
             if name not in self.url:
                 kwargs[name] = value
+        if "application_name" not in self.url:
+            kwargs["application_name"] = self.application_name
         try:
             conn = psycopg.connect(self.url, **kwargs)
             for statement in session_bounds(readonly=self.readonly):  # whatever options the URL chose

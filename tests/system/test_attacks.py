@@ -325,8 +325,8 @@ def test_04_a_poll_takes_at_most_max_new_items_and_the_rest_come_with_the_next_p
 
 
 @pytest.mark.asyncio
-async def test_01_a_frozen_holder_of_the_ingest_lock_loses_it_and_the_waiter_keeps_its_store_thread(pg_url):
-    frozen, waiting = Store(pg_url), Store(pg_url)
+async def test_01_a_frozen_holder_of_the_ingest_lock_loses_it_and_the_waiter_keeps_its_store_thread(pg_url, caplog):
+    frozen, waiting = Store(pg_url, node="node-frozen"), Store(pg_url, node="node-waiting")
     hold = threading.Event()
 
     def freeze() -> None:  # a node paused while it holds the lock: its session sits idle in a transaction
@@ -349,9 +349,16 @@ async def test_01_a_frozen_holder_of_the_ingest_lock_loses_it_and_the_waiter_kee
         asked = time.monotonic()
         await thread(waiting.counts, time.time())  # what a delivery or a page asks meanwhile
         assert time.monotonic() - asked < 1.0 and not ingest.done()
+        holder = await thread(waiting.ingest_lock_holder)
+        assert holder.startswith("raqib node-frozen (pid ") and "idle in transaction for" in holder, holder
+        caplog.set_level(logging.WARNING, logger="monitor.pipeline")
         result = await asyncio.wait_for(ingest, 20)
         took = time.monotonic() - started
         assert result.new == 1 and took < 12.5, took  # idle_in_transaction_session_timeout: 10 s
+        # the wait, past LOCK_WARN (5 s), was said with the node that held the lock
+        assert "ingest waiting for the lock another node holds feed=agency" in caplog.text
+        assert "holder=raqib node-frozen (pid " in caplog.text
+        assert await thread(waiting.ingest_lock_holder) == ""
     finally:
         thread.close()
         waiting.close()
