@@ -88,13 +88,24 @@ class ParsedFeed:
     ttl_seconds: float | None
     bad_items: tuple[str, ...] = ()
     malformed: str = ""
+    entries: int = 0  # the items feedparser found (read, bad or empty)
+    items: tuple[bytes, ...] = ()  # keys of the items done once this is ingested (`monitor.feed_items`)
 
 
 def parse_feed(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
     """Parse a decoded feed into stories; raise ParseError when it is not a feed."""
+    return parse_prepared(feed, prepare_text(text), url, fetched)
+
+
+def prepare_text(text: str) -> str:
+    """The text as it is parsed: no DOCTYPE subset, no character reference feedparser
+    cannot take (see the module docstring)."""
     text = _strip_doctype_subset(text)
-    if "&#" in text:
-        text = _BAD_CHARREF.sub(_replace_charref, text)
+    return _BAD_CHARREF.sub(_replace_charref, text) if "&#" in text else text
+
+
+def parse_prepared(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
+    """`parse_feed` of a text `prepare_text` gave."""
     try:
         result = _feedparser(text, url)
     except Exception as exc:  # feedparser is meant not to raise; one odd item still makes it
@@ -114,7 +125,8 @@ def parse_feed(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
     channel = result.get("feed") or {}
     malformed = type(result.get("bozo_exception")).__name__ if result.get("bozo") else ""
     return ParsedFeed(title=html_to_text(channel.get("title", "")), stories=stories,
-                      ttl_seconds=_ttl(channel.get("ttl")), bad_items=tuple(bad), malformed=malformed)
+                      ttl_seconds=_ttl(channel.get("ttl")), bad_items=tuple(bad), malformed=malformed,
+                      entries=len(entries))
 
 
 async def parse_feed_async(feed: str, text: str, url: str, fetched: datetime) -> ParsedFeed:
@@ -145,7 +157,7 @@ def _parse_items_apart(feed: str, text: str, url: str, fetched: datetime, exc: E
     """feedparser failed on the whole feed: read the channel without its items, then each
     item alone (inside the feed's root element, for its namespaces); an item that still
     fails is left out and said why."""
-    spans = _item_spans(text)
+    spans = item_spans(text)
     failed = ParseError(f"feed could not be parsed: {type(exc).__name__}: {exc}"[:_REASON_LIMIT],
                         feed=feed, url=url)
     if not spans:
@@ -177,7 +189,7 @@ def _parse_items_apart(feed: str, text: str, url: str, fetched: datetime, exc: E
                       malformed=type(exc).__name__)
 
 
-def _item_spans(text: str) -> list[tuple[int, int]]:
+def item_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each <item>...</item> or <entry>...</entry>, in order; an item
     left open ends the search. Each search starts where the last one ended."""
     spans: list[tuple[int, int]] = []

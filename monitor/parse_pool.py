@@ -67,7 +67,7 @@ CHUNK = 1000  # stories per message from a worker
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload([WORKER])
 
-#: ("feed", feed, body, charset, url, fetched) or ("article", url, body, charset)
+#: ("feed", feed, body, charset, url, fetched, done) or ("article", url, body, charset)
 Job = tuple[Any, ...]
 #: ("ok", ParsedFeed or the article's text), ("parse", message, hint) or ("error", description)
 Reply = tuple[Any, ...]
@@ -122,10 +122,11 @@ class ParsePool:
         weakref.finalize(self, _kill_all, self._workers, self._lock)
 
     async def parse(self, feed: str, body: bytes, charset: str | None, url: str, fetched: datetime, *,
-                    deadline: float) -> ParsedFeed:
+                    deadline: float, done: bytes = b"") -> ParsedFeed:
         """The fetched `body` decoded (`charset` from HTTP, if any) and parsed in a worker,
-        within `deadline` seconds."""
-        return await self._submit(("feed", feed, body, charset, url, fetched), deadline)
+        within `deadline` seconds; the items whose keys are in `done` are not read again
+        (`monitor.feed_items`)."""
+        return await self._submit(("feed", feed, body, charset, url, fetched, done), deadline)
 
     async def extract(self, url: str, body: bytes, charset: str | None, *, deadline: float) -> str:
         """The main text of the article page `body` (fetched from `url`), decoded and extracted

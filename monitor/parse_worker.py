@@ -9,7 +9,8 @@ would never use, stay out of it.
 
 Rules:
 - Each job received is answered once, in the order received: ("ok", ParsedFeed) for a
-  feed (decoded, then parsed), ("ok", text) for an article page (decoded, then
+  feed (decoded, then parsed, the items read at an earlier poll left out:
+  `monitor.feed_items`), ("ok", text) for an article page (decoded, then
   extracted; "" if it holds no article), ("parse", message, hint) for a ParseError,
   ("error", "Type: message", at most 300 characters) for any other exception.
 - A feed of more than `CHUNK` stories goes as a header and chunks (`_send`), which
@@ -27,7 +28,8 @@ import signal
 from .article.extract import extract_article
 from .decode import decode_feed
 from .errors import ParseError
-from .parse import ParsedFeed, parse_feed
+from .feed_items import parse_new_items
+from .parse import ParsedFeed
 from .parse_pool import CHUNK, Pipe, Reply
 
 
@@ -45,8 +47,8 @@ def serve(conn: Pipe) -> None:
                 _, url, body, charset = job
                 reply: Reply = ("ok", extract_article(body, charset, url))
             else:
-                _, feed, body, charset, url, fetched = job
-                reply = ("ok", parse_feed(feed, decode_feed(body, charset), url, fetched))
+                _, feed, body, charset, url, fetched, done = job
+                reply = ("ok", parse_new_items(feed, decode_feed(body, charset), url, fetched, done))
         except ParseError as exc:
             reply = ("parse", exc.message, exc.hint)
         except Exception as exc:  # reported to the daemon, which records it on the feed

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from pathlib import Path
 
@@ -113,3 +114,30 @@ def test_opml_import_refuses_private_addresses_and_export_lists_everything(tmp_p
     assert "https://93.184.216.34/rdf/rss-ar-all" in exported
     assert "feeds.bbci.co.uk" in exported
     assert "192.168.1.1" not in exported
+
+
+def _feed_of(items: list[str], build: str) -> str:
+    text = BBC.read_text("utf-8")
+    head = text[:text.index("<item>")].replace("<channel>", f"<channel><lastBuildDate>{build}</lastBuildDate>", 1)
+    return head + "\n".join(items) + "\n</channel>\n</rss>\n"
+
+
+async def test_a_feed_sent_again_has_its_new_items_read_and_no_deferred_item_is_lost(tmp_path, feed_server, caplog):
+    """The items a poll read and ingested are not read again at the next poll of a body
+    that changed (`monitor.feed_items`); items a poll deferred (`max_new_items`) are."""
+    items = re.findall(r"<item>.*?</item>", BBC.read_text("utf-8"), re.S)[:40]
+    route = feed_server.route("/f.xml", text=_feed_of(items[10:], "1"))
+    daemon = make_in_process(_made, tmp_path, {"f": feed_server.url("/f.xml")},
+                             poll_options="backfill: 36500d, max_age: 36500d, max_new_items: 20")[0]
+    caplog.set_level("INFO", logger="monitor.poller")
+    assert await poll(daemon, "f") == "new"  # 30 items: 20 taken, 10 deferred
+    assert await poll(daemon, "f") == "new"  # the same body: the 10 deferred are read and taken
+    stored = sql.story_count(daemon.store)
+    assert stored == 30
+    route.body = _feed_of(items, "2").encode("utf-8")  # ten new items on top, and a new build date
+    assert await poll(daemon, "f") == "new"
+    assert "feed polled feed=f items=10 new=" in caplog.text  # the 30 read before were not read again
+    assert sql.story_count(daemon.store) == stored + 10
+    route.body = _feed_of(items, "3").encode("utf-8")  # nothing new, only the build date
+    assert await poll(daemon, "f") == "unchanged"
+    assert "feed polled feed=f items=0 new=0" in caplog.text
