@@ -10,7 +10,10 @@ other work), in this order:
    stored clusters and events (`learn`, deciding nothing again). Entries older than the
    window go at the daemon's next pruning, as they would have without the restart. A
    snapshot refused for any reason is logged with the reason (`index snapshot refused
-   path=... reason=...`) and never used.
+   path=... reason=...`) and never used. Then, when there is one, the snapshot `raqib
+   index` prepared for this code and these settings (`prepared_path`: built ahead of an
+   upgrade's restart while the previous daemon ran on) is tried on the same terms; taken,
+   it replaces the snapshot. A prepared one left beside a snapshot that served is removed.
 2. **rebuild** — otherwise both indexes are rebuilt from the window's stories (read
    from the store in pages, oldest first), with their stored clusters and events; the
    event index drops what falls out of its own window as it goes, and does not index the

@@ -313,7 +313,15 @@ def test_a_node_frozen_holding_the_ingest_lock_does_not_stop_the_other_from_aler
             # node-a alerts every one within the bound: the frozen session is ended after
             # idle_in_transaction_session_timeout (10 s), the feeds node-b held come back
             # after their lease (5 s here), and node-a polls each second
-            wait_for(lambda: set(published) <= set(receiver.urls()), 40, 0.1, "every story alerted by node-a")
+            try:
+                wait_for(lambda: set(published) <= set(receiver.urls()), 40, 0.1, "every story alerted by node-a")
+            except AssertionError:  # what node-a was waiting for, and whether node-b's session was ended
+                for name, node in (("node-a", a), ("node-b", b)):
+                    said = [line for line in node.stderr().splitlines()
+                            if "level=info" not in line or "ingest" in line or "lease" in line]
+                    print(f"--- {name}, the last lines of its log but routine ones:", *said[-30:], sep="\n")
+                print("frozen node's sessions still open:", pg.live_sessions(watch, list(b_pids)))
+                raise
             late = max(time.monotonic() - t for t in published.values())
             released = pg.live_sessions(watch, list(b_pids))
             assert released == 0  # the server ended the frozen node's session
