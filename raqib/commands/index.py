@@ -12,6 +12,7 @@ the prepared indexes, indexes the stories stored since, and alerts within second
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             keeper.stop()  # an interrupted rebuild leaves no process of its own behind
         if not keeper.save(clusterer, events, seen):
             raise StoreError(f"the prepared indexes were not written to {target} (the log says why)")
+        _give_to_folder_owner(target)
     finally:
         store.close()
     for other in prepared_paths(path):  # prepared earlier for other code or settings: never to be used now
@@ -61,3 +63,11 @@ def cmd_index(args: argparse.Namespace) -> int:
           f"{time.monotonic() - started:.1f} s: the next start takes them and indexes only the stories "
           f"stored since")
     return 0
+
+
+def _give_to_folder_owner(path: Path) -> None:
+    """Run as root beside a daemon of its own user (systemd's DynamicUser), the file is
+    given to the owner of its folder, the daemon's state directory, which must read it."""
+    folder = path.parent.stat()
+    if os.geteuid() == 0 and folder.st_uid != 0:
+        os.chown(path, folder.st_uid, folder.st_gid)

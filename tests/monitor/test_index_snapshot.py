@@ -504,6 +504,24 @@ async def test_raqib_index_beside_the_running_daemon_makes_the_upgraded_start_a_
     assert not [p for p in old.parent.iterdir() if ".index" in p.name]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives a file to another user: root only")
+def test_raqib_index_run_as_root_gives_its_file_to_the_owner_of_the_state_folder(tmp_path, capsys):
+    """systemd runs the daemon as a user of its own (DynamicUser); `sudo raqib index`
+    must leave a file that user can read."""
+    state = tmp_path / "state"
+    state.mkdir()
+    store = Store(state / "raqib.db")
+    store_stories(store, [filler(random.Random(3), n) for n in range(50)], time.time())
+    store.close()
+    os.chown(state, 65534, 65534)
+    config = tmp_path / "raqib.yaml"
+    config.write_text(f"database: {state / 'raqib.db'}\nfeeds: []\nwatchlists: {tmp_path}\n", encoding="utf-8")
+    assert main(["index", "--config", str(config)]) == 0
+    [prepared] = [p for p in state.iterdir() if p.name.startswith("raqib.db.index.")]
+    assert (prepared.stat().st_uid, prepared.stat().st_gid) == (65534, 65534)
+    assert prepared.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_rebuild_finds_the_same_url_whether_or_not_the_row_kept_its_canonical_form(tmp_path):
     """A rebuild reads the canonical URL the pipeline stored beside each story; a row
     stored before it was kept ('') is canonicalised again: both still catch a repost."""
