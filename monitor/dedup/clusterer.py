@@ -85,20 +85,28 @@ _DIGIT = re.compile(r"\d")
 class _View:
     """One story's text as verification reads it; word pairs and figures on demand."""
 
-    __slots__ = ("title", "title_s", "lead", "lead_s", "_bigrams", "_nums")
+    __slots__ = ("title", "title_s", "lead", "lead_s", "_bigrams", "_nums", "_distinct")
 
     def __init__(self, text: str) -> None:
         title_s, _, lead_s = text.partition("\n")
         self.title_s, self.lead_s = title_s, lead_s
         self.title, self.lead = title_s.split(), lead_s.split()
-        self._bigrams: set[str] | None = None
+        self._bigrams: set[tuple[str, str]] | None = None
         self._nums: tuple[set[str], set[str]] | None = None
+        self._distinct: tuple[int, int] | None = None
 
-    def bigrams(self) -> set[str]:
+    def bigrams(self) -> set[tuple[str, str]]:
+        """The lead's word pairs (as pairs: words hold no space, so each is one "a b")."""
         if self._bigrams is None:
             lead = self.lead
-            self._bigrams = set(map(" ".join, zip(lead, lead[1:], strict=False)))
+            self._bigrams = set(zip(lead, lead[1:], strict=False))
         return self._bigrams
+
+    def distinct(self) -> tuple[int, int]:
+        """How many different words the title and the whole lead hold."""
+        if self._distinct is None:
+            self._distinct = (len(set(self.title)), len(set(self.lead)))
+        return self._distinct
 
     def numbers(self) -> tuple[set[str], set[str]]:
         """Words with a digit: of the title, and of title and lead."""
@@ -144,8 +152,6 @@ class Clusterer:
         s = settings
         self._title_perms = permutations(s.title_bands * s.title_rows, 0x5EED1)
         self._lead_perms = permutations(s.lead_bands * s.lead_rows, 0x5EED2)
-        self._title_lanes: dict[int, list[tuple[int, int]]] = {}
-        self._lead_lanes: dict[int, list[tuple[int, int]]] = {}
         self._nb = s.title_bands + s.lead_bands
         self._stride = self._nb + 2  # slots a story owns: bands, URL, content key
         self._w = Window(s.window_hours, _UNDATED)  # ids and times of the stories indexed
@@ -366,9 +372,9 @@ class Clusterer:
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
         title_items, lead_items = _items(p)
-        keys = minhash_bands(title_items, self._title_perms, s.title_rows, 1 << 20, self._title_lanes)
+        keys = minhash_bands(title_items, self._title_perms, s.title_rows, 1 << 20)
         keys += [0] * (s.title_bands - len(keys))
-        keys += minhash_bands(lead_items, self._lead_perms, s.lead_rows, 2 << 20, self._lead_lanes)
+        keys += minhash_bands(lead_items, self._lead_perms, s.lead_rows, 2 << 20)
         keys += [0] * (self._nb - len(keys))
         return keys
 
@@ -428,7 +434,7 @@ class Clusterer:
                 t_min = min(t_min, s.title_sure)
         else:
             t_min = s.title_alone
-        title_score = _score(a.title_s, b.title_s, t1, t2, s.subset_ratio, t_min - 1e-6)
+        title_score = _score(a.title_s, b.title_s, a.distinct()[0], b.distinct()[0], s.subset_ratio, t_min - 1e-6)
         if title_score < t_min - 1e-6:
             return None
         if not has_lead:
@@ -447,10 +453,9 @@ class Clusterer:
             b1, b2 = a.bigrams(), b.bigrams()
             shared = 100.0 * len(b1 & b2) / min(len(b1), len(b2))
             n = min(len(l1), len(l2))
-            s1 = a.lead_s if n == len(l1) else " ".join(l1[:n])
-            s2 = b.lead_s if n == len(l2) else " ".join(l2[:n])
-            lead_score = max(_score(s1, s2, l1[:n], l2[:n], s.subset_ratio,
-                                    max(0.0, need - 1e-6)), shared)
+            s1, w1 = (a.lead_s, a.distinct()[1]) if n == len(l1) else (" ".join(l1[:n]), len(set(l1[:n])))
+            s2, w2 = (b.lead_s, b.distinct()[1]) if n == len(l2) else (" ".join(l2[:n]), len(set(l2[:n])))
+            lead_score = max(_score(s1, s2, w1, w2, s.subset_ratio, max(0.0, need - 1e-6)), shared)
             ok = ((title_score >= s.title_alone and lead_score >= s.lead_floor)
                   or (title_score >= s.title_sure and words >= s.title_sure_words)
                   or (lead_score >= s.lead_alone and title_score >= s.title_floor)
@@ -527,12 +532,11 @@ def _near_in_time(a: float, b: float, window: float) -> bool:
     return a == _UNDATED or b == _UNDATED or abs(a - b) <= window
 
 
-def _score(sa: str, sb: str, a: list[str], b: list[str], subset_ratio: float,
-           cutoff: float = 0.0) -> float:
-    """Similarity 0-100 of two word sequences, robust to order, blind to subset traps.
+def _score(sa: str, sb: str, wa: int, wb: int, subset_ratio: float, cutoff: float = 0.0) -> float:
+    """Similarity 0-100 of two word sequences (`sa`, `sb`, of `wa` and `wb` different
+    words), robust to order, blind to subset traps.
 
     Exact when it reaches `cutoff`; below it, some value below `cutoff`."""
-    wa, wb = len(set(a)), len(set(b))
     if min(wa, wb) >= subset_ratio * max(wa, wb):
         # token_ratio: the larger of token_sort_ratio and token_set_ratio, in one pass.
         return fuzz.token_ratio(sa, sb, score_cutoff=cutoff)
