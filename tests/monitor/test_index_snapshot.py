@@ -200,14 +200,19 @@ def test_a_rebuild_given_up_at_stop_ends_at_once_and_rebuilds_nothing_here(store
     loader = threading.Thread(target=rebuild)
     loader.start()
     deadline = time.monotonic() + 10
-    if when == "once its process is started":  # the hand-over file is made just before the process starts
-        while not list(handovers("raqib-events-*.state")) and time.monotonic() < deadline:
+
+    def started() -> list[multiprocessing.process.BaseProcess]:
+        return [p for p in multiprocessing.active_children() if p.name == "raqib-event-rebuild"]
+
+    if when != "at once":  # the process is paused as soon as it runs: it cannot answer before the stop
+        while not started() and time.monotonic() < deadline:
             time.sleep(0.001)
-        assert list(handovers("raqib-events-*.state"))
-    elif when == "while it waits for its process":  # the copy index is done here, the event index not there
+        assert started() and started()[0].pid is not None and list(handovers("raqib-events-*.state"))
+        os.kill(started()[0].pid, signal.SIGSTOP)
+    if when == "while it waits for its process":  # the copy index is done here, the event index not there
         while "dedup index rebuilt" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.001)
-        assert "event index rebuilt in a process" not in caplog.text
+        assert "dedup index rebuilt" in caplog.text and "event index rebuilt in a process" not in caplog.text
     k.stop()
     loader.join(10)
     assert not loader.is_alive()
