@@ -14,7 +14,8 @@ Rules:
   items are cut out of the text (only they: the channel, and whatever lies between
   items, stays) and the rest is parsed.
 - That reading is taken only when it is clean: feedparser read it as a feed without
-  complaint (no bozo, no exception) and found exactly the items left in. Otherwise the
+  complaint (no bozo, no exception, not "not a feed": a text without a feed's root is a
+  feed by its items alone) and found exactly the items left in. Otherwise the
   whole text is parsed, as it is without `done`. So an item is at worst read again,
   never lost: a feed that is not well-formed XML is read whole at every poll.
 - `ParsedFeed.items` says what the poller keeps for the next poll once this result is
@@ -31,6 +32,7 @@ import dataclasses
 import hashlib
 from datetime import datetime
 
+from .errors import ParseError
 from .parse import ParsedFeed, item_spans, parse_prepared, prepare_text
 
 KEY = 8  # bytes of an item's key
@@ -49,8 +51,11 @@ def parse_new_items(feed: str, text: str, url: str, fetched: datetime, done: byt
     known = {done[i:i + KEY] for i in range(0, len(done), KEY)}
     cut = [n for n, key in enumerate(keys) if key in known]
     if cut:
-        parsed = parse_prepared(feed, _without(text, [spans[n] for n in cut]), url, fetched)
-        if _clean(parsed, len(spans) - len(cut)):
+        try:
+            parsed = parse_prepared(feed, _without(text, [spans[n] for n in cut]), url, fetched)
+        except ParseError:  # what is left is no feed (its items made it one): read it whole
+            parsed = None
+        if parsed is not None and _clean(parsed, len(spans) - len(cut)):
             kept = keys if not parsed.bad_items else [keys[n] for n in cut]
             return dataclasses.replace(parsed, items=tuple(kept))
     parsed = parse_prepared(feed, text, url, fetched)

@@ -80,3 +80,14 @@ def test_an_item_whose_text_holds_an_item_end_is_not_lost():
     assert set(full) <= set(again) | set(polled(feed(items))[0])
     assert (parse_feed("bbc", feed([ITEMS[20]]), "https://bbc.example/feed", WHEN).stories[0].guid
             in {g for g, _t in again})
+
+
+def test_a_text_that_is_a_feed_by_its_items_alone_is_still_read_when_they_are_cut_out():
+    """No RSS/Atom/RDF root: feedparser takes it for a feed because it has items. With
+    them all cut out (nothing new, a comment changed) what is left is no feed; the poll
+    must not fail for that."""
+    text = '<?xml version="1.0"?><news><item><title>بوتين</title><link>http://a.example/1</link></item><!-- 1 --></news>'
+    first, done = polled(text)
+    assert first and done
+    again, kept = polled(text.replace("<!-- 1 -->", "<!-- 2 -->"), done)
+    assert again == first and kept == done  # read whole, as it would have been without the keys

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from monitor.decode import decode_feed
 from monitor.errors import ParseError
+from monitor.feed_items import parse_new_items
 from monitor.match import Matcher
 from monitor.normalize import normalize
 from monitor.parse import ParsedFeed, parse_feed
@@ -111,6 +112,33 @@ def test_built_feeds_never_raise_and_never_hang(case):
 @given(st.binary(max_size=3000), st.sampled_from([None, "utf-8", "windows-1256", "iso-8859-1", "bogus"]))
 def test_random_bytes_never_raise_and_never_hang(body, charset):
     through_the_input_side(body, charset)
+
+
+def _stories(text: str, done: bytes = b"") -> tuple[set[tuple[str, str]], bytes] | None:
+    try:
+        parsed = timed(parse_new_items, "fuzz", text, "https://news.example/rss", NOW, done)
+    except ParseError:
+        return None
+    return {(s.guid, s.title) for s in parsed.stories}, b"".join(parsed.items)
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(feeds(), st.sampled_from(FRAGMENTS + ["<item><title>بوتين</title></item>"]), st.floats(0, 1))
+def test_a_feed_polled_again_loses_no_story_to_the_items_kept_from_before(case, fragment, where):
+    """Whatever a server sends at one poll and the next (the same bytes with something
+    slipped in), reading only what was not read before never loses a story: the two
+    polls' stories hold every story the second body gives read whole."""
+    text = decode_feed(*case)
+    first = _stories(text)
+    at = int(where * len(text))
+    again = text[:at] + fragment + text[at:]
+    whole = _stories(again)
+    second = _stories(again, first[1] if first else b"")
+    if whole is None:
+        return
+    assert second is not None
+    assert whole[0] <= second[0] | (first[0] if first else set())
 
 
 # What each case in tests/data/fuzz must give: (stories, bad items, a title that must be among them).
