@@ -9,8 +9,8 @@ reading the whole feed again to find its one new item is most of the CPU a poll 
 Rules:
 - An item is the text of one `<item>…</item>` or `<entry>…</entry>` (`item_spans`, on
   the text as it is parsed: `prepare_text`), known by the 64-bit BLAKE2b of that text.
-- `done` (the poller's, for this feed, in memory: a start, or another node's poll,
-  reads the whole feed once) holds the keys of the items this process read at its last
+- `done` (the poller's, for this feed, in memory: a node's first poll of a feed since
+  it started reads the whole feed) holds the keys of the items this process read at its last
   poll of the feed, cleanly, and whose stories were then all ingested. Those
   items are cut out of the text (only they: the channel, and whatever lies between
   items, stays) and the rest is parsed.
