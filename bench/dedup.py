@@ -61,10 +61,12 @@ cap reaches x1.3 without losing folds, and verification that is cheaper per cand
 moves the ratio little (at 15 us a candidate, x1.40): it is the count of single-bucket
 candidates that grows with the window.
 
-The same 1,500 probes at both sizes (windows built with Clusterer.rebuild, CPU ms per
-probe, the previous release and this one run in turn, twice): before 0.420 -> 0.580 and
-0.418 -> 0.556 (x1.38, x1.33); after 0.360 -> 0.480 and 0.378 -> 0.497 (x1.33, x1.31),
-every verdict and score the same. What went: 35 us a story of MinHash (one numpy pass
+The same 1,500 probes at both sizes (bench/copy_growth.py --code <previous checkout>
+--rounds 2: windows built with Clusterer.rebuild, CPU ms per probe, the previous release
+and this one in turn): before 0.407 -> 0.503 and 0.343 -> 0.479 (x1.24, x1.39); after
+0.341 -> 0.441 and 0.301 -> 0.435 (x1.29, x1.45), every verdict the same (and every
+score, checked apart on the same probes). The ratio moves by 0.2 between two rounds of
+one run; the cost at 200k is under 0.5 ms in each. What went: 35 us a story of MinHash (one numpy pass
 over all items and permutations instead of one big-integer pass a permutation), the
 lead's word pairs built as joined strings, and each text's different words counted
 again for every score. What grows is still the verification of single-bucket candidates
