@@ -218,7 +218,7 @@ def test_a_rebuild_given_up_at_stop_ends_at_once_and_rebuilds_nothing_here(store
     assert not loader.is_alive()
     assert isinstance(outcome[0], StoreError) and "stopping" in str(outcome[0])
     assert "rebuilding here" not in caplog.text and "dedup indexes rebuilt" not in caplog.text
-    assert not [p for p in multiprocessing.active_children() if p.name == "raqib-event-rebuild"]
+    assert not started()
     assert not list(handovers("raqib-events-*.state"))
 
 
