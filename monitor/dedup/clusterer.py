@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from monitor.urls import canonical_url
 
 from .compact import PACKED, TextColumn, pack
-from .minhash import MASK32, item_hashes, minhash_bands, minhash_bands_bulk, permutations
+from .minhash import MASK32, item_hashes, minhash_bands, minhash_bands_bulk, pair_hashes, permutations
 from .text import STOP_WORDS, Prepared, prepare
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
@@ -524,8 +524,7 @@ def _items(p: Prepared) -> tuple[list[int], list[int]]:
     """The item hashes MinHash reads: the title's content words, the lead's word pairs."""
     title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
     lead = p.lead
-    bigrams = [lead[i] + " " + lead[i + 1] for i in range(len(lead) - 1)] or list(lead)
-    return item_hashes(title_words), item_hashes(bigrams)
+    return item_hashes(title_words), pair_hashes(lead) if len(lead) > 1 else item_hashes(lead)
 
 
 def _near_in_time(a: float, b: float, window: float) -> bool:

@@ -102,12 +102,10 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from monitor.normalize import normalize_text
-
 from .copies import CopyEvents
 from .frequencies import DocumentFrequencies, shipped_table
-from .places import place_terms
-from .text import STOP_WORDS
+from .places import place_terms, term_set
+from .text import STOP_WORDS, first_words
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
 log = logging.getLogger(__name__)
@@ -194,8 +192,7 @@ def _read(text: str, limit: int) -> list[str]:
     what those words can take is never read."""
     if not text or limit <= 0:
         return []
-    return [w for w in _WORD.findall(normalize_text(text[: limit * _CHARS_PER_WORD]))[:limit]
-            if w not in STOP_WORDS]
+    return [w for w in first_words(text[: limit * _CHARS_PER_WORD], limit, _WORD) if w not in STOP_WORDS]
 
 
 def words(title: str, summary: str = "", summary_words: int = EventSettings.summary_words, body: str = "",
@@ -508,12 +505,12 @@ class EventGrouper:
             self._index(story_id, event_id, ts, self._outlet(source or ""), *self._vector(counts, in_title))
 
     def _count(self, story_id: int | str, cluster: int | str | None, event: int | str | None, title: str | None,
-               summary: str | None, published: datetime | None, body: str | None = ""
+               summary: str | None, published: datetime | None, body: str | None = "", index: bool = True
                ) -> tuple[float, int | str, dict[str, int], dict[str, int]] | None:
-        """What `learn` does short of indexing: the cluster's event is remembered for its
-        copies and the story's terms counted in the document frequencies. None for a copy
-        of a cluster remembered already; else its time, event and term counts (of the
-        story and of its title). A rebuild stops here for a story older than the window."""
+        """What `learn` does short of indexing: the cluster's event remembered for its copies,
+        the story's terms counted in the document frequencies; its time, event and term counts
+        (story, title), or None: a copy of a cluster remembered, or not `index` (a rebuild's
+        story older than the window)."""
         ts = self._time(published)
         cluster = story_id if cluster is None else cluster
         event = story_id if event is None else event
@@ -521,6 +518,10 @@ class EventGrouper:
             return None
         self._copies.remember(cluster, event, ts)
         s = self.settings
+        if not index:  # read for the document frequencies alone: its different terms, not counted
+            self.frequencies.update(term_set(words(title or "", summary or "", s.summary_words, body or "",
+                                                   s.body_words), s.places))
+            return None
         counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
                                            summary_words=s.summary_words, body=body or "",
                                            body_words=s.body_words, places=s.places)
@@ -587,7 +588,7 @@ class EventGrouper:
             if isinstance(published, str):
                 published = parse_time(published)
             if index_from is not None and story_id < index_from:
-                self._count(story_id, cluster, event, title, summary, published)
+                self._count(story_id, cluster, event, title, summary, published, index=False)
                 continue
             self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                        published=published)

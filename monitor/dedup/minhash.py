@@ -32,6 +32,15 @@ def item_hashes(items: Iterable[str]) -> list[int]:
     return [zlib.crc32(s.encode("utf-8")) for s in set(items)]
 
 
+def pair_hashes(words: tuple[str, ...] | list[str]) -> list[int]:
+    """`item_hashes` of the pairs of adjacent words ("a b"), without making them: each
+    pair's CRC-32 runs on from its first word's over " b" (the same values)."""
+    crc = zlib.crc32
+    encoded = [w.encode("utf-8") for w in words]
+    firsts = [crc(e) for e in encoded]
+    return list({crc(b" " + encoded[i + 1], firsts[i]) for i in range(len(encoded) - 1)})
+
+
 @functools.lru_cache(maxsize=16)
 def _columns(perms: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
     """The permutations' multipliers and offsets as columns, for numpy's broadcasting."""

@@ -48,6 +48,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from babel import Locale
 from babel.core import get_global
@@ -196,3 +197,11 @@ def place_terms(words: list[str], places: bool) -> list[tuple[str, str]]:
         out.extend((t, w) for t in terms)
         i += 1
     return out
+
+
+def term_set(lists: tuple[list[str], ...], places: bool) -> set[str]:
+    """The different terms of lists of normalised words (`place_terms` of each: a phrase
+    never spans two lists), as the keys of a story's term counts, without counting."""
+    if not places:
+        return {t for t in map(term_of, chain.from_iterable(lists)) if t}
+    return {t for words in lists for t, _w in place_terms(words, True)}

@@ -25,21 +25,45 @@ _PREFIX = re.compile(
 _SUFFIX_BRACKET = re.compile(rf"\s*[|\-–—]?\s*[(\[«\"]\s*(?:{_DESK})\s*[)\]»\"]\s*$")
 _SUFFIX_OUTLET = re.compile(r"\s+(?:\||-|–|—)\s+([^|\-–—\d]+?)\s*$")
 _PUNCT_EDGE = re.compile(r"^[\s|/:\-–—,.\"'«»“”]+|[\s|/:\-–—,.\"'«»“”]+$")
+# Every prefix and suffix above holds one of these (an opening bracket or a separator):
+# a title with none of them (most) skips the three patterns.
+_MARK = re.compile(r"[|/:\-–—(\[«\"]")
+_EDGE = frozenset("|/:-–—,.\"'«»“”")
+_CHARS_PER_WORD = 12  # text of a lead read first per word wanted (prose: about six)
 
 
 def _strip_title(title: str) -> str:
     """Normalised title without desk prefixes and outlet suffixes."""
     text = title
-    for _ in range(3):
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text or len(WORD.findall(stripped)) < 2:
-            break
-        text = stripped
-    text = _SUFFIX_BRACKET.sub("", text)
-    m = _SUFFIX_OUTLET.search(text)
-    if m and len(m.group(1).split()) <= 4 and len(WORD.findall(text[: m.start()])) >= 3:
-        text = text[: m.start()]
-    return _PUNCT_EDGE.sub("", text)
+    if _MARK.search(text) is not None:
+        for _ in range(3):
+            stripped = _PREFIX.sub("", text, count=1)
+            if stripped == text or len(WORD.findall(stripped)) < 2:
+                break
+            text = stripped
+        text = _SUFFIX_BRACKET.sub("", text)
+        m = _SUFFIX_OUTLET.search(text)
+        if m and len(m.group(1).split()) <= 4 and len(WORD.findall(text[: m.start()])) >= 3:
+            text = text[: m.start()]
+    if text and (text[0] in _EDGE or text[-1] in _EDGE or text[0].isspace() or text[-1].isspace()):
+        return _PUNCT_EDGE.sub("", text)
+    return text
+
+
+def first_words(text: str, limit: int, word: re.Pattern[str] = WORD) -> list[str]:
+    """The first `limit` matches of `word` in normalised `text`, as the whole text gives
+    them: a long text is read up to `limit * _CHARS_PER_WORD` characters first, which is
+    enough when more than `limit` are found there (the fold maps each character alone, so
+    the cut normalises to the start of the whole, and the last word wanted is followed by
+    another: the cut shortened none of them); else it is read whole."""
+    if limit <= 0 or not text:
+        return []
+    cut = limit * _CHARS_PER_WORD
+    if len(text) > cut:
+        found = word.findall(normalize_text(text[:cut]))
+        if len(found) > limit:
+            return found[:limit]
+    return word.findall(normalize_text(text))[:limit]
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,7 @@ class Prepared:
 def prepare(title: str, summary: str = "", *, lead_words: int) -> Prepared:
     """Normalise and strip a title and take the lead's first `lead_words` words."""
     t = tuple(WORD.findall(_strip_title(normalize_text(title or ""))))
-    lead = tuple(WORD.findall(normalize_text(summary or ""))[:lead_words])
+    lead = tuple(first_words(summary or "", lead_words))
     return Prepared(t, lead)
 
 
