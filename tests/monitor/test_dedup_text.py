@@ -42,12 +42,12 @@ LIMIT = st.one_of(st.integers(min_value=0, max_value=4), st.integers(min_value=0
 
 @settings(max_examples=300, deadline=None)
 @given(TEXT, LIMIT)
-def test_the_first_words_of_a_long_text_are_those_of_the_whole_text(text, limit):
+def test_the_first_words_of_a_long_text_are_those_of_the_whole_text(text: str, limit: int) -> None:
     for pattern in (WORD, _WORD):
         assert first_words(text, limit, pattern) == pattern.findall(normalize_text(text))[:limit]
 
 
-def test_a_summary_carrying_a_whole_article_gives_the_lead_of_its_start():
+def test_a_summary_carrying_a_whole_article_gives_the_lead_of_its_start() -> None:
     article = "بوتين يزور كورسك ويلتقي بالمسؤولين عن إعادة الإعمار " * 4000  # 200 KB in a description
     lead = prepare("بوتين في كورسك", article, lead_words=40).lead
     assert lead == tuple(WORD.findall(normalize_text(article))[:40])
@@ -72,12 +72,12 @@ def _strip_every_time(title: str) -> str:
 
 @settings(max_examples=500, deadline=None)
 @given(TITLE)
-def test_a_title_is_stripped_as_by_every_pattern(title):
+def test_a_title_is_stripped_as_by_every_pattern(title: str) -> None:
     norm = normalize_text(title)
     assert _strip_title(norm) == _strip_every_time(norm)
 
 
-def test_desk_prefixes_and_outlet_suffixes_still_go():
+def test_desk_prefixes_and_outlet_suffixes_still_go() -> None:
     for title, kept in (("عاجل | بوتين يصل إلى كورسك", "بوتين يصل الي كورسك"),
                         ("بوتين يصل إلى كورسك - الجزيرة نت", "بوتين يصل الي كورسك"),
                         ("«بوتين يصل إلى كورسك»", "بوتين يصل الي كورسك"),
@@ -86,7 +86,7 @@ def test_desk_prefixes_and_outlet_suffixes_still_go():
 
 
 @given(st.lists(st.sampled_from(["بوتين", "كورسك", "في", "x", "é", "😀", "٣"]), max_size=30))
-def test_word_pair_hashes_are_those_of_the_pairs(words_):
+def test_word_pair_hashes_are_those_of_the_pairs(words_: list[str]) -> None:
     pairs = [a + " " + b for a, b in zip(words_, words_[1:], strict=False)]
     assert sorted(pair_hashes(words_)) == sorted(item_hashes(pairs))
     assert set(pair_hashes(words_)) == {zlib.crc32(p.encode()) for p in pairs}
@@ -94,11 +94,11 @@ def test_word_pair_hashes_are_those_of_the_pairs(words_):
 
 @settings(max_examples=200, deadline=None)
 @given(TEXT, TEXT, st.booleans())
-def test_a_storys_different_terms_are_the_keys_of_its_counts(title, summary, places):
+def test_a_storys_different_terms_are_the_keys_of_its_counts(title: str, summary: str, places: bool) -> None:
     counts = terms(title, summary, places=places)[0]
     assert term_set(words(title, summary), places) == set(counts)
 
 
-def test_places_join_a_phrase_within_the_title_or_the_summary_alone():
+def test_places_join_a_phrase_within_the_title_or_the_summary_alone() -> None:
     counts = terms("قمة في المملكة العربية السعودية", "وصل الوفد الى الرياض", places=True)[0]
     assert term_set(words("قمة في المملكة العربية السعودية", "وصل الوفد الى الرياض"), True) == set(counts)
