@@ -15,9 +15,11 @@ the store, which is always right):
   second copy of the index in memory.
 - `fingerprint`: what the indexes were built with: the format version, the settings of
   both levels, and the source of the code that decides what is indexed (the dedup
-  package, the Arabic fold, the variant skeletons) with the shipped document
-  frequencies. A snapshot written by other settings or another version of that code is
-  refused (an upgrade that changes it rebuilds once).
+  package, the Arabic fold, the variant skeletons, the group names' forms) with the
+  shipped document frequencies and word forms, and the versions of what that code leans
+  on to read words (PyStemmer, Babel's CLDR names, Python's Unicode tables). A snapshot
+  written by other settings or another version of any of them is refused (an upgrade
+  that changes one rebuilds once).
 - `mark`: the newest story id the indexes hold, with a digest of that story (its id,
   cluster, event and title). The snapshot is trusted only if the store still holds that
   story with the same digest (a database restored from a backup, replaced, or a
@@ -38,9 +40,10 @@ import io
 import logging
 import os
 import pickle
+import unicodedata
 from array import array
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +78,26 @@ def _code_digest() -> str:
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
     monitor = here.parent
-    for path in sorted(here.glob("*.py")) + [monitor / "normalize.py", monitor / "match" / "variants.py"]:
+    for path in sorted(here.glob("*.py")) + [monitor / "normalize.py", monitor / "match" / "variants.py",
+                                             monitor / "match" / "forms.py"]:
         h.update(path.name.encode())
         try:
             h.update(path.read_bytes())
         except OSError:
             h.update(b"?")
-    h.update(resources.files("monitor.data").joinpath(DF_RESOURCE).read_bytes())
+    for data in (DF_RESOURCE, "arabic_forms.tsv.gz"):
+        h.update(resources.files("monitor.data").joinpath(data).read_bytes())
+    # what the code leans on to read words: the stemmer, CLDR's names (places), Unicode's tables
+    for library in _LIBRARIES:
+        try:
+            h.update(f"{library} {metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{library} ?".encode())
+    h.update(f"unicode {unicodedata.unidata_version}".encode())
     return h.hexdigest()
+
+
+_LIBRARIES = ("PyStemmer", "Babel")
 
 
 _CODE: str | None = None

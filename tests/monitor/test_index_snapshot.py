@@ -26,6 +26,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from importlib import metadata
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -293,6 +294,23 @@ def test_a_stale_or_corrupt_snapshot_is_refused_and_the_store_rebuilds(stored, t
     c3, g3, _ = keeper(store, None, now, dedup, event).load()
     assert len(c2) == len(c3) and len(g2) == len(g3)
     assert decisions(c2, g2, later, seen2 + 1, now) == decisions(c3, g3, later, seen2 + 1, now)
+
+
+def test_a_snapshot_written_with_another_stemmer_is_refused(stored, tmp_path, monkeypatch, caplog):
+    """An upgrade of a library that reads the words (the stemmer here; Babel's place names,
+    Unicode's tables) changes the terms of the stories indexed from then on: the indexes
+    built with the old one are not to be mixed with them."""
+    store, later, now = stored
+    path = tmp_path / "raqib.db.index"
+    k = keeper(store, path, now)
+    assert k.save(*k.load())
+    installed = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "3.0.0" if name == "PyStemmer" else installed(name))
+    monkeypatch.setattr(snapshots, "_CODE", None)  # the code's digest, as a new process works it out
+    caplog.set_level(logging.INFO, logger="monitor.indexes")
+    k2 = keeper(store, path, now)
+    k2.load()
+    assert k2.source == "rebuild" and "index snapshot refused" in caplog.text
 
 
 def test_indexes_prepared_for_an_upgrade_are_taken_at_the_next_start_and_caught_up(stored, tmp_path, caplog):
