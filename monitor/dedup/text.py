@@ -32,19 +32,25 @@ _EDGE = frozenset("|/:-–—,.\"'«»“”")
 _CHARS_PER_WORD = 12  # text of a lead read first per word wanted (prose: about six)
 
 
-def _strip_title(title: str) -> str:
-    """Normalised title without desk prefixes and outlet suffixes."""
+def _strip_marked(title: str) -> str:
+    """Normalised title without desk prefixes and outlet suffixes, edges left as they are."""
     text = title
-    if _MARK.search(text) is not None:
-        for _ in range(3):
-            stripped = _PREFIX.sub("", text, count=1)
-            if stripped == text or len(WORD.findall(stripped)) < 2:
-                break
-            text = stripped
-        text = _SUFFIX_BRACKET.sub("", text)
-        m = _SUFFIX_OUTLET.search(text)
-        if m and len(m.group(1).split()) <= 4 and len(WORD.findall(text[: m.start()])) >= 3:
-            text = text[: m.start()]
+    for _ in range(3):
+        stripped = _PREFIX.sub("", text, count=1)
+        if stripped == text or len(WORD.findall(stripped)) < 2:
+            break
+        text = stripped
+    text = _SUFFIX_BRACKET.sub("", text)
+    m = _SUFFIX_OUTLET.search(text)
+    if m and len(m.group(1).split()) <= 4 and len(WORD.findall(text[: m.start()])) >= 3:
+        text = text[: m.start()]
+    return text
+
+
+def _strip_title(title: str) -> str:
+    """Normalised title without desk prefixes, outlet suffixes and punctuation at its
+    edges; the patterns run only where their marks are."""
+    text = _strip_marked(title) if _MARK.search(title) is not None else title
     if text and (text[0] in _EDGE or text[-1] in _EDGE or text[0].isspace() or text[-1].isspace()):
         return _PUNCT_EDGE.sub("", text)
     return text

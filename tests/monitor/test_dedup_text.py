@@ -13,11 +13,9 @@ from monitor.dedup.events import _WORD, terms, words
 from monitor.dedup.minhash import item_hashes, pair_hashes
 from monitor.dedup.places import term_set
 from monitor.dedup.text import (
-    _PREFIX,
     _PUNCT_EDGE,
-    _SUFFIX_BRACKET,
-    _SUFFIX_OUTLET,
     WORD,
+    _strip_marked,
     _strip_title,
     first_words,
     prepare,
@@ -57,17 +55,7 @@ def test_a_summary_carrying_a_whole_article_gives_the_lead_of_its_start() -> Non
 def _strip_every_time(title: str) -> str:
     """The stripping with its patterns always run (what `_strip_title` skips when a title
     holds none of their marks, or no mark at an edge)."""
-    text = title
-    for _ in range(3):
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text or len(WORD.findall(stripped)) < 2:
-            break
-        text = stripped
-    text = _SUFFIX_BRACKET.sub("", text)
-    m = _SUFFIX_OUTLET.search(text)
-    if m and len(m.group(1).split()) <= 4 and len(WORD.findall(text[: m.start()])) >= 3:
-        text = text[: m.start()]
-    return _PUNCT_EDGE.sub("", text)
+    return _PUNCT_EDGE.sub("", _strip_marked(title))
 
 
 @settings(max_examples=500, deadline=None)
