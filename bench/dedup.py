@@ -306,7 +306,8 @@ def main() -> None:
         snapshot.read(path, settings, EVENT_SETTINGS)
         print(f"snapshot of both indexes ({len(rebuilt)} stories): {path.stat().st_size / 2**20:.0f} MB, "
               f"written in {took:.1f}s, read in {time.perf_counter() - t3:.1f}s")
-    print(f"peak RSS {rss_peak_mb():.0f} MB")
+    print(f"peak RSS of this bench process {rss_peak_mb():.0f} MB (the corpus, the windows above, both "
+          f"rebuilt indexes and the snapshot read beside them; the daemon's own: bench/restart.py)")
     print(f"total bench time {time.perf_counter() - t0:.0f}s")
 
 
