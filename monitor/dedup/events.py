@@ -190,8 +190,6 @@ class EventLink:
 def _read(text: str, limit: int) -> list[str]:
     """The first `limit` normalised words of `text`, function words dropped; the text past
     what those words can take is never read."""
-    if not text or limit <= 0:
-        return []
     return [w for w in first_words(text[: limit * _CHARS_PER_WORD], limit, _WORD) if w not in STOP_WORDS]
 
 

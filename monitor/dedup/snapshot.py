@@ -47,6 +47,8 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from monitor.match import FORMS_RESOURCE
+
 from .clusterer import Clusterer, DedupSettings
 from .events import EventGrouper, EventSettings
 from .frequencies import DF_RESOURCE
@@ -74,6 +76,9 @@ def story_digest(story_id: int, cluster: int | None, event: int | None, title: s
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+_LIBRARIES = ("PyStemmer", "Babel")  # what the code leans on to read words (and Unicode's tables)
+
+
 def _code_digest() -> str:
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
@@ -85,7 +90,7 @@ def _code_digest() -> str:
             h.update(path.read_bytes())
         except OSError:
             h.update(b"?")
-    for data in (DF_RESOURCE, "arabic_forms.tsv.gz"):
+    for data in (DF_RESOURCE, FORMS_RESOURCE):
         h.update(resources.files("monitor.data").joinpath(data).read_bytes())
     # what the code leans on to read words: the stemmer, CLDR's names (places), Unicode's tables
     for library in _LIBRARIES:
@@ -95,9 +100,6 @@ def _code_digest() -> str:
             h.update(f"{library} ?".encode())
     h.update(f"unicode {unicodedata.unidata_version}".encode())
     return h.hexdigest()
-
-
-_LIBRARIES = ("PyStemmer", "Babel")
 
 
 _CODE: str | None = None

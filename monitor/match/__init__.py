@@ -115,7 +115,7 @@ text fold is `monitor.normalize`'s, the only one. Outside the package only these
 are imported, from `monitor.match` itself (an import-linter contract in pyproject.toml).
 """
 from .compounds import compound_spellings
-from .forms import form_data
+from .forms import FORMS_RESOURCE, form_data
 from .lexicon import CLITICS, TOKEN_RE, bare, tokenize, word_data
 from .matcher import Matcher, MatcherGroup, MatchVerdict
 from .regex import compile_regex, printable, quote
@@ -124,4 +124,5 @@ from .variants import skeleton, skeletons, variant_pattern
 __all__ = [
     "CLITICS", "TOKEN_RE", "Matcher", "MatcherGroup", "compile_regex", "printable", "quote", "skeleton", "skeletons",
     "MatchVerdict", "tokenize", "variant_pattern", "word_data", "bare", "compound_spellings", "form_data",
+    "FORMS_RESOURCE",
 ]

@@ -46,6 +46,8 @@ from importlib import resources
 
 from monitor.normalize import TOKEN_RE, normalize
 
+FORMS_RESOURCE = "arabic_forms.tsv.gz"  # in monitor/data
+
 ARTICLE = "ال"
 # Suffix (ة folded to ه) -> the kind of form a match output names.
 SUFFIXES = {"ون": "plural", "ين": "plural", "ه": "feminine", "ات": "feminine plural"}
@@ -114,7 +116,7 @@ class FormData:
 def form_data() -> FormData:
     stems: dict[str, StemCounts] = {}
     particles = set()
-    raw = resources.files("monitor").joinpath("data/arabic_forms.tsv.gz").read_bytes()
+    raw = resources.files("monitor.data").joinpath(FORMS_RESOURCE).read_bytes()
     for line in gzip.decompress(raw).decode("utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
