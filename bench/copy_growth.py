@@ -54,8 +54,7 @@ def measure(sizes: list[int], probes: int, leads: int = 1) -> list[dict]:
     window = Window(real, max(sizes) + probes)
     out = []
     for size in sizes:
-        c = Clusterer.rebuild((i, i, *window.story(i)[:2], window.story(i)[2], "x", window.when(i))
-                              for i in range(size))
+        c = Clusterer.rebuild((i, i, *window.story(i), "x", window.when(i)) for i in range(size))
         when = window.when(size)
         kinds = {"new": 0, "near": 0, "content": 0, "same": 0}
         started = time.process_time()
