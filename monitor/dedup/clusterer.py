@@ -17,7 +17,16 @@ from rapidfuzz import fuzz
 from monitor.urls import canonical_url
 
 from .compact import PACKED, TextColumn, pack
-from .minhash import MASK32, item_hashes, minhash_bands, minhash_bands_bulk, pair_hashes, permutations
+from .minhash import (
+    MASK32,
+    item_hashes,
+    minhash_bands,
+    minhash_bands_flat,
+    pair_hashes,
+    pair_items,
+    permutations,
+    word_items,
+)
 from .text import STOP_WORDS, Prepared, prepare
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
@@ -301,7 +310,8 @@ class Clusterer:
         `rows` are (story_id, cluster, title, summary, url, source, published) in arrival
         order, as the database keeps them; `published` may be a datetime, an ISO 8601 or
         RFC 822 string, or None. Rows are read in batches whose MinHash signatures are
-        computed together (`minhash_bands_bulk`); buckets are linked once, at the end.
+        computed together (`minhash_bands_flat`, the word pairs' hashes worked out from
+        the words' in numpy: `pair_items`); buckets are linked once, at the end.
         With `canonical`, the rows' URLs are already canonical (`canonical_url`, as the
         pipeline stores them beside the URL): they are not worked out again.
         """
@@ -346,15 +356,16 @@ class Clusterer:
 
     def _index_batch(self, batch: list[tuple[Any, ...]], first: dict[int | str, float],
                      canonical: bool) -> None:
-        """`rebuild`'s rows indexed unlinked, their signatures computed together."""
+        """`rebuild`'s rows indexed unlinked, their signatures computed together (the
+        items `_items` gives, worked out in bulk)."""
         s = self.settings
-        prepared = []
-        for _id, _cluster, title, summary, *_rest in batch:
-            p = prepare(title or "", summary or "", lead_words=s.lead_words)
-            prepared.append((p, *_items(p)))
-        title_keys = minhash_bands_bulk([r[1] for r in prepared], self._title_perms, s.title_rows, 1 << 20)
-        lead_keys = minhash_bands_bulk([r[2] for r in prepared], self._lead_perms, s.lead_rows, 2 << 20)
-        for (story_id, cluster, _t, _s, url, _o, published), (p, _th, _lh), tk, lk in zip(
+        prepared = [prepare(title or "", summary or "", lead_words=s.lead_words)
+                    for _id, _cluster, title, summary, *_rest in batch]
+        title_keys = minhash_bands_flat(*word_items([_title_words(p) for p in prepared]),
+                                        self._title_perms, s.title_rows, 1 << 20)
+        lead_keys = minhash_bands_flat(*pair_items([p.lead for p in prepared]),
+                                       self._lead_perms, s.lead_rows, 2 << 20)
+        for (story_id, cluster, _t, _s, url, _o, published), p, tk, lk in zip(
                 batch, prepared, title_keys, lead_keys, strict=True):
             if isinstance(published, str):
                 published = parse_time(published)
@@ -520,11 +531,15 @@ class Clusterer:
         self._epoch = self._w.base * self._stride
 
 
+def _title_words(p: Prepared) -> list[str]:
+    """The title's words MinHash reads: its content words (all of them when it has none)."""
+    return [w for w in p.title if w not in STOP_WORDS] or list(p.title)
+
+
 def _items(p: Prepared) -> tuple[list[int], list[int]]:
     """The item hashes MinHash reads: the title's content words, the lead's word pairs."""
-    title_words = [w for w in p.title if w not in STOP_WORDS] or list(p.title)
     lead = p.lead
-    return item_hashes(title_words), pair_hashes(lead) if len(lead) > 1 else item_hashes(lead)
+    return item_hashes(_title_words(p)), pair_hashes(lead) if len(lead) > 1 else item_hashes(lead)
 
 
 def _near_in_time(a: float, b: float, window: float) -> bool:

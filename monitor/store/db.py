@@ -345,6 +345,14 @@ class Database:
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
+    def _tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read as tuples, in the order of its columns (a bulk read: no dict a row)."""
+        try:
+            with self.lock:
+                return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
+        except self.errors as exc:
+            raise self._error(exc, "database read failed") from exc
+
     def _typed(self, cls: type[R], sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[R]:
         """The rows of a read as `cls` rows (`rows.row_of`)."""
         return [row_of(cls, r) for r in self._query(sql, params)]

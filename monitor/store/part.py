@@ -59,6 +59,9 @@ class Part:
     def _typed(self, cls: type[R], sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[R]:
         return self.database._typed(cls, sql, params)
 
+    def _tuples(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        return self.database._tuples(sql, params)
+
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.database._scalar(sql, params)
 

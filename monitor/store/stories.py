@@ -109,7 +109,7 @@ class StoryTable(Part):
     def after(self, last_id: int, limit: int = 10_000) -> list[StoryRef]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""
-        return [StoryRef(**r) for r in self._query(
+        return [StoryRef(*r) for r in self._tuples(  # the columns in StoryRef's order
             "SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
             "canonical_url, feed, published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))]
 

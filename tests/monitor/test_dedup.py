@@ -7,10 +7,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from monitor.dedup import Clusterer, DedupSettings, Verdict
-from monitor.dedup.minhash import minhash_bands, minhash_bands_bulk, permutations
+from monitor.dedup.minhash import minhash_bands, minhash_bands_flat, permutations
 from monitor.errors import ConfigError
 from monitor.urls import canonical_url
 from raqib.jsonl import dedup_stream
@@ -196,6 +197,11 @@ def test_rebuild_gives_the_same_clusters() -> None:
                          s["published"]))
     rebuilt = Clusterer.rebuild(rows)
     assert len(rebuilt) == len(live)
+    learned = Clusterer()
+    for story_id, cluster, title, summary, url, _source, published in rows:
+        learned.learn(story_id, cluster, title=title, summary=summary, url=url,
+                      published=datetime.fromisoformat(published))
+    assert rebuilt.state()["_bkey"] == learned.state()["_bkey"]  # the same buckets, worked out in bulk
     for s in stories[half:]:
         kw = dict(title=s["title"], summary=s["summary"], url=s["url"],
                   published=datetime.fromisoformat(s["published"]))
@@ -335,5 +341,7 @@ def test_bucket_keys_one_story_at_a_time_and_in_bulk_are_the_formula_s():
     for n, rows in ((16, 2), (12, 2), (12, 5)):
         perms = permutations(n, 0x5EED2)
         expected = [_bands_by_the_formula(s, perms, rows, 2 << 20) for s in signatures]
-        assert minhash_bands_bulk(signatures, perms, rows, 2 << 20) == expected
+        flat = np.array([h for s in signatures for h in s], dtype=np.uint64)
+        counts = np.array([len(s) for s in signatures], dtype=np.int64)
+        assert minhash_bands_flat(flat, counts, perms, rows, 2 << 20) == expected
         assert [minhash_bands(s, perms, rows, 2 << 20) for s in signatures] == expected

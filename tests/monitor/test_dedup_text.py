@@ -1,7 +1,7 @@
 """What dedup reads of a story's text, read the short way: the first words of a long
 summary from its start only, a title stripped without its patterns when it holds none of
-their marks, word-pair hashes without the pairs, a story's terms without their counts.
-Each gives what the long way gives, on any text."""
+their marks, word-pair hashes without the pairs (one story's, and a rebuild's in bulk), a
+story's terms without their counts. Each gives what the long way gives, on any text."""
 from __future__ import annotations
 
 import zlib
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.dedup.events import _WORD, terms, words
-from monitor.dedup.minhash import item_hashes, pair_hashes
+from monitor.dedup.minhash import item_hashes, pair_hashes, pair_items, word_items
 from monitor.dedup.places import term_set
 from monitor.dedup.text import (
     _PUNCT_EDGE,
@@ -78,6 +78,27 @@ def test_word_pair_hashes_are_those_of_the_pairs(words_: list[str]) -> None:
     pairs = [a + " " + b for a, b in zip(words_, words_[1:], strict=False)]
     assert sorted(pair_hashes(words_)) == sorted(item_hashes(pairs))
     assert set(pair_hashes(words_)) == {zlib.crc32(p.encode()) for p in pairs}
+
+
+# words of one to 200 UTF-8 bytes: a pair's hash is carried over the second word's bytes
+# in steps of at most 64, so long words take several
+WORDS = st.lists(st.one_of(st.sampled_from(["بوتين", "كورسك", "في", "x", "é", "😀", "٣"]),
+                           st.text(alphabet=LETTERS, min_size=1, max_size=100)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, max_size=8))
+def test_a_rebuilds_hashes_in_bulk_are_those_of_one_story_at_a_time(lists: list[list[str]]) -> None:
+    pairs, counts = pair_items([tuple(w) for w in lists])
+    singles, single_counts = word_items(lists)
+    at = sat = 0
+    for words_, n, m in zip(lists, counts.tolist(), single_counts.tolist(), strict=True):
+        one = pair_hashes(words_) if len(words_) > 1 else item_hashes(words_)
+        assert n == max(len(words_) - 1, len(words_) and 1)  # every pair, repeats kept
+        assert set(pairs[at:at + n].tolist()) == set(one)
+        assert m == len(words_) and set(singles[sat:sat + m].tolist()) == set(item_hashes(words_))
+        at, sat = at + n, sat + m
+    assert at == len(pairs) and sat == len(singles)
 
 
 @settings(max_examples=200, deadline=None)
