@@ -98,11 +98,12 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
 from .copies import CopyEvents
+from .event_rebuild import rebuild_rows
 from .frequencies import DocumentFrequencies, shipped_table
 from .places import place_terms, term_set
 from .text import STOP_WORDS, first_words
@@ -580,17 +581,10 @@ class EventGrouper:
         window in memory all at once. With `index_from`, a story whose id is below it gives
         its cluster's event, for the copies that may still come (`copy_hours`), and its
         terms to the document frequencies, but is not indexed (the daemon passes the first
-        story fetched within the window: two thirds of a 72-hour read are older)."""
+        story fetched within the window: two thirds of a 72-hour read are older). The
+        vectors are worked out in numpy a run of stories at a time, the same bit for bit
+        (`monitor.dedup.event_rebuild`)."""
         self = cls(settings, frequencies)
-        for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
-            if isinstance(published, str):
-                published = parse_time(published)
-            if index_from is not None and story_id < index_from:
-                self._count(story_id, cluster, event, title, summary, published, index=False)
-                continue
-            self.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
-                       published=published)
-            if prune and n % 10_000 == 0 and self._w.latest is not None:
-                self.prune(datetime.fromtimestamp(self._w.latest, UTC))
+        rebuild_rows(self, rows, prune=prune, index_from=index_from)
         log.info("event index rebuilt stories=%d", len(self._ids))
         return self

@@ -1,0 +1,246 @@
+"""`EventGrouper.rebuild`: stored stories indexed in order, their TF-IDF vectors worked
+out in numpy a run of stories at a time.
+
+A story's vector weighs each of its terms with the online document frequency of the
+moment it came (the frequencies updated with its own terms first), so a rebuild reads
+in order. What it does a story at a time in Python is what has to be (its time, its
+cluster's event for the copies, its terms, its term numbers); its weights wait, with
+those of the stories after it, until a run ends: at the rebuild's pruning points (every
+10,000 rows), at its end, before a story read for the frequencies alone, an undated
+story or the first dated one (which dates those before it). Then, in numpy, each term
+of each story of the run gets the frequency it had then (the frequency before the run
+plus its count in the run up to that story), and the weights, norms and rarest terms
+are those `EventGrouper._vector` gives, bit for bit: the same operations on the same
+doubles (natural logarithms from `math.log`, each term's norm summed in the story's term
+order), ties among the rarest broken by the term as there.
+
+A story's vector is indexed as `EventGrouper._index` does; the frequencies take the
+run's counts at its end. With `idf_power` other than 1, every story is read the way
+`EventGrouper.learn` does (pow is left to the C library, as there).
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .window import append_id, parse_time
+
+if TYPE_CHECKING:
+    from .events import EventGrouper
+
+PRUNE_EVERY = 10_000  # rows between two prunings of a rebuild
+
+
+class _Run:
+    """The stories of a run: their index entries, and per term (in each story's term
+    order) its number, its count in the story and in the title; or the different terms
+    of stories read for the document frequencies alone (a run holds one kind or the other)."""
+
+    def __init__(self) -> None:
+        self.stories: list[tuple[Any, Any, float, int]] = []  # (id, event, time, outlet)
+        self.lengths: list[int] = []
+        self.tids: list[int | None] = []
+        self.counts: list[int] = []
+        self.in_title: list[int] = []
+        self.counted: list[set[str]] = []  # the different terms of each story read for the frequencies
+
+    def __len__(self) -> int:
+        return len(self.stories) + len(self.counted)
+
+    def clear(self) -> None:
+        for column in (self.stories, self.lengths, self.tids, self.counts, self.in_title, self.counted):
+            column.clear()
+
+
+def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prune: bool,
+                 index_from: int | None, prune_every: int = PRUNE_EVERY) -> None:
+    """Index `rows` into `grouper` as `EventGrouper.rebuild` documents it (pruning every
+    `prune_every` rows)."""
+    from .events import terms, words  # here: events imports this module's caller
+    from .places import term_set
+
+    s = grouper.settings
+    if s.idf_power != 1.0:
+        return _one_at_a_time(grouper, rows, prune=prune, index_from=index_from, prune_every=prune_every)
+    run = _Run()
+    vocab, names = grouper._vocab, grouper._names
+    window, copies = grouper._w, grouper._copies
+    for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
+        if isinstance(published, str):
+            published = parse_time(published)
+        if published is None or window.latest is None:  # an undated story, or the first dated one
+            _flush(grouper, run)
+            if index_from is not None and story_id < index_from:
+                grouper._count(story_id, cluster, event, title, summary, published, index=False)
+                continue
+            grouper.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
+                          published=published)
+        else:
+            ts = grouper._time(published)
+            cluster = story_id if cluster is None else cluster
+            event = story_id if event is None else event
+            index = index_from is None or story_id >= index_from
+            if not (cluster != story_id and copies.event_of(cluster) is not None):
+                copies.remember(cluster, event, ts)
+                if not index:  # read for the document frequencies alone
+                    if run.stories:
+                        _flush(grouper, run)
+                    run.counted.append(term_set(words(title or "", summary or "", s.summary_words), s.places))
+                    continue
+                if run.counted:
+                    _flush(grouper, run)
+                counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
+                                                   summary_words=s.summary_words, places=s.places)
+                run.stories.append((story_id, event, ts, grouper._outlet(source or "")))
+                run.lengths.append(len(counts))
+                got = list(map(vocab.get, counts))
+                if None in got:  # terms not numbered yet: numbered in the story's order, as _vector does
+                    for i, term in enumerate(counts):
+                        if got[i] is None:
+                            got[i] = vocab[term] = len(names)
+                            names.append(term)
+                run.tids += got
+                run.counts += counts.values()
+                run.in_title += map(in_title.get, counts, repeat(0))
+            elif not index:
+                continue
+        if prune and n % prune_every == 0 and window.latest is not None:
+            _flush(grouper, run)
+            grouper.prune(datetime.fromtimestamp(window.latest, UTC))
+            vocab, names = grouper._vocab, grouper._names  # numbered again, maybe
+    _flush(grouper, run)
+
+
+def _one_at_a_time(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prune: bool,
+                   index_from: int | None, prune_every: int) -> None:
+    for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
+        if isinstance(published, str):
+            published = parse_time(published)
+        if index_from is not None and story_id < index_from:
+            grouper._count(story_id, cluster, event, title, summary, published, index=False)
+            continue
+        grouper.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
+                      published=published)
+        if prune and n % prune_every == 0 and grouper._w.latest is not None:
+            grouper.prune(datetime.fromtimestamp(grouper._w.latest, UTC))
+
+
+def _flush(grouper: EventGrouper, run: _Run) -> None:
+    """The run's stories indexed with their vectors, and its counts taken by the
+    document frequencies; the run emptied."""
+    if run.counted:
+        _count_run(grouper, run)
+    if not run.stories:
+        return
+    s = grouper.settings
+    frequencies = grouper.frequencies
+    df, names = frequencies.df, grouper._names
+    lengths = np.array(run.lengths, dtype=np.int64)
+    tids = np.array(run.tids, dtype=np.int64)
+    count = np.array(run.counts, dtype=np.int64)
+    title_count = np.array(run.in_title, dtype=np.int64)
+    stories = len(run)
+    row = np.repeat(np.arange(stories), lengths)
+    starts = np.zeros(stories, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    # each term's document frequency at its story: before the run, plus its stories in the run so far
+    order = np.argsort(tids, kind="stable")
+    ranked = tids[order]
+    first = np.ones(len(ranked), dtype=bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    group = np.flatnonzero(first)
+    seen = np.empty(len(tids), dtype=np.int64)
+    seen[order] = np.arange(len(ranked)) - np.repeat(group, np.diff(np.append(group, len(ranked))))
+    distinct = ranked[group]
+    terms = [names[t] for t in distinct.tolist()]
+    before = np.zeros(len(names), dtype=np.int64)
+    before[distinct] = np.fromiter((df.get(t, 0) for t in terms), dtype=np.int64, count=len(terms))
+    at = before[tids] + seen + 1
+    logs, back = np.unique(at + 1, return_inverse=True)
+    log = math.log
+    idf = (np.array([log(frequencies.documents + k + 2) + 1.0 for k in range(stories)])[row]
+           - np.array([log(v) for v in logs.tolist()])[back])
+    # weights as _vector gives them: (1 + ln count) * idf, or idf for a count of one
+    most = int(max(count.max(initial=1), title_count.max(initial=1)))
+    grow = np.array([0.0] + [1.0 + log(c) for c in range(1, most + 1)])
+    w = np.where(count > 1, grow[count] * idf, idf)
+    tw = np.where(title_count > 1, grow[title_count] * idf, np.where(title_count == 1, idf, 0.0))
+    norm, tnorm = np.zeros(stories), np.zeros(stories)
+    for j in range(int(lengths.max(initial=0))):  # summed in each story's term order, as there
+        has = np.flatnonzero(lengths > j)
+        at_j = starts[has] + j
+        norm[has] += w[at_j] * w[at_j]
+        tnorm[has] += tw[at_j] * tw[at_j]
+    norm, tnorm = np.sqrt(norm), np.sqrt(tnorm)
+    norm[norm == 0.0] = 1.0
+    tnorm[tnorm == 0.0] = 1.0
+    weights = (w * (1.0 / norm)[row]).astype(np.float32)
+    tweights = (tw * (1.0 / tnorm)[row]).astype(np.float32)
+    # the rarest terms: highest idf first, ties by the term
+    position = np.empty(len(terms), dtype=np.int64)
+    position[sorted(range(len(terms)), key=terms.__getitem__)] = np.arange(len(terms))
+    by_term = np.zeros(len(names), dtype=np.int64)
+    by_term[distinct] = position
+    rare_order = np.lexsort((by_term[tids], -idf, row))
+    rank = np.arange(len(tids)) - starts[row[rare_order]]
+    rare = tids[rare_order][rank < s.index_terms]
+    rare_starts = np.zeros(stories, dtype=np.int64)
+    np.cumsum(np.minimum(lengths, s.index_terms)[:-1], out=rare_starts[1:])
+    _index_run(grouper, run, lengths.tolist(), tids, weights, tweights, rare.tolist(), rare_starts.tolist())
+    # the frequencies take the run's terms
+    documents = frequencies.documents
+    for term, k in zip(terms, np.bincount(tids, minlength=len(names))[distinct].tolist(), strict=True):
+        df[term] = df.get(term, 0) + k
+    frequencies.documents = documents + stories
+    run.clear()
+
+
+def _count_run(grouper: EventGrouper, run: _Run) -> None:
+    """A run of stories read for the document frequencies alone, counted (a term new to
+    the frequencies comes in the order the stories one at a time would have added it)."""
+    seen: Counter[str] = Counter()
+    seen.update(chain.from_iterable(run.counted))
+    df = grouper.frequencies.df
+    for term, k in seen.items():
+        df[term] = df.get(term, 0) + k
+    grouper.frequencies.documents += len(run.counted)
+    run.counted.clear()
+
+
+def _index_run(grouper: EventGrouper, run: _Run, lengths: list[int], tids: np.ndarray, weights: np.ndarray,
+               tweights: np.ndarray, rare: list[int], rare_starts: list[int]) -> None:
+    """`EventGrouper._index` of each story of the run, its term columns extended at once."""
+    s = grouper.settings
+    window, state, postings = grouper._w, grouper._event_state, grouper._postings
+    cap, min_terms = s.posting_cap, s.min_terms
+    offset = grouper._tbase + len(grouper._tids)
+    for (story_id, event, ts, outlet), length, at in zip(run.stories, lengths, rare_starts, strict=True):
+        serial = window.append(story_id, ts)
+        grouper._events = append_id(grouper._events, event)
+        grouper._start.append(offset)
+        offset += length
+        outlets = state.get(event, (0,))[1:]
+        if outlet >= 0 and outlet not in outlets:
+            outlets += (outlet,)
+        state[event] = (serial, *outlets)
+        if length < min_terms:
+            continue
+        for tid in rare[at:at + min(length, s.index_terms)]:
+            posting = postings.get(tid)
+            if posting is None:
+                postings[tid] = array("q", [serial])
+            else:
+                posting.append(serial)
+                if len(posting) > cap:
+                    del posting[0]
+    grouper._tids.frombytes(tids.astype(np.int32).tobytes())
+    grouper._weights.frombytes(weights.tobytes())
+    if s.title_floor > 0:
+        grouper._tweights.frombytes(tweights.tobytes())
