@@ -25,17 +25,32 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from itertools import chain, repeat
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .stems import term_of
 from .window import append_id, parse_time
 
 if TYPE_CHECKING:
     from .events import EventGrouper
 
 PRUNE_EVERY = 10_000  # rows between two prunings of a rebuild
+MEMO_LIMIT = 1 << 18  # words whose term a rebuild keeps at once (`_Terms`)
+
+
+class _Terms(dict[str, str]):
+    """Each word's term (`term_of`) as a rebuild reads them: every different word's is
+    worked out once (`term_of` keeps the 65,536 last used, which a rebuild of a large
+    window reads past, and would work out hundreds of thousands again). Up to
+    `MEMO_LIMIT` words at once; then it starts again."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
+        term = self[word] = term_of.__wrapped__(word)
+        return term
 
 
 class _Run:
@@ -49,14 +64,13 @@ class _Run:
         self.tids: list[int | None] = []
         self.counts: list[int] = []
         self.in_title: list[int] = []
-        self.counted: list[set[str]] = []  # the different terms of each story read for the frequencies
-
-    def __len__(self) -> int:
-        return len(self.stories) + len(self.counted)
+        self.counted: Counter[str] = Counter()  # the terms of the stories read for the frequencies
+        self.documents = 0  # how many those stories are
 
     def clear(self) -> None:
         for column in (self.stories, self.lengths, self.tids, self.counts, self.in_title, self.counted):
             column.clear()
+        self.documents = 0
 
 
 def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prune: bool,
@@ -70,6 +84,7 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
     if s.idf_power != 1.0:
         return _one_at_a_time(grouper, rows, prune=prune, index_from=index_from, prune_every=prune_every)
     run = _Run()
+    of = _Terms().__getitem__
     vocab, names = grouper._vocab, grouper._names
     window, copies = grouper._w, grouper._copies
     for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
@@ -92,12 +107,13 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
                 if not index:  # read for the document frequencies alone
                     if run.stories:
                         _flush(grouper, run)
-                    run.counted.append(term_set(words(title or "", summary or "", s.summary_words), s.places))
+                    run.counted.update(term_set(words(title or "", summary or "", s.summary_words), s.places, of))
+                    run.documents += 1
                     continue
-                if run.counted:
+                if run.documents:
                     _flush(grouper, run)
                 counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
-                                                   summary_words=s.summary_words, places=s.places)
+                                                   summary_words=s.summary_words, places=s.places, of=of)
                 run.stories.append((story_id, event, ts, grouper._outlet(source or "")))
                 run.lengths.append(len(counts))
                 got = list(map(vocab.get, counts))
@@ -135,7 +151,7 @@ def _one_at_a_time(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, pr
 def _flush(grouper: EventGrouper, run: _Run) -> None:
     """The run's stories indexed with their vectors, and its counts taken by the
     document frequencies; the run emptied."""
-    if run.counted:
+    if run.documents:
         _count_run(grouper, run)
     if not run.stories:
         return
@@ -146,7 +162,7 @@ def _flush(grouper: EventGrouper, run: _Run) -> None:
     tids = np.array(run.tids, dtype=np.int64)
     count = np.array(run.counts, dtype=np.int64)
     title_count = np.array(run.in_title, dtype=np.int64)
-    stories = len(run)
+    stories = len(run.stories)
     row = np.repeat(np.arange(stories), lengths)
     starts = np.zeros(stories, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
@@ -203,15 +219,14 @@ def _flush(grouper: EventGrouper, run: _Run) -> None:
 
 
 def _count_run(grouper: EventGrouper, run: _Run) -> None:
-    """A run of stories read for the document frequencies alone, counted (a term new to
-    the frequencies comes in the order the stories one at a time would have added it)."""
-    seen: Counter[str] = Counter()
-    seen.update(chain.from_iterable(run.counted))
+    """The stories read for the frequencies alone, counted (a term new to the frequencies
+    comes in the order the stories one at a time would have added it)."""
     df = grouper.frequencies.df
-    for term, k in seen.items():
+    for term, k in run.counted.items():
         df[term] = df.get(term, 0) + k
-    grouper.frequencies.documents += len(run.counted)
+    grouper.frequencies.documents += run.documents
     run.counted.clear()
+    run.documents = 0
 
 
 def _index_run(grouper: EventGrouper, run: _Run, lengths: list[int], tids: np.ndarray, weights: np.ndarray,

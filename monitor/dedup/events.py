@@ -96,7 +96,7 @@ import math
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -106,6 +106,7 @@ from .copies import CopyEvents
 from .event_rebuild import rebuild_rows
 from .frequencies import DocumentFrequencies, shipped_table
 from .places import place_terms, term_set
+from .stems import term_of
 from .text import STOP_WORDS, first_words
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
 
@@ -210,21 +211,22 @@ def words(title: str, summary: str = "", summary_words: int = EventSettings.summ
 
 def terms(title: str, summary: str = "", *, title_weight: int = EventSettings.title_weight,
           summary_words: int = EventSettings.summary_words,
-          body: str = "", body_words: int = EventSettings.body_words, places: bool = EventSettings.places
-          ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+          body: str = "", body_words: int = EventSettings.body_words, places: bool = EventSettings.places,
+          of: Callable[[str], str] = term_of) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
     """Term counts of a story (a title word counts `title_weight` times), term counts of
     its title alone and, per term, the first word of the story it came from (for
     explaining a link). With `places`, countries, their people and capitals are one term
-    each (`monitor.dedup.places`)."""
+    each (`monitor.dedup.places`). `of` gives a word's term (`term_of`; a rebuild passes
+    its memo of it)."""
     t, s = words(title, summary, summary_words, body, body_words)
     counts: dict[str, int] = {}
     in_title: dict[str, int] = {}
     surface: dict[str, str] = {}
-    for term, w in place_terms(t, places):
+    for term, w in place_terms(t, places, of):
         in_title[term] = in_title.get(term, 0) + 1
         counts[term] = counts.get(term, 0) + title_weight
         surface.setdefault(term, w)
-    for term, w in place_terms(s, places):
+    for term, w in place_terms(s, places, of):
         counts[term] = counts.get(term, 0) + 1
         surface.setdefault(term, w)
     return counts, in_title, surface

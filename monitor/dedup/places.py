@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -169,13 +169,14 @@ def _word_terms(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return terms, starts
 
 
-def place_terms(words: list[str], places: bool) -> list[tuple[str, str]]:
+def place_terms(words: list[str], places: bool, of: Callable[[str], str] = term_of) -> list[tuple[str, str]]:
     """(term, word) for each term the normalised words give, in order (module docstring):
     a country's name, nisba form or phrase gives the country's term, a city its own term
     and its country's; every other word its own term (`term_of`). Words that give no term
-    are left out. `places` False: every word its own term."""
+    are left out. `places` False: every word its own term, `of` it (`term_of`, or the
+    same worked out another way: a rebuild's memo)."""
     if not places:
-        return [(t, w) for w in words if (t := term_of(w))]
+        return [(t, w) for w in words if (t := of(w))]
     table = place_table()
     phrases, longest = table.phrases, table.longest
     out: list[tuple[str, str]] = []
@@ -199,9 +200,10 @@ def place_terms(words: list[str], places: bool) -> list[tuple[str, str]]:
     return out
 
 
-def term_set(lists: tuple[list[str], ...], places: bool) -> set[str]:
+def term_set(lists: tuple[list[str], ...], places: bool, of: Callable[[str], str] = term_of) -> set[str]:
     """The different terms of lists of normalised words (`place_terms` of each: a phrase
-    never spans two lists), as the keys of a story's term counts, without counting."""
+    never spans two lists), as the keys of a story's term counts, without counting
+    (`of` as in `place_terms`)."""
     if not places:
-        return {t for t in map(term_of, chain.from_iterable(lists)) if t}
+        return {t for t in map(of, chain.from_iterable(lists)) if t}
     return {t for words in lists for t, _w in place_terms(words, True)}
