@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from monitor.urls import canonical_url
@@ -130,6 +131,7 @@ class _View:
 
 _BATCH = 4096  # rows of a rebuild whose signatures are computed together
 _OFFSET_LIMIT = 2**31 - 2**20  # relink before slot offsets leave int32
+_RELINK_RUN = 1 << 16  # slots a relink links at once
 _UNDATED = float("-inf")  # before any dated story: the time of the first one, once known
 
 
@@ -514,20 +516,31 @@ class Clusterer:
 
     def _relink(self) -> None:
         """Size the heads to the slots (a power of two, at least one a slot), count slots
-        from the oldest one indexed, and link every slot again, oldest first."""
+        from the oldest one indexed, and link every slot again, oldest first: each slot to
+        the one before it with the same head, each head to its last slot. In numpy, a run
+        of slots at a time (a bound on the memory it takes beside the index)."""
         size = 1 << 16
         while size < len(self._bkey):
             size <<= 1
         del self._heads  # the old heads go before the new ones come
-        heads = array("i", [-1]) * size
-        mask = size - 1
-        nxt = self._next
-        for j, key in enumerate(self._bkey):
-            if key:
-                h = key & mask
-                nxt[j] = heads[h]
-                heads[h] = j
-        self._heads = heads
+        linked = array("i", [-1]) * size
+        heads = np.frombuffer(linked, dtype=np.int32)  # written in place, as the slots' column
+        nxt = np.frombuffer(self._next, dtype=np.int32)
+        keys = np.frombuffer(self._bkey, dtype=np.uint32)
+        mask = np.uint32(size - 1)
+        for start in range(0, len(keys), _RELINK_RUN):
+            slots = np.flatnonzero(keys[start:start + _RELINK_RUN]) + start
+            head = keys[slots] & mask
+            order = np.argsort(head, kind="stable")  # by head, then by slot
+            head, slots = head[order], slots[order]
+            first = np.ones(len(head), dtype=bool)
+            first[1:] = head[1:] != head[:-1]
+            # the first of a head in the run follows the head's last slot so far; the others, the one before
+            nxt[slots] = np.where(first, heads[head], np.roll(slots, 1))
+            last = np.append(first[1:], True)
+            heads[head[last]] = slots[last]
+        del heads, nxt, keys  # the columns can grow again
+        self._heads = linked
         self._epoch = self._w.base * self._stride
 
 

@@ -345,3 +345,25 @@ def test_bucket_keys_one_story_at_a_time_and_in_bulk_are_the_formula_s():
         counts = np.array([len(s) for s in signatures], dtype=np.int64)
         assert minhash_bands_flat(flat, counts, perms, rows, 2 << 20) == expected
         assert [minhash_bands(s, perms, rows, 2 << 20) for s in signatures] == expected
+
+
+def test_the_buckets_linked_story_by_story_and_relinked_at_once_are_the_same() -> None:
+    """The live index links each story's slots as it comes and relinks every slot when
+    they outgrow the heads (here at 4,097 stories); a rebuild links them all at once, in
+    numpy. Both give the same chains, heads and columns."""
+    rng = random.Random(11)
+    vocabulary = [f"كلمة{n}" for n in range(300)] + ["بوتين", "كورسك", "دوروف", "في", "من"]
+    when = datetime(2024, 8, 1, tzinfo=UTC)
+    rows = []
+    for n in range(1, 5_001):
+        title = " ".join(rng.choices(vocabulary, k=rng.randint(2, 9)))
+        lead = " ".join(rng.choices(vocabulary, k=rng.randint(0, 30)))
+        rows.append((n, n - rng.randint(0, 3) if n > 3 else n, title, lead, f"https://x.example/{n % 4_000}",
+                     "feed", when + timedelta(seconds=30 * n)))
+    live = Clusterer()
+    for story_id, cluster, title, lead, url, _source, published in rows:
+        live.learn(story_id, cluster, title=title, summary=lead, url=url, published=published)
+    rebuilt = Clusterer.rebuild(rows)
+    assert len(live.state()["_heads"]) == 1 << 17, "the live index relinked on the way"
+    for name, column in live.state().items():
+        assert rebuilt.state()[name] == column, name
