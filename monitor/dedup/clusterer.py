@@ -359,16 +359,17 @@ class Clusterer:
     def _index_batch(self, batch: list[tuple[Any, ...]], first: dict[int | str, float],
                      canonical: bool) -> None:
         """`rebuild`'s rows indexed unlinked, their signatures computed together (the
-        items `_items` gives, worked out in bulk)."""
+        items `_items` gives, worked out in bulk) and their slots' keys written at once."""
         s = self.settings
         prepared = [prepare(title or "", summary or "", lead_words=s.lead_words)
                     for _id, _cluster, title, summary, *_rest in batch]
-        title_keys = minhash_bands_flat(*word_items([_title_words(p) for p in prepared]),
-                                        self._title_perms, s.title_rows, 1 << 20)
-        lead_keys = minhash_bands_flat(*pair_items([p.lead for p in prepared]),
-                                       self._lead_perms, s.lead_rows, 2 << 20)
-        for (story_id, cluster, _t, _s, url, _o, published), p, tk, lk in zip(
-                batch, prepared, title_keys, lead_keys, strict=True):
+        slots = np.zeros((len(batch), self._stride), dtype=np.uint32)
+        slots[:, :s.title_bands] = minhash_bands_flat(*word_items([_title_words(p) for p in prepared]),
+                                                      self._title_perms, s.title_rows, 1 << 20)
+        slots[:, s.title_bands:self._nb] = minhash_bands_flat(*pair_items([p.lead for p in prepared]),
+                                                              self._lead_perms, s.lead_rows, 2 << 20)
+        w, texts, since, urls, keys = self._w, self._texts, self._since, self._urls, self._keys
+        for n, ((story_id, cluster, _t, _s, url, _o, published), p) in enumerate(zip(batch, prepared, strict=True)):
             if isinstance(published, str):
                 published = parse_time(published)
             ts = self._time(published)  # in row order: the first dated story dates those before it
@@ -377,10 +378,16 @@ class Clusterer:
             text = " ".join(p.title) + "\n" + " ".join(p.lead)
             key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
             cluster = story_id if cluster is None else cluster
-            bands = tk + [0] * (s.title_bands - len(tk)) + lk
-            bands += [0] * (self._nb - len(bands))
-            self._index(story_id, cluster, ts, pack(text), url_h, key_h, bands,
-                        first.setdefault(cluster, ts), link=False)
+            w.append(story_id, ts)  # as _index does, unlinked
+            self._clusters = append_id(self._clusters, cluster)
+            texts.append(*pack(text))
+            since.append(first.setdefault(cluster, ts))
+            urls.append(url_h)
+            keys.append(key_h)
+            slots[n, self._nb] = (url_h & MASK32) or 1 if url_h else 0
+            slots[n, self._nb + 1] = (key_h & MASK32) or 1 if key_h else 0
+        self._bkey.frombytes(slots.tobytes())
+        self._next.frombytes(np.full(slots.size, -1, dtype=np.int32).tobytes())
 
     def _bands(self, p: Prepared) -> list[int]:
         s = self.settings
@@ -484,8 +491,7 @@ class Clusterer:
         return score
 
     def _index(self, story_id: int | str, cluster: int | str, ts: float, text: tuple[bytes, int],
-               url_h: int, key_h: int, bands: list[int], since: float,
-               link: bool = True) -> None:
+               url_h: int, key_h: int, bands: list[int], since: float) -> None:
         self._w.append(story_id, ts)
         self._clusters = append_id(self._clusters, cluster)
         self._texts.append(*text)
@@ -496,10 +502,6 @@ class Clusterer:
                         (key_h & MASK32) or 1 if key_h else 0]
         bkey, nxt = self._bkey, self._next
         slot = (self._w.base + len(self._w.ids) - 1) * self._stride - self._epoch
-        if not link:
-            bkey.extend(keys)
-            nxt.extend([-1] * len(keys))
-            return
         heads = self._heads
         mask = len(heads) - 1
         for key in keys:

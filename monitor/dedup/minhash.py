@@ -174,12 +174,13 @@ def _band_keys(mins: np.ndarray, rows: int, salt: int) -> np.ndarray:
 
 
 def minhash_bands_flat(flat: np.ndarray, counts: np.ndarray, perms: tuple[tuple[int, int], ...], rows: int,
-                       salt: int) -> list[list[int]]:
+                       salt: int) -> np.ndarray:
     """`minhash_bands` of many item-hash lists given as one array (uint64) and each
-    list's count: each permutation is one numpy pass over the items of all of them
-    (uint64 arithmetic wraps modulo 2**64 as the masks above do), each band one pass
-    over their signatures. A list of no items has no keys."""
-    out: list[list[int]] = [[] for _ in range(len(counts))]
+    list's count, as one row of band keys (uint32) a list: each permutation is one numpy
+    pass over the items of all of them (uint64 arithmetic wraps modulo 2**64 as the masks
+    above do), each band one pass over their signatures. A list of no items has a row of
+    zeros (a key is never 0)."""
+    out = np.zeros((len(counts), (len(perms) + rows - 1) // rows), dtype=np.uint32)
     full = np.flatnonzero(counts)
     if not len(full):
         return out
@@ -192,7 +193,5 @@ def minhash_bands_flat(flat: np.ndarray, counts: np.ndarray, perms: tuple[tuple[
         work += np.uint64(b & _MASK64)
         work >>= _SHIFT
         mins[p] = np.minimum.reduceat(work, starts)
-    keys = _band_keys(mins, rows, salt)
-    for n, column in zip(full.tolist(), keys.T.tolist(), strict=True):
-        out[n] = column
+    out[full] = _band_keys(mins, rows, salt).T
     return out
