@@ -59,6 +59,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
@@ -159,10 +160,9 @@ class IndexKeeper:
                 helper.stop()
         try:
             clusterer = Clusterer.rebuild(
-                ((r.id, r.cluster, r.title, r.summary, r.canonical_url or canonical_url(r.url), r.feed,
-                  _dt(r.published or r.fetched))
-                 for r in _window(self.store, copy_since, seen, self._stopping)), settings=self.dedup,
-                canonical=True)
+                ((story, cluster, title, summary, canon or canonical_url(url), feed, _dt(published or fetched))
+                 for story, cluster, _event, title, summary, url, canon, feed, published, fetched
+                 in _window(self.store, copy_since, seen, self._stopping)), settings=self.dedup, canonical=True)
             took = time.monotonic() - started
             give_back()
             if helper is not None:
@@ -281,9 +281,11 @@ class IndexKeeper:
         return True
 
 
-def _window(store: Store, since: float, upto: int, stopping: threading.Event | None = None) -> Iterator[StoryRef]:
-    """The stories fetched since `since` with ids up to `upto`, oldest first, in pages;
-    StoreError before a page once `stopping` is set."""
+def _window(store: Store, since: float, upto: int,
+            stopping: threading.Event | None = None) -> Iterator[tuple[Any, ...]]:
+    """The stories fetched since `since` with ids up to `upto`, oldest first, in pages, as
+    tuples of StoryRef's fields (`stories.after_rows`); StoreError before a page once
+    `stopping` is set."""
     first = store.stories.first_since(since)
     if first is None:
         return
@@ -291,22 +293,23 @@ def _window(store: Store, since: float, upto: int, stopping: threading.Event | N
     while after < upto:
         if stopping is not None and stopping.is_set():
             raise StoreError(STOPPING)
-        page = store.stories.after(after, PAGE)
+        page = store.stories.after_rows(after, PAGE)
         for r in page:
-            if r.id > upto:
+            if r[0] > upto:
                 return
-            if r.fetched >= since:
+            if r[9] >= since:  # fetched
                 yield r
         if len(page) < PAGE:
             return
-        after = page[-1].id
+        after = page[-1][0]
 
 
 def _rebuild_events(store: Store, settings: EventSettings, since: float, upto: int, index_from: int,
                     stopping: threading.Event | None = None) -> EventGrouper:
     return EventGrouper.rebuild(
-        ((r.id, r.cluster, r.event, r.title, r.summary, r.feed, _dt(r.published or r.fetched))
-         for r in _window(store, since, upto, stopping)), settings=settings, prune=True, index_from=index_from)
+        ((story, cluster, event, title, summary, feed, _dt(published or fetched))
+         for story, cluster, event, title, summary, _url, _canon, feed, published, fetched
+         in _window(store, since, upto, stopping)), settings=settings, prune=True, index_from=index_from)
 
 
 class _EventRebuild:

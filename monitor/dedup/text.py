@@ -6,7 +6,7 @@ The fold is `monitor.normalize.normalize_text`, the one every part of Raqib uses
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.normalize import normalize_text
 
@@ -72,9 +72,9 @@ def first_words(text: str, limit: int, word: re.Pattern[str] = WORD) -> list[str
     return word.findall(normalize_text(text))[:limit]
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A story's text as dedup sees it: normalised words of the title and of the lead."""
+class Prepared(NamedTuple):
+    """A story's text as dedup sees it: normalised words of the title and of the lead (a
+    tuple: a rebuild makes one a story, hundreds of thousands)."""
 
     title: tuple[str, ...]
     lead: tuple[str, ...]
