@@ -99,7 +99,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
+from itertools import chain, filterfalse
 from typing import Any
 
 from .copies import CopyEvents
@@ -192,7 +192,7 @@ class EventLink:
 def _read(text: str, limit: int) -> list[str]:
     """The first `limit` normalised words of `text`, function words dropped; the text past
     what those words can take is never read."""
-    return [w for w in first_words(text[: limit * _CHARS_PER_WORD], limit, _WORD) if w not in STOP_WORDS]
+    return list(filterfalse(STOP_WORDS.__contains__, first_words(text[: limit * _CHARS_PER_WORD], limit, _WORD)))
 
 
 def words(title: str, summary: str = "", summary_words: int = EventSettings.summary_words, body: str = "",

@@ -205,5 +205,5 @@ def term_set(lists: tuple[list[str], ...], places: bool, of: Callable[[str], str
     never spans two lists), as the keys of a story's term counts, without counting
     (`of` as in `place_terms`)."""
     if not places:
-        return {t for t in map(of, chain.from_iterable(lists)) if t}
+        return set(filter(None, map(of, chain.from_iterable(lists))))  # as a set comprehension, in C
     return {t for words in lists for t, _w in place_terms(words, True)}
