@@ -6,8 +6,11 @@ moment it came (the frequencies updated with its own terms first), so a rebuild 
 in order. What it does a story at a time in Python is what has to be (its time, its
 cluster's event for the copies, its terms, its term numbers); its weights wait, with
 those of the stories after it, until a run ends: at the rebuild's pruning points (every
-10,000 rows), at its end, before a story read for the frequencies alone, an undated
-story or the first dated one (which dates those before it). Then, in numpy, each term
+10,000 rows), at its end, when stories read for the frequencies alone (older than the
+window: their terms are counted as they come, into one Counter) give way to stories to
+index or the other way round, before an undated story and before the first dated one
+(which dates those before it). Words are stemmed through a memo of the rebuild's own
+(`_Terms`). Then, in numpy, each term
 of each story of the run gets the frequency it had then (the frequency before the run
 plus its count in the run up to that story), and the weights, norms and rarest terms
 are those `EventGrouper._vector` gives, bit for bit: the same operations on the same
