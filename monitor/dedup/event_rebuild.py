@@ -6,11 +6,11 @@ moment it came (the frequencies updated with its own terms first), so a rebuild 
 in order. What it does a story at a time in Python is what has to be (its time, its
 cluster's event for the copies, its terms, its term numbers); its weights wait, with
 those of the stories after it, until a run ends: at the rebuild's pruning points (every
-10,000 rows), at its end, when stories read for the frequencies alone (older than the
-window: their terms are counted as they come, into one Counter) give way to stories to
-index or the other way round, before an undated story and before the first dated one
-(which dates those before it). Words are stemmed through a memo of the rebuild's own
-(`_Terms`). Then, in numpy, each term
+10,000 rows), at its end, at `RUN_LIMIT` stories, when stories read for the frequencies
+alone (older than the window: their terms are counted as they come, into one Counter)
+give way to stories to index or the other way round, before an undated story and
+before the first dated one (which dates those before it). Words are stemmed through a
+memo of the rebuild's own (`_Terms`). Then, in numpy, each term
 of each story of the run gets the frequency it had then (the frequency before the run
 plus its count in the run up to that story), and the weights, norms and rarest terms
 are those `EventGrouper._vector` gives, bit for bit: the same operations on the same
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 PRUNE_EVERY = 10_000  # rows between two prunings of a rebuild
 MEMO_LIMIT = 1 << 18  # words whose term a rebuild keeps at once (`_Terms`)
+RUN_LIMIT = 4096  # stories a run holds at most (a bound on the memory of a rebuild that never prunes)
 
 
 class _Terms(dict[str, str]):
@@ -70,6 +71,22 @@ class _Run:
         self.counted: Counter[str] = Counter()  # the terms of the stories read for the frequencies
         self.documents = 0  # how many those stories are
 
+    def add(self, story: tuple[Any, Any, float, int], counts: dict[str, int], in_title: dict[str, int],
+            vocab: dict[str, int], names: list[str]) -> None:
+        """A story to index, its terms numbered (those not numbered yet in its order, as
+        `EventGrouper._vector` numbers them)."""
+        self.stories.append(story)
+        self.lengths.append(len(counts))
+        got = list(map(vocab.get, counts))
+        if None in got:
+            for i, term in enumerate(counts):
+                if got[i] is None:
+                    got[i] = vocab[term] = len(names)
+                    names.append(term)
+        self.tids += got
+        self.counts += counts.values()
+        self.in_title += map(in_title.get, counts, repeat(0))
+
     def clear(self) -> None:
         for column in (self.stories, self.lengths, self.tids, self.counts, self.in_title, self.counted):
             column.clear()
@@ -77,9 +94,9 @@ class _Run:
 
 
 def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prune: bool,
-                 index_from: int | None, prune_every: int = PRUNE_EVERY) -> None:
+                 index_from: int | None, prune_every: int = PRUNE_EVERY, run_limit: int = RUN_LIMIT) -> None:
     """Index `rows` into `grouper` as `EventGrouper.rebuild` documents it (pruning every
-    `prune_every` rows)."""
+    `prune_every` rows; runs of `run_limit` stories at most)."""
     from .events import terms, words  # here: events imports this module's caller
     from .places import term_set
 
@@ -117,17 +134,9 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
                     _flush(grouper, run)
                 counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
                                                    summary_words=s.summary_words, places=s.places, of=of)
-                run.stories.append((story_id, event, ts, grouper._outlet(source or "")))
-                run.lengths.append(len(counts))
-                got = list(map(vocab.get, counts))
-                if None in got:  # terms not numbered yet: numbered in the story's order, as _vector does
-                    for i, term in enumerate(counts):
-                        if got[i] is None:
-                            got[i] = vocab[term] = len(names)
-                            names.append(term)
-                run.tids += got
-                run.counts += counts.values()
-                run.in_title += map(in_title.get, counts, repeat(0))
+                run.add((story_id, event, ts, grouper._outlet(source or "")), counts, in_title, vocab, names)
+                if len(run.stories) >= run_limit:
+                    _flush(grouper, run)
             elif not index:
                 continue
         if prune and n % prune_every == 0 and window.latest is not None:

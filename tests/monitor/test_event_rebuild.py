@@ -62,11 +62,11 @@ def _same(a: EventGrouper, b: EventGrouper) -> None:
 
 
 def _both(rows: list[tuple[Any, ...]], settings_: EventSettings, index_from: int | None, every: int,
-          cls: type[EventGrouper] = EventGrouper) -> tuple[EventGrouper, EventGrouper]:
+          cls: type[EventGrouper] = EventGrouper, runs: int = 4096) -> tuple[EventGrouper, EventGrouper]:
     """The rows rebuilt, and learned one at a time (as every rebuild did before runs, and
     as one with `idf_power` other than 1 still does)."""
     rebuilt, learned = cls(settings_), cls(settings_)
-    rebuild_rows(rebuilt, rows, prune=True, index_from=index_from, prune_every=every)
+    rebuild_rows(rebuilt, rows, prune=True, index_from=index_from, prune_every=every, run_limit=runs)
     _one_at_a_time(learned, rows, prune=True, index_from=index_from, prune_every=every)
     return rebuilt, learned
 
@@ -88,6 +88,14 @@ def test_a_rebuild_is_the_index_of_the_stories_learned_one_at_a_time(settings_, 
     assert len(rebuilt) and rebuilt.frequencies.documents == learned.frequencies.documents
     if settings_.window_hours == 6.0:
         assert rebuilt._compacted, "the vocabulary was numbered again on the way"
+
+
+def test_runs_cut_short_by_their_bound_change_nothing():
+    """A rebuild that never prunes still holds a bounded run: its runs end every few
+    dozen stories here, and the index is the same."""
+    rows = _rows(_stories())
+    rebuilt, learned = _both(rows, EventSettings(), None, every=10**9, runs=37)
+    _same(rebuilt, learned)
 
 
 @pytest.mark.parametrize("settings_", [EventSettings(), replace(EventSettings(), idf_power=0.5)],
