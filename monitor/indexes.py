@@ -59,7 +59,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from .dedup import Clusterer, DedupSettings, EventGrouper, EventSettings
 from .dedup import snapshot as snapshots
@@ -281,10 +280,9 @@ class IndexKeeper:
         return True
 
 
-def _window(store: Store, since: float, upto: int,
-            stopping: threading.Event | None = None) -> Iterator[tuple[Any, ...]]:
-    """The stories fetched since `since` with ids up to `upto`, oldest first, in pages, as
-    tuples of StoryRef's fields (`stories.after_rows`); StoreError before a page once
+def _window(store: Store, since: float, upto: int, stopping: threading.Event | None = None) -> Iterator[StoryRef]:
+    """The stories fetched since `since` with ids up to `upto`, oldest first, in pages
+    (StoryRef is a tuple: the rebuilds unpack it); StoreError before a page once
     `stopping` is set."""
     first = store.stories.first_since(since)
     if first is None:
@@ -293,15 +291,15 @@ def _window(store: Store, since: float, upto: int,
     while after < upto:
         if stopping is not None and stopping.is_set():
             raise StoreError(STOPPING)
-        page = store.stories.after_rows(after, PAGE)
+        page = store.stories.after(after, PAGE)
         for r in page:
-            if r[0] > upto:
+            if r.id > upto:
                 return
-            if r[9] >= since:  # fetched
+            if r.fetched >= since:
                 yield r
         if len(page) < PAGE:
             return
-        after = page[-1][0]
+        after = page[-1].id
 
 
 def _rebuild_events(store: Store, settings: EventSettings, since: float, upto: int, index_from: int,

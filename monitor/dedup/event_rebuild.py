@@ -97,9 +97,6 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
                  index_from: int | None, prune_every: int = PRUNE_EVERY, run_limit: int = RUN_LIMIT) -> None:
     """Index `rows` into `grouper` as `EventGrouper.rebuild` documents it (pruning every
     `prune_every` rows; runs of `run_limit` stories at most)."""
-    from .events import terms, words  # here: events imports this module's caller
-    from .places import term_set
-
     s = grouper.settings
     if s.idf_power != 1.0:
         return _one_at_a_time(grouper, rows, prune=prune, index_from=index_from, prune_every=prune_every)
@@ -127,13 +124,12 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
                 if not index:  # read for the document frequencies alone
                     if run.stories:
                         _flush(grouper, run)
-                    run.counted.update(term_set(words(title or "", summary or "", s.summary_words), s.places, of))
+                    run.counted.update(grouper._term_set(title, summary, of=of))
                     run.documents += 1
                     continue
                 if run.documents:
                     _flush(grouper, run)
-                counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
-                                                   summary_words=s.summary_words, places=s.places, of=of)
+                counts, in_title, _surface = grouper._terms(title, summary, of=of)
                 run.add((story_id, event, ts, grouper._outlet(source or "")), counts, in_title, vocab, names)
                 if len(run.stories) >= run_limit:
                     _flush(grouper, run)

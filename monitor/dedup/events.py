@@ -285,9 +285,7 @@ class EventGrouper:
                 log.debug("event link story=%s kind=copy event=%s of=%s", story_id, known, cluster)
                 return EventLink(known, "copy", cluster)
         s = self.settings
-        counts, in_title, surface = terms(title, summary, title_weight=s.title_weight,
-                                          summary_words=s.summary_words, body=body, body_words=s.body_words,
-                                          places=s.places)
+        counts, in_title, surface = self._terms(title, summary, body)
         self.frequencies.update(counts)
         vector, rare = self._vector(counts, in_title)
         outlet = self._outlet(source)
@@ -518,16 +516,25 @@ class EventGrouper:
         if cluster != story_id and self._copies.event_of(cluster) is not None:
             return None
         self._copies.remember(cluster, event, ts)
-        s = self.settings
         if not index:  # read for the document frequencies alone: its different terms, not counted
-            self.frequencies.update(term_set(words(title or "", summary or "", s.summary_words, body or "",
-                                                   s.body_words), s.places))
+            self.frequencies.update(self._term_set(title, summary, body))
             return None
-        counts, in_title, _surface = terms(title or "", summary or "", title_weight=s.title_weight,
-                                           summary_words=s.summary_words, body=body or "",
-                                           body_words=s.body_words, places=s.places)
+        counts, in_title, _surface = self._terms(title, summary, body)
         self.frequencies.update(counts)
         return ts, event, counts, in_title
+
+    def _terms(self, title: str | None, summary: str | None, body: str | None = "",
+               of: Callable[[str], str] = term_of) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+        """A story's `terms` under these settings (`of`: a rebuild's memo of `term_of`)."""
+        s = self.settings
+        return terms(title or "", summary or "", title_weight=s.title_weight, summary_words=s.summary_words,
+                     body=body or "", body_words=s.body_words, places=s.places, of=of)
+
+    def _term_set(self, title: str | None, summary: str | None, body: str | None = "",
+                  of: Callable[[str], str] = term_of) -> set[str]:
+        """A story's different terms (its counts' keys, not counted) under these settings."""
+        s = self.settings
+        return term_set(words(title or "", summary or "", s.summary_words, body or "", s.body_words), s.places, of)
 
     # -- snapshots (monitor.dedup.snapshot writes and checks the file)
 

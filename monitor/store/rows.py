@@ -1,5 +1,5 @@
-"""The rows the store hands out and the updates it takes: frozen dataclasses, one per
-shape a read returns, named for what they are.
+"""The rows the store hands out and the updates it takes: frozen dataclasses (and one
+named tuple, `StoryRef`), one per shape a read returns, named for what they are.
 
 Rules:
 - A row's fields are the columns its read selects, with the column's name; a renamed
@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -128,9 +128,10 @@ class FeedUpdate:
 # -- stories -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StoryRef:
-    """A stored story as the dedup indexes learn it (`stories.since`, `stories.after`)."""
+class StoryRef(NamedTuple):
+    """A stored story as the dedup indexes learn it (`stories.since`, `stories.after`).
+    A named tuple, not a dataclass: a rebuild reads hundreds of thousands, and a tuple is
+    made in one step from the database's row (the columns in this order)."""
 
     id: int
     cluster: int

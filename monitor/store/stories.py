@@ -109,14 +109,9 @@ class StoryTable(Part):
     def after(self, last_id: int, limit: int = 10_000) -> list[StoryRef]:
         """Stories stored after `last_id` (by any node), oldest first: what another node's
         dedup index has not seen yet. Read under the ingest lock (`take_ingest_lock`)."""
-        return [StoryRef(*r) for r in self.after_rows(last_id, limit)]
-
-    def after_rows(self, last_id: int, limit: int) -> list[tuple[Any, ...]]:
-        """`after`'s stories as plain tuples of StoryRef's fields, in its order: a rebuild
-        reads hundreds of thousands, and makes tuples of its own of them."""
-        return self._tuples("SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
-                            "canonical_url, feed, published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?",
-                            (last_id, limit))
+        return list(map(StoryRef._make, self._tuples(  # the columns in StoryRef's order
+            "SELECT id, cluster, COALESCE(event, cluster) AS event, title, summary, url, "
+            "canonical_url, feed, published, fetched FROM stories WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))))
 
     def add_cluster_watchlists(self, conn: Tx, cluster: int, watchlists: Iterable[str]) -> None:
         """Note which watchlists a member of this cluster matched (for spread alerts)."""
