@@ -7,6 +7,7 @@ import signal
 import sys
 
 from monitor.memory import map_large_blocks
+from monitor.parse_pool import start_forkserver
 
 from ..daemon import load_daemon
 from .common import config_path
@@ -16,6 +17,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # until the event loop installs its own handlers, SIGTERM during start-up is a clean exit
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     map_large_blocks()  # the process runs for months: what it frees goes back (monitor.memory)
+    start_forkserver()  # its imports go on while the daemon starts (monitor.parse_pool)
     daemon = load_daemon(config_path(args))
     asyncio.run(daemon.run(seconds=args.seconds))
     if daemon.fatal:
