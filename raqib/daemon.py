@@ -1,43 +1,37 @@
-"""The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping.
-It wires the parts; each concern is a module of its own: `raqib.process` (descriptor
-limit, secrets to the log filter, threads), `raqib.jobs` (the timers), `raqib.heartbeat`
-(this node's row), `raqib.personal` (each chat's own terms), `raqib.serving` (/metrics,
-the web view), `alerts.health` (feed-health alerts).
+"""The daemon: one asyncio loop running the poller, the deliverer, the bot and housekeeping. It wires the parts; each
+concern is a module of its own: `raqib.process` (descriptor limit, secrets to the log filter, threads), `raqib.jobs`
+(the timers), `raqib.heartbeat` (this node's row), `raqib.personal` (each chat's own terms), `raqib.serving`
+(/metrics, the web view), `alerts.health` (feed-health alerts).
 
-Building a `Daemon` reads the config's settings (`monitor.settings`, the same reading
-`raqib check` does; errors name file and line, exit 1) and nothing else: no file, no
-socket, no thread. `open()` (the first thing `run()` does) takes the database's daemon
-lock (a second daemon on the same file exits 1 naming the other's pid), opens the store
-and applies migrations → loads watchlists (a broken file is logged with file:line and
-left out; with none at all the daemon still polls and stores stories) and every chat's
-own terms → syncs the feed list → builds the parts. `run()` then puts rows left
-`sending` by a crash back in the queue → starts channels → READY to systemd.
-The dedup index and the event index are loaded behind, in a thread of their own, from their snapshot
-or rebuilt from the window's stories (`monitor.indexes`: stored clusters and events, never deciding
-again); no story is decided before they hold the whole window (an ingest waits for them), so nothing
-polled meanwhile slips through as new; a stop gives up a rebuild under way. They are written to their
-snapshot every `dedup.snapshot_every`, at a clean stop, and as soon as a rebuild at start is done.
+Building a `Daemon` reads the config's settings (`monitor.settings`, the same reading `raqib check` does; errors
+name file and line, exit 1) and nothing else: no file, no socket, no thread. `open()` (the first thing `run()` does)
+takes the database's daemon lock (a second daemon on the same file exits 1 naming the other's pid), opens the store
+and applies migrations → loads watchlists (a broken file is logged with file:line and left out; with none at all the
+daemon still polls and stores stories) and every chat's own terms → syncs the feed list → builds the parts. `run()`
+then puts rows left `sending` by a crash back in the queue → starts channels → READY to systemd. The dedup index and
+the event index are loaded behind from the start of `run()`, in a thread of their own, from their snapshot or
+rebuilt from the window's stories (`monitor.indexes`: stored clusters and events, never deciding again); no story is
+decided before they hold the whole window (an ingest waits for them), so nothing polled meanwhile slips through as
+new; a stop, or a start that fails, gives up a rebuild under way. They are written to their snapshot every
+`dedup.snapshot_every`, at a clean stop, and as soon as a rebuild at start is done.
 
-Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when
-`web.listen` is set, is served by uvicorn on this same loop (raqib/web); the jobs run
-housekeeping (watchlist refresh every 2 s, retention and index pruning hourly, silent feed
-check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM and SIGINT stop
-polling and the web view, give in-flight deliveries `STOP_GRACE` seconds, then one last
-round of at most `FINAL_ROUND` seconds, checkpoint the WAL and close the database.
+Running: the poller polls due feeds; the deliverer drains the outbox; the web view, when `web.listen` is set, is
+served by uvicorn on this same loop (raqib/web); the jobs run housekeeping (watchlist refresh every 2 s, retention
+and index pruning hourly, silent feed check, the systemd watchdog). SIGHUP reloads config and watchlists; SIGTERM
+and SIGINT stop polling and the web view, give in-flight deliveries `STOP_GRACE` seconds, then one last round of at
+most `FINAL_ROUND` seconds, checkpoint the WAL and close the database.
 
-Watchlists: files are read and compiled in a worker thread and put in force on the loop, so a huge
-file never stalls polling, delivery or /healthz; while running, a broken file keeps its last good
-version. A chat's /watch or /unwatch recompiles that chat's terms alone, in place, before the bot answers.
+Watchlists: files are read and compiled in a worker thread and put in force on the loop, so a huge file never stalls
+polling, delivery or /healthz; while running, a broken file keeps its last good version. A chat's /watch or /unwatch
+recompiles that chat's terms alone, in place, before the bot answers.
 
-The store: every store call of the poller, the pipeline's writes, the deliverer,
-housekeeping, /healthz and /metrics runs on one store thread (`monitor.store.worker`), so
-the event loop never waits on the database; dedup and matching stay on the loop. Bot
-commands and /status read the store from the loop under the store's lock.
+The store: every store call of the poller, the pipeline's writes, the deliverer, housekeeping, /healthz and /metrics
+runs on one store thread (`monitor.store.worker`), so the event loop never waits on the database; dedup and matching
+stay on the loop. Bot commands and /status read the store from the loop under the store's lock.
 
-Health (`/healthz`, the systemd watchdog): the database answers a write, the last
-attempt to store stories did not fail (disk full, read-only), and polling makes
-progress. While any of these fails the watchdog is withheld and /healthz says 503 with
-the reason; the poller pauses and retries, so nothing is lost once space returns.
+Health (`/healthz`, the systemd watchdog): the database answers a write, the last attempt to store stories did not
+fail (disk full, read-only), and polling makes progress. While any of these fails the watchdog is withheld and
+/healthz says 503 with the reason; the poller pauses and retries, so nothing is lost once space returns.
 """
 from __future__ import annotations
 
@@ -415,22 +409,26 @@ class Daemon:
         self.open()
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.current_thread()
-        await self.on_store(self.deliverer.recover)
-        await self.roles.round()  # the roles free now are this node's before anything starts
-        log.info("node started node=%s roles=%s", self.node, ",".join(sorted(self.roles.held)) or "none")
-        await self.on_store(self.heartbeat)
-        for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
-                             (signal.SIGHUP, self._reload_soon)):
-            # not the main thread (tests) or no signals on this platform
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, handler)
-        for ch in self.channels.values():
-            if not self.roles.holds(BOT):
-                await ch.take_updates(False)  # another node takes the bot's updates
-            await ch.start()
+        loading = asyncio.create_task(self.indexes_loaded(), name="indexes")  # behind: the rest starts meanwhile
+        try:
+            await self.on_store(self.deliverer.recover)
+            await self.roles.round()  # the roles free now are this node's before anything starts
+            log.info("node started node=%s roles=%s", self.node, ",".join(sorted(self.roles.held)) or "none")
+            await self.on_store(self.heartbeat)
+            for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
+                                 (signal.SIGHUP, self._reload_soon)):
+                # not the main thread (tests) or no signals on this platform
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, handler)
+            for ch in self.channels.values():
+                if not self.roles.holds(BOT):
+                    await ch.take_updates(False)  # another node takes the bot's updates
+                await ch.start()
+        except BaseException:
+            self.indexes.stop()  # a start that fails gives its rebuild up
+            raise
         self._channels_started = True
         self.scheduler = start_jobs(loop, self._jobs())
-        loading = asyncio.create_task(self.indexes_loaded(), name="indexes")  # behind: the rest starts meanwhile
         metrics_server = await start_metrics(self.settings.metrics, self)
         try:
             self.web = await start_web(self.settings.web, self.config.database, self.watchlists, self.clock)
