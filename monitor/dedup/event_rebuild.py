@@ -24,7 +24,6 @@ run's counts at its end. With `idf_power` other than 1, every story is read the 
 from __future__ import annotations
 
 import math
-from array import array
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .stems import term_of
-from .window import append_id, parse_time
+from .window import parse_time
 
 if TYPE_CHECKING:
     from .events import EventGrouper
@@ -97,45 +96,35 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
                  index_from: int | None, prune_every: int = PRUNE_EVERY, run_limit: int = RUN_LIMIT) -> None:
     """Index `rows` into `grouper` as `EventGrouper.rebuild` documents it (pruning every
     `prune_every` rows; runs of `run_limit` stories at most)."""
-    s = grouper.settings
-    if s.idf_power != 1.0:
+    if grouper.settings.idf_power != 1.0:
         return _one_at_a_time(grouper, rows, prune=prune, index_from=index_from, prune_every=prune_every)
     run = _Run()
     of = _Terms().__getitem__
     vocab, names = grouper._vocab, grouper._names
-    window, copies = grouper._w, grouper._copies
+    window = grouper._w
     for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
         if isinstance(published, str):
             published = parse_time(published)
+        index = index_from is None or story_id >= index_from
         if published is None or window.latest is None:  # an undated story, or the first dated one
             _flush(grouper, run)
-            if index_from is not None and story_id < index_from:
-                grouper._count(story_id, cluster, event, title, summary, published, index=False)
-                continue
-            grouper.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
-                          published=published)
+            _one(grouper, (story_id, cluster, event, title, summary, source, published), index)
+        elif (remembered := grouper._remember(story_id, cluster, event, published)) is None:
+            pass  # a copy of a cluster remembered already
+        elif not index:  # read for the document frequencies alone
+            if run.stories:
+                _flush(grouper, run)
+            run.counted.update(grouper._term_set(title, summary, of=of))
+            run.documents += 1
         else:
-            ts = grouper._time(published)
-            cluster = story_id if cluster is None else cluster
-            event = story_id if event is None else event
-            index = index_from is None or story_id >= index_from
-            if not (cluster != story_id and copies.event_of(cluster) is not None):
-                copies.remember(cluster, event, ts)
-                if not index:  # read for the document frequencies alone
-                    if run.stories:
-                        _flush(grouper, run)
-                    run.counted.update(grouper._term_set(title, summary, of=of))
-                    run.documents += 1
-                    continue
-                if run.documents:
-                    _flush(grouper, run)
-                counts, in_title, _surface = grouper._terms(title, summary, of=of)
-                run.add((story_id, event, ts, grouper._outlet(source or "")), counts, in_title, vocab, names)
-                if len(run.stories) >= run_limit:
-                    _flush(grouper, run)
-            elif not index:
-                continue
-        if prune and n % prune_every == 0 and window.latest is not None:
+            if run.documents:
+                _flush(grouper, run)
+            counts, in_title, _surface = grouper._terms(title, summary, of=of)
+            ts, event = remembered
+            run.add((story_id, event, ts, grouper._outlet(source or "")), counts, in_title, vocab, names)
+            if len(run.stories) >= run_limit:
+                _flush(grouper, run)
+        if index and prune and n % prune_every == 0 and window.latest is not None:
             _flush(grouper, run)
             grouper.prune(datetime.fromtimestamp(window.latest, UTC))
             vocab, names = grouper._vocab, grouper._names  # numbered again, maybe
@@ -144,16 +133,21 @@ def rebuild_rows(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prun
 
 def _one_at_a_time(grouper: EventGrouper, rows: Iterable[tuple[Any, ...]], *, prune: bool,
                    index_from: int | None, prune_every: int) -> None:
-    for n, (story_id, cluster, event, title, summary, source, published) in enumerate(rows, 1):
-        if isinstance(published, str):
-            published = parse_time(published)
-        if index_from is not None and story_id < index_from:
-            grouper._count(story_id, cluster, event, title, summary, published, index=False)
-            continue
+    for n, (story_id, *rest, published) in enumerate(rows, 1):
+        index = index_from is None or story_id >= index_from
+        _one(grouper, (story_id, *rest, parse_time(published) if isinstance(published, str) else published), index)
+        if index and prune and n % prune_every == 0 and grouper._w.latest is not None:
+            grouper.prune(datetime.fromtimestamp(grouper._w.latest, UTC))
+
+
+def _one(grouper: EventGrouper, row: tuple[Any, ...], index: bool) -> None:
+    """A row (its time read) learned, or (not `index`) read for the document frequencies alone."""
+    story_id, cluster, event, title, summary, source, published = row
+    if index:
         grouper.learn(story_id, cluster=cluster, event=event, title=title, summary=summary, source=source,
                       published=published)
-        if prune and n % prune_every == 0 and grouper._w.latest is not None:
-            grouper.prune(datetime.fromtimestamp(grouper._w.latest, UTC))
+    else:
+        grouper._count(story_id, cluster, event, title, summary, published, index=False)
 
 
 def _flush(grouper: EventGrouper, run: _Run) -> None:
@@ -180,8 +174,9 @@ def _flush(grouper: EventGrouper, run: _Run) -> None:
     first = np.ones(len(ranked), dtype=bool)
     first[1:] = ranked[1:] != ranked[:-1]
     group = np.flatnonzero(first)
+    sizes = np.diff(np.append(group, len(ranked)))  # each term's stories in the run
     seen = np.empty(len(tids), dtype=np.int64)
-    seen[order] = np.arange(len(ranked)) - np.repeat(group, np.diff(np.append(group, len(ranked))))
+    seen[order] = np.arange(len(ranked)) - np.repeat(group, sizes)
     distinct = ranked[group]
     terms = [names[t] for t in distinct.tolist()]
     before = np.zeros(len(names), dtype=np.int64)
@@ -218,21 +213,14 @@ def _flush(grouper: EventGrouper, run: _Run) -> None:
     rare_starts = np.zeros(stories, dtype=np.int64)
     np.cumsum(np.minimum(lengths, s.index_terms)[:-1], out=rare_starts[1:])
     _index_run(grouper, run, lengths.tolist(), tids, weights, tweights, rare.tolist(), rare_starts.tolist())
-    # the frequencies take the run's terms
-    documents = frequencies.documents
-    for term, k in zip(terms, np.bincount(tids, minlength=len(names))[distinct].tolist(), strict=True):
-        df[term] = df.get(term, 0) + k
-    frequencies.documents = documents + stories
+    frequencies.add(dict(zip(terms, sizes.tolist(), strict=True)), stories)  # the run's terms, in number order
     run.clear()
 
 
 def _count_run(grouper: EventGrouper, run: _Run) -> None:
     """The stories read for the frequencies alone, counted (a term new to the frequencies
     comes in the order the stories one at a time would have added it)."""
-    df = grouper.frequencies.df
-    for term, k in run.counted.items():
-        df[term] = df.get(term, 0) + k
-    grouper.frequencies.documents += run.documents
+    grouper.frequencies.add(run.counted, run.documents)
     run.counted.clear()
     run.documents = 0
 
@@ -240,30 +228,12 @@ def _count_run(grouper: EventGrouper, run: _Run) -> None:
 def _index_run(grouper: EventGrouper, run: _Run, lengths: list[int], tids: np.ndarray, weights: np.ndarray,
                tweights: np.ndarray, rare: list[int], rare_starts: list[int]) -> None:
     """`EventGrouper._index` of each story of the run, its term columns extended at once."""
-    s = grouper.settings
-    window, state, postings = grouper._w, grouper._event_state, grouper._postings
-    cap, min_terms = s.posting_cap, s.min_terms
+    most = grouper.settings.index_terms
     offset = grouper._tbase + len(grouper._tids)
     for (story_id, event, ts, outlet), length, at in zip(run.stories, lengths, rare_starts, strict=True):
-        serial = window.append(story_id, ts)
-        grouper._events = append_id(grouper._events, event)
-        grouper._start.append(offset)
+        grouper._enter(story_id, event, ts, outlet, offset, length, rare[at:at + min(length, most)])
         offset += length
-        outlets = state.get(event, (0,))[1:]
-        if outlet >= 0 and outlet not in outlets:
-            outlets += (outlet,)
-        state[event] = (serial, *outlets)
-        if length < min_terms:
-            continue
-        for tid in rare[at:at + min(length, s.index_terms)]:
-            posting = postings.get(tid)
-            if posting is None:
-                postings[tid] = array("q", [serial])
-            else:
-                posting.append(serial)
-                if len(posting) > cap:
-                    del posting[0]
     grouper._tids.frombytes(tids.astype(np.int32).tobytes())
     grouper._weights.frombytes(weights.tobytes())
-    if s.title_floor > 0:
+    if grouper.settings.title_floor > 0:
         grouper._tweights.frombytes(tweights.tobytes())

@@ -1,92 +1,75 @@
 """Events: the same event told by several outlets in their own words.
 
-The second level of "the same story" (the first is the copy cluster, `clusterer`). Every
-story belongs to one event, named by the id of the event's first story. `EventGrouper.add`
-decides, after `Clusterer.add` decided the story's cluster, in this order:
+The second level of "the same story" (the first is the copy cluster, `clusterer`). Every story belongs to one event,
+named by the id of the event's first story. `EventGrouper.add` decides, after `Clusterer.add` decided the story's
+cluster, in this order:
 
-1. **copy** — a story that joined an existing cluster (`cluster != story_id`) inherits
-   that cluster's event (remembered for `copy_hours`; a copy of a cluster no longer
-   remembered is decided as below). Copies are not indexed and do not count as their
-   outlet's story of the event.
-2. **related** — otherwise the story is compared with the stories of other clusters
-   within `window_hours` of it and joins the event of its best match: a story whose
-   cosine similarity with it (below) is at least `threshold` plus `decay` times the
-   share of `decay_hours` between them, and `threshold + decay` for stories further
-   apart (a threshold that rises with time: a preview and the result, a statement and
-   the reply to it come hours apart, one event's coverage mostly within two or three;
-   past six hours the labelled pairs of one event with a cosine under 0.5 were
-   outnumbered by those of two), that shares at least `min_common` terms with it (a
-   cosine carried by one or two words, a column's recurring name, is no event), whose
-   title's cosine with its title is at least `title_floor` (off by default), unless
-   that event already holds a story of the same outlet (`source`): **an event holds at
-   most one story per outlet**. An outlet does not tell one event twice in its own words
-   within a day; two of its stories on one topic are two events (the rule alone cut wrong
-   merges of same-topic stories about twentyfold). A story without a source is exempt
-   from the rule. When the best match's event is closed to the story's outlet, the next
-   best match is tried. Equal scores go to the older story.
+1. **copy** — a story that joined an existing cluster (`cluster != story_id`) inherits that cluster's event
+   (remembered for `copy_hours`; a copy of a cluster no longer remembered is decided as below). Copies are not
+   indexed and do not count as their outlet's story of the event.
+2. **related** — otherwise the story is compared with the stories of other clusters within `window_hours` of it and
+   joins the event of its best match: a story whose cosine similarity with it (below) is at least `threshold` plus
+   `decay` times the share of `decay_hours` between them, and `threshold + decay` for stories further apart (a
+   threshold that rises with time: a preview and the result, a statement and the reply to it come hours apart, one
+   event's coverage mostly within two or three; past six hours the labelled pairs of one event with a cosine under
+   0.5 were outnumbered by those of two), that shares at least `min_common` terms with it (a cosine carried by one
+   or two words, a column's recurring name, is no event), whose title's cosine with its title is at least
+   `title_floor` (off by default), unless that event already holds a story of the same outlet (`source`): **an event
+   holds at most one story per outlet**. An outlet does not tell one event twice in its own words within a day; two
+   of its stories on one topic are two events (the rule alone cut wrong merges of same-topic stories about
+   twentyfold). A story without a source is exempt from the rule. When the best match's event is closed to the
+   story's outlet, the next best match is tried. Equal scores go to the older story.
 3. **new** — otherwise the story opens an event of its own.
 
-Events are decided online, in arrival order, deterministically (no randomness, no
-iteration over unordered containers decides anything), and are never merged afterwards:
-an event id, once given, is stable (message threads and edits rely on it).
+Events are decided online, in arrival order, deterministically (no randomness, no iteration over unordered
+containers decides anything), and are never merged afterwards: an event id, once given, is stable (message threads
+and edits rely on it).
 
-What a story is compared on (`terms`): the title, the first `summary_words` words of
-the summary and, when `body_words` is set and the story's article text is known, the
-first `body_words` words of the body (counted as summary words), normalised
-(`monitor.normalize.normalize_text`, the one fold), cut into words (runs of letters,
-runs of digits), function words dropped (`STOP_WORDS`), each
-word stemmed with the Snowball Arabic stemmer (PyStemmer; Latin words by the English
-one) and then reduced to its variant skeleton (`monitor.match.variants.skeleton`: long
-vowels, hamza seats and ه dropped, letter classes folded), so that the spellings outlets
-give one name (ترمب/ترامب, بوتن/بوتين, سكريبل/سكريبال) and the forms the stemmer leaves
-apart (روسيا/الروسية) are one term (`monitor.dedup.stems`). A term shorter than two
-letters is dropped (a number keeps all its digits). With `places` (off by default), a
-country's name, its people's nisba forms and its capital are one term, from CLDR's Arabic
-names (`monitor.dedup.places`: الأردن/الأردني/الأردنيين, دمشق also counts as سوريا).
+What a story is compared on (`terms`): the title, the first `summary_words` words of the summary and, when
+`body_words` is set and the story's article text is known, the first `body_words` words of the body (counted as
+summary words), normalised (`monitor.normalize.normalize_text`, the one fold), cut into words (runs of letters, runs
+of digits), function words dropped (`STOP_WORDS`), each word stemmed with the Snowball Arabic stemmer (PyStemmer;
+Latin words by the English one) and then reduced to its variant skeleton (`monitor.match.variants.skeleton`: long
+vowels, hamza seats and ه dropped, letter classes folded), so that the spellings outlets give one name (ترمب/ترامب,
+بوتن/بوتين, سكريبل/سكريبال) and the forms the stemmer leaves apart (روسيا/الروسية) are one term
+(`monitor.dedup.stems`). A term shorter than two letters is dropped (a number keeps all its digits). With `places`
+(off by default), a country's name, its people's nisba forms and its capital are one term, from CLDR's Arabic names
+(`monitor.dedup.places`: الأردن/الأردني/الأردنيين, دمشق also counts as سوريا).
 
-Weights: sublinear TF-IDF. A term's count is twice its count in the title plus its
-count in the summary (`title_weight`); its weight (1 + ln count) x idf ** `idf_power`
-(1 by default), idf = ln((N + 1) / (df + 1)) + 1, where df and N come from a document-frequency table shipped
-with Raqib (`monitor/data/arabic_df.tsv.gz`, counts only, built by
-`scripts/build_event_df.py` from the ANT corpus) and are updated online: every story
-that is not a copy adds one to N and to the df of each of its terms. Vectors are
-L2-normalised; the score of a pair is their cosine (0..1). The titles' own vectors (the
-title's terms alone, weighted the same way) give the title cosine. A story with fewer
-than `min_terms` terms never joins or is joined (a one-word column title is no event).
-Scores are compared as computed (float32 weights); the score a link reports is rounded
-to three places.
+Weights: sublinear TF-IDF. A term's count is twice its count in the title plus its count in the summary
+(`title_weight`); its weight (1 + ln count) x idf ** `idf_power` (1 by default), idf = ln((N + 1) / (df + 1)) + 1,
+where df and N come from a document-frequency table shipped with Raqib (`monitor/data/arabic_df.tsv.gz`, counts
+only, built by `scripts/build_event_df.py` from the ANT corpus) and are updated online: every story that is not a
+copy adds one to N and to the df of each of its terms. Vectors are L2-normalised; the score of a pair is their
+cosine (0..1). The titles' own vectors (the title's terms alone, weighted the same way) give the title cosine. A
+story with fewer than `min_terms` terms never joins or is joined (a one-word column title is no event). Scores are
+compared as computed (float32 weights); the score a link reports is rounded to three places.
 
-Candidates: each story indexes only its `index_terms` rarest terms (highest idf) in an
-inverted index (each term keeps its `posting_cap` most recent stories), and looks up its
-own `index_terms` rarest terms there; candidates share at least `min_shared` of them,
-are ranked by how many they share (ties: newest first), and the best `max_candidates`
-are scored.
+Candidates: each story indexes only its `index_terms` rarest terms (highest idf) in an inverted index (each term
+keeps its `posting_cap` most recent stories), and looks up its own `index_terms` rarest terms there; candidates
+share at least `min_shared` of them, are ranked by how many they share (ties: newest first), and the best
+`max_candidates` are scored.
 
-The body: `EventGrouper.add(body=...)` (and `raqib dedup`'s "body" field) gives the
-article text; `body_words` is 0 by default, so it is not read. Measured on the labelled
-set (bench/event_eval.py --features, leave-days-out, thresholds re-tuned for each): with
-the threshold rising over the whole window, 60 words of body (every story carrying it)
-raised held-out recall from 0.537 to 0.602 at precision 0.956 (30 words: recall 0.512);
-with the rise over `decay_hours` (what ships, held-out recall 0.619 without a body) the
-body gives 0.591 at precision 0.953: no gain that the folds can tell. The daemon decides
-a story's event when it arrives, before its page is read, so the default reads none.
-A rebuilt index (`learn`, `rebuild`) reads the body only when given one.
+The body: `EventGrouper.add(body=...)` (and `raqib dedup`'s "body" field) gives the article text; `body_words` is 0
+by default, so it is not read. Measured on the labelled set (bench/event_eval.py --features, leave-days-out,
+thresholds re-tuned for each): with the threshold rising over the whole window, 60 words of body (every story
+carrying it) raised held-out recall from 0.537 to 0.602 at precision 0.956 (30 words: recall 0.512); with the rise
+over `decay_hours` (what ships, held-out recall 0.619 without a body) the body gives 0.591 at precision 0.953: no
+gain that the folds can tell. The daemon decides a story's event when it arrives, before its page is read, so the
+default reads none. A rebuilt index (`learn`, `rebuild`) reads the body only when given one.
 
-Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=...
-terms=...`, the terms that carried most of the score, as the story wrote them).
+Every link is logged at DEBUG (`event link story=... kind=... event=... of=... score=... terms=...`, the terms that
+carried most of the score, as the story wrote them).
 
-Layout (compact): stories are numbered in arrival order; their ids, events, times and
-where their terms start are columns (arrays; ids as 64-bit integers while every id is a
-whole number, `window.append_id`), their terms one shared array of term numbers
-beside two of float32 weights (story and title); an index term's posting is an array of
-story numbers. Candidates are counted over the postings in C (`collections.Counter`),
-the window checked once per candidate story, not once per posting entry.
-`prune(now)` cuts the columns' fronts, forgets the outlets of events with no story left
-in the window, the postings whose stories are all gone, and the clusters' events older
-than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen;
-when they outgrow twice what the last compaction kept by `vocabulary_slack`, `prune`
-numbers again only the window's terms and forgets the online document frequency of
-terms seen once that the shipped table does not hold.
+Layout (compact): stories are numbered in arrival order; their ids, events, times and where their terms start are
+columns (arrays; ids as 64-bit integers while every id is a whole number, `window.append_id`), their terms one
+shared array of term numbers beside two of float32 weights (story and title); an index term's posting is an array of
+story numbers. Candidates are counted over the postings in C (`collections.Counter`), the window checked once per
+candidate story, not once per posting entry. `prune(now)` cuts the columns' fronts, forgets the outlets of events
+with no story left in the window, the postings whose stories are all gone, and the clusters' events older than
+`copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen; when they outgrow twice what the last
+compaction kept by `vocabulary_slack`, `prune` numbers again only the window's terms and forgets the online document
+frequency of terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
@@ -410,20 +393,26 @@ class EventGrouper:
 
     def _index(self, story_id: int | str, event: int | str, ts: float, outlet: int,
                vector: list[tuple[int, float, float]], rare: list[int]) -> None:
-        serial = self._w.append(story_id, ts)
-        self._events = append_id(self._events, event)
-        self._start.append(self._tbase + len(self._tids))
+        self._enter(story_id, event, ts, outlet, self._tbase + len(self._tids), len(vector), rare)
         if vector:
             tids, ws, tws = zip(*vector, strict=True)
             self._tids.extend(tids)
             self._weights.extend(ws)
             if self.settings.title_floor > 0:
                 self._tweights.extend(tws)
+
+    def _enter(self, story_id: int | str, event: int | str, ts: float, outlet: int, start: int, terms: int,
+               rare: list[int]) -> None:
+        """What `_index` does but extend the term columns: the story's window entry, its
+        event, where its terms start, its event's outlets, and its rarest terms' postings."""
+        serial = self._w.append(story_id, ts)
+        self._events = append_id(self._events, event)
+        self._start.append(start)
         outlets = self._event_state.get(event, (0,))[1:]
         if outlet >= 0 and outlet not in outlets:
             outlets += (outlet,)
         self._event_state[event] = (serial, *outlets)
-        if len(vector) < self.settings.min_terms:
+        if terms < self.settings.min_terms:
             return
         cap = self.settings.posting_cap
         for tid in rare:
@@ -510,18 +499,28 @@ class EventGrouper:
         the story's terms counted in the document frequencies; its time, event and term counts
         (story, title), or None: a copy of a cluster remembered, or not `index` (a rebuild's
         story older than the window)."""
-        ts = self._time(published)
-        cluster = story_id if cluster is None else cluster
-        event = story_id if event is None else event
-        if cluster != story_id and self._copies.event_of(cluster) is not None:
+        remembered = self._remember(story_id, cluster, event, published)
+        if remembered is None:
             return None
-        self._copies.remember(cluster, event, ts)
+        ts, event = remembered
         if not index:  # read for the document frequencies alone: its different terms, not counted
             self.frequencies.update(self._term_set(title, summary, body))
             return None
         counts, in_title, _surface = self._terms(title, summary, body)
         self.frequencies.update(counts)
         return ts, event, counts, in_title
+
+    def _remember(self, story_id: int | str, cluster: int | str | None, event: int | str | None,
+                  published: datetime | None) -> tuple[float, int | str] | None:
+        """A stored story's time and event (None: its own id), its cluster's event
+        remembered for its copies; None for a copy of a cluster remembered already."""
+        ts = self._time(published)
+        cluster = story_id if cluster is None else cluster
+        event = story_id if event is None else event
+        if cluster != story_id and self._copies.event_of(cluster) is not None:
+            return None
+        self._copies.remember(cluster, event, ts)
+        return ts, event
 
     def _terms(self, title: str | None, summary: str | None, body: str | None = "",
                of: Callable[[str], str] = term_of) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -33,6 +33,14 @@ class DocumentFrequencies:
         df = self.df
         for term in seen:
             df[term] = df.get(term, 0) + 1
+
+    def add(self, counts: Mapping[str, int], documents: int) -> None:
+        """`documents` stories at once, `counts` the stories among them each term is in
+        (a term new here comes in the order of `counts`)."""
+        self.documents += documents
+        df = self.df
+        for term, k in counts.items():
+            df[term] = df.get(term, 0) + k
 
 
 @lru_cache(maxsize=1)
