@@ -368,7 +368,6 @@ class Clusterer:
                                                       self._title_perms, s.title_rows, 1 << 20)
         slots[:, s.title_bands:self._nb] = minhash_bands_flat(*pair_items([p.lead for p in prepared]),
                                                               self._lead_perms, s.lead_rows, 2 << 20)
-        w, texts, since, urls, keys = self._w, self._texts, self._since, self._urls, self._keys
         for n, ((story_id, cluster, _t, _s, url, _o, published), p) in enumerate(zip(batch, prepared, strict=True)):
             if isinstance(published, str):
                 published = parse_time(published)
@@ -378,14 +377,8 @@ class Clusterer:
             text = " ".join(p.title) + "\n" + " ".join(p.lead)
             key_h = _h64(text) if len(p.title) + len(p.lead) >= _MIN_KEY_WORDS else 0
             cluster = story_id if cluster is None else cluster
-            w.append(story_id, ts)  # as _index does, unlinked
-            self._clusters = append_id(self._clusters, cluster)
-            texts.append(*pack(text))
-            since.append(first.setdefault(cluster, ts))
-            urls.append(url_h)
-            keys.append(key_h)
-            slots[n, self._nb] = (url_h & MASK32) or 1 if url_h else 0
-            slots[n, self._nb + 1] = (key_h & MASK32) or 1 if key_h else 0
+            slots[n, self._nb:] = self._append(story_id, cluster, ts, pack(text), url_h, key_h,
+                                               first.setdefault(cluster, ts))
         self._bkey.frombytes(slots.tobytes())
         self._next.frombytes(np.full(slots.size, -1, dtype=np.int32).tobytes())
 
@@ -492,14 +485,7 @@ class Clusterer:
 
     def _index(self, story_id: int | str, cluster: int | str, ts: float, text: tuple[bytes, int],
                url_h: int, key_h: int, bands: list[int], since: float) -> None:
-        self._w.append(story_id, ts)
-        self._clusters = append_id(self._clusters, cluster)
-        self._texts.append(*text)
-        self._since.append(since)
-        self._urls.append(url_h)
-        self._keys.append(key_h)
-        keys = bands + [(url_h & MASK32) or 1 if url_h else 0,
-                        (key_h & MASK32) or 1 if key_h else 0]
+        keys = bands + self._append(story_id, cluster, ts, text, url_h, key_h, since)
         bkey, nxt = self._bkey, self._next
         slot = (self._w.base + len(self._w.ids) - 1) * self._stride - self._epoch
         heads = self._heads
@@ -515,6 +501,18 @@ class Clusterer:
             slot += 1
         if len(bkey) > len(heads) or slot >= _OFFSET_LIMIT:
             self._relink()
+
+    def _append(self, story_id: int | str, cluster: int | str, ts: float, text: tuple[bytes, int], url_h: int,
+                key_h: int, since: float) -> list[int]:
+        """The story's entries in the columns but its slots; the keys of its URL and content
+        slots (32 bits of the hash, never 0; 0 when there is none)."""
+        self._w.append(story_id, ts)
+        self._clusters = append_id(self._clusters, cluster)
+        self._texts.append(*text)
+        self._since.append(since)
+        self._urls.append(url_h)
+        self._keys.append(key_h)
+        return [(url_h & MASK32) or 1 if url_h else 0, (key_h & MASK32) or 1 if key_h else 0]
 
     def _relink(self) -> None:
         """Size the heads to the slots (a power of two, at least one a slot), count slots
