@@ -349,7 +349,8 @@ class Database:
         """The rows of a read as tuples, in the order of its columns (a bulk read: no dict a row)."""
         try:
             with self.lock:
-                return [tuple(r) for r in self.conn.execute(sql, params).fetchall()]
+                rows: list[tuple[Any, ...]] = self.conn.execute(sql, params).fetchall()  # both drivers' rows are tuples
+                return rows
         except self.errors as exc:
             raise self._error(exc, "database read failed") from exc
 
