@@ -66,12 +66,12 @@ The same 1,500 probes at both sizes (bench/copy_growth.py --code <previous check
 and this one in turn): before 0.407 -> 0.503 and 0.343 -> 0.479 (x1.24, x1.39); after
 0.341 -> 0.441 and 0.301 -> 0.435 (x1.29, x1.45), every verdict the same (and every
 score, checked apart on the same probes). The ratio moves by 0.2 between two rounds of
-one run; the cost at 200k is under 0.5 ms in each. What went: 35 us a story of MinHash (one numpy pass
-over all items and permutations instead of one big-integer pass a permutation), the
-lead's word pairs built as joined strings, and each text's different words counted
-again for every score. What grows is still the verification of single-bucket candidates
-(about 30 us each at 200k: building the candidate's view about 7 us, its word pairs 5,
-the lead's token_ratio 10, the title's 3).
+one run; the cost at 200k is under 0.5 ms in each. What went: 35 us a story of MinHash
+(one numpy pass over all items and permutations instead of one big-integer pass a
+permutation), the lead's word pairs built as joined strings, and each text's different
+words counted again for every score. What grows is still the verification of
+single-bucket candidates (about 30 us each at 200k: building the candidate's view about
+7 us, its word pairs 5, the lead's token_ratio 10, the title's 3).
 """
 from __future__ import annotations
 
