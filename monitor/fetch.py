@@ -37,6 +37,8 @@ Rules:
   addresses it checked (no DNS rebinding) and fails closed when the name does not
   resolve. Behind an HTTP(S)_PROXY from the environment the proxy connects, so the name
   is resolved and checked before the request is handed to it.
+- No cookies: none is kept from an answer or sent with a request (`_NoCookies`).
+- The network under httpx is asyncio's own (`monitor.aionet`), not anyio's.
 - Freshness hints: `max_age` from Cache-Control max-age (none on no-store/no-cache),
   else Expires minus Date (or now).
 """
@@ -46,6 +48,7 @@ import asyncio
 import email.utils
 import functools
 import hashlib
+import http.cookiejar
 import logging
 import ssl
 import time
@@ -58,6 +61,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from .aionet import Transport
 from .display import REASON_MAX, one_line
 from .errors import FetchError
 from .guard import BlockedAddress, PublicOnlyBackend, PublicOnlyTransport, public_addresses
@@ -88,6 +92,22 @@ class FetchResult:
 
 class _TooLarge(Exception):
     pass
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing. Feeds need no cookies; a jar shared by every feed
+    would send one server's cookies back to it on every poll, grow with whatever names a
+    server sets (httpcore reads up to 100 KiB of headers an answer: thousands of cookies),
+    and httpx copies the whole jar into every request once it holds one cookie."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        pass
+
+    def add_cookie_header(self, request: object) -> None:
+        pass
 
 
 async def _guard_private(request: httpx.Request, *, via_proxy: bool = False) -> None:
@@ -162,7 +182,7 @@ class Fetcher:
         # every request it queues or ends (the largest CPU cost of a 304 with 50 kept).
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=min(concurrency, per_host))
         if transport is None:
-            transport = _PrivacyRouter(httpx.AsyncHTTPTransport(limits=limits),
+            transport = _PrivacyRouter(Transport(limits=limits),
                                        PublicOnlyTransport(limits=limits, backend=backend))
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -174,6 +194,7 @@ class Fetcher:
             headers={"User-Agent": user_agent, "Accept": accept,
                      "Accept-Encoding": "gzip, deflate"},
             trust_env=True,
+            cookies=_NoCookies(),
             event_hooks={"request": [functools.partial(_guard_private,
                                                        via_proxy=bool(urllib.request.getproxies()))]},
         )

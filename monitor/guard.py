@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import httpcore
 import httpx
 
+from .aionet import AsyncioBackend, Transport
 from .urls import is_private_address, literal_target_problem
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]  # host, port → addresses; OSError when none
@@ -69,12 +70,12 @@ async def public_addresses(host: str, port: int, timeout: float | None = None,
 
 
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to checked public addresses."""
+    """A network backend (`inner`, asyncio's by default) that connects only to checked public addresses."""
 
     def __init__(self, *, resolver: Resolver = system_resolver,
                  inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
@@ -99,21 +100,9 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-_NO_LIMITS = httpx.Limits()  # no cap on connections or keep-alive (callers pass their own)
+class PublicOnlyTransport(Transport):
+    """httpx's transport whose connections go only to public addresses."""
 
-
-class PublicOnlyTransport(httpx.AsyncHTTPTransport):
-    """httpx.AsyncHTTPTransport whose connections go only to public addresses."""
-
-    def __init__(self, *, limits: httpx.Limits = _NO_LIMITS, verify: bool = True,
+    def __init__(self, *, limits: httpx.Limits = Transport.NO_LIMITS, verify: bool = True,
                  trust_env: bool = True, backend: PublicOnlyBackend | None = None) -> None:
-        super().__init__(limits=limits, verify=verify, trust_env=trust_env)
-        # httpx builds its connection pool from its arguments, with no way to name a
-        # network backend: the same pool, built again with ours (httpx is pinned).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=trust_env),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend or PublicOnlyBackend(),
-        )
+        super().__init__(limits=limits, verify=verify, trust_env=trust_env, backend=backend or PublicOnlyBackend())

@@ -15,6 +15,7 @@ import httpcore
 import httpx
 import pytest
 
+from monitor.aionet import AsyncioBackend
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
 from monitor.guard import BlockedAddress, PublicOnlyBackend, PublicOnlyTransport
@@ -104,7 +105,7 @@ class Network(httpcore.AsyncNetworkBackend):
     def __init__(self, routes: dict[str, int]) -> None:
         self.routes = routes
         self.connects: list[str] = []
-        self.real = httpcore.AnyIOBackend()
+        self.real = AsyncioBackend()
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         self.connects.append(host)

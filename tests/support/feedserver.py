@@ -19,7 +19,8 @@ Use it in a test:
         assert feed_server.routes["/bbc.xml"].hits == 1
         assert feed_server.requests[-1].headers["if-none-match"] == '"v1"'
 
-Outside pytest: `with FeedServer() as server: ...`. `FeedServer(hosts=["127.0.0.1",
+Outside pytest: `with FeedServer() as server: ...`. `FeedServer(tls=context)` serves
+HTTPS with that server-side SSL context. `FeedServer(hosts=["127.0.0.1",
 "127.0.0.2"])` listens on several loopback addresses with one port (Linux routes all of
 127.0.0.0/8 to the loopback interface), which gives clients distinct host names.
 
@@ -39,13 +40,14 @@ Route options (all keyword, all optional):
 - send_length: False leaves out Content-Length and closes the connection at the end.
 
 Every request is appended to `server.requests` (method, path, headers lower-cased, arrival
-time); each route counts its `hits` and the body bytes it `sent`.
+time), and `server.connections` counts the connections accepted; each route counts its `hits` and the body bytes it `sent`.
 """
 from __future__ import annotations
 
 import asyncio
 import gzip as gzip_module
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -99,12 +101,14 @@ class FeedServer:
     """HTTP server on loopback serving the routes it is given. See the module docstring."""
 
     def __init__(self, hosts: list[str] | tuple[str, ...] = ("127.0.0.1",), port: int = 0,
-                 record: bool = True) -> None:
+                 record: bool = True, tls: ssl.SSLContext | None = None) -> None:
         self.hosts = list(hosts)
+        self.tls = tls  # a server-side context: HTTPS on every host
         self.port = port
         self.record = record
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.connections = 0  # connections accepted
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -156,8 +160,8 @@ class FeedServer:
             sock.listen(1024)
             socks.append(sock)
         self.port = port
-        self._server = await asyncio.start_server(self._handle_conn, sock=socks[0], backlog=1024)
-        self._extra = [await asyncio.start_server(self._handle_conn, sock=s, backlog=1024)
+        self._server = await asyncio.start_server(self._handle_conn, sock=socks[0], backlog=1024, ssl=self.tls)
+        self._extra = [await asyncio.start_server(self._handle_conn, sock=s, backlog=1024, ssl=self.tls)
                        for s in socks[1:]]
 
     def close(self) -> None:
@@ -191,6 +195,7 @@ class FeedServer:
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
+        self.connections += 1
         try:
             first = await reader.read(1)
             if first == b"\x16":
