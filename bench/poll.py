@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import cProfile
 import multiprocessing as mp
+import pstats
 import random
 import re
 import resource
@@ -120,6 +122,17 @@ async def cycle(feeds: list[dict], hashes: list, port: int, done: list[bytes] | 
     return counts
 
 
+def print_profile(profiler: cProfile.Profile, top: int) -> None:
+    """The `top` functions by their own time (the event loop's thread; parses run in another)."""
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]  # type: ignore[attr-defined]
+    print(f"  profile of one cycle, top {top} by own time ({total:.2f} s in all, profiled):")
+    for (path, line, name), (_cc, calls, own, _cum, _callers) in rows:
+        where = "/".join(Path(path).parts[-2:]) if path != "~" else "built-in"
+        print(f"    {own / total:>5.1%} {own:>6.2f} s {calls:>8} calls  {where}:{line} {name}")
+
+
 def naive(feeds: list[dict], port: int, sample: int) -> tuple[float, float]:
     import feedparser
 
@@ -130,7 +143,7 @@ def naive(feeds: list[dict], port: int, sample: int) -> tuple[float, float]:
     return ((time.perf_counter() - wall) / len(chosen), (time.process_time() - cpu) / len(chosen))
 
 
-def run(n: int, bodies: list, naive_sample: int, delay: float, read_all: bool = False) -> dict:
+def run(n: int, bodies: list, naive_sample: int, delay: float, read_all: bool = False, profile: int = 0) -> dict:
     feeds = plan(n, bodies)
     parent, child = mp.Pipe()
     proc = mp.get_context("spawn").Process(target=serve, args=(child, feeds, bodies, delay),
@@ -147,6 +160,10 @@ def run(n: int, bodies: list, naive_sample: int, delay: float, read_all: bool = 
         when = datetime.now(UTC)
         done = None if read_all else [b"".join(parse_new_items("f", decode_feed(old, None), "http://x/", when).items)
                                       for _cur, old in bodies]
+        if profile:  # a cycle of its own, profiled, before the one timed (a profiler slows what it watches)
+            profiler = cProfile.Profile()
+            profiler.runcall(asyncio.run, cycle(feeds, hashes, port, done))
+            print_profile(profiler, profile)
         wall, cpu = time.perf_counter(), time.process_time()
         counts = asyncio.run(cycle(feeds, hashes, port, done))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -168,6 +185,8 @@ def main() -> None:
     ap.add_argument("--naive-sample", type=int, default=100,
                     help="feeds fetched the naive way per size, extrapolated to N")
     ap.add_argument("--read-all", action="store_true", help="read every item of a changed body (no kept keys)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="before each timed cycle, profile one and print its N costliest functions")
     ap.add_argument("--latency", default="0,0.05",
                     help="server delays before each answer, in seconds, one table each")
     args = ap.parse_args()
@@ -190,7 +209,7 @@ def table(args: argparse.Namespace, bodies: list, delay: float) -> None:
     print(f"{'N':>6} {'wall s':>8} {'feeds/s':>9} {'CPU s/1k':>9} {'server CPU s':>12} "
           f"{'naive s (extrap.)':>18} {'speed-up':>9}  outcome")
     for n in (int(x) for x in args.sizes.split(",")):
-        r = run(n, bodies, args.naive_sample, delay, args.read_all)
+        r = run(n, bodies, args.naive_sample, delay, args.read_all, args.profile)
         c = r["counts"]
         naive_total = r["naive_wall_per_feed"] * n
         outcome = (f"304={c['not_modified']} same={c['unchanged']} ok={c['ok']} "
