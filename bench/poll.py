@@ -20,14 +20,33 @@ open connections: between real polls minutes apart, keep-alive connections are g
 The naive baseline is sequential `feedparser.parse(url)` per feed (no validators, so a
 full download and parse each time), measured on a sample of feeds and extrapolated to N
 (printed as such). Printed: wall seconds, feeds/s, client CPU seconds per 1,000 polls,
-the server's CPU, and the speed-up over naive.
+the server's CPU, and the speed-up over naive. `--profile N` runs one cycle under
+cProfile before each timed one and prints its N costliest functions by their own time
+(the event loop's thread; the parses run in another, and the timed cycle then finds
+the process warm).
+
+Where a poll's CPU goes (`--sizes 5000 --latency 0 --profile 8`): no function of ours
+is in the top; the cost is spread over httpx, httpcore, h11 and asyncio, each a few
+per cent. Before monitor.aionet, the top five were socket.close (3.3%), sniffio's
+current_async_library (2.2%, 28 calls a poll), asyncio's current_task (1.9%, 74 a poll)
+and anyio's cancel scope __enter__/__exit__ (1.8% and 1.6%, 14 a poll): anyio's connect
+ran a task group (happy eyeballs) for one address, and each read and write entered a
+cancel scope. After it: sha256 of the bodies (3.7%), socket.close, httpcore's pool
+walking its connections, socket.connect, asyncio's handles. httpx's cookie handling
+took 40 us an answer (a jar shared by every feed; now one that keeps nothing, 17 us).
+Four rounds in turn with the previous tree on a shared 2-core machine, CPU ms a poll:
+2.13/2.16/2.15/1.99 before, 2.09/2.05/1.63/1.88 after (means 2.11 and 1.91). Alone, a
+304 (`--latency 0`, the 304 feeds only) went from 1.3 to 1.1 ms. What is left is httpx
+and httpcore's own work a request (a Request, a URL parse, a pool, an h11 connection,
+a Response) and the kernel's socket calls; a raw asyncio stream does a 304 in about a
+fifth of that.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import cProfile
+import hashlib
 import multiprocessing as mp
 import pstats
 import random
