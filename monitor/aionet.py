@@ -22,7 +22,6 @@ Rules (what httpcore expects of a backend, as anyio's does it):
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 from collections.abc import Iterable
@@ -30,6 +29,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from .urls import is_address_literal
 
 HAPPY_EYEBALLS = 0.25  # seconds before the next address is tried beside the first (RFC 8305)
 
@@ -111,7 +112,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
                     host, port, local_addr=(local_address, 0) if local_address else None,
-                    happy_eyeballs_delay=None if _literal(host) else HAPPY_EYEBALLS)
+                    happy_eyeballs_delay=None if is_address_literal(host) else HAPPY_EYEBALLS)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc) or f"no connection to {host}:{port} in time") from exc
         except OSError as exc:
@@ -160,11 +161,3 @@ class Transport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=backend or AsyncioBackend(),
         )
-
-
-def _literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
