@@ -351,7 +351,11 @@ class CompiledTerms:
 
 
 def _discard(index: dict[int, set[int]], key: int, slot: int) -> None:
-    slots = index[key]
+    """Take `slot` out of `key`'s set; gone already when a watchlist names one regex or
+    one near pair twice (the set holds the slot once)."""
+    slots = index.get(key)
+    if slots is None:
+        return
     slots.discard(slot)
     if not slots:
         del index[key]

@@ -75,6 +75,24 @@ def test_updates_in_place_answer_as_a_fresh_compile(seed: int, steps: list[tuple
     assert _answers(MatcherGroup(Matcher(final[half:]), Matcher(final[:half]))) == _answers(fresh)
 
 
+@pytest.mark.parametrize("term", [Term("كور.", regex=True), Term("بوتين ~ كورسك", near=("بوتين", "كورسك"), within=5)])
+def test_a_watchlist_naming_one_regex_or_near_pair_twice_is_taken_out_whole(term: Term) -> None:
+    twice = Watchlist(name="twice", title="t", terms=(term, term))
+    other = Watchlist(name="other", title="o", terms=(term,))
+    story = "بوتين يزور كورسك"
+    matcher = Matcher([twice, other])
+    assert {m.watchlist for m in matcher.match(story)} == {"twice", "other"}
+    matcher.update(remove=["twice"])
+    assert [w.name for w in matcher.watchlists] == ["other"]
+    assert {m.watchlist for m in matcher.match(story)} == {"other"}
+    matcher.update(remove=["other"], add=[twice])
+    assert {m.watchlist for m in matcher.match(story)} == {"twice"}
+    matcher.update(remove=["twice"])  # the rule's last holder, named twice in it
+    assert matcher.watchlists == () and matcher.match(story) == []
+    matcher.update(add=[twice])
+    assert {m.watchlist for m in matcher.match(story)} == {"twice"}
+
+
 def test_a_watchlist_whose_terms_share_a_plan_comes_out_whole() -> None:
     twice = Watchlist(name="hope", title="h", terms=(Term("أمل"), Term("امل")))
     matcher = Matcher([twice])
