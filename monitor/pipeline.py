@@ -27,51 +27,42 @@ oldest first,
               been carried by `outlets` distinct feeds within `within` minutes (copies
               and other outlets' own words alike).
 
-Reading the article (`fulltext`, the feed's mode: auto | always | never). Between steps 2
-and 3 each new story gets its `BodyState` (monitor/store/articles.py):
-- the feed carried the article (`Story.body` from content:encoded or an Atom content, or
-  under `auto` a long description: `monitor.article.policy`): matched at once, body and
-  all;
-- a copy whose cluster has text (read, carried or copied) takes it and is matched at
-  once, never fetching; a copy whose cluster's page is being read waits for it
-  (`joined`); a copy of the same URL, or of a cluster whose page failed, is never
-  fetched again: it is matched on its own text;
-- any other story under `auto`/`always` is stored `waiting`: nothing is matched or
-  routed yet, and `IngestResult.to_read` names it, for the node's article queue
-  (monitor/reading.py) to read its page.
-`settle` takes the page's text (or the reason there is none) and does steps 3-6 then, for
-the story and the members of its cluster waiting on it; `expire` does them on the feed's
-text when the wait ran out (the story is `late`: a page that comes afterwards is still
-matched, and its alerts are only those not already queued, since an outbox row is one per
-cluster, watchlist, destination and kind). Every such step moves the story's state only
-from the state it expects, inside the transaction that writes its rows: a page and a
-timeout racing each other act once.
+Reading the article (`fulltext`, the feed's mode: auto | always | never). Between steps 2 and 3 each new story gets
+its `BodyState` (monitor/store/articles.py):
+- the feed carried the article (`Story.body` from content:encoded or an Atom content, or under `auto` a long
+  description: `monitor.article.policy`): matched at once, body and all;
+- a copy whose cluster has text (read, carried or copied) takes it and is matched at once, never fetching; a copy
+  whose cluster's page is being read waits for it (`joined`); a copy of the same URL, or of a cluster whose page
+  failed, is never fetched again: it is matched on its own text;
+- any other story under `auto`/`always` is stored `waiting`: nothing is matched or routed yet, and
+  `IngestResult.to_read` names it, for the node's article queue (monitor/reading.py) to read its page.
+`settle` takes the page's text (or the reason there is none) and does steps 3-6 then, for the story and the members
+of its cluster waiting on it; `expire` does them on the feed's text when the wait ran out (the story is `late`: a
+page that comes afterwards is still matched, and its alerts are only those not already queued, since an outbox row
+is one per cluster, watchlist, destination and kind). Every such step moves the story's state only from the state it
+expects, inside the transaction that writes its rows: a page and a timeout racing each other act once. Both read the
+members and write in one store call under the ingest lock, so a copy stored as waiting while the page settles is not
+missed.
 
 Nothing here does network I/O; the store is the only side effect.
 
-Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread
-(the tests, `raqib demo`); `ingest_off_loop` — the daemon's — runs them through `run`
-(the daemon's store thread, see `monitor.store.worker`), so the event loop never waits
-on the database nor on a big feed's CPU work. One ingest at a time (`lock`). A poll
-takes at most `max_new_items` new stories (`poll.max_new_items`, the oldest; the rest
-are `deferred`, counted, and new again at the next poll). They go in slices of `SLICE`,
-each one store call and one transaction: dedup, events, matching and the writes of 50
-stories, after which the store thread serves what else is queued (deliveries, pages) and
-the loop its own work; a feed's slices are written before the next feed's, so cluster
-ids keep arrival order.
+Two drivers, one set of steps: `ingest` makes its store calls in the caller's thread (the tests, `raqib demo`);
+`ingest_off_loop` — the daemon's — runs them through `run` (the daemon's store thread, see `monitor.store.worker`),
+so the event loop never waits on the database nor on a big feed's CPU work. One ingest at a time (`lock`). A poll
+takes at most `max_new_items` new stories (`poll.max_new_items`, the oldest; the rest are `deferred`, counted, and
+new again at the next poll). They go in slices of `SLICE`, each one store call and one transaction: dedup, events,
+matching and the writes of 50 stories, after which the store thread serves what else is queued (deliveries, pages)
+and the loop its own work; a feed's slices are written before the next feed's, so cluster ids keep arrival order.
 
-Several nodes on one database: dedup and clustering stay global because each slice runs
-inside the store's ingest lock (on PostgreSQL a transaction-level advisory lock; nothing
-on SQLite, whose one daemon is the only writer). Inside it the slice reads the stories
-other nodes stored since the last id this node saw (`seen_id`; most of them were read
-and indexed just before, outside the lock), indexes them (`Clusterer.learn`,
-`EventGrouper.learn`), then decides and writes; COMMIT gives the lock back. So the same
-story reaching two nodes at once is one cluster, one event and one alert, and the lock
-is held for one slice's work, never a whole feed's. A busy lock is waited for 100 ms at
-a time (`IngestLockBusy`), the store thread serving other calls between two waits; a
-wait of `LOCK_WARN` is logged with the holder's node, and after `LOCK_WAIT` the poll
-fails. A node frozen with the lock loses it to the server within
-`idle_in_transaction_session_timeout` (10 s, `monitor.store.postgres`).
+Several nodes on one database: dedup and clustering stay global because each slice runs inside the store's ingest
+lock (on PostgreSQL a transaction-level advisory lock; nothing on SQLite, whose one daemon is the only writer).
+Inside it the slice reads the stories other nodes stored since the last id this node saw (`seen_id`; most of them
+were read and indexed just before, outside the lock), indexes them (`Clusterer.learn`, `EventGrouper.learn`), then
+decides and writes; COMMIT gives the lock back. So the same story reaching two nodes at once is one cluster, one
+event and one alert, and the lock is held for one slice's work, never a whole feed's. A busy lock is waited for 100
+ms at a time (`IngestLockBusy`), the store thread serving other calls between two waits; a wait of `LOCK_WARN` is
+logged with the holder's node, and after `LOCK_WAIT` the poll fails. A node frozen with the lock loses it to the
+server within `idle_in_transaction_session_timeout` (10 s, `monitor.store.postgres`).
 """
 from __future__ import annotations
 
@@ -220,9 +211,7 @@ class Pipeline:
                     while not await run(self._slice, piece, matcher, watchlists, result, fulltext, alert_after):
                         busy = time.monotonic() - waited
                         if busy > LOCK_WAIT:
-                            raise StoreError(f"the ingest lock was not free for {LOCK_WAIT:.0f}s feed={feed}",
-                                             hint="another node holds it; a frozen one loses it within "
-                                                  "idle_in_transaction_session_timeout")
+                            raise _lock_not_free(f"feed={feed}")
                         if busy > warn:  # every feed of this node waits behind this one meanwhile
                             log.warning("ingest waiting for the lock another node holds feed=%s seconds=%.0f holder="
                                         "%s", feed, busy, await run(self.store.ingest_lock_holder) or "unknown")
@@ -454,20 +443,31 @@ class Pipeline:
 
     async def _advance(self, story_id: int, *, body: str | None, reason: str,
                        run: Run) -> int:
-        row = await run(self.store.articles.story_for_article, story_id)
-        if row is None:
-            return 0
-        matcher = self.registry.matcher
+        matcher, result = self.registry.matcher, IngestResult()
         watchlists = {w.name: w for w in self.registry.watchlists}
-        steps = [step for r in (row, *row.members)
-                 if (step := self._step(r, r is row, body, reason, matcher)) is not None]
-        if not steps:
-            return 0
-        result = IngestResult()
-        await run(self._write_steps, steps, watchlists, result)
-        if self.on_ingest:
+        waited = time.monotonic()
+        while (steps := await run(self._advance_locked, story_id, body, reason, matcher, watchlists, result)) is None:
+            if time.monotonic() - waited > LOCK_WAIT:
+                raise _lock_not_free(f"story={story_id}")
+            await asyncio.sleep(0)  # the store thread serves the calls queued meanwhile
+        if steps and self.on_ingest:
             self.on_ingest(result)
         return result.alerts
+
+    def _advance_locked(self, story_id: int, body: str | None, reason: str, matcher: StoryMatcher,
+                        watchlists: Watchlists, result: IngestResult) -> int | None:
+        """`_advance` in one store call, one transaction, under the ingest lock (a copy stored as
+        waiting on this page is among the members read); the steps taken, None when the lock is busy."""
+        try:
+            with self.store.transaction():
+                self.store.take_ingest_lock()
+                row = self.store.articles.story_for_article(story_id)
+                steps = [] if row is None else [step for r in (row, *row.members)
+                                                if (step := self._step(r, r is row, body, reason, matcher)) is not None]
+                self._write_steps(steps, watchlists, result)
+        except IngestLockBusy:
+            return None
+        return len(steps)
 
     def _step(self, row: ArticleStory, own: bool, body: str | None, reason: str,
               matcher: StoryMatcher) -> _Settled | None:
@@ -591,10 +591,9 @@ def _dt(ts: float) -> datetime:
 
 
 def _distinct(items: Iterable[H]) -> list[H]:
-    out: list[H] = []
-    seen: set[H] = set()
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
+    return list(dict.fromkeys(items))  # in order, once each
+
+
+def _lock_not_free(what: str) -> StoreError:
+    return StoreError(f"the ingest lock was not free for {LOCK_WAIT:.0f}s {what}",
+                      hint="another node holds it; a frozen one loses it within idle_in_transaction_session_timeout")

@@ -2,6 +2,7 @@
 matched on the feed's text when the wait runs out; copies take their cluster's text."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from monitor.pipeline import Pipeline
 from monitor.reading import SWEEP_EVERY, SWEEP_GRACE, ArticleQueue, PageResult
 from monitor.settings import FulltextSettings
 from monitor.store import BodyState, Store
-from monitor.store.worker import inline
+from monitor.store.worker import StoreThread, inline
 from monitor.watchlists import Term, Watchlist
 from tests.monitor.test_pipeline import Clock, Registry
 from tests.support import sql
@@ -95,6 +96,26 @@ async def test_a_page_that_fails_leaves_the_story_matched_on_its_feed_text_with_
     assert [r["watchlist"] for r in alerts(store)] == ["kremlin"]
     assert dict(state(store, 1)) == {"body_state": BodyState.FAILED, "body": "",
                                      "body_reason": "page not found (HTTP 404)"}
+
+
+async def test_a_copy_stored_while_its_clusters_page_settles_is_settled_with_it(backend):
+    """The page's answer and a copy's poll meet in the store thread: the copy stored as waiting on
+    the page between the page's story being read and its answer written is settled with it, not
+    left waiting for ever. Here the copy alone names كورسك, so it fires what the first cannot."""
+    p, store = pipeline(backend)
+    run = StoreThread()
+    try:
+        first = await p.ingest_off_loop("agency", [story("agency", "1")], run, fulltext="always")
+        assert first.to_read == [(1, "https://agency.example/1")]
+        copy = story("paper", "7", title="عاجل | " + TITLE, summary=LEAD + " قرب كورسك", minutes=2)
+        polled = asyncio.ensure_future(p.ingest_off_loop("paper", [copy], run, fulltext="always"))
+        await asyncio.sleep(0)  # the copy's poll makes its first store call before the page's answer
+        await p.settle(1, "", "page not found (HTTP 404)", run)
+        await polled
+    finally:
+        run.close()
+    assert state(store, 2)["body_state"] != BodyState.JOINED
+    assert sorted((r["watchlist"], r["story_id"]) for r in alerts(store)) == [("kremlin", 1), ("kursk", 2)]
 
 
 async def test_a_copy_waits_for_its_clusters_page_and_takes_its_text_without_reading_one(backend):
