@@ -102,7 +102,7 @@ def cause(name: str, error: str) -> str:
 def ago(ts: float, now: float) -> str:
     if not ts:
         return "never"
-    seconds = now - ts
+    seconds = max(0.0, now - ts)  # a time written just after `now`, or by a clock ahead of ours
     if seconds < 120:
         return f"{seconds:.0f} s ago"
     if seconds < 7200:

@@ -97,7 +97,7 @@ def node_states(rows: Iterable[NodeRow], now: float, heartbeat: float,
 
 def describe_node(n: Mapping[str, Any], now: float) -> str:
     """One line of `raqib status` for a node."""
-    ago = now - n["last_seen"]
+    ago = max(0.0, now - n["last_seen"])  # a heartbeat written just after `now`, or by a clock ahead of ours
     state = f"seen {ago:.0f}s ago" if n["alive"] else f"gone (last seen {ago:.0f}s ago)"
     roles = ",".join(n["roles"]) or "no role"
     differs = (f", WATCHLISTS OR SETTINGS DIFFER from the other nodes (config {n.get('config_hash')})"

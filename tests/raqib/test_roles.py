@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from monitor.store import AdvisoryLocks, LocalLocks
-from raqib.roles import BOT, ROLES, RoleKeeper
+from raqib.feedhealth import ago
+from raqib.roles import BOT, ROLES, RoleKeeper, describe_node
 from tests.support import pg
 from tests.support.pg import pg_url, server_url, with_schema  # noqa: F401  (pg_url: the fixture)
 
@@ -191,3 +192,13 @@ async def _until(predicate, timeout: float = 10.0) -> None:
     while not predicate():
         assert loop.time() < deadline, "condition never met"
         await asyncio.sleep(0.05)
+
+
+def test_a_time_written_a_moment_ahead_of_the_reader_reads_as_now_not_negative():
+    """A heartbeat written just after the reader took its time, or by a node whose clock is a
+    second ahead: `raqib status` says 0 s ago, never "-0s" or "-1s"."""
+    node = {"name": "desk-2", "alive": True, "last_seen": 1000.7, "roles": ["prune"], "feeds_in_flight": 0,
+            "alerts_in_flight": 0, "polls": 3}
+    assert describe_node(node, 1000.0).startswith("desk-2: seen 0s ago, roles prune")
+    assert describe_node({**node, "alive": False}, 1000.0).startswith("desk-2: gone (last seen 0s ago)")
+    assert ago(1001.4, 1000.0) == "0 s ago"
