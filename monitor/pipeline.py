@@ -1,31 +1,25 @@
 """From parsed stories to outbox rows: dedup, match, route, in one transaction per story.
 
-`Pipeline.ingest(feed, stories)` reads like the house: for every story the feed gave us,
-oldest first,
+`Pipeline.ingest(feed, stories)` reads like the house: for every story the feed gave us, oldest first,
 
 1. known?     the feed's GUID was stored before → skip (a re-poll is not news);
-   old?       a story published before `alert_after` (the caller's cut-off: the poller
-              passes `poll.max_age` ago, or the whole backlog on a feed's first poll;
-              a story with no date counts as published now, when first seen) is
-              clustered and stored like any other, but fires nothing: no outbox row,
-              no spread, no "also reported by" edit. Old news never floods a desk;
-2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a
-              near-duplicate from another outlet within the window), then
-              `EventGrouper.add` its event (a copy inherits its cluster's event; a new
-              cluster may join the event of another outlet's own-words story);
+   old?       a story published before `alert_after` (the caller's cut-off: the poller passes `poll.max_age` ago, or
+              the whole backlog on a feed's first poll; a story with no date counts as published now, when first
+              seen) is clustered and stored like any other, but fires nothing: no outbox row, no spread, no "also
+              reported by" edit. Old news never floods a desk;
+2. dedup      `Clusterer.add` decides the story's cluster (exact URL, same text, or a near-duplicate from another
+              outlet within the window), then `EventGrouper.add` its event (a copy inherits its cluster's event; a
+              new cluster may join the event of another outlet's own-words story);
 3. match      the compiled watchlists say which watchlists fire, and why;
-4. route      each firing watchlist's destinations: its `notify:` entries for configured
-              channels, the people subscribed to it, and the console when it is on;
-5. outbox     the story, its cluster's watchlists and one outbox row per (cluster,
-              watchlist, channel, destination) are written in ONE transaction. A later
-              member of the cluster finds that row already there and adds nothing, except
-              an `update` row (throttled) so editable channels can add "also reported by".
-              Every row carries the story's event: a new cluster of an event already
-              alerted gets a row of its own, which delivery groups under the event's first
-              alert (`related:`), never suppresses;
-6. spread     watchlists with `when: spread` get one `spread` row once the EVENT has
-              been carried by `outlets` distinct feeds within `within` minutes (copies
-              and other outlets' own words alike).
+4. route      each firing watchlist's destinations: its `notify:` entries for configured channels, the people
+              subscribed to it, and the console when it is on;
+5. outbox     the story, its cluster's watchlists and one outbox row per (cluster, watchlist, channel, destination)
+              are written in ONE transaction. A later member of the cluster finds that row already there and adds
+              nothing, except an `update` row (throttled) so editable channels can add "also reported by". Every row
+              carries the story's event: a new cluster of an event already alerted gets a row of its own, which
+              delivery groups under the event's first alert (`related:`), never suppresses;
+6. spread     watchlists with `when: spread` get one `spread` row once the EVENT has been carried by `outlets`
+              distinct feeds within `within` minutes (copies and other outlets' own words alike).
 
 Reading the article (`fulltext`, the feed's mode: auto | always | never). Between steps 2 and 3 each new story gets
 its `BodyState` (monitor/store/articles.py):
@@ -97,6 +91,7 @@ LOCK_WARN = 5.0  # seconds of waiting for the ingest lock after which it is logg
 
 
 H = TypeVar("H", bound=Hashable)
+T = TypeVar("T")
 Watchlists = Mapping[str, Watchlist]  # the watchlists in force, by name
 
 
@@ -207,20 +202,29 @@ class Pipeline:
                 matcher = self.registry.matcher
                 fresh = self._capped(self._fresh(stories, known), result)
                 for piece in _slices(fresh, SLICE):
-                    waited, working, warn = time.monotonic(), result.slice_seconds, LOCK_WARN
-                    while not await run(self._slice, piece, matcher, watchlists, result, fulltext, alert_after):
-                        busy = time.monotonic() - waited
-                        if busy > LOCK_WAIT:
-                            raise _lock_not_free(f"feed={feed}")
-                        if busy > warn:  # every feed of this node waits behind this one meanwhile
-                            log.warning("ingest waiting for the lock another node holds feed=%s seconds=%.0f holder="
-                                        "%s", feed, busy, await run(self.store.ingest_lock_holder) or "unknown")
-                            warn *= 2
-                        await asyncio.sleep(0)  # the store thread serves the calls queued meanwhile
+                    waited, working = time.monotonic(), result.slice_seconds
+                    await self._locked(run, f"feed={feed}", self._slice, piece, matcher, watchlists, result,
+                                       fulltext, alert_after)
                     self.lock_wait += time.monotonic() - waited - (result.slice_seconds - working)
         if self.on_ingest:
             self.on_ingest(result)
         return result
+
+    async def _locked(self, run: Run, what: str, call: Callable[..., T | None], *args: Any) -> T:
+        """`call(*args)` through `run` until it holds the ingest lock (None: another node held it):
+        the store thread serves other calls between two tries; a wait of `LOCK_WARN` is logged
+        with the holder, doubling; after `LOCK_WAIT`, StoreError."""
+        waited, warn = time.monotonic(), LOCK_WARN
+        while (done := await run(call, *args)) is None:
+            busy = time.monotonic() - waited
+            if busy > LOCK_WAIT:
+                raise _lock_not_free(what)
+            if busy > warn:  # every feed of this node waits behind this one meanwhile
+                log.warning("ingest waiting for the lock another node holds %s seconds=%.0f holder=%s",
+                            what, busy, await run(self.store.ingest_lock_holder) or "unknown")
+                warn *= 2
+            await asyncio.sleep(0)  # the store thread serves the calls queued meanwhile
+        return done
 
     def _capped(self, fresh: list[Story], result: IngestResult) -> list[Story]:
         """At most `max_new_items` of a poll's new stories, the oldest; the rest are left
@@ -231,11 +235,11 @@ class Pipeline:
         return fresh[:self.poll.max_new_items]
 
     def _slice(self, stories: Sequence[Story], matcher: StoryMatcher, watchlists: Watchlists, result: IngestResult,
-               fulltext: str = "never", alert_after: float | None = None) -> bool:
+               fulltext: str = "never", alert_after: float | None = None) -> bool | None:
         """One slice of a feed's new stories, in one store call and one transaction: the
         ingest lock (PostgreSQL: a transaction lock, waited for 100 ms at most), the stories
         other nodes stored since `seen_id`, the ids, dedup, the article text copies take from
-        their clusters, match, the writes. False when another node holds the lock (nothing
+        their clusters, match, the writes. None when another node holds the lock (nothing
         done; try again)."""
         began = time.monotonic()
         self._catch_up(self._stories_after(self.seen_id))  # most of it before the lock, so the lock is short
@@ -251,7 +255,7 @@ class Pipeline:
                 for plan in plans:
                     self._write(plan, watchlists, result)
         except IngestLockBusy:
-            return False
+            return None
         result.slice_seconds += time.monotonic() - began
         return True
 
@@ -291,9 +295,9 @@ class Pipeline:
         matcher = self.registry.matcher
         for piece in _slices(self._capped(self._fresh(stories, known), result), SLICE):
             waited = time.monotonic()
-            while not self._slice(piece, matcher, watchlists, result, fulltext, alert_after):
+            while self._slice(piece, matcher, watchlists, result, fulltext, alert_after) is None:
                 if time.monotonic() - waited > LOCK_WAIT:
-                    raise StoreError(f"the ingest lock was not free for {LOCK_WAIT:.0f}s feed={feed}")
+                    raise _lock_not_free(f"feed={feed}")
 
     @staticmethod
     def _fresh(stories: Sequence[Story], known: set[str]) -> list[Story]:
@@ -445,11 +449,8 @@ class Pipeline:
                        run: Run) -> int:
         matcher, result = self.registry.matcher, IngestResult()
         watchlists = {w.name: w for w in self.registry.watchlists}
-        waited = time.monotonic()
-        while (steps := await run(self._advance_locked, story_id, body, reason, matcher, watchlists, result)) is None:
-            if time.monotonic() - waited > LOCK_WAIT:
-                raise _lock_not_free(f"story={story_id}")
-            await asyncio.sleep(0)  # the store thread serves the calls queued meanwhile
+        steps = await self._locked(run, f"story={story_id}", self._advance_locked, story_id, body, reason, matcher,
+                                   watchlists, result)
         if steps and self.on_ingest:
             self.on_ingest(result)
         return result.alerts
