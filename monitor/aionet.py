@@ -22,9 +22,10 @@ Rules (what httpcore expects of a backend, as anyio's does it):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -43,25 +44,17 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self._writer = writer
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
+        with _mapped(httpcore.ReadTimeout, httpcore.ReadError, "read timed out"):
             async with asyncio.timeout(timeout):
                 return await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        try:
+        with _mapped(httpcore.WriteTimeout, httpcore.WriteError, "write timed out"):
             async with asyncio.timeout(timeout):
                 self._writer.write(buffer)
                 await self._writer.drain()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
 
     async def aclose(self) -> None:
         self._writer.transport.abort()
@@ -69,15 +62,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
         try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            await self.aclose()
-            raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
-        except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; said for the reader
-            await self.aclose()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        except BaseException:
+            with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError, "TLS handshake timed out"):
+                async with asyncio.timeout(timeout):
+                    await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except BaseException:  # failed, timed out or cancelled: no half-open connection is left
             await self.aclose()
             raise
         return self
@@ -108,15 +96,11 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                           local_address: str | None = None,
                           socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
                           ) -> httpcore.AsyncNetworkStream:
-        try:
+        with _mapped(httpcore.ConnectTimeout, httpcore.ConnectError, f"no connection to {host}:{port} in time"):
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
                     host, port, local_addr=(local_address, 0) if local_address else None,
                     happy_eyeballs_delay=None if is_address_literal(host) else HAPPY_EYEBALLS)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc) or f"no connection to {host}:{port} in time") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         sock = writer.get_extra_info("socket")
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -127,20 +111,20 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         return AsyncioStream(reader, writer)
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc) or f"no connection to {path} in time") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return AsyncioStream(reader, writer)
-
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+@contextlib.contextmanager
+def _mapped(on_timeout: type[Exception], on_error: type[Exception], what: str) -> Iterator[None]:
+    """A TimeoutError raised as `on_timeout`, any other OSError (ssl.SSLError is one) as `on_error`:
+    the exceptions httpcore maps to httpx's."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise on_timeout(str(exc) or what) from exc
+    except OSError as exc:
+        raise on_error(str(exc) or type(exc).__name__) from exc
 
 
 class Transport(httpx.AsyncHTTPTransport):
