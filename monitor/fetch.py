@@ -37,7 +37,8 @@ Rules:
   addresses it checked (no DNS rebinding) and fails closed when the name does not
   resolve. Behind an HTTP(S)_PROXY from the environment the proxy connects, so the name
   is resolved and checked before the request is handed to it.
-- No cookies: none is kept from an answer or sent with a request (`_NoCookies`).
+- Cookies: kept for one fetch's redirect chain only (a cookie wall that sets one and
+  redirects to the same address is passed), never from one fetch to the next (`_ChainCookies`).
 - The network under httpx is asyncio's own (`monitor.aionet`), not anyio's.
 - Freshness hints: `max_age` from Cache-Control max-age (none on no-store/no-cache),
   else Expires minus Date (or now).
@@ -45,6 +46,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import functools
 import hashlib
@@ -54,8 +56,10 @@ import ssl
 import time
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
@@ -94,20 +98,45 @@ class _TooLarge(Exception):
     pass
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A cookie jar that keeps nothing. Feeds need no cookies; a jar shared by every feed
-    would send one server's cookies back to it on every poll, grow with whatever names a
-    server sets (httpcore reads up to 100 KiB of headers an answer: thousands of cookies),
-    and httpx copies the whole jar into every request once it holds one cookie."""
+_CHAIN: contextvars.ContextVar[http.cookiejar.CookieJar | None] = contextvars.ContextVar("raqib_fetch_cookies",
+                                                                                         default=None)
+
+
+class _ChainCookies(http.cookiejar.CookieJar):
+    """The client's cookie jar, which keeps a cookie only for the redirect chain of the
+    fetch that got it (`_CHAIN`: a jar of its own per fetch, in a context variable, so
+    concurrent fetches never share one) and drops it with that fetch.
+
+    A site behind a cookie wall sets a cookie and redirects to the same address, which it
+    serves to a client that sends the cookie back: a fetcher that keeps none loops until
+    `max_redirects`. A jar kept from one fetch to the next (httpx's own) would send one
+    server's cookies back to it on every poll, grow with whatever names servers set
+    (httpcore reads up to 100 KiB of headers an answer: thousands of cookies), and have
+    httpx copy the whole of it into every request to every feed once it holds one cookie.
+    A chain is at most `max_redirects` + 1 answers."""
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
-        pass
+        jar = _CHAIN.get()
+        if jar is not None:
+            jar.set_cookie(cookie)
 
-    def extract_cookies(self, response: object, request: object) -> None:
-        pass
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        jar = _CHAIN.get()
+        if jar is not None:
+            jar.extract_cookies(response, request)
 
-    def add_cookie_header(self, request: object) -> None:
-        pass
+    def add_cookie_header(self, request: Any) -> None:
+        jar = _CHAIN.get()
+        if jar is not None:
+            jar.add_cookie_header(request)
+
+    def __iter__(self) -> Iterator[http.cookiejar.Cookie]:
+        jar = _CHAIN.get()
+        return iter(jar) if jar is not None else iter(())
+
+    def __len__(self) -> int:
+        jar = _CHAIN.get()
+        return len(jar) if jar is not None else 0
 
 
 async def _guard_private(request: httpx.Request, *, via_proxy: bool = False) -> None:
@@ -194,7 +223,7 @@ class Fetcher:
             headers={"User-Agent": user_agent, "Accept": accept,
                      "Accept-Encoding": "gzip, deflate"},
             trust_env=True,
-            cookies=_NoCookies(),
+            cookies=_ChainCookies(),
             event_hooks={"request": [functools.partial(_guard_private,
                                                        via_proxy=bool(urllib.request.getproxies()))]},
         )
@@ -218,6 +247,7 @@ class Fetcher:
             host_slot = self._host_slots[host] = asyncio.Semaphore(self.per_host)
         async with host_slot, self._slots:
             start = time.monotonic()
+            chain = _CHAIN.set(http.cookiejar.CookieJar())  # this fetch's cookies, gone with it
             try:
                 async with asyncio.timeout(self.deadline):
                     result = await self._fetch(feed, url, etag, last_modified, body_hash, start,
@@ -226,6 +256,8 @@ class Fetcher:
                 raise FetchError(f"no complete answer within {self.deadline:g}s", feed=feed,
                                  url=url, kind="timeout",
                                  hint="the server is too slow or drips its answer") from exc
+            finally:
+                _CHAIN.reset(chain)
         logger.debug("feed fetched feed=%s status=%s elapsed=%.3f", feed, result.status,
                      result.elapsed)
         return result

@@ -139,7 +139,7 @@ async def test_a_kept_connection_is_used_again(feed_server):
     assert feed_server.connections == 1
 
 
-async def test_no_cookie_is_kept_or_sent_back(feed_server):
+async def test_no_cookie_is_kept_from_one_fetch_to_the_next(feed_server):
     # A server that sets a cookie on every answer, and another feed on the same host.
     feed_server.route("/rss", body=FEED, headers={"Set-Cookie": "session=abc; Path=/"})
     feed_server.route("/other", body=FEED, headers={"Set-Cookie": "track=1; Path=/; Max-Age=3600"})
@@ -147,6 +147,27 @@ async def test_no_cookie_is_kept_or_sent_back(feed_server):
         for path in ("/rss", "/other", "/rss", "/other"):
             await fetcher.fetch("cookies", feed_server.url(path))
     assert [r.headers.get("cookie") for r in feed_server.requests] == [None] * 4
+
+
+async def test_a_cookie_wall_is_passed_and_its_cookie_goes_with_that_fetch_alone(feed_server):
+    # A site that answers only a client sending its cookie back, else sets it and redirects
+    # to the same address; a second wall on the same host; and a plain feed there.
+    feed_server.route("/walled", body=FEED, cookie_wall="consent=yes")
+    feed_server.route("/walled-too", body=FEED, cookie_wall="bot-check=1")
+    feed_server.route("/plain", body=FEED)
+    async with Fetcher(connect_timeout=1, read_timeout=1, deadline=3) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch("wall", feed_server.url(path))
+                                         for path in ("/walled", "/walled-too", "/plain")))
+        assert [r.status for r in results] == ["ok"] * 3 and {r.body for r in results} == {FEED}
+        again = await fetcher.fetch("wall", feed_server.url("/walled"))
+        assert again.status == "ok" and again.body == FEED
+    sent = {}
+    for r in feed_server.requests:
+        sent.setdefault(r.path, []).append(r.headers.get("cookie"))
+    # each wall: its first request bare, the redirected one with its own cookie alone; the
+    # next fetch of it starts bare again; the plain feed never gets a cookie
+    assert sent == {"/walled": [None, "consent=yes", None, "consent=yes"],
+                    "/walled-too": [None, "bot-check=1"], "/plain": [None]}
 
 
 def test_connections_refused_name_the_failure_and_hold_nothing():

@@ -38,6 +38,8 @@ Route options (all keyword, all optional):
 - drip: seconds between pieces of `drip_size` bytes (default 1) of the body.
 - delay: seconds to wait before answering (a network round trip and server think time).
 - send_length: False leaves out Content-Length and closes the connection at the end.
+- cookie_wall: a cookie ("name=value"); a request that does not send it back is answered
+  with a 302 to the same path that sets it (a consent or anti-bot wall).
 
 Every request is appended to `server.requests` (method, path, headers lower-cased, arrival
 time), and `server.connections` counts the connections accepted; each route counts its `hits` and the body bytes it `sent`.
@@ -85,6 +87,7 @@ class Route:
     drip_size: int = 1
     send_length: bool = True
     delay: float = 0.0
+    cookie_wall: str | None = None
     hits: int = 0
     sent: int = 0
 
@@ -245,6 +248,11 @@ class FeedServer:
         route.hits += 1
         if route.delay:
             await asyncio.sleep(route.delay)
+        wall = _wall(route, target, req)
+        if wall:
+            writer.write(wall)
+            await writer.drain()
+            return True
         status = route.status
         headers: list[tuple[str, str]] = [("Date", formatdate(usegmt=True))]
         body: bytes = route.body
@@ -272,25 +280,37 @@ class FeedServer:
         if method == "HEAD" or status == 304:
             await writer.drain()
             return True
-        if route.length is not None:
-            left = route.length
-            while left > 0:
-                piece = _FILL[: min(left, len(_FILL))]
-                writer.write(piece)
-                await writer.drain()
-                route.sent += len(piece)
-                left -= len(piece)
-        elif route.drip:
-            for i in range(0, len(body), route.drip_size):
-                writer.write(body[i:i + route.drip_size])
-                await writer.drain()
-                route.sent += len(body[i:i + route.drip_size])
-                await asyncio.sleep(route.drip)
-        else:
-            writer.write(body)
-            await writer.drain()
-            route.sent += len(body)
+        await _send_body(route, body, writer)
         return route.send_length
+
+
+async def _send_body(route: Route, body: bytes, writer: asyncio.StreamWriter) -> None:
+    if route.length is not None:
+        left = route.length
+        while left > 0:
+            piece = _FILL[: min(left, len(_FILL))]
+            writer.write(piece)
+            await writer.drain()
+            route.sent += len(piece)
+            left -= len(piece)
+    elif route.drip:
+        for i in range(0, len(body), route.drip_size):
+            writer.write(body[i:i + route.drip_size])
+            await writer.drain()
+            route.sent += len(body[i:i + route.drip_size])
+            await asyncio.sleep(route.drip)
+    else:
+        writer.write(body)
+        await writer.drain()
+        route.sent += len(body)
+
+
+def _wall(route: Route, target: str, req: dict[str, str]) -> bytes:
+    """The cookie wall's answer to a request that did not send its cookie back (else b"")."""
+    if not route.cookie_wall or route.cookie_wall in (req.get("cookie") or "").split("; "):
+        return b""
+    return (f"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n"
+            f"Set-Cookie: {route.cookie_wall}; Path=/\r\n\r\n").encode("latin-1")
 
 
 def _not_modified(route: Route, req: dict[str, str]) -> bool:
