@@ -1,6 +1,7 @@
 """parse_feed: real Arabic feeds to Story records; dates, HTML, fallbacks, junk."""
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,3 +234,15 @@ def test_a_date_past_9999_is_no_date():
     parsed = parse(rss('<item><title>أ</title><dc:date xmlns:dc="http://purl.org/dc/elements/1.1/">'
                        "9999-12-31T23:59:59-14:00</dc:date></item>"))
     assert parsed.stories[0].published is None
+
+
+def test_feeds_are_read_by_expat_even_where_another_sax_driver_is_installed(tmp_path, monkeypatch):
+    # feedparser asks xml.sax for libxml2's driver first: were it installed, feeds would be
+    # read by a parser Raqib is not tested with (and the failed import costs every parse)
+    (tmp_path / "drv_libxml2.py").write_text(
+        "def create_parser():\n    raise AssertionError('libxml2 driver asked for')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "drv_libxml2", raising=False)
+    feed = parse(rss("<item><title>بوتين في كورسك</title><link>https://example.org/a</link></item>"))
+    assert [s.title for s in feed.stories] == ["بوتين في كورسك"] and not feed.malformed
+    assert "drv_libxml2" not in sys.modules
