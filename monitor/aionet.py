@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
 import socket
 import ssl
 from collections.abc import Iterable, Iterator
@@ -127,6 +129,20 @@ def _mapped(on_timeout: type[Exception], on_error: type[Exception], what: str) -
         raise on_error(str(exc) or type(exc).__name__) from exc
 
 
+def ssl_context(*, verify: bool = True, trust_env: bool = True) -> ssl.SSLContext:
+    """httpx's client SSL context for these arguments, made once a process for each
+    certificate authority setting (SSL_CERT_FILE, SSL_CERT_DIR): reading the CA bundle
+    costs about 50 ms, and every transport made its own (two a fetcher, two fetchers a
+    daemon, one a webhook channel: a fifth of a start). Connections share a context safely."""
+    where = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else (None, None)
+    return _ssl_context(verify, trust_env, *where)
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(verify: bool, trust_env: bool, _cert_file: str | None, _cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+
+
 class Transport(httpx.AsyncHTTPTransport):
     """httpx's own transport, its connection pool built on `backend` (asyncio's by default)."""
 
@@ -134,7 +150,7 @@ class Transport(httpx.AsyncHTTPTransport):
 
     def __init__(self, *, limits: httpx.Limits = NO_LIMITS, verify: bool = True, trust_env: bool = True,
                  backend: httpcore.AsyncNetworkBackend | None = None) -> None:
-        context = httpx.create_ssl_context(verify=verify, trust_env=trust_env)  # read once: 50 ms
+        context = ssl_context(verify=verify, trust_env=trust_env)
         super().__init__(limits=limits, verify=context, trust_env=trust_env)
         # httpx builds its connection pool from its arguments, with no way to name a
         # network backend: the same pool, built again with ours (httpx is pinned).
