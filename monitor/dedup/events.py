@@ -64,12 +64,12 @@ carried most of the score, as the story wrote them).
 Layout (compact): stories are numbered in arrival order; their ids, events, times and where their terms start are
 columns (arrays; ids as 64-bit integers while every id is a whole number, `window.append_id`), their terms one
 shared array of term numbers beside two of float32 weights (story and title); an index term's posting is an array of
-story numbers. Candidates are counted over the postings in C (`collections.Counter`), the window checked once per
-candidate story, not once per posting entry. `prune(now)` cuts the columns' fronts, forgets the outlets of events
-with no story left in the window, the postings whose stories are all gone, and the clusters' events older than
-`copy_hours`. Term numbers (the vocabulary) grow with the distinct terms seen; when they outgrow twice what the last
-compaction kept by `vocabulary_slack`, `prune` numbers again only the window's terms and forgets the online document
-frequency of terms seen once that the shipped table does not hold.
+story numbers. Candidates are counted over the postings in numpy (`monitor.dedup.postings`), the window checked once
+per candidate story, not once per posting entry; scores are summed in C (`map`, `sum`). `prune(now)` cuts the
+columns' fronts, forgets the outlets of events with no story left in the window, the postings whose stories are all
+gone, and the clusters' events older than `copy_hours`. Term numbers (the vocabulary) grow with the distinct terms
+seen; when they outgrow twice what the last compaction kept by `vocabulary_slack`, `prune` numbers again only the
+window's terms and forgets the online document frequency of terms seen once that the shipped table does not hold.
 """
 from __future__ import annotations
 
@@ -78,17 +78,18 @@ import logging
 import math
 import re
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain, filterfalse
+from itertools import filterfalse, repeat
+from operator import mul
 from typing import Any
 
 from .copies import CopyEvents
 from .event_rebuild import rebuild_rows
 from .frequencies import DocumentFrequencies, shipped_table
 from .places import place_terms, term_set
+from .postings import candidates
 from .stems import term_of
 from .text import STOP_WORDS, first_words
 from .window import IdColumn, Window, append_id, parse_time, restore_columns
@@ -299,13 +300,13 @@ class EventGrouper:
         for i in self._candidates(rare, ts):
             lo, hi = self._span(i)
             terms_i = tids[lo:hi]
-            dot = sum(query.get(t, 0.0) * w for t, w in zip(terms_i, weights[lo:hi], strict=True))
+            # dot products in C (map, sum): the same products summed in the same order
+            dot = sum(map(mul, map(query.get, terms_i, repeat(0.0)), weights[lo:hi]))
             if dot < threshold + slope * min(abs(ts - times[i]), knee):
                 continue
-            if common > 1 and sum(1 for t in terms_i if t in query) < common:
+            if common > 1 and sum(map(query.__contains__, terms_i)) < common:
                 continue
-            if floor > 0 and sum(tquery.get(t, 0.0) * w
-                                 for t, w in zip(terms_i, tweights[lo:hi], strict=True)) < floor:
+            if floor > 0 and sum(map(mul, map(tquery.get, terms_i, repeat(0.0)), tweights[lo:hi])) < floor:
                 continue
             scored.append((-dot, i, dot))
         if not scored:
@@ -332,23 +333,11 @@ class EventGrouper:
         return tuple(surface.get(names[t], names[t]) for _w, t in heapq.nlargest(5, shared))
 
     def _candidates(self, rare: list[int], ts: float) -> list[int]:
-        """Stories in the window sharing index terms with the story, most shared first."""
-        # Counted per posting entry in C (Counter over the postings); the window is then
-        # checked once per story, and the best are chosen by one sort of plain integers
-        # (count above, serial below: most shared first, then the newest).
-        postings = self._postings
-        counts = Counter(chain.from_iterable(postings[t] for t in rare if t in postings))
-        if not counts:
-            return []
-        base, times, window, least = self._base, self._times, self._window, self.settings.min_shared
-        ranked = [n << 40 | serial for serial, n in counts.items()
-                  if serial >= base and n >= least and abs(times[serial - base] - ts) <= window]
-        cap = self.settings.max_candidates
-        if len(ranked) > cap:
-            ranked.sort(reverse=True)
-            del ranked[cap:]
-        mask = (1 << 40) - 1
-        return sorted((key & mask) - base for key in ranked)
+        """Stories in the window sharing index terms with the story, most shared first
+        (then the newest), at most `max_candidates`, in window order (`postings`)."""
+        s = self.settings
+        return candidates(self._postings, rare, self._times, self._base, ts, self._window, s.min_shared,
+                          s.max_candidates)
 
     def _vector(self, counts: dict[str, int], in_title: dict[str, int]
                 ) -> tuple[list[tuple[int, float, float]], list[int]]:
