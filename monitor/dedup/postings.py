@@ -34,7 +34,9 @@ def candidates(postings: dict[int, array[int]], rare: Iterable[int], times: arra
     np.not_equal(entries[1:], entries[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     serials = entries[starts]
-    shared = np.diff(starts, append=len(entries))
+    shared = np.empty_like(starts)  # each run's length: to the next run's start, the last to the end
+    np.subtract(starts[1:], starts[:-1], out=shared[:-1])
+    shared[-1] = len(entries) - starts[-1]
     keep = serials >= base
     if least > 1:
         keep &= shared >= least
