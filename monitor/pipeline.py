@@ -126,6 +126,7 @@ class _Plan:
     fired: dict[str, list[Match]]
     body_state: str = BodyState.NONE
     old: bool = False  # published before the cut-off: stored, never alerted (nor its page read)
+    canon: str = ""  # the story's link, canonical (`canonical_url`): folded and stored
 
 
 @dataclass(frozen=True)
@@ -318,15 +319,15 @@ class Pipeline:
         now = self.clock()
         published = story.published.timestamp() if story.published else now  # undated: first seen now
         old = alert_after is not None and published < alert_after
-        verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=story.url,
-                                     published=story.published or _dt(now))
+        canon = canonical_url(story.url) if story.url else ""
+        verdict = self.clusterer.add(story_id, title=story.title, summary=story.summary, url=canon,
+                                     published=story.published or _dt(now), canonical=True)
         cluster = int(verdict.cluster)
-        # the body a feed carried counts where `dedup.event.body_words` asks for it; a page read
-        # later comes after this decision (events never move)
+        # a feed's body counts where `dedup.event.body_words` asks; a page read later does not (events never move)
         link = self.events.add(story_id, cluster=cluster, title=story.title, summary=story.summary,
                                source=story.feed, published=story.published or _dt(now), body=story.body)
         event = int(link.event)  # EventGrouper logs every link with its score and terms
-        return _Plan(story, story_id, now, cluster, event, verdict.kind, 0, {}, old=old)
+        return _Plan(story, story_id, now, cluster, event, verdict.kind, 0, {}, old=old, canon=canon)
 
     @staticmethod
     def _copied_clusters(placed: Sequence[_Plan], fulltext: str) -> list[int]:
@@ -379,12 +380,11 @@ class Pipeline:
         """Steps 4-6: the story, its routes and outbox rows, in one transaction (the story
         alone while it waits for its page)."""
         story, story_id, now, cluster, event = plan.story, plan.story_id, plan.now, plan.cluster, plan.event
-        canon = canonical_url(story.url) if story.url else ""
         held = plan.body_state in BodyState.HELD
         with self.store.transaction() as conn:
             self.store.stories.insert(conn, {
                 "id": story_id, "feed": story.feed, "guid": story.guid, "url": story.url,
-                "canonical_url": canon, "title": story.title, "summary": story.summary,
+                "canonical_url": plan.canon, "title": story.title, "summary": story.summary,
                 "published": story.published.timestamp() if story.published else None,
                 "fetched": now, "cluster": cluster, "event": event, "dedup_kind": plan.kind,
                 "body": story.body[:MAX_BODY], "body_state": plan.body_state,

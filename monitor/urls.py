@@ -19,7 +19,6 @@ seen again under another link is recognised by it (dedup, the pipeline's store l
 """
 from __future__ import annotations
 
-import functools
 import ipaddress
 import socket
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
@@ -139,7 +138,6 @@ _TRACKERS = frozenset({
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-@functools.lru_cache(maxsize=4096)  # a story's link is made canonical twice: to fold it, then to store it
 def canonical_url(url: str) -> str:
     """The link with what does not name the article removed.
 

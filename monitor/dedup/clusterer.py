@@ -188,11 +188,12 @@ class Clusterer:
     # -- the decision
 
     def add(self, story_id: int | str, *, title: str, summary: str = "", url: str = "",
-            published: datetime | None = None) -> Verdict:
-        """Decide which cluster the story joins, index it, and say why."""
+            published: datetime | None = None, canonical: bool = False) -> Verdict:
+        """Decide which cluster the story joins, index it, and say why. With `canonical`,
+        `url` is already canonical (`canonical_url`: the pipeline stores it so)."""
         ts = self._time(published)
         p = prepare(title, summary, lead_words=self.settings.lead_words)
-        canon = canonical_url(url)
+        canon = url if canonical else canonical_url(url)
         url_h = _h64(canon) if canon else 0
         if url_h:
             i = self._exact(url_h, self._nb, self._urls, ts, newest=True)
